@@ -1,0 +1,1 @@
+# bench/: benchmark programs, built on demand (make bench).

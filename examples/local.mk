@@ -1,0 +1,1 @@
+# examples/: arrive with the examples issue.

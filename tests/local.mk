@@ -1,0 +1,8 @@
+# The test harness. Each part adds its tests in its own fragment below.
+EXTRA_DIST += tests/tap.h tests/tap.sh
+
+TESTS += tests/test-install.sh
+EXTRA_DIST += tests/test-install.sh tests/install-probe.c
+
+include tests/idlc.mk
+include tests/runtime.mk

@@ -1,0 +1,1 @@
+# tools/: busrpc-bus arrives with the runtime issue.

@@ -2,5 +2,16 @@
 # bison/flex outputs, and the lexer.o: parser.h rule below names the object.
 bin_PROGRAMS += busrpc-idlc
 busrpc_idlc_SOURCES = \
-	idlc/main.c
+	idlc/main.c \
+	idlc/ast.h idlc/ast.c \
+	idlc/diag.h idlc/diag.c \
+	idlc/types.h idlc/types.c \
+	idlc/parse.h idlc/parser.y idlc/lexer.l idlc/load.c \
+	idlc/check.h idlc/check.c \
+	idlc/xml-import.h idlc/xml-import.c \
+	idlc/gen.h idlc/gen.c \
+	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
+	idlc/gen-xml.c idlc/gen-idl.c
 busrpc_idlc_LDADD = $(EXPAT_LIBS)
+# The scanner includes the parser's header: parallel builds need this edge.
+idlc/lexer.$(OBJEXT): idlc/parser.h

@@ -5,4 +5,7 @@ TESTS += tests/test-install.sh
 EXTRA_DIST += tests/test-install.sh tests/install-probe.c
 
 include tests/idlc.mk
+include tests/check.mk
+include tests/xml.mk
+include tests/gen.mk
 include tests/runtime.mk

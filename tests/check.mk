@@ -1,0 +1,1 @@
+# Semantic checks: the bad IDL files.

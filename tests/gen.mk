@@ -1,0 +1,1 @@
+# Generated C code: golden files and round trips.

@@ -1,0 +1,1 @@
+# XML front end, XML output and the fuzzer.

@@ -9,3 +9,4 @@ include tests/check.mk
 include tests/xml.mk
 include tests/gen.mk
 include tests/runtime.mk
+include tests/data.mk

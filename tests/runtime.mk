@@ -1,1 +1,1 @@
-# Tests of libbusrpc.
+# Tests of the runtime core (H4).

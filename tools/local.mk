@@ -1,1 +1,1 @@
-# tools/: busrpc-bus arrives with the runtime issue.
+# busrpc-bus (H7).

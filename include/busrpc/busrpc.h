@@ -1,9 +1,49 @@
-/* busrpc: D-Bus RPC for C. The one public header. */
+/* busrpc: D-Bus RPC for C. The one public header.
+ *
+ * Conventions (see docs/runtime.md):
+ * - Functions return int: >= 0 on success, a negative errno on failure.
+ *   Remote D-Bus errors return -EREMOTEIO and fill a busrpc_error.
+ * - Out-parameters come last, are named ret_*, and are written only on
+ *   success. Arguments are checked at the door: a NULL where an object is
+ *   needed gives -EINVAL, never a crash.
+ * - x_new()/x_free(): free accepts NULL and returns NULL. Shared objects
+ *   have x_ref()/x_unref(); unref accepts NULL and returns NULL.
+ * - Every registration (object, name, subscription, timer) returns a handle;
+ *   releasing the handle undoes the registration.
+ * - The library never prints, never exits, never aborts on input from the
+ *   wire. It is not thread-safe: use one connection (and loop) per thread.
+ */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#if defined(__GNUC__)
+#define BUSRPC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define BUSRPC_PRINTF(a, b)
+#endif
+
+typedef struct busrpc_loop busrpc_loop;
+typedef struct busrpc_source busrpc_source;
+typedef struct busrpc_conn busrpc_conn;
+typedef struct busrpc_server busrpc_server;
+typedef struct busrpc_name busrpc_name;
+typedef struct busrpc_object busrpc_object;
+typedef struct busrpc_call busrpc_call;
+typedef struct busrpc_proxy busrpc_proxy;
+typedef struct busrpc_pending busrpc_pending;
+typedef struct busrpc_subscription busrpc_subscription;
+typedef struct busrpc_msg busrpc_msg;
+typedef struct busrpc_variant busrpc_variant;
+typedef struct busrpc_shm busrpc_shm;
 
 /**
  * busrpc_version() - the library's version string, e.g. "0.1.0".
@@ -11,6 +51,570 @@ extern "C" {
  * Return: a static string; never NULL.
  */
 const char *busrpc_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+/**
+ * struct busrpc_error - a D-Bus error: name and message.
+ *
+ * Initialise with BUSRPC_ERROR_INIT; the library fills it on failure (both
+ * strings heap-allocated, owned by the error); release with
+ * busrpc_error_clear(). A set error is never overwritten: the first one wins.
+ */
+typedef struct busrpc_error {
+        char *name;    /* "org.freedesktop.DBus.Error.InvalidArgs"; NULL when unset */
+        char *message; /* human-readable; never NULL when name is set */
+} busrpc_error;
+
+#define BUSRPC_ERROR_INIT { NULL, NULL }
+
+#define BUSRPC_ERROR_FAILED "org.freedesktop.DBus.Error.Failed"
+#define BUSRPC_ERROR_NO_MEMORY "org.freedesktop.DBus.Error.NoMemory"
+#define BUSRPC_ERROR_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
+#define BUSRPC_ERROR_UNKNOWN_METHOD "org.freedesktop.DBus.Error.UnknownMethod"
+#define BUSRPC_ERROR_UNKNOWN_OBJECT "org.freedesktop.DBus.Error.UnknownObject"
+#define BUSRPC_ERROR_UNKNOWN_INTERFACE "org.freedesktop.DBus.Error.UnknownInterface"
+#define BUSRPC_ERROR_UNKNOWN_PROPERTY "org.freedesktop.DBus.Error.UnknownProperty"
+#define BUSRPC_ERROR_PROPERTY_READ_ONLY "org.freedesktop.DBus.Error.PropertyReadOnly"
+#define BUSRPC_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+#define BUSRPC_ERROR_NO_REPLY "org.freedesktop.DBus.Error.NoReply"
+#define BUSRPC_ERROR_TIMEOUT "org.freedesktop.DBus.Error.Timeout"
+#define BUSRPC_ERROR_DISCONNECTED "org.freedesktop.DBus.Error.Disconnected"
+#define BUSRPC_ERROR_NOT_SUPPORTED "org.freedesktop.DBus.Error.NotSupported"
+#define BUSRPC_ERROR_LIMITS_EXCEEDED "org.freedesktop.DBus.Error.LimitsExceeded"
+#define BUSRPC_ERROR_CANCELLED "org.busrpc.Error.Cancelled"
+
+/**
+ * busrpc_error_set() - set @e (if not NULL and not already set).
+ * @name: a valid D-Bus error name; copied.
+ * @fmt: printf format for the message.
+ *
+ * Return: -EREMOTEIO, so a caller can `return busrpc_error_set(...)`.
+ */
+int busrpc_error_set(busrpc_error *e, const char *name, const char *fmt, ...) BUSRPC_PRINTF(3, 4);
+/** busrpc_error_set_errno() - set @e from an errno (-errno or errno); returns -|errnum|. */
+int busrpc_error_set_errno(busrpc_error *e, int errnum);
+void busrpc_error_clear(busrpc_error *e);
+bool busrpc_error_is_set(const busrpc_error *e);
+bool busrpc_error_has_name(const busrpc_error *e, const char *name);
+/** busrpc_error_move() - move @from into @to (if @to unset); @from is cleared. */
+void busrpc_error_move(busrpc_error *to, busrpc_error *from);
+
+static inline void busrpc_error_clearp(busrpc_error *e) {
+        busrpc_error_clear(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+
+/**
+ * busrpc_loop_new() - a new event loop (epoll, timers, signals).
+ * busrpc_loop_default() - this thread's default loop, created on first use;
+ * connections opened without a loop attach to it. Returns a new reference.
+ */
+int busrpc_loop_new(busrpc_loop **ret);
+int busrpc_loop_default(busrpc_loop **ret);
+busrpc_loop *busrpc_loop_ref(busrpc_loop *l);
+busrpc_loop *busrpc_loop_unref(busrpc_loop *l);
+
+/**
+ * busrpc_loop_run() - dispatch until busrpc_loop_quit() or a handled signal.
+ * Return: the code given to busrpc_loop_quit() (0 after SIGTERM/SIGINT), or -errno.
+ */
+int busrpc_loop_run(busrpc_loop *l);
+void busrpc_loop_quit(busrpc_loop *l, int code);
+/** busrpc_loop_iterate() - wait up to @timeout_ms (-1: forever) and dispatch once. */
+int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms);
+
+/**
+ * busrpc_loop_handle_signals() - make SIGTERM and SIGINT quit the loop
+ * cleanly (names released, pending replies flushed; busrpc_loop_run()
+ * returns 0) through a signalfd. SIGPIPE is ignored by every busrpc loop
+ * regardless: a dead peer never kills the process.
+ */
+int busrpc_loop_handle_signals(busrpc_loop *l);
+
+/* Integration with another loop (GLib, sd-event, libuv, plain poll()):
+ * watch busrpc_loop_get_fd() for busrpc_loop_get_events() (POLLIN), wake
+ * after busrpc_loop_get_timeout() ms at most (-1: no timeout), and call
+ * busrpc_loop_process() when either happens. process() never blocks. */
+int busrpc_loop_get_fd(busrpc_loop *l);
+int busrpc_loop_get_events(busrpc_loop *l);
+int busrpc_loop_get_timeout(busrpc_loop *l);
+int busrpc_loop_process(busrpc_loop *l);
+
+typedef int (*busrpc_timer_fn)(busrpc_source *s, void *userdata);
+typedef int (*busrpc_io_fn)(busrpc_source *s, int fd, uint32_t revents, void *userdata);
+/** Timers in microseconds (CLOCK_MONOTONIC, relative); @repeat re-arms. */
+int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_timer_fn cb, void *userdata,
+                          busrpc_source **ret);
+/** Watch @fd (borrowed) for EPOLLIN/EPOLLOUT @events. */
+int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
+                       busrpc_source **ret);
+busrpc_source *busrpc_source_free(busrpc_source *s);
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+
+/**
+ * busrpc_conn_open() - connect to a bus and register on it (Hello).
+ * @address: "session", "system", or a D-Bus address ("unix:path=/run/x").
+ *
+ * The connection is attached to this thread's default loop; change it with
+ * busrpc_conn_attach(). Return: 0, or -errno (-ECONNREFUSED, -ENOENT…).
+ */
+int busrpc_conn_open(const char *address, busrpc_conn **ret);
+/**
+ * busrpc_conn_open_peer() - connect directly to a busrpc_server (or any
+ * D-Bus peer) at @address, with no bus in between. One round trip is made
+ * before returning (so the first fd sent is never lost).
+ */
+int busrpc_conn_open_peer(const char *address, busrpc_conn **ret);
+int busrpc_conn_attach(busrpc_conn *c, busrpc_loop *l);
+busrpc_loop *busrpc_conn_get_loop(busrpc_conn *c); /* borrowed */
+busrpc_conn *busrpc_conn_ref(busrpc_conn *c);
+/** busrpc_conn_unref() - drop a reference; the last one flushes and closes. */
+busrpc_conn *busrpc_conn_unref(busrpc_conn *c);
+/** busrpc_conn_run() - busrpc_loop_handle_signals() + busrpc_loop_run() on c's loop. */
+int busrpc_conn_run(busrpc_conn *c);
+/** The unique name (":1.42") on a bus, or NULL on a peer connection. Borrowed. */
+const char *busrpc_conn_get_unique_name(busrpc_conn *c);
+bool busrpc_conn_is_connected(busrpc_conn *c);
+int busrpc_conn_flush(busrpc_conn *c);
+
+static inline void busrpc_conn_unrefp(busrpc_conn **c) {
+        if (*c)
+                busrpc_conn_unref(*c);
+}
+
+/* Name ownership. The flags are the D-Bus RequestName flags. */
+enum {
+        BUSRPC_NAME_ALLOW_REPLACEMENT = 1 << 0,
+        BUSRPC_NAME_REPLACE_EXISTING = 1 << 1,
+        BUSRPC_NAME_DO_NOT_QUEUE = 1 << 2,
+};
+/** Called when the name is acquired (@owned true) or lost (false). */
+typedef void (*busrpc_name_fn)(busrpc_conn *c, const char *name, bool owned, void *userdata);
+/**
+ * busrpc_conn_request_name() - ask the bus for @name.
+ * @ret: handle; busrpc_name_release() releases the name. May be NULL: the
+ *       name is then held as long as the connection.
+ * Return: 0 when now the primary owner, 1 when queued, -EEXIST when owned
+ * by another and DO_NOT_QUEUE was given, other -errno.
+ */
+int busrpc_conn_request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb,
+                             void *userdata, busrpc_name **ret);
+busrpc_name *busrpc_name_release(busrpc_name *n);
+
+/* ------------------------------------------------------------------ */
+/* Peer-to-peer server                                                 */
+
+/**
+ * struct busrpc_server_limits - bounds on what peers may cost. Zero fields
+ * take the defaults documented in docs/runtime.md.
+ */
+typedef struct busrpc_server_limits {
+        unsigned max_connections;   /* default 64 */
+        unsigned max_pending_calls; /* per peer, default 128 */
+        uint32_t max_message_size;  /* bytes, default 32 MiB */
+        unsigned max_fds;           /* per message, default 16 */
+        unsigned auth_timeout_ms;   /* default 5000 */
+} busrpc_server_limits;
+
+/**
+ * busrpc_server_new() - listen for peers on @address: "unix:path=…" (the
+ * socket is created inside a directory of mode 0700 that the server
+ * creates if needed; a path in use is refused with -EADDRINUSE),
+ * "unix:abstract=…" (no permission check: tests only) or "tcp:host=…,port=…".
+ * Only EXTERNAL authentication; only the server's own uid unless
+ * busrpc_server_allow_uid() adds others. Attached to the default loop.
+ *
+ * Objects exported on busrpc_server_conn() are served to every peer that
+ * connects, now or later; signals emitted on them reach every peer that
+ * subscribed (AddMatch). The server answers the bus-driver calls that
+ * busctl, gdbus and dbus-send make, so they work with --address.
+ */
+int busrpc_server_new(const char *address, busrpc_server **ret);
+int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits);
+int busrpc_server_allow_uid(busrpc_server *s, uid_t uid);
+int busrpc_server_attach(busrpc_server *s, busrpc_loop *l);
+/** The connection-like handle that stands for all peers (borrowed). */
+busrpc_conn *busrpc_server_conn(busrpc_server *s);
+/** The address peers connect to (borrowed). */
+const char *busrpc_server_get_address(busrpc_server *s);
+unsigned busrpc_server_count_peers(busrpc_server *s);
+busrpc_server *busrpc_server_free(busrpc_server *s);
+
+/* ------------------------------------------------------------------ */
+/* Messages: the typed (un)marshalling API that generated code uses     */
+
+/**
+ * busrpc_iter - a position in a message, for reading or for appending.
+ * Lives on the stack; no cleanup except busrpc_iter_abandon() for an
+ * opened container that will not be closed.
+ */
+typedef struct busrpc_iter {
+        void *priv[18];
+} busrpc_iter;
+
+/* D-Bus type codes, as in the specification. */
+enum {
+        BUSRPC_TYPE_INVALID = 0,
+        BUSRPC_TYPE_BYTE = 'y',
+        BUSRPC_TYPE_BOOLEAN = 'b',
+        BUSRPC_TYPE_INT16 = 'n',
+        BUSRPC_TYPE_UINT16 = 'q',
+        BUSRPC_TYPE_INT32 = 'i',
+        BUSRPC_TYPE_UINT32 = 'u',
+        BUSRPC_TYPE_INT64 = 'x',
+        BUSRPC_TYPE_UINT64 = 't',
+        BUSRPC_TYPE_DOUBLE = 'd',
+        BUSRPC_TYPE_STRING = 's',
+        BUSRPC_TYPE_OBJECT_PATH = 'o',
+        BUSRPC_TYPE_SIGNATURE = 'g',
+        BUSRPC_TYPE_UNIX_FD = 'h',
+        BUSRPC_TYPE_ARRAY = 'a',
+        BUSRPC_TYPE_VARIANT = 'v',
+        BUSRPC_TYPE_STRUCT = 'r',
+        BUSRPC_TYPE_DICT_ENTRY = 'e',
+};
+
+busrpc_msg *busrpc_msg_ref(busrpc_msg *m);
+busrpc_msg *busrpc_msg_unref(busrpc_msg *m);
+const char *busrpc_msg_get_signature(busrpc_msg *m);
+bool busrpc_msg_has_signature(busrpc_msg *m, const char *signature);
+const char *busrpc_msg_get_sender(busrpc_msg *m);
+const char *busrpc_msg_get_path(busrpc_msg *m);
+const char *busrpc_msg_get_interface(busrpc_msg *m);
+const char *busrpc_msg_get_member(busrpc_msg *m);
+/** Start reading the arguments. */
+int busrpc_msg_read(busrpc_msg *m, busrpc_iter *it);
+/** Start appending arguments. */
+int busrpc_msg_append(busrpc_msg *m, busrpc_iter *it);
+
+static inline void busrpc_msg_unrefp(busrpc_msg **m) {
+        if (*m)
+                busrpc_msg_unref(*m);
+}
+
+/* Appending. @value points to the C value: int32_t for 'i', uint32_t for
+ * 'b' (0 or 1), const char * for 's'/'o'/'g' (must be valid UTF-8 / a valid
+ * path / signature: -EINVAL otherwise, checked before libdbus sees it). */
+int busrpc_iter_append_basic(busrpc_iter *it, int type, const void *value);
+/** An array of a fixed-size basic type (y b n q i u x t d; never h). */
+int busrpc_iter_append_fixed_array(busrpc_iter *it, int elem_type, const void *items, size_t n);
+/** Append a dup of @fd (borrowed). */
+int busrpc_iter_append_fd(busrpc_iter *it, int fd);
+/** Seal @shm (write, grow, shrink) and append its fd. */
+int busrpc_iter_append_shm(busrpc_iter *it, busrpc_shm *shm);
+int busrpc_iter_append_variant(busrpc_iter *it, const busrpc_variant *v);
+/** Open an array ('a', @contained "i"), struct ('r', NULL), dict entry ('e', NULL) or variant ('v', @contained sig). */
+int busrpc_iter_open(busrpc_iter *it, int type, const char *contained, busrpc_iter *sub);
+int busrpc_iter_close(busrpc_iter *it, busrpc_iter *sub);
+void busrpc_iter_abandon(busrpc_iter *it, busrpc_iter *sub);
+
+/* Reading. busrpc_iter_get_*() read the current argument and advance. The
+ * caller must have checked the signature first (generated code does, with
+ * busrpc_msg_has_signature()); a type mismatch still gives -EBADMSG, never
+ * a crash. Strings are borrowed from the message. */
+int busrpc_iter_type(busrpc_iter *it); /* current type, BUSRPC_TYPE_INVALID at the end */
+int busrpc_iter_get_basic(busrpc_iter *it, int type, void *ret_value);
+/** Borrowed pointer to a fixed-size array's items (never for 'h'). */
+int busrpc_iter_get_fixed_array(busrpc_iter *it, int elem_type, const void **ret_items, size_t *ret_n);
+/** A new fd (owned by the caller) for the 'h' at the iterator. */
+int busrpc_iter_get_fd(busrpc_iter *it, int *ret_fd);
+/** A read-only mapping of a sealed memfd; an unsealed/writable fd is -EPERM. */
+int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
+int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **ret);
+/** Enter the container at the iterator (array, struct, dict entry, variant) and advance past it. */
+int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
+/** Elements left in an array iterator (counting is cheap for fixed types). */
+bool busrpc_iter_at_end(busrpc_iter *it);
+/** Signature of the value inside a variant at the iterator (borrowed until the next call). */
+const char *busrpc_iter_get_variant_signature(busrpc_iter *it);
+
+/* ------------------------------------------------------------------ */
+/* Serving objects: the descriptors that generated skeletons fill       */
+
+/* Returned by an op to keep the call open (see busrpc_call_ref()). */
+#define BUSRPC_DEFER 1
+
+/**
+ * busrpc_method_fn - a generated skeleton: unpacks @args (signature already
+ * checked against busrpc_method_desc.in_sig), calls the op in @ops, and
+ * replies. Return: 0 (replied or deferred), -EOPNOTSUPP when the op is NULL
+ * (the runtime answers UnknownMethod), other -errno (the runtime answers
+ * with the call's error, or Failed).
+ */
+typedef int (*busrpc_method_fn)(busrpc_call *call, busrpc_iter *args, const void *ops, void *self);
+/** Append the property's value (inside an already opened variant). -EOPNOTSUPP: op is NULL. */
+typedef int (*busrpc_prop_get_fn)(busrpc_iter *value, const void *ops, void *self, busrpc_error *err);
+/** Read the new value (signature already checked) and call the setter. */
+typedef int (*busrpc_prop_set_fn)(busrpc_iter *value, const void *ops, void *self, busrpc_error *err);
+
+enum {
+        BUSRPC_METHOD_NOREPLY = 1 << 0,    /* @noreply: never send a reply */
+        BUSRPC_METHOD_DEPRECATED = 1 << 1,
+};
+enum {
+        BUSRPC_PROP_READ = 1 << 0,
+        BUSRPC_PROP_WRITE = 1 << 1,
+        BUSRPC_PROP_EMITS_TRUE = 0 << 2, /* PropertiesChanged with the value (default) */
+        BUSRPC_PROP_EMITS_INVALIDATES = 1 << 2,
+        BUSRPC_PROP_EMITS_CONST = 2 << 2,
+        BUSRPC_PROP_EMITS_FALSE = 3 << 2,
+        BUSRPC_PROP_EMITS_MASK = 3 << 2,
+};
+
+typedef struct busrpc_method_desc {
+        const char *name;    /* D-Bus member name */
+        const char *in_sig;  /* "ii" */
+        const char *out_sig; /* "i" */
+        busrpc_method_fn fn;
+        unsigned flags; /* BUSRPC_METHOD_* */
+} busrpc_method_desc;
+
+typedef struct busrpc_property_desc {
+        const char *name;
+        const char *sig;
+        busrpc_prop_get_fn get; /* NULL for writeonly */
+        busrpc_prop_set_fn set; /* NULL for readonly */
+        unsigned flags;         /* BUSRPC_PROP_* */
+} busrpc_property_desc;
+
+typedef struct busrpc_signal_desc {
+        const char *name;
+        const char *sig;
+} busrpc_signal_desc;
+
+typedef struct busrpc_interface_desc {
+        const char *name; /* org.example.Calculator */
+        const char *xml;  /* its <interface> element, served by Introspect */
+        const busrpc_method_desc *methods;
+        size_t n_methods;
+        const busrpc_property_desc *properties;
+        size_t n_properties;
+        const busrpc_signal_desc *signals;
+        size_t n_signals;
+} busrpc_interface_desc;
+
+/**
+ * busrpc_object_export() - serve @iface at @path on @c (a bus connection,
+ * or busrpc_server_conn() to serve every peer). @ops and @self are
+ * borrowed and passed to every skeleton; they must outlive the object.
+ * Several interfaces may be exported at one path (call once per interface).
+ * Introspectable, Properties and Peer are answered for every object;
+ * parent paths introspect with their children.
+ * @ret: handle; busrpc_object_unexport() removes it. May be NULL: the
+ *       object then lives as long as the connection.
+ * Return: 0, -EEXIST (this interface is already at @path), -EINVAL.
+ */
+int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
+                         void *self, busrpc_object **ret);
+busrpc_object *busrpc_object_unexport(busrpc_object *o);
+/** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
+int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret);
+const char *busrpc_object_get_path(busrpc_object *o);
+busrpc_conn *busrpc_object_get_conn(busrpc_object *o);
+
+/** A new signal message from @o; append its arguments, then busrpc_msg_send(). */
+int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret);
+/** PropertiesChanged for @prop (by its emits flag: value, invalidated, or nothing). */
+int busrpc_object_notify(busrpc_object *o, const char *prop);
+/** Send and release a reply or signal message; the reference is consumed. */
+int busrpc_msg_send(busrpc_msg *m);
+
+/* Calls being served. */
+busrpc_call *busrpc_call_ref(busrpc_call *call);
+busrpc_call *busrpc_call_unref(busrpc_call *call);
+busrpc_msg *busrpc_call_get_msg(busrpc_call *call); /* borrowed */
+busrpc_conn *busrpc_call_get_conn(busrpc_call *call); /* borrowed */
+busrpc_object *busrpc_call_get_object(busrpc_call *call); /* borrowed */
+const char *busrpc_call_get_sender(busrpc_call *call); /* unique name, or NULL on a peer */
+/** The caller's uid / pid: -ENODATA when unknown (never guessed as root). */
+int busrpc_call_get_uid(busrpc_call *call, uid_t *ret);
+int busrpc_call_get_pid(busrpc_call *call, pid_t *ret);
+bool busrpc_call_is_replied(busrpc_call *call);
+bool busrpc_call_no_reply_expected(busrpc_call *call);
+/** A reply message for @call; append outputs and busrpc_msg_send() it. -EALREADY if replied. */
+int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret);
+/** Reply with an error now. Return: -EREMOTEIO (to `return` from an op), or -EALREADY. */
+int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) BUSRPC_PRINTF(3, 4);
+int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e);
+
+static inline void busrpc_call_unrefp(busrpc_call **c) {
+        if (*c)
+                busrpc_call_unref(*c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Calling: proxies                                                    */
+
+#define BUSRPC_TIMEOUT_DEFAULT (-1) /* the proxy's timeout (25 s unless set) */
+#define BUSRPC_TIMEOUT_INFINITE (0x7fffffff)
+
+/**
+ * busrpc_proxy_new() - a handle for calling the object at @path of
+ * @destination (a bus name; NULL on a peer connection). Borrowed strings
+ * are copied.
+ */
+int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+busrpc_proxy *busrpc_proxy_ref(busrpc_proxy *p);
+busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p);
+/** Default timeout of sync and async calls, in milliseconds. */
+int busrpc_proxy_set_timeout(busrpc_proxy *p, int timeout_ms);
+int busrpc_proxy_get_timeout(busrpc_proxy *p);
+/** Timeout of the next call only (then back to the default). */
+int busrpc_proxy_set_next_timeout(busrpc_proxy *p, int timeout_ms);
+busrpc_conn *busrpc_proxy_get_conn(busrpc_proxy *p);
+const char *busrpc_proxy_get_destination(busrpc_proxy *p);
+const char *busrpc_proxy_get_path(busrpc_proxy *p);
+
+static inline void busrpc_proxy_unrefp(busrpc_proxy **p) {
+        if (*p)
+                busrpc_proxy_unref(*p);
+}
+
+/** A method call message; append the inputs, then call it. */
+int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *member, busrpc_msg **ret);
+/**
+ * busrpc_proxy_call() - send @m (reference consumed) and wait for the reply.
+ * @expected_sig: the reply's signature; a reply of another signature is
+ * -EBADMSG with InvalidArgs in @err.
+ * @ret_reply: the reply (caller unrefs); may be NULL.
+ * Return: 0; -EREMOTEIO with @err set for an error reply; -ETIMEDOUT;
+ * -ECONNRESET when the connection is gone.
+ */
+int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_msg **ret_reply,
+                      busrpc_error *err);
+/** Send @m (reference consumed) expecting no reply (@noreply methods). */
+int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m);
+
+/**
+ * busrpc_reply_fn - completion of an async call; runs exactly once: with
+ * the reply (borrowed; @r == 0) or with an error (@r < 0, @err set: remote
+ * error, timeout, disconnect, or cancellation with BUSRPC_ERROR_CANCELLED).
+ */
+typedef void (*busrpc_reply_fn)(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata);
+/**
+ * busrpc_proxy_call_async() - send @m (consumed); @cb runs from the loop.
+ * @ret: handle for busrpc_pending_cancel(); may be NULL. The handle is
+ * valid until the callback has run; unref it after that (or never take it).
+ */
+int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_reply_fn cb,
+                            void *userdata, busrpc_pending **ret);
+/** Cancel: the callback runs once, now, with -ECANCELED. No-op after completion. */
+void busrpc_pending_cancel(busrpc_pending *pending);
+busrpc_pending *busrpc_pending_ref(busrpc_pending *pending);
+busrpc_pending *busrpc_pending_unref(busrpc_pending *pending);
+
+/* Properties. The value is checked against @sig before it is handed over. */
+/** Get: @ret_reply holds the reply; @ret_value reads the value inside the variant. */
+int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
+                              busrpc_msg **ret_reply, busrpc_iter *ret_value, busrpc_error *err);
+/** Set: a message to append the value to (inside the variant opened as @value), then busrpc_proxy_set_property_finish(). */
+int busrpc_proxy_set_property_begin(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
+                                    busrpc_msg **ret, busrpc_iter *ret_value);
+int busrpc_proxy_set_property_finish(busrpc_proxy *p, busrpc_msg *m, busrpc_iter *value, busrpc_error *err);
+/** GetAll: the a{sv} reply, read by the caller. */
+int busrpc_proxy_get_all(busrpc_proxy *p, const char *iface, busrpc_msg **ret_reply, busrpc_error *err);
+
+/**
+ * busrpc_signal_fn - a signal with the expected signature (checked) from
+ * the current owner of the proxy's destination, at the proxy's path.
+ */
+typedef void (*busrpc_signal_fn)(busrpc_msg *m, busrpc_iter *args, void *userdata);
+/**
+ * busrpc_proxy_subscribe() - call @cb for each signal @iface.@member with
+ * signature @sig from the object. Signals from anyone but the current
+ * owner of the destination name are dropped.
+ * @ret: handle; busrpc_subscription_free() unsubscribes. May be NULL: the
+ *       subscription lives as long as the proxy's connection.
+ */
+int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
+                           busrpc_signal_fn cb, void *userdata, busrpc_subscription **ret);
+busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s);
+
+/* ------------------------------------------------------------------ */
+/* Variants                                                            */
+
+/* A self-contained value of any D-Bus type with its signature. Immutable
+ * once built; reference counted. */
+int busrpc_variant_new_basic(int type, const void *value, busrpc_variant **ret);
+int busrpc_variant_new_bool(bool v, busrpc_variant **ret);
+int busrpc_variant_new_byte(uint8_t v, busrpc_variant **ret);
+int busrpc_variant_new_int16(int16_t v, busrpc_variant **ret);
+int busrpc_variant_new_uint16(uint16_t v, busrpc_variant **ret);
+int busrpc_variant_new_int32(int32_t v, busrpc_variant **ret);
+int busrpc_variant_new_uint32(uint32_t v, busrpc_variant **ret);
+int busrpc_variant_new_int64(int64_t v, busrpc_variant **ret);
+int busrpc_variant_new_uint64(uint64_t v, busrpc_variant **ret);
+int busrpc_variant_new_double(double v, busrpc_variant **ret);
+int busrpc_variant_new_string(const char *v, busrpc_variant **ret);
+int busrpc_variant_new_objpath(const char *v, busrpc_variant **ret);
+int busrpc_variant_new_signature(const char *v, busrpc_variant **ret);
+/** A variant holding a variant. */
+int busrpc_variant_new_variant(const busrpc_variant *inner, busrpc_variant **ret);
+/** Any value: @sig a single complete type; @build appends exactly that value. */
+typedef int (*busrpc_variant_build_fn)(busrpc_iter *it, void *userdata);
+int busrpc_variant_new_built(const char *sig, busrpc_variant_build_fn build, void *userdata, busrpc_variant **ret);
+busrpc_variant *busrpc_variant_ref(busrpc_variant *v);
+busrpc_variant *busrpc_variant_unref(busrpc_variant *v);
+const char *busrpc_variant_get_signature(const busrpc_variant *v);
+/* Typed getters: -EINVAL when the variant holds another type. */
+int busrpc_variant_get_bool(const busrpc_variant *v, bool *ret);
+int busrpc_variant_get_byte(const busrpc_variant *v, uint8_t *ret);
+int busrpc_variant_get_int16(const busrpc_variant *v, int16_t *ret);
+int busrpc_variant_get_uint16(const busrpc_variant *v, uint16_t *ret);
+int busrpc_variant_get_int32(const busrpc_variant *v, int32_t *ret);
+int busrpc_variant_get_uint32(const busrpc_variant *v, uint32_t *ret);
+int busrpc_variant_get_int64(const busrpc_variant *v, int64_t *ret);
+int busrpc_variant_get_uint64(const busrpc_variant *v, uint64_t *ret);
+int busrpc_variant_get_double(const busrpc_variant *v, double *ret);
+/** Borrowed string ('s', 'o' or 'g' as asked by the function). */
+int busrpc_variant_get_string(const busrpc_variant *v, const char **ret);
+int busrpc_variant_get_objpath(const busrpc_variant *v, const char **ret);
+int busrpc_variant_get_signature_value(const busrpc_variant *v, const char **ret);
+int busrpc_variant_get_variant(const busrpc_variant *v, busrpc_variant **ret);
+/** Read any value: @it is positioned on the value (borrowed until v is freed). */
+int busrpc_variant_read(const busrpc_variant *v, busrpc_iter *it);
+/** Print as busctl does ("i 42", "as 2 \"a\" \"b\""); returns chars written or -errno. */
+int busrpc_variant_print(const busrpc_variant *v, FILE *out);
+/** The printed form in a new string (caller frees). */
+int busrpc_variant_to_string(const busrpc_variant *v, char **ret);
+bool busrpc_variant_equal(const busrpc_variant *a, const busrpc_variant *b);
+
+static inline void busrpc_variant_unrefp(busrpc_variant **v) {
+        if (*v)
+                busrpc_variant_unref(*v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared memory (the shm type)                                        */
+
+/**
+ * busrpc_shm_new() - a writable buffer of @size bytes in a memfd. Fill it
+ * through busrpc_shm_data(); appending it to a message seals it, after
+ * which it is read-only for everyone.
+ */
+int busrpc_shm_new(size_t size, busrpc_shm **ret);
+/** Wrap a sealed memfd @fd (borrowed; dup'ed) read-only; -EPERM if not sealed. */
+int busrpc_shm_from_fd(int fd, busrpc_shm **ret);
+busrpc_shm *busrpc_shm_ref(busrpc_shm *s);
+busrpc_shm *busrpc_shm_unref(busrpc_shm *s);
+/** Writable pointer until sealed; NULL after. */
+void *busrpc_shm_data(busrpc_shm *s);
+const void *busrpc_shm_const_data(const busrpc_shm *s);
+size_t busrpc_shm_size(const busrpc_shm *s);
+int busrpc_shm_seal(busrpc_shm *s);
+bool busrpc_shm_is_sealed(const busrpc_shm *s);
+int busrpc_shm_get_fd(const busrpc_shm *s); /* borrowed */
+
+static inline void busrpc_shm_unrefp(busrpc_shm **s) {
+        if (*s)
+                busrpc_shm_unref(*s);
+}
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1 @@
+# Tests of the runtime data layer (H5).

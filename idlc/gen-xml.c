@@ -1,9 +1,467 @@
-/* gen-xml.c: placeholder until this generator lands. */
+/* gen-xml.c: the D-Bus introspection XML of the main file's interfaces.
+ *
+ * The XML is the standard one (what busctl and gdbus print), plus a few
+ * annotations that carry what D-Bus has no place for (doc comments, C
+ * names, errors, raises, IDL types, the type declarations themselves), so
+ * that xml-import.c gets the same IDL back: IDL -> XML -> IDL is a fixed
+ * point. The annotation names are in xml-import.h; the mapping is
+ * documented in docs/idl-xml.md.
+ */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "gen.h"
+#include "types.h"
+#include "xml-import.h"
+
+#define DOCTYPE                                                                    \
+        "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection "  \
+        "1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n"
+
+/* A growing string, for the IDL text carried in annotations. */
+typedef struct Buf {
+        FILE *f;
+        char *s;
+        size_t len;
+} Buf;
+
+static void buf_open(Buf *b) {
+        b->s = NULL;
+        b->len = 0;
+        b->f = open_memstream(&b->s, &b->len);
+}
+
+/* The text, or NULL when memory ran out (the caller reports -ENOMEM). */
+static char *buf_close(Buf *b) {
+        if (!b->f)
+                return NULL;
+        if (fclose(b->f) != 0) {
+                free(b->s);
+                return NULL;
+        }
+        return b->s;
+}
+
+static void xml_escape(FILE *out, const char *s) {
+        for (; s && *s; s++) {
+                switch (*s) {
+                case '&': fputs("&amp;", out); break;
+                case '<': fputs("&lt;", out); break;
+                case '>': fputs("&gt;", out); break;
+                case '"': fputs("&quot;", out); break;
+                case '\'': fputs("&apos;", out); break;
+                /* Attribute values normalise raw whitespace: keep it as references. */
+                case '\n': fputs("&#10;", out); break;
+                case '\t': fputs("&#9;", out); break;
+                case '\r': fputs("&#13;", out); break;
+                default:
+                        /* XML 1.0 cannot carry other control characters at all. */
+                        if ((unsigned char)*s >= 0x20)
+                                fputc(*s, out);
+                        break;
+                }
+        }
+}
+
+static void indent(FILE *out, int n) {
+        fprintf(out, "%*s", 2 * n, "");
+}
+
+static void xml_annot(FILE *out, int ind, const char *name, const char *value) {
+        indent(out, ind);
+        fputs("<annotation name=\"", out);
+        xml_escape(out, name);
+        fputs("\" value=\"", out);
+        xml_escape(out, value ? value : "");
+        fputs("\"/>\n", out);
+}
+
+/* ---- IDL spellings, for the annotations ---- */
+
+static void idl_string(FILE *out, const char *s) {
+        fputc('"', out);
+        for (; s && *s; s++) {
+                switch (*s) {
+                case '"': fputs("\\\"", out); break;
+                case '\\': fputs("\\\\", out); break;
+                case '\n': fputs("\\n", out); break;
+                case '\t': fputs("\\t", out); break;
+                default: fputc(*s, out); break;
+                }
+        }
+        fputc('"', out);
+}
+
+static void idl_type(FILE *out, const IdlType *t) {
+        const IdlBasicType *b;
+
+        if (!t)
+                return;
+        switch (t->kind) {
+        case IDL_T_ARRAY:
+                idl_type(out, t->elem);
+                fputs("[]", out);
+                return;
+        case IDL_T_MAP:
+                fputs("map<", out);
+                idl_type(out, t->key);
+                fputs(", ", out);
+                idl_type(out, t->elem);
+                fputc('>', out);
+                return;
+        case IDL_T_NAMED:
+                fputs(t->name ? t->name : "", out);
+                return;
+        default:
+                b = idl_basic_type(t->kind);
+                fputs(b ? b->idl_name : "", out);
+                return;
+        }
+}
+
+/* Whether the IDL type says more than its signature: a name or shm. */
+static bool type_needs_annot(const IdlType *t) {
+        for (; t; t = t->elem) {
+                if (t->kind == IDL_T_NAMED || t->kind == IDL_T_SHM)
+                        return true;
+                if (t->key && type_needs_annot(t->key))
+                        return true;
+        }
+        return false;
+}
+
+static void idl_doc(FILE *out, const char *doc) {
+        if (!doc || !*doc)
+                return;
+        if (!strchr(doc, '\n') && doc[0] != '*') {
+                fprintf(out, "/** %s */ ", doc);
+                return;
+        }
+        fputs("/**\n", out);
+        for (const char *p = doc; *p;) {
+                const char *eol = strchr(p, '\n');
+                size_t n = eol ? (size_t)(eol - p) : strlen(p);
+                fprintf(out, " * %.*s\n", (int)n, p);
+                p += n + (eol ? 1 : 0);
+        }
+        fputs(" */ ", out);
+}
+
+static void idl_annots(FILE *out, const IdlMeta *m) {
+        for (size_t i = 0; i < m->n_annots; i++) {
+                const IdlAnnot *a = m->annots[i];
+                switch (a->kind) {
+                case IDL_A_NOREPLY: fputs("@noreply ", out); continue;
+                case IDL_A_DEPRECATED: fputs("@deprecated ", out); continue;
+                case IDL_A_C_NAME: fputs("@c_name(", out); break;
+                case IDL_A_EMITS_CHANGED: fputs("@emits_changed(", out); break;
+                case IDL_A_DBUS:
+                        fputs("@annotation(", out);
+                        idl_string(out, a->name);
+                        fputs(", ", out);
+                        break;
+                case IDL_A_UNKNOWN: continue; /* check warned: it has no meaning */
+                }
+                idl_string(out, a->value);
+                fputs(") ", out);
+        }
+}
+
+static void idl_meta(FILE *out, const IdlMeta *m) {
+        idl_doc(out, m->doc);
+        idl_annots(out, m);
+}
+
+/* A struct, enum, flags or typedef as IDL on one logical line. */
+static char *idl_decl_text(const IdlDecl *d) {
+        Buf b;
+        FILE *out;
+
+        buf_open(&b);
+        if (!(out = b.f))
+                return NULL;
+        idl_meta(out, &d->meta);
+        switch (d->kind) {
+        case IDL_D_STRUCT:
+                fprintf(out, "struct %s {", d->name);
+                for (size_t i = 0; i < d->n_fields; i++) {
+                        fputc(' ', out);
+                        idl_meta(out, &d->fields[i]->meta);
+                        idl_type(out, d->fields[i]->type);
+                        fprintf(out, " %s;", d->fields[i]->name);
+                }
+                fputs(" }", out);
+                break;
+        case IDL_D_ENUM:
+        case IDL_D_FLAGS:
+                fprintf(out, "%s %s : ", d->kind == IDL_D_ENUM ? "enum" : "flags", d->name);
+                idl_type(out, d->base);
+                fputs(" {", out);
+                for (size_t i = 0; i < d->n_values; i++) {
+                        const IdlEnumValue *v = d->values[i];
+                        fputs(i ? ", " : " ", out);
+                        idl_meta(out, &v->meta);
+                        fputs(v->name, out);
+                        if (!v->has_value)
+                                continue;
+                        if (d->kind == IDL_D_FLAGS && !v->negative)
+                                fprintf(out, " = 0x%llx", (unsigned long long)v->magnitude);
+                        else
+                                fprintf(out, " = %s%llu", v->negative ? "-" : "",
+                                        (unsigned long long)v->magnitude);
+                }
+                fputs(" }", out);
+                break;
+        case IDL_D_TYPEDEF:
+                fputs("typedef ", out);
+                idl_type(out, d->target);
+                fprintf(out, " %s;", d->name);
+                break;
+        case IDL_D_INTERFACE:
+                break;
+        }
+        return buf_close(&b);
+}
+
+/* An error member: its name, after its doc comment and annotations. */
+static char *idl_error_text(const IdlMember *m) {
+        Buf b;
+
+        buf_open(&b);
+        if (!b.f)
+                return NULL;
+        idl_meta(b.f, &m->meta);
+        fputs(m->name, b.f);
+        return buf_close(&b);
+}
+
+/* ---- which declarations travel with which interface ---- */
+
+static size_t decl_index(const IdlFile *f, const IdlDecl *d) {
+        for (size_t i = 0; i < f->n_decls; i++)
+                if (f->decls[i] == d)
+                        return i;
+        return SIZE_MAX;
+}
+
+static void mark_type(const IdlFile *f, const IdlType *t, bool *used, int depth);
+
+static void mark_decl(const IdlFile *f, const IdlDecl *d, bool *used, int depth) {
+        size_t i = decl_index(f, d);
+
+        if (i == SIZE_MAX || used[i] || depth > 256)
+                return;
+        used[i] = true;
+        for (size_t k = 0; k < d->n_fields; k++)
+                mark_type(f, d->fields[k]->type, used, depth + 1);
+        mark_type(f, d->base, used, depth + 1);
+        mark_type(f, d->target, used, depth + 1);
+}
+
+static void mark_type(const IdlFile *f, const IdlType *t, bool *used, int depth) {
+        for (; t; t = t->elem) {
+                if (t->key)
+                        mark_type(f, t->key, used, depth + 1);
+                if (t->kind == IDL_T_NAMED && t->decl)
+                        mark_decl(f, t->decl, used, depth + 1);
+        }
+}
+
+static void mark_iface(const IdlFile *f, const IdlDecl *d, bool *used) {
+        for (size_t i = 0; i < d->n_members; i++) {
+                const IdlMember *m = d->members[i];
+                for (size_t k = 0; k < m->n_in; k++)
+                        mark_type(f, m->in[k]->type, used, 0);
+                for (size_t k = 0; k < m->n_out; k++)
+                        mark_type(f, m->out[k]->type, used, 0);
+                mark_type(f, m->type, used, 0);
+        }
+}
+
+/* ---- elements ---- */
+
+static void meta_annots(FILE *out, int ind, const IdlMeta *m) {
+        if (m->doc)
+                xml_annot(out, ind, IDL_XML_DOC, m->doc);
+        for (size_t i = 0; i < m->n_annots; i++) {
+                const IdlAnnot *a = m->annots[i];
+                switch (a->kind) {
+                case IDL_A_NOREPLY: xml_annot(out, ind, IDL_XML_NOREPLY, "true"); break;
+                case IDL_A_DEPRECATED: xml_annot(out, ind, IDL_XML_DEPRECATED, "true"); break;
+                case IDL_A_C_NAME: xml_annot(out, ind, IDL_XML_CNAME, a->value); break;
+                case IDL_A_EMITS_CHANGED: xml_annot(out, ind, IDL_XML_EMITS, a->value); break;
+                case IDL_A_DBUS: xml_annot(out, ind, a->name, a->value); break;
+                case IDL_A_UNKNOWN: break;
+                }
+        }
+}
+
+static bool has_annots(const IdlMeta *m, const IdlType *t) {
+        return m->doc || m->n_annots || type_needs_annot(t);
+}
+
+static void type_annot(FILE *out, int ind, const IdlType *t) {
+        Buf b;
+        char *s;
+
+        if (!type_needs_annot(t))
+                return;
+        buf_open(&b);
+        if (!b.f)
+                return;
+        idl_type(b.f, t);
+        if ((s = buf_close(&b))) {
+                xml_annot(out, ind, IDL_XML_TYPE, s);
+                free(s);
+        }
+}
+
+static void xml_arg(FILE *out, const IdlField *a, const char *dir) {
+        char *sig = idl_type_signature(a->type);
+
+        indent(out, 3);
+        fputs("<arg name=\"", out);
+        xml_escape(out, a->name);
+        fputs("\" type=\"", out);
+        xml_escape(out, sig);
+        fputc('"', out);
+        if (dir)
+                fprintf(out, " direction=\"%s\"", dir);
+        free(sig);
+        if (!has_annots(&a->meta, a->type)) {
+                fputs("/>\n", out);
+                return;
+        }
+        fputs(">\n", out);
+        meta_annots(out, 4, &a->meta);
+        type_annot(out, 4, a->type);
+        indent(out, 3);
+        fputs("</arg>\n", out);
+}
+
+static int xml_member(FILE *out, const IdlMember *m) {
+        static const char *const access[] = {
+                [IDL_ACCESS_READ] = "read", [IDL_ACCESS_READWRITE] = "readwrite",
+                [IDL_ACCESS_WRITE] = "write",
+        };
+        const char *el = m->kind == IDL_M_METHOD ? "method" : m->kind == IDL_M_SIGNAL ? "signal" : "property";
+        char *s;
+
+        if (m->kind == IDL_M_ERROR) {
+                if (!(s = idl_error_text(m)))
+                        return -ENOMEM;
+                xml_annot(out, 2, IDL_XML_ERROR, s);
+                free(s);
+                return 0;
+        }
+        indent(out, 2);
+        fprintf(out, "<%s name=\"", el);
+        xml_escape(out, m->name);
+        fputc('"', out);
+        if (m->kind == IDL_M_PROPERTY) {
+                s = idl_type_signature(m->type);
+                fputs(" type=\"", out);
+                xml_escape(out, s);
+                fprintf(out, "\" access=\"%s\"", access[m->access]);
+                free(s);
+                if (!has_annots(&m->meta, m->type)) {
+                        fputs("/>\n", out);
+                        return 0;
+                }
+        } else if (!m->n_in && !m->n_out && !m->n_raises && !has_annots(&m->meta, NULL)) {
+                fputs("/>\n", out);
+                return 0;
+        }
+        fputs(">\n", out);
+        for (size_t i = 0; i < m->n_in; i++)
+                xml_arg(out, m->in[i], m->kind == IDL_M_METHOD ? "in" : NULL);
+        for (size_t i = 0; i < m->n_out; i++)
+                xml_arg(out, m->out[i], "out");
+        meta_annots(out, 3, &m->meta);
+        if (m->kind == IDL_M_PROPERTY)
+                type_annot(out, 3, m->type);
+        if (m->n_raises) {
+                Buf b;
+                buf_open(&b);
+                if (!b.f)
+                        return -ENOMEM;
+                for (size_t i = 0; i < m->n_raises; i++)
+                        fprintf(b.f, "%s%s", i ? ", " : "", m->raises[i]->name);
+                if (!(s = buf_close(&b)))
+                        return -ENOMEM;
+                xml_annot(out, 3, IDL_XML_RAISES, s);
+                free(s);
+        }
+        indent(out, 2);
+        fprintf(out, "</%s>\n", el);
+        return 0;
+}
+
+static int xml_iface(FILE *out, const IdlFile *f, const IdlDecl *d, const bool *used) {
+        int r;
+
+        indent(out, 1);
+        fputs("<interface name=\"", out);
+        xml_escape(out, d->name);
+        fputs("\">\n", out);
+        meta_annots(out, 2, &d->meta);
+        for (size_t i = 0; i < f->n_imports; i++)
+                xml_annot(out, 2, IDL_XML_IMPORT, f->imports[i]->path);
+        for (size_t i = 0; i < f->n_decls; i++) {
+                char *s;
+                if (!used[i] || f->decls[i]->kind == IDL_D_INTERFACE)
+                        continue;
+                if (!(s = idl_decl_text(f->decls[i])))
+                        return -ENOMEM;
+                xml_annot(out, 2, IDL_XML_DECL, s);
+                free(s);
+        }
+        for (size_t i = 0; i < d->n_members; i++)
+                if ((r = xml_member(out, d->members[i])) < 0)
+                        return r;
+        indent(out, 1);
+        fputs("</interface>\n", out);
+        return 0;
+}
 
 int idl_gen_xml(const IdlUnit *u, FILE *out) {
-        (void)u;
-        (void)out;
-        return -ENOSYS;
+        const IdlFile *f;
+        bool *used, *unused;
+        bool first = true;
+        int r = 0;
+
+        if (!u || u->n_files == 0 || !out)
+                return -EINVAL;
+        f = u->files[0];
+        used = idl_xcalloc(f->n_decls + 1, sizeof(*used));
+        unused = idl_xcalloc(f->n_decls + 1, sizeof(*unused));
+        /* Types no interface uses travel with the first interface. */
+        for (size_t i = 0; i < f->n_decls; i++)
+                if (f->decls[i]->kind == IDL_D_INTERFACE)
+                        mark_iface(f, f->decls[i], unused);
+        for (size_t i = 0; i < f->n_decls; i++)
+                unused[i] = !unused[i];
+
+        fputs(DOCTYPE, out);
+        fputs("<!-- Generated by busrpc-idlc. Do not edit. -->\n", out);
+        fputs("<node>\n", out);
+        for (size_t i = 0; i < f->n_decls && r >= 0; i++) {
+                const IdlDecl *d = f->decls[i];
+                if (d->kind != IDL_D_INTERFACE)
+                        continue;
+                memset(used, 0, f->n_decls * sizeof(*used));
+                mark_iface(f, d, used);
+                for (size_t k = 0; first && k < f->n_decls; k++)
+                        used[k] |= unused[k];
+                first = false;
+                r = xml_iface(out, f, d, used);
+        }
+        fputs("</node>\n", out);
+        free(used);
+        free(unused);
+        if (r >= 0 && ferror(out))
+                r = -EIO;
+        return r;
 }

@@ -8,8 +8,9 @@ busrpc_idlc_SOURCES = \
 	idlc/types.h idlc/types.c \
 	idlc/parse.h idlc/parser.y idlc/lexer.l idlc/load.c \
 	idlc/check.h idlc/check.c \
+	idlc/check-internal.h idlc/check-types.c idlc/check-names.c \
 	idlc/xml-import.h idlc/xml-import.c \
-	idlc/gen.h idlc/gen.c \
+	idlc/gen.h idlc/gen.c idlc/gen-c.h idlc/gen-c.c \
 	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
 	idlc/gen-xml.c idlc/gen-idl.c
 busrpc_idlc_LDADD = $(EXPAT_LIBS)

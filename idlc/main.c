@@ -1,12 +1,303 @@
-/* busrpc-idlc: placeholder entry point until the front end lands. */
-#include <stdio.h>
+/* main.c: the busrpc-idlc command line.
+ *
+ * load (IDL or XML, imports) -> check -> generate each selected output to
+ * a temporary file in the output directory -> rename them all into place
+ * only when every one succeeded. Any error leaves the directory as it was.
+ *
+ * Exit status: 0 success (warnings allowed), 1 errors in the input or
+ * while writing, 2 usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "diag.h"
+#include "gen.h"
+#include "parse.h"
+
+enum { OUT_HEADER, OUT_CLIENT, OUT_SERVER, OUT_XML, OUT_IDL, N_OUT };
+
+static const struct {
+        const char *name;
+        const char *suffix;
+        int (*gen)(const IdlUnit *u, FILE *out);
+} outputs[N_OUT] = {
+        [OUT_HEADER] = { "header", ".h", idl_gen_header },
+        [OUT_CLIENT] = { "client", "-client.c", idl_gen_client },
+        [OUT_SERVER] = { "server", "-server.c", idl_gen_server },
+        [OUT_XML] = { "xml", ".xml", idl_gen_xml },
+        [OUT_IDL] = { "idl", ".idl", idl_gen_idl },
+};
+
+static void usage(FILE *out) {
+        fputs("Usage: busrpc-idlc [OPTION]... FILE.idl|FILE.xml\n"
+              "Compile a busrpc IDL file, or D-Bus introspection XML, into C code\n"
+              "for libbusrpc, introspection XML, or canonical IDL.\n"
+              "\n"
+              "Outputs (default: --header --client --server --xml):\n"
+              "      --header        MODULE.h: types and the client and server API\n"
+              "      --client        MODULE-client.c: typed client stubs\n"
+              "      --server        MODULE-server.c: server skeletons\n"
+              "      --xml           MODULE.xml: D-Bus introspection XML\n"
+              "      --idl           MODULE.idl: canonical IDL (e.g. from XML)\n"
+              "\n"
+              "Options:\n"
+              "  -o, --output=DIR    write the outputs into DIR (default: .);\n"
+              "                      '-' writes the one selected output to stdout\n"
+              "  -I, --include=DIR   search DIR for imported files (repeatable);\n"
+              "                      the importing file's directory is searched first\n"
+              "      --check         parse and check only; write nothing\n"
+              "  -h, --help          show this help and exit\n"
+              "  -V, --version       show the version and exit\n"
+              "\n"
+              "MODULE is the name given by 'module NAME;' (default: the input's base\n"
+              "name). Outputs are written only when there is no error.\n"
+              "Exit status: 0 success, 1 errors in the input or output, 2 usage error.\n",
+              out);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("busrpc-idlc: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'busrpc-idlc --help' for more information.\n", stderr);
+        return 2;
+}
+
+typedef struct Pending {
+        char *tmp;   /* temporary file in the output directory */
+        char *final; /* where it goes */
+} Pending;
+
+static bool same_file(const char *a, const struct stat *st_b) {
+        struct stat st;
+        return stat(a, &st) == 0 && st.st_dev == st_b->st_dev && st.st_ino == st_b->st_ino;
+}
+
+/* 0, or -errno / -ENOSYS as the generator said; the temporary file is
+ * recorded in p even on failure so the caller removes it. */
+static int gen_to_temp(const IdlUnit *u, int which, const char *dir, mode_t mode, Pending *p) {
+        const char *base = idl_gen_basename(u);
+        int fd, r, errors = idl_diag_errors();
+        FILE *f;
+
+        p->final = idl_xasprintf("%s/%s%s", dir, base, outputs[which].suffix);
+        p->tmp = idl_xasprintf("%s/.%s%s.XXXXXX", dir, base, outputs[which].suffix);
+        fd = mkstemp(p->tmp);
+        if (fd < 0) {
+                r = -errno;
+                free(p->tmp);
+                p->tmp = NULL;
+                idl_error_noloc("cannot create a file in '%s': %s", dir, strerror(-r));
+                return r;
+        }
+        (void)fchmod(fd, mode);
+        f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                close(fd);
+                idl_error_noloc("cannot write '%s': %s", p->final, strerror(-r));
+                return r;
+        }
+        r = outputs[which].gen(u, f);
+        if (r >= 0 && (fflush(f) != 0 || ferror(f)))
+                r = errno ? -errno : -EIO;
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r == -ENOSYS)
+                idl_error_noloc("output '%s' is not implemented", outputs[which].name);
+        else if (r < 0)
+                idl_error_noloc("cannot write '%s': %s", p->final, strerror(-r));
+        else if (idl_diag_errors() > errors)
+                r = -EINVAL; /* the generator reported why */
+        return r < 0 ? r : 0;
+}
+
+static int generate(const IdlUnit *u, const bool *want, const char *dir) {
+        Pending pend[N_OUT] = { { 0 } };
+        struct stat st;
+        mode_t mask;
+        int failed = 0;
+
+        if (stat(dir, &st) != 0) {
+                idl_error_noloc("output directory '%s': %s", dir, strerror(errno));
+                return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                idl_error_noloc("output directory '%s': not a directory", dir);
+                return -1;
+        }
+        mask = umask(0);
+        umask(mask);
+        for (int i = 0; i < N_OUT && !failed; i++) {
+                if (!want[i])
+                        continue;
+                if (gen_to_temp(u, i, dir, 0666 & ~mask, &pend[i]) < 0)
+                        failed = 1;
+                /* Never replace an input with an output (calc.idl --idl -o .). */
+                for (size_t k = 0; !failed && k < u->n_files; k++) {
+                        if (stat(u->files[k]->path, &st) == 0 && same_file(pend[i].final, &st)) {
+                                idl_error_noloc("output '%s' would overwrite the input '%s'",
+                                                pend[i].final, u->files[k]->path);
+                                failed = 1;
+                        }
+                }
+        }
+        for (int i = 0; i < N_OUT; i++) {
+                if (!pend[i].tmp)
+                        goto next;
+                if (!failed && rename(pend[i].tmp, pend[i].final) != 0) {
+                        idl_error_noloc("cannot rename '%s' to '%s': %s", pend[i].tmp,
+                                        pend[i].final, strerror(errno));
+                        failed = 1;
+                }
+                if (failed)
+                        unlink(pend[i].tmp);
+        next:
+                free(pend[i].tmp);
+                free(pend[i].final);
+        }
+        return failed ? -1 : 0;
+}
+
+/* -o -: the single selected output goes to stdout, only once complete. */
+static int generate_stdout(const IdlUnit *u, int which) {
+        char *buf = NULL;
+        size_t len = 0;
+        int r, errors = idl_diag_errors();
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f) {
+                idl_error_noloc("cannot allocate the output: %s", strerror(errno));
+                return -1;
+        }
+        r = outputs[which].gen(u, f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -errno;
+        if (r == -ENOSYS)
+                idl_error_noloc("output '%s' is not implemented", outputs[which].name);
+        else if (r < 0)
+                idl_error_noloc("cannot generate '%s': %s", outputs[which].name, strerror(-r));
+        if (r >= 0 && idl_diag_errors() == errors) {
+                if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+                        idl_error_noloc("cannot write to stdout: %s", strerror(errno));
+                        r = -EIO;
+                }
+        } else if (r >= 0) {
+                r = -EINVAL;
+        }
+        free(buf);
+        return r < 0 ? -1 : 0;
+}
 
 int main(int argc, char **argv) {
-        if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-                printf("busrpc-idlc %s\n", PACKAGE_VERSION);
-                return 0;
+        enum { OPT_CHECK = 256, OPT_HEADER, OPT_CLIENT, OPT_SERVER, OPT_XML, OPT_IDL };
+        static const struct option longopts[] = {
+                { "output", required_argument, NULL, 'o' },
+                { "include", required_argument, NULL, 'I' },
+                { "check", no_argument, NULL, OPT_CHECK },
+                { "header", no_argument, NULL, OPT_HEADER },
+                { "client", no_argument, NULL, OPT_CLIENT },
+                { "server", no_argument, NULL, OPT_SERVER },
+                { "xml", no_argument, NULL, OPT_XML },
+                { "idl", no_argument, NULL, OPT_IDL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *dir = ".", **incs;
+        bool want[N_OUT] = { false }, any = false, check_only = false;
+        size_t n_incs = 0;
+        IdlUnit *u;
+        int c, status, n_want = 0, which = 0;
+        char opt[3] = "-?";
+
+        incs = idl_xcalloc((size_t)argc + 1, sizeof(*incs));
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":o:I:hV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        dir = optarg;
+                        break;
+                case 'I':
+                        incs[n_incs++] = optarg;
+                        break;
+                case OPT_CHECK:
+                        check_only = true;
+                        break;
+                case OPT_HEADER: case OPT_CLIENT: case OPT_SERVER: case OPT_XML: case OPT_IDL:
+                        want[c - OPT_HEADER] = true;
+                        any = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        free(incs);
+                        return 0;
+                case 'V':
+                        printf("busrpc-idlc %s\n", PACKAGE_VERSION);
+                        free(incs);
+                        return 0;
+                case ':':
+                        free(incs);
+                        if (optopt) {
+                                opt[1] = (char)optopt;
+                                return usage_error("option '%s' requires an argument",
+                                                   optopt < 256 ? opt : argv[optind - 1]);
+                        }
+                        return usage_error("option '%s' requires an argument", argv[optind - 1]);
+                default:
+                        free(incs);
+                        if (optopt && optopt < 256) {
+                                opt[1] = (char)optopt;
+                                return usage_error("unknown option '%s'", opt);
+                        }
+                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                }
         }
-        fprintf(stderr, "busrpc-idlc: not implemented yet\n");
-        return 2;
+        if (optind >= argc) {
+                free(incs);
+                return usage_error("%s", "no input file");
+        }
+        if (argc - optind > 1) {
+                free(incs);
+                return usage_error("more than one input file ('%s' and more)", argv[optind + 1]);
+        }
+        if (!any)
+                want[OUT_HEADER] = want[OUT_CLIENT] = want[OUT_SERVER] = want[OUT_XML] = true;
+        for (int i = 0; i < N_OUT; i++) {
+                if (want[i]) {
+                        n_want++;
+                        which = i;
+                }
+        }
+        if (!check_only && strcmp(dir, "-") == 0 && n_want != 1) {
+                free(incs);
+                return usage_error("%s", "'-o -' needs exactly one of --header, --client, "
+                                         "--server, --xml, --idl");
+        }
+
+        u = idl_load(argv[optind], incs, n_incs);
+        if (idl_diag_errors() == 0)
+                idl_check(u);
+        if (idl_diag_errors() == 0 && !check_only) {
+                if (strcmp(dir, "-") == 0)
+                        generate_stdout(u, which);
+                else
+                        generate(u, want, dir);
+        }
+        status = idl_diag_errors() ? 1 : 0;
+        idl_unit_free(u);
+        idl_diag_reset();
+        free(incs);
+        return status;
 }

@@ -1,11 +1,25 @@
 /* xml-import.h: D-Bus introspection XML to AST (expat). Reads what
  * busctl introspect --xml-interface, gdbus introspect --xml and
  * dbus-daemon's Introspect print. Complex signatures become named structs
- * (the naming rule is documented in docs/idl.md). Malformed XML is an error
+ * (the naming rule is documented in docs/idl-xml.md). Malformed XML is an error
  * at expat's line and column; unknown elements are warned about and
  * skipped. Returns the file, or NULL when nothing could be built. */
 #pragma once
 
 #include "ast.h"
+
+/* Annotations that carry what D-Bus XML has no place for, so that
+ * IDL -> XML -> IDL loses nothing (docs/idl-xml.md). gen-xml.c writes
+ * them, idl_xml_import() reads them back. */
+#define IDL_XML_DOC "org.gtk.GDBus.DocString"          /* doc comment */
+#define IDL_XML_CNAME "org.busrpc.CName"               /* @c_name */
+#define IDL_XML_TYPE "org.busrpc.Type"                 /* IDL type of an arg/property */
+#define IDL_XML_DECL "org.busrpc.Declaration"          /* a struct/enum/flags/typedef, as IDL */
+#define IDL_XML_ERROR "org.busrpc.Error"               /* an error member */
+#define IDL_XML_RAISES "org.busrpc.Raises"             /* a method's raises list */
+#define IDL_XML_IMPORT "org.busrpc.Import"             /* an import of the IDL file */
+#define IDL_XML_DEPRECATED "org.freedesktop.DBus.Deprecated"
+#define IDL_XML_NOREPLY "org.freedesktop.DBus.Method.NoReply"
+#define IDL_XML_EMITS "org.freedesktop.DBus.Property.EmitsChangedSignal"
 
 IdlFile *idl_xml_import(const char *path, const char *text, size_t len);

@@ -1,0 +1,414 @@
+/* check-names.c: names, on the bus and in C.
+ *
+ * D-Bus names follow the specification's "Valid Names" section; C names
+ * are derived by fixed rules (docs/idl-checks.md) and every identifier the
+ * generators will emit for the unit is registered once, so two IDL
+ * declarations that would produce the same C symbol are an error here
+ * rather than a compile error in generated code.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check-internal.h"
+#include "diag.h"
+#include "types.h"
+
+#define NAME_MAX_LEN 255 /* DBUS_MAXIMUM_NAME_LENGTH */
+
+/* ---- C identifiers ---- */
+
+bool check_is_c_ident(const char *s) {
+        if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+                return false;
+        for (s++; *s; s++)
+                if (!(isalnum((unsigned char)*s) || *s == '_'))
+                        return false;
+        return true;
+}
+
+static bool in_list(const char *s, const char *const *list) {
+        for (; *list; list++)
+                if (strcmp(s, *list) == 0)
+                        return true;
+        return false;
+}
+
+const char *check_c_keyword(const char *s) {
+        /* C11, C23 and the macros that act like keywords in our headers. */
+        static const char *const c_kw[] = {
+                "auto", "break", "case", "char", "const", "continue", "default", "do",
+                "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline",
+                "int", "long", "register", "restrict", "return", "short", "signed", "sizeof",
+                "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+                "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex",
+                "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+                "alignas", "alignof", "bool", "constexpr", "false", "nullptr",
+                "static_assert", "thread_local", "true", "typeof", "typeof_unqual",
+                "NULL", NULL,
+        };
+        /* The generated header is extern "C" guarded for C++ users. */
+        static const char *const cxx_kw[] = {
+                "asm", "catch", "class", "const_cast", "delete", "dynamic_cast", "explicit",
+                "export", "friend", "mutable", "namespace", "new", "noexcept", "operator",
+                "private", "protected", "public", "reinterpret_cast", "static_cast",
+                "template", "this", "throw", "try", "typeid", "typename", "using",
+                "virtual", "wchar_t", "char16_t", "char32_t", "char8_t", "concept",
+                "requires", "co_await", "co_return", "co_yield", "decltype", NULL,
+        };
+        if (!s)
+                return NULL;
+        if (in_list(s, c_kw))
+                return "C";
+        if (in_list(s, cxx_kw))
+                return "C++";
+        return NULL;
+}
+
+/* Parameter names the generated functions use themselves (DESIGN.md:
+ * calculator_add(p, ..., err), _async(..., cb, userdata, out), ops
+ * (self, call), emit (o)). Generated code names its own locals busrpc_*. */
+static const char *const reserved_params[] = {
+        "p", "err", "call", "self", "cb", "userdata", "out", "o", NULL,
+};
+
+bool check_is_reserved_param(const char *s) {
+        return s && (in_list(s, reserved_params) || strncmp(s, "busrpc_", 7) == 0);
+}
+
+char *check_snake(const char *name) {
+        size_t n = strlen(name);
+        char *out = idl_xmalloc(2 * n + 1), *o = out;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char)name[i];
+                if (isupper(ch) && i > 0 &&
+                    (islower((unsigned char)name[i - 1]) || isdigit((unsigned char)name[i - 1])))
+                        *o++ = '_';
+                *o++ = isalnum(ch) ? (char)tolower(ch) : '_';
+        }
+        *o = '\0';
+        return out;
+}
+
+static char *upper(const char *s) {
+        char *u = idl_xstrdup(s);
+        for (char *p = u; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        return u;
+}
+
+/* ---- D-Bus names ---- */
+
+/* Why name is not a valid interface (or error) name, or NULL when it is. */
+static const char *bad_dotted(const char *name, char *buf, size_t size) {
+        size_t elems = 0, len = strlen(name);
+        const char *p = name;
+
+        if (len > NAME_MAX_LEN) {
+                snprintf(buf, size, "%zu characters, D-Bus allows %d", len, NAME_MAX_LEN);
+                return buf;
+        }
+        for (;;) {
+                const char *e = p;
+                while (*e && *e != '.')
+                        e++;
+                if (e == p)
+                        return "empty element";
+                if (isdigit((unsigned char)*p)) {
+                        snprintf(buf, size, "element '%.*s' starts with a digit", (int)(e - p), p);
+                        return buf;
+                }
+                for (const char *q = p; q < e; q++)
+                        if (!(isalnum((unsigned char)*q) || *q == '_')) {
+                                snprintf(buf, size, "invalid character '%c'", *q);
+                                return buf;
+                        }
+                elems++;
+                if (!*e)
+                        break;
+                p = e + 1;
+        }
+        if (elems < 2)
+                return "it needs at least two elements separated by '.'";
+        return NULL;
+}
+
+static const char *bad_member(const char *name, char *buf, size_t size) {
+        size_t len = strlen(name);
+
+        if (len > NAME_MAX_LEN) {
+                snprintf(buf, size, "%zu characters, D-Bus allows %d", len, NAME_MAX_LEN);
+                return buf;
+        }
+        if (isdigit((unsigned char)*name))
+                return "it starts with a digit";
+        for (const char *q = name; *q; q++)
+                if (!(isalnum((unsigned char)*q) || *q == '_')) {
+                        snprintf(buf, size, "invalid character '%c'", *q);
+                        return buf;
+                }
+        return NULL;
+}
+
+void check_dbus_names(CheckCtx *c) {
+        char buf[96];
+        const char *why;
+
+        for (size_t i = 0; i < c->u->n_files; i++) {
+                IdlFile *f = c->u->files[i];
+                if (!f || !f->module)
+                        continue;
+                if (!check_is_c_ident(f->module))
+                        idl_error(check_loc(f->module_loc, f),
+                                  "invalid module name '%s': it prefixes C names, so it must be a C identifier",
+                                  f->module);
+                else if (strcmp(f->module, "busrpc") == 0 || strncmp(f->module, "busrpc_", 7) == 0)
+                        idl_error(check_loc(f->module_loc, f),
+                                  "module name '%s' is reserved for the busrpc library", f->module);
+        }
+
+        for (size_t i = 0; i < c->n_decls; i++) {
+                IdlDecl *d = c->decls[i];
+                if (!d->name || !*d->name)
+                        continue;
+                if (d->kind != IDL_D_INTERFACE) {
+                        if (idl_basic_type_by_name(d->name) || strcmp(d->name, "map") == 0)
+                                idl_error(check_loc(d->meta.loc, d->file),
+                                          "'%s' is a built-in type name and cannot name a %s",
+                                          d->name, check_decl_kind(d->kind));
+                        else if (!check_is_c_ident(d->name))
+                                idl_error(check_loc(d->meta.loc, d->file),
+                                          "invalid %s name '%s': expected an identifier",
+                                          check_decl_kind(d->kind), d->name);
+                        continue;
+                }
+                if ((why = bad_dotted(d->name, buf, sizeof(buf))))
+                        idl_error(check_loc(d->meta.loc, d->file), "invalid interface name '%s': %s",
+                                  d->name, why);
+                for (size_t j = 0; j < d->n_members; j++) {
+                        IdlMember *m = d->members[j];
+                        IdlLoc loc;
+                        if (!m || !m->name || !*m->name)
+                                continue;
+                        loc = check_loc(m->meta.loc, d->file);
+                        if ((why = bad_member(m->name, buf, sizeof(buf)))) {
+                                idl_error(loc, "invalid %s name '%s': %s", check_member_kind(m->kind),
+                                          m->name, why);
+                                continue;
+                        }
+                        if (m->kind != IDL_M_ERROR)
+                                continue;
+                        check_set(&m->dbus_error, idl_xasprintf("%s.Error.%s", d->name, m->name));
+                        if (strlen(m->dbus_error) > NAME_MAX_LEN)
+                                idl_error(loc, "error name '%s' is too long: %zu characters, D-Bus allows %d",
+                                          m->dbus_error, strlen(m->dbus_error), NAME_MAX_LEN);
+                }
+        }
+}
+
+/* ---- C names and their collisions ---- */
+
+typedef struct Origin {
+        char *name;   /* the C identifier (owned; the table's key) */
+        char *what;   /* "method 'GetName'" (owned) */
+        char *dupkey; /* equal for things already reported as duplicates (owned) */
+        IdlLoc loc;
+} Origin;
+
+typedef struct Names {
+        CheckTab tab;
+        Origin **all;
+        size_t n_all;
+        /* The pair of owners reported last: one error per pair, not one
+         * per generated name (borrowed from the Origins). */
+        const char *last_a, *last_b;
+} Names;
+
+/* Register one generated identifier; name and what are taken over. */
+static void reg(Names *nm, char *name, IdlLoc loc, const char *what, const char *dupkey) {
+        Origin *o = idl_xcalloc(1, sizeof(*o)), *old;
+
+        o->name = name;
+        o->what = idl_xstrdup(what);
+        o->dupkey = idl_xstrdup(dupkey);
+        o->loc = loc;
+        IDL_PUSH(nm->all, nm->n_all, o);
+        old = check_tab_put(&nm->tab, o->name, o);
+        if (!old || strcmp(old->dupkey, o->dupkey) == 0)
+                return;
+        if (nm->last_a && strcmp(nm->last_a, old->dupkey) == 0 && strcmp(nm->last_b, o->dupkey) == 0)
+                return;
+        nm->last_a = old->dupkey;
+        nm->last_b = o->dupkey;
+        idl_error(loc, "C name '%s' of %s collides with %s", name, what, old->what);
+        idl_note(old->loc, "'%s' is also the C name of %s", name, old->what);
+}
+
+static void c_name_kw(IdlLoc loc, const char *name, const char *what) {
+        const char *kw = check_c_keyword(name);
+        if (kw)
+                idl_error(loc, "C name '%s' of %s is a %s keyword", name, what, kw);
+}
+
+static void reserved_prefix(IdlLoc loc, const char *name, const char *what) {
+        if (strcmp(name, "busrpc") == 0 || strncmp(name, "busrpc_", 7) == 0)
+                idl_error(loc, "C name '%s' of %s is reserved for the busrpc library", name, what);
+}
+
+static const char *annot_c_name(const IdlMeta *m) {
+        const IdlAnnot *a = NULL;
+        for (size_t i = 0; i < m->n_annots; i++)
+                if (m->annots[i] && m->annots[i]->kind == IDL_A_C_NAME)
+                        a = m->annots[i];
+        return a && check_is_c_ident(a->value) ? a->value : NULL;
+}
+
+static void type_names(Names *nm, IdlDecl *d) {
+        const IdlFile *f = d->file;
+        IdlLoc loc = check_loc(d->meta.loc, f);
+        const char *cn = annot_c_name(&d->meta);
+        char *what = idl_xasprintf("%s '%s'", check_decl_kind(d->kind), d->name);
+        char *key = idl_xasprintf("T/%s", d->name);
+
+        if (cn) {
+                check_set(&d->c_name, idl_xstrdup(cn));
+        } else {
+                char *s = check_snake(d->name);
+                bool prefix = f && f->module && *f->module;
+                check_set(&d->c_name, prefix ? idl_xasprintf("%s_%s", f->module, s) : idl_xstrdup(s));
+                free(s);
+        }
+        c_name_kw(loc, d->c_name, what);
+        if (cn) /* a reserved module is reported once, for the module */
+                reserved_prefix(loc, d->c_name, what);
+        reg(nm, idl_xstrdup(d->c_name), loc, what, key);
+        if (d->kind == IDL_D_STRUCT || d->kind == IDL_D_TYPEDEF) {
+                reg(nm, idl_xasprintf("%s_free", d->c_name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_clear", d->c_name), loc, what, key);
+        }
+        if (d->kind == IDL_D_ENUM || d->kind == IDL_D_FLAGS) {
+                char *prefix = upper(d->c_name);
+                for (size_t i = 0; i < d->n_values; i++) {
+                        IdlEnumValue *v = d->values[i];
+                        char *vwhat, *vkey;
+                        if (!v || !v->name)
+                                continue;
+                        check_set(&v->c_name, idl_xasprintf("%s_%s", prefix, v->name));
+                        for (char *p = v->c_name; *p; p++)
+                                *p = (char)toupper((unsigned char)*p);
+                        vwhat = idl_xasprintf("enumerator '%s.%s'", d->name, v->name);
+                        vkey = idl_xasprintf("V/%s/%s", d->name, v->name);
+                        reg(nm, idl_xstrdup(v->c_name), check_loc(v->meta.loc, f), vwhat, vkey);
+                        free(vwhat);
+                        free(vkey);
+                }
+                free(prefix);
+        }
+        free(what);
+        free(key);
+}
+
+static void member_names(Names *nm, IdlDecl *d, IdlMember *m) {
+        IdlLoc loc = check_loc(m->meta.loc, d->file);
+        const char *cn = annot_c_name(&m->meta);
+        const char *I = d->c_name, *x;
+        char *what = idl_xasprintf("%s '%s'", check_member_kind(m->kind), m->name);
+        char *key = idl_xasprintf("M/%s/%s/%s", d->name, m->kind == IDL_M_ERROR ? "E" : "M", m->name);
+
+        check_set(&m->c_name, cn ? idl_xstrdup(cn) : check_snake(m->name));
+        x = m->c_name;
+        switch (m->kind) {
+        case IDL_M_METHOD:
+                /* Also the name of its field in the ops struct. */
+                c_name_kw(loc, x, what);
+                reg(nm, idl_xasprintf("%s_%s", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_%s_async", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_%s_reply", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_%s_done", I, x), loc, what, key);
+                break;
+        case IDL_M_PROPERTY:
+                /* Also the name of the getter's and setter's parameter. */
+                c_name_kw(loc, x, what);
+                if (check_is_reserved_param(x))
+                        idl_error(loc, "C name '%s' of %s is reserved for generated code", x, what);
+                if (m->access != IDL_ACCESS_WRITE)
+                        reg(nm, idl_xasprintf("%s_get_%s", I, x), loc, what, key);
+                if (m->access != IDL_ACCESS_READ)
+                        reg(nm, idl_xasprintf("%s_set_%s", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_notify_%s", I, x), loc, what, key);
+                break;
+        case IDL_M_SIGNAL:
+                reg(nm, idl_xasprintf("%s_on_%s", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_emit_%s", I, x), loc, what, key);
+                reg(nm, idl_xasprintf("%s_%s_handler", I, x), loc, what, key);
+                break;
+        case IDL_M_ERROR:
+                reg(nm, idl_xasprintf("%s_error_%s", I, x), loc, what, key);
+                break;
+        }
+        free(what);
+        free(key);
+}
+
+static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
+        IdlLoc loc = check_loc(d->meta.loc, d->file);
+        const char *cn = annot_c_name(&d->meta);
+        char *what = idl_xasprintf("interface '%s'", d->name);
+        char *key = idl_xasprintf("I/%s", d->name);
+        IdlDecl *old;
+
+        if (cn) {
+                check_set(&d->c_name, idl_xstrdup(cn));
+        } else {
+                const char *last = strrchr(d->name, '.');
+                check_set(&d->c_name, check_snake(last ? last + 1 : d->name));
+        }
+        reserved_prefix(loc, d->c_name, what);
+        old = check_tab_put(ifaces, d->c_name, d);
+        if (old && strcmp(old->name, d->name) != 0) {
+                /* Every generated name would collide: say it once. */
+                idl_error(loc, "C name '%s' of interface '%s' is also the C name of interface '%s'",
+                          d->c_name, d->name, old->name);
+                idl_note(check_loc(old->meta.loc, old->file), "'%s' is declared here", old->name);
+                goto out;
+        }
+        if (old)
+                goto out; /* a redefinition, reported already */
+        reg(nm, idl_xasprintf("%s_ops", d->c_name), loc, what, key);
+        reg(nm, idl_xasprintf("%s_export", d->c_name), loc, what, key);
+        reg(nm, idl_xasprintf("%s_proxy_new", d->c_name), loc, what, key);
+        reg(nm, idl_xasprintf("%s_interface", d->c_name), loc, what, key);
+        for (size_t j = 0; j < d->n_members; j++) {
+                IdlMember *m = d->members[j];
+                if (m && m->name && *m->name)
+                        member_names(nm, d, m);
+        }
+out:
+        free(what);
+        free(key);
+}
+
+void check_c_names(CheckCtx *c) {
+        Names nm = { 0 };
+        CheckTab ifaces = { 0 };
+
+        for (size_t i = 0; i < c->n_decls; i++) {
+                IdlDecl *d = c->decls[i];
+                if (!d->name || !*d->name)
+                        continue;
+                if (d->kind == IDL_D_INTERFACE)
+                        interface_names(&nm, &ifaces, d);
+                else
+                        type_names(&nm, d);
+        }
+        for (size_t i = 0; i < nm.n_all; i++) {
+                free(nm.all[i]->name);
+                free(nm.all[i]->what);
+                free(nm.all[i]->dupkey);
+                free(nm.all[i]);
+        }
+        free(nm.all);
+        check_tab_clear(&nm.tab);
+        check_tab_clear(&ifaces);
+}

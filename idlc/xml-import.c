@@ -1,0 +1,980 @@
+/* xml-import.c: D-Bus introspection XML to AST, with expat.
+ *
+ * The importer is a small state machine over expat's start/end events:
+ * node > interface > method|signal|property > arg > annotation. It builds
+ * the same AST the IDL parser builds and judges nothing check.c judges;
+ * what it reports itself is what only the XML knows: malformed XML,
+ * unknown elements and attributes, bad signatures, missing attributes.
+ *
+ * Types are built after the whole document is read, because an arg's
+ * org.busrpc.Type annotation comes after the arg and generated struct
+ * names must not collide with types declared anywhere in the file. The
+ * mapping (and the struct naming rule) is documented in docs/idl-xml.md.
+ */
+#include <ctype.h>
+#include <expat.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "parse.h"
+#include "types.h"
+#include "xml-import.h"
+
+#define MAX_SIG 255
+#define MAX_DEPTH 32
+
+typedef enum Elem {
+        E_ROOT, E_NODE, E_IFACE, E_METHOD, E_SIGNAL, E_PROPERTY, E_ARG, E_ANNOT, E_SKIP,
+} Elem;
+
+static const char *const elem_names[] = {
+        [E_ROOT] = "", [E_NODE] = "node", [E_IFACE] = "interface", [E_METHOD] = "method",
+        [E_SIGNAL] = "signal", [E_PROPERTY] = "property", [E_ARG] = "arg",
+        [E_ANNOT] = "annotation", [E_SKIP] = "",
+};
+
+/* A type to build once the document is read. */
+typedef struct Deferred {
+        IdlType **slot;
+        char *sig;      /* the type attribute */
+        char *idl;      /* org.busrpc.Type value, or NULL */
+        char *base;     /* name of a generated struct: MemberArg */
+        IdlLoc loc;     /* the element's */
+} Deferred;
+
+typedef struct Ctx {
+        XML_Parser xp;
+        IdlFile *f;
+        Elem *stack;
+        size_t depth, cap;
+        size_t skip;          /* > 0: inside an ignored element */
+        IdlDecl *iface;
+        IdlMember *member;
+        IdlField *arg;
+        size_t n_args;        /* args of the current member so far */
+        size_t cur_def;       /* Deferred of the current arg or property */
+        Deferred *defs;
+        size_t n_defs;
+        IdlDecl **types;      /* declared (org.busrpc.Declaration) types */
+        char **type_src;      /* their IDL text, to tell repeats from conflicts */
+        size_t n_types;
+        IdlDecl **gen;        /* generated structs */
+        char **gen_sig;       /* their signatures */
+        size_t n_gen, n_gen_sig;
+        IdlDecl **ifaces;
+        size_t n_ifaces;
+        bool dry;             /* validating a signature only: build no struct */
+} Ctx;
+
+static IdlLoc here(Ctx *c) {
+        XML_Size line = XML_GetCurrentLineNumber(c->xp);
+        XML_Size col = XML_GetCurrentColumnNumber(c->xp);
+        return (IdlLoc){ c->f->path, line > INT_MAX ? INT_MAX : (int)line,
+                         col >= INT_MAX ? INT_MAX : (int)col + 1 };
+}
+
+static char *pascal(const char *s) {
+        size_t n = strlen(s);
+        char *out = idl_xmalloc(n + 2), *o = out;
+        bool up = true;
+
+        for (; *s; s++) {
+                if (!isalnum((unsigned char)*s)) {
+                        up = true;
+                        continue;
+                }
+                if (o == out && isdigit((unsigned char)*s))
+                        *o++ = 'T';
+                *o++ = up ? (char)toupper((unsigned char)*s) : *s;
+                up = false;
+        }
+        *o = '\0';
+        return out;
+}
+
+/* ---- the IDL spelling of a type (org.busrpc.Type) ---- */
+
+static void skip_ws(const char **p) {
+        while (isspace((unsigned char)**p))
+                (*p)++;
+}
+
+static IdlType *parse_idl_type(const char **p, IdlLoc loc, int depth) {
+        const char *s;
+        IdlType *t;
+
+        skip_ws(p);
+        s = *p;
+        while (isalnum((unsigned char)**p) || **p == '_')
+                (*p)++;
+        if (*p == s || depth > 2 * MAX_DEPTH)
+                return NULL;
+        if ((size_t)(*p - s) == 3 && strncmp(s, "map", 3) == 0) {
+                t = idl_type_new(IDL_T_MAP, loc);
+                skip_ws(p);
+                if (**p != '<' || (++*p, !(t->key = parse_idl_type(p, loc, depth + 1))))
+                        goto fail;
+                skip_ws(p);
+                if (**p != ',' || (++*p, !(t->elem = parse_idl_type(p, loc, depth + 1))))
+                        goto fail;
+                skip_ws(p);
+                if (**p != '>')
+                        goto fail;
+                (*p)++;
+        } else {
+                char *name = idl_xstrndup(s, (size_t)(*p - s));
+                const IdlBasicType *b = idl_basic_type_by_name(name);
+                t = idl_type_new(b ? b->kind : IDL_T_NAMED, loc);
+                if (b)
+                        free(name);
+                else
+                        t->name = name;
+        }
+        for (int n = 0;; n++) {
+                IdlType *a;
+                skip_ws(p);
+                if (**p != '[')
+                        return t;
+                (*p)++;
+                skip_ws(p);
+                if (**p != ']' || n > 2 * MAX_DEPTH)
+                        goto fail;
+                (*p)++;
+                a = idl_type_new(IDL_T_ARRAY, loc);
+                a->elem = t;
+                t = a;
+        }
+fail:
+        idl_type_free(t);
+        return NULL;
+}
+
+/* ---- D-Bus signatures ---- */
+
+static IdlDecl *find_decl(IdlDecl **v, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i]->name && strcmp(v[i]->name, name) == 0)
+                        return v[i];
+        return NULL;
+}
+
+/* The struct for the signature [s, e) (its parentheses included), named
+ * base or base2, base3...: an existing generated struct of that name and
+ * signature is reused. Takes ownership of fields. */
+static IdlDecl *struct_for(Ctx *c, const char *base, const char *s, const char *e,
+                           IdlField **fields, size_t n_fields, IdlLoc loc) {
+        char *sig = idl_xstrndup(s, (size_t)(e - s));
+        IdlDecl *d;
+
+        for (unsigned k = 1;; k++) {
+                char *name = k == 1 ? idl_xstrdup(base) : idl_xasprintf("%s%u", base, k);
+                IdlDecl *old = find_decl(c->gen, c->n_gen, name);
+                if (old) {
+                        size_t i = 0;
+                        while (c->gen[i] != old)
+                                i++;
+                        if (strcmp(c->gen_sig[i], sig) == 0) {
+                                for (size_t j = 0; j < n_fields; j++)
+                                        idl_field_free(fields[j]);
+                                free(fields);
+                                free(name);
+                                free(sig);
+                                return old;
+                        }
+                } else if (!find_decl(c->types, c->n_types, name)) {
+                        d = idl_xcalloc(1, sizeof(*d));
+                        d->kind = IDL_D_STRUCT;
+                        d->name = name;
+                        d->file = c->f;
+                        d->meta.loc = loc;
+                        d->fields = fields;
+                        d->n_fields = n_fields;
+                        IDL_PUSH(c->gen, c->n_gen, d);
+                        IDL_PUSH(c->gen_sig, c->n_gen_sig, sig);
+                        return d;
+                }
+                free(name);
+        }
+}
+
+typedef struct SigErr {
+        char msg[80];
+} SigErr;
+
+static IdlType *sig_type(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
+                         SigErr *err);
+
+static IdlType *sig_struct(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
+                           SigErr *err) {
+        const char *start = *p;
+        IdlField **fields = NULL;
+        size_t n = 0;
+        IdlDecl *d;
+        IdlType *t;
+
+        if (sd >= MAX_DEPTH) {
+                snprintf(err->msg, sizeof(err->msg), "structs nested deeper than %d", MAX_DEPTH);
+                return NULL;
+        }
+        for ((*p)++; **p != ')'; n++) {
+                char *fbase = idl_xasprintf("%sField%zu", base, n);
+                IdlField *f;
+                if (!**p) {
+                        snprintf(err->msg, sizeof(err->msg), "unterminated struct");
+                        t = NULL;
+                } else {
+                        t = sig_type(c, p, fbase, ad, sd + 1, loc, err);
+                }
+                free(fbase);
+                if (!t) {
+                        for (size_t i = 0; i < n; i++)
+                                idl_field_free(fields[i]);
+                        free(fields);
+                        return NULL;
+                }
+                f = idl_xcalloc(1, sizeof(*f));
+                f->name = idl_xasprintf("field%zu", n);
+                f->type = t;
+                f->meta.loc = loc;
+                IDL_PUSH(fields, n, f);
+                n--; /* IDL_PUSH counted it; the loop counts too */
+        }
+        if (n == 0) {
+                snprintf(err->msg, sizeof(err->msg), "a struct needs at least one member");
+                return NULL;
+        }
+        (*p)++;
+        if (c->dry) {
+                for (size_t i = 0; i < n; i++)
+                        idl_field_free(fields[i]);
+                free(fields);
+                return idl_type_new(IDL_T_NAMED, loc);
+        }
+        d = struct_for(c, base, start, *p, fields, n, loc);
+        t = idl_type_new(IDL_T_NAMED, loc);
+        t->name = idl_xstrdup(d->name);
+        return t;
+}
+
+static IdlType *sig_type(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
+                         SigErr *err) {
+        const IdlBasicType *b;
+        IdlType *t, *key;
+        char ch = **p;
+
+        switch (ch) {
+        case '\0':
+                snprintf(err->msg, sizeof(err->msg), "a type is missing at the end");
+                return NULL;
+        case '(':
+                return sig_struct(c, p, base, ad, sd, loc, err);
+        case 'a':
+                if (ad >= MAX_DEPTH) {
+                        snprintf(err->msg, sizeof(err->msg), "arrays nested deeper than %d", MAX_DEPTH);
+                        return NULL;
+                }
+                (*p)++;
+                if (**p != '{') {
+                        if (!(key = sig_type(c, p, base, ad + 1, sd, loc, err)))
+                                return NULL;
+                        t = idl_type_new(IDL_T_ARRAY, loc);
+                        t->elem = key;
+                        return t;
+                }
+                (*p)++;
+                b = idl_basic_type_by_sig(**p);
+                if (!b || !b->is_basic) {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "the key of a dict entry must be a basic type");
+                        return NULL;
+                }
+                (*p)++;
+                if (sd >= MAX_DEPTH) {
+                        snprintf(err->msg, sizeof(err->msg), "structs nested deeper than %d", MAX_DEPTH);
+                        return NULL;
+                }
+                t = idl_type_new(IDL_T_MAP, loc);
+                t->key = idl_type_new(b->kind, loc);
+                if (!(t->elem = sig_type(c, p, base, ad + 1, sd + 1, loc, err))) {
+                        idl_type_free(t);
+                        return NULL;
+                }
+                if (**p != '}') {
+                        snprintf(err->msg, sizeof(err->msg),
+                                 "a dict entry needs exactly one key and one value");
+                        idl_type_free(t);
+                        return NULL;
+                }
+                (*p)++;
+                return t;
+        case '{':
+                snprintf(err->msg, sizeof(err->msg), "a dict entry must be the element of an array");
+                return NULL;
+        default:
+                b = idl_basic_type_by_sig(ch);
+                if (!b) {
+                        if (isprint((unsigned char)ch))
+                                snprintf(err->msg, sizeof(err->msg), "unexpected '%c'", ch);
+                        else
+                                snprintf(err->msg, sizeof(err->msg), "unexpected byte 0x%02x",
+                                         (unsigned char)ch);
+                        return NULL;
+                }
+                (*p)++;
+                return idl_type_new(b->kind, loc);
+        }
+}
+
+/* The type a signature denotes, or NULL after an error at loc. */
+static IdlType *sig_to_type(Ctx *c, const char *sig, const char *base, IdlLoc loc) {
+        const char *p = sig;
+        SigErr err = { "" };
+        IdlType *t = NULL;
+
+        if (strlen(sig) > MAX_SIG)
+                snprintf(err.msg, sizeof(err.msg), "longer than %d characters", MAX_SIG);
+        else if (!*sig)
+                snprintf(err.msg, sizeof(err.msg), "empty");
+        else if ((t = sig_type(c, &p, base, 0, 0, loc, &err)) && *p) {
+                snprintf(err.msg, sizeof(err.msg), "more than one complete type");
+                idl_type_free(t);
+                t = NULL;
+        }
+        if (!t)
+                idl_error(loc, "invalid D-Bus signature '%.300s': %s", sig, err.msg);
+        return t;
+}
+
+/* The signature of a type written in IDL, when every name in it is
+ * declared in this file; NULL when it names something imported. */
+static bool local_sig(Ctx *c, const IdlType *t, char *buf, size_t *len, int depth) {
+        const IdlBasicType *b;
+        const IdlDecl *d;
+
+        if (!t || depth > 64 || *len > MAX_SIG)
+                return false;
+        switch (t->kind) {
+        case IDL_T_ARRAY:
+                buf[(*len)++] = 'a';
+                return local_sig(c, t->elem, buf, len, depth + 1);
+        case IDL_T_MAP:
+                buf[(*len)++] = 'a';
+                buf[(*len)++] = '{';
+                if (!local_sig(c, t->key, buf, len, depth + 1) ||
+                    !local_sig(c, t->elem, buf, len, depth + 1) || *len > MAX_SIG)
+                        return false;
+                buf[(*len)++] = '}';
+                return true;
+        case IDL_T_NAMED:
+                d = find_decl(c->types, c->n_types, t->name);
+                if (!d)
+                        return false;
+                if (d->kind == IDL_D_TYPEDEF)
+                        return local_sig(c, d->target, buf, len, depth + 1);
+                if (d->kind != IDL_D_STRUCT)
+                        return local_sig(c, d->base, buf, len, depth + 1);
+                buf[(*len)++] = '(';
+                for (size_t i = 0; i < d->n_fields; i++)
+                        if (!d->fields[i] || !local_sig(c, d->fields[i]->type, buf, len, depth + 1) ||
+                            *len > MAX_SIG)
+                                return false;
+                buf[(*len)++] = ')';
+                return true;
+        default:
+                b = idl_basic_type(t->kind);
+                if (!b)
+                        return false;
+                buf[(*len)++] = b->sig;
+                return true;
+        }
+}
+
+static void resolve_deferred(Ctx *c, Deferred *df) {
+        IdlType *t = NULL;
+
+        if (df->idl) {
+                const char *p = df->idl;
+                /* Room for any signature up to the limit plus the longest step. */
+                char buf[MAX_SIG + 8];
+                size_t len = 0;
+
+                t = parse_idl_type(&p, df->loc, 0);
+                skip_ws(&p);
+                if (!t || *p) {
+                        idl_error(df->loc, "invalid type '%.300s' in annotation '%s'", df->idl,
+                                  IDL_XML_TYPE);
+                        idl_type_free(t);
+                        t = NULL;
+                } else if (local_sig(c, t, buf, &len, 0) && len <= MAX_SIG &&
+                           (buf[len] = '\0', strcmp(buf, df->sig) != 0)) {
+                        idl_error(df->loc, "type '%s' of annotation '%s' has the signature '%s', "
+                                  "not '%.300s'", df->idl, IDL_XML_TYPE, buf, df->sig);
+                }
+                /* The signature must be valid anyway; what it builds is dropped. */
+                if (t) {
+                        c->dry = true;
+                        idl_type_free(sig_to_type(c, df->sig, df->base, df->loc));
+                        c->dry = false;
+                }
+        }
+        if (!t)
+                t = sig_to_type(c, df->sig, df->base, df->loc);
+        *df->slot = t;
+}
+
+/* ---- IDL carried in annotations (org.busrpc.Declaration, .Error) ---- */
+
+static void meta_fix(IdlMeta *m, IdlLoc to) {
+        m->loc = to;
+        for (size_t i = 0; i < m->n_annots; i++)
+                m->annots[i]->loc = to;
+}
+
+static void type_fix(IdlType *t, IdlLoc to) {
+        for (; t; t = t->elem) {
+                t->loc = to;
+                type_fix(t->key, to);
+        }
+}
+
+static void fields_fix(IdlField **v, size_t n, IdlLoc to) {
+        for (size_t i = 0; i < n; i++) {
+                meta_fix(&v[i]->meta, to);
+                type_fix(v[i]->type, to);
+        }
+}
+
+static void member_fix(IdlMember *m, IdlLoc to) {
+        meta_fix(&m->meta, to);
+        fields_fix(m->in, m->n_in, to);
+        fields_fix(m->out, m->n_out, to);
+        for (size_t i = 0; i < m->n_raises; i++)
+                m->raises[i]->loc = to;
+        type_fix(m->type, to);
+}
+
+/* Every location inside d becomes the annotation's: the snippet's own
+ * positions mean nothing to a reader of the XML file. */
+static void decl_fix(IdlDecl *d, IdlLoc to, IdlFile *f) {
+        d->file = f;
+        meta_fix(&d->meta, to);
+        fields_fix(d->fields, d->n_fields, to);
+        type_fix(d->base, to);
+        type_fix(d->target, to);
+        for (size_t i = 0; i < d->n_values; i++)
+                meta_fix(&d->values[i]->meta, to);
+        for (size_t i = 0; i < d->n_members; i++)
+                member_fix(d->members[i], to);
+}
+
+/* Parse pre + value + post as IDL. Blank lines in front put syntax errors
+ * on the annotation's line of the XML file. */
+static IdlFile *parse_snippet(Ctx *c, const char *pre, const char *value, const char *post,
+                              IdlLoc loc) {
+        size_t pad = loc.line > 1 ? (size_t)loc.line - 1 : 0;
+        size_t np = strlen(pre), nv = strlen(value), nq = strlen(post);
+        char *text;
+        IdlFile *tmp;
+
+        if (pad > (1u << 20))
+                pad = 0;
+        text = idl_xmalloc(pad + np + nv + nq + 1);
+        memset(text, '\n', pad);
+        memcpy(text + pad, pre, np);
+        memcpy(text + pad + np, value, nv);
+        memcpy(text + pad + np + nv, post, nq + 1);
+        tmp = idl_parse_idl(c->f->path, text, pad + np + nv + nq);
+        free(text);
+        return tmp;
+}
+
+static void add_declaration(Ctx *c, const char *value, IdlLoc loc) {
+        int before = idl_diag_errors();
+        IdlFile *tmp = parse_snippet(c, "", value, "", loc);
+        IdlDecl *d, *old;
+
+        if (!tmp || idl_diag_errors() > before)
+                goto out;
+        if (tmp->n_imports || tmp->n_decls != 1 || tmp->decls[0]->kind == IDL_D_INTERFACE) {
+                idl_error(loc, "annotation '%s' must hold one struct, enum, flags or typedef",
+                          IDL_XML_DECL);
+                goto out;
+        }
+        d = tmp->decls[0];
+        if ((old = find_decl(c->types, c->n_types, d->name))) {
+                size_t i = 0;
+                while (c->types[i] != old)
+                        i++;
+                /* Each interface carries the types it uses: repeats are normal. */
+                if (strcmp(c->type_src[i], value) != 0) {
+                        idl_error(loc, "conflicting declarations of type '%s'", d->name);
+                        idl_note(old->meta.loc, "previous declaration is here");
+                }
+                goto out;
+        }
+        tmp->decls[0] = NULL;
+        tmp->n_decls = 0;
+        decl_fix(d, loc, c->f);
+        {
+                size_t n = c->n_types;
+                IDL_PUSH(c->type_src, n, idl_xstrdup(value));
+        }
+        IDL_PUSH(c->types, c->n_types, d);
+out:
+        idl_file_free(tmp);
+}
+
+static bool is_ident(const char *s) {
+        if (!isalpha((unsigned char)*s) && *s != '_')
+                return false;
+        while (isalnum((unsigned char)*s) || *s == '_')
+                s++;
+        return !*s;
+}
+
+/* An error member: its name, or its doc comment and annotations in IDL
+ * followed by its name. */
+static void add_error(Ctx *c, const char *value, IdlLoc loc) {
+        const char *s, *e = value + strlen(value);
+        IdlMember *m = NULL;
+
+        while (e > value && isspace((unsigned char)e[-1]))
+                e--;
+        for (s = e; s > value && (isalnum((unsigned char)s[-1]) || s[-1] == '_'); s--)
+                ;
+        if (is_ident(value)) {
+                m = idl_xcalloc(1, sizeof(*m));
+                m->kind = IDL_M_ERROR;
+                m->name = idl_xstrdup(value);
+                m->meta.loc = loc;
+        } else if (s == e || !is_ident(s)) {
+                idl_error(loc, "annotation '%s' must end with the name of the error", IDL_XML_ERROR);
+        } else {
+                char *pre = idl_xasprintf("interface x { %.*s error ", (int)(s - value), value);
+                int before = idl_diag_errors();
+                IdlFile *tmp = parse_snippet(c, pre, s, "; }", loc);
+                IdlDecl *d = tmp && tmp->n_decls == 1 ? tmp->decls[0] : NULL;
+
+                if (idl_diag_errors() == before && d && d->kind == IDL_D_INTERFACE &&
+                    d->n_members == 1 && d->members[0]->kind == IDL_M_ERROR) {
+                        m = d->members[0];
+                        d->n_members = 0;
+                        member_fix(m, loc);
+                } else if (idl_diag_errors() == before) {
+                        idl_error(loc, "annotation '%s' must hold one error", IDL_XML_ERROR);
+                }
+                idl_file_free(tmp);
+                free(pre);
+        }
+        if (m) {
+                m->iface = c->iface;
+                IDL_PUSH(c->iface->members, c->iface->n_members, m);
+        }
+}
+
+static void add_raises(IdlMember *m, const char *value, IdlLoc loc) {
+        const char *p = value;
+
+        for (;;) {
+                const char *s, *e;
+                IdlRaise *r;
+                skip_ws(&p);
+                s = p;
+                while (*p && *p != ',')
+                        p++;
+                for (e = p; e > s && isspace((unsigned char)e[-1]); e--)
+                        ;
+                if (e == s) {
+                        idl_error(loc, "empty error name in annotation '%s'", IDL_XML_RAISES);
+                } else {
+                        r = idl_xcalloc(1, sizeof(*r));
+                        r->name = idl_xstrndup(s, (size_t)(e - s));
+                        r->loc = loc;
+                        IDL_PUSH(m->raises, m->n_raises, r);
+                }
+                if (!*p)
+                        return;
+                p++;
+        }
+}
+
+/* ---- annotations ---- */
+
+static void add_annot(IdlMeta *m, IdlAnnotKind kind, const char *name, const char *value,
+                      IdlLoc loc) {
+        IdlAnnot *a = idl_xcalloc(1, sizeof(*a));
+        a->kind = kind;
+        a->name = idl_xstrdup(name);
+        a->value = value ? idl_xstrdup(value) : NULL;
+        a->loc = loc;
+        IDL_PUSH(m->annots, m->n_annots, a);
+}
+
+static bool is_emits_value(const char *v) {
+        return strcmp(v, "true") == 0 || strcmp(v, "false") == 0 ||
+               strcmp(v, "invalidates") == 0 || strcmp(v, "const") == 0;
+}
+
+static void on_annotation(Ctx *c, Elem parent, const char *name, const char *value, IdlLoc loc) {
+        IdlMeta *m;
+        bool member = parent == E_METHOD || parent == E_SIGNAL || parent == E_PROPERTY;
+        bool typed = parent == E_PROPERTY || parent == E_ARG;
+
+        switch (parent) {
+        case E_IFACE: m = &c->iface->meta; break;
+        case E_ARG: m = &c->arg->meta; break;
+        default: m = &c->member->meta; break;
+        }
+        if (strcmp(name, IDL_XML_DOC) == 0 && !m->doc && !strstr(value, "*/")) {
+                m->doc = idl_xstrdup(value);
+        } else if (strcmp(name, IDL_XML_CNAME) == 0 && (member || parent == E_IFACE)) {
+                add_annot(m, IDL_A_C_NAME, "c_name", value, loc);
+        } else if (strcmp(name, IDL_XML_DEPRECATED) == 0 && strcmp(value, "true") == 0 &&
+                   (member || parent == E_IFACE)) {
+                add_annot(m, IDL_A_DEPRECATED, "deprecated", NULL, loc);
+        } else if (strcmp(name, IDL_XML_NOREPLY) == 0 && strcmp(value, "true") == 0 &&
+                   parent == E_METHOD) {
+                add_annot(m, IDL_A_NOREPLY, "noreply", NULL, loc);
+        } else if (strcmp(name, IDL_XML_EMITS) == 0 && is_emits_value(value) &&
+                   (parent == E_PROPERTY || parent == E_IFACE)) {
+                add_annot(m, IDL_A_EMITS_CHANGED, "emits_changed", value, loc);
+        } else if (strcmp(name, IDL_XML_TYPE) == 0 && typed) {
+                Deferred *df = &c->defs[c->cur_def];
+                if (df->idl)
+                        idl_error(loc, "annotation '%s' given twice", IDL_XML_TYPE);
+                else
+                        df->idl = idl_xstrdup(value);
+        } else if (strcmp(name, IDL_XML_DECL) == 0 && parent == E_IFACE) {
+                add_declaration(c, value, loc);
+        } else if (strcmp(name, IDL_XML_ERROR) == 0 && parent == E_IFACE) {
+                add_error(c, value, loc);
+        } else if (strcmp(name, IDL_XML_RAISES) == 0 && parent == E_METHOD) {
+                add_raises(c->member, value, loc);
+        } else if (strcmp(name, IDL_XML_IMPORT) == 0 && parent == E_IFACE) {
+                IdlImport *imp;
+                for (size_t i = 0; i < c->f->n_imports; i++)
+                        if (strcmp(c->f->imports[i]->path, value) == 0)
+                                return;
+                imp = idl_xcalloc(1, sizeof(*imp));
+                imp->path = idl_xstrdup(value);
+                imp->loc = loc;
+                IDL_PUSH(c->f->imports, c->f->n_imports, imp);
+        } else {
+                if (strncmp(name, "org.busrpc.", 11) == 0)
+                        idl_warning(loc, "annotation '%s' has no meaning on <%s>; kept as is", name,
+                                    elem_names[parent]);
+                add_annot(m, IDL_A_DBUS, name, value, loc);
+        }
+}
+
+/* ---- elements ---- */
+
+static Elem elem_of(const char *name) {
+        for (int e = E_NODE; e <= E_ANNOT; e++)
+                if (strcmp(name, elem_names[e]) == 0)
+                        return (Elem)e;
+        return E_SKIP;
+}
+
+static bool allowed_in(Elem e, Elem parent) {
+        switch (e) {
+        case E_NODE: return parent == E_ROOT || parent == E_NODE;
+        case E_IFACE: return parent == E_NODE;
+        case E_METHOD: case E_SIGNAL: case E_PROPERTY: return parent == E_IFACE;
+        case E_ARG: return parent == E_METHOD || parent == E_SIGNAL;
+        case E_ANNOT: return parent >= E_IFACE && parent <= E_ARG;
+        default: return false;
+        }
+}
+
+typedef struct Attrs {
+        const char *name, *type, *direction, *access, *value;
+} Attrs;
+
+static Attrs read_attrs(Ctx *c, Elem e, const XML_Char **attrs, IdlLoc loc) {
+        Attrs a = { 0 };
+
+        for (size_t i = 0; attrs[i]; i += 2) {
+                const char *k = attrs[i], *v = attrs[i + 1];
+                if (strcmp(k, "name") == 0)
+                        a.name = v;
+                else if (strcmp(k, "type") == 0 && (e == E_ARG || e == E_PROPERTY))
+                        a.type = v;
+                else if (strcmp(k, "direction") == 0 && e == E_ARG)
+                        a.direction = v;
+                else if (strcmp(k, "access") == 0 && e == E_PROPERTY)
+                        a.access = v;
+                else if (strcmp(k, "value") == 0 && e == E_ANNOT)
+                        a.value = v;
+                else if (!strchr(k, ':') && strcmp(k, "xmlns") != 0)
+                        idl_warning(loc, "unknown attribute '%s' of <%s> ignored", k, elem_names[e]);
+        }
+        return a;
+}
+
+static size_t defer(Ctx *c, IdlType **slot, const char *sig, char *base, IdlLoc loc) {
+        Deferred *df;
+
+        if (c->n_defs % 64 == 0) {
+                c->defs = realloc(c->defs, (c->n_defs + 64) * sizeof(*c->defs));
+                if (!c->defs)
+                        abort(); /* as idl_xmalloc: out of memory is not an input error */
+        }
+        df = &c->defs[c->n_defs];
+        *df = (Deferred){ slot, idl_xstrdup(sig), NULL, base, loc };
+        return c->n_defs++;
+}
+
+static bool need(const char *v, const char *attr, Elem e, IdlLoc loc) {
+        if (!v)
+                idl_error(loc, "<%s> without the '%s' attribute", elem_names[e], attr);
+        return v != NULL;
+}
+
+/* Returns false when the element is to be skipped. */
+static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
+        IdlMember *m;
+        IdlField *f;
+        char *base;
+
+        switch (e) {
+        case E_IFACE:
+                if (!need(a->name, "name", e, loc))
+                        return false;
+                /* Nested nodes repeat the standard interfaces: keep the first. */
+                if (find_decl(c->ifaces, c->n_ifaces, a->name))
+                        return false;
+                c->iface = idl_xcalloc(1, sizeof(*c->iface));
+                c->iface->kind = IDL_D_INTERFACE;
+                c->iface->name = idl_xstrdup(a->name);
+                c->iface->file = c->f;
+                c->iface->meta.loc = loc;
+                IDL_PUSH(c->ifaces, c->n_ifaces, c->iface);
+                return true;
+        case E_METHOD: case E_SIGNAL: case E_PROPERTY:
+                if (!need(a->name, "name", e, loc))
+                        return false;
+                if (e == E_PROPERTY && (!need(a->type, "type", e, loc) || !need(a->access, "access", e, loc)))
+                        return false;
+                m = idl_xcalloc(1, sizeof(*m));
+                m->kind = e == E_METHOD ? IDL_M_METHOD : e == E_SIGNAL ? IDL_M_SIGNAL : IDL_M_PROPERTY;
+                m->name = idl_xstrdup(a->name);
+                m->iface = c->iface;
+                m->meta.loc = loc;
+                IDL_PUSH(c->iface->members, c->iface->n_members, m);
+                c->member = m;
+                c->n_args = 0;
+                if (e != E_PROPERTY)
+                        return true;
+                if (strcmp(a->access, "read") == 0)
+                        m->access = IDL_ACCESS_READ;
+                else if (strcmp(a->access, "readwrite") == 0)
+                        m->access = IDL_ACCESS_READWRITE;
+                else if (strcmp(a->access, "write") == 0)
+                        m->access = IDL_ACCESS_WRITE;
+                else
+                        idl_error(loc, "invalid property access '%s': expected read, write or readwrite",
+                                  a->access);
+                c->cur_def = defer(c, &m->type, a->type, pascal(a->name), loc);
+                return true;
+        case E_ARG:
+                if (!need(a->type, "type", e, loc))
+                        return false;
+                f = idl_xcalloc(1, sizeof(*f));
+                f->name = a->name ? idl_xstrdup(a->name) : idl_xasprintf("arg%zu", c->n_args);
+                f->meta.loc = loc;
+                c->n_args++;
+                if (a->direction && strcmp(a->direction, "in") != 0 && strcmp(a->direction, "out") != 0)
+                        idl_error(loc, "invalid direction '%s': expected in or out", a->direction);
+                if (c->member->kind == IDL_M_SIGNAL && a->direction && strcmp(a->direction, "in") == 0)
+                        idl_warning(loc, "signal arguments have no direction 'in'; taken as 'out'");
+                if (c->member->kind == IDL_M_METHOD && a->direction && strcmp(a->direction, "out") == 0)
+                        IDL_PUSH(c->member->out, c->member->n_out, f);
+                else
+                        IDL_PUSH(c->member->in, c->member->n_in, f);
+                c->arg = f;
+                {
+                        char *mp = pascal(c->member->name), *ap = pascal(f->name);
+                        base = idl_xasprintf("%s%s", mp, ap);
+                        free(mp);
+                        free(ap);
+                }
+                c->cur_def = defer(c, &f->type, a->type, base, loc);
+                return true;
+        case E_ANNOT:
+                if (!need(a->name, "name", e, loc))
+                        return false;
+                if (!a->value)
+                        idl_warning(loc, "<annotation> without the 'value' attribute; taken as \"\"");
+                on_annotation(c, c->stack[c->depth - 1], a->name, a->value ? a->value : "", loc);
+                return true;
+        default:
+                return true;
+        }
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
+        Ctx *c = ud;
+        Elem parent = c->depth ? c->stack[c->depth - 1] : E_ROOT;
+        Elem e = elem_of(name);
+        IdlLoc loc = here(c);
+        Attrs a;
+
+        if (c->skip) {
+                c->skip++;
+                return;
+        }
+        if (!allowed_in(e, parent)) {
+                if (parent == E_ROOT)
+                        idl_error(loc, "the root element is <%s>; expected <node>", name);
+                else if (strchr(name, ':'))
+                        ; /* an extension such as <doc:doc>: skipped quietly */
+                else if (e == E_SKIP)
+                        idl_warning(loc, "unknown element <%s> ignored", name);
+                else
+                        idl_warning(loc, "<%s> is not allowed in <%s>; ignored", name,
+                                    elem_names[parent]);
+                c->skip = 1;
+                return;
+        }
+        a = read_attrs(c, e, attrs, loc);
+        if (!open_elem(c, e, &a, loc)) {
+                c->skip = 1;
+                return;
+        }
+        if (c->depth == c->cap) {
+                c->cap = c->cap ? c->cap * 2 : 16;
+                c->stack = realloc(c->stack, c->cap * sizeof(*c->stack));
+                if (!c->stack)
+                        abort();
+        }
+        c->stack[c->depth++] = e;
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name) {
+        Ctx *c = ud;
+
+        (void)name;
+        if (c->skip) {
+                c->skip--;
+                return;
+        }
+        switch (c->stack[--c->depth]) {
+        case E_IFACE:
+                c->iface = NULL;
+                break;
+        case E_METHOD: case E_SIGNAL: case E_PROPERTY:
+                c->member = NULL;
+                c->cur_def = SIZE_MAX;
+                break;
+        case E_ARG:
+                c->arg = NULL;
+                c->cur_def = SIZE_MAX;
+                break;
+        default:
+                break;
+        }
+}
+
+/* ---- the file ---- */
+
+/* The module: the base name without its extension, lowercased, every run
+ * of other characters made one '_' ("org.example.Foo.xml": org_example_foo). */
+static char *module_name(const char *path) {
+        const char *base = strrchr(path, '/'), *dot;
+        size_t n;
+        char *out, *o;
+
+        base = base ? base + 1 : path;
+        dot = strrchr(base, '.');
+        n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+        out = o = idl_xmalloc(n + 3);
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char)base[i];
+                if (isalnum(ch) && ch < 0x80)
+                        *o++ = (char)tolower(ch);
+                else if (o > out && o[-1] != '_')
+                        *o++ = '_';
+        }
+        while (o > out && o[-1] == '_')
+                o--;
+        *o = '\0';
+        if (!*out || isdigit((unsigned char)*out)) {
+                memmove(out + 2, out, strlen(out) + 1);
+                memcpy(out, "m_", 2);
+        }
+        return out;
+}
+
+static void free_list(IdlDecl **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                idl_decl_free(v[i]);
+        free(v);
+}
+
+static void free_strs(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
+        Ctx c = { .cur_def = SIZE_MAX };
+        IdlFile *f = idl_xcalloc(1, sizeof(*f));
+        bool ok = true;
+
+        f->path = idl_xstrdup(path);
+        f->module = module_name(path);
+        f->module_loc = (IdlLoc){ f->path, 1, 1 };
+        f->from_xml = true;
+        c.f = f;
+        if (len > INT_MAX) {
+                idl_error((IdlLoc){ f->path, 0, 0 }, "file is too large");
+                idl_file_free(f);
+                return NULL;
+        }
+        c.xp = XML_ParserCreate(NULL);
+        if (!c.xp)
+                abort();
+        XML_SetUserData(c.xp, &c);
+        XML_SetElementHandler(c.xp, on_start, on_end);
+        if (XML_Parse(c.xp, text, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
+                idl_error(here(&c), "%s", XML_ErrorString(XML_GetErrorCode(c.xp)));
+                ok = false;
+        }
+        XML_ParserFree(c.xp);
+
+        for (size_t i = 0; ok && i < c.n_defs; i++)
+                resolve_deferred(&c, &c.defs[i]);
+        for (size_t i = 0; i < c.n_defs; i++) {
+                free(c.defs[i].sig);
+                free(c.defs[i].idl);
+                free(c.defs[i].base);
+        }
+        free(c.defs);
+        free(c.stack);
+        free_strs(c.type_src, c.n_types);
+        free_strs(c.gen_sig, c.n_gen_sig);
+        if (!ok) {
+                free_list(c.types, c.n_types);
+                free_list(c.gen, c.n_gen);
+                free_list(c.ifaces, c.n_ifaces);
+                idl_file_free(f);
+                return NULL;
+        }
+        if (c.n_ifaces == 0)
+                idl_warning((IdlLoc){ f->path, 1, 1 }, "no <interface> in this file");
+        /* Declared types, then generated structs, then the interfaces. */
+        for (size_t i = 0; i < c.n_types; i++)
+                IDL_PUSH(f->decls, f->n_decls, c.types[i]);
+        for (size_t i = 0; i < c.n_gen; i++)
+                IDL_PUSH(f->decls, f->n_decls, c.gen[i]);
+        for (size_t i = 0; i < c.n_ifaces; i++)
+                IDL_PUSH(f->decls, f->n_decls, c.ifaces[i]);
+        free(c.types);
+        free(c.gen);
+        free(c.ifaces);
+        return f;
+}

@@ -1,0 +1,433 @@
+/* conn.c: connections to a bus or to a peer, their attachment to a loop,
+ * and the message filter through which everything we serve arrives. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core.h"
+
+int conn_errno_from_dbus(const DBusError *e) {
+        static const struct {
+                const char *name;
+                int err;
+        } map[] = {
+                { DBUS_ERROR_NO_MEMORY, ENOMEM },
+                { DBUS_ERROR_NO_SERVER, ECONNREFUSED },
+                { DBUS_ERROR_FILE_NOT_FOUND, ENOENT },
+                { DBUS_ERROR_ACCESS_DENIED, EACCES },
+                { DBUS_ERROR_AUTH_FAILED, EACCES },
+                { DBUS_ERROR_BAD_ADDRESS, EINVAL },
+                { DBUS_ERROR_INVALID_ARGS, EINVAL },
+                { DBUS_ERROR_TIMEOUT, ETIMEDOUT },
+                { DBUS_ERROR_NO_REPLY, ETIMEDOUT },
+                { DBUS_ERROR_DISCONNECTED, ECONNRESET },
+                { DBUS_ERROR_ADDRESS_IN_USE, EADDRINUSE },
+                { DBUS_ERROR_NOT_SUPPORTED, EOPNOTSUPP },
+                { DBUS_ERROR_LIMITS_EXCEEDED, ENOBUFS },
+                { DBUS_ERROR_NAME_HAS_NO_OWNER, ENXIO },
+        };
+
+        if (!e || !e->name)
+                return -EIO;
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(e->name, map[i].name) == 0)
+                        return -map[i].err;
+        return -EIO;
+}
+
+/* ---- loop glue ---- */
+
+static void dispatch_status_changed(DBusConnection *dc, DBusDispatchStatus st, void *data) {
+        busrpc_conn *c = data;
+        if (st == DBUS_DISPATCH_DATA_REMAINS && c->loop)
+                loop_schedule_dispatch(c->loop, c);
+}
+
+static void conn_detach(busrpc_conn *c) {
+        if (!c->loop)
+                return;
+        if (c->dbus) {
+                dbus_connection_set_watch_functions(c->dbus, NULL, NULL, NULL, NULL, NULL);
+                dbus_connection_set_timeout_functions(c->dbus, NULL, NULL, NULL, NULL, NULL);
+                dbus_connection_set_dispatch_status_function(c->dbus, NULL, NULL, NULL);
+        }
+        loop_detach_conn(c->loop, c);
+        busrpc_loop_unref(c->loop);
+        c->loop = NULL;
+}
+
+static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
+        c->loop = busrpc_loop_ref(l);
+        loop_attach_conn(l, c);
+        if (!c->dbus)
+                return 0;
+        if (!dbus_connection_set_watch_functions(c->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle, l,
+                                                 NULL) ||
+            !dbus_connection_set_timeout_functions(c->dbus, loop_timeout_add, loop_timeout_remove,
+                                                   loop_timeout_toggle, l, NULL)) {
+                conn_detach(c);
+                return -ENOMEM;
+        }
+        dbus_connection_set_dispatch_status_function(c->dbus, dispatch_status_changed, c, NULL);
+        if (dbus_connection_get_dispatch_status(c->dbus) == DBUS_DISPATCH_DATA_REMAINS)
+                loop_schedule_dispatch(l, c);
+        return 0;
+}
+
+int conn_set_loop(busrpc_conn *c, busrpc_loop *l) {
+        if (c->loop == l)
+                return 0;
+        conn_detach(c);
+        return conn_attach(c, l);
+}
+
+BUSRPC_EXPORT int busrpc_conn_attach(busrpc_conn *c, busrpc_loop *l) {
+        return_if_fail(c && l, -EINVAL);
+        /* A server's conns follow busrpc_server_attach(). */
+        return_if_fail(c->kind != CONN_SERVED && c->kind != CONN_SERVER, -EINVAL);
+        return conn_set_loop(c, l);
+}
+
+BUSRPC_EXPORT busrpc_loop *busrpc_conn_get_loop(busrpc_conn *c) {
+        return c ? c->loop : NULL;
+}
+
+/* ---- the filter ---- */
+
+static DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data) {
+        busrpc_conn *c = data;
+        int type = dbus_message_get_type(m);
+
+        if (type == DBUS_MESSAGE_TYPE_SIGNAL) {
+                if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected")) {
+                        if (c->kind == CONN_SERVED)
+                                server_peer_gone(c);
+                        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+                }
+                if (c->kind == CONN_BUS) {
+                        creds_handle_owner_changed(c, m);
+                        return name_handle_signal(c, m);
+                }
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        }
+        if (type != DBUS_MESSAGE_TYPE_METHOD_CALL)
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        if (c->kind == CONN_SERVED) {
+                if (!dbus_connection_get_is_authenticated(dc))
+                        return DBUS_HANDLER_RESULT_HANDLED;
+                if (driver_is_for_driver(m))
+                        return driver_handle(c, m);
+        }
+        return object_dispatch(c, m);
+}
+
+int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn **ret) {
+        busrpc_conn *c = calloc(1, sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->n_ref = 1;
+        c->kind = kind;
+        c->dbus = dbus;
+        if (dbus) {
+                dbus_connection_set_exit_on_disconnect(dbus, FALSE);
+                if (!dbus_connection_add_filter(dbus, conn_filter, c, NULL)) {
+                        free(c);
+                        return -ENOMEM;
+                }
+        }
+        r = conn_attach(c, loop);
+        if (r < 0) {
+                if (dbus)
+                        dbus_connection_remove_filter(dbus, conn_filter, c);
+                free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+static int conn_new_default(ConnKind kind, DBusConnection *dbus, busrpc_conn **ret) {
+        busrpc_loop *l;
+        int r = busrpc_loop_default(&l);
+
+        if (r < 0)
+                return r;
+        r = conn_new(kind, dbus, l, ret);
+        busrpc_loop_unref(l);
+        return r;
+}
+
+static void close_dbus(DBusConnection *dc) {
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+}
+
+static int resolve_address(const char *address, char **ret) {
+        const char *e;
+
+        if (strcmp(address, "session") == 0) {
+                e = getenv("DBUS_SESSION_BUS_ADDRESS");
+                if (e && *e) {
+                        *ret = strdup(e);
+                } else {
+                        const char *rt = getenv("XDG_RUNTIME_DIR");
+                        char path[4096];
+                        struct stat st;
+                        if (!rt || snprintf(path, sizeof(path), "%s/bus", rt) >= (int)sizeof(path) ||
+                            stat(path, &st) < 0)
+                                return -ENOENT; /* never X11 autolaunch from a library */
+                        if (asprintf(ret, "unix:path=%s", path) < 0)
+                                return -ENOMEM;
+                        return 0;
+                }
+        } else if (strcmp(address, "system") == 0) {
+                e = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+                *ret = strdup(e && *e ? e : "unix:path=/run/dbus/system_bus_socket");
+        } else {
+                DBusAddressEntry **entries;
+                int n;
+                if (!dbus_parse_address(address, &entries, &n, NULL))
+                        return -EINVAL;
+                dbus_address_entries_free(entries);
+                *ret = strdup(address);
+        }
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int open_dbus(const char *address, DBusConnection **ret) {
+        DBusError err;
+        DBusConnection *dc;
+        char *addr = NULL;
+        int r = resolve_address(address, &addr);
+
+        if (r < 0)
+                return r;
+        dbus_error_init(&err);
+        dc = dbus_connection_open_private(addr, &err);
+        free(addr);
+        if (!dc) {
+                r = conn_errno_from_dbus(&err);
+                dbus_error_free(&err);
+                return r;
+        }
+        dbus_connection_set_exit_on_disconnect(dc, FALSE);
+        *ret = dc;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_conn_open(const char *address, busrpc_conn **ret) {
+        DBusConnection *dc;
+        DBusError err;
+        busrpc_conn *c;
+        int r;
+
+        return_if_fail(address && ret, -EINVAL);
+        r = open_dbus(address, &dc);
+        if (r < 0)
+                return r;
+        dbus_error_init(&err);
+        if (!dbus_bus_register(dc, &err)) {
+                r = conn_errno_from_dbus(&err);
+                if (!dbus_connection_get_is_authenticated(dc))
+                        r = -EACCES;
+                dbus_error_free(&err);
+                close_dbus(dc);
+                return r;
+        }
+        r = conn_new_default(CONN_BUS, dc, &c);
+        if (r < 0) {
+                close_dbus(dc);
+                return r;
+        }
+        c->unique_name = strdup(dbus_bus_get_unique_name(dc));
+        if (!c->unique_name) {
+                busrpc_conn_unref(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_conn_open_peer(const char *address, busrpc_conn **ret) {
+        DBusConnection *dc;
+        DBusMessage *ping, *reply;
+        DBusError err;
+        busrpc_conn *c;
+        int r;
+
+        return_if_fail(address && ret, -EINVAL);
+        r = open_dbus(address, &dc);
+        if (r < 0)
+                return r;
+        /* One round trip before anything else: authentication completes, and
+         * the first unix fd sent later is not lost with the last auth line. */
+        ping = dbus_message_new_method_call(NULL, "/", IFACE_PEER, "Ping");
+        if (!ping) {
+                close_dbus(dc);
+                return -ENOMEM;
+        }
+        dbus_error_init(&err);
+        reply = dbus_connection_send_with_reply_and_block(dc, ping, PEER_PING_TIMEOUT_MS, &err);
+        dbus_message_unref(ping);
+        if (!reply) {
+                r = dbus_connection_get_is_authenticated(dc) ? conn_errno_from_dbus(&err) : -EACCES;
+                dbus_error_free(&err);
+                close_dbus(dc);
+                return r;
+        }
+        dbus_message_unref(reply);
+        r = conn_new_default(CONN_PEER, dc, &c);
+        if (r < 0) {
+                close_dbus(dc);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+BUSRPC_EXPORT busrpc_conn *busrpc_conn_ref(busrpc_conn *c) {
+        if (c)
+                c->n_ref++;
+        return c;
+}
+
+static void conn_free(busrpc_conn *c) {
+        c->closing = true;
+        if (c->kind == CONN_SERVER && c->server)
+                server_conn_gone(c->server);
+        object_detach_all(c);
+        name_detach_all(c);
+        creds_clear(c);
+        driver_free_matches(c);
+        if (c->auth_timer)
+                busrpc_source_free(c->auth_timer);
+        if (c->dbus) {
+                if (dbus_connection_get_is_connected(c->dbus))
+                        dbus_connection_flush(c->dbus);
+                dbus_connection_remove_filter(c->dbus, conn_filter, c);
+        }
+        conn_detach(c);
+        if (c->dbus)
+                close_dbus(c->dbus);
+        free(c->unique_name);
+        free(c);
+}
+
+BUSRPC_EXPORT busrpc_conn *busrpc_conn_unref(busrpc_conn *c) {
+        if (!c || --c->n_ref > 0)
+                return NULL;
+        conn_free(c);
+        return NULL;
+}
+
+BUSRPC_EXPORT int busrpc_conn_run(busrpc_conn *c) {
+        int r;
+
+        return_if_fail(c && c->loop, -EINVAL);
+        r = busrpc_loop_handle_signals(c->loop);
+        if (r < 0)
+                return r;
+        return busrpc_loop_run(c->loop);
+}
+
+BUSRPC_EXPORT const char *busrpc_conn_get_unique_name(busrpc_conn *c) {
+        if (!c || c->kind != CONN_BUS)
+                return NULL;
+        return c->unique_name;
+}
+
+BUSRPC_EXPORT bool busrpc_conn_is_connected(busrpc_conn *c) {
+        if (!c)
+                return false;
+        if (c->kind == CONN_SERVER)
+                return c->server != NULL;
+        return c->dbus && dbus_connection_get_is_connected(c->dbus);
+}
+
+BUSRPC_EXPORT int busrpc_conn_flush(busrpc_conn *c) {
+        return_if_fail(c, -EINVAL);
+        if (c->kind == CONN_SERVER) {
+                if (!c->server)
+                        return -ENOTCONN;
+                for (busrpc_conn *p = server_first_peer(c->server); p; p = p->peer_next)
+                        if (dbus_connection_get_is_connected(p->dbus))
+                                dbus_connection_flush(p->dbus);
+                return 0;
+        }
+        if (!dbus_connection_get_is_connected(c->dbus))
+                return -ENOTCONN;
+        dbus_connection_flush(c->dbus);
+        return 0;
+}
+
+/* ---- the seam with the data layer ---- */
+
+DBusConnection *conn_get_dbus(busrpc_conn *c) {
+        return c ? c->dbus : NULL;
+}
+
+bool conn_is_peer(busrpc_conn *c) {
+        return c && c->kind != CONN_BUS;
+}
+
+busrpc_conn *conn_tree(busrpc_conn *c) {
+        if (c->kind == CONN_SERVED)
+                return c->server ? server_get_conn(c->server) : NULL;
+        return c;
+}
+
+int conn_send(busrpc_conn *c, DBusMessage *m) {
+        int type;
+
+        return_if_fail(c && m, -EINVAL);
+        type = dbus_message_get_type(m);
+        /* A reply to a call that asked for none is marked by call.c with the
+         * no-reply flag (meaningless on a reply): drop it here. */
+        if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) &&
+            dbus_message_get_no_reply(m))
+                return 0;
+        if (c->kind == CONN_SERVER)
+                return c->server ? server_broadcast(c->server, m) : -ENOTCONN;
+        if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))
+                return -ENOTCONN;
+        if (c->kind == CONN_SERVED && !dbus_connection_get_is_authenticated(c->dbus))
+                return -ENOTCONN;
+        if (c->kind == CONN_SERVED && c->said_hello && !dbus_message_get_sender(m) &&
+            !dbus_message_set_sender(m, SERVER_UNIQUE_NAME))
+                return -ENOMEM;
+        if (!dbus_connection_send(c->dbus, m, NULL))
+                return -ENOMEM;
+        return 0;
+}
+
+int conn_send_reply(busrpc_conn *c, DBusMessage *reply) {
+        int r;
+
+        if (!reply)
+                return -ENOMEM;
+        r = conn_send(c, reply);
+        dbus_message_unref(reply);
+        return r;
+}
+
+int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const char *fmt, ...) {
+        va_list ap;
+        char *text = NULL;
+        DBusMessage *reply;
+        int r;
+
+        if (dbus_message_get_no_reply(call))
+                return 0;
+        va_start(ap, fmt);
+        r = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        reply = dbus_message_new_error(call, name, valid_utf8(text) ? text : "(invalid UTF-8 in message)");
+        free(text);
+        return conn_send_reply(c, reply);
+}

@@ -1,0 +1,181 @@
+/* core.h: private declarations of the runtime core (loop, connections,
+ * serving). Shared by loop.c conn.c name.c server.c driver.c object.c
+ * introspect.c property.c call.c creds.c; never installed.
+ *
+ * Model:
+ *  - A busrpc_loop owns an epoll fd. libdbus watches are grouped per fd
+ *    (libdbus makes one read and one write watch per socket), libdbus
+ *    timeouts are loop timers, and connections whose dispatch status is
+ *    DATA_REMAINS sit on the loop's pending list until dispatched.
+ *  - A busrpc_conn is one of: a bus connection, a client peer connection,
+ *    a peer served by a busrpc_server (SERVED), or a server's all-peers
+ *    handle (SERVER, no DBusConnection). Objects live in the tree of the
+ *    conn they were exported on; a SERVED conn dispatches through its
+ *    server's tree, so every peer sees the same objects.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "busrpc-internal.h"
+
+#define DRIVER_NAME "org.freedesktop.DBus"
+#define DRIVER_PATH "/org/freedesktop/DBus"
+#define DRIVER_IFACE "org.freedesktop.DBus"
+#define IFACE_PROPERTIES "org.freedesktop.DBus.Properties"
+#define IFACE_INTROSPECTABLE "org.freedesktop.DBus.Introspectable"
+#define IFACE_PEER "org.freedesktop.DBus.Peer"
+#define IFACE_OBJECT_MANAGER "org.freedesktop.DBus.ObjectManager"
+#define SERVER_UNIQUE_NAME ":1.0"
+
+/* Default limits (documented in docs/runtime.md). */
+#define DEFAULT_MAX_CONNECTIONS 64u
+#define DEFAULT_MAX_PENDING_CALLS 128u
+#define DEFAULT_MAX_MESSAGE_SIZE (32u * 1024u * 1024u)
+#define DEFAULT_MAX_FDS 16u
+#define DEFAULT_AUTH_TIMEOUT_MS 5000u
+#define MAX_MATCH_RULES 256u
+#define CREDS_CACHE_SIZE 128u
+#define CREDS_CALL_TIMEOUT_MS 5000
+#define PEER_PING_TIMEOUT_MS 25000
+
+typedef enum ConnKind {
+        CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
+        CONN_PEER,   /* client side of a direct peer connection */
+        CONN_SERVED, /* a peer accepted by a busrpc_server */
+        CONN_SERVER, /* a server's all-peers handle */
+} ConnKind;
+
+typedef struct MatchRule MatchRule;
+typedef struct CredsEntry CredsEntry;
+
+struct busrpc_object {
+        unsigned n_ref;
+        busrpc_conn *conn; /* the tree's conn; NULL once removed */
+        char *path;
+        const busrpc_interface_desc *iface; /* NULL for an ObjectManager */
+        const void *ops;
+        void *self;
+        busrpc_object *prev, *next;
+};
+
+struct busrpc_name {
+        busrpc_conn *conn; /* NULL once the conn is gone */
+        char *name;
+        busrpc_name_fn cb;
+        void *userdata;
+        bool owned;
+        bool floating; /* no handle was returned: freed with the conn */
+        busrpc_source *notify; /* SERVER conns: deferred acquired callback */
+        busrpc_name *prev, *next;
+};
+
+struct busrpc_conn {
+        unsigned n_ref;
+        ConnKind kind;
+        DBusConnection *dbus; /* NULL for CONN_SERVER */
+        busrpc_loop *loop;
+        char *unique_name;
+        bool closing;
+
+        /* the object tree (unused on SERVED conns: they use the server's) */
+        busrpc_object *objects, *objects_tail;
+        unsigned n_objects;
+
+        busrpc_name *names;
+
+        /* caller credentials cache (bus conns) */
+        CredsEntry *creds;
+        unsigned n_creds;
+        bool creds_match_added;
+
+        /* SERVED and SERVER conns */
+        busrpc_server *server;
+        bool said_hello;
+        bool gone;
+        MatchRule *matches;
+        unsigned n_matches;
+        unsigned n_calls; /* calls being served and not yet replied */
+        busrpc_source *auth_timer;
+        busrpc_conn *peer_prev, *peer_next;
+
+        /* loop bookkeeping */
+        bool dispatch_pending;
+        busrpc_conn *dispatch_next;
+        busrpc_conn *loop_prev, *loop_next;
+};
+
+/* loop.c */
+void loop_attach_conn(busrpc_loop *l, busrpc_conn *c);
+void loop_detach_conn(busrpc_loop *l, busrpc_conn *c);
+void loop_schedule_dispatch(busrpc_loop *l, busrpc_conn *c);
+dbus_bool_t loop_watch_add(DBusWatch *w, void *loop);
+void loop_watch_remove(DBusWatch *w, void *loop);
+void loop_watch_toggle(DBusWatch *w, void *loop);
+dbus_bool_t loop_timeout_add(DBusTimeout *t, void *loop);
+void loop_timeout_remove(DBusTimeout *t, void *loop);
+void loop_timeout_toggle(DBusTimeout *t, void *loop);
+uint64_t loop_now_usec(void);
+
+/* conn.c */
+int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn **ret);
+int conn_set_loop(busrpc_conn *c, busrpc_loop *l);
+busrpc_conn *conn_tree(busrpc_conn *c); /* the conn whose object tree serves @c */
+int conn_errno_from_dbus(const DBusError *e);
+int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const char *fmt, ...)
+        BUSRPC_PRINTF(4, 5);
+int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
+
+/* name.c */
+DBusHandlerResult name_handle_signal(busrpc_conn *c, DBusMessage *m);
+void name_release_all(busrpc_conn *c);
+void name_detach_all(busrpc_conn *c);
+bool name_is_owned_locally(busrpc_conn *server_conn, const char *name);
+
+/* server.c */
+void server_peer_gone(busrpc_conn *peer);
+int server_broadcast(busrpc_server *s, DBusMessage *m);
+DBusConnection *server_dbus_of(busrpc_server *s);
+busrpc_conn *server_get_conn(busrpc_server *s);
+busrpc_conn *server_first_peer(busrpc_server *s);
+char *server_get_id(busrpc_server *s); /* dbus_free() */
+void server_conn_gone(busrpc_server *s);
+unsigned server_max_pending_calls(busrpc_server *s);
+
+/* driver.c */
+bool driver_is_for_driver(DBusMessage *m);
+DBusHandlerResult driver_handle(busrpc_conn *peer, DBusMessage *m);
+bool driver_match_accepts(busrpc_conn *peer, DBusMessage *m);
+void driver_free_matches(busrpc_conn *peer);
+
+/* object.c */
+DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m);
+void object_detach_all(busrpc_conn *c);
+bool tree_has_path(busrpc_conn *tree, const char *path);
+busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);
+busrpc_object *object_ref(busrpc_object *o);
+void object_unref(busrpc_object *o);
+/* ObjectManager covering @path (strictly above it), or NULL. */
+busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path);
+
+/* introspect.c */
+DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path);
+char **tree_children(busrpc_conn *tree, const char *path, size_t *ret_n); /* free with strv_free */
+void strv_free(char **v, size_t n);
+
+/* property.c */
+DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
+                               const char *member);
+/* Append a{sv} of the readable properties of @o to @it. */
+int property_append_all(busrpc_object *o, DBusMessageIter *it, busrpc_error *err);
+DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const char *path);
+int object_manager_emit(busrpc_object *o, bool added);
+
+/* call.c */
+busrpc_call *call_new(busrpc_conn *c, busrpc_object *o, DBusMessage *m, bool no_reply);
+void call_finish(busrpc_call *call, int r); /* after the skeleton ran */
+
+/* creds.c */
+int creds_get(busrpc_conn *c, const char *sender, uid_t *ret_uid, pid_t *ret_pid);
+void creds_handle_owner_changed(busrpc_conn *c, DBusMessage *m);
+void creds_clear(busrpc_conn *c);

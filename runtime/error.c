@@ -1,0 +1,170 @@
+/* error.c: busrpc_error, and its conversions to and from libdbus. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+
+static int error_set_owned(busrpc_error *e, char *name, char *message) {
+        if (!name || !message) {
+                free(name);
+                free(message);
+                return -ENOMEM;
+        }
+        e->name = name;
+        e->message = message;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_error_set(busrpc_error *e, const char *name, const char *fmt, ...) {
+        va_list ap;
+        char *message = NULL;
+        int r;
+
+        if (!e || e->name)
+                return -EREMOTEIO;
+        if (!name)
+                name = BUSRPC_ERROR_FAILED;
+        if (fmt) {
+                va_start(ap, fmt);
+                r = vasprintf(&message, fmt, ap);
+                va_end(ap);
+                if (r < 0)
+                        message = NULL;
+        } else
+                message = strdup("");
+        /* Out of memory here still leaves the error unset rather than half set;
+         * the caller's -EREMOTEIO then comes with no name, which callers
+         * treat as Failed. */
+        (void)error_set_owned(e, strdup(name), message);
+        return -EREMOTEIO;
+}
+
+static const char *errno_to_name(int errnum) {
+        switch (errnum) {
+        case ENOMEM:
+                return BUSRPC_ERROR_NO_MEMORY;
+        case EINVAL:
+        case EBADMSG:
+                return BUSRPC_ERROR_INVALID_ARGS;
+        case EACCES:
+        case EPERM:
+                return BUSRPC_ERROR_ACCESS_DENIED;
+        case ETIMEDOUT:
+                return BUSRPC_ERROR_TIMEOUT;
+        case ENOENT:
+                return "org.freedesktop.DBus.Error.FileNotFound";
+        case EEXIST:
+                return "org.freedesktop.DBus.Error.FileExists";
+        case ECONNRESET:
+        case ENOTCONN:
+        case EPIPE:
+                return BUSRPC_ERROR_DISCONNECTED;
+        case EOPNOTSUPP:
+                return BUSRPC_ERROR_NOT_SUPPORTED;
+        case E2BIG:
+        case ENOBUFS:
+        case EMSGSIZE:
+                return BUSRPC_ERROR_LIMITS_EXCEEDED;
+        case EADDRINUSE:
+                return "org.freedesktop.DBus.Error.AddressInUse";
+        case ECONNREFUSED:
+        case EHOSTUNREACH:
+        case ENETUNREACH:
+                return "org.freedesktop.DBus.Error.NoServer";
+        case ECANCELED:
+                return BUSRPC_ERROR_CANCELLED;
+        default:
+                return BUSRPC_ERROR_FAILED;
+        }
+}
+
+BUSRPC_EXPORT int busrpc_error_set_errno(busrpc_error *e, int errnum) {
+        if (errnum < 0)
+                errnum = -errnum;
+        if (errnum == 0)
+                errnum = EIO; /* "failed with success" is still a failure */
+        if (e && !e->name)
+                (void)busrpc_error_set(e, errno_to_name(errnum), "%s", strerror(errnum));
+        return -errnum;
+}
+
+BUSRPC_EXPORT void busrpc_error_clear(busrpc_error *e) {
+        if (!e)
+                return;
+        free(e->name);
+        free(e->message);
+        e->name = NULL;
+        e->message = NULL;
+}
+
+BUSRPC_EXPORT bool busrpc_error_is_set(const busrpc_error *e) {
+        return e && e->name;
+}
+
+BUSRPC_EXPORT bool busrpc_error_has_name(const busrpc_error *e, const char *name) {
+        return e && e->name && name && strcmp(e->name, name) == 0;
+}
+
+BUSRPC_EXPORT void busrpc_error_move(busrpc_error *to, busrpc_error *from) {
+        if (!from)
+                return;
+        if (to && !to->name && from->name) {
+                *to = *from;
+                from->name = NULL;
+                from->message = NULL;
+                return;
+        }
+        busrpc_error_clear(from);
+}
+
+void error_from_dbus(busrpc_error *e, DBusError *de) {
+        if (!de || !dbus_error_is_set(de))
+                return;
+        if (e && !e->name)
+                (void)busrpc_error_set(e, de->name, "%s", de->message ? de->message : "");
+        dbus_error_free(de);
+}
+
+int error_name_to_errno(const char *name) {
+        static const struct {
+                const char *name;
+                int errnum;
+        } map[] = {
+                { BUSRPC_ERROR_NO_MEMORY, ENOMEM },
+                { BUSRPC_ERROR_TIMEOUT, ETIMEDOUT },
+                { BUSRPC_ERROR_NO_REPLY, ETIMEDOUT },
+                { "org.freedesktop.DBus.Error.TimedOut", ETIMEDOUT },
+                { BUSRPC_ERROR_DISCONNECTED, ECONNRESET },
+                { "org.freedesktop.DBus.Error.NoServer", ECONNREFUSED },
+                { "org.freedesktop.DBus.Error.FileNotFound", ENOENT },
+                { BUSRPC_ERROR_ACCESS_DENIED, EACCES },
+                { "org.freedesktop.DBus.Error.AuthFailed", EACCES },
+                { "org.freedesktop.DBus.Error.BadAddress", EINVAL },
+                { "org.freedesktop.DBus.Error.AddressInUse", EADDRINUSE },
+                { BUSRPC_ERROR_LIMITS_EXCEEDED, ENOBUFS },
+        };
+        size_t i;
+
+        if (!name)
+                return -EIO;
+        for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(map[i].name, name) == 0)
+                        return -map[i].errnum;
+        return -EREMOTEIO;
+}
+
+/* libdbus aborts on an invalid error name or a message that is not UTF-8:
+ * both come from local code here, but may have been built from anything. */
+DBusMessage *error_to_reply(DBusMessage *call_msg, const busrpc_error *e) {
+        const char *name = BUSRPC_ERROR_FAILED, *message = "Failed";
+
+        if (!call_msg)
+                return NULL;
+        if (e && e->name && valid_error_name(e->name)) {
+                name = e->name;
+                message = e->message && valid_utf8(e->message) ? e->message : "";
+        } else if (e && e->message && valid_utf8(e->message))
+                message = e->message;
+        return dbus_message_new_error(call_msg, name, message);
+}

@@ -1,0 +1,239 @@
+/* introspect.c: org.freedesktop.DBus.Introspectable. A path's XML holds the
+ * standard interfaces, the <interface> element of every interface exported
+ * there (the descriptor's xml, or one built from its tables), and a <node>
+ * for each direct child, so `busctl tree` walks the hierarchy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+static const char xml_header[] =
+        "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n"
+        " \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n";
+
+static const char xml_standard[] =
+        " <interface name=\"org.freedesktop.DBus.Peer\">\n"
+        "  <method name=\"Ping\"/>\n"
+        "  <method name=\"GetMachineId\">\n"
+        "   <arg type=\"s\" name=\"machine_uuid\" direction=\"out\"/>\n"
+        "  </method>\n"
+        " </interface>\n"
+        " <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
+        "  <method name=\"Introspect\">\n"
+        "   <arg name=\"xml_data\" type=\"s\" direction=\"out\"/>\n"
+        "  </method>\n"
+        " </interface>\n"
+        " <interface name=\"org.freedesktop.DBus.Properties\">\n"
+        "  <method name=\"Get\">\n"
+        "   <arg name=\"interface_name\" direction=\"in\" type=\"s\"/>\n"
+        "   <arg name=\"property_name\" direction=\"in\" type=\"s\"/>\n"
+        "   <arg name=\"value\" direction=\"out\" type=\"v\"/>\n"
+        "  </method>\n"
+        "  <method name=\"GetAll\">\n"
+        "   <arg name=\"interface_name\" direction=\"in\" type=\"s\"/>\n"
+        "   <arg name=\"props\" direction=\"out\" type=\"a{sv}\"/>\n"
+        "  </method>\n"
+        "  <method name=\"Set\">\n"
+        "   <arg name=\"interface_name\" direction=\"in\" type=\"s\"/>\n"
+        "   <arg name=\"property_name\" direction=\"in\" type=\"s\"/>\n"
+        "   <arg name=\"value\" direction=\"in\" type=\"v\"/>\n"
+        "  </method>\n"
+        "  <signal name=\"PropertiesChanged\">\n"
+        "   <arg type=\"s\" name=\"interface_name\"/>\n"
+        "   <arg type=\"a{sv}\" name=\"changed_properties\"/>\n"
+        "   <arg type=\"as\" name=\"invalidated_properties\"/>\n"
+        "  </signal>\n"
+        " </interface>\n";
+
+static const char xml_object_manager[] =
+        " <interface name=\"org.freedesktop.DBus.ObjectManager\">\n"
+        "  <method name=\"GetManagedObjects\">\n"
+        "   <arg type=\"a{oa{sa{sv}}}\" name=\"object_paths_interfaces_and_properties\" direction=\"out\"/>\n"
+        "  </method>\n"
+        "  <signal name=\"InterfacesAdded\">\n"
+        "   <arg type=\"o\" name=\"object_path\"/>\n"
+        "   <arg type=\"a{sa{sv}}\" name=\"interfaces_and_properties\"/>\n"
+        "  </signal>\n"
+        "  <signal name=\"InterfacesRemoved\">\n"
+        "   <arg type=\"o\" name=\"object_path\"/>\n"
+        "   <arg type=\"as\" name=\"interfaces\"/>\n"
+        "  </signal>\n"
+        " </interface>\n";
+
+void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **tree_children(busrpc_conn *tree, const char *path, size_t *ret_n) {
+        size_t plen = strcmp(path, "/") == 0 ? 0 : strlen(path), n = 0, cap = 0;
+        char **v = NULL;
+
+        for (busrpc_object *o = tree->objects; o; o = o->next) {
+                const char *rest, *slash;
+                char *child, **nv;
+                if (strncmp(o->path, path, plen) != 0 || o->path[plen] != '/' || o->path[plen + 1] == '\0')
+                        continue;
+                rest = o->path + plen + 1;
+                slash = strchr(rest, '/');
+                child = slash ? strndup(rest, (size_t)(slash - rest)) : strdup(rest);
+                if (!child)
+                        goto fail;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        nv = realloc(v, cap * sizeof(*v));
+                        if (!nv) {
+                                free(child);
+                                goto fail;
+                        }
+                        v = nv;
+                }
+                v[n++] = child;
+        }
+        if (n > 1) {
+                size_t k = 1;
+                qsort(v, n, sizeof(*v), cmp_str);
+                for (size_t i = 1; i < n; i++) {
+                        if (strcmp(v[i], v[k - 1]) == 0)
+                                free(v[i]);
+                        else
+                                v[k++] = v[i];
+                }
+                n = k;
+        }
+        *ret_n = n;
+        if (!v)
+                v = calloc(1, sizeof(*v)); /* non-NULL even when empty */
+        return v;
+fail:
+        strv_free(v, n);
+        return NULL;
+}
+
+/* An <interface> element from the descriptor tables, for descriptors that
+ * carry no xml. Arguments are one per complete type, unnamed. */
+static void write_args(FILE *f, const char *sig, const char *direction) {
+        DBusSignatureIter it;
+
+        if (!sig || !*sig)
+                return;
+        dbus_signature_iter_init(&it, sig);
+        do {
+                char *t = dbus_signature_iter_get_signature(&it);
+                if (!t)
+                        return;
+                if (direction)
+                        fprintf(f, "   <arg type=\"%s\" direction=\"%s\"/>\n", t, direction);
+                else
+                        fprintf(f, "   <arg type=\"%s\"/>\n", t);
+                dbus_free(t);
+        } while (dbus_signature_iter_next(&it));
+}
+
+static void write_iface(FILE *f, const busrpc_interface_desc *d) {
+        if (d->xml) {
+                fputs(d->xml, f);
+                if (d->xml[0] && d->xml[strlen(d->xml) - 1] != '\n')
+                        fputc('\n', f);
+                return;
+        }
+        fprintf(f, " <interface name=\"%s\">\n", d->name);
+        for (size_t i = 0; i < d->n_methods; i++) {
+                const busrpc_method_desc *m = &d->methods[i];
+                fprintf(f, "  <method name=\"%s\">\n", m->name);
+                write_args(f, m->in_sig, "in");
+                write_args(f, m->out_sig, "out");
+                if (m->flags & BUSRPC_METHOD_NOREPLY)
+                        fputs("   <annotation name=\"org.freedesktop.DBus.Method.NoReply\" value=\"true\"/>\n", f);
+                if (m->flags & BUSRPC_METHOD_DEPRECATED)
+                        fputs("   <annotation name=\"org.freedesktop.DBus.Deprecated\" value=\"true\"/>\n", f);
+                fputs("  </method>\n", f);
+        }
+        for (size_t i = 0; i < d->n_signals; i++) {
+                fprintf(f, "  <signal name=\"%s\">\n", d->signals[i].name);
+                write_args(f, d->signals[i].sig, NULL);
+                fputs("  </signal>\n", f);
+        }
+        for (size_t i = 0; i < d->n_properties; i++) {
+                const busrpc_property_desc *p = &d->properties[i];
+                static const char *const emits[] = { "true", "invalidates", "const", "false" };
+                unsigned e = (p->flags & BUSRPC_PROP_EMITS_MASK) >> 2;
+                const char *access = (p->flags & BUSRPC_PROP_READ) && (p->flags & BUSRPC_PROP_WRITE) ? "readwrite"
+                                     : (p->flags & BUSRPC_PROP_WRITE)                                 ? "write"
+                                                                                                      : "read";
+                if (e == 0) {
+                        fprintf(f, "  <property name=\"%s\" type=\"%s\" access=\"%s\"/>\n", p->name, p->sig, access);
+                } else {
+                        fprintf(f, "  <property name=\"%s\" type=\"%s\" access=\"%s\">\n", p->name, p->sig, access);
+                        fprintf(f,
+                                "   <annotation name=\"org.freedesktop.DBus.Property.EmitsChangedSignal\" "
+                                "value=\"%s\"/>\n",
+                                emits[e]);
+                        fputs("  </property>\n", f);
+                }
+        }
+        fputs(" </interface>\n", f);
+}
+
+static char *introspect_xml(busrpc_conn *tree, const char *path, char **children, size_t n_children) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        fputs(xml_header, f);
+        fputs("<node>\n", f);
+        fputs(xml_standard, f);
+        if (tree_find(tree, path, IFACE_OBJECT_MANAGER))
+                fputs(xml_object_manager, f);
+        for (busrpc_object *o = tree->objects; o; o = o->next)
+                if (o->iface && strcmp(o->path, path) == 0)
+                        write_iface(f, o->iface);
+        for (size_t i = 0; i < n_children; i++)
+                fprintf(f, " <node name=\"%s\"/>\n", children[i]);
+        fputs("</node>\n", f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
+        size_t n = 0;
+        char **children;
+        char *xml;
+        DBusMessage *reply;
+
+        if (!dbus_message_has_signature(call, ""))
+                return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
+                                              "Invalid arguments for Introspect: expected signature ''");
+        children = tree_children(tree, path, &n);
+        if (!children)
+                return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
+        if (n == 0 && !tree_has_path(tree, path) && strcmp(path, "/") != 0) {
+                strv_free(children, n);
+                return dbus_message_new_error(call, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object");
+        }
+        xml = introspect_xml(tree, path, children, n);
+        strv_free(children, n);
+        if (!xml)
+                return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
+        if (!valid_utf8(xml)) {
+                free(xml);
+                return dbus_message_new_error(call, BUSRPC_ERROR_FAILED, "Introspection data is not UTF-8");
+        }
+        reply = dbus_message_new_method_return(call);
+        if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &xml, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(reply);
+                reply = NULL;
+        }
+        free(xml);
+        return reply;
+}

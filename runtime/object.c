@@ -1,0 +1,333 @@
+/* object.c: the object tree of a connection (or of a server, shared by all
+ * its peers), export/unexport, and dispatch of method calls to the
+ * skeletons named by busrpc_method_desc. The standard interfaces are
+ * answered here too: Introspectable (introspect.c), Properties and
+ * ObjectManager (property.c); org.freedesktop.DBus.Peer is answered by
+ * libdbus itself before our filter runs, and here when a call omits the
+ * interface. */
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+busrpc_object *object_ref(busrpc_object *o) {
+        if (o)
+                o->n_ref++;
+        return o;
+}
+
+void object_unref(busrpc_object *o) {
+        if (!o || --o->n_ref > 0)
+                return;
+        free(o->path);
+        free(o);
+}
+
+static void tree_remove(busrpc_object *o) {
+        busrpc_conn *c = o->conn;
+
+        if (!c)
+                return;
+        if (o->prev)
+                o->prev->next = o->next;
+        else
+                c->objects = o->next;
+        if (o->next)
+                o->next->prev = o->prev;
+        else
+                c->objects_tail = o->prev;
+        o->prev = o->next = NULL;
+        c->n_objects--;
+        o->conn = NULL;
+        object_unref(o); /* the tree's reference */
+}
+
+busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface) {
+        if (!tree)
+                return NULL;
+        for (busrpc_object *o = tree->objects; o; o = o->next) {
+                if (strcmp(o->path, path) != 0)
+                        continue;
+                if (!iface && o->iface)
+                        return o;
+                if (iface && o->iface && strcmp(o->iface->name, iface) == 0)
+                        return o;
+                if (iface && !o->iface && strcmp(iface, IFACE_OBJECT_MANAGER) == 0)
+                        return o;
+        }
+        return NULL;
+}
+
+bool tree_has_path(busrpc_conn *tree, const char *path) {
+        if (!tree)
+                return false;
+        for (busrpc_object *o = tree->objects; o; o = o->next)
+                if (strcmp(o->path, path) == 0)
+                        return true;
+        return false;
+}
+
+/* Is @path strictly below @parent? */
+static bool path_below(const char *path, const char *parent) {
+        size_t n = strlen(parent);
+
+        if (strcmp(parent, "/") == 0)
+                return strcmp(path, "/") != 0;
+        return strncmp(path, parent, n) == 0 && path[n] == '/';
+}
+
+busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
+        if (!tree)
+                return NULL;
+        for (busrpc_object *o = tree->objects; o; o = o->next)
+                if (!o->iface && path_below(path, o->path))
+                        return o;
+        return NULL;
+}
+
+static bool is_standard_iface(const char *name) {
+        return strcmp(name, IFACE_PROPERTIES) == 0 || strcmp(name, IFACE_INTROSPECTABLE) == 0 ||
+               strcmp(name, IFACE_PEER) == 0 || strcmp(name, IFACE_OBJECT_MANAGER) == 0;
+}
+
+static bool iface_desc_valid(const busrpc_interface_desc *d) {
+        if (!d->name || !valid_interface_name(d->name) || is_standard_iface(d->name))
+                return false;
+        if ((d->n_methods && !d->methods) || (d->n_properties && !d->properties) ||
+            (d->n_signals && !d->signals))
+                return false;
+        for (size_t i = 0; i < d->n_methods; i++) {
+                const busrpc_method_desc *m = &d->methods[i];
+                if (!m->name || !valid_member_name(m->name) || !m->fn)
+                        return false;
+                if (!m->in_sig || !valid_signature(m->in_sig) || !m->out_sig || !valid_signature(m->out_sig))
+                        return false;
+        }
+        for (size_t i = 0; i < d->n_properties; i++) {
+                const busrpc_property_desc *p = &d->properties[i];
+                if (!p->name || !valid_member_name(p->name) || !p->sig || !valid_signature(p->sig) ||
+                    !dbus_signature_validate_single(p->sig, NULL))
+                        return false;
+        }
+        for (size_t i = 0; i < d->n_signals; i++) {
+                const busrpc_signal_desc *s = &d->signals[i];
+                if (!s->name || !valid_member_name(s->name) || !s->sig || !valid_signature(s->sig))
+                        return false;
+        }
+        return true;
+}
+
+static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
+                    void *self, busrpc_object **ret) {
+        busrpc_object *o;
+
+        if (tree_find(c, path, iface ? iface->name : IFACE_OBJECT_MANAGER))
+                return -EEXIST;
+        o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        o->path = strdup(path);
+        if (!o->path) {
+                free(o);
+                return -ENOMEM;
+        }
+        o->n_ref = ret ? 2 : 1; /* the tree's, and the caller's handle */
+        o->conn = c;
+        o->iface = iface;
+        o->ops = ops;
+        o->self = self;
+        o->prev = c->objects_tail;
+        if (c->objects_tail)
+                c->objects_tail->next = o;
+        else
+                c->objects = o;
+        c->objects_tail = o;
+        c->n_objects++;
+        if (ret)
+                *ret = o;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface,
+                                       const void *ops, void *self, busrpc_object **ret) {
+        busrpc_object *o;
+        int r;
+
+        return_if_fail(c && path && iface, -EINVAL);
+        return_if_fail(c->kind != CONN_SERVED, -EINVAL);
+        return_if_fail(valid_object_path(path), -EINVAL);
+        return_if_fail(iface_desc_valid(iface), -EINVAL);
+        r = tree_add(c, path, iface, ops, self, &o);
+        if (r < 0)
+                return r;
+        object_manager_emit(o, true);
+        if (ret)
+                *ret = o;
+        else
+                object_unref(o);
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret) {
+        return_if_fail(c && path, -EINVAL);
+        return_if_fail(c->kind != CONN_SERVED, -EINVAL);
+        return_if_fail(valid_object_path(path), -EINVAL);
+        return tree_add(c, path, NULL, NULL, NULL, ret);
+}
+
+BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
+        if (!o)
+                return NULL;
+        if (o->conn) {
+                if (o->iface)
+                        object_manager_emit(o, false);
+                tree_remove(o);
+        }
+        object_unref(o); /* the caller's handle */
+        return NULL;
+}
+
+void object_detach_all(busrpc_conn *c) {
+        while (c->objects)
+                tree_remove(c->objects);
+}
+
+BUSRPC_EXPORT const char *busrpc_object_get_path(busrpc_object *o) {
+        return o ? o->path : NULL;
+}
+
+BUSRPC_EXPORT busrpc_conn *busrpc_object_get_conn(busrpc_object *o) {
+        return o ? o->conn : NULL;
+}
+
+BUSRPC_EXPORT int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret) {
+        DBusMessage *m;
+        busrpc_msg *bm;
+
+        return_if_fail(o && member && ret, -EINVAL);
+        return_if_fail(o->iface && valid_member_name(member), -EINVAL);
+        if (!o->conn)
+                return -ENOTCONN;
+        m = dbus_message_new_signal(o->path, o->iface->name, member);
+        if (!m)
+                return -ENOMEM;
+        bm = msg_new(m, o->conn);
+        dbus_message_unref(m);
+        if (!bm)
+                return -ENOMEM;
+        *ret = bm;
+        return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const busrpc_method_desc *find_method(busrpc_conn *tree, const char *path, const char *iface,
+                                             const char *member, busrpc_object **ret_obj, bool *ret_iface_found) {
+        *ret_iface_found = false;
+        for (busrpc_object *o = tree->objects; o; o = o->next) {
+                if (!o->iface || strcmp(o->path, path) != 0)
+                        continue;
+                if (iface && strcmp(o->iface->name, iface) != 0)
+                        continue;
+                *ret_iface_found = true;
+                for (size_t i = 0; i < o->iface->n_methods; i++) {
+                        if (strcmp(o->iface->methods[i].name, member) == 0) {
+                                *ret_obj = o;
+                                return &o->iface->methods[i];
+                        }
+                }
+        }
+        return NULL;
+}
+
+static DBusHandlerResult reply_and_handled(busrpc_conn *c, DBusMessage *call, DBusMessage *reply) {
+        if (reply && dbus_message_get_no_reply(call))
+                dbus_message_unref(reply);
+        else if (reply)
+                conn_send_reply(c, reply);
+        return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static DBusHandlerResult dispatch_standard(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
+                                           const char *iface, const char *member, bool *handled) {
+        *handled = true;
+        if ((!iface || strcmp(iface, IFACE_INTROSPECTABLE) == 0) && strcmp(member, "Introspect") == 0)
+                return reply_and_handled(c, m, introspect_reply(tree, m, path));
+        if (iface && strcmp(iface, IFACE_PROPERTIES) == 0)
+                return reply_and_handled(c, m, property_dispatch(c, tree, m, path, member));
+        if (!iface && (strcmp(member, "Get") == 0 || strcmp(member, "Set") == 0 || strcmp(member, "GetAll") == 0) &&
+            (dbus_message_has_signature(m, "ss") || dbus_message_has_signature(m, "ssv") ||
+             dbus_message_has_signature(m, "s")))
+                return reply_and_handled(c, m, property_dispatch(c, tree, m, path, member));
+        if ((!iface || strcmp(iface, IFACE_OBJECT_MANAGER) == 0) && strcmp(member, "GetManagedObjects") == 0 &&
+            tree_find(tree, path, IFACE_OBJECT_MANAGER))
+                return reply_and_handled(c, m, object_manager_reply(tree, m, path));
+        if ((!iface || strcmp(iface, IFACE_PEER) == 0) && strcmp(member, "Ping") == 0 &&
+            dbus_message_has_signature(m, ""))
+                return reply_and_handled(c, m, dbus_message_new_method_return(m));
+        if (iface && is_standard_iface(iface)) {
+                conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_METHOD, "Unknown method '%s' on interface '%s'", member,
+                                iface);
+                return DBUS_HANDLER_RESULT_HANDLED;
+        }
+        *handled = false;
+        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
+        busrpc_conn *tree = conn_tree(c);
+        const char *path = dbus_message_get_path(m);
+        const char *iface = dbus_message_get_interface(m);
+        const char *member = dbus_message_get_member(m);
+        const busrpc_method_desc *md;
+        busrpc_object *o = NULL;
+        busrpc_call *call;
+        busrpc_iter args;
+        bool handled, iface_found;
+        DBusHandlerResult res;
+        int r;
+
+        if (!tree || !path || !member)
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        busrpc_conn_ref(c);
+        busrpc_conn_ref(tree);
+        res = dispatch_standard(c, tree, m, path, iface, member, &handled);
+        if (handled)
+                goto out;
+        res = DBUS_HANDLER_RESULT_HANDLED;
+        if (!tree_has_path(tree, path)) {
+                conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'", path);
+                goto out;
+        }
+        md = find_method(tree, path, iface, member, &o, &iface_found);
+        if (!md) {
+                if (iface && !iface_found)
+                        conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
+                                        "Unknown interface '%s' at object '%s'", iface, path);
+                else
+                        conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_METHOD, "Unknown method '%s' at object '%s'",
+                                        member, path);
+                goto out;
+        }
+        if (!dbus_message_has_signature(m, md->in_sig)) {
+                conn_send_error(c, m, BUSRPC_ERROR_INVALID_ARGS,
+                                "Invalid arguments for %s: expected signature '%s', got '%s'", md->name, md->in_sig,
+                                dbus_message_get_signature(m));
+                goto out;
+        }
+        if (c->server && c->kind == CONN_SERVED && c->n_calls >= server_max_pending_calls(c->server)) {
+                conn_send_error(c, m, BUSRPC_ERROR_LIMITS_EXCEEDED, "Too many calls in progress (%u)", c->n_calls);
+                goto out;
+        }
+        call = call_new(c, o, m, md->flags & BUSRPC_METHOD_NOREPLY);
+        if (!call) {
+                conn_send_error(c, m, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
+                goto out;
+        }
+        iter_init_read(&args, m);
+        r = md->fn(call, &args, o->ops, o->self);
+        call_finish(call, r);
+out:
+        busrpc_conn_unref(tree);
+        busrpc_conn_unref(c);
+        return res;
+}

@@ -1,0 +1,463 @@
+/* property.c: the server side of org.freedesktop.DBus.Properties (Get, Set,
+ * GetAll, PropertiesChanged) and of org.freedesktop.DBus.ObjectManager, on
+ * top of busrpc_property_desc. A getter writes into a scratch message that
+ * is copied into the reply only when it succeeded, so a getter that fails
+ * half-way (or says -EOPNOTSUPP, skipped by GetAll) never leaves a broken
+ * reply behind. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core.h"
+
+/* Copy the value at @src (any type) to @dst. */
+static bool copy_value(DBusMessageIter *src, DBusMessageIter *dst) {
+        int type = dbus_message_iter_get_arg_type(src);
+        DBusMessageIter sub_src, sub_dst;
+        char *sig = NULL;
+        const char *contained = NULL;
+        bool ok = true;
+
+        if (dbus_type_is_basic(type)) {
+                DBusBasicValue v;
+                dbus_message_iter_get_basic(src, &v);
+                ok = dbus_message_iter_append_basic(dst, type, &v);
+                if (type == DBUS_TYPE_UNIX_FD)
+                        close(v.fd); /* get_basic dup'ed it; append dup'ed again */
+                return ok;
+        }
+        dbus_message_iter_recurse(src, &sub_src);
+        if (type == DBUS_TYPE_VARIANT) {
+                sig = dbus_message_iter_get_signature(&sub_src);
+                contained = sig;
+        } else if (type == DBUS_TYPE_ARRAY) {
+                sig = dbus_message_iter_get_signature(src);
+                contained = sig ? sig + 1 : NULL;
+        }
+        if ((type == DBUS_TYPE_VARIANT || type == DBUS_TYPE_ARRAY) && !sig)
+                return false;
+        if (!dbus_message_iter_open_container(dst, type, contained, &sub_dst)) {
+                dbus_free(sig);
+                return false;
+        }
+        dbus_free(sig);
+        while (ok && dbus_message_iter_get_arg_type(&sub_src) != DBUS_TYPE_INVALID) {
+                ok = copy_value(&sub_src, &sub_dst);
+                dbus_message_iter_next(&sub_src);
+        }
+        if (!ok) {
+                dbus_message_iter_abandon_container(dst, &sub_dst);
+                return false;
+        }
+        return dbus_message_iter_close_container(dst, &sub_dst);
+}
+
+/* Run @p's getter into a scratch message holding one variant. */
+static int get_value(busrpc_object *o, const busrpc_property_desc *p, DBusMessage **ret, busrpc_error *err) {
+        DBusMessage *scratch = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+        busrpc_iter it, sub;
+        int r;
+
+        if (!scratch)
+                return -ENOMEM;
+        iter_init_append(&it, scratch);
+        r = busrpc_iter_open(&it, BUSRPC_TYPE_VARIANT, p->sig, &sub);
+        if (r >= 0) {
+                r = p->get(&sub, o->ops, o->self, err);
+                if (r < 0)
+                        busrpc_iter_abandon(&it, &sub);
+                else
+                        r = busrpc_iter_close(&it, &sub);
+        }
+        if (r >= 0 && !dbus_message_has_signature(scratch, "v"))
+                r = -EBADMSG;
+        if (r < 0) {
+                dbus_message_unref(scratch);
+                return r;
+        }
+        *ret = scratch;
+        return 0;
+}
+
+/* Append the variant of @p to @dst. */
+static int append_value(busrpc_object *o, const busrpc_property_desc *p, DBusMessageIter *dst, busrpc_error *err) {
+        DBusMessage *scratch;
+        DBusMessageIter it;
+        int r = get_value(o, p, &scratch, err);
+
+        if (r < 0)
+                return r;
+        dbus_message_iter_init(scratch, &it);
+        r = copy_value(&it, dst) ? 0 : -ENOMEM;
+        dbus_message_unref(scratch);
+        return r;
+}
+
+static bool readable(const busrpc_property_desc *p) {
+        return p->get && (p->flags & BUSRPC_PROP_READ);
+}
+
+int property_append_all(busrpc_object *o, DBusMessageIter *it, busrpc_error *err) {
+        DBusMessageIter arr, entry;
+        int r = 0;
+
+        if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sv}", &arr))
+                return -ENOMEM;
+        for (size_t i = 0; i < o->iface->n_properties && r >= 0; i++) {
+                const busrpc_property_desc *p = &o->iface->properties[i];
+                DBusMessage *scratch;
+                DBusMessageIter sit;
+                if (!readable(p))
+                        continue;
+                r = get_value(o, p, &scratch, err);
+                if (r == -EOPNOTSUPP) {
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                dbus_message_iter_init(scratch, &sit);
+                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name) ||
+                    !copy_value(&sit, &entry) || !dbus_message_iter_close_container(&arr, &entry))
+                        r = -ENOMEM;
+                dbus_message_unref(scratch);
+        }
+        if (r < 0) {
+                dbus_message_iter_abandon_container(it, &arr);
+                return r;
+        }
+        return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
+}
+
+static const busrpc_property_desc *find_prop(busrpc_object *o, const char *name) {
+        for (size_t i = 0; i < o->iface->n_properties; i++)
+                if (strcmp(o->iface->properties[i].name, name) == 0)
+                        return &o->iface->properties[i];
+        return NULL;
+}
+
+static DBusMessage *error_reply(DBusMessage *call, int r, busrpc_error *err, const char *fallback_name,
+                                const char *fallback_text) {
+        DBusMessage *reply;
+
+        if (busrpc_error_is_set(err))
+                reply = error_to_reply(call, err);
+        else if (r == -ENOMEM)
+                reply = dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
+        else
+                reply = dbus_message_new_error(call, fallback_name, fallback_text);
+        busrpc_error_clear(err);
+        return reply;
+}
+
+static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) {
+        const char *iface, *name;
+        busrpc_object *o;
+        const busrpc_property_desc *p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        DBusMessage *reply;
+        DBusMessageIter it;
+        int r;
+
+        if (!dbus_message_has_signature(m, "ss"))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
+                                                     "Invalid arguments for Get: expected signature 'ss', got '%s'",
+                                                     dbus_message_get_signature(m));
+        dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
+        o = tree_find(tree, path, *iface ? iface : NULL);
+        p = o && o->iface ? find_prop(o, name) : NULL;
+        if (!o || !o->iface)
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
+                                                     "Unknown interface '%s' at object '%s'", iface, path);
+        if (!p)
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_PROPERTY,
+                                                     "Unknown property '%s' on interface '%s'", name, iface);
+        if (!readable(p))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_ACCESS_DENIED, "Property '%s' is write-only",
+                                                     name);
+        reply = dbus_message_new_method_return(m);
+        if (!reply)
+                return NULL;
+        dbus_message_iter_init_append(reply, &it);
+        r = append_value(o, p, &it, &err);
+        if (r < 0) {
+                dbus_message_unref(reply);
+                if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))
+                        return dbus_message_new_error_printf(m, BUSRPC_ERROR_NOT_SUPPORTED,
+                                                             "Property '%s' is not implemented", name);
+                return error_reply(m, r, &err, BUSRPC_ERROR_FAILED, "Reading the property failed");
+        }
+        return reply;
+}
+
+static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) {
+        const char *iface, *name, *vsig;
+        busrpc_object *o;
+        const busrpc_property_desc *p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_iter it, value;
+        int r;
+
+        if (!dbus_message_has_signature(m, "ssv"))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
+                                                     "Invalid arguments for Set: expected signature 'ssv', got '%s'",
+                                                     dbus_message_get_signature(m));
+        iter_init_read(&it, m);
+        if (busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &iface) < 0 ||
+            busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &name) < 0)
+                return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
+        o = tree_find(tree, path, *iface ? iface : NULL);
+        if (!o || !o->iface)
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
+                                                     "Unknown interface '%s' at object '%s'", iface, path);
+        p = find_prop(o, name);
+        if (!p)
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_PROPERTY,
+                                                     "Unknown property '%s' on interface '%s'", name, iface);
+        if (!p->set || !(p->flags & BUSRPC_PROP_WRITE))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_PROPERTY_READ_ONLY, "Property '%s' is read-only",
+                                                     name);
+        vsig = busrpc_iter_get_variant_signature(&it);
+        if (!vsig || strcmp(vsig, p->sig) != 0)
+                return dbus_message_new_error_printf(
+                        m, BUSRPC_ERROR_INVALID_ARGS, "Invalid value for property '%s': expected signature '%s', got '%s'",
+                        name, p->sig, vsig ? vsig : "");
+        if (busrpc_iter_recurse(&it, &value) < 0)
+                return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
+        r = p->set(&value, o->ops, o->self, &err);
+        if (r < 0) {
+                if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))
+                        return dbus_message_new_error_printf(m, BUSRPC_ERROR_PROPERTY_READ_ONLY,
+                                                             "Property '%s' is read-only", name);
+                if (r == -EINVAL && !busrpc_error_is_set(&err))
+                        return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
+                                                             "Invalid value for property '%s'", name);
+                return error_reply(m, r, &err, BUSRPC_ERROR_FAILED, "Setting the property failed");
+        }
+        return dbus_message_new_method_return(m);
+}
+
+static DBusMessage *do_get_all(busrpc_conn *tree, DBusMessage *m, const char *path) {
+        const char *iface;
+        busrpc_object *o;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        DBusMessage *reply;
+        DBusMessageIter it;
+        int r;
+
+        if (!dbus_message_has_signature(m, "s"))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
+                                                     "Invalid arguments for GetAll: expected signature 's', got '%s'",
+                                                     dbus_message_get_signature(m));
+        dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID);
+        o = tree_find(tree, path, *iface ? iface : NULL);
+        if (!o || !o->iface)
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
+                                                     "Unknown interface '%s' at object '%s'", iface, path);
+        reply = dbus_message_new_method_return(m);
+        if (!reply)
+                return NULL;
+        dbus_message_iter_init_append(reply, &it);
+        r = property_append_all(o, &it, &err);
+        if (r < 0) {
+                dbus_message_unref(reply);
+                return error_reply(m, r, &err, BUSRPC_ERROR_FAILED, "Reading the properties failed");
+        }
+        return reply;
+}
+
+DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
+                               const char *member) {
+        if (!tree_has_path(tree, path))
+                return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'", path);
+        if (strcmp(member, "Get") == 0)
+                return do_get(tree, m, path);
+        if (strcmp(member, "Set") == 0)
+                return do_set(tree, m, path);
+        if (strcmp(member, "GetAll") == 0)
+                return do_get_all(tree, m, path);
+        return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_METHOD,
+                                             "Unknown method '%s' on interface '" IFACE_PROPERTIES "'", member);
+}
+
+BUSRPC_EXPORT int busrpc_object_notify(busrpc_object *o, const char *prop) {
+        const busrpc_property_desc *p;
+        DBusMessage *sig;
+        DBusMessageIter it, arr, entry;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        unsigned emits;
+        bool with_value;
+        int r = 0;
+
+        return_if_fail(o && o->iface && prop, -EINVAL);
+        p = find_prop(o, prop);
+        return_if_fail(p, -EINVAL);
+        if (!o->conn)
+                return -ENOTCONN;
+        emits = p->flags & BUSRPC_PROP_EMITS_MASK;
+        if (emits == BUSRPC_PROP_EMITS_CONST || emits == BUSRPC_PROP_EMITS_FALSE)
+                return 0;
+        with_value = emits == BUSRPC_PROP_EMITS_TRUE && readable(p);
+        sig = dbus_message_new_signal(o->path, IFACE_PROPERTIES, "PropertiesChanged");
+        if (!sig)
+                return -ENOMEM;
+        dbus_message_iter_init_append(sig, &it);
+        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &o->iface->name) ||
+            !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &arr)) {
+                dbus_message_unref(sig);
+                return -ENOMEM;
+        }
+        if (with_value) {
+                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name))
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = append_value(o, p, &entry, &err);
+                if (r < 0) {
+                        dbus_message_iter_abandon_container(&arr, &entry);
+                        dbus_message_iter_abandon_container(&it, &arr);
+                        dbus_message_unref(sig);
+                        busrpc_error_clear(&err);
+                        return r;
+                }
+                dbus_message_iter_close_container(&arr, &entry);
+        }
+        dbus_message_iter_close_container(&it, &arr);
+        if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &arr)) {
+                dbus_message_unref(sig);
+                return -ENOMEM;
+        }
+        if (!with_value)
+                dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &p->name);
+        dbus_message_iter_close_container(&it, &arr);
+        r = conn_send(o->conn, sig);
+        dbus_message_unref(sig);
+        return r;
+}
+
+/* ---- ObjectManager ---- */
+
+static bool below(const char *path, const char *parent) {
+        size_t n = strlen(parent);
+        if (strcmp(parent, "/") == 0)
+                return strcmp(path, "/") != 0;
+        return strncmp(path, parent, n) == 0 && path[n] == '/';
+}
+
+static int append_interfaces(busrpc_conn *tree, const char *path, DBusMessageIter *it) {
+        DBusMessageIter arr, entry;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        int r = 0;
+
+        if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sa{sv}}", &arr))
+                return -ENOMEM;
+        for (busrpc_object *o = tree->objects; o && r >= 0; o = o->next) {
+                if (!o->iface || strcmp(o->path, path) != 0)
+                        continue;
+                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &o->iface->name)) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = property_append_all(o, &entry, &err);
+                busrpc_error_clear(&err);
+                if (r < 0) {
+                        dbus_message_iter_abandon_container(&arr, &entry);
+                        break;
+                }
+                dbus_message_iter_close_container(&arr, &entry);
+        }
+        if (r < 0) {
+                dbus_message_iter_abandon_container(it, &arr);
+                return r;
+        }
+        return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
+}
+
+static bool first_at_path(busrpc_conn *tree, busrpc_object *o) {
+        for (busrpc_object *q = tree->objects; q != o; q = q->next)
+                if (q->iface && strcmp(q->path, o->path) == 0)
+                        return false;
+        return true;
+}
+
+DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
+        DBusMessage *reply;
+        DBusMessageIter it, arr, entry;
+        int r = 0;
+
+        if (!dbus_message_has_signature(call, ""))
+                return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
+                                              "Invalid arguments for GetManagedObjects: expected signature ''");
+        reply = dbus_message_new_method_return(call);
+        if (!reply)
+                return NULL;
+        dbus_message_iter_init_append(reply, &it);
+        if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{oa{sa{sv}}}", &arr)) {
+                dbus_message_unref(reply);
+                return NULL;
+        }
+        for (busrpc_object *o = tree->objects; o && r >= 0; o = o->next) {
+                const char *p = o->path;
+                if (!o->iface || !below(o->path, path) || !first_at_path(tree, o))
+                        continue;
+                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_OBJECT_PATH, &p)) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = append_interfaces(tree, o->path, &entry);
+                if (r < 0)
+                        dbus_message_iter_abandon_container(&arr, &entry);
+                else
+                        dbus_message_iter_close_container(&arr, &entry);
+        }
+        if (r < 0) {
+                dbus_message_iter_abandon_container(&it, &arr);
+                dbus_message_unref(reply);
+                return dbus_message_new_error(call, BUSRPC_ERROR_FAILED, "Reading the properties failed");
+        }
+        dbus_message_iter_close_container(&it, &arr);
+        return reply;
+}
+
+int object_manager_emit(busrpc_object *o, bool added) {
+        busrpc_object *om = tree_find_manager(o->conn, o->path);
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        DBusMessageIter it, arr, entry;
+        DBusMessage *sig;
+        const char *path = o->path;
+        int r = 0;
+
+        if (!om || !o->iface)
+                return 0;
+        sig = dbus_message_new_signal(om->path, IFACE_OBJECT_MANAGER, added ? "InterfacesAdded" : "InterfacesRemoved");
+        if (!sig)
+                return -ENOMEM;
+        dbus_message_iter_init_append(sig, &it);
+        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_OBJECT_PATH, &path))
+                r = -ENOMEM;
+        else if (added) {
+                if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sa{sv}}", &arr) ||
+                    !dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &o->iface->name))
+                        r = -ENOMEM;
+                else {
+                        r = property_append_all(o, &entry, &err);
+                        busrpc_error_clear(&err);
+                        if (r >= 0) {
+                                dbus_message_iter_close_container(&arr, &entry);
+                                dbus_message_iter_close_container(&it, &arr);
+                        }
+                }
+        } else {
+                if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &arr) ||
+                    !dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &o->iface->name) ||
+                    !dbus_message_iter_close_container(&it, &arr))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = conn_send(o->conn, sig);
+        dbus_message_unref(sig);
+        return r;
+}

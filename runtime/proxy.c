@@ -1,0 +1,505 @@
+/* proxy.c: the calling side. A proxy names a remote object (destination,
+ * path) on a connection; calls go out sync (send_with_reply_and_block:
+ * libdbus waits with the timeout itself and dispatches nothing meanwhile)
+ * or async (a DBusPendingCall whose timeout the loop drives through the
+ * connection's timeout functions). Properties are calls on
+ * org.freedesktop.DBus.Properties whose values are checked against the
+ * expected signature before they are handed over.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+
+#define TIMEOUT_DEFAULT_MS 25000
+#define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
+
+struct busrpc_proxy {
+        unsigned n_ref;
+        busrpc_conn *conn;
+        char *dest; /* NULL on a peer connection */
+        char *path;
+        int timeout;      /* ms */
+        int next_timeout; /* ms, or -1: none */
+};
+
+struct busrpc_pending {
+        unsigned n_ref;
+        DBusPendingCall *dp; /* until completion or cancellation */
+        DBusConnection *dc;  /* a reference: to tell a disconnect from a timeout */
+        busrpc_reply_fn cb;
+        void *userdata;
+        char *expected_sig; /* NULL: any */
+        bool done;
+};
+
+BUSRPC_EXPORT int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
+        busrpc_proxy *p;
+
+        return_if_fail(c && ret && valid_object_path(path), -EINVAL);
+        return_if_fail(!destination || valid_bus_name(destination), -EINVAL);
+        /* On a bus, a call without destination goes to nobody in particular. */
+        return_if_fail(destination || conn_is_peer(c), -EINVAL);
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->n_ref = 1;
+        p->path = strdup(path);
+        p->dest = destination ? strdup(destination) : NULL;
+        if (!p->path || (destination && !p->dest)) {
+                free(p->path);
+                free(p->dest);
+                free(p);
+                return -ENOMEM;
+        }
+        p->conn = busrpc_conn_ref(c);
+        p->timeout = TIMEOUT_DEFAULT_MS;
+        p->next_timeout = -1;
+        *ret = p;
+        return 0;
+}
+
+BUSRPC_EXPORT busrpc_proxy *busrpc_proxy_ref(busrpc_proxy *p) {
+        if (p)
+                p->n_ref++;
+        return p;
+}
+
+BUSRPC_EXPORT busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p) {
+        if (!p || --p->n_ref > 0)
+                return NULL;
+        busrpc_conn_unref(p->conn);
+        free(p->dest);
+        free(p->path);
+        free(p);
+        return NULL;
+}
+
+static int timeout_normalize(int ms) {
+        if (ms == BUSRPC_TIMEOUT_DEFAULT)
+                return TIMEOUT_DEFAULT_MS;
+        if (ms <= 0)
+                return -EINVAL;
+        return ms; /* BUSRPC_TIMEOUT_INFINITE is libdbus's DBUS_TIMEOUT_INFINITE */
+}
+
+BUSRPC_EXPORT int busrpc_proxy_set_timeout(busrpc_proxy *p, int timeout_ms) {
+        int t = timeout_normalize(timeout_ms);
+
+        return_if_fail(p && t > 0, -EINVAL);
+        p->timeout = t;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_get_timeout(busrpc_proxy *p) {
+        return_if_fail(p, -EINVAL);
+        return p->timeout;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_set_next_timeout(busrpc_proxy *p, int timeout_ms) {
+        return_if_fail(p, -EINVAL);
+        if (timeout_ms == BUSRPC_TIMEOUT_DEFAULT) {
+                p->next_timeout = -1;
+                return 0;
+        }
+        return_if_fail(timeout_ms > 0, -EINVAL);
+        p->next_timeout = timeout_ms;
+        return 0;
+}
+
+static int take_timeout(busrpc_proxy *p) {
+        int t = p->next_timeout > 0 ? p->next_timeout : p->timeout;
+        p->next_timeout = -1;
+        return t;
+}
+
+BUSRPC_EXPORT busrpc_conn *busrpc_proxy_get_conn(busrpc_proxy *p) {
+        return p ? p->conn : NULL;
+}
+
+BUSRPC_EXPORT const char *busrpc_proxy_get_destination(busrpc_proxy *p) {
+        return p ? p->dest : NULL;
+}
+
+BUSRPC_EXPORT const char *busrpc_proxy_get_path(busrpc_proxy *p) {
+        return p ? p->path : NULL;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *member, busrpc_msg **ret) {
+        DBusMessage *m;
+        busrpc_msg *msg;
+
+        return_if_fail(p && ret && valid_member_name(member), -EINVAL);
+        return_if_fail(!iface || valid_interface_name(iface), -EINVAL);
+        m = dbus_message_new_method_call(p->dest, p->path, iface, member);
+        if (!m)
+                return -ENOMEM;
+        msg = msg_wrap(m, p->conn);
+        dbus_message_unref(m);
+        if (!msg)
+                return -ENOMEM;
+        *ret = msg;
+        return 0;
+}
+
+/* ---- results ---- */
+
+int call_error(DBusConnection *dc, DBusError *de, busrpc_error *err) {
+        int r = -EREMOTEIO;
+
+        if (dbus_error_has_name(de, DBUS_ERROR_NO_REPLY) || dbus_error_has_name(de, DBUS_ERROR_TIMEOUT) ||
+            dbus_error_has_name(de, DBUS_ERROR_TIMED_OUT))
+                r = -ETIMEDOUT;
+        else if (dbus_error_has_name(de, DBUS_ERROR_DISCONNECTED))
+                r = -ECONNRESET;
+        /* libdbus completes the calls of a lost connection with NoReply. */
+        if (r == -ETIMEDOUT && dc && !dbus_connection_get_is_connected(dc)) {
+                dbus_error_free(de);
+                return busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply"),
+                       -ECONNRESET;
+        }
+        error_from_dbus(err, de);
+        return r;
+}
+
+int reply_check(DBusConnection *dc, DBusMessage *reply, const char *expected_sig, busrpc_error *err) {
+        if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
+                DBusError de = DBUS_ERROR_INIT;
+
+                if (!dbus_set_error_from_message(&de, reply))
+                        return busrpc_error_set(err, BUSRPC_ERROR_FAILED, "Malformed error reply");
+                return call_error(dc, &de, err);
+        }
+        if (expected_sig && !dbus_message_has_signature(reply, expected_sig)) {
+                (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Reply has signature '%s', expected '%s'",
+                                       dbus_message_get_signature(reply), expected_sig);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+/* Common checks of a message about to be sent; consumes @m on failure. */
+static int send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, DBusConnection **ret_dc,
+                        busrpc_error *err) {
+        DBusConnection *dc;
+        int r = 0;
+
+        if (!p || !m || (expected_sig && !valid_signature(expected_sig)) || m->prop_value ||
+            dbus_message_get_type(m->dbus) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+                r = -EINVAL;
+        else if (!(dc = conn_get_dbus(p->conn)))
+                r = -ENOTCONN;
+        else if (!dbus_connection_get_is_connected(dc))
+                r = -ECONNRESET;
+        if (r < 0) {
+                busrpc_msg_unref(m);
+                if (r == -ECONNRESET)
+                        (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Not connected");
+                return r;
+        }
+        *ret_dc = dc;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
+                                    busrpc_msg **ret_reply, busrpc_error *err) {
+        DBusError de = DBUS_ERROR_INIT;
+        DBusConnection *dc;
+        DBusMessage *reply;
+        busrpc_msg *msg;
+        int timeout, r;
+
+        r = send_prepare(p, m, expected_sig, &dc, err);
+        if (r < 0)
+                return r;
+        timeout = take_timeout(p);
+        reply = dbus_connection_send_with_reply_and_block(dc, m->dbus, timeout, &de);
+        busrpc_msg_unref(m);
+        if (!reply)
+                return call_error(dc, &de, err);
+        /* send_with_reply_and_block() turns error replies into DBusErrors;
+         * check anyway, and the signature. */
+        r = reply_check(dc, reply, expected_sig, err);
+        if (r < 0 || !ret_reply) {
+                dbus_message_unref(reply);
+                return r;
+        }
+        msg = msg_wrap(reply, p->conn);
+        dbus_message_unref(reply);
+        if (!msg)
+                return -ENOMEM;
+        *ret_reply = msg;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m) {
+        DBusConnection *dc;
+        int r;
+
+        r = send_prepare(p, m, NULL, &dc, NULL);
+        if (r < 0)
+                return r;
+        dbus_message_set_no_reply(m->dbus, TRUE);
+        r = conn_send(p->conn, m->dbus);
+        busrpc_msg_unref(m);
+        return r;
+}
+
+/* ---- async calls ---- */
+
+BUSRPC_EXPORT busrpc_pending *busrpc_pending_ref(busrpc_pending *pd) {
+        if (pd)
+                pd->n_ref++;
+        return pd;
+}
+
+BUSRPC_EXPORT busrpc_pending *busrpc_pending_unref(busrpc_pending *pd) {
+        if (!pd || --pd->n_ref > 0)
+                return NULL;
+        /* pd->dp is NULL here: libdbus's reference to us goes last. */
+        if (pd->dc)
+                dbus_connection_unref(pd->dc);
+        free(pd->expected_sig);
+        free(pd);
+        return NULL;
+}
+
+static void pending_free_data(void *data) {
+        busrpc_pending_unref(data);
+}
+
+/* Run the callback once, then let the DBusPendingCall go. */
+static void pending_complete(busrpc_pending *pd, DBusMessage *reply, int r, busrpc_error *err) {
+        DBusPendingCall *dp = pd->dp;
+        busrpc_msg *msg = NULL;
+
+        pd->done = true;
+        pd->dp = NULL;
+        busrpc_pending_ref(pd); /* the callback may drop the caller's reference */
+        if (reply && r >= 0) {
+                r = reply_check(pd->dc, reply, pd->expected_sig, err);
+                if (r >= 0) {
+                        msg = msg_wrap(reply, NULL);
+                        if (!msg)
+                                r = busrpc_error_set_errno(err, ENOMEM);
+                }
+        }
+        pd->cb(msg, r, err, pd->userdata);
+        busrpc_msg_unref(msg);
+        if (dp)
+                dbus_pending_call_unref(dp);
+        busrpc_pending_unref(pd);
+}
+
+static void pending_notify(DBusPendingCall *dp, void *data) {
+        busrpc_pending *pd = data;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        DBusMessage *reply;
+
+        if (pd->done)
+                return;
+        reply = dbus_pending_call_steal_reply(dp);
+        if (reply)
+                pending_complete(pd, reply, 0, &err);
+        else
+                pending_complete(pd, NULL, busrpc_error_set_errno(&err, ENOMEM), &err);
+        if (reply)
+                dbus_message_unref(reply);
+        busrpc_error_clear(&err);
+}
+
+BUSRPC_EXPORT int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
+                                          busrpc_reply_fn cb, void *userdata, busrpc_pending **ret) {
+        DBusPendingCall *dp = NULL;
+        DBusConnection *dc;
+        busrpc_pending *pd;
+        int r;
+
+        if (!cb) {
+                busrpc_msg_unref(m);
+                return -EINVAL;
+        }
+        r = send_prepare(p, m, expected_sig, &dc, NULL);
+        if (r < 0)
+                return r;
+        pd = calloc(1, sizeof(*pd));
+        if (!pd || (expected_sig && !(pd->expected_sig = strdup(expected_sig)))) {
+                free(pd);
+                busrpc_msg_unref(m);
+                return -ENOMEM;
+        }
+        pd->n_ref = 1; /* held by libdbus, as the notify data */
+        pd->cb = cb;
+        pd->userdata = userdata;
+        pd->dc = dbus_connection_ref(dc);
+        if (!dbus_connection_send_with_reply(dc, m->dbus, &dp, take_timeout(p)))
+                r = -ENOMEM;
+        else if (!dp)
+                r = -ECONNRESET; /* libdbus: the connection is already closed */
+        busrpc_msg_unref(m);
+        if (r >= 0 && !dbus_pending_call_set_notify(dp, pending_notify, pd, pending_free_data)) {
+                dbus_pending_call_cancel(dp);
+                r = -ENOMEM;
+        }
+        if (r < 0) {
+                if (dp)
+                        dbus_pending_call_unref(dp);
+                busrpc_pending_unref(pd);
+                return r;
+        }
+        pd->dp = dp;
+        /* The reply may already sit in the incoming queue (libdbus read it
+         * while sending); then completion happens at the next dispatch. */
+        if (ret)
+                *ret = busrpc_pending_ref(pd);
+        return 0;
+}
+
+BUSRPC_EXPORT void busrpc_pending_cancel(busrpc_pending *pd) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+
+        if (!pd || pd->done)
+                return;
+        /* Detach from libdbus first: its notification will not come. */
+        if (pd->dp)
+                dbus_pending_call_cancel(pd->dp);
+        (void)busrpc_error_set(&err, BUSRPC_ERROR_CANCELLED, "The call was cancelled");
+        pending_complete(pd, NULL, -ECANCELED, &err);
+        busrpc_error_clear(&err);
+}
+
+/* ---- properties ---- */
+
+BUSRPC_EXPORT int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, const char *name,
+                                            const char *sig, busrpc_msg **ret_reply, busrpc_iter *ret_value,
+                                            busrpc_error *err) {
+        busrpc_msg *m = NULL, *reply = NULL;
+        busrpc_iter it, sub;
+        const char *got;
+        int r;
+
+        return_if_fail(p && valid_interface_name(iface) && valid_member_name(name), -EINVAL);
+        return_if_fail(valid_single_signature(sig), -EINVAL);
+        return_if_fail(ret_reply || !ret_value, -EINVAL); /* the value lives in the reply */
+        r = busrpc_proxy_method_new(p, PROPERTIES_IFACE, "Get", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &it);
+        if ((r = busrpc_iter_append_basic(&it, 's', &iface)) < 0 ||
+            (r = busrpc_iter_append_basic(&it, 's', &name)) < 0) {
+                busrpc_msg_unref(m);
+                return r;
+        }
+        r = busrpc_proxy_call(p, m, "v", &reply, err);
+        if (r < 0)
+                return r;
+        busrpc_msg_read(reply, &it);
+        got = busrpc_iter_get_variant_signature(&it);
+        if (!got || strcmp(got, sig) != 0) {
+                (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Property %s.%s has type '%s', expected '%s'",
+                                       iface, name, got ? got : "?", sig);
+                busrpc_msg_unref(reply);
+                return -EBADMSG;
+        }
+        if (ret_value) {
+                r = busrpc_iter_recurse(&it, &sub);
+                if (r < 0) {
+                        busrpc_msg_unref(reply);
+                        return r;
+                }
+                *ret_value = sub;
+        }
+        if (ret_reply)
+                *ret_reply = reply;
+        else
+                busrpc_msg_unref(reply);
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_set_property_begin(busrpc_proxy *p, const char *iface, const char *name,
+                                                  const char *sig, busrpc_msg **ret, busrpc_iter *ret_value) {
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        int r;
+
+        return_if_fail(p && ret && ret_value, -EINVAL);
+        return_if_fail(valid_interface_name(iface) && valid_member_name(name), -EINVAL);
+        return_if_fail(valid_single_signature(sig), -EINVAL);
+        r = busrpc_proxy_method_new(p, PROPERTIES_IFACE, "Set", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &it);
+        if ((r = busrpc_iter_append_basic(&it, 's', &iface)) < 0 ||
+            (r = busrpc_iter_append_basic(&it, 's', &name)) < 0)
+                goto fail;
+        r = -ENOMEM;
+        m->prop_value = dbus_message_new(DBUS_MESSAGE_TYPE_SIGNAL);
+        m->prop_sig = strdup(sig);
+        if (!m->prop_value || !m->prop_sig)
+                goto fail;
+        iter_init_append_one(ret_value, m->prop_value, sig);
+        *ret = m;
+        return 0;
+fail:
+        busrpc_msg_unref(m);
+        return r;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_set_property_finish(busrpc_proxy *p, busrpc_msg *m, busrpc_iter *value,
+                                                   busrpc_error *err) {
+        DBusMessageIter from, to, var;
+        DBusMessage *v;
+        int r;
+
+        if (!p || !m || !m->prop_value) {
+                busrpc_msg_unref(m);
+                return -EINVAL;
+        }
+        v = m->prop_value;
+        m->prop_value = NULL;
+        if (strcmp(dbus_message_get_signature(v), m->prop_sig) != 0) {
+                r = -EINVAL; /* nothing or something else was appended */
+                goto out;
+        }
+        r = -ENOMEM;
+        dbus_message_iter_init_append(m->dbus, &to);
+        if (!dbus_message_iter_open_container(&to, DBUS_TYPE_VARIANT, m->prop_sig, &var))
+                goto out;
+        (void)dbus_message_iter_init(v, &from);
+        r = value_copy(&from, &var, 1);
+        if (r < 0) {
+                dbus_message_iter_abandon_container(&to, &var);
+                goto out;
+        }
+        if (!dbus_message_iter_close_container(&to, &var)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        dbus_message_unref(v);
+        return busrpc_proxy_call(p, m, "", NULL, err);
+out:
+        dbus_message_unref(v);
+        busrpc_msg_unref(m);
+        return r;
+}
+
+BUSRPC_EXPORT int busrpc_proxy_get_all(busrpc_proxy *p, const char *iface, busrpc_msg **ret_reply,
+                                       busrpc_error *err) {
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        int r;
+
+        return_if_fail(p && ret_reply, -EINVAL);
+        return_if_fail(!iface || valid_interface_name(iface), -EINVAL);
+        if (!iface)
+                iface = ""; /* the specification: all interfaces */
+        r = busrpc_proxy_method_new(p, PROPERTIES_IFACE, "GetAll", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &it);
+        r = busrpc_iter_append_basic(&it, 's', &iface);
+        if (r < 0) {
+                busrpc_msg_unref(m);
+                return r;
+        }
+        return busrpc_proxy_call(p, m, "a{sv}", ret_reply, err);
+}

@@ -1,0 +1,446 @@
+/* server.c: a peer-to-peer server on libdbus's DBusServer. Each accepted
+ * peer becomes a SERVED busrpc_conn that dispatches through the server's
+ * all-peers conn (busrpc_server_conn()), which holds the one object tree;
+ * signals sent on that conn go to every peer that wants them.
+ *
+ * libdbus traps handled here: the new-connection callback runs before
+ * authentication (uid and fd passing are not known yet, so the uid check is
+ * a unix-user function and an auth timer closes peers that never finish);
+ * DBusServer deletes whatever socket is at its path, so a live socket is
+ * refused first with -EADDRINUSE; its socket is mode 0777, so the directory
+ * (created 0700 when missing) is the real gate. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "core.h"
+
+struct busrpc_server {
+        DBusServer *dbus;
+        busrpc_conn *conn; /* the all-peers handle */
+        busrpc_loop *loop;
+        char *address;
+        busrpc_server_limits limits;
+        uid_t self_uid;
+        uid_t *allowed;
+        unsigned n_allowed;
+        busrpc_conn *peers;
+        unsigned n_peers;
+        unsigned next_id;
+};
+
+static void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
+        *l = in ? *in : (busrpc_server_limits){ 0 };
+        if (!l->max_connections)
+                l->max_connections = DEFAULT_MAX_CONNECTIONS;
+        if (!l->max_pending_calls)
+                l->max_pending_calls = DEFAULT_MAX_PENDING_CALLS;
+        if (!l->max_message_size)
+                l->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+        if (!l->max_fds)
+                l->max_fds = DEFAULT_MAX_FDS;
+        if (!l->auth_timeout_ms)
+                l->auth_timeout_ms = DEFAULT_AUTH_TIMEOUT_MS;
+}
+
+static void apply_limits(busrpc_server *s, DBusConnection *dc) {
+        dbus_connection_set_max_message_size(dc, (long)s->limits.max_message_size);
+        dbus_connection_set_max_received_size(dc, (long)s->limits.max_message_size);
+        dbus_connection_set_max_message_unix_fds(dc, (long)s->limits.max_fds);
+        dbus_connection_set_max_received_unix_fds(dc, (long)s->limits.max_fds * 4);
+}
+
+static dbus_bool_t allow_uid(DBusConnection *dc, unsigned long uid, void *data) {
+        busrpc_server *s = data;
+
+        if (uid == (unsigned long)s->self_uid)
+                return TRUE;
+        for (unsigned i = 0; i < s->n_allowed; i++)
+                if (uid == (unsigned long)s->allowed[i])
+                        return TRUE;
+        return FALSE;
+}
+
+void server_peer_gone(busrpc_conn *c) {
+        busrpc_server *s = c->server;
+
+        if (c->gone || !s)
+                return;
+        c->gone = true;
+        if (c->peer_prev)
+                c->peer_prev->peer_next = c->peer_next;
+        else
+                s->peers = c->peer_next;
+        if (c->peer_next)
+                c->peer_next->peer_prev = c->peer_prev;
+        c->peer_prev = c->peer_next = NULL;
+        s->n_peers--;
+        if (c->auth_timer)
+                c->auth_timer = busrpc_source_free(c->auth_timer);
+        driver_free_matches(c);
+        c->server = NULL;
+        if (dbus_connection_get_is_connected(c->dbus))
+                dbus_connection_close(c->dbus);
+        busrpc_conn_unref(c); /* the server's reference */
+}
+
+static int auth_timeout(busrpc_source *src, void *userdata) {
+        busrpc_conn *c = userdata;
+
+        c->auth_timer = busrpc_source_free(src);
+        if (!dbus_connection_get_is_authenticated(c->dbus) || !dbus_connection_get_is_connected(c->dbus)) {
+                busrpc_conn_ref(c);
+                server_peer_gone(c);
+                busrpc_conn_unref(c);
+        }
+        return 0;
+}
+
+static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
+        busrpc_server *s = data;
+        busrpc_conn *c;
+
+        /* Not referenced: libdbus drops and closes it. */
+        if (s->n_peers >= s->limits.max_connections)
+                return;
+        dbus_connection_ref(dc);
+        dbus_connection_set_unix_user_function(dc, allow_uid, s, NULL);
+        dbus_connection_set_allow_anonymous(dc, FALSE);
+        apply_limits(s, dc);
+        if (conn_new(CONN_SERVED, dc, s->loop, &c) < 0) {
+                dbus_connection_close(dc);
+                dbus_connection_unref(dc);
+                return;
+        }
+        c->server = s;
+        if (asprintf(&c->unique_name, ":1.%u", ++s->next_id) < 0) {
+                c->unique_name = NULL;
+                c->server = NULL;
+                busrpc_conn_unref(c);
+                return;
+        }
+        c->peer_next = s->peers;
+        if (s->peers)
+                s->peers->peer_prev = c;
+        s->peers = c;
+        s->n_peers++;
+        if (busrpc_loop_add_timer(s->loop, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, c,
+                                  &c->auth_timer) < 0)
+                server_peer_gone(c);
+}
+
+/* ---- addresses ---- */
+
+static int mkdir_parents(const char *path) {
+        char *dir = strdup(path), *slash;
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+                free(dir);
+                return 0;
+        }
+        *slash = '\0';
+        for (char *p = dir + 1; r == 0; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char saved = *p;
+                *p = '\0';
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                        r = -errno;
+                *p = saved;
+                if (saved == '\0')
+                        break;
+        }
+        free(dir);
+        return r;
+}
+
+/* 1: something accepts connections at the address. */
+static int socket_alive(const char *name, bool abstract) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(name);
+        socklen_t len;
+        int fd, r;
+
+        if (n + (abstract ? 1 : 0) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path + (abstract ? 1 : 0), name, n);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 1 : 0));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        r = connect(fd, (struct sockaddr *)&sa, len) == 0 ? 1 : 0;
+        close(fd);
+        return r;
+}
+
+static int prepare_address(const char *address, bool *ret_tcp) {
+        DBusAddressEntry **entries;
+        const char *method, *path, *abstract;
+        struct stat st;
+        int n, r = 0;
+
+        if (!dbus_parse_address(address, &entries, &n, NULL))
+                return -EINVAL;
+        if (n != 1) {
+                dbus_address_entries_free(entries);
+                return -EINVAL;
+        }
+        method = dbus_address_entry_get_method(entries[0]);
+        path = dbus_address_entry_get_value(entries[0], "path");
+        abstract = dbus_address_entry_get_value(entries[0], "abstract");
+        *ret_tcp = strcmp(method, "tcp") == 0;
+        if (*ret_tcp) {
+                /* fine as is */
+        } else if (strcmp(method, "unix") != 0 || (!path == !abstract)) {
+                r = -EINVAL; /* tmpdir=, dir=, runtime=: no control over the directory */
+        } else if (abstract) {
+                r = socket_alive(abstract, true);
+                if (r > 0)
+                        r = -EADDRINUSE;
+        } else if (path[0] != '/') {
+                r = -EINVAL;
+        } else {
+                r = mkdir_parents(path);
+                if (r >= 0 && lstat(path, &st) == 0) {
+                        if (!S_ISSOCK(st.st_mode))
+                                r = -EEXIST;
+                        else if ((r = socket_alive(path, false)) > 0)
+                                r = -EADDRINUSE;
+                        else if (r == 0 && unlink(path) < 0) /* stale */
+                                r = -errno;
+                }
+        }
+        dbus_address_entries_free(entries);
+        return r < 0 ? r : 0;
+}
+
+/* ---- the public API ---- */
+
+static dbus_bool_t server_timeout_add(DBusTimeout *t, void *data) {
+        return loop_timeout_add(t, ((busrpc_server *)data)->loop);
+}
+static void server_timeout_remove(DBusTimeout *t, void *data) {
+        loop_timeout_remove(t, ((busrpc_server *)data)->loop);
+}
+static void server_timeout_toggle(DBusTimeout *t, void *data) {
+        loop_timeout_toggle(t, ((busrpc_server *)data)->loop);
+}
+static dbus_bool_t server_watch_add(DBusWatch *w, void *data) {
+        return loop_watch_add(w, ((busrpc_server *)data)->loop);
+}
+static void server_watch_remove(DBusWatch *w, void *data) {
+        loop_watch_remove(w, ((busrpc_server *)data)->loop);
+}
+static void server_watch_toggle(DBusWatch *w, void *data) {
+        loop_watch_toggle(w, ((busrpc_server *)data)->loop);
+}
+
+static int server_hook(busrpc_server *s) {
+        if (!dbus_server_set_watch_functions(s->dbus, server_watch_add, server_watch_remove, server_watch_toggle, s,
+                                             NULL) ||
+            !dbus_server_set_timeout_functions(s->dbus, server_timeout_add, server_timeout_remove,
+                                               server_timeout_toggle, s, NULL))
+                return -ENOMEM;
+        return 0;
+}
+
+static void server_unhook(busrpc_server *s) {
+        dbus_server_set_watch_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
+        dbus_server_set_timeout_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
+}
+
+BUSRPC_EXPORT int busrpc_server_new(const char *address, busrpc_server **ret) {
+        static const char *unix_mechs[] = { "EXTERNAL", NULL };
+        /* TCP carries no credentials: EXTERNAL cannot work there, so the
+         * cookie mechanism (same user, shared ~/.dbus-keyrings) is used. */
+        static const char *tcp_mechs[] = { "DBUS_COOKIE_SHA1", NULL };
+        busrpc_server *s;
+        DBusError err;
+        bool tcp = false;
+        char *a;
+        int r;
+
+        return_if_fail(address && ret, -EINVAL);
+        r = prepare_address(address, &tcp);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        limits_fill(&s->limits, NULL);
+        s->self_uid = geteuid();
+        r = busrpc_loop_default(&s->loop);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        dbus_error_init(&err);
+        s->dbus = dbus_server_listen(address, &err);
+        if (!s->dbus) {
+                r = conn_errno_from_dbus(&err);
+                dbus_error_free(&err);
+                goto fail;
+        }
+        r = -ENOMEM;
+        if (!dbus_server_set_auth_mechanisms(s->dbus, tcp ? tcp_mechs : unix_mechs))
+                goto fail;
+        a = dbus_server_get_address(s->dbus);
+        if (!a)
+                goto fail;
+        s->address = strdup(a);
+        dbus_free(a);
+        if (!s->address)
+                goto fail;
+        dbus_server_set_new_connection_function(s->dbus, on_new_connection, s, NULL);
+        r = conn_new(CONN_SERVER, NULL, s->loop, &s->conn);
+        if (r < 0)
+                goto fail;
+        s->conn->server = s;
+        s->conn->unique_name = strdup(SERVER_UNIQUE_NAME);
+        r = server_hook(s);
+        if (r < 0 || !s->conn->unique_name) {
+                r = r < 0 ? r : -ENOMEM;
+                goto fail;
+        }
+        *ret = s;
+        return 0;
+fail:
+        busrpc_server_free(s);
+        return r;
+}
+
+BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
+        if (!s)
+                return NULL;
+        while (s->peers)
+                server_peer_gone(s->peers);
+        if (s->dbus) {
+                server_unhook(s);
+                dbus_server_disconnect(s->dbus);
+                dbus_server_unref(s->dbus);
+        }
+        if (s->conn) {
+                busrpc_conn *c = s->conn;
+                s->conn = NULL;
+                c->server = NULL;
+                object_detach_all(c);
+                busrpc_conn_unref(c);
+        }
+        busrpc_loop_unref(s->loop);
+        free(s->address);
+        free(s->allowed);
+        free(s);
+        return NULL;
+}
+
+void server_conn_gone(busrpc_server *s) {
+        s->conn = NULL;
+}
+
+BUSRPC_EXPORT int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits) {
+        return_if_fail(s && limits, -EINVAL);
+        return_if_fail(limits->max_message_size <= 128u * 1024u * 1024u, -EINVAL); /* libdbus's own cap */
+        return_if_fail(limits->max_fds <= 253, -EINVAL);
+        limits_fill(&s->limits, limits);
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next)
+                apply_limits(s, p->dbus);
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_server_allow_uid(busrpc_server *s, uid_t uid) {
+        uid_t *v;
+
+        return_if_fail(s, -EINVAL);
+        for (unsigned i = 0; i < s->n_allowed; i++)
+                if (s->allowed[i] == uid)
+                        return 0;
+        v = realloc(s->allowed, (s->n_allowed + 1) * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        v[s->n_allowed++] = uid;
+        s->allowed = v;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
+        int r;
+
+        return_if_fail(s && l, -EINVAL);
+        if (s->loop == l)
+                return 0;
+        server_unhook(s);
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+                r = conn_set_loop(p, l);
+                if (r < 0)
+                        return r;
+        }
+        if (s->conn) {
+                r = conn_set_loop(s->conn, l);
+                if (r < 0)
+                        return r;
+        }
+        busrpc_loop_unref(s->loop);
+        s->loop = busrpc_loop_ref(l);
+        return server_hook(s);
+}
+
+BUSRPC_EXPORT busrpc_conn *busrpc_server_conn(busrpc_server *s) {
+        return s ? s->conn : NULL;
+}
+
+BUSRPC_EXPORT const char *busrpc_server_get_address(busrpc_server *s) {
+        return s ? s->address : NULL;
+}
+
+BUSRPC_EXPORT unsigned busrpc_server_count_peers(busrpc_server *s) {
+        return s ? s->n_peers : 0;
+}
+
+/* ---- used by conn.c and driver.c ---- */
+
+busrpc_conn *server_get_conn(busrpc_server *s) {
+        return s->conn;
+}
+
+busrpc_conn *server_first_peer(busrpc_server *s) {
+        return s->peers;
+}
+
+unsigned server_max_pending_calls(busrpc_server *s) {
+        return s->limits.max_pending_calls;
+}
+
+char *server_get_id(busrpc_server *s) {
+        return dbus_server_get_id(s->dbus);
+}
+
+int server_broadcast(busrpc_server *s, DBusMessage *m) {
+        const char *dest = dbus_message_get_destination(m);
+        bool is_signal = dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL;
+        int r = dest ? -ENXIO : 0;
+
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+                DBusMessage *copy;
+                if (!dbus_connection_get_is_authenticated(p->dbus) || !dbus_connection_get_is_connected(p->dbus))
+                        continue;
+                if (dest && strcmp(dest, p->unique_name) != 0)
+                        continue;
+                /* Peers that talk to us as to a bus (Hello) get what their
+                 * match rules ask for; plain peers get every signal. */
+                if (!dest && is_signal && p->said_hello && !driver_match_accepts(p, m))
+                        continue;
+                copy = dbus_message_copy(m);
+                if (!copy)
+                        return -ENOMEM;
+                r = conn_send(p, copy);
+                dbus_message_unref(copy);
+        }
+        return r;
+}

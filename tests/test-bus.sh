@@ -1,0 +1,244 @@
+#!/bin/sh
+# busrpc-bus: a private dbus-daemon on an owner-only socket. Every bus lives in
+# a mktemp -d directory and is stopped by PID; the machine's session bus is
+# never touched.
+. "$top_srcdir/tests/tap.sh"
+need dbus-send setpriv python3 "${BUSCTL:-busctl}" "${DBUS_DAEMON:-dbus-daemon}"
+unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_ADDRESS DBUS_STARTER_BUS_TYPE
+BUS=$top_builddir/busrpc-bus
+BUSCTL=${BUSCTL:-busctl}
+[ -x "$BUS" ] || tap_bail "$BUS not built"
+tmp=$(mktemp -d) || tap_bail "mktemp failed"
+tmp=$(cd "$tmp" && pwd -P)
+pub=$(mktemp -d) || tap_bail "mktemp failed"
+pub=$(cd "$pub" && pwd -P)
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	rm -rf "$tmp" "$pub"
+}
+trap cleanup EXIT
+
+# wait_lines FILE N: wait (up to 30 s) until FILE has N lines.
+wait_lines() {
+	i=0
+	while [ "$(wc -l 2>/dev/null <"$1" || echo 0)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && return 1
+		sleep 0.1
+	done
+}
+# gone PID: the process has exited (a zombie of someone else's counts as gone:
+# the container's init may not reap what it inherits).
+gone() {
+	i=0
+	while [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && return 1
+		sleep 0.1
+	done
+}
+# expect_usage DESC ARGS...: exit status 2 and a message on stderr.
+expect_usage() {
+	desc=$1; shift
+	"$BUS" "$@" >/dev/null 2>"$tmp/usage.err"
+	is "$?" 2 "usage error: $desc exits 2"
+	check "usage error: $desc says why" test -s "$tmp/usage.err"
+}
+
+# --- command line ---
+out=$("$BUS" --help)
+ok $? "--help exits 0"
+case $out in *--socket*) ok 0 "--help describes --socket" ;; *) ok 1 "--help describes --socket" ;; esac
+out=$("$BUS" --version)
+case $out in "busrpc-bus "[0-9]*) ok 0 "--version: $out" ;; *) ok 1 "--version: $out" ;; esac
+expect_usage "no --socket"
+expect_usage "unknown option" --socket "$tmp/u/bus" --bogus
+expect_usage "argument without --" --socket "$tmp/u/bus" true
+expect_usage "-- without a command" --socket "$tmp/u/bus" --
+expect_usage "unknown limit" --socket "$tmp/u/bus" --limit nosuch=1
+expect_usage "bad limit value" --socket "$tmp/u/bus" --limit auth_timeout=soon
+expect_usage "--config-only with a command" --socket "$tmp/u/bus" --config-only -- true
+expect_usage "a directory as socket" --socket "$tmp/u/"
+check "usage errors create nothing" test ! -e "$tmp/u"
+
+# --- the generated configuration ---
+"$BUS" --config-only --socket "$tmp/c d/bus" --limit max_replies_per_connection=77 >"$tmp/conf"
+ok $? "--config-only exits 0"
+uid=$(id -u)
+check "listens on the escaped path" grep -qF "<listen>unix:path=$tmp/c%20d/bus</listen>" "$tmp/conf"
+check "EXTERNAL authentication only" test "$(grep -c '<auth>' "$tmp/conf")" = 1 -a \
+	"$(grep -c '<auth>EXTERNAL</auth>' "$tmp/conf")" = 1
+check "only uid $uid may connect" grep -qF "<allow user=\"$uid\"/>" "$tmp/conf"
+check "everyone else is denied" grep -qF '<deny user="*"/>' "$tmp/conf"
+check "no service activation" sh -c "! grep -qi servicedir '$tmp/conf'"
+check "--limit reaches the configuration" \
+	grep -qF '<limit name="max_replies_per_connection">77</limit>' "$tmp/conf"
+check "--config-only creates nothing" test ! -e "$tmp/c d"
+
+# --- a bus in the background ---
+sock=$tmp/s/bus
+mkdir "$tmp/td"
+TMPDIR=$tmp/td "$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>"$tmp/err" &
+bpid=$!; pids="$pids $bpid"
+wait_lines "$tmp/out" 2
+ok $? "the bus prints its address and the daemon PID"
+addr=$(sed -n 1p "$tmp/out")
+dpid=$(sed -n 2p "$tmp/out")
+is "$addr" "unix:path=$sock" "the address names the socket"
+is "$(stat -c %a "$tmp/s")" 700 "the socket directory is created with mode 0700"
+is "$(stat -c %a "$sock")" 600 "the socket is 0600"
+check "the daemon runs (pid $dpid)" kill -0 "$dpid"
+conf=$(echo "$tmp"/td/busrpc-bus.*/bus.conf)
+is "$(stat -c %a "${conf%/bus.conf}") $(stat -c %a "$conf")" "700 600" "the configuration is private (0700 dir, 0600 file)"
+"$BUS" --config-only --socket "$sock" >"$tmp/conf2"
+check "the daemon runs the configuration --config-only prints" cmp "$conf" "$tmp/conf2"
+out=$("$BUSCTL" --address="$addr" list --no-pager 2>&1)
+case $out in *org.freedesktop.DBus*) ok 0 "busctl --address list shows org.freedesktop.DBus" ;;
+*) ok 1 "busctl --address list shows org.freedesktop.DBus"; diag "$out" ;; esac
+out=$(dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId 2>&1)
+ok $? "dbus-send GetId on the bus"
+case $out in *'string "'*) ok 0 "GetId returns the bus id" ;; *) ok 1 "GetId returns the bus id"; diag "$out" ;; esac
+
+"$BUS" --socket "$sock" >/dev/null 2>"$tmp/err2"
+is "$?" 1 "a second busrpc-bus on the same path exits 1"
+check "and says why" grep -q "already" "$tmp/err2"
+check "the first bus still answers" \
+	dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId
+
+kill -TERM "$bpid"
+wait "$bpid"
+is "$?" 0 "SIGTERM stops the bus with status 0"
+check "the socket is gone" test ! -e "$sock"
+check "the lock file is gone" test ! -e "$sock.lock"
+check "the dbus-daemon is gone" gone "$dpid"
+is "$(ls -A "$tmp/td")" "" "the temporary configuration is gone"
+
+# --- what may sit at the path ---
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+check "a stale socket file is replaced" "$BUS" --socket "$sock" -- \
+	dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("up", flush=True); time.sleep(30)' \
+	"$sock" >"$tmp/py" &
+pypid=$!; pids="$pids $pypid"
+wait_lines "$tmp/py" 1
+"$BUS" --socket "$sock" >/dev/null 2>"$tmp/err3"
+is "$?" 1 "a live socket of another server is refused with status 1"
+check "and says why" grep -q "already listening" "$tmp/err3"
+kill "$pypid"; wait "$pypid" 2>/dev/null
+rm -f "$sock"; : >"$sock"
+"$BUS" --socket "$sock" >/dev/null 2>"$tmp/err4"
+is "$?" 1 "a regular file at the path is refused with status 1"
+check "and is left alone" test -f "$sock"
+rm -f "$sock"
+
+# --- COMMAND mode ---
+out=$("$BUS" --socket "$sock" -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS"; dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames' 2>"$tmp/err5")
+ok $? "-- CMD runs the command on the bus"
+is "$(echo "$out" | sed -n 1p)" "unix:path=$sock" "CMD sees DBUS_SESSION_BUS_ADDRESS"
+case $out in *'"org.freedesktop.DBus"'*) ok 0 "ListNames through the session address" ;;
+*) ok 1 "ListNames through the session address"; diag "$out" ;; esac
+"$BUS" --socket "$sock" -- sh -c 'exit 3' 2>/dev/null
+is "$?" 3 "CMD's exit status is passed on"
+"$BUS" --socket "$sock" -- sh -c 'kill -TERM $$' 2>/dev/null
+is "$?" 143 "a CMD killed by SIGTERM gives 128+15"
+"$BUS" --socket "$sock" -- "$tmp/no-such-program" 2>/dev/null
+is "$?" 127 "a missing CMD gives 127"
+check "the socket is gone after CMD" test ! -e "$sock"
+"$BUS" --socket "$sock" -- sh -c 'echo $$ >"$1"; sleep 30' sh "$tmp/cmdpid" 2>/dev/null &
+bpid=$!; pids="$pids $bpid"
+wait_lines "$tmp/cmdpid" 1
+kill -TERM "$bpid"
+wait "$bpid"
+is "$?" 143 "SIGTERM to busrpc-bus is passed on to CMD"
+check "CMD is gone" gone "$(cat "$tmp/cmdpid")"
+
+# --- failures ---
+BUSRPC_DBUS_DAEMON=/bin/false "$BUS" --socket "$sock" >"$tmp/out" 2>"$tmp/err6"
+is "$?" 1 "a daemon that fails to start gives status 1"
+check "with a message" grep -q "before the bus was ready" "$tmp/err6"
+is "$(cat "$tmp/out")" "" "and no address"
+"$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>"$tmp/err7" &
+bpid=$!; pids="$pids $bpid"
+wait_lines "$tmp/out" 2
+dpid=$(sed -n 2p "$tmp/out")
+kill -KILL "$dpid"
+wait "$bpid"
+is "$?" 1 "a daemon that dies unexpectedly gives status 1"
+check "with a message" grep -q "unexpectedly" "$tmp/err7"
+"$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>/dev/null &
+bpid=$!; pids="$pids $bpid"
+wait_lines "$tmp/out" 2
+dpid=$(sed -n 2p "$tmp/out")
+kill -KILL "$bpid"
+check "SIGKILL of busrpc-bus takes the daemon down too" gone "$dpid"
+rm -f "$sock"
+
+# --- other users ---
+# The bus's directory is 0755 here (made by us) so that another uid can reach
+# the socket: the 0600 socket stops it, and with the socket opened up the bus
+# policy still refuses it.
+if [ "$uid" -ne 0 ]; then
+	ok 1 "the other-uid cases need root (setpriv); run make check as root"
+else
+	chmod 0755 "$pub"
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	"$BUS" --socket "$pub/bus" --print-pid >"$tmp/out" 2>"$tmp/err8" &
+	bpid=$!; pids="$pids $bpid"
+	wait_lines "$tmp/out" 2
+	addr=$(sed -n 1p "$tmp/out")
+	check "an existing group/other-accessible directory is warned about" grep -q "warning:.*0755" "$tmp/err8"
+	out=$($nobody dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId 2>&1)
+	is "$?" 1 "uid 65534 cannot connect to the 0600 socket"
+	chmod 0666 "$pub/bus"
+	out=$($nobody dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId 2>&1)
+	is "$?" 1 "uid 65534 is refused by the bus even with the socket opened up"
+	case $out in *"Permission denied"*) ok 1 "... by the bus, not by the file mode"; diag "$out" ;;
+	*) ok 0 "... by the bus, not by the file mode" ;; esac
+	check "the owner still gets through" \
+		dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId
+	kill -TERM "$bpid"; wait "$bpid"
+	is "$?" 0 "that bus stops with status 0"
+
+	# A bus owned by uid 65534: it works for its owner, and root, which file
+	# modes do not stop, is refused by the policy.
+	mkdir "$pub/n" && chown 65534:65534 "$pub/n" && cp "$BUS" "$pub/n/busrpc-bus"
+	TMPDIR=$pub/n $nobody "$pub/n/busrpc-bus" --socket "$pub/n/d/bus" -- \
+		dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId \
+		>"$tmp/out" 2>&1
+	ok $? "a bus owned by uid 65534 works for uid 65534"
+	TMPDIR=$pub/n $nobody "$pub/n/busrpc-bus" --socket "$pub/n/d/bus" --print-pid >"$tmp/out" 2>/dev/null &
+	bpid=$!; pids="$pids $bpid"
+	wait_lines "$tmp/out" 2
+	addr=$(sed -n 1p "$tmp/out")
+	dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null 2>&1
+	is "$?" 1 "root is refused by a bus owned by uid 65534"
+	kill -TERM "$bpid"; wait "$bpid"
+	is "$?" 0 "uid 65534's bus stops with status 0"
+fi
+
+# --- valgrind ---
+if [ -z "$VALGRIND" ]; then
+	ok 1 "valgrind is needed for the leak checks"
+else
+	vg="$VALGRIND -q --leak-check=full --error-exitcode=99 --trace-children=no"
+	$vg "$BUS" --socket "$tmp/v/bus" -- \
+		dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId \
+		>/dev/null 2>"$tmp/vg1"
+	is "$?" 0 "under valgrind, -- CMD mode: no errors, no leaks"
+	[ -s "$tmp/vg1" ] && sed 's/^/#   /' "$tmp/vg1"
+	$vg "$BUS" --socket "$tmp/v/bus" >"$tmp/out" 2>"$tmp/vg2" &
+	bpid=$!; pids="$pids $bpid"
+	wait_lines "$tmp/out" 1
+	dbus-send --bus="$(cat "$tmp/out")" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null
+	kill -TERM "$bpid"; wait "$bpid"
+	is "$?" 0 "under valgrind, serve + SIGTERM: no errors, no leaks"
+	"$BUS" --socket "$tmp/v/bus" >/dev/null 2>&1 &
+	bpid=$!; pids="$pids $bpid"
+	sleep 0.5
+	$vg "$BUS" --socket "$tmp/v/bus" >/dev/null 2>"$tmp/vg3"
+	is "$?" 1 "under valgrind, the refusal path: no errors, no leaks"
+	kill -TERM "$bpid"; wait "$bpid"
+fi
+tap_done

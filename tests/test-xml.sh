@@ -1,0 +1,272 @@
+#!/bin/sh
+# The XML side of busrpc-idlc: idlc/xml-import.c and idlc/gen-xml.c.
+#
+# 1. Real introspection XML that nobody here wrote, taken at test time: a
+#    private dbus-daemon's own org.freedesktop.DBus (fetched with busctl,
+#    gdbus and dbus-send) and every file in /usr/share/dbus-1/interfaces/.
+#    Each goes XML -> IDL -> XML keeping every interface, member, arg name,
+#    signature, direction, access and annotation (tests/xml/canon.py), and
+#    XML -> IDL -> XML -> IDL gives the same IDL twice.
+# 2. IDL -> XML -> IDL -> XML -> IDL is a fixed point for every good IDL
+#    file (tests/idl/good/) and the samples here.
+# 3. Golden outputs: tests/xml/golden/ (--xml of calc.idl and shapes.idl,
+#    --idl of stats.xml, which shows the struct naming rule).
+# 4. Bad and dubious XML (tests/xml/bad/, tests/xml/warn/): the first line
+#    of each is "<!-- expect: LINE:COL: error|warning: MESSAGE -->"; the
+#    compiler prints exactly "FILE:LINE:COL: ..." and exits 1 writing no
+#    file (bad) or exits 0 and writes its outputs (warn).
+. "$top_srcdir/tests/tap.sh"
+: "${BUSRPC_IDLC:?}"
+IDLC=$BUSRPC_IDLC
+[ -x "$IDLC" ] || tap_bail "busrpc-idlc not built: $IDLC"
+PY=/usr/bin/python3
+[ -x "$PY" ] || tap_bail "$PY is needed to compare XML files"
+DAEMON=${DBUS_DAEMON:-dbus-daemon}
+BUSCTL=${BUSCTL:-busctl}
+need "$DAEMON" "$BUSCTL" gdbus dbus-send diff sed
+x=$top_srcdir/tests/xml
+canon="$PY $x/canon.py"
+ifaces=/usr/share/dbus-1/interfaces
+
+tmp=$(mktemp -d) || tap_bail "mktemp failed"
+daemon_pid=
+cleanup() {
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# only_file DIR: the one file in DIR (the output named after the module).
+only_file() {
+	set -- "$1"/*
+	[ $# -eq 1 ] && [ -f "$1" ] && echo "$1"
+}
+
+# roundtrip NAME XML [IDLC-ARGS...]: XML -> IDL -> XML -> IDL.
+roundtrip() {
+	name=$1 xml=$2
+	shift 2
+	d=$tmp/rt/$name
+	rm -rf "$d"
+	mkdir -p "$d/i1" "$d/x2" "$d/i3"
+	if ! "$IDLC" --idl -o "$d/i1" "$@" "$xml" 2>"$d/err"; then
+		ok 1 "$name: XML -> IDL"
+		sed 's/^/#   /' "$d/err"
+		return
+	fi
+	ok 0 "$name: XML -> IDL"
+	i1=$(only_file "$d/i1")
+	if "$IDLC" --xml -o "$d/x2" "$@" "$i1" 2>"$d/err" && x2=$(only_file "$d/x2") &&
+	   "$IDLC" --idl -o "$d/i3" "$@" "$x2" 2>>"$d/err" && i3=$(only_file "$d/i3"); then
+		ok 0 "$name: IDL -> XML -> IDL"
+	else
+		ok 1 "$name: IDL -> XML -> IDL"
+		sed 's/^/#   /' "$d/err"
+		return
+	fi
+	if $canon "$xml" >"$d/c1" && $canon "$x2" >"$d/c2" && diff -u "$d/c1" "$d/c2" >"$d/diff"; then
+		ok 0 "$name: XML -> IDL -> XML keeps every name, signature, direction, access, annotation"
+	else
+		ok 1 "$name: XML -> IDL -> XML keeps every name, signature, direction, access, annotation"
+		head -40 "$d/diff" | sed 's/^/#   /'
+	fi
+	if diff -u "$i1" "$i3" >"$d/diff"; then
+		ok 0 "$name: XML -> IDL -> XML -> IDL is a fixed point"
+	else
+		ok 1 "$name: XML -> IDL -> XML -> IDL is a fixed point"
+		head -40 "$d/diff" | sed 's/^/#   /'
+	fi
+}
+
+# --- the comparison itself must see differences ----------------------------
+cat >"$tmp/c-a.xml" <<'EOF'
+<node><interface name="a.B"><method name="M"><arg name="x" type="s" direction="in"/>
+<annotation name="org.example.A" value="1"/></method>
+<property name="P" type="u" access="read"/></interface></node>
+EOF
+for mut in 's/direction="in"/direction="out"/' 's/type="s"/type="o"/' 's/name="x"/name="y"/' \
+           's/value="1"/value="2"/' 's/access="read"/access="readwrite"/' 's/<annotation[^>]*>//'; do
+	sed "$mut" "$tmp/c-a.xml" >"$tmp/c-b.xml"
+	if [ "$($canon "$tmp/c-a.xml")" != "$($canon "$tmp/c-b.xml")" ]; then
+		ok 0 "canon.py tells files apart after $mut"
+	else
+		ok 1 "canon.py tells files apart after $mut"
+	fi
+done
+
+# --- 1. real XML: a private dbus-daemon ----------------------------------------
+mkdir -p "$tmp/real"
+cat >"$tmp/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+"$DAEMON" --config-file="$tmp/bus.conf" --nofork --print-address=1 >"$tmp/addr" 2>"$tmp/daemon.err" &
+daemon_pid=$!
+i=0
+while [ ! -s "$tmp/addr" ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+addr=$(head -n 1 "$tmp/addr")
+[ -n "$addr" ] || tap_bail "dbus-daemon did not start: $(cat "$tmp/daemon.err")"
+diag "private bus: $addr"
+
+# busctl and gdbus/dbus-send register on the bus first (Hello): gdbus and
+# dbus-send do so only for --session, so the bus is given as the session bus.
+"$BUSCTL" --address="$addr" introspect --xml-interface org.freedesktop.DBus /org/freedesktop/DBus \
+	>"$tmp/real/dbus-busctl.xml" 2>"$tmp/err"
+ok $? "busctl introspect --xml-interface of the private bus"
+DBUS_SESSION_BUS_ADDRESS=$addr gdbus introspect --session --xml --dest org.freedesktop.DBus \
+	--object-path /org/freedesktop/DBus >"$tmp/real/dbus-gdbus.xml" 2>>"$tmp/err"
+ok $? "gdbus introspect --xml of the private bus"
+DBUS_SESSION_BUS_ADDRESS=$addr dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus \
+	/org/freedesktop/DBus org.freedesktop.DBus.Introspectable.Introspect \
+	>"$tmp/real/dbus-send.xml" 2>>"$tmp/err"
+ok $? "dbus-send Introspect of the private bus"
+kill "$daemon_pid" 2>/dev/null
+wait "$daemon_pid" 2>/dev/null
+daemon_pid=
+
+for f in "$tmp"/real/dbus-*.xml; do
+	n=${f##*/}
+	case $($canon "$f" 2>&1) in
+	*"interface org.freedesktop.DBus"*"method RequestName"*"in arg arg0 type=s"*) ok 0 "$n: the bus driver's interface, as read" ;;
+	*) ok 1 "$n: the bus driver's interface, as read"; head -5 "$f" | sed 's/^/#   /' ;;
+	esac
+	roundtrip "$n" "$f"
+	# The whole chain keeps the driver's methods callable: spot-check the IDL.
+	if grep -q 'method RequestName(string arg0, uint32 arg1) -> (uint32 arg2);' "$tmp/rt/$n/i1"/*.idl; then
+		ok 0 "$n: RequestName in IDL, nameless args named by position"
+	else
+		ok 1 "$n: RequestName in IDL, nameless args named by position"
+	fi
+done
+
+# --- 1. real XML: the system's interface files ---------------------------------
+[ -d "$ifaces" ] || tap_bail "$ifaces is missing: it holds the real-world XML this test reads"
+set -- "$ifaces"/*.xml
+[ -f "$1" ] || tap_bail "$ifaces holds no *.xml file"
+for f in "$@"; do
+	set -- $($canon --count "$f")
+	if [ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ]; then
+		ok 0 "${f##*/}: has $1 interfaces, $2 members, $3 args, $4 annotations"
+	else
+		ok 1 "${f##*/}: has interfaces and members"
+	fi
+	roundtrip "${f##*/}" "$f"
+done
+
+# --- 2. IDL -> XML -> IDL -> XML -> IDL ----------------------------------------
+good=$top_srcdir/tests/idl/good
+inc=$top_srcdir/tests/idl/include
+set -- "$good"/*.idl
+[ -f "$1" ] || tap_bail "no good IDL files in $good"
+for f in "$@" "$x/calc.idl" "$x/shapes.idl"; do
+	n=${f#"$top_srcdir"/tests/}
+	d=$tmp/fp/$(echo "$n" | tr / _)
+	mkdir -p "$d/x1" "$d/i1" "$d/x2" "$d/i2"
+	incs="-I $good -I $good/sub -I $inc -I $x"
+	# shellcheck disable=SC2086
+	if "$IDLC" --xml -o "$d/x1" $incs "$f" 2>"$d/err" && x1=$(only_file "$d/x1") &&
+	   "$IDLC" --idl -o "$d/i1" $incs "$x1" 2>>"$d/err" && i1=$(only_file "$d/i1") &&
+	   "$IDLC" --xml -o "$d/x2" $incs "$i1" 2>>"$d/err" && x2=$(only_file "$d/x2") &&
+	   "$IDLC" --idl -o "$d/i2" $incs "$x2" 2>>"$d/err" && i2=$(only_file "$d/i2"); then
+		ok 0 "$n: IDL -> XML -> IDL -> XML -> IDL compiles"
+	else
+		ok 1 "$n: IDL -> XML -> IDL -> XML -> IDL compiles"
+		sed 's/^/#   /' "$d/err"
+		continue
+	fi
+	diff -u "$i1" "$i2" >"$d/diff"
+	ok $? "$n: IDL -> XML -> IDL is a fixed point"
+	diff -u "$x1" "$x2" >>"$d/diff"
+	ok $? "$n: and so is the XML"
+	# The first step loses nothing either: the IDL printed from the XML is
+	# the IDL printed from the source, when types come before interfaces.
+	# shellcheck disable=SC2086
+	"$IDLC" --idl -o - $incs "$f" >"$d/i0" 2>/dev/null
+	if diff -u "$d/i0" "$i1" >>"$d/diff"; then
+		ok 0 "$n: --idl of the XML equals --idl of the source"
+	elif grep -q '^interface' "$d/i0" && awk '/^interface/{i=1} i && /^(struct|enum|flags|typedef)/{bad=1} END{exit !bad}' "$d/i0"; then
+		ok 0 "$n: --idl of the XML equals --idl of the source, but for the order of declarations"
+	elif ! grep -q '^interface' "$d/i0"; then
+		ok 0 "$n: no interface, so its types have no place in XML (documented)"
+	else
+		ok 1 "$n: --idl of the XML equals --idl of the source"
+		head -40 "$d/diff" | sed 's/^/#   /'
+	fi
+done
+
+# --- 3. golden files -----------------------------------------------------------
+for g in calc.xml shapes.xml stats.idl; do
+	case $g in
+	*.xml) src=$x/${g%.xml}.idl; opt=--xml ;;
+	*) src=$x/${g%.idl}.xml; opt=--idl ;;
+	esac
+	if "$IDLC" $opt -o - -I "$x" "$src" >"$tmp/out" 2>"$tmp/err" &&
+	   diff -u "$x/golden/$g" "$tmp/out" >"$tmp/diff"; then
+		ok 0 "golden/$g: $opt output of ${src##*/}"
+	else
+		ok 1 "golden/$g: $opt output of ${src##*/}"
+		head -40 "$tmp/diff" "$tmp/err" | sed 's/^/#   /'
+	fi
+done
+# The golden XML is what the standard tools accept: xml.etree reads it, and
+# it carries the DOCTYPE of the introspection format.
+head -n 1 "$x/golden/calc.xml" | grep -qxF '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">'
+ok $? "golden/calc.xml starts with the introspection DOCTYPE"
+$canon "$x/golden/calc.xml" | grep -q '@org.example.Custom=.a "quoted" & <odd> value.'
+ok $? "golden/calc.xml: attribute values are escaped and read back"
+
+# --- 4. bad and dubious XML ------------------------------------------------------
+for kind in bad warn; do
+	set -- "$x/$kind"/*.xml
+	[ -f "$1" ] || tap_bail "no files in $x/$kind"
+	for f in "$@"; do
+		n=${f##*/}
+		want=$(sed -n '1s/^<!-- expect: \(.*\) -->$/\1/p' "$f")
+		if [ -z "$want" ]; then
+			ok 1 "$kind/$n: first line is '<!-- expect: LINE:COL: ... -->'"
+			continue
+		fi
+		out=$tmp/out-$n
+		rm -rf "$out"
+		mkdir -p "$out"
+		(cd "$x/$kind" && "$IDLC" -o "$out" --header --xml --idl "$n") >"$tmp/stdout" 2>"$tmp/err"
+		rc=$?
+		files=$(ls -A "$out")
+		if [ $kind = bad ]; then
+			if [ $rc -eq 1 ] && [ -z "$files" ] && grep -qxF "$n:$want" "$tmp/err"; then
+				ok 0 "$kind/$n: exit 1, no output, '$want'"
+			else
+				ok 1 "$kind/$n: exit 1, no output, '$want' (rc $rc, files: $files)"
+				sed 's/^/#   /' "$tmp/err"
+			fi
+		else
+			if [ $rc -eq 0 ] && [ -n "$files" ] && grep -qxF "$n:$want" "$tmp/err" &&
+			   ! grep -q ': error:' "$tmp/err"; then
+				ok 0 "$kind/$n: exit 0, outputs written, '$want'"
+			else
+				ok 1 "$kind/$n: exit 0, outputs written, '$want' (rc $rc, files: $files)"
+				sed 's/^/#   /' "$tmp/err"
+			fi
+		fi
+	done
+done
+# An unknown element is skipped with what it holds.
+(cd "$x/warn" && "$IDLC" --idl -o - unknown-element.xml) 2>/dev/null >"$tmp/out"
+grep -q 'method Frob(string a);' "$tmp/out" && ! grep -q skipped "$tmp/out"
+ok $? "warn/unknown-element.xml: the unknown element's content is skipped"
+
+tap_done

@@ -297,17 +297,65 @@ static void def_read_map(GenC *g, CType *t) {
 /* ---- the basic helpers ---- */
 
 static void def_basic_helpers(GenC *g) {
+        if (g->helpers & GEN_H_ASYNC)
+                fputs("/* What an async call or a subscription hands to its trampoline: the\n"
+                          " * user's callback (cast back to its real type before the call). */\n"
+                          "typedef struct busrpc__closure {\n"
+                          "        void (*cb)(void);\n"
+                          "        void *userdata;\n"
+                          "} busrpc__closure;\n\n", g->out);
+        if (g->helpers & GEN_H_ENTER_VARIANT)
+                fputs("/* Enter the variant at it, which must hold a value of signature sig. */\n"
+                          "static int busrpc__enter_variant(busrpc_iter *it, const char *sig, const char *prop, busrpc_iter *value,\n"
+                          "                                 busrpc_error *err) {\n"
+                          "        const char *got = busrpc_iter_get_variant_signature(it);\n\n"
+                          "        if (!got || strcmp(got, sig) != 0) {\n"
+                          "                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"property %s has type '%s', expected '%s'\",\n"
+                          "                                 prop, got ? got : \"?\", sig);\n"
+                          "                return -EBADMSG;\n"
+                          "        }\n"
+                          "        return busrpc_iter_recurse(it, value);\n}\n\n", g->out);
+        if (g->helpers & GEN_H_FAIL_ARGS)
+                fputs("/* Arguments that could not be read: answer InvalidArgs (or the error a\n"
+                          " * reader set) and return r for the runtime. */\n"
+                          "static int busrpc__fail_args(busrpc_call *call, int r, const busrpc_error *err) {\n"
+                          "        if (busrpc_error_is_set(err))\n"
+                          "                busrpc_call_fail_error(call, err);\n"
+                          "        else if (r == -ENOMEM)\n"
+                          "                busrpc_call_fail(call, BUSRPC_ERROR_NO_MEMORY, \"out of memory\");\n"
+                          "        else\n"
+                          "                busrpc_call_fail(call, BUSRPC_ERROR_INVALID_ARGS, \"invalid arguments (%s)\", strerror(-r));\n"
+                          "        return r;\n}\n\n", g->out);
+        if (g->helpers & GEN_H_VFAIL)
+                fputs("/* busrpc_call_fail() with a va_list: format, then pass the text as \"%s\". */\n"
+                          "static int busrpc__vfail(busrpc_call *call, const char *name, const char *fmt, va_list ap)\n"
+                          "        BUSRPC_PRINTF(3, 0);\n"
+                          "static int busrpc__vfail(busrpc_call *call, const char *name, const char *fmt, va_list ap) {\n"
+                          "        va_list aq;\n"
+                          "        char *msg;\n"
+                          "        int n, r;\n\n"
+                          "        if (!fmt)\n"
+                          "                return busrpc_call_fail(call, name, \"%s\", name);\n"
+                          "        va_copy(aq, ap);\n"
+                          "        n = vsnprintf(NULL, 0, fmt, aq);\n"
+                          "        va_end(aq);\n"
+                          "        if (n < 0 || !(msg = malloc((size_t)n + 1)))\n"
+                          "                return busrpc_call_fail(call, name, \"%s\", fmt);\n"
+                          "        vsnprintf(msg, (size_t)n + 1, fmt, ap);\n"
+                          "        r = busrpc_call_fail(call, name, \"%s\", msg);\n"
+                          "        free(msg);\n"
+                          "        return r;\n}\n\n", g->out);
         if (g->helpers & GEN_H_READ_BOOL)
-                genc_p(g, "/* D-Bus booleans are 4 bytes on the wire, C bool is 1. */\n"
+                fputs("/* D-Bus booleans are 4 bytes on the wire, C bool is 1. */\n"
                           "static int busrpc__read_bool(busrpc_iter *it, bool *v) {\n"
                           "        uint32_t x;\n"
                           "        int r;\n\n"
                           "        r = busrpc_iter_get_basic(it, BUSRPC_TYPE_BOOLEAN, &x);\n"
                           "        if (r < 0)\n                return r;\n"
                           "        *v = x != 0;\n"
-                          "        return 0;\n}\n\n");
+                          "        return 0;\n}\n\n", g->out);
         if (g->helpers & GEN_H_READ_STRING)
-                genc_p(g, "/* A copy of the string at it (borrowed from the message). */\n"
+                fputs("/* A copy of the string at it (borrowed from the message). */\n"
                           "static int busrpc__read_string(busrpc_iter *it, int type, char **v) {\n"
                           "        const char *s;\n"
                           "        size_t n;\n"
@@ -318,14 +366,14 @@ static void def_basic_helpers(GenC *g) {
                           "        *v = malloc(n);\n"
                           "        if (!*v)\n                return -ENOMEM;\n"
                           "        memcpy(*v, s, n);\n"
-                          "        return 0;\n}\n\n");
+                          "        return 0;\n}\n\n", g->out);
         if (g->helpers & GEN_H_READ_SHM)
-                genc_p(g, "static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {\n"
+                fputs("static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {\n"
                           "        int r;\n\n"
                           "        r = busrpc_iter_get_shm(it, v);\n"
                           "        if (r == -EPERM)\n"
                           "                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"shm argument is not sealed\");\n"
-                          "        return r;\n}\n\n");
+                          "        return r;\n}\n\n", g->out);
 }
 
 void genc_emit_helpers(GenC *g) {

@@ -113,6 +113,20 @@ static void element(FILE *f, const IdlDecl *d) {
         fputs("  </interface>\n", f);
 }
 
+size_t genc_xml_length(const IdlDecl *iface) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return 0;
+        element(f, iface);
+        if (fclose(f) != 0)
+                len = 0;
+        free(buf);
+        return len;
+}
+
 void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent) {
         char *buf = NULL;
         size_t len = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gen-c.h"
+#include "gen.h"
 
 void genc_p(GenC *g, const char *fmt, ...) {
         va_list ap;
@@ -459,6 +460,14 @@ void genc_emit_doc_lines(GenC *g, const char *doc) {
                         break;
                 p = e + 1;
         }
+}
+
+void genc_c_preamble(GenC *g, const char *what) {
+        genc_p(g, "%s/* %s-%s.c: %s of module %s. */\n", GEN_C_BANNER, g->module,
+               strcmp(what, "client stubs") == 0 ? "client" : "server", what, g->module);
+        genc_p(g, "#include <errno.h>\n#include <inttypes.h>\n#include <stdarg.h>\n#include <stdbool.h>\n"
+                  "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                  "#include <unistd.h>\n\n#include \"%s.h\"\n\n", g->module);
 }
 
 /* ---- capturing output ---- */

@@ -135,6 +135,8 @@ char *genc_upper(const char *s);
 /* The interface's <interface> element as C string literal lines
  * ("  <interface name=...>\n" ...) at the given indent. */
 void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent);
+/* Its length in bytes (ISO C99 promises string literals of 4095). */
+size_t genc_xml_length(const IdlDecl *iface);
 /* A doc comment's text as " * " lines (nothing when doc is NULL). */
 void genc_emit_doc_lines(GenC *g, const char *doc);
 /* Type code constant for a basic type: "BUSRPC_TYPE_INT32". */
@@ -156,3 +158,30 @@ bool genc_prop_notifies(const IdlMember *m);
  * need, before them. Returns NULL on failure. */
 int genc_capture_begin(GenC *g);
 char *genc_capture_end(GenC *g);
+
+/* gen-c-sig.c: prototypes of the generated API, without ";" or " {". */
+void genc_sig_proxy_new(GenC *g, const IdlDecl *iface);
+void genc_sig_sync(GenC *g, const IdlDecl *iface, const IdlMember *m);
+const char *genc_done_status(const IdlMember *m);
+void genc_sig_done_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_async(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_get(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_set(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_get_all(GenC *g, const IdlDecl *iface);
+void genc_sig_handler_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_on(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_op(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_op_get(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_op_set(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_export(GenC *g, const IdlDecl *iface);
+void genc_sig_reply(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_emit(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_notify(GenC *g, const IdlDecl *iface, const IdlMember *m);
+void genc_sig_error(GenC *g, const IdlDecl *iface, const IdlMember *m);
+
+/* The client and server parts of an interface's section in the header
+ * (gen-client.c, gen-server.c: next to the code they declare). */
+void genc_header_client(GenC *g, const IdlDecl *iface);
+void genc_header_server(GenC *g, const IdlDecl *iface);
+/* #include lines and the shared static helpers of a generated .c file. */
+void genc_c_preamble(GenC *g, const char *what);

@@ -44,24 +44,59 @@ static char *buf_close(Buf *b) {
         return b->s;
 }
 
-static void xml_escape(FILE *out, const char *s) {
-        for (; s && *s; s++) {
+/* Length of the valid UTF-8 sequence at s that XML 1.0 may carry, or 0. */
+static size_t utf8_len(const unsigned char *s) {
+        uint32_t cp;
+        size_t n;
+
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2, cp = s[0] & 0x1f;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef)
+                n = 3, cp = s[0] & 0x0f;
+        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+                n = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+                return 0;
+        return n;
+}
+
+/* An attribute value. Raw whitespace would be normalised by the reader, so
+ * it goes as character references; what XML 1.0 cannot carry at all (other
+ * control characters, invalid UTF-8) becomes U+FFFD. */
+static void xml_escape(FILE *out, const char *str) {
+        const unsigned char *s = (const unsigned char *)str;
+        size_t n;
+
+        while (s && *s) {
                 switch (*s) {
                 case '&': fputs("&amp;", out); break;
                 case '<': fputs("&lt;", out); break;
                 case '>': fputs("&gt;", out); break;
                 case '"': fputs("&quot;", out); break;
                 case '\'': fputs("&apos;", out); break;
-                /* Attribute values normalise raw whitespace: keep it as references. */
                 case '\n': fputs("&#10;", out); break;
                 case '\t': fputs("&#9;", out); break;
                 case '\r': fputs("&#13;", out); break;
                 default:
-                        /* XML 1.0 cannot carry other control characters at all. */
-                        if ((unsigned char)*s >= 0x20)
-                                fputc(*s, out);
-                        break;
+                        if (*s < 0x20 || !(n = utf8_len(s))) {
+                                fputs("\xef\xbf\xbd", out);
+                                break;
+                        }
+                        fwrite(s, 1, n, out);
+                        s += n;
+                        continue;
                 }
+                s++;
         }
 }
 
@@ -298,8 +333,13 @@ static void meta_annots(FILE *out, int ind, const IdlMeta *m) {
         }
 }
 
+/* Whether the element gets <annotation> children (unknown IDL annotations,
+ * which check warned about, have no XML form). */
 static bool has_annots(const IdlMeta *m, const IdlType *t) {
-        return m->doc || m->n_annots || type_needs_annot(t);
+        for (size_t i = 0; i < m->n_annots; i++)
+                if (m->annots[i]->kind != IDL_A_UNKNOWN)
+                        return true;
+        return m->doc || type_needs_annot(t);
 }
 
 static void type_annot(FILE *out, int ind, const IdlType *t) {

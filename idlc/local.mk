@@ -11,6 +11,7 @@ busrpc_idlc_SOURCES = \
 	idlc/check-internal.h idlc/check-types.c idlc/check-names.c \
 	idlc/xml-import.h idlc/xml-import.c \
 	idlc/gen.h idlc/gen.c idlc/gen-c.h idlc/gen-c.c \
+	idlc/gen-c-marshal.c idlc/gen-c-sig.c idlc/gen-c-xml.c \
 	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
 	idlc/gen-xml.c idlc/gen-idl.c
 busrpc_idlc_LDADD = $(EXPAT_LIBS)

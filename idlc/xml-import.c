@@ -693,7 +693,7 @@ typedef struct Attrs {
         const char *name, *type, *direction, *access, *value;
 } Attrs;
 
-static Attrs read_attrs(Ctx *c, Elem e, const XML_Char **attrs, IdlLoc loc) {
+static Attrs read_attrs(Elem e, const XML_Char **attrs, IdlLoc loc) {
         Attrs a = { 0 };
 
         for (size_t i = 0; attrs[i]; i += 2) {
@@ -839,7 +839,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
                 c->skip = 1;
                 return;
         }
-        a = read_attrs(c, e, attrs, loc);
+        a = read_attrs(e, attrs, loc);
         if (!open_elem(c, e, &a, loc)) {
                 c->skip = 1;
                 return;

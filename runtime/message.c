@@ -31,7 +31,7 @@ size_t sig_complete_len(const char *s) {
         size_t i = 0;
         int depth = 0;
 
-        do {
+        for (;;) {
                 switch (s[i]) {
                 case '\0':
                         return 0;
@@ -51,8 +51,9 @@ size_t sig_complete_len(const char *s) {
                         break;
                 }
                 i++;
-        } while (depth > 0);
-        return i;
+                if (depth == 0)
+                        return i;
+        }
 }
 
 static void expect_set(Iter *sub, const char *sig, size_t len);
@@ -308,6 +309,8 @@ BUSRPC_EXPORT int busrpc_iter_open(busrpc_iter *it, int type, const char *contai
         int r;
 
         return_if_fail(it && sub && it != sub, -EINVAL);
+        /* A sub that failed to open is safe to abandon (a no-op). */
+        iter_priv(sub)->mode = 0;
         r = append_check(it, &i);
         if (r < 0)
                 return r;
@@ -359,8 +362,10 @@ BUSRPC_EXPORT int busrpc_iter_open(busrpc_iter *it, int type, const char *contai
                 s->checked = i->checked == EXPECT_UNKNOWN ? EXPECT_UNKNOWN : EXPECT_FREE;
         if (!dbus_message_iter_open_container(&i->it, type == 'r' ? DBUS_TYPE_STRUCT :
                                               type == 'e' ? DBUS_TYPE_DICT_ENTRY : type,
-                                              type == 'a' || type == 'v' ? contained : NULL, &s->it))
+                                              type == 'a' || type == 'v' ? contained : NULL, &s->it)) {
+                s->mode = 0;
                 return -ENOMEM;
+        }
         /* Advance the parent now: the sub's signature is fixed. */
         expect_advance(i, len);
         return 0;

@@ -22,11 +22,9 @@ void object_unref(busrpc_object *o) {
         free(o);
 }
 
-static void tree_remove(busrpc_object *o) {
+static void tree_unlink(busrpc_object *o) {
         busrpc_conn *c = o->conn;
 
-        if (!c)
-                return;
         if (o->prev)
                 o->prev->next = o->next;
         else
@@ -38,6 +36,12 @@ static void tree_remove(busrpc_object *o) {
         o->prev = o->next = NULL;
         c->n_objects--;
         o->conn = NULL;
+}
+
+static void tree_remove(busrpc_object *o) {
+        if (!o->conn)
+                return;
+        tree_unlink(o);
         object_unref(o); /* the tree's reference */
 }
 
@@ -180,7 +184,8 @@ BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
         if (o->conn) {
                 if (o->iface)
                         object_manager_emit(o, false);
-                tree_remove(o);
+                tree_unlink(o);
+                o->n_ref--; /* the tree's reference; the caller's is dropped below */
         }
         object_unref(o); /* the caller's handle */
         return NULL;

@@ -26,6 +26,7 @@ struct busrpc_pending {
         unsigned n_ref;
         DBusPendingCall *dp; /* until completion or cancellation */
         DBusConnection *dc;  /* a reference: to tell a disconnect from a timeout */
+        busrpc_conn *conn;   /* a reference: the loop keeps serving it until we complete */
         busrpc_reply_fn cb;
         void *userdata;
         char *expected_sig; /* NULL: any */
@@ -154,8 +155,8 @@ int call_error(DBusConnection *dc, DBusError *de, busrpc_error *err) {
         /* libdbus completes the calls of a lost connection with NoReply. */
         if (r == -ETIMEDOUT && dc && !dbus_connection_get_is_connected(dc)) {
                 dbus_error_free(de);
-                return busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply"),
-                       -ECONNRESET;
+                (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
+                return -ECONNRESET;
         }
         error_from_dbus(err, de);
         return r;
@@ -259,6 +260,8 @@ BUSRPC_EXPORT busrpc_pending *busrpc_pending_unref(busrpc_pending *pd) {
         if (pd->dc)
                 dbus_connection_unref(pd->dc);
         free(pd->expected_sig);
+        if (pd->conn)
+                busrpc_conn_unref(pd->conn);
         free(pd);
         return NULL;
 }
@@ -331,6 +334,9 @@ BUSRPC_EXPORT int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const 
         pd->cb = cb;
         pd->userdata = userdata;
         pd->dc = dbus_connection_ref(dc);
+        /* The callback runs exactly once, even when the caller drops the
+         * connection meanwhile: keep it (and its place in the loop). */
+        pd->conn = busrpc_conn_ref(p->conn);
         if (!dbus_connection_send_with_reply(dc, m->dbus, &dp, take_timeout(p)))
                 r = -ENOMEM;
         else if (!dp)

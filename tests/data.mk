@@ -1,1 +1,24 @@
-# Tests of the runtime data layer (H5).
+# Tests of the runtime data layer (H5): messages and iterators, variants,
+# shared memory, and the calling side (proxies, properties, signals).
+data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-proxy
+check_PROGRAMS += $(data_tests)
+TESTS += $(data_tests)
+
+data_test_cflags = $(AM_CFLAGS) $(DBUS_CFLAGS)
+data_test_ldadd = libbusrpc.la $(DBUS_LIBS)
+
+tests_test_message_SOURCES = tests/test-message.c
+tests_test_message_CFLAGS = $(data_test_cflags)
+tests_test_message_LDADD = $(data_test_ldadd)
+
+tests_test_variant_SOURCES = tests/test-variant.c
+tests_test_variant_CFLAGS = $(data_test_cflags)
+tests_test_variant_LDADD = $(data_test_ldadd)
+
+tests_test_shm_SOURCES = tests/test-shm.c
+tests_test_shm_CFLAGS = $(data_test_cflags)
+tests_test_shm_LDADD = $(data_test_ldadd)
+
+tests_test_proxy_SOURCES = tests/test-proxy.c tests/data-bus.h
+tests_test_proxy_CFLAGS = $(data_test_cflags)
+tests_test_proxy_LDADD = $(data_test_ldadd)

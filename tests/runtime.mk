@@ -1,1 +1,18 @@
 # Tests of the runtime core (H4).
+check_PROGRAMS += tests/runtime-service tests/test-loop tests/test-conn tests/test-server
+tests_runtime_service_SOURCES = tests/runtime/service.c
+tests_runtime_service_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_runtime_service_LDADD = libbusrpc.la $(DBUS_LIBS)
+tests_test_loop_SOURCES = tests/test-loop.c tests/tap.h
+tests_test_loop_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_loop_LDADD = libbusrpc.la $(DBUS_LIBS)
+tests_test_conn_SOURCES = tests/test-conn.c tests/tap.h
+tests_test_conn_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_conn_LDADD = libbusrpc.la $(DBUS_LIBS)
+tests_test_server_SOURCES = tests/test-server.c tests/tap.h
+tests_test_server_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_server_LDADD = libbusrpc.la $(DBUS_LIBS)
+TESTS += tests/test-loop tests/test-conn tests/test-server \
+	tests/test-runtime-bus.sh tests/test-runtime-peer.sh tests/test-runtime-valgrind.sh
+EXTRA_DIST += tests/runtime/lib.sh tests/test-runtime-bus.sh tests/test-runtime-peer.sh \
+	tests/test-runtime-valgrind.sh

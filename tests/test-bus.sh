@@ -8,10 +8,17 @@ unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_ADDRESS DBUS_STARTER_BUS_TYPE
 BUS=$top_builddir/busrpc-bus
 BUSCTL=${BUSCTL:-busctl}
 [ -x "$BUS" ] || tap_bail "$BUS not built"
+# A python3 with python3-dbus (the system one, when another python3 comes first in PATH).
+for PYDBUS in python3 /usr/bin/python3 ""; do
+	[ -n "$PYDBUS" ] && "$PYDBUS" -c 'import dbus' 2>/dev/null && break
+done
+[ -n "$PYDBUS" ] || tap_bail "python3-dbus not found"
 tmp=$(mktemp -d) || tap_bail "mktemp failed"
 tmp=$(cd "$tmp" && pwd -P)
 pub=$(mktemp -d) || tap_bail "mktemp failed"
 pub=$(cd "$pub" && pwd -P)
+# busrpc-bus's private configuration directories go here, not in /tmp.
+mkdir "$tmp/td" && TMPDIR=$tmp/td && export TMPDIR
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
@@ -78,8 +85,7 @@ check "--config-only creates nothing" test ! -e "$tmp/c d"
 
 # --- a bus in the background ---
 sock=$tmp/s/bus
-mkdir "$tmp/td"
-TMPDIR=$tmp/td "$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>"$tmp/err" &
+"$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>"$tmp/err" &
 bpid=$!; pids="$pids $bpid"
 wait_lines "$tmp/out" 2
 ok $? "the bus prints its address and the daemon PID"
@@ -89,10 +95,10 @@ is "$addr" "unix:path=$sock" "the address names the socket"
 is "$(stat -c %a "$tmp/s")" 700 "the socket directory is created with mode 0700"
 is "$(stat -c %a "$sock")" 600 "the socket is 0600"
 check "the daemon runs (pid $dpid)" kill -0 "$dpid"
-conf=$(echo "$tmp"/td/busrpc-bus.*/bus.conf)
-is "$(stat -c %a "${conf%/bus.conf}") $(stat -c %a "$conf")" "700 600" "the configuration is private (0700 dir, 0600 file)"
-"$BUS" --config-only --socket "$sock" >"$tmp/conf2"
-check "the daemon runs the configuration --config-only prints" cmp "$conf" "$tmp/conf2"
+conf=$(tr '\0' '\n' <"/proc/$dpid/cmdline" | sed -n 's/^--config-file=//p')
+case $conf in "$tmp/td/busrpc-bus."*/bus.conf) ok 0 "the daemon's configuration is in a private TMPDIR directory" ;;
+*) ok 1 "the daemon's configuration is in a private TMPDIR directory"; diag "$conf" ;; esac
+is "$(ls -A "$tmp/td")" "" "and removed once the daemon has read it"
 out=$("$BUSCTL" --address="$addr" list --no-pager 2>&1)
 case $out in *org.freedesktop.DBus*) ok 0 "busctl --address list shows org.freedesktop.DBus" ;;
 *) ok 1 "busctl --address list shows org.freedesktop.DBus"; diag "$out" ;; esac
@@ -112,7 +118,6 @@ is "$?" 0 "SIGTERM stops the bus with status 0"
 check "the socket is gone" test ! -e "$sock"
 check "the lock file is gone" test ! -e "$sock.lock"
 check "the dbus-daemon is gone" gone "$dpid"
-is "$(ls -A "$tmp/td")" "" "the temporary configuration is gone"
 
 # --- what may sit at the path ---
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
@@ -154,6 +159,49 @@ wait "$bpid"
 is "$?" 143 "SIGTERM to busrpc-bus is passed on to CMD"
 check "CMD is gone" gone "$(cat "$tmp/cmdpid")"
 
+# ^C on a terminal reaches COMMAND once (busrpc-bus does not pass it on a
+# second time) and leaves the bus, in its own process group, alone.
+python3 - "$BUS" "$sock" >"$tmp/pty" 2>&1 <<'EOF'
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "--socket", sys.argv[2], "--", "sh", "-c",
+             'trap "echo got-INT; exit 5" INT; echo ready; sleep 10 & wait'])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 4096)
+time.sleep(0.2)
+os.write(fd, b"\x03")
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+print(out.decode(errors="replace"))
+print("status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+EOF
+check "^C: CMD exits with its own status" grep -q "^status 5" "$tmp/pty"
+is "$(grep -c got-INT "$tmp/pty")" 1 "^C: CMD gets SIGINT once"
+check "^C: the bus did not die under CMD" sh -c "! grep -q unexpectedly '$tmp/pty'"
+check "the socket is gone after ^C" test ! -e "$sock"
+
+# The limits reach the daemon: with three names per connection (the unique
+# name counts), a connection owns two well-known names, not three.
+"$BUS" --socket "$sock" --limit max_names_per_connection=3 -- "$PYDBUS" -c '
+import dbus, sys
+b = dbus.SessionBus()
+b.request_name("org.busrpc.Test.A"); b.request_name("org.busrpc.Test.B")
+try:
+    b.request_name("org.busrpc.Test.C")
+except dbus.DBusException as e:
+    print(e.get_dbus_name()); sys.exit(0)
+sys.exit(1)' >"$tmp/lim" 2>&1
+ok $? "--limit max_names_per_connection=3: the owner owns two names, not three"
+check "the third fails with LimitsExceeded" grep -q "org.freedesktop.DBus.Error.LimitsExceeded" "$tmp/lim"
+
 # --- failures ---
 BUSRPC_DBUS_DAEMON=/bin/false "$BUS" --socket "$sock" >"$tmp/out" 2>"$tmp/err6"
 is "$?" 1 "a daemon that fails to start gives status 1"
@@ -171,8 +219,9 @@ check "with a message" grep -q "unexpectedly" "$tmp/err7"
 bpid=$!; pids="$pids $bpid"
 wait_lines "$tmp/out" 2
 dpid=$(sed -n 2p "$tmp/out")
-kill -KILL "$bpid"
+{ kill -KILL "$bpid"; wait "$bpid"; } 2>/dev/null
 check "SIGKILL of busrpc-bus takes the daemon down too" gone "$dpid"
+is "$(ls -A "$tmp/td")" "" "and leaves no configuration behind"
 rm -f "$sock"
 
 # --- other users ---
@@ -226,19 +275,24 @@ else
 	$vg "$BUS" --socket "$tmp/v/bus" -- \
 		dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId \
 		>/dev/null 2>"$tmp/vg1"
-	is "$?" 0 "under valgrind, -- CMD mode: no errors, no leaks"
-	[ -s "$tmp/vg1" ] && sed 's/^/#   /' "$tmp/vg1"
+	rc=$?
+	is "$rc" 0 "under valgrind, -- CMD mode: no errors, no leaks"
+	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/vg1"
 	$vg "$BUS" --socket "$tmp/v/bus" >"$tmp/out" 2>"$tmp/vg2" &
 	bpid=$!; pids="$pids $bpid"
 	wait_lines "$tmp/out" 1
 	dbus-send --bus="$(cat "$tmp/out")" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null
 	kill -TERM "$bpid"; wait "$bpid"
-	is "$?" 0 "under valgrind, serve + SIGTERM: no errors, no leaks"
+	rc=$?
+	is "$rc" 0 "under valgrind, serve + SIGTERM: no errors, no leaks"
+	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/vg2"
 	"$BUS" --socket "$tmp/v/bus" >/dev/null 2>&1 &
 	bpid=$!; pids="$pids $bpid"
 	sleep 0.5
 	$vg "$BUS" --socket "$tmp/v/bus" >/dev/null 2>"$tmp/vg3"
-	is "$?" 1 "under valgrind, the refusal path: no errors, no leaks"
+	rc=$?
+	is "$rc" 1 "under valgrind, the refusal path: no errors, no leaks"
+	[ "$rc" -eq 1 ] || sed 's/^/#   /' "$tmp/vg3"
 	kill -TERM "$bpid"; wait "$bpid"
 fi
 tap_done

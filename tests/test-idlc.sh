@@ -7,11 +7,12 @@
 #                              --idl prints tests/idl/golden/<path with / as ->
 #   tests/idl/include/         found only through -I (imported by imports.idl)
 #   tests/idl/bad-syntax/*.idl one syntax error case per file. The file starts
-#                              with one line per expected error, in order:
-#                                // expect: FILE:LINE:COL: error: MESSAGE
-#                              (FILE as given on the command line: the test
-#                              compiles it from its own directory). The error
-#                              lines printed must be exactly these, each
+#                              with one line per expected error, in order, in
+#                              the format of tests/idl/bad (test-check.sh):
+#                                // expect: LINE:COL: error: MESSAGE
+#                              The test compiles the file from its own
+#                              directory; the error lines printed must be
+#                              exactly "FILE:" followed by these, each one
 #                              followed by the source line and a caret, and
 #                              the exit status must be 1.
 . "$top_srcdir/tests/tap.sh"
@@ -87,7 +88,7 @@ done
 # --- syntax errors: exact file:line:col and message, source line, caret -----
 for path in "$idl"/bad-syntax/*.idl; do
 	f=$(basename "$path")
-	want=$(sed -n 's|^// expect: ||p' "$path")
+	want=$(sed -n "s|^// expect: |$f:|p" "$path")
 	[ -n "$want" ] || { ok 1 "bad-syntax/$f: has '// expect:' lines"; continue; }
 	(cd "$idl/bad-syntax" && "$IDLC" --check "$f") >"$tmp/out" 2>"$tmp/err"
 	rc=$?

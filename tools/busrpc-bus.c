@@ -1,10 +1,7 @@
 /* busrpc-bus: run a private message bus (the real dbus-daemon, with a generated
- * configuration) on a Unix socket that only its owner can use.
- *
- *   busrpc-bus --socket PATH              print unix:path=PATH, serve until SIGTERM/SIGINT
- *   busrpc-bus --socket PATH -- CMD ARG…  run CMD on the bus, stop the bus when CMD ends
- *
- * See docs/man/busrpc-bus.1. Linux only (signalfd, PR_SET_PDEATHSIG). */
+ * configuration) on a Unix socket only its owner can use; print its address and
+ * serve until SIGTERM, or run "-- COMMAND" on it. See docs/man/busrpc-bus.1.
+ * Linux only (signalfd, PR_SET_PDEATHSIG). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,15 +32,13 @@
 /* After SIGTERM the daemon gets this long before SIGKILL. */
 #define STOP_TIMEOUT_MS 5000
 
-typedef struct Limit {
-        const char *name;
-        long value;
-} Limit;
-
 /* The bus serves one user's programs: generous for messages (benchmarks move
  * large payloads), tight where only a bug or a leak would reach the limit.
  * Documented in busrpc-bus(1); --limit NAME=VALUE overrides one. */
-static Limit limits[] = {
+static struct {
+        const char *name;
+        long value;
+} limits[] = {
         {"max_message_size", 134217728},  /* 128 MiB: the D-Bus maximum */
         {"max_message_unix_fds", 1024},
         {"max_incoming_bytes", 268435456}, /* two maximal messages queued */
@@ -424,6 +419,8 @@ static void exec_daemon(const Bus *b, int addr_fd, pid_t parent) {
         /* The daemon must not outlive us, even if we are SIGKILLed. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
                 _exit(127);
+        /* Its own process group: a ^C meant for COMMAND must not kill the bus under it. */
+        setpgid(0, 0);
         if (!daemon || !*daemon)
                 daemon = DBUS_DAEMON_PATH;
         /* stdin from /dev/null, stdout to our stderr: our stdout carries only
@@ -442,8 +439,7 @@ static void exec_daemon(const Bus *b, int addr_fd, pid_t parent) {
         _exit(127);
 }
 
-/* The daemon has been reaped: say how it ended (waitpid without WUNTRACED
- * reports only exits and deaths by signal). */
+/* How the reaped daemon ended (without WUNTRACED: an exit or a signal). */
 static void report_daemon(const Bus *b, const char *when) {
         int st = b->daemon_status;
 
@@ -579,6 +575,10 @@ static int start_daemon(Bus *b) {
                 return r;
         }
         b->socket_up = true;
+        /* The daemon has read its configuration: remove it now, so that even a
+         * SIGKILL leaves none behind (a reload then fails, keeping the old one). */
+        unlink(b->config_path);
+        rmdir(b->tmpdir);
         /* libdbus makes the socket 0777; the directory is the first gate, this the second. */
         if (chmod(b->path, 0600) < 0) {
                 msg("cannot chmod %s: %s", b->path, strerror(errno));
@@ -695,11 +695,9 @@ int main(int argc, char **argv) {
         int c, status = 1;
 
         /* Our stdout and stderr mean something: a closed one must not be reused for a pipe. */
-        int null_fd;
-        while ((null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && null_fd <= 2)
-                fcntl(null_fd, F_SETFD, 0);
-        if (null_fd > 2)
-                close(null_fd);
+        for (int fd = 0; fd <= 2; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+                        return 1;
         while ((c = getopt_long(argc, argv, "+s:l:ph", opts, NULL)) != -1) {
                 last_optarg = optarg;
                 switch (c) {
@@ -762,7 +760,10 @@ int main(int argc, char **argv) {
                 return status;
         }
 
-        /* Block the signals we wait for before any child exists, so none is lost. */
+        /* Block the signals we wait for before any child exists, so none is lost.
+         * An inherited SIG_IGN would discard SIGTERM, or auto-reap our children. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Runs the libFuzzer target fuzz/fuzz-idl (built by tests/xml.mk with clang
+# and ASan + UBSan) for 20 seconds over a corpus seeded with the good IDL
+# files and the XML samples. Any crash, leak, sanitizer report or broken
+# IDL -> XML -> IDL round trip fails the test; the input that caused it is
+# printed (hex) so it can be kept under tests/xml/crashers/.
+. "$top_srcdir/tests/tap.sh"
+fuzzer=$top_builddir/fuzz/fuzz-idl
+[ -n "${CLANG:-}" ] || tap_bail "clang not found by configure: the fuzzer cannot be built"
+[ -x "$fuzzer" ] || tap_bail "$fuzzer not built (make fuzz/fuzz-idl)"
+need od
+tmp=$(mktemp -d) || tap_bail "mktemp failed"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/corpus" "$tmp/seeds" "$tmp/art"
+n=0
+for f in "$top_srcdir"/tests/idl/good/*.idl "$top_srcdir"/tests/idl/good/*/*.idl \
+         "$top_srcdir"/tests/xml/*.idl "$top_srcdir"/tests/xml/*.xml \
+         "$top_srcdir"/tests/xml/golden/* "$top_srcdir"/tests/xml/bad/*.xml \
+         "$top_srcdir"/tests/xml/warn/*.xml "$top_srcdir"/tests/xml/crashers/*; do
+	[ -f "$f" ] || continue
+	n=$((n + 1))
+	cp "$f" "$tmp/seeds/$n-${f##*/}"
+done
+[ "$n" -gt 5 ] || tap_bail "too few seed files ($n)"
+diag "$n seed files"
+
+# Known crashers first: each must now run clean.
+for f in "$top_srcdir"/tests/xml/crashers/*; do
+	[ -f "$f" ] || continue
+	ASAN_OPTIONS=detect_leaks=1 "$fuzzer" "$f" >"$tmp/log" 2>&1
+	ok $? "crasher ${f##*/} runs clean"
+done
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	"$fuzzer" -max_total_time=20 -detect_leaks=1 -rss_limit_mb=2048 -timeout=10 \
+	-dict="$top_srcdir/fuzz/idl.dict" -artifact_prefix="$tmp/art/" \
+	"$tmp/corpus" "$tmp/seeds" >"$tmp/log" 2>&1
+rc=$?
+runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$tmp/log")
+if [ $rc -eq 0 ] && ! grep -q -e 'ERROR: ' -e 'runtime error:' "$tmp/log" && [ -n "$runs" ]; then
+	ok 0 "20 s of fuzzing: $runs runs, no crash, leak or sanitizer report"
+else
+	ok 1 "20 s of fuzzing (exit $rc)"
+	grep -e 'ERROR' -e 'runtime error' -e 'round trip' -e '#[0-9]* 0x' "$tmp/log" | head -40 | sed 's/^/#   /'
+	for a in "$tmp"/art/*; do
+		[ -f "$a" ] || continue
+		diag "input ${a##*/} (hex):"
+		od -An -tx1 "$a" | head -20 | sed 's/^/#  /'
+	done
+fi
+tap_done

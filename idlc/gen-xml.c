@@ -167,19 +167,26 @@ static bool type_needs_annot(const IdlType *t) {
         return false;
 }
 
+/* A doc comment that the IDL lexer reads back as the same text: one line
+ * when that is safe, else one " * " line per line (the lexer strips
+ * exactly that decoration). Trailing blanks would not survive: cut them. */
 static void idl_doc(FILE *out, const char *doc) {
-        if (!doc || !*doc)
+        size_t n = doc ? strlen(doc) : 0;
+
+        while (n > 0 && strchr(" \t\r\n", doc[n - 1]))
+                n--;
+        if (n == 0)
                 return;
-        if (!strchr(doc, '\n') && doc[0] != '*') {
-                fprintf(out, "/** %s */ ", doc);
+        if (!memchr(doc, '\n', n) && !strchr(" \t*", doc[0])) {
+                fprintf(out, "/** %.*s */ ", (int)n, doc);
                 return;
         }
         fputs("/**\n", out);
-        for (const char *p = doc; *p;) {
-                const char *eol = strchr(p, '\n');
-                size_t n = eol ? (size_t)(eol - p) : strlen(p);
-                fprintf(out, " * %.*s\n", (int)n, p);
-                p += n + (eol ? 1 : 0);
+        for (const char *p = doc, *end = doc + n; p < end;) {
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+                fprintf(out, " * %.*s\n", (int)len, p);
+                p += len + 1;
         }
         fputs(" */ ", out);
 }

@@ -1,6 +1,6 @@
 # Tests of the runtime data layer (H5): messages and iterators, variants,
 # shared memory, and the calling side (proxies, properties, signals).
-data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-proxy
+data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-proxy tests/test-peer-call
 check_PROGRAMS += $(data_tests)
 TESTS += $(data_tests)
 
@@ -22,3 +22,7 @@ tests_test_shm_LDADD = $(data_test_ldadd)
 tests_test_proxy_SOURCES = tests/test-proxy.c tests/data-bus.h
 tests_test_proxy_CFLAGS = $(data_test_cflags)
 tests_test_proxy_LDADD = $(data_test_ldadd)
+
+tests_test_peer_call_SOURCES = tests/test-peer-call.c
+tests_test_peer_call_CFLAGS = $(data_test_cflags)
+tests_test_peer_call_LDADD = $(data_test_ldadd)

@@ -9,4 +9,5 @@ include tests/check.mk
 include tests/xml.mk
 include tests/gen.mk
 include tests/runtime.mk
+include tests/interop.mk
 include tests/data.mk

@@ -118,6 +118,7 @@ is "$?" 0 "SIGTERM stops the bus with status 0"
 check "the socket is gone" test ! -e "$sock"
 check "the lock file is gone" test ! -e "$sock.lock"
 check "the dbus-daemon is gone" gone "$dpid"
+check "and was reaped by busrpc-bus (no zombie left)" test ! -d "/proc/$dpid"
 
 # --- what may sit at the path ---
 python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"

@@ -724,6 +724,27 @@ static void test_properties(void) {
         busrpc_proxy_unref(p);
 }
 
+/* The caller drops proxy and connection while a call is in flight: the
+ * callback still runs, once. */
+static void test_conn_dropped(void) {
+        busrpc_conn *c2 = NULL;
+        busrpc_proxy *p = NULL;
+        Done d = { 0 };
+
+        is_int(busrpc_conn_open(bus.address, &c2), 0, "second connection");
+        if (!c2)
+                return;
+        busrpc_proxy_new(c2, svc_unique, SVC_PATH, &p);
+        busrpc_proxy_set_next_timeout(p, 300);
+        is_int(busrpc_proxy_call_async(p, echo_msg(p, "Hang", NULL), "", on_reply, &d, NULL), 0, "async Hang");
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c2);
+        ok(spin(&d.calls, 1, 5000), "callback ran after the connection was dropped");
+        is_int(d.r, -ETIMEDOUT, "with the timeout");
+        spin(NULL, 0, 100);
+        is_int(d.calls, 1, "once");
+}
+
 /* Last: the bus goes away under a pending call and a sync call. */
 static void test_disconnect(void) {
         busrpc_proxy *p = NULL;
@@ -764,6 +785,7 @@ int main(void) {
         TAP_RUN(test_properties);
         TAP_RUN(test_subscribe_driver);
         TAP_RUN(test_subscribe_owner); /* the service gives its name away */
+        TAP_RUN(test_conn_dropped);
         TAP_RUN(test_disconnect);
         busrpc_conn_unref(conn);
         if (svc_pid > 0) {

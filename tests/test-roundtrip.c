@@ -1,0 +1,1132 @@
+/* test-roundtrip.c: a generated client calls a generated server, through a
+ * private dbus-daemon, for every type category of tests/gen/idl/roundtrip.idl.
+ *
+ * Layout: the test starts its own dbus-daemon in a mktemp -d directory,
+ * forks a server process (rt-server.c + ops below) that owns
+ * org.busrpc.test.RoundTrip, and calls it from the parent through
+ * rt-client.c. Both processes stop cleanly (SIGTERM, exit status checked)
+ * and call dbus_shutdown(), so valgrind (test-roundtrip-valgrind.sh) sees
+ * real leaks only.
+ */
+#include <dbus/dbus.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rt.h"
+#include "tap.h"
+
+#define NAME "org.busrpc.test.RoundTrip"
+#define OBJ_PATH "/org/busrpc/test/rt"
+#define UTF8 "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"
+#define BIG 10000
+#define SHM_SIZE (64u << 20)
+
+static char dir[64];
+static char address[128];
+static pid_t daemon_pid = -1, server_pid = -1;
+static busrpc_conn *conn;
+static busrpc_proxy *proxy;
+
+static char *xstrdup(const char *s) {
+        char *d = strdup(s ? s : "");
+        if (!d)
+                abort();
+        return d;
+}
+
+static void *xcalloc(size_t n, size_t size) {
+        void *p = calloc(n ? n : 1, size);
+        if (!p)
+                abort();
+        return p;
+}
+
+/* ---- deep copies, used by the server to echo ---- */
+
+static void copy_basics(const rt_basics *a, rt_basics *b) {
+        *b = *a;
+        b->s = xstrdup(a->s);
+        b->o = xstrdup(a->o);
+        b->g = xstrdup(a->g);
+}
+
+static void copy_string_int32_map(const rt_string_int32_map *a, rt_string_int32_map *b) {
+        b->n = a->n;
+        b->keys = xcalloc(a->n, sizeof(*b->keys));
+        b->values = xcalloc(a->n, sizeof(*b->values));
+        for (size_t i = 0; i < a->n; i++) {
+                b->keys[i] = xstrdup(a->keys[i]);
+                b->values[i] = a->values[i];
+        }
+}
+
+static void copy_entry(const rt_entry *a, rt_entry *b) {
+        b->key = xstrdup(a->key);
+        copy_string_int32_map(&a->values, &b->values);
+        b->color = a->color;
+}
+
+static void copy_strings(const rt_string_array *a, rt_string_array *b) {
+        b->n = a->n;
+        b->items = xcalloc(a->n, sizeof(*b->items));
+        for (size_t i = 0; i < a->n; i++)
+                b->items[i] = xstrdup(a->items[i]);
+}
+
+#define COPY_FIXED(a, b)                                                                           \
+        do {                                                                                       \
+                (b)->n = (a)->n;                                                                   \
+                (b)->items = xcalloc((a)->n, sizeof(*(b)->items));                                 \
+                if ((a)->n)                                                                        \
+                        memcpy((b)->items, (a)->items, (a)->n * sizeof(*(b)->items));              \
+        } while (0)
+
+/* ---- the server ---- */
+
+typedef struct Server {
+        busrpc_conn *conn;
+        busrpc_object *obj;
+        char *last_poke;
+        rt_color mode;
+        rt_uint32_array stats;
+        int32_t secret;
+} Server;
+
+static int op_echo_basics(void *self, busrpc_call *call, const rt_basics *v, rt_basics *w) {
+        (void)self;
+        (void)call;
+        copy_basics(v, w);
+        return 0;
+}
+
+static int op_ints(void *self, busrpc_call *call, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x,
+                   uint64_t t, bool b, double d, uint8_t *ry, int16_t *rn, uint16_t *rq, int32_t *ri, uint32_t *ru,
+                   int64_t *rx, uint64_t *rt, bool *rb, double *rd) {
+        (void)self;
+        (void)call;
+        *ry = y;
+        *rn = n;
+        *rq = q;
+        *ri = i;
+        *ru = u;
+        *rx = x;
+        *rt = t;
+        *rb = b;
+        *rd = d;
+        return 0;
+}
+
+static int op_strings(void *self, busrpc_call *call, const char *s, const char *path, const char *g, char **rs,
+                      char **ro, char **rg) {
+        (void)self;
+        (void)call;
+        *rs = xstrdup(s);
+        *ro = xstrdup(path);
+        *rg = xstrdup(g);
+        return 0;
+}
+
+static int op_arrays(void *self, busrpc_call *call, const rt_int32_array *ints, const rt_byte_array *bytes,
+                     const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs,
+                     const rt_int64_array *longs, rt_int32_array *rints, rt_byte_array *rbytes, rt_double_array *rdbls,
+                     rt_bool_array *rbools, rt_string_array *rstrs, rt_int64_array *rlongs) {
+        (void)self;
+        (void)call;
+        COPY_FIXED(ints, rints);
+        COPY_FIXED(bytes, rbytes);
+        COPY_FIXED(dbls, rdbls);
+        COPY_FIXED(bools, rbools);
+        COPY_FIXED(longs, rlongs);
+        copy_strings(strs, rstrs);
+        return 0;
+}
+
+static int op_nested(void *self, busrpc_call *call, const rt_entry_array *entries, rt_entry_array *rentries,
+                     uint32_t *count) {
+        (void)self;
+        (void)call;
+        rentries->n = entries->n;
+        rentries->items = xcalloc(entries->n, sizeof(*rentries->items));
+        for (size_t i = 0; i < entries->n; i++)
+                copy_entry(&entries->items[i], &rentries->items[i]);
+        *count = (uint32_t)entries->n;
+        return 0;
+}
+
+static int op_maps(void *self, busrpc_call *call, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists,
+                   rt_string_uint32_map *rm, rt_uint32_string_array_map *rlists) {
+        (void)self;
+        (void)call;
+        rm->n = m->n;
+        rm->keys = xcalloc(m->n, sizeof(*rm->keys));
+        rm->values = xcalloc(m->n, sizeof(*rm->values));
+        for (size_t i = 0; i < m->n; i++) {
+                rm->keys[i] = xstrdup(m->keys[i]);
+                rm->values[i] = m->values[i];
+        }
+        rlists->n = lists->n;
+        rlists->keys = xcalloc(lists->n, sizeof(*rlists->keys));
+        rlists->values = xcalloc(lists->n, sizeof(*rlists->values));
+        for (size_t i = 0; i < lists->n; i++) {
+                rlists->keys[i] = lists->keys[i];
+                copy_strings(&lists->values[i], &rlists->values[i]);
+        }
+        return 0;
+}
+
+static int op_variants(void *self, busrpc_call *call, busrpc_variant *v, const rt_variant_array *vs, busrpc_variant **rv,
+                       rt_variant_array *rvs) {
+        (void)self;
+        (void)call;
+        *rv = busrpc_variant_ref(v);
+        rvs->n = vs->n;
+        rvs->items = xcalloc(vs->n, sizeof(*rvs->items));
+        for (size_t i = 0; i < vs->n; i++)
+                rvs->items[i] = busrpc_variant_ref(vs->items[i]);
+        return 0;
+}
+
+static int op_enums(void *self, busrpc_call *call, rt_color c, rt_perm perm, rt_color *rc, rt_perm *rp) {
+        (void)self;
+        (void)call;
+        *rc = c;
+        *rp = perm;
+        return 0;
+}
+
+static int op_fds(void *self, busrpc_call *call, int a, const rt_fd_array *many, const rt_holder *h, int *ra,
+                  rt_fd_array *rmany, rt_holder *rh) {
+        (void)self;
+        (void)call;
+        *ra = dup(a);
+        rmany->n = many->n;
+        rmany->items = xcalloc(many->n, sizeof(int));
+        for (size_t i = 0; i < many->n; i++)
+                rmany->items[i] = dup(many->items[i]);
+        rh->handle = dup(h->handle);
+        rh->note = xstrdup(h->note);
+        return 0;
+}
+
+static int op_blob(void *self, busrpc_call *call, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy) {
+        const unsigned char *p = busrpc_shm_const_data(data);
+        size_t n = busrpc_shm_size(data), k = n < 4096 ? n : 4096;
+        uint64_t s = 0;
+        int r;
+
+        (void)self;
+        (void)call;
+        for (size_t i = 0; i < n; i++)
+                s += p[i];
+        *size = n;
+        *sum = s;
+        r = busrpc_shm_new(k, copy);
+        if (r < 0)
+                return r;
+        memcpy(busrpc_shm_data(*copy), p, k);
+        return 0;
+}
+
+static int op_divide(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *q) {
+        (void)self;
+        if (b == 0)
+                return round_trip_error_divide_by_zero(call, "cannot divide %d by zero", a);
+        *q = a / b;
+        return 0;
+}
+
+typedef struct Later {
+        busrpc_call *call;
+        int32_t value;
+} Later;
+
+static int later_fire(busrpc_source *s, void *userdata) {
+        Later *l = userdata;
+
+        (void)round_trip_later_reply(l->call, l->value);
+        busrpc_call_unref(l->call);
+        free(l);
+        busrpc_source_free(s);
+        return 0;
+}
+
+static int op_later(void *self, busrpc_call *call, uint32_t ms, int32_t value, int32_t *back) {
+        Server *srv = self;
+        Later *l = xcalloc(1, sizeof(*l));
+        int r;
+
+        (void)back;
+        l->call = busrpc_call_ref(call);
+        l->value = value;
+        r = busrpc_loop_add_timer(busrpc_conn_get_loop(srv->conn), (uint64_t)ms * 1000, false, later_fire, l, NULL);
+        if (r < 0) {
+                busrpc_call_unref(l->call);
+                free(l);
+                return r;
+        }
+        return BUSRPC_DEFER;
+}
+
+static int op_poke(void *self, busrpc_call *call, const char *what) {
+        Server *srv = self;
+
+        (void)call;
+        free(srv->last_poke);
+        srv->last_poke = xstrdup(what);
+        return 0;
+}
+
+static int op_poked(void *self, busrpc_call *call, char **last) {
+        Server *srv = self;
+
+        (void)call;
+        *last = xstrdup(srv->last_poke);
+        return 0;
+}
+
+static void fill_entry(rt_entry *e, const char *key, size_t n) {
+        e->key = xstrdup(key);
+        e->values.n = n;
+        e->values.keys = xcalloc(n, sizeof(char *));
+        e->values.values = xcalloc(n, sizeof(int32_t));
+        for (size_t i = 0; i < n; i++) {
+                char buf[32];
+                snprintf(buf, sizeof(buf), "k%zu", i);
+                e->values.keys[i] = xstrdup(buf);
+                e->values.values[i] = (int32_t)(i * i) - 5;
+        }
+        e->color = RT_COLOR_BLUE;
+}
+
+static int op_emit(void *self, busrpc_call *call, int64_t value, const char *where) {
+        Server *srv = self;
+        rt_entry e;
+        int r;
+
+        (void)call;
+        fill_entry(&e, where, 3);
+        r = round_trip_emit_happened(srv->obj, value, where, &e);
+        rt_entry_clear(&e);
+        return r;
+}
+
+static int op_get_name(void *self, char **name, busrpc_error *err) {
+        (void)self;
+        (void)err;
+        *name = xstrdup(UTF8);
+        return 0;
+}
+
+static int op_get_mode(void *self, rt_color *mode, busrpc_error *err) {
+        (void)err;
+        *mode = ((Server *)self)->mode;
+        return 0;
+}
+
+static int op_set_mode(void *self, rt_color mode, busrpc_error *err) {
+        Server *srv = self;
+
+        (void)err;
+        srv->mode = mode;
+        return round_trip_notify_mode(srv->obj);
+}
+
+static int op_get_stats(void *self, rt_uint32_array *stats, busrpc_error *err) {
+        (void)err;
+        COPY_FIXED(&((Server *)self)->stats, stats);
+        return 0;
+}
+
+static int op_set_stats(void *self, const rt_uint32_array *stats, busrpc_error *err) {
+        Server *srv = self;
+
+        (void)err;
+        rt_uint32_array_clear(&srv->stats);
+        COPY_FIXED(stats, &srv->stats);
+        return 0;
+}
+
+static int op_get_snapshot(void *self, rt_basics *snapshot, busrpc_error *err) {
+        Server *srv = self;
+
+        (void)err;
+        snapshot->i = srv->secret;
+        snapshot->s = xstrdup("snap");
+        snapshot->o = xstrdup("/snap");
+        snapshot->g = xstrdup("");
+        return 0;
+}
+
+static int op_set_secret(void *self, int32_t secret, busrpc_error *err) {
+        if (secret < 0)
+                return busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "secret must be positive");
+        ((Server *)self)->secret = secret;
+        return 0;
+}
+
+static const round_trip_ops ops = {
+        .echo_basics = op_echo_basics,
+        .ints = op_ints,
+        .strings = op_strings,
+        .arrays = op_arrays,
+        .nested = op_nested,
+        .maps = op_maps,
+        .variants = op_variants,
+        .enums = op_enums,
+        .fds = op_fds,
+        .blob = op_blob,
+        .divide = op_divide,
+        .later = op_later,
+        .poke = op_poke,
+        .poked = op_poked,
+        .emit = op_emit,
+        .get_name = op_get_name,
+        .get_mode = op_get_mode,
+        .set_mode = op_set_mode,
+        .get_stats = op_get_stats,
+        .set_stats = op_set_stats,
+        .get_snapshot = op_get_snapshot,
+        .set_secret = op_set_secret,
+};
+
+/* The server process: exits 0 after SIGTERM when everything went well. */
+static int run_server(int ready_fd) {
+        Server srv = { 0 };
+        int r;
+
+        r = busrpc_conn_open(address, &srv.conn);
+        if (r < 0)
+                return 10;
+        r = busrpc_conn_request_name(srv.conn, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
+        if (r != 0)
+                return 11;
+        r = round_trip_export(srv.conn, OBJ_PATH, &ops, &srv, &srv.obj);
+        if (r < 0)
+                return 12;
+        if (write(ready_fd, "R", 1) != 1)
+                return 13;
+        close(ready_fd);
+        r = busrpc_conn_run(srv.conn);
+        busrpc_object_unexport(srv.obj);
+        busrpc_conn_unref(srv.conn);
+        free(srv.last_poke);
+        rt_uint32_array_clear(&srv.stats);
+        dbus_shutdown();
+        return r < 0 ? 14 : 0;
+}
+
+/* ---- the bus ---- */
+
+static void start_daemon(void) {
+        const char *bin = getenv("DBUS_DAEMON");
+        char conf[96], sock[96], arg[160];
+        FILE *f;
+
+        if (!bin || !*bin)
+                bin = "dbus-daemon";
+        snprintf(dir, sizeof(dir), "/tmp/busrpc-rt-XXXXXX");
+        if (!mkdtemp(dir))
+                tap_bail("mkdtemp: %s", strerror(errno));
+        snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
+        snprintf(sock, sizeof(sock), "%s/bus", dir);
+        snprintf(address, sizeof(address), "unix:path=%s", sock);
+        f = fopen(conf, "w");
+        if (!f)
+                tap_bail("cannot write %s", conf);
+        fprintf(f, "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                   "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
+                   "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                   "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n"
+                   "  <limit name=\"max_message_unix_fds\">64</limit>\n</busconfig>\n",
+                address);
+        fclose(f);
+        snprintf(arg, sizeof(arg), "--config-file=%s", conf);
+        fflush(stdout);
+        daemon_pid = fork();
+        if (daemon_pid < 0)
+                tap_bail("fork: %s", strerror(errno));
+        if (daemon_pid == 0) {
+                execl(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 1000; i++) {
+                struct stat st;
+                if (stat(sock, &st) == 0)
+                        return;
+                usleep(10000);
+        }
+        tap_bail("dbus-daemon (%s) did not create %s", bin, sock);
+}
+
+static void start_server(void) {
+        int p[2];
+        char c;
+
+        if (pipe(p) < 0)
+                tap_bail("pipe");
+        fflush(stdout);
+        server_pid = fork();
+        if (server_pid < 0)
+                tap_bail("fork");
+        if (server_pid == 0) {
+                int code;
+                close(p[0]);
+                code = run_server(p[1]);
+                exit(code);
+        }
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+                tap_bail("the server process did not start");
+        close(p[0]);
+}
+
+/* Open fds of this process, to see that nothing leaks. */
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((e = readdir(d)))
+                n += e->d_name[0] != '.';
+        closedir(d);
+        return n - 1; /* the DIR's own */
+}
+
+/* Run the loop until *flag or a few seconds passed. */
+static void wait_for(const bool *flag) {
+        busrpc_loop *l = busrpc_conn_get_loop(conn);
+        for (int i = 0; i < 100 && !*flag; i++)
+                busrpc_loop_iterate(l, 50);
+}
+
+/* ---- the cases ---- */
+
+static void test_basics(void) {
+        rt_basics a = { .b = true, .y = 255, .n = INT16_MIN, .q = UINT16_MAX, .i = INT32_MIN, .u = UINT32_MAX,
+                        .x = INT64_MIN, .t = UINT64_MAX, .d = -1.5e300, .s = UTF8, .o = "/a/b_c/d", .g = "a{sv}(ii)" };
+        rt_basics b = { .b = false, .y = 0, .n = INT16_MAX, .q = 0, .i = INT32_MAX, .u = 0, .x = INT64_MAX, .t = 0,
+                        .d = 0.0, .s = "", .o = "/", .g = "" };
+        rt_basics w;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        int r;
+
+        r = round_trip_echo_basics(proxy, &a, &w, &err);
+        is_int(r, 0, "EchoBasics with min values and UTF-8");
+        if (r == 0) {
+                ok(w.b == true && w.y == 255 && w.n == INT16_MIN && w.q == UINT16_MAX && w.i == INT32_MIN &&
+                           w.u == UINT32_MAX && w.x == INT64_MIN && w.t == UINT64_MAX && w.d == -1.5e300,
+                   "every integer survives the round trip");
+                is_str(w.s, UTF8, "multi-byte UTF-8 string");
+                is_str(w.o, "/a/b_c/d", "object path");
+                is_str(w.g, "a{sv}(ii)", "signature");
+                rt_basics_clear(&w);
+                ok(w.s == NULL && w.o == NULL, "rt_basics_clear() empties the value");
+        }
+        r = round_trip_echo_basics(proxy, &b, &w, &err);
+        is_int(r, 0, "EchoBasics with max values and empty strings");
+        if (r == 0) {
+                ok(!w.b && w.y == 0 && w.n == INT16_MAX && w.i == INT32_MAX && w.x == INT64_MAX && w.t == 0,
+                   "max values survive");
+                is_str(w.s, "", "empty string");
+                is_str(w.o, "/", "root path");
+                is_str(w.g, "", "empty signature");
+                rt_basics_clear(&w);
+        }
+        busrpc_error_clear(&err);
+}
+
+static void test_ints(void) {
+        uint8_t y;
+        int16_t n;
+        uint16_t q;
+        int32_t i;
+        uint32_t u;
+        int64_t x;
+        uint64_t t;
+        bool b;
+        double d;
+        int r;
+
+        r = round_trip_ints(proxy, 1, -2, 3, INT32_MIN, 5, INT64_MIN, UINT64_MAX, true, 0.25, &y, &n, &q, &i, &u, &x, &t,
+                            &b, &d, NULL);
+        is_int(r, 0, "Ints");
+        ok(y == 1 && n == -2 && q == 3 && i == INT32_MIN && u == 5 && x == INT64_MIN && t == UINT64_MAX && b && d == 0.25,
+           "nine scalar outputs");
+        r = round_trip_ints(proxy, 0, 0, 0, 0, 0, 0, 0, false, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                            NULL);
+        is_int(r, 0, "Ints with every output NULL (ignored)");
+}
+
+static void test_strings(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        char *s = NULL, *o = NULL, *g = NULL;
+        int r;
+
+        r = round_trip_strings(proxy, UTF8, "/x", "a{s(iv)}", &s, &o, &g, &err);
+        is_int(r, 0, "Strings");
+        is_str(s, UTF8, "string out");
+        is_str(o, "/x", "objpath out");
+        is_str(g, "a{s(iv)}", "signature out");
+        free(s);
+        free(o);
+        free(g);
+        s = NULL;
+        r = round_trip_strings(proxy, "bad \xff utf-8", "/x", "", &s, NULL, NULL, &err);
+        ok(r < 0, "invalid UTF-8 is refused before sending (%d)", r);
+        ok(s == NULL, "outputs untouched on failure");
+        busrpc_error_clear(&err);
+        r = round_trip_strings(proxy, "x", "not a path", "", NULL, NULL, NULL, &err);
+        ok(r < 0, "an invalid object path is refused (%d)", r);
+        busrpc_error_clear(&err);
+        r = round_trip_strings(proxy, "after", "/", "", &s, NULL, NULL, &err);
+        is_int(r, 0, "the next call works");
+        is_str(s, "after", "and returns its value");
+        free(s);
+        busrpc_error_clear(&err);
+}
+
+static void test_arrays_n(size_t n) {
+        rt_int32_array ints = { xcalloc(n, 4), n }, rints;
+        rt_byte_array bytes = { xcalloc(n, 1), n }, rbytes;
+        rt_double_array dbls = { xcalloc(n, 8), n }, rdbls;
+        rt_bool_array bools = { xcalloc(n, sizeof(bool)), n }, rbools;
+        rt_string_array strs = { xcalloc(n, sizeof(char *)), n }, rstrs;
+        rt_int64_array longs = { xcalloc(n, 8), n }, rlongs;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        bool same = true;
+        char label[64];
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                char buf[32];
+                ints.items[i] = (int32_t)i * 7 - 35000;
+                bytes.items[i] = (uint8_t)i;
+                dbls.items[i] = (double)i * 0.5;
+                bools.items[i] = i % 3 == 0;
+                snprintf(buf, sizeof(buf), "s%zu\xc3\xa9", i);
+                strs.items[i] = xstrdup(buf);
+                longs.items[i] = INT64_MIN + (int64_t)i;
+        }
+        r = round_trip_arrays(proxy, &ints, &bytes, &dbls, &bools, &strs, &longs, &rints, &rbytes, &rdbls, &rbools,
+                              &rstrs, &rlongs, &err);
+        snprintf(label, sizeof(label), "Arrays of %zu elements", n);
+        is_int(r, 0, label);
+        if (r == 0) {
+                same = rints.n == n && rbytes.n == n && rdbls.n == n && rbools.n == n && rstrs.n == n && rlongs.n == n;
+                for (size_t i = 0; same && i < n; i++)
+                        same = rints.items[i] == ints.items[i] && rbytes.items[i] == bytes.items[i] &&
+                               rdbls.items[i] == dbls.items[i] && rbools.items[i] == bools.items[i] &&
+                               strcmp(rstrs.items[i], strs.items[i]) == 0 && rlongs.items[i] == longs.items[i];
+                snprintf(label, sizeof(label), "all six arrays of %zu come back equal", n);
+                ok(same, "%s", label);
+                rt_int32_array_clear(&rints);
+                rt_byte_array_clear(&rbytes);
+                rt_double_array_clear(&rdbls);
+                rt_bool_array_clear(&rbools);
+                rt_string_array_clear(&rstrs);
+                rt_int64_array_clear(&rlongs);
+        }
+        rt_int32_array_clear(&ints);
+        rt_byte_array_clear(&bytes);
+        rt_double_array_clear(&dbls);
+        rt_bool_array_clear(&bools);
+        rt_string_array_clear(&strs);
+        rt_int64_array_clear(&longs);
+        busrpc_error_clear(&err);
+}
+
+static void test_arrays(void) {
+        test_arrays_n(0);
+        test_arrays_n(1);
+        test_arrays_n(BIG);
+}
+
+static void test_nested(void) {
+        rt_entry_array in = { xcalloc(50, sizeof(rt_entry)), 50 }, out;
+        uint32_t count = 0;
+        bool same = true;
+        int r;
+
+        for (size_t i = 0; i < in.n; i++) {
+                char key[32];
+                snprintf(key, sizeof(key), "entry-%zu", i);
+                fill_entry(&in.items[i], key, i % 2 ? 20 : 0);
+                in.items[i].color = (rt_color)(i % 3);
+        }
+        r = round_trip_nested(proxy, &in, &out, &count, NULL);
+        is_int(r, 0, "Nested: an array of structs of maps");
+        is_int(count, 50, "count");
+        if (r == 0) {
+                same = out.n == in.n;
+                for (size_t i = 0; same && i < in.n; i++) {
+                        const rt_entry *a = &in.items[i], *b = &out.items[i];
+                        same = strcmp(a->key, b->key) == 0 && a->color == b->color && a->values.n == b->values.n;
+                        for (size_t j = 0; same && j < a->values.n; j++)
+                                same = strcmp(a->values.keys[j], b->values.keys[j]) == 0 &&
+                                       a->values.values[j] == b->values.values[j];
+                }
+                ok(same, "the nested containers come back equal (empty maps included)");
+                rt_entry_array_clear(&out);
+        }
+        rt_entry_array_clear(&in);
+}
+
+static void test_maps(void) {
+        rt_string_uint32_map m = { xcalloc(1000, sizeof(char *)), xcalloc(1000, 4), 1000 }, rm;
+        rt_uint32_string_array_map lists = { xcalloc(100, 4), xcalloc(100, sizeof(rt_string_array)), 100 }, rlists;
+        bool same;
+        int r;
+
+        for (size_t i = 0; i < m.n; i++) {
+                char buf[32];
+                snprintf(buf, sizeof(buf), "key-%zu", i);
+                m.keys[i] = xstrdup(buf);
+                m.values[i] = (uint32_t)(UINT32_MAX - i);
+        }
+        for (size_t i = 0; i < lists.n; i++) {
+                lists.keys[i] = (uint32_t)i * 3;
+                lists.values[i].n = i % 4;
+                lists.values[i].items = xcalloc(i % 4, sizeof(char *));
+                for (size_t j = 0; j < i % 4; j++)
+                        lists.values[i].items[j] = xstrdup(j ? "two" : "");
+        }
+        r = round_trip_maps(proxy, &m, &lists, &rm, &rlists, NULL);
+        is_int(r, 0, "Maps: 1,000 entries, and a map of arrays");
+        if (r == 0) {
+                same = rm.n == m.n && rlists.n == lists.n;
+                for (size_t i = 0; same && i < m.n; i++)
+                        same = strcmp(rm.keys[i], m.keys[i]) == 0 && rm.values[i] == m.values[i];
+                for (size_t i = 0; same && i < lists.n; i++) {
+                        same = rlists.keys[i] == lists.keys[i] && rlists.values[i].n == lists.values[i].n;
+                        for (size_t j = 0; same && j < lists.values[i].n; j++)
+                                same = strcmp(rlists.values[i].items[j], lists.values[i].items[j]) == 0;
+                }
+                ok(same, "both maps come back equal, in order");
+                rt_string_uint32_map_clear(&rm);
+                rt_uint32_string_array_map_clear(&rlists);
+        }
+        rt_string_uint32_map_clear(&m);
+        rt_uint32_string_array_map_clear(&lists);
+}
+
+static int build_dict(busrpc_iter *it, void *userdata) {
+        busrpc_iter arr, entry;
+        int r;
+
+        (void)userdata;
+        r = busrpc_iter_open(it, BUSRPC_TYPE_ARRAY, "{si}", &arr);
+        for (int i = 0; r >= 0 && i < 3; i++) {
+                const char *k = i == 0 ? "one" : i == 1 ? "two" : "three";
+                int32_t v = i + 1;
+                r = busrpc_iter_open(&arr, BUSRPC_TYPE_DICT_ENTRY, NULL, &entry);
+                if (r >= 0)
+                        r = busrpc_iter_append_basic(&entry, BUSRPC_TYPE_STRING, &k);
+                if (r >= 0)
+                        r = busrpc_iter_append_basic(&entry, BUSRPC_TYPE_INT32, &v);
+                if (r >= 0)
+                        r = busrpc_iter_close(&arr, &entry);
+        }
+        if (r >= 0)
+                r = busrpc_iter_close(it, &arr);
+        return r;
+}
+
+static void test_variants(void) {
+        busrpc_variant *dict = NULL, *items[4] = { NULL }, *rv = NULL, *inner = NULL;
+        rt_variant_array vs = { items, 4 }, rvs;
+        bool same;
+        int r;
+
+        ok(busrpc_variant_new_built("a{si}", build_dict, NULL, &dict) == 0, "built a variant holding a{si}");
+        busrpc_variant_new_int32(42, &items[0]);
+        busrpc_variant_new_string(UTF8, &items[1]);
+        busrpc_variant_new_uint64(7, &inner);
+        busrpc_variant_new_variant(inner, &items[2]);
+        items[3] = busrpc_variant_ref(dict);
+        r = round_trip_variants(proxy, dict, &vs, &rv, &rvs, NULL);
+        is_int(r, 0, "Variants: a container, and an array of variants");
+        if (r == 0) {
+                ok(busrpc_variant_equal(rv, dict), "the a{si} variant comes back equal");
+                is_str(busrpc_variant_get_signature(rv), "a{si}", "with its signature");
+                same = rvs.n == 4;
+                for (size_t i = 0; same && i < 4; i++)
+                        same = busrpc_variant_equal(rvs.items[i], items[i]);
+                ok(same, "int32, string, variant-in-variant and dict come back equal");
+                busrpc_variant_unref(rv);
+                rt_variant_array_clear(&rvs);
+        }
+        for (size_t i = 0; i < 4; i++)
+                busrpc_variant_unref(items[i]);
+        busrpc_variant_unref(inner);
+        busrpc_variant_unref(dict);
+}
+
+/* A raw Enums call with values the generated client cannot send. */
+static int raw_enums(uint32_t c, uint16_t perm, busrpc_error *err) {
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        int r;
+
+        r = busrpc_proxy_method_new(proxy, ROUND_TRIP_INTERFACE_NAME, "Enums", &m);
+        if (r >= 0)
+                r = busrpc_msg_append(m, &it);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&it, BUSRPC_TYPE_UINT32, &c);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&it, BUSRPC_TYPE_UINT16, &perm);
+        if (r < 0) {
+                busrpc_msg_unref(m);
+                return r;
+        }
+        return busrpc_proxy_call(proxy, m, "uq", NULL, err);
+}
+
+static void test_enums(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        rt_color c = RT_COLOR_RED;
+        rt_perm p = 0;
+        int r;
+
+        r = round_trip_enums(proxy, RT_COLOR_GREEN, RT_PERM_READ | RT_PERM_EXEC, &c, &p, &err);
+        is_int(r, 0, "Enums");
+        ok(c == RT_COLOR_GREEN && p == (RT_PERM_READ | RT_PERM_EXEC), "enum and flags come back");
+        ok(rt_color_is_valid(2) && !rt_color_is_valid(3), "rt_color_is_valid()");
+        ok(rt_perm_is_valid(7) && !rt_perm_is_valid(8), "rt_perm_is_valid()");
+        is_str(rt_color_to_string(RT_COLOR_BLUE), "BLUE", "rt_color_to_string()");
+        r = raw_enums(7, 1, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS),
+           "an unknown enum value from the wire is InvalidArgs (%d %s)", r, err.message ? err.message : "");
+        busrpc_error_clear(&err);
+        r = raw_enums(1, 8, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS),
+           "an unknown flag bit is InvalidArgs (%d)", r);
+        busrpc_error_clear(&err);
+        r = raw_enums(2, 3, &err);
+        is_int(r, 0, "valid raw values are accepted");
+        busrpc_error_clear(&err);
+}
+
+static bool same_file(int a, int b) {
+        struct stat sa, sb;
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void test_fds(void) {
+        int before = count_fds(), p[2], many_fds[5], ra = -1;
+        rt_fd_array many = { many_fds, 5 }, rmany;
+        rt_holder h, rh;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        bool same = true;
+        char buf[8] = { 0 };
+        int r;
+
+        if (pipe(p) < 0)
+                tap_bail("pipe");
+        for (int i = 0; i < 5; i++)
+                many_fds[i] = open(i % 2 ? "/dev/null" : "/dev/zero", O_RDONLY | O_CLOEXEC);
+        rt_holder_init(&h);
+        ok(h.handle == -1, "rt_holder_init() sets the fd to -1");
+        h.handle = p[0];
+        h.note = "pipe";
+        r = round_trip_fds(proxy, p[1], &many, &h, &ra, &rmany, &rh, &err);
+        is_int(r, 0, "Fds: one, an array of five, one in a struct");
+        if (r == 0) {
+                ok(ra >= 0 && write(ra, "hi", 2) == 2 && read(p[0], buf, 2) == 2 && strcmp(buf, "hi") == 0,
+                   "the returned fd is the same pipe");
+                same = rmany.n == 5;
+                for (size_t i = 0; same && i < 5; i++)
+                        same = same_file(rmany.items[i], many_fds[i]);
+                ok(same, "the five fds come back (same files)");
+                ok(same_file(rh.handle, p[0]), "the fd inside the struct comes back");
+                is_str(rh.note, "pipe", "next to its string");
+                close(ra);
+                rt_fd_array_clear(&rmany);
+                rt_holder_clear(&rh);
+                ok(rh.handle == -1, "rt_holder_clear() closes and resets the fd");
+        }
+        for (int i = 0; i < 5; i++)
+                close(many_fds[i]);
+        close(p[0]);
+        close(p[1]);
+        is_int(count_fds(), before, "no fd leaked in the client");
+        busrpc_error_clear(&err);
+}
+
+static void test_shm(void) {
+        busrpc_shm *data = NULL, *copy = NULL;
+        uint64_t size = 0, sum = 0, want = 0;
+        unsigned char *p;
+        int r;
+
+        r = busrpc_shm_new(SHM_SIZE, &data);
+        is_int(r, 0, "a 64 MiB shm");
+        if (r < 0)
+                return;
+        p = busrpc_shm_data(data);
+        for (size_t i = 0; i < SHM_SIZE; i++) {
+                p[i] = (unsigned char)(i * 31 + (i >> 12));
+                want += p[i];
+        }
+        r = round_trip_blob(proxy, data, &size, &sum, &copy, NULL);
+        is_int(r, 0, "Blob: the shm travels as a sealed memfd");
+        is_int(size, SHM_SIZE, "the server saw 64 MiB");
+        ok(sum == want, "and summed the same bytes");
+        ok(busrpc_shm_is_sealed(data), "sending sealed the caller's shm");
+        if (copy) {
+                ok(busrpc_shm_size(copy) == 4096 && memcmp(busrpc_shm_const_data(copy), busrpc_shm_const_data(data), 4096) == 0,
+                   "a shm output comes back with its contents");
+                busrpc_shm_unref(copy);
+        }
+        busrpc_shm_unref(data);
+}
+
+static void test_errors(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        int32_t q = 99;
+        int r;
+
+        r = round_trip_divide(proxy, 7, 0, &q, &err);
+        is_int(r, -EREMOTEIO, "a declared error is -EREMOTEIO");
+        is_str(err.name, ROUND_TRIP_ERROR_DIVIDE_BY_ZERO, "with the declared D-Bus error name");
+        is_str(err.message, "cannot divide 7 by zero", "and the formatted message");
+        is_int(q, 99, "the output is untouched");
+        busrpc_error_clear(&err);
+        r = round_trip_divide(proxy, 7, 2, &q, &err);
+        ok(r == 0 && q == 3, "the next call works");
+}
+
+static void test_deferred(void) {
+        int32_t back = 0;
+        int r;
+
+        r = round_trip_later(proxy, 50, -42, &back, NULL);
+        is_int(r, 0, "a deferred reply (the op returned BUSRPC_DEFER)");
+        is_int(back, -42, "carries the value given to round_trip_later_reply()");
+}
+
+typedef struct Done {
+        bool done;
+        int r;
+        int32_t q;
+        char *err_name;
+        int calls;
+} Done;
+
+static void divide_done(int r, const busrpc_error *err, int32_t q, void *userdata) {
+        Done *d = userdata;
+
+        d->done = true;
+        d->calls++;
+        d->r = r;
+        d->q = q;
+        free(d->err_name);
+        d->err_name = err && err->name ? xstrdup(err->name) : NULL;
+}
+
+static void later_done(int r, const busrpc_error *err, int32_t back, void *userdata) {
+        divide_done(r, err, back, userdata);
+}
+
+static void test_async(void) {
+        Done a = { 0 }, b = { 0 }, c = { 0 };
+        busrpc_pending *pending = NULL;
+        int r;
+
+        r = round_trip_divide_async(proxy, 84, 2, divide_done, &a, NULL);
+        is_int(r, 0, "async call sent");
+        wait_for(&a.done);
+        ok(a.done && a.r == 0 && a.q == 42 && a.err_name == NULL, "its callback got 42 and no error");
+
+        r = round_trip_divide_async(proxy, 1, 0, divide_done, &b, NULL);
+        wait_for(&b.done);
+        ok(b.done && b.r == -EREMOTEIO && b.err_name && strcmp(b.err_name, ROUND_TRIP_ERROR_DIVIDE_BY_ZERO) == 0,
+           "an async declared error reaches the callback");
+
+        r = round_trip_later_async(proxy, 3000, 5, later_done, &c, &pending);
+        is_int(r, 0, "a slow async call");
+        busrpc_pending_cancel(pending);
+        ok(c.done && c.r < 0 && c.calls == 1, "cancel runs the callback once, at once (%d)", c.r);
+        busrpc_pending_unref(pending);
+        busrpc_loop_iterate(busrpc_conn_get_loop(conn), 100);
+        is_int(c.calls, 1, "and never again");
+        free(a.err_name);
+        free(b.err_name);
+        free(c.err_name);
+}
+
+static void test_noreply(void) {
+        char *last = NULL;
+        int r;
+
+        r = round_trip_poke(proxy, "poked " UTF8, NULL);
+        is_int(r, 0, "@noreply call sent");
+        r = round_trip_poked(proxy, &last, NULL);
+        is_int(r, 0, "a later call");
+        is_str(last, "poked " UTF8, "sees what the @noreply call did");
+        free(last);
+}
+
+typedef struct Sig {
+        bool got;
+        int64_t value;
+        char *where;
+        size_t n_values;
+        rt_color color;
+} Sig;
+
+static void on_happened(int64_t value, const char *where, const rt_entry *entry, void *userdata) {
+        Sig *s = userdata;
+
+        s->got = true;
+        s->value = value;
+        free(s->where);
+        s->where = xstrdup(where);
+        s->n_values = entry->values.n;
+        s->color = entry->color;
+}
+
+static void test_signals(void) {
+        Sig s = { 0 };
+        busrpc_subscription *sub = NULL;
+        int r;
+
+        r = round_trip_on_happened(proxy, on_happened, &s, &sub);
+        is_int(r, 0, "subscribed to Happened");
+        r = round_trip_emit(proxy, INT64_MIN, UTF8, NULL);
+        is_int(r, 0, "asked the server to emit");
+        wait_for(&s.got);
+        ok(s.got, "the signal arrived");
+        ok(s.value == INT64_MIN, "with its int64");
+        is_str(s.where, UTF8, "its string");
+        ok(s.n_values == 3 && s.color == RT_COLOR_BLUE, "and its struct of a map");
+        busrpc_subscription_free(sub);
+        free(s.where);
+}
+
+static void test_properties(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        round_trip_properties all;
+        rt_uint32_array stats = { (uint32_t[]){ 0, 1, UINT32_MAX }, 3 }, got;
+        rt_basics snap;
+        rt_color mode = RT_COLOR_RED;
+        char *name = NULL;
+        int r;
+
+        r = round_trip_get_name(proxy, &name, &err);
+        is_int(r, 0, "get Name");
+        is_str(name, UTF8, "a multi-byte string property");
+        free(name);
+        r = round_trip_set_mode(proxy, RT_COLOR_BLUE, &err);
+        is_int(r, 0, "set Mode");
+        r = round_trip_get_mode(proxy, &mode, &err);
+        ok(r == 0 && mode == RT_COLOR_BLUE, "get Mode returns what was set");
+        r = round_trip_set_stats(proxy, &stats, &err);
+        is_int(r, 0, "set an array property");
+        r = round_trip_get_stats(proxy, &got, &err);
+        ok(r == 0 && got.n == 3 && got.items[2] == UINT32_MAX, "and get it back");
+        if (r == 0)
+                rt_uint32_array_clear(&got);
+        r = round_trip_set_secret(proxy, 1234, &err);
+        is_int(r, 0, "set a writeonly property");
+        r = round_trip_set_secret(proxy, -1, &err);
+        ok(r < 0 && busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "a setter's error reaches the caller");
+        busrpc_error_clear(&err);
+        r = round_trip_get_snapshot(proxy, &snap, &err);
+        ok(r == 0 && snap.i == 1234, "a struct property");
+        if (r == 0)
+                rt_basics_clear(&snap);
+        r = round_trip_get_all(proxy, &all, &err);
+        is_int(r, 0, "GetAll");
+        if (r == 0) {
+                ok(all.has.name && all.has.mode && all.has.stats && all.has.snapshot, "has every readable property");
+                is_str(all.name, UTF8, "Name in GetAll");
+                ok(all.mode == RT_COLOR_BLUE && all.stats.n == 3 && all.snapshot.i == 1234, "values in GetAll");
+                round_trip_properties_clear(&all);
+        }
+        busrpc_error_clear(&err);
+}
+
+static void test_wrong_signature(void) {
+        char cmd[512], out[1024] = { 0 };
+        FILE *f;
+        size_t n;
+        int status, r;
+        int32_t q = 0;
+
+        snprintf(cmd, sizeof(cmd),
+                 "dbus-send --bus=%s --print-reply --dest=%s %s %s.Divide string:x 2>&1", address, NAME, OBJ_PATH,
+                 ROUND_TRIP_INTERFACE_NAME);
+        f = popen(cmd, "r");
+        if (!f)
+                tap_bail("popen dbus-send");
+        n = fread(out, 1, sizeof(out) - 1, f);
+        out[n] = '\0';
+        status = pclose(f);
+        ok(status != 0 && strstr(out, BUSRPC_ERROR_INVALID_ARGS), "dbus-send with a wrong signature gets InvalidArgs");
+        if (!strstr(out, BUSRPC_ERROR_INVALID_ARGS))
+                tap_diag("dbus-send said: %s", out);
+        r = round_trip_divide(proxy, 6, 3, &q, NULL);
+        ok(r == 0 && q == 2, "and the next good call still works");
+}
+
+int main(void) {
+        int status = -1, r;
+
+        start_daemon();
+        start_server();
+        r = busrpc_conn_open(address, &conn);
+        if (r < 0)
+                tap_bail("cannot connect to %s: %s", address, strerror(-r));
+        r = round_trip_proxy_new(conn, NAME, OBJ_PATH, &proxy);
+        if (r < 0)
+                tap_bail("round_trip_proxy_new: %s", strerror(-r));
+
+        TAP_RUN(test_basics);
+        TAP_RUN(test_ints);
+        TAP_RUN(test_strings);
+        TAP_RUN(test_arrays);
+        TAP_RUN(test_nested);
+        TAP_RUN(test_maps);
+        TAP_RUN(test_variants);
+        TAP_RUN(test_enums);
+        TAP_RUN(test_fds);
+        TAP_RUN(test_shm);
+        TAP_RUN(test_errors);
+        TAP_RUN(test_deferred);
+        TAP_RUN(test_async);
+        TAP_RUN(test_noreply);
+        TAP_RUN(test_signals);
+        TAP_RUN(test_properties);
+        TAP_RUN(test_wrong_signature);
+
+        busrpc_proxy_unref(proxy);
+        busrpc_conn_unref(conn);
+        kill(server_pid, SIGTERM);
+        waitpid(server_pid, &status, 0);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server stopped cleanly on SIGTERM (status %d)",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        kill(daemon_pid, SIGTERM);
+        waitpid(daemon_pid, NULL, 0);
+        {
+                char p1[128];
+                snprintf(p1, sizeof(p1), "%s/bus.conf", dir);
+                unlink(p1);
+                snprintf(p1, sizeof(p1), "%s/bus", dir);
+                unlink(p1);
+                rmdir(dir);
+        }
+        dbus_shutdown();
+        return tap_done();
+}

@@ -73,12 +73,14 @@ IdlType *idl_type_new(IdlTypeKind kind, IdlLoc loc) {
 }
 
 void idl_type_free(IdlType *t) {
-        if (!t)
-                return;
-        idl_type_free(t->elem);
-        idl_type_free(t->key);
-        free(t->name);
-        free(t);
+        /* Iterate down the element chain: T[][]... may be deep. */
+        while (t) {
+                IdlType *elem = t->elem;
+                idl_type_free(t->key);
+                free(t->name);
+                free(t);
+                t = elem;
+        }
 }
 
 static void annot_free(IdlAnnot *a) {

@@ -150,7 +150,7 @@ bool genc_has_readable(const IdlDecl *iface);
 /* Whether a property member is readable / writable. */
 bool genc_prop_readable(const IdlMember *m);
 bool genc_prop_writable(const IdlMember *m);
-/* Whether notify_X is generated (PropertiesChanged sent for it). */
+/* Whether notify_X is generated (for every property). */
 bool genc_prop_notifies(const IdlMember *m);
 /* Write to a memory buffer until genc_capture_end(), which restores the
  * real output and returns what was written (caller frees): lets a

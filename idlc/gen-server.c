@@ -123,9 +123,12 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
                 const IdlMember *m = d->members[i];
                 if (!genc_prop_notifies(m))
                         continue;
-                genc_p(g, "/* %s_notify_%s() - tell subscribers that %s changed (PropertiesChanged%s). */\n",
-                       d->c_name, m->c_name, m->name,
-                       m->emits == IDL_EMITS_INVALIDATES ? ", invalidated" : " with the value from the getter");
+                genc_p(g, "/* %s_notify_%s() - tell subscribers that %s changed: %s. */\n", d->c_name,
+                       m->c_name, m->name,
+                       m->access == IDL_ACCESS_WRITE     ? "a writeonly property sends nothing"
+                       : m->emits == IDL_EMITS_INVALIDATES ? "PropertiesChanged naming it (invalidated)"
+                       : m->emits == IDL_EMITS_TRUE        ? "PropertiesChanged with the value from the getter"
+                                                           : "nothing is sent (@emits_changed const or false)");
                 genc_sig_notify(g, d, m);
                 genc_p(g, ";\n\n");
         }

@@ -6,9 +6,10 @@
  * given the wrong number of arguments.
  *
  * Keywords are reserved only where the grammar needs them: any keyword
- * may be used as the name of a field, argument, member, enum value or a
- * component of a dotted name ("int32 error;", "method map();"). Only a type
- * reference must be a plain identifier, since there a keyword is a type.
+ * may be used as the name of a field, argument, member, enum value,
+ * declaration or a component of a dotted name ("int32 error;",
+ * "method map();"), and a type reference may be any keyword that is not a
+ * basic type ("struct method {...}" is used as "method m;").
  *
  * Doc comments: the scanner records each slash-star-star comment with the
  * index of the token that follows it. Locations carry token indexes too
@@ -63,8 +64,13 @@ typedef struct IdlLex {
         bool comment_doc;
         IdlLexDoc **docs;
         size_t n_docs;
+        bool too_deep;    /* "nested too deeply" was reported */
         jmp_buf fatal;    /* YY_FATAL_ERROR returns here instead of exit() */
 } IdlLex;
+
+/* Array nesting the parser accepts; D-Bus allows 32 (check.c). Maps are
+ * bounded by the parser's stack (bison's "memory exhausted"). */
+#define IDL_MAX_NESTING 256
 
 typedef struct IdlLit {
         bool negative;
@@ -283,6 +289,17 @@ static IdlAnnot *annot_new(IdlLex *lx, char *name, IdlList *args, IdlYYLoc loc) 
         return a;
 }
 
+/* Array nesting of t, counted up to IDL_MAX_NESTING. */
+static int array_depth(const IdlType *t) {
+        int n = 0;
+
+        while (t && t->kind == IDL_T_ARRAY && n < IDL_MAX_NESTING) {
+                t = t->elem;
+                n++;
+        }
+        return n;
+}
+
 static IdlType *basic(IdlLex *lx, IdlTypeKind kind, IdlYYLoc loc) {
         return idl_type_new(kind, LOC(loc));
 }
@@ -326,7 +343,7 @@ static IdlType *basic(IdlLex *lx, IdlTypeKind kind, IdlYYLoc loc) {
 %token K_VARIANT "'variant'" K_FD "'fd'" K_SHM "'shm'"
 
 %type <str> name dotted
-%type <cstr> keyword
+%type <cstr> keyword soft_keyword
 %type <lit> int_lit
 %type <type> type enum_base
 %type <field> field arg
@@ -569,14 +586,29 @@ type:
                 $$ = basic(lx, IDL_T_NAMED, @$);
                 $$->name = $1;
         }
+    | soft_keyword {
+                $$ = basic(lx, IDL_T_NAMED, @$);
+                $$->name = idl_xstrdup($1);
+        }
     | K_MAP '<' type ',' type '>' {
                 $$ = basic(lx, IDL_T_MAP, @$);
                 $$->key = $3;
                 $$->elem = $5;
         }
     | type '[' ']' {
-                $$ = basic(lx, IDL_T_ARRAY, @$);
-                $$->elem = $1;
+                if (array_depth($1) < IDL_MAX_NESTING) {
+                        $$ = basic(lx, IDL_T_ARRAY, @$);
+                        $$->elem = $1;
+                } else {
+                        /* Not a D-Bus limit (check.c reports that one): a
+                         * bound that keeps every recursive walk of the tree
+                         * safe from stack exhaustion. */
+                        if (!lx->too_deep)
+                                idl_error(LOC(@2), "type is nested too deeply (more than %d levels)",
+                                          IDL_MAX_NESTING);
+                        lx->too_deep = true;
+                        $$ = $1;
+                }
         }
     ;
 
@@ -595,6 +627,26 @@ name:
     ;
 
 keyword:
+      soft_keyword
+    | K_BOOL { $$ = "bool"; }
+    | K_BYTE { $$ = "byte"; }
+    | K_INT16 { $$ = "int16"; }
+    | K_UINT16 { $$ = "uint16"; }
+    | K_INT32 { $$ = "int32"; }
+    | K_UINT32 { $$ = "uint32"; }
+    | K_INT64 { $$ = "int64"; }
+    | K_UINT64 { $$ = "uint64"; }
+    | K_DOUBLE { $$ = "double"; }
+    | K_STRING { $$ = "string"; }
+    | K_OBJPATH { $$ = "objpath"; }
+    | K_SIGNATURE { $$ = "signature"; }
+    | K_VARIANT { $$ = "variant"; }
+    | K_FD { $$ = "fd"; }
+    | K_SHM { $$ = "shm"; }
+    ;
+
+/* Keywords that are not types: a type reference may use them as names. */
+soft_keyword:
       K_MODULE { $$ = "module"; }
     | K_IMPORT { $$ = "import"; }
     | K_STRUCT { $$ = "struct"; }
@@ -611,21 +663,6 @@ keyword:
     | K_READWRITE { $$ = "readwrite"; }
     | K_WRITEONLY { $$ = "writeonly"; }
     | K_MAP { $$ = "map"; }
-    | K_BOOL { $$ = "bool"; }
-    | K_BYTE { $$ = "byte"; }
-    | K_INT16 { $$ = "int16"; }
-    | K_UINT16 { $$ = "uint16"; }
-    | K_INT32 { $$ = "int32"; }
-    | K_UINT32 { $$ = "uint32"; }
-    | K_INT64 { $$ = "int64"; }
-    | K_UINT64 { $$ = "uint64"; }
-    | K_DOUBLE { $$ = "double"; }
-    | K_STRING { $$ = "string"; }
-    | K_OBJPATH { $$ = "objpath"; }
-    | K_SIGNATURE { $$ = "signature"; }
-    | K_VARIANT { $$ = "variant"; }
-    | K_FD { $$ = "fd"; }
-    | K_SHM { $$ = "shm"; }
     ;
 
 %%

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* check-internal.h: the checker's own C-name rules, so that names the XML
+ * cannot help having are fixed here instead of failing the check. */
+#include "check-internal.h"
 #include "diag.h"
 #include "parse.h"
 #include "types.h"
@@ -218,7 +221,7 @@ static IdlType *sig_struct(Ctx *c, const char **p, const char *base, int ad, int
                 snprintf(err->msg, sizeof(err->msg), "structs nested deeper than %d", MAX_DEPTH);
                 return NULL;
         }
-        for ((*p)++; **p != ')'; n++) {
+        for ((*p)++; **p != ')';) {
                 char *fbase = idl_xasprintf("%sField%zu", base, n);
                 IdlField *f;
                 if (!**p) {
@@ -239,7 +242,6 @@ static IdlType *sig_struct(Ctx *c, const char **p, const char *base, int ad, int
                 f->type = t;
                 f->meta.loc = loc;
                 IDL_PUSH(fields, n, f);
-                n--; /* IDL_PUSH counted it; the loop counts too */
         }
         if (n == 0) {
                 snprintf(err->msg, sizeof(err->msg), "a struct needs at least one member");
@@ -630,6 +632,15 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
         if (strcmp(name, IDL_XML_DOC) == 0 && !m->doc && !strstr(value, "*/")) {
                 m->doc = idl_xstrdup(value);
         } else if (strcmp(name, IDL_XML_CNAME) == 0 && (member || parent == E_IFACE)) {
+                /* It replaces the one fix_c_name() may have added. */
+                for (size_t i = 0; i < m->n_annots; i++) {
+                        if (m->annots[i]->kind == IDL_A_C_NAME) {
+                                free(m->annots[i]->value);
+                                m->annots[i]->value = idl_xstrdup(value);
+                                m->annots[i]->loc = loc;
+                                return;
+                        }
+                }
                 add_annot(m, IDL_A_C_NAME, "c_name", value, loc);
         } else if (strcmp(name, IDL_XML_DEPRECATED) == 0 && strcmp(value, "true") == 0 &&
                    (member || parent == E_IFACE)) {
@@ -667,6 +678,44 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
                                     elem_names[parent]);
                 add_annot(m, IDL_A_DBUS, name, value, loc);
         }
+}
+
+/* ---- names the XML cannot help ---- */
+
+/* Argument names are not part of the protocol, so one that cannot be a C
+ * parameter (not an identifier, a C or C++ keyword, reserved for the
+ * generated code) is renamed, with a warning, instead of failing. */
+static char *arg_name(const char *name, size_t pos, IdlLoc loc) {
+        char *n;
+
+        if (!name || !*name)
+                return idl_xasprintf("arg%zu", pos);
+        if (check_is_c_ident(name) && !check_c_keyword(name) && !check_is_reserved_param(name))
+                return idl_xstrdup(name);
+        if (check_is_c_ident(name)) {
+                n = idl_xasprintf("%s_", name);
+        } else {
+                n = idl_xasprintf("%s%s", isdigit((unsigned char)*name) ? "arg_" : "", name);
+                for (char *p = n; *p; p++)
+                        if (!isalnum((unsigned char)*p) && *p != '_')
+                                *p = '_';
+        }
+        idl_warning(loc, "argument name '%s' cannot be a C parameter; renamed '%s'", name, n);
+        return n;
+}
+
+/* A member or interface whose C name would be a C keyword gets the name
+ * with '_' appended as its @c_name (org.busrpc.CName), with a warning. */
+static void fix_c_name(IdlMeta *m, const char *name, IdlLoc loc) {
+        char *s = check_snake(name);
+
+        if (check_c_keyword(s)) {
+                char *fixed = idl_xasprintf("%s_", s);
+                idl_warning(loc, "C name '%s' of '%s' is a keyword; using '%s'", s, name, fixed);
+                add_annot(m, IDL_A_C_NAME, "c_name", fixed, loc);
+                free(fixed);
+        }
+        free(s);
 }
 
 /* ---- elements ---- */
@@ -752,6 +801,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 c->iface->file = c->f;
                 c->iface->meta.loc = loc;
                 IDL_PUSH(c->ifaces, c->n_ifaces, c->iface);
+                fix_c_name(&c->iface->meta, strrchr(a->name, '.') ? strrchr(a->name, '.') + 1 : a->name, loc);
                 return true;
         case E_METHOD: case E_SIGNAL: case E_PROPERTY:
                 if (!need(a->name, "name", e, loc))
@@ -766,6 +816,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 IDL_PUSH(c->iface->members, c->iface->n_members, m);
                 c->member = m;
                 c->n_args = 0;
+                fix_c_name(&m->meta, a->name, loc);
                 if (e != E_PROPERTY)
                         return true;
                 if (strcmp(a->access, "read") == 0)
@@ -783,7 +834,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 if (!need(a->type, "type", e, loc))
                         return false;
                 f = idl_xcalloc(1, sizeof(*f));
-                f->name = a->name ? idl_xstrdup(a->name) : idl_xasprintf("arg%zu", c->n_args);
+                f->name = arg_name(a->name, c->n_args, loc);
                 f->meta.loc = loc;
                 c->n_args++;
                 if (a->direction && strcmp(a->direction, "in") != 0 && strcmp(a->direction, "out") != 0)
@@ -932,8 +983,7 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         c.f = f;
         if (len > INT_MAX) {
                 idl_error((IdlLoc){ f->path, 0, 0 }, "file is too large");
-                idl_file_free(f);
-                return NULL;
+                return f;
         }
         c.xp = XML_ParserCreate(NULL);
         if (!c.xp)
@@ -958,11 +1008,19 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         free_strs(c.type_src, c.n_types);
         free_strs(c.gen_sig, c.n_gen_sig);
         if (!ok) {
+                /* The error stands; an empty file (not NULL) lets the caller
+                 * keep and free the source text as for any other file. */
                 free_list(c.types, c.n_types);
                 free_list(c.gen, c.n_gen);
                 free_list(c.ifaces, c.n_ifaces);
-                idl_file_free(f);
-                return NULL;
+                for (size_t i = 0; i < f->n_imports; i++) {
+                        free(f->imports[i]->path);
+                        free(f->imports[i]);
+                }
+                free(f->imports);
+                f->imports = NULL;
+                f->n_imports = 0;
+                return f;
         }
         if (c.n_ifaces == 0)
                 idl_warning((IdlLoc){ f->path, 1, 1 }, "no <interface> in this file");

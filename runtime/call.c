@@ -19,6 +19,20 @@ struct busrpc_call {
         bool counted; /* in conn->n_calls */
 };
 
+/* Replies nobody asked for carry this mark; conn_send() drops them. (The
+ * no-reply header flag cannot serve: libdbus sets it on every reply.) */
+static dbus_int32_t unwanted_slot = -1;
+
+static void mark_unwanted(DBusMessage *m) {
+        if (unwanted_slot < 0 && !dbus_message_allocate_data_slot(&unwanted_slot))
+                return;
+        dbus_message_set_data(m, unwanted_slot, (void *)1, NULL);
+}
+
+bool msg_is_unwanted(DBusMessage *m) {
+        return unwanted_slot >= 0 && dbus_message_get_data(m, unwanted_slot) != NULL;
+}
+
 busrpc_call *call_new(busrpc_conn *c, busrpc_object *o, DBusMessage *m, bool no_reply) {
         busrpc_call *call = calloc(1, sizeof(*call));
 
@@ -155,9 +169,8 @@ BUSRPC_EXPORT int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret) {
         reply = dbus_message_new_method_return(call->msg);
         if (!reply)
                 return -ENOMEM;
-        /* Marks a reply nobody wants: conn_send() drops it. */
         if (call->no_reply)
-                dbus_message_set_no_reply(reply, TRUE);
+                mark_unwanted(reply);
         m = msg_new(reply, call->conn);
         dbus_message_unref(reply);
         if (!m)

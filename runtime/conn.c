@@ -385,10 +385,8 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
 
         return_if_fail(c && m, -EINVAL);
         type = dbus_message_get_type(m);
-        /* A reply to a call that asked for none is marked by call.c with the
-         * no-reply flag (meaningless on a reply): drop it here. */
-        if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) &&
-            dbus_message_get_no_reply(m))
+        /* A reply to a call that asked for none (marked by call.c). */
+        if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) && msg_is_unwanted(m))
                 return 0;
         if (c->kind == CONN_SERVER)
                 return c->server ? server_broadcast(c->server, m) : -ENOTCONN;

@@ -174,6 +174,7 @@ int object_manager_emit(busrpc_object *o, bool added);
 /* call.c */
 busrpc_call *call_new(busrpc_conn *c, busrpc_object *o, DBusMessage *m, bool no_reply);
 void call_finish(busrpc_call *call, int r); /* after the skeleton ran */
+bool msg_is_unwanted(DBusMessage *m);
 
 /* creds.c */
 int creds_get(busrpc_conn *c, const char *sender, uid_t *ret_uid, pid_t *ret_pid);

@@ -1,8 +1,10 @@
 # Tests of the runtime data layer (H5): messages and iterators, variants,
 # shared memory, and the calling side (proxies, properties, signals).
-data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-proxy tests/test-peer-call
+data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-error \
+	tests/test-proxy tests/test-peer-call tests/test-validate
 check_PROGRAMS += $(data_tests)
-TESTS += $(data_tests)
+TESTS += $(data_tests) tests/test-data-valgrind.sh
+EXTRA_DIST += tests/test-data-valgrind.sh
 
 data_test_cflags = $(AM_CFLAGS) $(DBUS_CFLAGS)
 data_test_ldadd = libbusrpc.la $(DBUS_LIBS)
@@ -26,3 +28,13 @@ tests_test_proxy_LDADD = $(data_test_ldadd)
 tests_test_peer_call_SOURCES = tests/test-peer-call.c
 tests_test_peer_call_CFLAGS = $(data_test_cflags)
 tests_test_peer_call_LDADD = $(data_test_ldadd)
+
+# The validators are internal (hidden in the library): compiled in.
+tests_test_validate_SOURCES = tests/test-validate.c runtime/validate.c
+tests_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/runtime
+tests_test_validate_CFLAGS = $(data_test_cflags)
+tests_test_validate_LDADD = $(DBUS_LIBS)
+
+tests_test_error_SOURCES = tests/test-error.c
+tests_test_error_CFLAGS = $(data_test_cflags)
+tests_test_error_LDADD = $(data_test_ldadd)

@@ -1,8 +1,10 @@
 # Tests of busrpc-idlc: the IDL front end and the command line (test-idlc.sh).
+# Automake needs literal names: no wildcards.
 TESTS += tests/test-idlc.sh
 EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/bad-syntax/annotation-arguments.idl \
 	tests/idl/bad-syntax/annotation-missing-value.idl \
+	tests/idl/bad-syntax/array-too-deep.idl \
 	tests/idl/bad-syntax/arrow-without-outputs.idl \
 	tests/idl/bad-syntax/bad-escape.idl \
 	tests/idl/bad-syntax/bad-integer.idl \
@@ -10,7 +12,7 @@ EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/bad-syntax/import-not-string.idl \
 	tests/idl/bad-syntax/integer-overflow.idl \
 	tests/idl/bad-syntax/invalid-character.idl \
-	tests/idl/bad-syntax/keyword-as-type.idl \
+	tests/idl/bad-syntax/method-without-parens.idl \
 	tests/idl/bad-syntax/missing-access.idl \
 	tests/idl/bad-syntax/missing-semicolon.idl \
 	tests/idl/bad-syntax/module-twice.idl \
@@ -18,6 +20,7 @@ EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/bad-syntax/nul-byte.idl \
 	tests/idl/bad-syntax/several-errors.idl \
 	tests/idl/bad-syntax/tab-column.idl \
+	tests/idl/bad-syntax/unclosed-array.idl \
 	tests/idl/bad-syntax/unexpected-eof.idl \
 	tests/idl/bad-syntax/unterminated-comment.idl \
 	tests/idl/bad-syntax/unterminated-string.idl \

@@ -91,7 +91,7 @@ done
 # 3 again, for the front end's good files (tests/idl/good).
 if [ -d "$good" ]; then
 	inc="-I $good -I $good/sub -I $top_srcdir/tests/idl/include"
-	for idl in "$good"/*.idl "$good"/sub/*.idl; do
+	for idl in "$good"/*.idl "$good"/sub/*.idl "$top_srcdir"/tests/idl/include/*.idl; do
 		[ -e "$idl" ] || continue
 		# shellcheck disable=SC2086
 		"$BUSRPC_IDLC" $inc -o "$tmp/hdr" --header "$idl" >/dev/null 2>&1

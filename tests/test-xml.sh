@@ -230,6 +230,21 @@ done
 # it carries the DOCTYPE of the introspection format.
 head -n 1 "$x/golden/calc.xml" | grep -qxF '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">'
 ok $? "golden/calc.xml starts with the introspection DOCTYPE"
+# ...and it is valid against the introspection DTD (libdbus-1-dev ships it),
+# as is every XML the round trips above wrote.
+dtd=/usr/share/xml/dbus-1/introspect.dtd
+[ -f "$dtd" ] || tap_bail "$dtd missing (libdbus-1-dev)"
+need xmllint
+for f in "$x"/golden/*.xml "$tmp"/rt/*/x2/*.xml "$tmp"/fp/*/x*/*.xml; do
+	xmllint --noout --nonet --dtdvalid "$dtd" "$f" 2>"$tmp/err" || {
+		ok 1 "${f#"$tmp"/} is valid against introspect.dtd"
+		head -5 "$tmp/err" | sed 's/^/#   /'
+		continue
+	}
+	nvalid=$((${nvalid:-0} + 1))
+done
+[ "${nvalid:-0}" -gt 20 ]
+ok $? "${nvalid:-0} generated XML files are valid against introspect.dtd"
 $canon "$x/golden/calc.xml" | grep -q '@org.example.Custom=.a "quoted" & <odd> value.'
 ok $? "golden/calc.xml: attribute values are escaped and read back"
 
@@ -247,7 +262,7 @@ for kind in bad warn; do
 		out=$tmp/out-$n
 		rm -rf "$out"
 		mkdir -p "$out"
-		(cd "$x/$kind" && "$IDLC" -o "$out" --header --xml --idl "$n") >"$tmp/stdout" 2>"$tmp/err"
+		(cd "$x/$kind" && "$IDLC" -o "$out" --xml --idl "$n") >"$tmp/stdout" 2>"$tmp/err"
 		rc=$?
 		files=$(ls -A "$out")
 		if [ $kind = bad ]; then

@@ -23,9 +23,13 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/bad/signature-two-types.xml \
 	tests/xml/bad/signature-unterminated.xml \
 	tests/xml/bad/unclosed-token.xml \
+	tests/xml/warn/arg-renamed.xml \
+	tests/xml/warn/keyword-c-name.xml \
 	tests/xml/warn/misplaced.xml \
 	tests/xml/warn/unknown-attribute.xml \
 	tests/xml/warn/unknown-element.xml \
+	tests/xml/crashers/doc-invalid-utf8.idl \
+	tests/xml/crashers/doc-nul-byte.idl \
 	fuzz/fuzz-idl.c fuzz/idl.dict
 
 # --- the fuzzer ---------------------------------------------------------------
@@ -39,7 +43,8 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 fuzz_idl_sources = fuzz/fuzz-idl.c \
 	$(filter-out idlc/main.c idlc/load.c,$(filter %.c,$(busrpc_idlc_SOURCES)))
 
-fuzz/fuzz-idl$(EXEEXT): $(fuzz_idl_sources) idlc/parser.c idlc/lexer.c idlc/parser.h
+fuzz/fuzz-idl$(EXEEXT): $(fuzz_idl_sources) idlc/parser.c idlc/lexer.c idlc/parser.h \
+		$(filter %.h,$(busrpc_idlc_SOURCES))
 	@if test -z "$(CLANG)"; then \
 	  echo "fuzz: clang not found (configure looks for it): the fuzzer is not built" >&2; \
 	else \
@@ -59,7 +64,7 @@ fuzz/seeds.stamp: $(srcdir)/tests/xml/calc.idl
 	for f in $(srcdir)/tests/idl/good/*.idl $(srcdir)/tests/idl/good/*/*.idl \
 	         $(srcdir)/tests/xml/*.idl $(srcdir)/tests/xml/*.xml \
 	         $(srcdir)/tests/xml/golden/* $(srcdir)/tests/xml/bad/*.xml \
-	         $(srcdir)/tests/xml/warn/*.xml; do \
+	         $(srcdir)/tests/xml/warn/*.xml $(srcdir)/tests/xml/crashers/*; do \
 	  test -f "$$f" || continue; \
 	  cp "$$f" "fuzz/seeds/$$(echo "$$f" | sed 's|^$(srcdir)/||; s|/|_|g')"; \
 	done && touch $@

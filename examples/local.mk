@@ -35,3 +35,25 @@ dist_examplecalc_DATA = examples/calc/calc.idl examples/calc/calc-service.c exam
 exampledir = $(docdir)/examples
 dist_example_DATA = examples/README.md
 EXTRA_DIST += examples/demo.sh examples/README-snippet.md
+
+# ---- notes: a persistent store; a property, a signal, declared errors ----
+noinst_PROGRAMS += examples/notes/notes-service examples/notes/notes-client
+notes_gen = examples/notes/gen/notes.h examples/notes/gen/notes-client.c examples/notes/gen/notes-server.c
+$(notes_gen): examples/notes/gen/.stamp
+	@test -f $@ || { rm -f examples/notes/gen/.stamp; $(MAKE) $(AM_MAKEFLAGS) examples/notes/gen/.stamp; }
+examples/notes/gen/.stamp: $(top_srcdir)/examples/notes/notes.idl busrpc-idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) examples/notes/gen && \
+	./busrpc-idlc$(EXEEXT) -o examples/notes/gen --header --client --server $(top_srcdir)/examples/notes/notes.idl && \
+	touch $@
+examples_notes_notes_service_SOURCES = examples/notes/notes-service.c
+nodist_examples_notes_notes_service_SOURCES = examples/notes/gen/notes.h examples/notes/gen/notes-server.c
+examples_notes_notes_service_CPPFLAGS = $(examples_cppflags) -I$(top_builddir)/examples/notes/gen
+examples_notes_notes_service_LDADD = libbusrpc.la
+examples_notes_notes_client_SOURCES = examples/notes/notes-client.c
+nodist_examples_notes_notes_client_SOURCES = examples/notes/gen/notes.h examples/notes/gen/notes-client.c
+examples_notes_notes_client_CPPFLAGS = $(examples_cppflags) -I$(top_builddir)/examples/notes/gen
+examples_notes_notes_client_LDADD = libbusrpc.la
+$(examples_notes_notes_service_OBJECTS) $(examples_notes_notes_client_OBJECTS): examples/notes/gen/notes.h
+CLEANFILES += $(notes_gen) examples/notes/gen/.stamp
+examplenotesdir = $(docdir)/examples/notes
+dist_examplenotes_DATA = examples/notes/notes.idl examples/notes/notes-service.c examples/notes/notes-client.c

@@ -1,15 +1,17 @@
 /* gen-c-xml.c: the <interface> element the server embeds for Introspect.
  *
- * TEMPORARY: a minimal emitter of the same element gen-xml.c writes for
- * --xml. It is to be replaced by a call to gen-xml.c's per-interface
- * writer (requested: int idl_gen_xml_interface(const IdlDecl *iface,
- * FILE *out)) so both outputs can never disagree. Only genc_emit_xml_literal()
- * needs to change: it would write the element to a memory stream and quote
- * it line by line, as below.
+ * It must be the element busrpc-idlc --xml writes, so it is cut out of
+ * idl_gen_xml()'s output for the same unit. Should that ever fail (an
+ * interface idl_gen_xml() did not write), a minimal emitter below writes
+ * the element from the tree: names, arguments, properties and the
+ * standard annotations. A per-interface entry point in gen-xml.c
+ * (int idl_gen_xml_interface(const IdlDecl *iface, FILE *out)) would make
+ * the cutting unnecessary.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "gen-c.h"
+#include "gen.h"
 
 /* Append s to the XML text, escaped for an attribute value. */
 static void xml_attr(FILE *f, const char *s) {
@@ -113,33 +115,67 @@ static void element(FILE *f, const IdlDecl *d) {
         fputs("  </interface>\n", f);
 }
 
-size_t genc_xml_length(const IdlDecl *iface) {
-        char *buf = NULL;
+/* The element as idl_gen_xml() writes it: from the start of the line of
+ * <interface name="..."> to the end of the line of its </interface>. */
+static char *from_gen_xml(const GenC *g, const IdlDecl *iface) {
+        char *buf = NULL, *open, *start, *end, *res = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
 
         if (!f)
-                return 0;
+                return NULL;
+        if (idl_gen_xml(g->u, f) < 0 || fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        open = idl_xasprintf("<interface name=\"%s\">", iface->name);
+        start = strstr(buf, open);
+        end = start ? strstr(start, "</interface>") : NULL;
+        if (start && end) {
+                while (start > buf && start[-1] == ' ')
+                        start--;
+                end += strlen("</interface>");
+                if (*end == '\n')
+                        end++;
+                res = idl_xstrndup(start, (size_t)(end - start));
+        }
+        free(open);
+        free(buf);
+        return res;
+}
+
+static char *element_text(const GenC *g, const IdlDecl *iface) {
+        char *buf = from_gen_xml(g, iface);
+        size_t len = 0;
+        FILE *f;
+
+        if (buf)
+                return buf;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
         element(f, iface);
-        if (fclose(f) != 0)
-                len = 0;
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+size_t genc_xml_length(const GenC *g, const IdlDecl *iface) {
+        char *buf = element_text(g, iface);
+        size_t len = buf ? strlen(buf) : 0;
+
         free(buf);
         return len;
 }
 
 void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        char *buf = element_text(g, iface);
         const char *p;
 
-        if (!f)
+        if (!buf)
                 return;
-        element(f, iface);
-        if (fclose(f) != 0) {
-                free(buf);
-                return;
-        }
         /* One C string literal per line; octal escapes always take three
          * digits, so a following digit is never swallowed. */
         for (p = buf; *p;) {

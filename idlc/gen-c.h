@@ -132,11 +132,11 @@ void genc_emit_helpers(GenC *g);
 
 /* Upper-case copy (caller frees). */
 char *genc_upper(const char *s);
-/* The interface's <interface> element as C string literal lines
- * ("  <interface name=...>\n" ...) at the given indent. */
+/* The interface's <interface> element, as busrpc-idlc --xml writes it, as
+ * C string literal lines ("  <interface name=...>\n" ...) at indent. */
 void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent);
 /* Its length in bytes (ISO C99 promises string literals of 4095). */
-size_t genc_xml_length(const IdlDecl *iface);
+size_t genc_xml_length(const GenC *g, const IdlDecl *iface);
 /* A doc comment's text as " * " lines (nothing when doc is NULL). */
 void genc_emit_doc_lines(GenC *g, const char *doc);
 /* Type code constant for a basic type: "BUSRPC_TYPE_INT32". */

@@ -176,13 +176,17 @@ static void locals(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char
         }
 }
 
+/* Empty (init) or release the in_ / out_ locals; input strings are lent by
+ * the message and never freed. */
 static void for_each(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix, bool init) {
+        bool inputs = strcmp(prefix, "in_") == 0;
+
         for (size_t i = 0; i < n; i++) {
                 const CType *t = ty(g, d, a[i]->type);
                 char *name = idl_xasprintf("%s%s", prefix, a[i]->name);
                 if (init && genc_by_ptr(t))
                         genc_init_stmt(g, t, name, 1);
-                else if (!init && !lent_string(t))
+                else if (!init && !(inputs && lent_string(t)))
                         genc_clear_stmt(g, t, name, 1);
                 free(name);
         }
@@ -368,13 +372,13 @@ static void descriptor(GenC *g, const IdlDecl *d) {
                 genc_p(g, "};\n\n");
         }
         genc_p(g, "/* The <interface> element served by Introspect (as busrpc-idlc --xml writes it). */\n");
-        if (genc_xml_length(d) > 4095)
+        if (genc_xml_length(g, d) > 4095)
                 genc_p(g, "#if defined(__GNUC__)\n#pragma GCC diagnostic push\n"
                           "#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n#endif\n");
         genc_p(g, "static const char busrpc__%s_xml[] =\n", d->c_name);
         genc_emit_xml_literal(g, d, 1);
         genc_p(g, "        ;\n");
-        if (genc_xml_length(d) > 4095)
+        if (genc_xml_length(g, d) > 4095)
                 genc_p(g, "#if defined(__GNUC__)\n#pragma GCC diagnostic pop\n#endif\n");
         genc_p(g, "\n");
         genc_p(g, "const busrpc_interface_desc %s_interface = {\n        .name = %s,\n        .xml = busrpc__%s_xml,\n",

@@ -59,6 +59,8 @@ typedef struct IdlLex {
         size_t off;       /* byte offset of the scanner */
         int line, col;    /* position of the scanner, from 1 */
         int tok;          /* tokens returned so far */
+        int cur_line, cur_col;   /* last character of the last token */
+        int prev_line, prev_col; /* and of the token before it */
         IdlYYLoc comment_loc;
         size_t comment_off;
         bool comment_doc;
@@ -667,8 +669,20 @@ soft_keyword:
 
 %%
 
+/* A missing ';' is reported where it is missing, as compilers do: after
+ * the previous token, when the unexpected one starts a later line. */
 void yyerror(YYLTYPE *loc, yyscan_t scanner, IdlLex *lx, const char *msg) {
+        static const char unexpected[] = "syntax error, unexpected ";
+        static const char semi[] = ", expecting ';'";
+        size_t n = strlen(msg), u = sizeof(unexpected) - 1, e = sizeof(semi) - 1;
+
         (void)scanner;
+        if (lx->prev_line > 0 && loc->first_line > lx->prev_line && n > u + e &&
+            strncmp(msg, unexpected, u) == 0 && strcmp(msg + n - e, semi) == 0) {
+                idl_error(idl_lex_loc(lx, lx->prev_line, lx->prev_col + 1),
+                          "syntax error, missing ';' before %.*s", (int)(n - u - e), msg + u);
+                return;
+        }
         idl_error(idl_lex_loc(lx, loc->first_line, loc->first_column), "%s", msg);
 }
 

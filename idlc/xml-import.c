@@ -614,6 +614,21 @@ static void add_annot(IdlMeta *m, IdlAnnotKind kind, const char *name, const cha
         IDL_PUSH(m->annots, m->n_annots, a);
 }
 
+/* Whether a doc string comes back unchanged from a doc comment: the IDL
+ * lexer drops the blanks around it and at the end of each line, and "*" "/"
+ * would end the comment. Other doc strings stay @annotation(...), verbatim. */
+static bool doc_survives(const char *v) {
+        size_t n = strlen(v);
+
+        if (n == 0 || isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]) ||
+            strstr(v, "*/") || strchr(v, '\r'))
+                return false;
+        for (const char *p = v; (p = strchr(p, '\n')); p++)
+                if (p[-1] == ' ' || p[-1] == '\t')
+                        return false;
+        return true;
+}
+
 static bool is_emits_value(const char *v) {
         return strcmp(v, "true") == 0 || strcmp(v, "false") == 0 ||
                strcmp(v, "invalidates") == 0 || strcmp(v, "const") == 0;
@@ -629,7 +644,7 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
         case E_ARG: m = &c->arg->meta; break;
         default: m = &c->member->meta; break;
         }
-        if (strcmp(name, IDL_XML_DOC) == 0 && !m->doc && !strstr(value, "*/")) {
+        if (strcmp(name, IDL_XML_DOC) == 0 && !m->doc && doc_survives(value)) {
                 m->doc = idl_xstrdup(value);
         } else if (strcmp(name, IDL_XML_CNAME) == 0 && (member || parent == E_IFACE)) {
                 /* It replaces the one fix_c_name() may have added. */

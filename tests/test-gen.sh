@@ -75,6 +75,19 @@ for g in "$gen"/golden/*; do
 done
 [ "$n" -ge 9 ]; ok $? "at least 9 generated files ($n)"
 
+# The server embeds, for Introspect, the <interface> elements --xml writes.
+for idl in "$gen"/idl/*.idl; do
+	m=$(sed -n 's/^module \([A-Za-z0-9_]*\);.*/\1/p' "$idl")
+	[ -n "$m" ] && [ -e "$tmp/golden/$m-server.c" ] || continue
+	"$BUSRPC_IDLC" -I "$gen/idl" -o "$tmp/golden" --xml "$idl" >/dev/null 2>&1 || true
+	[ -e "$tmp/golden/$m.xml" ] || { ok 1 "$m.xml generated"; continue; }
+	sed -n '/^  <interface /,/^  <\/interface>/p' "$tmp/golden/$m.xml" >"$tmp/want.xml"
+	sed -n '/_xml\[\] =$/,/^        ;$/p' "$tmp/golden/$m-server.c" |
+		sed -n 's/^        "\(.*\)\\n"$/\1/p' | sed 's/\\"/"/g; s/\\?/?/g; s/\\\\/\\/g' >"$tmp/got.xml"
+	check "$m-server.c embeds the <interface> elements of $m.xml" cmp "$tmp/want.xml" "$tmp/got.xml"
+	rm -f "$tmp/golden/$m.xml"
+done
+
 # 3: compile them all.
 cp "$tmp"/golden/*.h "$tmp/hdr/"
 compile "$tmp/golden" "$tmp"/golden/*.h "$tmp"/golden/*.c

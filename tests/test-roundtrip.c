@@ -26,6 +26,7 @@
 
 #define NAME "org.busrpc.test.RoundTrip"
 #define OBJ_PATH "/org/busrpc/test/rt"
+#define EMPTY_PATH "/org/busrpc/test/empty"
 #define UTF8 "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"
 #define BIG 10000
 #define SHM_SIZE (64u << 20)
@@ -244,18 +245,34 @@ static int op_divide(void *self, busrpc_call *call, int32_t a, int32_t b, int32_
         return 0;
 }
 
+/* A deferred call: replied from a timer. Pending ones are released when
+ * the server stops (the cancelled slow call of test_async leaves one). */
 typedef struct Later {
         busrpc_call *call;
+        busrpc_source *timer;
         int32_t value;
+        struct Later *next;
 } Later;
+
+static Later *pending_laters;
+
+static void later_free(Later *l) {
+        for (Later **pp = &pending_laters; *pp; pp = &(*pp)->next)
+                if (*pp == l) {
+                        *pp = l->next;
+                        break;
+                }
+        busrpc_call_unref(l->call);
+        busrpc_source_free(l->timer);
+        free(l);
+}
 
 static int later_fire(busrpc_source *s, void *userdata) {
         Later *l = userdata;
 
+        (void)s;
         (void)round_trip_later_reply(l->call, l->value);
-        busrpc_call_unref(l->call);
-        free(l);
-        busrpc_source_free(s);
+        later_free(l);
         return 0;
 }
 
@@ -267,12 +284,14 @@ static int op_later(void *self, busrpc_call *call, uint32_t ms, int32_t value, i
         (void)back;
         l->call = busrpc_call_ref(call);
         l->value = value;
-        r = busrpc_loop_add_timer(busrpc_conn_get_loop(srv->conn), (uint64_t)ms * 1000, false, later_fire, l, NULL);
+        r = busrpc_loop_add_timer(busrpc_conn_get_loop(srv->conn), (uint64_t)ms * 1000, false, later_fire, l, &l->timer);
         if (r < 0) {
                 busrpc_call_unref(l->call);
                 free(l);
                 return r;
         }
+        l->next = pending_laters;
+        pending_laters = l;
         return BUSRPC_DEFER;
 }
 
@@ -398,6 +417,8 @@ static const round_trip_ops ops = {
         .set_secret = op_set_secret,
 };
 
+static const round_trip_ops no_ops;
+
 /* The server process: exits 0 after SIGTERM when everything went well. */
 static int run_server(int ready_fd) {
         Server srv = { 0 };
@@ -412,10 +433,16 @@ static int run_server(int ready_fd) {
         r = round_trip_export(srv.conn, OBJ_PATH, &ops, &srv, &srv.obj);
         if (r < 0)
                 return 12;
+        /* Every op NULL: methods answer UnknownMethod, properties fail. */
+        r = round_trip_export(srv.conn, EMPTY_PATH, &no_ops, NULL, NULL);
+        if (r < 0)
+                return 15;
         if (write(ready_fd, "R", 1) != 1)
                 return 13;
         close(ready_fd);
         r = busrpc_conn_run(srv.conn);
+        while (pending_laters)
+                later_free(pending_laters);
         busrpc_object_unexport(srv.obj);
         busrpc_conn_unref(srv.conn);
         free(srv.last_poke);
@@ -456,7 +483,7 @@ static void start_daemon(void) {
         if (daemon_pid < 0)
                 tap_bail("fork: %s", strerror(errno));
         if (daemon_pid == 0) {
-                execl(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
+                execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
                 _exit(127);
         }
         for (int i = 0; i < 1000; i++) {
@@ -485,8 +512,12 @@ static void start_server(void) {
                 exit(code);
         }
         close(p[1]);
-        if (read(p[0], &c, 1) != 1)
-                tap_bail("the server process did not start");
+        if (read(p[0], &c, 1) != 1) {
+                int status = 0;
+                waitpid(server_pid, &status, 0);
+                tap_bail("the server process did not start (exit status %d)",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
         close(p[0]);
 }
 
@@ -908,12 +939,16 @@ static void test_errors(void) {
 }
 
 static void test_deferred(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
         int32_t back = 0;
         int r;
 
-        r = round_trip_later(proxy, 50, -42, &back, NULL);
+        r = round_trip_later(proxy, 50, -42, &back, &err);
         is_int(r, 0, "a deferred reply (the op returned BUSRPC_DEFER)");
+        if (r < 0)
+                tap_diag("error: %s: %s", err.name ? err.name : "-", err.message ? err.message : "-");
         is_int(back, -42, "carries the value given to round_trip_later_reply()");
+        busrpc_error_clear(&err);
 }
 
 typedef struct Done {
@@ -1081,6 +1116,28 @@ static void test_wrong_signature(void) {
         ok(r == 0 && q == 2, "and the next good call still works");
 }
 
+static void test_null_ops(void) {
+        busrpc_proxy *empty = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        char *name = NULL;
+        int32_t q = 0;
+        int r;
+
+        r = round_trip_proxy_new(conn, NAME, EMPTY_PATH, &empty);
+        is_int(r, 0, "a proxy for the object with no ops");
+        r = round_trip_divide(empty, 1, 1, &q, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_UNKNOWN_METHOD),
+           "a NULL op answers UnknownMethod (%s)", err.name ? err.name : "-");
+        busrpc_error_clear(&err);
+        r = round_trip_get_name(empty, &name, &err);
+        ok(r < 0 && busrpc_error_is_set(&err) && name == NULL, "a NULL getter is an error (%s)",
+           err.name ? err.name : "-");
+        busrpc_error_clear(&err);
+        r = round_trip_divide(proxy, 9, 3, &q, &err);
+        ok(r == 0 && q == 3, "the real object still answers");
+        busrpc_proxy_unref(empty);
+}
+
 int main(void) {
         int status = -1, r;
 
@@ -1110,6 +1167,7 @@ int main(void) {
         TAP_RUN(test_signals);
         TAP_RUN(test_properties);
         TAP_RUN(test_wrong_signature);
+        TAP_RUN(test_null_ops);
 
         busrpc_proxy_unref(proxy);
         busrpc_conn_unref(conn);

@@ -167,6 +167,14 @@ for f in "$@"; do
 	roundtrip "${f##*/}" "$f"
 done
 
+# --- 1b. XML samples written here: struct naming, doc strings, escapes -----
+for f in "$x/stats.xml" "$x/docs.xml"; do
+	roundtrip "${f##*/}" "$f"
+done
+grep -q '^ *\* Two lines,$' "$tmp/rt/docs.xml/i1/docs.idl" &&
+	grep -q '@annotation("org.gtk.GDBus.DocString", "Ends \*/ early") method Closing();' "$tmp/rt/docs.xml/i1/docs.idl"
+ok $? "docs.xml: doc strings become doc comments where they survive, annotations elsewhere"
+
 # --- 2. IDL -> XML -> IDL -> XML -> IDL ----------------------------------------
 # Same declarations (blank-line separated paragraphs), in any order.
 same_paragraphs='import sys

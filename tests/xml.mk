@@ -3,7 +3,7 @@
 TESTS += tests/test-xml.sh tests/test-fuzz.sh
 EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/canon.py \
-	tests/xml/calc.idl tests/xml/geo.idl tests/xml/shapes.idl tests/xml/stats.xml \
+	tests/xml/calc.idl tests/xml/geo.idl tests/xml/shapes.idl tests/xml/stats.xml tests/xml/docs.xml \
 	tests/xml/golden/calc.xml tests/xml/golden/shapes.xml tests/xml/golden/stats.idl \
 	tests/xml/bad/access.xml \
 	tests/xml/bad/busrpc-type-mismatch.xml \

@@ -1178,6 +1178,9 @@ static int busrpc__round_trip_strings(busrpc_call *call, busrpc_iter *args, cons
         else if (r >= 0)
                 r = round_trip_strings_reply(call, out_rs, out_ro, out_rg);
 out:
+        free(out_rs);
+        free(out_ro);
+        free(out_rg);
         busrpc_error_clear(&err);
         return r;
 }
@@ -1548,6 +1551,7 @@ static int busrpc__round_trip_poked(busrpc_call *call, busrpc_iter *args, const 
                 r = 0;
         else if (r >= 0)
                 r = round_trip_poked_reply(call, out_last);
+        free(out_last);
         busrpc_error_clear(&err);
         return r;
 }
@@ -1719,9 +1723,18 @@ static const busrpc_signal_desc busrpc__round_trip_signals[] = {
 #endif
 static const char busrpc__round_trip_xml[] =
         "  <interface name=\"org.busrpc.test.RoundTrip\">\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"struct Basics { bool b; byte y; int16 n; uint16 q; int32 i; uint32 u; int64 x; uint64 t; double d; string s; objpath o; signature g; }\"/>\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"enum Color : uint32 { RED = 0, GREEN = 1, BLUE = 2 }\"/>\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"flags Perm : uint16 { READ = 0x1, WRITE = 0x2, EXEC = 0x4 }\"/>\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"/** An array of these is an array of structs of maps. */ struct Entry { string key; map&lt;string, int32&gt; values; Color color; }\"/>\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"struct Holder { fd handle; string note; }\"/>\n"
         "    <method name=\"EchoBasics\">\n"
-        "      <arg name=\"v\" type=\"(bynqiuxtdsog)\" direction=\"in\"/>\n"
-        "      <arg name=\"w\" type=\"(bynqiuxtdsog)\" direction=\"out\"/>\n"
+        "      <arg name=\"v\" type=\"(bynqiuxtdsog)\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Basics\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"w\" type=\"(bynqiuxtdsog)\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Basics\"/>\n"
+        "      </arg>\n"
         "    </method>\n"
         "    <method name=\"Ints\">\n"
         "      <arg name=\"y\" type=\"y\" direction=\"in\"/>\n"
@@ -1766,8 +1779,12 @@ static const char busrpc__round_trip_xml[] =
         "      <arg name=\"rlongs\" type=\"ax\" direction=\"out\"/>\n"
         "    </method>\n"
         "    <method name=\"Nested\">\n"
-        "      <arg name=\"entries\" type=\"a(sa{si}u)\" direction=\"in\"/>\n"
-        "      <arg name=\"rentries\" type=\"a(sa{si}u)\" direction=\"out\"/>\n"
+        "      <arg name=\"entries\" type=\"a(sa{si}u)\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Entry[]\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"rentries\" type=\"a(sa{si}u)\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Entry[]\"/>\n"
+        "      </arg>\n"
         "      <arg name=\"count\" type=\"u\" direction=\"out\"/>\n"
         "    </method>\n"
         "    <method name=\"Maps\">\n"
@@ -1783,29 +1800,46 @@ static const char busrpc__round_trip_xml[] =
         "      <arg name=\"rvs\" type=\"av\" direction=\"out\"/>\n"
         "    </method>\n"
         "    <method name=\"Enums\">\n"
-        "      <arg name=\"c\" type=\"u\" direction=\"in\"/>\n"
-        "      <arg name=\"perm\" type=\"q\" direction=\"in\"/>\n"
-        "      <arg name=\"rc\" type=\"u\" direction=\"out\"/>\n"
-        "      <arg name=\"rp\" type=\"q\" direction=\"out\"/>\n"
+        "      <arg name=\"c\" type=\"u\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Color\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"perm\" type=\"q\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Perm\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"rc\" type=\"u\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Color\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"rp\" type=\"q\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Perm\"/>\n"
+        "      </arg>\n"
         "    </method>\n"
         "    <method name=\"Fds\">\n"
         "      <arg name=\"a\" type=\"h\" direction=\"in\"/>\n"
         "      <arg name=\"many\" type=\"ah\" direction=\"in\"/>\n"
-        "      <arg name=\"h\" type=\"(hs)\" direction=\"in\"/>\n"
+        "      <arg name=\"h\" type=\"(hs)\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Holder\"/>\n"
+        "      </arg>\n"
         "      <arg name=\"ra\" type=\"h\" direction=\"out\"/>\n"
         "      <arg name=\"rmany\" type=\"ah\" direction=\"out\"/>\n"
-        "      <arg name=\"rh\" type=\"(hs)\" direction=\"out\"/>\n"
+        "      <arg name=\"rh\" type=\"(hs)\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Holder\"/>\n"
+        "      </arg>\n"
         "    </method>\n"
         "    <method name=\"Blob\">\n"
-        "      <arg name=\"data\" type=\"h\" direction=\"in\"/>\n"
+        "      <arg name=\"data\" type=\"h\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
+        "      </arg>\n"
         "      <arg name=\"size\" type=\"t\" direction=\"out\"/>\n"
         "      <arg name=\"sum\" type=\"t\" direction=\"out\"/>\n"
-        "      <arg name=\"copy\" type=\"h\" direction=\"out\"/>\n"
+        "      <arg name=\"copy\" type=\"h\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
+        "      </arg>\n"
         "    </method>\n"
         "    <method name=\"Divide\">\n"
         "      <arg name=\"a\" type=\"i\" direction=\"in\"/>\n"
         "      <arg name=\"b\" type=\"i\" direction=\"in\"/>\n"
         "      <arg name=\"q\" type=\"i\" direction=\"out\"/>\n"
+        "      <annotation name=\"org.busrpc.Raises\" value=\"DivideByZero\"/>\n"
         "    </method>\n"
         "    <method name=\"Later\">\n"
         "      <arg name=\"ms\" type=\"u\" direction=\"in\"/>\n"
@@ -1826,15 +1860,21 @@ static const char busrpc__round_trip_xml[] =
         "    <signal name=\"Happened\">\n"
         "      <arg name=\"value\" type=\"x\"/>\n"
         "      <arg name=\"where\" type=\"s\"/>\n"
-        "      <arg name=\"entry\" type=\"(sa{si}u)\"/>\n"
+        "      <arg name=\"entry\" type=\"(sa{si}u)\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Entry\"/>\n"
+        "      </arg>\n"
         "    </signal>\n"
         "    <property name=\"Name\" type=\"s\" access=\"read\"/>\n"
-        "    <property name=\"Mode\" type=\"u\" access=\"readwrite\"/>\n"
+        "    <property name=\"Mode\" type=\"u\" access=\"readwrite\">\n"
+        "      <annotation name=\"org.busrpc.Type\" value=\"Color\"/>\n"
+        "    </property>\n"
         "    <property name=\"Stats\" type=\"au\" access=\"readwrite\"/>\n"
         "    <property name=\"Snapshot\" type=\"(bynqiuxtdsog)\" access=\"read\">\n"
         "      <annotation name=\"org.freedesktop.DBus.Property.EmitsChangedSignal\" value=\"invalidates\"/>\n"
+        "      <annotation name=\"org.busrpc.Type\" value=\"Basics\"/>\n"
         "    </property>\n"
         "    <property name=\"Secret\" type=\"i\" access=\"write\"/>\n"
+        "    <annotation name=\"org.busrpc.Error\" value=\"DivideByZero\"/>\n"
         "  </interface>\n"
         ;
 #if defined(__GNUC__)

@@ -284,11 +284,14 @@ static void type_names(Names *nm, IdlDecl *d) {
                 reserved_prefix(loc, d->c_name, what);
         reg(nm, idl_xstrdup(d->c_name), loc, what, key);
         if (d->kind == IDL_D_STRUCT || d->kind == IDL_D_TYPEDEF) {
-                reg(nm, idl_xasprintf("%s_free", d->c_name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_init", d->c_name), loc, what, key);
                 reg(nm, idl_xasprintf("%s_clear", d->c_name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_free", d->c_name), loc, what, key);
         }
         if (d->kind == IDL_D_ENUM || d->kind == IDL_D_FLAGS) {
                 char *prefix = upper(d->c_name);
+                reg(nm, idl_xasprintf("%s_is_valid", d->c_name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_to_string", d->c_name), loc, what, key);
                 for (size_t i = 0; i < d->n_values; i++) {
                         IdlEnumValue *v = d->values[i];
                         char *vwhat, *vkey;
@@ -309,44 +312,101 @@ static void type_names(Names *nm, IdlDecl *d) {
         free(key);
 }
 
+/* The identifiers generated for member m of interface I if its C name is
+ * x (section 11 of docs/idl-checks.md); returns how many, at most 4. */
+static size_t member_idents(const char *I, const IdlMember *m, const char *x, char *ids[4]) {
+        size_t n = 0;
+
+        switch (m->kind) {
+        case IDL_M_METHOD:
+                ids[n++] = idl_xasprintf("%s_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_%s_async", I, x);
+                ids[n++] = idl_xasprintf("%s_%s_reply", I, x);
+                ids[n++] = idl_xasprintf("%s_%s_done", I, x);
+                break;
+        case IDL_M_PROPERTY:
+                if (m->access != IDL_ACCESS_WRITE)
+                        ids[n++] = idl_xasprintf("%s_get_%s", I, x);
+                if (m->access != IDL_ACCESS_READ)
+                        ids[n++] = idl_xasprintf("%s_set_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_notify_%s", I, x);
+                break;
+        case IDL_M_SIGNAL:
+                ids[n++] = idl_xasprintf("%s_on_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_emit_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_%s_handler", I, x);
+                break;
+        case IDL_M_ERROR: {
+                char *u = upper(I), *ux = upper(x);
+                ids[n++] = idl_xasprintf("%s_error_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_ERROR_%s", u, ux);
+                free(u);
+                free(ux);
+                break;
+        }
+        }
+        return n;
+}
+
+static const Origin *first_clash(const Names *nm, char **ids, size_t n, const char *key, size_t *ret_i) {
+        for (size_t i = 0; i < n; i++) {
+                const Origin *o = check_tab_get(&nm->tab, ids[i]);
+                if (o && strcmp(o->dupkey, key) != 0) {
+                        *ret_i = i;
+                        return o;
+                }
+        }
+        return NULL;
+}
+
+static void free_ids(char **ids, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+}
+
 static void member_names(Names *nm, IdlDecl *d, IdlMember *m) {
         IdlLoc loc = check_loc(m->meta.loc, d->file);
         const char *cn = annot_c_name(&m->meta);
-        const char *I = d->c_name, *x;
-        char *what = idl_xasprintf("%s '%s'", check_member_kind(m->kind), m->name);
+        const char *kind = check_member_kind(m->kind);
+        char *what = idl_xasprintf("%s '%s'", kind, m->name);
         char *key = idl_xasprintf("M/%s/%s/%s", d->name, m->kind == IDL_M_ERROR ? "E" : "M", m->name);
+        char *ids[4];
+        size_t n, at = 0;
+        const Origin *clash;
 
         check_set(&m->c_name, cn ? idl_xstrdup(cn) : check_snake(m->name));
-        x = m->c_name;
-        switch (m->kind) {
-        case IDL_M_METHOD:
-                /* Also the name of its field in the ops struct. */
-                c_name_kw(loc, x, what);
-                reg(nm, idl_xasprintf("%s_%s", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_%s_async", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_%s_reply", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_%s_done", I, x), loc, what, key);
-                break;
-        case IDL_M_PROPERTY:
-                /* Also the name of the getter's and setter's parameter. */
-                c_name_kw(loc, x, what);
-                if (check_is_reserved_param(x))
-                        idl_error(loc, "C name '%s' of %s is reserved for generated code", x, what);
-                if (m->access != IDL_ACCESS_WRITE)
-                        reg(nm, idl_xasprintf("%s_get_%s", I, x), loc, what, key);
-                if (m->access != IDL_ACCESS_READ)
-                        reg(nm, idl_xasprintf("%s_set_%s", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_notify_%s", I, x), loc, what, key);
-                break;
-        case IDL_M_SIGNAL:
-                reg(nm, idl_xasprintf("%s_on_%s", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_emit_%s", I, x), loc, what, key);
-                reg(nm, idl_xasprintf("%s_%s_handler", I, x), loc, what, key);
-                break;
-        case IDL_M_ERROR:
-                reg(nm, idl_xasprintf("%s_error_%s", I, x), loc, what, key);
-                break;
+        n = member_idents(d->c_name, m, m->c_name, ids);
+        /* Introspection XML cannot say @c_name, and real services do have
+         * a method GetDevices next to a property Devices: for XML, pick
+         * another C name (name_method, name_method2, ...) and say so. */
+        clash = d->file && d->file->from_xml && !cn ? first_clash(nm, ids, n, key, &at) : NULL;
+        if (clash) {
+                char *taken = idl_xstrdup(ids[at]);
+                const char *by = clash->what;
+                char *base = check_snake(m->name);
+                for (int k = 1; clash && k < 1000; k++) {
+                        free_ids(ids, n);
+                        check_set(&m->c_name, k == 1 ? idl_xasprintf("%s_%s", base, kind)
+                                                     : idl_xasprintf("%s_%s%d", base, kind, k));
+                        n = member_idents(d->c_name, m, m->c_name, ids);
+                        clash = first_clash(nm, ids, n, key, &at);
+                }
+                idl_warning(loc, "C name of %s is '%s': '%s' is already the C name of %s", what,
+                            m->c_name, taken, by);
+                free(taken);
+                free(base);
         }
+
+        if (m->kind == IDL_M_METHOD) /* also the name of its field in the ops struct */
+                c_name_kw(loc, m->c_name, what);
+        if (m->kind == IDL_M_PROPERTY) {
+                /* also the name of the getter's and setter's parameter */
+                c_name_kw(loc, m->c_name, what);
+                if (check_is_reserved_param(m->c_name))
+                        idl_error(loc, "C name '%s' of %s is reserved for generated code", m->c_name, what);
+        }
+        for (size_t i = 0; i < n; i++)
+                reg(nm, ids[i], loc, what, key);
         free(what);
         free(key);
 }
@@ -356,6 +416,7 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
         const char *cn = annot_c_name(&d->meta);
         char *what = idl_xasprintf("interface '%s'", d->name);
         char *key = idl_xasprintf("I/%s", d->name);
+        char *up;
         IdlDecl *old;
 
         if (cn) {
@@ -379,6 +440,19 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
         reg(nm, idl_xasprintf("%s_export", d->c_name), loc, what, key);
         reg(nm, idl_xasprintf("%s_proxy_new", d->c_name), loc, what, key);
         reg(nm, idl_xasprintf("%s_interface", d->c_name), loc, what, key);
+        up = upper(d->c_name);
+        reg(nm, idl_xasprintf("%s_INTERFACE_NAME", up), loc, what, key);
+        free(up);
+        for (size_t j = 0; j < d->n_members; j++) {
+                IdlMember *m = d->members[j];
+                if (m && m->kind == IDL_M_PROPERTY && m->access != IDL_ACCESS_WRITE) {
+                        /* Properties.GetAll, for interfaces with a readable property. */
+                        reg(nm, idl_xasprintf("%s_get_all", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_properties", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_properties_clear", d->c_name), loc, what, key);
+                        break;
+                }
+        }
         for (size_t j = 0; j < d->n_members; j++) {
                 IdlMember *m = d->members[j];
                 if (m && m->name && *m->name)
@@ -387,6 +461,97 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
 out:
         free(what);
         free(key);
+}
+
+/* The C name gen-c.c gives a type: typedefs are transparent (and their
+ * target is spelled in the typedef's module), struct and enum names are
+ * their C names, basic types their IDL keyword, and containers
+ * <module>_<elem>_array / <module>_<key>_<value>_map, where a named element
+ * of the same module loses the module prefix. NULL when unknown. */
+static char *ctype_name(const IdlType *t, const IdlFile *ctx, size_t limit) {
+        const char *mod, *e, *k;
+        char *en, *kn = NULL, *name;
+        size_t n;
+
+        for (size_t hops = 0; t && t->kind == IDL_T_NAMED && t->decl &&
+                              t->decl->kind == IDL_D_TYPEDEF; hops++) {
+                if (hops > limit)
+                        return NULL; /* a cycle, reported already */
+                ctx = t->decl->file;
+                t = t->decl->target;
+        }
+        if (!t || limit == 0)
+                return NULL;
+        if (t->kind == IDL_T_NAMED)
+                return t->decl && t->decl->c_name ? idl_xstrdup(t->decl->c_name) : NULL;
+        if (t->kind != IDL_T_ARRAY && t->kind != IDL_T_MAP)
+                return idl_basic_type(t->kind) ? idl_xstrdup(idl_basic_type(t->kind)->idl_name) : NULL;
+
+        mod = ctx && ctx->module ? ctx->module : "";
+        n = strlen(mod);
+        if (!(en = ctype_name(t->elem, ctx, limit - 1)))
+                return NULL;
+        if (t->kind == IDL_T_MAP && !(kn = ctype_name(t->key, ctx, limit - 1))) {
+                free(en);
+                return NULL;
+        }
+        /* Basic names never carry the prefix: stripping "int32_" from a
+         * module "int32" would not happen in gen-c.c either. */
+        e = en, k = kn;
+        if (!idl_basic_type_by_name(en) && strncmp(en, mod, n) == 0 && en[n] == '_')
+                e = en + n + 1;
+        if (kn && !idl_basic_type_by_name(kn) && strncmp(kn, mod, n) == 0 && kn[n] == '_')
+                k = kn + n + 1;
+        name = kn ? idl_xasprintf("%s_%s_%s_map", mod, k, e) : idl_xasprintf("%s_%s_array", mod, e);
+        free(en);
+        free(kn);
+        return name;
+}
+
+/* Register the container types a written type makes gen-c.c declare. */
+static void container_names(CheckCtx *c, Names *nm, const IdlType *t, const IdlFile *ctx) {
+        while (t && (t->kind == IDL_T_ARRAY || t->kind == IDL_T_MAP)) {
+                char *name = ctype_name(t, ctx, c->n_decls + 64);
+                if (!name)
+                        return;
+                char *ts = check_type_str(t);
+                char *what = idl_xasprintf("the container type '%s'", ts);
+                char *key = idl_xasprintf("C/%s", name);
+                IdlLoc loc = check_loc(t->loc, ctx);
+                reg(nm, idl_xasprintf("%s_init", name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_clear", name), loc, what, key);
+                reg(nm, idl_xasprintf("%s_free", name), loc, what, key);
+                reg(nm, name, loc, what, key);
+                free(ts);
+                free(what);
+                free(key);
+                if (t->kind == IDL_T_MAP)
+                        container_names(c, nm, t->key, ctx);
+                t = t->elem;
+        }
+}
+
+static void all_container_names(CheckCtx *c, Names *nm) {
+        for (size_t i = 0; i < c->n_decls; i++) {
+                IdlDecl *d = c->decls[i];
+                const IdlFile *f = d->file;
+                for (size_t j = 0; j < d->n_fields; j++)
+                        if (d->fields[j])
+                                container_names(c, nm, d->fields[j]->type, f);
+                container_names(c, nm, d->target, f);
+                for (size_t j = 0; j < d->n_members; j++) {
+                        IdlMember *m = d->members[j];
+                        if (!m)
+                                continue;
+                        for (size_t k = 0; k < m->n_in; k++)
+                                if (m->in[k])
+                                        container_names(c, nm, m->in[k]->type, f);
+                        for (size_t k = 0; k < m->n_out; k++)
+                                if (m->out[k])
+                                        container_names(c, nm, m->out[k]->type, f);
+                        container_names(c, nm, m->type, f);
+                }
+        }
 }
 
 void check_c_names(CheckCtx *c) {
@@ -402,6 +567,7 @@ void check_c_names(CheckCtx *c) {
                 else
                         type_names(&nm, d);
         }
+        all_container_names(c, &nm);
         for (size_t i = 0; i < nm.n_all; i++) {
                 free(nm.all[i]->name);
                 free(nm.all[i]->what);

@@ -265,8 +265,11 @@ static void put_decl(FILE *out, const IdlDecl *d) {
                 break;
         case IDL_D_ENUM:
         case IDL_D_FLAGS:
-                fprintf(out, "%s %s : ", d->kind == IDL_D_ENUM ? "enum" : "flags", d->name);
-                put_type(out, d->base);
+                fprintf(out, "%s %s", d->kind == IDL_D_ENUM ? "enum" : "flags", d->name);
+                if (d->base) {
+                        fputs(" : ", out);
+                        put_type(out, d->base);
+                }
                 fputs(" {\n", out);
                 put_values(out, d);
                 fputs("}\n", out);

@@ -13,9 +13,9 @@
  *
  * Doc comments: the scanner records each slash-star-star comment with the
  * index of the token that follows it. Locations carry token indexes too
- * (first_tok, last_tok), so a declaration claims the doc comment found
- * anywhere between its first token (its first annotation, or its keyword)
- * and its name.
+ * (first_tok, last_tok), so a declaration claims the last doc comment found
+ * between its first token (its first annotation, or its keyword) and its
+ * name; an earlier one there is ignored.
  */
 %code requires {
 #include <setjmp.h>
@@ -197,7 +197,7 @@ static void value_free(void *p) {
 }
 
 /* Move the annotations of *annots into dst, and set its location and doc:
- * the doc is the first doc comment between the node's first token and its
+ * the doc is the last doc comment between the node's first token and its
  * name. */
 static void meta_init(IdlLex *lx, IdlMeta *dst, IdlMeta *annots, IdlYYLoc whole, IdlYYLoc name) {
         *dst = *annots;
@@ -691,7 +691,8 @@ IdlLoc idl_lex_loc(const IdlLex *lx, int line, int col) {
 }
 
 char *idl_lex_take_doc(IdlLex *lx, int first_tok, int last_tok) {
-        for (size_t i = 0; i < lx->n_docs; i++) {
+        /* The closest one wins: scan from the last. */
+        for (size_t i = lx->n_docs; i-- > 0;) {
                 IdlLexDoc *d = lx->docs[i];
                 if (d->text && d->tok >= first_tok && d->tok <= last_tok) {
                         char *text = d->text;

@@ -3,7 +3,9 @@
  * dbus-daemon's Introspect print. Complex signatures become named structs
  * (the naming rule is documented in docs/idl-xml.md). Malformed XML is an error
  * at expat's line and column; unknown elements are warned about and
- * skipped. Returns the file, or NULL when nothing could be built. */
+ * skipped. Returns the file; after malformed XML (an error has been
+ * reported) it is empty, so the caller keeps and frees the text as usual.
+ * NULL is never returned. */
 #pragma once
 
 #include "ast.h"

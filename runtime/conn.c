@@ -56,17 +56,19 @@ static void conn_detach(busrpc_conn *c) {
         loop_detach_conn(c->loop, c);
         busrpc_loop_unref(c->loop);
         c->loop = NULL;
+        c->hook.loop = NULL;
 }
 
 static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
         c->loop = busrpc_loop_ref(l);
+        c->hook.loop = l;
         loop_attach_conn(l, c);
         if (!c->dbus)
                 return 0;
-        if (!dbus_connection_set_watch_functions(c->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle, l,
-                                                 NULL) ||
+        if (!dbus_connection_set_watch_functions(c->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle,
+                                                 &c->hook, NULL) ||
             !dbus_connection_set_timeout_functions(c->dbus, loop_timeout_add, loop_timeout_remove,
-                                                   loop_timeout_toggle, l, NULL)) {
+                                                   loop_timeout_toggle, &c->hook, NULL)) {
                 conn_detach(c);
                 return -ENOMEM;
         }

@@ -47,6 +47,12 @@ typedef enum ConnKind {
 } ConnKind;
 
 typedef struct MatchRule MatchRule;
+
+/* What libdbus watch/timeout callbacks get as data: the loop, and by its
+ * address which connection or server the watch or timeout belongs to. */
+typedef struct LoopHook {
+        busrpc_loop *loop;
+} LoopHook;
 typedef struct CredsEntry CredsEntry;
 
 struct busrpc_object {
@@ -75,6 +81,7 @@ struct busrpc_conn {
         ConnKind kind;
         DBusConnection *dbus; /* NULL for CONN_SERVER */
         busrpc_loop *loop;
+        LoopHook hook;
         char *unique_name;
         bool closing;
 
@@ -109,12 +116,13 @@ struct busrpc_conn {
 void loop_attach_conn(busrpc_loop *l, busrpc_conn *c);
 void loop_detach_conn(busrpc_loop *l, busrpc_conn *c);
 void loop_schedule_dispatch(busrpc_loop *l, busrpc_conn *c);
-dbus_bool_t loop_watch_add(DBusWatch *w, void *loop);
-void loop_watch_remove(DBusWatch *w, void *loop);
-void loop_watch_toggle(DBusWatch *w, void *loop);
-dbus_bool_t loop_timeout_add(DBusTimeout *t, void *loop);
-void loop_timeout_remove(DBusTimeout *t, void *loop);
-void loop_timeout_toggle(DBusTimeout *t, void *loop);
+/* libdbus callbacks; @hook is a LoopHook. */
+dbus_bool_t loop_watch_add(DBusWatch *w, void *hook);
+void loop_watch_remove(DBusWatch *w, void *hook);
+void loop_watch_toggle(DBusWatch *w, void *hook);
+dbus_bool_t loop_timeout_add(DBusTimeout *t, void *hook);
+void loop_timeout_remove(DBusTimeout *t, void *hook);
+void loop_timeout_toggle(DBusTimeout *t, void *hook);
 uint64_t loop_now_usec(void);
 
 /* conn.c */

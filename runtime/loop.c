@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ typedef struct WatchFd {
         int fd;
         bool dead;
         uint32_t registered; /* epoll events currently registered; 0: not in epoll */
+        LoopHook *owner;
         DBusWatch *watches[MAX_WATCHES_PER_FD];
         unsigned n_watches;
         struct WatchFd *next;
@@ -43,6 +45,7 @@ struct busrpc_source {
         bool repeat;
         busrpc_timer_fn timer_cb;
         DBusTimeout *dbus_timeout; /* a libdbus timeout, when set */
+        LoopHook *owner;           /* of a libdbus timeout */
         void *userdata;
         busrpc_source *next;
 };
@@ -293,7 +296,7 @@ static void watchfd_update(busrpc_loop *l, WatchFd *w) {
 }
 
 dbus_bool_t loop_watch_add(DBusWatch *watch, void *data) {
-        busrpc_loop *l = data;
+        busrpc_loop *l = ((LoopHook *)data)->loop;
         int fd = dbus_watch_get_unix_fd(watch);
         WatchFd *w = watchfd_find(l, fd);
 
@@ -303,6 +306,7 @@ dbus_bool_t loop_watch_add(DBusWatch *watch, void *data) {
                         return FALSE;
                 w->type = ITEM_WATCHFD;
                 w->fd = fd;
+                w->owner = data;
                 w->next = l->watchfds;
                 l->watchfds = w;
         }
@@ -314,7 +318,7 @@ dbus_bool_t loop_watch_add(DBusWatch *watch, void *data) {
 }
 
 void loop_watch_remove(DBusWatch *watch, void *data) {
-        busrpc_loop *l = data;
+        busrpc_loop *l = ((LoopHook *)data)->loop;
         WatchFd *w = watchfd_find(l, dbus_watch_get_unix_fd(watch));
 
         if (!w)
@@ -338,7 +342,7 @@ void loop_watch_remove(DBusWatch *watch, void *data) {
 }
 
 void loop_watch_toggle(DBusWatch *watch, void *data) {
-        busrpc_loop *l = data;
+        busrpc_loop *l = ((LoopHook *)data)->loop;
         WatchFd *w = watchfd_find(l, dbus_watch_get_unix_fd(watch));
 
         if (w)
@@ -354,9 +358,28 @@ static bool watch_still_there(WatchFd *w, DBusWatch *watch) {
         return false;
 }
 
-static void watchfd_handle(WatchFd *w, uint32_t revents) {
+/* libdbus, on a hangup with nothing left to read, drops the pending calls
+ * of the connection without ever completing them (their timeout errors are
+ * queued after the calls left its table, so they reach filters instead).
+ * Firing their timeouts first completes them, through the normal path,
+ * with NoReply on a disconnected connection. Only when no byte is left to
+ * read: a reply sent just before the peer went away must win. */
+static void expire_pending_calls(busrpc_loop *l, WatchFd *w) {
+        int avail = 0;
+
+        if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail > 0)
+                return;
+        for (busrpc_source *s = l->sources; s; s = s->next)
+                if (!s->dead && s->dbus_timeout && s->owner == w->owner && s->enabled)
+                        dbus_timeout_handle(s->dbus_timeout);
+}
+
+static void watchfd_handle(busrpc_loop *l, WatchFd *w, uint32_t revents) {
         DBusWatch *snap[MAX_WATCHES_PER_FD];
         unsigned n = w->n_watches;
+
+        if (revents & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+                expire_pending_calls(l, w);
 
         memcpy(snap, w->watches, n * sizeof(snap[0]));
         for (unsigned i = 0; i < n; i++) {
@@ -392,12 +415,13 @@ static void timeout_arm(busrpc_source *s) {
 }
 
 dbus_bool_t loop_timeout_add(DBusTimeout *t, void *data) {
-        busrpc_loop *l = data;
+        busrpc_loop *l = ((LoopHook *)data)->loop;
         busrpc_source *s = source_new(l, ITEM_TIMER);
 
         if (!s)
                 return FALSE;
         s->dbus_timeout = t;
+        s->owner = data;
         s->timer_cb = dbus_timeout_fire;
         s->userdata = t;
         s->repeat = true; /* libdbus removes or disables it when done */
@@ -407,7 +431,7 @@ dbus_bool_t loop_timeout_add(DBusTimeout *t, void *data) {
 }
 
 void loop_timeout_remove(DBusTimeout *t, void *data) {
-        busrpc_loop *l = data;
+        busrpc_loop *l = ((LoopHook *)data)->loop;
         busrpc_source *s = dbus_timeout_get_data(t);
 
         if (!s)
@@ -560,7 +584,7 @@ BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms) {
                 } else if (type == ITEM_WATCHFD) {
                         WatchFd *w = ev[i].data.ptr;
                         if (!w->dead)
-                                watchfd_handle(w, ev[i].events);
+                                watchfd_handle(l, w, ev[i].events);
                 } else {
                         busrpc_source *s = ev[i].data.ptr;
                         if (!s->dead && s->enabled)

@@ -1,8 +1,7 @@
 /* proxy.c: the calling side. A proxy names a remote object (destination,
  * path) on a connection; calls go out sync (send_with_reply_and_block:
  * libdbus waits with the timeout itself and dispatches nothing meanwhile)
- * or async (a DBusPendingCall whose timeout the loop drives through the
- * connection's timeout functions). Properties are calls on
+ * or async (pending.c). Properties are calls on
  * org.freedesktop.DBus.Properties whose values are checked against the
  * expected signature before they are handed over.
  */
@@ -22,16 +21,6 @@ struct busrpc_proxy {
         int next_timeout; /* ms, or -1: none */
 };
 
-struct busrpc_pending {
-        unsigned n_ref;
-        DBusPendingCall *dp; /* until completion or cancellation */
-        DBusConnection *dc;  /* a reference: to tell a disconnect from a timeout */
-        busrpc_conn *conn;   /* a reference: the loop keeps serving it until we complete */
-        busrpc_reply_fn cb;
-        void *userdata;
-        char *expected_sig; /* NULL: any */
-        bool done;
-};
 
 BUSRPC_EXPORT int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
         busrpc_proxy *p;
@@ -107,7 +96,7 @@ BUSRPC_EXPORT int busrpc_proxy_set_next_timeout(busrpc_proxy *p, int timeout_ms)
         return 0;
 }
 
-static int take_timeout(busrpc_proxy *p) {
+int proxy_take_timeout(busrpc_proxy *p) {
         int t = p->next_timeout > 0 ? p->next_timeout : p->timeout;
         p->next_timeout = -1;
         return t;
@@ -178,8 +167,7 @@ int reply_check(DBusConnection *dc, DBusMessage *reply, const char *expected_sig
         return 0;
 }
 
-/* Common checks of a message about to be sent; consumes @m on failure. */
-static int send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, DBusConnection **ret_dc,
+int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, DBusConnection **ret_dc,
                         busrpc_error *err) {
         DBusConnection *dc;
         int r = 0;
@@ -209,10 +197,10 @@ BUSRPC_EXPORT int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *
         busrpc_msg *msg;
         int timeout, r;
 
-        r = send_prepare(p, m, expected_sig, &dc, err);
+        r = proxy_send_prepare(p, m, expected_sig, &dc, err);
         if (r < 0)
                 return r;
-        timeout = take_timeout(p);
+        timeout = proxy_take_timeout(p);
         reply = dbus_connection_send_with_reply_and_block(dc, m->dbus, timeout, &de);
         busrpc_msg_unref(m);
         if (!reply)
@@ -236,141 +224,13 @@ BUSRPC_EXPORT int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m) {
         DBusConnection *dc;
         int r;
 
-        r = send_prepare(p, m, NULL, &dc, NULL);
+        r = proxy_send_prepare(p, m, NULL, &dc, NULL);
         if (r < 0)
                 return r;
         dbus_message_set_no_reply(m->dbus, TRUE);
         r = conn_send(p->conn, m->dbus);
         busrpc_msg_unref(m);
         return r;
-}
-
-/* ---- async calls ---- */
-
-BUSRPC_EXPORT busrpc_pending *busrpc_pending_ref(busrpc_pending *pd) {
-        if (pd)
-                pd->n_ref++;
-        return pd;
-}
-
-BUSRPC_EXPORT busrpc_pending *busrpc_pending_unref(busrpc_pending *pd) {
-        if (!pd || --pd->n_ref > 0)
-                return NULL;
-        /* pd->dp is NULL here: libdbus's reference to us goes last. */
-        if (pd->dc)
-                dbus_connection_unref(pd->dc);
-        free(pd->expected_sig);
-        if (pd->conn)
-                busrpc_conn_unref(pd->conn);
-        free(pd);
-        return NULL;
-}
-
-static void pending_free_data(void *data) {
-        busrpc_pending_unref(data);
-}
-
-/* Run the callback once, then let the DBusPendingCall go. */
-static void pending_complete(busrpc_pending *pd, DBusMessage *reply, int r, busrpc_error *err) {
-        DBusPendingCall *dp = pd->dp;
-        busrpc_msg *msg = NULL;
-
-        pd->done = true;
-        pd->dp = NULL;
-        busrpc_pending_ref(pd); /* the callback may drop the caller's reference */
-        if (reply && r >= 0) {
-                r = reply_check(pd->dc, reply, pd->expected_sig, err);
-                if (r >= 0) {
-                        msg = msg_wrap(reply, NULL);
-                        if (!msg)
-                                r = busrpc_error_set_errno(err, ENOMEM);
-                }
-        }
-        pd->cb(msg, r, err, pd->userdata);
-        busrpc_msg_unref(msg);
-        if (dp)
-                dbus_pending_call_unref(dp);
-        busrpc_pending_unref(pd);
-}
-
-static void pending_notify(DBusPendingCall *dp, void *data) {
-        busrpc_pending *pd = data;
-        busrpc_error err = BUSRPC_ERROR_INIT;
-        DBusMessage *reply;
-
-        if (pd->done)
-                return;
-        reply = dbus_pending_call_steal_reply(dp);
-        if (reply)
-                pending_complete(pd, reply, 0, &err);
-        else
-                pending_complete(pd, NULL, busrpc_error_set_errno(&err, ENOMEM), &err);
-        if (reply)
-                dbus_message_unref(reply);
-        busrpc_error_clear(&err);
-}
-
-BUSRPC_EXPORT int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
-                                          busrpc_reply_fn cb, void *userdata, busrpc_pending **ret) {
-        DBusPendingCall *dp = NULL;
-        DBusConnection *dc;
-        busrpc_pending *pd;
-        int r;
-
-        if (!cb) {
-                busrpc_msg_unref(m);
-                return -EINVAL;
-        }
-        r = send_prepare(p, m, expected_sig, &dc, NULL);
-        if (r < 0)
-                return r;
-        pd = calloc(1, sizeof(*pd));
-        if (!pd || (expected_sig && !(pd->expected_sig = strdup(expected_sig)))) {
-                free(pd);
-                busrpc_msg_unref(m);
-                return -ENOMEM;
-        }
-        pd->n_ref = 1; /* held by libdbus, as the notify data */
-        pd->cb = cb;
-        pd->userdata = userdata;
-        pd->dc = dbus_connection_ref(dc);
-        /* The callback runs exactly once, even when the caller drops the
-         * connection meanwhile: keep it (and its place in the loop). */
-        pd->conn = busrpc_conn_ref(p->conn);
-        if (!dbus_connection_send_with_reply(dc, m->dbus, &dp, take_timeout(p)))
-                r = -ENOMEM;
-        else if (!dp)
-                r = -ECONNRESET; /* libdbus: the connection is already closed */
-        busrpc_msg_unref(m);
-        if (r >= 0 && !dbus_pending_call_set_notify(dp, pending_notify, pd, pending_free_data)) {
-                dbus_pending_call_cancel(dp);
-                r = -ENOMEM;
-        }
-        if (r < 0) {
-                if (dp)
-                        dbus_pending_call_unref(dp);
-                busrpc_pending_unref(pd);
-                return r;
-        }
-        pd->dp = dp;
-        /* The reply may already sit in the incoming queue (libdbus read it
-         * while sending); then completion happens at the next dispatch. */
-        if (ret)
-                *ret = busrpc_pending_ref(pd);
-        return 0;
-}
-
-BUSRPC_EXPORT void busrpc_pending_cancel(busrpc_pending *pd) {
-        busrpc_error err = BUSRPC_ERROR_INIT;
-
-        if (!pd || pd->done)
-                return;
-        /* Detach from libdbus first: its notification will not come. */
-        if (pd->dp)
-                dbus_pending_call_cancel(pd->dp);
-        (void)busrpc_error_set(&err, BUSRPC_ERROR_CANCELLED, "The call was cancelled");
-        pending_complete(pd, NULL, -ECANCELED, &err);
-        busrpc_error_clear(&err);
 }
 
 /* ---- properties ---- */

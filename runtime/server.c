@@ -22,6 +22,7 @@ struct busrpc_server {
         DBusServer *dbus;
         busrpc_conn *conn; /* the all-peers handle */
         busrpc_loop *loop;
+        LoopHook hook;
         char *address;
         busrpc_server_limits limits;
         uid_t self_uid;
@@ -223,30 +224,13 @@ static int prepare_address(const char *address, bool *ret_tcp) {
 
 /* ---- the public API ---- */
 
-static dbus_bool_t server_timeout_add(DBusTimeout *t, void *data) {
-        return loop_timeout_add(t, ((busrpc_server *)data)->loop);
-}
-static void server_timeout_remove(DBusTimeout *t, void *data) {
-        loop_timeout_remove(t, ((busrpc_server *)data)->loop);
-}
-static void server_timeout_toggle(DBusTimeout *t, void *data) {
-        loop_timeout_toggle(t, ((busrpc_server *)data)->loop);
-}
-static dbus_bool_t server_watch_add(DBusWatch *w, void *data) {
-        return loop_watch_add(w, ((busrpc_server *)data)->loop);
-}
-static void server_watch_remove(DBusWatch *w, void *data) {
-        loop_watch_remove(w, ((busrpc_server *)data)->loop);
-}
-static void server_watch_toggle(DBusWatch *w, void *data) {
-        loop_watch_toggle(w, ((busrpc_server *)data)->loop);
-}
 
 static int server_hook(busrpc_server *s) {
-        if (!dbus_server_set_watch_functions(s->dbus, server_watch_add, server_watch_remove, server_watch_toggle, s,
+        s->hook.loop = s->loop;
+        if (!dbus_server_set_watch_functions(s->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle, &s->hook,
                                              NULL) ||
-            !dbus_server_set_timeout_functions(s->dbus, server_timeout_add, server_timeout_remove,
-                                               server_timeout_toggle, s, NULL))
+            !dbus_server_set_timeout_functions(s->dbus, loop_timeout_add, loop_timeout_remove, loop_timeout_toggle,
+                                               &s->hook, NULL))
                 return -ENOMEM;
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "tap.h"
@@ -41,6 +42,7 @@ static inline void test_bus_start(TestBus *b) {
                 tap_bail("fork: %s", strerror(errno));
         if (b->pid == 0) {
                 close(pfd[0]);
+                prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
                 execl(daemon, daemon, "--session", "--nofork", "--nopidfile", addr_arg, fd_arg, (char *)NULL);
                 _exit(127);
         }

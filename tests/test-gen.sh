@@ -23,7 +23,7 @@ gen=$top_srcdir/tests/gen
 good=$top_srcdir/tests/idl/good
 tmp=$(mktemp -d) || tap_bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT INT TERM
-FLAGS="-Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror"
+FLAGS="-O2 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror"
 
 # compile DIR FILE...: every file with the four compiler/standard pairs.
 compile() {

@@ -206,6 +206,40 @@ is "$rc:$err" "0:" "-I: directories are searched in order"
 run "$IDLC" --check -I "$tmp/imp/inc2" --include="$tmp/imp/inc1" "$tmp/imp/user.idl"
 is "$rc" 1 "-I: the first directory holding the file wins"
 
+# A UTF-8 byte order mark is skipped; CRLF line ends are blanks.
+printf '\357\273\277module bom;\r\nstruct S { int32 x; }\r\n' >"$tmp/bom.idl"
+run "$IDLC" --check "$tmp/bom.idl"
+is "$rc:$err" "0:" "a byte order mark and CRLF line ends are accepted"
+
+# Doc comments: after annotations, between items, and unattached ones.
+cat >"$tmp/docs.idl" <<'EOF'
+module docs;
+/** dropped: the closest doc comment wins */
+/** On S. */ struct S {
+    int32 a; /** On b. */ int32 b;
+    /** dropped: before a closing brace */
+}
+interface org.example.Docs {
+    @noreply /** On M, after its annotation. */ method M(
+        @annotation("org.example.A", "1") /** On x. */ int32 x);
+}
+EOF
+run "$IDLC" --idl -o - "$tmp/docs.idl"
+want='/** On S. */
+struct S {
+    int32 a;
+    /** On b. */
+    int32 b;
+}
+
+interface org.example.Docs {
+    /** On M, after its annotation. */
+    @noreply method M(
+        /** On x. */
+        @annotation("org.example.A", "1") int32 x);
+}'
+is "$rc:$(printf '%s\n' "$out" | sed '1,/^module docs;$/d' | sed '1d')" "0:$want" "doc comments attach to the next item"
+
 # Several files, several errors: all reported in one run.
 printf 'module m;\nimport "e2.idl";\nstruct S { int32 }\n' >"$tmp/imp/e1.idl"
 printf 'module n;\nstruct T { int32 x }\n' >"$tmp/imp/e2.idl"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,11 +192,12 @@ static void test_calls(void) {
         busrpc_shm *shm = NULL, *back = NULL;
         busrpc_iter it;
         const char *s = NULL;
-        Done d = { 0 };
+        static Done d; /* outlives this function if a wait fails */
         int r;
 
         ok(busrpc_conn_get_unique_name(conn) == NULL, "no unique name on a peer connection");
         is_int(busrpc_proxy_new(conn, NULL, PEER_PATH, &p), 0, "proxy without destination");
+        busrpc_proxy_set_timeout(p, 5000); /* a broken server fails the test sooner */
         r = busrpc_proxy_call(p, method(p, "Echo", "over the socket"), "s", &reply, &err);
         is_int(r, 0, "sync Echo");
         if (r == 0) {
@@ -250,6 +252,7 @@ static void test_signals(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
 
         busrpc_proxy_new(conn, NULL, PEER_PATH, &p);
+        busrpc_proxy_set_timeout(p, 5000);
         is_int(busrpc_proxy_subscribe(p, PEER_IFACE, "Ping", "s", on_ping, &pings, &sub), 0, "subscribed on a peer");
         is_int(busrpc_proxy_subscribe(p, PEER_IFACE, "Ping", "i", on_ping, &wrong_pings, &wrong), 0,
                "and with another signature");
@@ -263,6 +266,27 @@ static void test_signals(void) {
         busrpc_proxy_call(p, method(p, "Emit", NULL), "", NULL, &err);
         spin(NULL, 0, 300);
         is_int(pings, 1, "nothing after unsubscribing");
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(p);
+}
+
+/* The server dies under a pending call: the callback runs, promptly. */
+static void test_server_killed(pid_t pid) {
+        busrpc_proxy *p = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        static Done d;
+        long t0;
+
+        busrpc_proxy_new(conn, NULL, PEER_PATH, &p);
+        is_int(busrpc_proxy_call_async(p, method(p, "Hang", NULL), "", on_reply, &d, NULL), 0, "async Hang");
+        spin(NULL, 0, 100);
+        t0 = now_ms();
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ok(spin(&d.calls, 1, 5000), "callback ran when the server died");
+        is_int(d.r, -ECONNRESET, "with -ECONNRESET");
+        ok(now_ms() - t0 < 1000, "promptly (%ld ms)", now_ms() - t0);
+        is_int(busrpc_proxy_call(p, method(p, "Echo", "x"), "s", NULL, &err), -ECONNRESET, "then calls fail");
         busrpc_error_clear(&err);
         busrpc_proxy_unref(p);
 }
@@ -282,6 +306,7 @@ int main(void) {
                 tap_bail("fork");
         if (pid == 0) {
                 close(pfd[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
                 server_main(address, pfd[1]);
         }
         close(pfd[1]);
@@ -298,6 +323,8 @@ int main(void) {
         }
         TAP_RUN(test_calls);
         TAP_RUN(test_signals);
+        tap_diag("test_server_killed");
+        test_server_killed(pid);
         busrpc_conn_unref(conn);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include "busrpc/busrpc.h"
 #include "data-bus.h"
@@ -168,6 +169,7 @@ static void svc_start(void) {
                 tap_bail("fork");
         if (svc_pid == 0) {
                 close(p[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 svc_main(p[1]);
         }
         close(p[1]);
@@ -445,7 +447,8 @@ static busrpc_msg *echo_msg(busrpc_proxy *p, const char *member, const char *s) 
 
 static void test_async(void) {
         busrpc_proxy *p = NULL;
-        Done d1 = { 0 }, d2 = { 0 }, d3 = { 0 }, d4 = { 0 }, d5 = { 0 };
+        /* static: a call that outlives a failed wait must not write into a dead frame */
+        static Done d1, d2, d3, d4, d5;
         busrpc_pending *pd = NULL;
 
         busrpc_proxy_new(conn, SVC_NAME, SVC_PATH, &p);
@@ -729,7 +732,7 @@ static void test_properties(void) {
 static void test_conn_dropped(void) {
         busrpc_conn *c2 = NULL;
         busrpc_proxy *p = NULL;
-        Done d = { 0 };
+        static Done d; /* outlives this function if a wait fails */
 
         is_int(busrpc_conn_open(bus.address, &c2), 0, "second connection");
         if (!c2)
@@ -749,7 +752,7 @@ static void test_conn_dropped(void) {
 static void test_disconnect(void) {
         busrpc_proxy *p = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
-        Done d = { 0 };
+        static Done d; /* outlives this function if a wait fails */
         int r;
 
         busrpc_proxy_new(conn, svc_unique, SVC_PATH, &p); /* it no longer owns SVC_NAME */

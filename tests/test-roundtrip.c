@@ -1116,6 +1116,27 @@ static void test_wrong_signature(void) {
         ok(r == 0 && q == 2, "and the next good call still works");
 }
 
+static void test_introspect(void) {
+        busrpc_msg *m = NULL, *reply = NULL;
+        busrpc_iter it;
+        const char *xml = NULL;
+        int r;
+
+        r = busrpc_proxy_method_new(proxy, "org.freedesktop.DBus.Introspectable", "Introspect", &m);
+        if (r >= 0)
+                r = busrpc_proxy_call(proxy, m, "s", &reply, NULL);
+        is_int(r, 0, "Introspect");
+        if (r < 0)
+                return;
+        busrpc_msg_read(reply, &it);
+        busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &xml);
+        ok(xml && strstr(xml, "<interface name=\"org.busrpc.test.RoundTrip\">") &&
+                   strstr(xml, "<method name=\"EchoBasics\">") && strstr(xml, "<signal name=\"Happened\">") &&
+                   strstr(xml, "<property name=\"Secret\" type=\"i\" access=\"write\"/>"),
+           "serves the generated <interface> element");
+        busrpc_msg_unref(reply);
+}
+
 static void test_null_ops(void) {
         busrpc_proxy *empty = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -1168,6 +1189,7 @@ int main(void) {
         TAP_RUN(test_properties);
         TAP_RUN(test_wrong_signature);
         TAP_RUN(test_null_ops);
+        TAP_RUN(test_introspect);
 
         busrpc_proxy_unref(proxy);
         busrpc_conn_unref(conn);

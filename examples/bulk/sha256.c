@@ -59,6 +59,8 @@ void sha256_init(sha256_ctx *c) {
 void sha256_update(sha256_ctx *c, const void *data, size_t n) {
         const uint8_t *p = data;
 
+        if (n == 0)
+                return;
         c->length += n;
         if (c->used > 0) {
                 size_t take = 64 - c->used < n ? 64 - c->used : n;

@@ -78,10 +78,10 @@ start_c_service() {
 
 # start_py_service: the python-dbus service on $BUS (as $IOP_NAME) and on a
 # peer socket; sets PY_PEER and PY_PID.
-start_py_service() {
+start_py_service() {  # [NAME]
 	need_python
 	"$PY" "$top_srcdir/tests/interop/service.py" --bus "$BUS" \
-		--peer "unix:path=$iop_dir/pypeer/socket" --ready "$iop_dir/py.ready" \
+		--peer "unix:path=$iop_dir/pypeer/socket" --ready "$iop_dir/py.ready" --name "${1:-$IOP_NAME}" \
 		> "$iop_dir/py.out" 2> "$iop_dir/py.err" &
 	PY_PID=$!
 	iop_pids="$iop_pids $PY_PID"

@@ -776,7 +776,12 @@ int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, 
                 return -ENOMEM;
         busrpc_c->cb = (void (*)(void))cb;
         busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, CALCULATOR_INTERFACE_NAME, "Overflowed", "xs", busrpc__calculator_overflowed, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
         busrpc_r = busrpc_proxy_subscribe(p, CALCULATOR_INTERFACE_NAME, "Overflowed", "xs", busrpc__calculator_overflowed, busrpc_c, out);
+#endif
         if (busrpc_r < 0)
                 free(busrpc_c);
         return busrpc_r;

@@ -2560,7 +2560,12 @@ int every_on_changed(busrpc_proxy *p, every_changed_handler cb, void *userdata, 
                 return -ENOMEM;
         busrpc_c->cb = (void (*)(void))cb;
         busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, EVERY_INTERFACE_NAME, "Changed", "(bynqiuxtdsogv)yah", busrpc__every_changed, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
         busrpc_r = busrpc_proxy_subscribe(p, EVERY_INTERFACE_NAME, "Changed", "(bynqiuxtdsogv)yah", busrpc__every_changed, busrpc_c, out);
+#endif
         if (busrpc_r < 0)
                 free(busrpc_c);
         return busrpc_r;
@@ -2590,7 +2595,12 @@ int every_on_ping(busrpc_proxy *p, every_ping_handler cb, void *userdata, busrpc
                 return -ENOMEM;
         busrpc_c->cb = (void (*)(void))cb;
         busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, EVERY_INTERFACE_NAME, "Ping", "", busrpc__every_ping, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
         busrpc_r = busrpc_proxy_subscribe(p, EVERY_INTERFACE_NAME, "Ping", "", busrpc__every_ping, busrpc_c, out);
+#endif
         if (busrpc_r < 0)
                 free(busrpc_c);
         return busrpc_r;
@@ -2628,7 +2638,12 @@ int events_on_tick(busrpc_proxy *p, events_tick_handler cb, void *userdata, busr
                 return -ENOMEM;
         busrpc_c->cb = (void (*)(void))cb;
         busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, EVENTS_INTERFACE_NAME, "Tick", "t", busrpc__events_tick, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
         busrpc_r = busrpc_proxy_subscribe(p, EVENTS_INTERFACE_NAME, "Tick", "t", busrpc__events_tick, busrpc_c, out);
+#endif
         if (busrpc_r < 0)
                 free(busrpc_c);
         return busrpc_r;

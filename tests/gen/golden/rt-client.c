@@ -2625,7 +2625,12 @@ int round_trip_on_happened(busrpc_proxy *p, round_trip_happened_handler cb, void
                 return -ENOMEM;
         busrpc_c->cb = (void (*)(void))cb;
         busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, ROUND_TRIP_INTERFACE_NAME, "Happened", "xs(sa{si}u)", busrpc__round_trip_happened, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
         busrpc_r = busrpc_proxy_subscribe(p, ROUND_TRIP_INTERFACE_NAME, "Happened", "xs(sa{si}u)", busrpc__round_trip_happened, busrpc_c, out);
+#endif
         if (busrpc_r < 0)
                 free(busrpc_c);
         return busrpc_r;

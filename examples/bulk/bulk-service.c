@@ -1,0 +1,114 @@
+/* bulk-service: serves org.example.Bulk (bulk.idl): the SHA-256 of data
+ * sent as shm (a sealed memfd, mapped read-only here) or inline as bytes.
+ *
+ *   bulk-service [--bus ADDRESS] [--peer ADDRESS]
+ *
+ * --bus: "session" (the default without --peer), "system" or a bus
+ * address; the service owns org.example.Bulk. --peer: also listen for
+ * direct connections, e.g. unix:path=DIR/bulk.sock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulk.h"
+#include "sha256.h"
+
+#define BULK_NAME "org.example.Bulk"
+#define BULK_PATH "/org/example/Bulk"
+
+static int bulk_svc_digest(void *self, busrpc_call *call, busrpc_shm *data, char **sha256, uint64_t *size) {
+        char hex[SHA256_HEX_SIZE];
+
+        (void)self;
+        (void)call;
+        /* The mapping is read-only and sealed: the client cannot change the
+         * bytes while we hash them. */
+        sha256_hex(busrpc_shm_const_data(data), busrpc_shm_size(data), hex);
+        *sha256 = strdup(hex);
+        *size = busrpc_shm_size(data);
+        return *sha256 ? 0 : -ENOMEM;
+}
+
+static int bulk_svc_digest_bytes(void *self, busrpc_call *call, const bulk_byte_array *data, char **sha256,
+                                 uint64_t *size) {
+        char hex[SHA256_HEX_SIZE];
+
+        (void)self;
+        (void)call;
+        sha256_hex(data->items, data->n, hex);
+        *sha256 = strdup(hex);
+        *size = data->n;
+        return *sha256 ? 0 : -ENOMEM;
+}
+
+static const bulk_ops svc_ops = {
+        .digest = bulk_svc_digest,
+        .digest_bytes = bulk_svc_digest_bytes,
+};
+
+static void usage(FILE *f) {
+        fprintf(f, "usage: bulk-service [--bus ADDRESS] [--peer ADDRESS]\n");
+}
+
+int main(int argc, char **argv) {
+        const char *bus = NULL, *peer = NULL;
+        busrpc_conn *conn = NULL;
+        busrpc_server *server = NULL;
+        busrpc_loop *loop = NULL;
+        int r;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--bus") == 0 && i + 1 < argc) {
+                        bus = argv[++i];
+                } else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc) {
+                        peer = argv[++i];
+                } else if (strcmp(argv[i], "--help") == 0) {
+                        usage(stdout);
+                        return 0;
+                } else {
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!bus && !peer)
+                bus = "session";
+
+        r = busrpc_loop_default(&loop);
+        if (r < 0)
+                goto out;
+        if (bus) {
+                r = busrpc_conn_open(bus, &conn);
+                if (r >= 0)
+                        r = bulk_export(conn, BULK_PATH, &svc_ops, NULL, NULL);
+                if (r >= 0)
+                        r = busrpc_conn_request_name(conn, BULK_NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "bulk-service: %s: %s\n", bus, strerror(-r));
+                        goto out;
+                }
+        }
+        if (peer) {
+                r = busrpc_server_new(peer, &server);
+                if (r >= 0)
+                        r = bulk_export(busrpc_server_conn(server), BULK_PATH, &svc_ops, NULL, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "bulk-service: %s: %s\n", peer, strerror(-r));
+                        goto out;
+                }
+        }
+        r = busrpc_loop_handle_signals(loop);
+        if (r < 0)
+                goto out;
+        printf("bulk-service: ready\n");
+        fflush(stdout);
+        r = busrpc_loop_run(loop);
+out:
+        if (r < 0)
+                fprintf(stderr, "bulk-service: %s\n", strerror(-r));
+        busrpc_server_free(server);
+        busrpc_conn_unref(conn);
+        busrpc_loop_unref(loop);
+        return r < 0 ? 1 : 0;
+}

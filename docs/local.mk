@@ -1,3 +1,3 @@
 dist_doc_DATA += README.md
 dist_man_MANS += docs/man/busrpc-idlc.1
-EXTRA_DIST += docs/idl.md
+dist_doc_DATA += docs/idl.md docs/generated-api.md

@@ -518,10 +518,11 @@ static void container_names(CheckCtx *c, Names *nm, const IdlType *t, const IdlF
                 char *what = idl_xasprintf("the container type '%s'", ts);
                 char *key = idl_xasprintf("C/%s", name);
                 IdlLoc loc = check_loc(t->loc, ctx);
+                reg(nm, idl_xstrdup(name), loc, what, key);
                 reg(nm, idl_xasprintf("%s_init", name), loc, what, key);
                 reg(nm, idl_xasprintf("%s_clear", name), loc, what, key);
                 reg(nm, idl_xasprintf("%s_free", name), loc, what, key);
-                reg(nm, name, loc, what, key);
+                free(name);
                 free(ts);
                 free(what);
                 free(key);

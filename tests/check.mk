@@ -6,10 +6,13 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/array-nesting.idl \
 	tests/idl/bad/builtin-type-name.idl \
 	tests/idl/bad/c-name-collision-annotated.idl \
+	tests/idl/bad/c-name-collision-container.idl \
 	tests/idl/bad/c-name-collision-enumerator.idl \
 	tests/idl/bad/c-name-collision-error.idl \
 	tests/idl/bad/c-name-collision-free.idl \
+	tests/idl/bad/c-name-collision-get-all.idl \
 	tests/idl/bad/c-name-collision-interface.idl \
+	tests/idl/bad/c-name-collision-macro.idl \
 	tests/idl/bad/c-name-collision-signal.idl \
 	tests/idl/bad/c-name-collision-type.idl \
 	tests/idl/bad/c-name-collision.idl \
@@ -41,8 +44,6 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/error-name-too-long.idl \
 	tests/idl/bad/field-c-keyword.idl \
 	tests/idl/bad/flags-value-range.idl \
-	tests/idl/bad/inc/point.idl \
-	tests/idl/bad/inc/same-module.idl \
 	tests/idl/bad/interface-name-one-element.idl \
 	tests/idl/bad/interface-name-too-long.idl \
 	tests/idl/bad/map-key-array.idl \
@@ -81,7 +82,9 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/struct-nesting.idl \
 	tests/idl/bad/typedef-cycle.idl \
 	tests/idl/bad/typedef-self.idl \
-	tests/idl/bad/unknown-type.idl
+	tests/idl/bad/unknown-type.idl \
+	tests/idl/bad/inc/point.idl \
+	tests/idl/bad/inc/same-module.idl
 
 # The checker on hand-built trees (what the XML import can produce).
 check_PROGRAMS += tests/test-check-ast

@@ -275,6 +275,34 @@ static void test_empty_struct_and_signal_outputs(void) {
         done(u);
 }
 
+static void test_xml_c_name_clash(void) {
+        IdlFile *f;
+        IdlUnit *u = unit(&f);
+        IdlDecl *i = decl(f, IDL_D_INTERFACE, "org.freedesktop.NetworkManager");
+        IdlMember *m = member(i, IDL_M_METHOD, "GetDevices");
+        IdlMember *p = member(i, IDL_M_PROPERTY, "Devices");
+        IdlMember *g = member(i, IDL_M_METHOD, "GetAll");
+
+        p->type = idl_type_new(IDL_T_OBJPATH, L(2));
+        is_int(run(u), 0, "XML: C name clashes are resolved, not errors");
+        is_str(m->c_name, "get_devices", "the first keeps its C name");
+        is_str(p->c_name, "devices_property", "the property gets name_property");
+        is_str(g->c_name, "get_all_method", "a method GetAll next to properties gets get_all_method");
+        ok(said("warning: C name of property 'Devices' is 'devices_property': "
+                "'network_manager_get_devices' is already the C name of method 'GetDevices'"),
+           "the rename is a warning naming both sides");
+        done(u);
+
+        u = unit(&f);
+        f->from_xml = false;
+        i = decl(f, IDL_D_INTERFACE, "org.freedesktop.NetworkManager");
+        member(i, IDL_M_METHOD, "GetDevices");
+        p = member(i, IDL_M_PROPERTY, "Devices");
+        p->type = idl_type_new(IDL_T_OBJPATH, L(2));
+        is_int(run(u), 1, "IDL: the same clash is an error (use @c_name)");
+        done(u);
+}
+
 static void test_types_table(void) {
         int64_t v = 0;
 
@@ -313,6 +341,7 @@ int main(void) {
         TAP_RUN(test_filled_fields);
         TAP_RUN(test_noreply_annotation);
         TAP_RUN(test_empty_struct_and_signal_outputs);
+        TAP_RUN(test_xml_c_name_clash);
         TAP_RUN(test_types_table);
         TAP_RUN(test_snake);
         return tap_done();

@@ -1,5 +1,252 @@
+/* test-server.c: busrpc_server's address handling and limits. The server
+ * runs in a forked child (its own loop); the parent is the client. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dbus/dbus.h>
+#include "busrpc/busrpc.h"
 #include "tap.h"
+
+static char dir[] = "/tmp/busrpc-server-XXXXXX";
+static busrpc_server *the_server;
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int reply_u(busrpc_call *call, uint32_t v) {
+        busrpc_msg *reply;
+        busrpc_iter out;
+        int r = busrpc_call_reply_new(call, &reply);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(reply, &out);
+        busrpc_iter_append_basic(&out, 'u', &v);
+        return busrpc_msg_send(reply);
+}
+
+static int sk_peers(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        return reply_u(call, busrpc_server_count_peers(the_server));
+}
+
+static int sk_len(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        const char *s = "";
+        busrpc_iter_get_basic(args, 's', &s);
+        return reply_u(call, (uint32_t)strlen(s));
+}
+
+static busrpc_call *held[16];
+static unsigned n_held;
+
+static int sk_hold(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        if (n_held < 16)
+                held[n_held++] = busrpc_call_ref(call);
+        return BUSRPC_DEFER;
+}
+
+static const busrpc_method_desc methods[] = {
+        { "Peers", "", "u", sk_peers, 0 },
+        { "Len", "s", "u", sk_len, 0 },
+        { "Hold", "", "", sk_hold, 0 },
+};
+static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 3 };
+
+/* The child: a server with small limits until SIGTERM. */
+static pid_t start_server(const char *addr) {
+        int p[2];
+        pid_t pid;
+        char c;
+
+        if (pipe(p) < 0)
+                return -1;
+        pid = fork();
+        if (pid == 0) {
+                busrpc_server_limits lim = { .max_connections = 3, .max_pending_calls = 2, .max_message_size = 4096,
+                                             .max_fds = 2, .auth_timeout_ms = 300 };
+                busrpc_object *o;
+                int r;
+                close(p[0]);
+                if (busrpc_server_new(addr, &the_server) < 0 || busrpc_server_set_limits(the_server, &lim) < 0 ||
+                    busrpc_object_export(busrpc_server_conn(the_server), "/s", &iface, NULL, NULL, &o) < 0 ||
+                    busrpc_loop_handle_signals(busrpc_conn_get_loop(busrpc_server_conn(the_server))) < 0)
+                        _exit(1);
+                if (write(p[1], "r", 1) != 1)
+                        _exit(1);
+                close(p[1]);
+                r = busrpc_conn_run(busrpc_server_conn(the_server));
+                for (unsigned i = 0; i < n_held; i++)
+                        busrpc_call_unref(held[i]);
+                busrpc_object_unexport(o);
+                busrpc_server_free(the_server);
+                dbus_shutdown();
+                _exit(r == 0 ? 0 : 1);
+        }
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+                tap_bail("the server child did not start");
+        close(p[0]);
+        return pid;
+}
+
+static int stop(pid_t pid) {
+        int status = -1;
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int call_u(busrpc_conn *c, const char *member, const char *arg, uint32_t *ret, busrpc_error *err) {
+        busrpc_proxy *p;
+        busrpc_msg *m, *reply = NULL;
+        busrpc_iter it;
+        int r;
+
+        busrpc_proxy_new(c, NULL, "/s", &p);
+        busrpc_proxy_method_new(p, "org.busrpc.Srv", member, &m);
+        if (arg) {
+                busrpc_msg_append(m, &it);
+                busrpc_iter_append_basic(&it, 's', &arg);
+        }
+        r = busrpc_proxy_call(p, m, "u", &reply, err);
+        if (r >= 0) {
+                busrpc_msg_read(reply, &it);
+                busrpc_iter_get_basic(&it, 'u', ret);
+                busrpc_msg_unref(reply);
+        }
+        busrpc_proxy_unref(p);
+        return r;
+}
+
+static void test_addresses(void) {
+        busrpc_server *s;
+        char addr[400], file[300];
+        FILE *f;
+        pid_t pid;
+
+        is_int(busrpc_server_new(NULL, &s), -EINVAL, "NULL address");
+        is_int(busrpc_server_new("bogus", &s), -EINVAL, "a malformed address");
+        is_int(busrpc_server_new("unix:tmpdir=/tmp", &s), -EINVAL, "unix:tmpdir= (no control over the directory)");
+        is_int(busrpc_server_new("unix:path=relative/sock", &s), -EINVAL, "a relative path");
+        snprintf(file, sizeof(file), "%s/file", dir);
+        f = fopen(file, "w");
+        if (f)
+                fclose(f);
+        snprintf(addr, sizeof(addr), "unix:path=%s", file);
+        is_int(busrpc_server_new(addr, &s), -EEXIST, "a path that is not a socket is left alone");
+        snprintf(addr, sizeof(addr), "unix:path=%s/live/sock", dir);
+        pid = start_server(addr);
+        is_int(busrpc_server_new(addr, &s), -EADDRINUSE, "a live socket: -EADDRINUSE");
+        is_int(stop(pid), 0, "the server child exits 0 on SIGTERM");
+        snprintf(addr, sizeof(addr), "unix:abstract=busrpc-test-server-%d", (int)getpid());
+        pid = start_server(addr);
+        is_int(busrpc_server_new(addr, &s), -EADDRINUSE, "an abstract name in use: -EADDRINUSE");
+        stop(pid);
+
+        is_int(busrpc_server_new("tcp:host=127.0.0.1,port=0", &s), 0, "tcp");
+        ok(strstr(busrpc_server_get_address(s), "tcp:host=127.0.0.1,port=") != NULL, "tcp address has the port (%s)",
+           busrpc_server_get_address(s));
+        ok(busrpc_server_conn(s) != NULL, "the all-peers handle");
+        ok(busrpc_conn_get_unique_name(busrpc_server_conn(s)) == NULL, "which has no unique name");
+        is_int(busrpc_server_count_peers(s), 0, "no peers yet");
+        busrpc_server_free(s);
+}
+
+static void test_limits(void) {
+        char addr[300];
+        busrpc_conn *a, *b, *c, *d;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        uint32_t n = 0;
+        pid_t pid;
+        int fd, r;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char buf[16];
+        uint64_t t0;
+        char *big;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/lim/sock", dir);
+        pid = start_server(addr);
+        {
+                struct stat st;
+                char d2[300];
+                snprintf(d2, sizeof(d2), "%s/lim", dir);
+                ok(stat(d2, &st) == 0 && (st.st_mode & 0777) == 0700, "the socket directory is 0700");
+        }
+        /* a connection that never authenticates is closed */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/lim/sock", dir);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        ok(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "raw connect");
+        t0 = now_ms();
+        r = (int)read(fd, buf, sizeof(buf));
+        ok(r == 0 && now_ms() - t0 < 2000, "silent client closed after the auth timeout (%d ms)", (int)(now_ms() - t0));
+        close(fd);
+
+        is_int(busrpc_conn_open_peer(addr, &a), 0, "peer 1");
+        is_int(busrpc_conn_open_peer(addr, &b), 0, "peer 2");
+        is_int(busrpc_conn_open_peer(addr, &c), 0, "peer 3");
+        is_int(call_u(a, "Peers", NULL, &n, &err), 0, "Peers");
+        is_int(n, 3, "the server counts 3 peers");
+        ok(busrpc_conn_open_peer(addr, &d) < 0, "a 4th peer is refused (max_connections 3)");
+        busrpc_conn_unref(c);
+
+        /* pending calls per peer */
+        {
+                busrpc_proxy *p;
+                busrpc_msg *m;
+                busrpc_proxy_new(b, NULL, "/s", &p);
+                for (int i = 0; i < 2; i++) {
+                        busrpc_proxy_method_new(p, "org.busrpc.Srv", "Hold", &m);
+                        busrpc_proxy_send(p, m);
+                }
+                busrpc_proxy_method_new(p, "org.busrpc.Srv", "Hold", &m);
+                busrpc_proxy_set_timeout(p, 2000);
+                r = busrpc_proxy_call(p, m, "", NULL, &err);
+                ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_LIMITS_EXCEEDED),
+                   "a 3rd held call is refused with LimitsExceeded (max_pending_calls 2)");
+                busrpc_error_clear(&err);
+                busrpc_proxy_unref(p);
+        }
+        /* message size */
+        big = malloc(8000);
+        memset(big, 'x', 7999);
+        big[7999] = '\0';
+        r = call_u(a, "Len", "short", &n, &err);
+        is_int(n, 5, "a small message passes");
+        r = call_u(a, "Len", big, &n, &err);
+        ok(r < 0, "a message over max_message_size (4096) fails (%d)", r);
+        busrpc_error_clear(&err);
+        free(big);
+        ok(!busrpc_conn_is_connected(a) || call_u(a, "Peers", NULL, &n, &err) < 0,
+           "and costs the sender its connection");
+        busrpc_error_clear(&err);
+        is_int(busrpc_conn_open_peer(addr, &d), 0, "a new peer is accepted again");
+        is_int(call_u(d, "Peers", NULL, &n, &err), 0, "and served");
+        is_int(n, 2, "the peer that sent too much is gone");
+        busrpc_conn_unref(d);
+        busrpc_conn_unref(a);
+        busrpc_conn_unref(b);
+        is_int(stop(pid), 0, "SIGTERM with held calls: exit 0");
+}
+
 int main(void) {
-        ok(0, "not written yet");
+        char cmd[300];
+
+        if (!mkdtemp(dir))
+                tap_bail("mkdtemp");
+        TAP_RUN(test_addresses);
+        TAP_RUN(test_limits);
+        dbus_shutdown();
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+                tap_diag("cleanup failed");
         return tap_done();
 }

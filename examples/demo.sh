@@ -5,14 +5,15 @@
 # 2. starts the calc service on it, also listening on a peer-to-peer socket;
 # 3. calls it from calc-client through the bus, printing each call and result;
 # 4. shows it with `busctl tree` and `busctl introspect`, as for any service;
-# 5. does 3 and 4 again straight over the peer socket (no dbus-daemon);
+# 5. lists the names on the bus with bus-client (stubs generated from XML);
+#    then does 3 and 4 again straight over the peer socket (no dbus-daemon);
 # 6. stops everything it started, by PID.
 # Exit status: 0 when every step worked, 1 otherwise.
 set -u
 
 b=${1:?usage: examples/demo.sh BUILDDIR}
 b=$(cd "$b" && pwd) || exit 1
-for f in busrpc-bus examples/calc/calc-service examples/calc/calc-client; do
+for f in busrpc-bus examples/calc/calc-service examples/calc/calc-client examples/bus-client/bus-client; do
 	if [ ! -x "$b/$f" ]; then
 		echo "demo: $b/$f is missing: build first (make -C $b)" >&2
 		exit 1
@@ -97,6 +98,9 @@ run "$busctl" --address="$bus" tree org.example.Calculator
 run "$busctl" --address="$bus" introspect org.example.Calculator /org/example/Calculator
 run "$busctl" --address="$bus" call org.example.Calculator /org/example/Calculator \
 	org.example.Calculator Add ii 20 22
+
+say "The bus itself, through stubs generated from the XML it reports (bus-client)"
+run "$b/examples/bus-client/bus-client" --bus "$bus"
 
 say "The same over the peer-to-peer socket: no dbus-daemon in between"
 run "$b/examples/calc/calc-client" --peer "$peer"

@@ -1,10 +1,10 @@
 # Tests of the runtime data layer (H5): messages and iterators, variants,
 # shared memory, and the calling side (proxies, properties, signals).
 data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-error \
-	tests/test-proxy tests/test-peer-call tests/test-validate
+	tests/test-proxy tests/test-peer-call tests/test-python tests/test-validate
 check_PROGRAMS += $(data_tests)
 TESTS += $(data_tests) tests/test-data-valgrind.sh
-EXTRA_DIST += tests/test-data-valgrind.sh
+EXTRA_DIST += tests/test-data-valgrind.sh tests/data/py-service.py
 
 data_test_cflags = $(AM_CFLAGS) $(DBUS_CFLAGS)
 data_test_ldadd = libbusrpc.la $(DBUS_LIBS)
@@ -21,7 +21,7 @@ tests_test_shm_SOURCES = tests/test-shm.c
 tests_test_shm_CFLAGS = $(data_test_cflags)
 tests_test_shm_LDADD = $(data_test_ldadd)
 
-tests_test_proxy_SOURCES = tests/test-proxy.c tests/data-bus.h
+tests_test_proxy_SOURCES = tests/test-proxy.c tests/data-bus.h tests/data-service.h
 tests_test_proxy_CFLAGS = $(data_test_cflags)
 tests_test_proxy_LDADD = $(data_test_ldadd)
 
@@ -38,3 +38,7 @@ tests_test_validate_LDADD = $(DBUS_LIBS)
 tests_test_error_SOURCES = tests/test-error.c
 tests_test_error_CFLAGS = $(data_test_cflags)
 tests_test_error_LDADD = $(data_test_ldadd)
+
+tests_test_python_SOURCES = tests/test-python.c tests/data-bus.h
+tests_test_python_CFLAGS = $(data_test_cflags)
+tests_test_python_LDADD = $(data_test_ldadd)

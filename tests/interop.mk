@@ -9,12 +9,12 @@ check_PROGRAMS += tests/interop/interop-service tests/interop/interop-client
 TESTS += tests/interop/test-busctl.sh tests/interop/test-gdbus.sh \
 	tests/interop/test-dbus-send.sh tests/interop/test-python.sh \
 	tests/interop/test-clients.sh tests/interop/test-driver-stubs.sh \
-	tests/interop/test-bad-args.sh
+	tests/interop/test-bad-args.sh tests/interop/test-valgrind.sh
 EXTRA_DIST += tests/interop/README tests/interop/interop.idl tests/interop/lib.sh \
 	tests/interop/test-busctl.sh tests/interop/test-gdbus.sh \
 	tests/interop/test-dbus-send.sh tests/interop/test-python.sh \
 	tests/interop/test-clients.sh tests/interop/test-driver-stubs.sh \
-	tests/interop/test-bad-args.sh \
+	tests/interop/test-bad-args.sh tests/interop/test-valgrind.sh \
 	tests/interop/service.py tests/interop/client.py tests/interop/driver-client.c
 
 interop_gen = tests/interop/gen/interop.h tests/interop/gen/interop-client.c \

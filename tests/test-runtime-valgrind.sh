@@ -20,7 +20,8 @@ exercise() {  # ADDRESS DEST TAG
 	$B set-property "$2" /org/busrpc/Test org.busrpc.Test Count u 13 >/dev/null 2>&1; ok $(( $? == 0 )) "$3: setter error"
 	check "$3: emit" $B call "$2" /org/busrpc/Test org.busrpc.Test Emit s x
 	$B call "$2" /org/busrpc/Test org.busrpc.Test Whoami >/dev/null 2>&1; ok $? "$3: caller credentials"
-	$B call "$2" /org/busrpc/Test org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null 2>&1; ok $? "$3: GetManagedObjects"
+	$B call "$2" /org/busrpc org.freedesktop.DBus.ObjectManager GetManagedObjects 2>&1 | grep -q '^a{oa{sa{sv}}} 21 "/org/busrpc/Test" 1 "org.busrpc.Test" 3 "Name" s "test-service" "Count" u 5 '
+	ok $? "$3: GetManagedObjects lists the 21 objects with their properties"
 	$B --timeout=1 call "$2" /org/busrpc/Test org.busrpc.Test Defer u 0 >/dev/null 2>&1
 	ok $(( $? == 0 )) "$3: a call left deferred"
 	$B call "$2" /org/busrpc/Test org.busrpc.Test Defer u 50 >/dev/null 2>&1; ok $? "$3: a deferred reply"

@@ -61,11 +61,12 @@ static const busrpc_method_desc methods[] = {
 };
 static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 3 };
 
-/* The child: a server with small limits until SIGTERM. */
-static pid_t start_server(const char *addr) {
+/* The child: a server with small limits until SIGTERM. Its address
+ * (the listening one, with the port for tcp) goes to @ret_addr. */
+static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
         int p[2];
         pid_t pid;
-        char c;
+        ssize_t n;
 
         if (pipe(p) < 0)
                 return -1;
@@ -80,7 +81,7 @@ static pid_t start_server(const char *addr) {
                     busrpc_object_export(busrpc_server_conn(the_server), "/s", &iface, NULL, NULL, &o) < 0 ||
                     busrpc_loop_handle_signals(busrpc_conn_get_loop(busrpc_server_conn(the_server))) < 0)
                         _exit(1);
-                if (write(p[1], "r", 1) != 1)
+                if (write(p[1], busrpc_server_get_address(the_server), strlen(busrpc_server_get_address(the_server))) <= 0)
                         _exit(1);
                 close(p[1]);
                 r = busrpc_conn_run(busrpc_server_conn(the_server));
@@ -92,10 +93,17 @@ static pid_t start_server(const char *addr) {
                 _exit(r == 0 ? 0 : 1);
         }
         close(p[1]);
-        if (read(p[0], &c, 1) != 1)
+        n = read(p[0], ret_addr, size - 1);
+        if (n <= 0)
                 tap_bail("the server child did not start");
+        ret_addr[n] = '\0';
         close(p[0]);
         return pid;
+}
+
+static pid_t start_server(const char *addr) {
+        char buf[512];
+        return start_server_addr(addr, buf, sizeof(buf));
 }
 
 static int stop(pid_t pid) {
@@ -152,6 +160,20 @@ static void test_addresses(void) {
         is_int(busrpc_server_new(addr, &s), -EADDRINUSE, "an abstract name in use: -EADDRINUSE");
         stop(pid);
 
+        {
+                char real[512];
+                busrpc_conn *c;
+                busrpc_error err = BUSRPC_ERROR_INIT;
+                uint32_t n = 0;
+                pid = start_server_addr("tcp:host=127.0.0.1,port=0", real, sizeof(real));
+                ok(strncmp(real, "tcp:host=127.0.0.1,port=", 24) == 0, "a tcp server (%s)", real);
+                is_int(busrpc_conn_open_peer(real, &c), 0, "a peer connects over tcp (DBUS_COOKIE_SHA1)");
+                is_int(call_u(c, "Len", "four", &n, &err), 0, "and calls");
+                is_int(n, 4, "the result over tcp");
+                busrpc_error_clear(&err);
+                busrpc_conn_unref(c);
+                stop(pid);
+        }
         is_int(busrpc_server_new("tcp:host=127.0.0.1,port=0", &s), 0, "tcp");
         ok(strstr(busrpc_server_get_address(s), "tcp:host=127.0.0.1,port=") != NULL, "tcp address has the port (%s)",
            busrpc_server_get_address(s));

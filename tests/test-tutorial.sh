@@ -70,6 +70,9 @@ for f in $(ls "$steps" | sort); do
 		(cd "$work" && timeout 120 sh -e "$step") >"$last_out" 2>"$tmp/stderr"
 		st=$?
 		ok $st "run: $desc"
+		case $desc in cc\ *)
+			is "$(cat "$tmp/stderr")" "" "the tutorial's code compiles without a warning"
+		esac
 		if [ $st -ne 0 ]; then
 			sed 's/^/#   out: /' "$last_out"
 			sed 's/^/#   err: /' "$tmp/stderr"

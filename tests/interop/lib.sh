@@ -34,9 +34,9 @@ need_python() {
 	"$PY" -c 'from gi.repository import GLib' 2>/dev/null || tap_bail "$PY lacks python3-gi (GLib)"
 }
 
-# wait_file FILE: up to 10 s for FILE to be non-empty.
+# wait_file FILE [SECONDS]: up to SECONDS (default 10) for FILE to be non-empty.
 wait_file() {
-	for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done
+	for _ in $(seq $((${2:-10} * 20))); do [ -s "$1" ] && return 0; sleep 0.05; done
 	return 1
 }
 
@@ -62,14 +62,14 @@ start_bus() {
 }
 
 # start_c_service: the busrpc service on $BUS and on a peer socket; sets
-# PEER (the peer address) and C_PID.
+# PEER (the peer address) and C_PID. $IOP_WRAP, if set, runs it (valgrind).
 start_c_service() {
 	[ -x "$IOP_SERVICE" ] || tap_bail "$IOP_SERVICE not built"
-	"$IOP_SERVICE" --bus "$BUS" --peer "unix:path=$iop_dir/cpeer/socket" --ready "$iop_dir/c.ready" \
+	$IOP_WRAP "$IOP_SERVICE" --bus "$BUS" --peer "unix:path=$iop_dir/cpeer/socket" --ready "$iop_dir/c.ready" \
 		> "$iop_dir/c.out" 2> "$iop_dir/c.err" &
 	C_PID=$!
 	iop_pids="$iop_pids $C_PID"
-	if ! wait_file "$iop_dir/c.ready"; then
+	if ! wait_file "$iop_dir/c.ready" 60; then
 		sed 's/^/#   /' "$iop_dir/c.err"
 		tap_bail "interop-service did not start"
 	fi

@@ -26,11 +26,14 @@ struct busrpc_subscription {
         char *match, *owner_match;
         busrpc_signal_fn cb;
         void *userdata;
+        busrpc_destroy_fn destroy; /* set only once subscribed */
 };
 
 static void sub_free_data(void *data) {
         busrpc_subscription *s = data;
 
+        if (s->destroy)
+                s->destroy(s->userdata);
         free(s->dest);
         free(s->path);
         free(s->iface);
@@ -165,6 +168,12 @@ static char *rule_new(const char *sender, const char *path, const char *iface, c
 
 BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
                                          busrpc_signal_fn cb, void *userdata, busrpc_subscription **ret) {
+        return busrpc_proxy_subscribe_full(p, iface, member, sig, cb, userdata, NULL, ret);
+}
+
+BUSRPC_EXPORT int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *member,
+                                              const char *sig, busrpc_signal_fn cb, void *userdata,
+                                              busrpc_destroy_fn destroy, busrpc_subscription **ret) {
         DBusError de = DBUS_ERROR_INIT;
         busrpc_subscription *s;
         DBusConnection *dc;
@@ -181,6 +190,8 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         if (!dbus_connection_get_is_connected(dc))
                 return -ECONNRESET;
         dest = busrpc_proxy_get_destination(p);
+        if (!dest && !conn_is_peer(c))
+                return -EINVAL; /* on a bus, whose signals? */
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -259,6 +270,7 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
                 dbus_connection_ref(dc);
                 *ret = s;
         }
+        s->destroy = destroy;
         return 0;
 }
 

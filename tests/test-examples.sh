@@ -152,6 +152,17 @@ signal Changed(4, ADDED)" "notes: ids continue after a restart"
 stop "$notes_pid"
 pids=$bus_pid
 
+# A crash right after the reply: the acknowledged note is on disk.
+start_notes "$store"
+is "$(nc add 'Survives a crash' 'kill -9')" "added note 5
+signal Changed(5, ADDED)" "notes: add before a crash"
+kill -KILL "$notes_pid"
+wait "$notes_pid" 2>/dev/null
+start_notes "$store"
+is "$(nc list | tail -n 1)" "5	Survives a crash" "notes: after kill -9 and a restart, the acknowledged note is there"
+stop "$notes_pid"
+pids=$bus_pid
+
 # A store that cannot be written: the change is refused and not made.
 start_notes "$tmp/no-such-dir/notes.db"
 out=$(nc add 'Lost?' x)
@@ -208,6 +219,34 @@ ok $? "bulk-service exits 0 on SIGTERM"
 pids=$bus_pid
 stop "$bus_pid"
 pids=
+
+# ---- the services under valgrind: no memory error, no leak, per call ----
+if [ -n "$VALGRIND" ] && [ -x "$b/libtool" ]; then
+	"$b/busrpc-bus" --socket "$tmp/vbus/socket" >"$tmp/vbus.out" 2>/dev/null &
+	vbus_pid=$!
+	pids=$vbus_pid
+	wait_for "$tmp/vbus.out" '^unix:' || tap_bail "busrpc-bus did not start"
+	vbus=$(head -n 1 "$tmp/vbus.out")
+	vpeer=unix:path=$tmp/vpeer/calc.sock
+	"$b/libtool" --mode=execute "$VALGRIND" -q --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=99 "$b/examples/calc/calc-service" --bus "$vbus" --peer "$vpeer" \
+		>"$tmp/vcalc.log" 2>&1 &
+	vcalc_pid=$!
+	pids="$vcalc_pid $vbus_pid"
+	wait_for "$tmp/vcalc.log" ready || tap_bail "calc-service under valgrind did not start: $(cat "$tmp/vcalc.log")"
+	out=$(timeout 120 "$b/examples/calc/calc-client" --bus "$vbus" 2>&1)
+	is "$out" "$calc_expected" "calc-client against calc-service under valgrind (bus)"
+	out=$(timeout 120 "$b/examples/calc/calc-client" --peer "$vpeer" 2>&1)
+	is "$out" "$calc_expected" "calc-client against calc-service under valgrind (peer)"
+	stop "$vcalc_pid"
+	st=$?
+	ok $st "calc-service: no valgrind error and no definite leak"
+	[ $st -eq 0 ] || sed 's/^/#   /' "$tmp/vcalc.log"
+	stop "$vbus_pid"
+	pids=
+else
+	ok 1 "valgrind runs the services (VALGRIND='$VALGRIND', libtool in $b)"
+fi
 
 # ---- the demo ----
 mkdir -p "$tmp/demo-tmp"

@@ -26,8 +26,11 @@
 #define CALC_PATH "/org/example/Calculator"
 #define SLOW_MAX_MS 60000
 
+typedef struct SlowCall SlowCall;
+
 typedef struct Calc {
         busrpc_loop *loop;
+        SlowCall *slow_calls; /* deferred Slow calls, answered by their timers */
         busrpc_object *objects[2]; /* the same calculator on the bus and on the peer server */
         size_t n_objects;
         calc_rounding mode;
@@ -36,10 +39,24 @@ typedef struct Calc {
 } Calc;
 
 /* A Slow call waiting for its timer. */
-typedef struct SlowCall {
+struct SlowCall {
+        Calc *calc;
         busrpc_call *call;
+        busrpc_source *timer;
         int32_t value;
-} SlowCall;
+        SlowCall *next;
+};
+
+static void slow_free(SlowCall *slow) {
+        SlowCall **p = &slow->calc->slow_calls;
+
+        while (*p != slow)
+                p = &(*p)->next;
+        *p = slow->next;
+        busrpc_source_free(slow->timer);
+        busrpc_call_unref(slow->call);
+        free(slow);
+}
 
 static int calc_add(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *sum) {
         Calc *calc = self;
@@ -125,11 +142,10 @@ static int calc_tally(void *self, busrpc_call *call, const calc_string_uint64_ma
 static int slow_fire(busrpc_source *source, void *userdata) {
         SlowCall *slow = userdata;
 
+        (void)source;
         /* The caller may have gone away meanwhile: then the reply just fails. */
         calculator_slow_reply(slow->call, slow->value);
-        busrpc_call_unref(slow->call);
-        free(slow);
-        busrpc_source_free(source);
+        slow_free(slow);
         return 0;
 }
 
@@ -137,7 +153,6 @@ static int slow_fire(busrpc_source *source, void *userdata) {
  * serving other calls in the meantime. */
 static int calc_slow(void *self, busrpc_call *call, uint32_t delay_ms, int32_t value, int32_t *echoed) {
         Calc *calc = self;
-        busrpc_source *timer;
         SlowCall *slow;
         int r;
 
@@ -149,13 +164,16 @@ static int calc_slow(void *self, busrpc_call *call, uint32_t delay_ms, int32_t v
         slow = calloc(1, sizeof(*slow));
         if (!slow)
                 return -ENOMEM;
+        slow->calc = calc;
         slow->value = value;
-        r = busrpc_loop_add_timer(calc->loop, (uint64_t)delay_ms * 1000, false, slow_fire, slow, &timer);
+        r = busrpc_loop_add_timer(calc->loop, (uint64_t)delay_ms * 1000, false, slow_fire, slow, &slow->timer);
         if (r < 0) {
                 free(slow);
                 return r;
         }
         slow->call = busrpc_call_ref(call);
+        slow->next = calc->slow_calls;
+        calc->slow_calls = slow;
         return BUSRPC_DEFER;
 }
 
@@ -313,6 +331,11 @@ int main(int argc, char **argv) {
 fail:
         fprintf(stderr, "calc-service: %s\n", strerror(-r));
 out:
+        /* Stopped with Slow calls still waiting: answer them rather than leave the callers hanging. */
+        while (calc.slow_calls) {
+                busrpc_call_fail(calc.slow_calls->call, BUSRPC_ERROR_NO_REPLY, "the service is stopping");
+                slow_free(calc.slow_calls);
+        }
         for (size_t i = 0; i < calc.n_objects; i++)
                 busrpc_object_unexport(calc.objects[i]);
         busrpc_server_free(server);

@@ -299,8 +299,12 @@ static inline void busrpc_msg_unrefp(busrpc_msg **m) {
 }
 
 /* Appending. @value points to the C value: int32_t for 'i', uint32_t for
- * 'b' (0 or 1), const char * for 's'/'o'/'g' (must be valid UTF-8 / a valid
- * path / signature: -EINVAL otherwise, checked before libdbus sees it). */
+ * 'b' (0 false, else true), int for 'h' (dup'ed), const char * for
+ * 's'/'o'/'g' (valid UTF-8 / path / signature, else -EINVAL, checked before
+ * libdbus sees it). Inside an array, variant, struct or dict entry, a value
+ * of another type than its signature says is -EINVAL. A caller that fails
+ * half-way must busrpc_iter_abandon() what it opened (a failed
+ * busrpc_iter_open() leaves @sub safe to abandon). */
 int busrpc_iter_append_basic(busrpc_iter *it, int type, const void *value);
 /** An array of a fixed-size basic type (y b n q i u x t d; never h). */
 int busrpc_iter_append_fixed_array(busrpc_iter *it, int elem_type, const void *items, size_t n);
@@ -317,7 +321,9 @@ void busrpc_iter_abandon(busrpc_iter *it, busrpc_iter *sub);
 /* Reading. busrpc_iter_get_*() read the current argument and advance. The
  * caller must have checked the signature first (generated code does, with
  * busrpc_msg_has_signature()); a type mismatch still gives -EBADMSG, never
- * a crash. Strings are borrowed from the message. */
+ * a crash. Strings are borrowed from the message. 'b' is read into a
+ * uint32_t (0 or 1); 'h' through busrpc_iter_get_basic() is a new fd, as
+ * busrpc_iter_get_fd(). */
 int busrpc_iter_type(busrpc_iter *it); /* current type, BUSRPC_TYPE_INVALID at the end */
 int busrpc_iter_get_basic(busrpc_iter *it, int type, void *ret_value);
 /** Borrowed pointer to a fixed-size array's items (never for 'h'). */
@@ -331,7 +337,8 @@ int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **ret);
 int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
 /** Elements left in an array iterator (counting is cheap for fixed types). */
 bool busrpc_iter_at_end(busrpc_iter *it);
-/** Signature of the value inside a variant at the iterator (borrowed until the next call). */
+/** Signature of the value inside a variant at the iterator (a thread-local
+ * buffer, valid until the next call in this thread). */
 const char *busrpc_iter_get_variant_signature(busrpc_iter *it);
 
 /* ------------------------------------------------------------------ */
@@ -485,6 +492,8 @@ int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *memb
  * @ret_reply: the reply (caller unrefs); may be NULL.
  * Return: 0; -EREMOTEIO with @err set for an error reply; -ETIMEDOUT;
  * -ECONNRESET when the connection is gone.
+ * Dispatches nothing while waiting: calling an object served by the same
+ * connection from its own thread waits for the timeout.
  */
 int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_msg **ret_reply,
                       busrpc_error *err);
@@ -501,6 +510,9 @@ typedef void (*busrpc_reply_fn)(busrpc_msg *reply, int r, const busrpc_error *er
  * busrpc_proxy_call_async() - send @m (consumed); @cb runs from the loop.
  * @ret: handle for busrpc_pending_cancel(); may be NULL. The handle is
  * valid until the callback has run; unref it after that (or never take it).
+ * On failure (< 0) @cb never runs. A lost connection completes outstanding
+ * calls with -ECONNRESET (BUSRPC_ERROR_DISCONNECTED). An outstanding call
+ * keeps its connection alive until it completes.
  */
 int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_reply_fn cb,
                             void *userdata, busrpc_pending **ret);
@@ -510,12 +522,14 @@ busrpc_pending *busrpc_pending_ref(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_unref(busrpc_pending *pending);
 
 /* Properties. The value is checked against @sig before it is handed over. */
-/** Get: @ret_reply holds the reply; @ret_value reads the value inside the variant. */
+/** Get: @ret_reply holds the reply; @ret_value reads the value inside the
+ * variant (@ret_value needs @ret_reply: -EINVAL otherwise). */
 int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
                               busrpc_msg **ret_reply, busrpc_iter *ret_value, busrpc_error *err);
 /** Set: a message to append the value to (inside the variant opened as @value), then busrpc_proxy_set_property_finish(). */
 int busrpc_proxy_set_property_begin(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
                                     busrpc_msg **ret, busrpc_iter *ret_value);
+/** @m is consumed on every path; -EINVAL unless exactly one value of @sig was appended. */
 int busrpc_proxy_set_property_finish(busrpc_proxy *p, busrpc_msg *m, busrpc_iter *value, busrpc_error *err);
 /** GetAll: the a{sv} reply, read by the caller. */
 int busrpc_proxy_get_all(busrpc_proxy *p, const char *iface, busrpc_msg **ret_reply, busrpc_error *err);
@@ -534,6 +548,17 @@ typedef void (*busrpc_signal_fn)(busrpc_msg *m, busrpc_iter *args, void *userdat
  */
 int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
                            busrpc_signal_fn cb, void *userdata, busrpc_subscription **ret);
+#define BUSRPC_HAVE_SUBSCRIBE_FULL 1
+typedef void (*busrpc_destroy_fn)(void *userdata);
+/**
+ * busrpc_proxy_subscribe_full() - busrpc_proxy_subscribe() with a destructor:
+ * @destroy (may be NULL) is called once with @userdata when the
+ * subscription ends (freed, or its connection gone); not called when
+ * subscribing fails.
+ */
+int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
+                                busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
+                                busrpc_subscription **ret);
 busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s);
 
 /* ------------------------------------------------------------------ */

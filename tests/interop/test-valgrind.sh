@@ -32,7 +32,7 @@ has "$out" "org.freedesktop.DBus.Error.InvalidArgs" "dbus-send: a wrong signatur
 
 # A peer that sends a call and vanishes before the reply.
 "$PY" - "$PEER" <<'PYEOF'
-import sys, dbus, dbus.connection
+import sys, dbus, dbus.connection, dbus.lowlevel
 c = dbus.connection.Connection(sys.argv[1])
 m = dbus.lowlevel.MethodCallMessage(None, "/org/busrpc/Interop", "org.busrpc.Interop", "Fire")
 m.append("gone", dbus.UInt32(50), signature="su")
@@ -40,6 +40,7 @@ c.send_message(m)
 c.flush()
 c.close()
 PYEOF
+ok $? "a peer sent Fire(50) and hung up at once"
 out=$(dbus-send --peer="$PEER" --print-reply=literal --dest=$IOP_NAME $IOP_PATH $IOP_IFACE.Check int32:11 2>&1)
 is "$(echo $out)" "int32 11" "the service still answers after a peer vanished mid-call"
 

@@ -136,6 +136,12 @@ static bool sender_matches(busrpc_conn *peer, const char *want, const char *send
                name_is_owned_locally(server_get_conn(peer->server), want);
 }
 
+static bool str_eq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+/* Rule values come from the peer: compared with strcmp only, never handed
+ * to libdbus. */
 static bool rule_matches(busrpc_conn *peer, const MatchRule *r, DBusMessage *m) {
         const char *path = dbus_message_get_path(m);
 
@@ -143,9 +149,9 @@ static bool rule_matches(busrpc_conn *peer, const MatchRule *r, DBusMessage *m) 
                 return false;
         if (r->sender && !sender_matches(peer, r->sender, dbus_message_get_sender(m)))
                 return false;
-        if (r->interface && !dbus_message_has_interface(m, r->interface))
+        if (r->interface && !str_eq(dbus_message_get_interface(m), r->interface))
                 return false;
-        if (r->member && !dbus_message_has_member(m, r->member))
+        if (r->member && !str_eq(dbus_message_get_member(m), r->member))
                 return false;
         if (r->path && (!path || strcmp(path, r->path) != 0))
                 return false;
@@ -154,7 +160,7 @@ static bool rule_matches(busrpc_conn *peer, const MatchRule *r, DBusMessage *m) 
                 if (!path || strncmp(path, r->path_namespace, n) != 0 || (path[n] != '\0' && path[n] != '/'))
                         return false;
         }
-        if (r->destination && !dbus_message_has_destination(m, r->destination) &&
+        if (r->destination && !str_eq(dbus_message_get_destination(m), r->destination) &&
             strcmp(r->destination, peer->unique_name) != 0)
                 return false;
         if (r->arg0) {

@@ -236,8 +236,10 @@ if [ -n "$VALGRIND" ] && [ -x "$b/libtool" ]; then
 	wait_for "$tmp/vcalc.log" ready || tap_bail "calc-service under valgrind did not start: $(cat "$tmp/vcalc.log")"
 	out=$(timeout 120 "$b/examples/calc/calc-client" --bus "$vbus" 2>&1)
 	is "$out" "$calc_expected" "calc-client against calc-service under valgrind (bus)"
-	out=$(timeout 120 "$b/examples/calc/calc-client" --peer "$vpeer" 2>&1)
-	is "$out" "$calc_expected" "calc-client against calc-service under valgrind (peer)"
+	out=$(timeout 120 "$b/libtool" --mode=execute "$VALGRIND" -q --leak-check=full \
+		--errors-for-leak-kinds=definite --error-exitcode=99 "$b/examples/calc/calc-client" --peer "$vpeer" 2>&1)
+	ok $? "calc-client under valgrind: no memory error, no definite leak"
+	is "$out" "$calc_expected" "calc-client under valgrind against calc-service under valgrind (peer)"
 	stop "$vcalc_pid"
 	st=$?
 	ok $st "calc-service: no valgrind error and no definite leak"

@@ -50,6 +50,20 @@ grep -q 'loop returned 0' "$rt_dir/b.err"; ok $? "busrpc_loop_run returned 0 aft
 stop "$C_PID"; is "$STOP_RC" 0 "SIGTERM with a deferred call pending: status 0"
 stop "$A_PID" INT; is "$STOP_RC" 0 "SIGINT stops the first service with status 0"
 
+# ObjectManager: InterfacesAdded when exported, InterfacesRemoved when unexported
+dbus-monitor --address "$BUS" "type='signal',interface='org.freedesktop.DBus.ObjectManager'" > "$rt_dir/om.mon" 2>&1 &
+mon=$!
+rt_pids="$rt_pids $mon"
+sleep 0.5  # dbus-monitor prints nothing until a match: give it time to subscribe
+start_service om --bus "$BUS" --name org.busrpc.OM --objects 2 --object-manager || tap_bail "service OM"
+stop "$SVC_PID"
+sleep 0.3
+kill "$mon"
+grep -A1 'member=InterfacesAdded' "$rt_dir/om.mon" | grep -q 'object path "/org/busrpc/Test/objs/obj1"'
+ok $? "InterfacesAdded for an object exported below an ObjectManager"
+grep -A1 'member=InterfacesRemoved' "$rt_dir/om.mon" | grep -q 'object path "/org/busrpc/Test/objs/obj1"'
+ok $? "InterfacesRemoved when it is unexported"
+
 # busrpc_conn_open("session") under dbus-run-session
 cat > "$rt_dir/session.sh" <<SH
 "$SERVICE" --name org.busrpc.S > "$rt_dir/s.out" 2>&1 &

@@ -39,6 +39,20 @@ grep -q '^Tick peer$' "$rt_dir/sig.out"; ok $? "a subscribed peer received the s
 grep -q '^PropertiesChanged org.busrpc.Test Count=8 invalidated=$' "$rt_dir/sig.out"; ok $? "and PropertiesChanged"
 sed 's/^/#   /' "$rt_dir/sig.out"
 
+# hostile or odd driver calls get errors, and the server goes on
+D="$BUSCTL --address=$P call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus"
+is "$($D AddMatch s "type='bogus'" 2>&1)" "Call failed: Invalid match rule" "AddMatch with a bad type"
+is "$($D AddMatch s "member='unterminated" 2>&1)" "Call failed: Invalid match rule" "AddMatch with an open quote"
+is "$($D AddMatch s "nokey" 2>&1)" "Call failed: Invalid match rule" "AddMatch without '='"
+check "AddMatch with escapes and unknown argN keys" $D AddMatch s "type='signal',arg3='x',member='a'\\''b'"
+is "$($D RemoveMatch s "type='signal'" 2>&1)" "Call failed: The given match rule wasn't found" "RemoveMatch of an unknown rule"
+is "$($D GetNameOwner s "" 2>&1)" "Call failed: Could not get owner of name '': no such name" "GetNameOwner of ''"
+is "$($D GetNameOwner s "no.such.Name" 2>&1)" "Call failed: Could not get owner of name 'no.such.Name': no such name" "GetNameOwner of an unknown name"
+is "$($D Hello 2>&1)" "Call failed: Already handled an Hello message" "a second Hello"
+is "$($D RequestName su org.x 0 2>&1)" "Call failed: Not supported by a peer-to-peer server" "RequestName"
+is "$($D GetNameOwner i 5 2>&1)" "Call failed: Unknown method 'GetNameOwner' or wrong signature 'i'" "a driver call with a wrong signature"
+is "$($BUSCTL --address="$P" call org.busrpc.P /org/busrpc/Test org.busrpc.Test Add ii 1 1 2>&1)" "i 2" "the server still answers"
+
 # a live socket is refused; the first server goes on
 "$SERVICE" --listen "$P" > "$rt_dir/second.out" 2>&1
 ok $(( $? == 0 )) "a second server on a path in use fails"

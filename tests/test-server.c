@@ -259,11 +259,57 @@ static void test_limits(void) {
         is_int(stop(pid), 0, "SIGTERM with held calls: exit 0");
 }
 
+static void test_export(void) {
+        char addr[400];
+        busrpc_server *s;
+        busrpc_conn *c;
+        busrpc_object *o1, *o2, *o3, *om;
+        busrpc_name *n;
+        static const busrpc_method_desc bad_m[] = { { "Bad Name", "", "", sk_peers, 0 } };
+        static const busrpc_interface_desc bad_iface = { .name = "org.busrpc.Bad", .methods = bad_m, .n_methods = 1 };
+        static const busrpc_interface_desc std_iface = { .name = "org.freedesktop.DBus.Properties" };
+        static const busrpc_method_desc badsig_m[] = { { "M", "a", "", sk_peers, 0 } };
+        static const busrpc_interface_desc badsig_iface = { .name = "org.busrpc.Sig", .methods = badsig_m,
+                                                            .n_methods = 1 };
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/exp/sock", dir);
+        is_int(busrpc_server_new(addr, &s), 0, "server");
+        c = busrpc_server_conn(s);
+        is_int(busrpc_object_export(NULL, "/a", &iface, NULL, NULL, &o1), -EINVAL, "export on NULL");
+        is_int(busrpc_object_export(c, "a/b", &iface, NULL, NULL, &o1), -EINVAL, "an invalid path");
+        is_int(busrpc_object_export(c, "/a//b", &iface, NULL, NULL, &o1), -EINVAL, "an invalid path (//)");
+        is_int(busrpc_object_export(c, "/a", &bad_iface, NULL, NULL, &o1), -EINVAL, "an invalid member name");
+        is_int(busrpc_object_export(c, "/a", &badsig_iface, NULL, NULL, &o1), -EINVAL, "an invalid signature");
+        is_int(busrpc_object_export(c, "/a", &std_iface, NULL, NULL, &o1), -EINVAL, "a standard interface");
+        is_int(busrpc_object_export(c, "/a/b", &iface, NULL, NULL, &o1), 0, "export");
+        is_str(busrpc_object_get_path(o1), "/a/b", "get_path");
+        ok(busrpc_object_get_conn(o1) == c, "get_conn");
+        is_int(busrpc_object_export(c, "/a/b", &iface, NULL, NULL, &o2), -EEXIST, "the same interface twice: -EEXIST");
+        is_int(busrpc_object_export(c, "/a/c", &iface, NULL, NULL, &o2), 0, "another path");
+        is_int(busrpc_object_export(c, "/x", &iface, NULL, NULL, NULL), 0, "no handle: lives as long as the conn");
+        is_int(busrpc_conn_add_object_manager(c, "/a", &om), 0, "object manager");
+        is_int(busrpc_conn_add_object_manager(c, "/a", NULL), -EEXIST, "twice");
+        is_int(busrpc_object_signal_new(om, "X", NULL), -EINVAL, "signal_new without ret");
+        is_int(busrpc_object_notify(o1, "Nope"), -EINVAL, "notify of an unknown property");
+        ok(busrpc_object_unexport(o2) == NULL, "unexport");
+        is_int(busrpc_object_export(c, "/a/c", &iface, NULL, NULL, &o3), 0, "export again after unexport");
+        is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, &n), 0, "a name on the all-peers handle");
+        is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, NULL), -EALREADY, "twice");
+        is_int(busrpc_conn_attach(c, busrpc_conn_get_loop(c)), -EINVAL, "the all-peers handle follows its server");
+        busrpc_server_free(s);
+        ok(busrpc_object_get_conn(o1) == NULL, "after the server is gone the handles are detached");
+        ok(busrpc_object_unexport(o1) == NULL && busrpc_object_unexport(o3) == NULL &&
+                   busrpc_object_unexport(om) == NULL,
+           "and can still be released");
+        busrpc_name_release(n);
+}
+
 int main(void) {
         char cmd[300];
 
         if (!mkdtemp(dir))
                 tap_bail("mkdtemp");
+        TAP_RUN(test_export);
         TAP_RUN(test_addresses);
         TAP_RUN(test_limits);
         dbus_shutdown();

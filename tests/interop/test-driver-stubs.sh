@@ -49,6 +49,12 @@ $CC "$@" -o "$d/driver-client" "$top_srcdir/tests/interop/driver-client.c" "$d/g
 st=$?
 is "$st" 0 "driver-client.c + the generated fdo-client.c compile with -Werror ($CC)"
 [ "$st" -eq 0 ] || { sed 's/^/#   /' "$d/cc.out" | head -40; tap_bail "cannot build the driver client"; }
+if [ -n "${CLANG:-}" ] && command -v "$CLANG" >/dev/null 2>&1; then
+	"$CLANG" "$@" -c -o "$d/fdo-client-clang.o" "$d/gen-busctl/fdo-client.c" > "$d/clang.out" 2>&1
+	st=$?
+	is "$st" 0 "the generated fdo-client.c also compiles with $CLANG -Werror"
+	[ "$st" -eq 0 ] || sed 's/^/#   /' "$d/clang.out" | head -20
+fi
 
 id=$(dbus-send --bus="$BUS" --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
 	org.freedesktop.DBus.GetId | tr -d ' \n')

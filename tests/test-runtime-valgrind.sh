@@ -46,4 +46,13 @@ run_vg peer --listen "unix:path=$rt_dir/p/sock" --name org.busrpc.V --objects 20
 exercise "unix:path=$rt_dir/p/sock" org.busrpc.V peer
 stop "$SVC_PID"; is "$STOP_RC" 0 "peer: SIGTERM: exit 0, valgrind clean"
 [ "$STOP_RC" -eq 0 ] || sed 's/^/#   /' "$rt_dir/peer.vg" | tail -40
+# the client side too: the C tests under valgrind (loop, server limits,
+# calls, timeouts, a server killed mid-call)
+for t in test-loop test-server test-conn; do
+	"$top_builddir/libtool" --mode=execute $VG -q --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=99 "$top_builddir/tests/$t" > "$rt_dir/$t.out" 2> "$rt_dir/$t.vg"
+	rc=$?
+	is "$rc" 0 "$t under valgrind: no error, no definite leak, all passed"
+	[ "$rc" -eq 0 ] || { grep '^not ok' "$rt_dir/$t.out"; tail -30 "$rt_dir/$t.vg"; } | sed 's/^/#   /'
+done
 tap_done

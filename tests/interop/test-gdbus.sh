@@ -88,6 +88,41 @@ run_gdbus() {  # run_gdbus WHERE ADDRESS
 run_gdbus bus "$BUS"
 run_gdbus peer "$PEER"
 
+# GLib's own (strict) introspection parser accepts what the service serves,
+# and what busrpc-idlc --xml writes, with the right signatures.
+need_python
+IDLC=${BUSRPC_IDLC:-$top_builddir/busrpc-idlc}
+"$IDLC" -o "$iop_dir" --xml "$top_srcdir/tests/interop/interop.idl" > "$iop_dir/idlc.out" 2>&1 ||
+	{ sed 's/^/#   /' "$iop_dir/idlc.out"; tap_bail "busrpc-idlc --xml failed"; }
+gdbus call --address "$BUS" --dest $IOP_NAME --object-path $IOP_PATH \
+	--method org.freedesktop.DBus.Introspectable.Introspect > "$iop_dir/live.gvariant" 2>&1
+ok $? "Introspect through gdbus call"
+for xml in "$iop_dir/interop.xml" "$iop_dir/live.gvariant"; do
+	out=$("$PY" - "$xml" <<'PYEOF' 2>&1
+import sys
+from gi.repository import Gio, GLib
+text = open(sys.argv[1]).read()
+if text.startswith("("):  # gdbus call output: a GVariant tuple holding the string
+    text = GLib.Variant.parse(GLib.VariantType.new("(s)"), text.strip(), None, None).unpack()[0]
+node = Gio.DBusNodeInfo.new_for_xml(text)
+it = node.lookup_interface("org.busrpc.Interop")
+sig = lambda args: "".join(a.signature for a in args)
+for name in ("Basics", "Structs", "Nested", "Blob", "Variant"):
+    m = it.lookup_method(name)
+    print("%s %s %s" % (name, sig(m.in_args), sig(m.out_args)))
+print("Event", sig(it.lookup_signal("Event").args))
+for p in it.properties:
+    print("prop", p.name, p.signature, int(p.flags))
+PYEOF
+)
+	st=$?
+	what=${xml##*/}
+	is "$st" 0 "GLib's Gio.DBusNodeInfo parses $what"
+	is "$(printf '%s\n' "$out" | tr '\n' ';')" \
+		"Basics bynqiuxtdsog bynqiuxtdsog;Structs (is)(sua(is)a{sv}) (is)(sua(is)a{sv});Nested a{sai}aa(is) a{si}aa(is)u;Blob h tuh;Variant v gv;Event su;prop Name s 1;prop Level i 3;prop Shade i 3;prop Tags as 3;" \
+		"GLib sees the signatures and property access in $what"
+done
+
 # gdbus monitor on the bus: signals of org.busrpc.Interop.
 mon=$iop_dir/gdbus-monitor.txt
 gdbus monitor --address "$BUS" --dest $IOP_NAME > "$mon" 2>&1 &

@@ -57,6 +57,16 @@ void idl_diag_add_source(const char *path, const char *text, size_t len) {
         sources[n_sources++] = (Source){ path, text, len };
 }
 
+void idl_diag_remove_source(const char *path) {
+        for (size_t i = 0; path && i < n_sources; i++) {
+                if (strcmp(sources[i].path, path) == 0) {
+                        memmove(&sources[i], &sources[i + 1], (n_sources - i - 1) * sizeof(*sources));
+                        n_sources--;
+                        return;
+                }
+        }
+}
+
 static const Source *find_source(const char *path) {
         if (!path)
                 return NULL;

@@ -19,6 +19,8 @@ void idl_diag_set_stream(FILE *out); /* NULL: stderr */
 /* Register a file's text so diagnostics can show its lines (borrowed; must
  * outlive the diagnostics). */
 void idl_diag_add_source(const char *path, const char *text, size_t len);
+/* Forget the text registered for path (before freeing it). */
+void idl_diag_remove_source(const char *path);
 
 void idl_error(IdlLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void idl_warning(IdlLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -178,9 +178,12 @@ static IdlFile *load(Loader *L, char *path, const IdlImport *imp) {
         else
                 f = idl_parse_idl(path, text, len);
         if (!f) {
-                /* Nothing was built; the front end has said why. path and
-                 * text stay registered (and allocated) for the diagnostics. */
+                /* Nothing was built and the front end has said why; no later
+                 * diagnostic can point into this text. */
+                idl_diag_remove_source(path);
+                free(text);
                 free(real);
+                free(path);
                 return NULL;
         }
         if (!f->text) {
@@ -189,6 +192,8 @@ static IdlFile *load(Loader *L, char *path, const IdlImport *imp) {
         } else {
                 free(text);
         }
+        /* Re-key the diagnostics' entry to the file's own copies. */
+        idl_diag_remove_source(path);
         idl_diag_add_source(f->path, f->text, f->text_len);
         free(path);
 

@@ -14,5 +14,5 @@ tests_test_server_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_server_LDADD = libbusrpc.la $(DBUS_LIBS)
 TESTS += tests/test-loop tests/test-conn tests/test-server \
 	tests/test-runtime-bus.sh tests/test-runtime-peer.sh tests/test-runtime-valgrind.sh
-EXTRA_DIST += tests/runtime/lib.sh tests/runtime/listen.py tests/test-runtime-bus.sh tests/test-runtime-peer.sh \
+EXTRA_DIST += tests/runtime/lib.sh tests/runtime/listen.py tests/runtime/fds.py tests/test-runtime-bus.sh tests/test-runtime-peer.sh \
 	tests/test-runtime-valgrind.sh

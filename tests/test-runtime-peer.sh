@@ -53,6 +53,18 @@ is "$($D RequestName su org.x 0 2>&1)" "Call failed: Not supported by a peer-to-
 is "$($D GetNameOwner i 5 2>&1)" "Call failed: Unknown method 'GetNameOwner' or wrong signature 'i'" "a driver call with a wrong signature"
 is "$($BUSCTL --address="$P" call org.busrpc.P /org/busrpc/Test org.busrpc.Test Add ii 1 1 2>&1)" "i 2" "the server still answers"
 
+# unix fds: checked like any argument; more than max_fds (16) per message
+# costs the sender its connection, not the server
+fds_before=$(ls /proc/$P_PID/fd | wc -l)
+is "$("$PY" "$top_srcdir/tests/runtime/fds.py" "$P" 2 2>&1)" \
+	"error org.freedesktop.DBus.Error.InvalidArgs Invalid arguments for Echo: expected signature 's', got 'shh'" \
+	"a call carrying fds with the wrong signature"
+"$PY" "$top_srcdir/tests/runtime/fds.py" "$P" 17 2>&1 | grep -q '^error org.freedesktop.DBus.Error.NoReply'
+ok $? "17 fds in one message: the connection is dropped"
+is "$($BUSCTL --address="$P" call org.busrpc.P /org/busrpc/Test org.busrpc.Test Add ii 2 1 2>&1)" "i 3" "the server still answers"
+sleep 0.2
+is "$(ls /proc/$P_PID/fd | wc -l)" "$fds_before" "the server closed every fd it received"
+
 # a live socket is refused; the first server goes on
 "$SERVICE" --listen "$P" > "$rt_dir/second.out" 2>&1
 ok $(( $? == 0 )) "a second server on a path in use fails"

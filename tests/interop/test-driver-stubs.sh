@@ -10,7 +10,7 @@
 . "$top_srcdir/tests/interop/lib.sh"
 need "$BUSCTL" dbus-send pkg-config
 CC=${CC:-cc}
-need $CC
+need "${CC%% *}"
 IDLC=${BUSRPC_IDLC:-$top_builddir/busrpc-idlc}
 [ -x "$IDLC" ] || tap_bail "$IDLC not built"
 [ -f "$top_builddir/.libs/libbusrpc.so" ] || [ -f "$top_builddir/.libs/libbusrpc.a" ] ||

@@ -48,7 +48,8 @@ static void usage(FILE *out) {
               "      --idl           MODULE.idl: canonical IDL (e.g. from XML)\n"
               "\n"
               "Options:\n"
-              "  -o, --output=DIR    write the outputs into DIR (default: .);\n"
+              "  -o, --output=DIR    write the outputs into DIR (default: .), created\n"
+              "                      if missing;\n"
               "                      '-' writes the one selected output to stdout\n"
               "  -I, --include=DIR   search DIR for imported files (repeatable);\n"
               "                      the importing file's directory is searched first\n"
@@ -72,6 +73,24 @@ static int usage_error(const char *fmt, ...) {
         va_end(ap);
         fputs("\nTry 'busrpc-idlc --help' for more information.\n", stderr);
         return 2;
+}
+
+/* Remove dir and its parents up to top, which make_dirs() created; each
+ * only if empty. */
+static void remove_dirs(const char *dir, const char *top) {
+        char *p = idl_xstrdup(dir);
+        size_t n = strlen(p), ntop = strlen(top);
+
+        for (;;) {
+                while (n > 1 && p[n - 1] == '/')
+                        p[--n] = '\0';
+                if (rmdir(p) != 0 || n <= ntop)
+                        break;
+                while (n > 0 && p[n - 1] != '/')
+                        n--;
+                p[n] = '\0';
+        }
+        free(p);
 }
 
 typedef struct Pending {
@@ -123,19 +142,68 @@ static int gen_to_temp(const IdlUnit *u, int which, const char *dir, mode_t mode
         return r < 0 ? r : 0;
 }
 
+/* mkdir -p dir, mode 0777 & ~umask. *ret_top is the outermost directory
+ * created (caller frees), or NULL when none was; on failure nothing created
+ * is left behind. */
+static int make_dirs(const char *dir, char **ret_top) {
+        char *p = idl_xstrdup(dir), *top = NULL;
+        int r = 0;
+
+        for (char *s = p;; s++) {
+                char ch = *s;
+                if (ch != '/' && ch != '\0')
+                        continue;
+                if (s == p) { /* "/..." or "" */
+                        if (ch)
+                                continue;
+                        r = -ENOENT;
+                        break;
+                }
+                *s = '\0';
+                /* "a//b" and a trailing '/' give empty components: skip them. */
+                if (s[-1] != '/') {
+                        if (mkdir(p, 0777) == 0) {
+                                if (!top)
+                                        top = idl_xstrdup(p);
+                        } else if (errno != EEXIST) {
+                                r = -errno;
+                                *s = ch;
+                                break;
+                        }
+                }
+                *s = ch;
+                if (!ch)
+                        break;
+        }
+        free(p);
+        if (r < 0 && top) {
+                remove_dirs(dir, top);
+                free(top);
+                top = NULL;
+        }
+        *ret_top = top;
+        return r;
+}
+
 static int generate(const IdlUnit *u, const bool *want, const char *dir) {
         Pending pend[N_OUT] = { { 0 } };
         struct stat st;
         mode_t mask;
-        int failed = 0;
+        int failed = 0, r;
+        char *created = NULL;
 
+        /* Only now, with the input checked: an error creates nothing. */
+        if (stat(dir, &st) != 0 && errno == ENOENT && (r = make_dirs(dir, &created)) < 0) {
+                idl_error_noloc("cannot create the output directory '%s': %s", dir, strerror(-r));
+                return -1;
+        }
         if (stat(dir, &st) != 0) {
                 idl_error_noloc("output directory '%s': %s", dir, strerror(errno));
-                return -1;
+                goto fail_dir;
         }
         if (!S_ISDIR(st.st_mode)) {
                 idl_error_noloc("output directory '%s': not a directory", dir);
-                return -1;
+                goto fail_dir;
         }
         mask = umask(0);
         umask(mask);
@@ -167,7 +235,15 @@ static int generate(const IdlUnit *u, const bool *want, const char *dir) {
                 free(pend[i].tmp);
                 free(pend[i].final);
         }
-        return failed ? -1 : 0;
+        if (!failed) {
+                free(created);
+                return 0;
+        }
+fail_dir:
+        if (created)
+                remove_dirs(dir, created);
+        free(created);
+        return -1;
 }
 
 /* -o -: the single selected output goes to stdout, only once complete. */

@@ -9,8 +9,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "check-internal.h" /* check_snake(): the C name a member gets by default */
 #include "gen.h"
 
 static const char *const basic_names[] = {
@@ -195,7 +197,22 @@ static void put_args(FILE *out, IdlField *const *args, size_t n, int level) {
         fputc(')', out);
 }
 
-static void put_member(FILE *out, const IdlMember *m) {
+/* The checker renames a member of an XML file whose C names clash
+ * (GetDevices and property Devices: devices_property); IDL must say so
+ * with @c_name to compile to the same C API. */
+static bool renamed_from_xml(const IdlFile *f, const IdlMember *m) {
+        char *dflt;
+        bool renamed;
+
+        if (!f || !f->from_xml || !m->c_name || idl_meta_find_annot(&m->meta, IDL_A_C_NAME))
+                return false;
+        dflt = check_snake(m->name);
+        renamed = strcmp(dflt, m->c_name) != 0;
+        free(dflt);
+        return renamed;
+}
+
+static void put_member(FILE *out, const IdlDecl *iface, const IdlMember *m) {
         static const char *const access[] = {
                 [IDL_ACCESS_READ] = "readonly",
                 [IDL_ACCESS_READWRITE] = "readwrite",
@@ -203,6 +220,11 @@ static void put_member(FILE *out, const IdlMember *m) {
         };
 
         put_item_meta(out, &m->meta, 1);
+        if (renamed_from_xml(iface->file, m)) {
+                fputs("@c_name(", out);
+                put_string(out, m->c_name);
+                fputs(") ", out);
+        }
         switch (m->kind) {
         case IDL_M_METHOD:
                 fprintf(out, "method %s", m->name);
@@ -282,7 +304,7 @@ static void put_decl(FILE *out, const IdlDecl *d) {
         case IDL_D_INTERFACE:
                 fprintf(out, "interface %s {\n", d->name);
                 for (size_t i = 0; i < d->n_members; i++)
-                        put_member(out, d->members[i]);
+                        put_member(out, d, d->members[i]);
                 fputs("}\n", out);
                 break;
         }

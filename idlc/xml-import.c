@@ -24,9 +24,7 @@
 #include "parse.h"
 #include "types.h"
 #include "xml-import.h"
-
-#define MAX_SIG 255
-#define MAX_DEPTH 32
+#include "xml-sig.h"
 
 typedef enum Elem {
         E_ROOT, E_NODE, E_IFACE, E_METHOD, E_SIGNAL, E_PROPERTY, E_ARG, E_ANNOT, E_SKIP,
@@ -38,15 +36,6 @@ static const char *const elem_names[] = {
         [E_ANNOT] = "annotation", [E_SKIP] = "",
 };
 
-/* A type to build once the document is read. */
-typedef struct Deferred {
-        IdlType **slot;
-        char *sig;      /* the type attribute */
-        char *idl;      /* org.busrpc.Type value, or NULL */
-        char *base;     /* name of a generated struct: MemberArg */
-        IdlLoc loc;     /* the element's */
-} Deferred;
-
 typedef struct Ctx {
         XML_Parser xp;
         IdlFile *f;
@@ -57,18 +46,12 @@ typedef struct Ctx {
         IdlMember *member;
         IdlField *arg;
         size_t n_args;        /* args of the current member so far */
-        size_t cur_def;       /* Deferred of the current arg or property */
-        Deferred *defs;
+        size_t cur_def;       /* XmlDeferred of the current arg or property */
+        XmlDeferred *defs;
         size_t n_defs;
-        IdlDecl **types;      /* declared (org.busrpc.Declaration) types */
-        char **type_src;      /* their IDL text, to tell repeats from conflicts */
-        size_t n_types;
-        IdlDecl **gen;        /* generated structs */
-        char **gen_sig;       /* their signatures */
-        size_t n_gen, n_gen_sig;
+        XmlTypes ty;          /* declared and generated types */
         IdlDecl **ifaces;
         size_t n_ifaces;
-        bool dry;             /* validating a signature only: build no struct */
 } Ctx;
 
 static IdlLoc here(Ctx *c) {
@@ -76,354 +59,6 @@ static IdlLoc here(Ctx *c) {
         XML_Size col = XML_GetCurrentColumnNumber(c->xp);
         return (IdlLoc){ c->f->path, line > INT_MAX ? INT_MAX : (int)line,
                          col >= INT_MAX ? INT_MAX : (int)col + 1 };
-}
-
-static char *pascal(const char *s) {
-        size_t n = strlen(s);
-        char *out = idl_xmalloc(n + 2), *o = out;
-        bool up = true;
-
-        for (; *s; s++) {
-                if (!isalnum((unsigned char)*s)) {
-                        up = true;
-                        continue;
-                }
-                if (o == out && isdigit((unsigned char)*s))
-                        *o++ = 'T';
-                *o++ = up ? (char)toupper((unsigned char)*s) : *s;
-                up = false;
-        }
-        *o = '\0';
-        return out;
-}
-
-/* ---- the IDL spelling of a type (org.busrpc.Type) ---- */
-
-static void skip_ws(const char **p) {
-        while (isspace((unsigned char)**p))
-                (*p)++;
-}
-
-static IdlType *parse_idl_type(const char **p, IdlLoc loc, int depth) {
-        const char *s;
-        IdlType *t;
-
-        skip_ws(p);
-        s = *p;
-        while (isalnum((unsigned char)**p) || **p == '_')
-                (*p)++;
-        if (*p == s || depth > 2 * MAX_DEPTH)
-                return NULL;
-        if ((size_t)(*p - s) == 3 && strncmp(s, "map", 3) == 0) {
-                t = idl_type_new(IDL_T_MAP, loc);
-                skip_ws(p);
-                if (**p != '<' || (++*p, !(t->key = parse_idl_type(p, loc, depth + 1))))
-                        goto fail;
-                skip_ws(p);
-                if (**p != ',' || (++*p, !(t->elem = parse_idl_type(p, loc, depth + 1))))
-                        goto fail;
-                skip_ws(p);
-                if (**p != '>')
-                        goto fail;
-                (*p)++;
-        } else {
-                char *name = idl_xstrndup(s, (size_t)(*p - s));
-                const IdlBasicType *b = idl_basic_type_by_name(name);
-                t = idl_type_new(b ? b->kind : IDL_T_NAMED, loc);
-                if (b)
-                        free(name);
-                else
-                        t->name = name;
-        }
-        for (int n = 0;; n++) {
-                IdlType *a;
-                skip_ws(p);
-                if (**p != '[')
-                        return t;
-                (*p)++;
-                skip_ws(p);
-                if (**p != ']' || n > 2 * MAX_DEPTH)
-                        goto fail;
-                (*p)++;
-                a = idl_type_new(IDL_T_ARRAY, loc);
-                a->elem = t;
-                t = a;
-        }
-fail:
-        idl_type_free(t);
-        return NULL;
-}
-
-/* ---- D-Bus signatures ---- */
-
-static IdlDecl *find_decl(IdlDecl **v, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (v[i]->name && strcmp(v[i]->name, name) == 0)
-                        return v[i];
-        return NULL;
-}
-
-/* The struct for the signature [s, e) (its parentheses included), named
- * base or base2, base3...: an existing generated struct of that name and
- * signature is reused. Takes ownership of fields. */
-static IdlDecl *struct_for(Ctx *c, const char *base, const char *s, const char *e,
-                           IdlField **fields, size_t n_fields, IdlLoc loc) {
-        char *sig = idl_xstrndup(s, (size_t)(e - s));
-        IdlDecl *d;
-
-        for (unsigned k = 1;; k++) {
-                char *name = k == 1 ? idl_xstrdup(base) : idl_xasprintf("%s%u", base, k);
-                IdlDecl *old = find_decl(c->gen, c->n_gen, name);
-                if (old) {
-                        size_t i = 0;
-                        while (c->gen[i] != old)
-                                i++;
-                        if (strcmp(c->gen_sig[i], sig) == 0) {
-                                for (size_t j = 0; j < n_fields; j++)
-                                        idl_field_free(fields[j]);
-                                free(fields);
-                                free(name);
-                                free(sig);
-                                return old;
-                        }
-                } else if (!find_decl(c->types, c->n_types, name)) {
-                        d = idl_xcalloc(1, sizeof(*d));
-                        d->kind = IDL_D_STRUCT;
-                        d->name = name;
-                        d->file = c->f;
-                        d->meta.loc = loc;
-                        d->fields = fields;
-                        d->n_fields = n_fields;
-                        IDL_PUSH(c->gen, c->n_gen, d);
-                        IDL_PUSH(c->gen_sig, c->n_gen_sig, sig);
-                        return d;
-                }
-                free(name);
-        }
-}
-
-typedef struct SigErr {
-        char msg[80];
-} SigErr;
-
-static IdlType *sig_type(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
-                         SigErr *err);
-
-static IdlType *sig_struct(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
-                           SigErr *err) {
-        const char *start = *p;
-        IdlField **fields = NULL;
-        size_t n = 0;
-        IdlDecl *d;
-        IdlType *t;
-
-        if (sd >= MAX_DEPTH) {
-                snprintf(err->msg, sizeof(err->msg), "structs nested deeper than %d", MAX_DEPTH);
-                return NULL;
-        }
-        for ((*p)++; **p != ')';) {
-                char *fbase = idl_xasprintf("%sField%zu", base, n);
-                IdlField *f;
-                if (!**p) {
-                        snprintf(err->msg, sizeof(err->msg), "unterminated struct");
-                        t = NULL;
-                } else {
-                        t = sig_type(c, p, fbase, ad, sd + 1, loc, err);
-                }
-                free(fbase);
-                if (!t) {
-                        for (size_t i = 0; i < n; i++)
-                                idl_field_free(fields[i]);
-                        free(fields);
-                        return NULL;
-                }
-                f = idl_xcalloc(1, sizeof(*f));
-                f->name = idl_xasprintf("field%zu", n);
-                f->type = t;
-                f->meta.loc = loc;
-                IDL_PUSH(fields, n, f);
-        }
-        if (n == 0) {
-                snprintf(err->msg, sizeof(err->msg), "a struct needs at least one member");
-                return NULL;
-        }
-        (*p)++;
-        if (c->dry) {
-                for (size_t i = 0; i < n; i++)
-                        idl_field_free(fields[i]);
-                free(fields);
-                return idl_type_new(IDL_T_NAMED, loc);
-        }
-        d = struct_for(c, base, start, *p, fields, n, loc);
-        t = idl_type_new(IDL_T_NAMED, loc);
-        t->name = idl_xstrdup(d->name);
-        return t;
-}
-
-static IdlType *sig_type(Ctx *c, const char **p, const char *base, int ad, int sd, IdlLoc loc,
-                         SigErr *err) {
-        const IdlBasicType *b;
-        IdlType *t, *key;
-        char ch = **p;
-
-        switch (ch) {
-        case '\0':
-                snprintf(err->msg, sizeof(err->msg), "a type is missing at the end");
-                return NULL;
-        case '(':
-                return sig_struct(c, p, base, ad, sd, loc, err);
-        case 'a':
-                if (ad >= MAX_DEPTH) {
-                        snprintf(err->msg, sizeof(err->msg), "arrays nested deeper than %d", MAX_DEPTH);
-                        return NULL;
-                }
-                (*p)++;
-                if (**p != '{') {
-                        if (!(key = sig_type(c, p, base, ad + 1, sd, loc, err)))
-                                return NULL;
-                        t = idl_type_new(IDL_T_ARRAY, loc);
-                        t->elem = key;
-                        return t;
-                }
-                (*p)++;
-                b = idl_basic_type_by_sig(**p);
-                if (!b || !b->is_basic) {
-                        snprintf(err->msg, sizeof(err->msg),
-                                 "the key of a dict entry must be a basic type");
-                        return NULL;
-                }
-                (*p)++;
-                if (sd >= MAX_DEPTH) {
-                        snprintf(err->msg, sizeof(err->msg), "structs nested deeper than %d", MAX_DEPTH);
-                        return NULL;
-                }
-                t = idl_type_new(IDL_T_MAP, loc);
-                t->key = idl_type_new(b->kind, loc);
-                if (!(t->elem = sig_type(c, p, base, ad + 1, sd + 1, loc, err))) {
-                        idl_type_free(t);
-                        return NULL;
-                }
-                if (**p != '}') {
-                        snprintf(err->msg, sizeof(err->msg),
-                                 "a dict entry needs exactly one key and one value");
-                        idl_type_free(t);
-                        return NULL;
-                }
-                (*p)++;
-                return t;
-        case '{':
-                snprintf(err->msg, sizeof(err->msg), "a dict entry must be the element of an array");
-                return NULL;
-        default:
-                b = idl_basic_type_by_sig(ch);
-                if (!b) {
-                        if (isprint((unsigned char)ch))
-                                snprintf(err->msg, sizeof(err->msg), "unexpected '%c'", ch);
-                        else
-                                snprintf(err->msg, sizeof(err->msg), "unexpected byte 0x%02x",
-                                         (unsigned char)ch);
-                        return NULL;
-                }
-                (*p)++;
-                return idl_type_new(b->kind, loc);
-        }
-}
-
-/* The type a signature denotes, or NULL after an error at loc. */
-static IdlType *sig_to_type(Ctx *c, const char *sig, const char *base, IdlLoc loc) {
-        const char *p = sig;
-        SigErr err = { "" };
-        IdlType *t = NULL;
-
-        if (strlen(sig) > MAX_SIG)
-                snprintf(err.msg, sizeof(err.msg), "longer than %d characters", MAX_SIG);
-        else if (!*sig)
-                snprintf(err.msg, sizeof(err.msg), "empty");
-        else if ((t = sig_type(c, &p, base, 0, 0, loc, &err)) && *p) {
-                snprintf(err.msg, sizeof(err.msg), "more than one complete type");
-                idl_type_free(t);
-                t = NULL;
-        }
-        if (!t)
-                idl_error(loc, "invalid D-Bus signature '%.300s': %s", sig, err.msg);
-        return t;
-}
-
-/* The signature of a type written in IDL, when every name in it is
- * declared in this file; NULL when it names something imported. */
-static bool local_sig(Ctx *c, const IdlType *t, char *buf, size_t *len, int depth) {
-        const IdlBasicType *b;
-        const IdlDecl *d;
-
-        if (!t || depth > 64 || *len > MAX_SIG)
-                return false;
-        switch (t->kind) {
-        case IDL_T_ARRAY:
-                buf[(*len)++] = 'a';
-                return local_sig(c, t->elem, buf, len, depth + 1);
-        case IDL_T_MAP:
-                buf[(*len)++] = 'a';
-                buf[(*len)++] = '{';
-                if (!local_sig(c, t->key, buf, len, depth + 1) ||
-                    !local_sig(c, t->elem, buf, len, depth + 1) || *len > MAX_SIG)
-                        return false;
-                buf[(*len)++] = '}';
-                return true;
-        case IDL_T_NAMED:
-                d = find_decl(c->types, c->n_types, t->name);
-                if (!d)
-                        return false;
-                if (d->kind == IDL_D_TYPEDEF)
-                        return local_sig(c, d->target, buf, len, depth + 1);
-                if (d->kind != IDL_D_STRUCT)
-                        return local_sig(c, d->base, buf, len, depth + 1);
-                buf[(*len)++] = '(';
-                for (size_t i = 0; i < d->n_fields; i++)
-                        if (!d->fields[i] || !local_sig(c, d->fields[i]->type, buf, len, depth + 1) ||
-                            *len > MAX_SIG)
-                                return false;
-                buf[(*len)++] = ')';
-                return true;
-        default:
-                b = idl_basic_type(t->kind);
-                if (!b)
-                        return false;
-                buf[(*len)++] = b->sig;
-                return true;
-        }
-}
-
-static void resolve_deferred(Ctx *c, Deferred *df) {
-        IdlType *t = NULL;
-
-        if (df->idl) {
-                const char *p = df->idl;
-                /* Room for any signature up to the limit plus the longest step. */
-                char buf[MAX_SIG + 8];
-                size_t len = 0;
-
-                t = parse_idl_type(&p, df->loc, 0);
-                skip_ws(&p);
-                if (!t || *p) {
-                        idl_error(df->loc, "invalid type '%.300s' in annotation '%s'", df->idl,
-                                  IDL_XML_TYPE);
-                        idl_type_free(t);
-                        t = NULL;
-                } else if (local_sig(c, t, buf, &len, 0) && len <= MAX_SIG &&
-                           (buf[len] = '\0', strcmp(buf, df->sig) != 0)) {
-                        idl_error(df->loc, "type '%s' of annotation '%s' has the signature '%s', "
-                                  "not '%.300s'", df->idl, IDL_XML_TYPE, buf, df->sig);
-                }
-                /* The signature must be valid anyway; what it builds is dropped. */
-                if (t) {
-                        c->dry = true;
-                        idl_type_free(sig_to_type(c, df->sig, df->base, df->loc));
-                        c->dry = false;
-                }
-        }
-        if (!t)
-                t = sig_to_type(c, df->sig, df->base, df->loc);
-        *df->slot = t;
 }
 
 /* ---- IDL carried in annotations (org.busrpc.Declaration, .Error) ---- */
@@ -505,12 +140,12 @@ static void add_declaration(Ctx *c, const char *value, IdlLoc loc) {
                 goto out;
         }
         d = tmp->decls[0];
-        if ((old = find_decl(c->types, c->n_types, d->name))) {
+        if ((old = xml_find_decl(c->ty.types, c->ty.n_types, d->name))) {
                 size_t i = 0;
-                while (c->types[i] != old)
+                while (c->ty.types[i] != old)
                         i++;
                 /* Each interface carries the types it uses: repeats are normal. */
-                if (strcmp(c->type_src[i], value) != 0) {
+                if (strcmp(c->ty.type_src[i], value) != 0) {
                         idl_error(loc, "conflicting declarations of type '%s'", d->name);
                         idl_note(old->meta.loc, "previous declaration is here");
                 }
@@ -520,20 +155,12 @@ static void add_declaration(Ctx *c, const char *value, IdlLoc loc) {
         tmp->n_decls = 0;
         decl_fix(d, loc, c->f);
         {
-                size_t n = c->n_types;
-                IDL_PUSH(c->type_src, n, idl_xstrdup(value));
+                size_t n = c->ty.n_types;
+                IDL_PUSH(c->ty.type_src, n, idl_xstrdup(value));
         }
-        IDL_PUSH(c->types, c->n_types, d);
+        IDL_PUSH(c->ty.types, c->ty.n_types, d);
 out:
         idl_file_free(tmp);
-}
-
-static bool is_ident(const char *s) {
-        if (!isalpha((unsigned char)*s) && *s != '_')
-                return false;
-        while (isalnum((unsigned char)*s) || *s == '_')
-                s++;
-        return !*s;
 }
 
 /* An error member: its name, or its doc comment and annotations in IDL
@@ -546,12 +173,12 @@ static void add_error(Ctx *c, const char *value, IdlLoc loc) {
                 e--;
         for (s = e; s > value && (isalnum((unsigned char)s[-1]) || s[-1] == '_'); s--)
                 ;
-        if (is_ident(value)) {
+        if (check_is_c_ident(value)) {
                 m = idl_xcalloc(1, sizeof(*m));
                 m->kind = IDL_M_ERROR;
                 m->name = idl_xstrdup(value);
                 m->meta.loc = loc;
-        } else if (s == e || !is_ident(s)) {
+        } else if (s == e || !check_is_c_ident(s)) {
                 idl_error(loc, "annotation '%s' must end with the name of the error", IDL_XML_ERROR);
         } else {
                 char *pre = idl_xasprintf("interface x { %.*s error ", (int)(s - value), value);
@@ -582,7 +209,7 @@ static void add_raises(IdlMember *m, const char *value, IdlLoc loc) {
         for (;;) {
                 const char *s, *e;
                 IdlRaise *r;
-                skip_ws(&p);
+                xml_skip_ws(&p);
                 s = p;
                 while (*p && *p != ',')
                         p++;
@@ -667,7 +294,7 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
                    (parent == E_PROPERTY || parent == E_IFACE)) {
                 add_annot(m, IDL_A_EMITS_CHANGED, "emits_changed", value, loc);
         } else if (strcmp(name, IDL_XML_TYPE) == 0 && typed) {
-                Deferred *df = &c->defs[c->cur_def];
+                XmlDeferred *df = &c->defs[c->cur_def];
                 if (df->idl)
                         idl_error(loc, "annotation '%s' given twice", IDL_XML_TYPE);
                 else
@@ -779,7 +406,7 @@ static Attrs read_attrs(Elem e, const XML_Char **attrs, IdlLoc loc) {
 }
 
 static size_t defer(Ctx *c, IdlType **slot, const char *sig, char *base, IdlLoc loc) {
-        Deferred *df;
+        XmlDeferred *df;
 
         if (c->n_defs % 64 == 0) {
                 c->defs = realloc(c->defs, (c->n_defs + 64) * sizeof(*c->defs));
@@ -787,7 +414,7 @@ static size_t defer(Ctx *c, IdlType **slot, const char *sig, char *base, IdlLoc 
                         abort(); /* as idl_xmalloc: out of memory is not an input error */
         }
         df = &c->defs[c->n_defs];
-        *df = (Deferred){ slot, idl_xstrdup(sig), NULL, base, loc };
+        *df = (XmlDeferred){ slot, idl_xstrdup(sig), NULL, base, loc };
         return c->n_defs++;
 }
 
@@ -808,7 +435,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 if (!need(a->name, "name", e, loc))
                         return false;
                 /* Nested nodes repeat the standard interfaces: keep the first. */
-                if (find_decl(c->ifaces, c->n_ifaces, a->name))
+                if (xml_find_decl(c->ifaces, c->n_ifaces, a->name))
                         return false;
                 c->iface = idl_xcalloc(1, sizeof(*c->iface));
                 c->iface->kind = IDL_D_INTERFACE;
@@ -843,7 +470,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 else
                         idl_error(loc, "invalid property access '%s': expected read, write or readwrite",
                                   a->access);
-                c->cur_def = defer(c, &m->type, a->type, pascal(a->name), loc);
+                c->cur_def = defer(c, &m->type, a->type, xml_pascal(a->name), loc);
                 return true;
         case E_ARG:
                 if (!need(a->type, "type", e, loc))
@@ -862,7 +489,7 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                         IDL_PUSH(c->member->in, c->member->n_in, f);
                 c->arg = f;
                 {
-                        char *mp = pascal(c->member->name), *ap = pascal(f->name);
+                        char *mp = xml_pascal(c->member->name), *ap = xml_pascal(f->name);
                         base = idl_xasprintf("%s%s", mp, ap);
                         free(mp);
                         free(ap);
@@ -996,6 +623,7 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         f->module_loc = (IdlLoc){ f->path, 1, 1 };
         f->from_xml = true;
         c.f = f;
+        c.ty.f = f;
         if (len > INT_MAX) {
                 idl_error((IdlLoc){ f->path, 0, 0 }, "file is too large");
                 return f;
@@ -1012,7 +640,7 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         XML_ParserFree(c.xp);
 
         for (size_t i = 0; ok && i < c.n_defs; i++)
-                resolve_deferred(&c, &c.defs[i]);
+                xml_resolve_deferred(&c.ty, &c.defs[i]);
         for (size_t i = 0; i < c.n_defs; i++) {
                 free(c.defs[i].sig);
                 free(c.defs[i].idl);
@@ -1020,13 +648,13 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         }
         free(c.defs);
         free(c.stack);
-        free_strs(c.type_src, c.n_types);
-        free_strs(c.gen_sig, c.n_gen_sig);
+        free_strs(c.ty.type_src, c.ty.n_types);
+        free_strs(c.ty.gen_sig, c.ty.n_gen_sig);
         if (!ok) {
                 /* The error stands; an empty file (not NULL) lets the caller
                  * keep and free the source text as for any other file. */
-                free_list(c.types, c.n_types);
-                free_list(c.gen, c.n_gen);
+                free_list(c.ty.types, c.ty.n_types);
+                free_list(c.ty.gen, c.ty.n_gen);
                 free_list(c.ifaces, c.n_ifaces);
                 for (size_t i = 0; i < f->n_imports; i++) {
                         free(f->imports[i]->path);
@@ -1040,14 +668,14 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
         if (c.n_ifaces == 0)
                 idl_warning((IdlLoc){ f->path, 1, 1 }, "no <interface> in this file");
         /* Declared types, then generated structs, then the interfaces. */
-        for (size_t i = 0; i < c.n_types; i++)
-                IDL_PUSH(f->decls, f->n_decls, c.types[i]);
-        for (size_t i = 0; i < c.n_gen; i++)
-                IDL_PUSH(f->decls, f->n_decls, c.gen[i]);
+        for (size_t i = 0; i < c.ty.n_types; i++)
+                IDL_PUSH(f->decls, f->n_decls, c.ty.types[i]);
+        for (size_t i = 0; i < c.ty.n_gen; i++)
+                IDL_PUSH(f->decls, f->n_decls, c.ty.gen[i]);
         for (size_t i = 0; i < c.n_ifaces; i++)
                 IDL_PUSH(f->decls, f->n_decls, c.ifaces[i]);
-        free(c.types);
-        free(c.gen);
+        free(c.ty.types);
+        free(c.ty.gen);
         free(c.ifaces);
         return f;
 }

@@ -167,8 +167,35 @@ cmp -s "$tmp/types.idl" "$good/types.idl"
 ok $? "output over the input: the input is untouched"
 is "$(ls -A "$tmp" | grep -c '^\.types')" 0 "output over the input: no temporary file left"
 
-run "$IDLC" --idl -o "$tmp/no-such-dir" "$good/types.idl"
-is "$rc" 1 "missing output directory: exit 1"
+# A missing output directory is created (mkdir -p, 0777 & ~umask), but
+# only when there is no error.
+run "$IDLC" --idl -o "$tmp/new/sub/dir" "$good/types.idl"
+is "$rc:$err" "0:" "missing output directory: exit 0"
+cmp -s "$tmp/new/sub/dir/types.idl" "$idl/golden/types.idl"
+ok $? "missing output directory: created with its parents, the output inside"
+run "$IDLC" --idl -o "$tmp/new/sub/dir/" "$good/types.idl"
+is "$rc:$err" "0:" "existing output directory with a trailing '/': exit 0"
+(umask 027 && "$IDLC" --idl -o "$tmp/masked/d" "$good/types.idl")
+is "$(stat -c %a "$tmp/masked" "$tmp/masked/d" | tr '\n' ' ')" "750 750 " \
+	"created directories have mode 0777 less the umask"
+run "$IDLC" -o "$tmp/not-made/sub" "$idl/bad-syntax/missing-semicolon.idl"
+is "$rc" 1 "missing output directory and a syntax error: exit 1"
+[ ! -e "$tmp/not-made" ]
+ok $? "missing output directory and a syntax error: nothing created"
+run "$IDLC" -o "$tmp/not-made" "$top_srcdir/tests/idl/bad/unknown-type.idl"
+[ "$rc" -eq 1 ] && [ ! -e "$tmp/not-made" ]
+ok $? "missing output directory and a check error: exit 1, nothing created"
+run "$IDLC" --check -o "$tmp/not-made" "$good/types.idl"
+[ "$rc" -eq 0 ] && [ ! -e "$tmp/not-made" ]
+ok $? "--check with a missing output directory: nothing created"
+: >"$tmp/a-file"
+run "$IDLC" --idl -o "$tmp/a-file/sub" "$good/types.idl"
+is "$rc" 1 "output directory under a regular file: exit 1"
+case $err in *"output directory '$tmp/a-file/sub'"*) ok 0 "output directory under a regular file: says so" ;;
+	*) ok 1 "output directory under a regular file: says so (got '$err')" ;; esac
+run "$IDLC" --idl -o "$tmp/a-file" "$good/types.idl"
+case $rc:$err in "1:"*"not a directory"*) ok 0 "output directory is a regular file: exit 1, says so" ;;
+	*) ok 1 "output directory is a regular file: exit 1, says so (got $rc '$err')" ;; esac
 
 # Warnings do not fail.
 printf 'module w;\n@frobnicate("x") struct S { int32 x; }\n' >"$tmp/warn.idl"
@@ -248,7 +275,9 @@ is "$rc:$(printf '%s\n' "$err" | grep -c ': error: ')" "1:2" "errors in two file
 
 # --- leaks and memory errors -----------------------------------------------
 for f in "$good/calc.idl" "$good/syntax.idl" "$idl/bad-syntax/several-errors.idl" \
-	"$idl/bad-syntax/unterminated-string.idl" "$tmp/imp/a.idl"; do
+	"$idl/bad-syntax/unterminated-string.idl" "$tmp/imp/a.idl" "$tmp/imp/lost.idl" \
+	"$tmp/imp/e1.idl" "$tmp/does-not-exist.idl" \
+	"$top_srcdir/tests/xml/bad/not-well-formed.xml" "$top_srcdir/tests/xml/stats.xml"; do
 	"$VG" -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=9 "$IDLC" --idl -o - -I "$inc" "$f" >/dev/null 2>"$tmp/vg"
 	r=$?

@@ -2,7 +2,7 @@
 # make install into a scratch DESTDIR; pkg-config finds the library there, a
 # program builds against it and runs, and the tools and man pages are in place.
 . "$top_srcdir/tests/tap.sh"
-need pkg-config "${CC%% *}"
+need pkg-config man "${CC%% *}"
 tmp=$(mktemp -d) || tap_bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/root
@@ -14,6 +14,17 @@ pcdir=$dest$libdir/pkgconfig
 check "busrpc.pc installed" test -f "$pcdir/busrpc.pc"
 check "busrpc.h installed" test -f "$dest$prefix/include/busrpc/busrpc.h"
 check "busrpc-idlc installed" test -x "$dest$prefix/bin/busrpc-idlc"
+check "busrpc-bus installed" test -x "$dest$prefix/bin/busrpc-bus"
+mandir=$dest$prefix/share/man
+for page in busrpc-idlc.1 busrpc-bus.1 busrpc.7; do
+	sect=${page##*.}
+	name=${page%.*}
+	found=$(MANPATH=$mandir man -w "$sect" "$name" 2>/dev/null)
+	is "$found" "$mandir/man$sect/$page" "man $sect $name finds the installed page"
+	MANPATH=$mandir MANWIDTH=80 man "$sect" "$name" 2>/dev/null | grep -q "^NAME"
+	ok $? "man $sect $name renders"
+done
+check "docs installed" test -f "$dest$prefix/share/doc/busrpc/tutorial.md"
 
 flags=$(PKG_CONFIG_SYSROOT_DIR=$dest PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs busrpc)
 ok $? "pkg-config --cflags --libs busrpc"

@@ -296,4 +296,18 @@ done
 grep -q 'method Frob(string a);' "$tmp/out" && ! grep -q skipped "$tmp/out"
 ok $? "warn/unknown-element.xml: the unknown element's content is skipped"
 
+# A C name the checker changed (an XML file cannot say @c_name) is kept as
+# @c_name in the IDL, so the IDL compiles to the same C API as the XML.
+clash=$x/warn/c-name-clash.xml
+"$IDLC" --idl -o - "$clash" >"$tmp/clash.idl" 2>/dev/null
+grep -q '^    @c_name("devices_property") property string\[\] Devices readonly;$' "$tmp/clash.idl" &&
+	[ "$(grep -c '@c_name' "$tmp/clash.idl")" -eq 1 ]
+ok $? "warn/c-name-clash.xml: --idl gives the renamed property, and only it, @c_name"
+"$IDLC" --header -o - "$tmp/clash.idl" >"$tmp/clash-idl.h" 2>"$tmp/err"
+is "$?:$(cat "$tmp/err")" "0:" "warn/c-name-clash.xml: its --idl output compiles with no diagnostic"
+"$IDLC" --header -o - "$clash" >"$tmp/clash-xml.h" 2>/dev/null &&
+	grep -q 'manager_get_devices_property' "$tmp/clash-xml.h" &&
+	cmp -s "$tmp/clash-xml.h" "$tmp/clash-idl.h"
+ok $? "warn/c-name-clash.xml: the XML and its --idl output give the same header"
+
 tap_done

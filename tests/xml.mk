@@ -24,6 +24,7 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/bad/signature-unterminated.xml \
 	tests/xml/bad/unclosed-token.xml \
 	tests/xml/warn/arg-renamed.xml \
+	tests/xml/warn/c-name-clash.xml \
 	tests/xml/warn/keyword-c-name.xml \
 	tests/xml/warn/misplaced.xml \
 	tests/xml/warn/unknown-attribute.xml \

@@ -6,10 +6,11 @@
  * what it reports itself is what only the XML knows: malformed XML,
  * unknown elements and attributes, bad signatures, missing attributes.
  *
- * Types are built after the whole document is read, because an arg's
- * org.busrpc.Type annotation comes after the arg and generated struct
- * names must not collide with types declared anywhere in the file. The
- * mapping (and the struct naming rule) is documented in docs/idl-xml.md.
+ * Types are built after the whole document is read, by xml-sig.c,
+ * because an arg's org.busrpc.Type annotation comes after the arg and
+ * generated struct names must not collide with types declared anywhere in
+ * the file. The mapping (and the struct naming rule) is documented in
+ * docs/idl-xml.md.
  */
 #include <ctype.h>
 #include <expat.h>
@@ -22,7 +23,6 @@
 #include "check-internal.h"
 #include "diag.h"
 #include "parse.h"
-#include "types.h"
 #include "xml-import.h"
 #include "xml-sig.h"
 

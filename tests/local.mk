@@ -1,8 +1,8 @@
 # The test harness. Each part adds its tests in its own fragment below.
 EXTRA_DIST += tests/tap.h tests/tap.sh
 
-TESTS += tests/test-install.sh
-EXTRA_DIST += tests/test-install.sh tests/install-probe.c
+TESTS += tests/test-install.sh tests/test-configure.sh
+EXTRA_DIST += tests/test-install.sh tests/install-probe.c tests/test-configure.sh
 
 include tests/idlc.mk
 include tests/check.mk

@@ -51,6 +51,10 @@ const char *check_member_kind(IdlMemberKind k); /* "method", ... */
 
 /* check.c: follow typedefs safely (stops on cycles). */
 const IdlType *check_resolve(CheckCtx *c, const IdlType *t);
+/* Call fn on every type written in a declaration (fields, enum base,
+ * typedef target, arguments, property types), with the declaring file. */
+typedef void CheckTypeFn(CheckCtx *c, IdlType *t, const IdlFile *f, void *ud);
+void check_each_type(CheckCtx *c, CheckTypeFn *fn, void *ud);
 
 /* check-types.c: cycles, map keys, signatures, nesting, lengths. */
 void check_cycles(CheckCtx *c);

@@ -532,27 +532,8 @@ static void container_names(CheckCtx *c, Names *nm, const IdlType *t, const IdlF
         }
 }
 
-static void all_container_names(CheckCtx *c, Names *nm) {
-        for (size_t i = 0; i < c->n_decls; i++) {
-                IdlDecl *d = c->decls[i];
-                const IdlFile *f = d->file;
-                for (size_t j = 0; j < d->n_fields; j++)
-                        if (d->fields[j])
-                                container_names(c, nm, d->fields[j]->type, f);
-                container_names(c, nm, d->target, f);
-                for (size_t j = 0; j < d->n_members; j++) {
-                        IdlMember *m = d->members[j];
-                        if (!m)
-                                continue;
-                        for (size_t k = 0; k < m->n_in; k++)
-                                if (m->in[k])
-                                        container_names(c, nm, m->in[k]->type, f);
-                        for (size_t k = 0; k < m->n_out; k++)
-                                if (m->out[k])
-                                        container_names(c, nm, m->out[k]->type, f);
-                        container_names(c, nm, m->type, f);
-                }
-        }
+static void container_names_of(CheckCtx *c, IdlType *t, const IdlFile *f, void *nm) {
+        container_names(c, nm, t, f);
 }
 
 void check_c_names(CheckCtx *c) {
@@ -568,7 +549,7 @@ void check_c_names(CheckCtx *c) {
                 else
                         type_names(&nm, d);
         }
-        all_container_names(c, &nm);
+        check_each_type(c, container_names_of, &nm);
         for (size_t i = 0; i < nm.n_all; i++) {
                 free(nm.all[i]->name);
                 free(nm.all[i]->what);

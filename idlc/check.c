@@ -366,28 +366,33 @@ static void resolve_type(CheckCtx *c, IdlType *t, const IdlFile *f) {
         }
 }
 
-static void resolve_all(CheckCtx *c) {
+void check_each_type(CheckCtx *c, CheckTypeFn *fn, void *ud) {
         for (size_t i = 0; i < c->n_decls; i++) {
                 IdlDecl *d = c->decls[i];
                 const IdlFile *f = d->file;
                 for (size_t j = 0; j < d->n_fields; j++)
                         if (d->fields[j])
-                                resolve_type(c, d->fields[j]->type, f);
-                resolve_type(c, d->base, f);
-                resolve_type(c, d->target, f);
+                                fn(c, d->fields[j]->type, f, ud);
+                fn(c, d->base, f, ud);
+                fn(c, d->target, f, ud);
                 for (size_t j = 0; j < d->n_members; j++) {
                         IdlMember *m = d->members[j];
                         if (!m)
                                 continue;
                         for (size_t k = 0; k < m->n_in; k++)
                                 if (m->in[k])
-                                        resolve_type(c, m->in[k]->type, f);
+                                        fn(c, m->in[k]->type, f, ud);
                         for (size_t k = 0; k < m->n_out; k++)
                                 if (m->out[k])
-                                        resolve_type(c, m->out[k]->type, f);
-                        resolve_type(c, m->type, f);
+                                        fn(c, m->out[k]->type, f, ud);
+                        fn(c, m->type, f, ud);
                 }
         }
+}
+
+static void resolve_one(CheckCtx *c, IdlType *t, const IdlFile *f, void *ud) {
+        (void)ud;
+        resolve_type(c, t, f);
 }
 
 /* ---- names of fields and parameters ---- */
@@ -678,7 +683,7 @@ int idl_check(IdlUnit *u) {
         if (!u)
                 return 0;
         collect_decls(&c);
-        resolve_all(&c);
+        check_each_type(&c, resolve_one, NULL);
         check_cycles(&c);
         for (size_t i = 0; i < c.n_decls; i++) {
                 IdlDecl *d = c.decls[i];

@@ -14,14 +14,7 @@
 
 #include "check-internal.h" /* check_snake(): the C name a member gets by default */
 #include "gen.h"
-
-static const char *const basic_names[] = {
-        [IDL_T_BOOL] = "bool",       [IDL_T_BYTE] = "byte",       [IDL_T_INT16] = "int16",
-        [IDL_T_UINT16] = "uint16",   [IDL_T_INT32] = "int32",     [IDL_T_UINT32] = "uint32",
-        [IDL_T_INT64] = "int64",     [IDL_T_UINT64] = "uint64",   [IDL_T_DOUBLE] = "double",
-        [IDL_T_STRING] = "string",   [IDL_T_OBJPATH] = "objpath", [IDL_T_SIGNATURE] = "signature",
-        [IDL_T_VARIANT] = "variant", [IDL_T_FD] = "fd",           [IDL_T_SHM] = "shm",
-};
+#include "types.h"
 
 static void indent(FILE *out, int level) {
         for (int i = 0; i < level; i++)
@@ -30,7 +23,7 @@ static void indent(FILE *out, int level) {
 
 /* A string literal: only '"', '\\' and newline need escaping (a tab is
  * printed as \t for readability). */
-static void put_string(FILE *out, const char *s) {
+void idl_gen_put_string(FILE *out, const char *s) {
         fputc('"', out);
         for (; s && *s; s++) {
                 switch (*s) {
@@ -82,7 +75,7 @@ static void put_doc(FILE *out, const char *doc, int level) {
         fputs(" */\n", out);
 }
 
-static void put_annot(FILE *out, const IdlAnnot *a) {
+void idl_gen_put_annot(FILE *out, const IdlAnnot *a) {
         switch (a->kind) {
         case IDL_A_NOREPLY:
                 fputs("@noreply", out);
@@ -98,7 +91,7 @@ static void put_annot(FILE *out, const IdlAnnot *a) {
                 break;
         case IDL_A_DBUS:
                 fputs("@annotation(", out);
-                put_string(out, a->name);
+                idl_gen_put_string(out, a->name);
                 fputs(", ", out);
                 break;
         case IDL_A_UNKNOWN:
@@ -109,7 +102,7 @@ static void put_annot(FILE *out, const IdlAnnot *a) {
                 fputc('(', out);
                 break;
         }
-        put_string(out, a->value ? a->value : "");
+        idl_gen_put_string(out, a->value ? a->value : "");
         fputc(')', out);
 }
 
@@ -118,7 +111,7 @@ static void put_meta(FILE *out, const IdlMeta *m, int level) {
         put_doc(out, m->doc, level);
         for (size_t i = 0; i < m->n_annots; i++) {
                 indent(out, level);
-                put_annot(out, m->annots[i]);
+                idl_gen_put_annot(out, m->annots[i]);
                 fputc('\n', out);
         }
 }
@@ -126,7 +119,7 @@ static void put_meta(FILE *out, const IdlMeta *m, int level) {
 /* Annotations of a member, field, value or argument: on its line. */
 static void put_inline_annots(FILE *out, const IdlMeta *m) {
         for (size_t i = 0; i < m->n_annots; i++) {
-                put_annot(out, m->annots[i]);
+                idl_gen_put_annot(out, m->annots[i]);
                 fputc(' ', out);
         }
 }
@@ -138,29 +131,31 @@ static void put_item_meta(FILE *out, const IdlMeta *m, int level) {
         put_inline_annots(out, m);
 }
 
-static void put_type(FILE *out, const IdlType *t) {
+void idl_gen_put_type(FILE *out, const IdlType *t) {
         if (!t) {
                 fputs("variant", out);
                 return;
         }
         switch (t->kind) {
         case IDL_T_ARRAY:
-                put_type(out, t->elem);
+                idl_gen_put_type(out, t->elem);
                 fputs("[]", out);
                 return;
         case IDL_T_MAP:
                 fputs("map<", out);
-                put_type(out, t->key);
+                idl_gen_put_type(out, t->key);
                 fputs(", ", out);
-                put_type(out, t->elem);
+                idl_gen_put_type(out, t->elem);
                 fputc('>', out);
                 return;
         case IDL_T_NAMED:
                 fputs(t->name ? t->name : "?", out);
                 return;
-        default:
-                fputs(basic_names[t->kind], out);
+        default: {
+                const IdlBasicType *b = idl_basic_type(t->kind);
+                fputs(b ? b->idl_name : "?", out);
                 return;
+        }
         }
 }
 
@@ -188,7 +183,7 @@ static void put_args(FILE *out, IdlField *const *args, size_t n, int level) {
                         indent(out, level + 1);
                 }
                 put_inline_annots(out, &args[i]->meta);
-                put_type(out, args[i]->type);
+                idl_gen_put_type(out, args[i]->type);
                 snprintf(fallback, sizeof(fallback), "arg%zu", i);
                 fprintf(out, " %s", name_or(args[i]->name, fallback));
                 if (i + 1 < n)
@@ -222,7 +217,7 @@ static void put_member(FILE *out, const IdlDecl *iface, const IdlMember *m) {
         put_item_meta(out, &m->meta, 1);
         if (renamed_from_xml(iface->file, m)) {
                 fputs("@c_name(", out);
-                put_string(out, m->c_name);
+                idl_gen_put_string(out, m->c_name);
                 fputs(") ", out);
         }
         switch (m->kind) {
@@ -246,7 +241,7 @@ static void put_member(FILE *out, const IdlDecl *iface, const IdlMember *m) {
                 break;
         case IDL_M_PROPERTY:
                 fputs("property ", out);
-                put_type(out, m->type);
+                idl_gen_put_type(out, m->type);
                 fprintf(out, " %s %s", m->name,
                         m->access <= IDL_ACCESS_WRITE ? access[m->access] : "readwrite");
                 break;
@@ -280,7 +275,7 @@ static void put_decl(FILE *out, const IdlDecl *d) {
                 for (size_t i = 0; i < d->n_fields; i++) {
                         const IdlField *f = d->fields[i];
                         put_item_meta(out, &f->meta, 1);
-                        put_type(out, f->type);
+                        idl_gen_put_type(out, f->type);
                         fprintf(out, " %s;\n", f->name);
                 }
                 fputs("}\n", out);
@@ -290,7 +285,7 @@ static void put_decl(FILE *out, const IdlDecl *d) {
                 fprintf(out, "%s %s", d->kind == IDL_D_ENUM ? "enum" : "flags", d->name);
                 if (d->base) {
                         fputs(" : ", out);
-                        put_type(out, d->base);
+                        idl_gen_put_type(out, d->base);
                 }
                 fputs(" {\n", out);
                 put_values(out, d);
@@ -298,7 +293,7 @@ static void put_decl(FILE *out, const IdlDecl *d) {
                 break;
         case IDL_D_TYPEDEF:
                 fputs("typedef ", out);
-                put_type(out, d->target);
+                idl_gen_put_type(out, d->target);
                 fprintf(out, " %s;\n", d->name);
                 break;
         case IDL_D_INTERFACE:
@@ -322,7 +317,7 @@ int idl_gen_idl(const IdlUnit *u, FILE *out) {
                 fputc('\n', out);
         for (size_t i = 0; i < f->n_imports; i++) {
                 fputs("import ", out);
-                put_string(out, f->imports[i]->path);
+                idl_gen_put_string(out, f->imports[i]->path);
                 fputs(";\n", out);
         }
         for (size_t i = 0; i < f->n_decls; i++) {

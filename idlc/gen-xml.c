@@ -115,47 +115,6 @@ static void xml_annot(FILE *out, int ind, const char *name, const char *value) {
 
 /* ---- IDL spellings, for the annotations ---- */
 
-static void idl_string(FILE *out, const char *s) {
-        fputc('"', out);
-        for (; s && *s; s++) {
-                switch (*s) {
-                case '"': fputs("\\\"", out); break;
-                case '\\': fputs("\\\\", out); break;
-                case '\n': fputs("\\n", out); break;
-                case '\t': fputs("\\t", out); break;
-                default: fputc(*s, out); break;
-                }
-        }
-        fputc('"', out);
-}
-
-static void idl_type(FILE *out, const IdlType *t) {
-        const IdlBasicType *b;
-
-        if (!t)
-                return;
-        switch (t->kind) {
-        case IDL_T_ARRAY:
-                idl_type(out, t->elem);
-                fputs("[]", out);
-                return;
-        case IDL_T_MAP:
-                fputs("map<", out);
-                idl_type(out, t->key);
-                fputs(", ", out);
-                idl_type(out, t->elem);
-                fputc('>', out);
-                return;
-        case IDL_T_NAMED:
-                fputs(t->name ? t->name : "", out);
-                return;
-        default:
-                b = idl_basic_type(t->kind);
-                fputs(b ? b->idl_name : "", out);
-                return;
-        }
-}
-
 /* Whether the IDL type says more than its signature: a name or shm. */
 static bool type_needs_annot(const IdlType *t) {
         for (; t; t = t->elem) {
@@ -193,21 +152,10 @@ static void idl_doc(FILE *out, const char *doc) {
 
 static void idl_annots(FILE *out, const IdlMeta *m) {
         for (size_t i = 0; i < m->n_annots; i++) {
-                const IdlAnnot *a = m->annots[i];
-                switch (a->kind) {
-                case IDL_A_NOREPLY: fputs("@noreply ", out); continue;
-                case IDL_A_DEPRECATED: fputs("@deprecated ", out); continue;
-                case IDL_A_C_NAME: fputs("@c_name(", out); break;
-                case IDL_A_EMITS_CHANGED: fputs("@emits_changed(", out); break;
-                case IDL_A_DBUS:
-                        fputs("@annotation(", out);
-                        idl_string(out, a->name);
-                        fputs(", ", out);
-                        break;
-                case IDL_A_UNKNOWN: continue; /* check warned: it has no meaning */
-                }
-                idl_string(out, a->value);
-                fputs(") ", out);
+                if (m->annots[i]->kind == IDL_A_UNKNOWN)
+                        continue; /* check warned: it has no meaning */
+                idl_gen_put_annot(out, m->annots[i]);
+                fputc(' ', out);
         }
 }
 
@@ -231,7 +179,7 @@ static char *idl_decl_text(const IdlDecl *d) {
                 for (size_t i = 0; i < d->n_fields; i++) {
                         fputc(' ', out);
                         idl_meta(out, &d->fields[i]->meta);
-                        idl_type(out, d->fields[i]->type);
+                        idl_gen_put_type(out, d->fields[i]->type);
                         fprintf(out, " %s;", d->fields[i]->name);
                 }
                 fputs(" }", out);
@@ -239,7 +187,7 @@ static char *idl_decl_text(const IdlDecl *d) {
         case IDL_D_ENUM:
         case IDL_D_FLAGS:
                 fprintf(out, "%s %s : ", d->kind == IDL_D_ENUM ? "enum" : "flags", d->name);
-                idl_type(out, d->base);
+                idl_gen_put_type(out, d->base);
                 fputs(" {", out);
                 for (size_t i = 0; i < d->n_values; i++) {
                         const IdlEnumValue *v = d->values[i];
@@ -258,7 +206,7 @@ static char *idl_decl_text(const IdlDecl *d) {
                 break;
         case IDL_D_TYPEDEF:
                 fputs("typedef ", out);
-                idl_type(out, d->target);
+                idl_gen_put_type(out, d->target);
                 fprintf(out, " %s;", d->name);
                 break;
         case IDL_D_INTERFACE:
@@ -358,7 +306,7 @@ static void type_annot(FILE *out, int ind, const IdlType *t) {
         buf_open(&b);
         if (!b.f)
                 return;
-        idl_type(b.f, t);
+        idl_gen_put_type(b.f, t);
         if ((s = buf_close(&b))) {
                 xml_annot(out, ind, IDL_XML_TYPE, s);
                 free(s);

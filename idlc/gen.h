@@ -22,3 +22,10 @@ int idl_gen_client(const IdlUnit *u, FILE *out); /* <base>-client.c */
 int idl_gen_server(const IdlUnit *u, FILE *out); /* <base>-server.c */
 int idl_gen_xml(const IdlUnit *u, FILE *out);    /* <base>.xml: D-Bus introspection XML */
 int idl_gen_idl(const IdlUnit *u, FILE *out);    /* <base>.idl: canonical IDL */
+
+/* IDL spellings (gen-idl.c), also used for the IDL that gen-xml.c carries
+ * in annotations: a string literal, a type ("map<string, Point[]>"), an
+ * annotation ("@c_name(\"x\")"). */
+void idl_gen_put_string(FILE *out, const char *s);
+void idl_gen_put_type(FILE *out, const IdlType *t);
+void idl_gen_put_annot(FILE *out, const IdlAnnot *a);

@@ -396,8 +396,10 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
                 return -ENOTCONN;
         if (c->kind == CONN_SERVED && !dbus_connection_get_is_authenticated(c->dbus))
                 return -ENOTCONN;
+        /* A message with a serial was sent or received before: libdbus has
+         * locked it, and setting a header on it would abort the process. */
         if (c->kind == CONN_SERVED && c->said_hello && !dbus_message_get_sender(m) &&
-            !dbus_message_set_sender(m, SERVER_UNIQUE_NAME))
+            dbus_message_get_serial(m) == 0 && !dbus_message_set_sender(m, SERVER_UNIQUE_NAME))
                 return -ENOMEM;
         if (!dbus_connection_send(c->dbus, m, NULL))
                 return -ENOMEM;

@@ -166,6 +166,9 @@ BUSRPC_EXPORT int busrpc_msg_read(busrpc_msg *m, busrpc_iter *it) {
 BUSRPC_EXPORT int busrpc_msg_append(busrpc_msg *m, busrpc_iter *it) {
         return_if_fail(m && it, -EINVAL);
         return_if_fail(!m->prop_value, -EBUSY);
+        /* A received (or already sent) message is locked: libdbus aborts
+         * the process on the first append. It has a serial; ours do not. */
+        return_if_fail(dbus_message_get_serial(m->dbus) == 0, -EPERM);
         iter_init_append(it, m->dbus);
         return 0;
 }

@@ -63,10 +63,13 @@ static int get_value(busrpc_object *o, const busrpc_property_desc *p, DBusMessag
         r = busrpc_iter_open(&it, BUSRPC_TYPE_VARIANT, p->sig, &sub);
         if (r >= 0) {
                 r = p->get(&sub, o->ops, o->self, err);
+                if (r >= 0)
+                        r = busrpc_iter_close(&it, &sub);
+                /* A getter that failed, or appended nothing (close refuses an
+                 * empty variant): an open container left in the scratch
+                 * message would leak libdbus's signature buffer. */
                 if (r < 0)
                         busrpc_iter_abandon(&it, &sub);
-                else
-                        r = busrpc_iter_close(&it, &sub);
         }
         if (r >= 0 && !dbus_message_has_signature(scratch, "v"))
                 r = -EBADMSG;
@@ -179,7 +182,9 @@ static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) 
         if (!reply)
                 return NULL;
         dbus_message_iter_init_append(reply, &it);
+        object_ref(o); /* the getter may unexport it */
         r = append_value(o, p, &it, &err);
+        object_unref(o);
         if (r < 0) {
                 dbus_message_unref(reply);
                 if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))
@@ -224,7 +229,9 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
                         name, p->sig, vsig ? vsig : "");
         if (busrpc_iter_recurse(&it, &value) < 0)
                 return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
+        object_ref(o); /* the setter may unexport it */
         r = p->set(&value, o->ops, o->self, &err);
+        object_unref(o);
         if (r < 0) {
                 if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))
                         return dbus_message_new_error_printf(m, BUSRPC_ERROR_PROPERTY_READ_ONLY,
@@ -258,7 +265,9 @@ static DBusMessage *do_get_all(busrpc_conn *tree, DBusMessage *m, const char *pa
         if (!reply)
                 return NULL;
         dbus_message_iter_init_append(reply, &it);
+        object_ref(o); /* a getter may unexport it */
         r = property_append_all(o, &it, &err);
+        object_unref(o);
         if (r < 0) {
                 dbus_message_unref(reply);
                 return error_reply(m, r, &err, BUSRPC_ERROR_FAILED, "Reading the properties failed");
@@ -311,8 +320,13 @@ BUSRPC_EXPORT int busrpc_object_notify(busrpc_object *o, const char *prop) {
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name))
                         r = -ENOMEM;
-                if (r >= 0)
+                if (r >= 0) {
+                        object_ref(o); /* the getter may unexport it */
                         r = append_value(o, p, &entry, &err);
+                        if (r >= 0 && !o->conn)
+                                r = -ENOTCONN;
+                        object_unref(o);
+                }
                 if (r < 0) {
                         dbus_message_iter_abandon_container(&arr, &entry);
                         dbus_message_iter_abandon_container(&it, &arr);
@@ -351,15 +365,22 @@ static int append_interfaces(busrpc_conn *tree, const char *path, DBusMessageIte
 
         if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sa{sv}}", &arr))
                 return -ENOMEM;
-        for (busrpc_object *o = tree->objects; o && r >= 0; o = o->next) {
-                if (!o->iface || strcmp(o->path, path) != 0)
+        for (busrpc_object *o = tree->objects, *next; o && r >= 0; o = next) {
+                if (!o->iface || strcmp(o->path, path) != 0) {
+                        next = o->next;
                         continue;
+                }
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &o->iface->name)) {
                         r = -ENOMEM;
                         break;
                 }
+                /* Getters may unexport objects: hold this one; once it is
+                 * out of the tree its next is NULL and the walk ends. */
+                object_ref(o);
                 r = property_append_all(o, &entry, &err);
+                next = o->next;
+                object_unref(o);
                 busrpc_error_clear(&err);
                 if (r < 0) {
                         dbus_message_iter_abandon_container(&arr, &entry);
@@ -397,16 +418,21 @@ DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const ch
                 dbus_message_unref(reply);
                 return NULL;
         }
-        for (busrpc_object *o = tree->objects; o && r >= 0; o = o->next) {
+        for (busrpc_object *o = tree->objects, *next; o && r >= 0; o = next) {
                 const char *p = o->path;
-                if (!o->iface || !below(o->path, path) || !first_at_path(tree, o))
+                if (!o->iface || !below(o->path, path) || !first_at_path(tree, o)) {
+                        next = o->next;
                         continue;
+                }
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_OBJECT_PATH, &p)) {
                         r = -ENOMEM;
                         break;
                 }
+                object_ref(o); /* getters may unexport objects (see append_interfaces) */
                 r = append_interfaces(tree, o->path, &entry);
+                next = o->next;
+                object_unref(o);
                 if (r < 0)
                         dbus_message_iter_abandon_container(&arr, &entry);
                 else
@@ -448,6 +474,10 @@ int object_manager_emit(busrpc_object *o, bool added) {
                         if (r >= 0) {
                                 dbus_message_iter_close_container(&arr, &entry);
                                 dbus_message_iter_close_container(&it, &arr);
+                        } else {
+                                /* Open containers would leak with the message. */
+                                dbus_message_iter_abandon_container(&arr, &entry);
+                                dbus_message_iter_abandon_container(&it, &arr);
                         }
                 }
         } else {

@@ -36,6 +36,17 @@ run() {
 	err=$(cat "$tmp/err")
 }
 
+# out_is_golden DESCRIPTION: the last run exited 0 and printed $golden.
+out_is_golden() {
+	if [ "$rc" -eq 0 ] && cmp -s "$tmp/out" "$golden"; then
+		ok 0 "$1"
+	else
+		ok 1 "$1 (rc $rc)"
+		printf '%s\n' "$err" | sed 's/^/#   /'
+		diff -u "$golden" "$tmp/out" | sed 's/^/#   /'
+	fi
+}
+
 good_files=$(cd "$good" && find . -name '*.idl' | sed 's|^\./||' | LC_ALL=C sort)
 [ -n "$good_files" ] || tap_bail "no good IDL files in $good"
 
@@ -46,26 +57,14 @@ for f in $good_files; do
 
 	golden=$idl/golden/$(printf '%s' "$f" | tr / -)
 	run "$IDLC" --idl -o - -I "$inc" "$good/$f"
-	if [ "$rc" -eq 0 ] && cmp -s "$tmp/out" "$golden"; then
-		ok 0 "good/$f: --idl output equals the golden file"
-	else
-		ok 1 "good/$f: --idl output equals the golden file (rc $rc)"
-		printf '%s\n' "$err" | sed 's/^/#   /'
-		diff -u "$golden" "$tmp/out" | sed 's/^/#   /'
-	fi
+	out_is_golden "good/$f: --idl output equals the golden file"
 
 	# The golden file compiled again (from elsewhere, imports through -I)
 	# prints itself: the canonical form is a fixed point.
 	mkdir -p "$tmp/fp"
 	cp "$golden" "$tmp/fp/$(basename "$f")"
 	run "$IDLC" --idl -o - -I "$good" -I "$good/sub" -I "$inc" "$tmp/fp/$(basename "$f")"
-	if [ "$rc" -eq 0 ] && cmp -s "$tmp/out" "$golden"; then
-		ok 0 "good/$f: --idl of the --idl output is identical"
-	else
-		ok 1 "good/$f: --idl of the --idl output is identical (rc $rc)"
-		printf '%s\n' "$err" | sed 's/^/#   /'
-		diff -u "$golden" "$tmp/out" | sed 's/^/#   /'
-	fi
+	out_is_golden "good/$f: --idl of the --idl output is identical"
 	rm -rf "$tmp/fp"
 done
 
@@ -188,6 +187,14 @@ ok $? "missing output directory and a check error: exit 1, nothing created"
 run "$IDLC" --check -o "$tmp/not-made" "$good/types.idl"
 [ "$rc" -eq 0 ] && [ ! -e "$tmp/not-made" ]
 ok $? "--check with a missing output directory: nothing created"
+# Writing fails (no file may grow: EFBIG) after the directory was made:
+# the directories this run created go again.
+# (stderr goes through a pipe, which the file size limit does not cover.)
+err=$( (trap '' XFSZ; ulimit -f 0; "$IDLC" -o "$tmp/gone/sub" "$good/calc.idl") 2>&1 >/dev/null)
+r=$?
+case $err in *"cannot write '$tmp/gone/sub/"*) e=0 ;; *) e=1 ;; esac
+[ "$r" -eq 1 ] && [ ! -e "$tmp/gone" ] && [ $e -eq 0 ]
+ok $? "a write error in a new output directory: exit 1, the directory is removed (rc $r)"
 : >"$tmp/a-file"
 run "$IDLC" --idl -o "$tmp/a-file/sub" "$good/types.idl"
 is "$rc" 1 "output directory under a regular file: exit 1"

@@ -54,12 +54,60 @@ static int sk_hold(busrpc_call *call, busrpc_iter *args, const void *ops, void *
         return BUSRPC_DEFER;
 }
 
+/* Sends the call it serves back to the caller (a received, hence locked,
+ * message) and answers with the errno of appending to it. */
+static int sk_bounce(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_msg *m = busrpc_call_get_msg(call);
+        busrpc_iter it;
+        int r = busrpc_msg_append(m, &it);
+        busrpc_msg_send(busrpc_msg_ref(m));
+        return reply_u(call, (uint32_t)-r);
+}
+
 static const busrpc_method_desc methods[] = {
         { "Peers", "", "u", sk_peers, 0 },
         { "Len", "s", "u", sk_len, 0 },
         { "Hold", "", "", sk_hold, 0 },
+        { "Bounce", "", "u", sk_bounce, 0 },
 };
-static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 3 };
+static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 4 };
+
+/* Getters that misbehave, for test_hostile (the child runs under valgrind
+ * in test-runtime-valgrind.sh, where a leak or a use after free fails). */
+static int get_seven(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
+        uint32_t u = 7;
+        return busrpc_iter_append_basic(v, 'u', &u);
+}
+static int get_nothing(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
+        return 0; /* appends no value */
+}
+static int get_failing(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
+        return -EIO;
+}
+/* Unexports its own object (the handle is *self; NULL while exporting). */
+static int get_unexport(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
+        busrpc_object **h = self;
+        if (*h)
+                *h = busrpc_object_unexport(*h);
+        return get_seven(v, ops, self, err);
+}
+static const busrpc_property_desc props_empty[] = {
+        { "Empty", "u", get_nothing, NULL, BUSRPC_PROP_READ },
+};
+static const busrpc_interface_desc iface_empty = { .name = "org.busrpc.Empty", .properties = props_empty,
+                                                   .n_properties = 1 };
+static const busrpc_property_desc props_failing[] = {
+        { "Failing", "u", get_failing, NULL, BUSRPC_PROP_READ },
+};
+static const busrpc_interface_desc iface_failing = { .name = "org.busrpc.Failing", .properties = props_failing,
+                                                     .n_properties = 1 };
+static const busrpc_property_desc props_bye[] = {
+        { "Bye", "u", get_unexport, NULL, BUSRPC_PROP_READ },
+        { "Seven", "u", get_seven, NULL, BUSRPC_PROP_READ },
+};
+static const busrpc_interface_desc iface_bye = { .name = "org.busrpc.Bye", .properties = props_bye,
+                                                 .n_properties = 2 };
+static busrpc_object *bye1, *bye2;
 
 /* The auth timeout of the next child: short by default (one case tests
  * it), long where authentication itself is slow (cookie auth under valgrind). */
@@ -81,9 +129,20 @@ static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
                 busrpc_object *o;
                 int r;
                 close(p[0]);
+                busrpc_conn *sc;
                 if (busrpc_server_new(addr, &the_server) < 0 || busrpc_server_set_limits(the_server, &lim) < 0 ||
                     busrpc_object_export(busrpc_server_conn(the_server), "/s", &iface, NULL, NULL, &o) < 0 ||
                     busrpc_loop_handle_signals(busrpc_conn_get_loop(busrpc_server_conn(the_server))) < 0)
+                        _exit(1);
+                sc = busrpc_server_conn(the_server);
+                /* InterfacesAdded of an object whose getter fails; objects
+                 * whose getters misbehave (no handles: freed with the conn) */
+                if (busrpc_conn_add_object_manager(sc, "/fail", NULL) < 0 ||
+                    busrpc_object_export(sc, "/fail/x", &iface_failing, NULL, NULL, NULL) < 0 ||
+                    busrpc_object_export(sc, "/empty", &iface_empty, NULL, NULL, NULL) < 0 ||
+                    busrpc_conn_add_object_manager(sc, "/bye", NULL) < 0 ||
+                    busrpc_object_export(sc, "/bye/one", &iface_bye, NULL, &bye1, &bye1) < 0 ||
+                    busrpc_object_export(sc, "/bye/two", &iface_bye, NULL, &bye2, &bye2) < 0)
                         _exit(1);
                 if (write(p[1], busrpc_server_get_address(the_server), strlen(busrpc_server_get_address(the_server))) <= 0)
                         _exit(1);
@@ -91,6 +150,8 @@ static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
                 r = busrpc_conn_run(busrpc_server_conn(the_server));
                 for (unsigned i = 0; i < n_held; i++)
                         busrpc_call_unref(held[i]);
+                busrpc_object_unexport(bye1);
+                busrpc_object_unexport(bye2);
                 busrpc_object_unexport(o);
                 busrpc_server_free(the_server);
                 dbus_shutdown();
@@ -314,6 +375,86 @@ static void test_export(void) {
         busrpc_name_release(n);
 }
 
+/* A raw libdbus call: @a1/@a2 are string arguments (NULL: none). Returns
+ * the reply (caller unrefs) or NULL with the error name in @ret_err. */
+static DBusMessage *raw_call(DBusConnection *dc, const char *dest, const char *path, const char *iname,
+                             const char *member, const char *a1, const char *a2, char *ret_err, size_t size) {
+        DBusMessage *m = dbus_message_new_method_call(dest, path, iname, member), *reply;
+        DBusError e = DBUS_ERROR_INIT;
+
+        if (a1)
+                dbus_message_append_args(m, DBUS_TYPE_STRING, &a1, DBUS_TYPE_INVALID);
+        if (a2)
+                dbus_message_append_args(m, DBUS_TYPE_STRING, &a2, DBUS_TYPE_INVALID);
+        reply = dbus_connection_send_with_reply_and_block(dc, m, 5000, &e);
+        dbus_message_unref(m);
+        snprintf(ret_err, size, "%s", dbus_error_is_set(&e) ? e.name : "");
+        dbus_error_free(&e);
+        return reply;
+}
+
+/* A peer that says Hello (as busctl does) and then asks for what the
+ * server's getters and skeletons handle badly. The child must survive
+ * every call, and (under valgrind) exit clean. */
+static void test_hostile(void) {
+        char addr[400], err[256];
+        DBusConnection *dc;
+        DBusMessage *r;
+        DBusError e = DBUS_ERROR_INIT;
+        const char *P = "org.freedesktop.DBus.Properties";
+        uint32_t u = 0;
+        pid_t pid;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/hostile/sock", dir);
+        pid = start_server(addr);
+        dc = dbus_connection_open_private(addr, &e);
+        if (!dc)
+                tap_bail("raw connect: %s", e.message);
+        r = raw_call(dc, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL, NULL,
+                     err, sizeof(err));
+        ok(r != NULL, "Hello");
+        if (r)
+                dbus_message_unref(r);
+
+        /* a getter that appends nothing: an error, nothing left open */
+        r = raw_call(dc, NULL, "/empty", P, "Get", "org.busrpc.Empty", "Empty", err, sizeof(err));
+        ok(!r && strcmp(err, BUSRPC_ERROR_FAILED) == 0, "Get of a property whose getter appends nothing: Failed (%s)",
+           err);
+        r = raw_call(dc, NULL, "/empty", P, "GetAll", "", NULL, err, sizeof(err));
+        ok(!r && err[0], "GetAll with that getter: an error (%s)", err);
+
+        /* getters that unexport their own object while GetAll and
+         * GetManagedObjects run */
+        r = raw_call(dc, NULL, "/bye/one", P, "GetAll", "org.busrpc.Bye", NULL, err, sizeof(err));
+        ok(r != NULL, "GetAll whose getter unexports the object answers (%s)", err);
+        if (r)
+                dbus_message_unref(r);
+        r = raw_call(dc, NULL, "/bye/one", P, "GetAll", "org.busrpc.Bye", NULL, err, sizeof(err));
+        ok(!r && strcmp(err, BUSRPC_ERROR_UNKNOWN_OBJECT) == 0, "and the object is gone (%s)", err);
+        r = raw_call(dc, NULL, "/bye", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, NULL, err,
+                     sizeof(err));
+        ok(r != NULL, "GetManagedObjects whose getter unexports an object answers (%s)", err);
+        if (r)
+                dbus_message_unref(r);
+        r = raw_call(dc, NULL, "/bye/two", P, "Get", "org.busrpc.Bye", "Seven", err, sizeof(err));
+        ok(!r && strcmp(err, BUSRPC_ERROR_UNKNOWN_OBJECT) == 0, "and that object is gone too (%s)", err);
+
+        /* a skeleton that appends to and sends the received call */
+        r = raw_call(dc, NULL, "/s", "org.busrpc.Srv", "Bounce", NULL, NULL, err, sizeof(err));
+        ok(r && dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &u, DBUS_TYPE_INVALID) && u == EPERM,
+           "appending to a received message is -EPERM, and sending it back does not abort (%u)", u);
+        if (r)
+                dbus_message_unref(r);
+
+        r = raw_call(dc, NULL, "/s", "org.busrpc.Srv", "Peers", NULL, NULL, err, sizeof(err));
+        ok(r != NULL, "the server still answers (%s)", err);
+        if (r)
+                dbus_message_unref(r);
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+        is_int(stop(pid), 0, "the server exits 0 (under valgrind: no leak, no invalid access)");
+}
+
 int main(void) {
         char cmd[300];
 
@@ -322,6 +463,7 @@ int main(void) {
         TAP_RUN(test_export);
         TAP_RUN(test_addresses);
         TAP_RUN(test_limits);
+        TAP_RUN(test_hostile);
         dbus_shutdown();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)

@@ -36,8 +36,9 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 # --- the fuzzer ---------------------------------------------------------------
 # A plain rule, not an automake program: libFuzzer's flags would conflict
 # with the project's, and it must be clang. It compiles the compiler's
-# sources (all but main.c and the loader) and the generated scanner and
-# parser directly. Without clang the rule builds nothing and
+# sources (all of busrpc_idlc_SOURCES but main.c and the loader, so a new
+# file such as idlc/xml-sig.c needs no edit here) and the generated
+# scanner and parser directly. Without clang the rule builds nothing and
 # tests/test-fuzz.sh fails, saying so.
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

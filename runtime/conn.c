@@ -297,6 +297,20 @@ BUSRPC_EXPORT busrpc_conn *busrpc_conn_ref(busrpc_conn *c) {
         return c;
 }
 
+void conn_flush_bounded(busrpc_conn *c) {
+        uint64_t now = loop_now_usec(), end;
+
+        if (!c->dbus)
+                return;
+        end = now + (uint64_t)(c->kind == CONN_SERVED ? FLUSH_TIMEOUT_SERVED_MS : FLUSH_TIMEOUT_MS) * 1000u;
+        while (now < end && dbus_connection_get_is_connected(c->dbus) &&
+               dbus_connection_has_messages_to_send(c->dbus)) {
+                if (!dbus_connection_read_write(c->dbus, (int)((end - now + 999) / 1000)))
+                        break;
+                now = loop_now_usec();
+        }
+}
+
 static void conn_free(busrpc_conn *c) {
         c->closing = true;
         if (c->kind == CONN_SERVER && c->server)
@@ -308,8 +322,7 @@ static void conn_free(busrpc_conn *c) {
         if (c->auth_timer)
                 busrpc_source_free(c->auth_timer);
         if (c->dbus) {
-                if (dbus_connection_get_is_connected(c->dbus))
-                        dbus_connection_flush(c->dbus);
+                conn_flush_bounded(c);
                 dbus_connection_remove_filter(c->dbus, conn_filter, c);
         }
         conn_detach(c);
@@ -356,13 +369,12 @@ BUSRPC_EXPORT int busrpc_conn_flush(busrpc_conn *c) {
                 if (!c->server)
                         return -ENOTCONN;
                 for (busrpc_conn *p = server_first_peer(c->server); p; p = p->peer_next)
-                        if (dbus_connection_get_is_connected(p->dbus))
-                                dbus_connection_flush(p->dbus);
+                        conn_flush_bounded(p);
                 return 0;
         }
         if (!dbus_connection_get_is_connected(c->dbus))
                 return -ENOTCONN;
-        dbus_connection_flush(c->dbus);
+        conn_flush_bounded(c);
         return 0;
 }
 
@@ -401,6 +413,10 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
         if (c->kind == CONN_SERVED && c->said_hello && !dbus_message_get_sender(m) &&
             dbus_message_get_serial(m) == 0 && !dbus_message_set_sender(m, SERVER_UNIQUE_NAME))
                 return -ENOMEM;
+        /* libdbus refuses fds on a transport that cannot pass them (tcp)
+         * with the same FALSE as out of memory: tell them apart. */
+        if (dbus_message_contains_unix_fds(m) && !dbus_connection_can_send_type(c->dbus, DBUS_TYPE_UNIX_FD))
+                return -EOPNOTSUPP;
         if (!dbus_connection_send(c->dbus, m, NULL))
                 return -ENOMEM;
         return 0;

@@ -38,6 +38,10 @@
 #define CREDS_CACHE_SIZE 128u
 #define CREDS_CALL_TIMEOUT_MS 5000
 #define PEER_PING_TIMEOUT_MS 25000
+/* How long a flush may wait for a peer to read (libdbus's own flush waits
+ * forever: a peer that stops reading would hang us at exit). */
+#define FLUSH_TIMEOUT_MS 5000
+#define FLUSH_TIMEOUT_SERVED_MS 1000
 
 typedef enum ConnKind {
         CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
@@ -133,6 +137,8 @@ int conn_errno_from_dbus(const DBusError *e);
 int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const char *fmt, ...)
         BUSRPC_PRINTF(4, 5);
 int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
+/* Write out what is queued on @c, for a bounded time (see FLUSH_TIMEOUT_MS). */
+void conn_flush_bounded(busrpc_conn *c);
 
 /* name.c */
 DBusHandlerResult name_handle_signal(busrpc_conn *c, DBusMessage *m);

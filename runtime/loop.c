@@ -603,8 +603,7 @@ static void flush_all(busrpc_loop *l, bool release_names) {
         for (busrpc_conn *c = l->conns; c; c = c->loop_next) {
                 if (release_names)
                         name_release_all(c);
-                if (c->dbus && dbus_connection_get_is_connected(c->dbus))
-                        dbus_connection_flush(c->dbus);
+                conn_flush_bounded(c);
         }
 }
 

@@ -218,6 +218,9 @@ static int append_check(busrpc_iter *it, Iter **ret) {
         Iter *i = iter_priv(it);
 
         return_if_fail(it && i->mode == ITER_APPEND, -EINVAL);
+        /* Sent meanwhile (the caller kept a reference): libdbus has locked
+         * the message and would abort the process on an append. */
+        return_if_fail(dbus_message_get_serial(i->msg) == 0, -EPERM);
         /* A variant (or a struct) that is complete takes nothing more. */
         if (i->checked == EXPECT_KNOWN && i->container != 'a' && i->expect[i->epos] == '\0')
                 return -EINVAL;
@@ -378,6 +381,7 @@ BUSRPC_EXPORT int busrpc_iter_close(busrpc_iter *it, busrpc_iter *sub) {
         Iter *i = iter_priv(it), *s = iter_priv(sub);
 
         return_if_fail(it && sub && i->mode == ITER_APPEND && s->mode == ITER_APPEND, -EINVAL);
+        return_if_fail(dbus_message_get_serial(i->msg) == 0, -EPERM); /* locked: see append_check() */
         /* An incomplete struct, dict entry or variant would make an invalid
          * message (libdbus does not check): refuse to close it. */
         if (s->checked == EXPECT_KNOWN && s->container != 'a' && s->expect[s->epos] != '\0')
@@ -395,6 +399,9 @@ BUSRPC_EXPORT void busrpc_iter_abandon(busrpc_iter *it, busrpc_iter *sub) {
 
         if (!it || !sub || i->mode != ITER_APPEND || s->mode != ITER_APPEND)
                 return;
+        s->mode = 0;
+        if (dbus_message_get_serial(i->msg) != 0)
+                return; /* locked: see append_check() */
         dbus_message_iter_abandon_container_if_open(&i->it, &s->it);
         s->mode = 0;
 }

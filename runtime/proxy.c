@@ -179,6 +179,10 @@ int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
                 r = -ENOTCONN;
         else if (!dbus_connection_get_is_connected(dc))
                 r = -ECONNRESET;
+        /* libdbus fails such a call as if the connection were gone (async)
+         * or with a remote-looking Failed error (sync). */
+        else if (dbus_message_contains_unix_fds(m->dbus) && !dbus_connection_can_send_type(dc, DBUS_TYPE_UNIX_FD))
+                r = -EOPNOTSUPP;
         if (r < 0) {
                 busrpc_msg_unref(m);
                 if (r == -ECONNRESET)

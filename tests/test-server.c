@@ -64,13 +64,50 @@ static int sk_bounce(busrpc_call *call, busrpc_iter *args, const void *ops, void
         return reply_u(call, (uint32_t)-r);
 }
 
+/* Emits a signal carrying an fd to every peer and answers with the errno
+ * of sending it (EOPNOTSUPP over tcp). */
+static int sk_fd_signal(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_msg *m;
+        busrpc_iter it;
+        int r = busrpc_object_signal_new(busrpc_call_get_object(call), "Fd", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_fd(&it, 0);
+        r = busrpc_msg_send(m);
+        return reply_u(call, (uint32_t)-r);
+}
+
+/* A 1 MiB reply: more than the socket holds, for a caller that never reads. */
+static int sk_big(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_msg *reply;
+        busrpc_iter out;
+        char *big = malloc(1u << 20);
+        int r;
+
+        if (!big)
+                return -ENOMEM;
+        memset(big, 'x', (1u << 20) - 1);
+        big[(1u << 20) - 1] = '\0';
+        r = busrpc_call_reply_new(call, &reply);
+        if (r >= 0) {
+                busrpc_msg_append(reply, &out);
+                busrpc_iter_append_basic(&out, 's', &big);
+                r = busrpc_msg_send(reply);
+        }
+        free(big);
+        return r;
+}
+
 static const busrpc_method_desc methods[] = {
         { "Peers", "", "u", sk_peers, 0 },
         { "Len", "s", "u", sk_len, 0 },
         { "Hold", "", "", sk_hold, 0 },
         { "Bounce", "", "u", sk_bounce, 0 },
+        { "FdSignal", "", "u", sk_fd_signal, 0 },
+        { "Big", "", "s", sk_big, 0 },
 };
-static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 4 };
+static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 6 };
 
 /* Getters that misbehave, for test_hostile (the child runs under valgrind
  * in test-runtime-valgrind.sh, where a leak or a use after free fails). */
@@ -242,6 +279,24 @@ static void test_addresses(void) {
                 is_int(r, 0, "and calls");
                 is_int(n, 4, "the result over tcp");
                 busrpc_error_clear(&err);
+                if (c) {
+                        /* tcp passes no fds: a local -EOPNOTSUPP, not a
+                         * remote-looking error or a lost connection */
+                        busrpc_proxy *p;
+                        busrpc_msg *m;
+                        busrpc_iter it;
+                        busrpc_proxy_new(c, NULL, "/s", &p);
+                        busrpc_proxy_method_new(p, "org.busrpc.Srv", "Len", &m);
+                        busrpc_msg_append(m, &it);
+                        busrpc_iter_append_fd(&it, 0);
+                        is_int(busrpc_proxy_call(p, m, "u", NULL, &err), -EOPNOTSUPP, "an fd over tcp: -EOPNOTSUPP");
+                        busrpc_error_clear(&err);
+                        n = 0;
+                        is_int(call_u(c, "FdSignal", NULL, &n, &err), 0, "FdSignal");
+                        is_int(n, EOPNOTSUPP, "the server sending an fd to a tcp peer: -EOPNOTSUPP, not -ENOMEM");
+                        busrpc_error_clear(&err);
+                        busrpc_proxy_unref(p);
+                }
                 busrpc_conn_unref(c);
                 stop(pid);
         }
@@ -442,9 +497,30 @@ static void test_hostile(void) {
         /* a skeleton that appends to and sends the received call */
         r = raw_call(dc, NULL, "/s", "org.busrpc.Srv", "Bounce", NULL, NULL, err, sizeof(err));
         ok(r && dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &u, DBUS_TYPE_INVALID) && u == EPERM,
-           "appending to a received message is -EPERM, and sending it back does not abort (%u)", u);
+           "appending to a received message is -EPERM, and sending it back does not abort");
         if (r)
                 dbus_message_unref(r);
+
+        {
+                /* an append iterator kept across sending: the message is
+                 * locked by then, and libdbus would abort */
+                busrpc_conn *bc = NULL;
+                busrpc_proxy *p;
+                busrpc_msg *m;
+                busrpc_iter it, sub;
+                uint32_t v = 1;
+                if (busrpc_conn_open_peer(addr, &bc) < 0)
+                        tap_bail("open_peer");
+                busrpc_proxy_new(bc, NULL, "/s", &p);
+                busrpc_proxy_method_new(p, "org.busrpc.Srv", "Hold", &m);
+                busrpc_msg_append(m, &it);
+                busrpc_proxy_send(p, busrpc_msg_ref(m));
+                is_int(busrpc_iter_append_basic(&it, 'u', &v), -EPERM, "appending to a sent message: -EPERM");
+                is_int(busrpc_iter_open(&it, 'a', "u", &sub), -EPERM, "opening a container in it: -EPERM");
+                busrpc_msg_unref(m);
+                busrpc_proxy_unref(p);
+                busrpc_conn_unref(bc);
+        }
 
         r = raw_call(dc, NULL, "/s", "org.busrpc.Srv", "Peers", NULL, NULL, err, sizeof(err));
         ok(r != NULL, "the server still answers (%s)", err);
@@ -453,6 +529,47 @@ static void test_hostile(void) {
         dbus_connection_close(dc);
         dbus_connection_unref(dc);
         is_int(stop(pid), 0, "the server exits 0 (under valgrind: no leak, no invalid access)");
+}
+
+/* A peer that asks for a big reply and then never reads: the server must
+ * still stop on SIGTERM (libdbus's flush would wait for it forever). */
+static void test_stuck_peer(void) {
+        char addr[400];
+        DBusConnection *dc;
+        DBusMessage *m;
+        DBusError e = DBUS_ERROR_INIT;
+        pid_t pid;
+        int status = 0;
+        uint64_t t0;
+        bool exited = false;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/stuck/sock", dir);
+        pid = start_server(addr);
+        dc = dbus_connection_open_private(addr, &e);
+        if (!dc)
+                tap_bail("raw connect: %s", e.message);
+        m = dbus_message_new_method_call(NULL, "/s", "org.busrpc.Srv", "Big");
+        dbus_connection_send(dc, m, NULL);
+        dbus_connection_flush(dc);
+        dbus_message_unref(m);
+        sleep(2); /* the server answers (slowly under valgrind); we read nothing */
+        t0 = now_ms();
+        kill(pid, SIGTERM);
+        while (now_ms() - t0 < 20000) {
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        exited = true;
+                        break;
+                }
+                usleep(50000);
+        }
+        if (!exited) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+        }
+        ok(exited, "SIGTERM stops a server whose peer stopped reading (%d ms)", (int)(now_ms() - t0));
+        ok(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0, "with exit status 0");
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
 }
 
 int main(void) {
@@ -464,6 +581,7 @@ int main(void) {
         TAP_RUN(test_addresses);
         TAP_RUN(test_limits);
         TAP_RUN(test_hostile);
+        TAP_RUN(test_stuck_peer);
         dbus_shutdown();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)

@@ -290,7 +290,8 @@ const char *busrpc_msg_get_interface(busrpc_msg *m);
 const char *busrpc_msg_get_member(busrpc_msg *m);
 /** Start reading the arguments. */
 int busrpc_msg_read(busrpc_msg *m, busrpc_iter *it);
-/** Start appending arguments. */
+/** Start appending arguments. -EPERM on a message that was received or
+ * already sent (libdbus locks those). */
 int busrpc_msg_append(busrpc_msg *m, busrpc_iter *it);
 
 static inline void busrpc_msg_unrefp(busrpc_msg **m) {
@@ -491,7 +492,8 @@ int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *memb
  * -EBADMSG with InvalidArgs in @err.
  * @ret_reply: the reply (caller unrefs); may be NULL.
  * Return: 0; -EREMOTEIO with @err set for an error reply; -ETIMEDOUT;
- * -ECONNRESET when the connection is gone.
+ * -ECONNRESET when the connection is gone; -EOPNOTSUPP when @m carries fds
+ * and the connection cannot pass them (tcp).
  * Dispatches nothing while waiting: calling an object served by the same
  * connection from its own thread waits for the timeout.
  */

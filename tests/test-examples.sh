@@ -108,6 +108,9 @@ is "$(tail -n 1 "$tmp/calc.log")" "calc-service: stopped after 2 calls since the
 store=$tmp/notes/notes.db
 mkdir -p "$tmp/notes"
 start_notes() {  # start_notes FILE
+	# Empty the log here, not in the background job: otherwise wait_for
+	# can read the previous run's "ready" before the new job truncates it.
+	: >"$tmp/notes.log"
 	"$b/examples/notes/notes-service" --bus "$bus" --file "$1" >"$tmp/notes.log" 2>&1 &
 	notes_pid=$!
 	pids="$notes_pid $bus_pid"

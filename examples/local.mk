@@ -34,7 +34,7 @@ dist_examplecalc_DATA = examples/calc/calc.idl examples/calc/calc-service.c exam
 # ---- the demo, the docs of the examples ----
 exampledir = $(docdir)/examples
 dist_example_DATA = examples/README.md
-EXTRA_DIST += examples/demo.sh examples/README-snippet.md
+EXTRA_DIST += examples/demo.sh
 
 # ---- notes: a persistent store; a property, a signal, declared errors ----
 noinst_PROGRAMS += examples/notes/notes-service examples/notes/notes-client

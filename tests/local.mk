@@ -3,6 +3,8 @@ EXTRA_DIST += tests/tap.h tests/tap.sh
 
 TESTS += tests/test-install.sh tests/test-configure.sh
 EXTRA_DIST += tests/test-install.sh tests/install-probe.c tests/test-configure.sh
+TESTS += tests/test-docs.sh
+EXTRA_DIST += tests/test-docs.sh
 
 include tests/idlc.mk
 include tests/check.mk

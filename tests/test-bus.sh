@@ -162,16 +162,38 @@ check "CMD is gone" gone "$(cat "$tmp/cmdpid")"
 
 # ^C on a terminal reaches COMMAND once (busrpc-bus does not pass it on a
 # second time) and leaves the bus, in its own process group, alone.
+# The ^C is sent once COMMAND waits for it: its trap is set and its
+# background sleep has been exec'd (from then on that child ignores SIGINT,
+# as a non-interactive shell's background jobs do; a ^C during the fork could
+# reach the child while it still had the shell's trap). A condition, not a
+# delay.
 python3 - "$BUS" "$sock" >"$tmp/pty" 2>&1 <<'EOF'
-import os, pty, sys, time
+import os, pty, re, signal, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "--socket", sys.argv[2], "--", "sh", "-c",
-             'trap "echo got-INT; exit 5" INT; echo ready; sleep 10 & wait'])
+             'trap "echo got-INT; exit 5" INT; '
+             'sleep 10 </dev/null >/dev/null 2>&1 & echo "ready $!"; wait'])
 out = b""
-while b"ready" not in out:
-    out += os.read(fd, 4096)
-time.sleep(0.2)
+m = None
+while m is None:
+    d = os.read(fd, 4096)
+    if not d:
+        sys.exit("COMMAND never said ready: %r" % out)
+    out += d
+    m = re.search(rb"ready (\d+)\r?\n", out)
+sleeper = int(m.group(1))
+def comm(p):
+    try:
+        with open("/proc/%d/comm" % p) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+deadline = time.monotonic() + 30
+while comm(sleeper) != "sleep":
+    if time.monotonic() > deadline:
+        sys.exit("the background sleep of COMMAND never started")
+    time.sleep(0.01)
 os.write(fd, b"\x03")
 while True:
     try:
@@ -183,6 +205,10 @@ while True:
     out += d
 print(out.decode(errors="replace"))
 print("status", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+try:
+    os.kill(sleeper, signal.SIGTERM)  # it ignores ^C and outlives COMMAND
+except OSError:
+    pass
 EOF
 check "^C: CMD exits with its own status" grep -q "^status 5" "$tmp/pty"
 is "$(grep -c got-INT "$tmp/pty")" 1 "^C: CMD gets SIGINT once"

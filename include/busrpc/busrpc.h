@@ -333,6 +333,14 @@ int busrpc_iter_get_fixed_array(busrpc_iter *it, int elem_type, const void **ret
 int busrpc_iter_get_fd(busrpc_iter *it, int *ret_fd);
 /** A read-only mapping of a sealed memfd; an unsealed/writable fd is -EPERM. */
 int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
+/**
+ * busrpc_iter_get_variant() - copy the 'v' at the iterator into a new
+ * variant and advance past it.
+ * @ret: a new reference, owned by the caller (release with
+ *       busrpc_variant_unref()); it holds a copy, so it stays valid after
+ *       the message is gone. Written only on success.
+ * Return: 0; -EBADMSG when no variant is at the iterator; -ENOMEM.
+ */
 int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **ret);
 /** Enter the container at the iterator (array, struct, dict entry, variant) and advance past it. */
 int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
@@ -420,6 +428,13 @@ typedef struct busrpc_interface_desc {
  */
 int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
                          void *self, busrpc_object **ret);
+/**
+ * busrpc_object_unexport() - stop serving the object and release the handle
+ * returned by busrpc_object_export() (the caller's reference: @o must not be
+ * used afterwards). Emits InterfacesRemoved when an object manager is above.
+ * @o may be NULL (a no-op), or an object whose connection is already gone.
+ * Return: NULL, so that `o = busrpc_object_unexport(o);` clears the handle.
+ */
 busrpc_object *busrpc_object_unexport(busrpc_object *o);
 /** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
 int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret);
@@ -603,6 +618,9 @@ int busrpc_variant_get_double(const busrpc_variant *v, double *ret);
 int busrpc_variant_get_string(const busrpc_variant *v, const char **ret);
 int busrpc_variant_get_objpath(const busrpc_variant *v, const char **ret);
 int busrpc_variant_get_signature_value(const busrpc_variant *v, const char **ret);
+/** The variant held by a 'v' variant: @ret is a new reference owned by the
+ * caller (busrpc_variant_unref()), independent of @v; -EINVAL when @v does
+ * not hold a variant. */
 int busrpc_variant_get_variant(const busrpc_variant *v, busrpc_variant **ret);
 /** Read any value: @it is positioned on the value (borrowed until v is freed). */
 int busrpc_variant_read(const busrpc_variant *v, busrpc_iter *it);

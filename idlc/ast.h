@@ -62,6 +62,13 @@ typedef enum IdlAnnotKind {
         IDL_A_C_NAME,        /* @c_name("value") */
         IDL_A_EMITS_CHANGED, /* @emits_changed("true"|"false"|"invalidates"|"const") */
         IDL_A_DBUS,          /* @annotation("org.Some.Name", "value"): name is the D-Bus name */
+        /* Deployment (interface only; gen-deploy.c): XML org.busrpc.BusName, .Exec, ... */
+        IDL_A_BUS_NAME,        /* @bus_name("org.example.Calc"): the well-known name served */
+        IDL_A_EXEC,            /* @exec("/usr/libexec/calc-service --flag"): absolute command */
+        IDL_A_SYSTEMD_SERVICE, /* @systemd_service("calc.service"): the unit activating it */
+        IDL_A_USER,            /* @user("calc"): the system user owning the name */
+        IDL_A_SINCE,         /* @since("1.2"): the version that added it (compat.c) */
+        IDL_A_MAX_SIZE,      /* @max_size("64M"): bound on a received shm (arg, field, property) */
         IDL_A_UNKNOWN,       /* any other @name(...): check warns and ignores it */
 } IdlAnnotKind;
 

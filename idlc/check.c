@@ -171,6 +171,12 @@ static const char *annot_name(const IdlAnnot *a) {
         case IDL_A_C_NAME: return "c_name";
         case IDL_A_EMITS_CHANGED: return "emits_changed";
         case IDL_A_DBUS: return "annotation";
+        case IDL_A_BUS_NAME: return "bus_name";
+        case IDL_A_EXEC: return "exec";
+        case IDL_A_SYSTEMD_SERVICE: return "systemd_service";
+        case IDL_A_USER: return "user";
+        case IDL_A_SINCE: return "since";
+        case IDL_A_MAX_SIZE: return "max_size";
         case IDL_A_UNKNOWN: return check_str(a->name);
         }
         return "?";
@@ -194,6 +200,7 @@ static bool parse_emits(const char *v, IdlEmits *ret) {
 typedef struct Flags {
         bool noreply, deprecated, has_emits;
         IdlEmits emits;
+        const IdlAnnot *max_size; /* a valid @max_size, for check_max_size() */
 } Flags;
 
 static Flags check_annots(CheckCtx *c, const IdlMeta *m, Place place, const IdlFile *f) {
@@ -202,10 +209,18 @@ static Flags check_annots(CheckCtx *c, const IdlMeta *m, Place place, const IdlF
                 [IDL_A_DEPRECATED] = BIT(P_INTERFACE) | BIT(P_METHOD) | BIT(P_SIGNAL) |
                                      BIT(P_PROPERTY) | BIT(P_TYPE),
                 [IDL_A_C_NAME] = BIT(P_INTERFACE) | BIT(P_METHOD) | BIT(P_SIGNAL) |
-                                 BIT(P_PROPERTY) | BIT(P_ERROR) | BIT(P_TYPE),
+                                 BIT(P_PROPERTY) | BIT(P_ERROR) | BIT(P_TYPE) | BIT(P_ARG),
                 [IDL_A_EMITS_CHANGED] = BIT(P_INTERFACE) | BIT(P_PROPERTY),
                 [IDL_A_DBUS] = BIT(P_INTERFACE) | BIT(P_METHOD) | BIT(P_SIGNAL) |
                                BIT(P_PROPERTY) | BIT(P_ARG),
+                /* Values are checked in check-deploy.c. */
+                [IDL_A_BUS_NAME] = BIT(P_INTERFACE),
+                [IDL_A_EXEC] = BIT(P_INTERFACE),
+                [IDL_A_SYSTEMD_SERVICE] = BIT(P_INTERFACE),
+                [IDL_A_USER] = BIT(P_INTERFACE),
+                [IDL_A_SINCE] = BIT(P_INTERFACE) | BIT(P_METHOD) | BIT(P_SIGNAL) | BIT(P_PROPERTY) |
+                                BIT(P_ERROR) | BIT(P_TYPE) | BIT(P_ENUM_VALUE),
+                [IDL_A_MAX_SIZE] = BIT(P_ARG) | BIT(P_FIELD), /* properties carry no fds */
         };
         Flags fl = { 0 };
 
@@ -269,11 +284,63 @@ static Flags check_annots(CheckCtx *c, const IdlMeta *m, Place place, const IdlF
                                         fl.has_emits = true;
                         }
                         break;
+                case IDL_A_BUS_NAME:
+                case IDL_A_EXEC:
+                case IDL_A_SYSTEMD_SERVICE:
+                case IDL_A_USER:
+                        break;
+                case IDL_A_SINCE:
+                        if (!idl_version_valid(a->value))
+                                idl_error(loc, "invalid version '%s' in '@since': expected dotted "
+                                          "numbers such as \"1.2\"", check_str(a->value));
+                        break;
+                case IDL_A_MAX_SIZE:
+                        if (!check_parse_size(a->value, &(uint64_t){ 0 }))
+                                idl_error(loc, "invalid size '%s' in '@max_size': expected bytes from 1 to "
+                                          "2^63-1, with an optional K, M, G or T suffix (\"64M\")",
+                                          check_str(a->value));
+                        else
+                                fl.max_size = a;
+                        break;
                 case IDL_A_UNKNOWN:
                         break;
                 }
         }
         return fl;
+}
+
+bool check_parse_size(const char *s, uint64_t *ret) {
+        static const char units[] = "KMGT";
+        uint64_t v = 0;
+        const char *u;
+        int shift = 0;
+
+        if (!s || *s < '0' || *s > '9')
+                return false;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (v > (UINT64_C(1) << 62) / 5)
+                        return false; /* v * 10 would pass 2^63 */
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        if (*s && (u = strchr(units, *s))) {
+                shift = 10 * (int)(u - units + 1);
+                s++;
+                if (strcmp(s, "iB") == 0)
+                        s += 2;
+        }
+        if (*s || v == 0 || v > (uint64_t)INT64_MAX >> shift)
+                return false;
+        *ret = v << shift;
+        return true;
+}
+
+/* @max_size bounds what a shm may cost its receiver: on anything else it
+ * would promise a check nobody makes. */
+static void check_max_size(CheckCtx *c, Flags fl, const IdlType *t, const IdlFile *f) {
+        const IdlType *r = check_resolve(c, t);
+
+        if (fl.max_size && r && r->kind != IDL_T_SHM)
+                idl_error(check_loc(fl.max_size->loc, f), "annotation '@max_size' applies to type shm only");
 }
 
 /* ---- declarations and type names ---- */
@@ -423,7 +490,7 @@ static void check_struct(CheckCtx *c, IdlDecl *d) {
                 IdlField *old;
                 if (!fl)
                         continue;
-                check_annots(c, &fl->meta, P_FIELD, f);
+                check_max_size(c, check_annots(c, &fl->meta, P_FIELD, f), fl->type, f);
                 if (!fl->type)
                         idl_error(check_loc(fl->meta.loc, f), "field '%s' has no type", check_str(fl->name));
                 if (!fl->name) {
@@ -564,7 +631,7 @@ static void check_params(CheckCtx *c, IdlMember *m, const IdlFile *f) {
                 IdlField *old;
                 if (!p)
                         continue;
-                check_annots(c, &p->meta, P_ARG, f);
+                check_max_size(c, check_annots(c, &p->meta, P_ARG, f), p->type, f);
                 if (!p->type)
                         idl_error(check_loc(p->meta.loc, f), "parameter '%s' of %s '%s' has no type",
                                   check_str(p->name), kind, check_str(m->name));
@@ -636,6 +703,7 @@ static void check_interface(CheckCtx *c, IdlDecl *d) {
                 loc = check_loc(m->meta.loc, f);
                 kind = check_member_kind(m->kind);
                 fl = check_annots(c, &m->meta, places[m->kind], f);
+                check_max_size(c, fl, m->type, f);
                 m->noreply = fl.noreply;
                 m->deprecated = fl.deprecated;
                 m->emits = fl.has_emits ? fl.emits : ifl.has_emits ? ifl.emits : IDL_EMITS_TRUE;

@@ -7,3 +7,8 @@
 #include "ast.h"
 
 int idl_check(IdlUnit *u);
+
+/* The bytes of a @max_size value: digits with an optional K, M, G or T
+ * (also KiB, MiB, GiB, TiB; powers of 1024); at least 1, at most
+ * INT64_MAX. False when s is not one. */
+bool check_parse_size(const char *s, uint64_t *ret);

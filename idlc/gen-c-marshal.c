@@ -12,8 +12,10 @@
  *  - enum and flags values from the wire are checked (unknown value or
  *    unknown bit: InvalidArgs, -EBADMSG), so a C switch can trust them.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 #include "gen-c.h"
 
 static void need(GenC *g, CType *t, unsigned what) {
@@ -86,6 +88,25 @@ char *genc_append(GenC *g, const CType *t, const char *it, const char *v, bool p
         }
 }
 
+/* A shm's bound: its @max_size in bytes, or 0 (the connection's). */
+static uint64_t shm_max(const IdlMeta *meta) {
+        const IdlAnnot *a = meta ? idl_meta_find_annot(meta, IDL_A_MAX_SIZE) : NULL;
+        uint64_t v = 0;
+
+        if (!a || !check_parse_size(a->value, &v))
+                return 0;
+        return v;
+}
+
+char *genc_read_meta(GenC *g, CType *t, const IdlMeta *meta, const char *it, const char *dest, const char *err) {
+        uint64_t max = shm_max(meta);
+
+        if (t->kind != CT_BASIC || t->basic->kind != IDL_T_SHM || !max)
+                return genc_read(g, t, it, dest, err);
+        need(g, t, GEN_NEED_READ);
+        return idl_xasprintf("busrpc__read_shm(%s, %s, UINT64_C(%" PRIu64 "), %s)", it, dest, max, err);
+}
+
 char *genc_read(GenC *g, CType *t, const char *it, const char *dest, const char *err) {
         need(g, t, GEN_NEED_READ);
         if (t->kind != CT_BASIC)
@@ -102,7 +123,7 @@ char *genc_read(GenC *g, CType *t, const char *it, const char *dest, const char 
         case IDL_T_FD:
                 return idl_xasprintf("busrpc_iter_get_fd(%s, %s)", it, dest);
         case IDL_T_SHM:
-                return idl_xasprintf("busrpc__read_shm(%s, %s, %s)", it, dest, err);
+                return idl_xasprintf("busrpc__read_shm(%s, %s, 0, %s)", it, dest, err);
         default:
                 return idl_xasprintf("busrpc_iter_get_basic(%s, %s, %s)", it, genc_type_const(t->basic), dest);
         }
@@ -214,7 +235,7 @@ static void def_read_struct(GenC *g, CType *t) {
         genc_p(g, "        r = busrpc_iter_recurse(it, &sub);\n");
         for (size_t i = 0; i < d->n_fields; i++) {
                 char *dest = idl_xasprintf("&v->%s", d->fields[i]->name);
-                chain(g, false, genc_read(g, t->fields[i], "&sub", dest, "err"));
+                chain(g, false, genc_read_meta(g, t->fields[i], &d->fields[i]->meta, "&sub", dest, "err"));
                 free(dest);
         }
         genc_p(g, "        return r;\n}\n\n");
@@ -266,8 +287,10 @@ static void def_read_map(GenC *g, CType *t) {
         char *e = genc_read(g, t->elem, "&entry", "&v->values[v->n - 1]", "err");
 
         proto_read(g, t, " {\n");
-        genc_p(g, "        busrpc_iter sub, entry;\n        size_t cap = 0;\n        int r;\n\n        (void)err;\n");
-        genc_p(g, "        r = busrpc_iter_recurse(it, &sub);\n");
+        genc_p(g, "        busrpc_iter sub, entry;\n        size_t cap = 0;\n        int r;\n\n");
+        genc_p(g, "        r = busrpc_iter_recurse_dict(it, &sub);\n");
+        genc_p(g, "        if (r == -ENOTUNIQ)\n                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "
+                  "\"duplicate key in map %s\");\n", t->sig);
         genc_p(g, "        while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {\n");
         genc_p(g, "                if (v->n == cap) {\n");
         genc_p(g, "                        size_t ncap = cap ? 2 * cap : 16;\n");
@@ -368,11 +391,15 @@ static void def_basic_helpers(GenC *g) {
                           "        memcpy(*v, s, n);\n"
                           "        return 0;\n}\n\n", g->out);
         if (g->helpers & GEN_H_READ_SHM)
-                fputs("static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {\n"
+                fputs("/* A shm of at most max bytes (0: the connection's bound), checked\n"
+                          " * before anything maps it. */\n"
+                          "static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, uint64_t max, busrpc_error *err) {\n"
                           "        int r;\n\n"
-                          "        r = busrpc_iter_get_shm(it, v);\n"
+                          "        r = busrpc_iter_get_shm_max(it, max, v);\n"
                           "        if (r == -EPERM)\n"
                           "                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"shm argument is not sealed\");\n"
+                          "        else if (r == -EFBIG)\n"
+                          "                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"shm argument is larger than its size limit\");\n"
                           "        return r;\n}\n\n", g->out);
 }
 

@@ -123,6 +123,10 @@ const char *genc_release(const CType *t);
  * they mark the helpers they use as needed. */
 char *genc_append(GenC *g, const CType *t, const char *it, const char *v, bool ptr);
 char *genc_read(GenC *g, CType *t, const char *it, const char *dest_ptr, const char *err);
+/* genc_read() of a value declared with meta (a parameter, field or
+ * property): a shm carries its @max_size bound. */
+char *genc_read_meta(GenC *g, CType *t, const IdlMeta *meta, const char *it, const char *dest_ptr,
+                     const char *err);
 /* Statements at indent (in tabs of 8 spaces) that empty / release lv. */
 void genc_init_stmt(GenC *g, const CType *t, const char *lv, int indent);
 void genc_clear_stmt(GenC *g, const CType *t, const char *lv, int indent);

@@ -39,6 +39,13 @@ static void doc_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
                        t->sig);
                 if (rel)
                         genc_p(g, ";\n *       the caller owns it and releases it with %s", rel);
+                if (t->kind == CT_BASIC && t->basic->kind == IDL_T_SHM) {
+                        const IdlAnnot *max = idl_meta_find_annot(&a[i]->meta, IDL_A_MAX_SIZE);
+                        if (max)
+                                genc_p(g, ";\n *       over @max_size(\"%s\"): -EFBIG, InvalidArgs", max->value);
+                        else
+                                genc_p(g, ";\n *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs");
+                }
                 genc_p(g, ".\n");
         }
 }
@@ -274,7 +281,7 @@ static void read_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n, cons
                          const char *it, const char *err, int indent) {
         for (size_t i = 0; i < n; i++) {
                 char *dest = idl_xasprintf("&%s%s", prefix, a[i]->name);
-                char *s = genc_read(g, ty(g, d, a[i]->type), it, dest, err);
+                char *s = genc_read_meta(g, ty(g, d, a[i]->type), &a[i]->meta, it, dest, err);
                 for (int k = 0; k < indent; k++)
                         genc_p(g, "        ");
                 genc_p(g, "if (%s >= 0)\n", r);
@@ -392,7 +399,7 @@ static void stub_async(GenC *g, const IdlDecl *d, const IdlMember *m) {
 static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
         char *mac = genc_iface_macro(d), *decl = genc_decl(genc_value(t), "busrpc_v");
-        char *s = genc_read(g, t, "&busrpc_it", "&busrpc_v", "err");
+        char *s = genc_read_meta(g, t, &m->meta, "&busrpc_it", "&busrpc_v", "err");
 
         genc_sig_get(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_reply = NULL;\n        busrpc_iter busrpc_it;\n");
@@ -466,7 +473,7 @@ static void stub_get_all(GenC *g, const IdlDecl *d) {
                 t = ty(g, d, m->type);
                 lv = idl_xasprintf("busrpc_v.%s", m->c_name);
                 dest = idl_xasprintf("&busrpc_v.%s", m->c_name);
-                s = genc_read(g, t, "&busrpc_value", dest, "err");
+                s = genc_read_meta(g, t, &m->meta, "&busrpc_value", dest, "err");
                 genc_p(g, "                %sif (strcmp(busrpc_key, \"%s\") == 0 && !busrpc_v.has.%s) {\n",
                        first ? "" : "else ", m->name, m->c_name);
                 genc_p(g, "                        busrpc_r = busrpc__enter_variant(&busrpc_entry, \"%s\", \"%s\", &busrpc_value, err);\n",

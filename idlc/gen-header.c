@@ -145,7 +145,8 @@ static void emit_container(GenC *g, const CType *t) {
         }
         d1 = genc_decl(genc_value(t->key), "*keys");
         d2 = genc_decl(genc_value(t->elem), "*values");
-        genc_p(g, "/* %s: a map (D-Bus \"%s\"): keys[i] maps to values[i], for i < n; keys are unique. */\n",
+        genc_p(g, "/* %s: a map (D-Bus \"%s\"): keys[i] maps to values[i], for i < n; keys are unique\n"
+                  " * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */\n",
                t->name, t->sig);
         genc_p(g, "struct %s {\n        %s;\n        %s;\n        size_t n;\n};\n\n", t->name, d1, d2);
         free(d1);

@@ -209,7 +209,7 @@ static void skeleton(GenC *g, const IdlDecl *d, const IdlMember *m) {
                 char *dest = idl_xasprintf("&in_%s", m->in[i]->name);
                 char *s = lent_string(t) ? idl_xasprintf("busrpc_iter_get_basic(args, %s, %s)",
                                                          genc_type_const(t->basic), dest)
-                                         : genc_read(g, t, "args", dest, "&err");
+                                         : genc_read_meta(g, t, &m->in[i]->meta, "args", dest, "&err");
                 genc_p(g, "        if (r >= 0)\n                r = %s;\n", s);
                 free(dest);
                 free(s);
@@ -284,7 +284,7 @@ static void prop_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
 
 static void prop_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
-        char *decl = genc_decl(genc_value(t), "v"), *s = genc_read(g, t, "value", "&v", "err");
+        char *decl = genc_decl(genc_value(t), "v"), *s = genc_read_meta(g, t, &m->meta, "value", "&v", "err");
 
         genc_p(g, "static int busrpc__%s_set_%s(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {\n",
                d->c_name, m->c_name);

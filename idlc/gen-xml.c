@@ -272,17 +272,27 @@ static void mark_iface(const IdlFile *f, const IdlDecl *d, bool *used) {
 
 /* ---- elements ---- */
 
-static void meta_annots(FILE *out, int ind, const IdlMeta *m) {
+/* skip: an annotation the reader works out by itself (an argument's C
+ * name), or NULL. */
+static void meta_annots(FILE *out, int ind, const IdlMeta *m, const IdlAnnot *skip) {
         if (m->doc)
                 xml_annot(out, ind, IDL_XML_DOC, m->doc);
         for (size_t i = 0; i < m->n_annots; i++) {
                 const IdlAnnot *a = m->annots[i];
+                if (a == skip)
+                        continue;
                 switch (a->kind) {
                 case IDL_A_NOREPLY: xml_annot(out, ind, IDL_XML_NOREPLY, "true"); break;
                 case IDL_A_DEPRECATED: xml_annot(out, ind, IDL_XML_DEPRECATED, "true"); break;
                 case IDL_A_C_NAME: xml_annot(out, ind, IDL_XML_CNAME, a->value); break;
                 case IDL_A_EMITS_CHANGED: xml_annot(out, ind, IDL_XML_EMITS, a->value); break;
                 case IDL_A_DBUS: xml_annot(out, ind, a->name, a->value); break;
+                case IDL_A_BUS_NAME: xml_annot(out, ind, IDL_XML_BUS_NAME, a->value); break;
+                case IDL_A_EXEC: xml_annot(out, ind, IDL_XML_EXEC, a->value); break;
+                case IDL_A_SYSTEMD_SERVICE: xml_annot(out, ind, IDL_XML_SYSTEMD_SERVICE, a->value); break;
+                case IDL_A_USER: xml_annot(out, ind, IDL_XML_USER, a->value); break;
+                case IDL_A_SINCE: xml_annot(out, ind, IDL_XML_SINCE, a->value); break;
+                case IDL_A_MAX_SIZE: xml_annot(out, ind, IDL_XML_MAX_SIZE, a->value); break;
                 case IDL_A_UNKNOWN: break;
                 }
         }

@@ -248,6 +248,12 @@ static IdlAnnot *annot_new(IdlLex *lx, char *name, IdlList *args, IdlYYLoc loc) 
                 { "c_name", IDL_A_C_NAME, 1 },
                 { "emits_changed", IDL_A_EMITS_CHANGED, 1 },
                 { "annotation", IDL_A_DBUS, 2 },
+                { "bus_name", IDL_A_BUS_NAME, 1 },
+                { "exec", IDL_A_EXEC, 1 },
+                { "systemd_service", IDL_A_SYSTEMD_SERVICE, 1 },
+                { "user", IDL_A_USER, 1 },
+                { "since", IDL_A_SINCE, 1 },
+                { "max_size", IDL_A_MAX_SIZE, 1 },
         };
         IdlAnnot *a = idl_xcalloc(1, sizeof(*a));
         size_t want = 1, n = args ? args->n : 0;

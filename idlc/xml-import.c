@@ -293,6 +293,18 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
         } else if (strcmp(name, IDL_XML_EMITS) == 0 && is_emits_value(value) &&
                    (parent == E_PROPERTY || parent == E_IFACE)) {
                 add_annot(m, IDL_A_EMITS_CHANGED, "emits_changed", value, loc);
+        } else if (parent == E_IFACE && strcmp(name, IDL_XML_BUS_NAME) == 0) {
+                add_annot(m, IDL_A_BUS_NAME, "bus_name", value, loc);
+        } else if (parent == E_IFACE && strcmp(name, IDL_XML_EXEC) == 0) {
+                add_annot(m, IDL_A_EXEC, "exec", value, loc);
+        } else if (parent == E_IFACE && strcmp(name, IDL_XML_SYSTEMD_SERVICE) == 0) {
+                add_annot(m, IDL_A_SYSTEMD_SERVICE, "systemd_service", value, loc);
+        } else if (parent == E_IFACE && strcmp(name, IDL_XML_USER) == 0) {
+                add_annot(m, IDL_A_USER, "user", value, loc);
+        } else if ((member || parent == E_IFACE) && strcmp(name, IDL_XML_SINCE) == 0) {
+                add_annot(m, IDL_A_SINCE, "since", value, loc);
+        } else if (typed && strcmp(name, IDL_XML_MAX_SIZE) == 0) {
+                add_annot(m, IDL_A_MAX_SIZE, "max_size", value, loc);
         } else if (strcmp(name, IDL_XML_TYPE) == 0 && typed) {
                 XmlDeferred *df = &c->defs[c->cur_def];
                 if (df->idl)

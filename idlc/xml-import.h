@@ -20,8 +20,23 @@
 #define IDL_XML_ERROR "org.busrpc.Error"               /* an error member */
 #define IDL_XML_RAISES "org.busrpc.Raises"             /* a method's raises list */
 #define IDL_XML_IMPORT "org.busrpc.Import"             /* an import of the IDL file */
+/* An interface of this name and without members only carries the types
+ * (and imports) of an IDL file that declares no interface. */
+#define IDL_XML_TYPES_IFACE "org.busrpc.Types"
 #define IDL_XML_DEPRECATED "org.freedesktop.DBus.Deprecated"
 #define IDL_XML_NOREPLY "org.freedesktop.DBus.Method.NoReply"
 #define IDL_XML_EMITS "org.freedesktop.DBus.Property.EmitsChangedSignal"
+#define IDL_XML_SINCE "org.busrpc.Since"               /* @since */
+#define IDL_XML_MAX_SIZE "org.busrpc.MaxSize"          /* @max_size, on an arg or property */
+/* Deployment annotations on an interface (gen-deploy.c). */
+#define IDL_XML_BUS_NAME "org.busrpc.BusName"             /* @bus_name */
+#define IDL_XML_EXEC "org.busrpc.Exec"                    /* @exec */
+#define IDL_XML_SYSTEMD_SERVICE "org.busrpc.SystemdService" /* @systemd_service */
+#define IDL_XML_USER "org.busrpc.User"                    /* @user */
 
 IdlFile *idl_xml_import(const char *path, const char *text, size_t len);
+
+/* The C parameters the importer gives the arguments of m (in, then out)
+ * from their D-Bus names alone: out[i] for the i-th, each for the caller to
+ * free. gen-xml.c leaves out an org.busrpc.CName that says the same. */
+void idl_xml_arg_c_names(const IdlMember *m, char **out);

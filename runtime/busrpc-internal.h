@@ -43,6 +43,9 @@ DBusMessage *msg_get_dbus(busrpc_msg *m); /* borrowed */
 /* Point @it at @m's arguments for reading / appending. */
 void iter_init_read(busrpc_iter *it, DBusMessage *m);
 void iter_init_append(busrpc_iter *it, DBusMessage *m);
+/* iter_init_read() for a message received on @c: a shm read from it is
+ * bounded by busrpc_conn_get_max_shm_size(@c) (without @c: the default). */
+void iter_init_read_conn(busrpc_iter *it, DBusMessage *m, busrpc_conn *c);
 /* Error reply for @call_msg from @e (or Failed when unset). */
 DBusMessage *error_to_reply(DBusMessage *call_msg, const busrpc_error *e);
 /* Fill @e from a libdbus error (moved; @de is freed). */

@@ -343,10 +343,39 @@ BUSRPC_EXPORT int busrpc_conn_run(busrpc_conn *c) {
         int r;
 
         return_if_fail(c && c->loop, -EINVAL);
+        /* A loss seen before the run (busrpc_loop_run() forgets an earlier
+         * quit): never run on no connection. */
+        if (c->lost_error < 0)
+                return c->lost_error;
         r = busrpc_loop_handle_signals(c->loop);
         if (r < 0)
                 return r;
         return busrpc_loop_run(c->loop);
+}
+
+BUSRPC_EXPORT int busrpc_conn_set_max_shm_size(busrpc_conn *c, uint64_t bytes) {
+        return_if_fail(c, -EINVAL);
+        if (c->kind == CONN_SERVER && c->server)
+                server_set_max_shm_size(c->server, bytes); /* one number for all peers */
+        else
+                c->max_shm_size = bytes;
+        return 0;
+}
+
+BUSRPC_EXPORT uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c) {
+        if (!c)
+                return 0;
+        if (c->max_shm_size)
+                return c->max_shm_size;
+        if (c->server)
+                return server_max_shm_size(c->server);
+        return BUSRPC_MAX_SHM_SIZE_DEFAULT;
+}
+
+BUSRPC_EXPORT int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n) {
+        return_if_fail(c && c->kind != CONN_SERVED, -EINVAL);
+        c->max_call_fds = n;
+        return 0;
 }
 
 BUSRPC_EXPORT const char *busrpc_conn_get_unique_name(busrpc_conn *c) {

@@ -88,6 +88,19 @@ struct busrpc_conn {
         LoopHook hook;
         char *unique_name;
         bool closing;
+        unsigned max_call_fds; /* 0: DEFAULT_MAX_CALL_FDS */
+        uint64_t max_shm_size; /* received shm; 0: the server's, else the default */
+
+        /* losing the connection (reconnect.c) */
+        char *address; /* resolved; bus and client peer conns */
+        busrpc_conn_event_fn event_cb;
+        void *event_userdata;
+        unsigned reconnect_ms; /* 0: no reconnection */
+        busrpc_source *lost_timer; /* deferred loss handling, then retries */
+        uint64_t lost_at;          /* usec, loop_now_usec() */
+        unsigned retry_ms;
+        int lost_error; /* < 0 once lost for good */
+        bool lost;
 
         /* the object tree (unused on SERVED conns: they use the server's) */
         busrpc_object *objects, *objects_tail;
@@ -155,6 +168,8 @@ busrpc_conn *server_first_peer(busrpc_server *s);
 char *server_get_id(busrpc_server *s); /* dbus_free() */
 void server_conn_gone(busrpc_server *s);
 unsigned server_max_pending_calls(busrpc_server *s);
+uint64_t server_max_shm_size(busrpc_server *s);
+void server_set_max_shm_size(busrpc_server *s, uint64_t bytes); /* 0: the default */
 
 /* driver.c */
 bool driver_is_for_driver(DBusMessage *m);

@@ -48,7 +48,12 @@ typedef struct Iter {
         uint8_t checked;   /* append: EXPECT_* */
         uint8_t epos;      /* append: position in expect[] */
         uint8_t depth;     /* containers around this iterator */
-        char expect[ITER_EXPECT_MAX];
+        union {
+                char expect[ITER_EXPECT_MAX]; /* append */
+                /* read: the bound on a received shm (0: the default),
+                 * from the connection the message came on; subs inherit it. */
+                uint64_t max_shm;
+        };
 } Iter;
 
 _Static_assert(sizeof(Iter) <= sizeof(busrpc_iter), "busrpc_iter too small");
@@ -90,8 +95,9 @@ int variant_from_iter(DBusMessageIter *from, busrpc_variant **ret);
 
 /* ---- shm.c ---- */
 
-/* Take @fd (owned; closed on failure too) as a sealed read-only shm. */
-int shm_from_owned_fd(int fd, busrpc_shm **ret);
+/* Take @fd (owned; closed on failure too) as a sealed read-only shm of at
+ * most @max_size bytes (0: no bound): -EFBIG above it, -EPERM unsealed. */
+int shm_from_owned_fd(int fd, uint64_t max_size, busrpc_shm **ret);
 
 /* ---- proxy.c ---- */
 

@@ -135,6 +135,12 @@ void iter_init_read(busrpc_iter *it, DBusMessage *m) {
         (void)dbus_message_iter_init(m, &i->it); /* FALSE only means "no arguments" */
 }
 
+void iter_init_read_conn(busrpc_iter *it, DBusMessage *m, busrpc_conn *c) {
+        iter_init_read(it, m);
+        if (c)
+                iter_priv(it)->max_shm = busrpc_conn_get_max_shm_size(c);
+}
+
 void iter_init_append(busrpc_iter *it, DBusMessage *m) {
         Iter *i = iter_priv(it);
 
@@ -159,7 +165,7 @@ void iter_init_append_one(busrpc_iter *it, DBusMessage *m, const char *sig) {
 
 BUSRPC_EXPORT int busrpc_msg_read(busrpc_msg *m, busrpc_iter *it) {
         return_if_fail(m && it, -EINVAL);
-        iter_init_read(it, m->dbus);
+        iter_init_read_conn(it, m->dbus, m->conn);
         return 0;
 }
 
@@ -518,9 +524,125 @@ BUSRPC_EXPORT int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub) {
         s->mode = ITER_READ;
         s->container = t == DBUS_TYPE_STRUCT ? 'r' : t == DBUS_TYPE_DICT_ENTRY ? 'e' : (uint8_t)t;
         s->depth = i->depth + 1;
+        s->max_shm = i->max_shm;
         dbus_message_iter_recurse(&i->it, &s->it);
         (void)dbus_message_iter_next(&i->it);
         return 0;
+}
+
+/* ---- dict keys ---- */
+
+/* A key as something qsort can order: fixed types as 64 bits, strings by
+ * pointer into the message. Equal keys compare equal; the order itself
+ * means nothing. */
+typedef union DictKey {
+        uint64_t u;
+        const char *s;
+} DictKey;
+
+static int key_cmp_u(const void *a, const void *b) {
+        uint64_t x = ((const DictKey *)a)->u, y = ((const DictKey *)b)->u;
+        return x < y ? -1 : x > y;
+}
+
+static int key_cmp_s(const void *a, const void *b) {
+        return strcmp(((const DictKey *)a)->s, ((const DictKey *)b)->s);
+}
+
+static uint64_t key_bits(int type, const DBusBasicValue *v) {
+        uint64_t u;
+
+        switch (type) {
+        case 'y':
+                return v->byt;
+        case 'b':
+                return v->bool_val ? 1 : 0;
+        case 'n':
+        case 'q':
+                return v->u16;
+        case 'i':
+        case 'u':
+                return v->u32;
+        case 'd':
+                if (v->dbl == 0.0)
+                        return 0; /* -0.0 == 0.0 in C: one key */
+                memcpy(&u, &v->dbl, sizeof(u));
+                return u;
+        default:
+                return v->u64;
+        }
+}
+
+/* -ENOTUNIQ when the dict at @arr (an array iterator, copied) has a key
+ * twice. libdbus validated the message: every element is a dict entry
+ * whose first field is the key type. Sorting beats a hash here: no
+ * allocation per key, one array for all of them. */
+static int dict_keys_unique(DBusMessageIter arr) {
+        DBusMessageIter items, entry;
+        DictKey *keys = NULL;
+        size_t n = 0, cap = 0;
+        int key_type = 0, r = 0;
+
+        dbus_message_iter_recurse(&arr, &items);
+        while (dbus_message_iter_get_arg_type(&items) == DBUS_TYPE_DICT_ENTRY) {
+                DBusBasicValue v;
+
+                dbus_message_iter_recurse(&items, &entry);
+                key_type = dbus_message_iter_get_arg_type(&entry);
+                if (!type_is_basic(key_type)) {
+                        r = -EBADMSG;
+                        goto out;
+                }
+                if (key_type == 'h')
+                        goto out; /* each becomes a new fd: never equal */
+                if (n == cap) {
+                        size_t ncap = cap ? 2 * cap : 64;
+                        DictKey *p = realloc(keys, ncap * sizeof(*keys));
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        keys = p;
+                        cap = ncap;
+                }
+                memset(&v, 0, sizeof(v));
+                dbus_message_iter_get_basic(&entry, &v);
+                if (key_type == 's' || key_type == 'o' || key_type == 'g')
+                        keys[n++].s = v.str;
+                else
+                        keys[n++].u = key_bits(key_type, &v);
+                (void)dbus_message_iter_next(&items);
+        }
+        if (n < 2)
+                goto out;
+        if (key_type == 's' || key_type == 'o' || key_type == 'g') {
+                qsort(keys, n, sizeof(*keys), key_cmp_s);
+                for (size_t k = 1; k < n && r == 0; k++)
+                        if (strcmp(keys[k - 1].s, keys[k].s) == 0)
+                                r = -ENOTUNIQ;
+        } else {
+                qsort(keys, n, sizeof(*keys), key_cmp_u);
+                for (size_t k = 1; k < n && r == 0; k++)
+                        if (keys[k - 1].u == keys[k].u)
+                                r = -ENOTUNIQ;
+        }
+out:
+        free(keys);
+        return r;
+}
+
+BUSRPC_EXPORT int busrpc_iter_recurse_dict(busrpc_iter *it, busrpc_iter *sub) {
+        Iter *i = read_iter(it);
+        int r;
+
+        return_if_fail(i && sub && it != sub, -EINVAL);
+        if (dbus_message_iter_get_arg_type(&i->it) != DBUS_TYPE_ARRAY ||
+            dbus_message_iter_get_element_type(&i->it) != DBUS_TYPE_DICT_ENTRY)
+                return -EBADMSG;
+        r = dict_keys_unique(i->it);
+        if (r < 0)
+                return r;
+        return busrpc_iter_recurse(it, sub);
 }
 
 BUSRPC_EXPORT const char *busrpc_iter_get_variant_signature(busrpc_iter *it) {

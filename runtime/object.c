@@ -328,7 +328,7 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 conn_send_error(c, m, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
                 goto out;
         }
-        iter_init_read(&args, m);
+        iter_init_read_conn(&args, m, c);
         r = md->fn(call, &args, o->ops, o->self);
         call_finish(call, r);
 out:

@@ -83,7 +83,7 @@ static void pending_complete(busrpc_pending *pd, DBusMessage *reply, int r, busr
         if (reply && r >= 0) {
                 r = reply_check(pd->dc, reply, pd->expected_sig, err);
                 if (r >= 0) {
-                        msg = msg_wrap(reply, NULL);
+                        msg = msg_wrap(reply, pd->conn); /* its limits (shm size) */
                         if (!msg)
                                 r = busrpc_error_set_errno(err, ENOMEM);
                 }

@@ -207,7 +207,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
                                                      "Invalid arguments for Set: expected signature 'ssv', got '%s'",
                                                      dbus_message_get_signature(m));
-        iter_init_read(&it, m);
+        iter_init_read_conn(&it, m, tree);
         if (busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &iface) < 0 ||
             busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &name) < 0)
                 return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");

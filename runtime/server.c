@@ -401,6 +401,14 @@ unsigned server_max_pending_calls(busrpc_server *s) {
         return s->limits.max_pending_calls;
 }
 
+uint64_t server_max_shm_size(busrpc_server *s) {
+        return s->limits.max_shm_size;
+}
+
+void server_set_max_shm_size(busrpc_server *s, uint64_t bytes) {
+        s->limits.max_shm_size = bytes ? bytes : BUSRPC_MAX_SHM_SIZE_DEFAULT;
+}
+
 char *server_get_id(busrpc_server *s) {
         return dbus_server_get_id(s->dbus);
 }

@@ -2,7 +2,8 @@
  * memfd. The sender writes into a private memfd, seals it against writes,
  * growth and shrinking, and passes the fd; the receiver checks the seals
  * before it maps anything, so the bytes it reads cannot change under it.
- * The payload is never copied.
+ * The payload is never copied. A received one is bounded in size (the
+ * connection's limit, or the argument's @max_size), checked before that.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -74,28 +75,36 @@ fail:
         return r;
 }
 
-int shm_from_owned_fd(int fd, busrpc_shm **ret) {
+int shm_from_owned_fd(int fd, uint64_t max_size, busrpc_shm **ret) {
         busrpc_shm *s;
         struct stat st;
         int seals, r;
 
         if (fd < 0)
                 return -EBADF;
-        /* Check the seals before mapping: an fd whose owner can still write
-         * or truncate it is refused (a shrink would SIGBUS the reader). */
-        seals = fcntl(fd, F_GET_SEALS);
-        if (seals < 0 || (seals & SEALS_REQUIRED) != SEALS_REQUIRED) {
-                close(fd);
-                return -EPERM;
-        }
+        /* The size first, from the inode alone: a sealed sparse memfd of
+         * 1 TiB costs its sender nothing, but a receiver that reads it
+         * faults in (and hashes, copies...) every page. Neither fstat()
+         * nor F_GET_SEALS touches the pages. */
         if (fstat(fd, &st) < 0) {
                 r = -errno;
                 close(fd);
                 return r;
         }
-        if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX) {
+        if (!S_ISREG(st.st_mode) || st.st_size < 0) {
+                close(fd);
+                return -EPERM; /* a socket, pipe or device is no memfd */
+        }
+        if ((uint64_t)st.st_size > SIZE_MAX || (max_size && (uint64_t)st.st_size > max_size)) {
                 close(fd);
                 return -EFBIG;
+        }
+        /* Then the seals, before mapping: an fd whose owner can still write
+         * or truncate it is refused (a shrink would SIGBUS the reader). */
+        seals = fcntl(fd, F_GET_SEALS);
+        if (seals < 0 || (seals & SEALS_REQUIRED) != SEALS_REQUIRED) {
+                close(fd);
+                return -EPERM;
         }
         s = calloc(1, sizeof(*s));
         if (!s) {
@@ -124,7 +133,7 @@ BUSRPC_EXPORT int busrpc_shm_from_fd(int fd, busrpc_shm **ret) {
         dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
                 return -errno;
-        return shm_from_owned_fd(dup_fd, ret);
+        return shm_from_owned_fd(dup_fd, 0, ret);
 }
 
 BUSRPC_EXPORT busrpc_shm *busrpc_shm_ref(busrpc_shm *s) {
@@ -193,12 +202,19 @@ BUSRPC_EXPORT int busrpc_iter_append_shm(busrpc_iter *it, busrpc_shm *shm) {
         return busrpc_iter_append_fd(it, shm->fd);
 }
 
-BUSRPC_EXPORT int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret) {
+BUSRPC_EXPORT int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, busrpc_shm **ret) {
+        Iter *i = iter_priv(it);
         int fd, r;
 
-        return_if_fail(it && ret, -EINVAL);
+        return_if_fail(it && ret && i->mode == ITER_READ, -EINVAL);
+        if (max_size == 0)
+                max_size = i->max_shm ? i->max_shm : BUSRPC_MAX_SHM_SIZE_DEFAULT;
         r = busrpc_iter_get_fd(it, &fd);
         if (r < 0)
                 return r;
-        return shm_from_owned_fd(fd, ret);
+        return shm_from_owned_fd(fd, max_size, ret);
+}
+
+BUSRPC_EXPORT int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret) {
+        return busrpc_iter_get_shm_max(it, 0, ret);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -237,6 +238,27 @@ static int op_blob(void *self, busrpc_call *call, busrpc_shm *data, uint64_t *si
         return 0;
 }
 
+static int op_bounded(void *self, busrpc_call *call, busrpc_shm *data, const rt_framed *f, uint64_t want,
+                      uint64_t *size, busrpc_shm **made) {
+        (void)self;
+        (void)call;
+        *size = busrpc_shm_size(data) + busrpc_shm_size(f->data);
+        return busrpc_shm_new(want, made);
+}
+
+/* A map with `key` `times` times: what a buggy or hostile service may send. */
+static int op_repeat(void *self, busrpc_call *call, const char *key, uint32_t times, rt_string_uint32_map *m) {
+        (void)self;
+        (void)call;
+        m->keys = xcalloc(times, sizeof(*m->keys));
+        m->values = xcalloc(times, sizeof(*m->values));
+        for (m->n = 0; m->n < times; m->n++) {
+                m->keys[m->n] = xstrdup(key);
+                m->values[m->n] = (uint32_t)m->n;
+        }
+        return 0;
+}
+
 static int op_divide(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *q) {
         (void)self;
         if (b == 0)
@@ -403,6 +425,8 @@ static const round_trip_ops ops = {
         .enums = op_enums,
         .fds = op_fds,
         .blob = op_blob,
+        .bounded = op_bounded,
+        .repeat = op_repeat,
         .divide = op_divide,
         .later = op_later,
         .poke = op_poke,
@@ -923,6 +947,208 @@ static void test_shm(void) {
         busrpc_shm_unref(data);
 }
 
+/* Open fds of the server process. */
+static int count_server_fds(void) {
+        char path[64];
+        DIR *d;
+        struct dirent *e;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)server_pid);
+        d = opendir(path);
+        if (!d)
+                return -1;
+        while ((e = readdir(d)))
+                n += e->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+/* A sealed sparse memfd of @size bytes: costs its sender nothing. */
+static busrpc_shm *sparse_shm(uint64_t size) {
+        busrpc_shm *s = NULL;
+        int fd = memfd_create("sparse", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+        if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0 ||
+            busrpc_shm_from_fd(fd, &s) < 0)
+                s = NULL;
+        if (fd >= 0)
+                close(fd);
+        return s;
+}
+
+static busrpc_shm *filled_shm(size_t size) {
+        busrpc_shm *s = NULL;
+
+        if (busrpc_shm_new(size, &s) < 0)
+                return NULL;
+        if (size)
+                memset(busrpc_shm_data(s), 0x5a, size);
+        return s;
+}
+
+static void test_shm_bounds(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_shm *data = filled_shm(64 << 10), *over = filled_shm((64 << 10) + 1), *made = NULL, *copy = NULL;
+        rt_framed f = { filled_shm(4 << 10), 7 }, fover = { filled_shm((4 << 10) + 1), 8 };
+        uint64_t size = 0, sum = 0;
+        int r, sfds, cfds;
+
+        if (!data || !over || !f.data || !fover.data)
+                tap_bail("cannot make shm buffers");
+        r = round_trip_bounded(proxy, data, &f, 64 << 10, &size, &made, &err);
+        is_int(r, 0, "Bounded: 64 KiB under @max_size(\"64K\"), 4 KiB under the field's @max_size(\"4K\")");
+        is_int(size, (64 << 10) + (4 << 10), "the server mapped both");
+        ok(made && busrpc_shm_size(made) == 64 << 10, "a 64 KiB shm output is taken");
+        made = busrpc_shm_unref(made);
+
+        sfds = count_server_fds();
+        cfds = count_fds();
+        r = round_trip_bounded(proxy, over, &f, 1, &size, &made, &err);
+        is_int(r, -EREMOTEIO, "one byte over the argument's @max_size: refused");
+        ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "with InvalidArgs (%s)", err.message);
+        busrpc_error_clear(&err);
+        r = round_trip_bounded(proxy, data, &fover, 1, &size, &made, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS),
+           "one byte over a struct field's @max_size: InvalidArgs");
+        busrpc_error_clear(&err);
+        ok(sfds > 0 && count_server_fds() <= sfds, "the server closed every refused fd");
+
+        r = round_trip_bounded(proxy, data, &f, (64 << 10) + 1, &size, &made, &err);
+        is_int(r, -EFBIG, "a shm output over its @max_size: the stub fails with -EFBIG");
+        ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS) && !made, "InvalidArgs, nothing returned");
+        busrpc_error_clear(&err);
+        is_int(count_fds(), cfds, "the client closed the refused fd");
+
+        /* The connection's bound, for outputs without @max_size. */
+        is_int(busrpc_conn_get_max_shm_size(conn), BUSRPC_MAX_SHM_SIZE_DEFAULT, "default bound: 256 MiB");
+        is_int(busrpc_conn_set_max_shm_size(conn, 4095), 0, "busrpc_conn_set_max_shm_size(4095)");
+        is_int(busrpc_conn_get_max_shm_size(conn), 4095, "in force");
+        r = round_trip_blob(proxy, f.data, &size, &sum, &copy, &err);
+        ok(r == -EFBIG && !copy, "Blob's 4 KiB output over the connection's bound: -EFBIG");
+        busrpc_error_clear(&err);
+        is_int(busrpc_conn_set_max_shm_size(conn, 0), 0, "0 restores the default");
+        r = round_trip_blob(proxy, f.data, &size, &sum, &copy, &err);
+        ok(r == 0 && copy && busrpc_shm_size(copy) == 4096, "and the same output is taken again");
+        copy = busrpc_shm_unref(copy);
+        is_int(busrpc_conn_set_max_shm_size(NULL, 1), -EINVAL, "set on NULL: -EINVAL");
+        is_int(count_fds(), cfds, "no fd leaked on the client");
+
+        busrpc_shm_unref(data);
+        busrpc_shm_unref(over);
+        busrpc_shm_unref(f.data);
+        busrpc_shm_unref(fover.data);
+}
+
+/* Sealed sparse memfds of 4 GiB and 1 TiB: a 200-byte message each. The
+ * server's default bound (256 MiB) refuses them before anything maps or
+ * sums them, and goes on serving. */
+static void test_shm_sparse(void) {
+        static const uint64_t sizes[] = { UINT64_C(4) << 30, UINT64_C(1) << 40 };
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_shm *ok_shm = filled_shm(1000), *copy = NULL;
+        uint64_t size = 0, sum = 0;
+        int sfds = count_server_fds();
+
+        for (size_t i = 0; i < 2; i++) {
+                busrpc_shm *big = sparse_shm(sizes[i]);
+                int r;
+                ok(big != NULL, "a sealed sparse memfd of %llu GiB", (unsigned long long)(sizes[i] >> 30));
+                if (!big)
+                        continue;
+                busrpc_proxy_set_next_timeout(proxy, 10000);
+                r = round_trip_blob(proxy, big, &size, &sum, &copy, &err);
+                is_int(r, -EREMOTEIO, "Blob with it: refused");
+                ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "InvalidArgs (%s)",
+                   err.message ? err.message : "");
+                busrpc_error_clear(&err);
+                busrpc_shm_unref(copy);
+                copy = NULL;
+                busrpc_shm_unref(big);
+        }
+        ok(sfds > 0 && count_server_fds() <= sfds, "the server holds no fd of them");
+        ok(round_trip_blob(proxy, ok_shm, &size, &sum, &copy, NULL) == 0 && size == 1000 && sum == 1000u * 0x5a,
+           "and serves the next caller");
+        busrpc_shm_unref(copy);
+        busrpc_shm_unref(ok_shm);
+}
+
+static void fill_keys(rt_string_uint32_map *m, size_t n) {
+        m->keys = xcalloc(n, sizeof(char *));
+        m->values = xcalloc(n, sizeof(uint32_t));
+        for (m->n = 0; m->n < n; m->n++) {
+                char buf[32];
+                snprintf(buf, sizeof(buf), "key-%zu", m->n);
+                m->keys[m->n] = xstrdup(buf);
+                m->values[m->n] = (uint32_t)m->n;
+        }
+}
+
+static bool repeat_failed;
+static int repeat_r;
+
+static void repeat_done(int r, const busrpc_error *err, const rt_string_uint32_map *m, void *userdata) {
+        (void)m;
+        (void)userdata;
+        repeat_r = r;
+        repeat_failed = busrpc_error_has_name(err, BUSRPC_ERROR_INVALID_ARGS);
+}
+
+static void test_duplicate_keys(void) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        rt_string_uint32_map m = { 0 }, rm = { 0 };
+        rt_uint32_string_array_map lists = { xcalloc(3, 4), xcalloc(3, sizeof(rt_string_array)), 3 }, rlists;
+        rt_uint32_string_array_map none = { 0 };
+        int r;
+
+        /* The generated client sends what it is given, duplicates too. */
+        fill_keys(&m, BIG);
+        r = round_trip_maps(proxy, &m, &none, &rm, &rlists, &err);
+        is_int(r, 0, "Maps: 10,000 distinct keys pass");
+        if (r == 0) {
+                rt_string_uint32_map_clear(&rm);
+                rt_uint32_string_array_map_clear(&rlists);
+        }
+        free(m.keys[BIG - 1]);
+        m.keys[BIG - 1] = xstrdup("key-0");
+        r = round_trip_maps(proxy, &m, &none, &rm, &rlists, &err);
+        is_int(r, -EREMOTEIO, "10,000 keys, the last one repeating the first: refused");
+        ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS) && strstr(err.message, "duplicate key"),
+           "with InvalidArgs (%s)", err.message ? err.message : "");
+        busrpc_error_clear(&err);
+        rt_string_uint32_map_clear(&m);
+
+        fill_keys(&m, 1);
+        lists.keys[0] = 5;
+        lists.keys[1] = 6;
+        lists.keys[2] = 5;
+        r = round_trip_maps(proxy, &m, &lists, &rm, &rlists, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS),
+           "a uint32 key twice (map<uint32, string[]>): InvalidArgs");
+        busrpc_error_clear(&err);
+        rt_string_uint32_map_clear(&m);
+        rt_uint32_string_array_map_clear(&lists);
+
+        /* Replies: the service's generated code sends duplicates as given. */
+        r = round_trip_repeat(proxy, "k", 1, &rm, &err);
+        ok(r == 0 && rm.n == 1, "Repeat once: one key");
+        rt_string_uint32_map_clear(&rm);
+        rm.n = 77;
+        r = round_trip_repeat(proxy, "k", 2, &rm, &err);
+        is_int(r, -ENOTUNIQ, "a reply with a key twice: the stub fails with -ENOTUNIQ");
+        ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "InvalidArgs (%s)",
+           err.message ? err.message : "");
+        ok(rm.n == 77, "the output is not written");
+        busrpc_error_clear(&err);
+        r = round_trip_repeat_async(proxy, "k", 3, repeat_done, NULL, NULL);
+        is_int(r, 0, "Repeat async");
+        repeat_r = 1;
+        for (int i = 0; i < 200 && repeat_r == 1; i++)
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+        ok(repeat_r == -ENOTUNIQ && repeat_failed, "the async callback gets -ENOTUNIQ and InvalidArgs");
+}
+
 static void test_errors(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         int32_t q = 99;
@@ -1181,6 +1407,9 @@ int main(void) {
         TAP_RUN(test_enums);
         TAP_RUN(test_fds);
         TAP_RUN(test_shm);
+        TAP_RUN(test_shm_bounds);
+        TAP_RUN(test_shm_sparse);
+        TAP_RUN(test_duplicate_keys);
         TAP_RUN(test_errors);
         TAP_RUN(test_deferred);
         TAP_RUN(test_async);

@@ -1,10 +1,13 @@
 /* test-shm.c: sealed memfd buffers. The sender's buffer becomes read-only
- * for everyone once sealed; a receiver refuses an fd that is not sealed.
+ * for everyone once sealed; a receiver refuses an fd that is not sealed,
+ * and one larger than its bound before touching any page of it.
  */
 #include <dbus/dbus.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
@@ -117,11 +120,117 @@ static void test_big_through_message(void) {
         busrpc_shm_unref(s);
 }
 
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((e = readdir(d)))
+                n += e->d_name[0] != '.';
+        closedir(d);
+        return n - 1;
+}
+
+static int build_fd(busrpc_iter *it, void *userdata) {
+        return busrpc_iter_append_fd(it, *(const int *)userdata);
+}
+
+/* A sealed sparse memfd: @size bytes that cost nothing until read. */
+static int sparse_memfd(uint64_t size) {
+        int fd = memfd_create("sparse", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+        if (fd < 0)
+                return -1;
+        if (ftruncate(fd, (off_t)size) < 0 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Receive @fd as the 'h' of a message, with bound @max (0: the default). */
+static int receive(int fd, uint64_t max, busrpc_shm **ret) {
+        busrpc_variant *v = NULL;
+        busrpc_iter it;
+        int r;
+
+        r = busrpc_variant_new_built("h", build_fd, &fd, &v);
+        if (r < 0)
+                return r;
+        busrpc_variant_read(v, &it);
+        r = busrpc_iter_get_shm_max(&it, max, ret);
+        busrpc_variant_unref(v);
+        return r;
+}
+
+static void test_size_bound(void) {
+        static const uint64_t huge[] = { UINT64_C(4) << 30, UINT64_C(1) << 40 };
+        const uint64_t def = BUSRPC_MAX_SHM_SIZE_DEFAULT;
+        busrpc_shm *r = NULL;
+        struct stat st;
+        int fd, n;
+
+        ok(def == UINT64_C(256) << 20, "the default bound is 256 MiB");
+        for (size_t i = 0; i < 2; i++) {
+                fd = sparse_memfd(huge[i]);
+                ok(fd >= 0, "a sealed sparse memfd of %llu GiB", (unsigned long long)(huge[i] >> 30));
+                if (fd < 0)
+                        continue;
+                n = count_fds();
+                is_int(receive(fd, 0, &r), -EFBIG, "received with the default bound: -EFBIG");
+                ok(r == NULL, "nothing returned");
+                is_int(count_fds(), n, "the received fd is closed");
+                ok(fstat(fd, &st) == 0 && st.st_blocks == 0, "no page of it was touched (%lld blocks)",
+                   (long long)st.st_blocks);
+                close(fd);
+        }
+
+        fd = sparse_memfd(def);
+        is_int(receive(fd, 0, &r), 0, "exactly 256 MiB: accepted");
+        is_int(busrpc_shm_size(r), def, "its size");
+        r = busrpc_shm_unref(r);
+        close(fd);
+        fd = sparse_memfd(def + 1);
+        is_int(receive(fd, 0, &r), -EFBIG, "256 MiB + 1: -EFBIG");
+        close(fd);
+
+        fd = sparse_memfd(4096);
+        is_int(receive(fd, 4096, &r), 0, "an explicit bound of 4096 takes 4096 bytes");
+        r = busrpc_shm_unref(r);
+        close(fd);
+        fd = sparse_memfd(4097);
+        n = count_fds();
+        is_int(receive(fd, 4096, &r), -EFBIG, "and refuses 4097");
+        is_int(count_fds(), n, "closing the fd");
+        close(fd);
+        fd = sparse_memfd(UINT64_C(1) << 40);
+        is_int(receive(fd, UINT64_C(1) << 40, &r), 0, "a bound may also allow more than the default (1 TiB)");
+        r = busrpc_shm_unref(r);
+        close(fd);
+}
+
+static void test_not_a_memfd(void) {
+        busrpc_shm *r = NULL;
+        int p[2], n;
+
+        ok(pipe2(p, O_CLOEXEC) == 0, "a pipe");
+        n = count_fds();
+        is_int(receive(p[0], 0, &r), -EPERM, "a pipe's fd is refused with -EPERM");
+        is_int(count_fds(), n, "and closed");
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void) {
         TAP_RUN(test_seal);
         TAP_RUN(test_receive_checks);
         TAP_RUN(test_zero_size);
         TAP_RUN(test_big_through_message);
+        TAP_RUN(test_size_bound);
+        TAP_RUN(test_not_a_memfd);
         dbus_shutdown();
         return tap_done();
 }

@@ -176,12 +176,77 @@ busrpc_loop *busrpc_conn_get_loop(busrpc_conn *c); /* borrowed */
 busrpc_conn *busrpc_conn_ref(busrpc_conn *c);
 /** busrpc_conn_unref() - drop a reference; the last one flushes and closes. */
 busrpc_conn *busrpc_conn_unref(busrpc_conn *c);
-/** busrpc_conn_run() - busrpc_loop_handle_signals() + busrpc_loop_run() on c's loop. */
+/**
+ * busrpc_conn_run() - busrpc_loop_handle_signals() + busrpc_loop_run() on c's loop.
+ * Return: 0 after SIGTERM/SIGINT, the busrpc_loop_quit() code, or -errno:
+ * -ECONNRESET when the connection was lost (see busrpc_conn_on_event()),
+ * at once when it is already lost.
+ */
 int busrpc_conn_run(busrpc_conn *c);
 /** The unique name (":1.42") on a bus, or NULL on a peer connection. Borrowed. */
 const char *busrpc_conn_get_unique_name(busrpc_conn *c);
 bool busrpc_conn_is_connected(busrpc_conn *c);
 int busrpc_conn_flush(busrpc_conn *c);
+
+/* The bound on the size of a shm received in a call, reply or signal:
+ * 256 MiB, twice what a session bus lets through inline. A larger one is
+ * refused before anything maps or reads it (InvalidArgs, fd closed). */
+#define BUSRPC_MAX_SHM_SIZE_DEFAULT (UINT64_C(256) * 1024 * 1024)
+/**
+ * busrpc_conn_set_max_shm_size() - bound the size of a shm received on @c
+ * (a bus or peer connection; on busrpc_server_conn() the same as
+ * busrpc_server_limits.max_shm_size; on a served peer's conn, that peer
+ * only). @bytes 0 restores the default. A shm argument annotated
+ * @max_size in the IDL has its own bound instead.
+ * Return: 0, or -EINVAL.
+ */
+int busrpc_conn_set_max_shm_size(busrpc_conn *c, uint64_t bytes);
+/** The bound in force on @c (never 0); 0 when @c is NULL. */
+uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c);
+
+/**
+ * busrpc_conn_set_max_call_fds() - the most unix fds one method call may
+ * hand a skeleton (the 'h' values in its arguments); a call with more is
+ * answered org.freedesktop.DBus.Error.LimitsExceeded and its fds closed.
+ * Default 16; 0 restores it. On busrpc_server_conn() it applies to every
+ * peer of the server. Independent of what the connection itself accepts
+ * per message (1,024 on bus and client peer connections: what a bus
+ * delivers never costs the connection).
+ */
+int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n);
+
+/* What happened to a bus or client peer connection. */
+typedef enum busrpc_conn_event {
+        BUSRPC_CONN_LOST = 1,     /* lost for good: @error says why */
+        BUSRPC_CONN_RECONNECTING, /* lost; reconnection under way */
+        BUSRPC_CONN_RECONNECTED,  /* back on the same address, names asked again */
+} busrpc_conn_event;
+typedef void (*busrpc_conn_event_fn)(busrpc_conn *c, busrpc_conn_event ev, int error, void *userdata);
+/**
+ * busrpc_conn_on_event() - be told when the connection is lost (the bus
+ * restarted or died, the peer went away) and, with reconnection, when it
+ * is back. Without a handler, a loss quits the connection's loop with
+ * -ECONNRESET (busrpc_loop_run() and busrpc_conn_run() return it), so a
+ * service exits and its supervisor restarts it; with one, the handler
+ * decides (it may call busrpc_loop_quit()). Calls pending on the lost
+ * connection complete with -ECONNRESET before the handler runs. One
+ * handler per connection; @cb NULL removes it. Not on a server's handle
+ * (-EINVAL).
+ */
+int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, void *userdata);
+/**
+ * busrpc_conn_set_reconnect() - opt in to reconnection: when the
+ * connection is lost, connect again to the same address (first at once,
+ * then at growing intervals up to 1 s) for up to @timeout_ms (0: off, the
+ * default). Once back, the exported objects are served again as they
+ * were, every name requested with busrpc_conn_request_name() is asked for
+ * again with its flags (its callback tells the outcome), and the unique
+ * name is the new one. Signal subscriptions (busrpc_proxy_subscribe*())
+ * are not carried over: make them again on BUSRPC_CONN_RECONNECTED. When
+ * @timeout_ms passes without success, the loss is final (BUSRPC_CONN_LOST
+ * with the last error). Only on bus and client peer connections.
+ */
+int busrpc_conn_set_reconnect(busrpc_conn *c, unsigned timeout_ms);
 
 static inline void busrpc_conn_unrefp(busrpc_conn **c) {
         if (*c)
@@ -212,14 +277,29 @@ busrpc_name *busrpc_name_release(busrpc_name *n);
 
 /**
  * struct busrpc_server_limits - bounds on what peers may cost. Zero fields
- * take the defaults documented in docs/runtime.md.
+ * take the defaults documented in docs/runtime.md ("Limits").
+ *
+ * Connections that have not authenticated yet have a budget of their own
+ * (@max_unauthenticated): when it is full, the oldest connection of the
+ * uid, then the process, that holds the most of them is closed, so a flood
+ * costs its sender and never an authenticated peer's slot. Authenticated
+ * peers are bounded in total and per uid. A peer whose unread replies and
+ * signals pass @max_outgoing_bytes is closed. Shutdown (the end of
+ * busrpc_loop_run(), busrpc_conn_flush(), busrpc_server_free()) writes
+ * out what is queued to every peer at once for @shutdown_timeout_ms in
+ * total; peers that have not read it by then are closed.
  */
 typedef struct busrpc_server_limits {
-        unsigned max_connections;   /* default 64 */
+        unsigned max_connections;   /* authenticated peers, default 128 */
         unsigned max_pending_calls; /* per peer, default 128 */
         uint32_t max_message_size;  /* bytes, default 32 MiB */
         unsigned max_fds;           /* per message, default 16 */
-        unsigned auth_timeout_ms;   /* default 5000 */
+        unsigned auth_timeout_ms;   /* default 2000 */
+        uint64_t max_shm_size;      /* bytes of a received shm, default BUSRPC_MAX_SHM_SIZE_DEFAULT */
+        unsigned max_connections_per_uid; /* authenticated peers of one uid, default 64 */
+        unsigned max_unauthenticated;     /* connections still authenticating, default 64 (max 1024) */
+        uint32_t max_outgoing_bytes;      /* queued toward one peer, default 16 MiB */
+        unsigned shutdown_timeout_ms;     /* one deadline for all peers, default 2000 */
 } busrpc_server_limits;
 
 /**
@@ -331,8 +411,18 @@ int busrpc_iter_get_basic(busrpc_iter *it, int type, void *ret_value);
 int busrpc_iter_get_fixed_array(busrpc_iter *it, int elem_type, const void **ret_items, size_t *ret_n);
 /** A new fd (owned by the caller) for the 'h' at the iterator. */
 int busrpc_iter_get_fd(busrpc_iter *it, int *ret_fd);
-/** A read-only mapping of a sealed memfd; an unsealed/writable fd is -EPERM. */
+/** A read-only mapping of a sealed memfd; an unsealed/writable fd is -EPERM,
+ * one larger than the connection's bound (busrpc_conn_set_max_shm_size())
+ * -EFBIG; the fd is closed on failure. */
 int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
+/**
+ * busrpc_iter_get_shm_max() - busrpc_iter_get_shm() bounded by @max_size
+ * bytes instead of the connection's limit (0: the connection's). The size
+ * is checked with fstat() before anything maps or reads the memfd.
+ * Return: 0; -EFBIG when larger, -EPERM when not sealed (the fd is closed
+ * on both); -EBADMSG when no fd is at the iterator.
+ */
+int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, busrpc_shm **ret);
 /**
  * busrpc_iter_get_variant() - copy the 'v' at the iterator into a new
  * variant and advance past it.
@@ -344,6 +434,15 @@ int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
 int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **ret);
 /** Enter the container at the iterator (array, struct, dict entry, variant) and advance past it. */
 int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
+/**
+ * busrpc_iter_recurse_dict() - busrpc_iter_recurse() into the array of dict
+ * entries (a{..}) at the iterator, after checking that no key occurs twice
+ * (O(n log n); strings compare by bytes, doubles by value with -0.0 equal
+ * to 0.0; fd keys are never equal, each is received as a new fd).
+ * Return: 0; -ENOTUNIQ when a key repeats (the iterator does not move);
+ * -EBADMSG when no dict is at the iterator; -ENOMEM.
+ */
+int busrpc_iter_recurse_dict(busrpc_iter *it, busrpc_iter *sub);
 /** Elements left in an array iterator (counting is cheap for fixed types). */
 bool busrpc_iter_at_end(busrpc_iter *it);
 /** Signature of the value inside a variant at the iterator (a thread-local

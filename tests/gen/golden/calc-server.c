@@ -142,8 +142,9 @@ static int busrpc__read_calc_string_uint64_map(busrpc_iter *it, calc_string_uint
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{st}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;

@@ -77,7 +77,8 @@ struct calc_point_array {
         size_t n;
 };
 
-/* calc_string_uint64_map: a map (D-Bus "a{st}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* calc_string_uint64_map: a map (D-Bus "a{st}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct calc_string_uint64_map {
         char **keys;
         uint64_t *values;

@@ -113,12 +113,16 @@ static int busrpc__read_string(busrpc_iter *it, int type, char **v) {
         return 0;
 }
 
-static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {
+/* A shm of at most max bytes (0: the connection's bound), checked
+ * before anything maps it. */
+static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, uint64_t max, busrpc_error *err) {
         int r;
 
-        r = busrpc_iter_get_shm(it, v);
+        r = busrpc_iter_get_shm_max(it, max, v);
         if (r == -EPERM)
                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is not sealed");
+        else if (r == -EFBIG)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is larger than its size limit");
         return r;
 }
 
@@ -224,7 +228,7 @@ static int busrpc__read_every_handles(busrpc_iter *it, every_handles *v, busrpc_
         if (r >= 0)
                 r = busrpc_iter_get_fd(&sub, &v->file);
         if (r >= 0)
-                r = busrpc__read_shm(&sub, &v->blob, err);
+                r = busrpc__read_shm(&sub, &v->blob, 0, err);
         if (r >= 0)
                 r = busrpc__read_every_inner(&sub, &v->inner, err);
         return r;
@@ -408,8 +412,9 @@ static int busrpc__read_every_string_basics_array_map(busrpc_iter *it, every_str
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{sa(bynqiuxtdsogv)}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -526,8 +531,9 @@ static int busrpc__read_every_string_int32_map(busrpc_iter *it, every_string_int
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{si}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -670,8 +676,9 @@ static int busrpc__read_every_string_variant_map(busrpc_iter *it, every_string_v
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{sv}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -734,8 +741,9 @@ static int busrpc__read_every_uint32_string_variant_map_map(busrpc_iter *it, eve
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{ua{sv}}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -838,8 +846,9 @@ static int busrpc__read_every_small_bits_map(busrpc_iter *it, every_small_bits_m
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{yq}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -2198,7 +2207,7 @@ int every_blob(busrpc_proxy *p, busrpc_shm *data, busrpc_shm **copy, uint64_t *s
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, err);
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, err);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_size);
         busrpc_msg_unref(busrpc_reply);
@@ -2227,7 +2236,7 @@ static void busrpc__every_blob_done(busrpc_msg *reply, int r, const busrpc_error
         if (r >= 0) {
                 r = busrpc_msg_read(reply, &it);
                 if (r >= 0)
-                        r = busrpc__read_shm(&it, &out_copy, &e);
+                        r = busrpc__read_shm(&it, &out_copy, 0, &e);
                 if (r >= 0)
                         r = busrpc_iter_get_basic(&it, BUSRPC_TYPE_UINT64, &out_size);
                 if (r < 0) {

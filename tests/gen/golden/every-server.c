@@ -127,12 +127,16 @@ static int busrpc__read_string(busrpc_iter *it, int type, char **v) {
         return 0;
 }
 
-static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {
+/* A shm of at most max bytes (0: the connection's bound), checked
+ * before anything maps it. */
+static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, uint64_t max, busrpc_error *err) {
         int r;
 
-        r = busrpc_iter_get_shm(it, v);
+        r = busrpc_iter_get_shm_max(it, max, v);
         if (r == -EPERM)
                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is not sealed");
+        else if (r == -EFBIG)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is larger than its size limit");
         return r;
 }
 
@@ -238,7 +242,7 @@ static int busrpc__read_every_handles(busrpc_iter *it, every_handles *v, busrpc_
         if (r >= 0)
                 r = busrpc_iter_get_fd(&sub, &v->file);
         if (r >= 0)
-                r = busrpc__read_shm(&sub, &v->blob, err);
+                r = busrpc__read_shm(&sub, &v->blob, 0, err);
         if (r >= 0)
                 r = busrpc__read_every_inner(&sub, &v->inner, err);
         return r;
@@ -422,8 +426,9 @@ static int busrpc__read_every_string_basics_array_map(busrpc_iter *it, every_str
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{sa(bynqiuxtdsogv)}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -540,8 +545,9 @@ static int busrpc__read_every_string_int32_map(busrpc_iter *it, every_string_int
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{si}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -684,8 +690,9 @@ static int busrpc__read_every_string_variant_map(busrpc_iter *it, every_string_v
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{sv}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -748,8 +755,9 @@ static int busrpc__read_every_uint32_string_variant_map_map(busrpc_iter *it, eve
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{ua{sv}}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -852,8 +860,9 @@ static int busrpc__read_every_small_bits_map(busrpc_iter *it, every_small_bits_m
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{yq}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -1736,7 +1745,7 @@ static int busrpc__every_blob(busrpc_call *call, busrpc_iter *args, const void *
         if (!ops->blob)
                 return -EOPNOTSUPP;
         if (r >= 0)
-                r = busrpc__read_shm(args, &in_data, &err);
+                r = busrpc__read_shm(args, &in_data, 0, &err);
         if (r < 0) {
                 r = busrpc__fail_args(call, r, &err);
                 goto out;

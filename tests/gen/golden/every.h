@@ -177,14 +177,16 @@ struct every_basics_array {
         size_t n;
 };
 
-/* every_string_basics_array_map: a map (D-Bus "a{sa(bynqiuxtdsogv)}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* every_string_basics_array_map: a map (D-Bus "a{sa(bynqiuxtdsogv)}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct every_string_basics_array_map {
         char **keys;
         every_basics_array *values;
         size_t n;
 };
 
-/* every_string_int32_map: a map (D-Bus "a{si}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* every_string_int32_map: a map (D-Bus "a{si}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct every_string_int32_map {
         char **keys;
         int32_t *values;
@@ -203,14 +205,16 @@ struct every_basics_array_array {
         size_t n;
 };
 
-/* every_string_variant_map: a map (D-Bus "a{sv}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* every_string_variant_map: a map (D-Bus "a{sv}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct every_string_variant_map {
         char **keys;
         busrpc_variant **values;
         size_t n;
 };
 
-/* every_uint32_string_variant_map_map: a map (D-Bus "a{ua{sv}}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* every_uint32_string_variant_map_map: a map (D-Bus "a{ua{sv}}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct every_uint32_string_variant_map_map {
         uint32_t *keys;
         every_string_variant_map *values;
@@ -223,7 +227,8 @@ struct every_small_array {
         size_t n;
 };
 
-/* every_small_bits_map: a map (D-Bus "a{yq}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* every_small_bits_map: a map (D-Bus "a{yq}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct every_small_bits_map {
         every_small *keys;
         every_bits *values;
@@ -1164,7 +1169,8 @@ int every_typedefs_async(busrpc_proxy *p, const char *name, const every_string_b
  *     changes it for the next call only.
  * @data: input (h), borrowed.
  * @copy: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_shm_unref().
+ *       the caller owns it and releases it with busrpc_shm_unref();
+ *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
  * @size: output (t; may be NULL to ignore it), written only on success.
  * @err: the error on failure (may be NULL); release with busrpc_error_clear().
  *

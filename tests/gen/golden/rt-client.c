@@ -22,6 +22,7 @@ static int busrpc__append_rt_string_int32_map(busrpc_iter *it, const rt_string_i
 static int busrpc__read_rt_string_int32_map(busrpc_iter *it, rt_string_int32_map *v, busrpc_error *err);
 static int busrpc__append_rt_holder(busrpc_iter *it, const rt_holder *v);
 static int busrpc__read_rt_holder(busrpc_iter *it, rt_holder *v, busrpc_error *err);
+static int busrpc__append_rt_framed(busrpc_iter *it, const rt_framed *v);
 static int busrpc__append_rt_int32_array(busrpc_iter *it, const rt_int32_array *v);
 static int busrpc__read_rt_int32_array(busrpc_iter *it, rt_int32_array *v, busrpc_error *err);
 static int busrpc__append_rt_byte_array(busrpc_iter *it, const rt_byte_array *v);
@@ -96,12 +97,16 @@ static int busrpc__read_string(busrpc_iter *it, int type, char **v) {
         return 0;
 }
 
-static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {
+/* A shm of at most max bytes (0: the connection's bound), checked
+ * before anything maps it. */
+static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, uint64_t max, busrpc_error *err) {
         int r;
 
-        r = busrpc_iter_get_shm(it, v);
+        r = busrpc_iter_get_shm_max(it, max, v);
         if (r == -EPERM)
                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is not sealed");
+        else if (r == -EFBIG)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is larger than its size limit");
         return r;
 }
 
@@ -272,8 +277,9 @@ static int busrpc__read_rt_string_int32_map(busrpc_iter *it, rt_string_int32_map
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{si}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -331,6 +337,23 @@ static int busrpc__read_rt_holder(busrpc_iter *it, rt_holder *v, busrpc_error *e
         if (r >= 0)
                 r = busrpc__read_string(&sub, BUSRPC_TYPE_STRING, &v->note);
         return r;
+}
+
+static int busrpc__append_rt_framed(busrpc_iter *it, const rt_framed *v) {
+        busrpc_iter sub;
+        int r;
+
+        r = busrpc_iter_open(it, BUSRPC_TYPE_STRUCT, NULL, &sub);
+        if (r < 0)
+                return r;
+        r = busrpc_iter_append_shm(&sub, v->data);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&sub, BUSRPC_TYPE_UINT32, &v->seq);
+        if (r < 0) {
+                busrpc_iter_abandon(it, &sub);
+                return r;
+        }
+        return busrpc_iter_close(it, &sub);
 }
 
 static int busrpc__append_rt_int32_array(busrpc_iter *it, const rt_int32_array *v) {
@@ -570,8 +593,9 @@ static int busrpc__read_rt_string_uint32_map(busrpc_iter *it, rt_string_uint32_m
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{su}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -634,8 +658,9 @@ static int busrpc__read_rt_uint32_string_array_map(busrpc_iter *it, rt_uint32_st
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{uas}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -1961,7 +1986,7 @@ int round_trip_blob(busrpc_proxy *p, busrpc_shm *data, uint64_t *size, uint64_t 
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_sum);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, err);
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 busrpc_shm_unref(busrpc_out_copy);
@@ -1995,7 +2020,7 @@ static void busrpc__round_trip_blob_done(busrpc_msg *reply, int r, const busrpc_
                 if (r >= 0)
                         r = busrpc_iter_get_basic(&it, BUSRPC_TYPE_UINT64, &out_sum);
                 if (r >= 0)
-                        r = busrpc__read_shm(&it, &out_copy, &e);
+                        r = busrpc__read_shm(&it, &out_copy, 0, &e);
                 if (r < 0) {
                         busrpc_shm_unref(out_copy);
                         out_size = 0;
@@ -2038,6 +2063,209 @@ int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_don
                 return busrpc_r;
         }
         busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "tth", busrpc__round_trip_blob_done, busrpc_a, out);
+        if (busrpc_r < 0)
+                free(busrpc_a);
+        return busrpc_r;
+}
+
+int round_trip_bounded(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made, busrpc_error *err) {
+        busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        uint64_t busrpc_out_size = 0;
+        busrpc_shm *busrpc_out_made = NULL;
+        int busrpc_r;
+
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_shm(&busrpc_it, data);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_rt_framed(&busrpc_it, f);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &want);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_error_set_errno(err, busrpc_r);
+        }
+        busrpc_r = busrpc_proxy_call(p, busrpc_m, "th", &busrpc_reply, err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_size);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_made, UINT64_C(65536), err);
+        busrpc_msg_unref(busrpc_reply);
+        if (busrpc_r < 0) {
+                busrpc_shm_unref(busrpc_out_made);
+                return busrpc_error_set_errno(err, busrpc_r);
+        }
+        if (size)
+                *size = busrpc_out_size;
+        if (made)
+                *made = busrpc_out_made;
+        else {
+                busrpc_shm_unref(busrpc_out_made);
+        }
+        return 0;
+}
+
+static void busrpc__round_trip_bounded_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        busrpc__closure *a = userdata;
+        round_trip_bounded_done cb = (round_trip_bounded_done)a->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        busrpc_iter it;
+        uint64_t out_size = 0;
+        busrpc_shm *out_made = NULL;
+
+        if (r >= 0) {
+                r = busrpc_msg_read(reply, &it);
+                if (r >= 0)
+                        r = busrpc_iter_get_basic(&it, BUSRPC_TYPE_UINT64, &out_size);
+                if (r >= 0)
+                        r = busrpc__read_shm(&it, &out_made, UINT64_C(65536), &e);
+                if (r < 0) {
+                        busrpc_shm_unref(out_made);
+                        out_size = 0;
+                        out_made = NULL;
+                }
+        }
+        if (r >= 0)
+                err = NULL;
+        else if (!err || !busrpc_error_is_set(err)) {
+                busrpc_error_set_errno(&e, r);
+                err = &e;
+        }
+        if (cb)
+                cb(r, err, out_size, out_made, a->userdata);
+        busrpc_shm_unref(out_made);
+        busrpc_error_clear(&e);
+        free(a);
+}
+
+int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, round_trip_bounded_done cb, void *userdata, busrpc_pending **out) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        busrpc__closure *busrpc_a;
+        int busrpc_r;
+
+        busrpc_a = malloc(sizeof(*busrpc_a));
+        if (!busrpc_a)
+                return -ENOMEM;
+        busrpc_a->cb = (void (*)(void))cb;
+        busrpc_a->userdata = userdata;
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_shm(&busrpc_it, data);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_rt_framed(&busrpc_it, f);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &want);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                free(busrpc_a);
+                return busrpc_r;
+        }
+        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "th", busrpc__round_trip_bounded_done, busrpc_a, out);
+        if (busrpc_r < 0)
+                free(busrpc_a);
+        return busrpc_r;
+}
+
+int round_trip_repeat(busrpc_proxy *p, const char *key, uint32_t times, rt_string_uint32_map *m, busrpc_error *err) {
+        busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        rt_string_uint32_map busrpc_out_m;
+        int busrpc_r;
+
+        memset(&busrpc_out_m, 0, sizeof(busrpc_out_m));
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &key);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &times);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_error_set_errno(err, busrpc_r);
+        }
+        busrpc_r = busrpc_proxy_call(p, busrpc_m, "a{su}", &busrpc_reply, err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__read_rt_string_uint32_map(&busrpc_it, &busrpc_out_m, err);
+        busrpc_msg_unref(busrpc_reply);
+        if (busrpc_r < 0) {
+                rt_string_uint32_map_clear(&busrpc_out_m);
+                return busrpc_error_set_errno(err, busrpc_r);
+        }
+        if (m)
+                *m = busrpc_out_m;
+        else {
+                rt_string_uint32_map_clear(&busrpc_out_m);
+        }
+        return 0;
+}
+
+static void busrpc__round_trip_repeat_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        busrpc__closure *a = userdata;
+        round_trip_repeat_done cb = (round_trip_repeat_done)a->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        busrpc_iter it;
+        rt_string_uint32_map out_m;
+
+        memset(&out_m, 0, sizeof(out_m));
+        if (r >= 0) {
+                r = busrpc_msg_read(reply, &it);
+                if (r >= 0)
+                        r = busrpc__read_rt_string_uint32_map(&it, &out_m, &e);
+                if (r < 0) {
+                        rt_string_uint32_map_clear(&out_m);
+                        memset(&out_m, 0, sizeof(out_m));
+                }
+        }
+        if (r >= 0)
+                err = NULL;
+        else if (!err || !busrpc_error_is_set(err)) {
+                busrpc_error_set_errno(&e, r);
+                err = &e;
+        }
+        if (cb)
+                cb(r, err, &out_m, a->userdata);
+        rt_string_uint32_map_clear(&out_m);
+        busrpc_error_clear(&e);
+        free(a);
+}
+
+int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, round_trip_repeat_done cb, void *userdata, busrpc_pending **out) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        busrpc__closure *busrpc_a;
+        int busrpc_r;
+
+        busrpc_a = malloc(sizeof(*busrpc_a));
+        if (!busrpc_a)
+                return -ENOMEM;
+        busrpc_a->cb = (void (*)(void))cb;
+        busrpc_a->userdata = userdata;
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &key);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &times);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                free(busrpc_a);
+                return busrpc_r;
+        }
+        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "a{su}", busrpc__round_trip_repeat_done, busrpc_a, out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;

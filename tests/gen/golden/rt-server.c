@@ -22,6 +22,7 @@ static int busrpc__append_rt_string_int32_map(busrpc_iter *it, const rt_string_i
 static int busrpc__read_rt_string_int32_map(busrpc_iter *it, rt_string_int32_map *v, busrpc_error *err);
 static int busrpc__append_rt_holder(busrpc_iter *it, const rt_holder *v);
 static int busrpc__read_rt_holder(busrpc_iter *it, rt_holder *v, busrpc_error *err);
+static int busrpc__read_rt_framed(busrpc_iter *it, rt_framed *v, busrpc_error *err);
 static int busrpc__append_rt_int32_array(busrpc_iter *it, const rt_int32_array *v);
 static int busrpc__read_rt_int32_array(busrpc_iter *it, rt_int32_array *v, busrpc_error *err);
 static int busrpc__append_rt_byte_array(busrpc_iter *it, const rt_byte_array *v);
@@ -109,12 +110,16 @@ static int busrpc__read_string(busrpc_iter *it, int type, char **v) {
         return 0;
 }
 
-static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, busrpc_error *err) {
+/* A shm of at most max bytes (0: the connection's bound), checked
+ * before anything maps it. */
+static int busrpc__read_shm(busrpc_iter *it, busrpc_shm **v, uint64_t max, busrpc_error *err) {
         int r;
 
-        r = busrpc_iter_get_shm(it, v);
+        r = busrpc_iter_get_shm_max(it, max, v);
         if (r == -EPERM)
                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is not sealed");
+        else if (r == -EFBIG)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "shm argument is larger than its size limit");
         return r;
 }
 
@@ -285,8 +290,9 @@ static int busrpc__read_rt_string_int32_map(busrpc_iter *it, rt_string_int32_map
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{si}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -343,6 +349,19 @@ static int busrpc__read_rt_holder(busrpc_iter *it, rt_holder *v, busrpc_error *e
                 r = busrpc_iter_get_fd(&sub, &v->handle);
         if (r >= 0)
                 r = busrpc__read_string(&sub, BUSRPC_TYPE_STRING, &v->note);
+        return r;
+}
+
+static int busrpc__read_rt_framed(busrpc_iter *it, rt_framed *v, busrpc_error *err) {
+        busrpc_iter sub;
+        int r;
+
+        (void)err;
+        r = busrpc_iter_recurse(it, &sub);
+        if (r >= 0)
+                r = busrpc__read_shm(&sub, &v->data, UINT64_C(4096), err);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(&sub, BUSRPC_TYPE_UINT32, &v->seq);
         return r;
 }
 
@@ -583,8 +602,9 @@ static int busrpc__read_rt_string_uint32_map(busrpc_iter *it, rt_string_uint32_m
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{su}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -647,8 +667,9 @@ static int busrpc__read_rt_uint32_string_array_map(busrpc_iter *it, rt_uint32_st
         size_t cap = 0;
         int r;
 
-        (void)err;
-        r = busrpc_iter_recurse(it, &sub);
+        r = busrpc_iter_recurse_dict(it, &sub);
+        if (r == -ENOTUNIQ)
+                busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "duplicate key in map a{uas}");
         while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
                 if (v->n == cap) {
                         size_t ncap = cap ? 2 * cap : 16;
@@ -990,6 +1011,42 @@ int round_trip_blob_reply(busrpc_call *call, uint64_t size, uint64_t sum, busrpc
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &sum);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_shm(&busrpc_it, copy);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
+}
+
+int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &size);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_shm(&busrpc_it, made);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
+}
+
+int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_rt_string_uint32_map(&busrpc_it, m);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
                 return busrpc_r;
@@ -1442,7 +1499,7 @@ static int busrpc__round_trip_blob(busrpc_call *call, busrpc_iter *args, const v
         if (!ops->blob)
                 return -EOPNOTSUPP;
         if (r >= 0)
-                r = busrpc__read_shm(args, &in_data, &err);
+                r = busrpc__read_shm(args, &in_data, 0, &err);
         if (r < 0) {
                 r = busrpc__fail_args(call, r, &err);
                 goto out;
@@ -1455,6 +1512,72 @@ static int busrpc__round_trip_blob(busrpc_call *call, busrpc_iter *args, const v
 out:
         busrpc_shm_unref(in_data);
         busrpc_shm_unref(out_copy);
+        busrpc_error_clear(&err);
+        return r;
+}
+
+static int busrpc__round_trip_bounded(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {
+        const round_trip_ops *ops = ops_p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_shm *in_data = NULL;
+        rt_framed in_f;
+        uint64_t in_want = 0;
+        uint64_t out_size = 0;
+        busrpc_shm *out_made = NULL;
+        int r = 0;
+
+        if (!ops->bounded)
+                return -EOPNOTSUPP;
+        rt_framed_init(&in_f);
+        if (r >= 0)
+                r = busrpc__read_shm(args, &in_data, UINT64_C(65536), &err);
+        if (r >= 0)
+                r = busrpc__read_rt_framed(args, &in_f, &err);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_UINT64, &in_want);
+        if (r < 0) {
+                r = busrpc__fail_args(call, r, &err);
+                goto out;
+        }
+        r = ops->bounded(self, call, in_data, &in_f, in_want, &out_size, &out_made);
+        if (r == BUSRPC_DEFER)
+                r = 0;
+        else if (r >= 0)
+                r = round_trip_bounded_reply(call, out_size, out_made);
+out:
+        busrpc_shm_unref(in_data);
+        rt_framed_clear(&in_f);
+        busrpc_shm_unref(out_made);
+        busrpc_error_clear(&err);
+        return r;
+}
+
+static int busrpc__round_trip_repeat(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {
+        const round_trip_ops *ops = ops_p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        const char *in_key = NULL;
+        uint32_t in_times = 0;
+        rt_string_uint32_map out_m;
+        int r = 0;
+
+        if (!ops->repeat)
+                return -EOPNOTSUPP;
+        memset(&out_m, 0, sizeof(out_m));
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_STRING, &in_key);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_UINT32, &in_times);
+        if (r < 0) {
+                r = busrpc__fail_args(call, r, &err);
+                goto out;
+        }
+        r = ops->repeat(self, call, in_key, in_times, &out_m);
+        if (r == BUSRPC_DEFER)
+                r = 0;
+        else if (r >= 0)
+                r = round_trip_repeat_reply(call, &out_m);
+out:
+        rt_string_uint32_map_clear(&out_m);
         busrpc_error_clear(&err);
         return r;
 }
@@ -1692,6 +1815,8 @@ static const busrpc_method_desc busrpc__round_trip_methods[] = {
         { .name = "Enums", .in_sig = "uq", .out_sig = "uq", .fn = busrpc__round_trip_enums, .flags = 0 },
         { .name = "Fds", .in_sig = "hah(hs)", .out_sig = "hah(hs)", .fn = busrpc__round_trip_fds, .flags = 0 },
         { .name = "Blob", .in_sig = "h", .out_sig = "tth", .fn = busrpc__round_trip_blob, .flags = 0 },
+        { .name = "Bounded", .in_sig = "h(hu)t", .out_sig = "th", .fn = busrpc__round_trip_bounded, .flags = 0 },
+        { .name = "Repeat", .in_sig = "su", .out_sig = "a{su}", .fn = busrpc__round_trip_repeat, .flags = 0 },
         { .name = "Divide", .in_sig = "ii", .out_sig = "i", .fn = busrpc__round_trip_divide, .flags = 0 },
         { .name = "Later", .in_sig = "ui", .out_sig = "i", .fn = busrpc__round_trip_later, .flags = 0 },
         { .name = "Poke", .in_sig = "s", .out_sig = "", .fn = busrpc__round_trip_poke, .flags = BUSRPC_METHOD_NOREPLY },
@@ -1728,6 +1853,7 @@ static const char busrpc__round_trip_xml[] =
         "    <annotation name=\"org.busrpc.Declaration\" value=\"flags Perm : uint16 { READ = 0x1, WRITE = 0x2, EXEC = 0x4 }\"/>\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"/** An array of these is an array of structs of maps. */ struct Entry { string key; map&lt;string, int32&gt; values; Color color; }\"/>\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"struct Holder { fd handle; string note; }\"/>\n"
+        "    <annotation name=\"org.busrpc.Declaration\" value=\"/** A shm field with its own bound. */ struct Framed { @max_size(&quot;4K&quot;) shm data; uint32 seq; }\"/>\n"
         "    <method name=\"EchoBasics\">\n"
         "      <arg name=\"v\" type=\"(bynqiuxtdsog)\" direction=\"in\">\n"
         "        <annotation name=\"org.busrpc.Type\" value=\"Basics\"/>\n"
@@ -1835,6 +1961,28 @@ static const char busrpc__round_trip_xml[] =
         "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
         "      </arg>\n"
         "    </method>\n"
+        "    <method name=\"Bounded\">\n"
+        "      <arg name=\"data\" type=\"h\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.MaxSize\" value=\"64K\"/>\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"f\" type=\"(hu)\" direction=\"in\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"Framed\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"want\" type=\"t\" direction=\"in\"/>\n"
+        "      <arg name=\"size\" type=\"t\" direction=\"out\"/>\n"
+        "      <arg name=\"made\" type=\"h\" direction=\"out\">\n"
+        "        <annotation name=\"org.busrpc.MaxSize\" value=\"64K\"/>\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
+        "      </arg>\n"
+        "      <annotation name=\"org.gtk.GDBus.DocString\" value=\"Bounded shm: data up to 64 KiB, f.data up to 4 KiB; made is a&#10;new shm of `want` bytes, which the client takes up to 64 KiB.\"/>\n"
+        "    </method>\n"
+        "    <method name=\"Repeat\">\n"
+        "      <arg name=\"key\" type=\"s\" direction=\"in\"/>\n"
+        "      <arg name=\"times\" type=\"u\" direction=\"in\"/>\n"
+        "      <arg name=\"m\" type=\"a{su}\" direction=\"out\"/>\n"
+        "      <annotation name=\"org.gtk.GDBus.DocString\" value=\"A map that holds `key` `times` times (duplicates on purpose).\"/>\n"
+        "    </method>\n"
         "    <method name=\"Divide\">\n"
         "      <arg name=\"a\" type=\"i\" direction=\"in\"/>\n"
         "      <arg name=\"b\" type=\"i\" direction=\"in\"/>\n"
@@ -1885,7 +2033,7 @@ const busrpc_interface_desc round_trip_interface = {
         .name = ROUND_TRIP_INTERFACE_NAME,
         .xml = busrpc__round_trip_xml,
         .methods = busrpc__round_trip_methods,
-        .n_methods = 15,
+        .n_methods = 17,
         .properties = busrpc__round_trip_properties,
         .n_properties = 5,
         .signals = busrpc__round_trip_signals,

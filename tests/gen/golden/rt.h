@@ -22,6 +22,7 @@ typedef struct rt_basics rt_basics;
 typedef struct rt_entry rt_entry;
 typedef struct rt_string_int32_map rt_string_int32_map;
 typedef struct rt_holder rt_holder;
+typedef struct rt_framed rt_framed;
 typedef struct rt_int32_array rt_int32_array;
 typedef struct rt_byte_array rt_byte_array;
 typedef struct rt_double_array rt_double_array;
@@ -84,7 +85,8 @@ static inline bool rt_perm_is_valid(uint16_t v) {
         return ((uint64_t)(uint16_t)v & ~UINT64_C(0x7)) == 0;
 }
 
-/* rt_string_int32_map: a map (D-Bus "a{si}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* rt_string_int32_map: a map (D-Bus "a{si}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct rt_string_int32_map {
         char **keys;
         int32_t *values;
@@ -133,14 +135,16 @@ struct rt_entry_array {
         size_t n;
 };
 
-/* rt_string_uint32_map: a map (D-Bus "a{su}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* rt_string_uint32_map: a map (D-Bus "a{su}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct rt_string_uint32_map {
         char **keys;
         uint32_t *values;
         size_t n;
 };
 
-/* rt_uint32_string_array_map: a map (D-Bus "a{uas}"): keys[i] maps to values[i], for i < n; keys are unique. */
+/* rt_uint32_string_array_map: a map (D-Bus "a{uas}"): keys[i] maps to values[i], for i < n; keys are unique
+ * (a received map with a key twice is refused: InvalidArgs, -ENOTUNIQ). */
 struct rt_uint32_string_array_map {
         uint32_t *keys;
         rt_string_array *values;
@@ -202,6 +206,16 @@ struct rt_holder {
         char *note;
 };
 
+/**
+ * rt_framed - struct Framed of the IDL (D-Bus "(hu)").
+ *
+ * A shm field with its own bound.
+ */
+struct rt_framed {
+        busrpc_shm *data;
+        uint32_t seq;
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
@@ -216,6 +230,9 @@ static inline rt_string_int32_map *rt_string_int32_map_free(rt_string_int32_map 
 static inline void rt_holder_init(rt_holder *v);
 static inline void rt_holder_clear(rt_holder *v);
 static inline rt_holder *rt_holder_free(rt_holder *v);
+static inline void rt_framed_init(rt_framed *v);
+static inline void rt_framed_clear(rt_framed *v);
+static inline rt_framed *rt_framed_free(rt_framed *v);
 static inline void rt_int32_array_clear(rt_int32_array *v);
 static inline rt_int32_array *rt_int32_array_free(rt_int32_array *v);
 static inline void rt_byte_array_clear(rt_byte_array *v);
@@ -322,6 +339,25 @@ static inline void rt_holder_clear(rt_holder *v) {
 static inline rt_holder *rt_holder_free(rt_holder *v) {
         if (v) {
                 rt_holder_clear(v);
+                free(v);
+        }
+        return NULL;
+}
+
+static inline void rt_framed_init(rt_framed *v) {
+        memset(v, 0, sizeof(*v));
+}
+
+static inline void rt_framed_clear(rt_framed *v) {
+        if (!v)
+                return;
+        busrpc_shm_unref(v->data);
+        rt_framed_init(v);
+}
+
+static inline rt_framed *rt_framed_free(rt_framed *v) {
+        if (v) {
+                rt_framed_clear(v);
                 free(v);
         }
         return NULL;
@@ -975,7 +1011,8 @@ int round_trip_fds_async(busrpc_proxy *p, int a, const rt_fd_array *many, const 
  * @size: output (t; may be NULL to ignore it), written only on success.
  * @sum: output (t; may be NULL to ignore it), written only on success.
  * @copy: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_shm_unref().
+ *       the caller owns it and releases it with busrpc_shm_unref();
+ *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
  * @err: the error on failure (may be NULL); release with busrpc_error_clear().
  *
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
@@ -1005,6 +1042,89 @@ typedef void (*round_trip_blob_done)(int r, const busrpc_error *err, uint64_t si
  * Return: 0 (@cb will run), or a negative errno (@cb will not run).
  */
 int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_done cb, void *userdata, busrpc_pending **out);
+
+/**
+ * round_trip_bounded() - call Bounded and wait for the reply.
+ *
+ * Bounded shm: data up to 64 KiB, f.data up to 4 KiB; made is a
+ * new shm of `want` bytes, which the client takes up to 64 KiB.
+ *
+ * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
+ *     changes it for the next call only.
+ * @data: input (h), borrowed.
+ * @f: input ((hu)), borrowed.
+ * @want: input (t), borrowed.
+ * @size: output (t; may be NULL to ignore it), written only on success.
+ * @made: output (h; may be NULL to ignore it), written only on success;
+ *       the caller owns it and releases it with busrpc_shm_unref();
+ *       over @max_size("64K"): -EFBIG, InvalidArgs.
+ * @err: the error on failure (may be NULL); release with busrpc_error_clear().
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int round_trip_bounded(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made, busrpc_error *err);
+
+/**
+ * round_trip_bounded_done - completion of round_trip_bounded_async(); runs exactly once, from the loop.
+ * @r: 0, or a negative errno as for round_trip_bounded() (-ECANCELED after
+ *     busrpc_pending_cancel()).
+ * @err: NULL on success; else the error (borrowed).
+ * @size: (t) borrowed until the callback returns.
+ * @made: (h) borrowed until the callback returns; take a reference to keep it.
+ * Outputs are empty (0, NULL, -1) on failure.
+ */
+typedef void (*round_trip_bounded_done)(int r, const busrpc_error *err, uint64_t size, busrpc_shm *made, void *userdata);
+
+/**
+ * round_trip_bounded_async() - call Bounded; @cb runs with the outputs when the reply comes.
+ * Inputs are borrowed (copied into the message before this returns).
+ * @cb: may be NULL (the reply is then dropped).
+ * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
+ */
+int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, round_trip_bounded_done cb, void *userdata, busrpc_pending **out);
+
+/**
+ * round_trip_repeat() - call Repeat and wait for the reply.
+ *
+ * A map that holds `key` `times` times (duplicates on purpose).
+ *
+ * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
+ *     changes it for the next call only.
+ * @key: input (s), borrowed.
+ * @times: input (u), borrowed.
+ * @m: output (a{su}; may be NULL to ignore it), written only on success;
+ *       the caller owns it and releases it with rt_string_uint32_map_clear().
+ * @err: the error on failure (may be NULL); release with busrpc_error_clear().
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int round_trip_repeat(busrpc_proxy *p, const char *key, uint32_t times, rt_string_uint32_map *m, busrpc_error *err);
+
+/**
+ * round_trip_repeat_done - completion of round_trip_repeat_async(); runs exactly once, from the loop.
+ * @r: 0, or a negative errno as for round_trip_repeat() (-ECANCELED after
+ *     busrpc_pending_cancel()).
+ * @err: NULL on success; else the error (borrowed).
+ * @m: (a{su}) borrowed until the callback returns; copy what you keep.
+ * Outputs are empty (0, NULL, -1) on failure.
+ */
+typedef void (*round_trip_repeat_done)(int r, const busrpc_error *err, const rt_string_uint32_map *m, void *userdata);
+
+/**
+ * round_trip_repeat_async() - call Repeat; @cb runs with the outputs when the reply comes.
+ * Inputs are borrowed (copied into the message before this returns).
+ * @cb: may be NULL (the reply is then dropped).
+ * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
+ */
+int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, round_trip_repeat_done cb, void *userdata, busrpc_pending **out);
 
 /**
  * round_trip_divide() - call Divide and wait for the reply.
@@ -1333,6 +1453,10 @@ typedef struct round_trip_ops {
         int (*fds)(void *self, busrpc_call *call, int a, const rt_fd_array *many, const rt_holder *h, int *ra, rt_fd_array *rmany, rt_holder *rh);
         /* Blob */
         int (*blob)(void *self, busrpc_call *call, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy);
+        /* Bounded */
+        int (*bounded)(void *self, busrpc_call *call, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made);
+        /* Repeat */
+        int (*repeat)(void *self, busrpc_call *call, const char *key, uint32_t times, rt_string_uint32_map *m);
         /* Divide */
         int (*divide)(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *q);
         /* Later */
@@ -1451,6 +1575,22 @@ int round_trip_fds_reply(busrpc_call *call, int ra, const rt_fd_array *rmany, co
  * -ENOMEM, -ECONNRESET.
  */
 int round_trip_blob_reply(busrpc_call *call, uint64_t size, uint64_t sum, busrpc_shm *copy);
+
+/**
+ * round_trip_bounded_reply() - reply to a Bounded call that its op deferred; the
+ * outputs are borrowed. The caller still owns its reference on @call.
+ * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
+ * -ENOMEM, -ECONNRESET.
+ */
+int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made);
+
+/**
+ * round_trip_repeat_reply() - reply to a Repeat call that its op deferred; the
+ * outputs are borrowed. The caller still owns its reference on @call.
+ * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
+ * -ENOMEM, -ECONNRESET.
+ */
+int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m);
 
 /**
  * round_trip_divide_reply() - reply to a Divide call that its op deferred; the

@@ -108,6 +108,7 @@ void idl_field_free(IdlField *f) {
                 return;
         idl_meta_clear(&f->meta);
         free(f->name);
+        free(f->dbus_name);
         idl_type_free(f->type);
         free(f);
 }

@@ -90,7 +90,8 @@ typedef struct IdlMeta {
 /* A struct field, or a method or signal argument. */
 typedef struct IdlField {
         IdlMeta meta;
-        char *name;
+        char *name;      /* the C name (and, unless dbus_name says otherwise, the D-Bus one) */
+        char *dbus_name; /* argument with @c_name: its D-Bus name as written; else NULL */
         IdlType *type;
 } IdlField;
 

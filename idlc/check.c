@@ -15,6 +15,7 @@
 #include <string.h>
 #include "check.h"
 #include "check-internal.h"
+#include "compat.h"
 #include "diag.h"
 #include "types.h"
 

@@ -53,7 +53,7 @@ static void args(FILE *f, IdlField **a, size_t n, const char *dir) {
         for (size_t i = 0; i < n; i++) {
                 char *sig = idl_type_signature(a[i]->type);
                 fputs("      <arg name=\"", f);
-                xml_attr(f, a[i]->name);
+                xml_attr(f, a[i]->dbus_name ? a[i]->dbus_name : a[i]->name);
                 fputs("\" type=\"", f);
                 xml_attr(f, sig);
                 fputs("\"", f);

@@ -185,7 +185,15 @@ static void put_args(FILE *out, IdlField *const *args, size_t n, int level) {
                 put_inline_annots(out, &args[i]->meta);
                 idl_gen_put_type(out, args[i]->type);
                 snprintf(fallback, sizeof(fallback), "arg%zu", i);
-                fprintf(out, " %s", name_or(args[i]->name, fallback));
+                if (args[i]->dbus_name && !check_is_c_ident(args[i]->dbus_name)) {
+                        /* Not an IDL name: the D-Bus name as a string (its
+                         * @c_name, printed above, is the C parameter). */
+                        fputc(' ', out);
+                        idl_gen_put_string(out, args[i]->dbus_name);
+                } else {
+                        fprintf(out, " %s", name_or(args[i]->dbus_name ? args[i]->dbus_name
+                                                                      : args[i]->name, fallback));
+                }
                 if (i + 1 < n)
                         fputs(lines ? "," : ", ", out);
         }

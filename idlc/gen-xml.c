@@ -300,9 +300,9 @@ static void meta_annots(FILE *out, int ind, const IdlMeta *m, const IdlAnnot *sk
 
 /* Whether the element gets <annotation> children (unknown IDL annotations,
  * which check warned about, have no XML form). */
-static bool has_annots(const IdlMeta *m, const IdlType *t) {
+static bool has_annots(const IdlMeta *m, const IdlType *t, const IdlAnnot *skip) {
         for (size_t i = 0; i < m->n_annots; i++)
-                if (m->annots[i]->kind != IDL_A_UNKNOWN)
+                if (m->annots[i]->kind != IDL_A_UNKNOWN && m->annots[i] != skip)
                         return true;
         return m->doc || type_needs_annot(t);
 }
@@ -323,24 +323,29 @@ static void type_annot(FILE *out, int ind, const IdlType *t) {
         }
 }
 
-static void xml_arg(FILE *out, const IdlField *a, const char *dir) {
+/* derived: the C name xml-import.c would give the argument by itself; an
+ * @c_name saying the same is not written, so XML read and written back
+ * keeps its annotations. */
+static void xml_arg(FILE *out, const IdlField *a, const char *dir, const char *derived) {
         char *sig = idl_type_signature(a->type);
+        const IdlAnnot *cn = idl_meta_find_annot(&a->meta, IDL_A_C_NAME);
+        const IdlAnnot *skip = cn && cn->value && strcmp(cn->value, derived) == 0 ? cn : NULL;
 
         indent(out, 3);
         fputs("<arg name=\"", out);
-        xml_escape(out, a->name);
+        xml_escape(out, a->dbus_name ? a->dbus_name : a->name);
         fputs("\" type=\"", out);
         xml_escape(out, sig);
         fputc('"', out);
         if (dir)
                 fprintf(out, " direction=\"%s\"", dir);
         free(sig);
-        if (!has_annots(&a->meta, a->type)) {
+        if (!has_annots(&a->meta, a->type, skip)) {
                 fputs("/>\n", out);
                 return;
         }
         fputs(">\n", out);
-        meta_annots(out, 4, &a->meta);
+        meta_annots(out, 4, &a->meta, skip);
         type_annot(out, 4, a->type);
         indent(out, 3);
         fputs("</arg>\n", out);
@@ -352,7 +357,7 @@ static int xml_member(FILE *out, const IdlMember *m) {
                 [IDL_ACCESS_WRITE] = "write",
         };
         const char *el = m->kind == IDL_M_METHOD ? "method" : m->kind == IDL_M_SIGNAL ? "signal" : "property";
-        char *s;
+        char *s, **cn;
 
         if (m->kind == IDL_M_ERROR) {
                 if (!(s = idl_error_text(m)))
@@ -371,20 +376,25 @@ static int xml_member(FILE *out, const IdlMember *m) {
                 xml_escape(out, s);
                 fprintf(out, "\" access=\"%s\"", access[m->access]);
                 free(s);
-                if (!has_annots(&m->meta, m->type)) {
+                if (!has_annots(&m->meta, m->type, NULL)) {
                         fputs("/>\n", out);
                         return 0;
                 }
-        } else if (!m->n_in && !m->n_out && !m->n_raises && !has_annots(&m->meta, NULL)) {
+        } else if (!m->n_in && !m->n_out && !m->n_raises && !has_annots(&m->meta, NULL, NULL)) {
                 fputs("/>\n", out);
                 return 0;
         }
         fputs(">\n", out);
+        cn = idl_xcalloc(m->n_in + m->n_out + 1, sizeof(*cn));
+        idl_xml_arg_c_names(m, cn);
         for (size_t i = 0; i < m->n_in; i++)
-                xml_arg(out, m->in[i], m->kind == IDL_M_METHOD ? "in" : NULL);
+                xml_arg(out, m->in[i], m->kind == IDL_M_METHOD ? "in" : NULL, cn[i]);
         for (size_t i = 0; i < m->n_out; i++)
-                xml_arg(out, m->out[i], "out");
-        meta_annots(out, 3, &m->meta);
+                xml_arg(out, m->out[i], "out", cn[m->n_in + i]);
+        for (size_t i = 0; i < m->n_in + m->n_out; i++)
+                free(cn[i]);
+        free(cn);
+        meta_annots(out, 3, &m->meta, NULL);
         if (m->kind == IDL_M_PROPERTY)
                 type_annot(out, 3, m->type);
         if (m->n_raises) {
@@ -411,7 +421,7 @@ static int xml_iface(FILE *out, const IdlFile *f, const IdlDecl *d, const bool *
         fputs("<interface name=\"", out);
         xml_escape(out, d->name);
         fputs("\">\n", out);
-        meta_annots(out, 2, &d->meta);
+        meta_annots(out, 2, &d->meta, NULL);
         for (size_t i = 0; i < f->n_imports; i++)
                 xml_annot(out, 2, IDL_XML_IMPORT, f->imports[i]->path);
         for (size_t i = 0; i < f->n_decls; i++) {
@@ -435,6 +445,7 @@ int idl_gen_xml(const IdlUnit *u, FILE *out) {
         const IdlFile *f;
         bool *used, *unused;
         bool first = true;
+        size_t n_ifaces = 0;
         int r = 0;
 
         if (!u || u->n_files == 0 || !out)
@@ -443,15 +454,24 @@ int idl_gen_xml(const IdlUnit *u, FILE *out) {
         used = idl_xcalloc(f->n_decls + 1, sizeof(*used));
         unused = idl_xcalloc(f->n_decls + 1, sizeof(*unused));
         /* Types no interface uses travel with the first interface. */
-        for (size_t i = 0; i < f->n_decls; i++)
-                if (f->decls[i]->kind == IDL_D_INTERFACE)
+        for (size_t i = 0; i < f->n_decls; i++) {
+                if (f->decls[i]->kind == IDL_D_INTERFACE) {
                         mark_iface(f, f->decls[i], unused);
+                        n_ifaces++;
+                }
+        }
         for (size_t i = 0; i < f->n_decls; i++)
                 unused[i] = !unused[i];
 
         fputs(DOCTYPE, out);
         fputs("<!-- Generated by busrpc-idlc. Do not edit. -->\n", out);
         fputs("<node>\n", out);
+        if (n_ifaces == 0 && (f->n_decls || f->n_imports)) {
+                /* Types and no interface: XML has no place for them, so
+                 * they travel on an interface that only says so. */
+                IdlDecl carrier = { .kind = IDL_D_INTERFACE, .name = (char *)IDL_XML_TYPES_IFACE };
+                r = xml_iface(out, f, &carrier, unused);
+        }
         for (size_t i = 0; i < f->n_decls && r >= 0; i++) {
                 const IdlDecl *d = f->decls[i];
                 if (d->kind != IDL_D_INTERFACE)

@@ -67,6 +67,7 @@ typedef struct IdlLex {
         IdlLexDoc **docs;
         size_t n_docs;
         bool too_deep;    /* "nested too deeply" was reported */
+        bool missing_semi; /* the last syntax error was a ';' missing at a line's end */
         jmp_buf fatal;    /* YY_FATAL_ERROR returns here instead of exit() */
 } IdlLex;
 
@@ -235,6 +236,21 @@ static IdlField *field_new(IdlLex *lx, IdlMeta *annots, IdlType *type, char *nam
         return f;
 }
 
+/* An argument's name is its D-Bus name; with @c_name("x") the C
+ * parameter is x, and the name as written (any string: D-Bus puts no rule
+ * on argument names) is kept in dbus_name. */
+static IdlField *arg_new(IdlLex *lx, IdlMeta *annots, IdlType *type, char *name,
+                         IdlYYLoc whole, IdlYYLoc name_loc) {
+        IdlField *f = field_new(lx, annots, type, name, whole, name_loc);
+        const IdlAnnot *cn = idl_meta_find_annot(&f->meta, IDL_A_C_NAME);
+
+        if (cn && cn->value) {
+                f->dbus_name = f->name;
+                f->name = idl_xstrdup(cn->value);
+        }
+        return f;
+}
+
 /* Known annotations take a fixed number of string arguments; that is the
  * one thing the AST cannot hold, so it is judged here. */
 static IdlAnnot *annot_new(IdlLex *lx, char *name, IdlList *args, IdlYYLoc loc) {
@@ -395,14 +411,15 @@ items:
     ;
 
 item:
-      K_IMPORT T_STRING ';' {
+      K_IMPORT T_STRING semi {
                 IdlImport *imp = idl_xcalloc(1, sizeof(*imp));
                 imp->path = $2;
                 imp->loc = LOC(@2);
                 IDL_PUSH(lx->file->imports, lx->file->n_imports, imp);
         }
     | decl semi_opt {
-                IDL_PUSH(lx->file->decls, lx->file->n_decls, $1);
+                if ($1) /* NULL: a header with a syntax error */
+                        IDL_PUSH(lx->file->decls, lx->file->n_decls, $1);
         }
     | error ';' { yyerrok; }
     | error '}' { yyerrok; }
@@ -410,10 +427,45 @@ item:
 
 semi_opt: %empty | ';' ;
 
+/* Error recovery: an error in the header of a struct, enum, flags or
+ * interface skips to its '{', and its body is read as usual. A ';' missing at the end of a line (yyerror says so) is
+ * taken as there, and parsing goes on from the next token at once, so the
+ * next error is reported where it is. After any other error in a field or
+ * member the parser skips to its ';' (fields, members) or to the '}' that
+ * ends the struct or interface, and reports nothing more until three
+ * tokens have been read: no error on a valid line. */
+semi:
+      ';'
+    | error {
+                if (lx->missing_semi)
+                        yyerrok;
+                lx->missing_semi = false;
+        }
+    ;
+
 decl:
       annots K_STRUCT name '{' fields '}' {
                 $$ = decl_new(lx, IDL_D_STRUCT, $1, $3, @$, @3);
                 LIST_TAKE($5, $$->fields, $$->n_fields);
+        }
+    | annots K_ENUM name enum_base '{' error '}' {
+                $$ = decl_new(lx, IDL_D_ENUM, $1, $3, @$, @3);
+                $$->base = $4;
+                yyerrok;
+        }
+    | annots K_FLAGS name enum_base '{' error '}' {
+                $$ = decl_new(lx, IDL_D_FLAGS, $1, $3, @$, @3);
+                $$->base = $4;
+                yyerrok;
+        }
+    | annots K_STRUCT error '{' fields '}' { meta_free($1); list_free($5); $$ = NULL; }
+    | annots K_ENUM error '{' enum_values '}' { meta_free($1); list_free($5); $$ = NULL; }
+    | annots K_FLAGS error '{' enum_values '}' { meta_free($1); list_free($5); $$ = NULL; }
+    | annots K_INTERFACE error '{' members '}' { meta_free($1); list_free($5); $$ = NULL; }
+    | annots K_STRUCT name '{' fields error '}' {
+                $$ = decl_new(lx, IDL_D_STRUCT, $1, $3, @$, @3);
+                LIST_TAKE($5, $$->fields, $$->n_fields);
+                yyerrok;
         }
     | annots K_ENUM name enum_base '{' enum_values '}' {
                 $$ = decl_new(lx, IDL_D_ENUM, $1, $3, @$, @3);
@@ -425,7 +477,7 @@ decl:
                 $$->base = $4 ? $4 : basic(lx, IDL_T_UINT32, @3);
                 LIST_TAKE($6, $$->values, $$->n_values);
         }
-    | annots K_TYPEDEF type name ';' {
+    | annots K_TYPEDEF type name semi {
                 $$ = decl_new(lx, IDL_D_TYPEDEF, $1, $4, @$, @4);
                 $$->target = $3;
         }
@@ -435,15 +487,23 @@ decl:
                 for (size_t i = 0; i < $$->n_members; i++)
                         $$->members[i]->iface = $$;
         }
+    | annots K_INTERFACE dotted '{' members error '}' {
+                $$ = decl_new(lx, IDL_D_INTERFACE, $1, $3, @$, @3);
+                LIST_TAKE($5, $$->members, $$->n_members);
+                for (size_t i = 0; i < $$->n_members; i++)
+                        $$->members[i]->iface = $$;
+                yyerrok;
+        }
     ;
 
 fields:
       %empty { $$ = list_new(field_free); }
     | fields field { $$ = list_push($1, $2); }
     | fields error ';' { $$ = $1; yyerrok; }
+    | fields error braces { $$ = $1; }
     ;
 
-field: annots type name ';' { $$ = field_new(lx, $1, $2, $3, @$, @3); }
+field: annots type name semi { $$ = field_new(lx, $1, $2, $3, @$, @3); }
     ;
 
 enum_base:
@@ -487,25 +547,26 @@ members:
       %empty { $$ = list_new(member_free); }
     | members member { $$ = list_push($1, $2); }
     | members error ';' { $$ = $1; yyerrok; }
+    | members error braces { $$ = $1; }
     ;
 
 member:
-      annots K_METHOD name '(' args_opt ')' outputs raises ';' {
+      annots K_METHOD name '(' args_opt ')' outputs raises semi {
                 $$ = member_new(lx, IDL_M_METHOD, $1, $3, @$, @3);
                 LIST_TAKE($5, $$->in, $$->n_in);
                 LIST_TAKE($7, $$->out, $$->n_out);
                 LIST_TAKE($8, $$->raises, $$->n_raises);
         }
-    | annots K_SIGNAL name '(' args_opt ')' ';' {
+    | annots K_SIGNAL name '(' args_opt ')' semi {
                 $$ = member_new(lx, IDL_M_SIGNAL, $1, $3, @$, @3);
                 LIST_TAKE($5, $$->in, $$->n_in);
         }
-    | annots K_PROPERTY type name access ';' {
+    | annots K_PROPERTY type name access semi {
                 $$ = member_new(lx, IDL_M_PROPERTY, $1, $4, @$, @4);
                 $$->type = $3;
                 $$->access = $5;
         }
-    | annots K_ERROR name ';' {
+    | annots K_ERROR name semi {
                 $$ = member_new(lx, IDL_M_ERROR, $1, $3, @$, @3);
         }
     ;
@@ -526,7 +587,9 @@ args:
     | args ',' arg { $$ = list_push($1, $3); }
     ;
 
-arg: annots type name { $$ = field_new(lx, $1, $2, $3, @$, @3); }
+arg:
+      annots type name { $$ = arg_new(lx, $1, $2, $3, @$, @3); }
+    | annots type T_STRING { $$ = arg_new(lx, $1, $2, $3, @$, @3); }
     ;
 
 outputs:
@@ -673,6 +736,19 @@ soft_keyword:
     | K_MAP { $$ = "map"; }
     ;
 
+/* A block in braces where a member or field should be ("method M{};")
+ * is skipped whole: its '}' does not end the struct or interface. */
+braces: '{' skipped '}' ;
+
+skipped: %empty | skipped any_token | skipped braces ;
+
+any_token:
+      T_IDENT { free($1); }
+    | T_STRING { free($1); }
+    | T_INT | T_ARROW | keyword
+    | '(' | ')' | '[' | ']' | '<' | '>' | ',' | ';' | '=' | '.' | '@' | ':' | '-'
+    ;
+
 %%
 
 /* A missing ';' is reported where it is missing, as compilers do: after
@@ -683,10 +759,12 @@ void yyerror(YYLTYPE *loc, yyscan_t scanner, IdlLex *lx, const char *msg) {
         size_t n = strlen(msg), u = sizeof(unexpected) - 1, e = sizeof(semi) - 1;
 
         (void)scanner;
+        lx->missing_semi = false;
         if (lx->prev_line > 0 && loc->first_line > lx->prev_line && n > u + e &&
             strncmp(msg, unexpected, u) == 0 && strcmp(msg + n - e, semi) == 0) {
                 idl_error(idl_lex_loc(lx, lx->prev_line, lx->prev_col + 1),
                           "syntax error, missing ';' before %.*s", (int)(n - u - e), msg + u);
+                lx->missing_semi = true;
                 return;
         }
         idl_error(idl_lex_loc(lx, loc->first_line, loc->first_column), "%s", msg);

@@ -36,6 +36,19 @@ static const char *const elem_names[] = {
         [E_ANNOT] = "annotation", [E_SKIP] = "",
 };
 
+/* <doc:doc> documentation (xmlns:doc="http://www.freedesktop.org/dbus/1.0/doc.dtd",
+ * as PackageKit writes it), read into one doc text: docs/idl-xml.md. */
+#define DOC_NS "http://www.freedesktop.org/dbus/1.0/doc.dtd"
+
+typedef struct DocText {
+        IdlMeta *meta;        /* non-NULL while inside a <doc:doc>: whose doc it is */
+        char *text, *para;    /* paragraphs done, and the one being read */
+        size_t text_len, para_len;
+        bool space;           /* whitespace seen since the last character of para */
+        size_t in_item;       /* inside a <doc:item>: its paragraphs are one */
+        char *url;            /* of the <doc:ulink> being read */
+} DocText;
+
 typedef struct Ctx {
         XML_Parser xp;
         IdlFile *f;
@@ -52,6 +65,10 @@ typedef struct Ctx {
         XmlTypes ty;          /* declared and generated types */
         IdlDecl **ifaces;
         size_t n_ifaces;
+        bool types_only;      /* read the interface that carries types only */
+        DocText doc;          /* a <doc:doc> being read */
+        IdlLoc doc_loc;       /* where it starts */
+        char *doc_prefix;     /* the prefix bound to DOC_NS; "doc" until one is */
 } Ctx;
 
 static IdlLoc here(Ctx *c) {
@@ -273,7 +290,7 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
         }
         if (strcmp(name, IDL_XML_DOC) == 0 && !m->doc && doc_survives(value)) {
                 m->doc = idl_xstrdup(value);
-        } else if (strcmp(name, IDL_XML_CNAME) == 0 && (member || parent == E_IFACE)) {
+        } else if (strcmp(name, IDL_XML_CNAME) == 0 && (member || parent == E_IFACE || parent == E_ARG)) {
                 /* It replaces the one fix_c_name() may have added. */
                 for (size_t i = 0; i < m->n_annots; i++) {
                         if (m->annots[i]->kind == IDL_A_C_NAME) {
@@ -334,28 +351,233 @@ static void on_annotation(Ctx *c, Elem parent, const char *name, const char *val
         }
 }
 
+/* ---- <doc:doc> ---- */
+
+static void str_add(char **s, size_t *len, const char *add, size_t n) {
+        char *p = realloc(*s, *len + n + 1);
+        if (!p)
+                abort(); /* as idl_xmalloc */
+        memcpy(p + *len, add, n);
+        *len += n;
+        p[*len] = '\0';
+        *s = p;
+}
+
+/* Text goes into the paragraph with every run of whitespace made one
+ * blank, and none at its start. */
+static void doc_chars(DocText *d, const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+                        d->space = d->para_len > 0;
+                        continue;
+                }
+                if (d->space)
+                        str_add(&d->para, &d->para_len, " ", 1);
+                d->space = false;
+                str_add(&d->para, &d->para_len, s + i, 1);
+        }
+}
+
+static void doc_break(DocText *d) {
+        if (d->para_len == 0)
+                return;
+        if (d->text_len)
+                str_add(&d->text, &d->text_len, "\n\n", 2);
+        str_add(&d->text, &d->text_len, d->para, d->para_len);
+        d->para_len = 0;
+        d->space = false;
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len) {
+        Ctx *c = ud;
+
+        if (c->doc.meta && len > 0)
+                doc_chars(&c->doc, s, (size_t)len);
+}
+
+/* The local name of a doc element, or NULL for any other element. */
+static const char *doc_local(const Ctx *c, const char *name) {
+        size_t n = strlen(c->doc_prefix);
+
+        return strncmp(name, c->doc_prefix, n) == 0 && name[n] == ':' ? name + n + 1 : NULL;
+}
+
+/* Inline elements: <doc:tt> as `code`, <doc:ulink url> as its text and
+ * (url), <doc:ref> as its text. A <doc:item> is one paragraph "- term:
+ * definition". Every other element starts and ends a paragraph. */
+static void doc_open(Ctx *c, const char *name, const XML_Char **attrs) {
+        DocText *d = &c->doc;
+        const char *l = doc_local(c, name);
+
+        if (!l) {
+                doc_break(d);
+        } else if (strcmp(l, "tt") == 0) {
+                doc_chars(d, "`", 1);
+        } else if (strcmp(l, "ulink") == 0) {
+                for (size_t i = 0; attrs[i]; i += 2)
+                        if (strcmp(attrs[i], "url") == 0) {
+                                free(d->url);
+                                d->url = idl_xstrdup(attrs[i + 1]);
+                        }
+        } else if (strcmp(l, "ref") == 0 || strcmp(l, "term") == 0) {
+                ;
+        } else if (strcmp(l, "definition") == 0 && d->in_item) {
+                d->space = false;
+                doc_chars(d, ":", 1);
+                d->space = true;
+        } else if (strcmp(l, "item") == 0) {
+                doc_break(d);
+                doc_chars(d, "-", 1);
+                d->space = true;
+                d->in_item++;
+        } else if (!d->in_item) {
+                doc_break(d);
+        }
+}
+
+static void doc_close(Ctx *c, const char *name) {
+        DocText *d = &c->doc;
+        const char *l = doc_local(c, name);
+
+        if (l && strcmp(l, "tt") == 0) {
+                /* No blank between the code and what follows it. */
+                bool sp = d->space;
+                d->space = false;
+                doc_chars(d, "`", 1);
+                d->space = sp;
+        } else if (l && strcmp(l, "ulink") == 0) {
+                if (d->url) {
+                        char *u = idl_xasprintf(" (%s)", d->url);
+                        doc_chars(d, u, strlen(u));
+                        free(u);
+                        free(d->url);
+                        d->url = NULL;
+                }
+        } else if (l && (strcmp(l, "ref") == 0 || strcmp(l, "term") == 0 ||
+                         strcmp(l, "definition") == 0)) {
+                ;
+        } else if (l && strcmp(l, "item") == 0) {
+                d->in_item--;
+                doc_break(d);
+        } else if (!d->in_item) {
+                doc_break(d);
+        }
+}
+
+/* The end of the <doc:doc>: its text is the element's doc comment, or an
+ * org.gtk.GDBus.DocString annotation when it has one already or the text
+ * would not survive a doc comment. */
+static void doc_done(Ctx *c, IdlLoc loc) {
+        DocText *d = &c->doc;
+
+        doc_break(d);
+        if (d->text_len) {
+                if (!d->meta->doc && doc_survives(d->text))
+                        d->meta->doc = idl_xstrdup(d->text);
+                else
+                        add_annot(d->meta, IDL_A_DBUS, IDL_XML_DOC, d->text, loc);
+        }
+        free(d->text);
+        free(d->para);
+        free(d->url);
+        *d = (DocText){ 0 };
+}
+
 /* ---- names the XML cannot help ---- */
 
 /* Argument names are not part of the protocol, so one that cannot be a C
  * parameter (not an identifier, a C or C++ keyword, reserved for the
- * generated code) is renamed, with a warning, instead of failing. */
-static char *arg_name(const char *name, size_t pos, IdlLoc loc) {
+ * generated code) is renamed, with a warning, instead of failing. The name
+ * stays the argument's D-Bus name (dbus_name), so the XML written back
+ * says what the file said. */
+static char *c_param(const char *name) {
         char *n;
 
-        if (!name || !*name)
-                return idl_xasprintf("arg%zu", pos);
         if (check_is_c_ident(name) && !check_c_keyword(name) && !check_is_reserved_param(name))
                 return idl_xstrdup(name);
-        if (check_is_c_ident(name)) {
-                n = idl_xasprintf("%s_", name);
-        } else {
-                n = idl_xasprintf("%s%s", isdigit((unsigned char)*name) ? "arg_" : "", name);
-                for (char *p = n; *p; p++)
-                        if (!isalnum((unsigned char)*p) && *p != '_')
-                                *p = '_';
-        }
-        idl_warning(loc, "argument name '%s' cannot be a C parameter; renamed '%s'", name, n);
+        if (check_is_c_ident(name))
+                return idl_xasprintf("%s_", name);
+        n = idl_xasprintf("%s%s", isdigit((unsigned char)*name) ? "arg_" : "", name);
+        for (char *p = n; *p; p++)
+                if (!isalnum((unsigned char)*p) && *p != '_')
+                        *p = '_';
         return n;
+}
+
+static IdlField *arg_at(const IdlMember *m, size_t i) {
+        return i < m->n_in ? m->in[i] : m->out[i - m->n_in];
+}
+
+/* D-Bus lets a method take and return arguments of the same name
+ * (logind's CreateSession: uid, seat_id, vtnr both ways): a later one gets
+ * <name>_out when it is an output, else <name>_2, _3, ..., avoiding every
+ * name already given and every argument's own name. */
+void idl_xml_arg_c_names(const IdlMember *m, char **out) {
+        size_t n = m->n_in + m->n_out;
+        char **base = idl_xcalloc(n + 1, sizeof(*base));
+        CheckTab own = { 0 }, taken = { 0 };
+
+        for (size_t i = 0; i < n; i++) {
+                const IdlField *f = arg_at(m, i);
+                const char *wire = f->dbus_name ? f->dbus_name : f->name;
+                base[i] = wire && *wire ? c_param(wire) : idl_xasprintf("arg%zu", i);
+                check_tab_put(&own, base[i], base[i]);
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *cand = idl_xstrdup(base[i]);
+                bool output = m->kind == IDL_M_METHOD && i >= m->n_in;
+                for (int k = output ? 1 : 2; check_tab_get(&taken, cand); k++) {
+                        free(cand);
+                        if (k == 1)
+                                cand = idl_xasprintf("%s_out", base[i]);
+                        else
+                                cand = idl_xasprintf("%s_%d", base[i], k);
+                        if (check_tab_get(&own, cand) && !check_tab_get(&taken, cand)) {
+                                /* Another argument's own name: not free either. */
+                                free(cand);
+                                cand = idl_xstrdup(base[i]);
+                        }
+                }
+                out[i] = cand;
+                check_tab_put(&taken, cand, cand);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(base[i]);
+        free(base);
+        check_tab_clear(&own);
+        check_tab_clear(&taken);
+}
+
+/* At the end of a method or signal, when its arguments are all known: each
+ * gets its C parameter, from org.busrpc.CName or idl_xml_arg_c_names(). */
+static void name_args(IdlMember *m) {
+        size_t n = m->n_in + m->n_out;
+        char **cn = idl_xcalloc(n + 1, sizeof(*cn));
+
+        idl_xml_arg_c_names(m, cn);
+        for (size_t i = 0; i < n; i++) {
+                IdlField *f = arg_at(m, i);
+                const IdlAnnot *given = idl_meta_find_annot(&f->meta, IDL_A_C_NAME);
+                const char *want = given ? given->value : cn[i];
+
+                if (!given && strcmp(cn[i], f->name) != 0) {
+                        char *own = c_param(f->name);
+                        if (strcmp(own, f->name) != 0)
+                                idl_warning(f->meta.loc, "argument name '%s' cannot be a C parameter; renamed '%s'",
+                                            f->name, cn[i]);
+                        else
+                                idl_warning(f->meta.loc, "argument name '%s' is used twice in %s '%s'; C parameter renamed '%s'",
+                                            f->name, check_member_kind(m->kind), m->name, cn[i]);
+                        free(own);
+                        add_annot(&f->meta, IDL_A_C_NAME, "c_name", cn[i], f->meta.loc);
+                }
+                if (strcmp(want, f->name) != 0) {
+                        f->dbus_name = f->name;
+                        f->name = idl_xstrdup(want);
+                }
+                free(cn[i]);
+        }
+        free(cn);
 }
 
 /* A member or interface whose C name would be a C keyword gets the name
@@ -488,7 +710,8 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                 if (!need(a->type, "type", e, loc))
                         return false;
                 f = idl_xcalloc(1, sizeof(*f));
-                f->name = arg_name(a->name, c->n_args, loc);
+                /* The D-Bus name for now; name_args() gives the C one. */
+                f->name = a->name && *a->name ? idl_xstrdup(a->name) : idl_xasprintf("arg%zu", c->n_args);
                 f->meta.loc = loc;
                 c->n_args++;
                 if (a->direction && strcmp(a->direction, "in") != 0 && strcmp(a->direction, "out") != 0)
@@ -501,7 +724,9 @@ static bool open_elem(Ctx *c, Elem e, const Attrs *a, IdlLoc loc) {
                         IDL_PUSH(c->member->in, c->member->n_in, f);
                 c->arg = f;
                 {
-                        char *mp = xml_pascal(c->member->name), *ap = xml_pascal(f->name);
+                        char *cp = c_param(f->name);
+                        char *mp = xml_pascal(c->member->name), *ap = xml_pascal(cp);
+                        free(cp);
                         base = idl_xasprintf("%s%s", mp, ap);
                         free(mp);
                         free(ap);
@@ -527,15 +752,39 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         IdlLoc loc = here(c);
         Attrs a;
 
+        if (c->doc.meta) {
+                doc_open(c, name, attrs);
+                c->skip++;
+                return;
+        }
         if (c->skip) {
                 c->skip++;
+                return;
+        }
+        for (size_t i = 0; attrs[i]; i += 2)
+                if (strncmp(attrs[i], "xmlns:", 6) == 0 && strcmp(attrs[i + 1], DOC_NS) == 0) {
+                        free(c->doc_prefix);
+                        c->doc_prefix = idl_xstrdup(attrs[i] + 6);
+                }
+        if (e == E_SKIP && (doc_local(c, name) && strcmp(doc_local(c, name), "doc") == 0) &&
+            parent >= E_IFACE && parent <= E_ARG) {
+                switch (parent) {
+                case E_IFACE: c->doc.meta = &c->iface->meta; break;
+                case E_ARG: c->doc.meta = &c->arg->meta; break;
+                default: c->doc.meta = &c->member->meta; break;
+                }
+                c->doc_loc = loc;
+                c->skip = 1;
                 return;
         }
         if (!allowed_in(e, parent)) {
                 if (parent == E_ROOT)
                         idl_error(loc, "the root element is <%s>; expected <node>", name);
+                else if (doc_local(c, name) && strcmp(doc_local(c, name), "doc") == 0)
+                        idl_warning(loc, "<%s> in <%s> has no place in IDL; ignored", name,
+                                    elem_names[parent]);
                 else if (strchr(name, ':'))
-                        ; /* an extension such as <doc:doc>: skipped quietly */
+                        ; /* another extension: skipped quietly */
                 else if (e == E_SKIP)
                         idl_warning(loc, "unknown element <%s> ignored", name);
                 else
@@ -561,16 +810,34 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
         Ctx *c = ud;
 
-        (void)name;
+        if (c->doc.meta) {
+                if (c->skip == 1)
+                        doc_done(c, c->doc_loc);
+                else
+                        doc_close(c, name);
+                c->skip--;
+                return;
+        }
         if (c->skip) {
                 c->skip--;
                 return;
         }
         switch (c->stack[--c->depth]) {
         case E_IFACE:
+                if (strcmp(c->iface->name, IDL_XML_TYPES_IFACE) == 0 && c->iface->n_members == 0) {
+                        /* gen-xml.c's carrier of a file of types only: its
+                         * declarations are taken, it is no interface. */
+                        if (c->iface->meta.doc || c->iface->meta.n_annots)
+                                idl_warning(c->iface->meta.loc, "annotations of <interface name=\"%s\"> other than "
+                                            "types and imports are ignored", IDL_XML_TYPES_IFACE);
+                        c->n_ifaces--;
+                        idl_decl_free(c->iface);
+                        c->types_only = true;
+                }
                 c->iface = NULL;
                 break;
         case E_METHOD: case E_SIGNAL: case E_PROPERTY:
+                name_args(c->member);
                 c->member = NULL;
                 c->cur_def = SIZE_MAX;
                 break;
@@ -640,16 +907,21 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
                 idl_error((IdlLoc){ f->path, 0, 0 }, "file is too large");
                 return f;
         }
+        c.doc_prefix = idl_xstrdup("doc");
         c.xp = XML_ParserCreate(NULL);
         if (!c.xp)
                 abort();
         XML_SetUserData(c.xp, &c);
         XML_SetElementHandler(c.xp, on_start, on_end);
+        XML_SetCharacterDataHandler(c.xp, on_text);
         if (XML_Parse(c.xp, text, (int)len, XML_TRUE) == XML_STATUS_ERROR) {
                 idl_error(here(&c), "%s", XML_ErrorString(XML_GetErrorCode(c.xp)));
                 ok = false;
         }
         XML_ParserFree(c.xp);
+        if (c.doc.meta) /* malformed XML ended inside a <doc:doc> */
+                doc_done(&c, c.doc_loc);
+        free(c.doc_prefix);
 
         for (size_t i = 0; ok && i < c.n_defs; i++)
                 xml_resolve_deferred(&c.ty, &c.defs[i]);
@@ -677,7 +949,7 @@ IdlFile *idl_xml_import(const char *path, const char *text, size_t len) {
                 f->n_imports = 0;
                 return f;
         }
-        if (c.n_ifaces == 0)
+        if (c.n_ifaces == 0 && !c.types_only)
                 idl_warning((IdlLoc){ f->path, 1, 1 }, "no <interface> in this file");
         /* Declared types, then generated structs, then the interfaces. */
         for (size_t i = 0; i < c.ty.n_types; i++)

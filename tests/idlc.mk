@@ -18,6 +18,9 @@ EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/bad-syntax/module-twice.idl \
 	tests/idl/bad-syntax/non-ascii.idl \
 	tests/idl/bad-syntax/nul-byte.idl \
+	tests/idl/bad-syntax/recover-decls.idl \
+	tests/idl/bad-syntax/recover-interface.idl \
+	tests/idl/bad-syntax/recover-struct.idl \
 	tests/idl/bad-syntax/several-errors.idl \
 	tests/idl/bad-syntax/tab-column.idl \
 	tests/idl/bad-syntax/unclosed-array.idl \

@@ -106,6 +106,8 @@ static DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *d
                 if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected")) {
                         if (c->kind == CONN_SERVED)
                                 server_peer_gone(c);
+                        else if (c->dbus == dc)
+                                conn_lost(c);
                         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
                 }
                 if (c->kind == CONN_BUS) {
@@ -200,35 +202,34 @@ static int resolve_address(const char *address, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static int open_dbus(const char *address, DBusConnection **ret) {
+static int open_dbus(const char *addr, DBusConnection **ret) {
         DBusError err;
         DBusConnection *dc;
-        char *addr = NULL;
-        int r = resolve_address(address, &addr);
+        int r;
 
-        if (r < 0)
-                return r;
         dbus_error_init(&err);
         dc = dbus_connection_open_private(addr, &err);
-        free(addr);
         if (!dc) {
                 r = conn_errno_from_dbus(&err);
                 dbus_error_free(&err);
                 return r;
         }
         dbus_connection_set_exit_on_disconnect(dc, FALSE);
+        /* libdbus's own default (16 fds per message) is below what a bus
+         * delivers: one message with more would cost the whole connection.
+         * Accept what a bus accepts; busrpc_conn_set_max_call_fds() bounds
+         * what a call may hand a skeleton. */
+        dbus_connection_set_max_message_unix_fds(dc, CONN_MAX_MESSAGE_FDS);
+        dbus_connection_set_max_received_unix_fds(dc, CONN_MAX_RECEIVED_FDS);
         *ret = dc;
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_conn_open(const char *address, busrpc_conn **ret) {
+static int connect_bus(const char *addr, DBusConnection **ret) {
         DBusConnection *dc;
         DBusError err;
-        busrpc_conn *c;
-        int r;
+        int r = open_dbus(addr, &dc);
 
-        return_if_fail(address && ret, -EINVAL);
-        r = open_dbus(address, &dc);
         if (r < 0)
                 return r;
         dbus_error_init(&err);
@@ -240,29 +241,16 @@ BUSRPC_EXPORT int busrpc_conn_open(const char *address, busrpc_conn **ret) {
                 close_dbus(dc);
                 return r;
         }
-        r = conn_new_default(CONN_BUS, dc, &c);
-        if (r < 0) {
-                close_dbus(dc);
-                return r;
-        }
-        c->unique_name = strdup(dbus_bus_get_unique_name(dc));
-        if (!c->unique_name) {
-                busrpc_conn_unref(c);
-                return -ENOMEM;
-        }
-        *ret = c;
+        *ret = dc;
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_conn_open_peer(const char *address, busrpc_conn **ret) {
+static int connect_peer(const char *addr, DBusConnection **ret) {
         DBusConnection *dc;
         DBusMessage *ping, *reply;
         DBusError err;
-        busrpc_conn *c;
-        int r;
+        int r = open_dbus(addr, &dc);
 
-        return_if_fail(address && ret, -EINVAL);
-        r = open_dbus(address, &dc);
         if (r < 0)
                 return r;
         /* One round trip before anything else: authentication completes, and
@@ -282,12 +270,91 @@ BUSRPC_EXPORT int busrpc_conn_open_peer(const char *address, busrpc_conn **ret) 
                 return r;
         }
         dbus_message_unref(reply);
-        r = conn_new_default(CONN_PEER, dc, &c);
+        *ret = dc;
+        return 0;
+}
+
+int conn_open_dbus(busrpc_conn *c, DBusConnection **ret) {
+        if (!c->address)
+                return -EINVAL;
+        return c->kind == CONN_BUS ? connect_bus(c->address, ret) : connect_peer(c->address, ret);
+}
+
+static int conn_open(ConnKind kind, const char *address, busrpc_conn **ret) {
+        DBusConnection *dc;
+        busrpc_conn *c;
+        char *addr = NULL;
+        int r = resolve_address(address, &addr);
+
+        if (r < 0)
+                return r;
+        r = kind == CONN_BUS ? connect_bus(addr, &dc) : connect_peer(addr, &dc);
         if (r < 0) {
+                free(addr);
+                return r;
+        }
+        r = conn_new_default(kind, dc, &c);
+        if (r < 0) {
+                free(addr);
                 close_dbus(dc);
                 return r;
         }
+        c->address = addr;
+        if (kind == CONN_BUS) {
+                c->unique_name = strdup(dbus_bus_get_unique_name(dc));
+                if (!c->unique_name) {
+                        busrpc_conn_unref(c);
+                        return -ENOMEM;
+                }
+        }
         *ret = c;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_conn_open(const char *address, busrpc_conn **ret) {
+        return_if_fail(address && ret, -EINVAL);
+        return conn_open(CONN_BUS, address, ret);
+}
+
+BUSRPC_EXPORT int busrpc_conn_open_peer(const char *address, busrpc_conn **ret) {
+        return_if_fail(address && ret, -EINVAL);
+        return conn_open(CONN_PEER, address, ret);
+}
+
+/* Replace a lost connection's DBusConnection by a new one to the same
+ * address. The old one goes with what libdbus still holds for it (the
+ * pending-call lists hold their own references). */
+int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc) {
+        busrpc_loop *l = busrpc_loop_ref(c->loop);
+        DBusConnection *old = c->dbus;
+        char *unique = NULL;
+        int r;
+
+        if (c->kind == CONN_BUS && !(unique = strdup(dbus_bus_get_unique_name(dc)))) {
+                busrpc_loop_unref(l);
+                close_dbus(dc);
+                return -ENOMEM;
+        }
+        if (!dbus_connection_add_filter(dc, conn_filter, c, NULL)) {
+                free(unique);
+                busrpc_loop_unref(l);
+                close_dbus(dc);
+                return -ENOMEM;
+        }
+        conn_detach(c);
+        dbus_connection_remove_filter(old, conn_filter, c);
+        close_dbus(old);
+        c->dbus = dc;
+        r = conn_attach(c, l);
+        busrpc_loop_unref(l);
+        if (r < 0)
+                return r; /* c->dbus is set: freed with c */
+        if (unique) {
+                free(c->unique_name);
+                c->unique_name = unique;
+        }
+        creds_clear(c);
+        c->creds_match_added = false;
         return 0;
 }
 
@@ -313,6 +380,7 @@ void conn_flush_bounded(busrpc_conn *c) {
 
 static void conn_free(busrpc_conn *c) {
         c->closing = true;
+        conn_lost_free(c);
         if (c->kind == CONN_SERVER && c->server)
                 server_conn_gone(c->server);
         object_detach_all(c);
@@ -329,6 +397,7 @@ static void conn_free(busrpc_conn *c) {
         if (c->dbus)
                 close_dbus(c->dbus);
         free(c->unique_name);
+        free(c->address);
         free(c);
 }
 

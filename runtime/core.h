@@ -33,6 +33,16 @@
 #define DEFAULT_MAX_PENDING_CALLS 128u
 #define DEFAULT_MAX_MESSAGE_SIZE (32u * 1024u * 1024u)
 #define DEFAULT_MAX_FDS 16u
+/* What a bus or client peer connection accepts per message, as libdbus
+ * reads it: at least what a bus delivers (dbus-daemon's and busrpc-bus's
+ * max_message_unix_fds), so no delivered message costs the connection. */
+#define CONN_MAX_MESSAGE_FDS 1024u
+#define CONN_MAX_RECEIVED_FDS (4u * CONN_MAX_MESSAGE_FDS)
+/* fds one method call may hand a skeleton (busrpc_conn_set_max_call_fds()). */
+#define DEFAULT_MAX_CALL_FDS 16u
+/* Reconnection: first retry at once, then doubling up to the cap. */
+#define RECONNECT_FIRST_MS 50u
+#define RECONNECT_MAX_INTERVAL_MS 1000u
 #define DEFAULT_AUTH_TIMEOUT_MS 5000u
 #define MAX_MATCH_RULES 256u
 #define CREDS_CACHE_SIZE 128u
@@ -76,6 +86,7 @@ struct busrpc_name {
         void *userdata;
         bool owned;
         bool floating; /* no handle was returned: freed with the conn */
+        unsigned flags; /* BUSRPC_NAME_*: asked again after a reconnection */
         busrpc_source *notify; /* SERVER conns: deferred acquired callback */
         busrpc_name *prev, *next;
 };
@@ -153,7 +164,16 @@ int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
 /* Write out what is queued on @c, for a bounded time (see FLUSH_TIMEOUT_MS). */
 void conn_flush_bounded(busrpc_conn *c);
 
+/* reconnect.c */
+/* The local Disconnected signal of a bus or client peer conn was dispatched. */
+void conn_lost(busrpc_conn *c);
+void conn_lost_free(busrpc_conn *c);
+/* conn.c, for reconnect.c */
+int conn_open_dbus(busrpc_conn *c, DBusConnection **ret); /* c->address, c->kind */
+int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc);  /* consumes @dc */
+
 /* name.c */
+int name_request_all(busrpc_conn *c); /* after a reconnection */
 DBusHandlerResult name_handle_signal(busrpc_conn *c, DBusMessage *m);
 void name_release_all(busrpc_conn *c);
 void name_detach_all(busrpc_conn *c);
@@ -179,6 +199,8 @@ void driver_free_matches(busrpc_conn *peer);
 
 /* object.c */
 DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m);
+/* fds a skeleton would be handed for @m (the 'h' values in its body). */
+unsigned msg_count_fds(DBusMessage *m);
 void object_detach_all(busrpc_conn *c);
 bool tree_has_path(busrpc_conn *tree, const char *path);
 busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include "core.h"
 
-enum { ITEM_IO, ITEM_WATCHFD, ITEM_SIGNAL, ITEM_TIMER };
+enum { ITEM_IO, ITEM_WATCHFD, ITEM_SIGNAL, ITEM_TIMER, ITEM_SIGHOOK };
 
 #define MAX_WATCHES_PER_FD 4
 
@@ -33,7 +33,7 @@ typedef struct WatchFd {
 } WatchFd;
 
 struct busrpc_source {
-        int type; /* ITEM_IO or ITEM_TIMER */
+        int type; /* ITEM_IO, ITEM_TIMER or ITEM_SIGHOOK */
         busrpc_loop *loop;
         bool dead;
         bool enabled;
@@ -45,6 +45,9 @@ struct busrpc_source {
         bool repeat;
         busrpc_timer_fn timer_cb;
         DBusTimeout *dbus_timeout; /* a libdbus timeout, when set */
+        /* signal hook */
+        int signo;
+        busrpc_loop_signal_fn signal_cb;
         LoopHook *owner;           /* of a libdbus timeout */
         void *userdata;
         busrpc_source *next;
@@ -55,7 +58,9 @@ struct busrpc_loop {
         int epfd;
         int sigfd;
         int sigitem; /* ITEM_SIGNAL: &sigitem is the epoll cookie */
-        sigset_t old_mask;
+        sigset_t old_mask; /* the thread's mask before the loop blocked any */
+        sigset_t sigmask;  /* what the signalfd reads (and the loop blocked) */
+        bool default_signals; /* busrpc_loop_handle_signals() was called */
         bool quit;
         bool by_signal;
         int exit_code;
@@ -68,6 +73,8 @@ struct busrpc_loop {
 };
 
 static __thread busrpc_loop *default_loop;
+
+static int loop_update_signals(busrpc_loop *l);
 
 uint64_t loop_now_usec(void) {
         struct timespec ts;
@@ -248,6 +255,8 @@ BUSRPC_EXPORT busrpc_source *busrpc_source_free(busrpc_source *s) {
         if (s->type == ITEM_IO && !s->dead)
                 epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
         s->dead = true;
+        if (s->type == ITEM_SIGHOOK)
+                (void)loop_update_signals(s->loop);
         if (!s->loop->in_iteration)
                 free_dead(s->loop);
         return NULL;
@@ -549,7 +558,18 @@ static void read_signals(busrpc_loop *l) {
         struct signalfd_siginfo si;
 
         while (read(l->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                int signo = (int)si.ssi_signo;
+                bool hooked = false;
+
+                /* A hook added by a hook is not in this walk's past: fine. */
+                for (busrpc_source *s = l->sources; s; s = s->next) {
+                        if (s->type != ITEM_SIGHOOK || s->dead || s->signo != signo)
+                                continue;
+                        hooked = true;
+                        s->signal_cb(s, signo, s->userdata);
+                }
+                /* SIGHUP without a hook: nothing (a daemon's "reload"). */
+                if (!hooked && l->default_signals && (signo == SIGTERM || signo == SIGINT)) {
                         l->by_signal = true;
                         busrpc_loop_quit(l, 0);
                 }
@@ -635,35 +655,104 @@ BUSRPC_EXPORT void busrpc_loop_quit(busrpc_loop *l, int code) {
         l->exit_code = code;
 }
 
-BUSRPC_EXPORT int busrpc_loop_handle_signals(busrpc_loop *l) {
-        sigset_t mask;
+/* The signals the loop reads: SIGTERM, SIGINT and SIGHUP once
+ * busrpc_loop_handle_signals() was called, and every hooked one. */
+static void wanted_signals(busrpc_loop *l, sigset_t *mask) {
+        sigemptyset(mask);
+        if (l->default_signals) {
+                sigaddset(mask, SIGTERM);
+                sigaddset(mask, SIGINT);
+                sigaddset(mask, SIGHUP);
+        }
+        for (busrpc_source *s = l->sources; s; s = s->next)
+                if (s->type == ITEM_SIGHOOK && !s->dead)
+                        sigaddset(mask, s->signo);
+}
+
+static int loop_update_signals(busrpc_loop *l) {
         struct epoll_event ev = { 0 };
+        sigset_t want, unblock;
+        int r;
+
+        wanted_signals(l, &want);
+        if (l->sigfd < 0) {
+                if (sigisemptyset(&want))
+                        return 0;
+                r = pthread_sigmask(SIG_BLOCK, &want, &l->old_mask);
+                if (r != 0)
+                        return -r;
+                l->sigfd = signalfd(-1, &want, SFD_NONBLOCK | SFD_CLOEXEC);
+                if (l->sigfd < 0) {
+                        r = -errno;
+                        pthread_sigmask(SIG_SETMASK, &l->old_mask, NULL);
+                        return r;
+                }
+                ev.events = EPOLLIN;
+                ev.data.ptr = &l->sigitem;
+                if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sigfd, &ev) < 0) {
+                        r = -errno;
+                        close(l->sigfd);
+                        l->sigfd = -1;
+                        pthread_sigmask(SIG_SETMASK, &l->old_mask, NULL);
+                        return r;
+                }
+                l->sigmask = want;
+                return 0;
+        }
+        r = pthread_sigmask(SIG_BLOCK, &want, NULL);
+        if (r != 0)
+                return -r;
+        if (signalfd(l->sigfd, &want, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
+                return -errno;
+        /* Give back what the loop blocked and no longer reads. */
+        sigemptyset(&unblock);
+        for (int signo = 1; signo < SIGRTMAX; signo++)
+                if (sigismember(&l->sigmask, signo) == 1 && sigismember(&want, signo) != 1 &&
+                    sigismember(&l->old_mask, signo) != 1)
+                        sigaddset(&unblock, signo);
+        if (!sigisemptyset(&unblock))
+                pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+        l->sigmask = want;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_loop_handle_signals(busrpc_loop *l) {
         int r;
 
         return_if_fail(l, -EINVAL);
-        if (l->sigfd >= 0)
+        if (l->default_signals)
                 return 0;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        r = pthread_sigmask(SIG_BLOCK, &mask, &l->old_mask);
-        if (r != 0)
-                return -r;
-        l->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-        if (l->sigfd < 0) {
-                r = -errno;
-                pthread_sigmask(SIG_SETMASK, &l->old_mask, NULL);
+        l->default_signals = true;
+        r = loop_update_signals(l);
+        if (r < 0)
+                l->default_signals = false;
+        return r;
+}
+
+BUSRPC_EXPORT int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_signal_fn cb, void *userdata,
+                                         busrpc_source **ret) {
+        busrpc_source *s;
+        int r;
+
+        return_if_fail(l && cb && ret, -EINVAL);
+        return_if_fail(signo > 0 && signo < SIGRTMAX, -EINVAL);
+        return_if_fail(signo != SIGKILL && signo != SIGSTOP && signo != SIGSEGV && signo != SIGBUS &&
+                               signo != SIGILL && signo != SIGFPE,
+                       -EINVAL);
+        s = source_new(l, ITEM_SIGHOOK);
+        if (!s)
+                return -ENOMEM;
+        s->signo = signo;
+        s->signal_cb = cb;
+        s->userdata = userdata;
+        r = loop_update_signals(l);
+        if (r < 0) {
+                s->dead = true;
+                if (!l->in_iteration)
+                        free_dead(l);
                 return r;
         }
-        ev.events = EPOLLIN;
-        ev.data.ptr = &l->sigitem;
-        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sigfd, &ev) < 0) {
-                r = -errno;
-                close(l->sigfd);
-                l->sigfd = -1;
-                pthread_sigmask(SIG_SETMASK, &l->old_mask, NULL);
-                return r;
-        }
+        *ret = s;
         return 0;
 }
 

@@ -100,6 +100,7 @@ BUSRPC_EXPORT int busrpc_conn_request_name(busrpc_conn *c, const char *name, uns
         n->cb = cb;
         n->userdata = userdata;
         n->floating = !ret;
+        n->flags = flags;
         if (c->kind == CONN_BUS) {
                 r = request_on_bus(c, name, flags);
                 if (r < 0) {
@@ -148,6 +149,18 @@ BUSRPC_EXPORT busrpc_name *busrpc_name_release(busrpc_name *n) {
         name_unlink(n);
         name_free(n);
         return NULL;
+}
+
+int name_request_all(busrpc_conn *c) {
+        int ret = 0;
+
+        for (busrpc_name *n = c->names; n; n = n->next) {
+                /* NameAcquired follows from the bus and runs the callback. */
+                int r = request_on_bus(c, n->name, n->flags);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
 }
 
 void name_release_all(busrpc_conn *c) {

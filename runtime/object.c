@@ -225,6 +225,46 @@ BUSRPC_EXPORT int busrpc_object_signal_new(busrpc_object *o, const char *member,
 
 /* ---- dispatch ---- */
 
+static unsigned count_fds(DBusMessageIter *it, unsigned depth) {
+        unsigned n = 0;
+        int t;
+
+        /* The bus bounds nesting at 64; stay well inside the stack. */
+        if (depth > 64)
+                return 0;
+        while ((t = dbus_message_iter_get_arg_type(it)) != DBUS_TYPE_INVALID) {
+                if (t == DBUS_TYPE_UNIX_FD) {
+                        n++;
+                } else if (t == DBUS_TYPE_ARRAY && dbus_message_iter_get_element_type(it) == DBUS_TYPE_UNIX_FD) {
+                        n += (unsigned)dbus_message_iter_get_element_count(it);
+                } else if (t == DBUS_TYPE_ARRAY || t == DBUS_TYPE_STRUCT || t == DBUS_TYPE_DICT_ENTRY ||
+                           t == DBUS_TYPE_VARIANT) {
+                        char *sig = dbus_message_iter_get_signature(it);
+                        bool has_fd = sig && strchr(sig, DBUS_TYPE_UNIX_FD);
+                        dbus_free(sig);
+                        if (has_fd || t == DBUS_TYPE_VARIANT) {
+                                DBusMessageIter sub;
+                                dbus_message_iter_recurse(it, &sub);
+                                n += count_fds(&sub, depth + 1);
+                        }
+                }
+                dbus_message_iter_next(it);
+        }
+        return n;
+}
+
+unsigned msg_count_fds(DBusMessage *m) {
+        DBusMessageIter it;
+
+        if (!dbus_message_contains_unix_fds(m) || !dbus_message_iter_init(m, &it))
+                return 0;
+        return count_fds(&it, 0);
+}
+
+static unsigned max_call_fds(busrpc_conn *tree) {
+        return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
+}
+
 static const busrpc_method_desc *find_method(busrpc_conn *tree, const char *path, const char *iface,
                                              const char *member, busrpc_object **ret_obj, bool *ret_iface_found) {
         *ret_iface_found = false;
@@ -317,6 +357,12 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 conn_send_error(c, m, BUSRPC_ERROR_INVALID_ARGS,
                                 "Invalid arguments for %s: expected signature '%s', got '%s'", md->name, md->in_sig,
                                 dbus_message_get_signature(m));
+                goto out;
+        }
+        /* The fds stay with the message: libdbus closes them when it goes. */
+        if (msg_count_fds(m) > max_call_fds(tree)) {
+                conn_send_error(c, m, BUSRPC_ERROR_LIMITS_EXCEEDED, "Too many file descriptors (at most %u per call)",
+                                max_call_fds(tree));
                 goto out;
         }
         if (c->server && c->kind == CONN_SERVED && c->n_calls >= server_max_pending_calls(c->server)) {

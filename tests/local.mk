@@ -13,3 +13,4 @@ include tests/gen.mk
 include tests/runtime.mk
 include tests/interop.mk
 include tests/data.mk
+include tests/faults.mk

@@ -104,8 +104,10 @@ int main(int argc, char **argv) {
         printf("bulk-service: ready\n");
         fflush(stdout);
         r = busrpc_loop_run(loop);
+        if (r == -ECONNRESET) /* the bus went away: exit 1, a supervisor restarts us */
+                fprintf(stderr, "bulk-service: lost the connection to %s; exiting\n", bus ? bus : "the bus");
 out:
-        if (r < 0)
+        if (r < 0 && r != -ECONNRESET)
                 fprintf(stderr, "bulk-service: %s\n", strerror(-r));
         busrpc_server_free(server);
         busrpc_conn_unref(conn);

@@ -6,7 +6,8 @@
  * --bus takes "session", "system" or a bus address (what busrpc-bus
  * prints); the service owns the name org.example.Calculator there.
  * --peer listens for direct connections, e.g. unix:path=/tmp/dir/calc.sock.
- * With neither option it uses the session bus. SIGTERM or SIGINT stop it.
+ * With neither option it uses the session bus. SIGTERM or SIGINT stop it;
+ * SIGHUP does nothing; losing the bus makes it exit 1 (for a supervisor).
  *
  * What it shows: plain methods, a declared error (DivideByZero), a reply
  * deferred to a timer (Slow), a signal (Overflowed), and properties of the
@@ -324,6 +325,12 @@ int main(int argc, char **argv) {
         fflush(stdout);
 
         r = busrpc_loop_run(calc.loop);
+        if (r == -ECONNRESET) {
+                /* The bus went away (restarted or killed): exit non-zero, so a
+                 * supervisor starts us again on the new bus. */
+                fprintf(stderr, "calc-service: lost the connection to %s; exiting\n", bus);
+                goto out;
+        }
         if (r < 0)
                 goto fail;
         printf("calc-service: stopped after %" PRIu64 " calls since the last reset\n", calc.calls);

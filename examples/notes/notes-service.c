@@ -361,9 +361,11 @@ int main(int argc, char **argv) {
         }
         printf("notes-service: %zu note(s) from %s; ready\n", store.n, store.path);
         fflush(stdout);
-        r = busrpc_conn_run(conn); /* until SIGTERM or SIGINT */
+        r = busrpc_conn_run(conn); /* until SIGTERM or SIGINT, or the bus goes away */
+        if (r == -ECONNRESET) /* exit 1: a supervisor starts us again on the new bus */
+                fprintf(stderr, "notes-service: lost the connection to %s; exiting\n", bus);
 out:
-        if (r < 0)
+        if (r < 0 && r != -ECONNRESET)
                 fprintf(stderr, "notes-service: %s\n", strerror(-r));
         busrpc_object_unexport(store.object);
         busrpc_conn_unref(conn);

@@ -130,10 +130,27 @@ int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms);
 /**
  * busrpc_loop_handle_signals() - make SIGTERM and SIGINT quit the loop
  * cleanly (names released, pending replies flushed; busrpc_loop_run()
- * returns 0) through a signalfd. SIGPIPE is ignored by every busrpc loop
- * regardless: a dead peer never kills the process.
+ * returns 0) through a signalfd, and make SIGHUP harmless (a no-op unless
+ * a hook is added with busrpc_loop_add_signal(): a daemon takes SIGHUP to
+ * mean "reload", never "die"). The three are blocked in the calling thread.
+ * SIGPIPE is ignored by every busrpc loop regardless: a dead peer never
+ * kills the process.
  */
 int busrpc_loop_handle_signals(busrpc_loop *l);
+
+/** Called from the loop for each delivery of a hooked signal. */
+typedef int (*busrpc_loop_signal_fn)(busrpc_source *s, int signo, void *userdata);
+/**
+ * busrpc_loop_add_signal() - run @cb from the loop when @signo arrives
+ * (through the loop's signalfd; @signo is blocked in the calling thread
+ * while hooked). A hook on SIGTERM or SIGINT replaces their default (quit);
+ * several hooks on one signal all run. busrpc_source_free() removes the
+ * hook and unblocks @signo again unless it was blocked before or
+ * busrpc_loop_handle_signals() handles it. SIGKILL, SIGSTOP and the
+ * synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are -EINVAL.
+ */
+int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_signal_fn cb, void *userdata,
+                           busrpc_source **ret);
 
 /* Integration with another loop (GLib, sd-event, libuv, plain poll()):
  * watch busrpc_loop_get_fd() for busrpc_loop_get_events() (POLLIN), wake

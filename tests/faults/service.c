@@ -4,6 +4,7 @@
  *
  *   faults-service --bus ADDR [--name NAME] [--reconnect MS] [--events]
  *                  [--hup] [--conn-run] [--max-call-fds N] [--hold DEST]
+ *   faults-service --listen ADDR [--max-call-fds N] [--max-fds N]
  *
  * Methods: Add(ii)->i; Fds(ah)->u (how many fds it was handed, each
  * closed); Hold() never answers (the call is kept until exit).
@@ -12,7 +13,9 @@
  * DEST's Hold() asynchronously and prints how the call ended.
  * Prints "READY <unique name>", "ACQUIRED/LOST <name>", "EVENT ...",
  * "HUP <n>", "PENDING <r> <error name>"; exits 0 after SIGTERM, 1 with a
- * message on stderr when the bus is lost.
+ * message on stderr when the bus is lost. With --listen it serves the
+ * object to peers instead (--max-fds: busrpc_server_limits.max_fds;
+ * --max-call-fds then applies to all peers, on busrpc_server_conn()).
  */
 #include <errno.h>
 #include <signal.h>
@@ -131,8 +134,9 @@ static void on_reply(busrpc_msg *reply, int r, const busrpc_error *err, void *us
 }
 
 int main(int argc, char **argv) {
-        const char *bus = NULL, *name = NULL, *hold = NULL;
-        unsigned reconnect = 0, max_fds = 0;
+        const char *bus = NULL, *name = NULL, *hold = NULL, *listen_addr = NULL;
+        unsigned reconnect = 0, max_fds = 0, server_max_fds = 0;
+        busrpc_server *srv = NULL;
         bool events = false, hup = false, conn_run = false;
         State st = { 0 };
         busrpc_conn *c = NULL;
@@ -152,6 +156,10 @@ int main(int argc, char **argv) {
                         reconnect = (unsigned)atoi(argv[++i]);
                 else if (strcmp(argv[i], "--max-call-fds") == 0 && i + 1 < argc)
                         max_fds = (unsigned)atoi(argv[++i]);
+                else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+                        listen_addr = argv[++i];
+                else if (strcmp(argv[i], "--max-fds") == 0 && i + 1 < argc)
+                        server_max_fds = (unsigned)atoi(argv[++i]);
                 else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
                         hold = argv[++i];
                 else if (strcmp(argv[i], "--events") == 0)
@@ -165,14 +173,26 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
-        if (!bus) {
-                fprintf(stderr, "faults-service: --bus is required\n");
+        if (!bus == !listen_addr) {
+                fprintf(stderr, "faults-service: one of --bus and --listen is required\n");
                 return 2;
         }
-        r = busrpc_conn_open(bus, &c);
-        if (r < 0) {
-                fprintf(stderr, "faults-service: cannot connect to %s: %s\n", bus, strerror(-r));
-                return 1;
+        if (listen_addr) {
+                busrpc_server_limits limits = { .max_fds = server_max_fds };
+                r = busrpc_server_new(listen_addr, &srv);
+                if (r >= 0)
+                        r = busrpc_server_set_limits(srv, &limits);
+                if (r < 0) {
+                        fprintf(stderr, "faults-service: cannot listen on %s: %s\n", listen_addr, strerror(-r));
+                        return 1;
+                }
+                c = busrpc_conn_ref(busrpc_server_conn(srv));
+        } else {
+                r = busrpc_conn_open(bus, &c);
+                if (r < 0) {
+                        fprintf(stderr, "faults-service: cannot connect to %s: %s\n", bus, strerror(-r));
+                        return 1;
+                }
         }
         st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
         if ((max_fds && busrpc_conn_set_max_call_fds(c, max_fds) < 0) ||
@@ -208,7 +228,7 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
-        printf("READY %s\n", busrpc_conn_get_unique_name(c));
+        printf("READY %s\n", srv ? busrpc_server_get_address(srv) : busrpc_conn_get_unique_name(c));
         fflush(stdout);
         if (conn_run) {
                 r = busrpc_conn_run(c);
@@ -228,6 +248,7 @@ int main(int argc, char **argv) {
         busrpc_object_unexport(obj);
         busrpc_name_release(nh);
         busrpc_conn_unref(c);
+        busrpc_server_free(srv);
         busrpc_loop_unref(st.loop);
         dbus_shutdown();
         return r < 0 ? 1 : 0;

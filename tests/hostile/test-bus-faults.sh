@@ -113,6 +113,30 @@ wait_for "$rt_dir/lim.out" '^ACQUIRED'
 is "$(call_fds org.busrpc.Faults.Lim 2)" "u 2" "fds: max-call-fds 2: a call with 2 fds is served"
 is "$(call_fds org.busrpc.Faults.Lim 3)" "org.freedesktop.DBus.Error.LimitsExceeded" "fds: max-call-fds 2: 3 fds refused"
 
+# a peer server: the per-call limit on busrpc_server_conn() covers every peer
+call_peer_fds() {  # ADDRESS N: Fds(ah) with N fds from a plain peer
+	/usr/bin/python3 - "$1" "$2" <<'EOF'
+import os, sys, dbus, dbus.connection
+c = dbus.connection.Connection(sys.argv[1])
+c.call_blocking(None, "/", "org.freedesktop.DBus.Peer", "Ping", "", [], timeout=10)
+r, w = os.pipe()
+try:
+    print("u", int(c.call_blocking(None, "/org/busrpc/Faults", "org.busrpc.Faults", "Fds", "ah",
+                                   [[dbus.types.UnixFd(r) for _ in range(int(sys.argv[2]))]], timeout=20)))
+except dbus.exceptions.DBusException as e:
+    print(e.get_dbus_name())
+EOF
+}
+vg peer --listen "unix:path=$rt_dir/p/sock" --max-fds 64 --max-call-fds 8 || tap_bail "faults-service --listen under valgrind"
+PEER_PID=$SVC_PID
+is "$(call_peer_fds "unix:path=$rt_dir/p/sock" 8)" "u 8" "peer: a call with 8 fds is served (max-call-fds 8)"
+is "$(call_peer_fds "unix:path=$rt_dir/p/sock" 9)" "org.freedesktop.DBus.Error.LimitsExceeded" "peer: 9 fds: LimitsExceeded"
+is "$(call_peer_fds "unix:path=$rt_dir/p/sock" 40)" "org.freedesktop.DBus.Error.LimitsExceeded" "peer: 40 fds (under max_fds 64): LimitsExceeded"
+stop "$PEER_PID"; is "$STOP_RC" 0 "peer: SIGTERM: exit 0, valgrind clean"
+[ "$STOP_RC" -eq 0 ] || sed 's/^/#   /' "$rt_dir/peer.vg" | tail -30
+opened=$(awk '/Open (file descriptor|AF_UNIX socket)/ { getline nx; if (nx !~ /inherited from parent/) n++ } END { print n + 0 }' "$rt_dir/peer.vg")
+is "$opened" 0 "peer: no fd the server opened or received is open at exit"
+
 # --- 8. SIGHUP ---
 kill -HUP "$FDS_PID"
 is "$(B call org.busrpc.Faults /org/busrpc/Faults org.busrpc.Faults Add ii 6 7)" "i 13" "SIGHUP: the service (busrpc_loop_handle_signals) survives and answers"
@@ -130,7 +154,7 @@ is "$(B call "$(sed -n 's/^READY //p' "$rt_dir/hup2.out")" /org/busrpc/Faults or
 
 # --- 2. losing the bus ---
 # a client with a call pending on the fds service (which holds it)
-start_service hold --bus "$BUS" --events --hold org.busrpc.Faults || tap_bail "faults-service --hold"
+vg hold --bus "$BUS" --events --hold org.busrpc.Faults || tap_bail "faults-service --hold under valgrind"
 HOLD_PID=$SVC_PID
 vg rec --bus "$BUS" --name org.busrpc.Faults.Rec --reconnect 20000 --events || tap_bail "faults-service --reconnect under valgrind"
 REC_PID=$SVC_PID
@@ -173,7 +197,8 @@ for ex in calc bulk notes; do
 	exited "$p"; is "$EXIT_RC" 1 "lost: $ex-service exits 1"
 	is "$(tail -n1 "$rt_dir/ex-$ex.err")" "$ex-service: lost the connection to $BUS; exiting" "lost: $ex-service says why"
 done
-exited "$HOLD_PID"; is "$EXIT_RC" 1 "lost: the client with a handler exits 1 (its handler quit)"
+exited "$HOLD_PID"; is "$EXIT_RC" 1 "lost: the client with a handler exits 1 (its handler quit), valgrind clean (no pending call leaked)"
+[ "$EXIT_RC" = 1 ] || sed 's/^/#   /' "$rt_dir/hold.vg" | tail -30
 grep -q '^PENDING -104 org.freedesktop.DBus.Error.Disconnected$' "$rt_dir/hold.out"
 ok $? "lost: the pending call completed with -ECONNRESET / Disconnected"
 grep -q '^EVENT LOST -104$' "$rt_dir/hold.out"; ok $? "lost: the handler was told (BUSRPC_CONN_LOST)"

@@ -367,9 +367,15 @@ BUSRPC_EXPORT busrpc_conn *busrpc_conn_ref(busrpc_conn *c) {
 void conn_flush_bounded(busrpc_conn *c) {
         uint64_t now = loop_now_usec(), end;
 
+        /* A server's peers are flushed all at once against one deadline. */
+        if (c->kind == CONN_SERVED || c->kind == CONN_SERVER) {
+                if (c->server)
+                        server_flush(c->server);
+                return;
+        }
         if (!c->dbus)
                 return;
-        end = now + (uint64_t)(c->kind == CONN_SERVED ? FLUSH_TIMEOUT_SERVED_MS : FLUSH_TIMEOUT_MS) * 1000u;
+        end = now + (uint64_t)FLUSH_TIMEOUT_MS * 1000u;
         while (now < end && dbus_connection_get_is_connected(c->dbus) &&
                dbus_connection_has_messages_to_send(c->dbus)) {
                 if (!dbus_connection_read_write(c->dbus, (int)((end - now + 999) / 1000)))
@@ -493,6 +499,7 @@ busrpc_conn *conn_tree(busrpc_conn *c) {
 }
 
 int conn_send(busrpc_conn *c, DBusMessage *m) {
+        long queued;
         int type;
 
         return_if_fail(c && m, -EINVAL);
@@ -515,8 +522,11 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
          * with the same FALSE as out of memory: tell them apart. */
         if (dbus_message_contains_unix_fds(m) && !dbus_connection_can_send_type(c->dbus, DBUS_TYPE_UNIX_FD))
                 return -EOPNOTSUPP;
+        queued = c->kind == CONN_SERVED ? dbus_connection_get_outgoing_size(c->dbus) : 0;
         if (!dbus_connection_send(c->dbus, m, NULL))
                 return -ENOMEM;
+        if (c->kind == CONN_SERVED) /* bytes queued toward a peer are bounded */
+                server_peer_sent(c, queued);
         return 0;
 }
 

@@ -29,7 +29,7 @@
 #define SERVER_UNIQUE_NAME ":1.0"
 
 /* Default limits (documented in docs/runtime.md). */
-#define DEFAULT_MAX_CONNECTIONS 64u
+#define DEFAULT_MAX_CONNECTIONS 128u
 #define DEFAULT_MAX_PENDING_CALLS 128u
 #define DEFAULT_MAX_MESSAGE_SIZE (32u * 1024u * 1024u)
 #define DEFAULT_MAX_FDS 16u
@@ -43,15 +43,15 @@
 /* Reconnection: first retry at once, then doubling up to the cap. */
 #define RECONNECT_FIRST_MS 50u
 #define RECONNECT_MAX_INTERVAL_MS 1000u
-#define DEFAULT_AUTH_TIMEOUT_MS 5000u
+#define DEFAULT_AUTH_TIMEOUT_MS 2000u
 #define MAX_MATCH_RULES 256u
 #define CREDS_CACHE_SIZE 128u
 #define CREDS_CALL_TIMEOUT_MS 5000
 #define PEER_PING_TIMEOUT_MS 25000
 /* How long a flush may wait for a peer to read (libdbus's own flush waits
- * forever: a peer that stops reading would hang us at exit). */
+ * forever: a peer that stops reading would hang us at exit). A server's
+ * peers share one deadline instead (busrpc_server_limits.shutdown_timeout_ms). */
 #define FLUSH_TIMEOUT_MS 5000
-#define FLUSH_TIMEOUT_SERVED_MS 1000
 
 typedef enum ConnKind {
         CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
@@ -132,6 +132,9 @@ struct busrpc_conn {
         unsigned n_matches;
         unsigned n_calls; /* calls being served and not yet replied */
         busrpc_source *auth_timer;
+        uid_t peer_uid; /* SO_PEERCRED at accept, then the authenticated uid; -1: unknown (tcp) */
+        pid_t peer_pid; /* SO_PEERCRED at accept; 0: unknown */
+        bool authed;    /* counted by the server as authenticated */
         busrpc_conn *peer_prev, *peer_next;
 
         /* loop bookkeeping */
@@ -179,7 +182,11 @@ void name_release_all(busrpc_conn *c);
 void name_detach_all(busrpc_conn *c);
 bool name_is_owned_locally(busrpc_conn *server_conn, const char *name);
 
-/* server.c */
+/* server.c, limits.c */
+/* After @c (SERVED) queued a message: @before is what was queued before it. */
+void server_peer_sent(busrpc_conn *c, long before);
+/* Write out what is queued to every peer, all at once, within the shutdown deadline. */
+void server_flush(busrpc_server *s);
 void server_peer_gone(busrpc_conn *peer);
 int server_broadcast(busrpc_server *s, DBusMessage *m);
 DBusConnection *server_dbus_of(busrpc_server *s);

@@ -6,7 +6,7 @@ libbusrpc_core_sources = \
 	runtime/core.h \
 	runtime/loop.c runtime/conn.c runtime/name.c runtime/server.c runtime/driver.c \
 	runtime/object.c runtime/introspect.c runtime/property.c runtime/call.c runtime/creds.c \
-	runtime/reconnect.c
+	runtime/reconnect.c runtime/server.h runtime/limits.c
 libbusrpc_data_sources = \
 	runtime/data.h \
 	runtime/message.c runtime/validate.c runtime/variant.c runtime/shm.c runtime/error.c \

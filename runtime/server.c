@@ -15,37 +15,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <unistd.h>
-#include "core.h"
-
-struct busrpc_server {
-        DBusServer *dbus;
-        busrpc_conn *conn; /* the all-peers handle */
-        busrpc_loop *loop;
-        LoopHook hook;
-        char *address;
-        busrpc_server_limits limits;
-        uid_t self_uid;
-        uid_t *allowed;
-        unsigned n_allowed;
-        busrpc_conn *peers;
-        unsigned n_peers;
-        unsigned next_id;
-};
-
-static void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
-        *l = in ? *in : (busrpc_server_limits){ 0 };
-        if (!l->max_connections)
-                l->max_connections = DEFAULT_MAX_CONNECTIONS;
-        if (!l->max_pending_calls)
-                l->max_pending_calls = DEFAULT_MAX_PENDING_CALLS;
-        if (!l->max_message_size)
-                l->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
-        if (!l->max_fds)
-                l->max_fds = DEFAULT_MAX_FDS;
-        if (!l->auth_timeout_ms)
-                l->auth_timeout_ms = DEFAULT_AUTH_TIMEOUT_MS;
-}
+#include "server.h"
 
 static void apply_limits(busrpc_server *s, DBusConnection *dc) {
         dbus_connection_set_max_message_size(dc, (long)s->limits.max_message_size);
@@ -54,14 +27,7 @@ static void apply_limits(busrpc_server *s, DBusConnection *dc) {
         dbus_connection_set_max_received_unix_fds(dc, (long)s->limits.max_fds * 4);
 }
 
-static dbus_bool_t allow_uid(DBusConnection *dc, unsigned long uid, void *data) {
-        busrpc_server *s = data;
-
-        if (uid == (unsigned long)s->self_uid)
-                return TRUE;
-        for (unsigned i = 0; i < s->n_allowed; i++)
-                if (uid == (unsigned long)s->allowed[i])
-                        return TRUE;
+static dbus_bool_t deny_uid(DBusConnection *dc, unsigned long uid, void *data) {
         return FALSE;
 }
 
@@ -79,13 +45,20 @@ void server_peer_gone(busrpc_conn *c) {
                 c->peer_next->peer_prev = c->peer_prev;
         c->peer_prev = c->peer_next = NULL;
         s->n_peers--;
+        if (c->authed)
+                s->n_authed--;
+        else
+                s->n_unauth--;
         if (c->auth_timer)
                 c->auth_timer = busrpc_source_free(c->auth_timer);
         driver_free_matches(c);
         c->server = NULL;
+        dbus_connection_set_unix_user_function(c->dbus, deny_uid, NULL, NULL);
         if (dbus_connection_get_is_connected(c->dbus))
                 dbus_connection_close(c->dbus);
         busrpc_conn_unref(c); /* the server's reference */
+        if (s->accept_retry) /* an fd is free again */
+                server_accept_resume(s);
 }
 
 static int auth_timeout(busrpc_source *src, void *userdata) {
@@ -103,12 +76,15 @@ static int auth_timeout(busrpc_source *src, void *userdata) {
 static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
         busrpc_server *s = data;
         busrpc_conn *c;
+        uid_t uid = (uid_t)-1;
+        pid_t pid = 0;
 
-        /* Not referenced: libdbus drops and closes it. */
-        if (s->n_peers >= s->limits.max_connections)
+        s->accepted = true;
+        /* Not referenced: libdbus drops and closes it. A uid that could
+         * not authenticate anyway takes no slot at all. */
+        if (limits_peer_creds(dc, &uid, &pid) && !limits_uid_allowed(s, uid))
                 return;
         dbus_connection_ref(dc);
-        dbus_connection_set_unix_user_function(dc, allow_uid, s, NULL);
         dbus_connection_set_allow_anonymous(dc, FALSE);
         apply_limits(s, dc);
         if (conn_new(CONN_SERVED, dc, s->loop, &c) < 0) {
@@ -116,10 +92,16 @@ static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
                 dbus_connection_unref(dc);
                 return;
         }
+        /* The uid check, and the count of authenticated peers, run when
+         * libdbus completes authentication (nothing is read before). */
+        dbus_connection_set_unix_user_function(dc, limits_authenticate, c, NULL);
         c->server = s;
+        c->peer_uid = uid;
+        c->peer_pid = pid;
         if (asprintf(&c->unique_name, ":1.%u", ++s->next_id) < 0) {
                 c->unique_name = NULL;
                 c->server = NULL;
+                dbus_connection_set_unix_user_function(dc, deny_uid, NULL, NULL);
                 busrpc_conn_unref(c);
                 return;
         }
@@ -128,9 +110,111 @@ static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
                 s->peers->peer_prev = c;
         s->peers = c;
         s->n_peers++;
+        s->n_unauth++;
         if (busrpc_loop_add_timer(s->loop, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, c,
-                                  &c->auth_timer) < 0)
+                                  &c->auth_timer) < 0) {
                 server_peer_gone(c);
+                return;
+        }
+        /* Over budget: the heaviest sender's oldest goes (maybe this one). */
+        if (s->n_unauth > s->limits.max_unauthenticated)
+                limits_evict_unauthenticated(s);
+}
+
+/* ---- the listening sockets ---- */
+
+struct ListenWatch {
+        busrpc_server *server;
+        DBusWatch *watch;
+        busrpc_source *io;
+        ListenWatch *next;
+};
+
+static int accept_retry(busrpc_source *src, void *userdata) {
+        server_accept_resume(userdata);
+        return 0;
+}
+
+static int on_listen(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
+        ListenWatch *lw = userdata;
+        busrpc_server *s = lw->server;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+        s->accepted = false;
+        dbus_watch_handle(lw->watch, DBUS_WATCH_READABLE);
+        if (s->accepted || poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+                return 0;
+        /* accept() failed with a connection waiting: out of fds (EMFILE,
+         * ENFILE) or memory. The socket stays readable, so the loop would
+         * spin: free an fd by closing the cheapest connection (the
+         * heaviest sender's oldest unauthenticated one), or else stop
+         * accepting until a peer goes or ACCEPT_RETRY_MS passes. */
+        if (limits_evict_unauthenticated(s))
+                return 0;
+        for (ListenWatch *w = s->watches; w; w = w->next)
+                w->io = busrpc_source_free(w->io);
+        if (!s->accept_retry &&
+            busrpc_loop_add_timer(s->loop, ACCEPT_RETRY_MS * 1000u, false, accept_retry, s, &s->accept_retry) < 0)
+                server_accept_resume(s);
+        return 0;
+}
+
+static int listen_arm(ListenWatch *lw) {
+        busrpc_server *s = lw->server;
+        bool want = dbus_watch_get_enabled(lw->watch) && !s->accept_retry;
+
+        if (want && !lw->io)
+                return busrpc_loop_add_io(s->loop, dbus_watch_get_unix_fd(lw->watch), EPOLLIN, on_listen, lw,
+                                          &lw->io);
+        if (!want && lw->io)
+                lw->io = busrpc_source_free(lw->io);
+        return 0;
+}
+
+void server_accept_resume(busrpc_server *s) {
+        if (s->accept_retry)
+                s->accept_retry = busrpc_source_free(s->accept_retry);
+        for (ListenWatch *w = s->watches; w; w = w->next)
+                listen_arm(w);
+}
+
+static dbus_bool_t listen_add(DBusWatch *watch, void *data) {
+        busrpc_server *s = data;
+        ListenWatch *lw = calloc(1, sizeof(*lw));
+
+        if (!lw)
+                return FALSE;
+        lw->server = s;
+        lw->watch = watch;
+        if (listen_arm(lw) < 0) {
+                free(lw);
+                return FALSE;
+        }
+        lw->next = s->watches;
+        s->watches = lw;
+        return TRUE;
+}
+
+static void listen_remove(DBusWatch *watch, void *data) {
+        busrpc_server *s = data;
+
+        for (ListenWatch **pp = &s->watches; *pp; pp = &(*pp)->next) {
+                ListenWatch *lw = *pp;
+                if (lw->watch != watch)
+                        continue;
+                *pp = lw->next;
+                busrpc_source_free(lw->io);
+                free(lw);
+                return;
+        }
+}
+
+static void listen_toggle(DBusWatch *watch, void *data) {
+        busrpc_server *s = data;
+
+        for (ListenWatch *lw = s->watches; lw; lw = lw->next)
+                if (lw->watch == watch)
+                        listen_arm(lw);
 }
 
 /* ---- addresses ---- */
@@ -227,8 +311,7 @@ static int prepare_address(const char *address, bool *ret_tcp) {
 
 static int server_hook(busrpc_server *s) {
         s->hook.loop = s->loop;
-        if (!dbus_server_set_watch_functions(s->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle, &s->hook,
-                                             NULL) ||
+        if (!dbus_server_set_watch_functions(s->dbus, listen_add, listen_remove, listen_toggle, s, NULL) ||
             !dbus_server_set_timeout_functions(s->dbus, loop_timeout_add, loop_timeout_remove, loop_timeout_toggle,
                                                &s->hook, NULL))
                 return -ENOMEM;
@@ -236,6 +319,8 @@ static int server_hook(busrpc_server *s) {
 }
 
 static void server_unhook(busrpc_server *s) {
+        if (s->accept_retry)
+                s->accept_retry = busrpc_source_free(s->accept_retry);
         dbus_server_set_watch_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
         dbus_server_set_timeout_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
 }
@@ -303,6 +388,9 @@ fail:
 BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
         if (!s)
                 return NULL;
+        /* Replies queued last (held calls answered at exit) reach the
+         * peers that read, within the one shutdown deadline. */
+        server_flush(s);
         while (s->peers)
                 server_peer_gone(s->peers);
         if (s->dbus) {
@@ -330,8 +418,7 @@ void server_conn_gone(busrpc_server *s) {
 
 BUSRPC_EXPORT int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits) {
         return_if_fail(s && limits, -EINVAL);
-        return_if_fail(limits->max_message_size <= 128u * 1024u * 1024u, -EINVAL); /* libdbus's own cap */
-        return_if_fail(limits->max_fds <= 253, -EINVAL);
+        return_if_fail(limits_check(limits) == 0, -EINVAL);
         limits_fill(&s->limits, limits);
         for (busrpc_conn *p = s->peers; p; p = p->peer_next)
                 apply_limits(s, p->dbus);
@@ -372,6 +459,16 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
         }
         busrpc_loop_unref(s->loop);
         s->loop = busrpc_loop_ref(l);
+        /* Peers still authenticating keep a deadline, on the new loop. */
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+                if (!p->auth_timer)
+                        continue;
+                p->auth_timer = busrpc_source_free(p->auth_timer);
+                r = busrpc_loop_add_timer(l, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, p,
+                                          &p->auth_timer);
+                if (r < 0)
+                        return r;
+        }
         return server_hook(s);
 }
 

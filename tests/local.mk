@@ -14,3 +14,4 @@ include tests/runtime.mk
 include tests/interop.mk
 include tests/data.mk
 include tests/faults.mk
+include tests/hostile.mk

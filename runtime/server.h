@@ -1,0 +1,59 @@
+/* server.h: the peer server's private state, shared by server.c (the
+ * listening socket, the peers, the all-peers handle) and limits.c (what a
+ * peer may cost: admission, the outgoing bound, the shutdown deadline). */
+#pragma once
+
+#include "core.h"
+
+/* Defaults of the limits that live here (docs/runtime.md, "Limits"). */
+#define DEFAULT_MAX_CONNECTIONS_PER_UID 64u
+#define DEFAULT_MAX_UNAUTHENTICATED 64u
+#define MAX_UNAUTHENTICATED_CAP 1024u /* eviction is quadratic in it */
+#define DEFAULT_MAX_OUTGOING_BYTES (16u * 1024u * 1024u)
+#define DEFAULT_SHUTDOWN_TIMEOUT_MS 2000u
+/* accept() failed with a connection waiting and nothing to evict (out of
+ * fds): wait this long, or until a peer goes, before accepting again. */
+#define ACCEPT_RETRY_MS 100u
+
+typedef struct ListenWatch ListenWatch;
+
+struct busrpc_server {
+        DBusServer *dbus;
+        busrpc_conn *conn; /* the all-peers handle */
+        busrpc_loop *loop;
+        LoopHook hook;
+        char *address;
+        busrpc_server_limits limits;
+        uid_t self_uid;
+        uid_t *allowed;
+        unsigned n_allowed;
+        busrpc_conn *peers; /* newest first */
+        unsigned n_peers;   /* n_unauth + n_authed */
+        unsigned n_unauth;
+        unsigned n_authed;
+        unsigned next_id;
+
+        /* the listening sockets: our own watches, so a failed accept
+         * (EMFILE) cannot make a level-triggered loop spin */
+        ListenWatch *watches;
+        busrpc_source *accept_retry; /* set while accepting is paused */
+        bool accepted;               /* the last watch dispatch accepted one */
+
+        uint64_t flush_deadline; /* usec: the shutdown deadline in force */
+};
+
+/* server.c */
+void server_accept_resume(busrpc_server *s);
+
+/* limits.c */
+void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in);
+int limits_check(const busrpc_server_limits *l);
+bool limits_uid_allowed(busrpc_server *s, uid_t uid);
+/* The peer's credentials from the socket (unix sockets only). */
+bool limits_peer_creds(DBusConnection *dc, uid_t *ret_uid, pid_t *ret_pid);
+/* Close the oldest unauthenticated connection of the uid, then the
+ * process, that holds the most of them. false: there is none. */
+bool limits_evict_unauthenticated(busrpc_server *s);
+/* libdbus's unix-user function: the authentication of @data (a SERVED
+ * busrpc_conn) completes; counts it, or refuses it over the limits. */
+dbus_bool_t limits_authenticate(DBusConnection *dc, unsigned long uid, void *data);

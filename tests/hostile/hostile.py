@@ -1,0 +1,466 @@
+"""hostile.py: hostile peers against a busrpc peer-to-peer server (TAP).
+
+    hostile.py              run every case (tests/hostile/test-hostile-*.sh)
+    hostile.py attack ADDR N [silent|hold|auth]
+                            silent: hold N silent connections to ADDR, opening
+                            a new one for each the server closes; hold: the
+                            same without reopening; auth: authenticate N (and
+                            Ping), print AUTHED k (how many were answered)
+                            and hold them; the others print HELD N
+
+The server (tests/hostile-server) runs under $VALGRIND when HOSTILE_VALGRIND
+is set: every stop then also asserts a clean valgrind exit, and the time
+bounds are multiplied by SLOW (valgrind makes the server ~20x slower; what is
+asserted is that the bound holds, not how fast the machine is).
+"""
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402
+
+IFACE = "org.busrpc.Hostile"
+
+
+# ---- the attacker, as its own process (its own pid) ----
+
+def attack(address, n, mode):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    socks = []
+
+    def one():
+        return wire.Conn(address, timeout=10)
+
+    if mode == "auth":
+        for _ in range(n):
+            try:
+                c = one().connect_all()
+                c.call("/", "org.freedesktop.DBus.Peer", "Ping")
+                socks.append(c)
+            except (OSError, wire.WireError):
+                pass
+        print("AUTHED %d" % len(socks), flush=True)
+        while True:
+            time.sleep(1)
+
+    while len(socks) < n:
+        try:
+            socks.append(one())
+        except (OSError, wire.WireError):
+            time.sleep(0.01)
+    print("HELD %d" % len(socks), flush=True)
+    while True:  # the server closes some: open new ones at once
+        poll = select.poll()
+        by_fd = {}
+        for c in socks:
+            poll.register(c.sock, select.POLLIN)
+            by_fd[c.sock.fileno()] = c
+        for fd, _ in poll.poll(1000):
+            c = by_fd[fd]
+            try:
+                gone = not c.sock.recv(4096)
+            except OSError:
+                gone = True
+            if gone:
+                socks.remove(c)
+                c.close()
+                if mode == "hold":
+                    continue
+                try:
+                    socks.append(one())
+                except (OSError, wire.WireError):
+                    pass
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "attack":
+    try:
+        attack(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "silent")
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+# ---- TAP ----
+
+n_tests = 0
+n_failed = 0
+
+
+def ok(cond, desc):
+    global n_tests, n_failed
+    n_tests += 1
+    print("%sok %d - %s" % ("" if cond else "not ", n_tests, desc), flush=True)
+    if not cond:
+        n_failed += 1
+    return cond
+
+
+def diag(s):
+    for line in str(s).splitlines():
+        print("# " + line, flush=True)
+
+
+def bail(s):
+    print("Bail out! " + s, flush=True)
+    sys.exit(1)
+
+
+top_builddir = os.environ.get("top_builddir") or bail("run me through make check")
+top_srcdir = os.environ.get("top_srcdir")
+BUSCTL = os.environ.get("BUSCTL") or "busctl"
+VALGRIND = os.environ.get("VALGRIND") or "valgrind"
+UNDER_VG = bool(os.environ.get("HOSTILE_VALGRIND"))
+SLOW = 8 if UNDER_VG else 1
+SERVER = os.path.join(top_builddir, "tests", "hostile-server")
+HERE = os.path.abspath(__file__)
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+for prog in (BUSCTL, "setpriv") + ((VALGRIND,) if UNDER_VG else ()):
+    if not shutil.which(prog):
+        bail("required program '%s' not found" % prog)
+if not os.access(SERVER, os.X_OK):
+    bail("tests/hostile-server not built")
+
+tmp = tempfile.mkdtemp(prefix="busrpc-hostile-")
+os.chmod(tmp, 0o755)
+children = []
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, max(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+
+
+class Server:
+    """tests/hostile-server on @address with @args; .pid is the server
+    process itself (libtool and valgrind exec it)."""
+    n = 0
+
+    def __init__(self, address, *args, nofile=None):
+        Server.n += 1
+        self.tag = "srv%d" % Server.n
+        cmd = [SERVER, "--listen", address] + [str(a) for a in args]
+        if UNDER_VG:
+            self.vglog = os.path.join(tmp, self.tag + ".vg")
+            cmd = [os.path.join(top_builddir, "libtool"), "--mode=execute", VALGRIND, "--leak-check=full",
+                   "--errors-for-leak-kinds=definite", "--error-exitcode=99", "--log-file=" + self.vglog] + cmd
+
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.err = open(os.path.join(tmp, self.tag + ".err"), "w")
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, preexec_fn=limit)
+        children.append(self.p)
+        line = self.p.stdout.readline().decode()
+        if not line.startswith("READY "):
+            bail("the server did not start: " + open(self.err.name).read())
+        self.address = address
+        self.pid = self.p.pid
+        # one call: the loop runs (its signalfd is open) before fds are counted
+        c = wire.Conn(address, timeout=10 * SLOW).connect_all()
+        c.call("/h", IFACE, "Echo", "s", ["up"])
+        c.close()
+
+    def fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.pid))
+
+    def rss_kib(self):
+        for line in open("/proc/%d/status" % self.pid):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return -1
+
+    def cpu_s(self):
+        f = open("/proc/%d/stat" % self.pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self, sig=signal.SIGTERM, wait=30):
+        """(exit status, seconds from the signal to the exit)."""
+        t0 = time.monotonic()
+        if sig:
+            self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = self.p.wait()
+            diag("%s: still running %d s after the signal: killed" % (self.tag, wait))
+        dt = time.monotonic() - t0
+        if UNDER_VG and rc != 0 and os.path.exists(self.vglog):
+            diag("".join(open(self.vglog).readlines()[-30:]))
+        return rc, dt
+
+
+def start_attacker(address, n, mode="silent", as_nobody=False):
+    cmd = ([] if not as_nobody else NOBODY) + ["/usr/bin/python3", HERE, "attack", address, str(n), mode]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    children.append(p)
+    r, _, _ = select.select([p.stdout], [], [], 60 * SLOW)
+    line = p.stdout.readline().decode() if r else ""
+    return p, line.strip()
+
+
+def stop_proc(p):
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def busctl_echo(address, text="hi", as_nobody=False, timeout=10):
+    """(ok, seconds): one busctl call, a real client in its own process."""
+    cmd = ([] if not as_nobody else NOBODY) + [BUSCTL, "--address=" + address, "--timeout=%d" % timeout,
+                                               "call", "org.busrpc.H", "/h", IFACE, "Echo", "s", text]
+    env = dict(os.environ, HOME="/")
+    t0 = time.monotonic()
+    try:
+        out = subprocess.run(cmd, capture_output=True, timeout=timeout + 5, env=env).stdout.decode().strip()
+    except subprocess.TimeoutExpired:
+        out = ""
+    return out == 's "%s"' % text, time.monotonic() - t0
+
+
+def served_within(address, n, bound, tag, as_nobody=False):
+    times = []
+    good = 0
+    for i in range(n):
+        okay, dt = busctl_echo(address, "call%d" % i, as_nobody=as_nobody, timeout=max(5, int(bound * 3)))
+        times.append(dt)
+        if okay and dt <= bound:
+            good += 1
+    ok(good == n, "%s: %d/%d busctl calls answered within %.1f s (slowest %.2f s)" % (tag, good, n, bound,
+                                                                                    max(times)))
+
+
+def wire_conn(address):
+    return wire.Conn(address, timeout=10 * SLOW).connect_all()
+
+
+# ---- 3. slowloris ----
+
+def test_slowloris():
+    path = "unix:path=%s/s1/sock" % tmp
+    s = Server(path)
+    base = s.fds()
+    att, held = start_attacker(path, 1000)
+    ok(held == "HELD 1000", "an attacker holds 1,000 silent connections (%s)" % held)
+    served_within(path, 10, 1.0 * SLOW, "while they are held (and reopened as the server closes them)")
+    fds = s.fds()
+    ok(fds <= base + 64 + 2, "the server holds at most max_unauthenticated (64) of them: %d fds (idle %d)" %
+       (fds, base))
+    stop_proc(att)
+    rc, dt = s.stop()
+    ok(rc == 0, "the server exits 0 on SIGTERM (%.1f s)" % dt)
+
+    # another uid, not allowed: closed at accept, never a slot
+    ab = "unix:abstract=busrpc-hostile-%d" % os.getpid()
+    s = Server(ab)
+    base = s.fds()
+    att, held = start_attacker(ab, 1000, as_nobody=True)
+    ok(held == "HELD 1000", "another uid (nobody) holds 1,000 connections to an abstract socket (%s)" % held)
+    served_within(ab, 5, 1.0 * SLOW, "another uid's flood")
+    fds = s.fds()
+    ok(fds <= base + 4, "a uid that may not authenticate costs no slot: %d fds (idle %d)" % (fds, base))
+    stop_proc(att)
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+    # another uid that is allowed: its flood evicts its own connections, and
+    # its authenticated peers are bounded per uid
+    ab2 = ab + "-2"
+    s = Server(ab2, "--allow-uid", 65534, "--max-per-uid", 8)
+    att, held = start_attacker(ab2, 1000, as_nobody=True)
+    ok(held == "HELD 1000", "an allowed uid holds 1,000 silent connections (%s)" % held)
+    served_within(ab2, 5, 1.0 * SLOW, "an allowed uid's silent flood")
+    stop_proc(att)
+    att, held = start_attacker(ab2, 20, mode="auth", as_nobody=True)
+    ok(held == "AUTHED 8", "of 20 connections of that uid, max_connections_per_uid (8) authenticate (%s)" % held)
+    served_within(ab2, 5, 1.0 * SLOW, "the own uid beside a full quota of another")
+    stop_proc(att)
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
+# ---- 3b. out of fds on accept ----
+
+def test_emfile():
+    path = "unix:path=%s/e1/sock" % tmp
+    s = Server(path, "--auth-timeout", 1000 * SLOW, nofile=48 if not UNDER_VG else 64)
+    att, held = start_attacker(path, 300, mode="hold")
+    ok(held == "HELD 300", "300 silent connections to a server limited to 48 fds (%s)" % held)
+    cpu0, t0 = s.cpu_s(), time.monotonic()
+    time.sleep(1.0)
+    busy = (s.cpu_s() - cpu0) / (time.monotonic() - t0)
+    ok(busy < 0.1, "out of fds, the server does not spin on accept (%.0f%% CPU)" % (busy * 100))
+    served_within(path, 3, 2.0 * SLOW, "out of fds")
+    stop_proc(att)
+    rc, dt = s.stop()
+    ok(rc == 0, "the server exits 0 (%.1f s)" % dt)
+
+
+# ---- 4. a peer that never reads ----
+
+def rss_sampler(s, out, stop):
+    while not stop.is_set():
+        try:
+            out.append(s.rss_kib())
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
+def flood_unread(address, member, sig, body, count):
+    """Calls that are never read; returns (sent, closed by the server)."""
+    c = wire_conn(address)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sent = 0
+    try:
+        for _ in range(count):
+            c.send_call("/h" if member != "Introspect" else "/h/pad", IFACE if member != "Introspect"
+                        else "org.freedesktop.DBus.Introspectable", member, sig, body)
+            sent += 1
+    except OSError:
+        return sent, True
+    closed = wire.wait_closed(c.sock, 5 * SLOW)
+    c.close()
+    return sent, closed
+
+
+def test_outgoing():
+    path = "unix:path=%s/o1/sock" % tmp
+    limit = 1 << 20
+    s = Server(path, "--max-outgoing", limit, "--pad", 200)
+    good = wire_conn(path)
+    base = s.rss_kib()
+    samples, stop = [], threading.Event()
+    th = threading.Thread(target=rss_sampler, args=(s, samples, stop))
+    th.start()
+    sent, closed = flood_unread(path, "Big", "u", [65536], 1000)
+    ok(closed, "a peer that asks for 64 MiB of replies and reads none is closed (after %d calls)" % sent)
+    r = good.call("/h", IFACE, "Echo", "s", ["still"]).body
+    ok(r == ["still"], "a well-behaved peer is still served")
+    introspect = len(wire_conn(path).call("/h/pad", "org.freedesktop.DBus.Introspectable", "Introspect")
+                     .body[0])
+    sent, closed = flood_unread(path, "Introspect", "", [], 40000)
+    ok(closed, "one that sends 40,000 Introspect calls (%d bytes each) and reads nothing is closed (after %d)" %
+       (introspect, sent))
+    for _ in range(3):
+        flood_unread(path, "Big", "u", [65536], 1000)
+    stop.set()
+    th.join()
+    peak = max(samples) if samples else -1
+    grow = peak - base
+    # the bound: max_outgoing_bytes per peer plus what libdbus buffers on the
+    # way in (max_message_size is not at stake: every call is small)
+    ok(0 <= grow < (8 * limit) // 1024 + 8192 * (2 if UNDER_VG else 1),
+       "server RSS stays bounded over 5 floods: %d KiB -> peak %d KiB (limit %d KiB per peer)" %
+       (base, peak, limit // 1024))
+    r = good.call("/h", IFACE, "Echo", "s", ["after"]).body
+    ok(r == ["after"], "and the well-behaved peer is served after them all")
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
+# ---- 5. shutdown with peers that do not read ----
+
+def test_shutdown():
+    path = "unix:path=%s/d1/sock" % tmp
+    s = Server(path, "--shutdown-timeout", 2000)
+    stuck = []
+    for _ in range(40):
+        c = wire_conn(path)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.send_call("/h", IFACE, "Big", "u", [1 << 20])
+        stuck.append(c)
+    for c in stuck:  # the reply has started to come: the server answered
+        c.sock.settimeout(30 * SLOW)
+        ok_start = len(c.sock.recv(16)) > 0
+        if not ok_start:
+            break
+    ok(ok_start, "40 peers asked for 1 MiB each, got the first bytes, and stopped reading")
+    good = wire_conn(path)
+    serial = good.send_call("/h", IFACE, "Hold")
+    good.call("/h", IFACE, "Echo", "s", ["x"])  # Hold has been dispatched by now
+    bound = 2.0 + 1.5 * SLOW
+    t0 = time.monotonic()
+    s.p.send_signal(signal.SIGTERM)
+    try:  # a caller's timeout no longer than the shutdown bound
+        m = good.wait_reply(serial, timeout=bound)
+        got = (m.type, m.body)
+    except (wire.WireError, OSError) as e:
+        got = str(e) or e.__class__.__name__
+    answered = time.monotonic() - t0
+    rc, dt = s.stop(sig=None, wait=60)
+    dt = time.monotonic() - t0
+    ok(dt < bound, "SIGTERM: the server is gone in %.1f s (deadline 2 s for all 40 peers, bound %.1f s)" %
+       (dt, bound))
+    ok(rc == 0, "with exit status 0")
+    ok(got == (wire.METHOD_RETURN, [42]),
+       "the well-behaved peer's pending call is answered within its %.1f s timeout (%s after %.1f s)" %
+       (bound, got, answered))
+    for c in stuck:
+        c.close()
+    good.close()
+
+
+# ---- 9. an fd in the same sendmsg() as BEGIN ----
+
+def test_fd_with_begin():
+    path = "unix:path=%s/f1/sock" % tmp
+    s = Server(path)
+    base = s.fds()
+    r, w = os.pipe()
+
+    c = wire.Conn(path).auth()
+    ok(c.unix_fds, "fd passing negotiated")
+    first = wire.message(wire.METHOD_CALL, 1, "/h", IFACE, "Fd", "h", [0], n_fds=1)
+    c.begin(first, [r])
+    closed = wire.wait_closed(c.sock, 5 * SLOW)
+    ok(closed, "BEGIN + a call with an fd in one sendmsg(): libdbus drops the connection (documented trap)")
+    c.close()
+
+    c = wire.Conn(path).auth()
+    ping = wire.message(wire.METHOD_CALL, 1, "/h", "org.freedesktop.DBus.Peer", "Ping")
+    c.serial = 1
+    c.begin(ping)
+    ok(c.wait_reply(1).type == wire.METHOD_RETURN, "BEGIN + a first message without fds: answered")
+    m = c.call("/h", IFACE, "Fd", "h", [0], fds=[r])
+    ok(m.body == [1], "after that round trip the same fd passes")
+    c.close()
+
+    c = wire_conn(path)
+    ok(c.call("/h", IFACE, "Echo", "s", ["ok"]).body == ["ok"], "the server serves the next peer")
+    c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "no received fd is left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    os.close(r)
+    os.close(w)
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
+def main():
+    cases = [test_fd_with_begin, test_shutdown, test_outgoing, test_slowloris, test_emfile]
+    only = os.environ.get("HOSTILE_CASES")
+    try:
+        for t in cases:
+            if only and t.__name__ not in only.split(","):
+                continue
+            diag("--- %s%s" % (t.__name__, " (server under valgrind)" if UNDER_VG else ""))
+            t()
+    finally:
+        for p in children:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % n_tests)
+    sys.exit(1 if n_failed else 0)
+
+
+main()

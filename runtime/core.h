@@ -35,7 +35,8 @@
 #define DEFAULT_MAX_FDS 16u
 /* What a bus or client peer connection accepts per message, as libdbus
  * reads it: at least what a bus delivers (dbus-daemon's and busrpc-bus's
- * max_message_unix_fds), so no delivered message costs the connection. */
+ * max_message_unix_fds; Linux passes at most 253 per sendmsg anyway), so
+ * no delivered message costs the connection. */
 #define CONN_MAX_MESSAGE_FDS 1024u
 #define CONN_MAX_RECEIVED_FDS (4u * CONN_MAX_MESSAGE_FDS)
 /* fds one method call may hand a skeleton (busrpc_conn_set_max_call_fds()). */

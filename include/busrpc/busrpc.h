@@ -120,7 +120,9 @@ busrpc_loop *busrpc_loop_unref(busrpc_loop *l);
 
 /**
  * busrpc_loop_run() - dispatch until busrpc_loop_quit() or a handled signal.
- * Return: the code given to busrpc_loop_quit() (0 after SIGTERM/SIGINT), or -errno.
+ * Return: the code given to busrpc_loop_quit() (0 after SIGTERM/SIGINT), or -errno;
+ * -ECONNRESET when a connection attached to the loop, with no
+ * busrpc_conn_on_event() handler, lost its bus or peer.
  */
 int busrpc_loop_run(busrpc_loop *l);
 void busrpc_loop_quit(busrpc_loop *l, int code);

@@ -70,3 +70,7 @@ bool check_is_reserved_param(const char *s);
 char *check_snake(const char *name);
 void check_dbus_names(CheckCtx *c);
 void check_c_names(CheckCtx *c);
+
+/* check-deploy.c: @bus_name, @exec, @systemd_service, @user: their values,
+ * and that the interfaces of one file agree on them. */
+void check_deploy(CheckCtx *c);

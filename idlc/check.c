@@ -783,6 +783,7 @@ int idl_check(IdlUnit *u) {
         }
         check_signatures(&c);
         check_dbus_names(&c);
+        check_deploy(&c);
         check_c_names(&c);
 
         for (size_t i = 0; i < c.infos.cap; i++)

@@ -23,6 +23,20 @@ int idl_gen_server(const IdlUnit *u, FILE *out); /* <base>-server.c */
 int idl_gen_xml(const IdlUnit *u, FILE *out);    /* <base>.xml: D-Bus introspection XML */
 int idl_gen_idl(const IdlUnit *u, FILE *out);    /* <base>.idl: canonical IDL */
 
+/* Deployment files (gen-deploy.c) from @bus_name, @exec, @systemd_service
+ * and @user; a missing annotation is an error reported by the generator.
+ * Their names come from the annotations (caller frees). */
+int idl_gen_service_file(const IdlUnit *u, FILE *out); /* BUS_NAME.service */
+int idl_gen_bus_policy(const IdlUnit *u, FILE *out);   /* BUS_NAME.conf */
+int idl_gen_systemd_unit(const IdlUnit *u, FILE *out); /* @systemd_service's name */
+char *idl_gen_service_file_name(const IdlUnit *u);
+char *idl_gen_bus_policy_name(const IdlUnit *u);
+char *idl_gen_systemd_unit_name(const IdlUnit *u);
+
+/* Reference documentation (gen-docs.c). */
+int idl_gen_docs(const IdlUnit *u, FILE *out); /* <base>.md: Markdown */
+int idl_gen_man(const IdlUnit *u, FILE *out);  /* <base>.7: man page, section 7 */
+
 /* IDL spellings (gen-idl.c), also used for the IDL that gen-xml.c carries
  * in annotations: a string literal, a type ("map<string, Point[]>"), an
  * annotation ("@c_name(\"x\")"). */

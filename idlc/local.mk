@@ -13,7 +13,8 @@ busrpc_idlc_SOURCES = \
 	idlc/gen.h idlc/gen.c idlc/gen-c.h idlc/gen-c.c \
 	idlc/gen-c-marshal.c idlc/gen-c-sig.c idlc/gen-c-xml.c \
 	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
-	idlc/gen-xml.c idlc/gen-idl.c
+	idlc/gen-xml.c idlc/gen-idl.c \
+	idlc/check-deploy.c idlc/gen-deploy.c idlc/gen-docs.c
 busrpc_idlc_LDADD = $(EXPAT_LIBS)
 # The scanner includes the parser's header: parallel builds need this edge.
 idlc/lexer.$(OBJEXT): idlc/parser.h

@@ -21,18 +21,28 @@
 #include "gen.h"
 #include "parse.h"
 
-enum { OUT_HEADER, OUT_CLIENT, OUT_SERVER, OUT_XML, OUT_IDL, N_OUT };
+enum {
+        OUT_HEADER, OUT_CLIENT, OUT_SERVER, OUT_XML, OUT_IDL,
+        OUT_SERVICE_FILE, OUT_BUS_POLICY, OUT_SYSTEMD_UNIT, OUT_DOCS, OUT_MAN,
+        N_OUT
+};
 
 static const struct {
         const char *name;
         const char *suffix;
         int (*gen)(const IdlUnit *u, FILE *out);
+        char *(*file_name)(const IdlUnit *u); /* instead of MODULE + suffix */
 } outputs[N_OUT] = {
-        [OUT_HEADER] = { "header", ".h", idl_gen_header },
-        [OUT_CLIENT] = { "client", "-client.c", idl_gen_client },
-        [OUT_SERVER] = { "server", "-server.c", idl_gen_server },
-        [OUT_XML] = { "xml", ".xml", idl_gen_xml },
-        [OUT_IDL] = { "idl", ".idl", idl_gen_idl },
+        [OUT_HEADER] = { "header", ".h", idl_gen_header, NULL },
+        [OUT_CLIENT] = { "client", "-client.c", idl_gen_client, NULL },
+        [OUT_SERVER] = { "server", "-server.c", idl_gen_server, NULL },
+        [OUT_XML] = { "xml", ".xml", idl_gen_xml, NULL },
+        [OUT_IDL] = { "idl", ".idl", idl_gen_idl, NULL },
+        [OUT_SERVICE_FILE] = { "service-file", ".service", idl_gen_service_file, idl_gen_service_file_name },
+        [OUT_BUS_POLICY] = { "bus-policy", ".conf", idl_gen_bus_policy, idl_gen_bus_policy_name },
+        [OUT_SYSTEMD_UNIT] = { "systemd-unit", ".service", idl_gen_systemd_unit, idl_gen_systemd_unit_name },
+        [OUT_DOCS] = { "docs", ".md", idl_gen_docs, NULL },
+        [OUT_MAN] = { "man", ".7", idl_gen_man, NULL },
 };
 
 static void usage(FILE *out) {
@@ -46,6 +56,14 @@ static void usage(FILE *out) {
               "      --server        MODULE-server.c: server skeletons\n"
               "      --xml           MODULE.xml: D-Bus introspection XML\n"
               "      --idl           MODULE.idl: canonical IDL (e.g. from XML)\n"
+              "      --service-file  BUS_NAME.service: D-Bus activation file (needs\n"
+              "                      @bus_name and @exec)\n"
+              "      --bus-policy    BUS_NAME.conf: system bus policy (needs @bus_name;\n"
+              "                      the owner is @user, default root)\n"
+              "      --systemd-unit  UNIT.service: hardened Type=dbus unit (needs\n"
+              "                      @bus_name, @exec and @systemd_service, its name)\n"
+              "      --docs          MODULE.md: Markdown reference of the interfaces\n"
+              "      --man           MODULE.7: the same as a man page (section 7)\n"
               "\n"
               "Options:\n"
               "  -o, --output=DIR    write the outputs into DIR (default: .), created\n"
@@ -110,8 +128,15 @@ static int gen_to_temp(const IdlUnit *u, int which, const char *dir, mode_t mode
         int fd, r, errors = idl_diag_errors();
         FILE *f;
 
-        p->final = idl_xasprintf("%s/%s%s", dir, base, outputs[which].suffix);
-        p->tmp = idl_xasprintf("%s/.%s%s.XXXXXX", dir, base, outputs[which].suffix);
+        if (outputs[which].file_name) {
+                char *name = outputs[which].file_name(u);
+                p->final = idl_xasprintf("%s/%s", dir, name);
+                p->tmp = idl_xasprintf("%s/.%s.XXXXXX", dir, name);
+                free(name);
+        } else {
+                p->final = idl_xasprintf("%s/%s%s", dir, base, outputs[which].suffix);
+                p->tmp = idl_xasprintf("%s/.%s%s.XXXXXX", dir, base, outputs[which].suffix);
+        }
         fd = mkstemp(p->tmp);
         if (fd < 0) {
                 r = -errno;
@@ -220,6 +245,14 @@ static int generate(const IdlUnit *u, const bool *want, const char *dir) {
                                 failed = 1;
                         }
                 }
+                /* --service-file and --systemd-unit may choose one name. */
+                for (int k = 0; !failed && k < i; k++) {
+                        if (pend[k].final && strcmp(pend[k].final, pend[i].final) == 0) {
+                                idl_error_noloc("outputs '%s' and '%s' would both be written to '%s'",
+                                                outputs[k].name, outputs[i].name, pend[i].final);
+                                failed = 1;
+                        }
+                }
         }
         for (int i = 0; i < N_OUT; i++) {
                 if (!pend[i].tmp)
@@ -278,6 +311,8 @@ static int generate_stdout(const IdlUnit *u, int which) {
 
 int main(int argc, char **argv) {
         enum { OPT_CHECK = 256, OPT_HEADER, OPT_CLIENT, OPT_SERVER, OPT_XML, OPT_IDL };
+        /* The outputs from OUT_SERVICE_FILE on, in the same order. */
+        enum { OPT_SERVICE_FILE = 512, OPT_BUS_POLICY, OPT_SYSTEMD_UNIT, OPT_DOCS, OPT_MAN };
         static const struct option longopts[] = {
                 { "output", required_argument, NULL, 'o' },
                 { "include", required_argument, NULL, 'I' },
@@ -287,6 +322,11 @@ int main(int argc, char **argv) {
                 { "server", no_argument, NULL, OPT_SERVER },
                 { "xml", no_argument, NULL, OPT_XML },
                 { "idl", no_argument, NULL, OPT_IDL },
+                { "service-file", no_argument, NULL, OPT_SERVICE_FILE },
+                { "bus-policy", no_argument, NULL, OPT_BUS_POLICY },
+                { "systemd-unit", no_argument, NULL, OPT_SYSTEMD_UNIT },
+                { "docs", no_argument, NULL, OPT_DOCS },
+                { "man", no_argument, NULL, OPT_MAN },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -313,6 +353,11 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_HEADER: case OPT_CLIENT: case OPT_SERVER: case OPT_XML: case OPT_IDL:
                         want[c - OPT_HEADER] = true;
+                        any = true;
+                        break;
+                case OPT_SERVICE_FILE: case OPT_BUS_POLICY: case OPT_SYSTEMD_UNIT: case OPT_DOCS:
+                case OPT_MAN:
+                        want[OUT_SERVICE_FILE + (c - OPT_SERVICE_FILE)] = true;
                         any = true;
                         break;
                 case 'h':
@@ -358,8 +403,8 @@ int main(int argc, char **argv) {
         }
         if (!check_only && strcmp(dir, "-") == 0 && n_want != 1) {
                 free(incs);
-                return usage_error("%s", "'-o -' needs exactly one of --header, --client, "
-                                         "--server, --xml, --idl");
+                return usage_error("%s", "'-o -' needs exactly one output option (--header, "
+                                         "--client, --xml, --docs, ...)");
         }
 
         u = idl_load(argv[optind], incs, n_incs);

@@ -13,5 +13,6 @@ include tests/gen.mk
 include tests/runtime.mk
 include tests/interop.mk
 include tests/data.mk
+include tests/deploy.mk
 include tests/faults.mk
 include tests/hostile.mk

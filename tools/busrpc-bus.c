@@ -51,12 +51,17 @@ static struct {
         {"max_names_per_connection", 1024},
         {"max_match_rules_per_connection", 4096},
         {"max_replies_per_connection", 16384},
-        {"max_pending_service_starts", 16}, /* nothing can be activated */
+        {"max_pending_service_starts", 16}, /* activation only with --services */
         {"service_start_timeout", 25000},   /* ms */
         {"auth_timeout", 30000},            /* ms; EXTERNAL on a local socket takes < 1 ms */
         {"pending_fd_timeout", 60000},      /* ms */
 };
 #define N_LIMITS (sizeof(limits) / sizeof(limits[0]))
+
+/* --services DIR: directories of D-Bus .service files the bus activates
+ * from (absolute, resolved); none by default. */
+static char **service_dirs;
+static size_t n_service_dirs;
 
 typedef struct Bus {
         char *path;        /* absolute socket path */
@@ -91,6 +96,8 @@ static void usage(FILE *f) {
               "  -s, --socket=PATH       socket path; a missing directory is created with mode 0700\n"
               "  -l, --limit=NAME=VALUE  override one dbus-daemon limit (see busrpc-bus(1))\n"
               "  -p, --print-pid         print the dbus-daemon PID on a second line\n"
+              "      --services=DIR      activate services from the .service files in DIR\n"
+              "                          (repeatable; default: no activation)\n"
               "      --config-only       print the generated dbus-daemon configuration and exit\n"
               "  -h, --help              show this help and exit\n"
               "      --version           show the version and exit\n"
@@ -170,10 +177,47 @@ static int set_limit(const char *arg) {
         return -EINVAL;
 }
 
-/* The configuration: EXTERNAL authentication only, one listening socket, no
- * service activation, and a policy that admits the owner's uid and nobody
- * else (connections of other users are refused, and the default context
- * denies every message, so a rule the owner's context lacks fails closed). */
+/* Text for an XML element's content: &, < and > escaped. */
+static void put_xml_text(FILE *f, const char *s) {
+        for (; *s; s++) {
+                switch (*s) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                default: fputc(*s, f); break;
+                }
+        }
+}
+
+/* --services DIR, as an absolute path to a directory; 0 or -errno. */
+static int add_service_dir(const char *arg) {
+        struct stat st;
+        char *real = realpath(arg, NULL);
+
+        if (!real || stat(real, &st) != 0) {
+                msg("--services: %s: %s", arg, strerror(errno));
+                free(real);
+                return -ENOENT;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                msg("--services: %s: not a directory", arg);
+                free(real);
+                return -ENOTDIR;
+        }
+        char **v = realloc(service_dirs, (n_service_dirs + 1) * sizeof(*v));
+        if (!v)
+                oom();
+        service_dirs = v;
+        service_dirs[n_service_dirs++] = real;
+        return 0;
+}
+
+/* The configuration: EXTERNAL authentication only, one listening socket,
+ * activation only from the --services directories (services start as our
+ * uid, with the bus's address in their environment), and a policy that
+ * admits the owner's uid and nobody else (connections of other users are
+ * refused, and the default context denies every message, so a rule the
+ * owner's context lacks fails closed). */
 static int write_config(FILE *f, const char *address) {
         unsigned long uid = (unsigned long)getuid();
 
@@ -198,6 +242,11 @@ static int write_config(FILE *f, const char *address) {
                 "    <allow own=\"*\"/>\n"
                 "  </policy>\n",
                 PACKAGE_VERSION, uid, address, uid, uid);
+        for (size_t i = 0; i < n_service_dirs; i++) {
+                fputs("  <servicedir>", f);
+                put_xml_text(f, service_dirs[i]);
+                fputs("</servicedir>\n", f);
+        }
         for (size_t i = 0; i < N_LIMITS; i++)
                 fprintf(f, "  <limit name=\"%s\">%ld</limit>\n", limits[i].name, limits[i].value);
         fputs("</busconfig>\n", f);
@@ -683,6 +732,7 @@ int main(int argc, char **argv) {
                 {"limit", required_argument, NULL, 'l'},
                 {"print-pid", no_argument, NULL, 'p'},
                 {"config-only", no_argument, NULL, 'C'},
+                {"services", required_argument, NULL, 'S'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -713,6 +763,10 @@ int main(int argc, char **argv) {
                         break;
                 case 'C':
                         config_only = true;
+                        break;
+                case 'S':
+                        if (add_service_dir(optarg) < 0)
+                                return EXIT_USAGE;
                         break;
                 case 'h':
                         usage(stdout);
@@ -795,5 +849,8 @@ int main(int argc, char **argv) {
         status = serve(&b);
 out:
         bus_cleanup(&b);
+        for (size_t i = 0; i < n_service_dirs; i++)
+                free(service_dirs[i]);
+        free(service_dirs);
         return status;
 }

@@ -79,10 +79,15 @@ static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
 }
 
 int conn_set_loop(busrpc_conn *c, busrpc_loop *l) {
+        int r;
+
         if (c->loop == l)
                 return 0;
         conn_detach(c);
-        return conn_attach(c, l);
+        r = conn_attach(c, l);
+        if (r >= 0)
+                conn_lost_moved(c);
+        return r;
 }
 
 BUSRPC_EXPORT int busrpc_conn_attach(busrpc_conn *c, busrpc_loop *l) {

@@ -172,6 +172,7 @@ void conn_flush_bounded(busrpc_conn *c);
 /* The local Disconnected signal of a bus or client peer conn was dispatched. */
 void conn_lost(busrpc_conn *c);
 void conn_lost_free(busrpc_conn *c);
+void conn_lost_moved(busrpc_conn *c); /* after conn_set_loop() */
 /* conn.c, for reconnect.c */
 int conn_open_dbus(busrpc_conn *c, DBusConnection **ret); /* c->address, c->kind */
 int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc);  /* consumes @dc */

@@ -54,7 +54,8 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
         busrpc_conn *c = userdata;
         int r;
 
-        (void)s;
+        /* One-shot: gone once it ran; arm() makes the next one if any. */
+        c->lost_timer = busrpc_source_free(s);
         busrpc_conn_ref(c);
         if (!c->reconnect_ms || !c->address) {
                 give_up(c, -ECONNRESET);
@@ -95,6 +96,12 @@ void conn_lost(busrpc_conn *c) {
         for (busrpc_name *n = c->names; n; n = n->next)
                 n->owned = false;
         if (arm(c, 0) < 0)
+                give_up(c, -ENOMEM);
+}
+
+/* A lost conn moved to another loop: its pending handling moves along. */
+void conn_lost_moved(busrpc_conn *c) {
+        if (c->lost_timer && arm(c, 0) < 0)
                 give_up(c, -ENOMEM);
 }
 

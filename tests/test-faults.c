@@ -188,6 +188,11 @@ static void on_event(busrpc_conn *c, busrpc_conn_event ev, int error, void *user
                 busrpc_loop_quit(e->loop, 7);
 }
 
+static int quit_guard(busrpc_source *s, void *userdata) {
+        busrpc_loop_quit(userdata, -ETIME);
+        return 0;
+}
+
 static void test_lost(void) {
         busrpc_conn *c = NULL;
         busrpc_loop *l;
@@ -201,6 +206,28 @@ static void test_lost(void) {
         ok(!busrpc_conn_is_connected(c), "the connection says it is not connected");
         is_int(busrpc_conn_run(c), -ECONNRESET, "busrpc_conn_run() on the lost connection returns at once");
         c = busrpc_conn_unref(c);
+
+        /* A loss seen on one loop, then the conn moved to another loop: the
+         * second loop's run sees it (a guard timer ends a run that would not). */
+        start_bus();
+        is_int(busrpc_conn_open(bus_addr, &c), 0, "open (to move it)");
+        l = busrpc_conn_get_loop(c);
+        kill_bus();
+        for (int i = 0; i < 500 && busrpc_conn_is_connected(c); i++)
+                busrpc_loop_iterate(l, 10);
+        ok(!busrpc_conn_is_connected(c), "the loss was seen on the first loop");
+        {
+                busrpc_loop *l2;
+                busrpc_source *guard = NULL;
+                if (busrpc_loop_new(&l2) < 0)
+                        tap_bail("loop");
+                busrpc_loop_add_timer(l2, 5000000, false, quit_guard, l2, &guard);
+                is_int(busrpc_conn_attach(c, l2), 0, "attach the lost conn to another loop");
+                is_int(busrpc_loop_run(l2), -ECONNRESET, "that loop's run returns -ECONNRESET");
+                busrpc_source_free(guard);
+                c = busrpc_conn_unref(c);
+                busrpc_loop_unref(l2);
+        }
 
         start_bus();
         is_int(busrpc_conn_open(bus_addr, &c), 0, "open again");

@@ -1,11 +1,15 @@
 /* bulk-service: serves org.example.Bulk (bulk.idl): the SHA-256 of data
  * sent as shm (a sealed memfd, mapped read-only here) or inline as bytes.
  *
- *   bulk-service [--bus ADDRESS] [--peer ADDRESS]
+ *   bulk-service [--bus ADDRESS] [--peer ADDRESS] [--max-shm BYTES]
  *
  * --bus: "session" (the default without --peer), "system" or a bus
  * address; the service owns org.example.Bulk. --peer: also listen for
- * direct connections, e.g. unix:path=DIR/bulk.sock.
+ * direct connections, e.g. unix:path=DIR/bulk.sock. --max-shm: the
+ * largest shm accepted (default 256 MiB, busrpc's): a sealed sparse memfd
+ * of a terabyte costs its sender nothing, but hashing it would keep this
+ * loop busy for hours, so a larger one is refused with InvalidArgs before
+ * it is mapped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,11 +53,12 @@ static const bulk_ops svc_ops = {
 };
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: bulk-service [--bus ADDRESS] [--peer ADDRESS]\n");
+        fprintf(f, "usage: bulk-service [--bus ADDRESS] [--peer ADDRESS] [--max-shm BYTES]\n");
 }
 
 int main(int argc, char **argv) {
         const char *bus = NULL, *peer = NULL;
+        uint64_t max_shm = 0; /* busrpc's default */
         busrpc_conn *conn = NULL;
         busrpc_server *server = NULL;
         busrpc_loop *loop = NULL;
@@ -64,6 +69,14 @@ int main(int argc, char **argv) {
                         bus = argv[++i];
                 } else if (strcmp(argv[i], "--peer") == 0 && i + 1 < argc) {
                         peer = argv[++i];
+                } else if (strcmp(argv[i], "--max-shm") == 0 && i + 1 < argc) {
+                        char *end;
+                        errno = 0;
+                        max_shm = strtoull(argv[++i], &end, 10);
+                        if (errno || *end || max_shm == 0) {
+                                fprintf(stderr, "bulk-service: --max-shm wants a number of bytes\n");
+                                return 2;
+                        }
                 } else if (strcmp(argv[i], "--help") == 0) {
                         usage(stdout);
                         return 0;
@@ -81,6 +94,8 @@ int main(int argc, char **argv) {
         if (bus) {
                 r = busrpc_conn_open(bus, &conn);
                 if (r >= 0)
+                        r = busrpc_conn_set_max_shm_size(conn, max_shm);
+                if (r >= 0)
                         r = bulk_export(conn, BULK_PATH, &svc_ops, NULL, NULL);
                 if (r >= 0)
                         r = busrpc_conn_request_name(conn, BULK_NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
@@ -91,6 +106,11 @@ int main(int argc, char **argv) {
         }
         if (peer) {
                 r = busrpc_server_new(peer, &server);
+                if (r >= 0) {
+                        /* The same bound for every peer: busrpc_server_limits.max_shm_size. */
+                        busrpc_server_limits limits = { .max_shm_size = max_shm };
+                        r = busrpc_server_set_limits(server, &limits);
+                }
                 if (r >= 0)
                         r = bulk_export(busrpc_server_conn(server), BULK_PATH, &svc_ops, NULL, NULL);
                 if (r < 0) {

@@ -147,7 +147,9 @@ class Server:
         cmd = [SERVER, "--listen", address] + [str(a) for a in args]
         if UNDER_VG:
             self.vglog = os.path.join(tmp, self.tag + ".vg")
+            # a small free-list, so RSS shows what the server holds
             cmd = [os.path.join(top_builddir, "libtool"), "--mode=execute", VALGRIND, "--leak-check=full",
+                   "--freelist-vol=1000000",
                    "--errors-for-leak-kinds=definite", "--error-exitcode=99", "--log-file=" + self.vglog] + cmd
 
         def limit():
@@ -221,9 +223,13 @@ def busctl_echo(address, text="hi", as_nobody=False, timeout=10):
     env = dict(os.environ, HOME="/")
     t0 = time.monotonic()
     try:
-        out = subprocess.run(cmd, capture_output=True, timeout=timeout + 5, env=env).stdout.decode().strip()
+        r = subprocess.run(cmd, capture_output=True, timeout=timeout + 5, env=env)
+        out = r.stdout.decode().strip()
+        if out != 's "%s"' % text:
+            diag("busctl: %s %s" % (out, r.stderr.decode().strip()))
     except subprocess.TimeoutExpired:
         out = ""
+        diag("busctl: no answer in %d s" % (timeout + 5))
     return out == 's "%s"' % text, time.monotonic() - t0
 
 
@@ -290,14 +296,25 @@ def test_slowloris():
 
 def test_emfile():
     path = "unix:path=%s/e1/sock" % tmp
-    s = Server(path, "--auth-timeout", 1000 * SLOW, nofile=48 if not UNDER_VG else 64)
+    nofile = 48 if not UNDER_VG else 64
+    s = Server(path, "--auth-timeout", 1000 * SLOW, nofile=nofile)
     att, held = start_attacker(path, 300, mode="hold")
-    ok(held == "HELD 300", "300 silent connections to a server limited to 48 fds (%s)" % held)
-    cpu0, t0 = s.cpu_s(), time.monotonic()
-    time.sleep(1.0)
-    busy = (s.cpu_s() - cpu0) / (time.monotonic() - t0)
-    ok(busy < 0.1, "out of fds, the server does not spin on accept (%.0f%% CPU)" % (busy * 100))
-    served_within(path, 3, 2.0 * SLOW, "out of fds")
+    ok(held == "HELD 300", "300 silent connections to a server limited to %d fds (%s)" % (nofile, held))
+    busy = []
+    for _ in range(2):  # the first second may still see the backlog drain
+        cpu0, t0 = s.cpu_s(), time.monotonic()
+        time.sleep(1.0)
+        busy.append((s.cpu_s() - cpu0) / (time.monotonic() - t0))
+    ok(busy[1] < 0.1, "out of fds, the server does not spin on accept (%.0f%% then %.0f%% CPU)" %
+       (busy[0] * 100, busy[1] * 100))
+    if UNDER_VG:
+        # valgrind keeps the top fds for itself: an accept() that lands
+        # there is closed by valgrind and reported as EMFILE, so the
+        # connection is lost instead of waiting in the backlog (natively it
+        # waits, and the eviction serves it: see the run without valgrind)
+        diag("under valgrind a connection accepted at the fd limit is lost: not asserting service here")
+    else:
+        served_within(path, 3, 2.0, "out of fds")
     stop_proc(att)
     rc, dt = s.stop()
     ok(rc == 0, "the server exits 0 (%.1f s)" % dt)

@@ -31,7 +31,8 @@ static int lost_timer_fire(busrpc_source *s, void *userdata);
 static int arm(busrpc_conn *c, unsigned ms) {
         busrpc_source_free(c->lost_timer);
         c->lost_timer = NULL;
-        return busrpc_loop_add_timer(c->loop, (uint64_t)ms * 1000u, false, lost_timer_fire, c, &c->lost_timer);
+        return busrpc_loop_add_timer(c->loop, (uint64_t)ms * 1000u, false, lost_timer_fire, c,
+                                     &c->lost_timer);
 }
 
 static int try_reconnect(busrpc_conn *c) {
@@ -80,7 +81,8 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
                 give_up(c, -ENOMEM);
                 goto out;
         }
-        c->retry_ms = c->retry_ms * 2 > RECONNECT_MAX_INTERVAL_MS ? RECONNECT_MAX_INTERVAL_MS : c->retry_ms * 2;
+        c->retry_ms =
+                c->retry_ms * 2 > RECONNECT_MAX_INTERVAL_MS ? RECONNECT_MAX_INTERVAL_MS : c->retry_ms * 2;
 out:
         busrpc_conn_unref(c);
         return 0;

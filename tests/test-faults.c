@@ -42,10 +42,10 @@ static int on_signal(busrpc_source *s, int signo, void *userdata) {
 }
 
 /* Iterate until @cond or 500 rounds of at most 10 ms: conditions, not sleeps. */
-#define ITERATE_UNTIL(l, cond)                                                                  \
-        do {                                                                                    \
-                for (int i_ = 0; i_ < 500 && !(cond); i_++)                                     \
-                        busrpc_loop_iterate((l), 10);                                           \
+#define ITERATE_UNTIL(l, cond)                                                                              \
+        do {                                                                                                \
+                for (int i_ = 0; i_ < 500 && !(cond); i_++)                                                 \
+                        busrpc_loop_iterate((l), 10);                                                       \
         } while (0)
 
 static int send_self(busrpc_source *s, void *userdata) {
@@ -84,7 +84,8 @@ static void test_signal_hooks(void) {
 
         /* SIGHUP with the default signal handling: nothing happens. */
         is_int(busrpc_loop_handle_signals(l), 0, "handle_signals");
-        ok(blocked(SIGHUP) && blocked(SIGTERM) && blocked(SIGINT), "SIGHUP, SIGTERM, SIGINT are read by the loop");
+        ok(blocked(SIGHUP) && blocked(SIGTERM) && blocked(SIGINT),
+           "SIGHUP, SIGTERM, SIGINT are read by the loop");
         kill(getpid(), SIGHUP);
         for (int i = 0; i < 5; i++)
                 busrpc_loop_iterate(l, 10);
@@ -142,8 +143,8 @@ static pid_t spawn(char *const argv[], char *line, size_t size) {
 static void start_bus(void) {
         char conf[600], path[700];
         FILE *f;
-        char *argv[] = { getenv("DBUS_DAEMON") ? getenv("DBUS_DAEMON") : "/usr/bin/dbus-daemon", path, "--nofork",
-                         "--print-address=1", NULL };
+        char *argv[] = { getenv("DBUS_DAEMON") ? getenv("DBUS_DAEMON") : "/usr/bin/dbus-daemon", path,
+                         "--nofork", "--print-address=1", NULL };
 
         snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
         f = fopen(conf, "w");
@@ -202,7 +203,8 @@ static void test_lost(void) {
         is_int(busrpc_conn_open(bus_addr, &c), 0, "open");
         l = busrpc_conn_get_loop(c);
         kill_bus();
-        is_int(busrpc_loop_run(l), -ECONNRESET, "no handler: the loop's run returns -ECONNRESET when the bus dies");
+        is_int(busrpc_loop_run(l), -ECONNRESET,
+               "no handler: the loop's run returns -ECONNRESET when the bus dies");
         ok(!busrpc_conn_is_connected(c), "the connection says it is not connected");
         is_int(busrpc_conn_run(c), -ECONNRESET, "busrpc_conn_run() on the lost connection returns at once");
         c = busrpc_conn_unref(c);
@@ -253,7 +255,8 @@ static void test_lost(void) {
         is_int(busrpc_loop_run(l), 7, "the run ends when reconnection gives up");
         is_int(e.n[BUSRPC_CONN_RECONNECTING], 1, "RECONNECTING was reported");
         is_int(e.n[BUSRPC_CONN_LOST], 1, "then LOST");
-        ok(e.last_error == -ENOENT || e.last_error == -ECONNREFUSED, "with the last connect error (%d)", e.last_error);
+        ok(e.last_error == -ENOENT || e.last_error == -ECONNREFUSED, "with the last connect error (%d)",
+           e.last_error);
         c = busrpc_conn_unref(c);
 }
 
@@ -269,8 +272,10 @@ static void test_args(void) {
                 tap_bail("server");
         is_int(busrpc_conn_on_event(busrpc_server_conn(s), on_event, NULL), -EINVAL,
                "no event handler on a server's handle");
-        is_int(busrpc_conn_set_reconnect(busrpc_server_conn(s), 100), -EINVAL, "no reconnection on a server's handle");
-        is_int(busrpc_conn_set_max_call_fds(busrpc_server_conn(s), 4), 0, "a per-call fd limit for all peers");
+        is_int(busrpc_conn_set_reconnect(busrpc_server_conn(s), 100), -EINVAL,
+               "no reconnection on a server's handle");
+        is_int(busrpc_conn_set_max_call_fds(busrpc_server_conn(s), 4), 0,
+               "a per-call fd limit for all peers");
         busrpc_server_free(s);
 }
 

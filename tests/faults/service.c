@@ -27,7 +27,7 @@
 #include "busrpc/busrpc.h"
 
 #define IFACE "org.busrpc.Faults"
-#define PATH "/org/busrpc/Faults"
+#define PATH  "/org/busrpc/Faults"
 
 typedef struct State {
         busrpc_loop *loop;
@@ -183,7 +183,8 @@ int main(int argc, char **argv) {
                 if (r >= 0)
                         r = busrpc_server_set_limits(srv, &limits);
                 if (r < 0) {
-                        fprintf(stderr, "faults-service: cannot listen on %s: %s\n", listen_addr, strerror(-r));
+                        fprintf(stderr, "faults-service: cannot listen on %s: %s\n", listen_addr,
+                                strerror(-r));
                         return 1;
                 }
                 c = busrpc_conn_ref(busrpc_server_conn(srv));

@@ -1,9 +1,9 @@
 /* fuzz-dispatch.c: libFuzzer target over the serving side of libbusrpc.
  *
- * Each input is a marshalled D-Bus message. dbus_message_demarshal()
- * turns it into a message (most random bytes do not survive libdbus's
- * validation; the seeds and the dictionary get past it), which a real
- * libdbus client sends over a real unix socket to a busrpc_server in this
+ * Each input is a D-Bus message in one of the two forms of fuzz-msg.h (a
+ * whole marshalled message, or a selected call's signature and body), made
+ * a message by dbus_message_demarshal() and so validated by libdbus as a
+ * received message is. A real libdbus client sends it over a real unix socket to a busrpc_server in this
  * process. The server serves the generated skeletons of fuzz/fuzz.idl (an
  * interface with every type as input, output and property) at /fz and
  * /fz/child, so the message goes through the runtime's filter, the bus
@@ -32,6 +32,7 @@
 #include <dbus/dbus.h>
 
 #include "fz.h"
+#include "fuzz-msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -184,16 +185,21 @@ static int op_enums(void *self, busrpc_call *call, fz_small s, fz_signed g, fz_h
         return 0;
 }
 
-static int op_structs(void *self, busrpc_call *call, const fz_basics *a, const fz_handles *h, const fz_nest *n,
-                      fz_basics *oa, uint64_t *count) {
+static int op_structs(void *self, busrpc_call *call, const fz_basics *a, const fz_nest *n, fz_basics *oa,
+                      uint64_t *count) {
         uint64_t c = n->maps.n + n->grid.n + n->deep.n + n->smalls.n + n->by_enum.n + n->flags_list.n + n->fds.n;
 
         for (size_t k = 0; k < n->deep.n; k++)
                 c += n->deep.values[k].n;
         for (size_t k = 0; k < n->grid.n; k++)
                 c += n->grid.items[k].n;
-        *count = c + (h->file >= 0) + (h->blob != NULL) + (h->inner.label ? strlen(h->inner.label) : 0);
+        *count = c;
         return basics_copy(oa, a);
+}
+
+static int op_handles(void *self, busrpc_call *call, const fz_handles *h, uint64_t *count) {
+        *count = (h->file >= 0) + (h->blob != NULL) + (h->inner.label ? strlen(h->inner.label) : 0);
+        return 0;
 }
 
 static int op_maps(void *self, busrpc_call *call, const fz_string_variant_map *props,
@@ -393,6 +399,7 @@ static const every_ops ops = {
         .arrays = op_arrays,
         .enums = op_enums,
         .structs = op_structs,
+        .handles = op_handles,
         .maps = op_maps,
         .typedefs = op_typedefs,
         .blob = op_blob,
@@ -433,6 +440,10 @@ static DBusHandlerResult client_filter(DBusConnection *dc, DBusMessage *m, void 
         if (type != DBUS_MESSAGE_TYPE_METHOD_RETURN && type != DBUS_MESSAGE_TYPE_ERROR)
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
         rs = dbus_message_get_reply_serial(m);
+        if (getenv("FUZZ_DISPATCH_VERBOSE"))
+                fprintf(stderr, "fuzz-dispatch: reply to %u: %s %s\n", (unsigned)rs,
+                        type == DBUS_MESSAGE_TYPE_ERROR ? dbus_message_get_error_name(m) : "return",
+                        dbus_message_get_signature(m));
         if (rs == ping_serial)
                 got_ping = true;
         else if (want_reply_to && rs == want_reply_to)
@@ -550,16 +561,13 @@ static bool is_noreply_method(DBusMessage *m) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static dbus_uint32_t round;
         DBusMessage *m, *ping;
-        DBusError e;
         dbus_uint32_t serial;
 
         if (!server) {
                 setup();
                 atexit(cleanup);
         }
-        dbus_error_init(&e);
-        m = dbus_message_demarshal((const char *)data, (int)size, &e);
-        dbus_error_free(&e);
+        m = fuzz_message(data, size);
         if (!m)
                 return 0;
         if (!dbus_connection_get_is_connected(client)) {

@@ -1,7 +1,8 @@
 /* fuzz-message.c: libFuzzer target over the typed reader (runtime/message.c)
  * that generated unmarshalling code uses.
  *
- * Each input is a marshalled D-Bus message (dbus_message_demarshal()). Its
+ * Each input is a D-Bus message (fuzz-msg.h: a marshalled message, or a
+ * selected call's signature and body). Its
  * arguments are read with busrpc_iter_*(), and at every value every reader
  * of another type is tried first: each must fail (-EBADMSG or -EINVAL)
  * without moving the iterator, as generated code relies on when a caller
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "fuzz-msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -150,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         busrpc_msg *bm;
         busrpc_iter it;
 
-        m = dbus_message_demarshal((const char *)data, (int)size, NULL);
+        m = fuzz_message(data, size);
         if (!m)
                 return 0;
         bm = msg_new(m, NULL);

@@ -1,6 +1,7 @@
 /* fuzz-variant.c: libFuzzer target over the variant reader.
  *
- * Each input is a marshalled D-Bus message (dbus_message_demarshal()).
+ * Each input is a D-Bus message (fuzz-msg.h: a marshalled message, or a
+ * selected call's signature and body).
  * Every variant in it, at any depth (a `v` argument, the values of an
  * a{sv}, a variant inside a variant), is taken out with
  * busrpc_iter_get_variant(), as generated code and the Properties
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "fuzz-msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -199,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (!devnull && !(devnull = fopen("/dev/null", "w")))
                 abort();
-        m = dbus_message_demarshal((const char *)data, (int)size, NULL);
+        m = fuzz_message(data, size);
         if (!m)
                 return 0;
         bm = msg_new(m, NULL);

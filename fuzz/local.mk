@@ -13,7 +13,7 @@
 # (each target runs all of them: they are all messages).
 fuzz_rt_targets = fuzz/fuzz-dispatch$(EXEEXT) fuzz/fuzz-variant$(EXEEXT) fuzz/fuzz-message$(EXEEXT)
 fuzz_rt_sources = $(filter %.c,$(libbusrpc_la_SOURCES))
-fuzz_rt_headers = $(filter %.h,$(libbusrpc_la_SOURCES)) include/busrpc/busrpc.h
+fuzz_rt_headers = $(filter %.h,$(libbusrpc_la_SOURCES)) include/busrpc/busrpc.h fuzz/fuzz-msg.h
 fuzz_rt_gen = fuzz/gen/fz.h fuzz/gen/fz-server.c
 
 $(fuzz_rt_gen): fuzz/gen/.stamp
@@ -49,7 +49,7 @@ fuzz/fuzz-message$(EXEEXT): fuzz/fuzz-message.c $(fuzz_rt_sources) $(fuzz_rt_hea
 	fi
 check_SCRIPTS += $(fuzz_rt_targets)
 CLEANFILES += $(fuzz_rt_targets) $(fuzz_rt_gen) fuzz/gen/.stamp
-EXTRA_DIST += fuzz/local.mk fuzz/fuzz.idl fuzz/fuzz-dispatch.c fuzz/fuzz-variant.c fuzz/fuzz-message.c \
+EXTRA_DIST += fuzz/local.mk fuzz/fuzz.idl fuzz/fuzz-msg.h fuzz/fuzz-dispatch.c fuzz/fuzz-variant.c fuzz/fuzz-message.c \
 	fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
 
 # `make fuzz` (tests/xml.mk) runs these too, each for FUZZ_SECONDS.

@@ -6,7 +6,9 @@ Writes well-formed marshalled D-Bus messages (GLib's marshaller, so the
 seeds do not come from the code under test) to SEEDDIR: a call of every
 method of fuzz/fuzz.idl, Introspect, Properties Get/Set/GetAll of every
 property, the bus-driver calls, Peer, signals and replies, some big-endian.
-REGRESSDIR gets the hand-made hostile inputs that issue 9 asks to keep.
+Each method call is also written in the short form of fuzz/fuzz-msg.h
+(short-*). REGRESSDIR gets the hand-made hostile inputs that issue 9 asks
+to keep.
 The files are committed; run this again only to change them.
 """
 import os
@@ -58,12 +60,12 @@ def seeds():
         "(abayanaqaiauaxatadasaoagavah)",
         ([True, False], b"bytes", [-1, 2], [3], [1, 2, 3], [4], [-5], [6], [0.5, -1e300], ["a", "b"],
          ["/x", "/y/z"], ["i", "a(ii)"], [V("s", "v"), DEEP], [])))
-    out["enums"] = call("/fz", IFACE, "Enums", V("(ynxqu)", (2, -3, 1, 3, 0x80000001)))
-    out["enums-bad"] = call("/fz", IFACE, "Enums", V("(ynxqu)", (9, 5, 7, 0x10, 2)))
+    out["enums"] = call("/fz", IFACE, "Enums", V("(yntqu)", (2, -3, 1, 3, 0x80000001)))
+    out["enums-bad"] = call("/fz", IFACE, "Enums", V("(yntqu)", (9, 5, 7, 0x10, 2)))
     out["structs"] = call("/fz", IFACE, "Structs", V(
-        "(" + BASICS + "(hh(hs))" + NEST + ")",
-        (basics(), (0, 0, (0, "label")),
-         ([{"a": 1}], [[basics()], []], {7: {"k": V("t", 5)}}, b"\x00\x01", {1: 3}, [True], []))))
+        "(" + BASICS + NEST + ")",
+        (basics(), ([{"a": 1}], [[basics()], []], {7: {"k": V("t", 5)}}, b"\x00\x01", {1: 3}, [True], []))))
+    out["handles"] = call("/fz", IFACE, "Handles", V("((hh(hs)))", ((0, 0, (0, "label")),)))
     out["maps"] = call("/fz", IFACE, "Maps", V(
         "(a{sv}a{xas}a{oa{sv}}a{yd})",
         ({"a": V("i", 1), "b": DEEP}, {-1: ["x"], 5: []}, {"/o": {"p": V("b", True)}}, {1: 1.5})))
@@ -88,7 +90,7 @@ def seeds():
         "Tags": V("as", ["a", "b"]),
         "Limit": V("t", 1),
         "Secret": V("i", 5),
-        "Any": DEEP,
+        "Any": V("v", DEEP),
         "Snapshot": V(BASICS, basics()),
         "Settings": V("a{sv}", {"x": V("d", 1.0)}),
     }
@@ -123,6 +125,38 @@ def seeds():
     err = ret.new_method_error_literal("org.x.Error", "message")
     out["error"] = finish(err)
     return out
+
+
+# fuzz/fuzz-msg.h's fuzz_calls[], in its order: (destination, path, interface, member).
+DRIVER = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
+CALLS = [(None, None, IFACE, m) for m in ("Basic", "Arrays", "Enums", "Structs", "Handles", "Maps", "Typedefs", "Blob",
+                                         "Files", "Nested", "Fire", "Nothing", "Fail")] + [
+    (None, None, PROPS, "Get"), (None, None, PROPS, "Set"), (None, None, PROPS, "GetAll"),
+    (None, None, "org.freedesktop.DBus.Introspectable", "Introspect"),
+    (None, "/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+    (None, None, None, "Get"), (None, None, None, "Set")] + [
+    DRIVER + (m,) for m in ("Hello", "AddMatch", "RemoveMatch", "RequestName", "ReleaseName", "GetNameOwner",
+                            "NameHasOwner", "GetConnectionUnixUser", "GetConnectionCredentials")]
+
+
+def short_form(blob):
+    """The second input form of fuzz-msg.h (selector, signature, NUL, body)
+    for a little-endian method call @blob, or None when no call matches."""
+    m = Gio.DBusMessage.new_from_blob(blob, Gio.DBusCapabilityFlags.UNIX_FD_PASSING)
+    if blob[0:1] != b"l" or m.get_message_type() != Gio.DBusMessageType.METHOD_CALL:
+        return None
+    body_len = struct.unpack_from("<I", blob, 4)[0]
+    for i, (dest, path, iface, member) in enumerate(CALLS):
+        if (dest, iface, member) != (m.get_destination(), m.get_interface(), m.get_member()):
+            continue
+        if path is not None and m.get_path() != path:
+            continue
+        if path is None and m.get_path() not in ("/fz", "/fz/child"):
+            continue
+        sel = i | (0x80 if path is None and m.get_path() == "/fz/child" else 0)
+        sig = (m.get_signature() or "").encode()
+        return bytes([sel]) + sig + b"\0" + blob[len(blob) - body_len:]
+    return None
 
 
 def raw_body(blob, body, sig):
@@ -187,6 +221,10 @@ def main():
     for name, blob in seeds().items():
         with open(os.path.join(seeddir, name), "wb") as f:
             f.write(blob)
+        short = short_form(blob)
+        if short is not None:
+            with open(os.path.join(seeddir, "short-" + name), "wb") as f:
+                f.write(short)
     for name, blob in regress().items():
         with open(os.path.join(regdir, name), "wb") as f:
             f.write(blob)

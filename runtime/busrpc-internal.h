@@ -36,6 +36,10 @@ bool conn_is_peer(busrpc_conn *c);
 
 /* ---- provided by the data layer, used by the core ---- */
 
+/* A connection reconnected: its signal subscriptions move from @old to
+ * @dc, their match rules added again. */
+void signal_conn_swapped(DBusConnection *old, DBusConnection *dc);
+
 /* Wrap @m (a new reference is taken) as a message that busrpc_msg_send()
  * sends on @c. */
 busrpc_msg *msg_new(DBusMessage *m, busrpc_conn *c);

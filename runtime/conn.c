@@ -346,6 +346,7 @@ int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc) {
                 close_dbus(dc);
                 return -ENOMEM;
         }
+        signal_conn_swapped(old, dc);
         conn_detach(c);
         dbus_connection_remove_filter(old, conn_filter, c);
         close_dbus(old);

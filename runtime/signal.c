@@ -27,11 +27,27 @@ struct busrpc_subscription {
         busrpc_signal_fn cb;
         void *userdata;
         busrpc_destroy_fn destroy; /* set only once subscribed */
+        bool linked, moving;
+        busrpc_subscription *prev, *next; /* all_subs */
 };
+
+/* This thread's live subscriptions, so that a connection that reconnects
+ * takes them along (signal_conn_swapped()). */
+static __thread busrpc_subscription *all_subs;
 
 static void sub_free_data(void *data) {
         busrpc_subscription *s = data;
 
+        if (s->moving) /* its filter moves to another DBusConnection */
+                return;
+        if (s->linked) {
+                if (s->prev)
+                        s->prev->next = s->next;
+                else
+                        all_subs = s->next;
+                if (s->next)
+                        s->next->prev = s->prev;
+        }
         if (s->destroy)
                 s->destroy(s->userdata);
         free(s->dest);
@@ -271,7 +287,38 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface
                 *ret = s;
         }
         s->destroy = destroy;
+        s->linked = true;
+        s->next = all_subs;
+        if (all_subs)
+                all_subs->prev = s;
+        all_subs = s;
         return 0;
+}
+
+void signal_conn_swapped(DBusConnection *old, DBusConnection *dc) {
+        for (busrpc_subscription *s = all_subs; s; s = s->next) {
+                char *owner = NULL;
+
+                if (s->dc != old || !dbus_connection_add_filter(dc, sub_filter, s, sub_free_data))
+                        continue; /* on ENOMEM it stays with the lost connection: silent */
+                s->moving = true;
+                dbus_connection_remove_filter(old, sub_filter, s);
+                s->moving = false;
+                s->dc = dc;
+                if (s->dc_ref) {
+                        dbus_connection_ref(dc);
+                        dbus_connection_unref(old); /* the caller still holds one */
+                }
+                /* The owner rule first (the bus keeps the order), then who owns
+                 * the name on the new bus; a unique name is gone for good. */
+                if (s->owner_match)
+                        (void)bus_match(dc, "AddMatch", s->owner_match, NULL);
+                (void)bus_match(dc, "AddMatch", s->match, NULL);
+                if (s->track_owner && get_name_owner(dc, s->dest, &owner, NULL) >= 0) {
+                        free(s->owner);
+                        s->owner = owner;
+                }
+        }
 }
 
 BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s) {

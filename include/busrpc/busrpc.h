@@ -259,9 +259,9 @@ int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, void *userdata
  * then at growing intervals up to 1 s) for up to @timeout_ms (0: off, the
  * default). Once back, the exported objects are served again as they
  * were, every name requested with busrpc_conn_request_name() is asked for
- * again with its flags (its callback tells the outcome), and the unique
- * name is the new one. Signal subscriptions (busrpc_proxy_subscribe*())
- * are not carried over: make them again on BUSRPC_CONN_RECONNECTED. When
+ * again with its flags (its callback runs when the bus grants it), the
+ * signal subscriptions (busrpc_proxy_subscribe*()) follow, their match
+ * rules added again on the new bus, and the unique name is the new one. When
  * @timeout_ms passes without success, the loss is final (BUSRPC_CONN_LOST
  * with the last error). Only on bus and client peer connections.
  */

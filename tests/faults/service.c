@@ -4,10 +4,13 @@
  *
  *   faults-service --bus ADDR [--name NAME] [--reconnect MS] [--events]
  *                  [--hup] [--conn-run] [--max-call-fds N] [--hold DEST]
+ *                  [--watch DEST]
  *   faults-service --listen ADDR [--max-call-fds N] [--max-fds N]
  *
  * Methods: Add(ii)->i; Fds(ah)->u (how many fds it was handed, each
- * closed); Hold() never answers (the call is kept until exit).
+ * closed); Hold() never answers (the call is kept until exit); Emit(u)
+ * sends the signal Tick(u). --watch subscribes to DEST's Tick and prints
+ * "TICK <u>" for each.
  * --events installs a busrpc_conn_on_event() handler that prints each
  * event and quits on BUSRPC_CONN_LOST; --hup hooks SIGHUP; --hold calls
  * DEST's Hold() asynchronously and prints how the call ended.
@@ -86,16 +89,53 @@ static int sk_hold(busrpc_call *call, busrpc_iter *args, const void *ops, void *
         return BUSRPC_DEFER;
 }
 
+static int sk_emit(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_msg *m;
+        busrpc_iter out;
+        uint32_t n;
+        int r;
+
+        if (busrpc_iter_get_basic(args, 'u', &n) < 0)
+                return -EBADMSG;
+        r = busrpc_object_signal_new(busrpc_call_get_object(call), "Tick", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &out);
+        busrpc_iter_append_basic(&out, 'u', &n);
+        r = busrpc_msg_send(m);
+        if (r < 0)
+                return r;
+        r = busrpc_call_reply_new(call, &m);
+        if (r < 0)
+                return r;
+        return busrpc_msg_send(m);
+}
+
 static const busrpc_method_desc methods[] = {
         { .name = "Add", .in_sig = "ii", .out_sig = "i", .fn = sk_add },
         { .name = "Fds", .in_sig = "ah", .out_sig = "u", .fn = sk_fds },
         { .name = "Hold", .in_sig = "", .out_sig = "", .fn = sk_hold },
+        { .name = "Emit", .in_sig = "u", .out_sig = "", .fn = sk_emit },
+};
+static const busrpc_signal_desc signals[] = {
+        { .name = "Tick", .sig = "u" },
 };
 static const busrpc_interface_desc iface = {
         .name = IFACE,
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .signals = signals,
+        .n_signals = sizeof(signals) / sizeof(signals[0]),
 };
+
+static void on_tick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        uint32_t n = 0;
+
+        if (busrpc_iter_get_basic(args, 'u', &n) < 0)
+                return;
+        printf("TICK %u\n", n);
+        fflush(stdout);
+}
 
 static void on_name(busrpc_conn *c, const char *name, bool owned, void *userdata) {
         printf("%s %s\n", owned ? "ACQUIRED" : "LOST", name);
@@ -134,7 +174,9 @@ static void on_reply(busrpc_msg *reply, int r, const busrpc_error *err, void *us
 }
 
 int main(int argc, char **argv) {
-        const char *bus = NULL, *name = NULL, *hold = NULL, *listen_addr = NULL;
+        const char *bus = NULL, *name = NULL, *hold = NULL, *listen_addr = NULL, *watch = NULL;
+        busrpc_proxy *watched = NULL;
+        busrpc_subscription *sub = NULL;
         unsigned reconnect = 0, max_fds = 0, server_max_fds = 0;
         busrpc_server *srv = NULL;
         bool events = false, hup = false, conn_run = false;
@@ -160,6 +202,8 @@ int main(int argc, char **argv) {
                         listen_addr = argv[++i];
                 else if (strcmp(argv[i], "--max-fds") == 0 && i + 1 < argc)
                         server_max_fds = (unsigned)atoi(argv[++i]);
+                else if (strcmp(argv[i], "--watch") == 0 && i + 1 < argc)
+                        watch = argv[++i];
                 else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
                         hold = argv[++i];
                 else if (strcmp(argv[i], "--events") == 0)
@@ -215,6 +259,15 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
+        if (watch) {
+                r = busrpc_proxy_new(c, watch, PATH, &watched);
+                if (r >= 0)
+                        r = busrpc_proxy_subscribe(watched, IFACE, "Tick", "u", on_tick, &st, &sub);
+                if (r < 0) {
+                        fprintf(stderr, "faults-service: subscribe: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
         if (hold) {
                 busrpc_msg *m;
                 r = busrpc_proxy_new(c, hold, PATH, &proxy);
@@ -243,6 +296,8 @@ int main(int argc, char **argv) {
 
         for (unsigned i = 0; i < st.n_held; i++)
                 busrpc_call_unref(st.held[i]);
+        busrpc_subscription_free(sub);
+        busrpc_proxy_unref(watched);
         busrpc_pending_unref(pending);
         busrpc_proxy_unref(proxy);
         busrpc_source_free(hup_src);

@@ -156,9 +156,16 @@ is "$(B call "$(sed -n 's/^READY //p' "$rt_dir/hup2.out")" /org/busrpc/Faults or
 # a client with a call pending on the fds service (which holds it)
 vg hold --bus "$BUS" --events --hold org.busrpc.Faults || tap_bail "faults-service --hold under valgrind"
 HOLD_PID=$SVC_PID
-vg rec --bus "$BUS" --name org.busrpc.Faults.Rec --reconnect 20000 --events || tap_bail "faults-service --reconnect under valgrind"
+# a second reconnecting service, whose signals the first one watches
+start_service src --bus "$BUS" --name org.busrpc.Faults.Src --reconnect 20000 || tap_bail "faults-service src"
+SRC_PID=$SVC_PID
+wait_for "$rt_dir/src.out" '^ACQUIRED org.busrpc.Faults.Src'
+vg rec --bus "$BUS" --name org.busrpc.Faults.Rec --reconnect 20000 --events --watch org.busrpc.Faults.Src ||
+	tap_bail "faults-service --reconnect under valgrind"
 REC_PID=$SVC_PID
 wait_for "$rt_dir/rec.out" '^ACQUIRED org.busrpc.Faults.Rec'; ok $? "lost: the reconnecting service owns its name"
+B call org.busrpc.Faults.Src /org/busrpc/Faults org.busrpc.Faults Emit u 1 >/dev/null
+wait_for "$rt_dir/rec.out" '^TICK 1$'; ok $? "lost: the reconnecting service gets the signals it subscribed to"
 rec_uniq=$(sed -n 's/^READY //p' "$rt_dir/rec.out")
 is "$(B call org.busrpc.Faults.Rec /org/busrpc/Faults org.busrpc.Faults Add ii 3 3)" "i 6" "lost: the reconnecting service answers"
 
@@ -215,6 +222,22 @@ new_uniq=$(sed -n 's/^EVENT RECONNECTED //p' "$rt_dir/rec.out")
 is "$(owner org.busrpc.Faults.Rec)" "s \"$new_uniq\"" "restart: the name's owner is the new unique name"
 is "$(B call org.busrpc.Faults.Rec /org/busrpc/Faults org.busrpc.Faults Add ii 20 22)" "i 42" "restart: the object answers calls again"
 is "$(call_fds org.busrpc.Faults.Rec 3)" "u 3" "restart: fds still pass"
+for _ in $(seq 100); do [ "$(grep -c '^ACQUIRED org.busrpc.Faults.Src' "$rt_dir/src.out")" -ge 2 ] && break; sleep 0.05; done
+B call org.busrpc.Faults.Src /org/busrpc/Faults org.busrpc.Faults Emit u 2 >/dev/null
+wait_for "$rt_dir/rec.out" '^TICK 2$'; ok $? "restart: its signal subscription was carried over (match rules added again)"
+# the same signal from another sender is not the subscribed name's
+/usr/bin/python3 - "$BUS" <<'EOF'
+import sys, dbus, dbus.lowlevel
+bus = dbus.bus.BusConnection(sys.argv[1])
+m = dbus.lowlevel.SignalMessage("/org/busrpc/Faults", "org.busrpc.Faults", "Tick")
+m.append(dbus.UInt32(99))
+bus.send_message(m)
+bus.flush()
+EOF
+B call org.busrpc.Faults.Src /org/busrpc/Faults org.busrpc.Faults Emit u 3 >/dev/null
+wait_for "$rt_dir/rec.out" '^TICK 3$'
+is "$(grep -c '^TICK 99$' "$rt_dir/rec.out")" 0 "restart: a Tick from another sender is still refused"
+stop "$SRC_PID"
 stop "$REC_PID"; is "$STOP_RC" 0 "restart: SIGTERM: exit 0, valgrind clean"
 [ "$STOP_RC" -eq 0 ] || sed 's/^/#   /' "$rt_dir/rec.vg" | tail -30
 diag "unique names: $rec_uniq before, $new_uniq after"

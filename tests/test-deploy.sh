@@ -352,6 +352,17 @@ is "$?" 0 "busrpc-bus --services stops with status 0"
 is "$?" 1 "control: without --services the call fails"
 has "org.example.Calculator" "... naming the service it could not find" "$tmp/out"
 
+# A .service file written while the bus runs is found too.
+mkdir "$tmp/svc2"
+"$BUS" --socket "$tmp/lb/bus" --services "$tmp/svc2" -- sh -c '
+	"$1" --service-file -o "$2" "$3" || exit 3
+	"$4" --user call org.example.Calculator /org/example/Calculator org.example.Calculator Add ii 1 2 || exit 4
+	pid=$("$4" --user call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+		GetConnectionUnixProcessID s org.example.Calculator | sed -n "s/^u //p")
+	kill "$pid"' sh "$IDLC" "$tmp/svc2" "$tmp/act.idl" "$BUSCTL" >"$tmp/out" 2>/dev/null
+ok $? "a .service file written after the bus started activates its service"
+is "$(head -n 1 "$tmp/out")" "i 3" "... which answers"
+
 "$BUS" --socket "$tmp/x/bus" --services "$tmp/nonexistent" >/dev/null 2>"$tmp/err"
 is "$?" 2 "--services with a missing directory is a usage error"
 has "$tmp/nonexistent" "... naming it" "$tmp/err"

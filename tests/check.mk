@@ -51,6 +51,10 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/map-key-struct.idl \
 	tests/idl/bad/map-key-typedef.idl \
 	tests/idl/bad/map-key-variant.idl \
+	tests/idl/bad/max-size-method.idl \
+	tests/idl/bad/max-size-type.idl \
+	tests/idl/bad/max-size-value.idl \
+	tests/idl/bad/max-size-zero.idl \
 	tests/idl/bad/member-name-too-long.idl \
 	tests/idl/bad/method-c-keyword.idl \
 	tests/idl/bad/module-duplicate.idl \

@@ -365,14 +365,61 @@ int idl_gen_docs(const IdlUnit *u, FILE *out) {
  * and types hold nothing roff reads specially. Free text (doc comments,
  * annotation values) goes through man_text(). */
 
+/* The code point of the UTF-8 sequence at *p, advancing *p past it; 0
+ * (and one byte) when no valid sequence starts there: overlong forms,
+ * surrogates and values past U+10FFFF are not characters. */
+static unsigned long utf8_next(const char **p) {
+        const unsigned char *q = (const unsigned char *)*p;
+        unsigned long cp;
+        int n;
+
+        if (q[0] >= 0xc2 && q[0] <= 0xdf)
+                cp = q[0] & 0x1f, n = 1;
+        else if (q[0] >= 0xe0 && q[0] <= 0xef)
+                cp = q[0] & 0x0f, n = 2;
+        else if (q[0] >= 0xf0 && q[0] <= 0xf4)
+                cp = q[0] & 0x07, n = 3;
+        else
+                n = 0;
+        if (n == 0) {
+                *p += 1;
+                return 0;
+        }
+        for (int i = 1; i <= n; i++) {
+                if ((q[i] & 0xc0) != 0x80) {
+                        *p += 1;
+                        return 0;
+                }
+                cp = cp << 6 | (q[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+                *p += 1;
+                return 0;
+        }
+        *p += 1 + n;
+        return cp;
+}
+
 /* Text as roff: backslashes escaped, no line read as a request, blank
- * lines as paragraph breaks. */
+ * lines as paragraph breaks, non-ASCII as \[uXXXX] (the page is read
+ * the same whatever groff takes the input encoding to be). */
 static void man_text(FILE *out, const char *s) {
         bool bol = true;
 
-        for (const char *p = s; *p; p++) {
+        for (const char *p = s; *p;) {
+                if ((unsigned char)*p >= 0x80) {
+                        unsigned long cp = utf8_next(&p);
+                        if (cp)
+                                fprintf(out, "\\[u%04lX]", cp);
+                        else
+                                fputc('?', out);
+                        bol = false;
+                        continue;
+                }
                 if (bol && *p == '\n') {
                         fputs(".PP\n", out);
+                        p++;
                         continue;
                 }
                 if (bol && (*p == '.' || *p == '\''))
@@ -384,6 +431,7 @@ static void man_text(FILE *out, const char *s) {
                 else
                         fputc(*p, out);
                 bol = *p == '\n';
+                p++;
         }
         if (!bol)
                 fputc('\n', out);

@@ -131,6 +131,33 @@ has "**Deprecated.**" "@deprecated is shown" "$tmp/gen/deploy.md"
 has '| `x` | `int32` | `i` | Horizontal, \| pipes escaped in tables. |' \
 	"a '|' in a doc comment does not break the table" "$tmp/gen/deploy.md"
 
+# Real interfaces (the XML tests' vendor files, this machine's, UTF-8 and
+# invalid UTF-8 in doc comments): --docs and --man work, groff is content.
+n=0
+for f in "$top_srcdir"/tests/xml/real/*.xml "$top_srcdir"/tests/xml/docs.xml \
+	"$top_srcdir"/tests/xml/crashers/doc-invalid-utf8.idl /usr/share/dbus-1/interfaces/*.xml; do
+	[ -f "$f" ] || continue
+	n=$((n + 1))
+	name=${f##*/}
+	rm -rf "$tmp/real" && "$IDLC" --docs --man -o "$tmp/real" "$f" >/dev/null 2>&1 &&
+		groff -man -ww -z "$tmp"/real/*.7 >"$tmp/groff" 2>&1 && [ ! -s "$tmp/groff" ] &&
+		[ -s "$(ls "$tmp"/real/*.md)" ]
+	ok $? "$name: --docs and --man, and groff -ww reads the page without a warning"
+done
+[ $n -ge 8 ]
+ok $? "at least 8 real interface files ($n)"
+if [ -n "$VALGRIND" ]; then
+	"$VALGRIND" -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		"$IDLC" $all -o "$tmp/vg" "$src/deploy.idl" >/dev/null 2>"$tmp/vg.err"
+	is "$?" 0 "valgrind: every deployment output, no error, no leak"
+	"$VALGRIND" -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		"$IDLC" --docs --man -o "$tmp/vg2" "$top_srcdir/tests/xml/real/org.freedesktop.login1.Manager.xml" \
+		>/dev/null 2>"$tmp/vg.err"
+	is "$?" 0 "valgrind: --docs --man of logind's Manager, no error, no leak"
+else
+	ok 1 "valgrind is needed for the memory checks"
+fi
+
 # --- bad annotations: tests/deploy/bad/*.idl, first line '// expect: ...' ---
 n=0
 for f in "$src"/bad/*.idl; do

@@ -134,6 +134,33 @@ static bool listed(const IdlAnnot *a) {
         }
 }
 
+/* The listed annotations of m in IDL spelling, each between quote and
+ * quote ("`" for Markdown), comma-separated; NULL when there is none.
+ * Caller frees. */
+static char *annots_str(const IdlMeta *m, const char *quote) {
+        char *buf = NULL;
+        size_t len = 0;
+        bool any = false;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < m->n_annots; i++) {
+                if (!listed(m->annots[i]))
+                        continue;
+                fprintf(f, "%s%s", any ? ", " : "", quote);
+                idl_gen_put_annot(f, m->annots[i]);
+                fputs(quote, f);
+                any = true;
+        }
+        fclose(f);
+        if (!any) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 /* ---- Markdown ---- */
 
 static void md_doc(FILE *out, const char *doc) {
@@ -143,22 +170,15 @@ static void md_doc(FILE *out, const char *doc) {
 
 static void md_meta(FILE *out, const IdlMeta *m, bool deprecated) {
         const char *since = since_of(m);
-        bool any = false;
+        char *a = annots_str(m, "`");
 
         if (deprecated)
                 fputs(since ? "**Deprecated.** " : "**Deprecated.**\n\n", out);
         if (since)
                 fprintf(out, "Since %s.\n\n", since);
-        for (size_t i = 0; i < m->n_annots; i++) {
-                if (!listed(m->annots[i]))
-                        continue;
-                fputs(any ? ", `" : "Annotations: `", out);
-                idl_gen_put_annot(out, m->annots[i]);
-                fputc('`', out);
-                any = true;
-        }
-        if (any)
-                fputs(".\n\n", out);
+        if (a)
+                fprintf(out, "Annotations: %s.\n\n", a);
+        free(a);
 }
 
 /* Text as one table cell: lines joined, pipes escaped; then " |". */
@@ -180,10 +200,19 @@ static void md_cell(FILE *out, const char *doc) {
 static void md_args(FILE *out, const char *dir, IdlField **v, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 char *t = type_str(v[i]->type), *sig = idl_type_signature(v[i]->type);
+                char *a = annots_str(&v[i]->meta, "`");
                 if (dir)
                         fprintf(out, "| %s ", dir);
                 fprintf(out, "| `%s` | `%s` | `%s` |", arg_name(v[i]), t, sig);
-                md_cell(out, v[i]->meta.doc);
+                if (a) {
+                        char *cell = idl_xasprintf("%s%s%s.", v[i]->meta.doc ? v[i]->meta.doc : "",
+                                                   v[i]->meta.doc ? " Annotations: " : "Annotations: ", a);
+                        md_cell(out, cell);
+                        free(cell);
+                } else {
+                        md_cell(out, v[i]->meta.doc);
+                }
+                free(a);
                 free(t);
                 free(sig);
         }
@@ -469,8 +498,14 @@ static void man_args(FILE *out, const char *dir, IdlField **v, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 char *t = type_str(v[i]->type), *sig = idl_type_signature(v[i]->type);
                 fprintf(out, ".br\n%s \\fI%s\\fR: %s (\\fB%s\\fR)\n", dir, arg_name(v[i]), t, sig);
+                char *a = annots_str(&v[i]->meta, "");
                 if (v[i]->meta.doc)
                         man_text(out, v[i]->meta.doc);
+                if (a) {
+                        fputs(".br\nAnnotations: ", out);
+                        man_text(out, a);
+                        free(a);
+                }
                 free(t);
                 free(sig);
         }

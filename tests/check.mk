@@ -68,6 +68,7 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/param-cxx-keyword.idl \
 	tests/idl/bad/param-reserved-prefix.idl \
 	tests/idl/bad/param-reserved.idl \
+	tests/idl/bad/param-string-name.idl \
 	tests/idl/bad/property-fd.idl \
 	tests/idl/bad/property-reserved.idl \
 	tests/idl/bad/property-shm-in-struct.idl \

@@ -35,6 +35,7 @@ EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/golden/sub-import-right.idl \
 	tests/idl/golden/syntax.idl \
 	tests/idl/golden/types.idl \
+	tests/idl/golden/wire-names.idl \
 	tests/idl/good/calc.idl \
 	tests/idl/good/geometry.idl \
 	tests/idl/good/import-base.idl \
@@ -43,4 +44,5 @@ EXTRA_DIST += tests/test-idlc.sh \
 	tests/idl/good/sub/import-right.idl \
 	tests/idl/good/syntax.idl \
 	tests/idl/good/types.idl \
+	tests/idl/good/wire-names.idl \
 	tests/idl/include/shared.idl

@@ -4,7 +4,15 @@ TESTS += tests/test-xml.sh tests/test-fuzz.sh
 EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/canon.py \
 	tests/xml/calc.idl tests/xml/geo.idl tests/xml/shapes.idl tests/xml/stats.xml tests/xml/docs.xml \
+	tests/xml/types.idl \
 	tests/xml/golden/calc.xml tests/xml/golden/shapes.xml tests/xml/golden/stats.idl \
+	tests/xml/golden/types.xml \
+	tests/xml/real/org.freedesktop.login1.Manager.xml \
+	tests/xml/real/org.freedesktop.NetworkManager.xml \
+	tests/xml/real/org.freedesktop.Notifications.xml \
+	tests/xml/real/org.freedesktop.PackageKit.xml \
+	tests/xml/real/org.freedesktop.UPower.xml \
+	tests/xml/real/org.mpris.MediaPlayer2.xml \
 	tests/xml/bad/access.xml \
 	tests/xml/bad/busrpc-type-mismatch.xml \
 	tests/xml/bad/check-duplicate-member.xml \
@@ -25,6 +33,8 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/bad/unclosed-token.xml \
 	tests/xml/warn/arg-renamed.xml \
 	tests/xml/warn/c-name-clash.xml \
+	tests/xml/warn/doc-in-node.xml \
+	tests/xml/warn/duplicate-args.xml \
 	tests/xml/warn/keyword-c-name.xml \
 	tests/xml/warn/misplaced.xml \
 	tests/xml/warn/unknown-attribute.xml \
@@ -66,7 +76,8 @@ fuzz/seeds.stamp: $(srcdir)/tests/xml/calc.idl
 	for f in $(srcdir)/tests/idl/good/*.idl $(srcdir)/tests/idl/good/*/*.idl \
 	         $(srcdir)/tests/xml/*.idl $(srcdir)/tests/xml/*.xml \
 	         $(srcdir)/tests/xml/golden/* $(srcdir)/tests/xml/bad/*.xml \
-	         $(srcdir)/tests/xml/warn/*.xml $(srcdir)/tests/xml/crashers/*; do \
+	         $(srcdir)/tests/xml/warn/*.xml $(srcdir)/tests/xml/real/*.xml \
+	         $(srcdir)/tests/xml/crashers/*; do \
 	  test -f "$$f" || continue; \
 	  cp "$$f" "fuzz/seeds/$$(echo "$$f" | sed 's|^$(srcdir)/||; s|/|_|g')"; \
 	done && touch $@

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "gen-c.h"
 #include "gen.h"
+#include "compat.h"
 
 /* ---- enums and flags ---- */
 
@@ -43,6 +44,37 @@ static const char *unsigned_of(const IdlBasicType *b) {
         }
 }
 
+/* @since as an availability line of a type's comment block. */
+static void emit_since(GenC *g, const IdlMeta *m) {
+        const IdlAnnot *s = idl_meta_since(m);
+
+        if (s)
+                genc_p(g, " *\n * Available since version %s.\n", s->value);
+}
+
+/* An interface's @since and its members', in one comment before its name. */
+static void emit_availability(GenC *g, const IdlDecl *d) {
+        const IdlAnnot *s = idl_meta_since(&d->meta);
+        bool any = s != NULL;
+
+        for (size_t i = 0; i < d->n_members && !any; i++)
+                any = idl_meta_since(&d->members[i]->meta) != NULL;
+        if (!any)
+                return;
+        genc_p(g, "/* Availability (@since in the IDL):\n");
+        if (s)
+                genc_p(g, " *   interface %s: %s\n", d->name, s->value);
+        for (size_t i = 0; i < d->n_members; i++) {
+                const IdlMember *m = d->members[i];
+                if ((s = idl_meta_since(&m->meta)))
+                        genc_p(g, " *   %s %s: %s\n", m->kind == IDL_M_METHOD ? "method"
+                                       : m->kind == IDL_M_SIGNAL ? "signal"
+                                       : m->kind == IDL_M_PROPERTY ? "property" : "error",
+                               m->name, s->value);
+        }
+        genc_p(g, " */\n");
+}
+
 static bool seen_before(const IdlDecl *d, size_t i) {
         for (size_t j = 0; j < i; j++)
                 if (d->values[j]->value == d->values[i]->value)
@@ -61,6 +93,7 @@ static void emit_enum(GenC *g, const CType *t) {
                 genc_p(g, " *\n");
                 genc_emit_doc_lines(g, d->meta.doc);
         }
+        emit_since(g, &d->meta);
         genc_p(g, " */\n");
         if (t->c_enum) {
                 genc_p(g, "typedef enum %s {\n", t->name);
@@ -167,6 +200,7 @@ static void emit_struct(GenC *g, CType *t) {
                 genc_p(g, " *\n");
                 genc_emit_doc_lines(g, d->meta.doc);
         }
+        emit_since(g, &d->meta);
         genc_p(g, " */\nstruct %s {\n", t->name);
         for (size_t i = 0; i < d->n_fields; i++) {
                 char *decl = genc_decl(genc_value(t->fields[i]), d->fields[i]->name);
@@ -360,6 +394,7 @@ static void emit_iface_names(GenC *g, const IdlDecl *d) {
                 genc_emit_doc_lines(g, d->meta.doc);
                 genc_p(g, " */\n");
         }
+        emit_availability(g, d);
         genc_p(g, "#define %s \"%s\"\n\n", mac, d->name);
         free(mac);
         for (size_t i = 0; i < d->n_members; i++) {

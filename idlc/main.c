@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "compat.h"
 #include "diag.h"
 #include "gen.h"
 #include "parse.h"
@@ -72,6 +73,11 @@ static void usage(FILE *out) {
               "  -I, --include=DIR   search DIR for imported files (repeatable);\n"
               "                      the importing file's directory is searched first\n"
               "      --check         parse and check only; write nothing\n"
+              "      --compat OLD NEW  compare two versions of an API (IDL or XML);\n"
+              "                      report each change; exit 1 when one breaks\n"
+              "      --compat-level=LEVEL  what breaks: wire (default; only what\n"
+              "                      breaks peers on D-Bus), source (also changes to\n"
+              "                      the generated C API), strict (any change)\n"
               "  -h, --help          show this help and exit\n"
               "  -V, --version       show the version and exit\n"
               "\n"
@@ -309,14 +315,40 @@ static int generate_stdout(const IdlUnit *u, int which) {
         return r < 0 ? -1 : 0;
 }
 
+/* --compat OLD NEW: both inputs are read and checked, so one run shows
+ * every problem; then compat.c compares them. */
+static int compat_main(const char *old_path, const char *new_path, const char *const *incs,
+                       size_t n_incs, IdlCompatLevel level) {
+        IdlUnit *o, *n;
+        int errors, status;
+
+        o = idl_load(old_path, incs, n_incs);
+        if (idl_diag_errors() == 0)
+                idl_check(o);
+        errors = idl_diag_errors();
+        n = idl_load(new_path, incs, n_incs);
+        if (idl_diag_errors() == errors)
+                idl_check(n);
+        if (idl_diag_errors() == 0)
+                idl_compat(o, n, level);
+        status = idl_diag_errors() ? 1 : 0;
+        idl_unit_free(o);
+        idl_unit_free(n);
+        idl_diag_reset();
+        return status;
+}
+
 int main(int argc, char **argv) {
         enum { OPT_CHECK = 256, OPT_HEADER, OPT_CLIENT, OPT_SERVER, OPT_XML, OPT_IDL };
         /* The outputs from OUT_SERVICE_FILE on, in the same order. */
         enum { OPT_SERVICE_FILE = 512, OPT_BUS_POLICY, OPT_SYSTEMD_UNIT, OPT_DOCS, OPT_MAN };
+        enum { OPT_COMPAT = 768, OPT_COMPAT_LEVEL };
         static const struct option longopts[] = {
                 { "output", required_argument, NULL, 'o' },
                 { "include", required_argument, NULL, 'I' },
                 { "check", no_argument, NULL, OPT_CHECK },
+                { "compat", no_argument, NULL, OPT_COMPAT },
+                { "compat-level", required_argument, NULL, OPT_COMPAT_LEVEL },
                 { "header", no_argument, NULL, OPT_HEADER },
                 { "client", no_argument, NULL, OPT_CLIENT },
                 { "server", no_argument, NULL, OPT_SERVER },
@@ -333,6 +365,8 @@ int main(int argc, char **argv) {
         };
         const char *dir = ".", **incs;
         bool want[N_OUT] = { false }, any = false, check_only = false;
+        bool compat = false, level_given = false;
+        IdlCompatLevel level = IDL_COMPAT_WIRE;
         size_t n_incs = 0;
         IdlUnit *u;
         int c, status, n_want = 0, which = 0;
@@ -350,6 +384,17 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_CHECK:
                         check_only = true;
+                        break;
+                case OPT_COMPAT:
+                        compat = true;
+                        break;
+                case OPT_COMPAT_LEVEL:
+                        if (idl_compat_level_parse(optarg, &level) < 0) {
+                                free(incs);
+                                return usage_error("invalid --compat-level '%s': expected wire, "
+                                                   "source or strict", optarg);
+                        }
+                        level_given = true;
                         break;
                 case OPT_HEADER: case OPT_CLIENT: case OPT_SERVER: case OPT_XML: case OPT_IDL:
                         want[c - OPT_HEADER] = true;
@@ -384,6 +429,24 @@ int main(int argc, char **argv) {
                         }
                         return usage_error("unknown option '%s'", argv[optind - 1]);
                 }
+        }
+        if (level_given && !compat) {
+                free(incs);
+                return usage_error("%s", "--compat-level needs --compat");
+        }
+        if (compat) {
+                if (any || check_only || strcmp(dir, ".") != 0) {
+                        free(incs);
+                        return usage_error("%s", "--compat writes no output: it takes no "
+                                                 "output option, -o or --check");
+                }
+                if (argc - optind != 2) {
+                        free(incs);
+                        return usage_error("%s", "--compat needs two input files, OLD and NEW");
+                }
+                status = compat_main(argv[optind], argv[optind + 1], incs, n_incs, level);
+                free(incs);
+                return status;
         }
         if (optind >= argc) {
                 free(incs);

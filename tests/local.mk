@@ -14,5 +14,6 @@ include tests/runtime.mk
 include tests/interop.mk
 include tests/data.mk
 include tests/deploy.mk
+include tests/compat.mk
 include tests/faults.mk
 include tests/hostile.mk

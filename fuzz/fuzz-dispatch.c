@@ -9,6 +9,8 @@
  * /fz/child, so the message goes through the runtime's filter, the bus
  * driver emulation, object dispatch, Introspect, Properties Get/Set/GetAll
  * and the generated unmarshalling, and the replies are produced and sent.
+ * Setters announce their property and Fire emits a signal, so match rules
+ * added by earlier inputs (AddMatch) are parsed and applied.
  *
  * After each message the client pings the server and runs both ends until
  * the Ping reply arrives: messages are served in order, so by then the
@@ -55,6 +57,9 @@ typedef struct State {
 } State;
 
 static State state;
+/* /fz: setters notify, Fire emits Changed (to the peers whose match rules,
+ * set by earlier inputs through AddMatch, accept it). */
+static busrpc_object *obj;
 
 static char *dup_str(const char *s) {
         return strdup(s ? s : "");
@@ -263,6 +268,7 @@ static int op_fire(void *self, busrpc_call *call, const char *what, const fz_int
                 return -ENOMEM;
         free(st->last_fire);
         st->last_fire = s;
+        (void)every_emit_changed(obj, what, &st->snapshot);
         return 0;
 }
 
@@ -308,6 +314,7 @@ static int set_tree(void *self, const fz_string_basics_array_map *tree, busrpc_e
                 fz_basics_clear(&st->snapshot);
                 st->snapshot = copy;
         }
+        (void)every_notify_tree(obj);
         return 0;
 }
 
@@ -325,6 +332,7 @@ static int set_tags(void *self, const fz_string_array *tags, busrpc_error *err) 
                 return r;
         fz_string_array_clear(&st->tags);
         st->tags = copy;
+        (void)every_notify_tags(obj);
         return 0;
 }
 
@@ -339,6 +347,7 @@ static int set_secret(void *self, int32_t secret, busrpc_error *err) {
         if (secret < 0)
                 return busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "negative secret %d", (int)secret);
         st->secret = secret;
+        (void)every_notify_secret(obj);
         return 0;
 }
 
@@ -357,6 +366,7 @@ static int set_any(void *self, busrpc_variant *any, busrpc_error *err) {
 
         busrpc_variant_unref(st->any);
         st->any = busrpc_variant_ref(any);
+        (void)every_notify_any(obj);
         return 0;
 }
 
@@ -374,6 +384,7 @@ static int set_snapshot(void *self, const fz_basics *snapshot, busrpc_error *err
                 return r;
         fz_basics_clear(&st->snapshot);
         st->snapshot = copy;
+        (void)every_notify_snapshot(obj);
         return 0;
 }
 
@@ -391,6 +402,7 @@ static int set_settings(void *self, const fz_string_variant_map *settings, busrp
                 return r;
         fz_string_variant_map_clear(&st->settings);
         st->settings = copy;
+        (void)every_notify_settings(obj);
         return 0;
 }
 
@@ -469,6 +481,9 @@ static void client_open(void) {
         dbus_connection_set_exit_on_disconnect(client, FALSE);
         if (!dbus_connection_add_filter(client, client_filter, NULL, NULL))
                 die("out of memory");
+        /* Subscribe to every signal, as busctl monitor does: emitting is
+         * then always exercised; inputs add their own rules. */
+        dbus_bus_add_match(client, "type='signal'", NULL);
 }
 
 static uint64_t now_ms(void) {
@@ -531,7 +546,7 @@ static void setup(void) {
         if (busrpc_variant_new_uint32(7, &state.snapshot.v) < 0 || !state.snapshot.s || !state.snapshot.o ||
             !state.snapshot.g)
                 die("out of memory");
-        if (every_export(busrpc_server_conn(server), "/fz", &ops, &state, NULL) < 0 ||
+        if (every_export(busrpc_server_conn(server), "/fz", &ops, &state, &obj) < 0 ||
             every_export(busrpc_server_conn(server), "/fz/child", &ops, &state, NULL) < 0 ||
             busrpc_conn_add_object_manager(busrpc_server_conn(server), "/", NULL) < 0)
                 die("export failed");
@@ -544,6 +559,7 @@ static void cleanup(void) {
         char path[96];
 
         client_close();
+        busrpc_object_unexport(obj);
         busrpc_server_free(server);
         server = NULL;
         snprintf(path, sizeof(path), "%s/s/socket", dir);

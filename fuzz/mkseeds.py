@@ -104,6 +104,11 @@ def seeds():
     out["get-noiface"] = call("/fz", None, "Get", V("(ss)", (IFACE, "Tags")))
     drv = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
     for member, body in (("Hello", None), ("AddMatch", V("(s)", ("type='signal',interface='a.b',arg0='x'",))),
+                         ("AddMatch-changed", V("(s)", ("type='signal',interface='org.busrpc.fuzz.Every',"
+                                                        "member='Changed',path='/fz',arg0='what'",))),
+                         ("AddMatch-props", V("(s)", ("type='signal',sender='org.freedesktop.DBus',"
+                                                      "interface='org.freedesktop.DBus.Properties',"
+                                                      "path_namespace='/fz',destination=':1.1'",))),
                          ("RemoveMatch", V("(s)", ("type='signal',interface='a.b',arg0='x'",))),
                          ("RequestName", V("(su)", ("org.busrpc.Fz", 4))), ("ReleaseName", V("(s)", ("org.busrpc.Fz",))),
                          ("GetNameOwner", V("(s)", ("org.freedesktop.DBus",))), ("ListNames", None),
@@ -111,7 +116,7 @@ def seeds():
                          ("GetConnectionUnixUser", V("(s)", (":1.1",))),
                          ("GetConnectionCredentials", V("(s)", (":1.1",))),
                          ("StartServiceByName", V("(su)", ("x.y", 0))), ("ListActivatableNames", None)):
-        out["driver-" + member] = call(drv[1], drv[2], member, body, dest=drv[0])
+        out["driver-" + member] = call(drv[1], drv[2], member.split("-")[0], body, dest=drv[0])
     out["peer-ping"] = call("/", "org.freedesktop.DBus.Peer", "Ping")
     out["peer-machine-id"] = call("/", "org.freedesktop.DBus.Peer", "GetMachineId")
     sig = Gio.DBusMessage.new_signal("/fz", IFACE, "Changed")

@@ -759,9 +759,11 @@ static void cmp_method(Cmp *c, const IdlMember *o, const IdlMember *n, const cha
 }
 
 /* Whether clients lose nothing they could rely on: a notification that
- * appears, or a value that now comes with it. */
+ * appears, a value that now comes with it, or a property that no longer
+ * changes at all. */
 static bool emits_compatible(IdlEmits o, IdlEmits n) {
-        return o == n || o == IDL_EMITS_FALSE || (o == IDL_EMITS_INVALIDATES && n == IDL_EMITS_TRUE);
+        return o == n || o == IDL_EMITS_FALSE || n == IDL_EMITS_CONST ||
+               (o == IDL_EMITS_INVALIDATES && n == IDL_EMITS_TRUE);
 }
 
 static void cmp_property(Cmp *c, const IdlMember *o, const IdlMember *n, const char *what, IdlLoc loc,

@@ -10,7 +10,9 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/args-reordered.case \
 	tests/compat/c-name-changed.case \
 	tests/compat/deprecated-added.case \
+	tests/compat/emits-changed-const.case \
 	tests/compat/emits-changed-false.case \
+	tests/compat/emits-changed-to-const.case \
 	tests/compat/emits-changed-true.case \
 	tests/compat/enum-base-changed.case \
 	tests/compat/enum-renumbered.case \
@@ -18,6 +20,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/enum-value-removed-input.case \
 	tests/compat/enum-value-renamed.case \
 	tests/compat/error-removed.case \
+	tests/compat/flags-bit-added.case \
 	tests/compat/flags-bit-removed-output.case \
 	tests/compat/flags-bit-renumbered.case \
 	tests/compat/identical.case \
@@ -40,6 +43,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/property-writeonly.case \
 	tests/compat/raises-added.case \
 	tests/compat/raises-removed.case \
+	tests/compat/signal-arg-gained.case \
 	tests/compat/signal-removed.case \
 	tests/compat/signal-retyped.case \
 	tests/compat/since-changed.case \
@@ -56,5 +60,6 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/typedef-retyped.case \
 	tests/compat/xml-idl-arg-lost.case \
 	tests/compat/xml-idl-identical.case \
+	tests/compat/xml-idl-struct-named.case \
 	tests/compat/xml-since.case \
 	tests/compat/xml-xml-method-removed.case

@@ -206,6 +206,14 @@ int idl_gen_systemd_unit(const IdlUnit *u, FILE *out) {
               "MemoryDenyWriteExecute=yes\n"
               "SystemCallArchitectures=native\n"
               "SystemCallFilter=@system-service\n"
+              "SystemCallFilter=~@privileged @resources\n"
+              "SystemCallErrorNumber=EPERM\n"
+              "RemoveIPC=yes\n"
+              "PrivateMounts=yes\n"
+              "ProtectProc=invisible\n"
+              "ProcSubset=pid\n"
+              "DevicePolicy=closed\n"
+              "IPAddressDeny=any\n"
               "UMask=0077\n", out);
         return 0;
 }

@@ -8,7 +8,7 @@
 # Every bus lives in a mktemp -d directory and is stopped by PID.
 . "$top_srcdir/tests/tap.sh"
 : "${BUSRPC_IDLC:?}"
-need dbus-send setpriv groff systemd-analyze xmllint "${BUSCTL:-busctl}" "${DBUS_DAEMON:-dbus-daemon}"
+need dbus-send setpriv groff systemd-analyze xmllint strace "${BUSCTL:-busctl}" "${DBUS_DAEMON:-dbus-daemon}"
 unset DBUS_SESSION_BUS_ADDRESS DBUS_STARTER_ADDRESS DBUS_STARTER_BUS_TYPE
 IDLC=$BUSRPC_IDLC
 BUS=$top_builddir/busrpc-bus
@@ -121,8 +121,8 @@ has "bad.xml:3:" "... at the annotation's line" "$tmp/err"
 # --- the man page and Markdown ---
 groff -man -ww -z "$tmp/gen/deploy.7" >"$tmp/groff" 2>&1
 is "$?$(cat "$tmp/groff")" 0 "groff -man -ww reads deploy.7 without a warning"
-# Wide enough that nothing is hyphenated; justification spaces squeezed.
-LC_ALL=C MANWIDTH=250 man -l "$tmp/gen/deploy.7" 2>/dev/null | col -b | tr -s ' \t' '  ' >"$tmp/man.txt"
+# As man renders it, plain text, wide enough that nothing is hyphenated.
+groff -man -Tascii -P-cbou -rLL=250n "$tmp/gen/deploy.7" 2>/dev/null | tr -s ' \t' '  ' >"$tmp/man.txt"
 has "deploy - D-Bus interfaces org.example.Deploy.Calc, org.example.Deploy.Admin" \
 	"man renders the NAME line" "$tmp/man.txt"
 has 'A second paragraph: \backslash and .dot stay text' "backslashes and leading dots stay text" "$tmp/man.txt"
@@ -268,12 +268,32 @@ start_daemon() {
 	wait_for "$1/addr" "unix:" "$dpid" || { cat "$1/daemon.err"; tap_bail "dbus-daemon did not start"; }
 	addr=$(head -n 1 "$1/addr")
 }
-# start_calc DIR: examples/calc's service on $addr, as root; sets spid, sst.
+# start_calc DIR [strace -o FILE]: examples/calc's service on $addr, as
+# root; sets spid, sst.
 start_calc() {
-	"$SERVICE" --bus "$addr" >"$1/calc.out" 2>&1 &
+	d_=$1; shift
+	"$@" "$SERVICE" --bus "$addr" >"$d_/calc.out" 2>&1 &
 	spid=$!; pids="$pids $spid"
-	wait_for "$1/calc.out" "ready" "$spid"
+	wait_for "$d_/calc.out" "ready" "$spid"
 	sst=$?
+}
+# syscalls TRACE: the system calls the service made from its execve on
+# (strace -f; the libtool wrapper's shell is counted too, conservatively),
+# in its threads and children as well.
+syscalls() {
+	awk '/^[0-9]+ +execve\(".*calc-service".* = 0$/ { p[$1] = 1 }
+	     /^[0-9]+ +(clone|clone3|fork|vfork)\(.* = [0-9]+$/ && p[$1] { p[$NF] = 1 }
+	     /^[0-9]+ +[a-z0-9_]+\(/ && p[$1] { sub(/\(.*/, "", $2); print $2 }' "$1" | sort -u
+}
+# filter_set GROUP...: the system calls of systemd's syscall groups (and of
+# the groups they include), as systemd-analyze lists them.
+filter_set() {
+	for g in "$@"; do
+		systemd-analyze syscall-filter --no-pager "$g" 2>/dev/null |
+			sed -n 's/^    \([@a-z0-9_-]*\)$/\1/p' | while read -r x; do
+			case $x in @*) filter_set "$x" ;; *) echo "$x" ;; esac
+		done
+	done
 }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -287,7 +307,7 @@ else
 		org.freedesktop.DBus.RequestName string:org.example.Calculator uint32:4 >"$tmp/out" 2>&1
 	is "$?" 1 "uid 65534 cannot own org.example.Calculator"
 	has "org.freedesktop.DBus.Error.AccessDenied" "... AccessDenied" "$tmp/out"
-	start_calc "$d"
+	start_calc "$d" strace -f -qq -o "$d/trace"
 	is "$sst" 0 "root (@user) owns the name: examples/calc's service starts"
 	$nobody dbus-send --bus="$addr" --print-reply --dest=org.example.Calculator \
 		/org/example/Calculator org.example.Calculator.Add int32:2 int32:3 >"$tmp/out" 2>&1
@@ -319,10 +339,27 @@ except dbus.DBusException as e:
 print("answered"); sys.exit(1)' "$addr" >"$tmp/out" 2>&1
 	ok $? "uid 65534 may not call without an interface"
 	has "org.freedesktop.DBus.Error.AccessDenied" "... AccessDenied" "$tmp/out"
-	kill "$spid"
-	check "the service stops" gone "$spid"
+	# $spid is strace's: the service is the name's owner.
+	cpid=$(dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.GetConnectionUnixProcessID string:org.example.Calculator |
+		sed -n 's/^ *uint32 //p')
+	[ -n "$cpid" ] && pids="$pids $cpid" && kill "$cpid"
+	check "the service stops on SIGTERM" gone "$cpid"
+	check "... and strace with it" gone "$spid"
 	kill "$dpid"
 	check "the bus stops" gone "$dpid"
+	# The unit's SystemCallFilter= (what systemd would enforce) allows
+	# every system call the service made while serving those calls.
+	syscalls "$d/trace" >"$tmp/used"
+	filter_set @system-service | sort -u >"$tmp/allowed"
+	filter_set @privileged @resources | sort -u >"$tmp/denied"
+	comm -23 "$tmp/allowed" "$tmp/denied" >"$tmp/permitted"
+	[ "$(wc -l <"$tmp/used")" -ge 20 ] && [ "$(wc -l <"$tmp/permitted")" -ge 200 ]
+	ok $? "strace saw the service's system calls ($(wc -l <"$tmp/used")), systemd-analyze lists the filter ($(wc -l <"$tmp/permitted"))"
+	comm -23 "$tmp/used" "$tmp/permitted" >"$tmp/outside"
+	is "$(tr '\n' ' ' <"$tmp/outside")" "" "the unit's SystemCallFilter= allows every one of them"
+	if grep -qx -e chown -e setrlimit "$tmp/permitted"; then ok 1 "control: chown and setrlimit are filtered out"
+	else ok 0 "control: chown and setrlimit are filtered out"; fi
 
 	# Control: without the generated policy, the service cannot own its name.
 	d=$tmp/nopol && mkdir "$d" && chmod 0755 "$d"

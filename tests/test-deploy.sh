@@ -221,6 +221,9 @@ for k in Type=dbus BusName=org.example.Calculator "ExecStart=$SERVICE --bus syst
 	NoNewPrivileges=yes ProtectSystem=strict SystemCallFilter=@system-service; do
 	has "$k" "the unit says $k" "$unit"
 done
+systemd-analyze security --offline=yes --no-pager "$unit" >"$tmp/security" 2>&1
+has "Overall exposure level for busrpc-deploy-test.service: 0.4 SAFE" \
+	"systemd-analyze security rates its hardening 0.4, SAFE" "$tmp/security"
 # The same check catches a broken unit (so its silence above means something).
 sed 's/^Type=dbus$/Type=dbus\nHardening=yes/' "$unit" >"$tmp/unit/busrpc-deploy-broken.service"
 systemd-analyze verify --man=no "$tmp/unit/busrpc-deploy-broken.service" >"$tmp/verify" 2>&1

@@ -16,7 +16,7 @@
 #include "diag.h"
 #include "xml-import.h"
 
-#define BUS_NAME_MAX 255 /* D-Bus specification: bus names */
+#define BUS_NAME_MAX  255 /* D-Bus specification: bus names */
 #define UNIT_NAME_MAX 255 /* systemd: UNIT_NAME_MAX */
 #define USER_NAME_MAX 32  /* useradd: what every system tool accepts */
 
@@ -86,8 +86,10 @@ static const char *bad_exec(const char *cmd, char *buf, size_t size) {
                 if (ch < 0x20 || ch == 0x7f)
                         return "it contains a control character";
                 if (strchr("\"'\\$%`;&|<>", ch)) {
-                        snprintf(buf, size, "character '%c' would need quoting in a .service file "
-                                 "or a systemd unit; write the command without it", ch);
+                        snprintf(buf, size,
+                                 "character '%c' would need quoting in a .service file "
+                                 "or a systemd unit; write the command without it",
+                                 ch);
                         return buf;
                 }
                 if (ch == ' ' && (p[1] == ' ' || p[1] == '\0'))
@@ -154,13 +156,22 @@ static void check_value(const IdlAnnot *a, const char *idl, IdlLoc loc) {
         case IDL_A_BUS_NAME:
                 why = bad_bus_name(a->value, buf, sizeof(buf), &dash);
                 if (!why && dash)
-                        idl_warning(loc, "bus name '%s' contains '-', which the D-Bus specification "
-                                    "discourages in new names", a->value);
+                        idl_warning(loc,
+                                    "bus name '%s' contains '-', which the D-Bus specification "
+                                    "discourages in new names",
+                                    a->value);
                 break;
-        case IDL_A_EXEC: why = bad_exec(a->value, buf, sizeof(buf)); break;
-        case IDL_A_SYSTEMD_SERVICE: why = bad_unit(a->value, buf, sizeof(buf)); break;
-        case IDL_A_USER: why = bad_user(a->value, buf, sizeof(buf)); break;
-        default: break;
+        case IDL_A_EXEC:
+                why = bad_exec(a->value, buf, sizeof(buf));
+                break;
+        case IDL_A_SYSTEMD_SERVICE:
+                why = bad_unit(a->value, buf, sizeof(buf));
+                break;
+        case IDL_A_USER:
+                why = bad_user(a->value, buf, sizeof(buf));
+                break;
+        default:
+                break;
         }
         if (why)
                 idl_error(loc, "invalid value '%s' for '@%s': %s", a->value, idl, why);
@@ -182,7 +193,8 @@ static void check_file(IdlFile *f) {
                         for (size_t j = 0; j < N_DEPLOY; j++) {
                                 if (a->kind == IDL_A_DBUS && a->name &&
                                     strcmp(a->name, deploy_annots[j].xml) == 0) {
-                                        idl_error(loc, "write '@%s(...)' instead of '@annotation(\"%s\", ...)'",
+                                        idl_error(loc,
+                                                  "write '@%s(...)' instead of '@annotation(\"%s\", ...)'",
                                                   deploy_annots[j].idl, deploy_annots[j].xml);
                                         continue;
                                 }
@@ -192,7 +204,8 @@ static void check_file(IdlFile *f) {
                                 if (!first[j]) {
                                         first[j] = a;
                                 } else if (strcmp(check_str(first[j]->value), check_str(a->value)) != 0) {
-                                        idl_error(loc, "'@%s(\"%s\")' differs from the one given before; "
+                                        idl_error(loc,
+                                                  "'@%s(\"%s\")' differs from the one given before; "
                                                   "the interfaces of a file are served by one program",
                                                   deploy_annots[j].idl, check_str(a->value));
                                         idl_note(check_loc(first[j]->loc, f), "previous '@%s' is here",

@@ -50,26 +50,35 @@ static char *type_str(const IdlType *t) {
 
 static const char *access_str(IdlAccess a) {
         switch (a) {
-        case IDL_ACCESS_READ: return "readonly";
-        case IDL_ACCESS_READWRITE: return "readwrite";
-        case IDL_ACCESS_WRITE: return "writeonly";
+        case IDL_ACCESS_READ:
+                return "readonly";
+        case IDL_ACCESS_READWRITE:
+                return "readwrite";
+        case IDL_ACCESS_WRITE:
+                return "writeonly";
         }
         return "?";
 }
 
 static const char *emits_str(IdlEmits e) {
         switch (e) {
-        case IDL_EMITS_TRUE: return "true (PropertiesChanged carries the value)";
-        case IDL_EMITS_INVALIDATES: return "invalidates (PropertiesChanged names it, without the value)";
-        case IDL_EMITS_CONST: return "const (never changes)";
-        case IDL_EMITS_FALSE: return "false (changes without a signal)";
+        case IDL_EMITS_TRUE:
+                return "true (PropertiesChanged carries the value)";
+        case IDL_EMITS_INVALIDATES:
+                return "invalidates (PropertiesChanged names it, without the value)";
+        case IDL_EMITS_CONST:
+                return "const (never changes)";
+        case IDL_EMITS_FALSE:
+                return "false (changes without a signal)";
         }
         return "?";
 }
 
 static const char *section_names[] = {
-        [IDL_M_METHOD] = "Methods", [IDL_M_SIGNAL] = "Signals",
-        [IDL_M_PROPERTY] = "Properties", [IDL_M_ERROR] = "Errors",
+        [IDL_M_METHOD] = "Methods",
+        [IDL_M_SIGNAL] = "Signals",
+        [IDL_M_PROPERTY] = "Properties",
+        [IDL_M_ERROR] = "Errors",
 };
 
 static size_t count_kind(const IdlDecl *d, IdlMemberKind k) {
@@ -98,11 +107,16 @@ static size_t count_types(const IdlFile *f) {
 
 static const char *decl_kind(IdlDeclKind k) {
         switch (k) {
-        case IDL_D_STRUCT: return "struct";
-        case IDL_D_ENUM: return "enum";
-        case IDL_D_FLAGS: return "flags";
-        case IDL_D_TYPEDEF: return "typedef";
-        case IDL_D_INTERFACE: return "interface";
+        case IDL_D_STRUCT:
+                return "struct";
+        case IDL_D_ENUM:
+                return "enum";
+        case IDL_D_FLAGS:
+                return "flags";
+        case IDL_D_TYPEDEF:
+                return "typedef";
+        case IDL_D_INTERFACE:
+                return "interface";
         }
         return "?";
 }
@@ -264,13 +278,15 @@ static void md_member(FILE *out, const IdlMember *m) {
                         fputs("No arguments.\n\n", out);
                 } else if (m->kind == IDL_M_METHOD) {
                         fputs("| Direction | Name | Type | Signature | Description |\n"
-                              "|---|---|---|---|---|\n", out);
+                              "|---|---|---|---|---|\n",
+                              out);
                         md_args(out, "in", m->in, m->n_in);
                         md_args(out, "out", m->out, m->n_out);
                         fputc('\n', out);
                 } else {
                         fputs("| Name | Type | Signature | Description |\n"
-                              "|---|---|---|---|\n", out);
+                              "|---|---|---|---|\n",
+                              out);
                         md_args(out, NULL, m->in, m->n_in);
                         fputc('\n', out);
                 }
@@ -581,8 +597,7 @@ static void man_type(FILE *out, const IdlDecl *d) {
                 for (size_t i = 0; i < d->n_fields; i++) {
                         char *sig = idl_type_signature(d->fields[i]->type);
                         t = type_str(d->fields[i]->type);
-                        fprintf(out, ".br\nfield \\fI%s\\fR: %s (\\fB%s\\fR)\n", d->fields[i]->name, t,
-                                sig);
+                        fprintf(out, ".br\nfield \\fI%s\\fR: %s (\\fB%s\\fR)\n", d->fields[i]->name, t, sig);
                         free(t);
                         free(sig);
                 }

@@ -25,6 +25,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/flags-bit-renumbered.case \
 	tests/compat/identical.case \
 	tests/compat/idl-xml-property-readonly.case \
+	tests/compat/imported-struct.case \
 	tests/compat/interface-added.case \
 	tests/compat/interface-removed.case \
 	tests/compat/interface-renamed.case \

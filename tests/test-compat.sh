@@ -9,10 +9,12 @@
 #   # exit: N              the exit status this run must have
 #   # expect: LINE         a diagnostic line this run must print on stderr
 #   --- old/FILE           the OLD file, up to the next --- line
-#   --- new/FILE           the NEW file, to the end
+#   --- new/FILE           the NEW file, up to the next --- line or the end
+#   --- old/OTHER ...      more files (imported ones), written but not named
 #
 # The files are written under a fresh directory and the compiler runs there
-# as "busrpc-idlc --compat ARGS old/FILE new/FILE". A run passes when the
+# as "busrpc-idlc --compat ARGS old/FILE new/FILE" (the first old/ and new/
+# sections). A run passes when the
 # exit status is N, every expect: line is on stderr exactly as written, and
 # stderr has no error: or warning: line that is not expected (notes may be
 # more than listed).
@@ -47,9 +49,9 @@ run_case() {
 			print "files\t" files > meta
 		}' "$f"
 	files=$(sed -n 's/^files\t//p' "$dir/.meta")
-	old=$(sed -n 's/^--- \(old\/.*\)/\1/p' "$f")
-	new=$(sed -n 's/^--- \(new\/.*\)/\1/p' "$f")
-	if [ "$files" != 2 ] || [ -z "$old" ] || [ -z "$new" ]; then
+	old=$(sed -n 's/^--- \(old\/.*\)/\1/p' "$f" | sed -n 1p)
+	new=$(sed -n 's/^--- \(new\/.*\)/\1/p' "$f" | sed -n 1p)
+	if [ "$files" -lt 2 ] || [ -z "$old" ] || [ -z "$new" ]; then
 		ok 1 "$name: has an old/ and a new/ file"
 		return
 	fi
@@ -94,6 +96,79 @@ for f in "$cases"/*.case; do
 done
 [ "$n" -ge 30 ]
 ok $? "at least 30 change pairs ($n)"
+
+# ---- real interface files ----
+# Each vendor file against its own --idl: nothing changes on the wire or in
+# C, at the strictest level, both ways. Then one method removed from it.
+real=$(ls "$top_srcdir"/tests/xml/real/*.xml /usr/share/dbus-1/interfaces/*.xml 2>/dev/null)
+[ -n "$real" ]
+ok $? "real interface files to compare"
+compat_lines='\((breaks|wire-compatible|compatible|no member uses)|@since'
+i=0
+for x in $real; do
+	i=$((i + 1))
+	b=${x##*/}
+	d=$tmp/real/$i
+	mkdir -p "$d"
+	if ! "$BUSRPC_IDLC" --idl -o "$d" "$x" 2>"$d/err"; then
+		ok 1 "$b: --idl"
+		sed 's/^/#   stderr: /' "$d/err" | head -5
+		continue
+	fi
+	idl=$(ls "$d"/*.idl)
+	for order in "XML IDL" "IDL XML"; do
+		if [ "$order" = "XML IDL" ]; then
+			"$BUSRPC_IDLC" --compat --compat-level=strict "$x" "$idl" >/dev/null 2>"$d/err"
+		else
+			"$BUSRPC_IDLC" --compat --compat-level=strict "$idl" "$x" >/dev/null 2>"$d/err"
+		fi
+		st=$?
+		desc="$b (${x%/*}): XML and its --idl compare equal at strict, $order"
+		if [ $st -eq 0 ] && ! grep -Eq "$compat_lines" "$d/err"; then
+			ok 0 "$desc"
+		else
+			ok 1 "$desc"
+			diag "exit status $st"
+			sed 's/^/#   stderr: /' "$d/err" | head -10
+		fi
+	done
+done
+d=$tmp/real/login1-cut
+mkdir -p "$d"
+x=$top_srcdir/tests/xml/real/org.freedesktop.login1.Manager.xml
+"$BUSRPC_IDLC" --idl -o "$d" "$x" 2>/dev/null
+idl=$(ls "$d"/*.idl)
+line=$(grep -n '^    .*method CreateSession(' "$idl" | sed -n '1s/:.*//p')
+if [ -n "$line" ]; then
+	sed "${line}d" "$idl" >"$d/new.idl"
+	iface_line=$(grep -n '^interface org.freedesktop.login1.Manager' "$d/new.idl" | cut -d: -f1)
+	"$BUSRPC_IDLC" --compat "$x" "$d/new.idl" >/dev/null 2>"$d/err"
+	st=$?
+	want="$d/new.idl:$iface_line:11: error: method 'CreateSession' removed from interface 'org.freedesktop.login1.Manager' (breaks existing clients)"
+	[ $st -eq 1 ] && grep -Fqx -- "$want" "$d/err" &&
+		[ "$(grep -Ec "$compat_lines" "$d/err")" -eq 1 ] &&
+		grep -Eq "^$x:[0-9]+:[0-9]+: note: method 'CreateSession' was here" "$d/err"
+	ok $? "logind's CreateSession removed: one error at NEW's interface, a note into the XML"
+	[ $st -eq 1 ] || sed 's/^/#   stderr: /' "$d/err" | head -10
+else
+	ok 1 "logind's IDL has a CreateSession line"
+fi
+
+# Memory: the checks run under valgrind when the suite has it.
+if [ -n "${VALGRIND:-}" ]; then
+	for c in interface-renamed xml-idl-struct-named enum-renumbered arg-moved-to-output; do
+		dir=$tmp/$c
+		old=$(sed -n 's/^--- \(old\/.*\)/\1/p' "$cases/$c.case" | sed -n 1p)
+		new=$(sed -n 's/^--- \(new\/.*\)/\1/p' "$cases/$c.case" | sed -n 1p)
+		(cd "$dir" && $VALGRIND -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--error-exitcode=99 "$BUSRPC_IDLC" --compat --compat-level=strict "$old" "$new") \
+			>/dev/null 2>"$dir/vg"
+		st=$?
+		[ $st -ne 99 ] && ! grep -q '^==[0-9]*==' "$dir/vg"
+		ok $? "$c: no memory error or leak under valgrind"
+		[ $st -ne 99 ] || sed 's/^/#   /' "$dir/vg" | head -20
+	done
+fi
 
 # ---- the command line ----
 mkdir -p "$tmp/cli"

@@ -8,15 +8,17 @@
  * a unix-user function and an auth timer closes peers that never finish);
  * DBusServer deletes whatever socket is at its path, so a live socket is
  * refused first with -EADDRINUSE; its socket is mode 0777, so the directory
- * (created 0700 when missing) is the real gate. */
+ * (created 0700 when missing) is the real gate; a failed accept() leaves
+ * the listening socket readable, so its watch is ours (on_listen) and
+ * never spins. What a peer may cost is decided in limits.c. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <poll.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 #include "server.h"
 

@@ -10,7 +10,7 @@
 
 The server (tests/hostile-server) runs under $VALGRIND when HOSTILE_VALGRIND
 is set: every stop then also asserts a clean valgrind exit, and the time
-bounds are multiplied by SLOW (valgrind makes the server ~20x slower; what is
+bounds are multiplied by SLOW (15: valgrind makes the server ~20x slower; what is
 asserted is that the bound holds, not how fast the machine is).
 """
 import os
@@ -119,7 +119,7 @@ top_srcdir = os.environ.get("top_srcdir")
 BUSCTL = os.environ.get("BUSCTL") or "busctl"
 VALGRIND = os.environ.get("VALGRIND") or "valgrind"
 UNDER_VG = bool(os.environ.get("HOSTILE_VALGRIND"))
-SLOW = 8 if UNDER_VG else 1
+SLOW = 15 if UNDER_VG else 1
 SERVER = os.path.join(top_builddir, "tests", "hostile-server")
 HERE = os.path.abspath(__file__)
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]

@@ -256,11 +256,10 @@ def parse_address(address):
 class Conn:
     """One raw connection. Nothing is sent until a method says so."""
 
-    def __init__(self, address, timeout=5.0, blocking_connect=True):
+    def __init__(self, address, timeout=5.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout if blocking_connect else 0)
-        self.sock.connect(parse_address(address))
         self.sock.settimeout(timeout)
+        self.sock.connect(parse_address(address))
         self.timeout = timeout
         self.serial = 0
         self.rbuf = bytearray()

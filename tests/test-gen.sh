@@ -81,7 +81,9 @@ for idl in "$gen"/idl/*.idl; do
 	[ -n "$m" ] && [ -e "$tmp/golden/$m-server.c" ] || continue
 	"$BUSRPC_IDLC" -I "$gen/idl" -o "$tmp/golden" --xml "$idl" >/dev/null 2>&1 || true
 	[ -e "$tmp/golden/$m.xml" ] || { ok 1 "$m.xml generated"; continue; }
-	sed -n '/^  <interface /,/^  <\/interface>/p' "$tmp/golden/$m.xml" >"$tmp/want.xml"
+	# (less the org.busrpc.Types carrier of a file of types only: no interface)
+	sed -n '/^  <interface /,/^  <\/interface>/p' "$tmp/golden/$m.xml" |
+		sed '/^  <interface name="org.busrpc.Types">$/,/^  <\/interface>$/d' >"$tmp/want.xml"
 	sed -n '/_xml\[\] =$/,/^        ;$/p' "$tmp/golden/$m-server.c" |
 		sed -n 's/^        "\(.*\)\\n"$/\1/p' | sed 's/\\"/"/g; s/\\?/?/g; s/\\\\/\\/g' >"$tmp/got.xml"
 	check "$m-server.c embeds the <interface> elements of $m.xml" cmp "$tmp/want.xml" "$tmp/got.xml"

@@ -318,6 +318,9 @@ ok $? "$pk: doc text, code, list items and links in the IDL doc comments"
 for f in "$x/stats.xml" "$x/docs.xml"; do
 	roundtrip "${f##*/}" "$f"
 done
+# Arguments of one name, nameless ones, and a name a nameless one takes.
+roundtrip duplicate-args.xml "$x/warn/duplicate-args.xml"
+compiles duplicate-args.xml "$x/warn/duplicate-args.xml"
 grep -q '^ *\* Two lines,$' "$tmp/rt/docs.xml/i1/docs.idl" &&
 	grep -q '@annotation("org.gtk.GDBus.DocString", "Ends \*/ early") method Closing();' "$tmp/rt/docs.xml/i1/docs.idl"
 ok $? "docs.xml: doc strings become doc comments where they survive, annotations elsewhere"

@@ -23,6 +23,7 @@
 #include "compat.h"
 #include "diag.h"
 #include "gen.h"
+#include "types.h"
 
 typedef enum Kind {
         K_WIRE,   /* breaks peers on the D-Bus wire */
@@ -286,6 +287,73 @@ static void flow_file(Cmp *c, const IdlFile *f) {
 
 typedef enum Diff { D_SAME, D_SOURCE, D_WIRE } Diff;
 
+/* The signature with shm told apart from fd: both are "h", but a receiver
+ * of shm refuses an fd that is not a sealed memfd (runtime/shm.c). */
+static void shm_sig(FILE *out, const IdlType *t, int depth) {
+        const IdlBasicType *b;
+        const IdlDecl *d;
+
+        if (!t || depth > 64)
+                return;
+        switch (t->kind) {
+        case IDL_T_SHM:
+                fputc('!', out);
+                return;
+        case IDL_T_ARRAY:
+                fputc('a', out);
+                shm_sig(out, t->elem, depth + 1);
+                return;
+        case IDL_T_MAP:
+                fputs("a{", out);
+                shm_sig(out, t->key, depth + 1);
+                shm_sig(out, t->elem, depth + 1);
+                fputc('}', out);
+                return;
+        case IDL_T_NAMED:
+                if (!(d = t->decl))
+                        return;
+                if (d->kind == IDL_D_TYPEDEF) {
+                        shm_sig(out, d->target, depth + 1);
+                } else if (d->kind == IDL_D_STRUCT) {
+                        fputc('(', out);
+                        for (size_t i = 0; i < d->n_fields; i++)
+                                shm_sig(out, d->fields[i]->type, depth + 1);
+                        fputc(')', out);
+                } else {
+                        shm_sig(out, d->base, depth + 1);
+                }
+                return;
+        default:
+                if ((b = idl_basic_type(t->kind)))
+                        fputc(b->sig, out);
+                return;
+        }
+}
+
+static char *shm_sig_str(const IdlType *t) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+
+        if (!f)
+                return NULL;
+        shm_sig(f, t, 0);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static bool shm_differs(const IdlType *o, const IdlType *n) {
+        char *so = shm_sig_str(o), *sn = shm_sig_str(n);
+        bool r = so && sn && strcmp(so, sn) != 0;
+
+        free(so);
+        free(sn);
+        return r;
+}
+
 /* How two types differ. A named type of the same name and kind in both is
  * "the same" here: its declaration is compared on its own, once. */
 static Diff type_diff(const IdlType *o, const IdlType *n) {
@@ -310,7 +378,7 @@ static Diff type_diff(const IdlType *o, const IdlType *n) {
         } else {
                 po = spell(o);
                 pn = spell(n);
-                r = strcmp(po, pn) == 0 ? D_SAME : D_SOURCE;
+                r = strcmp(po, pn) == 0 ? D_SAME : shm_differs(o, n) ? D_WIRE : D_SOURCE;
                 free(po);
                 free(pn);
         }
@@ -323,19 +391,19 @@ static Diff type_diff(const IdlType *o, const IdlType *n) {
  * when the spellings agree; "... , same signature 'i'" for a source one. */
 static char *retype_text(const IdlType *o, const IdlType *n, Diff d) {
         char *po = spell(o), *pn = spell(n), *r;
+        char *so = idl_type_signature(o), *sn = idl_type_signature(n);
 
-        if (d == D_SOURCE) {
-                char *s = idl_type_signature(n);
-                r = idl_xasprintf("from '%s' to '%s', same signature '%s'", po, pn, s);
-                free(s);
-        } else if (strcmp(po, pn) == 0) {
-                char *so = idl_type_signature(o), *sn = idl_type_signature(n);
+        if (d == D_SOURCE)
+                r = idl_xasprintf("from '%s' to '%s', same signature '%s'", po, pn, sn);
+        else if (strcmp(so, sn) == 0) /* only fd against shm (shm_sig()) */
+                r = idl_xasprintf("from '%s' to '%s', same signature '%s' but a shm is only a sealed memfd",
+                                  po, pn, sn);
+        else if (strcmp(po, pn) == 0)
                 r = idl_xasprintf("from '%s' (signature '%s') to '%s' (signature '%s')", po, so, pn, sn);
-                free(so);
-                free(sn);
-        } else {
+        else
                 r = idl_xasprintf("from '%s' to '%s'", po, pn);
-        }
+        free(so);
+        free(sn);
         free(po);
         free(pn);
         return r;

@@ -20,6 +20,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/enum-value-removed-input.case \
 	tests/compat/enum-value-renamed.case \
 	tests/compat/error-removed.case \
+	tests/compat/fd-to-shm.case \
 	tests/compat/flags-bit-added.case \
 	tests/compat/flags-bit-removed-output.case \
 	tests/compat/flags-bit-renumbered.case \

@@ -646,7 +646,9 @@ static void check_params(CheckCtx *c, IdlMember *m, const IdlFile *f) {
                         idl_note(check_loc(old->meta.loc, f), "previous definition is here");
                         continue;
                 }
-                check_var_name(p, "parameter", true, f);
+                /* An invalid @c_name is reported as such, once. */
+                if (!p->dbus_name || check_is_c_ident(p->name))
+                        check_var_name(p, "parameter", true, f);
         }
         check_tab_clear(&names);
 }

@@ -64,6 +64,9 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/noreply-outputs.idl \
 	tests/idl/bad/noreply-raises.idl \
 	tests/idl/bad/param-c-keyword-default.idl \
+	tests/idl/bad/param-c-name-duplicate.idl \
+	tests/idl/bad/param-c-name-invalid.idl \
+	tests/idl/bad/param-c-name-keyword.idl \
 	tests/idl/bad/param-c-keyword.idl \
 	tests/idl/bad/param-cxx-keyword.idl \
 	tests/idl/bad/param-reserved-prefix.idl \

@@ -27,6 +27,7 @@ struct busrpc_subscription {
         busrpc_signal_fn cb;
         void *userdata;
         busrpc_destroy_fn destroy; /* set only once subscribed */
+        uint64_t max_shm;          /* the connection's shm bound when subscribing */
         bool linked, moving;
         busrpc_subscription *prev, *next; /* all_subs */
 };
@@ -106,6 +107,7 @@ static DBusHandlerResult sub_filter(DBusConnection *dc, DBusMessage *m, void *da
         if (!msg)
                 return DBUS_HANDLER_RESULT_NEED_MEMORY;
         iter_init_read(&it, m);
+        iter_priv(&it)->max_shm = s->max_shm;
         /* The callback may free this subscription: touch nothing of it after. */
         s->cb(msg, &it, s->userdata);
         busrpc_msg_unref(msg);
@@ -213,6 +215,7 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface
         if (!s)
                 return -ENOMEM;
         s->dc = dc;
+        s->max_shm = busrpc_conn_get_max_shm_size(c);
         s->peer = conn_is_peer(c);
         s->cb = cb;
         s->userdata = userdata;

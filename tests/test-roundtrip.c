@@ -360,6 +360,19 @@ static int op_emit(void *self, busrpc_call *call, int64_t value, const char *whe
         return r;
 }
 
+static int op_emit_shm(void *self, busrpc_call *call, uint64_t size) {
+        Server *srv = self;
+        busrpc_shm *data = NULL;
+        int r;
+
+        (void)call;
+        r = busrpc_shm_new(size, &data);
+        if (r >= 0)
+                r = round_trip_emit_shared(srv->obj, data, size);
+        busrpc_shm_unref(data);
+        return r;
+}
+
 static int op_get_name(void *self, char **name, busrpc_error *err) {
         (void)self;
         (void)err;
@@ -427,6 +440,7 @@ static const round_trip_ops ops = {
         .blob = op_blob,
         .bounded = op_bounded,
         .repeat = op_repeat,
+        .emit_shm = op_emit_shm,
         .divide = op_divide,
         .later = op_later,
         .poke = op_poke,
@@ -1276,6 +1290,36 @@ static void test_signals(void) {
         free(s.where);
 }
 
+static uint64_t shared_sizes[4];
+static size_t n_shared;
+
+static void on_shared(busrpc_shm *data, uint64_t size, void *userdata) {
+        (void)userdata;
+        if (n_shared < 4 && busrpc_shm_size(data) == size)
+                shared_sizes[n_shared++] = size;
+}
+
+/* A signal's shm is bounded by the connection's bound when subscribing;
+ * one over it is dropped (its fd closed), the next still arrives. */
+static void test_signal_shm(void) {
+        busrpc_subscription *sub = NULL;
+        bool two = false;
+        int n = count_fds();
+
+        busrpc_conn_set_max_shm_size(conn, 4096);
+        is_int(round_trip_on_shared(proxy, on_shared, NULL, &sub), 0, "subscribed to Shared with a 4096-byte bound");
+        busrpc_conn_set_max_shm_size(conn, 0);
+        ok(round_trip_emit_shm(proxy, 4096, NULL) == 0 && round_trip_emit_shm(proxy, 4097, NULL) == 0 &&
+                   round_trip_emit_shm(proxy, 100, NULL) == 0,
+           "the server emitted 4096, 4097 and 100 bytes");
+        for (int i = 0; i < 100 && n_shared < 2; i++)
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+        two = n_shared == 2 && shared_sizes[0] == 4096 && shared_sizes[1] == 100;
+        ok(two, "4096 and 100 arrived, 4097 was dropped (%zu signals)", n_shared);
+        busrpc_subscription_free(sub);
+        is_int(count_fds(), n, "no fd kept");
+}
+
 static void test_properties(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         round_trip_properties all;
@@ -1415,6 +1459,7 @@ int main(void) {
         TAP_RUN(test_async);
         TAP_RUN(test_noreply);
         TAP_RUN(test_signals);
+        TAP_RUN(test_signal_shm);
         TAP_RUN(test_properties);
         TAP_RUN(test_wrong_signature);
         TAP_RUN(test_null_ops);

@@ -216,7 +216,8 @@ int busrpc_conn_flush(busrpc_conn *c);
  * (a bus or peer connection; on busrpc_server_conn() the same as
  * busrpc_server_limits.max_shm_size; on a served peer's conn, that peer
  * only). @bytes 0 restores the default. A shm argument annotated
- * @max_size in the IDL has its own bound instead.
+ * @max_size in the IDL has its own bound instead. A subscription keeps
+ * the bound in force when it was made.
  * Return: 0, or -EINVAL.
  */
 int busrpc_conn_set_max_shm_size(busrpc_conn *c, uint64_t bytes);

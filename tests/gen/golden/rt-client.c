@@ -2271,6 +2271,72 @@ int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, ro
         return busrpc_r;
 }
 
+int round_trip_emit_shm(busrpc_proxy *p, uint64_t size, busrpc_error *err) {
+        busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &size);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_error_set_errno(err, busrpc_r);
+        }
+        busrpc_r = busrpc_proxy_call(p, busrpc_m, "", &busrpc_reply, err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_msg_unref(busrpc_reply);
+        return 0;
+}
+
+static void busrpc__round_trip_emit_shm_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        busrpc__closure *a = userdata;
+        round_trip_emit_shm_done cb = (round_trip_emit_shm_done)a->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+
+        (void)reply;
+        if (r >= 0)
+                err = NULL;
+        else if (!err || !busrpc_error_is_set(err)) {
+                busrpc_error_set_errno(&e, r);
+                err = &e;
+        }
+        if (cb)
+                cb(r, err, a->userdata);
+        busrpc_error_clear(&e);
+        free(a);
+}
+
+int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_shm_done cb, void *userdata, busrpc_pending **out) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        busrpc__closure *busrpc_a;
+        int busrpc_r;
+
+        busrpc_a = malloc(sizeof(*busrpc_a));
+        if (!busrpc_a)
+                return -ENOMEM;
+        busrpc_a->cb = (void (*)(void))cb;
+        busrpc_a->userdata = userdata;
+        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &size);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                free(busrpc_a);
+                return busrpc_r;
+        }
+        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "", busrpc__round_trip_emit_shm_done, busrpc_a, out);
+        if (busrpc_r < 0)
+                free(busrpc_a);
+        return busrpc_r;
+}
+
 int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_error *err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
@@ -2816,6 +2882,47 @@ int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error
         }
         *ret = busrpc_v;
         return 0;
+}
+
+static void busrpc__round_trip_shared(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        busrpc__closure *c = userdata;
+        round_trip_shared_handler cb = (round_trip_shared_handler)c->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        busrpc_shm *in_data = NULL;
+        uint64_t in_size = 0;
+        int r = 0;
+
+        (void)m;
+        if (r >= 0)
+                r = busrpc__read_shm(args, &in_data, 0, &e);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_UINT64, &in_size);
+        if (r >= 0)
+                cb(in_data, in_size, c->userdata);
+        busrpc_shm_unref(in_data);
+        busrpc_error_clear(&e);
+}
+
+int round_trip_on_shared(busrpc_proxy *p, round_trip_shared_handler cb, void *userdata, busrpc_subscription **out) {
+        busrpc__closure *busrpc_c;
+        int busrpc_r;
+
+        if (!cb)
+                return -EINVAL;
+        busrpc_c = malloc(sizeof(*busrpc_c));
+        if (!busrpc_c)
+                return -ENOMEM;
+        busrpc_c->cb = (void (*)(void))cb;
+        busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, ROUND_TRIP_INTERFACE_NAME, "Shared", "ht", busrpc__round_trip_shared, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
+        busrpc_r = busrpc_proxy_subscribe(p, ROUND_TRIP_INTERFACE_NAME, "Shared", "ht", busrpc__round_trip_shared, busrpc_c, out);
+#endif
+        if (busrpc_r < 0)
+                free(busrpc_c);
+        return busrpc_r;
 }
 
 static void busrpc__round_trip_happened(busrpc_msg *m, busrpc_iter *args, void *userdata) {

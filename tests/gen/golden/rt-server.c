@@ -1054,6 +1054,21 @@ int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m) {
         return busrpc_msg_send(busrpc_m);
 }
 
+int round_trip_emit_shm_reply(busrpc_call *call) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
+}
+
 int round_trip_divide_reply(busrpc_call *call, int32_t q) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
@@ -1582,6 +1597,30 @@ out:
         return r;
 }
 
+static int busrpc__round_trip_emit_shm(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {
+        const round_trip_ops *ops = ops_p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        uint64_t in_size = 0;
+        int r = 0;
+
+        if (!ops->emit_shm)
+                return -EOPNOTSUPP;
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_UINT64, &in_size);
+        if (r < 0) {
+                r = busrpc__fail_args(call, r, &err);
+                goto out;
+        }
+        r = ops->emit_shm(self, call, in_size);
+        if (r == BUSRPC_DEFER)
+                r = 0;
+        else if (r >= 0)
+                r = round_trip_emit_shm_reply(call);
+out:
+        busrpc_error_clear(&err);
+        return r;
+}
+
 static int busrpc__round_trip_divide(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {
         const round_trip_ops *ops = ops_p;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -1817,6 +1856,7 @@ static const busrpc_method_desc busrpc__round_trip_methods[] = {
         { .name = "Blob", .in_sig = "h", .out_sig = "tth", .fn = busrpc__round_trip_blob, .flags = 0 },
         { .name = "Bounded", .in_sig = "h(hu)t", .out_sig = "th", .fn = busrpc__round_trip_bounded, .flags = 0 },
         { .name = "Repeat", .in_sig = "su", .out_sig = "a{su}", .fn = busrpc__round_trip_repeat, .flags = 0 },
+        { .name = "EmitShm", .in_sig = "t", .out_sig = "", .fn = busrpc__round_trip_emit_shm, .flags = 0 },
         { .name = "Divide", .in_sig = "ii", .out_sig = "i", .fn = busrpc__round_trip_divide, .flags = 0 },
         { .name = "Later", .in_sig = "ui", .out_sig = "i", .fn = busrpc__round_trip_later, .flags = 0 },
         { .name = "Poke", .in_sig = "s", .out_sig = "", .fn = busrpc__round_trip_poke, .flags = BUSRPC_METHOD_NOREPLY },
@@ -1838,6 +1878,7 @@ static const busrpc_property_desc busrpc__round_trip_properties[] = {
 };
 
 static const busrpc_signal_desc busrpc__round_trip_signals[] = {
+        { .name = "Shared", .sig = "ht" },
         { .name = "Happened", .sig = "xs(sa{si}u)" },
 };
 
@@ -1983,6 +2024,16 @@ static const char busrpc__round_trip_xml[] =
         "      <arg name=\"m\" type=\"a{su}\" direction=\"out\"/>\n"
         "      <annotation name=\"org.gtk.GDBus.DocString\" value=\"A map that holds `key` `times` times (duplicates on purpose).\"/>\n"
         "    </method>\n"
+        "    <method name=\"EmitShm\">\n"
+        "      <arg name=\"size\" type=\"t\" direction=\"in\"/>\n"
+        "      <annotation name=\"org.gtk.GDBus.DocString\" value=\"Emit Shared with a new shm of `size` bytes.\"/>\n"
+        "    </method>\n"
+        "    <signal name=\"Shared\">\n"
+        "      <arg name=\"data\" type=\"h\">\n"
+        "        <annotation name=\"org.busrpc.Type\" value=\"shm\"/>\n"
+        "      </arg>\n"
+        "      <arg name=\"size\" type=\"t\"/>\n"
+        "    </signal>\n"
         "    <method name=\"Divide\">\n"
         "      <arg name=\"a\" type=\"i\" direction=\"in\"/>\n"
         "      <arg name=\"b\" type=\"i\" direction=\"in\"/>\n"
@@ -2033,15 +2084,34 @@ const busrpc_interface_desc round_trip_interface = {
         .name = ROUND_TRIP_INTERFACE_NAME,
         .xml = busrpc__round_trip_xml,
         .methods = busrpc__round_trip_methods,
-        .n_methods = 17,
+        .n_methods = 18,
         .properties = busrpc__round_trip_properties,
         .n_properties = 5,
         .signals = busrpc__round_trip_signals,
-        .n_signals = 1,
+        .n_signals = 2,
 };
 
 int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out) {
         return busrpc_object_export(c, path, &round_trip_interface, ops, self, out);
+}
+
+int round_trip_emit_shared(busrpc_object *o, busrpc_shm *data, uint64_t size) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_object_signal_new(o, "Shared", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_shm(&busrpc_it, data);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &size);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
 }
 
 int round_trip_emit_happened(busrpc_object *o, int64_t value, const char *where, const rt_entry *entry) {

@@ -1127,6 +1127,41 @@ typedef void (*round_trip_repeat_done)(int r, const busrpc_error *err, const rt_
 int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, round_trip_repeat_done cb, void *userdata, busrpc_pending **out);
 
 /**
+ * round_trip_emit_shm() - call EmitShm and wait for the reply.
+ *
+ * Emit Shared with a new shm of `size` bytes.
+ *
+ * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
+ *     changes it for the next call only.
+ * @size: input (t), borrowed.
+ * @err: the error on failure (may be NULL); release with busrpc_error_clear().
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int round_trip_emit_shm(busrpc_proxy *p, uint64_t size, busrpc_error *err);
+
+/**
+ * round_trip_emit_shm_done - completion of round_trip_emit_shm_async(); runs exactly once, from the loop.
+ * @r: 0, or a negative errno as for round_trip_emit_shm() (-ECANCELED after
+ *     busrpc_pending_cancel()).
+ * @err: NULL on success; else the error (borrowed).
+ * Outputs are empty (0, NULL, -1) on failure.
+ */
+typedef void (*round_trip_emit_shm_done)(int r, const busrpc_error *err, void *userdata);
+
+/**
+ * round_trip_emit_shm_async() - call EmitShm; @cb runs with the outputs when the reply comes.
+ * Inputs are borrowed (copied into the message before this returns).
+ * @cb: may be NULL (the reply is then dropped).
+ * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
+ */
+int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_shm_done cb, void *userdata, busrpc_pending **out);
+
+/**
  * round_trip_divide() - call Divide and wait for the reply.
  *
  * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
@@ -1396,6 +1431,23 @@ static inline void round_trip_properties_clear(round_trip_properties *v) {
 int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err);
 
 /**
+ * round_trip_shared_handler - receives signal Shared.
+ * @data: (h) borrowed until the callback returns; take a reference to keep it.
+ * @size: (t) borrowed until the callback returns.
+ * A signal whose arguments are invalid (an unknown enum value...) is dropped.
+ */
+typedef void (*round_trip_shared_handler)(busrpc_shm *data, uint64_t size, void *userdata);
+
+/**
+ * round_trip_on_shared() - call @cb for every Shared signal of the proxy's object (only from
+ * the current owner of its destination).
+ * @out: may be NULL (the subscription then lasts as long as the connection);
+ *       else busrpc_subscription_free() ends it.
+ * Return: 0 or a negative errno.
+ */
+int round_trip_on_shared(busrpc_proxy *p, round_trip_shared_handler cb, void *userdata, busrpc_subscription **out);
+
+/**
  * round_trip_happened_handler - receives signal Happened.
  * @value: (x) borrowed until the callback returns.
  * @where: (s) borrowed until the callback returns; copy what you keep.
@@ -1457,6 +1509,8 @@ typedef struct round_trip_ops {
         int (*bounded)(void *self, busrpc_call *call, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made);
         /* Repeat */
         int (*repeat)(void *self, busrpc_call *call, const char *key, uint32_t times, rt_string_uint32_map *m);
+        /* EmitShm */
+        int (*emit_shm)(void *self, busrpc_call *call, uint64_t size);
         /* Divide */
         int (*divide)(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *q);
         /* Later */
@@ -1593,6 +1647,14 @@ int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made)
 int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m);
 
 /**
+ * round_trip_emit_shm_reply() - reply to a EmitShm call that its op deferred; the
+ * outputs are borrowed. The caller still owns its reference on @call.
+ * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
+ * -ENOMEM, -ECONNRESET.
+ */
+int round_trip_emit_shm_reply(busrpc_call *call);
+
+/**
  * round_trip_divide_reply() - reply to a Divide call that its op deferred; the
  * outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
@@ -1623,6 +1685,12 @@ int round_trip_poked_reply(busrpc_call *call, const char *last);
  * -ENOMEM, -ECONNRESET.
  */
 int round_trip_emit_reply(busrpc_call *call);
+
+/**
+ * round_trip_emit_shared() - emit signal Shared from @o; the arguments are borrowed.
+ * Return: 0 or a negative errno.
+ */
+int round_trip_emit_shared(busrpc_object *o, busrpc_shm *data, uint64_t size);
 
 /**
  * round_trip_emit_happened() - emit signal Happened from @o; the arguments are borrowed.

@@ -428,8 +428,9 @@ item:
 semi_opt: %empty | ';' ;
 
 /* Error recovery: an error in the header of a struct, enum, flags or
- * interface skips to its '{', and its body is read as usual. A ';' missing at the end of a line (yyerror says so) is
- * taken as there, and parsing goes on from the next token at once, so the
+ * interface skips to its '{', and its body is read as usual. A ';'
+ * missing at the end of a line (yyerror says so) is taken as there, and
+ * parsing goes on from the next token at once, so the
  * next error is reported where it is. After any other error in a field or
  * member the parser skips to its ';' (fields, members) or to the '}' that
  * ends the struct or interface, and reports nothing more until three

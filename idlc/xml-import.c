@@ -563,10 +563,13 @@ static void name_args(IdlMember *m) {
                 if (!given && strcmp(cn[i], f->name) != 0) {
                         char *own = c_param(f->name);
                         if (strcmp(own, f->name) != 0)
-                                idl_warning(f->meta.loc, "argument name '%s' cannot be a C parameter; renamed '%s'",
+                                idl_warning(f->meta.loc,
+                                            "argument name '%s' cannot be a C parameter; renamed '%s'",
                                             f->name, cn[i]);
                         else
-                                idl_warning(f->meta.loc, "argument name '%s' is used twice in %s '%s'; C parameter renamed '%s'",
+                                idl_warning(f->meta.loc,
+                                            "argument name '%s' is used twice in %s '%s'; "
+                                            "C parameter renamed '%s'",
                                             f->name, check_member_kind(m->kind), m->name, cn[i]);
                         free(own);
                         add_annot(&f->meta, IDL_A_C_NAME, "c_name", cn[i], f->meta.loc);
@@ -828,7 +831,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
                         /* gen-xml.c's carrier of a file of types only: its
                          * declarations are taken, it is no interface. */
                         if (c->iface->meta.doc || c->iface->meta.n_annots)
-                                idl_warning(c->iface->meta.loc, "annotations of <interface name=\"%s\"> other than "
+                                idl_warning(c->iface->meta.loc,
+                                            "annotations of <interface name=\"%s\"> other than "
                                             "types and imports are ignored", IDL_XML_TYPES_IFACE);
                         c->n_ifaces--;
                         idl_decl_free(c->iface);

@@ -37,6 +37,7 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/warn/duplicate-args.xml \
 	tests/xml/warn/keyword-c-name.xml \
 	tests/xml/warn/misplaced.xml \
+	tests/xml/warn/types-carrier.xml \
 	tests/xml/warn/unknown-attribute.xml \
 	tests/xml/warn/unknown-element.xml \
 	tests/xml/crashers/doc-invalid-utf8.idl \

@@ -2,6 +2,7 @@
 # every change pair of tests/compat/*.case. Automake needs literal names.
 TESTS += tests/test-compat.sh
 EXTRA_DIST += tests/test-compat.sh \
+	tests/compat/additions-strict.case \
 	tests/compat/arg-gained.case \
 	tests/compat/arg-lost.case \
 	tests/compat/arg-moved-to-output.case \
@@ -18,6 +19,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/enum-renumbered.case \
 	tests/compat/enum-value-added.case \
 	tests/compat/enum-value-removed-input.case \
+	tests/compat/enum-value-removed-property.case \
 	tests/compat/enum-value-renamed.case \
 	tests/compat/error-removed.case \
 	tests/compat/fd-to-shm.case \
@@ -38,6 +40,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/noreply-removed.case \
 	tests/compat/output-gained.case \
 	tests/compat/output-retyped.case \
+	tests/compat/property-readonly-to-writeonly.case \
 	tests/compat/property-readonly.case \
 	tests/compat/property-removed.case \
 	tests/compat/property-retyped.case \

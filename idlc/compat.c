@@ -999,12 +999,15 @@ int idl_compat(const IdlUnit *old_u, const IdlUnit *new_u, IdlCompatLevel level)
         flow_file(&c, c.nf);
         since_scan(&c, old_u);
 
+        /* XML cannot name a module: its module is the file's name, which is
+         * where the file was saved, not the API. */
         if (c.of->module && c.nf->module && strcmp(c.of->module, c.nf->module) != 0) {
                 c.module_renamed = true;
-                change(&c, K_SOURCE, WHO_BOTH, file_loc(c.nf), file_loc(c.of),
-                       NOTE("module '%s' was here", c.of->module),
-                       "module renamed from '%s' to '%s': every generated C name changes", c.of->module,
-                       c.nf->module);
+                if (!c.of->from_xml && !c.nf->from_xml)
+                        change(&c, K_SOURCE, WHO_BOTH, file_loc(c.nf), file_loc(c.of),
+                               NOTE("module '%s' was here", c.of->module),
+                               "module renamed from '%s' to '%s': every generated C name changes",
+                               c.of->module, c.nf->module);
         }
 
         /* NEW's declarations, in its order, then what it lost. */

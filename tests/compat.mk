@@ -63,6 +63,7 @@ EXTRA_DIST += tests/test-compat.sh \
 	tests/compat/struct-unused-changed.case \
 	tests/compat/type-spelled-differently.case \
 	tests/compat/typedef-retyped.case \
+	tests/compat/xml-file-names.case \
 	tests/compat/xml-idl-arg-lost.case \
 	tests/compat/xml-idl-identical.case \
 	tests/compat/xml-idl-struct-named.case \

@@ -206,8 +206,8 @@ static void test_size_bound(void) {
         is_int(receive(fd, 4096, &r), -EFBIG, "and refuses 4097");
         is_int(count_fds(), n, "closing the fd");
         close(fd);
-        fd = sparse_memfd(UINT64_C(1) << 40);
-        is_int(receive(fd, UINT64_C(1) << 40, &r), 0, "a bound may also allow more than the default (1 TiB)");
+        fd = sparse_memfd(def + 1);
+        is_int(receive(fd, 2 * def, &r), 0, "a bound may also allow more than the default (512 MiB)");
         r = busrpc_shm_unref(r);
         close(fd);
 }

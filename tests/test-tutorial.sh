@@ -42,6 +42,15 @@ n_outs=$(ls "$steps" | grep -c '\.out$')
 ok "$([ "$n_files" -ge 4 ] && [ "$n_runs" -ge 4 ] && [ "$n_outs" -ge 2 ]; echo $?)" \
 	"the tutorial has marked blocks ($n_files files, $n_runs commands, $n_outs outputs)"
 
+# What a newcomer needs before step 1: a git checkout has no configure yet,
+# and a fresh install under /usr/local is found only after ldconfig (or
+# with an rpath, or LD_LIBRARY_PATH, as this test does).
+check "the install line starts with ./autogen.sh" \
+	grep -q '^\./autogen\.sh && \./configure && make && sudo make install' "$top_srcdir/docs/tutorial.md"
+for word in ldconfig rpath LD_LIBRARY_PATH 'cannot open shared object file'; do
+	check "the tutorial mentions $word" grep -q "$word" "$top_srcdir/docs/tutorial.md"
+done
+
 check "make install into DESTDIR" ${MAKE:-make} -C "$top_builddir" install DESTDIR="$dest"
 prefix=$(sed -n 's/^prefix=//p' "$top_builddir/runtime/busrpc.pc")
 libdir=$(PKG_CONFIG_PATH= pkg-config --variable=libdir "$top_builddir/runtime/busrpc.pc")

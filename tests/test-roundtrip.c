@@ -1000,6 +1000,15 @@ static busrpc_shm *filled_shm(size_t size) {
         return s;
 }
 
+static int blob_r = 1;
+
+static void blob_done(int r, const busrpc_error *err, uint64_t size, uint64_t sum, busrpc_shm *copy, void *userdata) {
+        (void)size;
+        (void)sum;
+        (void)userdata;
+        blob_r = r == -EFBIG && !copy && busrpc_error_has_name(err, BUSRPC_ERROR_INVALID_ARGS) ? r : r - 1000;
+}
+
 static void test_shm_bounds(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_shm *data = filled_shm(64 << 10), *over = filled_shm((64 << 10) + 1), *made = NULL, *copy = NULL;
@@ -1040,6 +1049,10 @@ static void test_shm_bounds(void) {
         r = round_trip_blob(proxy, f.data, &size, &sum, &copy, &err);
         ok(r == -EFBIG && !copy, "Blob's 4 KiB output over the connection's bound: -EFBIG");
         busrpc_error_clear(&err);
+        is_int(round_trip_blob_async(proxy, f.data, blob_done, NULL, NULL), 0, "the same, async");
+        for (int i = 0; i < 200 && blob_r == 1; i++)
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+        is_int(blob_r, -EFBIG, "the async callback gets -EFBIG, InvalidArgs and no shm");
         is_int(busrpc_conn_set_max_shm_size(conn, 0), 0, "0 restores the default");
         r = round_trip_blob(proxy, f.data, &size, &sum, &copy, &err);
         ok(r == 0 && copy && busrpc_shm_size(copy) == 4096, "and the same output is taken again");

@@ -15,7 +15,7 @@ busrpc_idlc_SOURCES = \
 	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
 	idlc/gen-xml.c idlc/gen-idl.c \
 	idlc/check-deploy.c idlc/gen-deploy.c idlc/gen-docs.c \
-	idlc/compat.h idlc/compat.c
+	idlc/compat.h idlc/compat-internal.h idlc/compat.c idlc/compat-types.c
 busrpc_idlc_LDADD = $(EXPAT_LIBS)
 # The scanner includes the parser's header: parallel builds need this edge.
 idlc/lexer.$(OBJEXT): idlc/parser.h

@@ -1,7 +1,8 @@
 # Tests of the runtime data layer (H5): messages and iterators, variants,
 # shared memory, and the calling side (proxies, properties, signals).
 data_tests = tests/test-message tests/test-variant tests/test-shm tests/test-error \
-	tests/test-proxy tests/test-peer-call tests/test-python tests/test-validate tests/test-dict
+	tests/test-proxy tests/test-peer-call tests/test-python tests/test-validate tests/test-dict \
+	tests/test-reply tests/test-limits-shm
 check_PROGRAMS += $(data_tests)
 TESTS += $(data_tests) tests/test-data-valgrind.sh
 EXTRA_DIST += tests/test-data-valgrind.sh tests/data/py-service.py
@@ -16,6 +17,10 @@ tests_test_message_LDADD = $(data_test_ldadd)
 tests_test_variant_SOURCES = tests/test-variant.c
 tests_test_variant_CFLAGS = $(data_test_cflags)
 tests_test_variant_LDADD = $(data_test_ldadd)
+
+tests_test_limits_shm_SOURCES = tests/test-limits-shm.c
+tests_test_limits_shm_CFLAGS = $(data_test_cflags)
+tests_test_limits_shm_LDADD = $(data_test_ldadd)
 
 tests_test_dict_SOURCES = tests/test-dict.c
 tests_test_dict_CFLAGS = $(data_test_cflags)

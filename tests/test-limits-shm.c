@@ -107,7 +107,11 @@ static void server_main(const char *address, int ready_fd) {
                 _exit(4);
         close(ready_fd);
         busrpc_loop_default(&loop);
-        busrpc_loop_run(loop);
+        busrpc_loop_handle_signals(loop);
+        busrpc_loop_run(loop); /* until SIGTERM */
+        busrpc_server_free(srv);
+        busrpc_loop_unref(loop);
+        dbus_shutdown();
         _exit(0);
 }
 

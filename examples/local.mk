@@ -105,3 +105,6 @@ dist_examplebusclient_DATA = examples/bus-client/org.freedesktop.DBus.xml exampl
 # ---- tests: the examples for real on a private bus; the tutorial, literally ----
 TESTS += tests/test-examples.sh tests/test-tutorial.sh
 EXTRA_DIST += tests/test-examples.sh tests/test-tutorial.sh docs/tutorial.md
+
+# ---- loops: calc served and called from GLib, sd-event and libuv (examples/loops.mk) ----
+include examples/loops.mk

@@ -40,6 +40,10 @@ bool conn_is_peer(busrpc_conn *c);
  * @dc, their match rules added again. */
 void signal_conn_swapped(DBusConnection *old, DBusConnection *dc);
 
+/* A signal a sync call held back (reply.c), delivered now to the
+ * subscriptions on @dc, as libdbus would have run their filters. */
+void signal_deliver(DBusConnection *dc, DBusMessage *m);
+
 /* Wrap @m (a new reference is taken) as a message that busrpc_msg_send()
  * sends on @c. */
 busrpc_msg *msg_new(DBusMessage *m, busrpc_conn *c);

@@ -85,8 +85,10 @@ int conn_set_loop(busrpc_conn *c, busrpc_loop *l) {
                 return 0;
         conn_detach(c);
         r = conn_attach(c, l);
-        if (r >= 0)
+        if (r >= 0) {
                 conn_lost_moved(c);
+                reply_conn_moved(c);
+        }
         return r;
 }
 
@@ -103,12 +105,16 @@ BUSRPC_EXPORT busrpc_loop *busrpc_conn_get_loop(busrpc_conn *c) {
 
 /* ---- the filter ---- */
 
-static DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data) {
+DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data) {
         busrpc_conn *c = data;
         int type = dbus_message_get_type(m);
 
+        if (type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR)
+                return reply_handle(c, dc, m);
         if (type == DBUS_MESSAGE_TYPE_SIGNAL) {
                 if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected")) {
+                        /* The calls in flight complete before anyone hears of the loss. */
+                        reply_fail_all(c, dc);
                         if (c->kind == CONN_SERVED)
                                 server_peer_gone(c);
                         else if (c->dbus == dc)
@@ -406,6 +412,7 @@ static void conn_free(busrpc_conn *c) {
                 dbus_connection_remove_filter(c->dbus, conn_filter, c);
         }
         conn_detach(c);
+        reply_conn_free(c);
         if (c->dbus)
                 close_dbus(c->dbus);
         free(c->unique_name);

@@ -69,6 +69,8 @@ typedef struct LoopHook {
         busrpc_loop *loop;
 } LoopHook;
 typedef struct CredsEntry CredsEntry;
+/* the outstanding calls and held messages of a connection (reply.c) */
+typedef struct ReplyTable ReplyTable;
 
 struct busrpc_object {
         unsigned n_ref;
@@ -120,6 +122,11 @@ struct busrpc_conn {
 
         busrpc_name *names;
 
+        /* calls made on this connection and awaiting their replies; NULL
+         * until the first call */
+        ReplyTable *replies;
+        unsigned in_dispatch; /* inside dbus_connection_dispatch() (reply.c) */
+
         /* caller credentials cache (bus conns) */
         CredsEntry *creds;
         unsigned n_creds;
@@ -156,8 +163,12 @@ dbus_bool_t loop_timeout_add(DBusTimeout *t, void *hook);
 void loop_timeout_remove(DBusTimeout *t, void *hook);
 void loop_timeout_toggle(DBusTimeout *t, void *hook);
 uint64_t loop_now_usec(void);
+/* Re-arm the one-shot timer @s for @deadline (loop_now_usec() time). */
+void loop_timer_set_deadline(busrpc_source *s, uint64_t deadline);
 
 /* conn.c */
+/* libdbus's filter of every DBusConnection (@data: its busrpc_conn) */
+DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data);
 int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn **ret);
 int conn_set_loop(busrpc_conn *c, busrpc_loop *l);
 busrpc_conn *conn_tree(busrpc_conn *c); /* the conn whose object tree serves @c */
@@ -167,6 +178,16 @@ int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const c
 int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
 /* Write out what is queued on @c, for a bounded time (see FLUSH_TIMEOUT_MS). */
 void conn_flush_bounded(busrpc_conn *c);
+
+/* reply.c */
+/* One dispatch step: a message a sync call held back, else libdbus's next. */
+DBusDispatchStatus conn_dispatch(busrpc_conn *c);
+/* A method return or error arrived on @dc: complete its call, if ours. */
+DBusHandlerResult reply_handle(busrpc_conn *c, DBusConnection *dc, DBusMessage *m);
+/* @dc is gone: every call sent on it completes with -ECONNRESET. */
+void reply_fail_all(busrpc_conn *c, DBusConnection *dc);
+void reply_conn_moved(busrpc_conn *c); /* after conn_set_loop() */
+void reply_conn_free(busrpc_conn *c);
 
 /* reconnect.c */
 /* The local Disconnected signal of a bus or client peer conn was dispatched. */

@@ -10,7 +10,8 @@ libbusrpc_core_sources = \
 libbusrpc_data_sources = \
 	runtime/data.h \
 	runtime/message.c runtime/validate.c runtime/variant.c runtime/shm.c runtime/error.c \
-	runtime/proxy.c runtime/pending.c runtime/signal.c
+	runtime/proxy.c runtime/pending.c runtime/signal.c \
+	runtime/reply.c runtime/reply.h
 libbusrpc_la_SOURCES = \
 	runtime/busrpc-internal.h \
 	runtime/version.c \

@@ -219,6 +219,11 @@ BUSRPC_EXPORT int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repe
         return 0;
 }
 
+void loop_timer_set_deadline(busrpc_source *s, uint64_t deadline) {
+        s->deadline = deadline;
+        s->enabled = true;
+}
+
 BUSRPC_EXPORT int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
                                      busrpc_source **ret) {
         busrpc_source *s;
@@ -519,7 +524,7 @@ static void dispatch_pending(busrpc_loop *l) {
                 if (!c->dbus)
                         continue;
                 busrpc_conn_ref(c);
-                if (dbus_connection_dispatch(c->dbus) == DBUS_DISPATCH_DATA_REMAINS && c->loop == l)
+                if (conn_dispatch(c) == DBUS_DISPATCH_DATA_REMAINS && c->loop == l)
                         loop_schedule_dispatch(l, c);
                 busrpc_conn_unref(c);
         }
@@ -784,4 +789,16 @@ BUSRPC_EXPORT int busrpc_loop_process(busrpc_loop *l) {
         return_if_fail(l, -EINVAL);
         r = busrpc_loop_iterate(l, 0);
         return r < 0 ? r : 0;
+}
+
+BUSRPC_EXPORT int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code) {
+        return_if_fail(l, -EINVAL);
+        if (!l->quit)
+                return 0;
+        /* Taken: get_timeout() no longer says 0 for it, so a foreign loop
+         * that forwards the quit does not spin. */
+        l->quit = false;
+        if (ret_code)
+                *ret_code = l->exit_code;
+        return 1;
 }

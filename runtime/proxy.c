@@ -1,13 +1,13 @@
 /* proxy.c: the calling side. A proxy names a remote object (destination,
- * path) on a connection; calls go out sync (send_with_reply_and_block:
- * libdbus waits with the timeout itself and dispatches nothing meanwhile)
- * or async (pending.c). Properties are calls on
+ * path) on a connection; calls go out sync (reply.c waits for the reply
+ * and dispatches nothing meanwhile) or async (pending.c). Properties are calls on
  * org.freedesktop.DBus.Properties whose values are checked against the
  * expected signature before they are handed over.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "data.h"
+#include "reply.h"
 
 #define TIMEOUT_DEFAULT_MS 25000
 #define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
@@ -205,12 +205,20 @@ BUSRPC_EXPORT int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *
         if (r < 0)
                 return r;
         timeout = proxy_take_timeout(p);
-        reply = dbus_connection_send_with_reply_and_block(dc, m->dbus, timeout, &de);
-        busrpc_msg_unref(m);
-        if (!reply)
-                return call_error(dc, &de, err);
-        /* send_with_reply_and_block() turns error replies into DBusErrors;
-         * check anyway, and the signature. */
+        if (reply_sync_must_block(p->conn)) {
+                /* Inside a libdbus dispatch of this connection: libdbus waits. */
+                reply = dbus_connection_send_with_reply_and_block(dc, m->dbus, timeout, &de);
+                busrpc_msg_unref(m);
+                if (!reply)
+                        return call_error(dc, &de, err);
+        } else {
+                r = reply_call_sync(p->conn, dc, m->dbus, reply_expected_sender(p->conn, p->dest), timeout, &reply,
+                                    err);
+                busrpc_msg_unref(m);
+                if (r < 0)
+                        return r;
+        }
+        /* Error replies become -errno and @err; the signature is checked. */
         r = reply_check(dc, reply, expected_sig, err);
         if (r < 0 || !ret_reply) {
                 dbus_message_unref(reply);

@@ -324,6 +324,35 @@ void signal_conn_swapped(DBusConnection *old, DBusConnection *dc) {
         }
 }
 
+static bool sub_is_live(busrpc_subscription *s) {
+        for (busrpc_subscription *i = all_subs; i; i = i->next)
+                if (i == s)
+                        return true;
+        return false;
+}
+
+void signal_deliver(DBusConnection *dc, DBusMessage *m) {
+        busrpc_subscription **v;
+        size_t n = 0, i = 0;
+
+        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
+                return;
+        for (busrpc_subscription *s = all_subs; s; s = s->next)
+                n += s->dc == dc;
+        if (n == 0 || !(v = calloc(n, sizeof(*v))))
+                return;
+        for (busrpc_subscription *s = all_subs; s; s = s->next)
+                if (s->dc == dc)
+                        v[i++] = s;
+        /* Oldest first, as libdbus runs filters in the order they were
+         * added; a callback may free any subscription, so each is looked
+         * up again before it runs. */
+        while (i-- > 0)
+                if (sub_is_live(v[i]) && v[i]->dc == dc)
+                        (void)sub_filter(dc, m, v[i]);
+        free(v);
+}
+
 BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s) {
         DBusConnection *dc;
         bool dc_ref;

@@ -38,6 +38,10 @@ tests_test_peer_call_SOURCES = tests/test-peer-call.c
 tests_test_peer_call_CFLAGS = $(data_test_cflags)
 tests_test_peer_call_LDADD = $(data_test_ldadd)
 
+tests_test_reply_SOURCES = tests/test-reply.c
+tests_test_reply_CFLAGS = $(data_test_cflags)
+tests_test_reply_LDADD = $(data_test_ldadd)
+
 # The validators are internal (hidden in the library): compiled in.
 tests_test_validate_SOURCES = tests/test-validate.c runtime/validate.c
 tests_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/runtime

@@ -17,3 +17,4 @@ include tests/deploy.mk
 include tests/compat.mk
 include tests/faults.mk
 include tests/hostile.mk
+include tests/loops.mk

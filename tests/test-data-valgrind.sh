@@ -4,7 +4,7 @@
 . "$top_srcdir/tests/tap.sh"
 [ -n "$VALGRIND" ] || tap_bail "valgrind not found (configure found none)"
 cd "$top_builddir" || tap_bail "no build dir"
-for t in test-message test-variant test-shm test-dict test-error test-proxy test-peer-call test-python test-validate; do
+for t in test-message test-variant test-shm test-dict test-error test-proxy test-peer-call test-reply test-python test-validate; do
 	[ -x "tests/$t" ] || tap_bail "tests/$t not built"
 	log=$(mktemp)
 	./libtool --mode=execute "$VALGRIND" -q --error-exitcode=99 --leak-check=full \

@@ -162,6 +162,16 @@ int busrpc_loop_get_fd(busrpc_loop *l);
 int busrpc_loop_get_events(busrpc_loop *l);
 int busrpc_loop_get_timeout(busrpc_loop *l);
 int busrpc_loop_process(busrpc_loop *l);
+/**
+ * busrpc_loop_take_quit() - for a foreign loop: whether busrpc_loop_quit()
+ * was called (by the application, by a handled SIGTERM/SIGINT, or on a lost
+ * bus) since the last take. A taken request is cleared, so get_timeout()
+ * stops returning 0 for it. Call after busrpc_loop_process() and forward
+ * the request to the foreign loop (the busrpc-glib, -sd-event and -libuv
+ * adapters do). @ret_code (may be NULL) gets the code given to quit().
+ * Return: 1 (and the code) when a quit was requested, 0 if not, -EINVAL.
+ */
+int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code);
 
 typedef int (*busrpc_timer_fn)(busrpc_source *s, void *userdata);
 typedef int (*busrpc_io_fn)(busrpc_source *s, int fd, uint32_t revents, void *userdata);

@@ -1,0 +1,60 @@
+/* reply.h: busrpc's own table of outstanding calls (reply.c), shared with
+ * the async call handles (pending.c) and the sync calls (proxy.c). Never
+ * installed.
+ *
+ * A call goes out with dbus_connection_send(); its serial keys it in the
+ * table of its busrpc_conn. Replies are matched in the connection's filter
+ * (conn.c) by reply serial, DBusConnection and, where the bus lets us know
+ * it cheaply, sender. Deadlines sit in one min-heap per connection with one
+ * loop timer armed for the earliest; a NoReply error is made only when a
+ * deadline really passes.
+ */
+#pragma once
+
+#include <stdint.h>
+#include "busrpc-internal.h"
+
+#define REPLY_NO_DEADLINE UINT64_MAX
+#define REPLY_SIG_INLINE 16
+
+struct busrpc_pending {
+        unsigned n_ref;
+        busrpc_conn *conn;  /* a reference: the loop keeps serving it until we complete */
+        DBusConnection *dc; /* borrowed: the table empties before a DBusConnection goes */
+        uint32_t serial;
+        bool done;
+        bool in_table;
+        unsigned heap_idx;  /* while it has a deadline */
+        uint64_t deadline;  /* usec, loop_now_usec(); REPLY_NO_DEADLINE: none */
+        char *from;         /* the sender the reply must come from; NULL: any */
+        busrpc_reply_fn cb;
+        void *userdata;
+        const char *expected_sig; /* NULL: any; sig_buf or a strdup() */
+        char sig_buf[REPLY_SIG_INLINE];
+        busrpc_pending *hnext;            /* hash chain */
+        busrpc_pending *all_prev, *all_next; /* the table's calls, oldest first */
+};
+
+/* reply.c */
+/* Send @m (borrowed) on @dc, the DBusConnection of @c, and enter @pd in
+ * @c's table (the table takes over the caller's reference to @pd). */
+int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeout_ms, busrpc_pending *pd);
+/* Take @pd out of its table (no callback). */
+void reply_unregister(busrpc_pending *pd);
+/* Send @m (borrowed) on @dc and wait for its reply without dispatching
+ * anything: messages read meanwhile are held and dispatched later, in
+ * order. 0 and *@ret (a method return or an error reply), or -ETIMEDOUT
+ * (NoReply), -ECONNRESET (Disconnected), -ENOMEM with @err set. */
+int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const char *from, int timeout_ms,
+                    DBusMessage **ret, busrpc_error *err);
+/* True inside a libdbus dispatch of @c, where a sync call must block in
+ * libdbus (dbus_connection_send_with_reply_and_block()). */
+bool reply_sync_must_block(busrpc_conn *c);
+/* The sender a reply to a call to @destination on @c must come from, or
+ * NULL when it cannot be known without asking the bus. */
+const char *reply_expected_sender(busrpc_conn *c, const char *destination);
+
+/* pending.c */
+/* Run @pd's callback once (the table already let it go), then drop the
+ * table's reference. @reply: the reply message, or NULL with @r < 0. */
+void pending_complete(busrpc_pending *pd, DBusMessage *reply, int r, busrpc_error *err);

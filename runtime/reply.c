@@ -268,9 +268,10 @@ static int timer_fire(busrpc_source *s, void *userdata) {
 /* ---- replies ---- */
 
 const char *reply_expected_sender(busrpc_conn *c, const char *destination) {
-        /* On a bus a unique name and the bus itself answer as themselves;
-         * a well-known name's owner would take a question to the bus
-         * (libdbus checks no sender at all). Peers have no senders. */
+        /* On a bus a unique name and the bus itself answer as themselves
+         * (and the bus for a unique name that is gone); a well-known
+         * name's owner would take a question to the bus (libdbus checks no
+         * sender at all). Peers have no senders. */
         if (c->kind != CONN_BUS || !destination)
                 return NULL;
         if (destination[0] == ':' || strcmp(destination, DRIVER_NAME) == 0)
@@ -285,7 +286,8 @@ static bool is_reply(DBusMessage *m, uint32_t serial, const char *from) {
                 return false;
         if (dbus_message_get_reply_serial(m) != serial)
                 return false;
-        return !from || dbus_message_has_sender(m, from);
+        /* The bus answers for a destination that is gone or never was. */
+        return !from || dbus_message_has_sender(m, from) || dbus_message_has_sender(m, DRIVER_NAME);
 }
 
 DBusHandlerResult reply_handle(busrpc_conn *c, DBusConnection *dc, DBusMessage *m) {

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "busrpc/busrpc.h"
+#include "data-bus.h"
 #include "tap.h"
 
 #define IFACE "org.busrpc.ReplyTest"
@@ -408,6 +409,50 @@ static void test_sync_holds(void) {
         busrpc_subscription_free(sub);
 }
 
+/* On a bus, a reply to a call to a unique name must come from that name,
+ * or from the bus when the name is gone: the bus's error is taken at once,
+ * not waited out. */
+static void test_bus_gone_name(void) {
+        TestBus bus = { 0 };
+        busrpc_conn *bc = NULL;
+        busrpc_proxy *p = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        static Done d;
+        long t0;
+        int r;
+
+        test_bus_start(&bus);
+        if (busrpc_conn_open(bus.address, &bc) < 0 || busrpc_proxy_new(bc, ":1.9999", "/gone", &p) < 0)
+                tap_bail("a connection to the private bus");
+        busrpc_proxy_set_timeout(p, 20000);
+        t0 = now_ms();
+        {
+                busrpc_msg *m = NULL;
+
+                busrpc_proxy_method_new(p, IFACE, "Echo", &m);
+                r = busrpc_proxy_call(p, m, "u", NULL, &err);
+        }
+        ok(r < 0 && r != -ETIMEDOUT, "sync call to a unique name nobody has: fails (%d)", r);
+        is_str(err.name, "org.freedesktop.DBus.Error.ServiceUnknown", "with the bus's ServiceUnknown");
+        ok(now_ms() - t0 < 10000, "at once, not after the timeout");
+        busrpc_error_clear(&err);
+        {
+                busrpc_msg *m = NULL;
+                busrpc_loop *l = busrpc_conn_get_loop(bc);
+                long end = now_ms() + 10000;
+
+                busrpc_proxy_method_new(p, IFACE, "Echo", &m);
+                is_int(busrpc_proxy_call_async(p, m, "u", on_reply, &d, NULL), 0, "async call to it");
+                while (d.calls < 1 && now_ms() < end)
+                        busrpc_loop_iterate(l, 50);
+        }
+        is_int(d.calls, 1, "completed once");
+        is_str(d.err, "org.freedesktop.DBus.Error.ServiceUnknown", "by the bus's ServiceUnknown");
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(bc);
+        test_bus_stop(&bus);
+}
+
 int main(void) {
         char dir[] = "/tmp/busrpc-reply-XXXXXX", addr[256];
         int pipefd[2], st = 0;
@@ -440,6 +485,7 @@ int main(void) {
         TAP_RUN(test_forged);
         TAP_RUN(test_cancel_queued);
         TAP_RUN(test_sync_holds);
+        TAP_RUN(test_bus_gone_name);
 
         busrpc_proxy_unref(proxy);
         busrpc_conn_unref(conn);

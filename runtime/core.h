@@ -71,6 +71,10 @@ typedef struct LoopHook {
 typedef struct CredsEntry CredsEntry;
 /* the outstanding calls and held messages of a connection (reply.c) */
 typedef struct ReplyTable ReplyTable;
+/* the object registry (registry.h) */
+typedef struct Registry Registry;
+typedef struct RegNode RegNode;
+typedef struct IfaceInfo IfaceInfo;
 
 struct busrpc_object {
         unsigned n_ref;
@@ -79,7 +83,12 @@ struct busrpc_object {
         const busrpc_interface_desc *iface; /* NULL for an ObjectManager */
         const void *ops;
         void *self;
-        busrpc_object *prev, *next;
+        /* registry.c; all NULL once removed */
+        RegNode *node;
+        IfaceInfo *info; /* NULL for an ObjectManager */
+        uint64_t seq;    /* export order */
+        busrpc_object *prev, *next;           /* every object of the registry */
+        busrpc_object *node_prev, *node_next; /* the interface objects of node */
 };
 
 struct busrpc_name {
@@ -116,9 +125,9 @@ struct busrpc_conn {
         int lost_error; /* < 0 once lost for good */
         bool lost;
 
-        /* the object tree (unused on SERVED conns: they use the server's) */
-        busrpc_object *objects, *objects_tail;
-        unsigned n_objects;
+        /* the object tree (unused on SERVED conns: they use the server's);
+         * NULL until the first export */
+        Registry *registry;
 
         busrpc_name *names;
 
@@ -135,6 +144,7 @@ struct busrpc_conn {
         /* SERVED and SERVER conns */
         busrpc_server *server;
         bool said_hello;
+        bool monitor; /* BecomeMonitor: gets copies, may send nothing more */
         bool gone;
         MatchRule *matches;
         unsigned n_matches;
@@ -212,6 +222,10 @@ void server_peer_sent(busrpc_conn *c, long before);
 void server_flush(busrpc_server *s);
 void server_peer_gone(busrpc_conn *peer);
 int server_broadcast(busrpc_server *s, DBusMessage *m);
+/* Monitors (BecomeMonitor): copies of what a peer sent (true: the message
+ * is consumed, the sender was a monitor) and of what was sent to a peer. */
+bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);
+void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m);
 DBusConnection *server_dbus_of(busrpc_server *s);
 busrpc_conn *server_get_conn(busrpc_server *s);
 busrpc_conn *server_first_peer(busrpc_server *s);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
+#include "registry.h"
 
 static const char xml_header[] =
         "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n"
@@ -70,49 +70,27 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names of the direct children of @path, sorted: the child nodes of
+ * its registry node (a node exists only while an object lies below it). */
 char **tree_children(busrpc_conn *tree, const char *path, size_t *ret_n) {
-        size_t plen = strcmp(path, "/") == 0 ? 0 : strlen(path), n = 0, cap = 0;
-        char **v = NULL;
+        RegNode *node = reg_node(tree, path);
+        size_t n = 0;
+        char **v = calloc(node && node->n_children ? node->n_children : 1, sizeof(*v));
 
-        for (busrpc_object *o = tree->objects; o; o = o->next) {
-                const char *rest, *slash;
-                char *child, **nv;
-                if (strncmp(o->path, path, plen) != 0 || o->path[plen] != '/' || o->path[plen + 1] == '\0')
-                        continue;
-                rest = o->path + plen + 1;
-                slash = strchr(rest, '/');
-                child = slash ? strndup(rest, (size_t)(slash - rest)) : strdup(rest);
-                if (!child)
-                        goto fail;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        nv = realloc(v, cap * sizeof(*v));
-                        if (!nv) {
-                                free(child);
-                                goto fail;
-                        }
-                        v = nv;
-                }
-                v[n++] = child;
-        }
-        if (n > 1) {
-                size_t k = 1;
-                qsort(v, n, sizeof(*v), cmp_str);
-                for (size_t i = 1; i < n; i++) {
-                        if (strcmp(v[i], v[k - 1]) == 0)
-                                free(v[i]);
-                        else
-                                v[k++] = v[i];
-                }
-                n = k;
-        }
-        *ret_n = n;
         if (!v)
-                v = calloc(1, sizeof(*v)); /* non-NULL even when empty */
+                return NULL;
+        for (RegNode *c = node ? node->child_first : NULL; c; c = c->sib_next) {
+                v[n] = strdup(c->name);
+                if (!v[n]) {
+                        strv_free(v, n);
+                        return NULL;
+                }
+                n++;
+        }
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_str);
+        *ret_n = n;
         return v;
-fail:
-        strv_free(v, n);
-        return NULL;
 }
 
 /* An <interface> element from the descriptor tables, for descriptors that
@@ -181,6 +159,7 @@ static void write_iface(FILE *f, const busrpc_interface_desc *d) {
 }
 
 static char *introspect_xml(busrpc_conn *tree, const char *path, char **children, size_t n_children) {
+        RegNode *node = reg_node(tree, path);
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -190,11 +169,10 @@ static char *introspect_xml(busrpc_conn *tree, const char *path, char **children
         fputs(xml_header, f);
         fputs("<node>\n", f);
         fputs(xml_standard, f);
-        if (tree_find(tree, path, IFACE_OBJECT_MANAGER))
+        if (node && node->manager)
                 fputs(xml_object_manager, f);
-        for (busrpc_object *o = tree->objects; o; o = o->next)
-                if (o->iface && strcmp(o->path, path) == 0)
-                        write_iface(f, o->iface);
+        for (busrpc_object *o = node ? node->first : NULL; o; o = o->node_next)
+                write_iface(f, o->iface);
         for (size_t i = 0; i < n_children; i++)
                 fprintf(f, " <node name=\"%s\"/>\n", children[i]);
         fputs("</node>\n", f);

@@ -6,6 +6,7 @@ libbusrpc_core_sources = \
 	runtime/core.h \
 	runtime/loop.c runtime/conn.c runtime/name.c runtime/server.c runtime/driver.c \
 	runtime/object.c runtime/introspect.c runtime/property.c runtime/call.c runtime/creds.c \
+	runtime/registry.c runtime/registry.h \
 	runtime/reconnect.c runtime/server.h runtime/limits.c
 libbusrpc_data_sources = \
 	runtime/data.h \

@@ -7,7 +7,7 @@
  * interface. */
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
+#include "registry.h"
 
 busrpc_object *object_ref(busrpc_object *o) {
         if (o)
@@ -22,70 +22,51 @@ void object_unref(busrpc_object *o) {
         free(o);
 }
 
-static void tree_unlink(busrpc_object *o) {
-        busrpc_conn *c = o->conn;
-
-        if (o->prev)
-                o->prev->next = o->next;
-        else
-                c->objects = o->next;
-        if (o->next)
-                o->next->prev = o->prev;
-        else
-                c->objects_tail = o->prev;
-        o->prev = o->next = NULL;
-        c->n_objects--;
-        o->conn = NULL;
-}
-
 static void tree_remove(busrpc_object *o) {
         if (!o->conn)
                 return;
-        tree_unlink(o);
+        reg_remove(o);
         object_unref(o); /* the tree's reference */
 }
 
 busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface) {
-        if (!tree)
-                return NULL;
-        for (busrpc_object *o = tree->objects; o; o = o->next) {
-                if (strcmp(o->path, path) != 0)
-                        continue;
-                if (!iface && o->iface)
-                        return o;
-                if (iface && o->iface && strcmp(o->iface->name, iface) == 0)
-                        return o;
-                if (iface && !o->iface && strcmp(iface, IFACE_OBJECT_MANAGER) == 0)
-                        return o;
-        }
-        return NULL;
+        return node_find(reg_node(tree, path), iface);
 }
 
 bool tree_has_path(busrpc_conn *tree, const char *path) {
-        if (!tree)
-                return false;
-        for (busrpc_object *o = tree->objects; o; o = o->next)
-                if (strcmp(o->path, path) == 0)
-                        return true;
-        return false;
+        return node_has_objects(reg_node(tree, path));
 }
 
-/* Is @path strictly below @parent? */
-static bool path_below(const char *path, const char *parent) {
-        size_t n = strlen(parent);
-
-        if (strcmp(parent, "/") == 0)
-                return strcmp(path, "/") != 0;
-        return strncmp(path, parent, n) == 0 && path[n] == '/';
-}
-
+/* The ObjectManager strictly above @path exported first, or NULL: the
+ * ancestors of the nearest node at or above @path. */
 busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
-        if (!tree)
+        busrpc_object *best = NULL;
+        RegNode *n;
+        char *p;
+
+        if (!tree || !tree->registry)
                 return NULL;
-        for (busrpc_object *o = tree->objects; o; o = o->next)
-                if (!o->iface && path_below(path, o->path))
-                        return o;
-        return NULL;
+        n = reg_node(tree, path);
+        if (!n) {
+                /* Not a node: start from the nearest ancestor that is one. */
+                p = strdup(path);
+                if (!p)
+                        return NULL;
+                while (!n && strcmp(p, "/") != 0) {
+                        char *slash = strrchr(p, '/');
+                        slash[slash == p ? 1 : 0] = '\0';
+                        n = reg_node(tree, p);
+                }
+                free(p);
+                if (!n)
+                        return NULL;
+                if (n->manager)
+                        best = n->manager;
+        }
+        for (n = n->parent; n; n = n->parent)
+                if (n->manager && (!best || n->manager->seq < best->seq))
+                        best = n->manager;
+        return best;
 }
 
 static bool is_standard_iface(const char *name) {
@@ -123,9 +104,8 @@ static bool iface_desc_valid(const busrpc_interface_desc *d) {
 static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
                     void *self, busrpc_object **ret) {
         busrpc_object *o;
+        int r;
 
-        if (tree_find(c, path, iface ? iface->name : IFACE_OBJECT_MANAGER))
-                return -EEXIST;
         o = calloc(1, sizeof(*o));
         if (!o)
                 return -ENOMEM;
@@ -134,18 +114,16 @@ static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_des
                 free(o);
                 return -ENOMEM;
         }
-        o->n_ref = ret ? 2 : 1; /* the tree's, and the caller's handle */
-        o->conn = c;
         o->iface = iface;
         o->ops = ops;
         o->self = self;
-        o->prev = c->objects_tail;
-        if (c->objects_tail)
-                c->objects_tail->next = o;
-        else
-                c->objects = o;
-        c->objects_tail = o;
-        c->n_objects++;
+        r = reg_add(c, o);
+        if (r < 0) {
+                free(o->path);
+                free(o);
+                return r;
+        }
+        o->n_ref = ret ? 2 : 1; /* the tree's, and the caller's handle */
         if (ret)
                 *ret = o;
         return 0;
@@ -159,7 +137,8 @@ BUSRPC_EXPORT int busrpc_object_export(busrpc_conn *c, const char *path, const b
         return_if_fail(c && path && iface, -EINVAL);
         return_if_fail(c->kind != CONN_SERVED, -EINVAL);
         return_if_fail(valid_object_path(path), -EINVAL);
-        return_if_fail(iface_desc_valid(iface), -EINVAL);
+        /* A descriptor is validated when the registry first sees it. */
+        return_if_fail(reg_knows_iface(c, iface) || iface_desc_valid(iface), -EINVAL);
         r = tree_add(c, path, iface, ops, self, &o);
         if (r < 0)
                 return r;
@@ -184,7 +163,7 @@ BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
         if (o->conn) {
                 if (o->iface)
                         object_manager_emit(o, false);
-                tree_unlink(o);
+                reg_remove(o);
                 o->n_ref--; /* the tree's reference; the caller's is dropped below */
         }
         object_unref(o); /* the caller's handle */
@@ -192,8 +171,9 @@ BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
 }
 
 void object_detach_all(busrpc_conn *c) {
-        while (c->objects)
-                tree_remove(c->objects);
+        while (c->registry && c->registry->objects)
+                tree_remove(c->registry->objects);
+        reg_free(c);
 }
 
 BUSRPC_EXPORT const char *busrpc_object_get_path(busrpc_object *o) {
@@ -265,21 +245,22 @@ static unsigned max_call_fds(busrpc_conn *tree) {
         return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
 }
 
-static const busrpc_method_desc *find_method(busrpc_conn *tree, const char *path, const char *iface,
-                                             const char *member, busrpc_object **ret_obj, bool *ret_iface_found) {
+/* The method @member of @iface (any interface when NULL) at @n. */
+static const busrpc_method_desc *find_method(RegNode *n, const char *iface, const char *member,
+                                             busrpc_object **ret_obj, bool *ret_iface_found) {
         *ret_iface_found = false;
-        for (busrpc_object *o = tree->objects; o; o = o->next) {
-                if (!o->iface || strcmp(o->path, path) != 0)
-                        continue;
+        for (busrpc_object *o = n->first; o; o = o->node_next) {
+                const busrpc_method_desc *md;
                 if (iface && strcmp(o->iface->name, iface) != 0)
                         continue;
                 *ret_iface_found = true;
-                for (size_t i = 0; i < o->iface->n_methods; i++) {
-                        if (strcmp(o->iface->methods[i].name, member) == 0) {
-                                *ret_obj = o;
-                                return &o->iface->methods[i];
-                        }
+                md = iface_find_method(o->info, member);
+                if (md) {
+                        *ret_obj = o;
+                        return md;
                 }
+                if (iface)
+                        break; /* one object per interface and path */
         }
         return NULL;
 }
@@ -325,6 +306,7 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
         const char *member = dbus_message_get_member(m);
         const busrpc_method_desc *md;
         busrpc_object *o = NULL;
+        RegNode *node;
         busrpc_call *call;
         busrpc_iter args;
         bool handled, iface_found;
@@ -339,11 +321,12 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
         if (handled)
                 goto out;
         res = DBUS_HANDLER_RESULT_HANDLED;
-        if (!tree_has_path(tree, path)) {
+        node = reg_node(tree, path);
+        if (!node_has_objects(node)) {
                 conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'", path);
                 goto out;
         }
-        md = find_method(tree, path, iface, member, &o, &iface_found);
+        md = find_method(node, iface, member, &o, &iface_found);
         if (!md) {
                 if (iface && !iface_found)
                         conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_INTERFACE,

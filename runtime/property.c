@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "registry.h"
 
 /* Copy the value at @src (any type) to @dst. */
 static bool copy_value(DBusMessageIter *src, DBusMessageIter *dst) {
@@ -133,6 +133,9 @@ int property_append_all(busrpc_object *o, DBusMessageIter *it, busrpc_error *err
 }
 
 static const busrpc_property_desc *find_prop(busrpc_object *o, const char *name) {
+        if (o->info)
+                return iface_find_prop(o->info, name);
+        /* unexported: the descriptor's table */
         for (size_t i = 0; i < o->iface->n_properties; i++)
                 if (strcmp(o->iface->properties[i].name, name) == 0)
                         return &o->iface->properties[i];
@@ -351,35 +354,26 @@ BUSRPC_EXPORT int busrpc_object_notify(busrpc_object *o, const char *prop) {
 
 /* ---- ObjectManager ---- */
 
-static bool below(const char *path, const char *parent) {
-        size_t n = strlen(parent);
-        if (strcmp(parent, "/") == 0)
-                return strcmp(path, "/") != 0;
-        return strncmp(path, parent, n) == 0 && path[n] == '/';
-}
-
-static int append_interfaces(busrpc_conn *tree, const char *path, DBusMessageIter *it) {
+/* Append a{sa{sv}}: the interfaces at @first's node from @first on, with
+ * their properties. */
+static int append_interfaces(busrpc_object *first, DBusMessageIter *it) {
         DBusMessageIter arr, entry;
         busrpc_error err = BUSRPC_ERROR_INIT;
         int r = 0;
 
         if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sa{sv}}", &arr))
                 return -ENOMEM;
-        for (busrpc_object *o = tree->objects, *next; o && r >= 0; o = next) {
-                if (!o->iface || strcmp(o->path, path) != 0) {
-                        next = o->next;
-                        continue;
-                }
+        for (busrpc_object *o = first, *next; o && r >= 0; o = next) {
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &o->iface->name)) {
                         r = -ENOMEM;
                         break;
                 }
                 /* Getters may unexport objects: hold this one; once it is
-                 * out of the tree its next is NULL and the walk ends. */
+                 * out of the tree its node_next is NULL and the walk ends. */
                 object_ref(o);
                 r = property_append_all(o, &entry, &err);
-                next = o->next;
+                next = o->node_next;
                 object_unref(o);
                 busrpc_error_clear(&err);
                 if (r < 0) {
@@ -395,44 +389,77 @@ static int append_interfaces(busrpc_conn *tree, const char *path, DBusMessageIte
         return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
 }
 
-static bool first_at_path(busrpc_conn *tree, busrpc_object *o) {
-        for (busrpc_object *q = tree->objects; q != o; q = q->next)
-                if (q->iface && strcmp(q->path, o->path) == 0)
-                        return false;
-        return true;
+static int cmp_seq(const void *a, const void *b) {
+        uint64_t x = (*(busrpc_object *const *)a)->seq, y = (*(busrpc_object *const *)b)->seq;
+
+        return (x > y) - (x < y);
+}
+
+/* The first interface object of every path strictly below @path, in export
+ * order (the order the paths got their first interface), each referenced. */
+static busrpc_object **managed_objects(busrpc_conn *tree, const char *path, size_t *ret_n) {
+        RegNode *top = reg_node(tree, path);
+        busrpc_object **v = NULL;
+        size_t n = 0, cap = 0;
+
+        for (RegNode *node = top; node && (node = node_next_below(top, node));) {
+                if (!node->first)
+                        continue;
+                if (n == cap) {
+                        busrpc_object **nv;
+                        cap = cap ? 2 * cap : 16;
+                        nv = realloc(v, cap * sizeof(*v));
+                        if (!nv) {
+                                for (size_t i = 0; i < n; i++)
+                                        object_unref(v[i]);
+                                free(v);
+                                return NULL;
+                        }
+                        v = nv;
+                }
+                v[n++] = object_ref(node->first);
+        }
+        if (n > 1)
+                qsort(v, n, sizeof(*v), cmp_seq);
+        *ret_n = n;
+        return v ? v : calloc(1, sizeof(*v)); /* non-NULL even when empty */
 }
 
 DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
         DBusMessage *reply;
         DBusMessageIter it, arr, entry;
+        busrpc_object **objs;
+        size_t n = 0, i;
         int r = 0;
 
         if (!dbus_message_has_signature(call, ""))
                 return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
                                               "Invalid arguments for GetManagedObjects: expected signature ''");
+        objs = managed_objects(tree, path, &n);
+        if (!objs)
+                return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
         reply = dbus_message_new_method_return(call);
         if (!reply)
-                return NULL;
+                goto out;
         dbus_message_iter_init_append(reply, &it);
         if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{oa{sa{sv}}}", &arr)) {
                 dbus_message_unref(reply);
-                return NULL;
+                reply = NULL;
+                goto out;
         }
-        for (busrpc_object *o = tree->objects, *next; o && r >= 0; o = next) {
-                const char *p = o->path;
-                if (!o->iface || !below(o->path, path) || !first_at_path(tree, o)) {
-                        next = o->next;
+        for (i = 0; i < n && r >= 0; i++) {
+                /* Getters may have unexported objects: take the path's
+                 * interfaces as they are now, and skip a path left empty. */
+                busrpc_object *first = objs[i]->node ? objs[i]->node->first : NULL;
+                const char *p = objs[i]->path;
+                if (!first)
                         continue;
-                }
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_OBJECT_PATH, &p)) {
                         r = -ENOMEM;
                         break;
                 }
-                object_ref(o); /* getters may unexport objects (see append_interfaces) */
-                r = append_interfaces(tree, o->path, &entry);
-                next = o->next;
-                object_unref(o);
+                r = append_interfaces(first, &entry);
                 if (r < 0)
                         dbus_message_iter_abandon_container(&arr, &entry);
                 else
@@ -441,9 +468,14 @@ DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const ch
         if (r < 0) {
                 dbus_message_iter_abandon_container(&it, &arr);
                 dbus_message_unref(reply);
-                return dbus_message_new_error(call, BUSRPC_ERROR_FAILED, "Reading the properties failed");
+                reply = dbus_message_new_error(call, BUSRPC_ERROR_FAILED, "Reading the properties failed");
+        } else {
+                dbus_message_iter_close_container(&it, &arr);
         }
-        dbus_message_iter_close_container(&it, &arr);
+out:
+        for (i = 0; i < n; i++)
+                object_unref(objs[i]);
+        free(objs);
         return reply;
 }
 

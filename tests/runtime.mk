@@ -16,3 +16,9 @@ TESTS += tests/test-loop tests/test-conn tests/test-server \
 	tests/test-runtime-bus.sh tests/test-runtime-peer.sh tests/test-runtime-valgrind.sh
 EXTRA_DIST += tests/runtime/lib.sh tests/runtime/listen.py tests/runtime/fds.py tests/test-runtime-bus.sh tests/test-runtime-peer.sh \
 	tests/test-runtime-valgrind.sh
+# The object registry at scale (H9, issue 10).
+check_PROGRAMS += tests/test-registry
+tests_test_registry_SOURCES = tests/test-registry.c tests/tap.h
+tests_test_registry_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_registry_LDADD = libbusrpc.la $(DBUS_LIBS)
+TESTS += tests/test-registry

@@ -1,0 +1,89 @@
+/* registry.h: private to object.c, introspect.c, property.c and
+ * registry.c: the object registry of a connection (or of a server, shared
+ * by all its peers).
+ *
+ * Model:
+ *  - Every object path that holds an object, and every ancestor of such a
+ *    path, has a RegNode, found by path in an open-addressing hash table.
+ *    A node knows its parent and its direct children (in creation order),
+ *    so children queries (Introspect's <node> elements, GetManagedObjects,
+ *    the nearest ObjectManager) never walk unrelated objects. A node that
+ *    holds no object and has no children is freed at once.
+ *  - The interface objects of a node are listed in export order, and carry
+ *    an export sequence number, so every order visible on the wire is the
+ *    order of export, as it was before the index.
+ *  - An interface descriptor is validated and its method and property
+ *    names sorted once, when the registry first sees it (IfaceInfo, shared
+ *    by every object exported with it and freed with the last of them):
+ *    dispatch finds a member by binary search.
+ *  - Export, unexport and lookup by path cost O(1) amortised (plus the
+ *    path's depth when a node is created or freed).
+ */
+#pragma once
+
+#include "core.h"
+
+typedef struct HashSlot {
+        size_t hash;
+        void *item; /* NULL: empty */
+} HashSlot;
+
+/* Linear probing, at most half full, backward-shift deletion. */
+typedef struct HashTable {
+        HashSlot *slots;
+        size_t mask; /* capacity - 1; capacity is 0 or a power of two */
+        size_t n;
+} HashTable;
+
+struct RegNode {
+        char *path;
+        size_t hash;
+        const char *name; /* the last component (into path); "" for "/" */
+        RegNode *parent;
+        RegNode *child_first, *child_last; /* creation order */
+        RegNode *sib_prev, *sib_next;
+        unsigned n_children;
+        busrpc_object *first, *last; /* interface objects here, export order */
+        busrpc_object *manager;      /* the ObjectManager here, or NULL */
+};
+
+struct IfaceInfo {
+        const busrpc_interface_desc *desc;
+        unsigned n_ref;  /* objects exported with it */
+        size_t *methods; /* indexes into desc->methods, sorted by name */
+        size_t *props;   /* indexes into desc->properties, sorted by name */
+};
+
+struct Registry {
+        HashTable nodes;                       /* RegNode by path */
+        HashTable infos;                       /* IfaceInfo by descriptor address */
+        busrpc_object *objects, *objects_tail; /* all objects, export order */
+        unsigned n_objects;
+        uint64_t seq;
+};
+
+/* The node of @path in @tree's registry, or NULL. */
+RegNode *reg_node(busrpc_conn *tree, const char *path);
+static inline bool node_has_objects(const RegNode *n) {
+        return n && (n->first || n->manager);
+}
+/* Is @d known to (so already validated by) @c's registry? */
+bool reg_knows_iface(busrpc_conn *c, const busrpc_interface_desc *d);
+/* Put @o (path, iface set; iface NULL for an ObjectManager) into @c's
+ * registry and set o->conn; -EEXIST if @o's path already holds that
+ * interface (or an ObjectManager), -ENOMEM. Takes no reference. */
+int reg_add(busrpc_conn *c, busrpc_object *o);
+/* Take @o out of its registry; o->conn becomes NULL. Drops no reference. */
+void reg_remove(busrpc_object *o);
+/* Free @c's registry; its objects must have been removed. */
+void reg_free(busrpc_conn *c);
+
+/* The object at @n with interface @iface (NULL: the first interface
+ * object; IFACE_OBJECT_MANAGER: the ObjectManager), or NULL. */
+busrpc_object *node_find(RegNode *n, const char *iface);
+/* The next node after @n in a pre-order walk of @top's subtree (@top
+ * excluded), or NULL at the end; start with @n == @top. */
+RegNode *node_next_below(RegNode *top, RegNode *n);
+
+const busrpc_method_desc *iface_find_method(const IfaceInfo *info, const char *name);
+const busrpc_property_desc *iface_find_prop(const IfaceInfo *info, const char *name);

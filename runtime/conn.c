@@ -109,6 +109,9 @@ DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data) {
         busrpc_conn *c = data;
         int type = dbus_message_get_type(m);
 
+        /* Copied to monitors; a monitor itself may send nothing. */
+        if (c->kind == CONN_SERVED && server_monitor_incoming(c, m))
+                return DBUS_HANDLER_RESULT_HANDLED;
         if (type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR)
                 return reply_handle(c, dc, m);
         if (type == DBUS_MESSAGE_TYPE_SIGNAL) {
@@ -538,8 +541,10 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
         queued = c->kind == CONN_SERVED ? dbus_connection_get_outgoing_size(c->dbus) : 0;
         if (!dbus_connection_send(c->dbus, m, NULL))
                 return -ENOMEM;
-        if (c->kind == CONN_SERVED) /* bytes queued toward a peer are bounded */
+        if (c->kind == CONN_SERVED) { /* bytes queued toward a peer are bounded */
                 server_peer_sent(c, queued);
+                server_monitor_outgoing(c, m);
+        }
         return 0;
 }
 

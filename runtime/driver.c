@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include "core.h"
 
+#define DRIVER_IFACE_MONITORING "org.freedesktop.DBus.Monitoring"
+
 struct MatchRule {
         char *text;
         char *type, *sender, *interface, *member, *path, *path_namespace, *destination, *arg0;
@@ -376,6 +378,9 @@ static const char driver_xml[] =
         "  <signal name=\"NameLost\"><arg type=\"s\"/></signal>\n"
         "  <signal name=\"NameAcquired\"><arg type=\"s\"/></signal>\n"
         " </interface>\n"
+        " <interface name=\"org.freedesktop.DBus.Monitoring\">\n"
+        "  <method name=\"BecomeMonitor\"><arg direction=\"in\" type=\"as\"/><arg direction=\"in\" type=\"u\"/></method>\n"
+        " </interface>\n"
         " <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
         "  <method name=\"Introspect\"><arg direction=\"out\" type=\"s\"/></method>\n"
         " </interface>\n"
@@ -481,6 +486,76 @@ static DBusMessage *driver_method(busrpc_conn *peer, DBusMessage *m, const char 
                                              member, dbus_message_get_signature(m));
 }
 
+/* org.freedesktop.DBus.Monitoring.BecomeMonitor(as rules, u flags): the
+ * peer's match rules are replaced by rules (none: every message), and from
+ * the reply on it gets a copy of every message the server sends and
+ * receives (server.c); anything it sends closes its connection. */
+static DBusMessage *become_monitor(busrpc_conn *peer, DBusMessage *m, const char *member, bool *monitor) {
+        DBusMessageIter it, arr;
+        MatchRule *rules = NULL;
+        unsigned n = 0;
+        dbus_uint32_t flags;
+
+        if (strcmp(member, "BecomeMonitor") != 0 || !dbus_message_has_signature(m, "asu"))
+                return dbus_message_new_error_printf(m, DBUS_ERROR_UNKNOWN_METHOD,
+                                                     "Unknown method '%s' or wrong signature '%s'", member,
+                                                     dbus_message_get_signature(m));
+        dbus_message_iter_init(m, &it);
+        dbus_message_iter_recurse(&it, &arr);
+        dbus_message_iter_next(&it);
+        dbus_message_iter_get_basic(&it, &flags);
+        if (flags != 0)
+                return error_new(m, DBUS_ERROR_INVALID_ARGS, "BecomeMonitor flags must be 0");
+        for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRING; dbus_message_iter_next(&arr)) {
+                const char *text;
+                MatchRule *v;
+                int r;
+
+                dbus_message_iter_get_basic(&arr, &text);
+                if (n >= MAX_MATCH_RULES) {
+                        r = -E2BIG;
+                        goto bad;
+                }
+                v = realloc(rules, (n + 1) * sizeof(*v));
+                if (!v) {
+                        r = -ENOMEM;
+                        goto bad;
+                }
+                rules = v;
+                r = rule_parse(text, &rules[n]);
+                if (r < 0)
+                        goto bad;
+                n++;
+                continue;
+        bad:
+                for (unsigned i = 0; i < n; i++)
+                        rule_clear(&rules[i]);
+                free(rules);
+                if (r == -ENOMEM)
+                        return NULL;
+                if (r == -E2BIG)
+                        return error_new(m, DBUS_ERROR_LIMITS_EXCEEDED, "Too many match rules");
+                return error_new(m, DBUS_ERROR_MATCH_RULE_INVALID, "Invalid match rule");
+        }
+        driver_free_matches(peer);
+        peer->matches = rules;
+        peer->n_matches = n;
+        *monitor = true;
+        return reply_new(m);
+}
+
+static void send_name_lost(busrpc_conn *peer) {
+        DBusMessage *m = dbus_message_new_signal(DRIVER_PATH, DRIVER_IFACE, "NameLost");
+        const char *name = peer->unique_name;
+
+        if (!m)
+                return;
+        if (dbus_message_set_destination(m, name) && dbus_message_set_sender(m, DRIVER_NAME) &&
+            dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID))
+                conn_send(peer, m);
+        dbus_message_unref(m);
+}
+
 static DBusMessage *driver_properties(DBusMessage *m, const char *member) {
         DBusMessage *r;
         DBusMessageIter it, arr;
@@ -509,7 +584,7 @@ DBusHandlerResult driver_handle(busrpc_conn *peer, DBusMessage *m) {
         const char *member = dbus_message_get_member(m);
         const char *path = dbus_message_get_path(m);
         DBusMessage *reply;
-        bool hello = false;
+        bool hello = false, monitor = false;
 
         if (!peer->server)
                 return DBUS_HANDLER_RESULT_HANDLED;
@@ -518,6 +593,8 @@ DBusHandlerResult driver_handle(busrpc_conn *peer, DBusMessage *m) {
                 reply = introspect(m, path);
         else if (iface && strcmp(iface, IFACE_PROPERTIES) == 0)
                 reply = driver_properties(m, member);
+        else if (iface && strcmp(iface, DRIVER_IFACE_MONITORING) == 0)
+                reply = become_monitor(peer, m, member, &monitor);
         else if (!iface || strcmp(iface, DRIVER_IFACE) == 0)
                 reply = driver_method(peer, m, member, &hello);
         else
@@ -534,6 +611,12 @@ DBusHandlerResult driver_handle(busrpc_conn *peer, DBusMessage *m) {
         if (hello) {
                 peer->said_hello = true;
                 send_name_acquired(peer);
+        }
+        if (monitor) {
+                /* As dbus-daemon: the monitor loses its unique name. */
+                if (peer->said_hello)
+                        send_name_lost(peer);
+                peer->monitor = true;
         }
         busrpc_conn_unref(peer);
         return DBUS_HANDLER_RESULT_HANDLED;

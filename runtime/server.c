@@ -512,14 +512,64 @@ char *server_get_id(busrpc_server *s) {
         return dbus_server_get_id(s->dbus);
 }
 
+/* ---- monitors (BecomeMonitor, driver.c) ---- */
+
+/* A copy of m to every monitor whose rules (none: all) accept it. The copy
+ * keeps m's serial; a message without a sender gets from_name, one without
+ * a destination to_name (if any), as a bus would have routed them. */
+static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name, const char *to_name) {
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+                DBusMessage *copy;
+
+                if (!p->monitor || !dbus_connection_get_is_connected(p->dbus))
+                        continue;
+                if (p->n_matches && !driver_match_accepts(p, m))
+                        continue;
+                if (dbus_message_contains_unix_fds(m) && !dbus_connection_can_send_type(p->dbus, DBUS_TYPE_UNIX_FD))
+                        continue;
+                copy = dbus_message_copy(m);
+                if (!copy)
+                        continue;
+                if (dbus_message_get_serial(m))
+                        dbus_message_set_serial(copy, dbus_message_get_serial(m));
+                if ((dbus_message_get_sender(copy) || dbus_message_set_sender(copy, from_name)) &&
+                    (!to_name || dbus_message_get_destination(copy) || dbus_message_set_destination(copy, to_name)))
+                        dbus_connection_send(p->dbus, copy, NULL);
+                dbus_message_unref(copy);
+        }
+}
+
+bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m) {
+        if (!c->server || dbus_message_has_path(m, DBUS_PATH_LOCAL) ||
+            !dbus_connection_get_is_authenticated(c->dbus))
+                return false;
+        if (c->monitor) {
+                /* The specification: a monitor that sends is disconnected. */
+                dbus_connection_close(c->dbus);
+                return true;
+        }
+        if (c->unique_name)
+                monitor_copy(c->server, m, c->unique_name, NULL);
+        return false;
+}
+
+void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m) {
+        if (c->server && !c->monitor && !c->server->broadcasting)
+                monitor_copy(c->server, m, SERVER_UNIQUE_NAME, c->unique_name);
+}
+
 int server_broadcast(busrpc_server *s, DBusMessage *m) {
         const char *dest = dbus_message_get_destination(m);
         bool is_signal = dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL;
         int r = dest ? -ENXIO : 0;
 
+        monitor_copy(s, m, SERVER_UNIQUE_NAME, NULL);
+        s->broadcasting = true;
         for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
                 DBusMessage *copy;
                 if (!dbus_connection_get_is_authenticated(p->dbus) || !dbus_connection_get_is_connected(p->dbus))
+                        continue;
+                if (p->monitor)
                         continue;
                 if (dest && strcmp(dest, p->unique_name) != 0)
                         continue;
@@ -528,10 +578,13 @@ int server_broadcast(busrpc_server *s, DBusMessage *m) {
                 if (!dest && is_signal && p->said_hello && !driver_match_accepts(p, m))
                         continue;
                 copy = dbus_message_copy(m);
-                if (!copy)
-                        return -ENOMEM;
+                if (!copy) {
+                        r = -ENOMEM;
+                        break;
+                }
                 r = conn_send(p, copy);
                 dbus_message_unref(copy);
         }
+        s->broadcasting = false;
         return r;
 }

@@ -40,6 +40,7 @@ struct busrpc_server {
         bool accepted;               /* the last watch dispatch accepted one */
 
         uint64_t flush_deadline; /* usec: the shutdown deadline in force */
+        bool broadcasting; /* server_broadcast: monitors get one copy, not one per peer */
 };
 
 /* server.c */

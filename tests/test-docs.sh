@@ -43,6 +43,8 @@
 #                    (the variables the fragment uses but does not declare).
 #   use=f,g          unit only: the static functions f and g are referenced
 #                    after the block (an excerpt of a file that uses them).
+#   pkg=a,b          the compile flags of pkg-config modules a and b (e.g.
+#                    glib-2.0 for a busrpc-glib example).
 #
 # An IDL block gets a name with ```idl file=NAME.idl or with a marker
 # <!-- docs-test: idl=NAME --> before it; only named IDL blocks are compiled.
@@ -55,6 +57,7 @@ libdir=$top_builddir/.libs
 tmp=$(mktemp -d) || tap_bail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 flags="-std=c11 -Wall -Wextra -Werror"
+base_flags=$flags
 
 cd "$top_srcdir" || tap_bail "cannot cd to $top_srcdir"
 docs=
@@ -173,6 +176,13 @@ for inf in "$tmp"/blocks/*.info; do
 	idl=$(field "$inf" idl)
 	where="$doc:$line"
 	[ -n "$kind" ] || kind=unit
+	flags=$base_flags
+	pkg=$(field "$inf" pkg | tr ',' ' ')
+	if [ -n "$pkg" ] && ! pkgflags=$(pkg-config --cflags $pkg 2>&1); then
+		ok 1 "$where: pkg-config finds $pkg (install its -dev package): $pkgflags"
+		continue
+	fi
+	[ -z "$pkg" ] || flags="$flags $pkgflags"
 	g=$(gendir "$doc")
 	if [ -n "$idl" ] && [ ! -f "$g/$idl.h" ]; then
 		ok 1 "$where: idl=$idl names an IDL block of $doc that was compiled"

@@ -198,8 +198,27 @@ static void test_integration(void) {
         rmdir(dir);
 }
 
+/* busrpc_loop_take_quit(): how a foreign loop learns of quit() without spinning. */
+static void test_take_quit(void) {
+        busrpc_loop *l;
+        int code = -1;
+
+        busrpc_loop_new(&l);
+        is_int(busrpc_loop_take_quit(NULL, &code), -EINVAL, "take_quit(NULL)");
+        is_int(busrpc_loop_take_quit(l, &code), 0, "no quit requested: 0");
+        is_int(busrpc_loop_get_timeout(l), -1, "an idle loop has no timeout");
+        busrpc_loop_quit(l, 5);
+        is_int(busrpc_loop_get_timeout(l), 0, "a pending quit makes get_timeout() 0");
+        is_int(busrpc_loop_take_quit(l, &code), 1, "quit(5) is taken once");
+        is_int(code, 5, "with its code");
+        is_int(busrpc_loop_take_quit(l, NULL), 0, "and then it is gone");
+        is_int(busrpc_loop_get_timeout(l), -1, "so get_timeout() no longer says 0");
+        busrpc_loop_unref(l);
+}
+
 int main(void) {
         TAP_RUN(test_args);
+        TAP_RUN(test_take_quit);
         TAP_RUN(test_timer);
         TAP_RUN(test_io);
         TAP_RUN(test_sigpipe);

@@ -6,7 +6,8 @@
 #   busrpc timer included: the loop must wake for the timer);
 # - as a client, from that loop: async calls, a proxy timeout firing while
 #   the foreign loop runs, a signal emitted by the service and received;
-# - stops on SIGTERM through the adapter's quit forwarding.
+# - stops on SIGTERM through the adapter's quit forwarding, and ends with
+#   -ECONNRESET when its bus goes away.
 # Then: the adapter with nothing to do (no spinning; a busrpc timer added
 # from a foreign callback still fires; quit reaches the foreign loop), no
 # leaks under valgrind (service + client, and attach/idle/detach), and the
@@ -123,6 +124,27 @@ for name in $adapters; do
 	ok $? "$name: a busrpc timer added from a foreign callback fires; quit(3) reaches the foreign loop"
 done
 
+# A lost bus quits the busrpc loop with -ECONNRESET: the adapter forwards it.
+for name in $adapters; do
+	"$b/busrpc-bus" --socket "$tmp/bus2-$name/socket" >"$tmp/bus2.out" 2>"$tmp/bus2.err" &
+	bus2_pid=$!
+	pids="$bus2_pid $pids"
+	wait_for "$tmp/bus2.out" '^unix:' || tap_bail "busrpc-bus did not start: $(cat "$tmp/bus2.err")"
+	log=$tmp/$name-lost.log
+	"$b/examples/loops/$name-calc" --bus "$(head -n 1 "$tmp/bus2.out")" >"$log" 2>&1 &
+	svc_pid=$!
+	pids="$svc_pid $pids"
+	wait_for "$log" ready || diag "$name-calc did not start: $(cat "$log")"
+	kill "$bus2_pid" && wait "$bus2_pid"
+	timeout 10 tail --pid="$svc_pid" -f /dev/null
+	ok $? "$name: the service's loop ends when the bus goes away"
+	wait "$svc_pid"
+	st=$?
+	is "$st:$(grep stopped "$log")" "1:$name-calc: stopped (-104)" \
+		"$name: the lost bus reached the $name loop as -ECONNRESET (exit 1)"
+	pids=$bus_pid
+done
+
 # valgrind: the adapters attach, serve, detach and free everything.
 vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --error-exitcode=99"
 for name in $adapters; do
@@ -144,8 +166,13 @@ done
 
 # Installed: each adapter's library, header and .pc; a program built against them.
 dest=$tmp/dest
-${MAKE:-make} -s -C "$b" install DESTDIR="$dest" >"$tmp/install.log" 2>&1
-ok $? "make install into a DESTDIR"
+# Only what the adapters ship (libraries, headers, .pc files): the whole
+# install is tests/test-install.sh's.
+${MAKE:-make} -s -C "$b" install-libLTLIBRARIES install-busrpcincludeHEADERS install-pkgconfigDATA \
+	DESTDIR="$dest" >"$tmp/install.log" 2>&1
+st=$?
+ok $st "make install (libraries, headers, .pc files) into a DESTDIR"
+[ $st -eq 0 ] || sed 's/^/#   /' "$tmp/install.log" | tail -n 20
 libdir=$(PKG_CONFIG_PATH= pkg-config --variable=libdir "$b/runtime/busrpc.pc")
 pcdir=$libdir/pkgconfig
 # busrpc's .pc files, relocated into the DESTDIR (a pkg-config sysroot would

@@ -4,7 +4,9 @@
  * busrpc loop's epoll fd and a uv_timer_t for busrpc_loop_get_timeout(),
  * re-armed by a uv_prepare_t before each libuv iteration, so timers and
  * queued messages added from any callback are seen. Like busrpc itself,
- * it is used from the one thread that runs the uv_loop_t.
+ * it is used from the one thread that runs the uv_loop_t. <uv.h> needs
+ * POSIX declarations: with -std=c11, define _POSIX_C_SOURCE 200809L (or
+ * _GNU_SOURCE) before including this header.
  */
 #ifndef BUSRPC_LIBUV_H
 #define BUSRPC_LIBUV_H

@@ -18,3 +18,4 @@ include tests/compat.mk
 include tests/faults.mk
 include tests/hostile.mk
 include tests/loops.mk
+include tests/tool.mk

@@ -135,6 +135,7 @@ const char busrpc_completion_bash[] =
         "        case $w in\n"
         "        -p|--peer) peer=--peer ;;\n"
         "        --xml|--idl|--fd|--shm|--bytes|-t|--timeout) ((i++)) ;;\n"
+        "        -) words+=(-) ;;\n"
         "        -*) ;;\n"
         "        *) if [[ -z $verb ]]; then verb=$w; else words+=(\"$w\"); fi ;;\n"
         "        esac\n"
@@ -159,7 +160,7 @@ const char busrpc_completion_bash[] =
         "        COMPREPLY=($(compgen -W \"$(busrpc $peer tree \"${words[0]}\" \"${words[1]}\" 2>/dev/null)\" -- \"$cur\")) ;;\n"
         "    call:3|get:*|set:3|introspect:3)\n"
         "        ((pos >= 3)) || return\n"
-        "        COMPREPLY=($(compgen -W \"$(busrpc $peer introspect --names \"${words[0]}\" \"${words[1]}\" \"${words[2]}\" 2>/dev/null)\" -- \"$cur\")) ;;\n"
+        "        COMPREPLY=($(compgen -W \"$(busrpc $peer --names introspect \"${words[0]}\" \"${words[1]}\" \"${words[2]}\" 2>/dev/null)\" -- \"$cur\")) ;;\n"
         "    esac\n"
         "}\n"
         "complete -F _busrpc busrpc\n";

@@ -33,6 +33,7 @@ typedef struct {
         char kind; /* 'm' method, 's' signal, 'p' property */
         char *in, *out; /* signatures; a property's type is in "in" */
         char *access;
+        bool no_reply; /* org.freedesktop.DBus.Method.NoReply */
 } Member;
 
 typedef struct {
@@ -122,6 +123,10 @@ static void on_start(void *data, const char *el, const char **atts) {
                         in->failed = true;
                 if (el[0] == 'p')
                         in->cur = NULL;
+        } else if (strcmp(el, "annotation") == 0 && in->cur && name &&
+                   strcmp(name, "org.freedesktop.DBus.Method.NoReply") == 0) {
+                const char *value = attr(atts, "value");
+                in->cur->no_reply = value && strcmp(value, "true") == 0;
         } else if (strcmp(el, "arg") == 0 && in->cur) {
                 const char *type = attr(atts, "type"), *dir = attr(atts, "direction");
                 bool out = in->cur->kind == 's' || (dir && strcmp(dir, "out") == 0);
@@ -449,6 +454,13 @@ static int verb_call(DBusConnection *c, char **argv, int argc) {
         if (values_append(m, mb->in, vals, (size_t)argc - 3, arg.fds, arg.n_fds, err, sizeof(err)) < 0) {
                 fprintf(stderr, "busrpc: %s.%s(%s): %s\n", iface, member, mb->in, err);
                 r = EXIT_USAGE;
+                goto out_in;
+        }
+        if (mb->no_reply) {
+                /* No reply will come: send, flush, print nothing. */
+                dbus_message_set_no_reply(m, TRUE);
+                r = dbus_connection_send(c, m, NULL) ? 0 : 1;
+                dbus_connection_flush(c);
                 goto out_in;
         }
         reply = call(c, m);

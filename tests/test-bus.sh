@@ -234,6 +234,7 @@ BUSRPC_DBUS_DAEMON=/bin/false "$BUS" --socket "$sock" >"$tmp/out" 2>"$tmp/err6"
 is "$?" 1 "a daemon that fails to start gives status 1"
 check "with a message" grep -q "before the bus was ready" "$tmp/err6"
 is "$(cat "$tmp/out")" "" "and no address"
+rm -f "$tmp/out"  # wait_lines must not read the previous bus's lines
 "$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>"$tmp/err7" &
 bpid=$!; pids="$pids $bpid"
 wait_lines "$tmp/out" 2
@@ -242,6 +243,7 @@ kill -KILL "$dpid"
 wait "$bpid"
 is "$?" 1 "a daemon that dies unexpectedly gives status 1"
 check "with a message" grep -q "unexpectedly" "$tmp/err7"
+rm -f "$tmp/out"  # wait_lines must not read the previous bus's lines
 "$BUS" --socket "$sock" --print-pid >"$tmp/out" 2>/dev/null &
 bpid=$!; pids="$pids $bpid"
 wait_lines "$tmp/out" 2
@@ -260,10 +262,12 @@ if [ "$uid" -ne 0 ]; then
 else
 	chmod 0755 "$pub"
 	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	rm -f "$tmp/out"  # wait_lines must not read the previous bus's lines
 	"$BUS" --socket "$pub/bus" --print-pid >"$tmp/out" 2>"$tmp/err8" &
 	bpid=$!; pids="$pids $bpid"
 	wait_lines "$tmp/out" 2
 	addr=$(sed -n 1p "$tmp/out")
+	is "$addr" "unix:path=$pub/bus" "a bus for the other-uid cases is up"
 	check "an existing group/other-accessible directory is warned about" grep -q "warning:.*0755" "$tmp/err8"
 	out=$($nobody dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId 2>&1)
 	is "$?" 1 "uid 65534 cannot connect to the 0600 socket"
@@ -284,10 +288,12 @@ else
 		dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId \
 		>"$tmp/out" 2>&1
 	ok $? "a bus owned by uid 65534 works for uid 65534"
+	rm -f "$tmp/out"  # wait_lines must not read the previous bus's lines
 	TMPDIR=$pub/n $nobody "$pub/n/busrpc-bus" --socket "$pub/n/d/bus" --print-pid >"$tmp/out" 2>/dev/null &
 	bpid=$!; pids="$pids $bpid"
 	wait_lines "$tmp/out" 2
 	addr=$(sed -n 1p "$tmp/out")
+	is "$addr" "unix:path=$pub/n/d/bus" "uid 65534's bus is up"
 	dbus-send --bus="$addr" --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null 2>&1
 	is "$?" 1 "root is refused by a bus owned by uid 65534"
 	kill -TERM "$bpid"; wait "$bpid"
@@ -305,6 +311,7 @@ else
 	rc=$?
 	is "$rc" 0 "under valgrind, -- CMD mode: no errors, no leaks"
 	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/vg1"
+	rm -f "$tmp/out"  # wait_lines must not read the previous bus's lines
 	$vg "$BUS" --socket "$tmp/v/bus" >"$tmp/out" 2>"$tmp/vg2" &
 	bpid=$!; pids="$pids $bpid"
 	wait_lines "$tmp/out" 1
@@ -313,9 +320,11 @@ else
 	rc=$?
 	is "$rc" 0 "under valgrind, serve + SIGTERM: no errors, no leaks"
 	[ "$rc" -eq 0 ] || sed 's/^/#   /' "$tmp/vg2"
-	"$BUS" --socket "$tmp/v/bus" >/dev/null 2>&1 &
+	# The refusal needs the first bus up: wait for its address, not for time.
+	"$BUS" --socket "$tmp/v/bus" >"$tmp/out4" 2>/dev/null &
 	bpid=$!; pids="$pids $bpid"
-	sleep 0.5
+	wait_lines "$tmp/out4" 1
+	ok $? "a bus is up at $tmp/v/bus for the refusal case"
 	$vg "$BUS" --socket "$tmp/v/bus" >/dev/null 2>"$tmp/vg3"
 	rc=$?
 	is "$rc" 1 "under valgrind, the refusal path: no errors, no leaks"

@@ -1,8 +1,9 @@
 dist_doc_DATA += README.md
 dist_man_MANS += docs/man/busrpc-idlc.1
+dist_man_MANS += docs/man/busrpc.1
 dist_doc_DATA += docs/idl.md docs/generated-api.md
 dist_doc_DATA += docs/tutorial.md docs/runtime.md docs/idl-checks.md docs/idl-xml.md
-dist_doc_DATA += docs/reliability.md
+dist_doc_DATA += docs/reliability.md docs/busrpc-tool.md
 # busrpc(7) names the documentation directory of this installation.
 man_MANS = docs/man/busrpc.7
 EXTRA_DIST += docs/man/busrpc.7.in

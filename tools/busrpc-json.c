@@ -15,7 +15,7 @@ typedef struct {
         bool failed;
 } Parser;
 
-static void fail(Parser *ps, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void fail(Parser *ps, const char *fmt, ...) {
         unsigned line = 1, col = 1;
         size_t used;
         va_list ap;

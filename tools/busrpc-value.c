@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include "busrpc-tool.h"
 
-static int verr(char *err, size_t size, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int verr(char *err, size_t size, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);

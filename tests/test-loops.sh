@@ -146,7 +146,8 @@ for name in $adapters; do
 done
 
 # valgrind: the adapters attach, serve, detach and free everything.
-vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --error-exitcode=99"
+# (through libtool: the uninstalled programs are wrapper scripts)
+vg="$b/libtool --mode=execute valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --error-exitcode=99"
 for name in $adapters; do
 	# shellcheck disable=SC2086
 	serve "$name" peer $vg
@@ -163,6 +164,18 @@ for name in $adapters; do
 	timeout 60 $vg "$b/examples/loops/$name-calc" --idle >"$tmp/idle.log" 2>&1
 	ok $? "valgrind $name: attach, idle, a busrpc timer, quit, detach: clean"
 done
+
+# The life cycle: bad arguments, detach from a busrpc callback, re-attach.
+if [ -x "$b/tests/test-loops-detach" ]; then
+	# shellcheck disable=SC2086
+	timeout 120 $vg "$b/tests/test-loops-detach" >"$tmp/detach.log" 2>&1
+	st=$?
+	ok $st "valgrind: tests/test-loops-detach passes, clean (no errors, no definite leaks)"
+	[ $st -eq 0 ] || sed 's/^/#   /' "$tmp/detach.log" | tail -n 30
+	grep -c '^ok' "$tmp/detach.log" | sed 's/^/# test-loops-detach checks passed: /'
+else
+	ok 1 "tests/test-loops-detach not built (it needs all three adapters; make check builds it)"
+fi
 
 # Installed: each adapter's library, header and .pc; a program built against them.
 dest=$tmp/dest

@@ -375,6 +375,47 @@ static void test_cancel_queued(void) {
         busrpc_pending_unref(victim);
 }
 
+typedef struct Nested {
+        Done d;
+        int r;
+        uint32_t value;
+} Nested;
+
+/* A sync call from inside a reply callback, on the same connection. */
+static void call_inside(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        Nested *n = userdata;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        busrpc_msg *back = NULL;
+        busrpc_iter it;
+
+        on_reply(reply, r, err, &n->d);
+        n->r = busrpc_proxy_call(proxy, method("Echo", 77), "u", &back, &e);
+        if (n->r == 0 && busrpc_msg_read(back, &it) == 0)
+                busrpc_iter_get_basic(&it, 'u', &n->value);
+        busrpc_msg_unref(back);
+        busrpc_error_clear(&e);
+}
+
+static void test_sync_in_callback(void) {
+        static Nested dispatched, held;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+
+        /* dispatched by libdbus: the nested call waits inside libdbus */
+        is_int(busrpc_proxy_call_async(proxy, method("Echo", 1), "u", call_inside, &dispatched, NULL), 0,
+               "async Echo whose callback makes a sync call");
+        spin(&dispatched.d.calls, 1, 5000);
+        is_int(dispatched.r, 0, "the sync call inside a dispatched callback returned");
+        is_int((int)dispatched.value, 77, "with its reply");
+        /* delivered from what a sync call held: the nested call reads itself */
+        is_int(busrpc_proxy_call_async(proxy, method("Echo", 2), "u", call_inside, &held, NULL), 0, "again");
+        is_int(busrpc_proxy_call(proxy, method("Echo", 3), "u", NULL, &err), 0, "a sync call holds its reply");
+        busrpc_error_clear(&err);
+        is_int(held.d.calls, 0, "not dispatched yet");
+        spin(&held.d.calls, 1, 5000);
+        is_int(held.r, 0, "the sync call inside a held reply's callback returned");
+        is_int((int)held.value, 77, "with its reply");
+}
+
 static int ticks[8], n_ticks;
 
 static void on_tick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
@@ -476,6 +517,7 @@ int main(void) {
         if (read(pipefd[0], &c, 1) != 1)
                 tap_bail("the raw peer did not start");
         close(pipefd[0]);
+        alarm(120); /* a deadlock fails the test instead of hanging it */
         if (busrpc_conn_open_peer(addr, &conn) < 0 || busrpc_proxy_new(conn, NULL, PATH, &proxy) < 0)
                 tap_bail("connect to the raw peer");
         busrpc_proxy_set_timeout(proxy, 5000);
@@ -485,6 +527,7 @@ int main(void) {
         TAP_RUN(test_forged);
         TAP_RUN(test_cancel_queued);
         TAP_RUN(test_sync_holds);
+        TAP_RUN(test_sync_in_callback);
         TAP_RUN(test_bus_gone_name);
 
         busrpc_proxy_unref(proxy);

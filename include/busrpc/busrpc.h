@@ -639,7 +639,9 @@ int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *memb
  * -ECONNRESET when the connection is gone; -EOPNOTSUPP when @m carries fds
  * and the connection cannot pass them (tcp).
  * Dispatches nothing while waiting: calling an object served by the same
- * connection from its own thread waits for the timeout.
+ * connection from its own thread waits for the timeout. What arrives
+ * meanwhile (signals, calls, replies to async calls) is dispatched by the
+ * loop afterwards, in the order it arrived.
  */
 int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_msg **ret_reply,
                       busrpc_error *err);

@@ -221,18 +221,23 @@ MON2=$!
 BMON=$!
 dbus-monitor --address "$MPEER" > "$D/dm.txt" 2> "$D/dm.err" &
 DMON=$!
-iop_pids="$iop_pids $MON $MON2 $BMON $DMON"
+# A monitor with a match rule: signals only.
+dbus-monitor --address "$MPEER" "type='signal'" > "$D/dmsig.txt" 2> "$D/dmsig.err" &
+DMON2=$!
+iop_pids="$iop_pids $MON $MON2 $BMON $DMON $DMON2"
 # Wait until all four monitor: probe calls (Subtract) until each shows one.
 ready=1
 for _ in $(seq 60); do
 	"$BUSRPC" --peer call "$MPEER" - $CP $C.Subtract 9 9 > /dev/null
 	ready=0
 	for f in mon.json mon.txt busctl.txt dm.txt; do grep -q Subtract "$D/$f" || ready=1; done
+	# the signals-only one: dbus-monitor prints the NameLost that BecomeMonitor brings
+	grep -q member=NameLost "$D/dmsig.txt" || ready=1
 	[ $ready = 0 ] && break
 	sleep 0.2
 done
-is "$ready" 0 "busrpc monitor (--json and text), busctl monitor and dbus-monitor attach to the peer socket"
-[ $ready = 0 ] || for f in mon.err mon.txt.err busctl.err dm.err; do sed "s/^/#   $f: /" "$D/$f"; done
+is "$ready" 0 "busrpc monitor (--json and text), busctl monitor and dbus-monitor (twice) attach to the peer socket"
+[ $ready = 0 ] || for f in mon.err mon.txt.err busctl.err dm.err dmsig.err; do sed "s/^/#   $f: /" "$D/$f"; done
 out=$($VG --log-file="$D/vg-call.log" "$BUSRPC" --peer call "$MPEER" - $CP $C.Add 2147483647 1)
 is "$?" 0 "busrpc call under valgrind: exit 0 (99: a valgrind error)"
 same "$out" '[-2147483648]' "busrpc call under valgrind: the wrapped sum (and an Overflowed signal)"
@@ -251,6 +256,10 @@ grep -q 'Member=Add' "$D/busctl.txt" && grep -q 'Member=Overflowed' "$D/busctl.t
 ok $? "busctl monitor --address on the peer socket: the call and the signal"
 grep -q 'member=Add$' "$D/dm.txt" && grep -q 'int64 2147483648' "$D/dm.txt"
 ok $? "dbus-monitor --address on the peer socket: the call and the signal's value"
+wait_grep "$D/dmsig.txt" 'member=Overflowed'
+ok $? "dbus-monitor with a match rule (type='signal') sees the signal"
+grep -q 'member=Add$\|member=Subtract$\|^method return' "$D/dmsig.txt"
+is "$?" 1 "dbus-monitor with a match rule (type='signal') sees no call and no reply"
 # A monitor that sends anything is disconnected (the D-Bus specification):
 # the service must stay healthy and keep serving the others.
 out=$("$PY" - "$MPEER" <<'EOF'
@@ -272,7 +281,7 @@ stop_pid $MON
 is "$STOP_STATUS" 143 "busrpc monitor under valgrind stops on SIGTERM"
 grep -q 'ERROR SUMMARY: [1-9]' "$D/vg-mon.log" "$D/vg-call.log"
 is "$?" 1 "busrpc (call and monitor) under valgrind: no memory errors"
-for p in $MON2 $BMON $DMON; do kill "$p" 2>/dev/null; done
+for p in $MON2 $BMON $DMON $DMON2; do kill "$p" 2>/dev/null; done
 stop_pid $MCALC
 is "$STOP_STATUS" 0 "calc-service with monitors attached, under valgrind: exit 0 (99: a valgrind error or leak)"
 [ "$STOP_STATUS" = 0 ] || sed 's/^/#   /' "$D/vg-calc.log" | head -40

@@ -143,6 +143,23 @@ static size_t utf8_len(const unsigned char *s) {
         return n;
 }
 
+bool utf8_valid(const char *p, size_t len) {
+        for (size_t i = 0; i < len;) {
+                unsigned char tmp[4] = { 0 };
+                size_t n;
+
+                if (!p[i])
+                        return false;
+                /* utf8_len reads up to 4 bytes: never past len. */
+                memcpy(tmp, p + i, len - i < 4 ? len - i : 4);
+                n = utf8_len(tmp);
+                if (n == 0 || n > len - i)
+                        return false;
+                i += n;
+        }
+        return true;
+}
+
 static char *parse_string_raw(Parser *ps) {
         const char *start = ++ps->p; /* after the quote */
         char *out, *o;

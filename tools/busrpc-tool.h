@@ -39,6 +39,9 @@ Json *json_parse(const char *text, char *err, size_t err_size);
 void json_free(Json *j);
 const Json *json_get(const Json *obj, const char *key);
 
+/* Whether p[0..len) is UTF-8 without NUL. */
+bool utf8_valid(const char *p, size_t len);
+
 /* Writers for the output side, one value at a time. */
 void json_write_string(FILE *f, const char *s, size_t len);
 

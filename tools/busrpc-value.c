@@ -532,11 +532,9 @@ static void print_basic_key(FILE *f, DBusMessageIter *it) {
         free(buf);
 }
 
+/* Bytes that can be printed as a JSON string and read back the same. */
 static bool utf8_text(const unsigned char *p, int len) {
-        for (int i = 0; i < len; i++)
-                if (!p[i])
-                        return false;
-        return dbus_validate_utf8((const char *)p, NULL) && strlen((const char *)p) == (size_t)len;
+        return len >= 0 && utf8_valid((const char *)p, (size_t)len);
 }
 
 void value_print(FILE *f, DBusMessageIter *it, BytesMode bytes) {

@@ -416,6 +416,32 @@ static void test_sync_in_callback(void) {
         is_int((int)held.value, 77, "with its reply");
 }
 
+/* A connection moved to another loop takes its deadlines and held messages along. */
+static void test_moved(void) {
+        static Done timed, held;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_loop *home = busrpc_loop_ref(busrpc_conn_get_loop(conn)), *other = NULL;
+        long end;
+
+        is_int(busrpc_loop_new(&other), 0, "another loop");
+        busrpc_proxy_set_next_timeout(proxy, 100);
+        is_int(busrpc_proxy_call_async(proxy, method("Hang", 0), "u", on_reply, &timed, NULL), 0, "async Hang");
+        is_int(busrpc_proxy_call_async(proxy, method("Echo", 4), "u", on_reply, &held, NULL), 0, "async Echo");
+        is_int(busrpc_proxy_call(proxy, method("Echo", 5), "u", NULL, &err), 0, "a sync call holds its reply");
+        busrpc_error_clear(&err);
+        is_int(busrpc_conn_attach(conn, other), 0, "moved to the other loop");
+        end = now_ms() + 5000;
+        while ((timed.calls < 1 || held.calls < 1) && now_ms() < end)
+                busrpc_loop_iterate(other, 20);
+        is_int(held.calls, 1, "the held reply is dispatched by the new loop");
+        is_int(held.r, 0, "as a reply");
+        is_int(timed.calls, 1, "the deadline fires on the new loop");
+        is_int(timed.r, -ETIMEDOUT, "with -ETIMEDOUT");
+        is_int(busrpc_conn_attach(conn, home), 0, "back home");
+        busrpc_loop_unref(other);
+        busrpc_loop_unref(home);
+}
+
 static int ticks[8], n_ticks;
 
 static void on_tick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
@@ -528,6 +554,7 @@ int main(void) {
         TAP_RUN(test_cancel_queued);
         TAP_RUN(test_sync_holds);
         TAP_RUN(test_sync_in_callback);
+        TAP_RUN(test_moved);
         TAP_RUN(test_bus_gone_name);
 
         busrpc_proxy_unref(proxy);

@@ -14,7 +14,7 @@
 # libraries, headers and .pc files installed into a DESTDIR, a program built
 # from pkg-config against them. A missing adapter fails, naming its package.
 . "$top_srcdir/tests/tap.sh"
-need "${BUSCTL:-busctl}" gdbus timeout valgrind pkg-config "${CC:-cc}"
+need "${BUSCTL:-busctl}" gdbus timeout valgrind pkg-config nm "${CC:-cc}"
 busctl=${BUSCTL:-busctl}
 b=$top_builddir
 [ -x "$b/busrpc-bus" ] || tap_bail "busrpc-bus not built"
@@ -187,6 +187,7 @@ st=$?
 ok $st "make install (libraries, headers, .pc files) into a DESTDIR"
 [ $st -eq 0 ] || sed 's/^/#   /' "$tmp/install.log" | tail -n 20
 libdir=$(PKG_CONFIG_PATH= pkg-config --variable=libdir "$b/runtime/busrpc.pc")
+prefix=$(sed -n 's/^prefix=//p' "$b/runtime/busrpc.pc")
 pcdir=$libdir/pkgconfig
 # busrpc's .pc files, relocated into the DESTDIR (a pkg-config sysroot would
 # also move the system's glib-2.0 include paths).
@@ -197,6 +198,10 @@ done
 for name in $adapters; do
 	case $name in glib) fn=busrpc_glib_attach ;; sd-event) fn=busrpc_sd_event_attach ;; libuv) fn=busrpc_uv_attach ;; esac
 	check "$name: busrpc-$name.pc installed" test -f "$dest$pcdir/busrpc-$name.pc"
+	check "$name: <busrpc/busrpc-$name.h> installed" test -f "$dest$prefix/include/busrpc/busrpc-$name.h"
+	syms=$(nm -D --defined-only "$dest$libdir/libbusrpc-$name.so" 2>&1 | awk '$2 ~ /[TDBR]/ {print $3}')
+	prefix_re=${fn%_attach}
+	is "$(echo "$syms" | grep -v "^${prefix_re}_")" "" "$name: libbusrpc-$name.so exports only ${prefix_re}_* ($(echo $syms))"
 	flags=$(PKG_CONFIG_PATH=$tmp/pc pkg-config --cflags --libs "busrpc-$name" 2>&1)
 	ok $? "$name: pkg-config busrpc-$name resolves (requires busrpc and the loop's library)"
 	printf '#include <busrpc/busrpc-%s.h>\nint main(void) { return (int)(long)&%s == 0; }\n' "$name" "$fn" >"$tmp/probe-$name.c"

@@ -69,7 +69,12 @@ busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
         return best;
 }
 
+#define STD_PREFIX "org.freedesktop.DBus."
+
 static bool is_standard_iface(const char *name) {
+        /* Most calls are to other interfaces: one compare tells. */
+        if (strncmp(name, STD_PREFIX, sizeof(STD_PREFIX) - 1) != 0)
+                return false;
         return strcmp(name, IFACE_PROPERTIES) == 0 || strcmp(name, IFACE_INTROSPECTABLE) == 0 ||
                strcmp(name, IFACE_PEER) == 0 || strcmp(name, IFACE_OBJECT_MANAGER) == 0;
 }
@@ -275,6 +280,10 @@ static DBusHandlerResult reply_and_handled(busrpc_conn *c, DBusMessage *call, DB
 
 static DBusHandlerResult dispatch_standard(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
                                            const char *iface, const char *member, bool *handled) {
+        if (iface && !is_standard_iface(iface)) {
+                *handled = false;
+                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        }
         *handled = true;
         if ((!iface || strcmp(iface, IFACE_INTROSPECTABLE) == 0) && strcmp(member, "Introspect") == 0)
                 return reply_and_handled(c, m, introspect_reply(tree, m, path));

@@ -6,8 +6,25 @@
 
 /* ---- hash table ---- */
 
+/* FNV-1a of the string @s, then a final mix; its length in @ret_len. */
+static size_t hash_str(const char *s, size_t *ret_len) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        const unsigned char *p = (const unsigned char *)s;
+
+        for (; *p; p++) {
+                h ^= *p;
+                h *= 0x100000001b3ull;
+        }
+        *ret_len = (size_t)(p - (const unsigned char *)s);
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        return (size_t)h;
+}
+
+/* The same for the first @len bytes of @s (a prefix of a path). */
 static size_t hash_bytes(const char *s, size_t len) {
-        uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final mix */
+        uint64_t h = 0xcbf29ce484222325ull;
 
         for (size_t i = 0; i < len; i++) {
                 h ^= (unsigned char)s[i];
@@ -115,19 +132,19 @@ static RegNode *node_lookup(Registry *reg, const char *path, size_t len, size_t 
                 return NULL;
         for (size_t i = hash & t->mask; t->slots[i].item; i = (i + 1) & t->mask) {
                 RegNode *n = t->slots[i].item;
-                if (t->slots[i].hash == hash && strncmp(n->path, path, len) == 0 && n->path[len] == '\0')
+                if (t->slots[i].hash == hash && n->len == len && memcmp(n->path, path, len) == 0)
                         return n;
         }
         return NULL;
 }
 
 RegNode *reg_node(busrpc_conn *tree, const char *path) {
-        size_t len;
+        size_t len, hash;
 
         if (!tree || !tree->registry || !path)
                 return NULL;
-        len = strlen(path);
-        return node_lookup(tree->registry, path, len, hash_bytes(path, len));
+        hash = hash_str(path, &len);
+        return node_lookup(tree->registry, path, len, hash);
 }
 
 /* Length of the parent of the path @path[0..len) (len > 1). */
@@ -177,6 +194,7 @@ static RegNode *node_new(Registry *reg, const char *path, size_t len, size_t has
                 return NULL;
         }
         n->hash = hash;
+        n->len = len;
         n->name = len > 1 ? strrchr(n->path, '/') + 1 : n->path + len;
         return n;
 }
@@ -247,53 +265,49 @@ static const char *entry_name(const void *base, size_t stride, size_t i) {
         return *(const char *const *)((const char *)base + i * stride);
 }
 
-/* Indexes 0..n-1 of a descriptor table, sorted by name (stable: equal names
- * keep table order). Insertion sort: done once per descriptor, and qsort()
- * would need a global for its context. */
-static size_t *sorted_index(const void *base, size_t stride, size_t n) {
-        size_t *v = malloc((n ? n : 1) * sizeof(*v));
+/* A hash index of the names of a descriptor table (at most half full); a
+ * name that repeats is found as its first entry, as a walk would. */
+static int member_index_init(MemberIndex *x, const void *base, size_t stride, size_t n) {
+        size_t cap = 4;
 
-        if (!v)
-                return NULL;
+        while (cap < 2 * n)
+                cap *= 2;
+        x->slots = calloc(cap, sizeof(*x->slots));
+        if (!x->slots)
+                return -ENOMEM;
+        x->mask = cap - 1;
+        x->base = base;
+        x->stride = stride;
         for (size_t i = 0; i < n; i++) {
                 const char *name = entry_name(base, stride, i);
-                size_t j = i;
-                while (j > 0 && strcmp(entry_name(base, stride, v[j - 1]), name) > 0) {
-                        v[j] = v[j - 1];
-                        j--;
-                }
-                v[j] = i;
+                size_t len, k = hash_str(name, &len) & x->mask;
+                bool dup = false;
+                for (; x->slots[k]; k = (k + 1) & x->mask)
+                        if (strcmp(entry_name(base, stride, x->slots[k] - 1), name) == 0)
+                                dup = true;
+                if (!dup)
+                        x->slots[k] = i + 1;
         }
-        return v;
+        return 0;
 }
 
-/* The first entry named @name (the first in the table when it repeats). */
-static const void *sorted_find(const size_t *index, const void *base, size_t stride, size_t n,
-                               const char *name) {
-        size_t lo = 0, hi = n;
+static const void *member_index_find(const MemberIndex *x, const char *name) {
+        size_t len;
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (strcmp(entry_name(base, stride, index[mid]), name) < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+        for (size_t k = hash_str(name, &len) & x->mask; x->slots[k]; k = (k + 1) & x->mask) {
+                const char *e = entry_name(x->base, x->stride, x->slots[k] - 1);
+                if (strcmp(e, name) == 0)
+                        return (const char *)x->base + (x->slots[k] - 1) * x->stride;
         }
-        if (lo < n && strcmp(entry_name(base, stride, index[lo]), name) == 0)
-                return (const char *)base + index[lo] * stride;
         return NULL;
 }
 
 const busrpc_method_desc *iface_find_method(const IfaceInfo *info, const char *name) {
-        const busrpc_interface_desc *d = info->desc;
-
-        return sorted_find(info->methods, d->methods, sizeof(*d->methods), d->n_methods, name);
+        return member_index_find(&info->methods, name);
 }
 
 const busrpc_property_desc *iface_find_prop(const IfaceInfo *info, const char *name) {
-        const busrpc_interface_desc *d = info->desc;
-
-        return sorted_find(info->props, d->properties, sizeof(*d->properties), d->n_properties, name);
+        return member_index_find(&info->props, name);
 }
 
 static IfaceInfo *info_lookup(Registry *reg, const busrpc_interface_desc *d, size_t hash) {
@@ -326,11 +340,11 @@ static IfaceInfo *info_get(Registry *reg, const busrpc_interface_desc *d) {
                 return NULL;
         info->desc = d;
         info->n_ref = 1;
-        info->methods = sorted_index(d->methods, sizeof(*d->methods), d->n_methods);
-        info->props = sorted_index(d->properties, sizeof(*d->properties), d->n_properties);
-        if (!info->methods || !info->props || hash_insert(&reg->infos, hash, info) < 0) {
-                free(info->methods);
-                free(info->props);
+        if (member_index_init(&info->methods, d->methods, sizeof(*d->methods), d->n_methods) < 0 ||
+            member_index_init(&info->props, d->properties, sizeof(*d->properties), d->n_properties) < 0 ||
+            hash_insert(&reg->infos, hash, info) < 0) {
+                free(info->methods.slots);
+                free(info->props.slots);
                 free(info);
                 return NULL;
         }
@@ -341,8 +355,8 @@ static void info_put(Registry *reg, IfaceInfo *info) {
         if (!info || --info->n_ref > 0)
                 return;
         hash_remove(&reg->infos, hash_ptr(info->desc), info);
-        free(info->methods);
-        free(info->props);
+        free(info->methods.slots);
+        free(info->props.slots);
         free(info);
 }
 

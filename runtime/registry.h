@@ -13,9 +13,9 @@
  *    an export sequence number, so every order visible on the wire is the
  *    order of export, as it was before the index.
  *  - An interface descriptor is validated and its method and property
- *    names sorted once, when the registry first sees it (IfaceInfo, shared
+ *    names indexed once, when the registry first sees it (IfaceInfo, shared
  *    by every object exported with it and freed with the last of them):
- *    dispatch finds a member by binary search.
+ *    dispatch finds a member by hash.
  *  - Export, unexport and lookup by path cost O(1) amortised (plus the
  *    path's depth when a node is created or freed).
  */
@@ -37,6 +37,7 @@ typedef struct HashTable {
 
 struct RegNode {
         char *path;
+        size_t len;
         size_t hash;
         const char *name; /* the last component (into path); "" for "/" */
         RegNode *parent;
@@ -47,11 +48,20 @@ struct RegNode {
         busrpc_object *manager;      /* the ObjectManager here, or NULL */
 };
 
+/* The entries of a descriptor table (methods or properties) by name:
+ * linear probing over index + 1 (0: empty). */
+typedef struct MemberIndex {
+        size_t *slots;
+        size_t mask;
+        const void *base; /* the table */
+        size_t stride;
+} MemberIndex;
+
 struct IfaceInfo {
         const busrpc_interface_desc *desc;
-        unsigned n_ref;  /* objects exported with it */
-        size_t *methods; /* indexes into desc->methods, sorted by name */
-        size_t *props;   /* indexes into desc->properties, sorted by name */
+        unsigned n_ref; /* objects exported with it */
+        MemberIndex methods;
+        MemberIndex props;
 };
 
 struct Registry {

@@ -64,7 +64,7 @@ METHOD(m_beta, "beta")
 METHOD(m_omega, "omega")
 METHOD(m_other_alpha, "other.alpha")
 
-/* Not in name order: the registry sorts its own index. */
+/* Not in name order: the registry indexes them itself. */
 static const busrpc_method_desc methods_a[] = {
         { "Zeta", "", "s", m_zeta, 0 },  { "Alpha", "", "s", m_alpha, 0 }, { "Mid", "", "s", m_mid, 0 },
         { "Beta", "", "s", m_beta, 0 },  { "Omega", "", "s", m_omega, 0 },

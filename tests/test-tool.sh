@@ -108,6 +108,10 @@ for tr in bus peer; do
 	out=$($R --shm "$D/blob" call "$AB" "$DB" /org/example/Bulk org.example.Bulk.Digest 0)
 	want=$(sha256sum < "$D/blob" | cut -d' ' -f1)
 	same "$out" "[\"$want\",100000]" "$tr: bulk Digest(--shm FILE) equals sha256sum"
+	head -c 3000001 /dev/urandom > "$D/big"
+	out=$($R --shm - call "$AB" "$DB" /org/example/Bulk org.example.Bulk.Digest 0 < "$D/big")
+	want=$(sha256sum < "$D/big" | cut -d' ' -f1)
+	same "$out" "[\"$want\",3000001]" "$tr: bulk Digest(--shm - from stdin, 3 MB) equals sha256sum"
 
 	# properties
 	out=$($R get "$A" "$DI" "$IOP_PATH" $I.Name $I.Tags)

@@ -667,37 +667,46 @@ static int opt_fd(const char *s) {
         return add_fd(fd);
 }
 
-/* A sealed memfd holding FILE's bytes, as busrpc_shm makes them (runtime/shm.c). */
+/* A sealed memfd holding FILE's bytes, as busrpc_shm makes them (runtime/shm.c),
+ * copied in blocks (FILE may be large, or a pipe). */
 static int opt_shm(const char *path) {
-        size_t len;
-        char *data = read_file(path, &len);
-        int fd;
+        int in = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+        int fd = -1;
+        char buf[65536];
+        ssize_t n;
 
-        if (!data)
-                return -1;
-        fd = memfd_create("busrpc-shm", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-        if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
+        if (in < 0) {
                 fprintf(stderr, "busrpc: --shm %s: %s\n", path, strerror(errno));
-                goto fail;
+                return -1;
         }
-        for (size_t off = 0; off < len;) {
-                ssize_t n = pwrite(fd, data + off, len - off, (off_t)off);
-                if (n <= 0) {
-                        fprintf(stderr, "busrpc: --shm %s: %s\n", path, strerror(errno));
+        fd = memfd_create("busrpc-shm", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+        if (fd < 0)
+                goto fail;
+        while ((n = read(in, buf, sizeof(buf))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
                         goto fail;
+                for (ssize_t off = 0; off < n;) {
+                        ssize_t w = write(fd, buf + off, (size_t)(n - off));
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w <= 0)
+                                goto fail;
+                        off += w;
                 }
-                off += (size_t)n;
         }
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-                fprintf(stderr, "busrpc: --shm %s: cannot seal: %s\n", path, strerror(errno));
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
                 goto fail;
-        }
-        free(data);
+        if (in != 0)
+                close(in);
         return add_fd(fd);
 fail:
+        fprintf(stderr, "busrpc: --shm %s: %s\n", path, strerror(errno));
         if (fd >= 0)
                 close(fd);
-        free(data);
+        if (in != 0)
+                close(in);
         return -1;
 }
 

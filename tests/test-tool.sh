@@ -194,6 +194,25 @@ for tr in bus peer; do
 	ok $? "$tr: tree lists /, $IOP_PATH and its child"
 done
 
+# Bad JSON: each refused with exit 2 and a message saying what and where.
+bad_json() {  # bad_json JSON MESSAGE-PATTERN DESCRIPTION
+	"$BUSRPC" --peer call "$PEER" - "$IOP_PATH" $I.Variant "$1" > /dev/null 2> "$D/err"
+	st=$?
+	grep -q -- "$2" "$D/err"
+	is "$st:$?" "2:0" "bad JSON: $3"
+	[ "$st" = 2 ] || sed 's/^/#   /' "$D/err"
+}
+bad_json "$(printf '"\377"')" 'offset 1 (line 1, column 2): invalid UTF-8' "invalid UTF-8"
+bad_json '"\ud800"' 'lone surrogate' "a lone surrogate"
+bad_json '"a\u0000"' 'cannot hold NUL' "\\u0000"
+bad_json '[1,2,]' 'offset 5 (line 1, column 6): unexpected character' "a trailing comma"
+bad_json '{"a":1,"a":2}' 'duplicate member name "a"' "a duplicate member"
+bad_json "$(printf '[\n 1\n x]')" 'line 3, column 2' "line and column on a later line"
+bad_json "$("$PY" -c 'print("[" * 100 + "]" * 100)')" 'nested deeper than 64' "100 levels of nesting"
+bad_json '01' 'trailing characters' "a leading zero"
+bad_json 'null' 'null has no D-Bus type' "null in a variant"
+bad_json '' 'unexpected end of input' "an empty argument"
+
 # Errors that need no service.
 "$BUSRPC" call "$BUS" $IOP_NAME 2> /dev/null
 is "$?" 2 "usage error: exit 2"

@@ -5,6 +5,9 @@
  * every connection, server, timer and signal hook of that busrpc loop is
  * then served while the GMainContext runs (g_main_loop_run() etc.). Like
  * busrpc itself, it is used from the one thread that runs the context.
+ * The source does not recurse: a main loop nested inside a busrpc callback
+ * serves everything but busrpc until that callback returns (busrpc's own
+ * dispatch does not nest either).
  */
 #ifndef BUSRPC_GLIB_H
 #define BUSRPC_GLIB_H

@@ -442,6 +442,7 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
         ReplyTable *t = table_get(c);
         dbus_uint32_t serial = 0;
         uint64_t deadline = REPLY_NO_DEADLINE;
+        bool have_read = false;
         int r;
 
         if (!t)
@@ -460,7 +461,8 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                         r = busrpc_error_set_errno(err, ENOMEM);
                         break;
                 }
-                got = dbus_connection_pop_message(dc);
+                /* Nothing queued before the call went out is its reply. */
+                got = have_read ? dbus_connection_pop_message(dc) : NULL;
                 if (got) {
                         if (is_reply(got, serial, from)) {
                                 *ret = got;
@@ -495,6 +497,7 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                         wait_ms = ms > INT_MAX ? INT_MAX : (int)ms;
                 }
                 (void)dbus_connection_read_write(dc, wait_ms);
+                have_read = true;
         }
         /* What was held goes out through the loop, before anything newer. */
         if (t->held_n > 0 && c->loop)

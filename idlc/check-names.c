@@ -65,15 +65,10 @@ const char *check_c_keyword(const char *s) {
         return NULL;
 }
 
-/* Parameter names the generated functions use themselves (DESIGN.md:
- * calculator_add(p, ..., err), _async(..., cb, userdata, out), ops
- * (self, call), emit (o)). Generated code names its own locals busrpc_*. */
-static const char *const reserved_params[] = {
-        "p", "err", "call", "self", "cb", "userdata", "out", "o", NULL,
-};
-
+/* Generated code reserves no name a user may write (DESIGN.md): its own
+ * parameters and locals are named busrpc_*, so only that prefix is taken. */
 bool check_is_reserved_param(const char *s) {
-        return s && (in_list(s, reserved_params) || strncmp(s, "busrpc_", 7) == 0);
+        return s && strncmp(s, "busrpc_", 7) == 0;
 }
 
 char *check_snake(const char *name) {
@@ -422,8 +417,19 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
         if (cn) {
                 check_set(&d->c_name, idl_xstrdup(cn));
         } else {
+                /* <module>_<snake(last component)>, the module left out when
+                 * the component already starts with it (DESIGN.md): module
+                 * media + org.example.Media.Player is media_player, module
+                 * notifications + org.freedesktop.Notifications notifications. */
                 const char *last = strrchr(d->name, '.');
-                check_set(&d->c_name, check_snake(last ? last + 1 : d->name));
+                const char *mod = d->file ? d->file->module : NULL;
+                char *s = check_snake(last ? last + 1 : d->name);
+                if (mod && *mod && strncmp(s, mod, strlen(mod)) != 0) {
+                        check_set(&d->c_name, idl_xasprintf("%s_%s", mod, s));
+                        free(s);
+                } else {
+                        check_set(&d->c_name, s);
+                }
         }
         reserved_prefix(loc, d->c_name, what);
         old = check_tab_put(ifaces, d->c_name, d);

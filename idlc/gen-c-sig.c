@@ -44,17 +44,44 @@ static void outs(GenC *g, const IdlDecl *iface, IdlField **a, size_t n) {
         }
 }
 
+static const char *const own_names[][2] = {
+        { "p", "busrpc_p" },       { "err", "busrpc_err" },   { "cb", "busrpc_cb" },
+        { "userdata", "busrpc_userdata" }, { "out", "busrpc_out" }, { "call", "busrpc_req" },
+        { "self", "busrpc_self" }, { "o", "busrpc_o" },
+};
+
+static bool has_arg(const IdlMember *m, const char *name) {
+        if (!m)
+                return false;
+        if (m->kind == IDL_M_PROPERTY && m->c_name && strcmp(m->c_name, name) == 0)
+                return true;
+        for (size_t i = 0; i < m->n_in; i++)
+                if (strcmp(m->in[i]->name, name) == 0)
+                        return true;
+        for (size_t i = 0; i < m->n_out; i++)
+                if (strcmp(m->out[i]->name, name) == 0)
+                        return true;
+        return false;
+}
+
+const char *genc_own(const GenC *g, const IdlMember *m, const char *name) {
+        for (size_t i = 0; i < sizeof(own_names) / sizeof(own_names[0]); i++)
+                if (strcmp(own_names[i][0], name) == 0)
+                        return g->def || has_arg(m, name) ? own_names[i][1] : own_names[i][0];
+        return name;
+}
+
 void genc_sig_proxy_new(GenC *g, const IdlDecl *iface) {
         genc_p(g, "int %s_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret)",
                iface->c_name);
 }
 
 void genc_sig_sync(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int %s_%s(busrpc_proxy *p", iface->c_name, m->c_name);
+        genc_p(g, "int %s_%s(busrpc_proxy *%s", iface->c_name, m->c_name, genc_own(g, m, "p"));
         ins(g, iface, m->in, m->n_in);
         if (!m->noreply)
                 outs(g, iface, m->out, m->n_out);
-        genc_p(g, ", busrpc_error *err)");
+        genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
 }
 
 /* The status parameter of a _done callback: "r", unless an output is
@@ -67,30 +94,31 @@ const char *genc_done_status(const IdlMember *m) {
 }
 
 void genc_sig_done_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "typedef void (*%s_%s_done)(int %s, const busrpc_error *err", iface->c_name, m->c_name,
-               genc_done_status(m));
+        genc_p(g, "typedef void (*%s_%s_done)(int %s, const busrpc_error *%s", iface->c_name, m->c_name,
+               genc_done_status(m), genc_own(g, m, "err"));
         borrowed(g, iface, m->out, m->n_out);
-        genc_p(g, ", void *userdata)");
+        genc_p(g, ", void *%s)", genc_own(g, m, "userdata"));
 }
 
 void genc_sig_async(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int %s_%s_async(busrpc_proxy *p", iface->c_name, m->c_name);
+        genc_p(g, "int %s_%s_async(busrpc_proxy *%s", iface->c_name, m->c_name, genc_own(g, m, "p"));
         ins(g, iface, m->in, m->n_in);
-        genc_p(g, ", %s_%s_done cb, void *userdata, busrpc_pending **out)", iface->c_name, m->c_name);
+        genc_p(g, ", %s_%s_done %s, void *%s, busrpc_pending **%s)", iface->c_name, m->c_name, genc_own(g, m, "cb"),
+               genc_own(g, m, "userdata"), genc_own(g, m, "out"));
 }
 
 void genc_sig_get(GenC *g, const IdlDecl *iface, const IdlMember *m) {
         char *t = genc_ptr_to(genc_value(genc_type(g, m->type, iface->file)));
-        genc_p(g, "int %s_get_%s(busrpc_proxy *p", iface->c_name, m->c_name);
+        genc_p(g, "int %s_get_%s(busrpc_proxy *%s", iface->c_name, m->c_name, genc_own(g, m, "p"));
         param(g, t, m->c_name);
-        genc_p(g, ", busrpc_error *err)");
+        genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
         free(t);
 }
 
 void genc_sig_set(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int %s_set_%s(busrpc_proxy *p", iface->c_name, m->c_name);
+        genc_p(g, "int %s_set_%s(busrpc_proxy *%s", iface->c_name, m->c_name, genc_own(g, m, "p"));
         param(g, genc_in(genc_type(g, m->type, iface->file)), m->c_name);
-        genc_p(g, ", busrpc_error *err)");
+        genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
 }
 
 void genc_sig_get_all(GenC *g, const IdlDecl *iface) {
@@ -105,7 +133,7 @@ void genc_sig_handler_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m)
                 genc_p(g, "%s, ", d);
                 free(d);
         }
-        genc_p(g, "void *userdata)");
+        genc_p(g, "void *%s)", genc_own(g, m, "userdata"));
 }
 
 void genc_sig_on(GenC *g, const IdlDecl *iface, const IdlMember *m) {
@@ -115,7 +143,7 @@ void genc_sig_on(GenC *g, const IdlDecl *iface, const IdlMember *m) {
 
 /* The ops table's member for a method. */
 void genc_sig_op(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int (*%s)(void *self, busrpc_call *call", m->c_name);
+        genc_p(g, "int (*%s)(void *%s, busrpc_call *%s", m->c_name, genc_own(g, m, "self"), genc_own(g, m, "call"));
         borrowed(g, iface, m->in, m->n_in);
         if (!m->noreply)
                 outs(g, iface, m->out, m->n_out);
@@ -124,16 +152,16 @@ void genc_sig_op(GenC *g, const IdlDecl *iface, const IdlMember *m) {
 
 void genc_sig_op_get(GenC *g, const IdlDecl *iface, const IdlMember *m) {
         char *t = genc_ptr_to(genc_value(genc_type(g, m->type, iface->file)));
-        genc_p(g, "int (*get_%s)(void *self", m->c_name);
+        genc_p(g, "int (*get_%s)(void *%s", m->c_name, genc_own(g, m, "self"));
         param(g, t, m->c_name);
-        genc_p(g, ", busrpc_error *err)");
+        genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
         free(t);
 }
 
 void genc_sig_op_set(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int (*set_%s)(void *self", m->c_name);
+        genc_p(g, "int (*set_%s)(void *%s", m->c_name, genc_own(g, m, "self"));
         param(g, genc_borrowed(genc_type(g, m->type, iface->file)), m->c_name);
-        genc_p(g, ", busrpc_error *err)");
+        genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
 }
 
 void genc_sig_export(GenC *g, const IdlDecl *iface) {
@@ -142,13 +170,13 @@ void genc_sig_export(GenC *g, const IdlDecl *iface) {
 }
 
 void genc_sig_reply(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int %s_%s_reply(busrpc_call *call", iface->c_name, m->c_name);
+        genc_p(g, "int %s_%s_reply(busrpc_call *%s", iface->c_name, m->c_name, genc_own(g, m, "call"));
         ins(g, iface, m->out, m->n_out);
         genc_p(g, ")");
 }
 
 void genc_sig_emit(GenC *g, const IdlDecl *iface, const IdlMember *m) {
-        genc_p(g, "int %s_emit_%s(busrpc_object *o", iface->c_name, m->c_name);
+        genc_p(g, "int %s_emit_%s(busrpc_object *%s", iface->c_name, m->c_name, genc_own(g, m, "o"));
         ins(g, iface, m->in, m->n_in);
         genc_p(g, ")");
 }

@@ -83,6 +83,7 @@ typedef struct GenC {
         FILE *saved;      /* the real output while capturing */
         char *cap_buf;
         size_t cap_len;
+        bool def; /* printing definitions: the generator's own parameters are busrpc_* */
 } GenC;
 
 /* Collect the C view of u's main file. Never fails (aborts on OOM like the
@@ -167,6 +168,12 @@ char *genc_capture_end(GenC *g);
 void genc_sig_proxy_new(GenC *g, const IdlDecl *iface);
 void genc_sig_sync(GenC *g, const IdlDecl *iface, const IdlMember *m);
 const char *genc_done_status(const IdlMember *m);
+/* The name of the generator's own parameter name ("p", "err", "cb", "userdata",
+ * "out", "call", "self", "o") in the functions of member m (NULL: none):
+ * busrpc_<name> in definitions (g->def) and when an argument of m (or m
+ * itself, a property) has that name; else name, as docs/generated-api.md
+ * shows it. */
+const char *genc_own(const GenC *g, const IdlMember *m, const char *name);
 void genc_sig_done_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_async(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_get(GenC *g, const IdlDecl *iface, const IdlMember *m);

@@ -69,12 +69,15 @@ static void doc_borrowed(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
         }
 }
 
+/* printf format: the name of the error parameter. */
 static const char ret_doc[] =
-        " * Return: 0; -EREMOTEIO when the service replied with an error (in @err);\n"
+        " * Return: 0; -EREMOTEIO when the service replied with an error (in @%s);\n"
         " * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid\n"
         " * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.\n";
 
 static void header_method(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        const char *p = genc_own(g, m, "p"), *err = genc_own(g, m, "err"), *cb = genc_own(g, m, "cb");
+
         genc_p(g, "/**\n * %s_%s() - call %s%s.\n", d->c_name, m->c_name, m->name,
                m->noreply ? " without waiting (@noreply: no reply comes back)" : " and wait for the reply");
         if (m->meta.doc) {
@@ -83,15 +86,19 @@ static void header_method(GenC *g, const IdlDecl *d, const IdlMember *m) {
         }
         if (m->deprecated)
                 genc_p(g, " *\n * Deprecated.\n");
-        genc_p(g, " *\n * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()\n"
-                  " *     changes it for the next call only.\n");
+        genc_p(g, " *\n * @%s: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()\n"
+                  " *     changes it for the next call only.\n", p);
         doc_inputs(g, d, m->in, m->n_in);
         if (!m->noreply)
                 doc_outputs(g, d, m->out, m->n_out);
-        genc_p(g, " * @err: the error on failure (may be NULL); release with busrpc_error_clear().\n");
+        genc_p(g, " * @%s: the error on failure (may be NULL); release with busrpc_error_clear().\n", err);
         doc_raises(g, d, m);
-        genc_p(g, " *\n%s */\n", m->noreply ? " * Return: 0 once queued for sending, or a negative errno.\n"
-                                              : ret_doc);
+        genc_p(g, " *\n");
+        if (m->noreply)
+                genc_p(g, " * Return: 0 once queued for sending, or a negative errno.\n");
+        else
+                genc_p(g, ret_doc, err);
+        genc_p(g, " */\n");
         genc_sig_sync(g, d, m);
         genc_p(g, ";\n\n");
         if (m->noreply)
@@ -101,18 +108,19 @@ static void header_method(GenC *g, const IdlDecl *d, const IdlMember *m) {
                d->c_name, m->c_name, d->c_name, m->c_name);
         genc_p(g, " * @%s: 0, or a negative errno as for %s_%s() (-ECANCELED after\n"
                   " *     busrpc_pending_cancel()).\n", genc_done_status(m), d->c_name, m->c_name);
-        genc_p(g, " * @err: NULL on success; else the error (borrowed).\n");
+        genc_p(g, " * @%s: NULL on success; else the error (borrowed).\n", err);
         doc_borrowed(g, d, m->out, m->n_out);
         genc_p(g, " * Outputs are empty (0, NULL, -1) on failure.\n */\n");
         genc_sig_done_typedef(g, d, m);
         genc_p(g, ";\n\n");
-        genc_p(g, "/**\n * %s_%s_async() - call %s; @cb runs with the outputs when the reply comes.\n",
-               d->c_name, m->c_name, m->name);
+        genc_p(g, "/**\n * %s_%s_async() - call %s; @%s runs with the outputs when the reply comes.\n",
+               d->c_name, m->c_name, m->name, cb);
         genc_p(g, " * Inputs are borrowed (copied into the message before this returns).\n"
-                  " * @cb: may be NULL (the reply is then dropped).\n"
-                  " * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback\n"
+                  " * @%s: may be NULL (the reply is then dropped).\n"
+                  " * @%s: may be NULL; else a handle for busrpc_pending_cancel() (the callback\n"
                   " *       still runs once), valid until the callback ran; busrpc_pending_unref() it.\n"
-                  " * Return: 0 (@cb will run), or a negative errno (@cb will not run).\n */\n");
+                  " * Return: 0 (@%s will run), or a negative errno (@%s will not run).\n */\n",
+               cb, genc_own(g, m, "out"), cb, cb);
         genc_sig_async(g, d, m);
         genc_p(g, ";\n\n");
 }
@@ -130,13 +138,17 @@ static void header_property(GenC *g, const IdlDecl *d, const IdlMember *m) {
                 genc_p(g, " * @%s: the value (may be NULL), written only on success", m->c_name);
                 if (rel)
                         genc_p(g, "; the caller releases\n *       it with %s", rel);
-                genc_p(g, ".\n *\n%s */\n", ret_doc);
+                genc_p(g, ".\n *\n");
+                genc_p(g, ret_doc, genc_own(g, m, "err"));
+                genc_p(g, " */\n");
                 genc_sig_get(g, d, m);
                 genc_p(g, ";\n\n");
         }
         if (genc_prop_writable(m)) {
-                genc_p(g, "/**\n * %s_set_%s() - write property %s (%s); @%s is borrowed.\n *\n%s */\n",
-                       d->c_name, m->c_name, m->name, t->sig, m->c_name, ret_doc);
+                genc_p(g, "/**\n * %s_set_%s() - write property %s (%s); @%s is borrowed.\n *\n",
+                       d->c_name, m->c_name, m->name, t->sig, m->c_name);
+                genc_p(g, ret_doc, genc_own(g, m, "err"));
+                genc_p(g, " */\n");
                 genc_sig_set(g, d, m);
                 genc_p(g, ";\n\n");
         }
@@ -181,8 +193,10 @@ static void header_properties_struct(GenC *g, const IdlDecl *d) {
         genc_p(g, "/**\n * %s_get_all() - read every property at once (Properties.GetAll).\n"
                   " * @ret: written only on success; release with %s_properties_clear().\n"
                   " * Unknown properties in the reply are ignored; a known one of the wrong type\n"
-                  " * is -EBADMSG (InvalidArgs in @err).\n *\n%s */\n",
-               d->c_name, d->c_name, ret_doc);
+                  " * is -EBADMSG (InvalidArgs in @err).\n *\n",
+               d->c_name, d->c_name);
+        genc_p(g, ret_doc, "err");
+        genc_p(g, " */\n");
         genc_sig_get_all(g, d);
         genc_p(g, ";\n\n");
 }
@@ -295,7 +309,7 @@ static void read_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n, cons
 
 static void begin_call(GenC *g, const IdlDecl *d, const IdlMember *m) {
         char *mac = genc_iface_macro(d);
-        genc_p(g, "        busrpc_r = busrpc_proxy_method_new(p, %s, \"%s\", &busrpc_m);\n", mac, m->name);
+        genc_p(g, "        busrpc_r = busrpc_proxy_method_new(busrpc_p, %s, \"%s\", &busrpc_m);\n", mac, m->name);
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
         append_inputs(g, d, m->in, m->n_in, "busrpc_r", "&busrpc_it");
         free(mac);
@@ -312,24 +326,24 @@ static void stub_sync(GenC *g, const IdlDecl *d, const IdlMember *m) {
                 init_aggregates(g, d, m->out, m->n_out, "busrpc_out_", 1);
         begin_call(g, d, m);
         genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
-                  "                return busrpc_error_set_errno(err, busrpc_r);\n        }\n");
+                  "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
         if (m->noreply) {
-                genc_p(g, "        busrpc_r = busrpc_proxy_send(p, busrpc_m);\n");
-                genc_p(g, "        return busrpc_r < 0 ? busrpc_error_set_errno(err, busrpc_r) : 0;\n}\n\n");
+                genc_p(g, "        busrpc_r = busrpc_proxy_send(busrpc_p, busrpc_m);\n");
+                genc_p(g, "        return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;\n}\n\n");
                 return;
         }
-        genc_p(g, "        busrpc_r = busrpc_proxy_call(p, busrpc_m, \"%s\", &busrpc_reply, err);\n",
+        genc_p(g, "        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, \"%s\", &busrpc_reply, busrpc_err);\n",
                m->out_sig ? m->out_sig : "");
         genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
         if (m->n_out) {
                 genc_p(g, "        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);\n");
-                read_outputs(g, d, m->out, m->n_out, "busrpc_out_", "busrpc_r", "&busrpc_it", "err", 1);
+                read_outputs(g, d, m->out, m->n_out, "busrpc_out_", "busrpc_r", "&busrpc_it", "busrpc_err", 1);
         }
         genc_p(g, "        busrpc_msg_unref(busrpc_reply);\n");
         if (m->n_out) {
                 genc_p(g, "        if (busrpc_r < 0) {\n");
                 clear_all(g, d, m->out, m->n_out, "busrpc_out_", 2);
-                genc_p(g, "                return busrpc_error_set_errno(err, busrpc_r);\n        }\n");
+                genc_p(g, "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
         }
         for (size_t i = 0; i < m->n_out; i++) {
                 const char *n = m->out[i]->name;
@@ -387,11 +401,11 @@ static void stub_async(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n"
                   "        busrpc__closure *busrpc_a;\n        int busrpc_r;\n\n");
         genc_p(g, "        busrpc_a = malloc(sizeof(*busrpc_a));\n        if (!busrpc_a)\n                return -ENOMEM;\n");
-        genc_p(g, "        busrpc_a->cb = (void (*)(void))cb;\n        busrpc_a->userdata = userdata;\n");
+        genc_p(g, "        busrpc_a->cb = (void (*)(void))busrpc_cb;\n        busrpc_a->userdata = busrpc_userdata;\n");
         begin_call(g, d, m);
         genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
                   "                free(busrpc_a);\n                return busrpc_r;\n        }\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, \"%s\", busrpc__%s_%s_done, busrpc_a, out);\n",
+        genc_p(g, "        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, \"%s\", busrpc__%s_%s_done, busrpc_a, busrpc_out);\n",
                m->out_sig ? m->out_sig : "", d->c_name, m->c_name);
         genc_p(g, "        if (busrpc_r < 0)\n                free(busrpc_a);\n        return busrpc_r;\n}\n\n");
 }
@@ -399,7 +413,7 @@ static void stub_async(GenC *g, const IdlDecl *d, const IdlMember *m) {
 static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
         char *mac = genc_iface_macro(d), *decl = genc_decl(genc_value(t), "busrpc_v");
-        char *s = genc_read_meta(g, t, &m->meta, "&busrpc_it", "&busrpc_v", "err");
+        char *s = genc_read_meta(g, t, &m->meta, "&busrpc_it", "&busrpc_v", "busrpc_err");
 
         genc_sig_get(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_reply = NULL;\n        busrpc_iter busrpc_it;\n");
@@ -410,13 +424,13 @@ static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, "        int busrpc_r;\n\n");
         if (genc_by_ptr(t))
                 genc_init_stmt(g, t, "busrpc_v", 1);
-        genc_p(g, "        busrpc_r = busrpc_proxy_get_property(p, %s, \"%s\", \"%s\", &busrpc_reply, &busrpc_it, err);\n",
+        genc_p(g, "        busrpc_r = busrpc_proxy_get_property(busrpc_p, %s, \"%s\", \"%s\", &busrpc_reply, &busrpc_it, busrpc_err);\n",
                mac, m->name, t->sig);
         genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
         genc_p(g, "        busrpc_r = %s;\n        busrpc_msg_unref(busrpc_reply);\n", s);
         genc_p(g, "        if (busrpc_r < 0) {\n");
         genc_clear_stmt(g, t, "busrpc_v", 2);
-        genc_p(g, "                return busrpc_error_set_errno(err, busrpc_r);\n        }\n");
+        genc_p(g, "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
         genc_p(g, "        if (%s)\n                *%s = busrpc_v;\n", m->c_name, m->c_name);
         if (t->owns) {
                 genc_p(g, "        else {\n");
@@ -435,12 +449,12 @@ static void stub_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
 
         genc_sig_set(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_set_property_begin(p, %s, \"%s\", \"%s\", &busrpc_m, &busrpc_it);\n",
+        genc_p(g, "        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, %s, \"%s\", \"%s\", &busrpc_m, &busrpc_it);\n",
                mac, m->name, t->sig);
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
         genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
-                  "                return busrpc_error_set_errno(err, busrpc_r);\n        }\n");
-        genc_p(g, "        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);\n}\n\n");
+                  "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
+        genc_p(g, "        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);\n}\n\n");
         free(mac);
         free(s);
 }
@@ -543,6 +557,7 @@ int idl_gen_client(const IdlUnit *u, FILE *out) {
         if (!u || u->n_files == 0 || !out)
                 return -EINVAL;
         genc_init(&g, u, out);
+        g.def = true;
         if (genc_capture_begin(&g) < 0) {
                 genc_free(&g);
                 return -ENOMEM;

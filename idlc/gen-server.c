@@ -98,10 +98,10 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
                 if (m->kind != IDL_M_METHOD || m->noreply)
                         continue;
                 genc_p(g, "/**\n * %s_%s_reply() - reply to a %s call that its op deferred; the\n"
-                          " * outputs are borrowed. The caller still owns its reference on @call.\n"
+                          " * outputs are borrowed. The caller still owns its reference on @%s.\n"
                           " * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),\n"
                           " * -ENOMEM, -ECONNRESET.\n */\n",
-                       d->c_name, m->c_name, m->name);
+                       d->c_name, m->c_name, m->name, genc_own(g, m, "call"));
                 genc_sig_reply(g, d, m);
                 genc_p(g, ";\n\n");
         }
@@ -109,8 +109,8 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
                 const IdlMember *m = d->members[i];
                 if (m->kind != IDL_M_SIGNAL)
                         continue;
-                genc_p(g, "/**\n * %s_emit_%s() - emit signal %s from @o; the arguments are borrowed.\n",
-                       d->c_name, m->c_name, m->name);
+                genc_p(g, "/**\n * %s_emit_%s() - emit signal %s from @%s; the arguments are borrowed.\n",
+                       d->c_name, m->c_name, m->name, genc_own(g, m, "o"));
                 if (m->meta.doc) {
                         genc_p(g, " *\n");
                         genc_emit_doc_lines(g, m->meta.doc);
@@ -248,7 +248,7 @@ static void skeleton(GenC *g, const IdlDecl *d, const IdlMember *m) {
 static void reply_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_sig_reply(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);\n");
+        genc_p(g, "        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);\n");
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
         for (size_t i = 0; i < m->n_out; i++) {
                 CType *t = ty(g, d, m->out[i]->type);
@@ -396,7 +396,7 @@ static void descriptor(GenC *g, const IdlDecl *d) {
 static void emit_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_sig_emit(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_object_signal_new(o, \"%s\", &busrpc_m);\n", m->name);
+        genc_p(g, "        busrpc_r = busrpc_object_signal_new(busrpc_o, \"%s\", &busrpc_m);\n", m->name);
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
         for (size_t i = 0; i < m->n_in; i++) {
                 CType *t = ty(g, d, m->in[i]->type);
@@ -454,6 +454,7 @@ int idl_gen_server(const IdlUnit *u, FILE *out) {
         if (!u || u->n_files == 0 || !out)
                 return -EINVAL;
         genc_init(&g, u, out);
+        g.def = true;
         if (genc_capture_begin(&g) < 0) {
                 genc_free(&g);
                 return -ENOMEM;

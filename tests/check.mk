@@ -70,7 +70,6 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/param-c-keyword.idl \
 	tests/idl/bad/param-cxx-keyword.idl \
 	tests/idl/bad/param-reserved-prefix.idl \
-	tests/idl/bad/param-reserved.idl \
 	tests/idl/bad/param-string-name.idl \
 	tests/idl/bad/property-fd.idl \
 	tests/idl/bad/property-reserved.idl \

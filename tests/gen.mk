@@ -33,3 +33,34 @@ tests/test_roundtrip-test-roundtrip.$(OBJEXT): tests/rt-gen/rt.h
 tests/rt-gen/test_roundtrip-rt-client.$(OBJEXT): tests/rt-gen/rt.h
 tests/rt-gen/test_roundtrip-rt-server.$(OBJEXT): tests/rt-gen/rt.h
 CLEANFILES += $(rt_gen) tests/rt-gen/.stamp
+
+# test-names: the naming rules of DESIGN.md. reserved.idl (parameters, fields
+# and members named like the generator's own) and media.idl + video.idl (two
+# ...Player interfaces) link into one program, served through a dbus-daemon.
+TESTS += tests/test-names
+check_PROGRAMS += tests/test-names
+EXTRA_DIST += tests/gen/idl/reserved.idl tests/gen/idl/media.idl tests/gen/idl/video.idl \
+	tests/gen/golden/reserved.h tests/gen/golden/reserved-client.c tests/gen/golden/reserved-server.c \
+	tests/gen/golden/media.h tests/gen/golden/media-client.c tests/gen/golden/media-server.c \
+	tests/gen/golden/video.h tests/gen/golden/video-client.c tests/gen/golden/video-server.c
+names_gen = tests/names-gen/reserved.h tests/names-gen/reserved-client.c tests/names-gen/reserved-server.c \
+	tests/names-gen/media.h tests/names-gen/media-client.c tests/names-gen/media-server.c \
+	tests/names-gen/video.h tests/names-gen/video-client.c tests/names-gen/video-server.c
+$(names_gen): tests/names-gen/.stamp
+	@test -f $@ || { rm -f tests/names-gen/.stamp; $(MAKE) $(AM_MAKEFLAGS) tests/names-gen/.stamp; }
+tests/names-gen/.stamp: $(top_srcdir)/tests/gen/idl/reserved.idl $(top_srcdir)/tests/gen/idl/media.idl \
+		$(top_srcdir)/tests/gen/idl/video.idl busrpc-idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) tests/names-gen && \
+	for m in reserved media video; do \
+		./busrpc-idlc$(EXEEXT) -o tests/names-gen --header --client --server $(top_srcdir)/tests/gen/idl/$$m.idl || exit 1; \
+	done && touch $@
+tests_test_names_SOURCES = tests/test-names.c tests/tap.h tests/data-bus.h
+nodist_tests_test_names_SOURCES = $(names_gen)
+tests_test_names_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/tests/names-gen -I$(top_srcdir)/tests
+tests_test_names_CFLAGS = $(AM_CFLAGS) -Wshadow
+tests_test_names_LDADD = libbusrpc.la
+tests/test_names-test-names.$(OBJEXT): tests/names-gen/reserved.h tests/names-gen/media.h tests/names-gen/video.h
+tests/names-gen/test_names-reserved-client.$(OBJEXT) tests/names-gen/test_names-reserved-server.$(OBJEXT): tests/names-gen/reserved.h
+tests/names-gen/test_names-media-client.$(OBJEXT) tests/names-gen/test_names-media-server.$(OBJEXT): tests/names-gen/media.h
+tests/names-gen/test_names-video-client.$(OBJEXT) tests/names-gen/test_names-video-server.$(OBJEXT): tests/names-gen/video.h
+CLEANFILES += $(names_gen) tests/names-gen/.stamp

@@ -294,7 +294,7 @@ i1=$(only_file "$tmp/rt/$lg/i1")
 grep -qF '@c_name("uid_out") uint32 uid, @c_name("seat_id_out") string seat_id, @c_name("vtnr_out") uint32 vtnr, bool existing);' "$i1"
 ok $? "$lg: --idl keeps the D-Bus names and gives the C ones with @c_name"
 h=$tmp/cc/$lg/org_freedesktop_login1_manager.h
-grep -q 'int manager_create_session(busrpc_proxy \*p, uint32_t uid, .*uint32_t \*uid_out, char \*\*seat_id_out, uint32_t \*vtnr_out, bool \*existing, busrpc_error \*err);' "$h"
+grep -q 'int org_freedesktop_login1_manager_manager_create_session(busrpc_proxy \*p, uint32_t uid, .*uint32_t \*uid_out, char \*\*seat_id_out, uint32_t \*vtnr_out, bool \*existing, busrpc_error \*err);' "$h"
 ok $? "$lg: the client stub takes uid and returns uid_out"
 "$IDLC" --header -o - "$i1" 2>/dev/null | cmp -s - "$h"
 ok $? "$lg: its --idl output gives the same header as the XML"

@@ -175,13 +175,13 @@ int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *pa
         return busrpc_proxy_new(c, destination, path, ret);
 }
 
-int calculator_add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum, busrpc_error *err) {
+int calculator_add(busrpc_proxy *busrpc_p, int32_t a, int32_t b, int32_t *sum, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int32_t busrpc_out_sum = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Add", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Add", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -190,9 +190,9 @@ int calculator_add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum, busrpc_e
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &b);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "i", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "i", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -200,7 +200,7 @@ int calculator_add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum, busrpc_e
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_out_sum);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (sum)
                 *sum = busrpc_out_sum;
@@ -234,7 +234,7 @@ static void busrpc__calculator_add_done(busrpc_msg *reply, int r, const busrpc_e
         free(a);
 }
 
-int calculator_add_async(busrpc_proxy *p, int32_t a, int32_t b, calculator_add_done cb, void *userdata, busrpc_pending **out) {
+int calculator_add_async(busrpc_proxy *busrpc_p, int32_t a, int32_t b, calculator_add_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -243,9 +243,9 @@ int calculator_add_async(busrpc_proxy *p, int32_t a, int32_t b, calculator_add_d
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Add", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Add", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -257,19 +257,19 @@ int calculator_add_async(busrpc_proxy *p, int32_t a, int32_t b, calculator_add_d
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "i", busrpc__calculator_add_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "i", busrpc__calculator_add_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int calculator_divide(busrpc_proxy *p, double a, double b, double *quotient, busrpc_error *err) {
+int calculator_divide(busrpc_proxy *busrpc_p, double a, double b, double *quotient, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         double busrpc_out_quotient = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Divide", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Divide", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -278,9 +278,9 @@ int calculator_divide(busrpc_proxy *p, double a, double b, double *quotient, bus
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_DOUBLE, &b);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "d", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "d", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -288,7 +288,7 @@ int calculator_divide(busrpc_proxy *p, double a, double b, double *quotient, bus
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_DOUBLE, &busrpc_out_quotient);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (quotient)
                 *quotient = busrpc_out_quotient;
@@ -322,7 +322,7 @@ static void busrpc__calculator_divide_done(busrpc_msg *reply, int r, const busrp
         free(a);
 }
 
-int calculator_divide_async(busrpc_proxy *p, double a, double b, calculator_divide_done cb, void *userdata, busrpc_pending **out) {
+int calculator_divide_async(busrpc_proxy *busrpc_p, double a, double b, calculator_divide_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -331,9 +331,9 @@ int calculator_divide_async(busrpc_proxy *p, double a, double b, calculator_divi
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Divide", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Divide", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -345,37 +345,37 @@ int calculator_divide_async(busrpc_proxy *p, double a, double b, calculator_divi
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "d", busrpc__calculator_divide_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "d", busrpc__calculator_divide_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int calculator_centroid(busrpc_proxy *p, const calc_point_array *points, calc_point *centre, busrpc_error *err) {
+int calculator_centroid(busrpc_proxy *busrpc_p, const calc_point_array *points, calc_point *centre, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         calc_point busrpc_out_centre;
         int busrpc_r;
 
         calc_point_init(&busrpc_out_centre);
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Centroid", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Centroid", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_calc_point_array(&busrpc_it, points);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "(ii)", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "(ii)", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_calc_point(&busrpc_it, &busrpc_out_centre, err);
+                busrpc_r = busrpc__read_calc_point(&busrpc_it, &busrpc_out_centre, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (centre)
                 *centre = busrpc_out_centre;
@@ -410,7 +410,7 @@ static void busrpc__calculator_centroid_done(busrpc_msg *reply, int r, const bus
         free(a);
 }
 
-int calculator_centroid_async(busrpc_proxy *p, const calc_point_array *points, calculator_centroid_done cb, void *userdata, busrpc_pending **out) {
+int calculator_centroid_async(busrpc_proxy *busrpc_p, const calc_point_array *points, calculator_centroid_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -419,9 +419,9 @@ int calculator_centroid_async(busrpc_proxy *p, const calc_point_array *points, c
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Centroid", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Centroid", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -431,13 +431,13 @@ int calculator_centroid_async(busrpc_proxy *p, const calc_point_array *points, c
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "(ii)", busrpc__calculator_centroid_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "(ii)", busrpc__calculator_centroid_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int calculator_tally(busrpc_proxy *p, const calc_string_uint64_map *counts, uint64_t *total, calc_string_array *keys, busrpc_error *err) {
+int calculator_tally(busrpc_proxy *busrpc_p, const calc_string_uint64_map *counts, uint64_t *total, calc_string_array *keys, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         uint64_t busrpc_out_total = 0;
@@ -445,27 +445,27 @@ int calculator_tally(busrpc_proxy *p, const calc_string_uint64_map *counts, uint
         int busrpc_r;
 
         memset(&busrpc_out_keys, 0, sizeof(busrpc_out_keys));
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Tally", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Tally", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_calc_string_uint64_map(&busrpc_it, counts);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "tas", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "tas", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_total);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_calc_string_array(&busrpc_it, &busrpc_out_keys, err);
+                busrpc_r = busrpc__read_calc_string_array(&busrpc_it, &busrpc_out_keys, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 calc_string_array_clear(&busrpc_out_keys);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (total)
                 *total = busrpc_out_total;
@@ -511,7 +511,7 @@ static void busrpc__calculator_tally_done(busrpc_msg *reply, int r, const busrpc
         free(a);
 }
 
-int calculator_tally_async(busrpc_proxy *p, const calc_string_uint64_map *counts, calculator_tally_done cb, void *userdata, busrpc_pending **out) {
+int calculator_tally_async(busrpc_proxy *busrpc_p, const calc_string_uint64_map *counts, calculator_tally_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -520,9 +520,9 @@ int calculator_tally_async(busrpc_proxy *p, const calc_string_uint64_map *counts
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Tally", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Tally", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -532,41 +532,41 @@ int calculator_tally_async(busrpc_proxy *p, const calc_string_uint64_map *counts
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "tas", busrpc__calculator_tally_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "tas", busrpc__calculator_tally_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int calculator_reset(busrpc_proxy *p, busrpc_error *err) {
+int calculator_reset(busrpc_proxy *busrpc_p, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Reset", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Reset", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_send(p, busrpc_m);
-        return busrpc_r < 0 ? busrpc_error_set_errno(err, busrpc_r) : 0;
+        busrpc_r = busrpc_proxy_send(busrpc_p, busrpc_m);
+        return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;
 }
 
-int calculator_old(busrpc_proxy *p, busrpc_error *err) {
+int calculator_old(busrpc_proxy *busrpc_p, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Old", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Old", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_msg_unref(busrpc_reply);
@@ -591,7 +591,7 @@ static void busrpc__calculator_old_done(busrpc_msg *reply, int r, const busrpc_e
         free(a);
 }
 
-int calculator_old_async(busrpc_proxy *p, calculator_old_done cb, void *userdata, busrpc_pending **out) {
+int calculator_old_async(busrpc_proxy *busrpc_p, calculator_old_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -600,9 +600,9 @@ int calculator_old_async(busrpc_proxy *p, calculator_old_done cb, void *userdata
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, CALCULATOR_INTERFACE_NAME, "Old", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, CALCULATOR_INTERFACE_NAME, "Old", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -610,26 +610,26 @@ int calculator_old_async(busrpc_proxy *p, calculator_old_done cb, void *userdata
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "", busrpc__calculator_old_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "", busrpc__calculator_old_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int calculator_get_name(busrpc_proxy *p, char **name, busrpc_error *err) {
+int calculator_get_name(busrpc_proxy *busrpc_p, char **name, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         char *busrpc_v = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, CALCULATOR_INTERFACE_NAME, "Name", "s", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, CALCULATOR_INTERFACE_NAME, "Name", "s", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc__read_string(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_v);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 free(busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (name)
                 *name = busrpc_v;
@@ -639,53 +639,53 @@ int calculator_get_name(busrpc_proxy *p, char **name, busrpc_error *err) {
         return 0;
 }
 
-int calculator_get_mode(busrpc_proxy *p, calc_rounding *mode, busrpc_error *err) {
+int calculator_get_mode(busrpc_proxy *busrpc_p, calc_rounding *mode, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         calc_rounding busrpc_v = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, CALCULATOR_INTERFACE_NAME, "Mode", "u", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, CALCULATOR_INTERFACE_NAME, "Mode", "u", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_calc_rounding(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_calc_rounding(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (mode)
                 *mode = busrpc_v;
         return 0;
 }
 
-int calculator_set_mode(busrpc_proxy *p, calc_rounding mode, busrpc_error *err) {
+int calculator_set_mode(busrpc_proxy *busrpc_p, calc_rounding mode, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, CALCULATOR_INTERFACE_NAME, "Mode", "u", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, CALCULATOR_INTERFACE_NAME, "Mode", "u", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &(uint32_t){ (uint32_t)mode });
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
-int calculator_get_calls(busrpc_proxy *p, uint64_t *calls, busrpc_error *err) {
+int calculator_get_calls(busrpc_proxy *busrpc_p, uint64_t *calls, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         uint64_t busrpc_v = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, CALCULATOR_INTERFACE_NAME, "Calls", "t", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, CALCULATOR_INTERFACE_NAME, "Calls", "t", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_v);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (calls)
                 *calls = busrpc_v;

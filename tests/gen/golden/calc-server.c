@@ -193,12 +193,12 @@ static int busrpc__append_calc_string_array(busrpc_iter *it, const calc_string_a
 
 /* ==== org.example.Calculator ==== */
 
-int calculator_add_reply(busrpc_call *call, int32_t sum) {
+int calculator_add_reply(busrpc_call *busrpc_req, int32_t sum) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -210,12 +210,12 @@ int calculator_add_reply(busrpc_call *call, int32_t sum) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int calculator_divide_reply(busrpc_call *call, double quotient) {
+int calculator_divide_reply(busrpc_call *busrpc_req, double quotient) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -227,12 +227,12 @@ int calculator_divide_reply(busrpc_call *call, double quotient) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int calculator_centroid_reply(busrpc_call *call, const calc_point *centre) {
+int calculator_centroid_reply(busrpc_call *busrpc_req, const calc_point *centre) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -244,12 +244,12 @@ int calculator_centroid_reply(busrpc_call *call, const calc_point *centre) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int calculator_tally_reply(busrpc_call *call, uint64_t total, const calc_string_array *keys) {
+int calculator_tally_reply(busrpc_call *busrpc_req, uint64_t total, const calc_string_array *keys) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -263,12 +263,12 @@ int calculator_tally_reply(busrpc_call *call, uint64_t total, const calc_string_
         return busrpc_msg_send(busrpc_m);
 }
 
-int calculator_old_reply(busrpc_call *call) {
+int calculator_old_reply(busrpc_call *busrpc_req) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -568,12 +568,12 @@ int calculator_export(busrpc_conn *c, const char *path, const calculator_ops *op
         return busrpc_object_export(c, path, &calculator_interface, ops, self, out);
 }
 
-int calculator_emit_overflowed(busrpc_object *o, int64_t value, const char *where) {
+int calculator_emit_overflowed(busrpc_object *busrpc_o, int64_t value, const char *where) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Overflowed", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Overflowed", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)

@@ -1206,7 +1206,7 @@ int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, b
         return busrpc_proxy_new(c, destination, path, ret);
 }
 
-int every_basic(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, bool *ob, uint8_t *oy, int16_t *on, uint16_t *oq, int32_t *oi, uint32_t *ou, int64_t *ox, uint64_t *ot, double *od, char **os, char **oo, char **og, busrpc_variant **ov, busrpc_error *err) {
+int every_basic(busrpc_proxy *busrpc_p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, bool *ob, uint8_t *oy, int16_t *on, uint16_t *oq, int32_t *oi, uint32_t *ou, int64_t *ox, uint64_t *ot, double *od, char **os, char **oo, char **og, busrpc_variant **ov, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         bool busrpc_out_ob = false;
@@ -1224,7 +1224,7 @@ int every_basic(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32
         busrpc_variant *busrpc_out_ov = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Basic", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Basic", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1255,9 +1255,9 @@ int every_basic(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32
                 busrpc_r = busrpc_iter_append_variant(&busrpc_it, v);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "bynqiuxtdsogv", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "bynqiuxtdsogv", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -1293,7 +1293,7 @@ int every_basic(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32
                 free(busrpc_out_oo);
                 free(busrpc_out_og);
                 busrpc_variant_unref(busrpc_out_ov);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (ob)
                 *ob = busrpc_out_ob;
@@ -1419,7 +1419,7 @@ static void busrpc__every_basic_done(busrpc_msg *reply, int r, const busrpc_erro
         free(a);
 }
 
-int every_basic_async(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, every_basic_done cb, void *userdata, busrpc_pending **out) {
+int every_basic_async(busrpc_proxy *busrpc_p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, every_basic_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1428,9 +1428,9 @@ int every_basic_async(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q,
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Basic", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Basic", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1464,13 +1464,13 @@ int every_basic_async(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q,
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "bynqiuxtdsogv", busrpc__every_basic_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "bynqiuxtdsogv", busrpc__every_basic_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_arrays(busrpc_proxy *p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_bool_array *ob, every_byte_array *oy, every_int32_array *oi, every_double_array *od, every_string_array *os, every_variant_array *ov, every_fd_array *oh, busrpc_error *err) {
+int every_arrays(busrpc_proxy *busrpc_p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_bool_array *ob, every_byte_array *oy, every_int32_array *oi, every_double_array *od, every_string_array *os, every_variant_array *ov, every_fd_array *oh, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_bool_array busrpc_out_ob;
@@ -1489,7 +1489,7 @@ int every_arrays(busrpc_proxy *p, const every_bool_array *b, const every_byte_ar
         memset(&busrpc_out_os, 0, sizeof(busrpc_out_os));
         memset(&busrpc_out_ov, 0, sizeof(busrpc_out_ov));
         memset(&busrpc_out_oh, 0, sizeof(busrpc_out_oh));
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Arrays", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Arrays", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1508,26 +1508,26 @@ int every_arrays(busrpc_proxy *p, const every_bool_array *b, const every_byte_ar
                 busrpc_r = busrpc__append_every_fd_array(&busrpc_it, h);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "abayaiadasavah", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "abayaiadasavah", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_bool_array(&busrpc_it, &busrpc_out_ob, err);
+                busrpc_r = busrpc__read_every_bool_array(&busrpc_it, &busrpc_out_ob, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_byte_array(&busrpc_it, &busrpc_out_oy, err);
+                busrpc_r = busrpc__read_every_byte_array(&busrpc_it, &busrpc_out_oy, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_int32_array(&busrpc_it, &busrpc_out_oi, err);
+                busrpc_r = busrpc__read_every_int32_array(&busrpc_it, &busrpc_out_oi, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_double_array(&busrpc_it, &busrpc_out_od, err);
+                busrpc_r = busrpc__read_every_double_array(&busrpc_it, &busrpc_out_od, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_string_array(&busrpc_it, &busrpc_out_os, err);
+                busrpc_r = busrpc__read_every_string_array(&busrpc_it, &busrpc_out_os, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_variant_array(&busrpc_it, &busrpc_out_ov, err);
+                busrpc_r = busrpc__read_every_variant_array(&busrpc_it, &busrpc_out_ov, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_fd_array(&busrpc_it, &busrpc_out_oh, err);
+                busrpc_r = busrpc__read_every_fd_array(&busrpc_it, &busrpc_out_oh, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 every_bool_array_clear(&busrpc_out_ob);
@@ -1537,7 +1537,7 @@ int every_arrays(busrpc_proxy *p, const every_bool_array *b, const every_byte_ar
                 every_string_array_clear(&busrpc_out_os);
                 every_variant_array_clear(&busrpc_out_ov);
                 every_fd_array_clear(&busrpc_out_oh);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (ob)
                 *ob = busrpc_out_ob;
@@ -1649,7 +1649,7 @@ static void busrpc__every_arrays_done(busrpc_msg *reply, int r, const busrpc_err
         free(a);
 }
 
-int every_arrays_async(busrpc_proxy *p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_arrays_done cb, void *userdata, busrpc_pending **out) {
+int every_arrays_async(busrpc_proxy *busrpc_p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_arrays_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1658,9 +1658,9 @@ int every_arrays_async(busrpc_proxy *p, const every_bool_array *b, const every_b
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Arrays", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Arrays", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1682,13 +1682,13 @@ int every_arrays_async(busrpc_proxy *p, const every_bool_array *b, const every_b
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "abayaiadasavah", busrpc__every_arrays_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "abayaiadasavah", busrpc__every_arrays_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_enums(busrpc_proxy *p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_small *os, every_signed *og, every_huge *oh, every_bits *ob, every_wide *ow, busrpc_error *err) {
+int every_enums(busrpc_proxy *busrpc_p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_small *os, every_signed *og, every_huge *oh, every_bits *ob, every_wide *ow, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_small busrpc_out_os = 0;
@@ -1698,7 +1698,7 @@ int every_enums(busrpc_proxy *p, every_small s, every_signed g, every_huge h, ev
         every_wide busrpc_out_ow = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Enums", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Enums", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1713,25 +1713,25 @@ int every_enums(busrpc_proxy *p, every_small s, every_signed g, every_huge h, ev
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &(uint32_t){ (uint32_t)w });
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "yntqu", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "yntqu", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_small(&busrpc_it, &busrpc_out_os, err);
+                busrpc_r = busrpc__read_every_small(&busrpc_it, &busrpc_out_os, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_signed(&busrpc_it, &busrpc_out_og, err);
+                busrpc_r = busrpc__read_every_signed(&busrpc_it, &busrpc_out_og, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_huge(&busrpc_it, &busrpc_out_oh, err);
+                busrpc_r = busrpc__read_every_huge(&busrpc_it, &busrpc_out_oh, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_bits(&busrpc_it, &busrpc_out_ob, err);
+                busrpc_r = busrpc__read_every_bits(&busrpc_it, &busrpc_out_ob, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_wide(&busrpc_it, &busrpc_out_ow, err);
+                busrpc_r = busrpc__read_every_wide(&busrpc_it, &busrpc_out_ow, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (os)
                 *os = busrpc_out_os;
@@ -1789,7 +1789,7 @@ static void busrpc__every_enums_done(busrpc_msg *reply, int r, const busrpc_erro
         free(a);
 }
 
-int every_enums_async(busrpc_proxy *p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_enums_done cb, void *userdata, busrpc_pending **out) {
+int every_enums_async(busrpc_proxy *busrpc_p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_enums_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1798,9 +1798,9 @@ int every_enums_async(busrpc_proxy *p, every_small s, every_signed g, every_huge
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Enums", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Enums", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1818,13 +1818,13 @@ int every_enums_async(busrpc_proxy *p, every_small s, every_signed g, every_huge
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "yntqu", busrpc__every_enums_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "yntqu", busrpc__every_enums_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_structs(busrpc_proxy *p, const every_basics *a, const every_handles *h, const every_nest *n, every_basics *oa, every_handles *oh, every_nest *on, busrpc_error *err) {
+int every_structs(busrpc_proxy *busrpc_p, const every_basics *a, const every_handles *h, const every_nest *n, every_basics *oa, every_handles *oh, every_nest *on, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_basics busrpc_out_oa;
@@ -1835,7 +1835,7 @@ int every_structs(busrpc_proxy *p, const every_basics *a, const every_handles *h
         every_basics_init(&busrpc_out_oa);
         every_handles_init(&busrpc_out_oh);
         every_nest_init(&busrpc_out_on);
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Structs", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Structs", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1846,24 +1846,24 @@ int every_structs(busrpc_proxy *p, const every_basics *a, const every_handles *h
                 busrpc_r = busrpc__append_every_nest(&busrpc_it, n);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_basics(&busrpc_it, &busrpc_out_oa, err);
+                busrpc_r = busrpc__read_every_basics(&busrpc_it, &busrpc_out_oa, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_handles(&busrpc_it, &busrpc_out_oh, err);
+                busrpc_r = busrpc__read_every_handles(&busrpc_it, &busrpc_out_oh, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_nest(&busrpc_it, &busrpc_out_on, err);
+                busrpc_r = busrpc__read_every_nest(&busrpc_it, &busrpc_out_on, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 every_basics_clear(&busrpc_out_oa);
                 every_handles_clear(&busrpc_out_oh);
                 every_nest_clear(&busrpc_out_on);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (oa)
                 *oa = busrpc_out_oa;
@@ -1927,7 +1927,7 @@ static void busrpc__every_structs_done(busrpc_msg *reply, int r, const busrpc_er
         free(a);
 }
 
-int every_structs_async(busrpc_proxy *p, const every_basics *a, const every_handles *h, const every_nest *n, every_structs_done cb, void *userdata, busrpc_pending **out) {
+int every_structs_async(busrpc_proxy *busrpc_p, const every_basics *a, const every_handles *h, const every_nest *n, every_structs_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1936,9 +1936,9 @@ int every_structs_async(busrpc_proxy *p, const every_basics *a, const every_hand
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Structs", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Structs", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1952,13 +1952,13 @@ int every_structs_async(busrpc_proxy *p, const every_basics *a, const every_hand
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", busrpc__every_structs_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", busrpc__every_structs_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_imported(busrpc_proxy *p, const geo_place *place, const geo_int32_array *n, geo_unit u, geo_place *op, geo_int32_array *on, busrpc_error *err) {
+int every_imported(busrpc_proxy *busrpc_p, const geo_place *place, const geo_int32_array *n, geo_unit u, geo_place *op, geo_int32_array *on, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         geo_place busrpc_out_op;
@@ -1967,7 +1967,7 @@ int every_imported(busrpc_proxy *p, const geo_place *place, const geo_int32_arra
 
         geo_place_init(&busrpc_out_op);
         memset(&busrpc_out_on, 0, sizeof(busrpc_out_on));
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Imported", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Imported", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1978,21 +1978,21 @@ int every_imported(busrpc_proxy *p, const geo_place *place, const geo_int32_arra
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_BYTE, &(uint8_t){ (uint8_t)u });
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "(sddai)ai", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "(sddai)ai", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_geo_place(&busrpc_it, &busrpc_out_op, err);
+                busrpc_r = busrpc__read_geo_place(&busrpc_it, &busrpc_out_op, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_geo_int32_array(&busrpc_it, &busrpc_out_on, err);
+                busrpc_r = busrpc__read_geo_int32_array(&busrpc_it, &busrpc_out_on, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 geo_place_clear(&busrpc_out_op);
                 geo_int32_array_clear(&busrpc_out_on);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (op)
                 *op = busrpc_out_op;
@@ -2044,7 +2044,7 @@ static void busrpc__every_imported_done(busrpc_msg *reply, int r, const busrpc_e
         free(a);
 }
 
-int every_imported_async(busrpc_proxy *p, const geo_place *place, const geo_int32_array *n, geo_unit u, every_imported_done cb, void *userdata, busrpc_pending **out) {
+int every_imported_async(busrpc_proxy *busrpc_p, const geo_place *place, const geo_int32_array *n, geo_unit u, every_imported_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2053,9 +2053,9 @@ int every_imported_async(busrpc_proxy *p, const geo_place *place, const geo_int3
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Imported", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Imported", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2069,13 +2069,13 @@ int every_imported_async(busrpc_proxy *p, const geo_place *place, const geo_int3
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "(sddai)ai", busrpc__every_imported_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "(sddai)ai", busrpc__every_imported_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_typedefs(busrpc_proxy *p, const char *name, const every_string_basics_array_map *idx, char **oname, every_string_basics_array_map *oidx, busrpc_error *err) {
+int every_typedefs(busrpc_proxy *busrpc_p, const char *name, const every_string_basics_array_map *idx, char **oname, every_string_basics_array_map *oidx, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         char *busrpc_out_oname = NULL;
@@ -2083,7 +2083,7 @@ int every_typedefs(busrpc_proxy *p, const char *name, const every_string_basics_
         int busrpc_r;
 
         memset(&busrpc_out_oidx, 0, sizeof(busrpc_out_oidx));
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Typedefs", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Typedefs", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2092,21 +2092,21 @@ int every_typedefs(busrpc_proxy *p, const char *name, const every_string_basics_
                 busrpc_r = busrpc__append_every_string_basics_array_map(&busrpc_it, idx);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "sa{sa(bynqiuxtdsogv)}", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "sa{sa(bynqiuxtdsogv)}", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__read_string(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_out_oname);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_every_string_basics_array_map(&busrpc_it, &busrpc_out_oidx, err);
+                busrpc_r = busrpc__read_every_string_basics_array_map(&busrpc_it, &busrpc_out_oidx, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 free(busrpc_out_oname);
                 every_string_basics_array_map_clear(&busrpc_out_oidx);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (oname)
                 *oname = busrpc_out_oname;
@@ -2157,7 +2157,7 @@ static void busrpc__every_typedefs_done(busrpc_msg *reply, int r, const busrpc_e
         free(a);
 }
 
-int every_typedefs_async(busrpc_proxy *p, const char *name, const every_string_basics_array_map *idx, every_typedefs_done cb, void *userdata, busrpc_pending **out) {
+int every_typedefs_async(busrpc_proxy *busrpc_p, const char *name, const every_string_basics_array_map *idx, every_typedefs_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2166,9 +2166,9 @@ int every_typedefs_async(busrpc_proxy *p, const char *name, const every_string_b
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Typedefs", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Typedefs", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2180,40 +2180,40 @@ int every_typedefs_async(busrpc_proxy *p, const char *name, const every_string_b
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "sa{sa(bynqiuxtdsogv)}", busrpc__every_typedefs_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "sa{sa(bynqiuxtdsogv)}", busrpc__every_typedefs_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_blob(busrpc_proxy *p, busrpc_shm *data, busrpc_shm **copy, uint64_t *size, busrpc_error *err) {
+int every_blob(busrpc_proxy *busrpc_p, busrpc_shm *data, busrpc_shm **copy, uint64_t *size, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         busrpc_shm *busrpc_out_copy = NULL;
         uint64_t busrpc_out_size = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Blob", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Blob", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_shm(&busrpc_it, data);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "ht", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "ht", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, err);
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, busrpc_err);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_size);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 busrpc_shm_unref(busrpc_out_copy);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (copy)
                 *copy = busrpc_out_copy;
@@ -2258,7 +2258,7 @@ static void busrpc__every_blob_done(busrpc_msg *reply, int r, const busrpc_error
         free(a);
 }
 
-int every_blob_async(busrpc_proxy *p, busrpc_shm *data, every_blob_done cb, void *userdata, busrpc_pending **out) {
+int every_blob_async(busrpc_proxy *busrpc_p, busrpc_shm *data, every_blob_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2267,9 +2267,9 @@ int every_blob_async(busrpc_proxy *p, busrpc_shm *data, every_blob_done cb, void
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Blob", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Blob", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2279,18 +2279,18 @@ int every_blob_async(busrpc_proxy *p, busrpc_shm *data, every_blob_done cb, void
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "ht", busrpc__every_blob_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "ht", busrpc__every_blob_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_fire(busrpc_proxy *p, const char *what, const every_int32_array *nums, busrpc_error *err) {
+int every_fire(busrpc_proxy *busrpc_p, const char *what, const every_int32_array *nums, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Fire", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Fire", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2299,25 +2299,25 @@ int every_fire(busrpc_proxy *p, const char *what, const every_int32_array *nums,
                 busrpc_r = busrpc__append_every_int32_array(&busrpc_it, nums);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_send(p, busrpc_m);
-        return busrpc_r < 0 ? busrpc_error_set_errno(err, busrpc_r) : 0;
+        busrpc_r = busrpc_proxy_send(busrpc_p, busrpc_m);
+        return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;
 }
 
-int every_nothing(busrpc_proxy *p, busrpc_error *err) {
+int every_nothing(busrpc_proxy *busrpc_p, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Nothing", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Nothing", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_msg_unref(busrpc_reply);
@@ -2342,7 +2342,7 @@ static void busrpc__every_nothing_done(busrpc_msg *reply, int r, const busrpc_er
         free(a);
 }
 
-int every_nothing_async(busrpc_proxy *p, every_nothing_done cb, void *userdata, busrpc_pending **out) {
+int every_nothing_async(busrpc_proxy *busrpc_p, every_nothing_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2351,9 +2351,9 @@ int every_nothing_async(busrpc_proxy *p, every_nothing_done cb, void *userdata, 
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, EVERY_INTERFACE_NAME, "Nothing", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, EVERY_INTERFACE_NAME, "Nothing", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -2361,27 +2361,27 @@ int every_nothing_async(busrpc_proxy *p, every_nothing_done cb, void *userdata, 
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "", busrpc__every_nothing_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "", busrpc__every_nothing_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int every_get_tree(busrpc_proxy *p, every_string_basics_array_map *tree, busrpc_error *err) {
+int every_get_tree(busrpc_proxy *busrpc_p, every_string_basics_array_map *tree, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_string_basics_array_map busrpc_v;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc_proxy_get_property(p, EVERY_INTERFACE_NAME, "Tree", "a{sa(bynqiuxtdsogv)}", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, EVERY_INTERFACE_NAME, "Tree", "a{sa(bynqiuxtdsogv)}", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_every_string_basics_array_map(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_every_string_basics_array_map(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 every_string_basics_array_map_clear(&busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (tree)
                 *tree = busrpc_v;
@@ -2391,36 +2391,36 @@ int every_get_tree(busrpc_proxy *p, every_string_basics_array_map *tree, busrpc_
         return 0;
 }
 
-int every_set_tree(busrpc_proxy *p, const every_string_basics_array_map *tree, busrpc_error *err) {
+int every_set_tree(busrpc_proxy *busrpc_p, const every_string_basics_array_map *tree, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, EVERY_INTERFACE_NAME, "Tree", "a{sa(bynqiuxtdsogv)}", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, EVERY_INTERFACE_NAME, "Tree", "a{sa(bynqiuxtdsogv)}", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_every_string_basics_array_map(&busrpc_it, tree);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
-int every_get_tags(busrpc_proxy *p, every_string_array *tags, busrpc_error *err) {
+int every_get_tags(busrpc_proxy *busrpc_p, every_string_array *tags, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_string_array busrpc_v;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc_proxy_get_property(p, EVERY_INTERFACE_NAME, "Tags", "as", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, EVERY_INTERFACE_NAME, "Tags", "as", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_every_string_array(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_every_string_array(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 every_string_array_clear(&busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (tags)
                 *tags = busrpc_v;
@@ -2430,53 +2430,53 @@ int every_get_tags(busrpc_proxy *p, every_string_array *tags, busrpc_error *err)
         return 0;
 }
 
-int every_set_tags(busrpc_proxy *p, const every_string_array *tags, busrpc_error *err) {
+int every_set_tags(busrpc_proxy *busrpc_p, const every_string_array *tags, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, EVERY_INTERFACE_NAME, "Tags", "as", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, EVERY_INTERFACE_NAME, "Tags", "as", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_every_string_array(&busrpc_it, tags);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
-int every_get_limit(busrpc_proxy *p, every_huge *limit, busrpc_error *err) {
+int every_get_limit(busrpc_proxy *busrpc_p, every_huge *limit, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         every_huge busrpc_v = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, EVERY_INTERFACE_NAME, "Limit", "t", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, EVERY_INTERFACE_NAME, "Limit", "t", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_every_huge(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_every_huge(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (limit)
                 *limit = busrpc_v;
         return 0;
 }
 
-int every_set_secret(busrpc_proxy *p, int32_t secret, busrpc_error *err) {
+int every_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, EVERY_INTERFACE_NAME, "Secret", "i", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, EVERY_INTERFACE_NAME, "Secret", "i", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &secret);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
 int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err) {

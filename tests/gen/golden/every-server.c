@@ -1231,12 +1231,12 @@ static int busrpc__read_geo_unit(busrpc_iter *it, geo_unit *v, busrpc_error *err
 
 /* ==== org.example.Every ==== */
 
-int every_basic_reply(busrpc_call *call, bool ob, uint8_t oy, int16_t on, uint16_t oq, int32_t oi, uint32_t ou, int64_t ox, uint64_t ot, double od, const char *os, const char *oo, const char *og, const busrpc_variant *ov) {
+int every_basic_reply(busrpc_call *busrpc_req, bool ob, uint8_t oy, int16_t on, uint16_t oq, int32_t oi, uint32_t ou, int64_t ox, uint64_t ot, double od, const char *os, const char *oo, const char *og, const busrpc_variant *ov) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1272,12 +1272,12 @@ int every_basic_reply(busrpc_call *call, bool ob, uint8_t oy, int16_t on, uint16
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_arrays_reply(busrpc_call *call, const every_bool_array *ob, const every_byte_array *oy, const every_int32_array *oi, const every_double_array *od, const every_string_array *os, const every_variant_array *ov, const every_fd_array *oh) {
+int every_arrays_reply(busrpc_call *busrpc_req, const every_bool_array *ob, const every_byte_array *oy, const every_int32_array *oi, const every_double_array *od, const every_string_array *os, const every_variant_array *ov, const every_fd_array *oh) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1301,12 +1301,12 @@ int every_arrays_reply(busrpc_call *call, const every_bool_array *ob, const ever
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_enums_reply(busrpc_call *call, every_small os, every_signed og, every_huge oh, every_bits ob, every_wide ow) {
+int every_enums_reply(busrpc_call *busrpc_req, every_small os, every_signed og, every_huge oh, every_bits ob, every_wide ow) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1326,12 +1326,12 @@ int every_enums_reply(busrpc_call *call, every_small os, every_signed og, every_
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_structs_reply(busrpc_call *call, const every_basics *oa, const every_handles *oh, const every_nest *on) {
+int every_structs_reply(busrpc_call *busrpc_req, const every_basics *oa, const every_handles *oh, const every_nest *on) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1347,12 +1347,12 @@ int every_structs_reply(busrpc_call *call, const every_basics *oa, const every_h
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_imported_reply(busrpc_call *call, const geo_place *op, const geo_int32_array *on) {
+int every_imported_reply(busrpc_call *busrpc_req, const geo_place *op, const geo_int32_array *on) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1366,12 +1366,12 @@ int every_imported_reply(busrpc_call *call, const geo_place *op, const geo_int32
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_typedefs_reply(busrpc_call *call, const char *oname, const every_string_basics_array_map *oidx) {
+int every_typedefs_reply(busrpc_call *busrpc_req, const char *oname, const every_string_basics_array_map *oidx) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1385,12 +1385,12 @@ int every_typedefs_reply(busrpc_call *call, const char *oname, const every_strin
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_blob_reply(busrpc_call *call, busrpc_shm *copy, uint64_t size) {
+int every_blob_reply(busrpc_call *busrpc_req, busrpc_shm *copy, uint64_t size) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1404,12 +1404,12 @@ int every_blob_reply(busrpc_call *call, busrpc_shm *copy, uint64_t size) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_nothing_reply(busrpc_call *call) {
+int every_nothing_reply(busrpc_call *busrpc_req) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -2125,12 +2125,12 @@ int every_export(busrpc_conn *c, const char *path, const every_ops *ops, void *s
         return busrpc_object_export(c, path, &every_interface, ops, self, out);
 }
 
-int every_emit_changed(busrpc_object *o, const every_basics *what, every_small why, const every_fd_array *handles) {
+int every_emit_changed(busrpc_object *busrpc_o, const every_basics *what, every_small why, const every_fd_array *handles) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Changed", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Changed", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2146,12 +2146,12 @@ int every_emit_changed(busrpc_object *o, const every_basics *what, every_small w
         return busrpc_msg_send(busrpc_m);
 }
 
-int every_emit_ping(busrpc_object *o) {
+int every_emit_ping(busrpc_object *busrpc_o) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Ping", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Ping", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -2226,12 +2226,12 @@ int events_export(busrpc_conn *c, const char *path, const events_ops *ops, void 
         return busrpc_object_export(c, path, &events_interface, ops, self, out);
 }
 
-int events_emit_tick(busrpc_object *o, uint64_t n) {
+int events_emit_tick(busrpc_object *busrpc_o, uint64_t n) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Tick", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Tick", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)

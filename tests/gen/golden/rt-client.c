@@ -797,32 +797,32 @@ int round_trip_proxy_new(busrpc_conn *c, const char *destination, const char *pa
         return busrpc_proxy_new(c, destination, path, ret);
 }
 
-int round_trip_echo_basics(busrpc_proxy *p, const rt_basics *v, rt_basics *w, busrpc_error *err) {
+int round_trip_echo_basics(busrpc_proxy *busrpc_p, const rt_basics *v, rt_basics *w, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_basics busrpc_out_w;
         int busrpc_r;
 
         rt_basics_init(&busrpc_out_w);
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EchoBasics", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "EchoBasics", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_rt_basics(&busrpc_it, v);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "(bynqiuxtdsog)", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "(bynqiuxtdsog)", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_basics(&busrpc_it, &busrpc_out_w, err);
+                busrpc_r = busrpc__read_rt_basics(&busrpc_it, &busrpc_out_w, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_basics_clear(&busrpc_out_w);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (w)
                 *w = busrpc_out_w;
@@ -862,7 +862,7 @@ static void busrpc__round_trip_echo_basics_done(busrpc_msg *reply, int r, const 
         free(a);
 }
 
-int round_trip_echo_basics_async(busrpc_proxy *p, const rt_basics *v, round_trip_echo_basics_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_echo_basics_async(busrpc_proxy *busrpc_p, const rt_basics *v, round_trip_echo_basics_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -871,9 +871,9 @@ int round_trip_echo_basics_async(busrpc_proxy *p, const rt_basics *v, round_trip
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EchoBasics", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "EchoBasics", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -883,13 +883,13 @@ int round_trip_echo_basics_async(busrpc_proxy *p, const rt_basics *v, round_trip
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "(bynqiuxtdsog)", busrpc__round_trip_echo_basics_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "(bynqiuxtdsog)", busrpc__round_trip_echo_basics_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_ints(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, uint8_t *ry, int16_t *rn, uint16_t *rq, int32_t *ri, uint32_t *ru, int64_t *rx, uint64_t *rt, bool *rb, double *rd, busrpc_error *err) {
+int round_trip_ints(busrpc_proxy *busrpc_p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, uint8_t *ry, int16_t *rn, uint16_t *rq, int32_t *ri, uint32_t *ru, int64_t *rx, uint64_t *rt, bool *rb, double *rd, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         uint8_t busrpc_out_ry = 0;
@@ -903,7 +903,7 @@ int round_trip_ints(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i
         double busrpc_out_rd = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Ints", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Ints", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -926,9 +926,9 @@ int round_trip_ints(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_DOUBLE, &d);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "ynqiuxtbd", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "ynqiuxtbd", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -952,7 +952,7 @@ int round_trip_ints(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_DOUBLE, &busrpc_out_rd);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (ry)
                 *ry = busrpc_out_ry;
@@ -1034,7 +1034,7 @@ static void busrpc__round_trip_ints_done(busrpc_msg *reply, int r, const busrpc_
         free(a);
 }
 
-int round_trip_ints_async(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, round_trip_ints_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_ints_async(busrpc_proxy *busrpc_p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, round_trip_ints_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1043,9 +1043,9 @@ int round_trip_ints_async(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Ints", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Ints", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1071,13 +1071,13 @@ int round_trip_ints_async(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "ynqiuxtbd", busrpc__round_trip_ints_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "ynqiuxtbd", busrpc__round_trip_ints_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_strings(busrpc_proxy *p, const char *s, const char *path, const char *g, char **rs, char **ro, char **rg, busrpc_error *err) {
+int round_trip_strings(busrpc_proxy *busrpc_p, const char *s, const char *path, const char *g, char **rs, char **ro, char **rg, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         char *busrpc_out_rs = NULL;
@@ -1085,7 +1085,7 @@ int round_trip_strings(busrpc_proxy *p, const char *s, const char *path, const c
         char *busrpc_out_rg = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Strings", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Strings", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1096,9 +1096,9 @@ int round_trip_strings(busrpc_proxy *p, const char *s, const char *path, const c
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_SIGNATURE, &g);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "sog", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "sog", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -1113,7 +1113,7 @@ int round_trip_strings(busrpc_proxy *p, const char *s, const char *path, const c
                 free(busrpc_out_rs);
                 free(busrpc_out_ro);
                 free(busrpc_out_rg);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rs)
                 *rs = busrpc_out_rs;
@@ -1174,7 +1174,7 @@ static void busrpc__round_trip_strings_done(busrpc_msg *reply, int r, const busr
         free(a);
 }
 
-int round_trip_strings_async(busrpc_proxy *p, const char *s, const char *path, const char *g, round_trip_strings_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_strings_async(busrpc_proxy *busrpc_p, const char *s, const char *path, const char *g, round_trip_strings_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1183,9 +1183,9 @@ int round_trip_strings_async(busrpc_proxy *p, const char *s, const char *path, c
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Strings", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Strings", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1199,13 +1199,13 @@ int round_trip_strings_async(busrpc_proxy *p, const char *s, const char *path, c
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "sog", busrpc__round_trip_strings_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "sog", busrpc__round_trip_strings_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_arrays(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, rt_int32_array *rints, rt_byte_array *rbytes, rt_double_array *rdbls, rt_bool_array *rbools, rt_string_array *rstrs, rt_int64_array *rlongs, busrpc_error *err) {
+int round_trip_arrays(busrpc_proxy *busrpc_p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, rt_int32_array *rints, rt_byte_array *rbytes, rt_double_array *rdbls, rt_bool_array *rbools, rt_string_array *rstrs, rt_int64_array *rlongs, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_int32_array busrpc_out_rints;
@@ -1222,7 +1222,7 @@ int round_trip_arrays(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte
         memset(&busrpc_out_rbools, 0, sizeof(busrpc_out_rbools));
         memset(&busrpc_out_rstrs, 0, sizeof(busrpc_out_rstrs));
         memset(&busrpc_out_rlongs, 0, sizeof(busrpc_out_rlongs));
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Arrays", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Arrays", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1239,24 +1239,24 @@ int round_trip_arrays(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte
                 busrpc_r = busrpc__append_rt_int64_array(&busrpc_it, longs);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "aiayadabasax", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "aiayadabasax", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_int32_array(&busrpc_it, &busrpc_out_rints, err);
+                busrpc_r = busrpc__read_rt_int32_array(&busrpc_it, &busrpc_out_rints, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_byte_array(&busrpc_it, &busrpc_out_rbytes, err);
+                busrpc_r = busrpc__read_rt_byte_array(&busrpc_it, &busrpc_out_rbytes, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_double_array(&busrpc_it, &busrpc_out_rdbls, err);
+                busrpc_r = busrpc__read_rt_double_array(&busrpc_it, &busrpc_out_rdbls, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_bool_array(&busrpc_it, &busrpc_out_rbools, err);
+                busrpc_r = busrpc__read_rt_bool_array(&busrpc_it, &busrpc_out_rbools, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_string_array(&busrpc_it, &busrpc_out_rstrs, err);
+                busrpc_r = busrpc__read_rt_string_array(&busrpc_it, &busrpc_out_rstrs, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_int64_array(&busrpc_it, &busrpc_out_rlongs, err);
+                busrpc_r = busrpc__read_rt_int64_array(&busrpc_it, &busrpc_out_rlongs, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_int32_array_clear(&busrpc_out_rints);
@@ -1265,7 +1265,7 @@ int round_trip_arrays(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte
                 rt_bool_array_clear(&busrpc_out_rbools);
                 rt_string_array_clear(&busrpc_out_rstrs);
                 rt_int64_array_clear(&busrpc_out_rlongs);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rints)
                 *rints = busrpc_out_rints;
@@ -1365,7 +1365,7 @@ static void busrpc__round_trip_arrays_done(busrpc_msg *reply, int r, const busrp
         free(a);
 }
 
-int round_trip_arrays_async(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, round_trip_arrays_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_arrays_async(busrpc_proxy *busrpc_p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, round_trip_arrays_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1374,9 +1374,9 @@ int round_trip_arrays_async(busrpc_proxy *p, const rt_int32_array *ints, const r
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Arrays", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Arrays", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1396,13 +1396,13 @@ int round_trip_arrays_async(busrpc_proxy *p, const rt_int32_array *ints, const r
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "aiayadabasax", busrpc__round_trip_arrays_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "aiayadabasax", busrpc__round_trip_arrays_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_nested(busrpc_proxy *p, const rt_entry_array *entries, rt_entry_array *rentries, uint32_t *count, busrpc_error *err) {
+int round_trip_nested(busrpc_proxy *busrpc_p, const rt_entry_array *entries, rt_entry_array *rentries, uint32_t *count, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_entry_array busrpc_out_rentries;
@@ -1410,27 +1410,27 @@ int round_trip_nested(busrpc_proxy *p, const rt_entry_array *entries, rt_entry_a
         int busrpc_r;
 
         memset(&busrpc_out_rentries, 0, sizeof(busrpc_out_rentries));
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Nested", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Nested", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_rt_entry_array(&busrpc_it, entries);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "a(sa{si}u)u", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "a(sa{si}u)u", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_entry_array(&busrpc_it, &busrpc_out_rentries, err);
+                busrpc_r = busrpc__read_rt_entry_array(&busrpc_it, &busrpc_out_rentries, busrpc_err);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &busrpc_out_count);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_entry_array_clear(&busrpc_out_rentries);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rentries)
                 *rentries = busrpc_out_rentries;
@@ -1476,7 +1476,7 @@ static void busrpc__round_trip_nested_done(busrpc_msg *reply, int r, const busrp
         free(a);
 }
 
-int round_trip_nested_async(busrpc_proxy *p, const rt_entry_array *entries, round_trip_nested_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_nested_async(busrpc_proxy *busrpc_p, const rt_entry_array *entries, round_trip_nested_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1485,9 +1485,9 @@ int round_trip_nested_async(busrpc_proxy *p, const rt_entry_array *entries, roun
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Nested", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Nested", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1497,13 +1497,13 @@ int round_trip_nested_async(busrpc_proxy *p, const rt_entry_array *entries, roun
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "a(sa{si}u)u", busrpc__round_trip_nested_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "a(sa{si}u)u", busrpc__round_trip_nested_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_maps(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, rt_string_uint32_map *rm, rt_uint32_string_array_map *rlists, busrpc_error *err) {
+int round_trip_maps(busrpc_proxy *busrpc_p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, rt_string_uint32_map *rm, rt_uint32_string_array_map *rlists, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_string_uint32_map busrpc_out_rm;
@@ -1512,7 +1512,7 @@ int round_trip_maps(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uin
 
         memset(&busrpc_out_rm, 0, sizeof(busrpc_out_rm));
         memset(&busrpc_out_rlists, 0, sizeof(busrpc_out_rlists));
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Maps", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Maps", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1521,21 +1521,21 @@ int round_trip_maps(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uin
                 busrpc_r = busrpc__append_rt_uint32_string_array_map(&busrpc_it, lists);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "a{su}a{uas}", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "a{su}a{uas}", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_string_uint32_map(&busrpc_it, &busrpc_out_rm, err);
+                busrpc_r = busrpc__read_rt_string_uint32_map(&busrpc_it, &busrpc_out_rm, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_uint32_string_array_map(&busrpc_it, &busrpc_out_rlists, err);
+                busrpc_r = busrpc__read_rt_uint32_string_array_map(&busrpc_it, &busrpc_out_rlists, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_string_uint32_map_clear(&busrpc_out_rm);
                 rt_uint32_string_array_map_clear(&busrpc_out_rlists);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rm)
                 *rm = busrpc_out_rm;
@@ -1587,7 +1587,7 @@ static void busrpc__round_trip_maps_done(busrpc_msg *reply, int r, const busrpc_
         free(a);
 }
 
-int round_trip_maps_async(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, round_trip_maps_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_maps_async(busrpc_proxy *busrpc_p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, round_trip_maps_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1596,9 +1596,9 @@ int round_trip_maps_async(busrpc_proxy *p, const rt_string_uint32_map *m, const 
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Maps", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Maps", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1610,13 +1610,13 @@ int round_trip_maps_async(busrpc_proxy *p, const rt_string_uint32_map *m, const 
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "a{su}a{uas}", busrpc__round_trip_maps_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "a{su}a{uas}", busrpc__round_trip_maps_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_variants(busrpc_proxy *p, const busrpc_variant *v, const rt_variant_array *vs, busrpc_variant **rv, rt_variant_array *rvs, busrpc_error *err) {
+int round_trip_variants(busrpc_proxy *busrpc_p, const busrpc_variant *v, const rt_variant_array *vs, busrpc_variant **rv, rt_variant_array *rvs, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         busrpc_variant *busrpc_out_rv = NULL;
@@ -1624,7 +1624,7 @@ int round_trip_variants(busrpc_proxy *p, const busrpc_variant *v, const rt_varia
         int busrpc_r;
 
         memset(&busrpc_out_rvs, 0, sizeof(busrpc_out_rvs));
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Variants", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Variants", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1633,21 +1633,21 @@ int round_trip_variants(busrpc_proxy *p, const busrpc_variant *v, const rt_varia
                 busrpc_r = busrpc__append_rt_variant_array(&busrpc_it, vs);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "vav", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "vav", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_variant(&busrpc_it, &busrpc_out_rv);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_variant_array(&busrpc_it, &busrpc_out_rvs, err);
+                busrpc_r = busrpc__read_rt_variant_array(&busrpc_it, &busrpc_out_rvs, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 busrpc_variant_unref(busrpc_out_rv);
                 rt_variant_array_clear(&busrpc_out_rvs);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rv)
                 *rv = busrpc_out_rv;
@@ -1698,7 +1698,7 @@ static void busrpc__round_trip_variants_done(busrpc_msg *reply, int r, const bus
         free(a);
 }
 
-int round_trip_variants_async(busrpc_proxy *p, const busrpc_variant *v, const rt_variant_array *vs, round_trip_variants_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_variants_async(busrpc_proxy *busrpc_p, const busrpc_variant *v, const rt_variant_array *vs, round_trip_variants_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1707,9 +1707,9 @@ int round_trip_variants_async(busrpc_proxy *p, const busrpc_variant *v, const rt
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Variants", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Variants", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1721,20 +1721,20 @@ int round_trip_variants_async(busrpc_proxy *p, const busrpc_variant *v, const rt
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "vav", busrpc__round_trip_variants_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "vav", busrpc__round_trip_variants_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_enums(busrpc_proxy *p, rt_color c, rt_perm perm, rt_color *rc, rt_perm *rp, busrpc_error *err) {
+int round_trip_enums(busrpc_proxy *busrpc_p, rt_color c, rt_perm perm, rt_color *rc, rt_perm *rp, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_color busrpc_out_rc = 0;
         rt_perm busrpc_out_rp = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Enums", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Enums", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1743,19 +1743,19 @@ int round_trip_enums(busrpc_proxy *p, rt_color c, rt_perm perm, rt_color *rc, rt
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT16, &(uint16_t){ (uint16_t)perm });
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "uq", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "uq", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_color(&busrpc_it, &busrpc_out_rc, err);
+                busrpc_r = busrpc__read_rt_color(&busrpc_it, &busrpc_out_rc, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_perm(&busrpc_it, &busrpc_out_rp, err);
+                busrpc_r = busrpc__read_rt_perm(&busrpc_it, &busrpc_out_rp, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (rc)
                 *rc = busrpc_out_rc;
@@ -1795,7 +1795,7 @@ static void busrpc__round_trip_enums_done(busrpc_msg *reply, int r, const busrpc
         free(a);
 }
 
-int round_trip_enums_async(busrpc_proxy *p, rt_color c, rt_perm perm, round_trip_enums_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_enums_async(busrpc_proxy *busrpc_p, rt_color c, rt_perm perm, round_trip_enums_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1804,9 +1804,9 @@ int round_trip_enums_async(busrpc_proxy *p, rt_color c, rt_perm perm, round_trip
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Enums", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Enums", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1818,13 +1818,13 @@ int round_trip_enums_async(busrpc_proxy *p, rt_color c, rt_perm perm, round_trip
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "uq", busrpc__round_trip_enums_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "uq", busrpc__round_trip_enums_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_fds(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_holder *h, int *ra, rt_fd_array *rmany, rt_holder *rh, busrpc_error *err) {
+int round_trip_fds(busrpc_proxy *busrpc_p, int a, const rt_fd_array *many, const rt_holder *h, int *ra, rt_fd_array *rmany, rt_holder *rh, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int busrpc_out_ra = -1;
@@ -1834,7 +1834,7 @@ int round_trip_fds(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_hol
 
         memset(&busrpc_out_rmany, 0, sizeof(busrpc_out_rmany));
         rt_holder_init(&busrpc_out_rh);
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Fds", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Fds", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1845,25 +1845,25 @@ int round_trip_fds(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_hol
                 busrpc_r = busrpc__append_rt_holder(&busrpc_it, h);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "hah(hs)", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "hah(hs)", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_fd(&busrpc_it, &busrpc_out_ra);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_fd_array(&busrpc_it, &busrpc_out_rmany, err);
+                busrpc_r = busrpc__read_rt_fd_array(&busrpc_it, &busrpc_out_rmany, busrpc_err);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_holder(&busrpc_it, &busrpc_out_rh, err);
+                busrpc_r = busrpc__read_rt_holder(&busrpc_it, &busrpc_out_rh, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 if (busrpc_out_ra >= 0)
                         close(busrpc_out_ra);
                 rt_fd_array_clear(&busrpc_out_rmany);
                 rt_holder_clear(&busrpc_out_rh);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (ra)
                 *ra = busrpc_out_ra;
@@ -1929,7 +1929,7 @@ static void busrpc__round_trip_fds_done(busrpc_msg *reply, int r, const busrpc_e
         free(a);
 }
 
-int round_trip_fds_async(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_holder *h, round_trip_fds_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_fds_async(busrpc_proxy *busrpc_p, int a, const rt_fd_array *many, const rt_holder *h, round_trip_fds_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -1938,9 +1938,9 @@ int round_trip_fds_async(busrpc_proxy *p, int a, const rt_fd_array *many, const 
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Fds", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Fds", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1954,13 +1954,13 @@ int round_trip_fds_async(busrpc_proxy *p, int a, const rt_fd_array *many, const 
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "hah(hs)", busrpc__round_trip_fds_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "hah(hs)", busrpc__round_trip_fds_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_blob(busrpc_proxy *p, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy, busrpc_error *err) {
+int round_trip_blob(busrpc_proxy *busrpc_p, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         uint64_t busrpc_out_size = 0;
@@ -1968,16 +1968,16 @@ int round_trip_blob(busrpc_proxy *p, busrpc_shm *data, uint64_t *size, uint64_t 
         busrpc_shm *busrpc_out_copy = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Blob", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Blob", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_shm(&busrpc_it, data);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "tth", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "tth", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -1986,11 +1986,11 @@ int round_trip_blob(busrpc_proxy *p, busrpc_shm *data, uint64_t *size, uint64_t 
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_sum);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, err);
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_copy, 0, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 busrpc_shm_unref(busrpc_out_copy);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (size)
                 *size = busrpc_out_size;
@@ -2041,7 +2041,7 @@ static void busrpc__round_trip_blob_done(busrpc_msg *reply, int r, const busrpc_
         free(a);
 }
 
-int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_blob_async(busrpc_proxy *busrpc_p, busrpc_shm *data, round_trip_blob_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2050,9 +2050,9 @@ int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_don
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Blob", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Blob", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2062,20 +2062,20 @@ int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_don
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "tth", busrpc__round_trip_blob_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "tth", busrpc__round_trip_blob_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_bounded(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made, busrpc_error *err) {
+int round_trip_bounded(busrpc_proxy *busrpc_p, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         uint64_t busrpc_out_size = 0;
         busrpc_shm *busrpc_out_made = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2086,20 +2086,20 @@ int round_trip_bounded(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, ui
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &want);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "th", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "th", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_size);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_made, UINT64_C(65536), err);
+                busrpc_r = busrpc__read_shm(&busrpc_it, &busrpc_out_made, UINT64_C(65536), busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 busrpc_shm_unref(busrpc_out_made);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (size)
                 *size = busrpc_out_size;
@@ -2144,7 +2144,7 @@ static void busrpc__round_trip_bounded_done(busrpc_msg *reply, int r, const busr
         free(a);
 }
 
-int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, round_trip_bounded_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_bounded_async(busrpc_proxy *busrpc_p, busrpc_shm *data, const rt_framed *f, uint64_t want, round_trip_bounded_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2153,9 +2153,9 @@ int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed 
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Bounded", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2169,20 +2169,20 @@ int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed 
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "th", busrpc__round_trip_bounded_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "th", busrpc__round_trip_bounded_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_repeat(busrpc_proxy *p, const char *key, uint32_t times, rt_string_uint32_map *m, busrpc_error *err) {
+int round_trip_repeat(busrpc_proxy *busrpc_p, const char *key, uint32_t times, rt_string_uint32_map *m, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_string_uint32_map busrpc_out_m;
         int busrpc_r;
 
         memset(&busrpc_out_m, 0, sizeof(busrpc_out_m));
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2191,18 +2191,18 @@ int round_trip_repeat(busrpc_proxy *p, const char *key, uint32_t times, rt_strin
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &times);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "a{su}", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "a{su}", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
         if (busrpc_r >= 0)
-                busrpc_r = busrpc__read_rt_string_uint32_map(&busrpc_it, &busrpc_out_m, err);
+                busrpc_r = busrpc__read_rt_string_uint32_map(&busrpc_it, &busrpc_out_m, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_string_uint32_map_clear(&busrpc_out_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (m)
                 *m = busrpc_out_m;
@@ -2242,7 +2242,7 @@ static void busrpc__round_trip_repeat_done(busrpc_msg *reply, int r, const busrp
         free(a);
 }
 
-int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, round_trip_repeat_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_repeat_async(busrpc_proxy *busrpc_p, const char *key, uint32_t times, round_trip_repeat_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2251,9 +2251,9 @@ int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, ro
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Repeat", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2265,27 +2265,27 @@ int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, ro
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "a{su}", busrpc__round_trip_repeat_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "a{su}", busrpc__round_trip_repeat_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_emit_shm(busrpc_proxy *p, uint64_t size, busrpc_error *err) {
+int round_trip_emit_shm(busrpc_proxy *busrpc_p, uint64_t size, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &size);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_msg_unref(busrpc_reply);
@@ -2310,7 +2310,7 @@ static void busrpc__round_trip_emit_shm_done(busrpc_msg *reply, int r, const bus
         free(a);
 }
 
-int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_shm_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_emit_shm_async(busrpc_proxy *busrpc_p, uint64_t size, round_trip_emit_shm_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2319,9 +2319,9 @@ int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_sh
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "EmitShm", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2331,19 +2331,19 @@ int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_sh
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "", busrpc__round_trip_emit_shm_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "", busrpc__round_trip_emit_shm_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_error *err) {
+int round_trip_divide(busrpc_proxy *busrpc_p, int32_t a, int32_t b, int32_t *q, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int32_t busrpc_out_q = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Divide", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Divide", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2352,9 +2352,9 @@ int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &b);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "i", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "i", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -2362,7 +2362,7 @@ int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_out_q);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (q)
                 *q = busrpc_out_q;
@@ -2396,7 +2396,7 @@ static void busrpc__round_trip_divide_done(busrpc_msg *reply, int r, const busrp
         free(a);
 }
 
-int round_trip_divide_async(busrpc_proxy *p, int32_t a, int32_t b, round_trip_divide_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_divide_async(busrpc_proxy *busrpc_p, int32_t a, int32_t b, round_trip_divide_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2405,9 +2405,9 @@ int round_trip_divide_async(busrpc_proxy *p, int32_t a, int32_t b, round_trip_di
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Divide", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Divide", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2419,19 +2419,19 @@ int round_trip_divide_async(busrpc_proxy *p, int32_t a, int32_t b, round_trip_di
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "i", busrpc__round_trip_divide_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "i", busrpc__round_trip_divide_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_later(busrpc_proxy *p, uint32_t ms, int32_t value, int32_t *back, busrpc_error *err) {
+int round_trip_later(busrpc_proxy *busrpc_p, uint32_t ms, int32_t value, int32_t *back, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int32_t busrpc_out_back = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Later", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Later", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2440,9 +2440,9 @@ int round_trip_later(busrpc_proxy *p, uint32_t ms, int32_t value, int32_t *back,
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &value);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "i", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "i", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -2450,7 +2450,7 @@ int round_trip_later(busrpc_proxy *p, uint32_t ms, int32_t value, int32_t *back,
                 busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_out_back);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (back)
                 *back = busrpc_out_back;
@@ -2484,7 +2484,7 @@ static void busrpc__round_trip_later_done(busrpc_msg *reply, int r, const busrpc
         free(a);
 }
 
-int round_trip_later_async(busrpc_proxy *p, uint32_t ms, int32_t value, round_trip_later_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_later_async(busrpc_proxy *busrpc_p, uint32_t ms, int32_t value, round_trip_later_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2493,9 +2493,9 @@ int round_trip_later_async(busrpc_proxy *p, uint32_t ms, int32_t value, round_tr
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Later", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Later", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2507,44 +2507,44 @@ int round_trip_later_async(busrpc_proxy *p, uint32_t ms, int32_t value, round_tr
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "i", busrpc__round_trip_later_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "i", busrpc__round_trip_later_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_poke(busrpc_proxy *p, const char *what, busrpc_error *err) {
+int round_trip_poke(busrpc_proxy *busrpc_p, const char *what, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Poke", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Poke", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &what);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_send(p, busrpc_m);
-        return busrpc_r < 0 ? busrpc_error_set_errno(err, busrpc_r) : 0;
+        busrpc_r = busrpc_proxy_send(busrpc_p, busrpc_m);
+        return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;
 }
 
-int round_trip_poked(busrpc_proxy *p, char **last, busrpc_error *err) {
+int round_trip_poked(busrpc_proxy *busrpc_p, char **last, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         char *busrpc_out_last = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Poked", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Poked", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "s", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "s", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
@@ -2553,7 +2553,7 @@ int round_trip_poked(busrpc_proxy *p, char **last, busrpc_error *err) {
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 free(busrpc_out_last);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (last)
                 *last = busrpc_out_last;
@@ -2592,7 +2592,7 @@ static void busrpc__round_trip_poked_done(busrpc_msg *reply, int r, const busrpc
         free(a);
 }
 
-int round_trip_poked_async(busrpc_proxy *p, round_trip_poked_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_poked_async(busrpc_proxy *busrpc_p, round_trip_poked_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2601,9 +2601,9 @@ int round_trip_poked_async(busrpc_proxy *p, round_trip_poked_done cb, void *user
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Poked", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Poked", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -2611,18 +2611,18 @@ int round_trip_poked_async(busrpc_proxy *p, round_trip_poked_done cb, void *user
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "s", busrpc__round_trip_poked_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "s", busrpc__round_trip_poked_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_emit(busrpc_proxy *p, int64_t value, const char *where, busrpc_error *err) {
+int round_trip_emit(busrpc_proxy *busrpc_p, int64_t value, const char *where, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Emit", &busrpc_m);
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Emit", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2631,9 +2631,9 @@ int round_trip_emit(busrpc_proxy *p, int64_t value, const char *where, busrpc_er
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &where);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        busrpc_r = busrpc_proxy_call(p, busrpc_m, "", &busrpc_reply, err);
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "", &busrpc_reply, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_msg_unref(busrpc_reply);
@@ -2658,7 +2658,7 @@ static void busrpc__round_trip_emit_done(busrpc_msg *reply, int r, const busrpc_
         free(a);
 }
 
-int round_trip_emit_async(busrpc_proxy *p, int64_t value, const char *where, round_trip_emit_done cb, void *userdata, busrpc_pending **out) {
+int round_trip_emit_async(busrpc_proxy *busrpc_p, int64_t value, const char *where, round_trip_emit_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         busrpc__closure *busrpc_a;
@@ -2667,9 +2667,9 @@ int round_trip_emit_async(busrpc_proxy *p, int64_t value, const char *where, rou
         busrpc_a = malloc(sizeof(*busrpc_a));
         if (!busrpc_a)
                 return -ENOMEM;
-        busrpc_a->cb = (void (*)(void))cb;
-        busrpc_a->userdata = userdata;
-        busrpc_r = busrpc_proxy_method_new(p, ROUND_TRIP_INTERFACE_NAME, "Emit", &busrpc_m);
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Emit", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2681,26 +2681,26 @@ int round_trip_emit_async(busrpc_proxy *p, int64_t value, const char *where, rou
                 free(busrpc_a);
                 return busrpc_r;
         }
-        busrpc_r = busrpc_proxy_call_async(p, busrpc_m, "", busrpc__round_trip_emit_done, busrpc_a, out);
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "", busrpc__round_trip_emit_done, busrpc_a, busrpc_out);
         if (busrpc_r < 0)
                 free(busrpc_a);
         return busrpc_r;
 }
 
-int round_trip_get_name(busrpc_proxy *p, char **name, busrpc_error *err) {
+int round_trip_get_name(busrpc_proxy *busrpc_p, char **name, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         char *busrpc_v = NULL;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, ROUND_TRIP_INTERFACE_NAME, "Name", "s", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Name", "s", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
         busrpc_r = busrpc__read_string(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_v);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 free(busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (name)
                 *name = busrpc_v;
@@ -2710,55 +2710,55 @@ int round_trip_get_name(busrpc_proxy *p, char **name, busrpc_error *err) {
         return 0;
 }
 
-int round_trip_get_mode(busrpc_proxy *p, rt_color *mode, busrpc_error *err) {
+int round_trip_get_mode(busrpc_proxy *busrpc_p, rt_color *mode, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_color busrpc_v = 0;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_get_property(p, ROUND_TRIP_INTERFACE_NAME, "Mode", "u", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Mode", "u", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_rt_color(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_rt_color(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (mode)
                 *mode = busrpc_v;
         return 0;
 }
 
-int round_trip_set_mode(busrpc_proxy *p, rt_color mode, busrpc_error *err) {
+int round_trip_set_mode(busrpc_proxy *busrpc_p, rt_color mode, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, ROUND_TRIP_INTERFACE_NAME, "Mode", "u", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Mode", "u", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT32, &(uint32_t){ (uint32_t)mode });
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
-int round_trip_get_stats(busrpc_proxy *p, rt_uint32_array *stats, busrpc_error *err) {
+int round_trip_get_stats(busrpc_proxy *busrpc_p, rt_uint32_array *stats, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_uint32_array busrpc_v;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc_proxy_get_property(p, ROUND_TRIP_INTERFACE_NAME, "Stats", "au", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Stats", "au", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_rt_uint32_array(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_rt_uint32_array(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_uint32_array_clear(&busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (stats)
                 *stats = busrpc_v;
@@ -2768,36 +2768,36 @@ int round_trip_get_stats(busrpc_proxy *p, rt_uint32_array *stats, busrpc_error *
         return 0;
 }
 
-int round_trip_set_stats(busrpc_proxy *p, const rt_uint32_array *stats, busrpc_error *err) {
+int round_trip_set_stats(busrpc_proxy *busrpc_p, const rt_uint32_array *stats, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, ROUND_TRIP_INTERFACE_NAME, "Stats", "au", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Stats", "au", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc__append_rt_uint32_array(&busrpc_it, stats);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
-int round_trip_get_snapshot(busrpc_proxy *p, rt_basics *snapshot, busrpc_error *err) {
+int round_trip_get_snapshot(busrpc_proxy *busrpc_p, rt_basics *snapshot, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
         rt_basics busrpc_v;
         int busrpc_r;
 
         rt_basics_init(&busrpc_v);
-        busrpc_r = busrpc_proxy_get_property(p, ROUND_TRIP_INTERFACE_NAME, "Snapshot", "(bynqiuxtdsog)", &busrpc_reply, &busrpc_it, err);
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Snapshot", "(bynqiuxtdsog)", &busrpc_reply, &busrpc_it, busrpc_err);
         if (busrpc_r < 0)
                 return busrpc_r;
-        busrpc_r = busrpc__read_rt_basics(&busrpc_it, &busrpc_v, err);
+        busrpc_r = busrpc__read_rt_basics(&busrpc_it, &busrpc_v, busrpc_err);
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
                 rt_basics_clear(&busrpc_v);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
         if (snapshot)
                 *snapshot = busrpc_v;
@@ -2807,19 +2807,19 @@ int round_trip_get_snapshot(busrpc_proxy *p, rt_basics *snapshot, busrpc_error *
         return 0;
 }
 
-int round_trip_set_secret(busrpc_proxy *p, int32_t secret, busrpc_error *err) {
+int round_trip_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_proxy_set_property_begin(p, ROUND_TRIP_INTERFACE_NAME, "Secret", "i", &busrpc_m, &busrpc_it);
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Secret", "i", &busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &secret);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
-                return busrpc_error_set_errno(err, busrpc_r);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
         }
-        return busrpc_proxy_set_property_finish(p, busrpc_m, &busrpc_it, err);
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
 int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err) {

@@ -802,12 +802,12 @@ static int busrpc__read_rt_uint32_array(busrpc_iter *it, rt_uint32_array *v, bus
 
 /* ==== org.busrpc.test.RoundTrip ==== */
 
-int round_trip_echo_basics_reply(busrpc_call *call, const rt_basics *w) {
+int round_trip_echo_basics_reply(busrpc_call *busrpc_req, const rt_basics *w) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -819,12 +819,12 @@ int round_trip_echo_basics_reply(busrpc_call *call, const rt_basics *w) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_ints_reply(busrpc_call *call, uint8_t ry, int16_t rn, uint16_t rq, int32_t ri, uint32_t ru, int64_t rx, uint64_t rt, bool rb, double rd) {
+int round_trip_ints_reply(busrpc_call *busrpc_req, uint8_t ry, int16_t rn, uint16_t rq, int32_t ri, uint32_t ru, int64_t rx, uint64_t rt, bool rb, double rd) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -852,12 +852,12 @@ int round_trip_ints_reply(busrpc_call *call, uint8_t ry, int16_t rn, uint16_t rq
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_strings_reply(busrpc_call *call, const char *rs, const char *ro, const char *rg) {
+int round_trip_strings_reply(busrpc_call *busrpc_req, const char *rs, const char *ro, const char *rg) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -873,12 +873,12 @@ int round_trip_strings_reply(busrpc_call *call, const char *rs, const char *ro, 
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_arrays_reply(busrpc_call *call, const rt_int32_array *rints, const rt_byte_array *rbytes, const rt_double_array *rdbls, const rt_bool_array *rbools, const rt_string_array *rstrs, const rt_int64_array *rlongs) {
+int round_trip_arrays_reply(busrpc_call *busrpc_req, const rt_int32_array *rints, const rt_byte_array *rbytes, const rt_double_array *rdbls, const rt_bool_array *rbools, const rt_string_array *rstrs, const rt_int64_array *rlongs) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -900,12 +900,12 @@ int round_trip_arrays_reply(busrpc_call *call, const rt_int32_array *rints, cons
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_nested_reply(busrpc_call *call, const rt_entry_array *rentries, uint32_t count) {
+int round_trip_nested_reply(busrpc_call *busrpc_req, const rt_entry_array *rentries, uint32_t count) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -919,12 +919,12 @@ int round_trip_nested_reply(busrpc_call *call, const rt_entry_array *rentries, u
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_maps_reply(busrpc_call *call, const rt_string_uint32_map *rm, const rt_uint32_string_array_map *rlists) {
+int round_trip_maps_reply(busrpc_call *busrpc_req, const rt_string_uint32_map *rm, const rt_uint32_string_array_map *rlists) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -938,12 +938,12 @@ int round_trip_maps_reply(busrpc_call *call, const rt_string_uint32_map *rm, con
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_variants_reply(busrpc_call *call, const busrpc_variant *rv, const rt_variant_array *rvs) {
+int round_trip_variants_reply(busrpc_call *busrpc_req, const busrpc_variant *rv, const rt_variant_array *rvs) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -957,12 +957,12 @@ int round_trip_variants_reply(busrpc_call *call, const busrpc_variant *rv, const
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_enums_reply(busrpc_call *call, rt_color rc, rt_perm rp) {
+int round_trip_enums_reply(busrpc_call *busrpc_req, rt_color rc, rt_perm rp) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -976,12 +976,12 @@ int round_trip_enums_reply(busrpc_call *call, rt_color rc, rt_perm rp) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_fds_reply(busrpc_call *call, int ra, const rt_fd_array *rmany, const rt_holder *rh) {
+int round_trip_fds_reply(busrpc_call *busrpc_req, int ra, const rt_fd_array *rmany, const rt_holder *rh) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -997,12 +997,12 @@ int round_trip_fds_reply(busrpc_call *call, int ra, const rt_fd_array *rmany, co
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_blob_reply(busrpc_call *call, uint64_t size, uint64_t sum, busrpc_shm *copy) {
+int round_trip_blob_reply(busrpc_call *busrpc_req, uint64_t size, uint64_t sum, busrpc_shm *copy) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1018,12 +1018,12 @@ int round_trip_blob_reply(busrpc_call *call, uint64_t size, uint64_t sum, busrpc
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made) {
+int round_trip_bounded_reply(busrpc_call *busrpc_req, uint64_t size, busrpc_shm *made) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1037,12 +1037,12 @@ int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made)
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m) {
+int round_trip_repeat_reply(busrpc_call *busrpc_req, const rt_string_uint32_map *m) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1054,12 +1054,12 @@ int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_emit_shm_reply(busrpc_call *call) {
+int round_trip_emit_shm_reply(busrpc_call *busrpc_req) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -1069,12 +1069,12 @@ int round_trip_emit_shm_reply(busrpc_call *call) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_divide_reply(busrpc_call *call, int32_t q) {
+int round_trip_divide_reply(busrpc_call *busrpc_req, int32_t q) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1086,12 +1086,12 @@ int round_trip_divide_reply(busrpc_call *call, int32_t q) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_later_reply(busrpc_call *call, int32_t back) {
+int round_trip_later_reply(busrpc_call *busrpc_req, int32_t back) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1103,12 +1103,12 @@ int round_trip_later_reply(busrpc_call *call, int32_t back) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_poked_reply(busrpc_call *call, const char *last) {
+int round_trip_poked_reply(busrpc_call *busrpc_req, const char *last) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -1120,12 +1120,12 @@ int round_trip_poked_reply(busrpc_call *call, const char *last) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_emit_reply(busrpc_call *call) {
+int round_trip_emit_reply(busrpc_call *busrpc_req) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_call_reply_new(call, &busrpc_m);
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r < 0) {
@@ -1889,6 +1889,7 @@ static const busrpc_signal_desc busrpc__round_trip_signals[] = {
 #endif
 static const char busrpc__round_trip_xml[] =
         "  <interface name=\"org.busrpc.test.RoundTrip\">\n"
+        "    <annotation name=\"org.busrpc.CName\" value=\"round_trip\"/>\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"struct Basics { bool b; byte y; int16 n; uint16 q; int32 i; uint32 u; int64 x; uint64 t; double d; string s; objpath o; signature g; }\"/>\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"enum Color : uint32 { RED = 0, GREEN = 1, BLUE = 2 }\"/>\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"flags Perm : uint16 { READ = 0x1, WRITE = 0x2, EXEC = 0x4 }\"/>\n"
@@ -2095,12 +2096,12 @@ int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *op
         return busrpc_object_export(c, path, &round_trip_interface, ops, self, out);
 }
 
-int round_trip_emit_shared(busrpc_object *o, busrpc_shm *data, uint64_t size) {
+int round_trip_emit_shared(busrpc_object *busrpc_o, busrpc_shm *data, uint64_t size) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Shared", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Shared", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)
@@ -2114,12 +2115,12 @@ int round_trip_emit_shared(busrpc_object *o, busrpc_shm *data, uint64_t size) {
         return busrpc_msg_send(busrpc_m);
 }
 
-int round_trip_emit_happened(busrpc_object *o, int64_t value, const char *where, const rt_entry *entry) {
+int round_trip_emit_happened(busrpc_object *busrpc_o, int64_t value, const char *where, const rt_entry *entry) {
         busrpc_msg *busrpc_m = NULL;
         busrpc_iter busrpc_it;
         int busrpc_r;
 
-        busrpc_r = busrpc_object_signal_new(o, "Happened", &busrpc_m);
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Happened", &busrpc_m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
         if (busrpc_r >= 0)

@@ -8,7 +8,7 @@
 #include "gen-c.h"
 
 static void param(GenC *g, const char *type, const char *name) {
-        char *d = genc_decl(type, name);
+        char *d = genc_decl(type, genc_arg(g, name));
         genc_p(g, ", %s", d);
         free(d);
 }
@@ -62,6 +62,28 @@ static bool has_arg(const IdlMember *m, const char *name) {
                 if (strcmp(m->out[i]->name, name) == 0)
                         return true;
         return false;
+}
+
+/* What a generated .c file calls or names besides busrpc_* and its module's
+ * own functions: a parameter of that name would hide it. */
+static const char *const libc_names[][2] = {
+        { "free", "busrpc_arg_free" },       { "malloc", "busrpc_arg_malloc" },
+        { "calloc", "busrpc_arg_calloc" },   { "realloc", "busrpc_arg_realloc" },
+        { "memset", "busrpc_arg_memset" },   { "memcpy", "busrpc_arg_memcpy" },
+        { "memcmp", "busrpc_arg_memcmp" },   { "strlen", "busrpc_arg_strlen" },
+        { "strcmp", "busrpc_arg_strcmp" },   { "strdup", "busrpc_arg_strdup" },
+        { "close", "busrpc_arg_close" },     { "dup", "busrpc_arg_dup" },
+        { "errno", "busrpc_arg_errno" },     { "vsnprintf", "busrpc_arg_vsnprintf" },
+        { "va_start", "busrpc_arg_va_start" }, { "va_end", "busrpc_arg_va_end" },
+        { "va_list", "busrpc_arg_va_list" },
+};
+
+const char *genc_arg(const GenC *g, const char *name) {
+        for (size_t i = 0; i < sizeof(libc_names) / sizeof(libc_names[0]); i++)
+                if (strcmp(libc_names[i][0], name) == 0)
+                        /* errno is a macro wherever <errno.h> is included: the header too */
+                        return g->def || strcmp(name, "errno") == 0 ? libc_names[i][1] : name;
+        return name;
 }
 
 const char *genc_own(const GenC *g, const IdlMember *m, const char *name) {
@@ -129,7 +151,7 @@ void genc_sig_get_all(GenC *g, const IdlDecl *iface) {
 void genc_sig_handler_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m) {
         genc_p(g, "typedef void (*%s_%s_handler)(", iface->c_name, m->c_name);
         for (size_t i = 0; i < m->n_in; i++) {
-                char *d = genc_decl(genc_borrowed(arg_type(g, iface, m->in[i])), m->in[i]->name);
+                char *d = genc_decl(genc_borrowed(arg_type(g, iface, m->in[i])), genc_arg(g, m->in[i]->name));
                 genc_p(g, "%s, ", d);
                 free(d);
         }

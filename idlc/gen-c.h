@@ -174,6 +174,11 @@ const char *genc_done_status(const IdlMember *m);
  * itself, a property) has that name; else name, as docs/generated-api.md
  * shows it. */
 const char *genc_own(const GenC *g, const IdlMember *m, const char *name);
+/* The C name of a user's argument or property in a definition: as written,
+ * but busrpc_arg_<name> where it would hide what the body calls (free,
+ * malloc, memset, errno...). Declarations show it as written, but for
+ * errno (a macro). */
+const char *genc_arg(const GenC *g, const char *name);
 void genc_sig_done_typedef(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_async(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_get(GenC *g, const IdlDecl *iface, const IdlMember *m);

@@ -35,8 +35,8 @@ static void doc_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 const CType *t = ty(g, d, a[i]->type);
                 const char *rel = genc_release(t);
-                genc_p(g, " * @%s: output (%s; may be NULL to ignore it), written only on success", a[i]->name,
-                       t->sig);
+                genc_p(g, " * @%s: output (%s; may be NULL to ignore it), written only on success",
+                       genc_arg(g, a[i]->name), t->sig);
                 if (rel)
                         genc_p(g, ";\n *       the caller owns it and releases it with %s", rel);
                 if (t->kind == CT_BASIC && t->basic->kind == IDL_T_SHM) {
@@ -52,13 +52,13 @@ static void doc_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
 
 static void doc_inputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
         for (size_t i = 0; i < n; i++)
-                genc_p(g, " * @%s: input (%s), borrowed.\n", a[i]->name, ty(g, d, a[i]->type)->sig);
+                genc_p(g, " * @%s: input (%s), borrowed.\n", genc_arg(g, a[i]->name), ty(g, d, a[i]->type)->sig);
 }
 
 static void doc_borrowed(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 const CType *t = ty(g, d, a[i]->type);
-                genc_p(g, " * @%s: (%s) borrowed until the callback returns", a[i]->name, t->sig);
+                genc_p(g, " * @%s: (%s) borrowed until the callback returns", genc_arg(g, a[i]->name), t->sig);
                 if (t->kind == CT_BASIC && (t->basic->kind == IDL_T_VARIANT || t->basic->kind == IDL_T_SHM))
                         genc_p(g, "; take a reference to keep it");
                 else if (t->kind == CT_BASIC && t->basic->kind == IDL_T_FD)
@@ -284,7 +284,7 @@ static void clear_all(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const c
 static void append_inputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *r, const char *it) {
         for (size_t i = 0; i < n; i++) {
                 CType *t = ty(g, d, a[i]->type);
-                char *s = genc_append(g, t, it, a[i]->name, genc_by_ptr(t));
+                char *s = genc_append(g, t, it, genc_arg(g, a[i]->name), genc_by_ptr(t));
                 genc_p(g, "        if (%s >= 0)\n                %s = %s;\n", r, r, s);
                 free(s);
         }
@@ -349,7 +349,7 @@ static void stub_sync(GenC *g, const IdlDecl *d, const IdlMember *m) {
                 const char *n = m->out[i]->name;
                 const CType *t = ty(g, d, m->out[i]->type);
                 char *lv = idl_xasprintf("busrpc_out_%s", n);
-                genc_p(g, "        if (%s)\n                *%s = busrpc_out_%s;\n", n, n, n);
+                genc_p(g, "        if (%s)\n                *%s = busrpc_out_%s;\n", genc_arg(g, n), genc_arg(g, n), n);
                 if (t->owns) {
                         genc_p(g, "        else {\n");
                         genc_clear_stmt(g, t, lv, 2);
@@ -431,7 +431,7 @@ static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, "        if (busrpc_r < 0) {\n");
         genc_clear_stmt(g, t, "busrpc_v", 2);
         genc_p(g, "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
-        genc_p(g, "        if (%s)\n                *%s = busrpc_v;\n", m->c_name, m->c_name);
+        genc_p(g, "        if (%s)\n                *%s = busrpc_v;\n", genc_arg(g, m->c_name), genc_arg(g, m->c_name));
         if (t->owns) {
                 genc_p(g, "        else {\n");
                 genc_clear_stmt(g, t, "busrpc_v", 2);
@@ -445,7 +445,8 @@ static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
 
 static void stub_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
-        char *mac = genc_iface_macro(d), *s = genc_append(g, t, "&busrpc_it", m->c_name, genc_by_ptr(t));
+        char *mac = genc_iface_macro(d);
+        char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->c_name), genc_by_ptr(t));
 
         genc_sig_set(g, d, m);
         genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");

@@ -7,6 +7,7 @@
  * links into this one program; a child process serves all three on one
  * connection of a private dbus-daemon and the parent calls them.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ static busrpc_conn *conn;
 /* ---- the server ---- */
 
 static int32_t prop_p = 7, prop_self = 8;
+static char *prop_free;
+static busrpc_object *robj;
 
 static int op_mix(void *self_, busrpc_call *call_, int32_t p, const char *o, int32_t out, const char *err,
                   int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c,
@@ -87,6 +90,43 @@ static int op_swap(void *self_, busrpc_call *call_, int32_t ret, const char *rep
         return *o && *err && *msg ? 0 : -ENOMEM;
 }
 
+/* Names of what the generated .c files call: free(), malloc(), errno... */
+static int op_stat(void *self, busrpc_call *call, const char *in_free, int32_t in_malloc,
+                   const reserved_string_array *in_realloc, char **memset_, uint64_t *strlen_, int *close_,
+                   int32_t *errno_, reserved_string_array *memcpy_) {
+        (void)self;
+        (void)call;
+        *memset_ = strdup(in_free);
+        *strlen_ = strlen(in_free);
+        *close_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        *errno_ = in_malloc;
+        memcpy_->items = calloc(in_realloc->n, sizeof(char *));
+        if (!*memset_ || *close_ < 0 || (in_realloc->n && !memcpy_->items))
+                return -ENOMEM;
+        for (size_t k = 0; k < in_realloc->n; k++)
+                if (!(memcpy_->items[memcpy_->n++] = strdup(in_realloc->items[k])))
+                        return -ENOMEM;
+        return reserved_emit_freed(robj, in_free, in_malloc);
+}
+
+static int op_get_free(void *self, char **free_, busrpc_error *err) {
+        (void)self;
+        (void)err;
+        *free_ = strdup(prop_free ? prop_free : "");
+        return *free_ ? 0 : -ENOMEM;
+}
+
+static int op_set_free(void *self, const char *free_, busrpc_error *err) {
+        char *copy = strdup(free_);
+        (void)self;
+        (void)err;
+        if (!copy)
+                return -ENOMEM;
+        free(prop_free);
+        prop_free = copy;
+        return 0;
+}
+
 static int op_get_p(void *self, int32_t *p, busrpc_error *err) {
         (void)self;
         (void)err;
@@ -122,6 +162,9 @@ static const reserved_ops r_ops = {
         .set_p = op_set_p,
         .get_self = op_get_self,
         .set_self = op_set_self,
+        .stat = op_stat,
+        .get_free = op_get_free,
+        .set_free = op_set_free,
 };
 
 static int media_play(void *self, busrpc_call *call, const char *uri, uint32_t *id) {
@@ -166,7 +209,7 @@ static int run_server(int ready) {
         if (busrpc_conn_request_name(c, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL) != 0)
                 return 11;
         /* One connection, one path: three interfaces of three modules. */
-        if (reserved_export(c, PATH, &r_ops, NULL, NULL) < 0 || media_player_export(c, PATH, &m_ops, NULL, NULL) < 0 ||
+        if (reserved_export(c, PATH, &r_ops, NULL, &robj) < 0 || media_player_export(c, PATH, &m_ops, NULL, NULL) < 0 ||
             video_player_export(c, PATH, &v_ops, NULL, NULL) < 0)
                 return 12;
         if (write(ready, "R", 1) != 1)
@@ -174,6 +217,7 @@ static int run_server(int ready) {
         close(ready);
         r = busrpc_conn_run(c);
         busrpc_conn_unref(c);
+        free(prop_free);
         return r < 0 ? 14 : 0;
 }
 
@@ -249,6 +293,83 @@ static void test_reserved(void) {
         busrpc_proxy_unref(px);
 }
 
+static bool freed_seen, stat_done;
+static char *freed_free, *done_memset;
+static int32_t freed_errno, done_errno = -1;
+
+static void on_freed(const char *free, int32_t busrpc_arg_errno, void *userdata) {
+        (void)userdata;
+        freed_seen = true;
+        freed_errno = busrpc_arg_errno;
+        freed_free = strdup(free);
+}
+
+static void stat_finished(int r, const busrpc_error *err, const char *memset, uint64_t strlen, int close,
+                          int32_t busrpc_arg_errno, const reserved_string_array *memcpy, void *userdata) {
+        (void)err;
+        (void)strlen;
+        (void)close;
+        (void)memcpy;
+        (void)userdata;
+        stat_done = true;
+        if (r == 0) {
+                done_errno = busrpc_arg_errno;
+                done_memset = strdup(memset);
+        }
+}
+
+static void wait_for(const bool *flag) {
+        busrpc_loop *l = busrpc_conn_get_loop(conn);
+        for (int k = 0; k < 200 && !*flag; k++)
+                busrpc_loop_iterate(l, 50);
+}
+
+static void test_libc_names(void) {
+        busrpc_proxy *px = NULL;
+        busrpc_error error = BUSRPC_ERROR_INIT;
+        char *items[] = { "x", "yz" };
+        reserved_string_array in = { items, 2 }, out = { 0 };
+        char *ms = NULL, *fr = NULL;
+        uint64_t len = 0;
+        int fd = -1, rc;
+        int32_t en = 0;
+
+        is_int(reserved_proxy_new(conn, NAME, PATH, &px), 0, "proxy");
+        rc = reserved_on_freed(px, on_freed, NULL, NULL);
+        is_int(rc, 0, "subscribed to Freed(free, errno)");
+        rc = reserved_stat(px, "hello", 17, &in, &ms, &len, &fd, &en, &out, &error);
+        is_int(rc, 0, "Stat(free, malloc, realloc) -> (memset, strlen, close, errno, memcpy)");
+        if (rc == 0) {
+                is_str(ms, "hello", "output memset");
+                ok(len == 5 && en == 17 && fd >= 0, "outputs strlen, errno, close (fd %d)", fd);
+                ok(out.n == 2 && strcmp(out.items[0], "x") == 0 && strcmp(out.items[1], "yz") == 0,
+                   "output memcpy (an array) from input realloc");
+        }
+        if (fd >= 0)
+                close(fd);
+        free(ms);
+        reserved_string_array_clear(&out);
+        wait_for(&freed_seen);
+        ok(freed_seen && freed_errno == 17 && freed_free && strcmp(freed_free, "hello") == 0,
+           "signal Freed(free, errno) emitted and received");
+        free(freed_free);
+
+        rc = reserved_stat_async(px, "async", 5, &in, stat_finished, NULL, NULL);
+        is_int(rc, 0, "Stat_async started");
+        wait_for(&stat_done);
+        ok(stat_done && done_errno == 5 && done_memset && strcmp(done_memset, "async") == 0,
+           "async Stat's callback got memset and errno");
+        free(done_memset);
+
+        rc = reserved_set_free(px, "lots", &error);
+        is_int(rc, 0, "property Free written");
+        rc = reserved_get_free(px, &fr, &error);
+        ok(rc == 0 && fr && strcmp(fr, "lots") == 0, "property Free read back");
+        free(fr);
+        busrpc_error_clear(&error);
+        busrpc_proxy_unref(px);
+}
+
 static void test_players(void) {
         busrpc_proxy *mp = NULL, *vp = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -306,6 +427,7 @@ int main(void) {
         if (busrpc_conn_open(bus.address, &conn) < 0)
                 tap_bail("cannot connect to the test bus");
         TAP_RUN(test_reserved);
+        TAP_RUN(test_libc_names);
         TAP_RUN(test_players);
         busrpc_conn_unref(conn);
         kill(pid, SIGTERM);

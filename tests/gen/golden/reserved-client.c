@@ -16,6 +16,8 @@ static int busrpc__append_reserved_rec(busrpc_iter *it, const reserved_rec *v);
 static int busrpc__read_reserved_rec(busrpc_iter *it, reserved_rec *v, busrpc_error *err);
 static int busrpc__read_reserved_int32_array(busrpc_iter *it, reserved_int32_array *v, busrpc_error *err);
 static int busrpc__read_reserved_string_int32_map(busrpc_iter *it, reserved_string_int32_map *v, busrpc_error *err);
+static int busrpc__append_reserved_string_array(busrpc_iter *it, const reserved_string_array *v);
+static int busrpc__read_reserved_string_array(busrpc_iter *it, reserved_string_array *v, busrpc_error *err);
 
 /* What an async call or a subscription hands to its trampoline: the
  * user's callback (cast back to its real type before the call). */
@@ -186,6 +188,46 @@ static int busrpc__read_reserved_string_int32_map(busrpc_iter *it, reserved_stri
                         r = busrpc__read_string(&entry, BUSRPC_TYPE_STRING, &v->keys[v->n - 1]);
                 if (r >= 0)
                         r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_INT32, &v->values[v->n - 1]);
+        }
+        return r;
+}
+
+static int busrpc__append_reserved_string_array(busrpc_iter *it, const reserved_string_array *v) {
+        busrpc_iter sub;
+        size_t i;
+        int r;
+
+        r = busrpc_iter_open(it, BUSRPC_TYPE_ARRAY, "s", &sub);
+        if (r < 0)
+                return r;
+        for (i = 0; i < v->n && r >= 0; i++)
+                r = busrpc_iter_append_basic(&sub, BUSRPC_TYPE_STRING, &v->items[i]);
+        if (r < 0) {
+                busrpc_iter_abandon(it, &sub);
+                return r;
+        }
+        return busrpc_iter_close(it, &sub);
+}
+
+static int busrpc__read_reserved_string_array(busrpc_iter *it, reserved_string_array *v, busrpc_error *err) {
+        busrpc_iter sub;
+        size_t cap = 0;
+        int r;
+
+        (void)err;
+        r = busrpc_iter_recurse(it, &sub);
+        while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
+                if (v->n == cap) {
+                        size_t ncap = cap ? 2 * cap : 16;
+                        char **p = realloc(v->items, ncap * sizeof(*p));
+                        if (!p)
+                                return -ENOMEM;
+                        v->items = p;
+                        cap = ncap;
+                }
+                v->items[v->n] = NULL;
+                v->n++;
+                r = busrpc__read_string(&sub, BUSRPC_TYPE_STRING, &v->items[v->n - 1]);
         }
         return r;
 }
@@ -675,6 +717,158 @@ int reserved_ping(busrpc_proxy *busrpc_p, int32_t p, int32_t err, int32_t o, bus
         return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;
 }
 
+int reserved_stat(busrpc_proxy *busrpc_p, const char *busrpc_arg_free, int32_t busrpc_arg_malloc, const reserved_string_array *busrpc_arg_realloc, char **busrpc_arg_memset, uint64_t *busrpc_arg_strlen, int *busrpc_arg_close, int32_t *busrpc_arg_errno, reserved_string_array *busrpc_arg_memcpy, busrpc_error *busrpc_err) {
+        busrpc_msg *busrpc_m = NULL, *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        char *busrpc_out_memset = NULL;
+        uint64_t busrpc_out_strlen = 0;
+        int busrpc_out_close = -1;
+        int32_t busrpc_out_errno = 0;
+        reserved_string_array busrpc_out_memcpy;
+        int busrpc_r;
+
+        memset(&busrpc_out_memcpy, 0, sizeof(busrpc_out_memcpy));
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, RESERVED_INTERFACE_NAME, "Stat", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_arg_free);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_arg_malloc);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_reserved_string_array(&busrpc_it, busrpc_arg_realloc);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
+        }
+        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, "sthias", &busrpc_reply, busrpc_err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__read_string(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_out_memset);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_out_strlen);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_get_fd(&busrpc_it, &busrpc_out_close);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_out_errno);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__read_reserved_string_array(&busrpc_it, &busrpc_out_memcpy, busrpc_err);
+        busrpc_msg_unref(busrpc_reply);
+        if (busrpc_r < 0) {
+                free(busrpc_out_memset);
+                if (busrpc_out_close >= 0)
+                        close(busrpc_out_close);
+                reserved_string_array_clear(&busrpc_out_memcpy);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
+        }
+        if (busrpc_arg_memset)
+                *busrpc_arg_memset = busrpc_out_memset;
+        else {
+                free(busrpc_out_memset);
+        }
+        if (busrpc_arg_strlen)
+                *busrpc_arg_strlen = busrpc_out_strlen;
+        if (busrpc_arg_close)
+                *busrpc_arg_close = busrpc_out_close;
+        else {
+                if (busrpc_out_close >= 0)
+                        close(busrpc_out_close);
+        }
+        if (busrpc_arg_errno)
+                *busrpc_arg_errno = busrpc_out_errno;
+        if (busrpc_arg_memcpy)
+                *busrpc_arg_memcpy = busrpc_out_memcpy;
+        else {
+                reserved_string_array_clear(&busrpc_out_memcpy);
+        }
+        return 0;
+}
+
+static void busrpc__reserved_stat_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        busrpc__closure *a = userdata;
+        reserved_stat_done cb = (reserved_stat_done)a->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        busrpc_iter it;
+        char *out_memset = NULL;
+        uint64_t out_strlen = 0;
+        int out_close = -1;
+        int32_t out_errno = 0;
+        reserved_string_array out_memcpy;
+
+        memset(&out_memcpy, 0, sizeof(out_memcpy));
+        if (r >= 0) {
+                r = busrpc_msg_read(reply, &it);
+                if (r >= 0)
+                        r = busrpc__read_string(&it, BUSRPC_TYPE_STRING, &out_memset);
+                if (r >= 0)
+                        r = busrpc_iter_get_basic(&it, BUSRPC_TYPE_UINT64, &out_strlen);
+                if (r >= 0)
+                        r = busrpc_iter_get_fd(&it, &out_close);
+                if (r >= 0)
+                        r = busrpc_iter_get_basic(&it, BUSRPC_TYPE_INT32, &out_errno);
+                if (r >= 0)
+                        r = busrpc__read_reserved_string_array(&it, &out_memcpy, &e);
+                if (r < 0) {
+                        free(out_memset);
+                        if (out_close >= 0)
+                                close(out_close);
+                        reserved_string_array_clear(&out_memcpy);
+                        out_memset = NULL;
+                        out_strlen = 0;
+                        out_close = -1;
+                        out_errno = 0;
+                        memset(&out_memcpy, 0, sizeof(out_memcpy));
+                }
+        }
+        if (r >= 0)
+                err = NULL;
+        else if (!err || !busrpc_error_is_set(err)) {
+                busrpc_error_set_errno(&e, r);
+                err = &e;
+        }
+        if (cb)
+                cb(r, err, out_memset, out_strlen, out_close, out_errno, &out_memcpy, a->userdata);
+        free(out_memset);
+        if (out_close >= 0)
+                close(out_close);
+        reserved_string_array_clear(&out_memcpy);
+        busrpc_error_clear(&e);
+        free(a);
+}
+
+int reserved_stat_async(busrpc_proxy *busrpc_p, const char *busrpc_arg_free, int32_t busrpc_arg_malloc, const reserved_string_array *busrpc_arg_realloc, reserved_stat_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        busrpc__closure *busrpc_a;
+        int busrpc_r;
+
+        busrpc_a = malloc(sizeof(*busrpc_a));
+        if (!busrpc_a)
+                return -ENOMEM;
+        busrpc_a->cb = (void (*)(void))busrpc_cb;
+        busrpc_a->userdata = busrpc_userdata;
+        busrpc_r = busrpc_proxy_method_new(busrpc_p, RESERVED_INTERFACE_NAME, "Stat", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_arg_free);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_arg_malloc);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_reserved_string_array(&busrpc_it, busrpc_arg_realloc);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                free(busrpc_a);
+                return busrpc_r;
+        }
+        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, "sthias", busrpc__reserved_stat_done, busrpc_a, busrpc_out);
+        if (busrpc_r < 0)
+                free(busrpc_a);
+        return busrpc_r;
+}
+
 int reserved_get_p(busrpc_proxy *busrpc_p, int32_t *p, busrpc_error *busrpc_err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it;
@@ -910,6 +1104,44 @@ int reserved_get_ret(busrpc_proxy *busrpc_p, int32_t *ret, busrpc_error *busrpc_
         return 0;
 }
 
+int reserved_get_free(busrpc_proxy *busrpc_p, char **busrpc_arg_free, busrpc_error *busrpc_err) {
+        busrpc_msg *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        char *busrpc_v = NULL;
+        int busrpc_r;
+
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, RESERVED_INTERFACE_NAME, "Free", "s", &busrpc_reply, &busrpc_it, busrpc_err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_r = busrpc__read_string(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_v);
+        busrpc_msg_unref(busrpc_reply);
+        if (busrpc_r < 0) {
+                free(busrpc_v);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
+        }
+        if (busrpc_arg_free)
+                *busrpc_arg_free = busrpc_v;
+        else {
+                free(busrpc_v);
+        }
+        return 0;
+}
+
+int reserved_set_free(busrpc_proxy *busrpc_p, const char *busrpc_arg_free, busrpc_error *busrpc_err) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, RESERVED_INTERFACE_NAME, "Free", "s", &busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_arg_free);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
+        }
+        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
+}
+
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it, busrpc_dict, busrpc_entry, busrpc_value;
@@ -1002,6 +1234,14 @@ int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *er
                         busrpc_v.has.ret = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.ret);
                 }
+                else if (strcmp(busrpc_key, "Free") == 0 && !busrpc_v.has.free) {
+                        busrpc_r = busrpc__enter_variant(&busrpc_entry, "s", "Free", &busrpc_value, err);
+                        if (busrpc_r < 0)
+                                break;
+                        busrpc_v.free = NULL;
+                        busrpc_v.has.free = true;
+                        busrpc_r = busrpc__read_string(&busrpc_value, BUSRPC_TYPE_STRING, &busrpc_v.free);
+                }
         }
         busrpc_msg_unref(busrpc_reply);
         if (busrpc_r < 0) {
@@ -1010,6 +1250,47 @@ int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *er
         }
         *ret = busrpc_v;
         return 0;
+}
+
+static void busrpc__reserved_freed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        busrpc__closure *c = userdata;
+        reserved_freed_handler cb = (reserved_freed_handler)c->cb;
+        busrpc_error e = BUSRPC_ERROR_INIT;
+        char *in_free = NULL;
+        int32_t in_errno = 0;
+        int r = 0;
+
+        (void)m;
+        if (r >= 0)
+                r = busrpc__read_string(args, BUSRPC_TYPE_STRING, &in_free);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_INT32, &in_errno);
+        if (r >= 0)
+                cb(in_free, in_errno, c->userdata);
+        free(in_free);
+        busrpc_error_clear(&e);
+}
+
+int reserved_on_freed(busrpc_proxy *p, reserved_freed_handler cb, void *userdata, busrpc_subscription **out) {
+        busrpc__closure *busrpc_c;
+        int busrpc_r;
+
+        if (!cb)
+                return -EINVAL;
+        busrpc_c = malloc(sizeof(*busrpc_c));
+        if (!busrpc_c)
+                return -ENOMEM;
+        busrpc_c->cb = (void (*)(void))cb;
+        busrpc_c->userdata = userdata;
+#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL
+        busrpc_r = busrpc_proxy_subscribe_full(p, RESERVED_INTERFACE_NAME, "Freed", "si", busrpc__reserved_freed, busrpc_c, free, out);
+#else
+        /* This libbusrpc cannot free the closure when the subscription ends. */
+        busrpc_r = busrpc_proxy_subscribe(p, RESERVED_INTERFACE_NAME, "Freed", "si", busrpc__reserved_freed, busrpc_c, out);
+#endif
+        if (busrpc_r < 0)
+                free(busrpc_c);
+        return busrpc_r;
 }
 
 static void busrpc__reserved_fired(busrpc_msg *m, busrpc_iter *args, void *userdata) {

@@ -17,6 +17,8 @@ static int busrpc__read_reserved_rec(busrpc_iter *it, reserved_rec *v, busrpc_er
 static int busrpc__read_reserved_kind(busrpc_iter *it, reserved_kind *v, busrpc_error *err);
 static int busrpc__append_reserved_int32_array(busrpc_iter *it, const reserved_int32_array *v);
 static int busrpc__append_reserved_string_int32_map(busrpc_iter *it, const reserved_string_int32_map *v);
+static int busrpc__append_reserved_string_array(busrpc_iter *it, const reserved_string_array *v);
+static int busrpc__read_reserved_string_array(busrpc_iter *it, reserved_string_array *v, busrpc_error *err);
 
 /* Arguments that could not be read: answer InvalidArgs (or the error a
  * reader set) and return r for the runtime. */
@@ -197,6 +199,46 @@ static int busrpc__append_reserved_string_int32_map(busrpc_iter *it, const reser
         return busrpc_iter_close(it, &sub);
 }
 
+static int busrpc__append_reserved_string_array(busrpc_iter *it, const reserved_string_array *v) {
+        busrpc_iter sub;
+        size_t i;
+        int r;
+
+        r = busrpc_iter_open(it, BUSRPC_TYPE_ARRAY, "s", &sub);
+        if (r < 0)
+                return r;
+        for (i = 0; i < v->n && r >= 0; i++)
+                r = busrpc_iter_append_basic(&sub, BUSRPC_TYPE_STRING, &v->items[i]);
+        if (r < 0) {
+                busrpc_iter_abandon(it, &sub);
+                return r;
+        }
+        return busrpc_iter_close(it, &sub);
+}
+
+static int busrpc__read_reserved_string_array(busrpc_iter *it, reserved_string_array *v, busrpc_error *err) {
+        busrpc_iter sub;
+        size_t cap = 0;
+        int r;
+
+        (void)err;
+        r = busrpc_iter_recurse(it, &sub);
+        while (r >= 0 && busrpc_iter_type(&sub) != BUSRPC_TYPE_INVALID) {
+                if (v->n == cap) {
+                        size_t ncap = cap ? 2 * cap : 16;
+                        char **p = realloc(v->items, ncap * sizeof(*p));
+                        if (!p)
+                                return -ENOMEM;
+                        v->items = p;
+                        cap = ncap;
+                }
+                v->items[v->n] = NULL;
+                v->n++;
+                r = busrpc__read_string(&sub, BUSRPC_TYPE_STRING, &v->items[v->n - 1]);
+        }
+        return r;
+}
+
 /* ==== org.example.Reserved ==== */
 
 int reserved_mix_reply(busrpc_call *busrpc_req, int32_t ret, const char *reply, int32_t i, int32_t r, const reserved_rec *it, int32_t sub, const reserved_int32_array *n, const reserved_string_int32_map *m, int32_t v, int32_t a, int32_t e) {
@@ -268,6 +310,31 @@ int reserved_swap_reply(busrpc_call *busrpc_req, int32_t p, const char *o, int32
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &m);
         if (busrpc_r >= 0)
                 busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &it);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
+}
+
+int reserved_stat_reply(busrpc_call *busrpc_req, const char *busrpc_arg_memset, uint64_t busrpc_arg_strlen, int busrpc_arg_close, int32_t busrpc_arg_errno, const reserved_string_array *busrpc_arg_memcpy) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_arg_memset);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_UINT64, &busrpc_arg_strlen);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_fd(&busrpc_it, busrpc_arg_close);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_arg_errno);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc__append_reserved_string_array(&busrpc_it, busrpc_arg_memcpy);
         if (busrpc_r < 0) {
                 busrpc_msg_unref(busrpc_m);
                 return busrpc_r;
@@ -421,6 +488,48 @@ static int busrpc__reserved_ping(busrpc_call *call, busrpc_iter *args, const voi
         if (r > 0)
                 r = 0;
 out:
+        busrpc_error_clear(&err);
+        return r;
+}
+
+static int busrpc__reserved_stat(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {
+        const reserved_ops *ops = ops_p;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        const char *in_free = NULL;
+        int32_t in_malloc = 0;
+        reserved_string_array in_realloc;
+        char *out_memset = NULL;
+        uint64_t out_strlen = 0;
+        int out_close = -1;
+        int32_t out_errno = 0;
+        reserved_string_array out_memcpy;
+        int r = 0;
+
+        if (!ops->stat)
+                return -EOPNOTSUPP;
+        memset(&in_realloc, 0, sizeof(in_realloc));
+        memset(&out_memcpy, 0, sizeof(out_memcpy));
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_STRING, &in_free);
+        if (r >= 0)
+                r = busrpc_iter_get_basic(args, BUSRPC_TYPE_INT32, &in_malloc);
+        if (r >= 0)
+                r = busrpc__read_reserved_string_array(args, &in_realloc, &err);
+        if (r < 0) {
+                r = busrpc__fail_args(call, r, &err);
+                goto out;
+        }
+        r = ops->stat(self, call, in_free, in_malloc, &in_realloc, &out_memset, &out_strlen, &out_close, &out_errno, &out_memcpy);
+        if (r == BUSRPC_DEFER)
+                r = 0;
+        else if (r >= 0)
+                r = reserved_stat_reply(call, out_memset, out_strlen, out_close, out_errno, &out_memcpy);
+out:
+        reserved_string_array_clear(&in_realloc);
+        free(out_memset);
+        if (out_close >= 0)
+                close(out_close);
+        reserved_string_array_clear(&out_memcpy);
         busrpc_error_clear(&err);
         return r;
 }
@@ -596,10 +705,39 @@ static int busrpc__reserved_get_ret(busrpc_iter *value, const void *ops_p, void 
         return r;
 }
 
+static int busrpc__reserved_get_free(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {
+        const reserved_ops *ops = ops_p;
+        char *v = NULL;
+        int r;
+
+        if (!ops->get_free)
+                return -EOPNOTSUPP;
+        r = ops->get_free(self, &v, err);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(value, BUSRPC_TYPE_STRING, &v);
+        free(v);
+        return r;
+}
+
+static int busrpc__reserved_set_free(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {
+        const reserved_ops *ops = ops_p;
+        char *v = NULL;
+        int r;
+
+        if (!ops->set_free)
+                return -EOPNOTSUPP;
+        r = busrpc__read_string(value, BUSRPC_TYPE_STRING, &v);
+        if (r >= 0)
+                r = ops->set_free(self, v, err);
+        free(v);
+        return r;
+}
+
 static const busrpc_method_desc busrpc__reserved_methods[] = {
         { .name = "Mix", .in_sig = "isisiiii(isisiiiiissiiii)u", .out_sig = "isii(isisiiiiissiiii)iaia{si}iii", .fn = busrpc__reserved_mix, .flags = 0 },
         { .name = "Swap", .in_sig = "isiii", .out_sig = "isisiiiisiii", .fn = busrpc__reserved_swap, .flags = 0 },
         { .name = "Ping", .in_sig = "iii", .out_sig = "", .fn = busrpc__reserved_ping, .flags = BUSRPC_METHOD_NOREPLY },
+        { .name = "Stat", .in_sig = "sias", .out_sig = "sthias", .fn = busrpc__reserved_stat, .flags = 0 },
 };
 
 static const busrpc_property_desc busrpc__reserved_properties[] = {
@@ -621,13 +759,20 @@ static const busrpc_property_desc busrpc__reserved_properties[] = {
           .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_TRUE },
         { .name = "Ret", .sig = "i", .get = busrpc__reserved_get_ret, .set = NULL,
           .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_TRUE },
+        { .name = "Free", .sig = "s", .get = busrpc__reserved_get_free, .set = busrpc__reserved_set_free,
+          .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE | BUSRPC_PROP_EMITS_TRUE },
 };
 
 static const busrpc_signal_desc busrpc__reserved_signals[] = {
+        { .name = "Freed", .sig = "si" },
         { .name = "Fired", .sig = "isiisiiiiiiiii(isisiiiiissiiii)" },
 };
 
 /* The <interface> element served by Introspect (as busrpc-idlc --xml writes it). */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+#endif
 static const char busrpc__reserved_xml[] =
         "  <interface name=\"org.example.Reserved\">\n"
         "    <annotation name=\"org.busrpc.Declaration\" value=\"struct Rec { int32 p; string o; int32 out; string err; int32 call; int32 cb; int32 self; int32 userdata; int32 ret; string reply; string msg; int32 i; int32 r; int32 n; int32 v; }\"/>\n"
@@ -686,6 +831,20 @@ static const char busrpc__reserved_xml[] =
         "      <arg name=\"o\" type=\"i\" direction=\"in\"/>\n"
         "      <annotation name=\"org.freedesktop.DBus.Method.NoReply\" value=\"true\"/>\n"
         "    </method>\n"
+        "    <method name=\"Stat\">\n"
+        "      <arg name=\"free\" type=\"s\" direction=\"in\"/>\n"
+        "      <arg name=\"malloc\" type=\"i\" direction=\"in\"/>\n"
+        "      <arg name=\"realloc\" type=\"as\" direction=\"in\"/>\n"
+        "      <arg name=\"memset\" type=\"s\" direction=\"out\"/>\n"
+        "      <arg name=\"strlen\" type=\"t\" direction=\"out\"/>\n"
+        "      <arg name=\"close\" type=\"h\" direction=\"out\"/>\n"
+        "      <arg name=\"errno\" type=\"i\" direction=\"out\"/>\n"
+        "      <arg name=\"memcpy\" type=\"as\" direction=\"out\"/>\n"
+        "    </method>\n"
+        "    <signal name=\"Freed\">\n"
+        "      <arg name=\"free\" type=\"s\"/>\n"
+        "      <arg name=\"errno\" type=\"i\"/>\n"
+        "    </signal>\n"
         "    <signal name=\"Fired\">\n"
         "      <arg name=\"p\" type=\"i\"/>\n"
         "      <arg name=\"o\" type=\"s\"/>\n"
@@ -714,23 +873,46 @@ static const char busrpc__reserved_xml[] =
         "    <property name=\"Userdata\" type=\"i\" access=\"read\"/>\n"
         "    <property name=\"O\" type=\"i\" access=\"read\"/>\n"
         "    <property name=\"Ret\" type=\"i\" access=\"read\"/>\n"
+        "    <property name=\"Free\" type=\"s\" access=\"readwrite\"/>\n"
         "    <annotation name=\"org.busrpc.Error\" value=\"Call\"/>\n"
         "  </interface>\n"
         ;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 const busrpc_interface_desc reserved_interface = {
         .name = RESERVED_INTERFACE_NAME,
         .xml = busrpc__reserved_xml,
         .methods = busrpc__reserved_methods,
-        .n_methods = 3,
+        .n_methods = 4,
         .properties = busrpc__reserved_properties,
-        .n_properties = 9,
+        .n_properties = 10,
         .signals = busrpc__reserved_signals,
-        .n_signals = 1,
+        .n_signals = 2,
 };
 
 int reserved_export(busrpc_conn *c, const char *path, const reserved_ops *ops, void *self, busrpc_object **out) {
         return busrpc_object_export(c, path, &reserved_interface, ops, self, out);
+}
+
+int reserved_emit_freed(busrpc_object *busrpc_o, const char *busrpc_arg_free, int32_t busrpc_arg_errno) {
+        busrpc_msg *busrpc_m = NULL;
+        busrpc_iter busrpc_it;
+        int busrpc_r;
+
+        busrpc_r = busrpc_object_signal_new(busrpc_o, "Freed", &busrpc_m);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_STRING, &busrpc_arg_free);
+        if (busrpc_r >= 0)
+                busrpc_r = busrpc_iter_append_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_arg_errno);
+        if (busrpc_r < 0) {
+                busrpc_msg_unref(busrpc_m);
+                return busrpc_r;
+        }
+        return busrpc_msg_send(busrpc_m);
 }
 
 int reserved_emit_fired(busrpc_object *busrpc_o, int32_t p, const char *o, int32_t cb, int32_t userdata, const char *err, int32_t self, int32_t call, int32_t out, int32_t r, int32_t c, int32_t m, int32_t args, int32_t e, int32_t it, const reserved_rec *v) {
@@ -812,6 +994,10 @@ int reserved_notify_o(busrpc_object *o) {
 
 int reserved_notify_ret(busrpc_object *o) {
         return busrpc_object_notify(o, "Ret");
+}
+
+int reserved_notify_free(busrpc_object *o) {
+        return busrpc_object_notify(o, "Free");
 }
 
 int reserved_error_call(busrpc_call *call, const char *fmt, ...) {

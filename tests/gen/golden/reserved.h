@@ -21,6 +21,7 @@ extern "C" {
 typedef struct reserved_rec reserved_rec;
 typedef struct reserved_int32_array reserved_int32_array;
 typedef struct reserved_string_int32_map reserved_string_int32_map;
+typedef struct reserved_string_array reserved_string_array;
 
 /**
  * reserved_kind - enum Kind of the IDL (uint32 on the wire).
@@ -71,6 +72,12 @@ struct reserved_string_int32_map {
         size_t n;
 };
 
+/* reserved_string_array: an array of string (D-Bus "as"): n items. */
+struct reserved_string_array {
+        char **items;
+        size_t n;
+};
+
 /**
  * reserved_rec - struct Rec of the IDL (D-Bus "(isisiiiiissiiii)").
  */
@@ -102,6 +109,8 @@ static inline void reserved_int32_array_clear(reserved_int32_array *v);
 static inline reserved_int32_array *reserved_int32_array_free(reserved_int32_array *v);
 static inline void reserved_string_int32_map_clear(reserved_string_int32_map *v);
 static inline reserved_string_int32_map *reserved_string_int32_map_free(reserved_string_int32_map *v);
+static inline void reserved_string_array_clear(reserved_string_array *v);
+static inline reserved_string_array *reserved_string_array_free(reserved_string_array *v);
 
 static inline void reserved_rec_init(reserved_rec *v) {
         memset(v, 0, sizeof(*v));
@@ -159,6 +168,27 @@ static inline void reserved_string_int32_map_clear(reserved_string_int32_map *v)
 static inline reserved_string_int32_map *reserved_string_int32_map_free(reserved_string_int32_map *v) {
         if (v) {
                 reserved_string_int32_map_clear(v);
+                free(v);
+        }
+        return NULL;
+}
+
+static inline void reserved_string_array_clear(reserved_string_array *v) {
+        size_t i;
+
+        if (!v)
+                return;
+        for (i = 0; i < v->n; i++) {
+                free(v->items[i]);
+        }
+        free(v->items);
+        v->items = NULL;
+        v->n = 0;
+}
+
+static inline reserved_string_array *reserved_string_array_free(reserved_string_array *v) {
+        if (v) {
+                reserved_string_array_clear(v);
                 free(v);
         }
         return NULL;
@@ -328,6 +358,54 @@ int reserved_swap_async(busrpc_proxy *busrpc_p, int32_t ret, const char *reply, 
 int reserved_ping(busrpc_proxy *busrpc_p, int32_t p, int32_t err, int32_t o, busrpc_error *busrpc_err);
 
 /**
+ * reserved_stat() - call Stat and wait for the reply.
+ *
+ * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
+ *     changes it for the next call only.
+ * @free: input (s), borrowed.
+ * @malloc: input (i), borrowed.
+ * @realloc: input (as), borrowed.
+ * @memset: output (s; may be NULL to ignore it), written only on success;
+ *       the caller owns it and releases it with free().
+ * @strlen: output (t; may be NULL to ignore it), written only on success.
+ * @close: output (h; may be NULL to ignore it), written only on success;
+ *       the caller owns it and releases it with close().
+ * @busrpc_arg_errno: output (i; may be NULL to ignore it), written only on success.
+ * @memcpy: output (as; may be NULL to ignore it), written only on success;
+ *       the caller owns it and releases it with reserved_string_array_clear().
+ * @err: the error on failure (may be NULL); release with busrpc_error_clear().
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int reserved_stat(busrpc_proxy *p, const char *free, int32_t malloc, const reserved_string_array *realloc, char **memset, uint64_t *strlen, int *close, int32_t *busrpc_arg_errno, reserved_string_array *memcpy, busrpc_error *err);
+
+/**
+ * reserved_stat_done - completion of reserved_stat_async(); runs exactly once, from the loop.
+ * @r: 0, or a negative errno as for reserved_stat() (-ECANCELED after
+ *     busrpc_pending_cancel()).
+ * @err: NULL on success; else the error (borrowed).
+ * @memset: (s) borrowed until the callback returns; copy what you keep.
+ * @strlen: (t) borrowed until the callback returns.
+ * @close: (h) borrowed until the callback returns; dup() it to keep it.
+ * @busrpc_arg_errno: (i) borrowed until the callback returns.
+ * @memcpy: (as) borrowed until the callback returns; copy what you keep.
+ * Outputs are empty (0, NULL, -1) on failure.
+ */
+typedef void (*reserved_stat_done)(int r, const busrpc_error *err, const char *memset, uint64_t strlen, int close, int32_t busrpc_arg_errno, const reserved_string_array *memcpy, void *userdata);
+
+/**
+ * reserved_stat_async() - call Stat; @cb runs with the outputs when the reply comes.
+ * Inputs are borrowed (copied into the message before this returns).
+ * @cb: may be NULL (the reply is then dropped).
+ * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
+ */
+int reserved_stat_async(busrpc_proxy *p, const char *free, int32_t malloc, const reserved_string_array *realloc, reserved_stat_done cb, void *userdata, busrpc_pending **out);
+
+/**
  * reserved_get_p() - read property P (i).
  * @p: the value (may be NULL), written only on success.
  *
@@ -455,6 +533,26 @@ int reserved_get_o(busrpc_proxy *p, int32_t *o, busrpc_error *err);
 int reserved_get_ret(busrpc_proxy *p, int32_t *ret, busrpc_error *err);
 
 /**
+ * reserved_get_free() - read property Free (s).
+ * @free: the value (may be NULL), written only on success; the caller releases
+ *       it with free().
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int reserved_get_free(busrpc_proxy *p, char **free, busrpc_error *err);
+
+/**
+ * reserved_set_free() - write property Free (s); @free is borrowed.
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int reserved_set_free(busrpc_proxy *p, const char *free, busrpc_error *err);
+
+/**
  * reserved_properties - the readable properties of org.example.Reserved, as reserved_get_all()
  * reads them. has.X tells whether the reply held X; the others are empty.
  * Release with reserved_properties_clear().
@@ -469,6 +567,7 @@ typedef struct reserved_properties {
         int32_t userdata;
         int32_t o;
         int32_t ret;
+        char *free;
         struct {
                 bool p;
                 bool err;
@@ -479,6 +578,7 @@ typedef struct reserved_properties {
                 bool userdata;
                 bool o;
                 bool ret;
+                bool free;
         } has;
 } reserved_properties;
 
@@ -487,6 +587,9 @@ static inline void reserved_properties_clear(reserved_properties *v) {
                 return;
         if (v->has.err) {
                 free(v->err);
+        }
+        if (v->has.free) {
+                free(v->free);
         }
         memset(v, 0, sizeof(*v));
 }
@@ -502,6 +605,23 @@ static inline void reserved_properties_clear(reserved_properties *v) {
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
  */
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err);
+
+/**
+ * reserved_freed_handler - receives signal Freed.
+ * @free: (s) borrowed until the callback returns; copy what you keep.
+ * @busrpc_arg_errno: (i) borrowed until the callback returns.
+ * A signal whose arguments are invalid (an unknown enum value...) is dropped.
+ */
+typedef void (*reserved_freed_handler)(const char *free, int32_t busrpc_arg_errno, void *userdata);
+
+/**
+ * reserved_on_freed() - call @cb for every Freed signal of the proxy's object (only from
+ * the current owner of its destination).
+ * @out: may be NULL (the subscription then lasts as long as the connection);
+ *       else busrpc_subscription_free() ends it.
+ * Return: 0 or a negative errno.
+ */
+int reserved_on_freed(busrpc_proxy *p, reserved_freed_handler cb, void *userdata, busrpc_subscription **out);
 
 /**
  * reserved_fired_handler - receives signal Fired.
@@ -559,6 +679,8 @@ typedef struct reserved_ops {
         int (*swap)(void *busrpc_self, busrpc_call *busrpc_req, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, int32_t *p, char **o, int32_t *out, char **err, int32_t *call, int32_t *cb, int32_t *self, int32_t *userdata, char **msg, int32_t *busrpc, int32_t *m, int32_t *it);
         /* Ping (@noreply: return 0; no reply is sent) */
         int (*ping)(void *self, busrpc_call *call, int32_t p, int32_t err, int32_t o);
+        /* Stat */
+        int (*stat)(void *self, busrpc_call *call, const char *free, int32_t malloc, const reserved_string_array *realloc, char **memset, uint64_t *strlen, int *close, int32_t *busrpc_arg_errno, reserved_string_array *memcpy);
         /* property P */
         int (*get_p)(void *self, int32_t *p, busrpc_error *err);
         /* property P: the new value */
@@ -585,6 +707,10 @@ typedef struct reserved_ops {
         int (*get_o)(void *self, int32_t *o, busrpc_error *err);
         /* property Ret */
         int (*get_ret)(void *self, int32_t *ret, busrpc_error *err);
+        /* property Free */
+        int (*get_free)(void *self, char **free, busrpc_error *err);
+        /* property Free: the new value */
+        int (*set_free)(void *self, const char *free, busrpc_error *err);
 } reserved_ops;
 
 /* The description busrpc_object_export() takes; reserved_export() passes it. */
@@ -615,6 +741,20 @@ int reserved_mix_reply(busrpc_call *busrpc_req, int32_t ret, const char *reply, 
  * -ENOMEM, -ECONNRESET.
  */
 int reserved_swap_reply(busrpc_call *busrpc_req, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const char *msg, int32_t busrpc, int32_t m, int32_t it);
+
+/**
+ * reserved_stat_reply() - reply to a Stat call that its op deferred; the
+ * outputs are borrowed. The caller still owns its reference on @call.
+ * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
+ * -ENOMEM, -ECONNRESET.
+ */
+int reserved_stat_reply(busrpc_call *call, const char *memset, uint64_t strlen, int close, int32_t busrpc_arg_errno, const reserved_string_array *memcpy);
+
+/**
+ * reserved_emit_freed() - emit signal Freed from @o; the arguments are borrowed.
+ * Return: 0 or a negative errno.
+ */
+int reserved_emit_freed(busrpc_object *o, const char *free, int32_t busrpc_arg_errno);
 
 /**
  * reserved_emit_fired() - emit signal Fired from @busrpc_o; the arguments are borrowed.
@@ -648,6 +788,9 @@ int reserved_notify_o(busrpc_object *o);
 
 /* reserved_notify_ret() - tell subscribers that Ret changed: PropertiesChanged with the value from the getter. */
 int reserved_notify_ret(busrpc_object *o);
+
+/* reserved_notify_free() - tell subscribers that Free changed: PropertiesChanged with the value from the getter. */
+int reserved_notify_free(busrpc_object *o);
 
 /**
  * reserved_error_call() - reply to @call with error RESERVED_ERROR_CALL and a printf-style

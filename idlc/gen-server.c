@@ -252,7 +252,7 @@ static void reply_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
         for (size_t i = 0; i < m->n_out; i++) {
                 CType *t = ty(g, d, m->out[i]->type);
-                char *s = genc_append(g, t, "&busrpc_it", m->out[i]->name, genc_by_ptr(t));
+                char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->out[i]->name), genc_by_ptr(t));
                 genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
                 free(s);
         }
@@ -400,7 +400,7 @@ static void emit_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
         for (size_t i = 0; i < m->n_in; i++) {
                 CType *t = ty(g, d, m->in[i]->type);
-                char *s = genc_append(g, t, "&busrpc_it", m->in[i]->name, genc_by_ptr(t));
+                char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->in[i]->name), genc_by_ptr(t));
                 genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
                 free(s);
         }

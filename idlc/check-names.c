@@ -251,6 +251,10 @@ static void reserved_prefix(IdlLoc loc, const char *name, const char *what) {
                 idl_error(loc, "C name '%s' of %s is reserved for the busrpc library", name, what);
 }
 
+static bool is_reserved_module(const char *m) {
+        return strcmp(m, "busrpc") == 0 || strncmp(m, "busrpc_", 7) == 0;
+}
+
 static const char *annot_c_name(const IdlMeta *m) {
         const IdlAnnot *a = NULL;
         for (size_t i = 0; i < m->n_annots; i++)
@@ -431,7 +435,8 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
                         check_set(&d->c_name, s);
                 }
         }
-        reserved_prefix(loc, d->c_name, what);
+        if (cn || !d->file || !d->file->module || !is_reserved_module(d->file->module))
+                reserved_prefix(loc, d->c_name, what); /* a reserved module is reported once, for the module */
         old = check_tab_put(ifaces, d->c_name, d);
         if (old && strcmp(old->name, d->name) != 0) {
                 /* Every generated name would collide: say it once. */

@@ -495,6 +495,8 @@ static char *c_param(const char *name) {
 
         if (check_is_c_ident(name) && !check_c_keyword(name) && !check_is_reserved_param(name))
                 return idl_xstrdup(name);
+        if (check_is_reserved_param(name)) /* busrpc_*: a suffix would keep the prefix */
+                return idl_xasprintf("arg_%s", name);
         if (check_is_c_ident(name))
                 return idl_xasprintf("%s_", name);
         n = idl_xasprintf("%s%s", isdigit((unsigned char)*name) ? "arg_" : "", name);

@@ -31,6 +31,7 @@ EXTRA_DIST += tests/test-xml.sh tests/test-fuzz.sh docs/idl-xml.md \
 	tests/xml/bad/signature-two-types.xml \
 	tests/xml/bad/signature-unterminated.xml \
 	tests/xml/bad/unclosed-token.xml \
+	tests/xml/warn/arg-busrpc-prefix.xml \
 	tests/xml/warn/arg-renamed.xml \
 	tests/xml/warn/c-name-clash.xml \
 	tests/xml/warn/doc-in-node.xml \

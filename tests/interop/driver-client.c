@@ -1,7 +1,8 @@
 /* driver-client.c: busrpc's typed stubs for a service busrpc did not write
  * (H9): dbus-daemon's own org.freedesktop.DBus. test-driver-stubs.sh
  * captures the daemon's introspection XML at test time, runs busrpc-idlc on
- * it (module "fdo", from the file name fdo.xml), and compiles this file
+ * it (module "fdo", from the file name fdo.xml: the interface C name is
+ * fdo_dbus, fdo_peer..., DESIGN.md), and compiles this file
  * against the generated fdo.h / fdo-client.c.
  *
  * Usage: driver-client BUS_ADDRESS BUS_ID
@@ -61,31 +62,31 @@ static void test_names(void) {
         bool has = false;
         int r;
 
-        r = dbus_list_names(drv, &names, &e);
+        r = fdo_dbus_list_names(drv, &names, &e);
         is_int(r, 0, "ListNames succeeds");
         ok(contains(&names, me), "ListNames contains our unique name %s", me);
         ok(contains(&names, DRIVER), "ListNames contains org.freedesktop.DBus");
         fdo_string_array_clear(&names);
 
-        r = dbus_get_name_owner(drv, DRIVER, &owner, &e);
+        r = fdo_dbus_get_name_owner(drv, DRIVER, &owner, &e);
         is_int(r, 0, "GetNameOwner(org.freedesktop.DBus) succeeds");
         is_str(owner, DRIVER, "GetNameOwner(org.freedesktop.DBus) is the driver itself");
         free(owner);
         owner = NULL;
-        r = dbus_get_name_owner(drv, me, &owner, &e);
+        r = fdo_dbus_get_name_owner(drv, me, &owner, &e);
         is_str(owner, me, "GetNameOwner(our unique name) is us");
         free(owner);
         owner = NULL;
-        r = dbus_get_name_owner(drv, "org.busrpc.Nobody", &owner, &e);
+        r = fdo_dbus_get_name_owner(drv, "org.busrpc.Nobody", &owner, &e);
         is_int(r, -EREMOTEIO, "GetNameOwner(unowned): an error reply");
         is_str(e.name, "org.freedesktop.DBus.Error.NameHasNoOwner", "GetNameOwner(unowned): NameHasNoOwner");
         ok(owner == NULL, "GetNameOwner(unowned): output untouched");
         busrpc_error_clear(&e);
 
-        r = dbus_name_has_owner(drv, me, &has, &e);
+        r = fdo_dbus_name_has_owner(drv, me, &has, &e);
         ok(r == 0 && has, "NameHasOwner(us): true");
         has = true;
-        r = dbus_name_has_owner(drv, "org.busrpc.Nobody", &has, &e);
+        r = fdo_dbus_name_has_owner(drv, "org.busrpc.Nobody", &has, &e);
         ok(r == 0 && !has, "NameHasOwner(unowned): false");
         busrpc_error_clear(&e);
 }
@@ -96,18 +97,18 @@ static void test_id(const char *want_id) {
         busrpc_proxy *peer = NULL;
         int r;
 
-        r = dbus_get_id(drv, &id, &e);
+        r = fdo_dbus_get_id(drv, &id, &e);
         is_int(r, 0, "GetId succeeds");
         ok(is_hex32(id), "GetId is 32 hex digits (%s)", id ? id : "null");
         is_str(id, want_id, "GetId is what dbus-send printed");
         free(id);
 
-        r = peer_proxy_new(conn, DRIVER, DRIVER_PATH, &peer);
+        r = fdo_peer_proxy_new(conn, DRIVER, DRIVER_PATH, &peer);
         is_int(r, 0, "a Peer proxy on the driver");
-        r = peer_get_machine_id(peer, &mid, &e);
+        r = fdo_peer_get_machine_id(peer, &mid, &e);
         ok(r == 0 && is_hex32(mid), "Peer.GetMachineId: 32 hex digits");
         free(mid);
-        r = peer_ping(peer, &e);
+        r = fdo_peer_ping(peer, &e);
         is_int(r, 0, "Peer.Ping");
         busrpc_proxy_unref(peer);
         busrpc_error_clear(&e);
@@ -139,17 +140,17 @@ static void test_request_name(void) {
         char *owner = NULL;
         int r;
 
-        r = dbus_on_name_owner_changed(drv, on_owner_changed, NULL, &s1);
+        r = fdo_dbus_on_name_owner_changed(drv, on_owner_changed, NULL, &s1);
         is_int(r, 0, "subscribed to NameOwnerChanged");
-        r = dbus_on_name_acquired(drv, on_acquired, NULL, &s2);
+        r = fdo_dbus_on_name_acquired(drv, on_acquired, NULL, &s2);
         is_int(r, 0, "subscribed to NameAcquired");
-        r = dbus_request_name(drv, TEST_NAME, 4 /* DO_NOT_QUEUE */, &result, &e);
+        r = fdo_dbus_request_name(drv, TEST_NAME, 4 /* DO_NOT_QUEUE */, &result, &e);
         is_int(r, 0, "RequestName succeeds");
         is_int(result, 1, "RequestName: PRIMARY_OWNER");
-        r = dbus_get_name_owner(drv, TEST_NAME, &owner, &e);
+        r = fdo_dbus_get_name_owner(drv, TEST_NAME, &owner, &e);
         is_str(owner, me, "GetNameOwner(the new name) is us");
         free(owner);
-        r = dbus_list_names(drv, &names, &e);
+        r = fdo_dbus_list_names(drv, &names, &e);
         ok(r == 0 && contains(&names, TEST_NAME), "ListNames contains the new name");
         fdo_string_array_clear(&names);
         wait_until(&owner_changes, 1);
@@ -157,7 +158,7 @@ static void test_request_name(void) {
         is_str(changed_new_owner, me, "NameOwnerChanged: the new owner is us");
         wait_until(&acquired, 1);
         is_int(acquired, 1, "NameAcquired signal received");
-        r = dbus_release_name(drv, TEST_NAME, &result, &e);
+        r = fdo_dbus_release_name(drv, TEST_NAME, &result, &e);
         ok(r == 0 && result == 1, "ReleaseName: RELEASED");
         busrpc_subscription_free(s1);
         busrpc_subscription_free(s2);
@@ -172,11 +173,11 @@ static void test_credentials(void) {
         uint32_t cpid = 0;
         int r;
 
-        r = dbus_get_connection_unix_process_id(drv, me, &pid, &e);
+        r = fdo_dbus_get_connection_unix_process_id(drv, me, &pid, &e);
         ok(r == 0 && pid == (uint32_t)getpid(), "GetConnectionUnixProcessID(us) is our pid");
-        r = dbus_get_connection_unix_user(drv, me, &uid, &e);
+        r = fdo_dbus_get_connection_unix_user(drv, me, &uid, &e);
         ok(r == 0 && uid == (uint32_t)getuid(), "GetConnectionUnixUser(us) is our uid");
-        r = dbus_get_connection_credentials(drv, me, &creds, &e);
+        r = fdo_dbus_get_connection_credentials(drv, me, &creds, &e);
         is_int(r, 0, "GetConnectionCredentials succeeds");
         for (size_t i = 0; i < creds.n; i++)
                 if (strcmp(creds.keys[i], "ProcessID") == 0)
@@ -193,17 +194,17 @@ static void test_properties_and_xml(void) {
         char *xml = NULL;
         int r;
 
-        r = dbus_get_interfaces(drv, &ifaces, &e);
+        r = fdo_dbus_get_interfaces(drv, &ifaces, &e);
         is_int(r, 0, "property Interfaces (as) read");
         ok(contains(&ifaces, "org.freedesktop.DBus.Monitoring"), "Interfaces lists org.freedesktop.DBus.Monitoring");
-        r = dbus_get_features(drv, &features, &e);
+        r = fdo_dbus_get_features(drv, &features, &e);
         is_int(r, 0, "property Features (as) read");
         fdo_string_array_clear(&ifaces);
         fdo_string_array_clear(&features);
 
-        r = introspectable_proxy_new(conn, DRIVER, DRIVER_PATH, &intro);
+        r = fdo_introspectable_proxy_new(conn, DRIVER, DRIVER_PATH, &intro);
         if (r >= 0)
-                r = introspectable_introspect(intro, &xml, &e);
+                r = fdo_introspectable_introspect(intro, &xml, &e);
         is_int(r, 0, "Introspectable.Introspect through the generated stub");
         ok(xml && strstr(xml, "<interface name=\"org.freedesktop.DBus\">"), "the XML holds org.freedesktop.DBus");
         free(xml);
@@ -221,7 +222,7 @@ static void on_id(int r, const busrpc_error *err, const char *id, void *userdata
 }
 
 static void test_async(const char *want_id) {
-        int r = dbus_get_id_async(drv, on_id, NULL, NULL);
+        int r = fdo_dbus_get_id_async(drv, on_id, NULL, NULL);
         is_int(r, 0, "GetId async: sent");
         wait_until(&async_done, 1);
         is_str(async_id, want_id, "GetId async: the same id");
@@ -241,9 +242,9 @@ int main(int argc, char **argv) {
         me = busrpc_conn_get_unique_name(conn);
         if (!me)
                 tap_bail("no unique name");
-        r = dbus_proxy_new(conn, DRIVER, DRIVER_PATH, &drv);
+        r = fdo_dbus_proxy_new(conn, DRIVER, DRIVER_PATH, &drv);
         if (r < 0)
-                tap_bail("dbus_proxy_new: %s", strerror(-r));
+                tap_bail("fdo_dbus_proxy_new: %s", strerror(-r));
 
         test_names();
         test_id(argv[2]);

@@ -36,7 +36,7 @@ for how in busctl dbus-send; do
 done
 check "both captures give the same header" cmp "$d/gen-busctl/fdo.h" "$d/gen-dbus-send/fdo.h"
 check "both captures give the same client" cmp "$d/gen-busctl/fdo-client.c" "$d/gen-dbus-send/fdo-client.c"
-check "the header declares dbus_list_names()" grep -q '^int dbus_list_names(' "$d/gen-busctl/fdo.h"
+check "the header declares fdo_dbus_list_names()" grep -q '^int fdo_dbus_list_names(' "$d/gen-busctl/fdo.h"
 
 # Compile the generated stubs and the client as a user would: installed-style
 # include path, strict warnings as errors.

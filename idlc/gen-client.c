@@ -154,11 +154,22 @@ static void header_property(GenC *g, const IdlDecl *d, const IdlMember *m) {
         }
 }
 
+/* The member of X_properties that says which properties the reply held:
+ * "has", or "busrpc_has" when a readable property is named has. */
+static const char *has_name(const IdlDecl *d) {
+        for (size_t i = 0; i < d->n_members; i++)
+                if (genc_prop_readable(d->members[i]) && strcmp(d->members[i]->c_name, "has") == 0)
+                        return "busrpc_has";
+        return "has";
+}
+
 static void header_properties_struct(GenC *g, const IdlDecl *d) {
+        const char *has = has_name(d);
+
         genc_p(g, "/**\n * %s_properties - the readable properties of %s, as %s_get_all()\n"
-                  " * reads them. has.X tells whether the reply held X; the others are empty.\n"
+                  " * reads them. %s.X tells whether the reply held X; the others are empty.\n"
                   " * Release with %s_properties_clear().\n */\n",
-               d->c_name, d->name, d->c_name, d->c_name);
+               d->c_name, d->name, d->c_name, has, d->c_name);
         genc_p(g, "typedef struct %s_properties {\n", d->c_name);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
@@ -173,7 +184,7 @@ static void header_properties_struct(GenC *g, const IdlDecl *d) {
         for (size_t i = 0; i < d->n_members; i++)
                 if (genc_prop_readable(d->members[i]))
                         genc_p(g, "                bool %s;\n", d->members[i]->c_name);
-        genc_p(g, "        } has;\n} %s_properties;\n\n", d->c_name);
+        genc_p(g, "        } %s;\n} %s_properties;\n\n", has, d->c_name);
 
         genc_p(g, "static inline void %s_properties_clear(%s_properties *v) {\n", d->c_name, d->c_name);
         genc_p(g, "        if (!v)\n                return;\n");
@@ -184,7 +195,7 @@ static void header_properties_struct(GenC *g, const IdlDecl *d) {
                 if (!genc_prop_readable(m) || !(t = ty(g, d, m->type))->owns)
                         continue;
                 lv = idl_xasprintf("v->%s", m->c_name);
-                genc_p(g, "        if (v->has.%s) {\n", m->c_name);
+                genc_p(g, "        if (v->%s.%s) {\n", has, m->c_name);
                 genc_clear_stmt(g, t, lv, 2);
                 genc_p(g, "        }\n");
                 free(lv);
@@ -462,6 +473,7 @@ static void stub_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
 
 static void stub_get_all(GenC *g, const IdlDecl *d) {
         char *mac = genc_iface_macro(d);
+        const char *has = has_name(d);
         bool first = true;
 
         g->helpers |= GEN_H_ENTER_VARIANT;
@@ -489,13 +501,13 @@ static void stub_get_all(GenC *g, const IdlDecl *d) {
                 lv = idl_xasprintf("busrpc_v.%s", m->c_name);
                 dest = idl_xasprintf("&busrpc_v.%s", m->c_name);
                 s = genc_read_meta(g, t, &m->meta, "&busrpc_value", dest, "err");
-                genc_p(g, "                %sif (strcmp(busrpc_key, \"%s\") == 0 && !busrpc_v.has.%s) {\n",
-                       first ? "" : "else ", m->name, m->c_name);
+                genc_p(g, "                %sif (strcmp(busrpc_key, \"%s\") == 0 && !busrpc_v.%s.%s) {\n",
+                       first ? "" : "else ", m->name, has, m->c_name);
                 genc_p(g, "                        busrpc_r = busrpc__enter_variant(&busrpc_entry, \"%s\", \"%s\", &busrpc_value, err);\n",
                        t->sig, m->name);
                 genc_p(g, "                        if (busrpc_r < 0)\n                                break;\n");
                 genc_init_stmt(g, t, lv, 3);
-                genc_p(g, "                        busrpc_v.has.%s = true;\n", m->c_name);
+                genc_p(g, "                        busrpc_v.%s.%s = true;\n", has, m->c_name);
                 genc_p(g, "                        busrpc_r = %s;\n                }\n", s);
                 first = false;
                 free(lv);

@@ -127,6 +127,21 @@ static int op_set_free(void *self, const char *free_, busrpc_error *err) {
         return 0;
 }
 
+/* Out, Call, Cb, Userdata, O, Ret, Has: 100. */
+static int op_get_100(void *self, int32_t *v, busrpc_error *err) {
+        (void)self;
+        (void)err;
+        *v = 100;
+        return 0;
+}
+
+static int op_get_err(void *self, char **err, busrpc_error *busrpc_err) {
+        (void)self;
+        (void)busrpc_err;
+        *err = strdup("E");
+        return *err ? 0 : -ENOMEM;
+}
+
 static int op_get_p(void *self, int32_t *p, busrpc_error *err) {
         (void)self;
         (void)err;
@@ -165,6 +180,14 @@ static const reserved_ops r_ops = {
         .stat = op_stat,
         .get_free = op_get_free,
         .set_free = op_set_free,
+        .get_err = op_get_err,
+        .get_out = op_get_100,
+        .get_call = op_get_100,
+        .get_cb = op_get_100,
+        .get_userdata = op_get_100,
+        .get_o = op_get_100,
+        .get_ret = op_get_100,
+        .get_has = op_get_100,
 };
 
 static int media_play(void *self, busrpc_call *call, const char *uri, uint32_t *id) {
@@ -361,6 +384,19 @@ static void test_libc_names(void) {
            "async Stat's callback got memset and errno");
         free(done_memset);
 
+        {
+                reserved_properties all;
+                rc = reserved_get_all(px, &all, &error);
+                is_int(rc, 0, "GetAll of properties P, Err, Self, Has, Free...");
+                if (rc == 0) {
+                        ok(all.busrpc_has.has && all.has == 100 && all.busrpc_has.p && all.busrpc_has.err &&
+                                   all.busrpc_has.self,
+                           "X_properties: a property Has is .has, the presence flags are .busrpc_has");
+                        is_str(all.err, "E", "property Err in GetAll");
+                        reserved_properties_clear(&all);
+                }
+                busrpc_error_clear(&error);
+        }
         rc = reserved_set_free(px, "lots", &error);
         is_int(rc, 0, "property Free written");
         rc = reserved_get_free(px, &fr, &error);

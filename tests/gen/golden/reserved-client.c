@@ -1142,6 +1142,25 @@ int reserved_set_free(busrpc_proxy *busrpc_p, const char *busrpc_arg_free, busrp
         return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);
 }
 
+int reserved_get_has(busrpc_proxy *busrpc_p, int32_t *has, busrpc_error *busrpc_err) {
+        busrpc_msg *busrpc_reply = NULL;
+        busrpc_iter busrpc_it;
+        int32_t busrpc_v = 0;
+        int busrpc_r;
+
+        busrpc_r = busrpc_proxy_get_property(busrpc_p, RESERVED_INTERFACE_NAME, "Has", "i", &busrpc_reply, &busrpc_it, busrpc_err);
+        if (busrpc_r < 0)
+                return busrpc_r;
+        busrpc_r = busrpc_iter_get_basic(&busrpc_it, BUSRPC_TYPE_INT32, &busrpc_v);
+        busrpc_msg_unref(busrpc_reply);
+        if (busrpc_r < 0) {
+                return busrpc_error_set_errno(busrpc_err, busrpc_r);
+        }
+        if (has)
+                *has = busrpc_v;
+        return 0;
+}
+
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err) {
         busrpc_msg *busrpc_reply = NULL;
         busrpc_iter busrpc_it, busrpc_dict, busrpc_entry, busrpc_value;
@@ -1162,85 +1181,93 @@ int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *er
                         busrpc_r = busrpc_iter_get_basic(&busrpc_entry, BUSRPC_TYPE_STRING, &busrpc_key);
                 if (busrpc_r < 0)
                         break;
-                if (strcmp(busrpc_key, "P") == 0 && !busrpc_v.has.p) {
+                if (strcmp(busrpc_key, "P") == 0 && !busrpc_v.busrpc_has.p) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "P", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.p = 0;
-                        busrpc_v.has.p = true;
+                        busrpc_v.busrpc_has.p = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.p);
                 }
-                else if (strcmp(busrpc_key, "Err") == 0 && !busrpc_v.has.err) {
+                else if (strcmp(busrpc_key, "Err") == 0 && !busrpc_v.busrpc_has.err) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "s", "Err", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.err = NULL;
-                        busrpc_v.has.err = true;
+                        busrpc_v.busrpc_has.err = true;
                         busrpc_r = busrpc__read_string(&busrpc_value, BUSRPC_TYPE_STRING, &busrpc_v.err);
                 }
-                else if (strcmp(busrpc_key, "Out") == 0 && !busrpc_v.has.out) {
+                else if (strcmp(busrpc_key, "Out") == 0 && !busrpc_v.busrpc_has.out) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Out", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.out = 0;
-                        busrpc_v.has.out = true;
+                        busrpc_v.busrpc_has.out = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.out);
                 }
-                else if (strcmp(busrpc_key, "Self") == 0 && !busrpc_v.has.self) {
+                else if (strcmp(busrpc_key, "Self") == 0 && !busrpc_v.busrpc_has.self) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Self", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.self = 0;
-                        busrpc_v.has.self = true;
+                        busrpc_v.busrpc_has.self = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.self);
                 }
-                else if (strcmp(busrpc_key, "Call") == 0 && !busrpc_v.has.call) {
+                else if (strcmp(busrpc_key, "Call") == 0 && !busrpc_v.busrpc_has.call) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Call", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.call = 0;
-                        busrpc_v.has.call = true;
+                        busrpc_v.busrpc_has.call = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.call);
                 }
-                else if (strcmp(busrpc_key, "Cb") == 0 && !busrpc_v.has.cb) {
+                else if (strcmp(busrpc_key, "Cb") == 0 && !busrpc_v.busrpc_has.cb) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Cb", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.cb = 0;
-                        busrpc_v.has.cb = true;
+                        busrpc_v.busrpc_has.cb = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.cb);
                 }
-                else if (strcmp(busrpc_key, "Userdata") == 0 && !busrpc_v.has.userdata) {
+                else if (strcmp(busrpc_key, "Userdata") == 0 && !busrpc_v.busrpc_has.userdata) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Userdata", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.userdata = 0;
-                        busrpc_v.has.userdata = true;
+                        busrpc_v.busrpc_has.userdata = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.userdata);
                 }
-                else if (strcmp(busrpc_key, "O") == 0 && !busrpc_v.has.o) {
+                else if (strcmp(busrpc_key, "O") == 0 && !busrpc_v.busrpc_has.o) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "O", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.o = 0;
-                        busrpc_v.has.o = true;
+                        busrpc_v.busrpc_has.o = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.o);
                 }
-                else if (strcmp(busrpc_key, "Ret") == 0 && !busrpc_v.has.ret) {
+                else if (strcmp(busrpc_key, "Ret") == 0 && !busrpc_v.busrpc_has.ret) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Ret", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.ret = 0;
-                        busrpc_v.has.ret = true;
+                        busrpc_v.busrpc_has.ret = true;
                         busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.ret);
                 }
-                else if (strcmp(busrpc_key, "Free") == 0 && !busrpc_v.has.free) {
+                else if (strcmp(busrpc_key, "Free") == 0 && !busrpc_v.busrpc_has.free) {
                         busrpc_r = busrpc__enter_variant(&busrpc_entry, "s", "Free", &busrpc_value, err);
                         if (busrpc_r < 0)
                                 break;
                         busrpc_v.free = NULL;
-                        busrpc_v.has.free = true;
+                        busrpc_v.busrpc_has.free = true;
                         busrpc_r = busrpc__read_string(&busrpc_value, BUSRPC_TYPE_STRING, &busrpc_v.free);
+                }
+                else if (strcmp(busrpc_key, "Has") == 0 && !busrpc_v.busrpc_has.has) {
+                        busrpc_r = busrpc__enter_variant(&busrpc_entry, "i", "Has", &busrpc_value, err);
+                        if (busrpc_r < 0)
+                                break;
+                        busrpc_v.has = 0;
+                        busrpc_v.busrpc_has.has = true;
+                        busrpc_r = busrpc_iter_get_basic(&busrpc_value, BUSRPC_TYPE_INT32, &busrpc_v.has);
                 }
         }
         busrpc_msg_unref(busrpc_reply);

@@ -733,6 +733,19 @@ static int busrpc__reserved_set_free(busrpc_iter *value, const void *ops_p, void
         return r;
 }
 
+static int busrpc__reserved_get_has(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {
+        const reserved_ops *ops = ops_p;
+        int32_t v = 0;
+        int r;
+
+        if (!ops->get_has)
+                return -EOPNOTSUPP;
+        r = ops->get_has(self, &v, err);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(value, BUSRPC_TYPE_INT32, &v);
+        return r;
+}
+
 static const busrpc_method_desc busrpc__reserved_methods[] = {
         { .name = "Mix", .in_sig = "isisiiii(isisiiiiissiiii)u", .out_sig = "isii(isisiiiiissiiii)iaia{si}iii", .fn = busrpc__reserved_mix, .flags = 0 },
         { .name = "Swap", .in_sig = "isiii", .out_sig = "isisiiiisiii", .fn = busrpc__reserved_swap, .flags = 0 },
@@ -761,6 +774,8 @@ static const busrpc_property_desc busrpc__reserved_properties[] = {
           .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_TRUE },
         { .name = "Free", .sig = "s", .get = busrpc__reserved_get_free, .set = busrpc__reserved_set_free,
           .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE | BUSRPC_PROP_EMITS_TRUE },
+        { .name = "Has", .sig = "i", .get = busrpc__reserved_get_has, .set = NULL,
+          .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_TRUE },
 };
 
 static const busrpc_signal_desc busrpc__reserved_signals[] = {
@@ -874,6 +889,7 @@ static const char busrpc__reserved_xml[] =
         "    <property name=\"O\" type=\"i\" access=\"read\"/>\n"
         "    <property name=\"Ret\" type=\"i\" access=\"read\"/>\n"
         "    <property name=\"Free\" type=\"s\" access=\"readwrite\"/>\n"
+        "    <property name=\"Has\" type=\"i\" access=\"read\"/>\n"
         "    <annotation name=\"org.busrpc.Error\" value=\"Call\"/>\n"
         "  </interface>\n"
         ;
@@ -887,7 +903,7 @@ const busrpc_interface_desc reserved_interface = {
         .methods = busrpc__reserved_methods,
         .n_methods = 4,
         .properties = busrpc__reserved_properties,
-        .n_properties = 10,
+        .n_properties = 11,
         .signals = busrpc__reserved_signals,
         .n_signals = 2,
 };
@@ -998,6 +1014,10 @@ int reserved_notify_ret(busrpc_object *o) {
 
 int reserved_notify_free(busrpc_object *o) {
         return busrpc_object_notify(o, "Free");
+}
+
+int reserved_notify_has(busrpc_object *o) {
+        return busrpc_object_notify(o, "Has");
 }
 
 int reserved_error_call(busrpc_call *call, const char *fmt, ...) {

@@ -553,8 +553,18 @@ int reserved_get_free(busrpc_proxy *p, char **free, busrpc_error *err);
 int reserved_set_free(busrpc_proxy *p, const char *free, busrpc_error *err);
 
 /**
+ * reserved_get_has() - read property Has (i).
+ * @has: the value (may be NULL), written only on success.
+ *
+ * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
+ * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ */
+int reserved_get_has(busrpc_proxy *p, int32_t *has, busrpc_error *err);
+
+/**
  * reserved_properties - the readable properties of org.example.Reserved, as reserved_get_all()
- * reads them. has.X tells whether the reply held X; the others are empty.
+ * reads them. busrpc_has.X tells whether the reply held X; the others are empty.
  * Release with reserved_properties_clear().
  */
 typedef struct reserved_properties {
@@ -568,6 +578,7 @@ typedef struct reserved_properties {
         int32_t o;
         int32_t ret;
         char *free;
+        int32_t has;
         struct {
                 bool p;
                 bool err;
@@ -579,16 +590,17 @@ typedef struct reserved_properties {
                 bool o;
                 bool ret;
                 bool free;
-        } has;
+                bool has;
+        } busrpc_has;
 } reserved_properties;
 
 static inline void reserved_properties_clear(reserved_properties *v) {
         if (!v)
                 return;
-        if (v->has.err) {
+        if (v->busrpc_has.err) {
                 free(v->err);
         }
-        if (v->has.free) {
+        if (v->busrpc_has.free) {
                 free(v->free);
         }
         memset(v, 0, sizeof(*v));
@@ -711,6 +723,8 @@ typedef struct reserved_ops {
         int (*get_free)(void *self, char **free, busrpc_error *err);
         /* property Free: the new value */
         int (*set_free)(void *self, const char *free, busrpc_error *err);
+        /* property Has */
+        int (*get_has)(void *self, int32_t *has, busrpc_error *err);
 } reserved_ops;
 
 /* The description busrpc_object_export() takes; reserved_export() passes it. */
@@ -791,6 +805,9 @@ int reserved_notify_ret(busrpc_object *o);
 
 /* reserved_notify_free() - tell subscribers that Free changed: PropertiesChanged with the value from the getter. */
 int reserved_notify_free(busrpc_object *o);
+
+/* reserved_notify_has() - tell subscribers that Has changed: PropertiesChanged with the value from the getter. */
+int reserved_notify_has(busrpc_object *o);
 
 /**
  * reserved_error_call() - reply to @call with error RESERVED_ERROR_CALL and a printf-style

@@ -6,7 +6,7 @@ dist_doc_DATA += docs/tutorial.md docs/runtime.md docs/idl-checks.md docs/idl-xm
 dist_doc_DATA += docs/busrpc-tool.md
 # reliability.md is a contributor's page (how the hostile-peer tests and the
 # fuzzers run, from the source tree): shipped in the tarball, not installed.
-EXTRA_DIST += docs/reliability.md
+EXTRA_DIST += docs/reliability.md docs/performance.md
 # busrpc(7) names the documentation directory of this installation.
 man_MANS = docs/man/busrpc.7
 EXTRA_DIST += docs/man/busrpc.7.in

@@ -117,7 +117,7 @@ static void test_nameless_args(void) {
         is_str(m->out[0]->name, "arg2", "output numbered after the inputs");
         is_str(m->in_sig, "su", "input signature");
         is_str(m->out_sig, "u", "output signature");
-        is_str(i->c_name, "dbus", "DBus -> dbus (no underscore inside an acronym)");
+        is_str(i->c_name, "t_dbus", "DBus -> t_dbus (module t; no underscore inside an acronym)");
         is_str(m->c_name, "request_name", "RequestName -> request_name");
         done(u);
 }
@@ -225,7 +225,7 @@ static void test_filled_fields(void) {
         is_int(en->values[2]->value, 8, "implicit value: previous + 1");
         ok(fa->type->decl == pt, "named type resolved");
         is_str(m->in_sig, "(ii)", "argument signature through a struct");
-        is_str(i->c_name, "network_manager", "NetworkManager -> network_manager");
+        is_str(i->c_name, "t_network_manager", "NetworkManager -> t_network_manager (module t)");
         is_str(m->c_name, "get_url", "GetURL -> get_url");
         is_str(pr->c_name, "int64_value", "Int64Value -> int64_value");
         is_str(err->dbus_error, "org.example.NetworkManager.Error.DivideByZero", "D-Bus error name");
@@ -289,7 +289,7 @@ static void test_xml_c_name_clash(void) {
         is_str(p->c_name, "devices_property", "the property gets name_property");
         is_str(g->c_name, "get_all_method", "a method GetAll next to properties gets get_all_method");
         ok(said("warning: C name of property 'Devices' is 'devices_property': "
-                "'network_manager_get_devices' is already the C name of method 'GetDevices'"),
+                "'t_network_manager_get_devices' is already the C name of method 'GetDevices'"),
            "the rename is a warning naming both sides");
         done(u);
 

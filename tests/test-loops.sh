@@ -129,12 +129,14 @@ done
 
 # A lost bus quits the busrpc loop with -ECONNRESET: the adapter forwards it.
 for name in $adapters; do
-	"$b/busrpc-bus" --socket "$tmp/bus2-$name/socket" >"$tmp/bus2.out" 2>"$tmp/bus2.err" &
+	# One output file per bus: a shared one could still hold the previous
+	# (killed) bus's address when wait_for reads it.
+	"$b/busrpc-bus" --socket "$tmp/bus2-$name/socket" >"$tmp/bus2-$name.out" 2>"$tmp/bus2-$name.err" &
 	bus2_pid=$!
 	pids="$bus2_pid $pids"
-	wait_for "$tmp/bus2.out" '^unix:' || tap_bail "busrpc-bus did not start: $(cat "$tmp/bus2.err")"
+	wait_for "$tmp/bus2-$name.out" '^unix:' || tap_bail "busrpc-bus did not start: $(cat "$tmp/bus2-$name.err")"
 	log=$tmp/$name-lost.log
-	"$b/examples/loops/$name-calc" --bus "$(head -n 1 "$tmp/bus2.out")" >"$log" 2>&1 &
+	"$b/examples/loops/$name-calc" --bus "$(head -n 1 "$tmp/bus2-$name.out")" >"$log" 2>&1 &
 	svc_pid=$!
 	pids="$svc_pid $pids"
 	wait_for "$log" ready || diag "$name-calc did not start: $(cat "$log")"

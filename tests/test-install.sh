@@ -15,6 +15,13 @@ check "busrpc.pc installed" test -f "$pcdir/busrpc.pc"
 check "busrpc.h installed" test -f "$dest$prefix/include/busrpc/busrpc.h"
 check "busrpc-idlc installed" test -x "$dest$prefix/bin/busrpc-idlc"
 check "busrpc-bus installed" test -x "$dest$prefix/bin/busrpc-bus"
+check "busrpc installed" test -x "$dest$prefix/bin/busrpc"
+# bash-completion loads completions/NAME on demand: the script busrpc prints.
+comp=$dest$prefix/share/bash-completion/completions/busrpc
+check "the bash completion of busrpc installed" test -f "$comp"
+check "... and it is what 'busrpc completion bash' prints" \
+	sh -c '"$1" completion bash | cmp -s - "$2"' sh "$top_builddir/busrpc" "$comp"
+check "... and bash reads it and defines _busrpc" bash -c '. "$1" && declare -F _busrpc' bash "$comp"
 mandir=$dest$prefix/share/man
 for page in busrpc-idlc.1 busrpc-bus.1 busrpc.7; do
 	sect=${page##*.}

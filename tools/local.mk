@@ -13,3 +13,19 @@ busrpc_SOURCES = tools/busrpc.c tools/busrpc-tool.h tools/busrpc-json.c tools/bu
 	tools/busrpc-monitor.c
 busrpc_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS) $(EXPAT_CFLAGS)
 busrpc_LDADD = $(DBUS_LIBS) $(EXPAT_LIBS) -lm
+
+# The bash completion script is the one `busrpc completion bash` prints (one
+# copy of the text); installed where bash-completion looks for it on demand.
+bashcompletiondir = $(datadir)/bash-completion/completions
+noinst_DATA = tools/busrpc.bash
+tools/busrpc.bash: busrpc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) tools && ./busrpc$(EXEEXT) completion bash > $@.tmp && mv $@.tmp $@
+CLEANFILES += tools/busrpc.bash
+install-data-local: install-bash-completion
+uninstall-local: uninstall-bash-completion
+install-bash-completion: tools/busrpc.bash
+	$(MKDIR_P) '$(DESTDIR)$(bashcompletiondir)'
+	$(INSTALL_DATA) tools/busrpc.bash '$(DESTDIR)$(bashcompletiondir)/busrpc'
+uninstall-bash-completion:
+	rm -f '$(DESTDIR)$(bashcompletiondir)/busrpc'
+.PHONY: install-bash-completion uninstall-bash-completion

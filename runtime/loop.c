@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,28 +371,9 @@ static bool watch_still_there(WatchFd *w, DBusWatch *watch) {
         return false;
 }
 
-/* libdbus, on a hangup with nothing left to read, drops the pending calls
- * of the connection without ever completing them (their timeout errors are
- * queued after the calls left its table, so they reach filters instead).
- * Firing their timeouts first completes them, through the normal path,
- * with NoReply on a disconnected connection. Only when no byte is left to
- * read: a reply sent just before the peer went away must win. */
-static void expire_pending_calls(busrpc_loop *l, WatchFd *w) {
-        int avail = 0;
-
-        if (ioctl(w->fd, FIONREAD, &avail) < 0 || avail > 0)
-                return;
-        for (busrpc_source *s = l->sources; s; s = s->next)
-                if (!s->dead && s->dbus_timeout && s->owner == w->owner && s->enabled)
-                        dbus_timeout_handle(s->dbus_timeout);
-}
-
 static void watchfd_handle(busrpc_loop *l, WatchFd *w, uint32_t revents) {
         DBusWatch *snap[MAX_WATCHES_PER_FD];
         unsigned n = w->n_watches;
-
-        if (revents & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))
-                expire_pending_calls(l, w);
 
         memcpy(snap, w->watches, n * sizeof(snap[0]));
         for (unsigned i = 0; i < n; i++) {

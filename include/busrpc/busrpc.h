@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -480,6 +481,116 @@ bool busrpc_iter_at_end(busrpc_iter *it);
 const char *busrpc_iter_get_variant_signature(busrpc_iter *it);
 
 /* ------------------------------------------------------------------ */
+/* Type descriptors: generated code describes, the runtime does         */
+
+/*
+ * Every IDL type has a constant descriptor; one marshaller in the runtime
+ * appends, reads, copies and clears every value by its descriptor. The
+ * basic types have built-in descriptors (busrpc_type_int32, ...); generated
+ * headers define the others once, as static const tables, and their
+ * X_init()/X_clear()/X_free() call busrpc_value_*().
+ *
+ * C representation of each kind (what @value points to):
+ *   BOOL bool; BYTE uint8_t; INT16..DOUBLE the <stdint.h> type / double;
+ *   STRING, OBJPATH, SIGNATURE char * (owned; NULL appends as "" / "/" /
+ *   ""); VARIANT busrpc_variant * (a reference; NULL is not appendable);
+ *   FD int (owned, -1 when empty); SHM busrpc_shm * (a reference; wire 'h',
+ *   a sealed memfd); ENUM and FLAGS an integer of @size bytes (C enums:
+ *   sizeof the enum) with the wire type @wire; STRUCT the C struct, each
+ *   field at its offset; ARRAY struct { T *items; size_t n; }; MAP
+ *   struct { K *keys; V *values; size_t n; } (keys unique).
+ */
+enum busrpc_kind {
+        BUSRPC_KIND_BOOL = 'b',
+        BUSRPC_KIND_BYTE = 'y',
+        BUSRPC_KIND_INT16 = 'n',
+        BUSRPC_KIND_UINT16 = 'q',
+        BUSRPC_KIND_INT32 = 'i',
+        BUSRPC_KIND_UINT32 = 'u',
+        BUSRPC_KIND_INT64 = 'x',
+        BUSRPC_KIND_UINT64 = 't',
+        BUSRPC_KIND_DOUBLE = 'd',
+        BUSRPC_KIND_STRING = 's',
+        BUSRPC_KIND_OBJPATH = 'o',
+        BUSRPC_KIND_SIGNATURE = 'g',
+        BUSRPC_KIND_VARIANT = 'v',
+        BUSRPC_KIND_FD = 'h',
+        BUSRPC_KIND_SHM = 'm',
+        BUSRPC_KIND_ENUM = 'E',
+        BUSRPC_KIND_FLAGS = 'F',
+        BUSRPC_KIND_STRUCT = 'r',
+        BUSRPC_KIND_ARRAY = 'a',
+        BUSRPC_KIND_MAP = 'e',
+};
+
+typedef struct busrpc_type busrpc_type;
+
+/** A struct field or an argument: its type and the offsetof() its C value. */
+typedef struct busrpc_field {
+        const busrpc_type *type;
+        size_t offset;
+        const char *name; /* the IDL name, for error messages */
+} busrpc_field;
+
+struct busrpc_type {
+        uint8_t kind;               /* enum busrpc_kind */
+        uint8_t wire;               /* ENUM, FLAGS: the wire type ('y' 'n' 'q' 'i' 'u' 'x' 't') */
+        uint16_t reserved;
+        uint32_t size;              /* sizeof the C value */
+        const char *signature;      /* its complete D-Bus signature */
+        const char *name;           /* the C type name, for error messages */
+        const busrpc_type *elem;    /* ARRAY: the items; MAP: the keys */
+        const busrpc_type *value;   /* MAP: the values */
+        const busrpc_field *fields; /* STRUCT */
+        size_t n_fields;
+        const uint64_t *values;     /* ENUM: the declared values (signed ones as (uint64_t)(int64_t)) */
+        size_t n_values;
+        uint64_t mask;              /* FLAGS: the declared bits */
+        uint64_t max_size;          /* SHM: @max_size, 0 for the connection's bound */
+};
+
+extern const busrpc_type busrpc_type_bool, busrpc_type_byte, busrpc_type_int16, busrpc_type_uint16,
+        busrpc_type_int32, busrpc_type_uint32, busrpc_type_int64, busrpc_type_uint64, busrpc_type_double,
+        busrpc_type_string, busrpc_type_objpath, busrpc_type_signature, busrpc_type_variant, busrpc_type_fd,
+        busrpc_type_shm;
+
+/**
+ * busrpc_args - the arguments of one direction of a method (in or out),
+ * of a signal, or a property value: one generated C struct holding each
+ * argument at its field's offset.
+ */
+typedef struct busrpc_args {
+        const char *signature; /* "ii": the concatenated field signatures */
+        const busrpc_field *fields;
+        size_t n_fields;
+        size_t size; /* sizeof the struct */
+} busrpc_args;
+
+/** Empty a value: zero, fds -1. */
+void busrpc_value_init(const busrpc_type *type, void *value);
+/** Release what the value owns (free, unref, close), then busrpc_value_init(). */
+void busrpc_value_clear(const busrpc_type *type, void *value);
+/** Deep copy @src into @dst (fds dup'ed, references taken); on failure @dst is empty. */
+int busrpc_value_copy(const busrpc_type *type, void *dst, const void *src);
+/** Append the value; -EINVAL when it cannot be sent (bad UTF-8, path, signature, enum value, NULL variant). */
+int busrpc_value_append(busrpc_iter *it, const busrpc_type *type, const void *value);
+/**
+ * busrpc_value_read() - read the value at @it into @value (owned by the
+ * caller afterwards) and advance. Enum values not declared, flags bits not
+ * declared, a map key twice, an shm over its bound: -EBADMSG / -ENOTUNIQ /
+ * -EFBIG with InvalidArgs in @err (may be NULL) naming the type. On failure
+ * @value is empty and everything read so far is released.
+ */
+int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, void *value, busrpc_error *err);
+
+/** Append every field of @values at @it, in order. */
+int busrpc_args_append(busrpc_iter *it, const busrpc_args *args, const void *values);
+/** Read every field (the signature was checked by the caller); on failure all are cleared. */
+int busrpc_args_read(busrpc_iter *it, const busrpc_args *args, void *values, busrpc_error *err);
+void busrpc_args_init(const busrpc_args *args, void *values);
+void busrpc_args_clear(const busrpc_args *args, void *values);
+
+/* ------------------------------------------------------------------ */
 /* Serving objects: the descriptors that generated skeletons fill       */
 
 /* Returned by an op to keep the call open (see busrpc_call_ref()). */
@@ -512,12 +623,32 @@ enum {
         BUSRPC_PROP_EMITS_MASK = 3 << 2,
 };
 
+/**
+ * busrpc_op_fn - a generated trampoline of a descriptor-driven method
+ * (busrpc_method_desc.op): calls the user's op in @ops with the inputs in
+ * @in (read by the runtime, described by .in) and lets it fill @out
+ * (initialised, described by .out). Return: what the op returned (0,
+ * BUSRPC_DEFER, -errno); -EOPNOTSUPP when the op is NULL. The runtime
+ * replies with @out when 0 came back and the call is not replied yet,
+ * answers errors as for busrpc_method_fn, then clears @in and @out.
+ */
+typedef int (*busrpc_op_fn)(busrpc_call *call, const void *ops, void *self, void *in, void *out);
+/** Descriptor-driven property get: fill @value (initialised, of busrpc_property_desc.type); the runtime appends and clears it. */
+typedef int (*busrpc_prop_get_op)(const void *ops, void *self, void *value, busrpc_error *err);
+/** Descriptor-driven property set: @value was read and checked by the runtime (borrowed). */
+typedef int (*busrpc_prop_set_op)(const void *ops, void *self, const void *value, busrpc_error *err);
+
+/* A method is served either by @fn (reads its own arguments) or, when
+ * @op is set, by the runtime reading @in, calling @op and writing @out. */
 typedef struct busrpc_method_desc {
         const char *name;    /* D-Bus member name */
         const char *in_sig;  /* "ii" */
         const char *out_sig; /* "i" */
         busrpc_method_fn fn;
         unsigned flags; /* BUSRPC_METHOD_* */
+        const busrpc_args *in;
+        const busrpc_args *out;
+        busrpc_op_fn op;
 } busrpc_method_desc;
 
 typedef struct busrpc_property_desc {
@@ -526,11 +657,15 @@ typedef struct busrpc_property_desc {
         busrpc_prop_get_fn get; /* NULL for writeonly */
         busrpc_prop_set_fn set; /* NULL for readonly */
         unsigned flags;         /* BUSRPC_PROP_* */
+        const busrpc_type *type;   /* descriptor-driven: used with get_op/set_op instead of get/set */
+        busrpc_prop_get_op get_op; /* NULL for writeonly */
+        busrpc_prop_set_op set_op; /* NULL for readonly */
 } busrpc_property_desc;
 
 typedef struct busrpc_signal_desc {
         const char *name;
         const char *sig;
+        const busrpc_args *args; /* may be NULL */
 } busrpc_signal_desc;
 
 typedef struct busrpc_interface_desc {
@@ -576,6 +711,8 @@ int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **
 int busrpc_object_notify(busrpc_object *o, const char *prop);
 /** Send and release a reply or signal message; the reference is consumed. */
 int busrpc_msg_send(busrpc_msg *m);
+/** Emit signal @member of @o's interface with the arguments in @values (borrowed, described by @args). */
+int busrpc_object_emit(busrpc_object *o, const char *member, const busrpc_args *args, const void *values);
 
 /* Calls being served. */
 busrpc_call *busrpc_call_ref(busrpc_call *call);
@@ -594,6 +731,10 @@ int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret);
 /** Reply with an error now. Return: -EREMOTEIO (to `return` from an op), or -EALREADY. */
 int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) BUSRPC_PRINTF(3, 4);
 int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e);
+/** busrpc_call_fail() with a va_list (formats once). */
+int busrpc_call_failv(busrpc_call *call, const char *name, const char *fmt, va_list ap) BUSRPC_PRINTF(3, 0);
+/** Reply with the outputs in @values (borrowed, described by @out): deferred replies. -EALREADY if replied. */
+int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *out, const void *values);
 
 static inline void busrpc_call_unrefp(busrpc_call **c) {
         if (*c)
@@ -668,6 +809,45 @@ int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected
 void busrpc_pending_cancel(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_ref(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_unref(busrpc_pending *pending);
+
+/** What a generated client stub calls: one method of one interface. */
+typedef struct busrpc_remote_method {
+        const char *interface;
+        const char *member;
+        const busrpc_args *in;
+        const busrpc_args *out;
+        unsigned flags; /* BUSRPC_METHOD_NOREPLY: send only, no reply awaited */
+} busrpc_remote_method;
+
+/**
+ * busrpc_proxy_invoke() - call @m with the inputs in @in (borrowed), wait
+ * (as busrpc_proxy_call()) and read the outputs into @out (initialised by
+ * the runtime; owned by the caller afterwards, released with
+ * busrpc_args_clear(); empty on failure). Return: as busrpc_proxy_call();
+ * a reply that does not match @m->out is -EBADMSG with InvalidArgs.
+ */
+int busrpc_proxy_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out,
+                        busrpc_error *err);
+/**
+ * busrpc_invoke_done_fn - the generated trampoline of an async stub: calls
+ * @cb (the user's typed callback, cast back) with the outputs in @out
+ * (borrowed: the runtime clears them when this returns; empty when r < 0).
+ */
+typedef void (*busrpc_invoke_done_fn)(int r, const busrpc_error *err, void *out, void (*cb)(void), void *userdata);
+/** Async busrpc_proxy_invoke(): @done runs once from the loop, as busrpc_reply_fn. */
+int busrpc_proxy_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, busrpc_invoke_done_fn done,
+                              void (*cb)(void), void *userdata, busrpc_pending **ret);
+/** Get a property by descriptor: @ret_value (of @type) is owned by the caller (busrpc_value_clear()). */
+int busrpc_proxy_get_value(busrpc_proxy *p, const char *iface, const char *name, const busrpc_type *type,
+                           void *ret_value, busrpc_error *err);
+/** Set a property by descriptor (@value borrowed). */
+int busrpc_proxy_set_value(busrpc_proxy *p, const char *iface, const char *name, const busrpc_type *type,
+                           const void *value, busrpc_error *err);
+/** The generated trampoline of a typed signal callback: @args borrowed (cleared after it returns). */
+typedef void (*busrpc_signal_done_fn)(void *args, void (*cb)(void), void *userdata);
+/** Subscribe to @iface.@member with the arguments described by @args; as busrpc_proxy_subscribe(). */
+int busrpc_proxy_on_signal(busrpc_proxy *p, const char *iface, const char *member, const busrpc_args *args,
+                           busrpc_signal_done_fn done, void (*cb)(void), void *userdata, busrpc_subscription **ret);
 
 /* Properties. The value is checked against @sig before it is handed over. */
 /** Get: @ret_reply holds the reply; @ret_value reads the value inside the

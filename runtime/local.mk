@@ -10,7 +10,7 @@ libbusrpc_core_sources = \
 	runtime/reconnect.c runtime/server.h runtime/limits.c
 libbusrpc_data_sources = \
 	runtime/data.h \
-	runtime/message.c runtime/validate.c runtime/variant.c runtime/shm.c runtime/error.c \
+	runtime/message.c runtime/validate.c runtime/variant.c runtime/shm.c runtime/shm-pool.c runtime/error.c \
 	runtime/proxy.c runtime/pending.c runtime/signal.c \
 	runtime/reply.c runtime/reply.h
 libbusrpc_la_SOURCES = \

@@ -1,46 +1,100 @@
-/* shm.c: busrpc_shm, a read-only shared-memory buffer carried as a sealed
- * memfd. The sender writes into a private memfd, seals it against writes,
- * growth and shrinking, and passes the fd; the receiver checks the seals
- * before it maps anything, so the bytes it reads cannot change under it.
- * The payload is never copied. A received one is bounded in size (the
- * connection's limit, or the argument's @max_size), checked before that.
+/* shm.c: busrpc_shm, a shared-memory buffer carried as a memfd ('h').
+ *
+ * Two kinds are sent. busrpc_shm_new() makes a private memfd that
+ * appending seals against writes, growth and shrinking: whoever receives
+ * it reads it in place and it never changes. busrpc_conn_shm_new() hands
+ * out a pool slot (shm-pool.c): a memfd sealed only against resizing, so
+ * that it can be written again, lent to the receiver of a call until the
+ * reply, then reused; receivers copy such a slot on receipt unless both
+ * sides opted into direct reads.
+ *
+ * Nothing maps a buffer until someone asks for its bytes:
+ * busrpc_shm_write() fills a memfd with pwrite(), which costs no page
+ * fault in this process.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "data.h"
+#include "message.h"
+#include "shm.h"
 
-#define SEALS_REQUIRED (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+#define SEALS_ALL (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
-struct busrpc_shm {
-        unsigned n_ref;
-        int fd;
-        void *data; /* NULL when size is 0 */
-        size_t size;
-        bool sealed;
-};
+int shm_memfd(const char *name, size_t size, int seals, int *ret_fd) {
+        int fd, r;
 
-static int shm_map(busrpc_shm *s, int prot) {
-        void *p;
-
-        if (s->size == 0) {
-                s->data = NULL;
-                return 0;
-        }
-        p = mmap(NULL, s->size, prot, MAP_SHARED, s->fd, 0);
-        if (p == MAP_FAILED)
+        fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+        if (fd < 0)
                 return -errno;
-        s->data = p;
+        if (ftruncate(fd, (off_t)size) < 0 || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0)) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
         return 0;
 }
 
-static void shm_unmap(busrpc_shm *s) {
+static int pwrite_all(int fd, const void *data, size_t len, uint64_t offset) {
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = pwrite(fd, p, len, (off_t)offset);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t)n;
+                offset += (uint64_t)n;
+        }
+        return 0;
+}
+
+int shm_sealed_copy(const void *data, size_t size, int *ret_fd) {
+        int fd, r;
+
+        r = shm_memfd("busrpc-shm", size, 0, &fd);
+        if (r < 0)
+                return r;
+        r = size ? pwrite_all(fd, data, size, 0) : 0;
+        if (r >= 0 && fcntl(fd, F_ADD_SEALS, SEALS_ALL | F_SEAL_SEAL) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Map an own buffer or slot (lazily: nothing is mapped at creation). */
+static int shm_map_own(busrpc_shm *s, bool writable) {
+        void *p;
+
+        if (s->data || s->size == 0)
+                return 0;
+        p = mmap(NULL, s->size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, s->fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        s->data = p;
+        s->mapped_rw = writable;
+        return 0;
+}
+
+static void shm_unmap_own(busrpc_shm *s) {
         if (s->data)
                 munmap(s->data, s->size);
         s->data = NULL;
+        s->mapped_rw = false;
 }
 
 BUSRPC_EXPORT int busrpc_shm_new(size_t size, busrpc_shm **ret) {
@@ -53,76 +107,20 @@ BUSRPC_EXPORT int busrpc_shm_new(size_t size, busrpc_shm **ret) {
         if (!s)
                 return -ENOMEM;
         s->n_ref = 1;
+        s->kind = SHM_OWN;
+        s->ro_fd = -1;
         s->size = size;
-        s->fd = memfd_create("busrpc-shm", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-        if (s->fd < 0) {
-                r = -errno;
+        r = shm_memfd("busrpc-shm", size, 0, &s->fd);
+        if (r < 0) {
                 free(s);
                 return r;
         }
-        if (ftruncate(s->fd, (off_t)size) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        r = shm_map(s, PROT_READ | PROT_WRITE);
-        if (r < 0)
-                goto fail;
         *ret = s;
         return 0;
-fail:
-        close(s->fd);
-        free(s);
-        return r;
 }
 
 int shm_from_owned_fd(int fd, uint64_t max_size, busrpc_shm **ret) {
-        busrpc_shm *s;
-        struct stat st;
-        int seals, r;
-
-        if (fd < 0)
-                return -EBADF;
-        /* The size first, from the inode alone: a sealed sparse memfd of
-         * 1 TiB costs its sender nothing, but a receiver that reads it
-         * faults in (and hashes, copies...) every page. Neither fstat()
-         * nor F_GET_SEALS touches the pages. */
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        if (!S_ISREG(st.st_mode) || st.st_size < 0) {
-                close(fd);
-                return -EPERM; /* a socket, pipe or device is no memfd */
-        }
-        if ((uint64_t)st.st_size > SIZE_MAX || (max_size && (uint64_t)st.st_size > max_size)) {
-                close(fd);
-                return -EFBIG;
-        }
-        /* Then the seals, before mapping: an fd whose owner can still write
-         * or truncate it is refused (a shrink would SIGBUS the reader). */
-        seals = fcntl(fd, F_GET_SEALS);
-        if (seals < 0 || (seals & SEALS_REQUIRED) != SEALS_REQUIRED) {
-                close(fd);
-                return -EPERM;
-        }
-        s = calloc(1, sizeof(*s));
-        if (!s) {
-                close(fd);
-                return -ENOMEM;
-        }
-        s->n_ref = 1;
-        s->fd = fd;
-        s->size = (size_t)st.st_size;
-        s->sealed = true;
-        r = shm_map(s, PROT_READ);
-        if (r < 0) {
-                close(fd);
-                free(s);
-                return r;
-        }
-        *ret = s;
-        return 0;
+        return shm_receive(NULL, fd, max_size, ret);
 }
 
 BUSRPC_EXPORT int busrpc_shm_from_fd(int fd, busrpc_shm **ret) {
@@ -133,7 +131,7 @@ BUSRPC_EXPORT int busrpc_shm_from_fd(int fd, busrpc_shm **ret) {
         dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
                 return -errno;
-        return shm_from_owned_fd(dup_fd, 0, ret);
+        return shm_receive(NULL, dup_fd, 0, ret);
 }
 
 BUSRPC_EXPORT busrpc_shm *busrpc_shm_ref(busrpc_shm *s) {
@@ -145,18 +143,34 @@ BUSRPC_EXPORT busrpc_shm *busrpc_shm_ref(busrpc_shm *s) {
 BUSRPC_EXPORT busrpc_shm *busrpc_shm_unref(busrpc_shm *s) {
         if (!s || --s->n_ref > 0)
                 return NULL;
-        shm_unmap(s);
+        if (s->kind != SHM_OWN) {
+                shm_pool_release(s);
+                return NULL;
+        }
+        shm_unmap_own(s);
         close(s->fd);
         free(s);
         return NULL;
 }
 
 BUSRPC_EXPORT void *busrpc_shm_data(busrpc_shm *s) {
-        return s && !s->sealed ? s->data : NULL;
+        if (!s || (s->kind != SHM_OWN && s->kind != SHM_SLOT) || s->sealed)
+                return NULL;
+        if (s->data && !s->mapped_rw)
+                shm_unmap_own(s); /* mapped read-only by busrpc_shm_const_data() */
+        if (shm_map_own(s, true) < 0)
+                return NULL;
+        return s->data;
 }
 
 BUSRPC_EXPORT const void *busrpc_shm_const_data(const busrpc_shm *s) {
-        return s ? s->data : NULL;
+        busrpc_shm *m = (busrpc_shm *)s; /* the mapping is made on first use */
+
+        if (!s)
+                return NULL;
+        if ((s->kind == SHM_OWN || s->kind == SHM_SLOT) && shm_map_own(m, s->kind == SHM_SLOT || !s->sealed) < 0)
+                return NULL;
+        return s->data;
 }
 
 BUSRPC_EXPORT size_t busrpc_shm_size(const busrpc_shm *s) {
@@ -164,42 +178,122 @@ BUSRPC_EXPORT size_t busrpc_shm_size(const busrpc_shm *s) {
 }
 
 BUSRPC_EXPORT bool busrpc_shm_is_sealed(const busrpc_shm *s) {
-        return s && s->sealed;
+        if (!s)
+                return false;
+        switch (s->kind) {
+        case SHM_OWN:
+                return s->sealed;
+        case SHM_SEALED:
+        case SHM_COPY:
+                return true; /* nobody can change what this process reads */
+        default:
+                return false;
+        }
+}
+
+/* The fd of a received copy or direct slot: a sealed memfd of the bytes
+ * this process sees, made the first time someone asks (forwarding it). */
+static int shm_materialize(busrpc_shm *s) {
+        if (s->fd >= 0)
+                return 0;
+        return shm_sealed_copy(s->data, s->size, &s->fd);
 }
 
 BUSRPC_EXPORT int busrpc_shm_get_fd(const busrpc_shm *s) {
-        return s ? s->fd : -EINVAL;
-}
-
-BUSRPC_EXPORT int busrpc_shm_seal(busrpc_shm *s) {
+        busrpc_shm *m = (busrpc_shm *)s;
         int r;
 
         return_if_fail(s, -EINVAL);
+        if (s->kind == SHM_COPY || s->kind == SHM_DIRECT) {
+                r = shm_materialize(m);
+                if (r < 0)
+                        return r;
+        }
+        return s->fd;
+}
+
+BUSRPC_EXPORT int busrpc_shm_seal(busrpc_shm *s) {
+        return_if_fail(s, -EINVAL);
+        switch (s->kind) {
+        case SHM_SEALED:
+        case SHM_COPY:
+                return 0;
+        case SHM_DIRECT:
+        case SHM_SLOT:
+                return -EPERM; /* slots are written again: never sealed */
+        default:
+                break;
+        }
         if (s->sealed)
                 return 0;
         /* F_SEAL_WRITE fails with EBUSY while a shared writable mapping
-         * exists: drop ours first, then map again read-only. */
-        shm_unmap(s);
-        if (fcntl(s->fd, F_ADD_SEALS, SEALS_REQUIRED | F_SEAL_SEAL) < 0) {
-                r = -errno;
-                (void)shm_map(s, PROT_READ | PROT_WRITE); /* stay usable, unsealed */
-                return r;
-        }
+         * exists: drop ours first (busrpc_shm_const_data() maps it again,
+         * read-only, when asked). */
+        if (s->mapped_rw)
+                shm_unmap_own(s);
+        if (fcntl(s->fd, F_ADD_SEALS, SEALS_ALL | F_SEAL_SEAL) < 0)
+                return -errno;
         s->sealed = true;
-        r = shm_map(s, PROT_READ);
-        if (r < 0)
-                return r;
         return 0;
 }
 
+BUSRPC_EXPORT int busrpc_shm_write(busrpc_shm *s, uint64_t offset, const void *data, size_t len) {
+        return_if_fail(s && (data || len == 0), -EINVAL);
+        if ((s->kind != SHM_OWN && s->kind != SHM_SLOT) || s->sealed)
+                return -EPERM;
+        if (offset > s->size || len > s->size - offset)
+                return -EFBIG; /* an own memfd would grow; a slot cannot */
+        if (len == 0)
+                return 0;
+        if (s->mapped_rw && len <= 4096) {
+                /* Mapped anyway and small: a system call costs more. */
+                memcpy((char *)s->data + offset, data, len);
+                return 0;
+        }
+        return pwrite_all(s->fd, data, len, offset);
+}
+
+/* Would a slot appended to the message of @it come back to us only after
+ * the receiver is done with it? Only for a call that waits for its reply. */
+static bool iter_lends(busrpc_iter *it) {
+        DBusMessage *m = iter_priv(it)->msg;
+
+        return m && dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_METHOD_CALL && !dbus_message_get_no_reply(m);
+}
+
 BUSRPC_EXPORT int busrpc_iter_append_shm(busrpc_iter *it, busrpc_shm *shm) {
-        int r;
+        const void *p;
+        int fd, r;
 
         return_if_fail(it && shm, -EINVAL);
-        r = busrpc_shm_seal(shm);
-        if (r < 0)
+        switch (shm->kind) {
+        case SHM_SLOT:
+                if (iter_lends(it))
+                        return busrpc_iter_append_fd(it, shm->ro_fd >= 0 ? shm->ro_fd : shm->fd);
+                /* A reply or a signal is never acknowledged: the slot could
+                 * be written again while the receiver reads it. Send what it
+                 * holds now, sealed. */
+                p = busrpc_shm_const_data(shm);
+                if (!p && shm->size)
+                        return -ENOMEM;
+                r = shm_sealed_copy(p, shm->size, &fd);
+                if (r < 0)
+                        return r;
+                r = busrpc_iter_append_fd(it, fd); /* libdbus dups it */
+                close(fd);
                 return r;
-        return busrpc_iter_append_fd(it, shm->fd);
+        case SHM_COPY:
+        case SHM_DIRECT:
+                r = shm_materialize(shm);
+                if (r < 0)
+                        return r;
+                return busrpc_iter_append_fd(it, shm->fd);
+        default:
+                r = busrpc_shm_seal(shm);
+                if (r < 0)
+                        return r;
+                return busrpc_iter_append_fd(it, shm->fd);
+        }
 }
 
 BUSRPC_EXPORT int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, busrpc_shm **ret) {
@@ -212,7 +306,7 @@ BUSRPC_EXPORT int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, bu
         r = busrpc_iter_get_fd(it, &fd);
         if (r < 0)
                 return r;
-        return shm_from_owned_fd(fd, max_size, ret);
+        return shm_receive(i->conn, fd, max_size, ret);
 }
 
 BUSRPC_EXPORT int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret) {

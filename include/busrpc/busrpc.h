@@ -951,21 +951,108 @@ static inline void busrpc_variant_unrefp(busrpc_variant **v) {
 
 /**
  * busrpc_shm_new() - a writable buffer of @size bytes in a memfd. Fill it
- * through busrpc_shm_data(); appending it to a message seals it, after
- * which it is read-only for everyone.
+ * with busrpc_shm_write() or through busrpc_shm_data(); appending it to a
+ * message seals it, after which it is read-only for everyone (sending it
+ * again costs no new memfd, and a receiver that still has it mapped maps
+ * nothing new). For buffers sent again and again, see busrpc_conn_shm_new().
  */
 int busrpc_shm_new(size_t size, busrpc_shm **ret);
-/** Wrap a sealed memfd @fd (borrowed; dup'ed) read-only; -EPERM if not sealed. */
+/**
+ * busrpc_shm_from_fd() - wrap a memfd @fd (borrowed; dup'ed) read-only.
+ * Sealed against writes: read in place; sealed only against resizing (a
+ * pool slot): copied now. -EPERM when it could shrink or is no memfd.
+ */
 int busrpc_shm_from_fd(int fd, busrpc_shm **ret);
 busrpc_shm *busrpc_shm_ref(busrpc_shm *s);
+/** A pool slot goes back to its pool when its last reference goes. */
 busrpc_shm *busrpc_shm_unref(busrpc_shm *s);
-/** Writable pointer until sealed; NULL after. */
+/** Writable pointer (mapped on first use) until sealed; NULL after, and for a received shm. */
 void *busrpc_shm_data(busrpc_shm *s);
 const void *busrpc_shm_const_data(const busrpc_shm *s);
 size_t busrpc_shm_size(const busrpc_shm *s);
+/** Seal against writes and resizing: 0; -EPERM for a pool slot (written again). */
 int busrpc_shm_seal(busrpc_shm *s);
+/** True when what this process reads can no longer change (sealed, or a received copy). */
 bool busrpc_shm_is_sealed(const busrpc_shm *s);
-int busrpc_shm_get_fd(const busrpc_shm *s); /* borrowed */
+/**
+ * busrpc_shm_get_fd() - the memfd (borrowed). For a received slot (a
+ * private copy) a sealed memfd of the copy is made on the first call.
+ * Return: the fd, or -errno.
+ */
+int busrpc_shm_get_fd(const busrpc_shm *s);
+/**
+ * busrpc_shm_write() - copy @len bytes of @data into @s at @offset with
+ * pwrite(): no page is mapped or faulted in this process (a fresh buffer
+ * fills ~1.6x faster than through busrpc_shm_data()).
+ * Return: 0; -EPERM when @s is sealed or received; -EFBIG past its end;
+ * -errno of pwrite().
+ */
+int busrpc_shm_write(busrpc_shm *s, uint64_t offset, const void *data, size_t len);
+
+/* The shared-memory pool of a connection (docs/performance.md, "shm").
+ * Defaults of busrpc_shm_limits: */
+#define BUSRPC_SHM_POOL_BYTES_DEFAULT (UINT64_C(64) * 1024 * 1024)
+#define BUSRPC_SHM_POOL_SLOTS_DEFAULT 16u
+#define BUSRPC_SHM_CACHE_BYTES_DEFAULT (UINT64_C(256) * 1024 * 1024)
+#define BUSRPC_SHM_CACHE_ENTRIES_DEFAULT 32u
+
+/**
+ * struct busrpc_shm_limits - what one connection keeps for shm; 0 in a
+ * field means its default.
+ * @pool_bytes: bytes of the slots it sends (lent and idle). A slot larger
+ *              than this is a plain busrpc_shm_new() buffer instead.
+ * @pool_slots: slots alive at once; with all of them lent, the next
+ *              busrpc_conn_shm_new() is a plain buffer too.
+ * @cache_bytes: bytes of received memfds kept mapped, and of the private
+ *              copies of received slots kept for reuse. A larger shm is
+ *              mapped (or copied) for its message only.
+ * @cache_entries: mappings and copies kept; the least recently used goes.
+ */
+typedef struct busrpc_shm_limits {
+        uint64_t pool_bytes;
+        unsigned pool_slots;
+        uint64_t cache_bytes;
+        unsigned cache_entries;
+} busrpc_shm_limits;
+
+/**
+ * busrpc_conn_shm_new() - a writable slot of @size bytes from @c's pool:
+ * mapped once here, and on the receiving side by inode, so a call that
+ * sends the same slot again costs no new memfd, mapping or page fault.
+ * Appended to a method call that waits for a reply, the slot is lent to
+ * the receiver (it goes as a read-only fd, sealed against resizing); keep
+ * your reference until the reply (a sync call returns: done; async: the
+ * callback), then busrpc_shm_unref() returns it to the pool for the next
+ * busrpc_conn_shm_new() of the same size. Appended to a reply or signal
+ * (nobody says when the receiver is done) a sealed copy goes instead.
+ * Sizes above the pool's bounds, and @c = busrpc_server_conn(), give a
+ * plain busrpc_shm_new() buffer. The receiver copies a slot on receipt
+ * (its snapshot cannot change), unless both sides set
+ * busrpc_conn_set_shm_direct().
+ * Return: 0 and *@ret (owned), -EINVAL, -E2BIG, -ENOMEM, -errno of memfd_create().
+ */
+int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **ret);
+/**
+ * busrpc_conn_set_shm_limits() - bound @c's pool and cache (@limits
+ * borrowed; NULL or 0 fields: the defaults). Lowering drops what is kept
+ * beyond the new bounds now (lent slots when they come back). On
+ * busrpc_server_conn(): for each peer whose pool or cache is made later.
+ * Return: 0, -EINVAL, -ENOMEM, -ENOTCONN.
+ */
+int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_limits *limits);
+/** The limits in force on @c (no zero field): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
+int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *ret);
+/**
+ * busrpc_conn_set_shm_direct() - declare, for @c, that (1) this program
+ * never writes a slot it lent until the reply, and (2) it reads a slot
+ * received on @c in place, without the copy, when its sender declared (1)
+ * too (the slot's memfd is named "busrpc-lent") and runs as our uid. A
+ * received direct slot is valid until the call is answered, and
+ * busrpc_shm_is_sealed() says false for it. On busrpc_server_conn(): for
+ * the peers served later. Off by default.
+ * Return: 0, -EINVAL, -ENOMEM, -ENOTCONN.
+ */
+int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct);
 
 static inline void busrpc_shm_unrefp(busrpc_shm **s) {
         if (*s)

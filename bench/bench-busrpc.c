@@ -6,7 +6,13 @@
  *   bench-busrpc export N
  *
  * TEST is add (sync), pipeline (BENCH_WINDOW async calls in flight),
- * bytes or shm (SIZE bytes, the server sums every byte). */
+ * bytes, shm, shm-direct or shm-fresh (SIZE bytes, the server sums every
+ * byte). Every shm test writes the whole payload into the buffer before
+ * each call, as a raw socket client writes it into the socket: shm is a
+ * slot of the connection's pool, copied by the server on receipt;
+ * shm-direct the same, read in place (both sides declared
+ * busrpc_conn_set_shm_direct()); shm-fresh a new sealed memfd per call,
+ * filled with busrpc_shm_write(). */
 #include <errno.h>
 #include <stdbool.h>
 #include <unistd.h>
@@ -91,6 +97,10 @@ static int serve(bool bus, const char *address, unsigned n_objects) {
                                                      NULL);
         } else {
                 r = busrpc_server_new(address, &server);
+                /* Reads slots in place only from clients that declare it too
+                 * (the shm-direct test); others' slots are copied. */
+                if (r >= 0)
+                        r = busrpc_conn_set_shm_direct(busrpc_server_conn(server), true);
                 if (r >= 0)
                         r = export_objects(busrpc_server_conn(server), n_objects, &srv, &objs);
         }
@@ -139,7 +149,7 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
         r = busrpc_proxy_new(conn, bus ? BENCH_NAME : NULL, path, &p);
         if (r < 0)
                 goto out;
-        if (strcmp(test, "bytes") == 0 || strcmp(test, "shm") == 0) {
+        if (strcmp(test, "bytes") == 0 || strncmp(test, "shm", 3) == 0) {
                 payload = bench_payload(size, &want);
                 if (!payload) {
                         r = -ENOMEM;
@@ -189,7 +199,29 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
                         if (r >= 0 && got != want)
                                 r = -EPROTO;
                 }
-        } else if (strcmp(test, "shm") == 0) {
+        } else if (strcmp(test, "shm") == 0 || strcmp(test, "shm-direct") == 0) {
+                if (strcmp(test, "shm-direct") == 0)
+                        r = busrpc_conn_set_shm_direct(conn, true);
+                /* A slot of the pool: the same one comes back every call. */
+                for (unsigned long i = 0; i < n && r >= 0; i++) {
+                        busrpc_shm *shm;
+                        void *dst;
+
+                        r = busrpc_conn_shm_new(conn, size, &shm);
+                        if (r < 0)
+                                break;
+                        dst = busrpc_shm_data(shm);
+                        if (dst)
+                                memcpy(dst, payload, size);
+                        else
+                                r = -ENOMEM;
+                        if (r >= 0)
+                                r = bench_sum_shm(p, shm, &got, &err);
+                        busrpc_shm_unref(shm);
+                        if (r >= 0 && got != want)
+                                r = -EPROTO;
+                }
+        } else if (strcmp(test, "shm-fresh") == 0) {
                 /* A sealed memfd cannot be written again: each call fills a new one. */
                 for (unsigned long i = 0; i < n && r >= 0; i++) {
                         busrpc_shm *shm;
@@ -197,8 +229,9 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
                         r = busrpc_shm_new(size, &shm);
                         if (r < 0)
                                 break;
-                        memcpy(busrpc_shm_data(shm), payload, size);
-                        r = bench_sum_shm(p, shm, &got, &err);
+                        r = busrpc_shm_write(shm, 0, payload, size);
+                        if (r >= 0)
+                                r = bench_sum_shm(p, shm, &got, &err);
                         busrpc_shm_unref(shm);
                         if (r >= 0 && got != want)
                                 r = -EPROTO;

@@ -25,8 +25,8 @@ diag "$(cat "$out")"
 # One row per (case, implementation), each with a time per call.
 for row in "add p2p:busrpc libdbus sdbus raw" "add bus:busrpc libdbus sdbus" \
 	"64 in flight p2p:busrpc libdbus sdbus raw" "64 in flight bus:busrpc libdbus sdbus" \
-	"1 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "1 MiB shm p2p:busrpc" \
-	"16 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "16 MiB shm p2p:busrpc" \
+	"1 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "1 MiB shm p2p:busrpc direct fresh byte\[\] raw" \
+	"16 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "16 MiB shm p2p:busrpc direct fresh byte\[\] raw" \
 	"add p2p, 1 object:busrpc libdbus sdbus" "add p2p, 10,000 objects:busrpc libdbus sdbus"; do
 	case=${row%%:*}
 	for impl in ${row#*:}; do
@@ -34,7 +34,10 @@ for row in "add p2p:busrpc libdbus sdbus raw" "add bus:busrpc libdbus sdbus" \
 		ok $? "a figure for '$case' by $impl"
 	done
 done
-for line in "^1 MiB shm vs byte\[\] +shm/byte\[\] = [0-9.]+x" "^16 MiB shm vs byte\[\] +shm/byte\[\] = [0-9.]+x" \
+for line in "^1 MiB vs byte\[\] +shm \(pool, copied\): [0-9.]+x the time of byte\[\]" \
+	"^1 MiB vs byte\[\] +shm \(pool, direct\): [0-9.]+x" "^1 MiB vs byte\[\] +shm \(fresh memfd\): [0-9.]+x" \
+	"^16 MiB vs raw +shm \(pool, copied\): [0-9.]+x the time of raw" \
+	"^16 MiB vs raw +shm \(pool, direct\): [0-9.]+x" "^16 MiB vs raw +shm \(fresh memfd\): [0-9.]+x" \
 	"^dispatch, 10,000 objects +[0-9.]+x" "^export +[0-9.]+ (us|ms) for 1000 objects" \
 	"^wall time, p2p Add +[0-9.]+x"; do
 	grep -Eq "$line" "$out"

@@ -6,7 +6,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "core.h"
+#include "conn.h"
+#include "call.h"
+#include "creds.h"
+#include "dbus-io.h"
+#include "driver.h"
+#include "error-map.h"
+#include "name.h"
+#include "object.h"
+#include "reply.h"
+#include "server.h"
+#include "subscription.h"
+#include "validate.h"
 
 int conn_errno_from_dbus(const DBusError *e) {
         static const struct {
@@ -37,58 +48,90 @@ int conn_errno_from_dbus(const DBusError *e) {
         return -EIO;
 }
 
-/* ---- loop glue ---- */
+/* ---- loop glue: the conn is a user of its loop like any other ---- */
 
 static void dispatch_status_changed(DBusConnection *dc, DBusDispatchStatus st, void *data) {
         busrpc_conn *c = data;
-        if (st == DBUS_DISPATCH_DATA_REMAINS && c->loop)
-                loop_schedule_dispatch(c->loop, c);
+        if (st == DBUS_DISPATCH_DATA_REMAINS)
+                conn_schedule_dispatch(c);
+}
+
+void conn_schedule_dispatch(busrpc_conn *c) {
+        if (c->dispatch_src)
+                loop_defer_enable(c->dispatch_src);
+}
+
+/* The deferred source: one dispatch step per turn, so one busy connection
+ * cannot starve the others. */
+static int dispatch_step(busrpc_source *s, void *userdata) {
+        busrpc_conn *c = userdata;
+
+        if (!c->dbus)
+                return 0;
+        busrpc_conn_ref(c);
+        if (conn_dispatch(c) == DBUS_DISPATCH_DATA_REMAINS)
+                conn_schedule_dispatch(c);
+        busrpc_conn_unref(c);
+        return 0;
+}
+
+/* The exit source: replies queued by the last handlers reach their
+ * callers; names go back to the bus when a signal stopped the loop. */
+static int exit_flush(busrpc_source *s, void *userdata) {
+        busrpc_conn *c = userdata;
+
+        if (loop_quit_by_signal(c->loop))
+                name_release_all(c);
+        conn_flush_bounded(c);
+        return 0;
 }
 
 static void conn_detach(busrpc_conn *c) {
         if (!c->loop)
                 return;
         if (c->dbus) {
-                dbus_connection_set_watch_functions(c->dbus, NULL, NULL, NULL, NULL, NULL);
-                dbus_connection_set_timeout_functions(c->dbus, NULL, NULL, NULL, NULL, NULL);
                 dbus_connection_set_dispatch_status_function(c->dbus, NULL, NULL, NULL);
+                if (c->io)
+                        dbus_io_detach_conn(c->dbus, c->io);
         }
-        loop_detach_conn(c->loop, c);
+        c->io = NULL;
+        c->dispatch_src = busrpc_source_free(c->dispatch_src);
+        c->exit_src = busrpc_source_free(c->exit_src);
         busrpc_loop_unref(c->loop);
         c->loop = NULL;
-        c->hook.loop = NULL;
 }
 
 static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
         c->loop = busrpc_loop_ref(l);
-        c->hook.loop = l;
-        loop_attach_conn(l, c);
-        if (!c->dbus)
-                return 0;
-        if (!dbus_connection_set_watch_functions(c->dbus, loop_watch_add, loop_watch_remove, loop_watch_toggle,
-                                                 &c->hook, NULL) ||
-            !dbus_connection_set_timeout_functions(c->dbus, loop_timeout_add, loop_timeout_remove,
-                                                   loop_timeout_toggle, &c->hook, NULL)) {
+        if (loop_add_exit(l, exit_flush, c, &c->exit_src) < 0 ||
+            (c->dbus && (loop_add_defer(l, dispatch_step, c, &c->dispatch_src) < 0 ||
+                         dbus_io_attach_conn(c->dbus, l, &c->io) < 0))) {
                 conn_detach(c);
                 return -ENOMEM;
         }
+        if (!c->dbus)
+                return 0;
         dbus_connection_set_dispatch_status_function(c->dbus, dispatch_status_changed, c, NULL);
         if (dbus_connection_get_dispatch_status(c->dbus) == DBUS_DISPATCH_DATA_REMAINS)
-                loop_schedule_dispatch(l, c);
+                conn_schedule_dispatch(c);
         return 0;
 }
 
 int conn_set_loop(busrpc_conn *c, busrpc_loop *l) {
+        busrpc_loop *old;
         int r;
 
         if (c->loop == l)
                 return 0;
+        /* Kept until the calls' deadlines have moved from its heap to @l's. */
+        old = busrpc_loop_ref(c->loop);
         conn_detach(c);
         r = conn_attach(c, l);
         if (r >= 0) {
                 conn_lost_moved(c);
                 reply_conn_moved(c);
         }
+        busrpc_loop_unref(old);
         return r;
 }
 

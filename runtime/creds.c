@@ -5,7 +5,8 @@
  * guessed (in particular never as root). */
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
+#include "creds.h"
+#include "conn.h"
 
 struct CredsEntry {
         char *name;

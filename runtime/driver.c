@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "driver.h"
+#include "conn.h"
+#include "name.h"
+#include "server.h"
 
 #define DRIVER_IFACE_MONITORING "org.freedesktop.DBus.Monitoring"
 

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "data.h"
+#include "error-map.h"
+#include "validate.h"
 
 static int error_set_owned(busrpc_error *e, char *name, char *message) {
         if (!name || !message) {

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "server.h"
+#include "loop.h"
 
 void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
         *l = in ? *in : (busrpc_server_limits){ 0 };

@@ -1,55 +1,53 @@
-/* loop.c: the built-in event loop. One epoll fd carries user io sources,
- * libdbus watches (grouped per fd: libdbus makes two watches per socket and
- * epoll accepts one registration per fd) and the signalfd. Timers (user
- * timers and libdbus timeouts) are a list with computed deadlines, so the
- * integration API (get_fd/get_timeout/process) needs nothing else. Freed
- * sources are parked until the end of the iteration, so an event already
- * returned by epoll_wait() never points at freed memory. */
+/* loop.c: the built-in event loop. One epoll fd carries io sources and
+ * the signalfd; timers sit in one min-heap of deadlines (LoopTimer, see
+ * loop.h), so the integration API (get_fd/get_timeout/process) needs
+ * nothing else; deferred sources run after io and timers, exit sources
+ * when busrpc_loop_run() returns. The loop knows no connection: libdbus's
+ * watches and timeouts, and a connection's dispatching, are sources like
+ * any user's (dbus-io.c, conn.c). Freed sources are parked until the end
+ * of the iteration, so an event already returned by epoll_wait() never
+ * points at freed memory. */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "core.h"
+#include "loop.h"
 
-enum { ITEM_IO, ITEM_WATCHFD, ITEM_SIGNAL, ITEM_TIMER, ITEM_SIGHOOK };
+enum { ITEM_IO, ITEM_SIGNAL, ITEM_TIMER, ITEM_SIGHOOK, ITEM_DEFER, ITEM_EXIT };
 
-#define MAX_WATCHES_PER_FD 4
-
-typedef struct WatchFd {
-        int type; /* ITEM_WATCHFD */
-        int fd;
-        bool dead;
-        uint32_t registered; /* epoll events currently registered; 0: not in epoll */
-        LoopHook *owner;
-        DBusWatch *watches[MAX_WATCHES_PER_FD];
-        unsigned n_watches;
-        struct WatchFd *next;
-} WatchFd;
+/* Deferred sources run per iteration at most (one busy connection cannot
+ * starve io and timers). */
+#define DEFER_BUDGET 64u
 
 struct busrpc_source {
-        int type; /* ITEM_IO, ITEM_TIMER or ITEM_SIGHOOK */
-        busrpc_loop *loop;
+        int type; /* ITEM_*; first, as the epoll cookie of io sources */
+        busrpc_loop *loop; /* NULL once the loop is gone */
         bool dead;
         bool enabled;
+        bool floating; /* no handle was returned: the loop frees it */
         /* io */
         int fd;
         busrpc_io_fn io_cb;
         /* timer */
-        uint64_t deadline, interval;
+        LoopTimer timer;
+        uint64_t interval;
         bool repeat;
+        /* timer, defer and exit callback */
         busrpc_timer_fn timer_cb;
-        DBusTimeout *dbus_timeout; /* a libdbus timeout, when set */
         /* signal hook */
         int signo;
         busrpc_loop_signal_fn signal_cb;
-        LoopHook *owner;           /* of a libdbus timeout */
         void *userdata;
-        busrpc_source *next;
+        busrpc_source *next; /* every source of the loop */
+        /* defer: the queue of enabled ones */
+        bool queued;
+        busrpc_source *defer_next;
 };
 
 struct busrpc_loop {
@@ -63,12 +61,14 @@ struct busrpc_loop {
         bool quit;
         bool by_signal;
         int exit_code;
-        busrpc_source *sources; /* io + timers */
-        WatchFd *watchfds;
-        busrpc_conn *conns;        /* attached connections */
-        busrpc_conn *dispatch_head; /* pending dispatch */
-        busrpc_conn *dispatch_tail;
+        busrpc_source *sources;
         bool in_iteration;
+        /* the deadline heap */
+        LoopTimer **heap;
+        uint32_t heap_n, heap_cap;
+        uint64_t timer_seq; /* arming order */
+        /* enabled deferred sources, in the order enabled */
+        busrpc_source *defer_head, *defer_tail;
 };
 
 static __thread busrpc_loop *default_loop;
@@ -80,6 +80,97 @@ uint64_t loop_now_usec(void) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+/* ---- the deadline heap ---- */
+
+static void heap_set(busrpc_loop *l, uint32_t i, LoopTimer *t) {
+        l->heap[i] = t;
+        t->heap_idx = i;
+}
+
+static bool timer_before(const LoopTimer *a, const LoopTimer *b) {
+        return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void heap_up(busrpc_loop *l, uint32_t i) {
+        LoopTimer *t = l->heap[i];
+
+        while (i > 0) {
+                uint32_t parent = (i - 1) / 2;
+                if (!timer_before(t, l->heap[parent]))
+                        break;
+                heap_set(l, i, l->heap[parent]);
+                i = parent;
+        }
+        heap_set(l, i, t);
+}
+
+static void heap_down(busrpc_loop *l, uint32_t i) {
+        LoopTimer *t = l->heap[i];
+
+        for (;;) {
+                uint32_t c = 2 * i + 1, m = i;
+                LoopTimer *best = t;
+
+                if (c < l->heap_n && timer_before(l->heap[c], best)) {
+                        m = c;
+                        best = l->heap[c];
+                }
+                if (c + 1 < l->heap_n && timer_before(l->heap[c + 1], best))
+                        m = c + 1;
+                if (m == i)
+                        break;
+                heap_set(l, i, l->heap[m]);
+                i = m;
+        }
+        heap_set(l, i, t);
+}
+
+void loop_timer_disarm(LoopTimer *t) {
+        busrpc_loop *l = t->loop;
+        uint32_t i = t->heap_idx;
+        LoopTimer *last;
+
+        if (i == LOOP_TIMER_IDLE || !l)
+                return;
+        t->heap_idx = LOOP_TIMER_IDLE;
+        t->loop = NULL;
+        last = l->heap[--l->heap_n];
+        if (i == l->heap_n)
+                return;
+        heap_set(l, i, last);
+        heap_up(l, i);
+        heap_down(l, last->heap_idx);
+}
+
+int loop_timer_arm(busrpc_loop *l, LoopTimer *t, uint64_t deadline) {
+        if (t->loop != l) {
+                loop_timer_disarm(t);
+                if (l->heap_n == l->heap_cap) {
+                        uint32_t cap = l->heap_cap ? l->heap_cap * 2 : 16;
+                        LoopTimer **h = realloc(l->heap, cap * sizeof(*h));
+
+                        if (!h)
+                                return -ENOMEM;
+                        l->heap = h;
+                        l->heap_cap = cap;
+                }
+                t->loop = l;
+                t->deadline = deadline;
+                t->seq = ++l->timer_seq;
+                l->heap[l->heap_n] = t;
+                heap_up(l, l->heap_n++);
+                return 0;
+        }
+        /* Re-armed where it is: one sift, up or down. */
+        t->deadline = deadline;
+        t->seq = ++l->timer_seq;
+        heap_up(l, t->heap_idx);
+        heap_down(l, t->heap_idx);
+        return 0;
+}
+
+/* ---- the loop ---- */
 
 BUSRPC_EXPORT int busrpc_loop_new(busrpc_loop **ret) {
         busrpc_loop *l;
@@ -133,7 +224,6 @@ BUSRPC_EXPORT busrpc_loop *busrpc_loop_ref(busrpc_loop *l) {
 
 static void free_dead(busrpc_loop *l) {
         busrpc_source **sp = &l->sources;
-        WatchFd **wp = &l->watchfds;
 
         while (*sp) {
                 busrpc_source *s = *sp;
@@ -142,14 +232,6 @@ static void free_dead(busrpc_loop *l) {
                         free(s);
                 } else
                         sp = &s->next;
-        }
-        while (*wp) {
-                WatchFd *w = *wp;
-                if (w->dead) {
-                        *wp = w->next;
-                        free(w);
-                } else
-                        wp = &w->next;
         }
 }
 
@@ -160,32 +242,38 @@ BUSRPC_EXPORT busrpc_loop *busrpc_loop_unref(busrpc_loop *l) {
                 return NULL;
         if (default_loop == l)
                 default_loop = NULL;
-        /* Sources the user still holds become inert; busrpc_source_free()
-         * frees them later (their loop pointer is NULL). */
+        /* Timers embedded elsewhere become idle. */
+        for (uint32_t i = 0; i < l->heap_n; i++) {
+                l->heap[i]->heap_idx = LOOP_TIMER_IDLE;
+                l->heap[i]->loop = NULL;
+        }
+        l->heap_n = 0;
+        /* Sources the user still holds become inert; releasing them frees
+         * them later (their loop pointer is NULL). */
         while (l->sources) {
                 s = l->sources;
                 l->sources = s->next;
                 s->next = NULL;
-                if (s->dead || s->dbus_timeout) {
+                if (s->dead || s->floating) {
                         free(s);
                 } else {
                         s->dead = true;
                         s->loop = NULL;
                 }
         }
-        for (WatchFd *w = l->watchfds; w; w = w->next)
-                w->dead = true;
-        free_dead(l);
         if (l->sigfd >= 0) {
                 close(l->sigfd);
                 pthread_sigmask(SIG_SETMASK, &l->old_mask, NULL);
         }
         close(l->epfd);
+        free(l->heap);
         free(l);
         return NULL;
 }
 
 /* ---- sources ---- */
+
+static void source_timer_fire(LoopTimer *t);
 
 static busrpc_source *source_new(busrpc_loop *l, int type) {
         busrpc_source *s = calloc(1, sizeof(*s));
@@ -195,41 +283,117 @@ static busrpc_source *source_new(busrpc_loop *l, int type) {
         s->loop = l;
         s->fd = -1;
         s->enabled = true;
+        loop_timer_init(&s->timer, source_timer_fire);
         s->next = l->sources;
         l->sources = s;
         return s;
+}
+
+static void defer_unqueue(busrpc_source *s) {
+        busrpc_loop *l = s->loop;
+        busrpc_source *prev = NULL;
+
+        if (!s->queued)
+                return;
+        for (busrpc_source **pp = &l->defer_head; *pp; pp = &(*pp)->defer_next) {
+                if (*pp == s) {
+                        *pp = s->defer_next;
+                        if (l->defer_tail == s)
+                                l->defer_tail = prev;
+                        break;
+                }
+                prev = *pp;
+        }
+        s->queued = false;
+        s->defer_next = NULL;
+}
+
+/* Off the loop for good: no callback runs again; the memory is parked
+ * until the end of the iteration. */
+static void source_kill(busrpc_source *s) {
+        busrpc_loop *l = s->loop;
+
+        if (s->dead)
+                return;
+        if (s->type == ITEM_IO && s->enabled)
+                epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        loop_timer_disarm(&s->timer);
+        defer_unqueue(s);
+        s->dead = true;
+        s->enabled = false;
+        if (s->type == ITEM_SIGHOOK)
+                (void)loop_update_signals(l);
+        if (!l->in_iteration)
+                free_dead(l);
+}
+
+/* A callback returned < 0: the source stops; a floating one goes, a held
+ * handle stays valid (inert) until it is released. */
+static void source_stop(busrpc_source *s) {
+        if (s->floating) {
+                source_kill(s);
+                return;
+        }
+        if (s->type == ITEM_IO && s->enabled)
+                epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+        loop_timer_disarm(&s->timer);
+        s->enabled = false;
+        if (s->type == ITEM_SIGHOOK)
+                (void)loop_update_signals(s->loop);
+}
+
+/* The source was made: hand it out, or keep it floating. */
+static void source_give(busrpc_source *s, busrpc_source **ret) {
+        if (ret)
+                *ret = s;
+        else
+                s->floating = true;
+}
+
+static void source_timer_fire(LoopTimer *t) {
+        busrpc_source *s = (busrpc_source *)(void *)((char *)t - offsetof(busrpc_source, timer));
+        busrpc_loop *l = s->loop;
+        int r;
+
+        if (s->repeat)
+                (void)loop_timer_arm(l, t, loop_now_usec() + s->interval);
+        r = s->timer_cb(s, s->userdata);
+        if (s->dead)
+                return;
+        if (r < 0)
+                source_stop(s);
+        else if (r > 0)
+                (void)loop_timer_arm(l, t, loop_now_usec() + (uint64_t)r);
+        else if (s->floating && !loop_timer_armed(t))
+                source_kill(s); /* a floating one-shot that fired: nothing can re-arm it */
 }
 
 BUSRPC_EXPORT int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_timer_fn cb,
                                         void *userdata, busrpc_source **ret) {
         busrpc_source *s;
 
-        return_if_fail(l && cb && ret, -EINVAL);
+        return_if_fail(l && cb, -EINVAL);
         return_if_fail(!repeat || usec > 0, -EINVAL);
         s = source_new(l, ITEM_TIMER);
         if (!s)
                 return -ENOMEM;
         s->interval = usec;
-        s->deadline = loop_now_usec() + usec;
         s->repeat = repeat;
         s->timer_cb = cb;
         s->userdata = userdata;
-        *ret = s;
+        if (loop_timer_arm(l, &s->timer, loop_now_usec() + usec) < 0) {
+                source_kill(s);
+                return -ENOMEM;
+        }
+        source_give(s, ret);
         return 0;
 }
 
-void loop_timer_set_deadline(busrpc_source *s, uint64_t deadline) {
-        s->deadline = deadline;
-        s->enabled = true;
-}
-
-BUSRPC_EXPORT int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
-                                     busrpc_source **ret) {
+int loop_add_io_events(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
+                       busrpc_source **ret) {
         busrpc_source *s;
         struct epoll_event ev = { 0 };
 
-        return_if_fail(l && fd >= 0 && cb && ret, -EINVAL);
-        return_if_fail((events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLPRI)) == 0, -EINVAL);
         s = source_new(l, ITEM_IO);
         if (!s)
                 return -ENOMEM;
@@ -240,13 +404,70 @@ BUSRPC_EXPORT int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, bu
         ev.data.ptr = s;
         if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 int r = -errno;
-                s->dead = true;
-                if (!l->in_iteration)
-                        free_dead(l);
+                s->enabled = false;
+                source_kill(s);
                 return r;
         }
-        *ret = s;
+        source_give(s, ret);
         return 0;
+}
+
+int loop_io_set_events(busrpc_source *s, uint32_t events) {
+        struct epoll_event ev = { 0 };
+
+        if (!s->loop || s->dead || !s->enabled)
+                return -ESTALE;
+        ev.events = events;
+        ev.data.ptr = s;
+        return epoll_ctl(s->loop->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
+}
+
+BUSRPC_EXPORT int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
+                                     busrpc_source **ret) {
+        return_if_fail(l && fd >= 0 && cb, -EINVAL);
+        return_if_fail((events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLPRI)) == 0, -EINVAL);
+        return loop_add_io_events(l, fd, events, cb, userdata, ret);
+}
+
+int loop_add_defer(busrpc_loop *l, busrpc_timer_fn cb, void *userdata, busrpc_source **ret) {
+        busrpc_source *s = source_new(l, ITEM_DEFER);
+
+        if (!s)
+                return -ENOMEM;
+        s->enabled = false;
+        s->timer_cb = cb;
+        s->userdata = userdata;
+        source_give(s, ret);
+        return 0;
+}
+
+void loop_defer_enable(busrpc_source *s) {
+        busrpc_loop *l = s->loop;
+
+        if (!l || s->dead || s->queued)
+                return;
+        s->queued = true;
+        s->defer_next = NULL;
+        if (l->defer_tail)
+                l->defer_tail->defer_next = s;
+        else
+                l->defer_head = s;
+        l->defer_tail = s;
+}
+
+int loop_add_exit(busrpc_loop *l, busrpc_timer_fn cb, void *userdata, busrpc_source **ret) {
+        busrpc_source *s = source_new(l, ITEM_EXIT);
+
+        if (!s)
+                return -ENOMEM;
+        s->timer_cb = cb;
+        s->userdata = userdata;
+        source_give(s, ret);
+        return 0;
+}
+
+bool loop_quit_by_signal(busrpc_loop *l) {
+        return l->by_signal;
 }
 
 BUSRPC_EXPORT busrpc_source *busrpc_source_free(busrpc_source *s) {
@@ -256,285 +477,51 @@ BUSRPC_EXPORT busrpc_source *busrpc_source_free(busrpc_source *s) {
                 free(s);
                 return NULL;
         }
-        if (s->type == ITEM_IO && !s->dead)
-                epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-        s->dead = true;
-        if (s->type == ITEM_SIGHOOK)
-                (void)loop_update_signals(s->loop);
-        if (!s->loop->in_iteration)
-                free_dead(s->loop);
+        /* A floating source is the loop's: only the loop lets it go. */
+        if (s->floating)
+                return NULL;
+        source_kill(s);
         return NULL;
-}
-
-/* ---- libdbus watches ---- */
-
-static WatchFd *watchfd_find(busrpc_loop *l, int fd) {
-        for (WatchFd *w = l->watchfds; w; w = w->next)
-                if (!w->dead && w->fd == fd)
-                        return w;
-        return NULL;
-}
-
-static void watchfd_update(busrpc_loop *l, WatchFd *w) {
-        uint32_t want = 0;
-        struct epoll_event ev = { 0 };
-
-        for (unsigned i = 0; i < w->n_watches; i++) {
-                unsigned f;
-                if (!dbus_watch_get_enabled(w->watches[i]))
-                        continue;
-                f = dbus_watch_get_flags(w->watches[i]);
-                if (f & DBUS_WATCH_READABLE)
-                        want |= EPOLLIN;
-                if (f & DBUS_WATCH_WRITABLE)
-                        want |= EPOLLOUT;
-        }
-        /* Registered with no events while any watch exists, so hangups are
-         * still reported. */
-        if (w->n_watches > 0)
-                want |= EPOLLRDHUP;
-        if (want == w->registered)
-                return;
-        ev.events = want;
-        ev.data.ptr = w;
-        if (!want) {
-                epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-        } else if (!w->registered) {
-                if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 && errno == EEXIST)
-                        epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev);
-        } else {
-                epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev);
-        }
-        w->registered = want;
-}
-
-dbus_bool_t loop_watch_add(DBusWatch *watch, void *data) {
-        busrpc_loop *l = ((LoopHook *)data)->loop;
-        int fd = dbus_watch_get_unix_fd(watch);
-        WatchFd *w = watchfd_find(l, fd);
-
-        if (!w) {
-                w = calloc(1, sizeof(*w));
-                if (!w)
-                        return FALSE;
-                w->type = ITEM_WATCHFD;
-                w->fd = fd;
-                w->owner = data;
-                w->next = l->watchfds;
-                l->watchfds = w;
-        }
-        if (w->n_watches >= MAX_WATCHES_PER_FD)
-                return FALSE;
-        w->watches[w->n_watches++] = watch;
-        watchfd_update(l, w);
-        return TRUE;
-}
-
-void loop_watch_remove(DBusWatch *watch, void *data) {
-        busrpc_loop *l = ((LoopHook *)data)->loop;
-        WatchFd *w = watchfd_find(l, dbus_watch_get_unix_fd(watch));
-
-        if (!w)
-                return;
-        for (unsigned i = 0; i < w->n_watches; i++) {
-                if (w->watches[i] != watch)
-                        continue;
-                memmove(&w->watches[i], &w->watches[i + 1], (w->n_watches - i - 1) * sizeof(w->watches[0]));
-                w->n_watches--;
-                break;
-        }
-        if (w->n_watches == 0) {
-                if (w->registered)
-                        epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-                w->registered = 0;
-                w->dead = true;
-                if (!l->in_iteration)
-                        free_dead(l);
-        } else
-                watchfd_update(l, w);
-}
-
-void loop_watch_toggle(DBusWatch *watch, void *data) {
-        busrpc_loop *l = ((LoopHook *)data)->loop;
-        WatchFd *w = watchfd_find(l, dbus_watch_get_unix_fd(watch));
-
-        if (w)
-                watchfd_update(l, w);
-}
-
-static bool watch_still_there(WatchFd *w, DBusWatch *watch) {
-        if (w->dead)
-                return false;
-        for (unsigned i = 0; i < w->n_watches; i++)
-                if (w->watches[i] == watch)
-                        return true;
-        return false;
-}
-
-static void watchfd_handle(busrpc_loop *l, WatchFd *w, uint32_t revents) {
-        DBusWatch *snap[MAX_WATCHES_PER_FD];
-        unsigned n = w->n_watches;
-
-        memcpy(snap, w->watches, n * sizeof(snap[0]));
-        for (unsigned i = 0; i < n; i++) {
-                unsigned f, flags = 0;
-                if (!watch_still_there(w, snap[i]) || !dbus_watch_get_enabled(snap[i]))
-                        continue;
-                f = dbus_watch_get_flags(snap[i]);
-                if ((f & DBUS_WATCH_READABLE) && (revents & EPOLLIN))
-                        flags |= DBUS_WATCH_READABLE;
-                if ((f & DBUS_WATCH_WRITABLE) && (revents & EPOLLOUT))
-                        flags |= DBUS_WATCH_WRITABLE;
-                if (revents & (EPOLLHUP | EPOLLRDHUP))
-                        flags |= DBUS_WATCH_HANGUP;
-                if (revents & EPOLLERR)
-                        flags |= DBUS_WATCH_ERROR;
-                if (flags)
-                        dbus_watch_handle(snap[i], flags);
-        }
-}
-
-/* ---- libdbus timeouts ---- */
-
-static int dbus_timeout_fire(busrpc_source *s, void *userdata) {
-        dbus_timeout_handle(userdata);
-        return 0;
-}
-
-static void timeout_arm(busrpc_source *s) {
-        int ms = dbus_timeout_get_interval(s->dbus_timeout);
-        s->interval = (uint64_t)(ms > 0 ? ms : 0) * 1000u;
-        s->deadline = loop_now_usec() + s->interval;
-        s->enabled = dbus_timeout_get_enabled(s->dbus_timeout);
-}
-
-dbus_bool_t loop_timeout_add(DBusTimeout *t, void *data) {
-        busrpc_loop *l = ((LoopHook *)data)->loop;
-        busrpc_source *s = source_new(l, ITEM_TIMER);
-
-        if (!s)
-                return FALSE;
-        s->dbus_timeout = t;
-        s->owner = data;
-        s->timer_cb = dbus_timeout_fire;
-        s->userdata = t;
-        s->repeat = true; /* libdbus removes or disables it when done */
-        timeout_arm(s);
-        dbus_timeout_set_data(t, s, NULL);
-        return TRUE;
-}
-
-void loop_timeout_remove(DBusTimeout *t, void *data) {
-        busrpc_loop *l = ((LoopHook *)data)->loop;
-        busrpc_source *s = dbus_timeout_get_data(t);
-
-        if (!s)
-                return;
-        dbus_timeout_set_data(t, NULL, NULL);
-        s->dead = true;
-        s->dbus_timeout = NULL;
-        if (!l->in_iteration)
-                free_dead(l);
-}
-
-void loop_timeout_toggle(DBusTimeout *t, void *data) {
-        busrpc_source *s = dbus_timeout_get_data(t);
-
-        if (s)
-                timeout_arm(s);
-}
-
-/* ---- connections ---- */
-
-void loop_attach_conn(busrpc_loop *l, busrpc_conn *c) {
-        c->loop_prev = NULL;
-        c->loop_next = l->conns;
-        if (l->conns)
-                l->conns->loop_prev = c;
-        l->conns = c;
-}
-
-void loop_detach_conn(busrpc_loop *l, busrpc_conn *c) {
-        busrpc_conn **pp;
-
-        if (c->loop_prev)
-                c->loop_prev->loop_next = c->loop_next;
-        else if (l->conns == c)
-                l->conns = c->loop_next;
-        if (c->loop_next)
-                c->loop_next->loop_prev = c->loop_prev;
-        c->loop_prev = c->loop_next = NULL;
-        if (c->dispatch_pending) {
-                busrpc_conn *prev = NULL;
-                for (pp = &l->dispatch_head; *pp; pp = &(*pp)->dispatch_next) {
-                        if (*pp == c) {
-                                *pp = c->dispatch_next;
-                                if (l->dispatch_tail == c)
-                                        l->dispatch_tail = prev;
-                                break;
-                        }
-                        prev = *pp;
-                }
-                c->dispatch_pending = false;
-                c->dispatch_next = NULL;
-        }
-}
-
-void loop_schedule_dispatch(busrpc_loop *l, busrpc_conn *c) {
-        if (c->dispatch_pending)
-                return;
-        c->dispatch_pending = true;
-        c->dispatch_next = NULL;
-        if (l->dispatch_tail)
-                l->dispatch_tail->dispatch_next = c;
-        else
-                l->dispatch_head = c;
-        l->dispatch_tail = c;
-}
-
-static void dispatch_pending(busrpc_loop *l) {
-        /* Bounded, so one busy connection cannot starve io and timers. */
-        for (unsigned budget = 64; l->dispatch_head && budget > 0; budget--) {
-                busrpc_conn *c = l->dispatch_head;
-                l->dispatch_head = c->dispatch_next;
-                if (!l->dispatch_head)
-                        l->dispatch_tail = NULL;
-                c->dispatch_pending = false;
-                c->dispatch_next = NULL;
-                if (!c->dbus)
-                        continue;
-                busrpc_conn_ref(c);
-                if (conn_dispatch(c) == DBUS_DISPATCH_DATA_REMAINS && c->loop == l)
-                        loop_schedule_dispatch(l, c);
-                busrpc_conn_unref(c);
-        }
 }
 
 /* ---- iterating ---- */
 
 static int64_t next_timer_ms(busrpc_loop *l) {
-        uint64_t now = loop_now_usec(), best = UINT64_MAX;
+        uint64_t now, best;
 
-        for (busrpc_source *s = l->sources; s; s = s->next)
-                if (s->type == ITEM_TIMER && !s->dead && s->enabled && s->deadline < best)
-                        best = s->deadline;
-        if (best == UINT64_MAX)
+        if (l->heap_n == 0)
                 return -1;
+        best = l->heap[0]->deadline;
+        now = loop_now_usec();
         if (best <= now)
                 return 0;
         return (int64_t)((best - now + 999) / 1000);
 }
 
 static void run_timers(busrpc_loop *l) {
-        uint64_t now = loop_now_usec();
+        uint64_t now = loop_now_usec(), last = l->timer_seq;
 
-        for (busrpc_source *s = l->sources; s; s = s->next) {
-                if (s->type != ITEM_TIMER || s->dead || !s->enabled || s->deadline > now)
-                        continue;
-                if (s->repeat)
-                        s->deadline = now + (s->interval ? s->interval : 1000);
-                else
-                        s->enabled = false;
+        /* Timers armed by these callbacks wait for the next round, so a
+         * timer that re-arms itself for "now" cannot hold the loop here. */
+        while (l->heap_n > 0) {
+                LoopTimer *t = l->heap[0];
+
+                if (t->deadline > now || t->seq > last)
+                        break;
+                loop_timer_disarm(t);
+                t->fire(t);
+        }
+}
+
+static void run_deferred(busrpc_loop *l) {
+        for (unsigned budget = DEFER_BUDGET; l->defer_head && budget > 0; budget--) {
+                busrpc_source *s = l->defer_head;
+
+                l->defer_head = s->defer_next;
+                if (!l->defer_head)
+                        l->defer_tail = NULL;
+                s->queued = false;
+                s->defer_next = NULL;
                 s->timer_cb(s, s->userdata);
         }
 }
@@ -548,10 +535,11 @@ static void read_signals(busrpc_loop *l) {
 
                 /* A hook added by a hook is not in this walk's past: fine. */
                 for (busrpc_source *s = l->sources; s; s = s->next) {
-                        if (s->type != ITEM_SIGHOOK || s->dead || s->signo != signo)
+                        if (s->type != ITEM_SIGHOOK || s->dead || !s->enabled || s->signo != signo)
                                 continue;
                         hooked = true;
-                        s->signal_cb(s, signo, s->userdata);
+                        if (s->signal_cb(s, signo, s->userdata) < 0 && !s->dead)
+                                source_stop(s);
                 }
                 /* SIGHUP without a hook: nothing (a daemon's "reload"). */
                 if (!hooked && l->default_signals && (signo == SIGTERM || signo == SIGINT)) {
@@ -569,7 +557,7 @@ BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms) {
         return_if_fail(l, -EINVAL);
         if (l->in_iteration)
                 return -EBUSY;
-        if (l->dispatch_head)
+        if (l->defer_head)
                 timeout_ms = 0;
         t = next_timer_ms(l);
         if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
@@ -586,30 +574,29 @@ BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms) {
                 int type = *(int *)ev[i].data.ptr;
                 if (type == ITEM_SIGNAL) {
                         read_signals(l);
-                } else if (type == ITEM_WATCHFD) {
-                        WatchFd *w = ev[i].data.ptr;
-                        if (!w->dead)
-                                watchfd_handle(l, w, ev[i].events);
                 } else {
                         busrpc_source *s = ev[i].data.ptr;
-                        if (!s->dead && s->enabled)
-                                s->io_cb(s, s->fd, ev[i].events, s->userdata);
+                        if (!s->dead && s->enabled && s->io_cb(s, s->fd, ev[i].events, s->userdata) < 0 &&
+                            !s->dead)
+                                source_stop(s);
                 }
         }
         run_timers(l);
-        dispatch_pending(l);
+        run_deferred(l);
         l->in_iteration = false;
         free_dead(l);
         busrpc_loop_unref(l);
         return n;
 }
 
-static void flush_all(busrpc_loop *l, bool release_names) {
-        for (busrpc_conn *c = l->conns; c; c = c->loop_next) {
-                if (release_names)
-                        name_release_all(c);
-                conn_flush_bounded(c);
-        }
+/* Replies queued by the last handlers reach their callers. */
+static void run_exit(busrpc_loop *l) {
+        l->in_iteration = true;
+        for (busrpc_source *s = l->sources; s; s = s->next)
+                if (s->type == ITEM_EXIT && !s->dead)
+                        s->timer_cb(s, s->userdata);
+        l->in_iteration = false;
+        free_dead(l);
 }
 
 BUSRPC_EXPORT int busrpc_loop_run(busrpc_loop *l) {
@@ -624,8 +611,7 @@ BUSRPC_EXPORT int busrpc_loop_run(busrpc_loop *l) {
                 if (r < 0)
                         break;
         }
-        /* Replies queued by the last handlers reach their callers. */
-        flush_all(l, l->by_signal);
+        run_exit(l);
         if (l->quit)
                 r = l->exit_code;
         l->quit = false;
@@ -650,7 +636,7 @@ static void wanted_signals(busrpc_loop *l, sigset_t *mask) {
                 sigaddset(mask, SIGHUP);
         }
         for (busrpc_source *s = l->sources; s; s = s->next)
-                if (s->type == ITEM_SIGHOOK && !s->dead)
+                if (s->type == ITEM_SIGHOOK && !s->dead && s->enabled)
                         sigaddset(mask, s->signo);
 }
 
@@ -719,7 +705,7 @@ BUSRPC_EXPORT int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_
         busrpc_source *s;
         int r;
 
-        return_if_fail(l && cb && ret, -EINVAL);
+        return_if_fail(l && cb, -EINVAL);
         return_if_fail(signo > 0 && signo < SIGRTMAX, -EINVAL);
         return_if_fail(signo != SIGKILL && signo != SIGSTOP && signo != SIGSEGV && signo != SIGBUS &&
                                signo != SIGILL && signo != SIGFPE,
@@ -732,12 +718,11 @@ BUSRPC_EXPORT int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_
         s->userdata = userdata;
         r = loop_update_signals(l);
         if (r < 0) {
-                s->dead = true;
-                if (!l->in_iteration)
-                        free_dead(l);
+                s->enabled = false;
+                source_kill(s);
                 return r;
         }
-        *ret = s;
+        source_give(s, ret);
         return 0;
 }
 
@@ -757,7 +742,7 @@ BUSRPC_EXPORT int busrpc_loop_get_timeout(busrpc_loop *l) {
         int64_t t;
 
         return_if_fail(l, -EINVAL);
-        if (l->dispatch_head || l->quit)
+        if (l->defer_head || l->quit)
                 return 0;
         t = next_timer_ms(l);
         return t > 0x7fffffff ? 0x7fffffff : (int)t;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "data.h"
+#include "message.h"
+#include "conn.h"
+#include "validate.h"
 
 bool type_is_fixed(int t) {
         switch (t) {
@@ -137,8 +139,10 @@ void iter_init_read(busrpc_iter *it, DBusMessage *m) {
 
 void iter_init_read_conn(busrpc_iter *it, DBusMessage *m, busrpc_conn *c) {
         iter_init_read(it, m);
-        if (c)
+        if (c) {
                 iter_priv(it)->max_shm = busrpc_conn_get_max_shm_size(c);
+                iter_priv(it)->conn = c;
+        }
 }
 
 void iter_init_append(busrpc_iter *it, DBusMessage *m) {
@@ -525,6 +529,7 @@ BUSRPC_EXPORT int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub) {
         s->container = t == DBUS_TYPE_STRUCT ? 'r' : t == DBUS_TYPE_DICT_ENTRY ? 'e' : (uint8_t)t;
         s->depth = i->depth + 1;
         s->max_shm = i->max_shm;
+        s->conn = i->conn;
         dbus_message_iter_recurse(&i->it, &s->it);
         (void)dbus_message_iter_next(&i->it);
         return 0;

@@ -5,7 +5,10 @@
  * destination. */
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
+#include "name.h"
+#include "conn.h"
+#include "error-map.h"
+#include "validate.h"
 
 static void name_unlink(busrpc_name *n) {
         busrpc_conn *c = n->conn;

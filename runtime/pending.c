@@ -9,8 +9,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "data.h"
 #include "reply.h"
+#include "message.h"
+#include "proxy.h"
 
 BUSRPC_EXPORT busrpc_pending *busrpc_pending_ref(busrpc_pending *pd) {
         if (pd)

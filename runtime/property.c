@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core.h"
 #include "registry.h"
 
 /* Copy the value at @src (any type) to @dst. */

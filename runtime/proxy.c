@@ -6,8 +6,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "data.h"
+#include "proxy.h"
+#include "conn.h"
+#include "error-map.h"
+#include "message.h"
 #include "reply.h"
+#include "validate.h"
+#include "variant.h"
 
 #define TIMEOUT_DEFAULT_MS 25000
 #define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"

@@ -11,7 +11,9 @@
  * finished (the pending-call lists complete their calls in the same
  * dispatch), so the DBusConnection is never swapped under libdbus's feet. */
 #include <stdlib.h>
-#include "core.h"
+#include "conn.h"
+#include "loop.h"
+#include "name.h"
 
 static void emit(busrpc_conn *c, busrpc_conn_event ev, int error) {
         if (c->event_cb)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "registry.h"
+#include "conn.h"
+#include "name.h"
 
 /* ---- hash table ---- */
 

@@ -21,7 +21,8 @@
  */
 #pragma once
 
-#include "core.h"
+#include <stddef.h>
+#include "object.h"
 
 typedef struct HashSlot {
         size_t hash;

@@ -4,9 +4,9 @@
  * libdbus's own pending calls (dbus_connection_send_with_reply) build a
  * timeout error message for every call and take locks and a DBusTimeout
  * per call. Here a call is an entry in a small hash keyed by serial, with
- * its deadline in a min-heap; one loop timer per connection is armed for
- * the earliest deadline (a reply that arrives leaves the timer as it is:
- * an early firing only re-arms it).
+ * its deadline a LoopTimer embedded in it, in the loop's one deadline heap
+ * (every timer of the process in one place, O(log n) to arm and disarm,
+ * no allocation per call).
  *
  * A sync call reads with dbus_connection_read_write() and takes messages
  * with dbus_connection_pop_message(): its reply is returned, everything
@@ -19,12 +19,13 @@
  * blocks in libdbus as before (reply_sync_must_block()).
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
 #include "reply.h"
+#include "conn.h"
+#include "subscription.h"
 
-#define HEAP_NONE UINT_MAX
 #define TABLE_MIN_BUCKETS 16u
 
 struct ReplyTable {
@@ -32,10 +33,6 @@ struct ReplyTable {
         unsigned n_buckets; /* a power of two */
         unsigned n;
         busrpc_pending *all_head, *all_tail;
-        busrpc_pending **heap;
-        unsigned heap_n, heap_cap;
-        busrpc_source *timer;
-        uint64_t armed; /* the timer's deadline; 0: disarmed */
         /* messages held back by a sync wait, oldest at held[held_head] */
         DBusMessage **held;
         unsigned held_head, held_n, held_cap;
@@ -74,15 +71,6 @@ static int table_reserve(ReplyTable *t) {
         busrpc_pending **b;
         unsigned nb;
 
-        if (t->heap_n == t->heap_cap) {
-                unsigned cap = t->heap_cap ? t->heap_cap * 2 : 16;
-                busrpc_pending **h = realloc(t->heap, cap * sizeof(*h));
-
-                if (!h)
-                        return -ENOMEM;
-                t->heap = h;
-                t->heap_cap = cap;
-        }
         if (t->n < t->n_buckets)
                 return 0;
         nb = t->n_buckets * 2;
@@ -104,84 +92,9 @@ static int table_reserve(ReplyTable *t) {
         return 0;
 }
 
-/* ---- the deadline heap ---- */
+/* ---- deadlines ---- */
 
-static void heap_set(ReplyTable *t, unsigned i, busrpc_pending *pd) {
-        t->heap[i] = pd;
-        pd->heap_idx = i;
-}
-
-static void heap_up(ReplyTable *t, unsigned i) {
-        busrpc_pending *pd = t->heap[i];
-
-        while (i > 0) {
-                unsigned parent = (i - 1) / 2;
-                if (t->heap[parent]->deadline <= pd->deadline)
-                        break;
-                heap_set(t, i, t->heap[parent]);
-                i = parent;
-        }
-        heap_set(t, i, pd);
-}
-
-static void heap_down(ReplyTable *t, unsigned i) {
-        busrpc_pending *pd = t->heap[i];
-
-        for (;;) {
-                unsigned l = 2 * i + 1, m = i;
-                uint64_t best = pd->deadline;
-
-                if (l < t->heap_n && t->heap[l]->deadline < best) {
-                        m = l;
-                        best = t->heap[l]->deadline;
-                }
-                if (l + 1 < t->heap_n && t->heap[l + 1]->deadline < best)
-                        m = l + 1;
-                if (m == i)
-                        break;
-                heap_set(t, i, t->heap[m]);
-                i = m;
-        }
-        heap_set(t, i, pd);
-}
-
-static void heap_remove(ReplyTable *t, busrpc_pending *pd) {
-        unsigned i = pd->heap_idx;
-        busrpc_pending *last;
-
-        if (i == HEAP_NONE)
-                return;
-        pd->heap_idx = HEAP_NONE;
-        last = t->heap[--t->heap_n];
-        if (i == t->heap_n)
-                return;
-        heap_set(t, i, last);
-        heap_up(t, i);
-        heap_down(t, last->heap_idx);
-}
-
-static int timer_fire(busrpc_source *s, void *userdata);
-
-/* Arm the timer for the earliest deadline if it would fire later (or not
- * at all); an earlier firing is harmless. */
-static void timer_update(busrpc_conn *c, ReplyTable *t) {
-        uint64_t want;
-
-        if (t->heap_n == 0 || !c->loop)
-                return;
-        want = t->heap[0]->deadline;
-        if (t->armed && t->armed <= want)
-                return;
-        if (!t->timer) {
-                uint64_t now = loop_now_usec();
-
-                if (busrpc_loop_add_timer(c->loop, want > now ? want - now : 0, false, timer_fire, c,
-                                          &t->timer) < 0)
-                        return; /* the next call or reply tries again */
-        }
-        loop_timer_set_deadline(t->timer, want);
-        t->armed = want;
-}
+static void deadline_fire(LoopTimer *lt);
 
 /* ---- entering and leaving the table ---- */
 
@@ -208,14 +121,11 @@ int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeo
         else
                 t->all_head = pd;
         t->all_tail = pd;
-        pd->heap_idx = HEAP_NONE;
-        pd->deadline = REPLY_NO_DEADLINE;
-        if (timeout_ms != BUSRPC_TIMEOUT_INFINITE) {
-                pd->deadline = loop_now_usec() + (uint64_t)timeout_ms * 1000u;
-                t->heap[t->heap_n] = pd;
-                heap_up(t, t->heap_n++);
-                timer_update(c, t);
-        }
+        loop_timer_init(&pd->timer, deadline_fire);
+        /* Without room in the heap the call goes without a deadline rather
+         * than unsent: it still completes on a reply or on a hangup. */
+        if (timeout_ms != BUSRPC_TIMEOUT_INFINITE && c->loop)
+                (void)loop_timer_arm(c->loop, &pd->timer, loop_now_usec() + (uint64_t)timeout_ms * 1000u);
         return 0;
 }
 
@@ -241,28 +151,17 @@ void reply_unregister(busrpc_pending *pd) {
         else
                 t->all_tail = pd->all_prev;
         pd->all_prev = pd->all_next = NULL;
-        heap_remove(t, pd);
+        loop_timer_disarm(&pd->timer);
 }
 
-static int timer_fire(busrpc_source *s, void *userdata) {
-        busrpc_conn *c = userdata;
-        ReplyTable *t = c->replies;
+static void deadline_fire(LoopTimer *lt) {
+        busrpc_pending *pd = (busrpc_pending *)(void *)((char *)lt - offsetof(busrpc_pending, timer));
+        busrpc_error err = BUSRPC_ERROR_INIT;
 
-        t->armed = 0;
-        busrpc_conn_ref(c);
-        /* A callback may start or cancel calls: look at the heap afresh each time. */
-        while (t->heap_n > 0 && t->heap[0]->deadline <= loop_now_usec()) {
-                busrpc_pending *pd = t->heap[0];
-                busrpc_error err = BUSRPC_ERROR_INIT;
-
-                reply_unregister(pd);
-                (void)busrpc_error_set(&err, BUSRPC_ERROR_NO_REPLY, "No reply within the call's timeout");
-                pending_complete(pd, NULL, -ETIMEDOUT, &err);
-                busrpc_error_clear(&err);
-        }
-        timer_update(c, t);
-        busrpc_conn_unref(c);
-        return 0;
+        reply_unregister(pd);
+        (void)busrpc_error_set(&err, BUSRPC_ERROR_NO_REPLY, "No reply within the call's timeout");
+        pending_complete(pd, NULL, -ETIMEDOUT, &err);
+        busrpc_error_clear(&err);
 }
 
 /* ---- replies ---- */
@@ -500,8 +399,8 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                 have_read = true;
         }
         /* What was held goes out through the loop, before anything newer. */
-        if (t->held_n > 0 && c->loop)
-                loop_schedule_dispatch(c->loop, c);
+        if (t->held_n > 0)
+                conn_schedule_dispatch(c);
         return r;
 }
 
@@ -512,11 +411,11 @@ void reply_conn_moved(busrpc_conn *c) {
 
         if (!t)
                 return;
-        t->timer = busrpc_source_free(t->timer);
-        t->armed = 0;
-        timer_update(c, t);
-        if (t->held_n > 0 && c->loop)
-                loop_schedule_dispatch(c->loop, c);
+        for (busrpc_pending *pd = t->all_head; pd; pd = pd->all_next)
+                if (loop_timer_armed(&pd->timer) && c->loop)
+                        (void)loop_timer_arm(c->loop, &pd->timer, pd->timer.deadline);
+        if (t->held_n > 0)
+                conn_schedule_dispatch(c);
 }
 
 void reply_conn_free(busrpc_conn *c) {
@@ -528,9 +427,7 @@ void reply_conn_free(busrpc_conn *c) {
         /* Every call holds a reference to @c: none is left here. */
         while ((m = held_pop(t)))
                 dbus_message_unref(m);
-        busrpc_source_free(t->timer);
         free(t->held);
-        free(t->heap);
         free(t->buckets);
         free(t);
         c->replies = NULL;

@@ -5,14 +5,14 @@
  * A call goes out with dbus_connection_send(); its serial keys it in the
  * table of its busrpc_conn. Replies are matched in the connection's filter
  * (conn.c) by reply serial, DBusConnection and, where the bus lets us know
- * it cheaply, sender. Deadlines sit in one min-heap per connection with one
- * loop timer armed for the earliest; a NoReply error is made only when a
- * deadline really passes.
+ * it cheaply, sender. A call's deadline is a LoopTimer embedded in it, in
+ * the loop's one deadline heap (loop.h): no allocation, O(log n); a
+ * NoReply error is made only when a deadline really passes.
  */
 #pragma once
 
 #include <stdint.h>
-#include "busrpc-internal.h"
+#include "loop.h"
 
 #define REPLY_NO_DEADLINE UINT64_MAX
 #define REPLY_SIG_INLINE 16
@@ -24,8 +24,7 @@ struct busrpc_pending {
         uint32_t serial;
         bool done;
         bool in_table;
-        unsigned heap_idx;  /* while it has a deadline */
-        uint64_t deadline;  /* usec, loop_now_usec(); REPLY_NO_DEADLINE: none */
+        LoopTimer timer;    /* the deadline, armed on the conn's loop; idle: none */
         char *from;         /* the sender the reply must come from; NULL: any */
         busrpc_reply_fn cb;
         void *userdata;
@@ -36,6 +35,14 @@ struct busrpc_pending {
 };
 
 /* reply.c */
+/* One dispatch step: a message a sync call held back, else libdbus's next. */
+DBusDispatchStatus conn_dispatch(busrpc_conn *c);
+/* A method return or error arrived on @dc: complete its call, if ours. */
+DBusHandlerResult reply_handle(busrpc_conn *c, DBusConnection *dc, DBusMessage *m);
+/* @dc is gone: every call sent on it completes with -ECONNRESET. */
+void reply_fail_all(busrpc_conn *c, DBusConnection *dc);
+void reply_conn_moved(busrpc_conn *c); /* after conn_set_loop() */
+void reply_conn_free(busrpc_conn *c);
 /* Send @m (borrowed) on @dc, the DBusConnection of @c, and enter @pd in
  * @c's table (the table takes over the caller's reference to @pd). */
 int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeout_ms, busrpc_pending *pd);

@@ -21,6 +21,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "server.h"
+#include "dbus-io.h"
+#include "driver.h"
+#include "error-map.h"
+#include "object.h"
+#include "property.h"
 
 static void apply_limits(busrpc_server *s, DBusConnection *dc) {
         dbus_connection_set_max_message_size(dc, (long)s->limits.max_message_size);
@@ -312,19 +317,18 @@ static int prepare_address(const char *address, bool *ret_tcp) {
 
 
 static int server_hook(busrpc_server *s) {
-        s->hook.loop = s->loop;
-        if (!dbus_server_set_watch_functions(s->dbus, listen_add, listen_remove, listen_toggle, s, NULL) ||
-            !dbus_server_set_timeout_functions(s->dbus, loop_timeout_add, loop_timeout_remove, loop_timeout_toggle,
-                                               &s->hook, NULL))
+        if (!dbus_server_set_watch_functions(s->dbus, listen_add, listen_remove, listen_toggle, s, NULL))
                 return -ENOMEM;
-        return 0;
+        return dbus_io_attach_server(s->dbus, s->loop, &s->io);
 }
 
 static void server_unhook(busrpc_server *s) {
         if (s->accept_retry)
                 s->accept_retry = busrpc_source_free(s->accept_retry);
         dbus_server_set_watch_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
-        dbus_server_set_timeout_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
+        if (s->io)
+                dbus_io_detach_server(s->dbus, s->io);
+        s->io = NULL;
 }
 
 BUSRPC_EXPORT int busrpc_server_new(const char *address, busrpc_server **ret) {

@@ -3,9 +3,16 @@
  * peer may cost: admission, the outgoing bound, the shutdown deadline). */
 #pragma once
 
-#include "core.h"
+#include <stdint.h>
+#include <sys/types.h>
+#include "conn.h"
 
-/* Defaults of the limits that live here (docs/runtime.md, "Limits"). */
+/* Defaults of the limits (docs/runtime.md, "Limits"). */
+#define DEFAULT_MAX_CONNECTIONS 128u
+#define DEFAULT_MAX_PENDING_CALLS 128u
+#define DEFAULT_MAX_MESSAGE_SIZE (32u * 1024u * 1024u)
+#define DEFAULT_MAX_FDS 16u
+#define DEFAULT_AUTH_TIMEOUT_MS 2000u
 #define DEFAULT_MAX_CONNECTIONS_PER_UID 64u
 #define DEFAULT_MAX_UNAUTHENTICATED 64u
 #define MAX_UNAUTHENTICATED_CAP 1024u /* eviction is quadratic in it */
@@ -21,7 +28,7 @@ struct busrpc_server {
         DBusServer *dbus;
         busrpc_conn *conn; /* the all-peers handle */
         busrpc_loop *loop;
-        LoopHook hook;
+        DBusIo *io; /* libdbus's timeouts of the DBusServer on the loop */
         char *address;
         busrpc_server_limits limits;
         uid_t self_uid;
@@ -45,6 +52,23 @@ struct busrpc_server {
 
 /* server.c */
 void server_accept_resume(busrpc_server *s);
+/* After @c (SERVED) queued a message: @before is what was queued before it. */
+void server_peer_sent(busrpc_conn *c, long before);
+/* Write out what is queued to every peer, all at once, within the shutdown deadline. */
+void server_flush(busrpc_server *s);
+void server_peer_gone(busrpc_conn *peer);
+int server_broadcast(busrpc_server *s, DBusMessage *m);
+/* Monitors (BecomeMonitor): copies of what a peer sent (true: the message
+ * is consumed, the sender was a monitor) and of what was sent to a peer. */
+bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);
+void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m);
+busrpc_conn *server_get_conn(busrpc_server *s);
+busrpc_conn *server_first_peer(busrpc_server *s);
+char *server_get_id(busrpc_server *s); /* dbus_free() */
+void server_conn_gone(busrpc_server *s);
+unsigned server_max_pending_calls(busrpc_server *s);
+uint64_t server_max_shm_size(busrpc_server *s);
+void server_set_max_shm_size(busrpc_server *s, uint64_t bytes); /* 0: the default */
 
 /* limits.c */
 void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in);

@@ -5,7 +5,7 @@
  * "Signatures") so that such a value becomes -EINVAL instead.
  */
 #include <string.h>
-#include "data.h"
+#include "validate.h"
 
 /* The specification's maximum length of any name. */
 #define NAME_MAX_LEN 255

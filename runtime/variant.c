@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "data.h"
+#include "variant.h"
+#include "message.h"
+#include "validate.h"
 
 struct busrpc_variant {
         unsigned n_ref;

@@ -1,4 +1,4 @@
-/* signal.c: signal subscriptions (busrpc_proxy_subscribe()).
+/* subscription.c: signal subscriptions (busrpc_proxy_subscribe()).
  *
  * A subscription is a match rule on the bus (so the bus routes the signal
  * to us) and a filter on the connection (so we see it). The filter trusts
@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "data.h"
+#include "subscription.h"
+#include "conn.h"
+#include "message.h"
+#include "proxy.h"
+#include "validate.h"
 
 struct busrpc_subscription {
         DBusConnection *dc;

@@ -1,0 +1,136 @@
+/* conn.h: connections (conn.c) and losing them (reconnect.c).
+ *
+ * A busrpc_conn is one of: a bus connection, a client peer connection, a
+ * peer served by a busrpc_server (SERVED), or a server's all-peers handle
+ * (SERVER, no DBusConnection). Objects live in the registry of the conn
+ * they were exported on; a SERVED conn dispatches through its server's
+ * registry, so every peer sees the same objects.
+ *
+ * A conn registers with its loop like any user: its libdbus watches and
+ * timeouts (dbus-io.h), a deferred source that dispatches it while libdbus
+ * has data, and an exit source that flushes it when busrpc_loop_run()
+ * returns.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "busrpc-internal.h"
+
+/* The name a server answers as, to peers that said Hello. */
+#define SERVER_UNIQUE_NAME ":1.0"
+/* What a bus or client peer connection accepts per message, as libdbus
+ * reads it: at least what a bus delivers (dbus-daemon's and busrpc-bus's
+ * max_message_unix_fds; Linux passes at most 253 per sendmsg anyway), so
+ * no delivered message costs the connection. */
+#define CONN_MAX_MESSAGE_FDS 1024u
+#define CONN_MAX_RECEIVED_FDS (4u * CONN_MAX_MESSAGE_FDS)
+/* fds one method call may hand a skeleton (busrpc_conn_set_max_call_fds()). */
+#define DEFAULT_MAX_CALL_FDS 16u
+/* Reconnection: first retry at once, then doubling up to the cap. */
+#define RECONNECT_FIRST_MS 50u
+#define RECONNECT_MAX_INTERVAL_MS 1000u
+#define PEER_PING_TIMEOUT_MS 25000
+/* How long a flush may wait for a peer to read (libdbus's own flush waits
+ * forever: a peer that stops reading would hang us at exit). A server's
+ * peers share one deadline instead (busrpc_server_limits.shutdown_timeout_ms). */
+#define FLUSH_TIMEOUT_MS 5000
+
+typedef enum ConnKind {
+        CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
+        CONN_PEER,   /* client side of a direct peer connection */
+        CONN_SERVED, /* a peer accepted by a busrpc_server */
+        CONN_SERVER, /* a server's all-peers handle */
+} ConnKind;
+
+typedef struct DBusIo DBusIo;             /* dbus-io.h */
+typedef struct MatchRule MatchRule;       /* driver.c */
+typedef struct CredsEntry CredsEntry;     /* creds.c */
+typedef struct ReplyTable ReplyTable;     /* reply.c */
+typedef struct Registry Registry;         /* registry.h */
+
+struct busrpc_conn {
+        unsigned n_ref;
+        ConnKind kind;
+        DBusConnection *dbus; /* NULL for CONN_SERVER */
+        busrpc_loop *loop;
+        DBusIo *io;                  /* the libdbus watches and timeouts on the loop */
+        busrpc_source *dispatch_src; /* deferred: enabled while libdbus has data */
+        busrpc_source *exit_src;     /* flush when the loop's run ends */
+        char *unique_name;
+        bool closing;
+        unsigned max_call_fds; /* 0: DEFAULT_MAX_CALL_FDS */
+        uint64_t max_shm_size; /* received shm; 0: the server's, else the default */
+
+        /* losing the connection (reconnect.c) */
+        char *address; /* resolved; bus and client peer conns */
+        busrpc_conn_event_fn event_cb;
+        void *event_userdata;
+        unsigned reconnect_ms; /* 0: no reconnection */
+        busrpc_source *lost_timer; /* deferred loss handling, then retries */
+        uint64_t lost_at;          /* usec, loop_now_usec() */
+        unsigned retry_ms;
+        int lost_error; /* < 0 once lost for good */
+        bool lost;
+
+        /* the object tree (unused on SERVED conns: they use the server's);
+         * NULL until the first export */
+        Registry *registry;
+
+        busrpc_name *names;
+
+        /* calls made on this connection and awaiting their replies; NULL
+         * until the first call */
+        ReplyTable *replies;
+        unsigned in_dispatch; /* inside dbus_connection_dispatch() (reply.c) */
+
+        /* caller credentials cache (bus conns) */
+        CredsEntry *creds;
+        unsigned n_creds;
+        bool creds_match_added;
+
+        /* SERVED and SERVER conns */
+        busrpc_server *server;
+        bool said_hello;
+        bool monitor; /* BecomeMonitor: gets copies, may send nothing more */
+        bool gone;
+        MatchRule *matches;
+        unsigned n_matches;
+        unsigned n_calls; /* calls being served and not yet replied */
+        busrpc_source *auth_timer;
+        uid_t peer_uid; /* SO_PEERCRED at accept, then the authenticated uid; -1: unknown (tcp) */
+        pid_t peer_pid; /* SO_PEERCRED at accept; 0: unknown */
+        bool authed;    /* counted by the server as authenticated */
+        busrpc_conn *peer_prev, *peer_next;
+};
+
+/* conn.c */
+/* libdbus's filter of every DBusConnection (@data: its busrpc_conn) */
+DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data);
+int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn **ret);
+int conn_set_loop(busrpc_conn *c, busrpc_loop *l);
+/* Dispatch @c from its loop soon (its deferred source). */
+void conn_schedule_dispatch(busrpc_conn *c);
+busrpc_conn *conn_tree(busrpc_conn *c); /* the conn whose object tree serves @c */
+int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const char *fmt, ...)
+        BUSRPC_PRINTF(4, 5);
+int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
+/* Write out what is queued on @c, for a bounded time (see FLUSH_TIMEOUT_MS). */
+void conn_flush_bounded(busrpc_conn *c);
+/* The libdbus connection of a bus or peer connection; NULL for a
+ * server's all-peers handle (busrpc_server_conn()). Borrowed. */
+DBusConnection *conn_get_dbus(busrpc_conn *c);
+/* Send @m (borrowed) on @c. On a server's all-peers handle a signal goes to
+ * every peer whose match rules accept it. */
+int conn_send(busrpc_conn *c, DBusMessage *m);
+/* True for a peer-to-peer connection (no bus driver). */
+bool conn_is_peer(busrpc_conn *c);
+
+/* reconnect.c */
+/* The local Disconnected signal of a bus or client peer conn was dispatched. */
+void conn_lost(busrpc_conn *c);
+void conn_lost_free(busrpc_conn *c);
+void conn_lost_moved(busrpc_conn *c); /* after conn_set_loop() */
+/* conn.c, for reconnect.c */
+int conn_open_dbus(busrpc_conn *c, DBusConnection **ret); /* c->address, c->kind */
+int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc);  /* consumes @dc */

@@ -1,0 +1,35 @@
+/* object.h: exported objects and dispatching calls to them (object.c);
+ * the registry that indexes them is registry.h. */
+#pragma once
+
+#include <stdint.h>
+#include "busrpc-internal.h"
+
+typedef struct RegNode RegNode;   /* registry.h */
+typedef struct IfaceInfo IfaceInfo; /* registry.h */
+
+struct busrpc_object {
+        unsigned n_ref;
+        busrpc_conn *conn; /* the tree's conn; NULL once removed */
+        char *path;
+        const busrpc_interface_desc *iface; /* NULL for an ObjectManager */
+        const void *ops;
+        void *self;
+        /* registry.c; all NULL once removed */
+        RegNode *node;
+        IfaceInfo *info; /* NULL for an ObjectManager */
+        uint64_t seq;    /* export order */
+        busrpc_object *prev, *next;           /* every object of the registry */
+        busrpc_object *node_prev, *node_next; /* the interface objects of node */
+};
+
+DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m);
+/* fds a skeleton would be handed for @m (the 'h' values in its body). */
+unsigned msg_count_fds(DBusMessage *m);
+void object_detach_all(busrpc_conn *c);
+bool tree_has_path(busrpc_conn *tree, const char *path);
+busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);
+busrpc_object *object_ref(busrpc_object *o);
+void object_unref(busrpc_object *o);
+/* ObjectManager covering @path (strictly above it), or NULL. */
+busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path);

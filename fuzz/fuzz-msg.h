@@ -107,26 +107,22 @@ static inline int fuzz_field(FuzzBuf *b, uint8_t code, char type, const char *v,
         return fuzz_put(b, v, len) < 0 || fuzz_put(b, "", 1) < 0 ? -1 : 0;
 }
 
-/* The message of an input, or NULL when libdbus refuses it. */
-static inline DBusMessage *fuzz_message(const uint8_t *data, size_t size) {
+/* The marshalled bytes of an input of the second form (in @b, freed by the
+ * caller): 0, or -1 when it has none (no NUL after the signature). */
+static inline int fuzz_marshal(const uint8_t *data, size_t size, FuzzBuf *out) {
         const FuzzCall *c;
         const uint8_t *nul;
         const char *path;
         FuzzBuf b = { NULL, 0, 0 };
-        DBusMessage *m = NULL;
         size_t siglen, fields_at;
         uint32_t body_len;
         int r = 0;
 
-        if (size == 0 || size > 0x7fffffff)
-                return NULL;
-        if (data[0] == 'l' || data[0] == 'B')
-                return dbus_message_demarshal((const char *)data, (int)size, NULL);
         c = &fuzz_calls[(data[0] & 0x7f) % FUZZ_N_CALLS];
         path = c->path ? c->path : data[0] & 0x80 ? "/fz/child" : "/fz";
         nul = memchr(data + 1, 0, size - 1 < 256 ? size - 1 : 256);
         if (!nul)
-                return NULL;
+                return -1;
         siglen = (size_t)(nul - (data + 1));
         body_len = (uint32_t)(size - siglen - 2);
         r |= fuzz_put(&b, "l\1\0\1", 4);
@@ -149,8 +145,26 @@ static inline DBusMessage *fuzz_message(const uint8_t *data, size_t size) {
                 r |= fuzz_pad(&b, 8);
                 r |= fuzz_put(&b, nul + 1, body_len);
         }
-        if (r == 0 && b.n <= 0x7fffffff)
-                m = dbus_message_demarshal((const char *)b.p, (int)b.n, NULL);
+        if (r != 0 || b.n > 0x7fffffff) {
+                free(b.p);
+                return -1;
+        }
+        *out = b;
+        return 0;
+}
+
+/* The message of an input, or NULL when libdbus refuses it. */
+static inline DBusMessage *fuzz_message(const uint8_t *data, size_t size) {
+        FuzzBuf b = { NULL, 0, 0 };
+        DBusMessage *m;
+
+        if (size == 0 || size > 0x7fffffff)
+                return NULL;
+        if (data[0] == 'l' || data[0] == 'B')
+                return dbus_message_demarshal((const char *)data, (int)size, NULL);
+        if (fuzz_marshal(data, size, &b) < 0)
+                return NULL;
+        m = dbus_message_demarshal((const char *)b.p, (int)b.n, NULL);
         free(b.p);
         return m;
 }

@@ -11,7 +11,8 @@
 # `make fuzz FUZZ_SECONDS=n` runs each for n seconds; the seeds are
 # fuzz/msgs/ (made by fuzz/mkseeds.py), the kept inputs fuzz/regress/*/
 # (each target runs all of them: they are all messages).
-fuzz_rt_targets = fuzz/fuzz-dispatch$(EXEEXT) fuzz/fuzz-variant$(EXEEXT) fuzz/fuzz-message$(EXEEXT)
+fuzz_rt_targets = fuzz/fuzz-dispatch$(EXEEXT) fuzz/fuzz-variant$(EXEEXT) fuzz/fuzz-message$(EXEEXT) \
+	fuzz/fuzz-wire$(EXEEXT)
 fuzz_rt_sources = $(filter %.c,$(libbusrpc_la_SOURCES))
 fuzz_rt_headers = $(filter %.h,$(libbusrpc_la_SOURCES)) include/busrpc/busrpc.h fuzz/fuzz-msg.h
 fuzz_rt_gen = fuzz/gen/fz.h fuzz/gen/fz-server.c
@@ -47,15 +48,25 @@ fuzz/fuzz-message$(EXEEXT): fuzz/fuzz-message.c $(fuzz_rt_sources) $(fuzz_rt_hea
 	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(filter %.c,$^) $(DBUS_LIBS); \
 	fi
+# fuzz/fuzz-wire: busrpc's wire codec (runtime/wire*.c) against libdbus's
+# dbus_message_demarshal() on the same bytes (issue 12).
+fuzz/fuzz-wire$(EXEEXT): fuzz/fuzz-wire.c tests/wire-compare.h $(fuzz_rt_sources) $(fuzz_rt_headers)
+	@if test -z "$(CLANG)"; then \
+	  echo "fuzz: clang not found (configure looks for it): $@ is not built" >&2; \
+	else \
+	  $(MKDIR_P) fuzz && echo "  CLANG    $@" && \
+	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime -I$(srcdir)/fuzz $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(filter %.c,$^) $(DBUS_LIBS); \
+	fi
 check_SCRIPTS += $(fuzz_rt_targets)
 CLEANFILES += $(fuzz_rt_targets) $(fuzz_rt_gen) fuzz/gen/.stamp
 EXTRA_DIST += fuzz/local.mk fuzz/fuzz.idl fuzz/fuzz-msg.h fuzz/fuzz-dispatch.c fuzz/fuzz-variant.c fuzz/fuzz-message.c \
-	fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
+	fuzz/fuzz-wire.c fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
 
 # `make fuzz` (tests/xml.mk) runs these too, each for FUZZ_SECONDS.
 fuzz: fuzz-runtime
 fuzz-runtime: $(fuzz_rt_targets)
-	@for t in dispatch variant message; do \
+	@for t in dispatch variant message wire; do \
 	  $(MKDIR_P) fuzz/corpus-$$t || exit 1; \
 	  echo "fuzz: fuzz-$$t for $(FUZZ_SECONDS) s (corpus fuzz/corpus-$$t)"; \
 	  ASAN_OPTIONS=detect_leaks=1 ./fuzz/fuzz-$$t$(EXEEXT) -max_total_time=$(FUZZ_SECONDS) \
@@ -65,5 +76,5 @@ fuzz-runtime: $(fuzz_rt_targets)
 .PHONY: fuzz-runtime
 clean-fuzz: clean-fuzz-runtime
 clean-fuzz-runtime:
-	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message
+	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message fuzz/corpus-wire
 .PHONY: clean-fuzz-runtime

@@ -252,8 +252,10 @@ static int pad(WireWriter *w, unsigned align, size_t more) {
 
         if (wire_buf_reserve(b, n + more) < 0)
                 return b->err;
-        memset(b->p + b->n, 0, n);
-        b->n += n;
+        if (n) {
+                memset(b->p + b->n, 0, n);
+                b->n += n;
+        }
         return 0;
 }
 

@@ -4,8 +4,9 @@
 # files and the XML samples. Any crash, leak, sanitizer report or broken
 # IDL -> XML -> IDL round trip fails the test; the input that caused it is
 # printed (hex) so it can be kept under tests/xml/crashers/.
-# Then the runtime's targets (fuzz/local.mk): fuzz-dispatch, fuzz-variant
-# and fuzz-message each run every input kept under fuzz/regress/ once
+# Then the runtime's targets (fuzz/local.mk): fuzz-dispatch, fuzz-variant,
+# fuzz-message and fuzz-wire (busrpc's wire codec against libdbus's
+# verdict and values) each run every input kept under fuzz/regress/ once
 # (no fuzzing; each must run clean), then fuzz for 20 seconds from the seed
 # messages fuzz/msgs/. A crash found there is kept under fuzz/regress/<target>/.
 . "$top_srcdir/tests/tap.sh"
@@ -57,7 +58,7 @@ fi
 regress=$(ls "$top_srcdir"/fuzz/regress/*/* 2>/dev/null)
 [ -n "$regress" ] || tap_bail "no regression inputs under $top_srcdir/fuzz/regress"
 [ -d "$top_srcdir/fuzz/msgs" ] || tap_bail "no seed messages in $top_srcdir/fuzz/msgs"
-for t in dispatch variant message; do
+for t in dispatch variant message wire; do
 	fz=$top_builddir/fuzz/fuzz-$t
 	[ -x "$fz" ] || tap_bail "$fz not built (make fuzz/fuzz-$t)"
 	# shellcheck disable=SC2086 # one argument per file

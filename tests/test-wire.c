@@ -156,6 +156,24 @@ static void raw_call(Raw *r, bool be, const char *sig) {
 
 enum { BOTH_OK, BOTH_BAD, STRICTER };
 
+/* WIRE_WRITE_SEEDS=DIR: keep each crafted message as a file (fuzz/regress/wire/ holds them as seeds). */
+static void write_seed(const char *name, const uint8_t *bytes, size_t n) {
+        const char *dir = getenv("WIRE_WRITE_SEEDS");
+        char path[512], *p;
+        FILE *f;
+
+        if (!dir)
+                return;
+        snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+        for (p = path + strlen(dir) + 1; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        *p = '_';
+        f = fopen(path, "wb");
+        if (!f || fwrite(bytes, 1, n, f) != n)
+                tap_bail("cannot write %s", path);
+        fclose(f);
+}
+
 /* Run both decoders on @r's bytes: busrpc must say @why (WIRE_OK: accept),
  * libdbus must accept unless @want is BOTH_BAD; STRICTER: busrpc refuses
  * what libdbus accepts, on purpose. Accepted both: identical. */
@@ -166,6 +184,7 @@ static void verdict(const char *name, const uint8_t *bytes, size_t n, WireErr wh
         char buf[200];
         int k;
 
+        write_seed(name, bytes, n);
         dbus_error_init(&de);
         d = dbus_message_demarshal((const char *)bytes, (int)n, &de);
         k = wire_message_parse(&m, bytes, n, 0, NULL);

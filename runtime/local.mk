@@ -20,7 +20,11 @@ libbusrpc_la_SOURCES = \
 	runtime/busrpc-internal.h \
 	runtime/version.c \
 	$(libbusrpc_core_sources) \
-	$(libbusrpc_data_sources)
+	$(libbusrpc_data_sources) \
+	$(libbusrpc_wire_sources)
+# busrpc's own D-Bus wire codec (issue 12): not on the hot path yet.
+libbusrpc_wire_sources = \
+	runtime/wire.h runtime/wire.c runtime/wire-rw.c runtime/wire-value.c
 libbusrpc_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS) $(DBUS_CFLAGS)
 libbusrpc_la_LIBADD = $(DBUS_LIBS)
 libbusrpc_la_LDFLAGS = -version-info $(BUSRPC_LT_VERSION) \

@@ -107,6 +107,16 @@ BUSRPC_EXPORT bool busrpc_error_has_name(const busrpc_error *e, const char *name
         return e && e->name && name && strcmp(e->name, name) == 0;
 }
 
+/* The typed client's declared errors: a generated enum ends with @n. */
+BUSRPC_EXPORT size_t busrpc_error_classify(const busrpc_error *e, const char *const *names, size_t n) {
+        if (!e || !e->name || !names)
+                return n;
+        for (size_t i = 0; i < n; i++)
+                if (names[i] && strcmp(e->name, names[i]) == 0)
+                        return i;
+        return n;
+}
+
 BUSRPC_EXPORT void busrpc_error_move(busrpc_error *to, busrpc_error *from) {
         if (!from)
                 return;

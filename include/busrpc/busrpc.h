@@ -28,8 +28,11 @@ extern "C" {
 
 #if defined(__GNUC__)
 #define BUSRPC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+/* On the static const descriptors of generated headers: quiet when unused. */
+#define BUSRPC_UNUSED __attribute__((unused))
 #else
 #define BUSRPC_PRINTF(a, b)
+#define BUSRPC_UNUSED
 #endif
 
 typedef struct busrpc_loop busrpc_loop;
@@ -151,6 +154,8 @@ typedef int (*busrpc_loop_signal_fn)(busrpc_source *s, int signo, void *userdata
  * hook and unblocks @signo again unless it was blocked before or
  * busrpc_loop_handle_signals() handles it. SIGKILL, SIGSTOP and the
  * synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are -EINVAL.
+ * @ret may be NULL (floating); @cb returning < 0 removes the hook (see
+ * "Source callbacks" below).
  */
 int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_signal_fn cb, void *userdata,
                            busrpc_source **ret);
@@ -174,14 +179,48 @@ int busrpc_loop_process(busrpc_loop *l);
  */
 int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code);
 
+/*
+ * Source callbacks (timer, io, signal hook) return an int:
+ *   0    keep the source as it is armed: a repeating timer fires again
+ *        after its interval, a one-shot timer is done, io and signal
+ *        sources keep watching;
+ *   > 0  timers only: fire again in that many microseconds (a one-shot
+ *        timer too; a repeating one keeps its interval afterwards); io
+ *        and signal sources treat it as 0;
+ *   < 0  stop: the source never runs again (as GLib's G_SOURCE_REMOVE).
+ *        A floating source is freed; a handle stays valid, inert, until
+ *        busrpc_source_free().
+ * Freeing the source from its own callback is allowed (then the return
+ * value is ignored).
+ *
+ * @ret of every busrpc_loop_add_*() may be NULL: the source is then
+ * floating, owned by the loop and freed with it (a floating one-shot
+ * timer is freed once it has fired and was not re-armed by > 0).
+ */
 typedef int (*busrpc_timer_fn)(busrpc_source *s, void *userdata);
 typedef int (*busrpc_io_fn)(busrpc_source *s, int fd, uint32_t revents, void *userdata);
-/** Timers in microseconds (CLOCK_MONOTONIC, relative); @repeat re-arms. */
+/**
+ * busrpc_loop_add_timer() - run @cb after @usec microseconds
+ * (CLOCK_MONOTONIC, relative), and every @usec after that if @repeat (then
+ * @usec > 0). Timers live in one deadline heap per loop: adding, re-arming
+ * and removing cost O(log n) however many there are (pending calls'
+ * deadlines included). Timers due at the same time fire in the order they
+ * were armed. @ret: handle for busrpc_source_free(), or NULL (floating).
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
 int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_timer_fn cb, void *userdata,
                           busrpc_source **ret);
-/** Watch @fd (borrowed) for EPOLLIN/EPOLLOUT @events. */
+/**
+ * busrpc_loop_add_io() - run @cb when @fd (borrowed: close it only after
+ * freeing the source) is ready for EPOLLIN/EPOLLOUT/EPOLLPRI @events.
+ * @ret: handle for busrpc_source_free(), or NULL (floating).
+ */
 int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
                        busrpc_source **ret);
+/**
+ * busrpc_source_free() - remove the source from its loop and free the
+ * handle (also after its loop is gone). @s may be NULL. Return: NULL.
+ */
 busrpc_source *busrpc_source_free(busrpc_source *s);
 
 /* ------------------------------------------------------------------ */
@@ -606,8 +645,18 @@ void busrpc_args_clear(const busrpc_args *args, void *values);
 typedef int (*busrpc_method_fn)(busrpc_call *call, busrpc_iter *args, const void *ops, void *self);
 /** Append the property's value (inside an already opened variant). -EOPNOTSUPP: op is NULL. */
 typedef int (*busrpc_prop_get_fn)(busrpc_iter *value, const void *ops, void *self, busrpc_error *err);
-/** Read the new value (signature already checked) and call the setter. */
+/**
+ * busrpc_prop_set_fn - read the new value (signature already checked) and
+ * call the setter. Return: 0 (changed: a Set from the wire then queues
+ * PropertiesChanged as the property's BUSRPC_PROP_EMITS_* flag says),
+ * BUSRPC_UNCHANGED (Set succeeds, nothing is sent), -EOPNOTSUPP (op NULL:
+ * PropertyReadOnly), -EINVAL (InvalidArgs), other -errno (@err, or Failed).
+ */
 typedef int (*busrpc_prop_set_fn)(busrpc_iter *value, const void *ops, void *self, busrpc_error *err);
+/* Returned by a property setter (busrpc_prop_set_fn, busrpc_prop_set_op,
+ * a generated set_ op) when the new value equals the old one: the Set
+ * succeeds and no PropertiesChanged is sent for it. */
+#define BUSRPC_UNCHANGED 2
 
 enum {
         BUSRPC_METHOD_NOREPLY = 1 << 0,    /* @noreply: never send a reply */
@@ -635,7 +684,7 @@ enum {
 typedef int (*busrpc_op_fn)(busrpc_call *call, const void *ops, void *self, void *in, void *out);
 /** Descriptor-driven property get: fill @value (initialised, of busrpc_property_desc.type); the runtime appends and clears it. */
 typedef int (*busrpc_prop_get_op)(const void *ops, void *self, void *value, busrpc_error *err);
-/** Descriptor-driven property set: @value was read and checked by the runtime (borrowed). */
+/** Descriptor-driven property set: @value was read and checked by the runtime (borrowed). Return: as busrpc_prop_set_fn (BUSRPC_UNCHANGED included). */
 typedef int (*busrpc_prop_set_op)(const void *ops, void *self, const void *value, busrpc_error *err);
 
 /* A method is served either by @fn (reads its own arguments) or, when
@@ -707,8 +756,36 @@ busrpc_conn *busrpc_object_get_conn(busrpc_object *o);
 
 /** A new signal message from @o; append its arguments, then busrpc_msg_send(). */
 int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret);
-/** PropertiesChanged for @prop (by its emits flag: value, invalidated, or nothing). */
+/**
+ * busrpc_object_notify() - @prop of @o changed: queue PropertiesChanged as
+ * its emits flag says (the value, read through the getter when sent;
+ * invalidated: the name; const, false, or emits-true but not readable:
+ * nothing). A successful Set from the wire does this by itself.
+ * Changes are coalesced: what is queued on a connection during one loop
+ * iteration goes out at the start of the next, one PropertiesChanged per
+ * object (path and interface), in the order first changed; a property
+ * changed twice goes once, with its latest value. A getter that fails
+ * then puts the property in the invalidated list. A connection without a
+ * loop sends at once. Queued changes are sent before the object is
+ * unexported and before its connection or server goes.
+ * Return: 0 (queued, or nothing to send), -EINVAL (unknown property),
+ * -ENOTCONN (not exported), -ENOMEM.
+ */
 int busrpc_object_notify(busrpc_object *o, const char *prop);
+/**
+ * busrpc_object_flush_changes() - send the PropertiesChanged queued for @o
+ * now, rather than at the next loop iteration (e.g. before a signal that
+ * must follow it, or before a blocking call).
+ * Return: 0 (sent, or nothing queued), or the -errno of sending it.
+ */
+int busrpc_object_flush_changes(busrpc_object *o);
+/**
+ * busrpc_conn_flush_changes() - busrpc_object_flush_changes() for every
+ * object served by @c (a bus or peer connection, busrpc_server_conn(), or
+ * one of its peers: the server's objects), in the order first changed.
+ * Return: 0, or the first -errno.
+ */
+int busrpc_conn_flush_changes(busrpc_conn *c);
 /** Send and release a reply or signal message; the reference is consumed. */
 int busrpc_msg_send(busrpc_msg *m);
 /** Emit signal @member of @o's interface with the arguments in @values (borrowed, described by @args). */
@@ -888,6 +965,182 @@ int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *
                                 busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
                                 busrpc_subscription **ret);
 busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s);
+
+/* ------------------------------------------------------------------ */
+/* Typed client: property changes, property cache, errors, ObjectManager */
+
+/**
+ * struct busrpc_property_info - one property of an interface as a client
+ * reads it: its D-Bus @name, its value's @type, and the offsetof() its
+ * field in the interface's values struct (generated: one field per
+ * property, of the property's C type).
+ */
+typedef struct busrpc_property_info {
+        const char *name;
+        const busrpc_type *type;
+        size_t offset;
+} busrpc_property_info;
+
+/**
+ * struct busrpc_property_table - the properties of one interface. Property
+ * i of @props is bit i (UINT64_C(1) << i) of every mask below: at most 64
+ * properties. Checked when a watch, cache or object-manager client is
+ * made (-EINVAL: bad names, a field outside @size, a name twice; -E2BIG).
+ */
+typedef struct busrpc_property_table {
+        const char *interface;
+        const busrpc_property_info *props;
+        size_t n_props;
+        size_t size; /* sizeof the values struct */
+} busrpc_property_table;
+
+/**
+ * struct busrpc_property_changes - what a PropertiesChanged said (or what
+ * a cache learnt), decoded by the table. Borrowed by the callback: the
+ * runtime clears @values when it returns.
+ * @changed: bit i set: props[i] has its new value in @values.
+ * @invalidated: bit i set: props[i] changed, its value was not sent (a
+ *               cache is fetching it with Get; a second callback follows).
+ * @values: @table->size bytes; fields not in @changed are empty.
+ * @msg: the signal (borrowed); NULL for what a cache's GetAll or Get read.
+ *
+ * A name the table does not know, or a value of another signature than
+ * the property's (or one busrpc_value_read() refuses), is ignored, as if
+ * it had not been sent; a name sent twice counts once (the first).
+ */
+typedef struct busrpc_property_changes {
+        const busrpc_property_table *table;
+        uint64_t changed;
+        uint64_t invalidated;
+        const void *values;
+        busrpc_msg *msg;
+} busrpc_property_changes;
+
+/** Called with what changed; @cb and @userdata as given (@cb: the typed callback of a generated trampoline). */
+typedef void (*busrpc_properties_fn)(const busrpc_property_changes *ch, void (*cb)(void), void *userdata);
+/**
+ * busrpc_proxy_watch_properties() - call @fn for each PropertiesChanged of
+ * @t->interface at the proxy's object that names at least one property of
+ * @t. Sender-checked as busrpc_proxy_subscribe() (only the current owner
+ * of the destination; on a peer connection, the peer).
+ * @ret: handle; busrpc_subscription_free() stops. May be NULL: the watch
+ *       lives as long as the proxy's connection.
+ * Return: 0, -EINVAL (bad table or arguments), -E2BIG (> 64 properties),
+ * or what busrpc_proxy_subscribe() returns.
+ */
+int busrpc_proxy_watch_properties(busrpc_proxy *p, const busrpc_property_table *t, busrpc_properties_fn fn,
+                                  void (*cb)(void), void *userdata, busrpc_subscription **ret);
+/** Called with property @index's new value (borrowed, of its type), or NULL when it was invalidated. */
+typedef void (*busrpc_property_fn)(const void *value, void (*cb)(void), void *userdata);
+/** busrpc_proxy_watch_properties() for property @index of @t only. */
+int busrpc_proxy_watch_property(busrpc_proxy *p, const busrpc_property_table *t, size_t index,
+                                busrpc_property_fn fn, void (*cb)(void), void *userdata, busrpc_subscription **ret);
+
+typedef struct busrpc_property_cache busrpc_property_cache;
+/**
+ * busrpc_proxy_cache_properties() - keep the values of @t's properties at
+ * the proxy's object, readable without a round trip: GetAll (async, from
+ * the loop), then every PropertiesChanged applied; an invalidated property
+ * is fetched again with Get (async). Signals that arrive before the GetAll
+ * reply are older than it and are not applied.
+ * @fn: may be NULL; else called after the cache took each change: first
+ *      with every property GetAll gave (@msg NULL), then per signal, and
+ *      per completed Get. @cb and @userdata are passed through.
+ * @ret: the cache (required: it is read through it); holds a reference to
+ *       @p. busrpc_property_cache_free() stops it and cancels its calls.
+ * Return: 0, -EINVAL, -E2BIG, -ENOMEM, or a subscription's -errno.
+ */
+int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_property_table *t, busrpc_properties_fn fn,
+                                  void (*cb)(void), void *userdata, busrpc_property_cache **ret);
+/**
+ * busrpc_property_cache_get() - copy property @index's cached value into
+ * @ret_value (of its type; owned by the caller: busrpc_value_clear()).
+ * Return: 0; -ENODATA before the first GetAll completed, when GetAll did
+ * not give it (write-only, a getter failed) or while it is invalidated
+ * and fetched again; -EINVAL; -ENOMEM.
+ */
+int busrpc_property_cache_get(busrpc_property_cache *c, size_t index, void *ret_value);
+/** Whether GetAll completed. */
+bool busrpc_property_cache_is_ready(busrpc_property_cache *c);
+/**
+ * busrpc_property_cache_get_error() - why the cache has nothing: 0 while
+ * GetAll is on its way or after it succeeded, else its -errno (with the
+ * remote error copied into @err, may be NULL).
+ */
+int busrpc_property_cache_get_error(busrpc_property_cache *c, busrpc_error *err);
+busrpc_property_cache *busrpc_property_cache_free(busrpc_property_cache *c);
+
+/**
+ * busrpc_error_classify() - which of @names (the errors a method declares)
+ * @e is. Return: i when @e is set and named @names[i]; @n for anything
+ * else: another remote error, a local one (Timeout, Disconnected,
+ * NoMemory...), or @e unset / NULL. So a generated enum of the declared
+ * errors ends with its "not declared" value, equal to @n.
+ * (busrpc_error_has_name() tests one name.)
+ */
+size_t busrpc_error_classify(const busrpc_error *e, const char *const *names, size_t n);
+
+/* ObjectManager client */
+typedef struct busrpc_om_client busrpc_om_client;
+enum {
+        BUSRPC_OM_INTERFACE_ADDED = 1, /* an interface appeared at @path */
+        BUSRPC_OM_INTERFACE_REMOVED,   /* an interface went from @path */
+        BUSRPC_OM_READY,               /* GetManagedObjects answered (@error: r < 0, following nothing) */
+};
+/**
+ * struct busrpc_om_event - one thing an ObjectManager client saw; every
+ * pointer is borrowed for the callback only.
+ * @path, @interface: the object and interface (both for ADDED and REMOVED).
+ * @object_added: ADDED: the first interface seen at @path.
+ * @object_removed: REMOVED: the last interface of @path went.
+ * @proxy: a proxy for @path on the client's connection and destination
+ *         (busrpc_proxy_ref() to keep it).
+ * @table: the index in the client's tables of @interface's table, or
+ *         (size_t)-1 when none describes it.
+ * @present, @values: ADDED with a table: the properties sent (bit i:
+ *         props[i]), decoded into @values (the table's values struct) as
+ *         for busrpc_property_changes; else 0 and NULL.
+ * @props: ADDED: the a{sv} of properties as sent, for reading by hand.
+ * @r, @error: READY: 0, or the -errno of GetManagedObjects and its error.
+ */
+typedef struct busrpc_om_event {
+        int kind;
+        const char *path;
+        const char *interface;
+        bool object_added;
+        bool object_removed;
+        busrpc_proxy *proxy;
+        size_t table;
+        uint64_t present;
+        const void *values;
+        busrpc_iter *props;
+        int r;
+        const busrpc_error *error;
+} busrpc_om_event;
+/** @ops and @userdata as given to busrpc_om_client_new() (@ops: a generated client's typed callbacks). */
+typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, const void *ops, void *userdata);
+/**
+ * busrpc_om_client_new() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection): InterfacesAdded and
+ * InterfacesRemoved are subscribed (sender-checked as
+ * busrpc_proxy_subscribe()), then GetManagedObjects is called (async):
+ * every object it lists is reported as ADDED, then READY. Signals older
+ * than that reply are not applied (it already holds them); an interface
+ * added twice is reported once, one never added is not reported removed.
+ * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
+ *          which the properties of their interfaces are decoded.
+ * @fn: called from the loop for every event; it may free @om.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -E2BIG (a table), -ENOMEM, or a subscription's -errno.
+ */
+int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *path,
+                         const busrpc_property_table *const *tables, size_t n_tables, busrpc_om_fn fn,
+                         const void *ops, void *userdata, busrpc_om_client **ret);
+/** Whether @interface is known at @path now (1), or not (0); -EINVAL. */
+int busrpc_om_client_has(busrpc_om_client *om, const char *path, const char *interface);
+/** The number of objects known now. */
+size_t busrpc_om_client_count(busrpc_om_client *om);
+busrpc_om_client *busrpc_om_client_free(busrpc_om_client *om);
 
 /* ------------------------------------------------------------------ */
 /* Variants                                                            */

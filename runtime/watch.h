@@ -1,0 +1,21 @@
+/* watch.h: what the typed client parts (watch.c, om-client.c) share:
+ * checking a property table once, and reading an a{sv} by it.
+ */
+#pragma once
+
+#include <stdint.h>
+#include "busrpc-internal.h"
+
+#define PROPS_IFACE "org.freedesktop.DBus.Properties"
+#define PROP_BIT(i) (UINT64_C(1) << (i))
+
+/* 0, -EINVAL or -E2BIG (see busrpc_property_table). */
+int prop_table_check(const busrpc_property_table *t);
+/* The index of property @name in @t, or -1. */
+int prop_table_find(const busrpc_property_table *t, const char *name);
+/* Read the a{sv} at @it (advanced past it) into @values (initialised by the
+ * caller): names @t knows, with values of their signature, each once.
+ * @ret_present gets their bits. Anything else is skipped. */
+int props_read_dict(const busrpc_property_table *t, busrpc_iter *it, void *values, uint64_t *ret_present);
+/* Clear the fields of @values whose bits are in @mask. */
+void props_clear(const busrpc_property_table *t, void *values, uint64_t mask);

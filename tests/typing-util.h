@@ -1,0 +1,100 @@
+/* typing-util.h: what test-watch.c and test-om-client.c share: a service
+ * in a child process (on a private dbus-daemon or a busrpc_server's peer
+ * socket, both in a fresh mktemp -d directory), a loop that waits for a
+ * condition, and a shell command run to completion.
+ */
+#pragma once
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "busrpc/busrpc.h"
+#include "data-bus.h"
+
+static inline long typing_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Iterate @l until cond(arg) holds; the bound only keeps a broken run from
+ * hanging (the condition, not the time, is what a check asserts). */
+static inline bool typing_wait(busrpc_loop *l, bool (*cond)(void *), void *arg) {
+        long end = typing_now_ms() + 10000;
+
+        while (!cond(arg)) {
+                if (typing_now_ms() > end)
+                        return false;
+                busrpc_loop_iterate(l, 50);
+        }
+        return true;
+}
+
+typedef struct TypingService {
+        pid_t pid;
+        char dir[64];     /* peer mode: the socket's directory */
+        char address[256]; /* peer mode: unix:path=dir/s.sock */
+} TypingService;
+
+/* Fork @serve(@bus_address or NULL, @peer_address or NULL, ready_fd) and
+ * wait for its "r". The child never returns. */
+static inline void typing_service_start(TypingService *s, const char *bus_address, bool peer,
+                                        void (*serve)(const char *bus, const char *peer, int ready_fd)) {
+        char c;
+        int p[2];
+
+        memset(s, 0, sizeof(*s));
+        if (peer) {
+                snprintf(s->dir, sizeof(s->dir), "/tmp/busrpc-typing-XXXXXX");
+                if (!mkdtemp(s->dir))
+                        tap_bail("mkdtemp: %s", strerror(errno));
+                snprintf(s->address, sizeof(s->address), "unix:path=%s/s.sock", s->dir);
+        }
+        if (pipe(p) < 0)
+                tap_bail("pipe: %s", strerror(errno));
+        fflush(stdout);
+        s->pid = fork();
+        if (s->pid < 0)
+                tap_bail("fork: %s", strerror(errno));
+        if (s->pid == 0) {
+                close(p[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                serve(peer ? NULL : bus_address, peer ? s->address : NULL, p[1]);
+                _exit(0);
+        }
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1 || c != 'r')
+                tap_bail("the test service did not start");
+        close(p[0]);
+}
+
+static inline void typing_service_stop(TypingService *s) {
+        char cmd[128];
+
+        if (s->pid > 0) {
+                kill(s->pid, SIGTERM);
+                waitpid(s->pid, NULL, 0);
+                s->pid = 0;
+        }
+        if (s->dir[0]) {
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+                if (system(cmd) != 0)
+                        tap_diag("could not remove %s", s->dir);
+                s->dir[0] = '\0';
+        }
+}
+
+/* Run @cmd (sh -c) to completion: its exit status, or -1. */
+static inline int typing_sh(const char *cmd) {
+        int st = system(cmd);
+
+        if (st == -1 || !WIFEXITED(st))
+                return -1;
+        return WEXITSTATUS(st);
+}

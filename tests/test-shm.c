@@ -224,8 +224,80 @@ static void test_not_a_memfd(void) {
         close(p[1]);
 }
 
+/* Mappings of memfds named @name in this process. */
+static unsigned count_maps(const char *name) {
+        FILE *f = fopen("/proc/self/maps", "r");
+        char line[512];
+        unsigned n = 0;
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f))
+                n += strstr(line, name) != NULL;
+        fclose(f);
+        return n;
+}
+
+/* busrpc_shm_write(): pwrite into the memfd; nothing is mapped until
+ * someone asks for a pointer, so a buffer filled and sent costs no page
+ * fault here. */
+static void test_write(void) {
+        busrpc_shm *s = NULL, *r = NULL;
+        const unsigned char *p;
+        unsigned char buf[8192];
+        unsigned maps;
+
+        maps = count_maps("/memfd:busrpc-shm");
+        is_int(busrpc_shm_new(3 * 4096, &s), 0, "a 12 KiB shm");
+        if (!s)
+                return;
+        memset(buf, 0x5a, sizeof(buf));
+        is_int(busrpc_shm_write(s, 100, buf, sizeof(buf)), 0, "busrpc_shm_write of 8 KiB at 100");
+        is_int(busrpc_shm_write(s, 3 * 4096 - 1, buf, 2), -EFBIG, "past the end: -EFBIG, the memfd does not grow");
+        is_int(busrpc_shm_write(s, UINT64_MAX, buf, 2), -EFBIG, "an offset that would wrap: -EFBIG");
+        is_int(busrpc_shm_write(s, 0, NULL, 1), -EINVAL, "NULL data: -EINVAL");
+        is_int(count_maps("/memfd:busrpc-shm"), maps, "nothing mapped by writing");
+        is_int(busrpc_shm_seal(s), 0, "sealed without ever being mapped");
+        is_int(busrpc_shm_write(s, 0, buf, 1), -EPERM, "a sealed shm: -EPERM");
+        p = busrpc_shm_const_data(s);
+        ok(p && p[99] == 0 && p[100] == 0x5a && p[100 + 8191] == 0x5a && p[100 + 8192] == 0,
+           "the bytes are there when read");
+        is_int(busrpc_shm_from_fd(busrpc_shm_get_fd(s), &r), 0, "received");
+        is_int(busrpc_shm_write(r, 0, buf, 1), -EPERM, "a received shm cannot be written");
+        busrpc_shm_unref(r);
+        busrpc_shm_unref(s);
+}
+
+/* A memfd sealed against resizing only (a pool slot, or what any peer
+ * may send): taken as a private copy, which the sender's later writes do
+ * not reach. One that could shrink is refused. */
+static void test_slot_copy(void) {
+        busrpc_shm *r = NULL;
+        int fd = memfd_create("slot", MFD_ALLOW_SEALING | MFD_CLOEXEC), fd2;
+        const char *p;
+
+        ok(fd >= 0 && ftruncate(fd, 4096) == 0 && pwrite(fd, "before", 6, 0) == 6 &&
+                   fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) == 0,
+           "a memfd sealed against growing and shrinking");
+        is_int(busrpc_shm_from_fd(fd, &r), 0, "accepted");
+        if (r) {
+                ok(pwrite(fd, "after!", 6, 0) == 6, "its owner writes it again");
+                p = busrpc_shm_const_data(r);
+                ok(p && memcmp(p, "before", 6) == 0, "the copy still says 'before'");
+                ok(busrpc_shm_is_sealed(r), "a copy is as stable as a sealed buffer");
+                ok(busrpc_shm_data(r) == NULL, "no writable pointer");
+                fd2 = busrpc_shm_get_fd(r);
+                ok(fd2 >= 0 && fd2 != fd && (fcntl(fd2, F_GET_SEALS) & F_SEAL_WRITE),
+                   "its fd, made on demand, is a sealed memfd of the copy");
+                busrpc_shm_unref(r);
+        }
+        close(fd);
+}
+
 int main(void) {
         TAP_RUN(test_seal);
+        TAP_RUN(test_write);
+        TAP_RUN(test_slot_copy);
         TAP_RUN(test_receive_checks);
         TAP_RUN(test_zero_size);
         TAP_RUN(test_big_through_message);

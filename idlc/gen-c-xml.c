@@ -176,14 +176,20 @@ void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent) {
 
         if (!buf)
                 return;
-        /* One C string literal per line; octal escapes always take three
+        /* One C string literal per element of the interface (a member with
+         * its arguments and annotations); octal escapes always take three
          * digits, so a following digit is never swallowed. */
         for (p = buf; *p;) {
                 const char *e = strchr(p, '\n');
                 size_t n = e ? (size_t)(e - p) : strlen(p);
-                for (int i = 0; i < indent; i++)
-                        genc_p(g, "        ");
-                genc_p(g, "\"");
+                bool join = p != buf && (strncmp(p, "      ", 6) == 0 || strncmp(p, "    </", 6) == 0);
+                if (!join) {
+                        if (p != buf)
+                                genc_p(g, "\"\n");
+                        for (int i = 0; i < indent; i++)
+                                genc_p(g, "        ");
+                        genc_p(g, "\"");
+                }
                 for (size_t i = 0; i < n; i++) {
                         unsigned char c = (unsigned char)p[i];
                         if (c == '"' || c == '\\' || c == '?') /* '?': no trigraphs */
@@ -193,10 +199,12 @@ void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent) {
                         else
                                 genc_p(g, "%c", c);
                 }
-                genc_p(g, "%s\"\n", e ? "\\n" : "");
+                if (e)
+                        genc_p(g, "\\n");
                 if (!e)
                         break;
                 p = e + 1;
         }
+        genc_p(g, "\"\n");
         free(buf);
 }

@@ -341,67 +341,37 @@ const char *genc_release(const CType *t) {
         }
 }
 
-const char *genc_type_const(const IdlBasicType *b) {
-        switch (b->sig) {
-        case 'y': return "BUSRPC_TYPE_BYTE";
-        case 'b': return "BUSRPC_TYPE_BOOLEAN";
-        case 'n': return "BUSRPC_TYPE_INT16";
-        case 'q': return "BUSRPC_TYPE_UINT16";
-        case 'i': return "BUSRPC_TYPE_INT32";
-        case 'u': return "BUSRPC_TYPE_UINT32";
-        case 'x': return "BUSRPC_TYPE_INT64";
-        case 't': return "BUSRPC_TYPE_UINT64";
-        case 'd': return "BUSRPC_TYPE_DOUBLE";
-        case 's': return "BUSRPC_TYPE_STRING";
-        case 'o': return "BUSRPC_TYPE_OBJECT_PATH";
-        case 'g': return "BUSRPC_TYPE_SIGNATURE";
-        case 'v': return "BUSRPC_TYPE_VARIANT";
-        case 'h': return "BUSRPC_TYPE_UNIX_FD";
-        default: return "BUSRPC_TYPE_INVALID";
-        }
+/* ---- the argument structs of an interface ---- */
+
+char *genc_mstruct(const IdlDecl *iface, const IdlMember *m, const char *dir) {
+        return idl_xasprintf("busrpc__%s_%s__%s", iface->c_name, m->c_name, dir);
 }
 
-/* ---- statements ---- */
-
-static void indent_to(GenC *g, int indent) {
-        for (int i = 0; i < indent; i++)
-                genc_p(g, "        ");
+bool genc_has_args(const IdlMember *m) {
+        return m->kind == IDL_M_METHOD || m->kind == IDL_M_SIGNAL;
 }
 
-void genc_init_stmt(GenC *g, const CType *t, const char *lv, int indent) {
-        indent_to(g, indent);
-        if (t->kind == CT_STRUCT)
-                genc_p(g, "%s_init(&%s);\n", t->name, lv);
-        else if (genc_by_ptr(t))
-                genc_p(g, "memset(&%s, 0, sizeof(%s));\n", lv, lv);
-        else
-                genc_p(g, "%s = %s;\n", lv, genc_zero(t));
+char *genc_args_ref(const IdlDecl *iface, const IdlMember *m, bool out) {
+        size_t row = 0;
+
+        for (size_t i = 0; i < iface->n_members && iface->members[i] != m; i++)
+                if (genc_has_args(iface->members[i]))
+                        row += iface->members[i]->kind == IDL_M_METHOD ? 2 : 1;
+        return idl_xasprintf("&busrpc__%s__args[%zu]", iface->c_name, row + (out ? 1 : 0));
 }
 
-void genc_clear_stmt(GenC *g, const CType *t, const char *lv, int indent) {
-        if (!t->owns)
-                return;
-        indent_to(g, indent);
-        if (genc_by_ptr(t)) {
-                genc_p(g, "%s_clear(&%s);\n", t->name, lv);
-                return;
-        }
-        switch (t->basic->kind) {
-        case IDL_T_VARIANT:
-                genc_p(g, "busrpc_variant_unref(%s);\n", lv);
-                break;
-        case IDL_T_SHM:
-                genc_p(g, "busrpc_shm_unref(%s);\n", lv);
-                break;
-        case IDL_T_FD:
-                genc_p(g, "if (%s >= 0)\n", lv);
-                indent_to(g, indent + 1);
-                genc_p(g, "close(%s);\n", lv);
-                break;
-        default:
-                genc_p(g, "free(%s);\n", lv);
-                break;
-        }
+const char *genc_mfield(const char *name) {
+        /* errno is a macro wherever <errno.h> is included */
+        return strcmp(name, "errno") == 0 ? "busrpc_arg_errno" : name;
+}
+
+char *genc_in_value(GenC *g, const CType *t, const char *name) {
+        (void)g;
+        if (genc_by_ptr(t))
+                return idl_xasprintf("*%s", name);
+        if (t->kind == CT_BASIC && strncmp(t->c_in, "const ", 6) == 0)
+                return idl_xasprintf("(%s)%s", t->c_value, name);
+        return idl_xstrdup(name);
 }
 
 /* ---- names and small pieces of the interface ---- */
@@ -466,9 +436,7 @@ void genc_emit_doc_lines(GenC *g, const char *doc) {
 void genc_c_preamble(GenC *g, const char *what) {
         genc_p(g, "%s/* %s-%s.c: %s of module %s. */\n", GEN_C_BANNER, g->module,
                strcmp(what, "client stubs") == 0 ? "client" : "server", what, g->module);
-        genc_p(g, "#include <errno.h>\n#include <inttypes.h>\n#include <stdarg.h>\n#include <stdbool.h>\n"
-                  "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-                  "#include <unistd.h>\n\n#include \"%s.h\"\n\n", g->module);
+        genc_p(g, "#include <errno.h>\n#include <stdarg.h>\n\n#include \"%s.h\"\n\n", g->module);
 }
 
 /* ---- capturing output ---- */

@@ -1,23 +1,21 @@
 /* gen-c.h: what the three C generators (gen-header.c, gen-client.c,
- * gen-server.c) share: the C view of the IDL types and the code snippets
- * that move values in and out of messages.
+ * gen-server.c) share: the C view of the IDL types and the descriptors
+ * that let the runtime's one marshaller move them.
  *
  * The C view (docs/generated-api.md is the user's side of it):
  *  - every distinct type used by the main file becomes one CType: basics,
- *    enums/flags, structs (also imported ones: the generated .c files need
- *    their marshalling code), arrays and maps. Typedefs are transparent:
- *    `typedef int32[] Numbers;` and `int32[]` are the same CType;
+ *    enums/flags, structs (also imported ones), arrays and maps. Typedefs
+ *    are transparent: `typedef int32[] Numbers;` and `int32[]` are the
+ *    same CType;
  *  - arrays and maps get a generated struct named after the module where
  *    the type is written: `int32[]` in module calc is calc_int32_array
  *    { int32_t *items; size_t n; }, `map<string, Point>` is
  *    calc_string_point_map { char **keys; calc_point *values; size_t n; };
- *  - each generated .c file gets static busrpc__append_X / busrpc__read_X
- *    helpers for exactly the types it moves, so nothing is unused and the
- *    client and server files link into one program without clashes.
- *
- * Reading contract of every busrpc__read_X(it, dest, err): dest is in its
- * empty state (see genc_init()); on failure it may be half filled but is
- * always consistent, so the caller's clear releases exactly what was read.
+ *  - the header of the module where a type is written defines its
+ *    constant descriptor (busrpc__<name>, a static const busrpc_type), and
+ *    per interface one struct per method direction and signal with its
+ *    busrpc_args row; the .c files hold only thin typed wrappers, so
+ *    nothing is emitted twice.
  */
 #pragma once
 
@@ -33,11 +31,6 @@ typedef enum CTypeKind {
         CT_ARRAY,
         CT_MAP,
 } CTypeKind;
-
-enum {
-        GEN_NEED_APPEND = 1 << 0,
-        GEN_NEED_READ = 1 << 1,
-};
 
 typedef struct CType CType;
 struct CType {
@@ -55,20 +48,7 @@ struct CType {
         bool direct_fd;            /* CT_STRUCT: an fd outside any container (init sets -1) */
         bool c_enum;               /* CT_ENUM: a C enum (every value fits in int) */
         char *c_value, *c_in, *c_borrowed; /* spellings, see genc_value() */
-        unsigned need;             /* GEN_NEED_*: helpers the current .c file needs */
         int mark;                  /* topological sorts */
-};
-
-/* Basic helpers a .c file may need; emitted only when used. */
-enum {
-        GEN_H_READ_BOOL = 1 << 0,
-        GEN_H_READ_STRING = 1 << 1,
-        GEN_H_READ_SHM = 1 << 2,
-        GEN_H_VFAIL = 1 << 3,
-        GEN_H_ENTER_VARIANT = 1 << 4,
-        GEN_H_ASYNC = 1 << 5,
-        GEN_H_SIGNAL = 1 << 6,
-        GEN_H_FAIL_ARGS = 1 << 7,
 };
 
 typedef struct GenC {
@@ -79,7 +59,6 @@ typedef struct GenC {
         CType **types;      /* every enum, struct and container, in discovery order */
         size_t n_types;
         CType *basics[IDL_T_SHM + 1];
-        unsigned helpers; /* GEN_H_* */
         FILE *saved;      /* the real output while capturing */
         char *cap_buf;
         size_t cap_len;
@@ -118,22 +97,34 @@ const char *genc_zero(const CType *t);
  * or NULL when there is nothing to release. */
 const char *genc_release(const CType *t);
 
-/* Code. it: an expression of type busrpc_iter *; v: an lvalue of the stored
- * type, or (ptr true, aggregates only) a pointer to it; err: a busrpc_error *
- * expression. The call snippets are int expressions (free the result);
- * they mark the helpers they use as needed. */
-char *genc_append(GenC *g, const CType *t, const char *it, const char *v, bool ptr);
-char *genc_read(GenC *g, CType *t, const char *it, const char *dest_ptr, const char *err);
-/* genc_read() of a value declared with meta (a parameter, field or
- * property): a shm carries its @max_size bound. */
-char *genc_read_meta(GenC *g, CType *t, const IdlMeta *meta, const char *it, const char *dest_ptr,
-                     const char *err);
-/* Statements at indent (in tabs of 8 spaces) that empty / release lv. */
-void genc_init_stmt(GenC *g, const CType *t, const char *lv, int indent);
-void genc_clear_stmt(GenC *g, const CType *t, const char *lv, int indent);
+/* Descriptors (gen-c-marshal.c). The runtime's one marshaller reads and
+ * writes every value by its constant busrpc_type; the header defines them.
+ *
+ * genc_tref(): the descriptor expression of a value of type t declared
+ * with meta (may be NULL) in file f: "&busrpc_type_int32" (basics),
+ * "&busrpc__calc_point" (defined in the header of t's module), or
+ * "&busrpc__calc_shm_65536" (a shm with @max_size, per module). Caller
+ * frees. */
+char *genc_tref(GenC *g, const CType *t, const IdlMeta *meta, const IdlFile *f);
+/* The header's descriptors: the shm bounds of the main file, then every
+ * local enum, flags, struct and container in dependency order. */
+void genc_emit_descriptors(GenC *g);
 
-/* The static helpers marked as needed: prototypes and definitions. */
-void genc_emit_helpers(GenC *g);
+/* Per interface, in the header: one struct per method direction and per
+ * signal (the arguments by value), and one busrpc_args row for each.
+ * genc_mstruct(): "busrpc__calculator_add__in" (dir "in" or "out"; a
+ * signal's is "in"); genc_args_ref(): "&busrpc__calculator__args[3]",
+ * the row of m's inputs or outputs; both: caller frees. genc_mfield():
+ * the C member name of an argument in those structs. genc_has_args():
+ * whether m has rows (methods: two, signals: one). */
+char *genc_mstruct(const IdlDecl *iface, const IdlMember *m, const char *dir);
+char *genc_args_ref(const IdlDecl *iface, const IdlMember *m, bool out);
+const char *genc_mfield(const char *name);
+bool genc_has_args(const IdlMember *m);
+/* The C expression that puts an input argument (named as the definition
+ * names it) into its struct member: "a", "*points", "(char *)s". Caller
+ * frees. */
+char *genc_in_value(GenC *g, const CType *t, const char *name);
 
 /* Upper-case copy (caller frees). */
 char *genc_upper(const char *s);
@@ -144,8 +135,6 @@ void genc_emit_xml_literal(GenC *g, const IdlDecl *iface, int indent);
 size_t genc_xml_length(const GenC *g, const IdlDecl *iface);
 /* A doc comment's text as " * " lines (nothing when doc is NULL). */
 void genc_emit_doc_lines(GenC *g, const char *doc);
-/* Type code constant for a basic type: "BUSRPC_TYPE_INT32". */
-const char *genc_type_const(const IdlBasicType *b);
 /* The interface-name macro: CALCULATOR_INTERFACE_NAME (caller frees). */
 char *genc_iface_macro(const IdlDecl *iface);
 /* The error-name macro: CALCULATOR_ERROR_DIVIDE_BY_ZERO (caller frees). */
@@ -199,5 +188,5 @@ void genc_sig_error(GenC *g, const IdlDecl *iface, const IdlMember *m);
  * (gen-client.c, gen-server.c: next to the code they declare). */
 void genc_header_client(GenC *g, const IdlDecl *iface);
 void genc_header_server(GenC *g, const IdlDecl *iface);
-/* #include lines and the shared static helpers of a generated .c file. */
+/* The #include lines of a generated .c file. */
 void genc_c_preamble(GenC *g, const char *what);

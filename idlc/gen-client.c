@@ -1,12 +1,16 @@
 /* gen-client.c: <module>-client.c, the typed client stubs, and the client
  * part of each interface's section in <module>.h.
  *
- * Every stub builds the call with busrpc_proxy_method_new() and the
- * append snippets, lets libbusrpc check the reply's signature
- * (busrpc_proxy_call(..., out_sig, ...)), reads the outputs into locals
- * and hands them over only when all were read, so outputs are written only
- * on success. Locals are named busrpc_* because the parameters carry the
- * IDL's names (check.c reserves that prefix).
+ * A stub describes, the runtime does: per method one constant
+ * busrpc_remote_method naming the header's busrpc_args rows; the sync
+ * stub puts its inputs into the method's in struct (by value: a shallow
+ * copy, nothing copied deep), calls busrpc_proxy_invoke() and hands the
+ * outputs over only on success (an output the caller passed NULL for is
+ * cleared); the async stub calls busrpc_proxy_invoke_async() with a small
+ * trampoline that calls the user's typed callback. Properties go through
+ * busrpc_proxy_get_value()/set_value(), signals through
+ * busrpc_proxy_on_signal(). Locals are named busrpc_* because the
+ * parameters carry the IDL's names.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,139 +22,111 @@ static CType *ty(GenC *g, const IdlDecl *d, const IdlType *t) {
         return genc_type(g, t, d->file);
 }
 
-/* ---- the header part ---- */
-
-static void doc_raises(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        for (size_t i = 0; i < m->n_raises; i++) {
-                char *e;
-                if (!m->raises[i]->error)
-                        continue;
-                e = genc_error_macro(d, m->raises[i]->error);
-                genc_p(g, " *       The service may fail with %s.\n", e);
-                free(e);
-        }
+static bool is_kind(const CType *t, IdlTypeKind k) {
+        return t->kind == CT_BASIC && t->basic->kind == k;
 }
 
-static void doc_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
+/* ---- the header part ---- */
+
+/* A comment of the given lines about function fn: one line when there is
+ * one, else a block. */
+static void comment(GenC *g, const char *fn, char **lines, size_t n) {
+        if (n == 1)
+                genc_p(g, "/* %s: %s */\n", fn, lines[0]);
+        else if (n > 1) {
+                genc_p(g, "/*\n * %s:\n", fn);
+                for (size_t i = 0; i < n; i++)
+                        genc_p(g, " * %s\n", lines[i]);
+                genc_p(g, " */\n");
+        }
+        for (size_t i = 0; i < n; i++)
+                free(lines[i]);
+        free(lines);
+}
+
+/* What a caller must know of each output: how to release it, its bound. */
+static void output_notes(GenC *g, const IdlDecl *d, IdlField **a, size_t n, char ***lines, size_t *nl) {
         for (size_t i = 0; i < n; i++) {
                 const CType *t = ty(g, d, a[i]->type);
                 const char *rel = genc_release(t);
-                genc_p(g, " * @%s: output (%s; may be NULL to ignore it), written only on success",
-                       genc_arg(g, a[i]->name), t->sig);
+                const char *name = genc_arg(g, a[i]->name);
                 if (rel)
-                        genc_p(g, ";\n *       the caller owns it and releases it with %s", rel);
-                if (t->kind == CT_BASIC && t->basic->kind == IDL_T_SHM) {
+                        IDL_PUSH(*lines, *nl, idl_xasprintf("@%s: the caller releases it with %s.", name, rel));
+                if (is_kind(t, IDL_T_SHM)) {
                         const IdlAnnot *max = idl_meta_find_annot(&a[i]->meta, IDL_A_MAX_SIZE);
-                        if (max)
-                                genc_p(g, ";\n *       over @max_size(\"%s\"): -EFBIG, InvalidArgs", max->value);
-                        else
-                                genc_p(g, ";\n *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs");
+                        IDL_PUSH(*lines, *nl,
+                                 max ? idl_xasprintf("@%s: over @max_size(\"%s\"): -EFBIG, InvalidArgs.", name, max->value)
+                                     : idl_xasprintf("@%s: over busrpc_conn_get_max_shm_size() bytes: -EFBIG, "
+                                                     "InvalidArgs.", name));
                 }
-                genc_p(g, ".\n");
         }
 }
 
-static void doc_inputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                genc_p(g, " * @%s: input (%s), borrowed.\n", genc_arg(g, a[i]->name), ty(g, d, a[i]->type)->sig);
-}
+static void doc_lines(const char *doc, char ***lines, size_t *nl) {
+        const char *p = doc;
 
-static void doc_borrowed(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                const CType *t = ty(g, d, a[i]->type);
-                genc_p(g, " * @%s: (%s) borrowed until the callback returns", genc_arg(g, a[i]->name), t->sig);
-                if (t->kind == CT_BASIC && (t->basic->kind == IDL_T_VARIANT || t->basic->kind == IDL_T_SHM))
-                        genc_p(g, "; take a reference to keep it");
-                else if (t->kind == CT_BASIC && t->basic->kind == IDL_T_FD)
-                        genc_p(g, "; dup() it to keep it");
-                else if (t->owns)
-                        genc_p(g, "; copy what you keep");
-                genc_p(g, ".\n");
+        while (p && *p) {
+                const char *e = strchr(p, '\n');
+                size_t n = e ? (size_t)(e - p) : strlen(p);
+                char *s = idl_xasprintf("%.*s", (int)n, p);
+                /* never close the comment early */
+                for (char *q = s; (q = strstr(q, "*/")); )
+                        q[1] = ' ';
+                IDL_PUSH(*lines, *nl, s);
+                if (!e)
+                        break;
+                p = e + 1;
         }
 }
-
-/* printf format: the name of the error parameter. */
-static const char ret_doc[] =
-        " * Return: 0; -EREMOTEIO when the service replied with an error (in @%s);\n"
-        " * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid\n"
-        " * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.\n";
 
 static void header_method(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        const char *p = genc_own(g, m, "p"), *err = genc_own(g, m, "err"), *cb = genc_own(g, m, "cb");
+        char **lines = NULL, *fn = idl_xasprintf("%s_%s()", d->c_name, m->c_name);
+        size_t nl = 0;
 
-        genc_p(g, "/**\n * %s_%s() - call %s%s.\n", d->c_name, m->c_name, m->name,
-               m->noreply ? " without waiting (@noreply: no reply comes back)" : " and wait for the reply");
-        if (m->meta.doc) {
-                genc_p(g, " *\n");
-                genc_emit_doc_lines(g, m->meta.doc);
-        }
+        doc_lines(m->meta.doc, &lines, &nl);
         if (m->deprecated)
-                genc_p(g, " *\n * Deprecated.\n");
-        genc_p(g, " *\n * @%s: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()\n"
-                  " *     changes it for the next call only.\n", p);
-        doc_inputs(g, d, m->in, m->n_in);
-        if (!m->noreply)
-                doc_outputs(g, d, m->out, m->n_out);
-        genc_p(g, " * @%s: the error on failure (may be NULL); release with busrpc_error_clear().\n", err);
-        doc_raises(g, d, m);
-        genc_p(g, " *\n");
+                IDL_PUSH(lines, nl, idl_xstrdup("Deprecated."));
         if (m->noreply)
-                genc_p(g, " * Return: 0 once queued for sending, or a negative errno.\n");
+                IDL_PUSH(lines, nl, idl_xstrdup("@noreply: sends the call and returns 0 once it is queued; no reply comes back."));
         else
-                genc_p(g, ret_doc, err);
-        genc_p(g, " */\n");
+                output_notes(g, d, m->out, m->n_out, &lines, &nl);
+        for (size_t i = 0; i < m->n_raises; i++)
+                if (m->raises[i]->error) {
+                        char *e = genc_error_macro(d, m->raises[i]->error);
+                        IDL_PUSH(lines, nl, idl_xasprintf("the service may fail with %s.", e));
+                        free(e);
+                }
+        comment(g, fn, lines, nl);
+        free(fn);
         genc_sig_sync(g, d, m);
-        genc_p(g, ";\n\n");
+        genc_p(g, ";\n");
         if (m->noreply)
                 return;
-
-        genc_p(g, "/**\n * %s_%s_done - completion of %s_%s_async(); runs exactly once, from the loop.\n",
-               d->c_name, m->c_name, d->c_name, m->c_name);
-        genc_p(g, " * @%s: 0, or a negative errno as for %s_%s() (-ECANCELED after\n"
-                  " *     busrpc_pending_cancel()).\n", genc_done_status(m), d->c_name, m->c_name);
-        genc_p(g, " * @%s: NULL on success; else the error (borrowed).\n", err);
-        doc_borrowed(g, d, m->out, m->n_out);
-        genc_p(g, " * Outputs are empty (0, NULL, -1) on failure.\n */\n");
         genc_sig_done_typedef(g, d, m);
-        genc_p(g, ";\n\n");
-        genc_p(g, "/**\n * %s_%s_async() - call %s; @%s runs with the outputs when the reply comes.\n",
-               d->c_name, m->c_name, m->name, cb);
-        genc_p(g, " * Inputs are borrowed (copied into the message before this returns).\n"
-                  " * @%s: may be NULL (the reply is then dropped).\n"
-                  " * @%s: may be NULL; else a handle for busrpc_pending_cancel() (the callback\n"
-                  " *       still runs once), valid until the callback ran; busrpc_pending_unref() it.\n"
-                  " * Return: 0 (@%s will run), or a negative errno (@%s will not run).\n */\n",
-               cb, genc_own(g, m, "out"), cb, cb);
+        genc_p(g, ";\n");
         genc_sig_async(g, d, m);
-        genc_p(g, ";\n\n");
+        genc_p(g, ";\n");
 }
 
 static void header_property(GenC *g, const IdlDecl *d, const IdlMember *m) {
         const CType *t = ty(g, d, m->type);
         const char *rel = genc_release(t);
+        char **lines = NULL, *fn = idl_xasprintf("property %s (%s)", m->name, t->sig);
+        size_t nl = 0;
 
+        doc_lines(m->meta.doc, &lines, &nl);
+        if (rel && genc_prop_readable(m))
+                IDL_PUSH(lines, nl, idl_xasprintf("%s_get_%s(): the caller releases @%s with %s.", d->c_name, m->c_name,
+                                                  m->c_name, rel));
+        comment(g, fn, lines, nl);
+        free(fn);
         if (genc_prop_readable(m)) {
-                genc_p(g, "/**\n * %s_get_%s() - read property %s (%s).\n", d->c_name, m->c_name, m->name, t->sig);
-                if (m->meta.doc) {
-                        genc_p(g, " *\n");
-                        genc_emit_doc_lines(g, m->meta.doc);
-                }
-                genc_p(g, " * @%s: the value (may be NULL), written only on success", m->c_name);
-                if (rel)
-                        genc_p(g, "; the caller releases\n *       it with %s", rel);
-                genc_p(g, ".\n *\n");
-                genc_p(g, ret_doc, genc_own(g, m, "err"));
-                genc_p(g, " */\n");
                 genc_sig_get(g, d, m);
-                genc_p(g, ";\n\n");
+                genc_p(g, ";\n");
         }
         if (genc_prop_writable(m)) {
-                genc_p(g, "/**\n * %s_set_%s() - write property %s (%s); @%s is borrowed.\n *\n",
-                       d->c_name, m->c_name, m->name, t->sig, m->c_name);
-                genc_p(g, ret_doc, genc_own(g, m, "err"));
-                genc_p(g, " */\n");
                 genc_sig_set(g, d, m);
-                genc_p(g, ";\n\n");
+                genc_p(g, ";\n");
         }
 }
 
@@ -166,7 +142,7 @@ static const char *has_name(const IdlDecl *d) {
 static void header_properties_struct(GenC *g, const IdlDecl *d) {
         const char *has = has_name(d);
 
-        genc_p(g, "/**\n * %s_properties - the readable properties of %s, as %s_get_all()\n"
+        genc_p(g, "\n/**\n * %s_properties - the readable properties of %s, as %s_get_all()\n"
                   " * reads them. %s.X tells whether the reply held X; the others are empty.\n"
                   " * Release with %s_properties_clear().\n */\n",
                d->c_name, d->name, d->c_name, has, d->c_name);
@@ -190,398 +166,380 @@ static void header_properties_struct(GenC *g, const IdlDecl *d) {
         genc_p(g, "        if (!v)\n                return;\n");
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
-                const CType *t;
-                char *lv;
+                CType *t;
+                char *ref;
                 if (!genc_prop_readable(m) || !(t = ty(g, d, m->type))->owns)
                         continue;
-                lv = idl_xasprintf("v->%s", m->c_name);
-                genc_p(g, "        if (v->%s.%s) {\n", has, m->c_name);
-                genc_clear_stmt(g, t, lv, 2);
-                genc_p(g, "        }\n");
-                free(lv);
+                ref = genc_tref(g, t, &m->meta, d->file);
+                genc_p(g, "        if (v->%s.%s)\n                busrpc_value_clear(%s, &v->%s);\n", has, m->c_name, ref,
+                       m->c_name);
+                free(ref);
         }
         genc_p(g, "        memset(v, 0, sizeof(*v));\n}\n\n");
-        genc_p(g, "/**\n * %s_get_all() - read every property at once (Properties.GetAll).\n"
+        genc_p(g, "/* %s_get_all() - read every property at once (Properties.GetAll).\n"
                   " * @ret: written only on success; release with %s_properties_clear().\n"
                   " * Unknown properties in the reply are ignored; a known one of the wrong type\n"
-                  " * is -EBADMSG (InvalidArgs in @err).\n *\n",
+                  " * is -EBADMSG (InvalidArgs in @err). Return: as a call. */\n",
                d->c_name, d->c_name);
-        genc_p(g, ret_doc, "err");
-        genc_p(g, " */\n");
         genc_sig_get_all(g, d);
-        genc_p(g, ";\n\n");
+        genc_p(g, ";\n");
 }
 
 static void header_signal(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        genc_p(g, "/**\n * %s_%s_handler - receives signal %s.\n", d->c_name, m->c_name, m->name);
-        if (m->meta.doc) {
-                genc_p(g, " *\n");
-                genc_emit_doc_lines(g, m->meta.doc);
-        }
-        doc_borrowed(g, d, m->in, m->n_in);
-        genc_p(g, " * A signal whose arguments are invalid (an unknown enum value...) is dropped.\n */\n");
+        char **lines = NULL, *fn = idl_xasprintf("signal %s", m->name);
+        size_t nl = 0;
+
+        doc_lines(m->meta.doc, &lines, &nl);
+        comment(g, fn, lines, nl);
+        free(fn);
         genc_sig_handler_typedef(g, d, m);
-        genc_p(g, ";\n\n");
-        genc_p(g, "/**\n * %s_on_%s() - call @cb for every %s signal of the proxy's object (only from\n"
-                  " * the current owner of its destination).\n"
-                  " * @out: may be NULL (the subscription then lasts as long as the connection);\n"
-                  " *       else busrpc_subscription_free() ends it.\n"
-                  " * Return: 0 or a negative errno.\n */\n",
-               d->c_name, m->c_name, m->name);
+        genc_p(g, ";\n");
         genc_sig_on(g, d, m);
-        genc_p(g, ";\n\n");
+        genc_p(g, ";\n");
 }
 
 void genc_header_client(GenC *g, const IdlDecl *d) {
+        const char *c = d->c_name;
+        bool any = false;
+
         genc_p(g, "/* ---- %s: client ---- */\n\n", d->name);
         genc_p(g, "/**\n * %s_proxy_new() - a proxy for the %s object at @path of\n"
                   " * @destination (a bus name; NULL on a peer connection); same as\n"
                   " * busrpc_proxy_new(). Release with busrpc_proxy_unref().\n */\n",
-               d->c_name, d->name);
+               c, d->name);
         genc_sig_proxy_new(g, d);
         genc_p(g, ";\n\n");
-        for (size_t i = 0; i < d->n_members; i++) {
-                const IdlMember *m = d->members[i];
-                if (m->kind == IDL_M_METHOD)
-                        header_method(g, d, m);
+        for (size_t i = 0; i < d->n_members && !any; i++)
+                any = d->members[i]->kind == IDL_M_METHOD;
+        if (any) {
+                genc_p(g, "/*\n * Calls. %s_M(p, inputs..., outputs..., err) calls method M and waits for\n"
+                          " * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()\n"
+                          " * changes it for the next call only). Inputs are borrowed. Each output may\n"
+                          " * be NULL to ignore it and is written only on success; what the caller gets\n"
+                          " * is its own (to release as noted below). @err gets the error on failure\n"
+                          " * (may be NULL; release with busrpc_error_clear()).\n"
+                          " * Return: 0; -EREMOTEIO when the service replied with an error (in @err);\n"
+                          " * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid\n"
+                          " * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.\n"
+                          " *\n"
+                          " * %s_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied\n"
+                          " * into the message before it returns. @cb (may be NULL: the reply is then\n"
+                          " * dropped) runs exactly once, from the loop: r is 0 or a negative errno as\n"
+                          " * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else\n"
+                          " * the error (borrowed); the outputs are borrowed until it returns (copy, dup()\n"
+                          " * or take a reference on what you keep) and empty (0, NULL, -1) on failure.\n"
+                          " * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback\n"
+                          " * still runs once), valid until the callback ran; busrpc_pending_unref() it.\n"
+                          " * Return: 0 (@cb will run), or a negative errno (@cb will not run).\n */\n",
+                       c, c);
+                for (size_t i = 0; i < d->n_members; i++)
+                        if (d->members[i]->kind == IDL_M_METHOD)
+                                header_method(g, d, d->members[i]);
+                genc_p(g, "\n");
         }
-        for (size_t i = 0; i < d->n_members; i++)
-                if (d->members[i]->kind == IDL_M_PROPERTY)
-                        header_property(g, d, d->members[i]);
-        if (genc_has_readable(d))
-                header_properties_struct(g, d);
-        for (size_t i = 0; i < d->n_members; i++)
-                if (d->members[i]->kind == IDL_M_SIGNAL)
-                        header_signal(g, d, d->members[i]);
+        any = false;
+        for (size_t i = 0; i < d->n_members && !any; i++)
+                any = d->members[i]->kind == IDL_M_PROPERTY;
+        if (any) {
+                genc_p(g, "/* Properties. %s_get_P(p, &value, err) reads P: the value may be NULL, is\n"
+                          " * written only on success and is the caller's; %s_set_P(p, value, err)\n"
+                          " * writes it (borrowed). Return: as a call. */\n",
+                       c, c);
+                for (size_t i = 0; i < d->n_members; i++)
+                        if (d->members[i]->kind == IDL_M_PROPERTY)
+                                header_property(g, d, d->members[i]);
+                if (genc_has_readable(d))
+                        header_properties_struct(g, d);
+                genc_p(g, "\n");
+        }
+        any = false;
+        for (size_t i = 0; i < d->n_members && !any; i++)
+                any = d->members[i]->kind == IDL_M_SIGNAL;
+        if (any) {
+                genc_p(g, "/* Signals. %s_on_S(p, cb, userdata, out) calls @cb for every S signal of\n"
+                          " * the proxy's object, only from the current owner of its destination; the\n"
+                          " * arguments are borrowed until it returns (copy what you keep). A signal\n"
+                          " * whose arguments are invalid (an unknown enum value...) is dropped. @out may\n"
+                          " * be NULL (the subscription then lasts as long as the connection); else\n"
+                          " * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */\n",
+                       c);
+                for (size_t i = 0; i < d->n_members; i++)
+                        if (d->members[i]->kind == IDL_M_SIGNAL)
+                                header_signal(g, d, d->members[i]);
+                genc_p(g, "\n");
+        }
 }
 
 /* ---- the stubs ---- */
 
-/* "busrpc_out_<name>" locals for outputs, declared and emptied. */
-static void out_locals(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix) {
+/* ", a, *points, (char *)s": the inputs as the in struct holds them. */
+static void in_values(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
         for (size_t i = 0; i < n; i++) {
-                const CType *t = ty(g, d, a[i]->type);
-                char *name = idl_xasprintf("%s%s", prefix, a[i]->name), *decl = genc_decl(genc_value(t), name);
-                if (genc_zero(t))
-                        genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-                else
-                        genc_p(g, "        %s;\n", decl);
-                free(name);
-                free(decl);
+                char *v = genc_in_value(g, ty(g, d, a[i]->type), genc_arg(g, a[i]->name));
+                genc_p(g, "%s%s", i ? ", " : "", v);
+                free(v);
         }
 }
 
-static void init_aggregates(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix, int indent) {
-        for (size_t i = 0; i < n; i++) {
-                const CType *t = ty(g, d, a[i]->type);
-                char *name;
-                if (!genc_by_ptr(t))
-                        continue;
-                name = idl_xasprintf("%s%s", prefix, a[i]->name);
-                genc_init_stmt(g, t, name, indent);
-                free(name);
+/* "&(busrpc__x_m__in){ a, b }", or NULL without inputs. */
+static void in_literal(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *s;
+
+        if (!m->n_in) {
+                genc_p(g, "NULL");
+                return;
         }
+        s = genc_mstruct(d, m, "in");
+        genc_p(g, "&(%s){ ", s);
+        in_values(g, d, m->in, m->n_in);
+        genc_p(g, " }");
+        free(s);
 }
 
-static void clear_all(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix, int indent) {
-        for (size_t i = 0; i < n; i++) {
-                char *name = idl_xasprintf("%s%s", prefix, a[i]->name);
-                genc_clear_stmt(g, ty(g, d, a[i]->type), name, indent);
-                free(name);
-        }
-}
+static void remote(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *mac = genc_iface_macro(d), *in = genc_args_ref(d, m, false), *out = genc_args_ref(d, m, true);
 
-/* Append the inputs named by their parameters: "if (r >= 0) r = ...;". */
-static void append_inputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *r, const char *it) {
-        for (size_t i = 0; i < n; i++) {
-                CType *t = ty(g, d, a[i]->type);
-                char *s = genc_append(g, t, it, genc_arg(g, a[i]->name), genc_by_ptr(t));
-                genc_p(g, "        if (%s >= 0)\n                %s = %s;\n", r, r, s);
-                free(s);
-        }
-}
-
-/* Read outputs into prefix<name>: "if (r >= 0) r = ...;". */
-static void read_outputs(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix, const char *r,
-                         const char *it, const char *err, int indent) {
-        for (size_t i = 0; i < n; i++) {
-                char *dest = idl_xasprintf("&%s%s", prefix, a[i]->name);
-                char *s = genc_read_meta(g, ty(g, d, a[i]->type), &a[i]->meta, it, dest, err);
-                for (int k = 0; k < indent; k++)
-                        genc_p(g, "        ");
-                genc_p(g, "if (%s >= 0)\n", r);
-                for (int k = 0; k < indent + 1; k++)
-                        genc_p(g, "        ");
-                genc_p(g, "%s = %s;\n", r, s);
-                free(dest);
-                free(s);
-        }
-}
-
-static void begin_call(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        char *mac = genc_iface_macro(d);
-        genc_p(g, "        busrpc_r = busrpc_proxy_method_new(busrpc_p, %s, \"%s\", &busrpc_m);\n", mac, m->name);
-        genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
-        append_inputs(g, d, m->in, m->n_in, "busrpc_r", "&busrpc_it");
+        genc_p(g, "static const busrpc_remote_method busrpc__%s_%s__remote = { %s, \"%s\", %s, %s, %s };\n", d->c_name,
+               m->c_name, mac, m->name, in, out, m->noreply ? "BUSRPC_METHOD_NOREPLY" : "0");
         free(mac);
+        free(in);
+        free(out);
+}
+
+static bool any_owned(GenC *g, const IdlDecl *d, IdlField **a, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (ty(g, d, a[i]->type)->owns)
+                        return true;
+        return false;
 }
 
 static void stub_sync(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        bool outs = !m->noreply && m->n_out, owned = outs && any_owned(g, d, m->out, m->n_out);
+        char *os = genc_mstruct(d, m, "out");
+
         genc_sig_sync(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL%s;\n        busrpc_iter busrpc_it;\n",
-               m->noreply ? "" : ", *busrpc_reply = NULL");
-        if (!m->noreply)
-                out_locals(g, d, m->out, m->n_out, "busrpc_out_");
-        genc_p(g, "        int busrpc_r;\n\n");
-        if (!m->noreply)
-                init_aggregates(g, d, m->out, m->n_out, "busrpc_out_", 1);
-        begin_call(g, d, m);
-        genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
-                  "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
-        if (m->noreply) {
-                genc_p(g, "        busrpc_r = busrpc_proxy_send(busrpc_p, busrpc_m);\n");
-                genc_p(g, "        return busrpc_r < 0 ? busrpc_error_set_errno(busrpc_err, busrpc_r) : 0;\n}\n\n");
+        genc_p(g, " {\n");
+        if (outs)
+                genc_p(g, "        %s busrpc_o;\n        int busrpc_r = ", os);
+        else
+                genc_p(g, "        return ");
+        genc_p(g, "busrpc_proxy_invoke(busrpc_p, &busrpc__%s_%s__remote, ", d->c_name, m->c_name);
+        in_literal(g, d, m);
+        genc_p(g, ", %s, busrpc_err);\n", outs ? "&busrpc_o" : "NULL");
+        if (!outs) {
+                genc_p(g, "}\n\n");
+                free(os);
                 return;
         }
-        genc_p(g, "        busrpc_r = busrpc_proxy_call(busrpc_p, busrpc_m, \"%s\", &busrpc_reply, busrpc_err);\n",
-               m->out_sig ? m->out_sig : "");
-        genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
-        if (m->n_out) {
-                genc_p(g, "        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);\n");
-                read_outputs(g, d, m->out, m->n_out, "busrpc_out_", "busrpc_r", "&busrpc_it", "busrpc_err", 1);
-        }
-        genc_p(g, "        busrpc_msg_unref(busrpc_reply);\n");
-        if (m->n_out) {
-                genc_p(g, "        if (busrpc_r < 0) {\n");
-                clear_all(g, d, m->out, m->n_out, "busrpc_out_", 2);
-                genc_p(g, "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
-        }
+        if (owned)
+                genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
         for (size_t i = 0; i < m->n_out; i++) {
-                const char *n = m->out[i]->name;
-                const CType *t = ty(g, d, m->out[i]->type);
-                char *lv = idl_xasprintf("busrpc_out_%s", n);
-                genc_p(g, "        if (%s)\n                *%s = busrpc_out_%s;\n", genc_arg(g, n), genc_arg(g, n), n);
+                CType *t = ty(g, d, m->out[i]->type);
+                const char *n = genc_arg(g, m->out[i]->name), *f = genc_mfield(m->out[i]->name);
+                genc_p(g, "        if (%s%s)\n                *%s = busrpc_o.%s;\n", owned ? "" : "busrpc_r >= 0 && ", n, n,
+                       f);
                 if (t->owns) {
-                        genc_p(g, "        else {\n");
-                        genc_clear_stmt(g, t, lv, 2);
-                        genc_p(g, "        }\n");
+                        char *ref = genc_tref(g, t, &m->out[i]->meta, d->file);
+                        genc_p(g, "        else\n                busrpc_value_clear(%s, &busrpc_o.%s);\n", ref, f);
+                        free(ref);
                 }
-                free(lv);
         }
-        genc_p(g, "        return 0;\n}\n\n");
+        genc_p(g, "        return %s;\n}\n\n", owned ? "0" : "busrpc_r");
+        free(os);
+}
+
+/* Arguments lent to a callback: aggregates by pointer, from the struct at
+ * pointer p. */
+static void lent_args(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *p) {
+        for (size_t i = 0; i < n; i++)
+                genc_p(g, "%s%s->%s, ", genc_by_ptr(ty(g, d, a[i]->type)) ? "&" : "", p, genc_mfield(a[i]->name));
+}
+
+/* How a trampoline reaches the struct at void pointer v of type st: a
+ * local busrpc_x when it is used more than once, else a cast. Caller
+ * frees. */
+static char *struct_at(GenC *g, const char *st, const char *v, const char *local, size_t uses) {
+        if (uses == 0) {
+                genc_p(g, "        (void)%s;\n", v);
+                return NULL;
+        }
+        if (uses > 1) {
+                genc_p(g, "        %s *%s = %s;\n", st, local, v);
+                return idl_xstrdup(local);
+        }
+        return idl_xasprintf("((%s *)%s)", st, v);
 }
 
 static void stub_async(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        g->helpers |= GEN_H_ASYNC;
-        /* The trampoline: reads the outputs and calls the user's callback. */
-        genc_p(g, "static void busrpc__%s_%s_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {\n",
+        char *os = genc_mstruct(d, m, "out"), *o;
+
+        /* The trampoline: the runtime's outputs into the user's callback. */
+        genc_p(g, "static void busrpc__%s_%s_done(int busrpc_r, const busrpc_error *busrpc_e, void *busrpc_out, void (*busrpc_cb)(void), void *busrpc_u) {\n",
                d->c_name, m->c_name);
-        genc_p(g, "        busrpc__closure *a = userdata;\n");
-        genc_p(g, "        %s_%s_done cb = (%s_%s_done)a->cb;\n", d->c_name, m->c_name, d->c_name, m->c_name);
-        genc_p(g, "        busrpc_error e = BUSRPC_ERROR_INIT;\n");
-        if (m->n_out)
-                genc_p(g, "        busrpc_iter it;\n");
-        out_locals(g, d, m->out, m->n_out, "out_");
-        genc_p(g, "\n");
-        init_aggregates(g, d, m->out, m->n_out, "out_", 1);
-        if (m->n_out) {
-                genc_p(g, "        if (r >= 0) {\n                r = busrpc_msg_read(reply, &it);\n");
-                read_outputs(g, d, m->out, m->n_out, "out_", "r", "&it", "&e", 2);
-                genc_p(g, "                if (r < 0) {\n");
-                clear_all(g, d, m->out, m->n_out, "out_", 3);
-                for (size_t i = 0; i < m->n_out; i++) {
-                        char *lv = idl_xasprintf("out_%s", m->out[i]->name);
-                        genc_init_stmt(g, ty(g, d, m->out[i]->type), lv, 3);
-                        free(lv);
-                }
-                genc_p(g, "                }\n        }\n");
-        } else {
-                genc_p(g, "        (void)reply;\n");
-        }
-        genc_p(g, "        if (r >= 0)\n                err = NULL;\n");
-        genc_p(g, "        else if (!err || !busrpc_error_is_set(err)) {\n"
-                  "                busrpc_error_set_errno(&e, r);\n                err = &e;\n        }\n");
-        genc_p(g, "        if (cb)\n                cb(r, err");
-        for (size_t i = 0; i < m->n_out; i++)
-                genc_p(g, ", %sout_%s", genc_by_ptr(ty(g, d, m->out[i]->type)) ? "&" : "", m->out[i]->name);
-        genc_p(g, ", a->userdata);\n");
-        clear_all(g, d, m->out, m->n_out, "out_", 1);
-        genc_p(g, "        busrpc_error_clear(&e);\n        free(a);\n}\n\n");
+        o = struct_at(g, os, "busrpc_out", "busrpc_o", m->n_out);
+        genc_p(g, "        ((%s_%s_done)busrpc_cb)(busrpc_r, busrpc_e, ", d->c_name, m->c_name);
+        lent_args(g, d, m->out, m->n_out, o);
+        genc_p(g, "busrpc_u);\n}\n\n");
+        free(o);
 
         genc_sig_async(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n"
-                  "        busrpc__closure *busrpc_a;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_a = malloc(sizeof(*busrpc_a));\n        if (!busrpc_a)\n                return -ENOMEM;\n");
-        genc_p(g, "        busrpc_a->cb = (void (*)(void))busrpc_cb;\n        busrpc_a->userdata = busrpc_userdata;\n");
-        begin_call(g, d, m);
-        genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
-                  "                free(busrpc_a);\n                return busrpc_r;\n        }\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_call_async(busrpc_p, busrpc_m, \"%s\", busrpc__%s_%s_done, busrpc_a, busrpc_out);\n",
-               m->out_sig ? m->out_sig : "", d->c_name, m->c_name);
-        genc_p(g, "        if (busrpc_r < 0)\n                free(busrpc_a);\n        return busrpc_r;\n}\n\n");
+        genc_p(g, " {\n        return busrpc_proxy_invoke_async(busrpc_p, &busrpc__%s_%s__remote, ", d->c_name, m->c_name);
+        in_literal(g, d, m);
+        genc_p(g, ", busrpc_cb ? busrpc__%s_%s_done : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);\n}\n\n",
+               d->c_name, m->c_name);
+        free(os);
 }
 
 static void stub_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
         char *mac = genc_iface_macro(d), *decl = genc_decl(genc_value(t), "busrpc_v");
-        char *s = genc_read_meta(g, t, &m->meta, "&busrpc_it", "&busrpc_v", "busrpc_err");
+        char *ref = genc_tref(g, t, &m->meta, d->file);
+        const char *n = genc_arg(g, m->c_name);
 
         genc_sig_get(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_reply = NULL;\n        busrpc_iter busrpc_it;\n");
-        if (genc_zero(t))
-                genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-        else
-                genc_p(g, "        %s;\n", decl);
-        genc_p(g, "        int busrpc_r;\n\n");
-        if (genc_by_ptr(t))
-                genc_init_stmt(g, t, "busrpc_v", 1);
-        genc_p(g, "        busrpc_r = busrpc_proxy_get_property(busrpc_p, %s, \"%s\", \"%s\", &busrpc_reply, &busrpc_it, busrpc_err);\n",
-               mac, m->name, t->sig);
-        genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
-        genc_p(g, "        busrpc_r = %s;\n        busrpc_msg_unref(busrpc_reply);\n", s);
-        genc_p(g, "        if (busrpc_r < 0) {\n");
-        genc_clear_stmt(g, t, "busrpc_v", 2);
-        genc_p(g, "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
-        genc_p(g, "        if (%s)\n                *%s = busrpc_v;\n", genc_arg(g, m->c_name), genc_arg(g, m->c_name));
+        genc_p(g, " {\n        %s;\n", decl);
+        genc_p(g, "        int busrpc_r = busrpc_proxy_get_value(busrpc_p, %s, \"%s\", %s, &busrpc_v, busrpc_err);\n\n",
+               mac, m->name, ref);
         if (t->owns) {
-                genc_p(g, "        else {\n");
-                genc_clear_stmt(g, t, "busrpc_v", 2);
-                genc_p(g, "        }\n");
+                genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
+                genc_p(g, "        if (%s)\n                *%s = busrpc_v;\n", n, n);
+                genc_p(g, "        else\n                busrpc_value_clear(%s, &busrpc_v);\n        return 0;\n}\n\n", ref);
+        } else {
+                genc_p(g, "        if (busrpc_r >= 0 && %s)\n                *%s = busrpc_v;\n", n, n);
+                genc_p(g, "        return busrpc_r;\n}\n\n");
         }
-        genc_p(g, "        return 0;\n}\n\n");
         free(mac);
         free(decl);
-        free(s);
+        free(ref);
 }
 
 static void stub_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
         CType *t = ty(g, d, m->type);
-        char *mac = genc_iface_macro(d);
-        char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->c_name), genc_by_ptr(t));
+        char *mac = genc_iface_macro(d), *ref = genc_tref(g, t, &m->meta, d->file);
 
         genc_sig_set(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_set_property_begin(busrpc_p, %s, \"%s\", \"%s\", &busrpc_m, &busrpc_it);\n",
-               mac, m->name, t->sig);
-        genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
-        genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n"
-                  "                return busrpc_error_set_errno(busrpc_err, busrpc_r);\n        }\n");
-        genc_p(g, "        return busrpc_proxy_set_property_finish(busrpc_p, busrpc_m, &busrpc_it, busrpc_err);\n}\n\n");
+        genc_p(g, " {\n        return busrpc_proxy_set_value(busrpc_p, %s, \"%s\", %s, %s%s, busrpc_err);\n}\n\n", mac,
+               m->name, ref, genc_by_ptr(t) ? "" : "&", genc_arg(g, m->c_name));
         free(mac);
-        free(s);
+        free(ref);
+}
+
+/* Properties.GetAll by descriptor: once per file, for every interface. */
+static void get_all_helper(GenC *g) {
+        genc_p(g, "/* Properties.GetAll of @iface into @values: props[i] describes the property\n"
+                  " * named props[i].name at its offset; has[i] tells whether the reply held it. */\n"
+                  "static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,\n"
+                  "                           void *values, bool *has, busrpc_error *err) {\n"
+                  "        busrpc_msg *reply = NULL;\n"
+                  "        busrpc_iter it, dict, entry, value;\n"
+                  "        const char *key, *sig;\n"
+                  "        size_t i;\n"
+                  "        int r;\n\n"
+                  "        r = busrpc_proxy_get_all(p, iface, &reply, err);\n"
+                  "        if (r < 0)\n                return r;\n"
+                  "        r = busrpc_msg_read(reply, &it);\n"
+                  "        if (r >= 0)\n                r = busrpc_iter_recurse(&it, &dict);\n"
+                  "        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {\n"
+                  "                r = busrpc_iter_recurse(&dict, &entry);\n"
+                  "                if (r >= 0)\n"
+                  "                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);\n"
+                  "                for (i = 0; r >= 0 && i < n; i++)\n"
+                  "                        if (!has[i] && strcmp(key, props[i].name) == 0)\n"
+                  "                                break;\n"
+                  "                if (r < 0 || i == n)\n                        continue;\n"
+                  "                sig = busrpc_iter_get_variant_signature(&entry);\n"
+                  "                if (!sig || strcmp(sig, props[i].type->signature) != 0) {\n"
+                  "                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"property %%s has type '%%s', expected '%%s'\",\n"
+                  "                                         key, sig ? sig : \"?\", props[i].type->signature);\n"
+                  "                        r = -EBADMSG;\n"
+                  "                        break;\n"
+                  "                }\n"
+                  "                r = busrpc_iter_recurse(&entry, &value);\n"
+                  "                if (r >= 0) {\n"
+                  "                        has[i] = true;\n"
+                  "                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);\n"
+                  "                }\n"
+                  "        }\n"
+                  "        busrpc_msg_unref(reply);\n"
+                  "        return r < 0 ? busrpc_error_set_errno(err, r) : 0;\n"
+                  "}\n\n");
 }
 
 static void stub_get_all(GenC *g, const IdlDecl *d) {
         char *mac = genc_iface_macro(d);
-        const char *has = has_name(d);
-        bool first = true;
+        size_t n = 0;
 
-        g->helpers |= GEN_H_ENTER_VARIANT;
-        genc_sig_get_all(g, d);
-        genc_p(g, " {\n        busrpc_msg *busrpc_reply = NULL;\n"
-                  "        busrpc_iter busrpc_it, busrpc_dict, busrpc_entry, busrpc_value;\n"
-                  "        %s_properties busrpc_v;\n        const char *busrpc_key;\n        int busrpc_r;\n\n",
-               d->c_name);
-        genc_p(g, "        memset(&busrpc_v, 0, sizeof(busrpc_v));\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_get_all(p, %s, &busrpc_reply, err);\n", mac);
-        genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
-        genc_p(g, "        busrpc_r = busrpc_msg_read(busrpc_reply, &busrpc_it);\n");
-        genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_iter_recurse(&busrpc_it, &busrpc_dict);\n");
-        genc_p(g, "        while (busrpc_r >= 0 && busrpc_iter_type(&busrpc_dict) != BUSRPC_TYPE_INVALID) {\n");
-        genc_p(g, "                busrpc_r = busrpc_iter_recurse(&busrpc_dict, &busrpc_entry);\n");
-        genc_p(g, "                if (busrpc_r >= 0)\n                        busrpc_r = busrpc_iter_get_basic(&busrpc_entry, BUSRPC_TYPE_STRING, &busrpc_key);\n");
-        genc_p(g, "                if (busrpc_r < 0)\n                        break;\n");
+        genc_p(g, "static const busrpc_field busrpc__%s__props[] = {\n", d->c_name);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
-                CType *t;
-                char *lv, *dest, *s;
+                char *ref;
                 if (!genc_prop_readable(m))
                         continue;
-                t = ty(g, d, m->type);
-                lv = idl_xasprintf("busrpc_v.%s", m->c_name);
-                dest = idl_xasprintf("&busrpc_v.%s", m->c_name);
-                s = genc_read_meta(g, t, &m->meta, "&busrpc_value", dest, "err");
-                genc_p(g, "                %sif (strcmp(busrpc_key, \"%s\") == 0 && !busrpc_v.%s.%s) {\n",
-                       first ? "" : "else ", m->name, has, m->c_name);
-                genc_p(g, "                        busrpc_r = busrpc__enter_variant(&busrpc_entry, \"%s\", \"%s\", &busrpc_value, err);\n",
-                       t->sig, m->name);
-                genc_p(g, "                        if (busrpc_r < 0)\n                                break;\n");
-                genc_init_stmt(g, t, lv, 3);
-                genc_p(g, "                        busrpc_v.%s.%s = true;\n", has, m->c_name);
-                genc_p(g, "                        busrpc_r = %s;\n                }\n", s);
-                first = false;
-                free(lv);
-                free(dest);
-                free(s);
+                ref = genc_tref(g, ty(g, d, m->type), &m->meta, d->file);
+                genc_p(g, "        { %s, offsetof(%s_properties, %s), \"%s\" },\n", ref, d->c_name, m->c_name, m->name);
+                free(ref);
+                n++;
         }
-        genc_p(g, "        }\n        busrpc_msg_unref(busrpc_reply);\n");
-        genc_p(g, "        if (busrpc_r < 0) {\n                %s_properties_clear(&busrpc_v);\n"
-                  "                return busrpc_error_set_errno(err, busrpc_r);\n        }\n",
+        genc_p(g, "};\n\n");
+        genc_sig_get_all(g, d);
+        genc_p(g, " {\n        %s_properties busrpc_v;\n        int busrpc_r;\n\n", d->c_name);
+        genc_p(g, "        memset(&busrpc_v, 0, sizeof(busrpc_v));\n");
+        genc_p(g, "        busrpc_r = busrpc__get_all(p, %s, busrpc__%s__props, %zu, &busrpc_v, (bool *)&busrpc_v.%s, err);\n",
+               mac, d->c_name, n, has_name(d));
+        genc_p(g, "        if (busrpc_r < 0) {\n                %s_properties_clear(&busrpc_v);\n                return busrpc_r;\n"
+                  "        }\n        *ret = busrpc_v;\n        return 0;\n}\n\n",
                d->c_name);
-        genc_p(g, "        *ret = busrpc_v;\n        return 0;\n}\n\n");
         free(mac);
 }
 
 static void stub_signal(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        char *mac = genc_iface_macro(d);
+        char *mac = genc_iface_macro(d), *is = genc_mstruct(d, m, "in"), *args = genc_args_ref(d, m, false), *a;
 
-        g->helpers |= GEN_H_ASYNC;
-        genc_p(g, "static void busrpc__%s_%s(busrpc_msg *m, busrpc_iter *args, void *userdata) {\n", d->c_name,
+        genc_p(g, "static void busrpc__%s_%s(void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {\n", d->c_name,
                m->c_name);
-        genc_p(g, "        busrpc__closure *c = userdata;\n");
-        genc_p(g, "        %s_%s_handler cb = (%s_%s_handler)c->cb;\n", d->c_name, m->c_name, d->c_name, m->c_name);
-        genc_p(g, "        busrpc_error e = BUSRPC_ERROR_INIT;\n");
-        out_locals(g, d, m->in, m->n_in, "in_");
-        genc_p(g, "        int r = 0;\n\n        (void)m;\n");
-        if (!m->n_in)
-                genc_p(g, "        (void)args;\n");
-        init_aggregates(g, d, m->in, m->n_in, "in_", 1);
-        read_outputs(g, d, m->in, m->n_in, "in_", "r", "args", "&e", 1);
-        genc_p(g, "        if (r >= 0)\n                cb(");
-        for (size_t i = 0; i < m->n_in; i++)
-                genc_p(g, "%sin_%s, ", genc_by_ptr(ty(g, d, m->in[i]->type)) ? "&" : "", m->in[i]->name);
-        genc_p(g, "c->userdata);\n");
-        clear_all(g, d, m->in, m->n_in, "in_", 1);
-        genc_p(g, "        busrpc_error_clear(&e);\n}\n\n");
+        a = struct_at(g, is, "busrpc_v", "busrpc_a", m->n_in);
+        genc_p(g, "        ((%s_%s_handler)busrpc_cb)(", d->c_name, m->c_name);
+        lent_args(g, d, m->in, m->n_in, a);
+        genc_p(g, "busrpc_u);\n}\n\n");
+        free(a);
 
         genc_sig_on(g, d, m);
-        genc_p(g, " {\n        busrpc__closure *busrpc_c;\n        int busrpc_r;\n\n");
-        genc_p(g, "        if (!cb)\n                return -EINVAL;\n");
-        genc_p(g, "        busrpc_c = malloc(sizeof(*busrpc_c));\n        if (!busrpc_c)\n                return -ENOMEM;\n");
-        genc_p(g, "        busrpc_c->cb = (void (*)(void))cb;\n        busrpc_c->userdata = userdata;\n");
-        /* The closure must be freed when the subscription ends, which needs
-         * a destroy notification from libbusrpc (requested; see
-         * docs/generated-api.md, "Known limits"). */
-        genc_p(g, "#ifdef BUSRPC_HAVE_SUBSCRIBE_FULL\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_subscribe_full(p, %s, \"%s\", \"%s\", busrpc__%s_%s, busrpc_c, free, out);\n",
-               mac, m->name, m->in_sig ? m->in_sig : "", d->c_name, m->c_name);
-        genc_p(g, "#else\n        /* This libbusrpc cannot free the closure when the subscription ends. */\n");
-        genc_p(g, "        busrpc_r = busrpc_proxy_subscribe(p, %s, \"%s\", \"%s\", busrpc__%s_%s, busrpc_c, out);\n",
-               mac, m->name, m->in_sig ? m->in_sig : "", d->c_name, m->c_name);
-        genc_p(g, "#endif\n");
-        genc_p(g, "        if (busrpc_r < 0)\n                free(busrpc_c);\n        return busrpc_r;\n}\n\n");
+        genc_p(g, " {\n        if (!cb)\n                return -EINVAL;\n");
+        genc_p(g, "        return busrpc_proxy_on_signal(p, %s, \"%s\", %s, busrpc__%s_%s, (void (*)(void))cb, userdata, out);\n}\n\n",
+               mac, m->name, args, d->c_name, m->c_name);
         free(mac);
+        free(is);
+        free(args);
 }
 
 int idl_gen_client(const IdlUnit *u, FILE *out) {
+        bool get_all = false;
         GenC g;
-        char *body;
 
         if (!u || u->n_files == 0 || !out)
                 return -EINVAL;
         genc_init(&g, u, out);
         g.def = true;
-        if (genc_capture_begin(&g) < 0) {
-                genc_free(&g);
-                return -ENOMEM;
-        }
+        genc_c_preamble(&g, "client stubs");
+        for (size_t i = 0; i < g.main->n_decls && !get_all; i++)
+                get_all = g.main->decls[i]->kind == IDL_D_INTERFACE && genc_has_readable(g.main->decls[i]);
+        if (get_all)
+                get_all_helper(&g);
         for (size_t i = 0; i < g.main->n_decls; i++) {
                 const IdlDecl *d = g.main->decls[i];
+                bool any = false;
                 if (d->kind != IDL_D_INTERFACE)
                         continue;
                 genc_p(&g, "/* ==== %s ==== */\n\n", d->name);
                 genc_sig_proxy_new(&g, d);
                 genc_p(&g, " {\n        return busrpc_proxy_new(c, destination, path, ret);\n}\n\n");
+                for (size_t j = 0; j < d->n_members; j++)
+                        if (d->members[j]->kind == IDL_M_METHOD) {
+                                remote(&g, d, d->members[j]);
+                                any = true;
+                        }
+                if (any)
+                        genc_p(&g, "\n");
                 for (size_t j = 0; j < d->n_members; j++) {
                         const IdlMember *m = d->members[j];
                         if (m->kind != IDL_M_METHOD)
@@ -603,15 +561,6 @@ int idl_gen_client(const IdlUnit *u, FILE *out) {
                         if (d->members[j]->kind == IDL_M_SIGNAL)
                                 stub_signal(&g, d, d->members[j]);
         }
-        body = genc_capture_end(&g);
-        if (!body) {
-                genc_free(&g);
-                return -ENOMEM;
-        }
-        genc_c_preamble(&g, "client stubs");
-        genc_emit_helpers(&g);
-        fputs(body, out);
-        free(body);
         genc_free(&g);
         return ferror(out) ? -EIO : 0;
 }

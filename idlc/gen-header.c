@@ -219,71 +219,20 @@ static void emit_struct(GenC *g, CType *t) {
         genc_p(g, "};\n\n");
 }
 
-static void proto_init(GenC *g, const CType *t, const char *end) {
-        genc_p(g, "static inline void %s_init(%s *v)%s", t->name, t->name, end);
-}
-
-static void proto_clear(GenC *g, const CType *t, const char *end) {
-        genc_p(g, "static inline void %s_clear(%s *v)%s", t->name, t->name, end);
-}
-
-static void proto_free(GenC *g, const CType *t, const char *end) {
-        genc_p(g, "static inline %s *%s_free(%s *v)%s", t->name, t->name, t->name, end);
-}
-
+/* X_init/X_clear/X_free: one-liners over the runtime's marshaller. */
 static void def_init(GenC *g, const CType *t) {
-        const IdlDecl *d = t->decl;
-
-        proto_init(g, t, " {\n        memset(v, 0, sizeof(*v));\n");
-        for (size_t i = 0; i < d->n_fields; i++) {
-                const CType *f = t->fields[i];
-                if (f->kind == CT_BASIC && f->basic->kind == IDL_T_FD)
-                        genc_p(g, "        v->%s = -1;\n", d->fields[i]->name);
-                else if (f->kind == CT_STRUCT && f->direct_fd)
-                        genc_p(g, "        %s_init(&v->%s);\n", f->name, d->fields[i]->name);
-        }
-        genc_p(g, "}\n\n");
+        genc_p(g, "static inline void %s_init(%s *v) {\n        busrpc_value_init(&busrpc__%s, v);\n}\n\n", t->name,
+               t->name, t->name);
 }
 
 static void def_clear(GenC *g, const CType *t) {
-        proto_clear(g, t, " {\n");
-        if (t->kind == CT_STRUCT) {
-                const IdlDecl *d = t->decl;
-                genc_p(g, "        if (!v)\n                return;\n");
-                for (size_t i = 0; i < d->n_fields; i++) {
-                        char *lv = idl_xasprintf("v->%s", d->fields[i]->name);
-                        genc_clear_stmt(g, t->fields[i], lv, 1);
-                        free(lv);
-                }
-                genc_p(g, "        %s_init(v);\n}\n\n", t->name);
-                return;
-        }
-        if (t->elem->owns || (t->key && t->key->owns))
-                genc_p(g, "        size_t i;\n\n");
-        genc_p(g, "        if (!v)\n                return;\n");
-        if (t->kind == CT_ARRAY) {
-                if (t->elem->owns) {
-                        genc_p(g, "        for (i = 0; i < v->n; i++) {\n");
-                        genc_clear_stmt(g, t->elem, "v->items[i]", 2);
-                        genc_p(g, "        }\n");
-                }
-                genc_p(g, "        free(v->items);\n        v->items = NULL;\n");
-        } else {
-                if (t->elem->owns || t->key->owns) {
-                        genc_p(g, "        for (i = 0; i < v->n; i++) {\n");
-                        genc_clear_stmt(g, t->key, "v->keys[i]", 2);
-                        genc_clear_stmt(g, t->elem, "v->values[i]", 2);
-                        genc_p(g, "        }\n");
-                }
-                genc_p(g, "        free(v->keys);\n        free(v->values);\n        v->keys = NULL;\n        v->values = NULL;\n");
-        }
-        genc_p(g, "        v->n = 0;\n}\n\n");
+        genc_p(g, "static inline void %s_clear(%s *v) {\n        busrpc_value_clear(&busrpc__%s, v);\n}\n\n", t->name,
+               t->name, t->name);
 }
 
 static void def_free(GenC *g, const CType *t) {
-        proto_free(g, t, " {\n");
-        genc_p(g, "        if (v) {\n                %s_clear(v);\n                free(v);\n        }\n        return NULL;\n}\n\n",
-               t->name);
+        genc_p(g, "static inline %s *%s_free(%s *v) {\n        %s_clear(v);\n        free(v);\n        return NULL;\n}\n\n",
+               t->name, t->name, t->name, t->name);
 }
 
 static void emit_types(GenC *g) {
@@ -337,7 +286,7 @@ static void emit_types(GenC *g) {
                 free(decl);
         }
 
-        /* _init, _clear, _free: declared first, so their order is free. */
+        genc_emit_descriptors(g);
         any = false;
         for (size_t i = 0; i < g->n_types; i++) {
                 const CType *t = g->types[i];
@@ -348,19 +297,6 @@ static void emit_types(GenC *g) {
                                   " * empties it again (NULL is a no-op); X_free() clears and free()s a heap\n"
                                   " * value, returning NULL. */\n");
                 any = true;
-                if (t->kind == CT_STRUCT)
-                        proto_init(g, t, ";\n");
-                if (t->owns) {
-                        proto_clear(g, t, ";\n");
-                        proto_free(g, t, ";\n");
-                }
-        }
-        if (any)
-                genc_p(g, "\n");
-        for (size_t i = 0; i < g->n_types; i++) {
-                const CType *t = g->types[i];
-                if (!genc_is_local(g, t) || !genc_by_ptr(t))
-                        continue;
                 if (t->kind == CT_STRUCT)
                         def_init(g, t);
                 if (t->owns) {
@@ -419,6 +355,123 @@ static void emit_iface_names(GenC *g, const IdlDecl *d) {
                 genc_p(g, "\n");
 }
 
+/* ---- the arguments of methods and signals ---- */
+
+static bool any_args(const IdlDecl *d) {
+        for (size_t i = 0; i < d->n_members; i++)
+                if (genc_has_args(d->members[i]))
+                        return true;
+        return false;
+}
+
+/* One direction's struct: the arguments by value, each in its stored C
+ * type. On one line when it is short. */
+static void arg_struct(GenC *g, const IdlDecl *d, const IdlMember *m, const char *dir, IdlField **a, size_t n) {
+        char *name, *line = NULL;
+        size_t len;
+        FILE *f;
+
+        if (!n)
+                return;
+        name = genc_mstruct(d, m, dir);
+        f = open_memstream(&line, &len);
+        if (!f)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                char *decl = genc_decl(genc_value(genc_type(g, a[i]->type, d->file)), genc_mfield(a[i]->name));
+                fprintf(f, "%s;", decl);
+                free(decl);
+                if (i + 1 < n)
+                        fputc(' ', f);
+        }
+        fclose(f);
+        if (2 * strlen(name) + strlen(line) + 28 <= 120) {
+                genc_p(g, "typedef struct %s { %s } %s;\n", name, line, name);
+        } else {
+                genc_p(g, "typedef struct %s {\n", name);
+                for (size_t i = 0; i < n; i++) {
+                        char *decl = genc_decl(genc_value(genc_type(g, a[i]->type, d->file)), genc_mfield(a[i]->name));
+                        genc_p(g, "        %s;\n", decl);
+                        free(decl);
+                }
+                genc_p(g, "} %s;\n", name);
+        }
+        free(line);
+        free(name);
+}
+
+static void arg_fields(GenC *g, const IdlDecl *d, const IdlMember *m, const char *dir, IdlField **a, size_t n) {
+        char *name = genc_mstruct(d, m, dir);
+
+        for (size_t i = 0; i < n; i++) {
+                char *ref = genc_tref(g, genc_type(g, a[i]->type, d->file), &a[i]->meta, d->file);
+                genc_p(g, "        { %s, offsetof(%s, %s), \"%s\" },\n", ref, name, genc_mfield(a[i]->name), a[i]->name);
+                free(ref);
+        }
+        free(name);
+}
+
+static void arg_row(GenC *g, const IdlDecl *d, const IdlMember *m, const char *dir, size_t n, size_t *at) {
+        char *name = genc_mstruct(d, m, dir);
+        const char *sig = strcmp(dir, "out") == 0 ? m->out_sig : m->in_sig;
+
+        if (n)
+                genc_p(g, " { \"%s\", busrpc__%s__fields + %zu, %zu, sizeof(%s) },", sig ? sig : "", d->c_name, *at, n,
+                       name);
+        else
+                genc_p(g, " { \"\", NULL, 0, 0 },");
+        *at += n;
+        free(name);
+}
+
+/* The structs, fields and busrpc_args rows of every method (in, out) and
+ * signal, in member order; the stubs and skeletons pass the rows to the
+ * runtime (genc_args_ref()). */
+static void emit_arg_tables(GenC *g, const IdlDecl *d) {
+        bool any_field = false;
+        size_t at = 0;
+
+        if (!any_args(d))
+                return;
+        genc_p(g, "/* The arguments of %s's methods and signals, by value, as the\n"
+                  " * runtime reads and writes them (internal: the stubs and skeletons use them). */\n",
+               d->name);
+        for (size_t i = 0; i < d->n_members; i++) {
+                const IdlMember *m = d->members[i];
+                if (!genc_has_args(m))
+                        continue;
+                arg_struct(g, d, m, "in", m->in, m->n_in);
+                if (m->kind == IDL_M_METHOD)
+                        arg_struct(g, d, m, "out", m->out, m->n_out);
+                any_field |= m->n_in || m->n_out;
+        }
+        if (any_field) {
+                genc_p(g, "static const busrpc_field busrpc__%s__fields[] BUSRPC_UNUSED = {\n", d->c_name);
+                for (size_t i = 0; i < d->n_members; i++) {
+                        const IdlMember *m = d->members[i];
+                        if (!genc_has_args(m))
+                                continue;
+                        arg_fields(g, d, m, "in", m->in, m->n_in);
+                        if (m->kind == IDL_M_METHOD)
+                                arg_fields(g, d, m, "out", m->out, m->n_out);
+                }
+                genc_p(g, "};\n");
+        }
+        genc_p(g, "static const busrpc_args busrpc__%s__args[] BUSRPC_UNUSED = {\n", d->c_name);
+        for (size_t i = 0; i < d->n_members; i++) {
+                const IdlMember *m = d->members[i];
+                if (!genc_has_args(m))
+                        continue;
+                /* a method's rows, in and out, on one line */
+                genc_p(g, "        /* %s */", m->name);
+                arg_row(g, d, m, "in", m->n_in, &at);
+                if (m->kind == IDL_M_METHOD)
+                        arg_row(g, d, m, "out", m->n_out, &at);
+                genc_p(g, "\n");
+        }
+        genc_p(g, "};\n\n");
+}
+
 int idl_gen_header(const IdlUnit *u, FILE *out) {
         GenC g;
         char *guard;
@@ -449,6 +502,7 @@ int idl_gen_header(const IdlUnit *u, FILE *out) {
                         continue;
                 any_iface = true;
                 emit_iface_names(&g, d);
+                emit_arg_tables(&g, d);
                 genc_header_client(&g, d);
                 genc_header_server(&g, d);
         }

@@ -2,27 +2,21 @@
  * introspection data, and the server part of each interface's section in
  * <module>.h.
  *
- * A skeleton (busrpc_method_fn) runs after libbusrpc checked the call's
- * signature: it reads the inputs (enums and flags are checked; a bad value
- * is InvalidArgs), calls the op, replies with the outputs through the same
- * X_reply() function a deferred op uses, and frees everything it read and
- * everything the op handed over, whatever the op returned.
+ * The runtime reads a call's inputs into the method's in struct (by its
+ * busrpc_args row: enums and flags are checked, a bad value is
+ * InvalidArgs), calls the method's busrpc_op_fn trampoline, replies with
+ * the out struct and releases both, whatever the op returned. So a
+ * trampoline only casts: the user's op with the in struct's fields and
+ * pointers into the out struct. Properties likewise (busrpc_prop_get_op,
+ * busrpc_prop_set_op); X_reply(), X_emit_S() and X_error_E() hand their
+ * values to busrpc_call_reply_args(), busrpc_object_emit() and
+ * busrpc_call_failv().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "gen-c.h"
 #include "gen.h"
-
-static CType *ty(GenC *g, const IdlDecl *d, const IdlType *t) {
-        return genc_type(g, t, d->file);
-}
-
-/* A top-level string input is lent straight from the message. */
-static bool lent_string(const CType *t) {
-        return t->kind == CT_BASIC && (t->basic->kind == IDL_T_STRING || t->basic->kind == IDL_T_OBJPATH ||
-                                       t->basic->kind == IDL_T_SIGNATURE);
-}
 
 static bool has_ops(const IdlDecl *d) {
         for (size_t i = 0; i < d->n_members; i++)
@@ -54,23 +48,22 @@ static void header_ops(GenC *g, const IdlDecl *d) {
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (m->kind == IDL_M_METHOD) {
-                        genc_p(g, "        /* %s%s */\n        ", m->name,
-                               m->noreply ? " (@noreply: return 0; no reply is sent)" : "");
+                        genc_p(g, "        ");
                         genc_sig_op(g, d, m);
-                        genc_p(g, ";\n");
+                        genc_p(g, ";%s\n", m->noreply ? " /* @noreply: return 0; no reply is sent */" : "");
                 }
         }
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (genc_prop_readable(m)) {
-                        genc_p(g, "        /* property %s */\n        ", m->name);
+                        genc_p(g, "        ");
                         genc_sig_op_get(g, d, m);
                         genc_p(g, ";\n");
                 }
                 if (genc_prop_writable(m)) {
-                        genc_p(g, "        /* property %s: the new value */\n        ", m->name);
+                        genc_p(g, "        ");
                         genc_sig_op_set(g, d, m);
-                        genc_p(g, ";\n");
+                        genc_p(g, "; /* the new value */\n");
                 }
         }
         if (!has_ops(d))
@@ -79,6 +72,8 @@ static void header_ops(GenC *g, const IdlDecl *d) {
 }
 
 void genc_header_server(GenC *g, const IdlDecl *d) {
+        bool any;
+
         genc_p(g, "/* ---- %s: server ---- */\n\n", d->name);
         header_ops(g, d);
         genc_p(g, "/* The description busrpc_object_export() takes; %s_export() passes it. */\n"
@@ -93,18 +88,23 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
                d->c_name);
         genc_sig_export(g, d);
         genc_p(g, ";\n\n");
+        any = false;
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (m->kind != IDL_M_METHOD || m->noreply)
                         continue;
-                genc_p(g, "/**\n * %s_%s_reply() - reply to a %s call that its op deferred; the\n"
-                          " * outputs are borrowed. The caller still owns its reference on @%s.\n"
-                          " * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),\n"
-                          " * -ENOMEM, -ECONNRESET.\n */\n",
-                       d->c_name, m->c_name, m->name, genc_own(g, m, "call"));
+                if (!any)
+                        genc_p(g, "/* %s_M_reply(call, outputs...) - reply to an M call that its op deferred;\n"
+                                  " * the outputs are borrowed. The caller still owns its reference on @call.\n"
+                                  " * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),\n"
+                                  " * -ENOMEM, -ECONNRESET. */\n",
+                               d->c_name);
+                any = true;
                 genc_sig_reply(g, d, m);
-                genc_p(g, ";\n\n");
+                genc_p(g, ";\n");
         }
+        if (any)
+                genc_p(g, "\n");
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (m->kind != IDL_M_SIGNAL)
@@ -147,162 +147,69 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
         }
 }
 
-/* ---- skeletons ---- */
+/* ---- trampolines ---- */
 
-static void in_locals(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        for (size_t i = 0; i < m->n_in; i++) {
-                const CType *t = ty(g, d, m->in[i]->type);
-                char *name = idl_xasprintf("in_%s", m->in[i]->name);
-                char *decl = genc_decl(lent_string(t) ? "const char *" : genc_value(t), name);
-                if (genc_zero(t))
-                        genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-                else
-                        genc_p(g, "        %s;\n", decl);
-                free(name);
-                free(decl);
+/* How a trampoline reaches the struct at void pointer v of type st: a
+ * local when it is used more than once, else a cast. Caller frees. */
+static char *struct_at(GenC *g, const char *st, const char *v, const char *local, size_t uses) {
+        if (uses == 0) {
+                genc_p(g, "        (void)%s;\n", v);
+                return NULL;
         }
+        if (uses > 1) {
+                genc_p(g, "        %s *%s = %s;\n", st, local, v);
+                return idl_xstrdup(local);
+        }
+        return idl_xasprintf("((%s *)%s)", st, v);
 }
 
-static void locals(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix) {
-        for (size_t i = 0; i < n; i++) {
-                const CType *t = ty(g, d, a[i]->type);
-                char *name = idl_xasprintf("%s%s", prefix, a[i]->name), *decl = genc_decl(genc_value(t), name);
-                if (genc_zero(t))
-                        genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-                else
-                        genc_p(g, "        %s;\n", decl);
-                free(name);
-                free(decl);
-        }
-}
+/* The user's op with the in struct's fields and pointers into the out
+ * struct; a NULL op is -EOPNOTSUPP (the runtime answers UnknownMethod).
+ * Trampolines are declarations and one statement. */
+static void trampoline(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *is = genc_mstruct(d, m, "in"), *os = genc_mstruct(d, m, "out"), *i, *o;
+        size_t n_out = m->noreply ? 0 : m->n_out;
 
-/* Empty (init) or release the in_ / out_ locals; input strings are lent by
- * the message and never freed. */
-static void for_each(GenC *g, const IdlDecl *d, IdlField **a, size_t n, const char *prefix, bool init) {
-        bool inputs = strcmp(prefix, "in_") == 0;
-
-        for (size_t i = 0; i < n; i++) {
-                const CType *t = ty(g, d, a[i]->type);
-                char *name = idl_xasprintf("%s%s", prefix, a[i]->name);
-                if (init && genc_by_ptr(t))
-                        genc_init_stmt(g, t, name, 1);
-                else if (!init && !(inputs && lent_string(t)))
-                        genc_clear_stmt(g, t, name, 1);
-                free(name);
-        }
-}
-
-static void skeleton(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        genc_p(g, "static int busrpc__%s_%s(busrpc_call *call, busrpc_iter *args, const void *ops_p, void *self) {\n",
+        genc_p(g, "static int busrpc__%s_%s(busrpc_call *busrpc_c, const void *busrpc_ops, void *busrpc_self, void *busrpc_in, void *busrpc_out) {\n",
                d->c_name, m->c_name);
-        genc_p(g, "        const %s_ops *ops = ops_p;\n        busrpc_error err = BUSRPC_ERROR_INIT;\n", d->c_name);
-        in_locals(g, d, m);
-        if (!m->noreply)
-                locals(g, d, m->out, m->n_out, "out_");
-        genc_p(g, "        int r = 0;\n\n");
-        genc_p(g, "        if (!ops->%s)\n                return -EOPNOTSUPP;\n", m->c_name);
-        for_each(g, d, m->in, m->n_in, "in_", true);
-        if (!m->noreply)
-                for_each(g, d, m->out, m->n_out, "out_", true);
-        for (size_t i = 0; i < m->n_in; i++) {
-                CType *t = ty(g, d, m->in[i]->type);
-                char *dest = idl_xasprintf("&in_%s", m->in[i]->name);
-                char *s = lent_string(t) ? idl_xasprintf("busrpc_iter_get_basic(args, %s, %s)",
-                                                         genc_type_const(t->basic), dest)
-                                         : genc_read_meta(g, t, &m->in[i]->meta, "args", dest, "&err");
-                genc_p(g, "        if (r >= 0)\n                r = %s;\n", s);
-                free(dest);
-                free(s);
-        }
-        if (m->n_in == 0)
-                genc_p(g, "        (void)args;\n");
-        if (m->n_in) {
-                g->helpers |= GEN_H_FAIL_ARGS;
-                genc_p(g, "        if (r < 0) {\n                r = busrpc__fail_args(call, r, &err);\n"
-                          "                goto out;\n        }\n");
-        }
-        genc_p(g, "        r = ops->%s(self, call", m->c_name);
-        for (size_t i = 0; i < m->n_in; i++)
-                genc_p(g, ", %sin_%s", genc_by_ptr(ty(g, d, m->in[i]->type)) ? "&" : "", m->in[i]->name);
-        if (!m->noreply)
-                for (size_t i = 0; i < m->n_out; i++)
-                        genc_p(g, ", &out_%s", m->out[i]->name);
-        genc_p(g, ");\n");
-        if (m->noreply) {
-                genc_p(g, "        if (r > 0)\n                r = 0;\n");
-        } else {
-                genc_p(g, "        if (r == BUSRPC_DEFER)\n                r = 0;\n");
-                genc_p(g, "        else if (r >= 0)\n                r = %s_%s_reply(call", d->c_name, m->c_name);
-                for (size_t i = 0; i < m->n_out; i++)
-                        genc_p(g, ", %sout_%s", genc_by_ptr(ty(g, d, m->out[i]->type)) ? "&" : "", m->out[i]->name);
-                genc_p(g, ");\n");
-        }
-        if (m->n_in)
-                genc_p(g, "out:\n");
-        for_each(g, d, m->in, m->n_in, "in_", false);
-        if (!m->noreply)
-                for_each(g, d, m->out, m->n_out, "out_", false);
-        genc_p(g, "        busrpc_error_clear(&err);\n        return r;\n}\n\n");
-}
-
-static void reply_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        genc_sig_reply(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_call_reply_new(busrpc_req, &busrpc_m);\n");
-        genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
-        for (size_t i = 0; i < m->n_out; i++) {
-                CType *t = ty(g, d, m->out[i]->type);
-                char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->out[i]->name), genc_by_ptr(t));
-                genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
-                free(s);
-        }
-        genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n                return busrpc_r;\n"
-                  "        }\n        return busrpc_msg_send(busrpc_m);\n}\n\n");
+        genc_p(g, "        const %s_ops *busrpc_o = busrpc_ops;\n", d->c_name);
+        i = struct_at(g, is, "busrpc_in", "busrpc_i", m->n_in);
+        o = struct_at(g, os, "busrpc_out", "busrpc_r", n_out);
+        genc_p(g, "        return busrpc_o->%s ? busrpc_o->%s(busrpc_self, busrpc_c", m->c_name, m->c_name);
+        for (size_t k = 0; k < m->n_in; k++)
+                genc_p(g, ", %s%s->%s", genc_by_ptr(genc_type(g, m->in[k]->type, d->file)) ? "&" : "", i,
+                       genc_mfield(m->in[k]->name));
+        for (size_t k = 0; k < n_out; k++)
+                genc_p(g, ", &%s->%s", o, genc_mfield(m->out[k]->name));
+        genc_p(g, ") : -EOPNOTSUPP;\n}\n\n");
+        free(is);
+        free(os);
+        free(i);
+        free(o);
 }
 
 static void prop_get(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        CType *t = ty(g, d, m->type);
-        char *decl = genc_decl(genc_value(t), "v"), *s = genc_append(g, t, "value", "v", false);
-
-        genc_p(g, "static int busrpc__%s_get_%s(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {\n",
+        genc_p(g, "static int busrpc__%s_get_%s(const void *busrpc_ops, void *busrpc_self, void *busrpc_v, busrpc_error *busrpc_err) {\n",
                d->c_name, m->c_name);
-        genc_p(g, "        const %s_ops *ops = ops_p;\n", d->c_name);
-        if (genc_zero(t))
-                genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-        else
-                genc_p(g, "        %s;\n", decl);
-        genc_p(g, "        int r;\n\n        if (!ops->get_%s)\n                return -EOPNOTSUPP;\n", m->c_name);
-        if (genc_by_ptr(t))
-                genc_init_stmt(g, t, "v", 1);
-        genc_p(g, "        r = ops->get_%s(self, &v, err);\n", m->c_name);
-        genc_p(g, "        if (r >= 0)\n                r = %s;\n", s);
-        genc_clear_stmt(g, t, "v", 1);
-        genc_p(g, "        return r;\n}\n\n");
-        free(decl);
-        free(s);
+        genc_p(g, "        const %s_ops *busrpc_o = busrpc_ops;\n", d->c_name);
+        genc_p(g, "        return busrpc_o->get_%s ? busrpc_o->get_%s(busrpc_self, busrpc_v, busrpc_err) : -EOPNOTSUPP;\n}\n\n",
+               m->c_name, m->c_name);
 }
 
 static void prop_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        CType *t = ty(g, d, m->type);
-        char *decl = genc_decl(genc_value(t), "v"), *s = genc_read_meta(g, t, &m->meta, "value", "&v", "err");
+        CType *t = genc_type(g, m->type, d->file);
 
-        genc_p(g, "static int busrpc__%s_set_%s(busrpc_iter *value, const void *ops_p, void *self, busrpc_error *err) {\n",
+        genc_p(g, "static int busrpc__%s_set_%s(const void *busrpc_ops, void *busrpc_self, const void *busrpc_v, busrpc_error *busrpc_err) {\n",
                d->c_name, m->c_name);
-        genc_p(g, "        const %s_ops *ops = ops_p;\n", d->c_name);
-        if (genc_zero(t))
-                genc_p(g, "        %s = %s;\n", decl, genc_zero(t));
-        else
-                genc_p(g, "        %s;\n", decl);
-        genc_p(g, "        int r;\n\n        if (!ops->set_%s)\n                return -EOPNOTSUPP;\n", m->c_name);
+        genc_p(g, "        const %s_ops *busrpc_o = busrpc_ops;\n", d->c_name);
+        genc_p(g, "        return busrpc_o->set_%s ? busrpc_o->set_%s(busrpc_self, ", m->c_name, m->c_name);
         if (genc_by_ptr(t))
-                genc_init_stmt(g, t, "v", 1);
-        genc_p(g, "        r = %s;\n", s);
-        genc_p(g, "        if (r >= 0)\n                r = ops->set_%s(self, %sv, err);\n", m->c_name,
-               genc_by_ptr(t) ? "&" : "");
-        genc_clear_stmt(g, t, "v", 1);
-        genc_p(g, "        return r;\n}\n\n");
-        free(decl);
-        free(s);
+                genc_p(g, "busrpc_v");
+        else {
+                const char *v = genc_value(t);
+                genc_p(g, "*(%s%sconst *)busrpc_v", v, v[strlen(v) - 1] == '*' ? "" : " ");
+        }
+        genc_p(g, ", busrpc_err) : -EOPNOTSUPP;\n}\n\n");
 }
 
 static const char *emits_flag(IdlEmits e) {
@@ -332,11 +239,16 @@ static void descriptor(GenC *g, const IdlDecl *d) {
                                          : m->noreply               ? "BUSRPC_METHOD_NOREPLY"
                                          : m->deprecated            ? "BUSRPC_METHOD_DEPRECATED"
                                                                     : "0";
+                        char *in, *out;
                         if (m->kind != IDL_M_METHOD)
                                 continue;
-                        genc_p(g, "        { .name = \"%s\", .in_sig = \"%s\", .out_sig = \"%s\", .fn = busrpc__%s_%s, .flags = %s },\n",
-                               m->name, m->in_sig ? m->in_sig : "", m->out_sig ? m->out_sig : "", d->c_name,
-                               m->c_name, fl);
+                        in = genc_args_ref(d, m, false);
+                        out = genc_args_ref(d, m, true);
+                        genc_p(g, "        { .name = \"%s\", .in_sig = \"%s\", .out_sig = \"%s\", .flags = %s, .in = %s, .out = %s, .op = busrpc__%s_%s },\n",
+                               m->name, m->in_sig ? m->in_sig : "", m->out_sig ? m->out_sig : "", fl, in, out, d->c_name,
+                               m->c_name);
+                        free(in);
+                        free(out);
                 }
                 genc_p(g, "};\n\n");
         }
@@ -344,20 +256,22 @@ static void descriptor(GenC *g, const IdlDecl *d) {
                 genc_p(g, "static const busrpc_property_desc busrpc__%s_properties[] = {\n", d->c_name);
                 for (size_t i = 0; i < d->n_members; i++) {
                         const IdlMember *m = d->members[i];
-                        char *get, *set;
+                        char *get, *set, *ref;
                         if (m->kind != IDL_M_PROPERTY)
                                 continue;
                         get = genc_prop_readable(m) ? idl_xasprintf("busrpc__%s_get_%s", d->c_name, m->c_name)
                                                     : idl_xstrdup("NULL");
                         set = genc_prop_writable(m) ? idl_xasprintf("busrpc__%s_set_%s", d->c_name, m->c_name)
                                                     : idl_xstrdup("NULL");
-                        genc_p(g, "        { .name = \"%s\", .sig = \"%s\", .get = %s, .set = %s,\n"
-                                  "          .flags = %s%s%s },\n",
-                               m->name, ty(g, d, m->type)->sig, get, set,
+                        ref = genc_tref(g, genc_type(g, m->type, d->file), &m->meta, d->file);
+                        genc_p(g, "        { .name = \"%s\", .sig = \"%s\", .flags = %s%s%s, .type = %s,\n"
+                                  "          .get_op = %s, .set_op = %s },\n",
+                               m->name, genc_type(g, m->type, d->file)->sig,
                                genc_prop_readable(m) ? "BUSRPC_PROP_READ | " : "",
-                               genc_prop_writable(m) ? "BUSRPC_PROP_WRITE | " : "", emits_flag(m->emits));
+                               genc_prop_writable(m) ? "BUSRPC_PROP_WRITE | " : "", emits_flag(m->emits), ref, get, set);
                         free(get);
                         free(set);
+                        free(ref);
                 }
                 genc_p(g, "};\n\n");
         }
@@ -365,9 +279,13 @@ static void descriptor(GenC *g, const IdlDecl *d) {
                 genc_p(g, "static const busrpc_signal_desc busrpc__%s_signals[] = {\n", d->c_name);
                 for (size_t i = 0; i < d->n_members; i++) {
                         const IdlMember *m = d->members[i];
-                        if (m->kind == IDL_M_SIGNAL)
-                                genc_p(g, "        { .name = \"%s\", .sig = \"%s\" },\n", m->name,
-                                       m->in_sig ? m->in_sig : "");
+                        char *args;
+                        if (m->kind != IDL_M_SIGNAL)
+                                continue;
+                        args = genc_args_ref(d, m, false);
+                        genc_p(g, "        { .name = \"%s\", .sig = \"%s\", .args = %s },\n", m->name,
+                               m->in_sig ? m->in_sig : "", args);
+                        free(args);
                 }
                 genc_p(g, "};\n\n");
         }
@@ -393,32 +311,64 @@ static void descriptor(GenC *g, const IdlDecl *d) {
         free(mac);
 }
 
-static void emit_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
-        genc_sig_emit(g, d, m);
-        genc_p(g, " {\n        busrpc_msg *busrpc_m = NULL;\n        busrpc_iter busrpc_it;\n        int busrpc_r;\n\n");
-        genc_p(g, "        busrpc_r = busrpc_object_signal_new(busrpc_o, \"%s\", &busrpc_m);\n", m->name);
-        genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = busrpc_msg_append(busrpc_m, &busrpc_it);\n");
-        for (size_t i = 0; i < m->n_in; i++) {
-                CType *t = ty(g, d, m->in[i]->type);
-                char *s = genc_append(g, t, "&busrpc_it", genc_arg(g, m->in[i]->name), genc_by_ptr(t));
-                genc_p(g, "        if (busrpc_r >= 0)\n                busrpc_r = %s;\n", s);
-                free(s);
+/* "&(busrpc__x_m__dir){ a, b }" of the arguments as the definition names
+ * them, or NULL without any. */
+static void literal(GenC *g, const IdlDecl *d, const IdlMember *m, const char *dir, IdlField **a, size_t n) {
+        char *s;
+
+        if (!n) {
+                genc_p(g, "NULL");
+                return;
         }
-        genc_p(g, "        if (busrpc_r < 0) {\n                busrpc_msg_unref(busrpc_m);\n                return busrpc_r;\n"
-                  "        }\n        return busrpc_msg_send(busrpc_m);\n}\n\n");
+        s = genc_mstruct(d, m, dir);
+        genc_p(g, "&(%s){ ", s);
+        for (size_t i = 0; i < n; i++) {
+                char *v = genc_in_value(g, genc_type(g, a[i]->type, d->file), genc_arg(g, a[i]->name));
+                genc_p(g, "%s%s", i ? ", " : "", v);
+                free(v);
+        }
+        genc_p(g, " }");
+        free(s);
+}
+
+static void reply_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *out = genc_args_ref(d, m, true);
+
+        genc_sig_reply(g, d, m);
+        genc_p(g, " {\n        return busrpc_call_reply_args(busrpc_req, %s, ", out);
+        literal(g, d, m, "out", m->out, m->n_out);
+        genc_p(g, ");\n}\n\n");
+        free(out);
+}
+
+static void emit_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *args = genc_args_ref(d, m, false);
+
+        genc_sig_emit(g, d, m);
+        genc_p(g, " {\n        return busrpc_object_emit(busrpc_o, \"%s\", %s, ", m->name, args);
+        literal(g, d, m, "in", m->in, m->n_in);
+        genc_p(g, ");\n}\n\n");
+        free(args);
+}
+
+static void error_fn(GenC *g, const IdlDecl *d, const IdlMember *m) {
+        char *e = genc_error_macro(d, m);
+
+        genc_sig_error(g, d, m);
+        genc_p(g, " {\n        va_list ap;\n        int r;\n\n"
+                  "        if (!fmt)\n                return busrpc_call_fail(call, %s, \"%%s\", %s);\n"
+                  "        va_start(ap, fmt);\n        r = busrpc_call_failv(call, %s, fmt, ap);\n"
+                  "        va_end(ap);\n        return r;\n}\n\n",
+               e, e, e);
+        free(e);
 }
 
 static void iface(GenC *g, const IdlDecl *d) {
         genc_p(g, "/* ==== %s ==== */\n\n", d->name);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
-                if (m->kind == IDL_M_METHOD && !m->noreply)
-                        reply_fn(g, d, m);
-        }
-        for (size_t i = 0; i < d->n_members; i++) {
-                const IdlMember *m = d->members[i];
                 if (m->kind == IDL_M_METHOD)
-                        skeleton(g, d, m);
+                        trampoline(g, d, m);
                 if (genc_prop_readable(m))
                         prop_get(g, d, m);
                 if (genc_prop_writable(m))
@@ -429,48 +379,33 @@ static void iface(GenC *g, const IdlDecl *d) {
         genc_p(g, " {\n        return busrpc_object_export(c, path, &%s_interface, ops, self, out);\n}\n\n", d->c_name);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
+                if (m->kind == IDL_M_METHOD && !m->noreply)
+                        reply_fn(g, d, m);
+        }
+        for (size_t i = 0; i < d->n_members; i++) {
+                const IdlMember *m = d->members[i];
                 if (m->kind == IDL_M_SIGNAL)
                         emit_fn(g, d, m);
                 if (genc_prop_notifies(m)) {
                         genc_sig_notify(g, d, m);
                         genc_p(g, " {\n        return busrpc_object_notify(o, \"%s\");\n}\n\n", m->name);
                 }
-                if (m->kind == IDL_M_ERROR) {
-                        char *e = genc_error_macro(d, m);
-                        g->helpers |= GEN_H_VFAIL;
-                        genc_sig_error(g, d, m);
-                        genc_p(g, " {\n        va_list ap;\n        int r;\n\n        va_start(ap, fmt);\n"
-                                  "        r = busrpc__vfail(call, %s, fmt, ap);\n        va_end(ap);\n        return r;\n}\n\n",
-                               e);
-                        free(e);
-                }
+                if (m->kind == IDL_M_ERROR)
+                        error_fn(g, d, m);
         }
 }
 
 int idl_gen_server(const IdlUnit *u, FILE *out) {
         GenC g;
-        char *body;
 
         if (!u || u->n_files == 0 || !out)
                 return -EINVAL;
         genc_init(&g, u, out);
         g.def = true;
-        if (genc_capture_begin(&g) < 0) {
-                genc_free(&g);
-                return -ENOMEM;
-        }
+        genc_c_preamble(&g, "server skeletons");
         for (size_t i = 0; i < g.main->n_decls; i++)
                 if (g.main->decls[i]->kind == IDL_D_INTERFACE)
                         iface(&g, g.main->decls[i]);
-        body = genc_capture_end(&g);
-        if (!body) {
-                genc_free(&g);
-                return -ENOMEM;
-        }
-        genc_c_preamble(&g, "server skeletons");
-        genc_emit_helpers(&g);
-        fputs(body, out);
-        free(body);
         genc_free(&g);
         return ferror(out) ? -EIO : 0;
 }

@@ -9,7 +9,14 @@
 #     gcc and clang, -std=c99 and -std=c11, -Wall -Wextra -Wpedantic
 #     -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror;
 #  4. the client and the server of one module link into one program: no
-#     symbol is defined twice (a partial link, ld -r, says so).
+#     symbol is defined twice (a partial link, ld -r, says so);
+#  5. no function is emitted twice: the client and the server .c files of
+#     every golden module share no function definition and no function
+#     body (each definition, from its "... {" line to its "}", compared as
+#     text; `duplicates --repo DIR --min-lines 3` shows near misses too);
+#  6. the size of generated code: one more simple method, Add(int32, int32)
+#     -> (int32), adds at most 40 lines to header + client + server
+#     (issue 10: the runtime marshals, generated code describes).
 . "$top_srcdir/tests/tap.sh"
 
 need "$BUSRPC_IDLC" cmp diff
@@ -84,8 +91,10 @@ for idl in "$gen"/idl/*.idl; do
 	# (less the org.busrpc.Types carrier of a file of types only: no interface)
 	sed -n '/^  <interface /,/^  <\/interface>/p' "$tmp/golden/$m.xml" |
 		sed '/^  <interface name="org.busrpc.Types">$/,/^  <\/interface>$/d' >"$tmp/want.xml"
+	# (one C string literal per element: lines joined by \n escapes)
 	sed -n '/_xml\[\] =$/,/^        ;$/p' "$tmp/golden/$m-server.c" |
-		sed -n 's/^        "\(.*\)\\n"$/\1/p' | sed 's/\\"/"/g; s/\\?/?/g; s/\\\\/\\/g' >"$tmp/got.xml"
+		sed -n 's/^        "\(.*\)\\n"$/\1/p' |
+		sed 's/\\\\/\x01/g; s/\\n/\n/g; s/\\"/"/g; s/\\?/?/g; s/\x01/\\/g' >"$tmp/got.xml"
 	check "$m-server.c embeds the <interface> elements of $m.xml" cmp "$tmp/want.xml" "$tmp/got.xml"
 	rm -f "$tmp/golden/$m.xml"
 done
@@ -102,6 +111,67 @@ for c in "$tmp"/golden/*-client.c; do
 	check "$m: client and server link together (no symbol defined twice)" \
 		"$CC_GCC" -r -nostdlib "$tmp/c.o" "$tmp/s.o" -o "$tmp/both.o"
 done
+
+# 5: no function in both the client and the server of a module. fns FILE
+# prints each definition as one line (its lines joined by \1), and bodies
+# FILE each body without its first line.
+fns() {
+	awk '/^[a-z].*\) \{$/ { f = $0; next } f != "" { f = f "\001" $0 } /^}$/ && f != "" { print f; f = "" }' "$1" | sort
+}
+bodies() {
+	fns "$1" | sed 's/^[^\x01]*\x01//' | sort
+}
+for c in "$tmp"/golden/*-client.c; do
+	m=$(basename "$c" -client.c)
+	s=$tmp/golden/$m-server.c
+	fns "$c" >"$tmp/fc"
+	fns "$s" >"$tmp/fs"
+	if ! grep -q '^int ' "$c"; then
+		diag "$m: no interface, no functions"
+		continue
+	fi
+	[ -s "$tmp/fc" ] && [ -s "$tmp/fs" ]; ok $? "$m: functions found in $m-client.c and $m-server.c"
+	both=$(comm -12 "$tmp/fc" "$tmp/fs" | wc -l)
+	is "$both" 0 "$m: no function definition is in both $m-client.c and $m-server.c"
+	bodies "$c" | uniq >"$tmp/bc"
+	bodies "$s" | uniq >"$tmp/bs"
+	both=$(comm -12 "$tmp/bc" "$tmp/bs" | wc -l)
+	is "$both" 0 "$m: no function body is in both $m-client.c and $m-server.c"
+	[ "$both" -eq 0 ] || comm -12 "$tmp/bc" "$tmp/bs" | tr '\001' '\n' | head -20 | sed 's/^/#   /'
+done
+# The check itself sees a copy: the server's export function pasted into the client.
+cp "$tmp/golden/calc-client.c" "$tmp/copy-client.c"
+sed -n '/^int calculator_export(/,/^}$/p' "$tmp/golden/calc-server.c" >>"$tmp/copy-client.c"
+fns "$tmp/copy-client.c" >"$tmp/fc"
+fns "$tmp/golden/calc-server.c" >"$tmp/fs"
+both=$(comm -12 "$tmp/fc" "$tmp/fs" | wc -l)
+is "$both" 1 "a function pasted into both files is found"
+
+# 6: lines per simple method. lines N: header + client + server of an
+# interface with N methods Add<i>(int32 a, int32 b) -> (int32 sum).
+lines() {
+	d=$tmp/lines$1
+	mkdir -p "$d"
+	{
+		echo "module lines;"
+		echo "interface org.example.Lines {"
+		i=1
+		while [ "$i" -le "$1" ]; do
+			echo "    method Add$i(int32 a, int32 b) -> (int32 sum);"
+			i=$((i + 1))
+		done
+		echo "}"
+	} >"$d/lines.idl"
+	"$BUSRPC_IDLC" -o "$d" --header --client --server "$d/lines.idl" >/dev/null 2>&1 || { echo 0; return; }
+	cat "$d/lines.h" "$d/lines-client.c" "$d/lines-server.c" | wc -l
+}
+l4=$(lines 4)
+l5=$(lines 5)
+[ "$l4" -gt 0 ] && [ "$l5" -gt "$l4" ]; ok $? "lines.idl with 4 and 5 methods generates ($l4 and $l5 lines)"
+per=$((l5 - l4))
+diag "one more simple method: $per generated lines (header + client + server)"
+[ "$per" -le 40 ]; ok $? "one more simple method costs <= 40 generated lines ($per)"
+compile "$tmp/lines5" "$tmp/lines5/lines.h" "$tmp/lines5/lines-client.c" "$tmp/lines5/lines-server.c"
 
 # 3 again, for the front end's good files (tests/idl/good).
 if [ -d "$good" ]; then

@@ -101,78 +101,77 @@ struct calc_point {
         int32_t y;
 };
 
+/* The descriptors the runtime's marshaller reads and writes these types by
+ * (internal: generated code passes them; see docs/generated-api.md). */
+static const busrpc_field busrpc__calc_point__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_int32, offsetof(calc_point, x), "x" },
+        { &busrpc_type_int32, offsetof(calc_point, y), "y" },
+};
+static const busrpc_type busrpc__calc_point BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(calc_point), .signature = "(ii)", .name = "calc_point",
+        .fields = busrpc__calc_point__fields, .n_fields = 2,
+};
+
+static const uint64_t busrpc__calc_rounding__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
+static const busrpc_type busrpc__calc_rounding BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(calc_rounding), .signature = "u", .name = "calc_rounding",
+        .values = busrpc__calc_rounding__values, .n_values = 3,
+};
+
+static const busrpc_type busrpc__calc_caps BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_FLAGS, .wire = 'u', .size = sizeof(calc_caps), .signature = "u", .name = "calc_caps",
+        .mask = UINT64_C(0x3),
+};
+
+static const busrpc_type busrpc__calc_point_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(calc_point_array), .signature = "a(ii)", .name = "calc_point_array",
+        .elem = &busrpc__calc_point,
+};
+
+static const busrpc_type busrpc__calc_string_uint64_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(calc_string_uint64_map), .signature = "a{st}", .name = "calc_string_uint64_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_uint64,
+};
+
+static const busrpc_type busrpc__calc_string_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(calc_string_array), .signature = "as", .name = "calc_string_array",
+        .elem = &busrpc_type_string,
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
-static inline void calc_point_init(calc_point *v);
-static inline void calc_point_array_clear(calc_point_array *v);
-static inline calc_point_array *calc_point_array_free(calc_point_array *v);
-static inline void calc_string_uint64_map_clear(calc_string_uint64_map *v);
-static inline calc_string_uint64_map *calc_string_uint64_map_free(calc_string_uint64_map *v);
-static inline void calc_string_array_clear(calc_string_array *v);
-static inline calc_string_array *calc_string_array_free(calc_string_array *v);
-
 static inline void calc_point_init(calc_point *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__calc_point, v);
 }
 
 static inline void calc_point_array_clear(calc_point_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__calc_point_array, v);
 }
 
 static inline calc_point_array *calc_point_array_free(calc_point_array *v) {
-        if (v) {
-                calc_point_array_clear(v);
-                free(v);
-        }
+        calc_point_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void calc_string_uint64_map_clear(calc_string_uint64_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__calc_string_uint64_map, v);
 }
 
 static inline calc_string_uint64_map *calc_string_uint64_map_free(calc_string_uint64_map *v) {
-        if (v) {
-                calc_string_uint64_map_clear(v);
-                free(v);
-        }
+        calc_string_uint64_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void calc_string_array_clear(calc_string_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__calc_string_array, v);
 }
 
 static inline calc_string_array *calc_string_array_free(calc_string_array *v) {
-        if (v) {
-                calc_string_array_clear(v);
-                free(v);
-        }
+        calc_string_array_clear(v);
+        free(v);
         return NULL;
 }
 
@@ -187,6 +186,48 @@ static inline calc_string_array *calc_string_array_free(calc_string_array *v) {
  * (busrpc_error_has_name(err, ...)). */
 #define CALCULATOR_ERROR_DIVIDE_BY_ZERO "org.example.Calculator.Error.DivideByZero"
 
+/* The arguments of org.example.Calculator's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__calculator_add__in { int32_t a; int32_t b; } busrpc__calculator_add__in;
+typedef struct busrpc__calculator_add__out { int32_t sum; } busrpc__calculator_add__out;
+typedef struct busrpc__calculator_divide__in { double a; double b; } busrpc__calculator_divide__in;
+typedef struct busrpc__calculator_divide__out { double quotient; } busrpc__calculator_divide__out;
+typedef struct busrpc__calculator_centroid__in { calc_point_array points; } busrpc__calculator_centroid__in;
+typedef struct busrpc__calculator_centroid__out { calc_point centre; } busrpc__calculator_centroid__out;
+typedef struct busrpc__calculator_tally__in { calc_string_uint64_map counts; } busrpc__calculator_tally__in;
+typedef struct busrpc__calculator_tally__out {
+        uint64_t total;
+        calc_string_array keys;
+} busrpc__calculator_tally__out;
+typedef struct busrpc__calculator_overflowed__in {
+        int64_t value;
+        char *where;
+} busrpc__calculator_overflowed__in;
+static const busrpc_field busrpc__calculator__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_int32, offsetof(busrpc__calculator_add__in, a), "a" },
+        { &busrpc_type_int32, offsetof(busrpc__calculator_add__in, b), "b" },
+        { &busrpc_type_int32, offsetof(busrpc__calculator_add__out, sum), "sum" },
+        { &busrpc_type_double, offsetof(busrpc__calculator_divide__in, a), "a" },
+        { &busrpc_type_double, offsetof(busrpc__calculator_divide__in, b), "b" },
+        { &busrpc_type_double, offsetof(busrpc__calculator_divide__out, quotient), "quotient" },
+        { &busrpc__calc_point_array, offsetof(busrpc__calculator_centroid__in, points), "points" },
+        { &busrpc__calc_point, offsetof(busrpc__calculator_centroid__out, centre), "centre" },
+        { &busrpc__calc_string_uint64_map, offsetof(busrpc__calculator_tally__in, counts), "counts" },
+        { &busrpc_type_uint64, offsetof(busrpc__calculator_tally__out, total), "total" },
+        { &busrpc__calc_string_array, offsetof(busrpc__calculator_tally__out, keys), "keys" },
+        { &busrpc_type_int64, offsetof(busrpc__calculator_overflowed__in, value), "value" },
+        { &busrpc_type_string, offsetof(busrpc__calculator_overflowed__in, where), "where" },
+};
+static const busrpc_args busrpc__calculator__args[] BUSRPC_UNUSED = {
+        /* Add */ { "ii", busrpc__calculator__fields + 0, 2, sizeof(busrpc__calculator_add__in) }, { "i", busrpc__calculator__fields + 2, 1, sizeof(busrpc__calculator_add__out) },
+        /* Divide */ { "dd", busrpc__calculator__fields + 3, 2, sizeof(busrpc__calculator_divide__in) }, { "d", busrpc__calculator__fields + 5, 1, sizeof(busrpc__calculator_divide__out) },
+        /* Centroid */ { "a(ii)", busrpc__calculator__fields + 6, 1, sizeof(busrpc__calculator_centroid__in) }, { "(ii)", busrpc__calculator__fields + 7, 1, sizeof(busrpc__calculator_centroid__out) },
+        /* Tally */ { "a{st}", busrpc__calculator__fields + 8, 1, sizeof(busrpc__calculator_tally__in) }, { "tas", busrpc__calculator__fields + 9, 2, sizeof(busrpc__calculator_tally__out) },
+        /* Reset */ { "", NULL, 0, 0 }, { "", NULL, 0, 0 },
+        /* Old */ { "", NULL, 0, 0 }, { "", NULL, 0, 0 },
+        /* Overflowed */ { "xs", busrpc__calculator__fields + 11, 2, sizeof(busrpc__calculator_overflowed__in) },
+};
+
 /* ---- org.example.Calculator: client ---- */
 
 /**
@@ -196,237 +237,56 @@ static inline calc_string_array *calc_string_array_free(calc_string_array *v) {
  */
 int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * calculator_add() - call Add and wait for the reply.
- *
- * Add two numbers.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @a: input (i), borrowed.
- * @b: input (i), borrowed.
- * @sum: output (i; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
+/*
+ * Calls. calculator_M(p, inputs..., outputs..., err) calls method M and waits for
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * changes it for the next call only). Inputs are borrowed. Each output may
+ * be NULL to ignore it and is written only on success; what the caller gets
+ * is its own (to release as noted below). @err gets the error on failure
+ * (may be NULL; release with busrpc_error_clear()).
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ *
+ * calculator_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied
+ * into the message before it returns. @cb (may be NULL: the reply is then
+ * dropped) runs exactly once, from the loop: r is 0 or a negative errno as
+ * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else
+ * the error (borrowed); the outputs are borrowed until it returns (copy, dup()
+ * or take a reference on what you keep) and empty (0, NULL, -1) on failure.
+ * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ * still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
  */
+/* calculator_add(): Add two numbers. */
 int calculator_add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum, busrpc_error *err);
-
-/**
- * calculator_add_done - completion of calculator_add_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for calculator_add() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @sum: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*calculator_add_done)(int r, const busrpc_error *err, int32_t sum, void *userdata);
-
-/**
- * calculator_add_async() - call Add; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int calculator_add_async(busrpc_proxy *p, int32_t a, int32_t b, calculator_add_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * calculator_divide() - call Divide and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @a: input (d), borrowed.
- * @b: input (d), borrowed.
- * @quotient: output (d; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *       The service may fail with CALCULATOR_ERROR_DIVIDE_BY_ZERO.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* calculator_divide(): the service may fail with CALCULATOR_ERROR_DIVIDE_BY_ZERO. */
 int calculator_divide(busrpc_proxy *p, double a, double b, double *quotient, busrpc_error *err);
-
-/**
- * calculator_divide_done - completion of calculator_divide_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for calculator_divide() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @quotient: (d) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*calculator_divide_done)(int r, const busrpc_error *err, double quotient, void *userdata);
-
-/**
- * calculator_divide_async() - call Divide; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int calculator_divide_async(busrpc_proxy *p, double a, double b, calculator_divide_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * calculator_centroid() - call Centroid and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @points: input (a(ii)), borrowed.
- * @centre: output ((ii); may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int calculator_centroid(busrpc_proxy *p, const calc_point_array *points, calc_point *centre, busrpc_error *err);
-
-/**
- * calculator_centroid_done - completion of calculator_centroid_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for calculator_centroid() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @centre: ((ii)) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*calculator_centroid_done)(int r, const busrpc_error *err, const calc_point *centre, void *userdata);
-
-/**
- * calculator_centroid_async() - call Centroid; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int calculator_centroid_async(busrpc_proxy *p, const calc_point_array *points, calculator_centroid_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * calculator_tally() - call Tally and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @counts: input (a{st}), borrowed.
- * @total: output (t; may be NULL to ignore it), written only on success.
- * @keys: output (as; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with calc_string_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* calculator_tally(): @keys: the caller releases it with calc_string_array_clear(). */
 int calculator_tally(busrpc_proxy *p, const calc_string_uint64_map *counts, uint64_t *total, calc_string_array *keys, busrpc_error *err);
-
-/**
- * calculator_tally_done - completion of calculator_tally_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for calculator_tally() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @total: (t) borrowed until the callback returns.
- * @keys: (as) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*calculator_tally_done)(int r, const busrpc_error *err, uint64_t total, const calc_string_array *keys, void *userdata);
-
-/**
- * calculator_tally_async() - call Tally; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int calculator_tally_async(busrpc_proxy *p, const calc_string_uint64_map *counts, calculator_tally_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * calculator_reset() - call Reset without waiting (@noreply: no reply comes back).
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0 once queued for sending, or a negative errno.
- */
+/* calculator_reset(): @noreply: sends the call and returns 0 once it is queued; no reply comes back. */
 int calculator_reset(busrpc_proxy *p, busrpc_error *err);
-
-/**
- * calculator_old() - call Old and wait for the reply.
- *
- * Deprecated.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* calculator_old(): Deprecated. */
 int calculator_old(busrpc_proxy *p, busrpc_error *err);
-
-/**
- * calculator_old_done - completion of calculator_old_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for calculator_old() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*calculator_old_done)(int r, const busrpc_error *err, void *userdata);
-
-/**
- * calculator_old_async() - call Old; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int calculator_old_async(busrpc_proxy *p, calculator_old_done cb, void *userdata, busrpc_pending **out);
 
-/**
- * calculator_get_name() - read property Name (s).
- * @name: the value (may be NULL), written only on success; the caller releases
- *       it with free().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* Properties. calculator_get_P(p, &value, err) reads P: the value may be NULL, is
+ * written only on success and is the caller's; calculator_set_P(p, value, err)
+ * writes it (borrowed). Return: as a call. */
+/* property Name (s): calculator_get_name(): the caller releases @name with free(). */
 int calculator_get_name(busrpc_proxy *p, char **name, busrpc_error *err);
-
-/**
- * calculator_get_mode() - read property Mode (u).
- * @mode: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int calculator_get_mode(busrpc_proxy *p, calc_rounding *mode, busrpc_error *err);
-
-/**
- * calculator_set_mode() - write property Mode (u); @mode is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int calculator_set_mode(busrpc_proxy *p, calc_rounding mode, busrpc_error *err);
-
-/**
- * calculator_get_calls() - read property Calls (t).
- * @calls: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int calculator_get_calls(busrpc_proxy *p, uint64_t *calls, busrpc_error *err);
 
 /**
@@ -448,39 +308,24 @@ typedef struct calculator_properties {
 static inline void calculator_properties_clear(calculator_properties *v) {
         if (!v)
                 return;
-        if (v->has.name) {
-                free(v->name);
-        }
+        if (v->has.name)
+                busrpc_value_clear(&busrpc_type_string, &v->name);
         memset(v, 0, sizeof(*v));
 }
 
-/**
- * calculator_get_all() - read every property at once (Properties.GetAll).
+/* calculator_get_all() - read every property at once (Properties.GetAll).
  * @ret: written only on success; release with calculator_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
- * is -EBADMSG (InvalidArgs in @err).
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+ * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error *err);
 
-/**
- * calculator_overflowed_handler - receives signal Overflowed.
- * @value: (x) borrowed until the callback returns.
- * @where: (s) borrowed until the callback returns; copy what you keep.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. calculator_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*calculator_overflowed_handler)(int64_t value, const char *where, void *userdata);
-
-/**
- * calculator_on_overflowed() - call @cb for every Overflowed signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.example.Calculator: server ---- */
@@ -503,25 +348,15 @@ int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, 
  * Property ops get @err for a D-Bus error to return (busrpc_error_set()).
  */
 typedef struct calculator_ops {
-        /* Add */
         int (*add)(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *sum);
-        /* Divide */
         int (*divide)(void *self, busrpc_call *call, double a, double b, double *quotient);
-        /* Centroid */
         int (*centroid)(void *self, busrpc_call *call, const calc_point_array *points, calc_point *centre);
-        /* Tally */
         int (*tally)(void *self, busrpc_call *call, const calc_string_uint64_map *counts, uint64_t *total, calc_string_array *keys);
-        /* Reset (@noreply: return 0; no reply is sent) */
-        int (*reset)(void *self, busrpc_call *call);
-        /* Old */
+        int (*reset)(void *self, busrpc_call *call); /* @noreply: return 0; no reply is sent */
         int (*old)(void *self, busrpc_call *call);
-        /* property Name */
         int (*get_name)(void *self, char **name, busrpc_error *err);
-        /* property Mode */
         int (*get_mode)(void *self, calc_rounding *mode, busrpc_error *err);
-        /* property Mode: the new value */
-        int (*set_mode)(void *self, calc_rounding mode, busrpc_error *err);
-        /* property Calls */
+        int (*set_mode)(void *self, calc_rounding mode, busrpc_error *err); /* the new value */
         int (*get_calls)(void *self, uint64_t *calls, busrpc_error *err);
 } calculator_ops;
 
@@ -538,44 +373,14 @@ extern const busrpc_interface_desc calculator_interface;
  */
 int calculator_export(busrpc_conn *c, const char *path, const calculator_ops *ops, void *self, busrpc_object **out);
 
-/**
- * calculator_add_reply() - reply to a Add call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
+/* calculator_M_reply(call, outputs...) - reply to an M call that its op deferred;
+ * the outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
+ * -ENOMEM, -ECONNRESET. */
 int calculator_add_reply(busrpc_call *call, int32_t sum);
-
-/**
- * calculator_divide_reply() - reply to a Divide call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int calculator_divide_reply(busrpc_call *call, double quotient);
-
-/**
- * calculator_centroid_reply() - reply to a Centroid call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int calculator_centroid_reply(busrpc_call *call, const calc_point *centre);
-
-/**
- * calculator_tally_reply() - reply to a Tally call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int calculator_tally_reply(busrpc_call *call, uint64_t total, const calc_string_array *keys);
-
-/**
- * calculator_old_reply() - reply to a Old call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int calculator_old_reply(busrpc_call *call);
 
 /**

@@ -345,487 +345,401 @@ typedef char *every_name;
 /* every_index: typedef Index of the IDL (D-Bus "a{sa(bynqiuxtdsogv)}"). */
 typedef every_string_basics_array_map every_index;
 
+/* The descriptors the runtime's marshaller reads and writes these types by
+ * (internal: generated code passes them; see docs/generated-api.md). */
+static const busrpc_field busrpc__every_basics__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_bool, offsetof(every_basics, b), "b" },
+        { &busrpc_type_byte, offsetof(every_basics, y), "y" },
+        { &busrpc_type_int16, offsetof(every_basics, n), "n" },
+        { &busrpc_type_uint16, offsetof(every_basics, q), "q" },
+        { &busrpc_type_int32, offsetof(every_basics, i), "i" },
+        { &busrpc_type_uint32, offsetof(every_basics, u), "u" },
+        { &busrpc_type_int64, offsetof(every_basics, x), "x" },
+        { &busrpc_type_uint64, offsetof(every_basics, t), "t" },
+        { &busrpc_type_double, offsetof(every_basics, d), "d" },
+        { &busrpc_type_string, offsetof(every_basics, s), "s" },
+        { &busrpc_type_objpath, offsetof(every_basics, o), "o" },
+        { &busrpc_type_signature, offsetof(every_basics, g), "g" },
+        { &busrpc_type_variant, offsetof(every_basics, v), "v" },
+};
+static const busrpc_type busrpc__every_basics BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_basics), .signature = "(bynqiuxtdsogv)", .name = "every_basics",
+        .fields = busrpc__every_basics__fields, .n_fields = 13,
+};
+
+static const busrpc_field busrpc__every_inner__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_fd, offsetof(every_inner, other), "other" },
+        { &busrpc_type_string, offsetof(every_inner, label), "label" },
+};
+static const busrpc_type busrpc__every_inner BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_inner), .signature = "(hs)", .name = "every_inner",
+        .fields = busrpc__every_inner__fields, .n_fields = 2,
+};
+
+static const busrpc_field busrpc__every_handles__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_fd, offsetof(every_handles, file), "file" },
+        { &busrpc_type_shm, offsetof(every_handles, blob), "blob" },
+        { &busrpc__every_inner, offsetof(every_handles, inner), "inner" },
+};
+static const busrpc_type busrpc__every_handles BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_handles), .signature = "(hh(hs))", .name = "every_handles",
+        .fields = busrpc__every_handles__fields, .n_fields = 3,
+};
+
+static const uint64_t busrpc__every_small__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
+static const busrpc_type busrpc__every_small BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'y', .size = sizeof(every_small), .signature = "y", .name = "every_small",
+        .values = busrpc__every_small__values, .n_values = 3,
+};
+
+static const uint64_t busrpc__every_signed__values[] BUSRPC_UNUSED = { UINT64_C(0xfffffffffffffffd), UINT64_C(0xffffffffffffffff), UINT64_C(0x0), UINT64_C(0x7fff) };
+static const busrpc_type busrpc__every_signed BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'n', .size = sizeof(every_signed), .signature = "n", .name = "every_signed",
+        .values = busrpc__every_signed__values, .n_values = 4,
+};
+
+static const uint64_t busrpc__every_huge__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0xffffffffffffffff) };
+static const busrpc_type busrpc__every_huge BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 't', .size = sizeof(every_huge), .signature = "t", .name = "every_huge",
+        .values = busrpc__every_huge__values, .n_values = 2,
+};
+
+static const busrpc_type busrpc__every_bits BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_FLAGS, .wire = 'q', .size = sizeof(every_bits), .signature = "q", .name = "every_bits",
+        .mask = UINT64_C(0x8003),
+};
+
+static const busrpc_type busrpc__every_wide BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_FLAGS, .wire = 'u', .size = sizeof(every_wide), .signature = "u", .name = "every_wide",
+        .mask = UINT64_C(0x80000001),
+};
+
+static const busrpc_type busrpc__every_basics_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_basics_array), .signature = "a(bynqiuxtdsogv)", .name = "every_basics_array",
+        .elem = &busrpc__every_basics,
+};
+
+static const busrpc_type busrpc__every_string_basics_array_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_basics_array_map), .signature = "a{sa(bynqiuxtdsogv)}", .name = "every_string_basics_array_map",
+        .elem = &busrpc_type_string, .value = &busrpc__every_basics_array,
+};
+
+static const busrpc_type busrpc__every_string_int32_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_int32_map), .signature = "a{si}", .name = "every_string_int32_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+};
+
+static const busrpc_type busrpc__every_string_int32_map_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_string_int32_map_array), .signature = "aa{si}", .name = "every_string_int32_map_array",
+        .elem = &busrpc__every_string_int32_map,
+};
+
+static const busrpc_type busrpc__every_basics_array_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_basics_array_array), .signature = "aa(bynqiuxtdsogv)", .name = "every_basics_array_array",
+        .elem = &busrpc__every_basics_array,
+};
+
+static const busrpc_type busrpc__every_string_variant_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_variant_map), .signature = "a{sv}", .name = "every_string_variant_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_variant,
+};
+
+static const busrpc_type busrpc__every_uint32_string_variant_map_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_uint32_string_variant_map_map), .signature = "a{ua{sv}}", .name = "every_uint32_string_variant_map_map",
+        .elem = &busrpc_type_uint32, .value = &busrpc__every_string_variant_map,
+};
+
+static const busrpc_type busrpc__every_small_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_small_array), .signature = "ay", .name = "every_small_array",
+        .elem = &busrpc__every_small,
+};
+
+static const busrpc_type busrpc__every_small_bits_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_small_bits_map), .signature = "a{yq}", .name = "every_small_bits_map",
+        .elem = &busrpc__every_small, .value = &busrpc__every_bits,
+};
+
+static const busrpc_type busrpc__every_bool_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_bool_array), .signature = "ab", .name = "every_bool_array",
+        .elem = &busrpc_type_bool,
+};
+
+static const busrpc_type busrpc__every_fd_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_fd_array), .signature = "ah", .name = "every_fd_array",
+        .elem = &busrpc_type_fd,
+};
+
+static const busrpc_type busrpc__every_geo_place_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_geo_place_array), .signature = "a(sddai)", .name = "every_geo_place_array",
+        .elem = &busrpc__geo_place,
+};
+
+static const busrpc_field busrpc__every_nest__fields[] BUSRPC_UNUSED = {
+        { &busrpc__every_string_int32_map_array, offsetof(every_nest, maps), "maps" },
+        { &busrpc__every_basics_array_array, offsetof(every_nest, grid), "grid" },
+        { &busrpc__every_uint32_string_variant_map_map, offsetof(every_nest, deep), "deep" },
+        { &busrpc__every_small_array, offsetof(every_nest, smalls), "smalls" },
+        { &busrpc__every_small_bits_map, offsetof(every_nest, by_enum), "by_enum" },
+        { &busrpc__every_bool_array, offsetof(every_nest, flags_list), "flags_list" },
+        { &busrpc__every_fd_array, offsetof(every_nest, fds), "fds" },
+        { &busrpc__every_geo_place_array, offsetof(every_nest, places), "places" },
+};
+static const busrpc_type busrpc__every_nest BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_nest), .signature = "(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", .name = "every_nest",
+        .fields = busrpc__every_nest__fields, .n_fields = 8,
+};
+
+static const busrpc_type busrpc__every_byte_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_byte_array), .signature = "ay", .name = "every_byte_array",
+        .elem = &busrpc_type_byte,
+};
+
+static const busrpc_type busrpc__every_int32_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_int32_array), .signature = "ai", .name = "every_int32_array",
+        .elem = &busrpc_type_int32,
+};
+
+static const busrpc_type busrpc__every_double_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_double_array), .signature = "ad", .name = "every_double_array",
+        .elem = &busrpc_type_double,
+};
+
+static const busrpc_type busrpc__every_string_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_string_array), .signature = "as", .name = "every_string_array",
+        .elem = &busrpc_type_string,
+};
+
+static const busrpc_type busrpc__every_variant_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_variant_array), .signature = "av", .name = "every_variant_array",
+        .elem = &busrpc_type_variant,
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
-static inline void every_basics_init(every_basics *v);
-static inline void every_basics_clear(every_basics *v);
-static inline every_basics *every_basics_free(every_basics *v);
-static inline void every_handles_init(every_handles *v);
-static inline void every_handles_clear(every_handles *v);
-static inline every_handles *every_handles_free(every_handles *v);
-static inline void every_inner_init(every_inner *v);
-static inline void every_inner_clear(every_inner *v);
-static inline every_inner *every_inner_free(every_inner *v);
-static inline void every_basics_array_clear(every_basics_array *v);
-static inline every_basics_array *every_basics_array_free(every_basics_array *v);
-static inline void every_string_basics_array_map_clear(every_string_basics_array_map *v);
-static inline every_string_basics_array_map *every_string_basics_array_map_free(every_string_basics_array_map *v);
-static inline void every_nest_init(every_nest *v);
-static inline void every_nest_clear(every_nest *v);
-static inline every_nest *every_nest_free(every_nest *v);
-static inline void every_string_int32_map_clear(every_string_int32_map *v);
-static inline every_string_int32_map *every_string_int32_map_free(every_string_int32_map *v);
-static inline void every_string_int32_map_array_clear(every_string_int32_map_array *v);
-static inline every_string_int32_map_array *every_string_int32_map_array_free(every_string_int32_map_array *v);
-static inline void every_basics_array_array_clear(every_basics_array_array *v);
-static inline every_basics_array_array *every_basics_array_array_free(every_basics_array_array *v);
-static inline void every_string_variant_map_clear(every_string_variant_map *v);
-static inline every_string_variant_map *every_string_variant_map_free(every_string_variant_map *v);
-static inline void every_uint32_string_variant_map_map_clear(every_uint32_string_variant_map_map *v);
-static inline every_uint32_string_variant_map_map *every_uint32_string_variant_map_map_free(every_uint32_string_variant_map_map *v);
-static inline void every_small_array_clear(every_small_array *v);
-static inline every_small_array *every_small_array_free(every_small_array *v);
-static inline void every_small_bits_map_clear(every_small_bits_map *v);
-static inline every_small_bits_map *every_small_bits_map_free(every_small_bits_map *v);
-static inline void every_bool_array_clear(every_bool_array *v);
-static inline every_bool_array *every_bool_array_free(every_bool_array *v);
-static inline void every_fd_array_clear(every_fd_array *v);
-static inline every_fd_array *every_fd_array_free(every_fd_array *v);
-static inline void every_geo_place_array_clear(every_geo_place_array *v);
-static inline every_geo_place_array *every_geo_place_array_free(every_geo_place_array *v);
-static inline void every_byte_array_clear(every_byte_array *v);
-static inline every_byte_array *every_byte_array_free(every_byte_array *v);
-static inline void every_int32_array_clear(every_int32_array *v);
-static inline every_int32_array *every_int32_array_free(every_int32_array *v);
-static inline void every_double_array_clear(every_double_array *v);
-static inline every_double_array *every_double_array_free(every_double_array *v);
-static inline void every_string_array_clear(every_string_array *v);
-static inline every_string_array *every_string_array_free(every_string_array *v);
-static inline void every_variant_array_clear(every_variant_array *v);
-static inline every_variant_array *every_variant_array_free(every_variant_array *v);
-
 static inline void every_basics_init(every_basics *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__every_basics, v);
 }
 
 static inline void every_basics_clear(every_basics *v) {
-        if (!v)
-                return;
-        free(v->s);
-        free(v->o);
-        free(v->g);
-        busrpc_variant_unref(v->v);
-        every_basics_init(v);
+        busrpc_value_clear(&busrpc__every_basics, v);
 }
 
 static inline every_basics *every_basics_free(every_basics *v) {
-        if (v) {
-                every_basics_clear(v);
-                free(v);
-        }
+        every_basics_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_handles_init(every_handles *v) {
-        memset(v, 0, sizeof(*v));
-        v->file = -1;
-        every_inner_init(&v->inner);
+        busrpc_value_init(&busrpc__every_handles, v);
 }
 
 static inline void every_handles_clear(every_handles *v) {
-        if (!v)
-                return;
-        if (v->file >= 0)
-                close(v->file);
-        busrpc_shm_unref(v->blob);
-        every_inner_clear(&v->inner);
-        every_handles_init(v);
+        busrpc_value_clear(&busrpc__every_handles, v);
 }
 
 static inline every_handles *every_handles_free(every_handles *v) {
-        if (v) {
-                every_handles_clear(v);
-                free(v);
-        }
+        every_handles_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_inner_init(every_inner *v) {
-        memset(v, 0, sizeof(*v));
-        v->other = -1;
+        busrpc_value_init(&busrpc__every_inner, v);
 }
 
 static inline void every_inner_clear(every_inner *v) {
-        if (!v)
-                return;
-        if (v->other >= 0)
-                close(v->other);
-        free(v->label);
-        every_inner_init(v);
+        busrpc_value_clear(&busrpc__every_inner, v);
 }
 
 static inline every_inner *every_inner_free(every_inner *v) {
-        if (v) {
-                every_inner_clear(v);
-                free(v);
-        }
+        every_inner_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_basics_array_clear(every_basics_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                every_basics_clear(&v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_basics_array, v);
 }
 
 static inline every_basics_array *every_basics_array_free(every_basics_array *v) {
-        if (v) {
-                every_basics_array_clear(v);
-                free(v);
-        }
+        every_basics_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_string_basics_array_map_clear(every_string_basics_array_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-                every_basics_array_clear(&v->values[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_string_basics_array_map, v);
 }
 
 static inline every_string_basics_array_map *every_string_basics_array_map_free(every_string_basics_array_map *v) {
-        if (v) {
-                every_string_basics_array_map_clear(v);
-                free(v);
-        }
+        every_string_basics_array_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_nest_init(every_nest *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__every_nest, v);
 }
 
 static inline void every_nest_clear(every_nest *v) {
-        if (!v)
-                return;
-        every_string_int32_map_array_clear(&v->maps);
-        every_basics_array_array_clear(&v->grid);
-        every_uint32_string_variant_map_map_clear(&v->deep);
-        every_small_array_clear(&v->smalls);
-        every_small_bits_map_clear(&v->by_enum);
-        every_bool_array_clear(&v->flags_list);
-        every_fd_array_clear(&v->fds);
-        every_geo_place_array_clear(&v->places);
-        every_nest_init(v);
+        busrpc_value_clear(&busrpc__every_nest, v);
 }
 
 static inline every_nest *every_nest_free(every_nest *v) {
-        if (v) {
-                every_nest_clear(v);
-                free(v);
-        }
+        every_nest_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_string_int32_map_clear(every_string_int32_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_string_int32_map, v);
 }
 
 static inline every_string_int32_map *every_string_int32_map_free(every_string_int32_map *v) {
-        if (v) {
-                every_string_int32_map_clear(v);
-                free(v);
-        }
+        every_string_int32_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_string_int32_map_array_clear(every_string_int32_map_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                every_string_int32_map_clear(&v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_string_int32_map_array, v);
 }
 
 static inline every_string_int32_map_array *every_string_int32_map_array_free(every_string_int32_map_array *v) {
-        if (v) {
-                every_string_int32_map_array_clear(v);
-                free(v);
-        }
+        every_string_int32_map_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_basics_array_array_clear(every_basics_array_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                every_basics_array_clear(&v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_basics_array_array, v);
 }
 
 static inline every_basics_array_array *every_basics_array_array_free(every_basics_array_array *v) {
-        if (v) {
-                every_basics_array_array_clear(v);
-                free(v);
-        }
+        every_basics_array_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_string_variant_map_clear(every_string_variant_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-                busrpc_variant_unref(v->values[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_string_variant_map, v);
 }
 
 static inline every_string_variant_map *every_string_variant_map_free(every_string_variant_map *v) {
-        if (v) {
-                every_string_variant_map_clear(v);
-                free(v);
-        }
+        every_string_variant_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_uint32_string_variant_map_map_clear(every_uint32_string_variant_map_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                every_string_variant_map_clear(&v->values[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_uint32_string_variant_map_map, v);
 }
 
 static inline every_uint32_string_variant_map_map *every_uint32_string_variant_map_map_free(every_uint32_string_variant_map_map *v) {
-        if (v) {
-                every_uint32_string_variant_map_map_clear(v);
-                free(v);
-        }
+        every_uint32_string_variant_map_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_small_array_clear(every_small_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_small_array, v);
 }
 
 static inline every_small_array *every_small_array_free(every_small_array *v) {
-        if (v) {
-                every_small_array_clear(v);
-                free(v);
-        }
+        every_small_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_small_bits_map_clear(every_small_bits_map *v) {
-        if (!v)
-                return;
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_small_bits_map, v);
 }
 
 static inline every_small_bits_map *every_small_bits_map_free(every_small_bits_map *v) {
-        if (v) {
-                every_small_bits_map_clear(v);
-                free(v);
-        }
+        every_small_bits_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_bool_array_clear(every_bool_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_bool_array, v);
 }
 
 static inline every_bool_array *every_bool_array_free(every_bool_array *v) {
-        if (v) {
-                every_bool_array_clear(v);
-                free(v);
-        }
+        every_bool_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_fd_array_clear(every_fd_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                if (v->items[i] >= 0)
-                        close(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_fd_array, v);
 }
 
 static inline every_fd_array *every_fd_array_free(every_fd_array *v) {
-        if (v) {
-                every_fd_array_clear(v);
-                free(v);
-        }
+        every_fd_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_geo_place_array_clear(every_geo_place_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                geo_place_clear(&v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_geo_place_array, v);
 }
 
 static inline every_geo_place_array *every_geo_place_array_free(every_geo_place_array *v) {
-        if (v) {
-                every_geo_place_array_clear(v);
-                free(v);
-        }
+        every_geo_place_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_byte_array_clear(every_byte_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_byte_array, v);
 }
 
 static inline every_byte_array *every_byte_array_free(every_byte_array *v) {
-        if (v) {
-                every_byte_array_clear(v);
-                free(v);
-        }
+        every_byte_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_int32_array_clear(every_int32_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_int32_array, v);
 }
 
 static inline every_int32_array *every_int32_array_free(every_int32_array *v) {
-        if (v) {
-                every_int32_array_clear(v);
-                free(v);
-        }
+        every_int32_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_double_array_clear(every_double_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_double_array, v);
 }
 
 static inline every_double_array *every_double_array_free(every_double_array *v) {
-        if (v) {
-                every_double_array_clear(v);
-                free(v);
-        }
+        every_double_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_string_array_clear(every_string_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_string_array, v);
 }
 
 static inline every_string_array *every_string_array_free(every_string_array *v) {
-        if (v) {
-                every_string_array_clear(v);
-                free(v);
-        }
+        every_string_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void every_variant_array_clear(every_variant_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                busrpc_variant_unref(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__every_variant_array, v);
 }
 
 static inline every_variant_array *every_variant_array_free(every_variant_array *v) {
-        if (v) {
-                every_variant_array_clear(v);
-                free(v);
-        }
+        every_variant_array_clear(v);
+        free(v);
         return NULL;
 }
 
@@ -846,6 +760,191 @@ static inline every_index *every_index_free(every_index *v) {
 #define EVERY_ERROR_BROKEN "org.example.Every.Error.Broken"
 #define EVERY_ERROR_NOT_THERE "org.example.Every.Error.NotThere"
 
+/* The arguments of org.example.Every's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__every_basic__in {
+        bool b;
+        uint8_t y;
+        int16_t n;
+        uint16_t q;
+        int32_t i;
+        uint32_t u;
+        int64_t x;
+        uint64_t t;
+        double d;
+        char *s;
+        char *path;
+        char *g;
+        busrpc_variant *v;
+} busrpc__every_basic__in;
+typedef struct busrpc__every_basic__out {
+        bool ob;
+        uint8_t oy;
+        int16_t on;
+        uint16_t oq;
+        int32_t oi;
+        uint32_t ou;
+        int64_t ox;
+        uint64_t ot;
+        double od;
+        char *os;
+        char *oo;
+        char *og;
+        busrpc_variant *ov;
+} busrpc__every_basic__out;
+typedef struct busrpc__every_arrays__in {
+        every_bool_array b;
+        every_byte_array y;
+        every_int32_array i;
+        every_double_array d;
+        every_string_array s;
+        every_variant_array v;
+        every_fd_array h;
+} busrpc__every_arrays__in;
+typedef struct busrpc__every_arrays__out {
+        every_bool_array ob;
+        every_byte_array oy;
+        every_int32_array oi;
+        every_double_array od;
+        every_string_array os;
+        every_variant_array ov;
+        every_fd_array oh;
+} busrpc__every_arrays__out;
+typedef struct busrpc__every_enums__in {
+        every_small s;
+        every_signed g;
+        every_huge h;
+        every_bits b;
+        every_wide w;
+} busrpc__every_enums__in;
+typedef struct busrpc__every_enums__out {
+        every_small os;
+        every_signed og;
+        every_huge oh;
+        every_bits ob;
+        every_wide ow;
+} busrpc__every_enums__out;
+typedef struct busrpc__every_structs__in {
+        every_basics a;
+        every_handles h;
+        every_nest n;
+} busrpc__every_structs__in;
+typedef struct busrpc__every_structs__out {
+        every_basics oa;
+        every_handles oh;
+        every_nest on;
+} busrpc__every_structs__out;
+typedef struct busrpc__every_imported__in {
+        geo_place place;
+        geo_int32_array n;
+        geo_unit u;
+} busrpc__every_imported__in;
+typedef struct busrpc__every_imported__out { geo_place op; geo_int32_array on; } busrpc__every_imported__out;
+typedef struct busrpc__every_typedefs__in {
+        char *name;
+        every_string_basics_array_map idx;
+} busrpc__every_typedefs__in;
+typedef struct busrpc__every_typedefs__out {
+        char *oname;
+        every_string_basics_array_map oidx;
+} busrpc__every_typedefs__out;
+typedef struct busrpc__every_blob__in { busrpc_shm *data; } busrpc__every_blob__in;
+typedef struct busrpc__every_blob__out { busrpc_shm *copy; uint64_t size; } busrpc__every_blob__out;
+typedef struct busrpc__every_fire__in { char *what; every_int32_array nums; } busrpc__every_fire__in;
+typedef struct busrpc__every_changed__in {
+        every_basics what;
+        every_small why;
+        every_fd_array handles;
+} busrpc__every_changed__in;
+static const busrpc_field busrpc__every__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_bool, offsetof(busrpc__every_basic__in, b), "b" },
+        { &busrpc_type_byte, offsetof(busrpc__every_basic__in, y), "y" },
+        { &busrpc_type_int16, offsetof(busrpc__every_basic__in, n), "n" },
+        { &busrpc_type_uint16, offsetof(busrpc__every_basic__in, q), "q" },
+        { &busrpc_type_int32, offsetof(busrpc__every_basic__in, i), "i" },
+        { &busrpc_type_uint32, offsetof(busrpc__every_basic__in, u), "u" },
+        { &busrpc_type_int64, offsetof(busrpc__every_basic__in, x), "x" },
+        { &busrpc_type_uint64, offsetof(busrpc__every_basic__in, t), "t" },
+        { &busrpc_type_double, offsetof(busrpc__every_basic__in, d), "d" },
+        { &busrpc_type_string, offsetof(busrpc__every_basic__in, s), "s" },
+        { &busrpc_type_objpath, offsetof(busrpc__every_basic__in, path), "path" },
+        { &busrpc_type_signature, offsetof(busrpc__every_basic__in, g), "g" },
+        { &busrpc_type_variant, offsetof(busrpc__every_basic__in, v), "v" },
+        { &busrpc_type_bool, offsetof(busrpc__every_basic__out, ob), "ob" },
+        { &busrpc_type_byte, offsetof(busrpc__every_basic__out, oy), "oy" },
+        { &busrpc_type_int16, offsetof(busrpc__every_basic__out, on), "on" },
+        { &busrpc_type_uint16, offsetof(busrpc__every_basic__out, oq), "oq" },
+        { &busrpc_type_int32, offsetof(busrpc__every_basic__out, oi), "oi" },
+        { &busrpc_type_uint32, offsetof(busrpc__every_basic__out, ou), "ou" },
+        { &busrpc_type_int64, offsetof(busrpc__every_basic__out, ox), "ox" },
+        { &busrpc_type_uint64, offsetof(busrpc__every_basic__out, ot), "ot" },
+        { &busrpc_type_double, offsetof(busrpc__every_basic__out, od), "od" },
+        { &busrpc_type_string, offsetof(busrpc__every_basic__out, os), "os" },
+        { &busrpc_type_objpath, offsetof(busrpc__every_basic__out, oo), "oo" },
+        { &busrpc_type_signature, offsetof(busrpc__every_basic__out, og), "og" },
+        { &busrpc_type_variant, offsetof(busrpc__every_basic__out, ov), "ov" },
+        { &busrpc__every_bool_array, offsetof(busrpc__every_arrays__in, b), "b" },
+        { &busrpc__every_byte_array, offsetof(busrpc__every_arrays__in, y), "y" },
+        { &busrpc__every_int32_array, offsetof(busrpc__every_arrays__in, i), "i" },
+        { &busrpc__every_double_array, offsetof(busrpc__every_arrays__in, d), "d" },
+        { &busrpc__every_string_array, offsetof(busrpc__every_arrays__in, s), "s" },
+        { &busrpc__every_variant_array, offsetof(busrpc__every_arrays__in, v), "v" },
+        { &busrpc__every_fd_array, offsetof(busrpc__every_arrays__in, h), "h" },
+        { &busrpc__every_bool_array, offsetof(busrpc__every_arrays__out, ob), "ob" },
+        { &busrpc__every_byte_array, offsetof(busrpc__every_arrays__out, oy), "oy" },
+        { &busrpc__every_int32_array, offsetof(busrpc__every_arrays__out, oi), "oi" },
+        { &busrpc__every_double_array, offsetof(busrpc__every_arrays__out, od), "od" },
+        { &busrpc__every_string_array, offsetof(busrpc__every_arrays__out, os), "os" },
+        { &busrpc__every_variant_array, offsetof(busrpc__every_arrays__out, ov), "ov" },
+        { &busrpc__every_fd_array, offsetof(busrpc__every_arrays__out, oh), "oh" },
+        { &busrpc__every_small, offsetof(busrpc__every_enums__in, s), "s" },
+        { &busrpc__every_signed, offsetof(busrpc__every_enums__in, g), "g" },
+        { &busrpc__every_huge, offsetof(busrpc__every_enums__in, h), "h" },
+        { &busrpc__every_bits, offsetof(busrpc__every_enums__in, b), "b" },
+        { &busrpc__every_wide, offsetof(busrpc__every_enums__in, w), "w" },
+        { &busrpc__every_small, offsetof(busrpc__every_enums__out, os), "os" },
+        { &busrpc__every_signed, offsetof(busrpc__every_enums__out, og), "og" },
+        { &busrpc__every_huge, offsetof(busrpc__every_enums__out, oh), "oh" },
+        { &busrpc__every_bits, offsetof(busrpc__every_enums__out, ob), "ob" },
+        { &busrpc__every_wide, offsetof(busrpc__every_enums__out, ow), "ow" },
+        { &busrpc__every_basics, offsetof(busrpc__every_structs__in, a), "a" },
+        { &busrpc__every_handles, offsetof(busrpc__every_structs__in, h), "h" },
+        { &busrpc__every_nest, offsetof(busrpc__every_structs__in, n), "n" },
+        { &busrpc__every_basics, offsetof(busrpc__every_structs__out, oa), "oa" },
+        { &busrpc__every_handles, offsetof(busrpc__every_structs__out, oh), "oh" },
+        { &busrpc__every_nest, offsetof(busrpc__every_structs__out, on), "on" },
+        { &busrpc__geo_place, offsetof(busrpc__every_imported__in, place), "place" },
+        { &busrpc__geo_int32_array, offsetof(busrpc__every_imported__in, n), "n" },
+        { &busrpc__geo_unit, offsetof(busrpc__every_imported__in, u), "u" },
+        { &busrpc__geo_place, offsetof(busrpc__every_imported__out, op), "op" },
+        { &busrpc__geo_int32_array, offsetof(busrpc__every_imported__out, on), "on" },
+        { &busrpc_type_string, offsetof(busrpc__every_typedefs__in, name), "name" },
+        { &busrpc__every_string_basics_array_map, offsetof(busrpc__every_typedefs__in, idx), "idx" },
+        { &busrpc_type_string, offsetof(busrpc__every_typedefs__out, oname), "oname" },
+        { &busrpc__every_string_basics_array_map, offsetof(busrpc__every_typedefs__out, oidx), "oidx" },
+        { &busrpc_type_shm, offsetof(busrpc__every_blob__in, data), "data" },
+        { &busrpc_type_shm, offsetof(busrpc__every_blob__out, copy), "copy" },
+        { &busrpc_type_uint64, offsetof(busrpc__every_blob__out, size), "size" },
+        { &busrpc_type_string, offsetof(busrpc__every_fire__in, what), "what" },
+        { &busrpc__every_int32_array, offsetof(busrpc__every_fire__in, nums), "nums" },
+        { &busrpc__every_basics, offsetof(busrpc__every_changed__in, what), "what" },
+        { &busrpc__every_small, offsetof(busrpc__every_changed__in, why), "why" },
+        { &busrpc__every_fd_array, offsetof(busrpc__every_changed__in, handles), "handles" },
+};
+static const busrpc_args busrpc__every__args[] BUSRPC_UNUSED = {
+        /* Basic */ { "bynqiuxtdsogv", busrpc__every__fields + 0, 13, sizeof(busrpc__every_basic__in) }, { "bynqiuxtdsogv", busrpc__every__fields + 13, 13, sizeof(busrpc__every_basic__out) },
+        /* Arrays */ { "abayaiadasavah", busrpc__every__fields + 26, 7, sizeof(busrpc__every_arrays__in) }, { "abayaiadasavah", busrpc__every__fields + 33, 7, sizeof(busrpc__every_arrays__out) },
+        /* Enums */ { "yntqu", busrpc__every__fields + 40, 5, sizeof(busrpc__every_enums__in) }, { "yntqu", busrpc__every__fields + 45, 5, sizeof(busrpc__every_enums__out) },
+        /* Structs */ { "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", busrpc__every__fields + 50, 3, sizeof(busrpc__every_structs__in) }, { "(bynqiuxtdsogv)(hh(hs))(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", busrpc__every__fields + 53, 3, sizeof(busrpc__every_structs__out) },
+        /* Imported */ { "(sddai)aiy", busrpc__every__fields + 56, 3, sizeof(busrpc__every_imported__in) }, { "(sddai)ai", busrpc__every__fields + 59, 2, sizeof(busrpc__every_imported__out) },
+        /* Typedefs */ { "sa{sa(bynqiuxtdsogv)}", busrpc__every__fields + 61, 2, sizeof(busrpc__every_typedefs__in) }, { "sa{sa(bynqiuxtdsogv)}", busrpc__every__fields + 63, 2, sizeof(busrpc__every_typedefs__out) },
+        /* Blob */ { "h", busrpc__every__fields + 65, 1, sizeof(busrpc__every_blob__in) }, { "ht", busrpc__every__fields + 66, 2, sizeof(busrpc__every_blob__out) },
+        /* Fire */ { "sai", busrpc__every__fields + 68, 2, sizeof(busrpc__every_fire__in) }, { "", NULL, 0, 0 },
+        /* Nothing */ { "", NULL, 0, 0 }, { "", NULL, 0, 0 },
+        /* Changed */ { "(bynqiuxtdsogv)yah", busrpc__every__fields + 70, 3, sizeof(busrpc__every_changed__in) },
+        /* Ping */ { "", NULL, 0, 0 },
+};
+
 /* ---- org.example.Every: client ---- */
 
 /**
@@ -855,454 +954,102 @@ static inline every_index *every_index_free(every_index *v) {
  */
 int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * every_basic() - call Basic and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @b: input (b), borrowed.
- * @y: input (y), borrowed.
- * @n: input (n), borrowed.
- * @q: input (q), borrowed.
- * @i: input (i), borrowed.
- * @u: input (u), borrowed.
- * @x: input (x), borrowed.
- * @t: input (t), borrowed.
- * @d: input (d), borrowed.
- * @s: input (s), borrowed.
- * @path: input (o), borrowed.
- * @g: input (g), borrowed.
- * @v: input (v), borrowed.
- * @ob: output (b; may be NULL to ignore it), written only on success.
- * @oy: output (y; may be NULL to ignore it), written only on success.
- * @on: output (n; may be NULL to ignore it), written only on success.
- * @oq: output (q; may be NULL to ignore it), written only on success.
- * @oi: output (i; may be NULL to ignore it), written only on success.
- * @ou: output (u; may be NULL to ignore it), written only on success.
- * @ox: output (x; may be NULL to ignore it), written only on success.
- * @ot: output (t; may be NULL to ignore it), written only on success.
- * @od: output (d; may be NULL to ignore it), written only on success.
- * @os: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @oo: output (o; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @og: output (g; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @ov: output (v; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_variant_unref().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
+/*
+ * Calls. every_M(p, inputs..., outputs..., err) calls method M and waits for
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * changes it for the next call only). Inputs are borrowed. Each output may
+ * be NULL to ignore it and is written only on success; what the caller gets
+ * is its own (to release as noted below). @err gets the error on failure
+ * (may be NULL; release with busrpc_error_clear()).
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ *
+ * every_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied
+ * into the message before it returns. @cb (may be NULL: the reply is then
+ * dropped) runs exactly once, from the loop: r is 0 or a negative errno as
+ * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else
+ * the error (borrowed); the outputs are borrowed until it returns (copy, dup()
+ * or take a reference on what you keep) and empty (0, NULL, -1) on failure.
+ * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ * still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
+ */
+/*
+ * every_basic():
+ * @os: the caller releases it with free().
+ * @oo: the caller releases it with free().
+ * @og: the caller releases it with free().
+ * @ov: the caller releases it with busrpc_variant_unref().
  */
 int every_basic(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, bool *ob, uint8_t *oy, int16_t *on, uint16_t *oq, int32_t *oi, uint32_t *ou, int64_t *ox, uint64_t *ot, double *od, char **os, char **oo, char **og, busrpc_variant **ov, busrpc_error *err);
-
-/**
- * every_basic_done - completion of every_basic_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_basic() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @ob: (b) borrowed until the callback returns.
- * @oy: (y) borrowed until the callback returns.
- * @on: (n) borrowed until the callback returns.
- * @oq: (q) borrowed until the callback returns.
- * @oi: (i) borrowed until the callback returns.
- * @ou: (u) borrowed until the callback returns.
- * @ox: (x) borrowed until the callback returns.
- * @ot: (t) borrowed until the callback returns.
- * @od: (d) borrowed until the callback returns.
- * @os: (s) borrowed until the callback returns; copy what you keep.
- * @oo: (o) borrowed until the callback returns; copy what you keep.
- * @og: (g) borrowed until the callback returns; copy what you keep.
- * @ov: (v) borrowed until the callback returns; take a reference to keep it.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_basic_done)(int r, const busrpc_error *err, bool ob, uint8_t oy, int16_t on, uint16_t oq, int32_t oi, uint32_t ou, int64_t ox, uint64_t ot, double od, const char *os, const char *oo, const char *og, busrpc_variant *ov, void *userdata);
-
-/**
- * every_basic_async() - call Basic; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_basic_async(busrpc_proxy *p, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, const busrpc_variant *v, every_basic_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_arrays() - call Arrays and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @b: input (ab), borrowed.
- * @y: input (ay), borrowed.
- * @i: input (ai), borrowed.
- * @d: input (ad), borrowed.
- * @s: input (as), borrowed.
- * @v: input (av), borrowed.
- * @h: input (ah), borrowed.
- * @ob: output (ab; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_bool_array_clear().
- * @oy: output (ay; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_byte_array_clear().
- * @oi: output (ai; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_int32_array_clear().
- * @od: output (ad; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_double_array_clear().
- * @os: output (as; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_string_array_clear().
- * @ov: output (av; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_variant_array_clear().
- * @oh: output (ah; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_fd_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * every_arrays():
+ * @ob: the caller releases it with every_bool_array_clear().
+ * @oy: the caller releases it with every_byte_array_clear().
+ * @oi: the caller releases it with every_int32_array_clear().
+ * @od: the caller releases it with every_double_array_clear().
+ * @os: the caller releases it with every_string_array_clear().
+ * @ov: the caller releases it with every_variant_array_clear().
+ * @oh: the caller releases it with every_fd_array_clear().
  */
 int every_arrays(busrpc_proxy *p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_bool_array *ob, every_byte_array *oy, every_int32_array *oi, every_double_array *od, every_string_array *os, every_variant_array *ov, every_fd_array *oh, busrpc_error *err);
-
-/**
- * every_arrays_done - completion of every_arrays_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_arrays() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @ob: (ab) borrowed until the callback returns; copy what you keep.
- * @oy: (ay) borrowed until the callback returns; copy what you keep.
- * @oi: (ai) borrowed until the callback returns; copy what you keep.
- * @od: (ad) borrowed until the callback returns; copy what you keep.
- * @os: (as) borrowed until the callback returns; copy what you keep.
- * @ov: (av) borrowed until the callback returns; copy what you keep.
- * @oh: (ah) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_arrays_done)(int r, const busrpc_error *err, const every_bool_array *ob, const every_byte_array *oy, const every_int32_array *oi, const every_double_array *od, const every_string_array *os, const every_variant_array *ov, const every_fd_array *oh, void *userdata);
-
-/**
- * every_arrays_async() - call Arrays; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_arrays_async(busrpc_proxy *p, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_arrays_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_enums() - call Enums and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @s: input (y), borrowed.
- * @g: input (n), borrowed.
- * @h: input (t), borrowed.
- * @b: input (q), borrowed.
- * @w: input (u), borrowed.
- * @os: output (y; may be NULL to ignore it), written only on success.
- * @og: output (n; may be NULL to ignore it), written only on success.
- * @oh: output (t; may be NULL to ignore it), written only on success.
- * @ob: output (q; may be NULL to ignore it), written only on success.
- * @ow: output (u; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_enums(busrpc_proxy *p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_small *os, every_signed *og, every_huge *oh, every_bits *ob, every_wide *ow, busrpc_error *err);
-
-/**
- * every_enums_done - completion of every_enums_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_enums() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @os: (y) borrowed until the callback returns.
- * @og: (n) borrowed until the callback returns.
- * @oh: (t) borrowed until the callback returns.
- * @ob: (q) borrowed until the callback returns.
- * @ow: (u) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_enums_done)(int r, const busrpc_error *err, every_small os, every_signed og, every_huge oh, every_bits ob, every_wide ow, void *userdata);
-
-/**
- * every_enums_async() - call Enums; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_enums_async(busrpc_proxy *p, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_enums_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_structs() - call Structs and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @a: input ((bynqiuxtdsogv)), borrowed.
- * @h: input ((hh(hs))), borrowed.
- * @n: input ((aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))), borrowed.
- * @oa: output ((bynqiuxtdsogv); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_basics_clear().
- * @oh: output ((hh(hs)); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_handles_clear().
- * @on: output ((aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai)); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_nest_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * every_structs():
+ * @oa: the caller releases it with every_basics_clear().
+ * @oh: the caller releases it with every_handles_clear().
+ * @on: the caller releases it with every_nest_clear().
  */
 int every_structs(busrpc_proxy *p, const every_basics *a, const every_handles *h, const every_nest *n, every_basics *oa, every_handles *oh, every_nest *on, busrpc_error *err);
-
-/**
- * every_structs_done - completion of every_structs_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_structs() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @oa: ((bynqiuxtdsogv)) borrowed until the callback returns; copy what you keep.
- * @oh: ((hh(hs))) borrowed until the callback returns; copy what you keep.
- * @on: ((aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_structs_done)(int r, const busrpc_error *err, const every_basics *oa, const every_handles *oh, const every_nest *on, void *userdata);
-
-/**
- * every_structs_async() - call Structs; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_structs_async(busrpc_proxy *p, const every_basics *a, const every_handles *h, const every_nest *n, every_structs_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_imported() - call Imported and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @place: input ((sddai)), borrowed.
- * @n: input (ai), borrowed.
- * @u: input (y), borrowed.
- * @op: output ((sddai); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with geo_place_clear().
- * @on: output (ai; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with geo_int32_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * every_imported():
+ * @op: the caller releases it with geo_place_clear().
+ * @on: the caller releases it with geo_int32_array_clear().
  */
 int every_imported(busrpc_proxy *p, const geo_place *place, const geo_int32_array *n, geo_unit u, geo_place *op, geo_int32_array *on, busrpc_error *err);
-
-/**
- * every_imported_done - completion of every_imported_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_imported() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @op: ((sddai)) borrowed until the callback returns; copy what you keep.
- * @on: (ai) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_imported_done)(int r, const busrpc_error *err, const geo_place *op, const geo_int32_array *on, void *userdata);
-
-/**
- * every_imported_async() - call Imported; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_imported_async(busrpc_proxy *p, const geo_place *place, const geo_int32_array *n, geo_unit u, every_imported_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_typedefs() - call Typedefs and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @name: input (s), borrowed.
- * @idx: input (a{sa(bynqiuxtdsogv)}), borrowed.
- * @oname: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @oidx: output (a{sa(bynqiuxtdsogv)}; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with every_string_basics_array_map_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * every_typedefs():
+ * @oname: the caller releases it with free().
+ * @oidx: the caller releases it with every_string_basics_array_map_clear().
  */
 int every_typedefs(busrpc_proxy *p, const char *name, const every_string_basics_array_map *idx, char **oname, every_string_basics_array_map *oidx, busrpc_error *err);
-
-/**
- * every_typedefs_done - completion of every_typedefs_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_typedefs() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @oname: (s) borrowed until the callback returns; copy what you keep.
- * @oidx: (a{sa(bynqiuxtdsogv)}) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_typedefs_done)(int r, const busrpc_error *err, const char *oname, const every_string_basics_array_map *oidx, void *userdata);
-
-/**
- * every_typedefs_async() - call Typedefs; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_typedefs_async(busrpc_proxy *p, const char *name, const every_string_basics_array_map *idx, every_typedefs_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_blob() - call Blob and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @data: input (h), borrowed.
- * @copy: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_shm_unref();
- *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
- * @size: output (t; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * every_blob():
+ * @copy: the caller releases it with busrpc_shm_unref().
+ * @copy: over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
  */
 int every_blob(busrpc_proxy *p, busrpc_shm *data, busrpc_shm **copy, uint64_t *size, busrpc_error *err);
-
-/**
- * every_blob_done - completion of every_blob_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_blob() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @copy: (h) borrowed until the callback returns; take a reference to keep it.
- * @size: (t) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_blob_done)(int r, const busrpc_error *err, busrpc_shm *copy, uint64_t size, void *userdata);
-
-/**
- * every_blob_async() - call Blob; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_blob_async(busrpc_proxy *p, busrpc_shm *data, every_blob_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * every_fire() - call Fire without waiting (@noreply: no reply comes back).
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @what: input (s), borrowed.
- * @nums: input (ai), borrowed.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0 once queued for sending, or a negative errno.
- */
+/* every_fire(): @noreply: sends the call and returns 0 once it is queued; no reply comes back. */
 int every_fire(busrpc_proxy *p, const char *what, const every_int32_array *nums, busrpc_error *err);
-
-/**
- * every_nothing() - call Nothing and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_nothing(busrpc_proxy *p, busrpc_error *err);
-
-/**
- * every_nothing_done - completion of every_nothing_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for every_nothing() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*every_nothing_done)(int r, const busrpc_error *err, void *userdata);
-
-/**
- * every_nothing_async() - call Nothing; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int every_nothing_async(busrpc_proxy *p, every_nothing_done cb, void *userdata, busrpc_pending **out);
 
-/**
- * every_get_tree() - read property Tree (a{sa(bynqiuxtdsogv)}).
- * @tree: the value (may be NULL), written only on success; the caller releases
- *       it with every_string_basics_array_map_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* Properties. every_get_P(p, &value, err) reads P: the value may be NULL, is
+ * written only on success and is the caller's; every_set_P(p, value, err)
+ * writes it (borrowed). Return: as a call. */
+/* property Tree (a{sa(bynqiuxtdsogv)}): every_get_tree(): the caller releases @tree with every_string_basics_array_map_clear(). */
 int every_get_tree(busrpc_proxy *p, every_string_basics_array_map *tree, busrpc_error *err);
-
-/**
- * every_set_tree() - write property Tree (a{sa(bynqiuxtdsogv)}); @tree is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_set_tree(busrpc_proxy *p, const every_string_basics_array_map *tree, busrpc_error *err);
-
-/**
- * every_get_tags() - read property Tags (as).
- * @tags: the value (may be NULL), written only on success; the caller releases
- *       it with every_string_array_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* property Tags (as): every_get_tags(): the caller releases @tags with every_string_array_clear(). */
 int every_get_tags(busrpc_proxy *p, every_string_array *tags, busrpc_error *err);
-
-/**
- * every_set_tags() - write property Tags (as); @tags is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_set_tags(busrpc_proxy *p, const every_string_array *tags, busrpc_error *err);
-
-/**
- * every_get_limit() - read property Limit (t).
- * @limit: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_get_limit(busrpc_proxy *p, every_huge *limit, busrpc_error *err);
-
-/**
- * every_set_secret() - write property Secret (i); @secret is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int every_set_secret(busrpc_proxy *p, int32_t secret, busrpc_error *err);
 
 /**
@@ -1324,58 +1071,28 @@ typedef struct every_properties {
 static inline void every_properties_clear(every_properties *v) {
         if (!v)
                 return;
-        if (v->has.tree) {
-                every_string_basics_array_map_clear(&v->tree);
-        }
-        if (v->has.tags) {
-                every_string_array_clear(&v->tags);
-        }
+        if (v->has.tree)
+                busrpc_value_clear(&busrpc__every_string_basics_array_map, &v->tree);
+        if (v->has.tags)
+                busrpc_value_clear(&busrpc__every_string_array, &v->tags);
         memset(v, 0, sizeof(*v));
 }
 
-/**
- * every_get_all() - read every property at once (Properties.GetAll).
+/* every_get_all() - read every property at once (Properties.GetAll).
  * @ret: written only on success; release with every_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
- * is -EBADMSG (InvalidArgs in @err).
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+ * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err);
 
-/**
- * every_changed_handler - receives signal Changed.
- * @what: ((bynqiuxtdsogv)) borrowed until the callback returns; copy what you keep.
- * @why: (y) borrowed until the callback returns.
- * @handles: (ah) borrowed until the callback returns; copy what you keep.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. every_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*every_changed_handler)(const every_basics *what, every_small why, const every_fd_array *handles, void *userdata);
-
-/**
- * every_on_changed() - call @cb for every Changed signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int every_on_changed(busrpc_proxy *p, every_changed_handler cb, void *userdata, busrpc_subscription **out);
-
-/**
- * every_ping_handler - receives signal Ping.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
 typedef void (*every_ping_handler)(void *userdata);
-
-/**
- * every_on_ping() - call @cb for every Ping signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int every_on_ping(busrpc_proxy *p, every_ping_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.example.Every: server ---- */
@@ -1398,36 +1115,21 @@ int every_on_ping(busrpc_proxy *p, every_ping_handler cb, void *userdata, busrpc
  * Property ops get @err for a D-Bus error to return (busrpc_error_set()).
  */
 typedef struct every_ops {
-        /* Basic */
         int (*basic)(void *self, busrpc_call *call, bool b, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, double d, const char *s, const char *path, const char *g, busrpc_variant *v, bool *ob, uint8_t *oy, int16_t *on, uint16_t *oq, int32_t *oi, uint32_t *ou, int64_t *ox, uint64_t *ot, double *od, char **os, char **oo, char **og, busrpc_variant **ov);
-        /* Arrays */
         int (*arrays)(void *self, busrpc_call *call, const every_bool_array *b, const every_byte_array *y, const every_int32_array *i, const every_double_array *d, const every_string_array *s, const every_variant_array *v, const every_fd_array *h, every_bool_array *ob, every_byte_array *oy, every_int32_array *oi, every_double_array *od, every_string_array *os, every_variant_array *ov, every_fd_array *oh);
-        /* Enums */
         int (*enums)(void *self, busrpc_call *call, every_small s, every_signed g, every_huge h, every_bits b, every_wide w, every_small *os, every_signed *og, every_huge *oh, every_bits *ob, every_wide *ow);
-        /* Structs */
         int (*structs)(void *self, busrpc_call *call, const every_basics *a, const every_handles *h, const every_nest *n, every_basics *oa, every_handles *oh, every_nest *on);
-        /* Imported */
         int (*imported)(void *self, busrpc_call *call, const geo_place *place, const geo_int32_array *n, geo_unit u, geo_place *op, geo_int32_array *on);
-        /* Typedefs */
         int (*typedefs)(void *self, busrpc_call *call, const char *name, const every_string_basics_array_map *idx, char **oname, every_string_basics_array_map *oidx);
-        /* Blob */
         int (*blob)(void *self, busrpc_call *call, busrpc_shm *data, busrpc_shm **copy, uint64_t *size);
-        /* Fire (@noreply: return 0; no reply is sent) */
-        int (*fire)(void *self, busrpc_call *call, const char *what, const every_int32_array *nums);
-        /* Nothing */
+        int (*fire)(void *self, busrpc_call *call, const char *what, const every_int32_array *nums); /* @noreply: return 0; no reply is sent */
         int (*nothing)(void *self, busrpc_call *call);
-        /* property Tree */
         int (*get_tree)(void *self, every_string_basics_array_map *tree, busrpc_error *err);
-        /* property Tree: the new value */
-        int (*set_tree)(void *self, const every_string_basics_array_map *tree, busrpc_error *err);
-        /* property Tags */
+        int (*set_tree)(void *self, const every_string_basics_array_map *tree, busrpc_error *err); /* the new value */
         int (*get_tags)(void *self, every_string_array *tags, busrpc_error *err);
-        /* property Tags: the new value */
-        int (*set_tags)(void *self, const every_string_array *tags, busrpc_error *err);
-        /* property Limit */
+        int (*set_tags)(void *self, const every_string_array *tags, busrpc_error *err); /* the new value */
         int (*get_limit)(void *self, every_huge *limit, busrpc_error *err);
-        /* property Secret: the new value */
-        int (*set_secret)(void *self, int32_t secret, busrpc_error *err);
+        int (*set_secret)(void *self, int32_t secret, busrpc_error *err); /* the new value */
 } every_ops;
 
 /* The description busrpc_object_export() takes; every_export() passes it. */
@@ -1443,68 +1145,17 @@ extern const busrpc_interface_desc every_interface;
  */
 int every_export(busrpc_conn *c, const char *path, const every_ops *ops, void *self, busrpc_object **out);
 
-/**
- * every_basic_reply() - reply to a Basic call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
+/* every_M_reply(call, outputs...) - reply to an M call that its op deferred;
+ * the outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
+ * -ENOMEM, -ECONNRESET. */
 int every_basic_reply(busrpc_call *call, bool ob, uint8_t oy, int16_t on, uint16_t oq, int32_t oi, uint32_t ou, int64_t ox, uint64_t ot, double od, const char *os, const char *oo, const char *og, const busrpc_variant *ov);
-
-/**
- * every_arrays_reply() - reply to a Arrays call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_arrays_reply(busrpc_call *call, const every_bool_array *ob, const every_byte_array *oy, const every_int32_array *oi, const every_double_array *od, const every_string_array *os, const every_variant_array *ov, const every_fd_array *oh);
-
-/**
- * every_enums_reply() - reply to a Enums call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_enums_reply(busrpc_call *call, every_small os, every_signed og, every_huge oh, every_bits ob, every_wide ow);
-
-/**
- * every_structs_reply() - reply to a Structs call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_structs_reply(busrpc_call *call, const every_basics *oa, const every_handles *oh, const every_nest *on);
-
-/**
- * every_imported_reply() - reply to a Imported call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_imported_reply(busrpc_call *call, const geo_place *op, const geo_int32_array *on);
-
-/**
- * every_typedefs_reply() - reply to a Typedefs call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_typedefs_reply(busrpc_call *call, const char *oname, const every_string_basics_array_map *oidx);
-
-/**
- * every_blob_reply() - reply to a Blob call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_blob_reply(busrpc_call *call, busrpc_shm *copy, uint64_t size);
-
-/**
- * every_nothing_reply() - reply to a Nothing call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int every_nothing_reply(busrpc_call *call);
 
 /**
@@ -1550,6 +1201,16 @@ int every_error_not_there(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF
  */
 #define EVENTS_INTERFACE_NAME "org.example.Events"
 
+/* The arguments of org.example.Events's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__events_tick__in { uint64_t n; } busrpc__events_tick__in;
+static const busrpc_field busrpc__events__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_uint64, offsetof(busrpc__events_tick__in, n), "n" },
+};
+static const busrpc_args busrpc__events__args[] BUSRPC_UNUSED = {
+        /* Tick */ { "t", busrpc__events__fields + 0, 1, sizeof(busrpc__events_tick__in) },
+};
+
 /* ---- org.example.Events: client ---- */
 
 /**
@@ -1559,20 +1220,13 @@ int every_error_not_there(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF
  */
 int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * events_tick_handler - receives signal Tick.
- * @n: (t) borrowed until the callback returns.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. events_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*events_tick_handler)(uint64_t n, void *userdata);
-
-/**
- * events_on_tick() - call @cb for every Tick signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int events_on_tick(busrpc_proxy *p, events_tick_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.example.Events: server ---- */

@@ -73,48 +73,54 @@ struct geo_place {
 /* geo_numbers: typedef Numbers of the IDL (D-Bus "ai"). */
 typedef geo_int32_array geo_numbers;
 
+/* The descriptors the runtime's marshaller reads and writes these types by
+ * (internal: generated code passes them; see docs/generated-api.md). */
+static const busrpc_type busrpc__geo_int32_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(geo_int32_array), .signature = "ai", .name = "geo_int32_array",
+        .elem = &busrpc_type_int32,
+};
+
+static const busrpc_field busrpc__geo_place__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_string, offsetof(geo_place, name), "name" },
+        { &busrpc_type_double, offsetof(geo_place, lat), "lat" },
+        { &busrpc_type_double, offsetof(geo_place, lon), "lon" },
+        { &busrpc__geo_int32_array, offsetof(geo_place, tags), "tags" },
+};
+static const busrpc_type busrpc__geo_place BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(geo_place), .signature = "(sddai)", .name = "geo_place",
+        .fields = busrpc__geo_place__fields, .n_fields = 4,
+};
+
+static const uint64_t busrpc__geo_unit__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0x2) };
+static const busrpc_type busrpc__geo_unit BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'y', .size = sizeof(geo_unit), .signature = "y", .name = "geo_unit",
+        .values = busrpc__geo_unit__values, .n_values = 2,
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
-static inline void geo_place_init(geo_place *v);
-static inline void geo_place_clear(geo_place *v);
-static inline geo_place *geo_place_free(geo_place *v);
-static inline void geo_int32_array_clear(geo_int32_array *v);
-static inline geo_int32_array *geo_int32_array_free(geo_int32_array *v);
-
 static inline void geo_place_init(geo_place *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__geo_place, v);
 }
 
 static inline void geo_place_clear(geo_place *v) {
-        if (!v)
-                return;
-        free(v->name);
-        geo_int32_array_clear(&v->tags);
-        geo_place_init(v);
+        busrpc_value_clear(&busrpc__geo_place, v);
 }
 
 static inline geo_place *geo_place_free(geo_place *v) {
-        if (v) {
-                geo_place_clear(v);
-                free(v);
-        }
+        geo_place_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void geo_int32_array_clear(geo_int32_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__geo_int32_array, v);
 }
 
 static inline geo_int32_array *geo_int32_array_free(geo_int32_array *v) {
-        if (v) {
-                geo_int32_array_clear(v);
-                free(v);
-        }
+        geo_int32_array_clear(v);
+        free(v);
         return NULL;
 }
 

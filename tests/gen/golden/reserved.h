@@ -99,98 +99,95 @@ struct reserved_rec {
         int32_t v;
 };
 
+/* The descriptors the runtime's marshaller reads and writes these types by
+ * (internal: generated code passes them; see docs/generated-api.md). */
+static const busrpc_field busrpc__reserved_rec__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_int32, offsetof(reserved_rec, p), "p" },
+        { &busrpc_type_string, offsetof(reserved_rec, o), "o" },
+        { &busrpc_type_int32, offsetof(reserved_rec, out), "out" },
+        { &busrpc_type_string, offsetof(reserved_rec, err), "err" },
+        { &busrpc_type_int32, offsetof(reserved_rec, call), "call" },
+        { &busrpc_type_int32, offsetof(reserved_rec, cb), "cb" },
+        { &busrpc_type_int32, offsetof(reserved_rec, self), "self" },
+        { &busrpc_type_int32, offsetof(reserved_rec, userdata), "userdata" },
+        { &busrpc_type_int32, offsetof(reserved_rec, ret), "ret" },
+        { &busrpc_type_string, offsetof(reserved_rec, reply), "reply" },
+        { &busrpc_type_string, offsetof(reserved_rec, msg), "msg" },
+        { &busrpc_type_int32, offsetof(reserved_rec, i), "i" },
+        { &busrpc_type_int32, offsetof(reserved_rec, r), "r" },
+        { &busrpc_type_int32, offsetof(reserved_rec, n), "n" },
+        { &busrpc_type_int32, offsetof(reserved_rec, v), "v" },
+};
+static const busrpc_type busrpc__reserved_rec BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(reserved_rec), .signature = "(isisiiiiissiiii)", .name = "reserved_rec",
+        .fields = busrpc__reserved_rec__fields, .n_fields = 15,
+};
+
+static const uint64_t busrpc__reserved_kind__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0x2), UINT64_C(0x3) };
+static const busrpc_type busrpc__reserved_kind BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(reserved_kind), .signature = "u", .name = "reserved_kind",
+        .values = busrpc__reserved_kind__values, .n_values = 3,
+};
+
+static const busrpc_type busrpc__reserved_int32_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(reserved_int32_array), .signature = "ai", .name = "reserved_int32_array",
+        .elem = &busrpc_type_int32,
+};
+
+static const busrpc_type busrpc__reserved_string_int32_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(reserved_string_int32_map), .signature = "a{si}", .name = "reserved_string_int32_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+};
+
+static const busrpc_type busrpc__reserved_string_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(reserved_string_array), .signature = "as", .name = "reserved_string_array",
+        .elem = &busrpc_type_string,
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
-static inline void reserved_rec_init(reserved_rec *v);
-static inline void reserved_rec_clear(reserved_rec *v);
-static inline reserved_rec *reserved_rec_free(reserved_rec *v);
-static inline void reserved_int32_array_clear(reserved_int32_array *v);
-static inline reserved_int32_array *reserved_int32_array_free(reserved_int32_array *v);
-static inline void reserved_string_int32_map_clear(reserved_string_int32_map *v);
-static inline reserved_string_int32_map *reserved_string_int32_map_free(reserved_string_int32_map *v);
-static inline void reserved_string_array_clear(reserved_string_array *v);
-static inline reserved_string_array *reserved_string_array_free(reserved_string_array *v);
-
 static inline void reserved_rec_init(reserved_rec *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__reserved_rec, v);
 }
 
 static inline void reserved_rec_clear(reserved_rec *v) {
-        if (!v)
-                return;
-        free(v->o);
-        free(v->err);
-        free(v->reply);
-        free(v->msg);
-        reserved_rec_init(v);
+        busrpc_value_clear(&busrpc__reserved_rec, v);
 }
 
 static inline reserved_rec *reserved_rec_free(reserved_rec *v) {
-        if (v) {
-                reserved_rec_clear(v);
-                free(v);
-        }
+        reserved_rec_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void reserved_int32_array_clear(reserved_int32_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__reserved_int32_array, v);
 }
 
 static inline reserved_int32_array *reserved_int32_array_free(reserved_int32_array *v) {
-        if (v) {
-                reserved_int32_array_clear(v);
-                free(v);
-        }
+        reserved_int32_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void reserved_string_int32_map_clear(reserved_string_int32_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__reserved_string_int32_map, v);
 }
 
 static inline reserved_string_int32_map *reserved_string_int32_map_free(reserved_string_int32_map *v) {
-        if (v) {
-                reserved_string_int32_map_clear(v);
-                free(v);
-        }
+        reserved_string_int32_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void reserved_string_array_clear(reserved_string_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__reserved_string_array, v);
 }
 
 static inline reserved_string_array *reserved_string_array_free(reserved_string_array *v) {
-        if (v) {
-                reserved_string_array_clear(v);
-                free(v);
-        }
+        reserved_string_array_clear(v);
+        free(v);
         return NULL;
 }
 
@@ -202,6 +199,162 @@ static inline reserved_string_array *reserved_string_array_free(reserved_string_
  * (busrpc_error_has_name(err, ...)). */
 #define RESERVED_ERROR_CALL "org.example.Reserved.Error.Call"
 
+/* The arguments of org.example.Reserved's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__reserved_mix__in {
+        int32_t p;
+        char *o;
+        int32_t out;
+        char *err;
+        int32_t call;
+        int32_t cb;
+        int32_t self;
+        int32_t userdata;
+        reserved_rec msg;
+        reserved_kind c;
+} busrpc__reserved_mix__in;
+typedef struct busrpc__reserved_mix__out {
+        int32_t ret;
+        char *reply;
+        int32_t i;
+        int32_t r;
+        reserved_rec it;
+        int32_t sub;
+        reserved_int32_array n;
+        reserved_string_int32_map m;
+        int32_t v;
+        int32_t a;
+        int32_t e;
+} busrpc__reserved_mix__out;
+typedef struct busrpc__reserved_swap__in {
+        int32_t ret;
+        char *reply;
+        int32_t args;
+        int32_t value;
+        int32_t ops;
+} busrpc__reserved_swap__in;
+typedef struct busrpc__reserved_swap__out {
+        int32_t p;
+        char *o;
+        int32_t out;
+        char *err;
+        int32_t call;
+        int32_t cb;
+        int32_t self;
+        int32_t userdata;
+        char *msg;
+        int32_t busrpc;
+        int32_t m;
+        int32_t it;
+} busrpc__reserved_swap__out;
+typedef struct busrpc__reserved_ping__in { int32_t p; int32_t err; int32_t o; } busrpc__reserved_ping__in;
+typedef struct busrpc__reserved_stat__in {
+        char *free;
+        int32_t malloc;
+        reserved_string_array realloc;
+} busrpc__reserved_stat__in;
+typedef struct busrpc__reserved_stat__out {
+        char *memset;
+        uint64_t strlen;
+        int close;
+        int32_t busrpc_arg_errno;
+        reserved_string_array memcpy;
+} busrpc__reserved_stat__out;
+typedef struct busrpc__reserved_freed__in { char *free; int32_t busrpc_arg_errno; } busrpc__reserved_freed__in;
+typedef struct busrpc__reserved_fired__in {
+        int32_t p;
+        char *o;
+        int32_t cb;
+        int32_t userdata;
+        char *err;
+        int32_t self;
+        int32_t call;
+        int32_t out;
+        int32_t r;
+        int32_t c;
+        int32_t m;
+        int32_t args;
+        int32_t e;
+        int32_t it;
+        reserved_rec v;
+} busrpc__reserved_fired__in;
+static const busrpc_field busrpc__reserved__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, p), "p" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_mix__in, o), "o" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, out), "out" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_mix__in, err), "err" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, call), "call" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, cb), "cb" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, self), "self" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__in, userdata), "userdata" },
+        { &busrpc__reserved_rec, offsetof(busrpc__reserved_mix__in, msg), "msg" },
+        { &busrpc__reserved_kind, offsetof(busrpc__reserved_mix__in, c), "c" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, ret), "ret" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_mix__out, reply), "reply" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, i), "i" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, r), "r" },
+        { &busrpc__reserved_rec, offsetof(busrpc__reserved_mix__out, it), "it" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, sub), "sub" },
+        { &busrpc__reserved_int32_array, offsetof(busrpc__reserved_mix__out, n), "n" },
+        { &busrpc__reserved_string_int32_map, offsetof(busrpc__reserved_mix__out, m), "m" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, v), "v" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, a), "a" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_mix__out, e), "e" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__in, ret), "ret" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_swap__in, reply), "reply" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__in, args), "args" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__in, value), "value" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__in, ops), "ops" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, p), "p" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_swap__out, o), "o" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, out), "out" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_swap__out, err), "err" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, call), "call" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, cb), "cb" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, self), "self" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, userdata), "userdata" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_swap__out, msg), "msg" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, busrpc), "busrpc" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, m), "m" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_swap__out, it), "it" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_ping__in, p), "p" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_ping__in, err), "err" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_ping__in, o), "o" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_stat__in, free), "free" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_stat__in, malloc), "malloc" },
+        { &busrpc__reserved_string_array, offsetof(busrpc__reserved_stat__in, realloc), "realloc" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_stat__out, memset), "memset" },
+        { &busrpc_type_uint64, offsetof(busrpc__reserved_stat__out, strlen), "strlen" },
+        { &busrpc_type_fd, offsetof(busrpc__reserved_stat__out, close), "close" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_stat__out, busrpc_arg_errno), "errno" },
+        { &busrpc__reserved_string_array, offsetof(busrpc__reserved_stat__out, memcpy), "memcpy" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_freed__in, free), "free" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_freed__in, busrpc_arg_errno), "errno" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, p), "p" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_fired__in, o), "o" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, cb), "cb" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, userdata), "userdata" },
+        { &busrpc_type_string, offsetof(busrpc__reserved_fired__in, err), "err" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, self), "self" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, call), "call" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, out), "out" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, r), "r" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, c), "c" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, m), "m" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, args), "args" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, e), "e" },
+        { &busrpc_type_int32, offsetof(busrpc__reserved_fired__in, it), "it" },
+        { &busrpc__reserved_rec, offsetof(busrpc__reserved_fired__in, v), "v" },
+};
+static const busrpc_args busrpc__reserved__args[] BUSRPC_UNUSED = {
+        /* Mix */ { "isisiiii(isisiiiiissiiii)u", busrpc__reserved__fields + 0, 10, sizeof(busrpc__reserved_mix__in) }, { "isii(isisiiiiissiiii)iaia{si}iii", busrpc__reserved__fields + 10, 11, sizeof(busrpc__reserved_mix__out) },
+        /* Swap */ { "isiii", busrpc__reserved__fields + 21, 5, sizeof(busrpc__reserved_swap__in) }, { "isisiiiisiii", busrpc__reserved__fields + 26, 12, sizeof(busrpc__reserved_swap__out) },
+        /* Ping */ { "iii", busrpc__reserved__fields + 38, 3, sizeof(busrpc__reserved_ping__in) }, { "", NULL, 0, 0 },
+        /* Stat */ { "sias", busrpc__reserved__fields + 41, 3, sizeof(busrpc__reserved_stat__in) }, { "sthias", busrpc__reserved__fields + 44, 5, sizeof(busrpc__reserved_stat__out) },
+        /* Freed */ { "si", busrpc__reserved__fields + 49, 2, sizeof(busrpc__reserved_freed__in) },
+        /* Fired */ { "isiisiiiiiiiii(isisiiiiissiiii)", busrpc__reserved__fields + 51, 15, sizeof(busrpc__reserved_fired__in) },
+};
+
 /* ---- org.example.Reserved: client ---- */
 
 /**
@@ -211,355 +364,78 @@ static inline reserved_string_array *reserved_string_array_free(reserved_string_
  */
 int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * reserved_mix() - call Mix and wait for the reply.
- *
- * @busrpc_p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @p: input (i), borrowed.
- * @o: input (s), borrowed.
- * @out: input (i), borrowed.
- * @err: input (s), borrowed.
- * @call: input (i), borrowed.
- * @cb: input (i), borrowed.
- * @self: input (i), borrowed.
- * @userdata: input (i), borrowed.
- * @msg: input ((isisiiiiissiiii)), borrowed.
- * @c: input (u), borrowed.
- * @ret: output (i; may be NULL to ignore it), written only on success.
- * @reply: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @i: output (i; may be NULL to ignore it), written only on success.
- * @r: output (i; may be NULL to ignore it), written only on success.
- * @it: output ((isisiiiiissiiii); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with reserved_rec_clear().
- * @sub: output (i; may be NULL to ignore it), written only on success.
- * @n: output (ai; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with reserved_int32_array_clear().
- * @m: output (a{si}; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with reserved_string_int32_map_clear().
- * @v: output (i; may be NULL to ignore it), written only on success.
- * @a: output (i; may be NULL to ignore it), written only on success.
- * @e: output (i; may be NULL to ignore it), written only on success.
- * @busrpc_err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @busrpc_err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
-int reserved_mix(busrpc_proxy *busrpc_p, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c, int32_t *ret, char **reply, int32_t *i, int32_t *r, reserved_rec *it, int32_t *sub, reserved_int32_array *n, reserved_string_int32_map *m, int32_t *v, int32_t *a, int32_t *e, busrpc_error *busrpc_err);
-
-/**
- * reserved_mix_done - completion of reserved_mix_async(); runs exactly once, from the loop.
- * @busrpc_r: 0, or a negative errno as for reserved_mix() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @busrpc_err: NULL on success; else the error (borrowed).
- * @ret: (i) borrowed until the callback returns.
- * @reply: (s) borrowed until the callback returns; copy what you keep.
- * @i: (i) borrowed until the callback returns.
- * @r: (i) borrowed until the callback returns.
- * @it: ((isisiiiiissiiii)) borrowed until the callback returns; copy what you keep.
- * @sub: (i) borrowed until the callback returns.
- * @n: (ai) borrowed until the callback returns; copy what you keep.
- * @m: (a{si}) borrowed until the callback returns; copy what you keep.
- * @v: (i) borrowed until the callback returns.
- * @a: (i) borrowed until the callback returns.
- * @e: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
-typedef void (*reserved_mix_done)(int busrpc_r, const busrpc_error *busrpc_err, int32_t ret, const char *reply, int32_t i, int32_t r, const reserved_rec *it, int32_t sub, const reserved_int32_array *n, const reserved_string_int32_map *m, int32_t v, int32_t a, int32_t e, void *busrpc_userdata);
-
-/**
- * reserved_mix_async() - call Mix; @busrpc_cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @busrpc_cb: may be NULL (the reply is then dropped).
- * @busrpc_out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@busrpc_cb will run), or a negative errno (@busrpc_cb will not run).
- */
-int reserved_mix_async(busrpc_proxy *busrpc_p, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c, reserved_mix_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out);
-
-/**
- * reserved_swap() - call Swap and wait for the reply.
- *
- * @busrpc_p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @ret: input (i), borrowed.
- * @reply: input (s), borrowed.
- * @args: input (i), borrowed.
- * @value: input (i), borrowed.
- * @ops: input (i), borrowed.
- * @p: output (i; may be NULL to ignore it), written only on success.
- * @o: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @out: output (i; may be NULL to ignore it), written only on success.
- * @err: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @call: output (i; may be NULL to ignore it), written only on success.
- * @cb: output (i; may be NULL to ignore it), written only on success.
- * @self: output (i; may be NULL to ignore it), written only on success.
- * @userdata: output (i; may be NULL to ignore it), written only on success.
- * @msg: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @busrpc: output (i; may be NULL to ignore it), written only on success.
- * @m: output (i; may be NULL to ignore it), written only on success.
- * @it: output (i; may be NULL to ignore it), written only on success.
- * @busrpc_err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @busrpc_err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
-int reserved_swap(busrpc_proxy *busrpc_p, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, int32_t *p, char **o, int32_t *out, char **err, int32_t *call, int32_t *cb, int32_t *self, int32_t *userdata, char **msg, int32_t *busrpc, int32_t *m, int32_t *it, busrpc_error *busrpc_err);
-
-/**
- * reserved_swap_done - completion of reserved_swap_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for reserved_swap() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @busrpc_err: NULL on success; else the error (borrowed).
- * @p: (i) borrowed until the callback returns.
- * @o: (s) borrowed until the callback returns; copy what you keep.
- * @out: (i) borrowed until the callback returns.
- * @err: (s) borrowed until the callback returns; copy what you keep.
- * @call: (i) borrowed until the callback returns.
- * @cb: (i) borrowed until the callback returns.
- * @self: (i) borrowed until the callback returns.
- * @userdata: (i) borrowed until the callback returns.
- * @msg: (s) borrowed until the callback returns; copy what you keep.
- * @busrpc: (i) borrowed until the callback returns.
- * @m: (i) borrowed until the callback returns.
- * @it: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
-typedef void (*reserved_swap_done)(int r, const busrpc_error *busrpc_err, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const char *msg, int32_t busrpc, int32_t m, int32_t it, void *busrpc_userdata);
-
-/**
- * reserved_swap_async() - call Swap; @busrpc_cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @busrpc_cb: may be NULL (the reply is then dropped).
- * @busrpc_out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@busrpc_cb will run), or a negative errno (@busrpc_cb will not run).
- */
-int reserved_swap_async(busrpc_proxy *busrpc_p, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, reserved_swap_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out);
-
-/**
- * reserved_ping() - call Ping without waiting (@noreply: no reply comes back).
- *
- * @busrpc_p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @p: input (i), borrowed.
- * @err: input (i), borrowed.
- * @o: input (i), borrowed.
- * @busrpc_err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0 once queued for sending, or a negative errno.
- */
-int reserved_ping(busrpc_proxy *busrpc_p, int32_t p, int32_t err, int32_t o, busrpc_error *busrpc_err);
-
-/**
- * reserved_stat() - call Stat and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @free: input (s), borrowed.
- * @malloc: input (i), borrowed.
- * @realloc: input (as), borrowed.
- * @memset: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @strlen: output (t; may be NULL to ignore it), written only on success.
- * @close: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with close().
- * @busrpc_arg_errno: output (i; may be NULL to ignore it), written only on success.
- * @memcpy: output (as; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with reserved_string_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
+/*
+ * Calls. reserved_M(p, inputs..., outputs..., err) calls method M and waits for
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * changes it for the next call only). Inputs are borrowed. Each output may
+ * be NULL to ignore it and is written only on success; what the caller gets
+ * is its own (to release as noted below). @err gets the error on failure
+ * (may be NULL; release with busrpc_error_clear()).
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
-int reserved_stat(busrpc_proxy *p, const char *free, int32_t malloc, const reserved_string_array *realloc, char **memset, uint64_t *strlen, int *close, int32_t *busrpc_arg_errno, reserved_string_array *memcpy, busrpc_error *err);
-
-/**
- * reserved_stat_done - completion of reserved_stat_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for reserved_stat() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @memset: (s) borrowed until the callback returns; copy what you keep.
- * @strlen: (t) borrowed until the callback returns.
- * @close: (h) borrowed until the callback returns; dup() it to keep it.
- * @busrpc_arg_errno: (i) borrowed until the callback returns.
- * @memcpy: (as) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
-typedef void (*reserved_stat_done)(int r, const busrpc_error *err, const char *memset, uint64_t strlen, int close, int32_t busrpc_arg_errno, const reserved_string_array *memcpy, void *userdata);
-
-/**
- * reserved_stat_async() - call Stat; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ *
+ * reserved_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied
+ * into the message before it returns. @cb (may be NULL: the reply is then
+ * dropped) runs exactly once, from the loop: r is 0 or a negative errno as
+ * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else
+ * the error (borrowed); the outputs are borrowed until it returns (copy, dup()
+ * or take a reference on what you keep) and empty (0, NULL, -1) on failure.
+ * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ * still runs once), valid until the callback ran; busrpc_pending_unref() it.
  * Return: 0 (@cb will run), or a negative errno (@cb will not run).
  */
+/*
+ * reserved_mix():
+ * @reply: the caller releases it with free().
+ * @it: the caller releases it with reserved_rec_clear().
+ * @n: the caller releases it with reserved_int32_array_clear().
+ * @m: the caller releases it with reserved_string_int32_map_clear().
+ */
+int reserved_mix(busrpc_proxy *busrpc_p, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c, int32_t *ret, char **reply, int32_t *i, int32_t *r, reserved_rec *it, int32_t *sub, reserved_int32_array *n, reserved_string_int32_map *m, int32_t *v, int32_t *a, int32_t *e, busrpc_error *busrpc_err);
+typedef void (*reserved_mix_done)(int busrpc_r, const busrpc_error *busrpc_err, int32_t ret, const char *reply, int32_t i, int32_t r, const reserved_rec *it, int32_t sub, const reserved_int32_array *n, const reserved_string_int32_map *m, int32_t v, int32_t a, int32_t e, void *busrpc_userdata);
+int reserved_mix_async(busrpc_proxy *busrpc_p, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c, reserved_mix_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out);
+/*
+ * reserved_swap():
+ * @o: the caller releases it with free().
+ * @err: the caller releases it with free().
+ * @msg: the caller releases it with free().
+ */
+int reserved_swap(busrpc_proxy *busrpc_p, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, int32_t *p, char **o, int32_t *out, char **err, int32_t *call, int32_t *cb, int32_t *self, int32_t *userdata, char **msg, int32_t *busrpc, int32_t *m, int32_t *it, busrpc_error *busrpc_err);
+typedef void (*reserved_swap_done)(int r, const busrpc_error *busrpc_err, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const char *msg, int32_t busrpc, int32_t m, int32_t it, void *busrpc_userdata);
+int reserved_swap_async(busrpc_proxy *busrpc_p, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, reserved_swap_done busrpc_cb, void *busrpc_userdata, busrpc_pending **busrpc_out);
+/* reserved_ping(): @noreply: sends the call and returns 0 once it is queued; no reply comes back. */
+int reserved_ping(busrpc_proxy *busrpc_p, int32_t p, int32_t err, int32_t o, busrpc_error *busrpc_err);
+/*
+ * reserved_stat():
+ * @memset: the caller releases it with free().
+ * @close: the caller releases it with close().
+ * @memcpy: the caller releases it with reserved_string_array_clear().
+ */
+int reserved_stat(busrpc_proxy *p, const char *free, int32_t malloc, const reserved_string_array *realloc, char **memset, uint64_t *strlen, int *close, int32_t *busrpc_arg_errno, reserved_string_array *memcpy, busrpc_error *err);
+typedef void (*reserved_stat_done)(int r, const busrpc_error *err, const char *memset, uint64_t strlen, int close, int32_t busrpc_arg_errno, const reserved_string_array *memcpy, void *userdata);
 int reserved_stat_async(busrpc_proxy *p, const char *free, int32_t malloc, const reserved_string_array *realloc, reserved_stat_done cb, void *userdata, busrpc_pending **out);
 
-/**
- * reserved_get_p() - read property P (i).
- * @p: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* Properties. reserved_get_P(p, &value, err) reads P: the value may be NULL, is
+ * written only on success and is the caller's; reserved_set_P(p, value, err)
+ * writes it (borrowed). Return: as a call. */
 int reserved_get_p(busrpc_proxy *busrpc_p, int32_t *p, busrpc_error *err);
-
-/**
- * reserved_set_p() - write property P (i); @p is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_set_p(busrpc_proxy *busrpc_p, int32_t p, busrpc_error *err);
-
-/**
- * reserved_get_err() - read property Err (s).
- * @err: the value (may be NULL), written only on success; the caller releases
- *       it with free().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @busrpc_err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* property Err (s): reserved_get_err(): the caller releases @err with free(). */
 int reserved_get_err(busrpc_proxy *p, char **err, busrpc_error *busrpc_err);
-
-/**
- * reserved_set_err() - write property Err (s); @err is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @busrpc_err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_set_err(busrpc_proxy *p, const char *err, busrpc_error *busrpc_err);
-
-/**
- * reserved_get_out() - read property Out (i).
- * @out: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_out(busrpc_proxy *p, int32_t *out, busrpc_error *err);
-
-/**
- * reserved_get_self() - read property Self (i).
- * @self: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_self(busrpc_proxy *p, int32_t *self, busrpc_error *err);
-
-/**
- * reserved_set_self() - write property Self (i); @self is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_set_self(busrpc_proxy *p, int32_t self, busrpc_error *err);
-
-/**
- * reserved_get_call() - read property Call (i).
- * @call: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_call(busrpc_proxy *p, int32_t *call, busrpc_error *err);
-
-/**
- * reserved_set_call() - write property Call (i); @call is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_set_call(busrpc_proxy *p, int32_t call, busrpc_error *err);
-
-/**
- * reserved_get_cb() - read property Cb (i).
- * @cb: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_cb(busrpc_proxy *p, int32_t *cb, busrpc_error *err);
-
-/**
- * reserved_get_userdata() - read property Userdata (i).
- * @userdata: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_userdata(busrpc_proxy *p, int32_t *userdata, busrpc_error *err);
-
-/**
- * reserved_get_o() - read property O (i).
- * @o: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_o(busrpc_proxy *p, int32_t *o, busrpc_error *err);
-
-/**
- * reserved_get_ret() - read property Ret (i).
- * @ret: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_ret(busrpc_proxy *p, int32_t *ret, busrpc_error *err);
-
-/**
- * reserved_get_free() - read property Free (s).
- * @free: the value (may be NULL), written only on success; the caller releases
- *       it with free().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* property Free (s): reserved_get_free(): the caller releases @free with free(). */
 int reserved_get_free(busrpc_proxy *p, char **free, busrpc_error *err);
-
-/**
- * reserved_set_free() - write property Free (s); @free is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_set_free(busrpc_proxy *p, const char *free, busrpc_error *err);
-
-/**
- * reserved_get_has() - read property Has (i).
- * @has: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int reserved_get_has(busrpc_proxy *p, int32_t *has, busrpc_error *err);
 
 /**
@@ -597,72 +473,28 @@ typedef struct reserved_properties {
 static inline void reserved_properties_clear(reserved_properties *v) {
         if (!v)
                 return;
-        if (v->busrpc_has.err) {
-                free(v->err);
-        }
-        if (v->busrpc_has.free) {
-                free(v->free);
-        }
+        if (v->busrpc_has.err)
+                busrpc_value_clear(&busrpc_type_string, &v->err);
+        if (v->busrpc_has.free)
+                busrpc_value_clear(&busrpc_type_string, &v->free);
         memset(v, 0, sizeof(*v));
 }
 
-/**
- * reserved_get_all() - read every property at once (Properties.GetAll).
+/* reserved_get_all() - read every property at once (Properties.GetAll).
  * @ret: written only on success; release with reserved_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
- * is -EBADMSG (InvalidArgs in @err).
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+ * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err);
 
-/**
- * reserved_freed_handler - receives signal Freed.
- * @free: (s) borrowed until the callback returns; copy what you keep.
- * @busrpc_arg_errno: (i) borrowed until the callback returns.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. reserved_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*reserved_freed_handler)(const char *free, int32_t busrpc_arg_errno, void *userdata);
-
-/**
- * reserved_on_freed() - call @cb for every Freed signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int reserved_on_freed(busrpc_proxy *p, reserved_freed_handler cb, void *userdata, busrpc_subscription **out);
-
-/**
- * reserved_fired_handler - receives signal Fired.
- * @p: (i) borrowed until the callback returns.
- * @o: (s) borrowed until the callback returns; copy what you keep.
- * @cb: (i) borrowed until the callback returns.
- * @userdata: (i) borrowed until the callback returns.
- * @err: (s) borrowed until the callback returns; copy what you keep.
- * @self: (i) borrowed until the callback returns.
- * @call: (i) borrowed until the callback returns.
- * @out: (i) borrowed until the callback returns.
- * @r: (i) borrowed until the callback returns.
- * @c: (i) borrowed until the callback returns.
- * @m: (i) borrowed until the callback returns.
- * @args: (i) borrowed until the callback returns.
- * @e: (i) borrowed until the callback returns.
- * @it: (i) borrowed until the callback returns.
- * @v: ((isisiiiiissiiii)) borrowed until the callback returns; copy what you keep.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
 typedef void (*reserved_fired_handler)(int32_t p, const char *o, int32_t cb, int32_t userdata, const char *err, int32_t self, int32_t call, int32_t out, int32_t r, int32_t c, int32_t m, int32_t args, int32_t e, int32_t it, const reserved_rec *v, void *busrpc_userdata);
-
-/**
- * reserved_on_fired() - call @cb for every Fired signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int reserved_on_fired(busrpc_proxy *p, reserved_fired_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.example.Reserved: server ---- */
@@ -685,45 +517,25 @@ int reserved_on_fired(busrpc_proxy *p, reserved_fired_handler cb, void *userdata
  * Property ops get @err for a D-Bus error to return (busrpc_error_set()).
  */
 typedef struct reserved_ops {
-        /* Mix */
         int (*mix)(void *busrpc_self, busrpc_call *busrpc_req, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const reserved_rec *msg, reserved_kind c, int32_t *ret, char **reply, int32_t *i, int32_t *r, reserved_rec *it, int32_t *sub, reserved_int32_array *n, reserved_string_int32_map *m, int32_t *v, int32_t *a, int32_t *e);
-        /* Swap */
         int (*swap)(void *busrpc_self, busrpc_call *busrpc_req, int32_t ret, const char *reply, int32_t args, int32_t value, int32_t ops, int32_t *p, char **o, int32_t *out, char **err, int32_t *call, int32_t *cb, int32_t *self, int32_t *userdata, char **msg, int32_t *busrpc, int32_t *m, int32_t *it);
-        /* Ping (@noreply: return 0; no reply is sent) */
-        int (*ping)(void *self, busrpc_call *call, int32_t p, int32_t err, int32_t o);
-        /* Stat */
+        int (*ping)(void *self, busrpc_call *call, int32_t p, int32_t err, int32_t o); /* @noreply: return 0; no reply is sent */
         int (*stat)(void *self, busrpc_call *call, const char *free, int32_t malloc, const reserved_string_array *realloc, char **memset, uint64_t *strlen, int *close, int32_t *busrpc_arg_errno, reserved_string_array *memcpy);
-        /* property P */
         int (*get_p)(void *self, int32_t *p, busrpc_error *err);
-        /* property P: the new value */
-        int (*set_p)(void *self, int32_t p, busrpc_error *err);
-        /* property Err */
+        int (*set_p)(void *self, int32_t p, busrpc_error *err); /* the new value */
         int (*get_err)(void *self, char **err, busrpc_error *busrpc_err);
-        /* property Err: the new value */
-        int (*set_err)(void *self, const char *err, busrpc_error *busrpc_err);
-        /* property Out */
+        int (*set_err)(void *self, const char *err, busrpc_error *busrpc_err); /* the new value */
         int (*get_out)(void *self, int32_t *out, busrpc_error *err);
-        /* property Self */
         int (*get_self)(void *busrpc_self, int32_t *self, busrpc_error *err);
-        /* property Self: the new value */
-        int (*set_self)(void *busrpc_self, int32_t self, busrpc_error *err);
-        /* property Call */
+        int (*set_self)(void *busrpc_self, int32_t self, busrpc_error *err); /* the new value */
         int (*get_call)(void *self, int32_t *call, busrpc_error *err);
-        /* property Call: the new value */
-        int (*set_call)(void *self, int32_t call, busrpc_error *err);
-        /* property Cb */
+        int (*set_call)(void *self, int32_t call, busrpc_error *err); /* the new value */
         int (*get_cb)(void *self, int32_t *cb, busrpc_error *err);
-        /* property Userdata */
         int (*get_userdata)(void *self, int32_t *userdata, busrpc_error *err);
-        /* property O */
         int (*get_o)(void *self, int32_t *o, busrpc_error *err);
-        /* property Ret */
         int (*get_ret)(void *self, int32_t *ret, busrpc_error *err);
-        /* property Free */
         int (*get_free)(void *self, char **free, busrpc_error *err);
-        /* property Free: the new value */
-        int (*set_free)(void *self, const char *free, busrpc_error *err);
-        /* property Has */
+        int (*set_free)(void *self, const char *free, busrpc_error *err); /* the new value */
         int (*get_has)(void *self, int32_t *has, busrpc_error *err);
 } reserved_ops;
 
@@ -740,28 +552,12 @@ extern const busrpc_interface_desc reserved_interface;
  */
 int reserved_export(busrpc_conn *c, const char *path, const reserved_ops *ops, void *self, busrpc_object **out);
 
-/**
- * reserved_mix_reply() - reply to a Mix call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @busrpc_req.
+/* reserved_M_reply(call, outputs...) - reply to an M call that its op deferred;
+ * the outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
+ * -ENOMEM, -ECONNRESET. */
 int reserved_mix_reply(busrpc_call *busrpc_req, int32_t ret, const char *reply, int32_t i, int32_t r, const reserved_rec *it, int32_t sub, const reserved_int32_array *n, const reserved_string_int32_map *m, int32_t v, int32_t a, int32_t e);
-
-/**
- * reserved_swap_reply() - reply to a Swap call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @busrpc_req.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int reserved_swap_reply(busrpc_call *busrpc_req, int32_t p, const char *o, int32_t out, const char *err, int32_t call, int32_t cb, int32_t self, int32_t userdata, const char *msg, int32_t busrpc, int32_t m, int32_t it);
-
-/**
- * reserved_stat_reply() - reply to a Stat call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int reserved_stat_reply(busrpc_call *call, const char *memset, uint64_t strlen, int close, int32_t busrpc_arg_errno, const reserved_string_array *memcpy);
 
 /**

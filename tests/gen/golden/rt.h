@@ -216,377 +216,327 @@ struct rt_framed {
         uint32_t seq;
 };
 
+/* The descriptors the runtime's marshaller reads and writes these types by
+ * (internal: generated code passes them; see docs/generated-api.md). */
+static const busrpc_type busrpc__rt_shm_4096 BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_SHM, .size = sizeof(busrpc_shm *), .signature = "h", .name = "shm",
+        .max_size = UINT64_C(4096),
+};
+
+static const busrpc_type busrpc__rt_shm_65536 BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_SHM, .size = sizeof(busrpc_shm *), .signature = "h", .name = "shm",
+        .max_size = UINT64_C(65536),
+};
+
+static const busrpc_field busrpc__rt_basics__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_bool, offsetof(rt_basics, b), "b" },
+        { &busrpc_type_byte, offsetof(rt_basics, y), "y" },
+        { &busrpc_type_int16, offsetof(rt_basics, n), "n" },
+        { &busrpc_type_uint16, offsetof(rt_basics, q), "q" },
+        { &busrpc_type_int32, offsetof(rt_basics, i), "i" },
+        { &busrpc_type_uint32, offsetof(rt_basics, u), "u" },
+        { &busrpc_type_int64, offsetof(rt_basics, x), "x" },
+        { &busrpc_type_uint64, offsetof(rt_basics, t), "t" },
+        { &busrpc_type_double, offsetof(rt_basics, d), "d" },
+        { &busrpc_type_string, offsetof(rt_basics, s), "s" },
+        { &busrpc_type_objpath, offsetof(rt_basics, o), "o" },
+        { &busrpc_type_signature, offsetof(rt_basics, g), "g" },
+};
+static const busrpc_type busrpc__rt_basics BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_basics), .signature = "(bynqiuxtdsog)", .name = "rt_basics",
+        .fields = busrpc__rt_basics__fields, .n_fields = 12,
+};
+
+static const uint64_t busrpc__rt_color__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
+static const busrpc_type busrpc__rt_color BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(rt_color), .signature = "u", .name = "rt_color",
+        .values = busrpc__rt_color__values, .n_values = 3,
+};
+
+static const busrpc_type busrpc__rt_perm BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_FLAGS, .wire = 'q', .size = sizeof(rt_perm), .signature = "q", .name = "rt_perm",
+        .mask = UINT64_C(0x7),
+};
+
+static const busrpc_type busrpc__rt_string_int32_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_string_int32_map), .signature = "a{si}", .name = "rt_string_int32_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+};
+
+static const busrpc_field busrpc__rt_entry__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_string, offsetof(rt_entry, key), "key" },
+        { &busrpc__rt_string_int32_map, offsetof(rt_entry, values), "values" },
+        { &busrpc__rt_color, offsetof(rt_entry, color), "color" },
+};
+static const busrpc_type busrpc__rt_entry BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_entry), .signature = "(sa{si}u)", .name = "rt_entry",
+        .fields = busrpc__rt_entry__fields, .n_fields = 3,
+};
+
+static const busrpc_field busrpc__rt_holder__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_fd, offsetof(rt_holder, handle), "handle" },
+        { &busrpc_type_string, offsetof(rt_holder, note), "note" },
+};
+static const busrpc_type busrpc__rt_holder BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_holder), .signature = "(hs)", .name = "rt_holder",
+        .fields = busrpc__rt_holder__fields, .n_fields = 2,
+};
+
+static const busrpc_field busrpc__rt_framed__fields[] BUSRPC_UNUSED = {
+        { &busrpc__rt_shm_4096, offsetof(rt_framed, data), "data" },
+        { &busrpc_type_uint32, offsetof(rt_framed, seq), "seq" },
+};
+static const busrpc_type busrpc__rt_framed BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_framed), .signature = "(hu)", .name = "rt_framed",
+        .fields = busrpc__rt_framed__fields, .n_fields = 2,
+};
+
+static const busrpc_type busrpc__rt_int32_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_int32_array), .signature = "ai", .name = "rt_int32_array",
+        .elem = &busrpc_type_int32,
+};
+
+static const busrpc_type busrpc__rt_byte_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_byte_array), .signature = "ay", .name = "rt_byte_array",
+        .elem = &busrpc_type_byte,
+};
+
+static const busrpc_type busrpc__rt_double_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_double_array), .signature = "ad", .name = "rt_double_array",
+        .elem = &busrpc_type_double,
+};
+
+static const busrpc_type busrpc__rt_bool_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_bool_array), .signature = "ab", .name = "rt_bool_array",
+        .elem = &busrpc_type_bool,
+};
+
+static const busrpc_type busrpc__rt_string_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_string_array), .signature = "as", .name = "rt_string_array",
+        .elem = &busrpc_type_string,
+};
+
+static const busrpc_type busrpc__rt_int64_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_int64_array), .signature = "ax", .name = "rt_int64_array",
+        .elem = &busrpc_type_int64,
+};
+
+static const busrpc_type busrpc__rt_entry_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_entry_array), .signature = "a(sa{si}u)", .name = "rt_entry_array",
+        .elem = &busrpc__rt_entry,
+};
+
+static const busrpc_type busrpc__rt_string_uint32_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_string_uint32_map), .signature = "a{su}", .name = "rt_string_uint32_map",
+        .elem = &busrpc_type_string, .value = &busrpc_type_uint32,
+};
+
+static const busrpc_type busrpc__rt_uint32_string_array_map BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_uint32_string_array_map), .signature = "a{uas}", .name = "rt_uint32_string_array_map",
+        .elem = &busrpc_type_uint32, .value = &busrpc__rt_string_array,
+};
+
+static const busrpc_type busrpc__rt_variant_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_variant_array), .signature = "av", .name = "rt_variant_array",
+        .elem = &busrpc_type_variant,
+};
+
+static const busrpc_type busrpc__rt_fd_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_fd_array), .signature = "ah", .name = "rt_fd_array",
+        .elem = &busrpc_type_fd,
+};
+
+static const busrpc_type busrpc__rt_uint32_array BUSRPC_UNUSED = {
+        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_uint32_array), .signature = "au", .name = "rt_uint32_array",
+        .elem = &busrpc_type_uint32,
+};
+
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and
  * empties it again (NULL is a no-op); X_free() clears and free()s a heap
  * value, returning NULL. */
-static inline void rt_basics_init(rt_basics *v);
-static inline void rt_basics_clear(rt_basics *v);
-static inline rt_basics *rt_basics_free(rt_basics *v);
-static inline void rt_entry_init(rt_entry *v);
-static inline void rt_entry_clear(rt_entry *v);
-static inline rt_entry *rt_entry_free(rt_entry *v);
-static inline void rt_string_int32_map_clear(rt_string_int32_map *v);
-static inline rt_string_int32_map *rt_string_int32_map_free(rt_string_int32_map *v);
-static inline void rt_holder_init(rt_holder *v);
-static inline void rt_holder_clear(rt_holder *v);
-static inline rt_holder *rt_holder_free(rt_holder *v);
-static inline void rt_framed_init(rt_framed *v);
-static inline void rt_framed_clear(rt_framed *v);
-static inline rt_framed *rt_framed_free(rt_framed *v);
-static inline void rt_int32_array_clear(rt_int32_array *v);
-static inline rt_int32_array *rt_int32_array_free(rt_int32_array *v);
-static inline void rt_byte_array_clear(rt_byte_array *v);
-static inline rt_byte_array *rt_byte_array_free(rt_byte_array *v);
-static inline void rt_double_array_clear(rt_double_array *v);
-static inline rt_double_array *rt_double_array_free(rt_double_array *v);
-static inline void rt_bool_array_clear(rt_bool_array *v);
-static inline rt_bool_array *rt_bool_array_free(rt_bool_array *v);
-static inline void rt_string_array_clear(rt_string_array *v);
-static inline rt_string_array *rt_string_array_free(rt_string_array *v);
-static inline void rt_int64_array_clear(rt_int64_array *v);
-static inline rt_int64_array *rt_int64_array_free(rt_int64_array *v);
-static inline void rt_entry_array_clear(rt_entry_array *v);
-static inline rt_entry_array *rt_entry_array_free(rt_entry_array *v);
-static inline void rt_string_uint32_map_clear(rt_string_uint32_map *v);
-static inline rt_string_uint32_map *rt_string_uint32_map_free(rt_string_uint32_map *v);
-static inline void rt_uint32_string_array_map_clear(rt_uint32_string_array_map *v);
-static inline rt_uint32_string_array_map *rt_uint32_string_array_map_free(rt_uint32_string_array_map *v);
-static inline void rt_variant_array_clear(rt_variant_array *v);
-static inline rt_variant_array *rt_variant_array_free(rt_variant_array *v);
-static inline void rt_fd_array_clear(rt_fd_array *v);
-static inline rt_fd_array *rt_fd_array_free(rt_fd_array *v);
-static inline void rt_uint32_array_clear(rt_uint32_array *v);
-static inline rt_uint32_array *rt_uint32_array_free(rt_uint32_array *v);
-
 static inline void rt_basics_init(rt_basics *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__rt_basics, v);
 }
 
 static inline void rt_basics_clear(rt_basics *v) {
-        if (!v)
-                return;
-        free(v->s);
-        free(v->o);
-        free(v->g);
-        rt_basics_init(v);
+        busrpc_value_clear(&busrpc__rt_basics, v);
 }
 
 static inline rt_basics *rt_basics_free(rt_basics *v) {
-        if (v) {
-                rt_basics_clear(v);
-                free(v);
-        }
+        rt_basics_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_entry_init(rt_entry *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__rt_entry, v);
 }
 
 static inline void rt_entry_clear(rt_entry *v) {
-        if (!v)
-                return;
-        free(v->key);
-        rt_string_int32_map_clear(&v->values);
-        rt_entry_init(v);
+        busrpc_value_clear(&busrpc__rt_entry, v);
 }
 
 static inline rt_entry *rt_entry_free(rt_entry *v) {
-        if (v) {
-                rt_entry_clear(v);
-                free(v);
-        }
+        rt_entry_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_string_int32_map_clear(rt_string_int32_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_string_int32_map, v);
 }
 
 static inline rt_string_int32_map *rt_string_int32_map_free(rt_string_int32_map *v) {
-        if (v) {
-                rt_string_int32_map_clear(v);
-                free(v);
-        }
+        rt_string_int32_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_holder_init(rt_holder *v) {
-        memset(v, 0, sizeof(*v));
-        v->handle = -1;
+        busrpc_value_init(&busrpc__rt_holder, v);
 }
 
 static inline void rt_holder_clear(rt_holder *v) {
-        if (!v)
-                return;
-        if (v->handle >= 0)
-                close(v->handle);
-        free(v->note);
-        rt_holder_init(v);
+        busrpc_value_clear(&busrpc__rt_holder, v);
 }
 
 static inline rt_holder *rt_holder_free(rt_holder *v) {
-        if (v) {
-                rt_holder_clear(v);
-                free(v);
-        }
+        rt_holder_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_framed_init(rt_framed *v) {
-        memset(v, 0, sizeof(*v));
+        busrpc_value_init(&busrpc__rt_framed, v);
 }
 
 static inline void rt_framed_clear(rt_framed *v) {
-        if (!v)
-                return;
-        busrpc_shm_unref(v->data);
-        rt_framed_init(v);
+        busrpc_value_clear(&busrpc__rt_framed, v);
 }
 
 static inline rt_framed *rt_framed_free(rt_framed *v) {
-        if (v) {
-                rt_framed_clear(v);
-                free(v);
-        }
+        rt_framed_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_int32_array_clear(rt_int32_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_int32_array, v);
 }
 
 static inline rt_int32_array *rt_int32_array_free(rt_int32_array *v) {
-        if (v) {
-                rt_int32_array_clear(v);
-                free(v);
-        }
+        rt_int32_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_byte_array_clear(rt_byte_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_byte_array, v);
 }
 
 static inline rt_byte_array *rt_byte_array_free(rt_byte_array *v) {
-        if (v) {
-                rt_byte_array_clear(v);
-                free(v);
-        }
+        rt_byte_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_double_array_clear(rt_double_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_double_array, v);
 }
 
 static inline rt_double_array *rt_double_array_free(rt_double_array *v) {
-        if (v) {
-                rt_double_array_clear(v);
-                free(v);
-        }
+        rt_double_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_bool_array_clear(rt_bool_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_bool_array, v);
 }
 
 static inline rt_bool_array *rt_bool_array_free(rt_bool_array *v) {
-        if (v) {
-                rt_bool_array_clear(v);
-                free(v);
-        }
+        rt_bool_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_string_array_clear(rt_string_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_string_array, v);
 }
 
 static inline rt_string_array *rt_string_array_free(rt_string_array *v) {
-        if (v) {
-                rt_string_array_clear(v);
-                free(v);
-        }
+        rt_string_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_int64_array_clear(rt_int64_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_int64_array, v);
 }
 
 static inline rt_int64_array *rt_int64_array_free(rt_int64_array *v) {
-        if (v) {
-                rt_int64_array_clear(v);
-                free(v);
-        }
+        rt_int64_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_entry_array_clear(rt_entry_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                rt_entry_clear(&v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_entry_array, v);
 }
 
 static inline rt_entry_array *rt_entry_array_free(rt_entry_array *v) {
-        if (v) {
-                rt_entry_array_clear(v);
-                free(v);
-        }
+        rt_entry_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_string_uint32_map_clear(rt_string_uint32_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                free(v->keys[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_string_uint32_map, v);
 }
 
 static inline rt_string_uint32_map *rt_string_uint32_map_free(rt_string_uint32_map *v) {
-        if (v) {
-                rt_string_uint32_map_clear(v);
-                free(v);
-        }
+        rt_string_uint32_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_uint32_string_array_map_clear(rt_uint32_string_array_map *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                rt_string_array_clear(&v->values[i]);
-        }
-        free(v->keys);
-        free(v->values);
-        v->keys = NULL;
-        v->values = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_uint32_string_array_map, v);
 }
 
 static inline rt_uint32_string_array_map *rt_uint32_string_array_map_free(rt_uint32_string_array_map *v) {
-        if (v) {
-                rt_uint32_string_array_map_clear(v);
-                free(v);
-        }
+        rt_uint32_string_array_map_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_variant_array_clear(rt_variant_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                busrpc_variant_unref(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_variant_array, v);
 }
 
 static inline rt_variant_array *rt_variant_array_free(rt_variant_array *v) {
-        if (v) {
-                rt_variant_array_clear(v);
-                free(v);
-        }
+        rt_variant_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_fd_array_clear(rt_fd_array *v) {
-        size_t i;
-
-        if (!v)
-                return;
-        for (i = 0; i < v->n; i++) {
-                if (v->items[i] >= 0)
-                        close(v->items[i]);
-        }
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_fd_array, v);
 }
 
 static inline rt_fd_array *rt_fd_array_free(rt_fd_array *v) {
-        if (v) {
-                rt_fd_array_clear(v);
-                free(v);
-        }
+        rt_fd_array_clear(v);
+        free(v);
         return NULL;
 }
 
 static inline void rt_uint32_array_clear(rt_uint32_array *v) {
-        if (!v)
-                return;
-        free(v->items);
-        v->items = NULL;
-        v->n = 0;
+        busrpc_value_clear(&busrpc__rt_uint32_array, v);
 }
 
 static inline rt_uint32_array *rt_uint32_array_free(rt_uint32_array *v) {
-        if (v) {
-                rt_uint32_array_clear(v);
-                free(v);
-        }
+        rt_uint32_array_clear(v);
+        free(v);
         return NULL;
 }
 
@@ -598,6 +548,222 @@ static inline rt_uint32_array *rt_uint32_array_free(rt_uint32_array *v) {
  * (busrpc_error_has_name(err, ...)). */
 #define ROUND_TRIP_ERROR_DIVIDE_BY_ZERO "org.busrpc.test.RoundTrip.Error.DivideByZero"
 
+/* The arguments of org.busrpc.test.RoundTrip's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__round_trip_echo_basics__in { rt_basics v; } busrpc__round_trip_echo_basics__in;
+typedef struct busrpc__round_trip_echo_basics__out { rt_basics w; } busrpc__round_trip_echo_basics__out;
+typedef struct busrpc__round_trip_ints__in {
+        uint8_t y;
+        int16_t n;
+        uint16_t q;
+        int32_t i;
+        uint32_t u;
+        int64_t x;
+        uint64_t t;
+        bool b;
+        double d;
+} busrpc__round_trip_ints__in;
+typedef struct busrpc__round_trip_ints__out {
+        uint8_t ry;
+        int16_t rn;
+        uint16_t rq;
+        int32_t ri;
+        uint32_t ru;
+        int64_t rx;
+        uint64_t rt;
+        bool rb;
+        double rd;
+} busrpc__round_trip_ints__out;
+typedef struct busrpc__round_trip_strings__in { char *s; char *path; char *g; } busrpc__round_trip_strings__in;
+typedef struct busrpc__round_trip_strings__out { char *rs; char *ro; char *rg; } busrpc__round_trip_strings__out;
+typedef struct busrpc__round_trip_arrays__in {
+        rt_int32_array ints;
+        rt_byte_array bytes;
+        rt_double_array dbls;
+        rt_bool_array bools;
+        rt_string_array strs;
+        rt_int64_array longs;
+} busrpc__round_trip_arrays__in;
+typedef struct busrpc__round_trip_arrays__out {
+        rt_int32_array rints;
+        rt_byte_array rbytes;
+        rt_double_array rdbls;
+        rt_bool_array rbools;
+        rt_string_array rstrs;
+        rt_int64_array rlongs;
+} busrpc__round_trip_arrays__out;
+typedef struct busrpc__round_trip_nested__in { rt_entry_array entries; } busrpc__round_trip_nested__in;
+typedef struct busrpc__round_trip_nested__out {
+        rt_entry_array rentries;
+        uint32_t count;
+} busrpc__round_trip_nested__out;
+typedef struct busrpc__round_trip_maps__in {
+        rt_string_uint32_map m;
+        rt_uint32_string_array_map lists;
+} busrpc__round_trip_maps__in;
+typedef struct busrpc__round_trip_maps__out {
+        rt_string_uint32_map rm;
+        rt_uint32_string_array_map rlists;
+} busrpc__round_trip_maps__out;
+typedef struct busrpc__round_trip_variants__in {
+        busrpc_variant *v;
+        rt_variant_array vs;
+} busrpc__round_trip_variants__in;
+typedef struct busrpc__round_trip_variants__out {
+        busrpc_variant *rv;
+        rt_variant_array rvs;
+} busrpc__round_trip_variants__out;
+typedef struct busrpc__round_trip_enums__in { rt_color c; rt_perm perm; } busrpc__round_trip_enums__in;
+typedef struct busrpc__round_trip_enums__out { rt_color rc; rt_perm rp; } busrpc__round_trip_enums__out;
+typedef struct busrpc__round_trip_fds__in { int a; rt_fd_array many; rt_holder h; } busrpc__round_trip_fds__in;
+typedef struct busrpc__round_trip_fds__out {
+        int ra;
+        rt_fd_array rmany;
+        rt_holder rh;
+} busrpc__round_trip_fds__out;
+typedef struct busrpc__round_trip_blob__in { busrpc_shm *data; } busrpc__round_trip_blob__in;
+typedef struct busrpc__round_trip_blob__out {
+        uint64_t size;
+        uint64_t sum;
+        busrpc_shm *copy;
+} busrpc__round_trip_blob__out;
+typedef struct busrpc__round_trip_bounded__in {
+        busrpc_shm *data;
+        rt_framed f;
+        uint64_t want;
+} busrpc__round_trip_bounded__in;
+typedef struct busrpc__round_trip_bounded__out {
+        uint64_t size;
+        busrpc_shm *made;
+} busrpc__round_trip_bounded__out;
+typedef struct busrpc__round_trip_repeat__in { char *key; uint32_t times; } busrpc__round_trip_repeat__in;
+typedef struct busrpc__round_trip_repeat__out { rt_string_uint32_map m; } busrpc__round_trip_repeat__out;
+typedef struct busrpc__round_trip_emit_shm__in { uint64_t size; } busrpc__round_trip_emit_shm__in;
+typedef struct busrpc__round_trip_shared__in { busrpc_shm *data; uint64_t size; } busrpc__round_trip_shared__in;
+typedef struct busrpc__round_trip_divide__in { int32_t a; int32_t b; } busrpc__round_trip_divide__in;
+typedef struct busrpc__round_trip_divide__out { int32_t q; } busrpc__round_trip_divide__out;
+typedef struct busrpc__round_trip_later__in { uint32_t ms; int32_t value; } busrpc__round_trip_later__in;
+typedef struct busrpc__round_trip_later__out { int32_t back; } busrpc__round_trip_later__out;
+typedef struct busrpc__round_trip_poke__in { char *what; } busrpc__round_trip_poke__in;
+typedef struct busrpc__round_trip_poked__out { char *last; } busrpc__round_trip_poked__out;
+typedef struct busrpc__round_trip_emit__in { int64_t value; char *where; } busrpc__round_trip_emit__in;
+typedef struct busrpc__round_trip_happened__in {
+        int64_t value;
+        char *where;
+        rt_entry entry;
+} busrpc__round_trip_happened__in;
+static const busrpc_field busrpc__round_trip__fields[] BUSRPC_UNUSED = {
+        { &busrpc__rt_basics, offsetof(busrpc__round_trip_echo_basics__in, v), "v" },
+        { &busrpc__rt_basics, offsetof(busrpc__round_trip_echo_basics__out, w), "w" },
+        { &busrpc_type_byte, offsetof(busrpc__round_trip_ints__in, y), "y" },
+        { &busrpc_type_int16, offsetof(busrpc__round_trip_ints__in, n), "n" },
+        { &busrpc_type_uint16, offsetof(busrpc__round_trip_ints__in, q), "q" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_ints__in, i), "i" },
+        { &busrpc_type_uint32, offsetof(busrpc__round_trip_ints__in, u), "u" },
+        { &busrpc_type_int64, offsetof(busrpc__round_trip_ints__in, x), "x" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_ints__in, t), "t" },
+        { &busrpc_type_bool, offsetof(busrpc__round_trip_ints__in, b), "b" },
+        { &busrpc_type_double, offsetof(busrpc__round_trip_ints__in, d), "d" },
+        { &busrpc_type_byte, offsetof(busrpc__round_trip_ints__out, ry), "ry" },
+        { &busrpc_type_int16, offsetof(busrpc__round_trip_ints__out, rn), "rn" },
+        { &busrpc_type_uint16, offsetof(busrpc__round_trip_ints__out, rq), "rq" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_ints__out, ri), "ri" },
+        { &busrpc_type_uint32, offsetof(busrpc__round_trip_ints__out, ru), "ru" },
+        { &busrpc_type_int64, offsetof(busrpc__round_trip_ints__out, rx), "rx" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_ints__out, rt), "rt" },
+        { &busrpc_type_bool, offsetof(busrpc__round_trip_ints__out, rb), "rb" },
+        { &busrpc_type_double, offsetof(busrpc__round_trip_ints__out, rd), "rd" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_strings__in, s), "s" },
+        { &busrpc_type_objpath, offsetof(busrpc__round_trip_strings__in, path), "path" },
+        { &busrpc_type_signature, offsetof(busrpc__round_trip_strings__in, g), "g" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_strings__out, rs), "rs" },
+        { &busrpc_type_objpath, offsetof(busrpc__round_trip_strings__out, ro), "ro" },
+        { &busrpc_type_signature, offsetof(busrpc__round_trip_strings__out, rg), "rg" },
+        { &busrpc__rt_int32_array, offsetof(busrpc__round_trip_arrays__in, ints), "ints" },
+        { &busrpc__rt_byte_array, offsetof(busrpc__round_trip_arrays__in, bytes), "bytes" },
+        { &busrpc__rt_double_array, offsetof(busrpc__round_trip_arrays__in, dbls), "dbls" },
+        { &busrpc__rt_bool_array, offsetof(busrpc__round_trip_arrays__in, bools), "bools" },
+        { &busrpc__rt_string_array, offsetof(busrpc__round_trip_arrays__in, strs), "strs" },
+        { &busrpc__rt_int64_array, offsetof(busrpc__round_trip_arrays__in, longs), "longs" },
+        { &busrpc__rt_int32_array, offsetof(busrpc__round_trip_arrays__out, rints), "rints" },
+        { &busrpc__rt_byte_array, offsetof(busrpc__round_trip_arrays__out, rbytes), "rbytes" },
+        { &busrpc__rt_double_array, offsetof(busrpc__round_trip_arrays__out, rdbls), "rdbls" },
+        { &busrpc__rt_bool_array, offsetof(busrpc__round_trip_arrays__out, rbools), "rbools" },
+        { &busrpc__rt_string_array, offsetof(busrpc__round_trip_arrays__out, rstrs), "rstrs" },
+        { &busrpc__rt_int64_array, offsetof(busrpc__round_trip_arrays__out, rlongs), "rlongs" },
+        { &busrpc__rt_entry_array, offsetof(busrpc__round_trip_nested__in, entries), "entries" },
+        { &busrpc__rt_entry_array, offsetof(busrpc__round_trip_nested__out, rentries), "rentries" },
+        { &busrpc_type_uint32, offsetof(busrpc__round_trip_nested__out, count), "count" },
+        { &busrpc__rt_string_uint32_map, offsetof(busrpc__round_trip_maps__in, m), "m" },
+        { &busrpc__rt_uint32_string_array_map, offsetof(busrpc__round_trip_maps__in, lists), "lists" },
+        { &busrpc__rt_string_uint32_map, offsetof(busrpc__round_trip_maps__out, rm), "rm" },
+        { &busrpc__rt_uint32_string_array_map, offsetof(busrpc__round_trip_maps__out, rlists), "rlists" },
+        { &busrpc_type_variant, offsetof(busrpc__round_trip_variants__in, v), "v" },
+        { &busrpc__rt_variant_array, offsetof(busrpc__round_trip_variants__in, vs), "vs" },
+        { &busrpc_type_variant, offsetof(busrpc__round_trip_variants__out, rv), "rv" },
+        { &busrpc__rt_variant_array, offsetof(busrpc__round_trip_variants__out, rvs), "rvs" },
+        { &busrpc__rt_color, offsetof(busrpc__round_trip_enums__in, c), "c" },
+        { &busrpc__rt_perm, offsetof(busrpc__round_trip_enums__in, perm), "perm" },
+        { &busrpc__rt_color, offsetof(busrpc__round_trip_enums__out, rc), "rc" },
+        { &busrpc__rt_perm, offsetof(busrpc__round_trip_enums__out, rp), "rp" },
+        { &busrpc_type_fd, offsetof(busrpc__round_trip_fds__in, a), "a" },
+        { &busrpc__rt_fd_array, offsetof(busrpc__round_trip_fds__in, many), "many" },
+        { &busrpc__rt_holder, offsetof(busrpc__round_trip_fds__in, h), "h" },
+        { &busrpc_type_fd, offsetof(busrpc__round_trip_fds__out, ra), "ra" },
+        { &busrpc__rt_fd_array, offsetof(busrpc__round_trip_fds__out, rmany), "rmany" },
+        { &busrpc__rt_holder, offsetof(busrpc__round_trip_fds__out, rh), "rh" },
+        { &busrpc_type_shm, offsetof(busrpc__round_trip_blob__in, data), "data" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_blob__out, size), "size" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_blob__out, sum), "sum" },
+        { &busrpc_type_shm, offsetof(busrpc__round_trip_blob__out, copy), "copy" },
+        { &busrpc__rt_shm_65536, offsetof(busrpc__round_trip_bounded__in, data), "data" },
+        { &busrpc__rt_framed, offsetof(busrpc__round_trip_bounded__in, f), "f" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_bounded__in, want), "want" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_bounded__out, size), "size" },
+        { &busrpc__rt_shm_65536, offsetof(busrpc__round_trip_bounded__out, made), "made" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_repeat__in, key), "key" },
+        { &busrpc_type_uint32, offsetof(busrpc__round_trip_repeat__in, times), "times" },
+        { &busrpc__rt_string_uint32_map, offsetof(busrpc__round_trip_repeat__out, m), "m" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_emit_shm__in, size), "size" },
+        { &busrpc_type_shm, offsetof(busrpc__round_trip_shared__in, data), "data" },
+        { &busrpc_type_uint64, offsetof(busrpc__round_trip_shared__in, size), "size" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_divide__in, a), "a" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_divide__in, b), "b" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_divide__out, q), "q" },
+        { &busrpc_type_uint32, offsetof(busrpc__round_trip_later__in, ms), "ms" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_later__in, value), "value" },
+        { &busrpc_type_int32, offsetof(busrpc__round_trip_later__out, back), "back" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_poke__in, what), "what" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_poked__out, last), "last" },
+        { &busrpc_type_int64, offsetof(busrpc__round_trip_emit__in, value), "value" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_emit__in, where), "where" },
+        { &busrpc_type_int64, offsetof(busrpc__round_trip_happened__in, value), "value" },
+        { &busrpc_type_string, offsetof(busrpc__round_trip_happened__in, where), "where" },
+        { &busrpc__rt_entry, offsetof(busrpc__round_trip_happened__in, entry), "entry" },
+};
+static const busrpc_args busrpc__round_trip__args[] BUSRPC_UNUSED = {
+        /* EchoBasics */ { "(bynqiuxtdsog)", busrpc__round_trip__fields + 0, 1, sizeof(busrpc__round_trip_echo_basics__in) }, { "(bynqiuxtdsog)", busrpc__round_trip__fields + 1, 1, sizeof(busrpc__round_trip_echo_basics__out) },
+        /* Ints */ { "ynqiuxtbd", busrpc__round_trip__fields + 2, 9, sizeof(busrpc__round_trip_ints__in) }, { "ynqiuxtbd", busrpc__round_trip__fields + 11, 9, sizeof(busrpc__round_trip_ints__out) },
+        /* Strings */ { "sog", busrpc__round_trip__fields + 20, 3, sizeof(busrpc__round_trip_strings__in) }, { "sog", busrpc__round_trip__fields + 23, 3, sizeof(busrpc__round_trip_strings__out) },
+        /* Arrays */ { "aiayadabasax", busrpc__round_trip__fields + 26, 6, sizeof(busrpc__round_trip_arrays__in) }, { "aiayadabasax", busrpc__round_trip__fields + 32, 6, sizeof(busrpc__round_trip_arrays__out) },
+        /* Nested */ { "a(sa{si}u)", busrpc__round_trip__fields + 38, 1, sizeof(busrpc__round_trip_nested__in) }, { "a(sa{si}u)u", busrpc__round_trip__fields + 39, 2, sizeof(busrpc__round_trip_nested__out) },
+        /* Maps */ { "a{su}a{uas}", busrpc__round_trip__fields + 41, 2, sizeof(busrpc__round_trip_maps__in) }, { "a{su}a{uas}", busrpc__round_trip__fields + 43, 2, sizeof(busrpc__round_trip_maps__out) },
+        /* Variants */ { "vav", busrpc__round_trip__fields + 45, 2, sizeof(busrpc__round_trip_variants__in) }, { "vav", busrpc__round_trip__fields + 47, 2, sizeof(busrpc__round_trip_variants__out) },
+        /* Enums */ { "uq", busrpc__round_trip__fields + 49, 2, sizeof(busrpc__round_trip_enums__in) }, { "uq", busrpc__round_trip__fields + 51, 2, sizeof(busrpc__round_trip_enums__out) },
+        /* Fds */ { "hah(hs)", busrpc__round_trip__fields + 53, 3, sizeof(busrpc__round_trip_fds__in) }, { "hah(hs)", busrpc__round_trip__fields + 56, 3, sizeof(busrpc__round_trip_fds__out) },
+        /* Blob */ { "h", busrpc__round_trip__fields + 59, 1, sizeof(busrpc__round_trip_blob__in) }, { "tth", busrpc__round_trip__fields + 60, 3, sizeof(busrpc__round_trip_blob__out) },
+        /* Bounded */ { "h(hu)t", busrpc__round_trip__fields + 63, 3, sizeof(busrpc__round_trip_bounded__in) }, { "th", busrpc__round_trip__fields + 66, 2, sizeof(busrpc__round_trip_bounded__out) },
+        /* Repeat */ { "su", busrpc__round_trip__fields + 68, 2, sizeof(busrpc__round_trip_repeat__in) }, { "a{su}", busrpc__round_trip__fields + 70, 1, sizeof(busrpc__round_trip_repeat__out) },
+        /* EmitShm */ { "t", busrpc__round_trip__fields + 71, 1, sizeof(busrpc__round_trip_emit_shm__in) }, { "", NULL, 0, 0 },
+        /* Shared */ { "ht", busrpc__round_trip__fields + 72, 2, sizeof(busrpc__round_trip_shared__in) },
+        /* Divide */ { "ii", busrpc__round_trip__fields + 74, 2, sizeof(busrpc__round_trip_divide__in) }, { "i", busrpc__round_trip__fields + 76, 1, sizeof(busrpc__round_trip_divide__out) },
+        /* Later */ { "ui", busrpc__round_trip__fields + 77, 2, sizeof(busrpc__round_trip_later__in) }, { "i", busrpc__round_trip__fields + 79, 1, sizeof(busrpc__round_trip_later__out) },
+        /* Poke */ { "s", busrpc__round_trip__fields + 80, 1, sizeof(busrpc__round_trip_poke__in) }, { "", NULL, 0, 0 },
+        /* Poked */ { "", NULL, 0, 0 }, { "s", busrpc__round_trip__fields + 81, 1, sizeof(busrpc__round_trip_poked__out) },
+        /* Emit */ { "xs", busrpc__round_trip__fields + 82, 2, sizeof(busrpc__round_trip_emit__in) }, { "", NULL, 0, 0 },
+        /* Happened */ { "xs(sa{si}u)", busrpc__round_trip__fields + 84, 3, sizeof(busrpc__round_trip_happened__in) },
+};
+
 /* ---- org.busrpc.test.RoundTrip: client ---- */
 
 /**
@@ -607,782 +773,146 @@ static inline rt_uint32_array *rt_uint32_array_free(rt_uint32_array *v) {
  */
 int round_trip_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * round_trip_echo_basics() - call EchoBasics and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @v: input ((bynqiuxtdsog)), borrowed.
- * @w: output ((bynqiuxtdsog); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_basics_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
+/*
+ * Calls. round_trip_M(p, inputs..., outputs..., err) calls method M and waits for
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * changes it for the next call only). Inputs are borrowed. Each output may
+ * be NULL to ignore it and is written only on success; what the caller gets
+ * is its own (to release as noted below). @err gets the error on failure
+ * (may be NULL; release with busrpc_error_clear()).
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ *
+ * round_trip_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied
+ * into the message before it returns. @cb (may be NULL: the reply is then
+ * dropped) runs exactly once, from the loop: r is 0 or a negative errno as
+ * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else
+ * the error (borrowed); the outputs are borrowed until it returns (copy, dup()
+ * or take a reference on what you keep) and empty (0, NULL, -1) on failure.
+ * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ * still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ * Return: 0 (@cb will run), or a negative errno (@cb will not run).
  */
+/* round_trip_echo_basics(): @w: the caller releases it with rt_basics_clear(). */
 int round_trip_echo_basics(busrpc_proxy *p, const rt_basics *v, rt_basics *w, busrpc_error *err);
-
-/**
- * round_trip_echo_basics_done - completion of round_trip_echo_basics_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_echo_basics() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @w: ((bynqiuxtdsog)) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_echo_basics_done)(int r, const busrpc_error *err, const rt_basics *w, void *userdata);
-
-/**
- * round_trip_echo_basics_async() - call EchoBasics; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_echo_basics_async(busrpc_proxy *p, const rt_basics *v, round_trip_echo_basics_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_ints() - call Ints and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @y: input (y), borrowed.
- * @n: input (n), borrowed.
- * @q: input (q), borrowed.
- * @i: input (i), borrowed.
- * @u: input (u), borrowed.
- * @x: input (x), borrowed.
- * @t: input (t), borrowed.
- * @b: input (b), borrowed.
- * @d: input (d), borrowed.
- * @ry: output (y; may be NULL to ignore it), written only on success.
- * @rn: output (n; may be NULL to ignore it), written only on success.
- * @rq: output (q; may be NULL to ignore it), written only on success.
- * @ri: output (i; may be NULL to ignore it), written only on success.
- * @ru: output (u; may be NULL to ignore it), written only on success.
- * @rx: output (x; may be NULL to ignore it), written only on success.
- * @rt: output (t; may be NULL to ignore it), written only on success.
- * @rb: output (b; may be NULL to ignore it), written only on success.
- * @rd: output (d; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_ints(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, uint8_t *ry, int16_t *rn, uint16_t *rq, int32_t *ri, uint32_t *ru, int64_t *rx, uint64_t *rt, bool *rb, double *rd, busrpc_error *err);
-
-/**
- * round_trip_ints_done - completion of round_trip_ints_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_ints() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @ry: (y) borrowed until the callback returns.
- * @rn: (n) borrowed until the callback returns.
- * @rq: (q) borrowed until the callback returns.
- * @ri: (i) borrowed until the callback returns.
- * @ru: (u) borrowed until the callback returns.
- * @rx: (x) borrowed until the callback returns.
- * @rt: (t) borrowed until the callback returns.
- * @rb: (b) borrowed until the callback returns.
- * @rd: (d) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_ints_done)(int r, const busrpc_error *err, uint8_t ry, int16_t rn, uint16_t rq, int32_t ri, uint32_t ru, int64_t rx, uint64_t rt, bool rb, double rd, void *userdata);
-
-/**
- * round_trip_ints_async() - call Ints; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_ints_async(busrpc_proxy *p, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, round_trip_ints_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_strings() - call Strings and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @s: input (s), borrowed.
- * @path: input (o), borrowed.
- * @g: input (g), borrowed.
- * @rs: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @ro: output (o; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @rg: output (g; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_strings():
+ * @rs: the caller releases it with free().
+ * @ro: the caller releases it with free().
+ * @rg: the caller releases it with free().
  */
 int round_trip_strings(busrpc_proxy *p, const char *s, const char *path, const char *g, char **rs, char **ro, char **rg, busrpc_error *err);
-
-/**
- * round_trip_strings_done - completion of round_trip_strings_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_strings() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rs: (s) borrowed until the callback returns; copy what you keep.
- * @ro: (o) borrowed until the callback returns; copy what you keep.
- * @rg: (g) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_strings_done)(int r, const busrpc_error *err, const char *rs, const char *ro, const char *rg, void *userdata);
-
-/**
- * round_trip_strings_async() - call Strings; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_strings_async(busrpc_proxy *p, const char *s, const char *path, const char *g, round_trip_strings_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_arrays() - call Arrays and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @ints: input (ai), borrowed.
- * @bytes: input (ay), borrowed.
- * @dbls: input (ad), borrowed.
- * @bools: input (ab), borrowed.
- * @strs: input (as), borrowed.
- * @longs: input (ax), borrowed.
- * @rints: output (ai; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_int32_array_clear().
- * @rbytes: output (ay; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_byte_array_clear().
- * @rdbls: output (ad; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_double_array_clear().
- * @rbools: output (ab; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_bool_array_clear().
- * @rstrs: output (as; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_string_array_clear().
- * @rlongs: output (ax; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_int64_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_arrays():
+ * @rints: the caller releases it with rt_int32_array_clear().
+ * @rbytes: the caller releases it with rt_byte_array_clear().
+ * @rdbls: the caller releases it with rt_double_array_clear().
+ * @rbools: the caller releases it with rt_bool_array_clear().
+ * @rstrs: the caller releases it with rt_string_array_clear().
+ * @rlongs: the caller releases it with rt_int64_array_clear().
  */
 int round_trip_arrays(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, rt_int32_array *rints, rt_byte_array *rbytes, rt_double_array *rdbls, rt_bool_array *rbools, rt_string_array *rstrs, rt_int64_array *rlongs, busrpc_error *err);
-
-/**
- * round_trip_arrays_done - completion of round_trip_arrays_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_arrays() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rints: (ai) borrowed until the callback returns; copy what you keep.
- * @rbytes: (ay) borrowed until the callback returns; copy what you keep.
- * @rdbls: (ad) borrowed until the callback returns; copy what you keep.
- * @rbools: (ab) borrowed until the callback returns; copy what you keep.
- * @rstrs: (as) borrowed until the callback returns; copy what you keep.
- * @rlongs: (ax) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_arrays_done)(int r, const busrpc_error *err, const rt_int32_array *rints, const rt_byte_array *rbytes, const rt_double_array *rdbls, const rt_bool_array *rbools, const rt_string_array *rstrs, const rt_int64_array *rlongs, void *userdata);
-
-/**
- * round_trip_arrays_async() - call Arrays; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_arrays_async(busrpc_proxy *p, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, round_trip_arrays_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_nested() - call Nested and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @entries: input (a(sa{si}u)), borrowed.
- * @rentries: output (a(sa{si}u); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_entry_array_clear().
- * @count: output (u; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* round_trip_nested(): @rentries: the caller releases it with rt_entry_array_clear(). */
 int round_trip_nested(busrpc_proxy *p, const rt_entry_array *entries, rt_entry_array *rentries, uint32_t *count, busrpc_error *err);
-
-/**
- * round_trip_nested_done - completion of round_trip_nested_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_nested() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rentries: (a(sa{si}u)) borrowed until the callback returns; copy what you keep.
- * @count: (u) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_nested_done)(int r, const busrpc_error *err, const rt_entry_array *rentries, uint32_t count, void *userdata);
-
-/**
- * round_trip_nested_async() - call Nested; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_nested_async(busrpc_proxy *p, const rt_entry_array *entries, round_trip_nested_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_maps() - call Maps and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @m: input (a{su}), borrowed.
- * @lists: input (a{uas}), borrowed.
- * @rm: output (a{su}; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_string_uint32_map_clear().
- * @rlists: output (a{uas}; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_uint32_string_array_map_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_maps():
+ * @rm: the caller releases it with rt_string_uint32_map_clear().
+ * @rlists: the caller releases it with rt_uint32_string_array_map_clear().
  */
 int round_trip_maps(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, rt_string_uint32_map *rm, rt_uint32_string_array_map *rlists, busrpc_error *err);
-
-/**
- * round_trip_maps_done - completion of round_trip_maps_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_maps() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rm: (a{su}) borrowed until the callback returns; copy what you keep.
- * @rlists: (a{uas}) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_maps_done)(int r, const busrpc_error *err, const rt_string_uint32_map *rm, const rt_uint32_string_array_map *rlists, void *userdata);
-
-/**
- * round_trip_maps_async() - call Maps; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_maps_async(busrpc_proxy *p, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, round_trip_maps_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_variants() - call Variants and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @v: input (v), borrowed.
- * @vs: input (av), borrowed.
- * @rv: output (v; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_variant_unref().
- * @rvs: output (av; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_variant_array_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_variants():
+ * @rv: the caller releases it with busrpc_variant_unref().
+ * @rvs: the caller releases it with rt_variant_array_clear().
  */
 int round_trip_variants(busrpc_proxy *p, const busrpc_variant *v, const rt_variant_array *vs, busrpc_variant **rv, rt_variant_array *rvs, busrpc_error *err);
-
-/**
- * round_trip_variants_done - completion of round_trip_variants_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_variants() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rv: (v) borrowed until the callback returns; take a reference to keep it.
- * @rvs: (av) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_variants_done)(int r, const busrpc_error *err, busrpc_variant *rv, const rt_variant_array *rvs, void *userdata);
-
-/**
- * round_trip_variants_async() - call Variants; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_variants_async(busrpc_proxy *p, const busrpc_variant *v, const rt_variant_array *vs, round_trip_variants_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_enums() - call Enums and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @c: input (u), borrowed.
- * @perm: input (q), borrowed.
- * @rc: output (u; may be NULL to ignore it), written only on success.
- * @rp: output (q; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_enums(busrpc_proxy *p, rt_color c, rt_perm perm, rt_color *rc, rt_perm *rp, busrpc_error *err);
-
-/**
- * round_trip_enums_done - completion of round_trip_enums_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_enums() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @rc: (u) borrowed until the callback returns.
- * @rp: (q) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_enums_done)(int r, const busrpc_error *err, rt_color rc, rt_perm rp, void *userdata);
-
-/**
- * round_trip_enums_async() - call Enums; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_enums_async(busrpc_proxy *p, rt_color c, rt_perm perm, round_trip_enums_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_fds() - call Fds and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @a: input (h), borrowed.
- * @many: input (ah), borrowed.
- * @h: input ((hs)), borrowed.
- * @ra: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with close().
- * @rmany: output (ah; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_fd_array_clear().
- * @rh: output ((hs); may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_holder_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_fds():
+ * @ra: the caller releases it with close().
+ * @rmany: the caller releases it with rt_fd_array_clear().
+ * @rh: the caller releases it with rt_holder_clear().
  */
 int round_trip_fds(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_holder *h, int *ra, rt_fd_array *rmany, rt_holder *rh, busrpc_error *err);
-
-/**
- * round_trip_fds_done - completion of round_trip_fds_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_fds() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @ra: (h) borrowed until the callback returns; dup() it to keep it.
- * @rmany: (ah) borrowed until the callback returns; copy what you keep.
- * @rh: ((hs)) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_fds_done)(int r, const busrpc_error *err, int ra, const rt_fd_array *rmany, const rt_holder *rh, void *userdata);
-
-/**
- * round_trip_fds_async() - call Fds; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_fds_async(busrpc_proxy *p, int a, const rt_fd_array *many, const rt_holder *h, round_trip_fds_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_blob() - call Blob and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @data: input (h), borrowed.
- * @size: output (t; may be NULL to ignore it), written only on success.
- * @sum: output (t; may be NULL to ignore it), written only on success.
- * @copy: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_shm_unref();
- *       over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+/*
+ * round_trip_blob():
+ * @copy: the caller releases it with busrpc_shm_unref().
+ * @copy: over busrpc_conn_get_max_shm_size() bytes: -EFBIG, InvalidArgs.
  */
 int round_trip_blob(busrpc_proxy *p, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy, busrpc_error *err);
-
-/**
- * round_trip_blob_done - completion of round_trip_blob_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_blob() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @size: (t) borrowed until the callback returns.
- * @sum: (t) borrowed until the callback returns.
- * @copy: (h) borrowed until the callback returns; take a reference to keep it.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_blob_done)(int r, const busrpc_error *err, uint64_t size, uint64_t sum, busrpc_shm *copy, void *userdata);
-
-/**
- * round_trip_blob_async() - call Blob; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_blob_async(busrpc_proxy *p, busrpc_shm *data, round_trip_blob_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_bounded() - call Bounded and wait for the reply.
- *
+/*
+ * round_trip_bounded():
  * Bounded shm: data up to 64 KiB, f.data up to 4 KiB; made is a
  * new shm of `want` bytes, which the client takes up to 64 KiB.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @data: input (h), borrowed.
- * @f: input ((hu)), borrowed.
- * @want: input (t), borrowed.
- * @size: output (t; may be NULL to ignore it), written only on success.
- * @made: output (h; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with busrpc_shm_unref();
- *       over @max_size("64K"): -EFBIG, InvalidArgs.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ * @made: the caller releases it with busrpc_shm_unref().
+ * @made: over @max_size("64K"): -EFBIG, InvalidArgs.
  */
 int round_trip_bounded(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made, busrpc_error *err);
-
-/**
- * round_trip_bounded_done - completion of round_trip_bounded_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_bounded() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @size: (t) borrowed until the callback returns.
- * @made: (h) borrowed until the callback returns; take a reference to keep it.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_bounded_done)(int r, const busrpc_error *err, uint64_t size, busrpc_shm *made, void *userdata);
-
-/**
- * round_trip_bounded_async() - call Bounded; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_bounded_async(busrpc_proxy *p, busrpc_shm *data, const rt_framed *f, uint64_t want, round_trip_bounded_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_repeat() - call Repeat and wait for the reply.
- *
+/*
+ * round_trip_repeat():
  * A map that holds `key` `times` times (duplicates on purpose).
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @key: input (s), borrowed.
- * @times: input (u), borrowed.
- * @m: output (a{su}; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with rt_string_uint32_map_clear().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
+ * @m: the caller releases it with rt_string_uint32_map_clear().
  */
 int round_trip_repeat(busrpc_proxy *p, const char *key, uint32_t times, rt_string_uint32_map *m, busrpc_error *err);
-
-/**
- * round_trip_repeat_done - completion of round_trip_repeat_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_repeat() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @m: (a{su}) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_repeat_done)(int r, const busrpc_error *err, const rt_string_uint32_map *m, void *userdata);
-
-/**
- * round_trip_repeat_async() - call Repeat; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, round_trip_repeat_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_emit_shm() - call EmitShm and wait for the reply.
- *
- * Emit Shared with a new shm of `size` bytes.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @size: input (t), borrowed.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* round_trip_emit_shm(): Emit Shared with a new shm of `size` bytes. */
 int round_trip_emit_shm(busrpc_proxy *p, uint64_t size, busrpc_error *err);
-
-/**
- * round_trip_emit_shm_done - completion of round_trip_emit_shm_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_emit_shm() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_emit_shm_done)(int r, const busrpc_error *err, void *userdata);
-
-/**
- * round_trip_emit_shm_async() - call EmitShm; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_shm_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_divide() - call Divide and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @a: input (i), borrowed.
- * @b: input (i), borrowed.
- * @q: output (i; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *       The service may fail with ROUND_TRIP_ERROR_DIVIDE_BY_ZERO.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* round_trip_divide(): the service may fail with ROUND_TRIP_ERROR_DIVIDE_BY_ZERO. */
 int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_error *err);
-
-/**
- * round_trip_divide_done - completion of round_trip_divide_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_divide() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @q: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_divide_done)(int r, const busrpc_error *err, int32_t q, void *userdata);
-
-/**
- * round_trip_divide_async() - call Divide; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_divide_async(busrpc_proxy *p, int32_t a, int32_t b, round_trip_divide_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_later() - call Later and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @ms: input (u), borrowed.
- * @value: input (i), borrowed.
- * @back: output (i; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_later(busrpc_proxy *p, uint32_t ms, int32_t value, int32_t *back, busrpc_error *err);
-
-/**
- * round_trip_later_done - completion of round_trip_later_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_later() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @back: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_later_done)(int r, const busrpc_error *err, int32_t back, void *userdata);
-
-/**
- * round_trip_later_async() - call Later; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_later_async(busrpc_proxy *p, uint32_t ms, int32_t value, round_trip_later_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_poke() - call Poke without waiting (@noreply: no reply comes back).
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @what: input (s), borrowed.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0 once queued for sending, or a negative errno.
- */
+/* round_trip_poke(): @noreply: sends the call and returns 0 once it is queued; no reply comes back. */
 int round_trip_poke(busrpc_proxy *p, const char *what, busrpc_error *err);
-
-/**
- * round_trip_poked() - call Poked and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @last: output (s; may be NULL to ignore it), written only on success;
- *       the caller owns it and releases it with free().
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* round_trip_poked(): @last: the caller releases it with free(). */
 int round_trip_poked(busrpc_proxy *p, char **last, busrpc_error *err);
-
-/**
- * round_trip_poked_done - completion of round_trip_poked_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_poked() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @last: (s) borrowed until the callback returns; copy what you keep.
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_poked_done)(int r, const busrpc_error *err, const char *last, void *userdata);
-
-/**
- * round_trip_poked_async() - call Poked; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_poked_async(busrpc_proxy *p, round_trip_poked_done cb, void *userdata, busrpc_pending **out);
-
-/**
- * round_trip_emit() - call Emit and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @value: input (x), borrowed.
- * @where: input (s), borrowed.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_emit(busrpc_proxy *p, int64_t value, const char *where, busrpc_error *err);
-
-/**
- * round_trip_emit_done - completion of round_trip_emit_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for round_trip_emit() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * Outputs are empty (0, NULL, -1) on failure.
- */
 typedef void (*round_trip_emit_done)(int r, const busrpc_error *err, void *userdata);
-
-/**
- * round_trip_emit_async() - call Emit; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
- * Return: 0 (@cb will run), or a negative errno (@cb will not run).
- */
 int round_trip_emit_async(busrpc_proxy *p, int64_t value, const char *where, round_trip_emit_done cb, void *userdata, busrpc_pending **out);
 
-/**
- * round_trip_get_name() - read property Name (s).
- * @name: the value (may be NULL), written only on success; the caller releases
- *       it with free().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* Properties. round_trip_get_P(p, &value, err) reads P: the value may be NULL, is
+ * written only on success and is the caller's; round_trip_set_P(p, value, err)
+ * writes it (borrowed). Return: as a call. */
+/* property Name (s): round_trip_get_name(): the caller releases @name with free(). */
 int round_trip_get_name(busrpc_proxy *p, char **name, busrpc_error *err);
-
-/**
- * round_trip_get_mode() - read property Mode (u).
- * @mode: the value (may be NULL), written only on success.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_get_mode(busrpc_proxy *p, rt_color *mode, busrpc_error *err);
-
-/**
- * round_trip_set_mode() - write property Mode (u); @mode is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_set_mode(busrpc_proxy *p, rt_color mode, busrpc_error *err);
-
-/**
- * round_trip_get_stats() - read property Stats (au).
- * @stats: the value (may be NULL), written only on success; the caller releases
- *       it with rt_uint32_array_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* property Stats (au): round_trip_get_stats(): the caller releases @stats with rt_uint32_array_clear(). */
 int round_trip_get_stats(busrpc_proxy *p, rt_uint32_array *stats, busrpc_error *err);
-
-/**
- * round_trip_set_stats() - write property Stats (au); @stats is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_set_stats(busrpc_proxy *p, const rt_uint32_array *stats, busrpc_error *err);
-
-/**
- * round_trip_get_snapshot() - read property Snapshot ((bynqiuxtdsog)).
- * @snapshot: the value (may be NULL), written only on success; the caller releases
- *       it with rt_basics_clear().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* property Snapshot ((bynqiuxtdsog)): round_trip_get_snapshot(): the caller releases @snapshot with rt_basics_clear(). */
 int round_trip_get_snapshot(busrpc_proxy *p, rt_basics *snapshot, busrpc_error *err);
-
-/**
- * round_trip_set_secret() - write property Secret (i); @secret is borrowed.
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
 int round_trip_set_secret(busrpc_proxy *p, int32_t secret, busrpc_error *err);
 
 /**
@@ -1406,63 +936,30 @@ typedef struct round_trip_properties {
 static inline void round_trip_properties_clear(round_trip_properties *v) {
         if (!v)
                 return;
-        if (v->has.name) {
-                free(v->name);
-        }
-        if (v->has.stats) {
-                rt_uint32_array_clear(&v->stats);
-        }
-        if (v->has.snapshot) {
-                rt_basics_clear(&v->snapshot);
-        }
+        if (v->has.name)
+                busrpc_value_clear(&busrpc_type_string, &v->name);
+        if (v->has.stats)
+                busrpc_value_clear(&busrpc__rt_uint32_array, &v->stats);
+        if (v->has.snapshot)
+                busrpc_value_clear(&busrpc__rt_basics, &v->snapshot);
         memset(v, 0, sizeof(*v));
 }
 
-/**
- * round_trip_get_all() - read every property at once (Properties.GetAll).
+/* round_trip_get_all() - read every property at once (Properties.GetAll).
  * @ret: written only on success; release with round_trip_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
- * is -EBADMSG (InvalidArgs in @err).
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+ * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err);
 
-/**
- * round_trip_shared_handler - receives signal Shared.
- * @data: (h) borrowed until the callback returns; take a reference to keep it.
- * @size: (t) borrowed until the callback returns.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. round_trip_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*round_trip_shared_handler)(busrpc_shm *data, uint64_t size, void *userdata);
-
-/**
- * round_trip_on_shared() - call @cb for every Shared signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int round_trip_on_shared(busrpc_proxy *p, round_trip_shared_handler cb, void *userdata, busrpc_subscription **out);
-
-/**
- * round_trip_happened_handler - receives signal Happened.
- * @value: (x) borrowed until the callback returns.
- * @where: (s) borrowed until the callback returns; copy what you keep.
- * @entry: ((sa{si}u)) borrowed until the callback returns; copy what you keep.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
 typedef void (*round_trip_happened_handler)(int64_t value, const char *where, const rt_entry *entry, void *userdata);
-
-/**
- * round_trip_on_happened() - call @cb for every Happened signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int round_trip_on_happened(busrpc_proxy *p, round_trip_happened_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.busrpc.test.RoundTrip: server ---- */
@@ -1485,56 +982,31 @@ int round_trip_on_happened(busrpc_proxy *p, round_trip_happened_handler cb, void
  * Property ops get @err for a D-Bus error to return (busrpc_error_set()).
  */
 typedef struct round_trip_ops {
-        /* EchoBasics */
         int (*echo_basics)(void *self, busrpc_call *call, const rt_basics *v, rt_basics *w);
-        /* Ints */
         int (*ints)(void *self, busrpc_call *call, uint8_t y, int16_t n, uint16_t q, int32_t i, uint32_t u, int64_t x, uint64_t t, bool b, double d, uint8_t *ry, int16_t *rn, uint16_t *rq, int32_t *ri, uint32_t *ru, int64_t *rx, uint64_t *rt, bool *rb, double *rd);
-        /* Strings */
         int (*strings)(void *self, busrpc_call *call, const char *s, const char *path, const char *g, char **rs, char **ro, char **rg);
-        /* Arrays */
         int (*arrays)(void *self, busrpc_call *call, const rt_int32_array *ints, const rt_byte_array *bytes, const rt_double_array *dbls, const rt_bool_array *bools, const rt_string_array *strs, const rt_int64_array *longs, rt_int32_array *rints, rt_byte_array *rbytes, rt_double_array *rdbls, rt_bool_array *rbools, rt_string_array *rstrs, rt_int64_array *rlongs);
-        /* Nested */
         int (*nested)(void *self, busrpc_call *call, const rt_entry_array *entries, rt_entry_array *rentries, uint32_t *count);
-        /* Maps */
         int (*maps)(void *self, busrpc_call *call, const rt_string_uint32_map *m, const rt_uint32_string_array_map *lists, rt_string_uint32_map *rm, rt_uint32_string_array_map *rlists);
-        /* Variants */
         int (*variants)(void *self, busrpc_call *call, busrpc_variant *v, const rt_variant_array *vs, busrpc_variant **rv, rt_variant_array *rvs);
-        /* Enums */
         int (*enums)(void *self, busrpc_call *call, rt_color c, rt_perm perm, rt_color *rc, rt_perm *rp);
-        /* Fds */
         int (*fds)(void *self, busrpc_call *call, int a, const rt_fd_array *many, const rt_holder *h, int *ra, rt_fd_array *rmany, rt_holder *rh);
-        /* Blob */
         int (*blob)(void *self, busrpc_call *call, busrpc_shm *data, uint64_t *size, uint64_t *sum, busrpc_shm **copy);
-        /* Bounded */
         int (*bounded)(void *self, busrpc_call *call, busrpc_shm *data, const rt_framed *f, uint64_t want, uint64_t *size, busrpc_shm **made);
-        /* Repeat */
         int (*repeat)(void *self, busrpc_call *call, const char *key, uint32_t times, rt_string_uint32_map *m);
-        /* EmitShm */
         int (*emit_shm)(void *self, busrpc_call *call, uint64_t size);
-        /* Divide */
         int (*divide)(void *self, busrpc_call *call, int32_t a, int32_t b, int32_t *q);
-        /* Later */
         int (*later)(void *self, busrpc_call *call, uint32_t ms, int32_t value, int32_t *back);
-        /* Poke (@noreply: return 0; no reply is sent) */
-        int (*poke)(void *self, busrpc_call *call, const char *what);
-        /* Poked */
+        int (*poke)(void *self, busrpc_call *call, const char *what); /* @noreply: return 0; no reply is sent */
         int (*poked)(void *self, busrpc_call *call, char **last);
-        /* Emit */
         int (*emit)(void *self, busrpc_call *call, int64_t value, const char *where);
-        /* property Name */
         int (*get_name)(void *self, char **name, busrpc_error *err);
-        /* property Mode */
         int (*get_mode)(void *self, rt_color *mode, busrpc_error *err);
-        /* property Mode: the new value */
-        int (*set_mode)(void *self, rt_color mode, busrpc_error *err);
-        /* property Stats */
+        int (*set_mode)(void *self, rt_color mode, busrpc_error *err); /* the new value */
         int (*get_stats)(void *self, rt_uint32_array *stats, busrpc_error *err);
-        /* property Stats: the new value */
-        int (*set_stats)(void *self, const rt_uint32_array *stats, busrpc_error *err);
-        /* property Snapshot */
+        int (*set_stats)(void *self, const rt_uint32_array *stats, busrpc_error *err); /* the new value */
         int (*get_snapshot)(void *self, rt_basics *snapshot, busrpc_error *err);
-        /* property Secret: the new value */
-        int (*set_secret)(void *self, int32_t secret, busrpc_error *err);
+        int (*set_secret)(void *self, int32_t secret, busrpc_error *err); /* the new value */
 } round_trip_ops;
 
 /* The description busrpc_object_export() takes; round_trip_export() passes it. */
@@ -1550,140 +1022,26 @@ extern const busrpc_interface_desc round_trip_interface;
  */
 int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out);
 
-/**
- * round_trip_echo_basics_reply() - reply to a EchoBasics call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
+/* round_trip_M_reply(call, outputs...) - reply to an M call that its op deferred;
+ * the outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
+ * -ENOMEM, -ECONNRESET. */
 int round_trip_echo_basics_reply(busrpc_call *call, const rt_basics *w);
-
-/**
- * round_trip_ints_reply() - reply to a Ints call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_ints_reply(busrpc_call *call, uint8_t ry, int16_t rn, uint16_t rq, int32_t ri, uint32_t ru, int64_t rx, uint64_t rt, bool rb, double rd);
-
-/**
- * round_trip_strings_reply() - reply to a Strings call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_strings_reply(busrpc_call *call, const char *rs, const char *ro, const char *rg);
-
-/**
- * round_trip_arrays_reply() - reply to a Arrays call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_arrays_reply(busrpc_call *call, const rt_int32_array *rints, const rt_byte_array *rbytes, const rt_double_array *rdbls, const rt_bool_array *rbools, const rt_string_array *rstrs, const rt_int64_array *rlongs);
-
-/**
- * round_trip_nested_reply() - reply to a Nested call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_nested_reply(busrpc_call *call, const rt_entry_array *rentries, uint32_t count);
-
-/**
- * round_trip_maps_reply() - reply to a Maps call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_maps_reply(busrpc_call *call, const rt_string_uint32_map *rm, const rt_uint32_string_array_map *rlists);
-
-/**
- * round_trip_variants_reply() - reply to a Variants call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_variants_reply(busrpc_call *call, const busrpc_variant *rv, const rt_variant_array *rvs);
-
-/**
- * round_trip_enums_reply() - reply to a Enums call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_enums_reply(busrpc_call *call, rt_color rc, rt_perm rp);
-
-/**
- * round_trip_fds_reply() - reply to a Fds call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_fds_reply(busrpc_call *call, int ra, const rt_fd_array *rmany, const rt_holder *rh);
-
-/**
- * round_trip_blob_reply() - reply to a Blob call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_blob_reply(busrpc_call *call, uint64_t size, uint64_t sum, busrpc_shm *copy);
-
-/**
- * round_trip_bounded_reply() - reply to a Bounded call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_bounded_reply(busrpc_call *call, uint64_t size, busrpc_shm *made);
-
-/**
- * round_trip_repeat_reply() - reply to a Repeat call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_repeat_reply(busrpc_call *call, const rt_string_uint32_map *m);
-
-/**
- * round_trip_emit_shm_reply() - reply to a EmitShm call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_emit_shm_reply(busrpc_call *call);
-
-/**
- * round_trip_divide_reply() - reply to a Divide call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_divide_reply(busrpc_call *call, int32_t q);
-
-/**
- * round_trip_later_reply() - reply to a Later call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_later_reply(busrpc_call *call, int32_t back);
-
-/**
- * round_trip_poked_reply() - reply to a Poked call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_poked_reply(busrpc_call *call, const char *last);
-
-/**
- * round_trip_emit_reply() - reply to a Emit call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
- * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
 int round_trip_emit_reply(busrpc_call *call);
 
 /**

@@ -22,6 +22,24 @@ extern "C" {
 
 #define VIDEO_PLAYER_INTERFACE_NAME "org.example.Video.Player"
 
+/* The arguments of org.example.Video.Player's methods and signals, by value, as the
+ * runtime reads and writes them (internal: the stubs and skeletons use them). */
+typedef struct busrpc__video_player_play__in { char *uri; bool fullscreen; } busrpc__video_player_play__in;
+typedef struct busrpc__video_player_play__out { uint32_t id; int32_t width; } busrpc__video_player_play__out;
+typedef struct busrpc__video_player_stopped__in { uint32_t id; char *why; } busrpc__video_player_stopped__in;
+static const busrpc_field busrpc__video_player__fields[] BUSRPC_UNUSED = {
+        { &busrpc_type_string, offsetof(busrpc__video_player_play__in, uri), "uri" },
+        { &busrpc_type_bool, offsetof(busrpc__video_player_play__in, fullscreen), "fullscreen" },
+        { &busrpc_type_uint32, offsetof(busrpc__video_player_play__out, id), "id" },
+        { &busrpc_type_int32, offsetof(busrpc__video_player_play__out, width), "width" },
+        { &busrpc_type_uint32, offsetof(busrpc__video_player_stopped__in, id), "id" },
+        { &busrpc_type_string, offsetof(busrpc__video_player_stopped__in, why), "why" },
+};
+static const busrpc_args busrpc__video_player__args[] BUSRPC_UNUSED = {
+        /* Play */ { "sb", busrpc__video_player__fields + 0, 2, sizeof(busrpc__video_player_play__in) }, { "ui", busrpc__video_player__fields + 2, 2, sizeof(busrpc__video_player_play__out) },
+        /* Stopped */ { "us", busrpc__video_player__fields + 4, 2, sizeof(busrpc__video_player_stopped__in) },
+};
+
 /* ---- org.example.Video.Player: client ---- */
 
 /**
@@ -31,53 +49,35 @@ extern "C" {
  */
 int video_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
-/**
- * video_player_play() - call Play and wait for the reply.
- *
- * @p: the proxy. The timeout is the proxy's; busrpc_proxy_set_next_timeout()
- *     changes it for the next call only.
- * @uri: input (s), borrowed.
- * @fullscreen: input (b), borrowed.
- * @id: output (u; may be NULL to ignore it), written only on success.
- * @width: output (i; may be NULL to ignore it), written only on success.
- * @err: the error on failure (may be NULL); release with busrpc_error_clear().
- *
+/*
+ * Calls. video_player_M(p, inputs..., outputs..., err) calls method M and waits for
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * changes it for the next call only). Inputs are borrowed. Each output may
+ * be NULL to ignore it and is written only on success; what the caller gets
+ * is its own (to release as noted below). @err gets the error on failure
+ * (may be NULL; release with busrpc_error_clear()).
  * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
  * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
-int video_player_play(busrpc_proxy *p, const char *uri, bool fullscreen, uint32_t *id, int32_t *width, busrpc_error *err);
-
-/**
- * video_player_play_done - completion of video_player_play_async(); runs exactly once, from the loop.
- * @r: 0, or a negative errno as for video_player_play() (-ECANCELED after
- *     busrpc_pending_cancel()).
- * @err: NULL on success; else the error (borrowed).
- * @id: (u) borrowed until the callback returns.
- * @width: (i) borrowed until the callback returns.
- * Outputs are empty (0, NULL, -1) on failure.
- */
-typedef void (*video_player_play_done)(int r, const busrpc_error *err, uint32_t id, int32_t width, void *userdata);
-
-/**
- * video_player_play_async() - call Play; @cb runs with the outputs when the reply comes.
- * Inputs are borrowed (copied into the message before this returns).
- * @cb: may be NULL (the reply is then dropped).
- * @out: may be NULL; else a handle for busrpc_pending_cancel() (the callback
- *       still runs once), valid until the callback ran; busrpc_pending_unref() it.
+ *
+ * video_player_M_async(p, inputs..., cb, userdata, out) calls M; the inputs are copied
+ * into the message before it returns. @cb (may be NULL: the reply is then
+ * dropped) runs exactly once, from the loop: r is 0 or a negative errno as
+ * above (-ECANCELED after busrpc_pending_cancel()), err NULL on success else
+ * the error (borrowed); the outputs are borrowed until it returns (copy, dup()
+ * or take a reference on what you keep) and empty (0, NULL, -1) on failure.
+ * @out may be NULL; else a handle for busrpc_pending_cancel() (the callback
+ * still runs once), valid until the callback ran; busrpc_pending_unref() it.
  * Return: 0 (@cb will run), or a negative errno (@cb will not run).
  */
+int video_player_play(busrpc_proxy *p, const char *uri, bool fullscreen, uint32_t *id, int32_t *width, busrpc_error *err);
+typedef void (*video_player_play_done)(int r, const busrpc_error *err, uint32_t id, int32_t width, void *userdata);
 int video_player_play_async(busrpc_proxy *p, const char *uri, bool fullscreen, video_player_play_done cb, void *userdata, busrpc_pending **out);
 
-/**
- * video_player_get_title() - read property Title (s).
- * @title: the value (may be NULL), written only on success; the caller releases
- *       it with free().
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+/* Properties. video_player_get_P(p, &value, err) reads P: the value may be NULL, is
+ * written only on success and is the caller's; video_player_set_P(p, value, err)
+ * writes it (borrowed). Return: as a call. */
+/* property Title (s): video_player_get_title(): the caller releases @title with free(). */
 int video_player_get_title(busrpc_proxy *p, char **title, busrpc_error *err);
 
 /**
@@ -95,39 +95,24 @@ typedef struct video_player_properties {
 static inline void video_player_properties_clear(video_player_properties *v) {
         if (!v)
                 return;
-        if (v->has.title) {
-                free(v->title);
-        }
+        if (v->has.title)
+                busrpc_value_clear(&busrpc_type_string, &v->title);
         memset(v, 0, sizeof(*v));
 }
 
-/**
- * video_player_get_all() - read every property at once (Properties.GetAll).
+/* video_player_get_all() - read every property at once (Properties.GetAll).
  * @ret: written only on success; release with video_player_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
- * is -EBADMSG (InvalidArgs in @err).
- *
- * Return: 0; -EREMOTEIO when the service replied with an error (in @err);
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (a malformed reply), -EINVAL (an invalid
- * input: a string that is not UTF-8, an invalid object path...), -ENOMEM.
- */
+ * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int video_player_get_all(busrpc_proxy *p, video_player_properties *ret, busrpc_error *err);
 
-/**
- * video_player_stopped_handler - receives signal Stopped.
- * @id: (u) borrowed until the callback returns.
- * @why: (s) borrowed until the callback returns; copy what you keep.
- * A signal whose arguments are invalid (an unknown enum value...) is dropped.
- */
+/* Signals. video_player_on_S(p, cb, userdata, out) calls @cb for every S signal of
+ * the proxy's object, only from the current owner of its destination; the
+ * arguments are borrowed until it returns (copy what you keep). A signal
+ * whose arguments are invalid (an unknown enum value...) is dropped. @out may
+ * be NULL (the subscription then lasts as long as the connection); else
+ * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
 typedef void (*video_player_stopped_handler)(uint32_t id, const char *why, void *userdata);
-
-/**
- * video_player_on_stopped() - call @cb for every Stopped signal of the proxy's object (only from
- * the current owner of its destination).
- * @out: may be NULL (the subscription then lasts as long as the connection);
- *       else busrpc_subscription_free() ends it.
- * Return: 0 or a negative errno.
- */
 int video_player_on_stopped(busrpc_proxy *p, video_player_stopped_handler cb, void *userdata, busrpc_subscription **out);
 
 /* ---- org.example.Video.Player: server ---- */
@@ -150,9 +135,7 @@ int video_player_on_stopped(busrpc_proxy *p, video_player_stopped_handler cb, vo
  * Property ops get @err for a D-Bus error to return (busrpc_error_set()).
  */
 typedef struct video_player_ops {
-        /* Play */
         int (*play)(void *self, busrpc_call *call, const char *uri, bool fullscreen, uint32_t *id, int32_t *width);
-        /* property Title */
         int (*get_title)(void *self, char **title, busrpc_error *err);
 } video_player_ops;
 
@@ -169,12 +152,10 @@ extern const busrpc_interface_desc video_player_interface;
  */
 int video_player_export(busrpc_conn *c, const char *path, const video_player_ops *ops, void *self, busrpc_object **out);
 
-/**
- * video_player_play_reply() - reply to a Play call that its op deferred; the
- * outputs are borrowed. The caller still owns its reference on @call.
+/* video_player_M_reply(call, outputs...) - reply to an M call that its op deferred;
+ * the outputs are borrowed. The caller still owns its reference on @call.
  * Return: 0, -EALREADY (already replied), -EINVAL (an invalid output),
- * -ENOMEM, -ECONNRESET.
- */
+ * -ENOMEM, -ECONNRESET. */
 int video_player_play_reply(busrpc_call *call, uint32_t id, int32_t width);
 
 /**

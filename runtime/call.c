@@ -6,13 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "call.h"
-#include "conn.h"
-#include "creds.h"
-#include "error-map.h"
-#include "message.h"
-#include "object.h"
-#include "validate.h"
+#include "core.h"
+#include "marshal.h"
 
 struct busrpc_call {
         unsigned n_ref;
@@ -194,8 +189,7 @@ static int call_fail_text(busrpc_call *call, const char *name, const char *text)
         return -EREMOTEIO;
 }
 
-BUSRPC_EXPORT int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) {
-        va_list ap;
+BUSRPC_EXPORT int busrpc_call_failv(busrpc_call *call, const char *name, const char *fmt, va_list ap) {
         char *text = NULL;
         int r;
 
@@ -204,9 +198,7 @@ BUSRPC_EXPORT int busrpc_call_fail(busrpc_call *call, const char *name, const ch
                 return -EALREADY;
         if (!name || !valid_interface_name(name))
                 name = BUSRPC_ERROR_FAILED;
-        va_start(ap, fmt);
         r = vasprintf(&text, fmt, ap);
-        va_end(ap);
         if (r < 0) {
                 call_fail_text(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
                 return -EREMOTEIO;
@@ -216,10 +208,46 @@ BUSRPC_EXPORT int busrpc_call_fail(busrpc_call *call, const char *name, const ch
         return r;
 }
 
+BUSRPC_EXPORT int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = busrpc_call_failv(call, name, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 BUSRPC_EXPORT int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e) {
         return_if_fail(call, -EINVAL);
         if (call->replied)
                 return -EALREADY;
         call_send(call, error_to_reply(call->msg, e));
         return -EREMOTEIO;
+}
+
+BUSRPC_EXPORT int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *out, const void *values) {
+        DBusMessage *reply;
+        busrpc_iter it;
+        int r;
+
+        return_if_fail(call && out && (values || out->n_fields == 0), -EINVAL);
+        return_if_fail(marshal_args_valid(out), -EINVAL);
+        if (call->replied)
+                return -EALREADY;
+        if (call->no_reply) {
+                call_mark_replied(call);
+                return 0;
+        }
+        reply = dbus_message_new_method_return(call->msg);
+        if (!reply)
+                return -ENOMEM;
+        iter_init_append(&it, reply);
+        r = marshal_args_append(&it, out, values);
+        if (r < 0) {
+                /* Not replied: the op's caller still answers (with the error). */
+                dbus_message_unref(reply);
+                return r;
+        }
+        return call_send(call, reply);
 }

@@ -477,9 +477,6 @@ BUSRPC_EXPORT busrpc_source *busrpc_source_free(busrpc_source *s) {
                 free(s);
                 return NULL;
         }
-        /* A floating source is the loop's: only the loop lets it go. */
-        if (s->floating)
-                return NULL;
         source_kill(s);
         return NULL;
 }

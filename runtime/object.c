@@ -7,14 +7,8 @@
  * interface. */
 #include <stdlib.h>
 #include <string.h>
-#include "call.h"
-#include "conn.h"
-#include "introspect.h"
-#include "message.h"
-#include "property.h"
+#include "marshal.h"
 #include "registry.h"
-#include "server.h"
-#include "validate.h"
 
 busrpc_object *object_ref(busrpc_object *o) {
         if (o)
@@ -94,7 +88,7 @@ static bool iface_desc_valid(const busrpc_interface_desc *d) {
                 return false;
         for (size_t i = 0; i < d->n_methods; i++) {
                 const busrpc_method_desc *m = &d->methods[i];
-                if (!m->name || !valid_member_name(m->name) || !m->fn)
+                if (!m->name || !valid_member_name(m->name) || (!m->fn && !m->op))
                         return false;
                 if (!m->in_sig || !valid_signature(m->in_sig) || !m->out_sig || !valid_signature(m->out_sig))
                         return false;
@@ -110,7 +104,7 @@ static bool iface_desc_valid(const busrpc_interface_desc *d) {
                 if (!s->name || !valid_member_name(s->name) || !s->sig || !valid_signature(s->sig))
                         return false;
         }
-        return true;
+        return marshal_iface_valid(d); /* the type descriptors, once */
 }
 
 static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
@@ -374,7 +368,10 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 goto out;
         }
         iter_init_read_conn(&args, m, c);
-        r = md->fn(call, &args, o->ops, o->self);
+        if (md->op)
+                r = marshal_dispatch(call, md, &args, o->ops, o->self);
+        else
+                r = md->fn(call, &args, o->ops, o->self);
         call_finish(call, r);
 out:
         busrpc_conn_unref(tree);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "marshal.h"
 #include "registry.h"
 
 /* Copy the value at @src (any type) to @dst. */
@@ -63,7 +63,7 @@ static int get_value(busrpc_object *o, const busrpc_property_desc *p, DBusMessag
         iter_init_append(&it, scratch);
         r = busrpc_iter_open(&it, BUSRPC_TYPE_VARIANT, p->sig, &sub);
         if (r >= 0) {
-                r = p->get(&sub, o->ops, o->self, err);
+                r = prop_get(p, &sub, o->ops, o->self, err);
                 if (r >= 0)
                         r = busrpc_iter_close(&it, &sub);
                 /* A getter that failed, or appended nothing (close refuses an
@@ -97,7 +97,7 @@ static int append_value(busrpc_object *o, const busrpc_property_desc *p, DBusMes
 }
 
 static bool readable(const busrpc_property_desc *p) {
-        return p->get && (p->flags & BUSRPC_PROP_READ);
+        return prop_can_get(p) && (p->flags & BUSRPC_PROP_READ);
 }
 
 int property_append_all(busrpc_object *o, DBusMessageIter *it, busrpc_error *err) {
@@ -223,7 +223,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
         if (!p)
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_PROPERTY,
                                                      "Unknown property '%s' on interface '%s'", name, iface);
-        if (!p->set || !(p->flags & BUSRPC_PROP_WRITE))
+        if (!prop_can_set(p) || !(p->flags & BUSRPC_PROP_WRITE))
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_PROPERTY_READ_ONLY, "Property '%s' is read-only",
                                                      name);
         vsig = busrpc_iter_get_variant_signature(&it);
@@ -234,7 +234,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
         if (busrpc_iter_recurse(&it, &value) < 0)
                 return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
         object_ref(o); /* the setter may unexport it */
-        r = p->set(&value, o->ops, o->self, &err);
+        r = prop_set(p, &value, o->ops, o->self, &err);
         object_unref(o);
         if (r < 0) {
                 if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))

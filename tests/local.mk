@@ -19,5 +19,4 @@ include tests/faults.mk
 include tests/hostile.mk
 include tests/loops.mk
 include tests/tool.mk
-include tests/wire.mk
-include tests/shm.mk
+include tests/marshal.mk

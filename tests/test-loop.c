@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -216,10 +217,154 @@ static void test_take_quit(void) {
         busrpc_loop_unref(l);
 }
 
+/* ---- registrations without a handle, callbacks' return values, the heap ---- */
+
+static int count_cb(busrpc_source *s, void *userdata) {
+        ++*(int *)userdata;
+        return 0;
+}
+
+static int stop_after_3(busrpc_source *s, void *userdata) {
+        return ++*(int *)userdata >= 3 ? -1 : 0;
+}
+
+static int rearm_until_3(busrpc_source *s, void *userdata) {
+        return ++*(int *)userdata >= 3 ? 0 : 1000;
+}
+
+static int io_stop(busrpc_source *s, int fd, uint32_t revents, void *userdata) {
+        ++*(int *)userdata;
+        return -1;
+}
+
+/* Iterate until @sentinel (a repeating 1 ms timer's count) reached @n:
+ * that many rounds of timers have run, without a clock in the test. */
+static void rounds(busrpc_loop *l, int *sentinel, int n) {
+        for (int guard = 0; *sentinel < n && guard < 100000; guard++)
+                busrpc_loop_iterate(l, -1);
+}
+
+static void test_floating(void) {
+        busrpc_loop *l;
+        busrpc_source *sent;
+        int once = 0, stopped = 0, ticks = 0, io_n = 0, p[2];
+
+        busrpc_loop_new(&l);
+        is_int(busrpc_loop_add_timer(l, 1000, false, count_cb, &once, NULL), 0,
+               "add_timer(..., NULL): a floating timer (was -EINVAL)");
+        is_int(busrpc_loop_add_timer(l, 1000, true, stop_after_3, &stopped, NULL), 0,
+               "a floating repeating timer");
+        busrpc_loop_add_timer(l, 1000, true, count_cb, &ticks, &sent);
+        rounds(l, &ticks, 8);
+        is_int(ticks, 8, "the sentinel ran 8 rounds");
+        is_int(once, 1, "the floating one-shot fired once");
+        is_int(stopped, 3, "the floating repeating timer stopped when its callback returned < 0");
+        busrpc_source_free(sent);
+
+        ok(pipe(p) == 0, "pipe");
+        is_int(busrpc_loop_add_io(l, p[0], POLLIN, io_stop, &io_n, NULL), 0, "add_io(..., NULL)");
+        ok(write(p[1], "xy", 2) == 2, "write 2 bytes (never read: the fd stays readable)");
+        for (int i = 0; i < 5; i++)
+                busrpc_loop_iterate(l, 0);
+        is_int(io_n, 1, "an io callback returning < 0 removed its source");
+        /* Floating sources still on the loop go with it (valgrind checks). */
+        is_int(busrpc_loop_add_timer(l, 3600000000u, false, count_cb, &once, NULL), 0,
+               "a floating timer left on the loop");
+        busrpc_loop_unref(l);
+        close(p[0]);
+        close(p[1]);
+}
+
+static void test_timer_return(void) {
+        busrpc_loop *l;
+        busrpc_source *a, *b, *sent;
+        int na = 0, nb = 0, ticks = 0;
+
+        busrpc_loop_new(&l);
+        busrpc_loop_add_timer(l, 1000, false, rearm_until_3, &na, &a);
+        busrpc_loop_add_timer(l, 1000, true, stop_after_3, &nb, &b);
+        busrpc_loop_add_timer(l, 1000, true, count_cb, &ticks, &sent);
+        rounds(l, &ticks, 10);
+        is_int(na, 3, "a one-shot returning > 0 fired again, until it returned 0");
+        is_int(nb, 3, "a repeating timer returning < 0 stopped");
+        ok(busrpc_source_free(a) == NULL && busrpc_source_free(b) == NULL,
+           "the handles stay valid until freed");
+        busrpc_source_free(sent);
+        busrpc_loop_unref(l);
+}
+
+#define N_HEAP 300
+
+static unsigned heap_order[N_HEAP], heap_n;
+static busrpc_source *heap_src[N_HEAP];
+
+static int heap_fire(busrpc_source *s, void *userdata) {
+        heap_order[heap_n++] = (unsigned)(uintptr_t)userdata;
+        return 0;
+}
+
+static int free_other(busrpc_source *s, void *userdata) {
+        busrpc_source **other = userdata;
+        *other = busrpc_source_free(*other);
+        return 0;
+}
+
+static int rearm_now(busrpc_source *s, void *userdata) {
+        ++*(int *)userdata;
+        return 1; /* due again at once */
+}
+
+static void test_timer_heap(void) {
+        busrpc_loop *l;
+        busrpc_source *first, *second = NULL, *self;
+        unsigned freed_fired = 0;
+        int n_other = 0, n_self = 0;
+
+        busrpc_loop_new(&l);
+        /* Deadlines 0..2990 us in a scrambled order; every 6th removed again
+         * (the exact order of the heap is test-loop-heap's: here the time
+         * spent adding them blurs the deadlines). */
+        for (unsigned i = 0; i < N_HEAP; i++) {
+                unsigned off = (i * 37u) % N_HEAP;
+                busrpc_loop_add_timer(l, off * 10u, false, heap_fire, (void *)(uintptr_t)off, &heap_src[i]);
+        }
+        for (unsigned i = 0; i < N_HEAP; i += 6)
+                heap_src[i] = busrpc_source_free(heap_src[i]);
+        for (int guard = 0; heap_n < N_HEAP - N_HEAP / 6 && guard < 100000; guard++)
+                busrpc_loop_iterate(l, -1);
+        is_int((int)heap_n, N_HEAP - N_HEAP / 6, "250 of 300 timers fired, the 50 removed did not");
+        for (unsigned i = 0; i < heap_n; i++)
+                if (((heap_order[i] * 73u) % N_HEAP) % 6 == 0) /* 73 = 37^-1 mod 300: back to i */
+                        freed_fired++;
+        is_int((int)freed_fired, 0, "no removed timer fired");
+        for (unsigned i = 0; i < N_HEAP; i++)
+                busrpc_source_free(heap_src[i]);
+
+        /* Two timers due together: the first frees the second before it runs. */
+        busrpc_loop_add_timer(l, 0, false, free_other, &second, &first);
+        busrpc_loop_add_timer(l, 0, false, count_cb, &n_other, &second);
+        for (int guard = 0; second && guard < 100000; guard++)
+                busrpc_loop_iterate(l, -1);
+        busrpc_loop_iterate(l, 0);
+        is_int(n_other, 0, "a timer freed by one due at the same time never runs");
+        busrpc_source_free(first);
+
+        /* A timer that re-arms itself for "now" runs once per iteration. */
+        busrpc_loop_add_timer(l, 0, false, rearm_now, &n_self, &self);
+        for (int guard = 0; n_self == 0 && guard < 100000; guard++)
+                busrpc_loop_iterate(l, -1);
+        is_int(n_self, 1, "a timer due again at once waits for the next iteration");
+        busrpc_source_free(self);
+        busrpc_loop_unref(l);
+}
+
 int main(void) {
         TAP_RUN(test_args);
         TAP_RUN(test_take_quit);
         TAP_RUN(test_timer);
+        TAP_RUN(test_floating);
+        TAP_RUN(test_timer_return);
+        TAP_RUN(test_timer_heap);
         TAP_RUN(test_io);
         TAP_RUN(test_sigpipe);
         TAP_RUN(test_integration);

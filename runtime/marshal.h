@@ -1,0 +1,98 @@
+/* marshal.h: private to marshal.c, invoke.c and the few dispatch sites
+ * that hand descriptor-driven members to them (object.c, property.c,
+ * call.c).
+ *
+ * Model:
+ *  - A busrpc_type (and a busrpc_args) is a constant table written by
+ *    generated code. Its signature and layout are checked once: when an
+ *    interface descriptor is first exported (marshal_iface_valid()), or,
+ *    on the client side, the first time this thread uses it (a small
+ *    direct-mapped cache of checked addresses). After that the
+ *    marshaller trusts it.
+ *  - The arguments of one call live in one scratch block: on the stack up
+ *    to MARSHAL_STACK bytes, malloc'ed above (Scratch).
+ */
+#pragma once
+
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include "busrpc-internal.h"
+
+/* The C layouts the kinds ARRAY and MAP stand for. */
+typedef struct MarshalArray {
+        void *items;
+        size_t n;
+} MarshalArray;
+
+typedef struct MarshalMap {
+        void *keys;
+        void *values;
+        size_t n;
+} MarshalMap;
+
+/* Arguments up to this size need no allocation per call. */
+#define MARSHAL_STACK 256
+
+typedef struct Scratch {
+        void *p;
+        alignas(max_align_t) unsigned char buf[MARSHAL_STACK];
+} Scratch;
+
+/* Room for @size bytes (uninitialised): the stack buffer or the heap. */
+static inline void *scratch_get(Scratch *s, size_t size) {
+        s->p = size <= MARSHAL_STACK ? (void *)s->buf : malloc(size);
+        return s->p;
+}
+
+static inline void scratch_put(Scratch *s) {
+        if (s->p != (void *)s->buf)
+                free(s->p);
+        s->p = NULL;
+}
+
+/* Is the descriptor consistent (kinds, signatures, sizes, offsets)? */
+bool marshal_type_valid(const busrpc_type *t);
+bool marshal_args_valid(const busrpc_args *a);
+/* The descriptor-driven parts of @d: each method's .in/.out against its
+ * in_sig/out_sig, each property's .type against its sig, each signal's
+ * .args against its sig. True when @d has none. */
+bool marshal_iface_valid(const busrpc_interface_desc *d);
+
+/* busrpc_args_*() for descriptors known to be valid. marshal_args_read()
+ * expects @values initialised and clears them on failure;
+ * marshal_args_clear() releases without initialising again. */
+void marshal_args_init(const busrpc_args *a, void *values);
+void marshal_args_clear(const busrpc_args *a, void *values);
+int marshal_args_append(busrpc_iter *it, const busrpc_args *a, const void *values);
+int marshal_args_read(busrpc_iter *it, const busrpc_args *a, void *values, busrpc_error *err);
+
+/* The method dispatcher's path for a method with .op (object.c): read
+ * .in, call .op, reply with .out. Returns what call_finish() expects. */
+int marshal_dispatch(busrpc_call *call, const busrpc_method_desc *md, busrpc_iter *args, const void *ops,
+                     void *self);
+/* Property access through .get_op / .set_op (property.c): the same
+ * contract as busrpc_prop_get_fn / busrpc_prop_set_fn. */
+int marshal_prop_get(const busrpc_property_desc *p, busrpc_iter *value, const void *ops, void *self,
+                     busrpc_error *err);
+int marshal_prop_set(const busrpc_property_desc *p, busrpc_iter *value, const void *ops, void *self,
+                     busrpc_error *err);
+
+/* A property's getter and setter, whichever form the descriptor uses. */
+static inline bool prop_can_get(const busrpc_property_desc *p) {
+        return p->get || p->get_op;
+}
+
+static inline bool prop_can_set(const busrpc_property_desc *p) {
+        return p->set || p->set_op;
+}
+
+static inline int prop_get(const busrpc_property_desc *p, busrpc_iter *value, const void *ops, void *self,
+                           busrpc_error *err) {
+        return p->get_op ? marshal_prop_get(p, value, ops, self, err) : p->get(value, ops, self, err);
+}
+
+static inline int prop_set(const busrpc_property_desc *p, busrpc_iter *value, const void *ops, void *self,
+                           busrpc_error *err) {
+        return p->set_op ? marshal_prop_set(p, value, ops, self, err) : p->set(value, ops, self, err);
+}

@@ -71,12 +71,17 @@ struct ShmPeer {
         uint64_t slot_bytes;
         busrpc_shm *idle;
 
-        /* receiving: the cached mappings and the idle copy buffers, both
-         * counted against limits.cache_entries and limits.cache_bytes */
+        /* receiving: the cached mappings (limits.cache_entries,
+         * limits.cache_bytes) and the idle copy buffers, most recently
+         * used first (limits.copy_bytes) */
         ShmMap *maps, *maps_tail;
-        ShmBuf *bufs;
         unsigned n_cached;
         uint64_t cached_bytes;
+        ShmBuf *bufs;
+        unsigned n_bufs;
+        uint64_t buf_bytes;
+
+        uint64_t map_hits, map_misses, copies, buf_reuses;
 };
 
 /* What busrpc_server_conn() was told, for the peers served afterwards. */
@@ -97,6 +102,8 @@ static void shm_limits_fill(busrpc_shm_limits *l) {
                 l->cache_bytes = BUSRPC_SHM_CACHE_BYTES_DEFAULT;
         if (!l->cache_entries)
                 l->cache_entries = BUSRPC_SHM_CACHE_ENTRIES_DEFAULT;
+        if (!l->copy_bytes)
+                l->copy_bytes = BUSRPC_SHM_COPY_BYTES_DEFAULT;
 }
 
 /* ---- mappings and buffers ---- */
@@ -131,26 +138,37 @@ static void cache_unlink(ShmPeer *p, ShmMap *m) {
         map_unref(m);
 }
 
-/* Make room for @n more entries of @size bytes: idle buffers go first (a
- * copy is cheap to make again), then the least recently used mappings. */
+/* Make room for @n more mappings of @size bytes: the least recently used go. */
 static bool cache_make_room(ShmPeer *p, unsigned n, size_t size) {
         const busrpc_shm_limits *l = &p->limits;
 
         if (size > l->cache_bytes || n > l->cache_entries)
                 return false;
         while (p->n_cached + n > l->cache_entries || p->cached_bytes + size > l->cache_bytes) {
-                if (p->bufs) {
-                        ShmBuf *b = p->bufs;
-
-                        p->bufs = b->next;
-                        p->n_cached--;
-                        p->cached_bytes -= b->cap;
-                        buf_free(b);
-                } else if (p->maps_tail) {
-                        cache_unlink(p, p->maps_tail);
-                } else {
+                if (!p->maps_tail)
                         return false;
-                }
+                cache_unlink(p, p->maps_tail);
+        }
+        return true;
+}
+
+/* Keep idle copy buffers within limits.copy_bytes plus @size: the least
+ * recently used go. */
+static bool bufs_make_room(ShmPeer *p, size_t size) {
+        if (size > p->limits.copy_bytes)
+                return false;
+        while (p->buf_bytes + size > p->limits.copy_bytes) {
+                ShmBuf **pp = &p->bufs, *b;
+
+                if (!*pp)
+                        return false;
+                while ((*pp)->next)
+                        pp = &(*pp)->next;
+                b = *pp;
+                *pp = NULL;
+                p->n_bufs--;
+                p->buf_bytes -= b->cap;
+                buf_free(b);
         }
         return true;
 }
@@ -201,8 +219,9 @@ static ShmBuf *buf_get(ShmPeer *p, size_t size) {
                 b = *pp;
                 if (b->cap >= size && b->cap / 2 <= size) {
                         *pp = b->next;
-                        p->n_cached--;
-                        p->cached_bytes -= b->cap;
+                        p->n_bufs--;
+                        p->buf_bytes -= b->cap;
+                        p->buf_reuses++;
                         return b;
                 }
         }
@@ -241,8 +260,8 @@ static void peer_gone(void *data) {
                 p->bufs = b->next;
                 buf_free(b);
         }
-        p->n_cached = 0;
-        p->cached_bytes = 0;
+        p->n_bufs = 0;
+        p->buf_bytes = 0;
         while (p->idle) {
                 busrpc_shm *s = p->idle;
 
@@ -488,7 +507,10 @@ int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret) {
         }
         if (m) {
                 m->n_ref++;
+                p->map_hits++;
         } else {
+                if (p)
+                        p->map_misses++;
                 r = map_new(fd, &st, &m);
                 if (r < 0) {
                         free(s);
@@ -520,6 +542,8 @@ int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret) {
                                 return -ENOMEM;
                         }
                         memcpy(s->buf->addr, m->addr, s->size);
+                        if (p)
+                                p->copies++;
                         s->data = s->buf->addr;
                         if (p) {
                                 s->peer = p;
@@ -555,11 +579,11 @@ void shm_pool_release(busrpc_shm *s) {
                 return;
         case SHM_COPY:
                 if (s->buf) {
-                        if (p && !p->gone && cache_make_room(p, 1, s->buf->cap)) {
+                        if (p && !p->gone && bufs_make_room(p, s->buf->cap)) {
                                 s->buf->next = p->bufs;
                                 p->bufs = s->buf;
-                                p->n_cached++;
-                                p->cached_bytes += s->buf->cap;
+                                p->n_bufs++;
+                                p->buf_bytes += s->buf->cap;
                         } else {
                                 buf_free(s->buf);
                         }
@@ -601,6 +625,7 @@ BUSRPC_EXPORT int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_li
          * slots when they come back). */
         (void)pool_make_room(p, 0, 0);
         (void)cache_make_room(p, 0, 0);
+        (void)bufs_make_room(p, 0);
         return 0;
 }
 
@@ -652,5 +677,28 @@ BUSRPC_EXPORT int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct) {
                 }
         }
         p->direct = direct;
+        return 0;
+}
+
+BUSRPC_EXPORT int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *ret) {
+        ShmPeer *p;
+
+        return_if_fail(c && ret, -EINVAL);
+        p = peer_get(c);
+        if (!p)
+                return c->dbus ? -ENOMEM : -ENOTCONN;
+        memset(ret, 0, sizeof(*ret));
+        ret->slots = p->n_slots;
+        ret->slot_bytes = p->slot_bytes;
+        for (busrpc_shm *s = p->idle; s; s = s->next)
+                ret->idle_slots++;
+        ret->maps = p->n_cached;
+        ret->map_bytes = p->cached_bytes;
+        ret->idle_copies = p->n_bufs;
+        ret->idle_copy_bytes = p->buf_bytes;
+        ret->map_hits = p->map_hits;
+        ret->map_misses = p->map_misses;
+        ret->copies = p->copies;
+        ret->copy_reuses = p->buf_reuses;
         return 0;
 }

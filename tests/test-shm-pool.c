@@ -144,29 +144,46 @@ static int srv_release(busrpc_call *call, busrpc_iter *args, const void *ops, vo
         return reply_tt(call, "t", (uint64_t)count_fds(), 0, 0);
 }
 
-/* Setup(b, u, t) -> (u, t): direct reads on or off, the cache bounds (0:
- * defaults) of the caller's connection; answers the bounds in force. */
+/* Setup(b, u, t, t) -> (u, t): direct reads on or off, the cache bounds
+ * (entries, bytes) and the copy buffers' bound (0: defaults) of the
+ * caller's connection; answers the cache bounds in force. */
 static int srv_setup(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
         busrpc_conn *c = busrpc_call_get_conn(call);
         busrpc_shm_limits l = { 0 };
         uint32_t direct, entries;
-        uint64_t bytes;
+        uint64_t bytes, copy;
         int r;
 
         if ((r = busrpc_iter_get_basic(args, 'b', &direct)) < 0 || (r = busrpc_iter_get_basic(args, 'u', &entries)) < 0 ||
-            (r = busrpc_iter_get_basic(args, 't', &bytes)) < 0)
+            (r = busrpc_iter_get_basic(args, 't', &bytes)) < 0 || (r = busrpc_iter_get_basic(args, 't', &copy)) < 0)
                 return r;
         l.cache_entries = entries;
         l.cache_bytes = bytes;
+        l.copy_bytes = copy;
         if ((r = busrpc_conn_set_shm_direct(c, direct)) < 0 || (r = busrpc_conn_set_shm_limits(c, &l)) < 0 ||
             (r = busrpc_conn_get_shm_limits(c, &l)) < 0)
                 return r;
         return reply_tt(call, "tt", l.cache_entries, l.cache_bytes, 0);
 }
 
-/* State() -> (t, t): memfd mappings and open fds of the service. */
+/* State() -> (t, t, t): memfd mappings and open fds of the service, and
+ * the mappings the caller's connection keeps (its stats). */
 static int srv_state(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
-        return reply_tt(call, "tt", count_memfd_maps(), (uint64_t)count_fds(), 0);
+        busrpc_shm_stats st = { 0 };
+
+        busrpc_conn_get_shm_stats(busrpc_call_get_conn(call), &st);
+        return reply_tt(call, "ttt", count_memfd_maps(), (uint64_t)count_fds(), st.maps);
+}
+
+/* Stats() -> (t, t, t): of the caller's connection: received memfds found
+ * mapped already, copies made into a kept buffer, bytes of kept buffers. */
+static int srv_stats(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_shm_stats st;
+        int r;
+
+        if ((r = busrpc_conn_get_shm_stats(busrpc_call_get_conn(call), &st)) < 0)
+                return r;
+        return reply_tt(call, "ttt", st.map_hits, st.copy_reuses, st.idle_copy_bytes);
 }
 
 /* Echo(h) -> (h): the bytes back, in a slot of the service's pool (a
@@ -202,8 +219,9 @@ static const busrpc_method_desc srv_methods[] = {
         { .name = "Keep", .in_sig = "h", .out_sig = "t", .fn = srv_keep },
         { .name = "Kept", .in_sig = "", .out_sig = "t", .fn = srv_kept },
         { .name = "Release", .in_sig = "", .out_sig = "t", .fn = srv_release },
-        { .name = "Setup", .in_sig = "but", .out_sig = "tt", .fn = srv_setup },
-        { .name = "State", .in_sig = "", .out_sig = "tt", .fn = srv_state },
+        { .name = "Setup", .in_sig = "butt", .out_sig = "tt", .fn = srv_setup },
+        { .name = "Stats", .in_sig = "", .out_sig = "ttt", .fn = srv_stats },
+        { .name = "State", .in_sig = "", .out_sig = "ttt", .fn = srv_state },
         { .name = "Echo", .in_sig = "h", .out_sig = "h", .fn = srv_echo },
 };
 static const busrpc_interface_desc srv_iface = {
@@ -304,7 +322,7 @@ static int call(Client *cl, const char *member, int fd, busrpc_shm *shm, uint64_
         return r;
 }
 
-static int setup(Client *cl, bool direct, uint32_t entries, uint64_t bytes, uint64_t *out) {
+static int setup(Client *cl, bool direct, uint32_t entries, uint64_t bytes, uint64_t copy, uint64_t *out) {
         busrpc_msg *m = NULL, *reply = NULL;
         uint32_t d = direct;
         busrpc_iter it;
@@ -319,6 +337,8 @@ static int setup(Client *cl, bool direct, uint32_t entries, uint64_t bytes, uint
                 r = busrpc_iter_append_basic(&it, 'u', &entries);
         if (r >= 0)
                 r = busrpc_iter_append_basic(&it, 't', &bytes);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&it, 't', &copy);
         if (r < 0) {
                 busrpc_msg_unref(m);
                 return r;
@@ -365,14 +385,16 @@ static int memfd_with(size_t size, unsigned char byte, int seals) {
 static void test_sender_pool(Client *cl, const char *tr) {
         busrpc_shm *a = NULL, *b = NULL, *c = NULL, *held[3] = { NULL };
         busrpc_shm_limits l;
+        busrpc_shm_stats st;
         const void *pa;
         ino_t ia;
         int seals;
 
         is_intf(busrpc_conn_get_shm_limits(cl->conn, &l), 0, "%s: limits of a new connection", tr);
         ok(l.pool_bytes == BUSRPC_SHM_POOL_BYTES_DEFAULT && l.pool_slots == BUSRPC_SHM_POOL_SLOTS_DEFAULT &&
-                   l.cache_bytes == BUSRPC_SHM_CACHE_BYTES_DEFAULT && l.cache_entries == BUSRPC_SHM_CACHE_ENTRIES_DEFAULT,
-           "%s: the documented defaults (64 MiB, 16 slots, 256 MiB, 32 entries)", tr);
+                   l.cache_bytes == BUSRPC_SHM_CACHE_BYTES_DEFAULT &&
+                   l.cache_entries == BUSRPC_SHM_CACHE_ENTRIES_DEFAULT && l.copy_bytes == BUSRPC_SHM_COPY_BYTES_DEFAULT,
+           "%s: the documented defaults (64 MiB, 16 slots, 256 MiB, 32 entries, 32 MiB)", tr);
 
         is_intf(busrpc_conn_shm_new(cl->conn, MIB, &a), 0, "%s: a 1 MiB slot", tr);
         if (!a)
@@ -397,6 +419,8 @@ static void test_sender_pool(Client *cl, const char *tr) {
         ok(c && inode_of(busrpc_shm_get_fd(c)) != ia, "%s: a different memfd", tr);
         busrpc_shm_unref(b);
         busrpc_shm_unref(c);
+        is_intf(busrpc_conn_get_shm_stats(cl->conn, &st), 0, "%s: the pool's stats", tr);
+        ok(st.slots == 2 && st.idle_slots == 2 && st.slot_bytes == 2 * MIB, "%s: 2 slots of 1 MiB, both idle", tr);
 
         /* The pool's bounds: 2 slots, then plain buffers. */
         l = (busrpc_shm_limits){ .pool_slots = 2, .pool_bytes = 4 * MIB };
@@ -424,9 +448,11 @@ static void test_copy_on_receipt(Client *cl, const char *tr) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_shm *s = NULL, *sealed = NULL;
         uint64_t out[3] = { 0 }, addr[3] = { 0 };
+        uint64_t st0[3] = { 0 }, st1[3] = { 0 };
         bool sums = true;
         int fd1, fd2;
 
+        call(cl, "Stats", -1, NULL, st0, &err);
         for (int i = 0; i < 3; i++) {
                 if (busrpc_conn_shm_new(cl->conn, MIB, &s) < 0)
                         tap_bail("busrpc_conn_shm_new");
@@ -438,6 +464,9 @@ static void test_copy_on_receipt(Client *cl, const char *tr) {
         }
         ok(sums, "%s: a slot sent 3 times with new bytes: the service summed each, as a stable copy", tr);
         ok(addr[1] == addr[0] && addr[2] == addr[0], "%s: copied into the same reused buffer each time", tr);
+        call(cl, "Stats", -1, NULL, st1, &err);
+        ok(st1[1] >= st0[1] + 2 && st1[2] >= MIB, "%s: the service's stats: 2 copies into a kept buffer, 1 MiB kept",
+           tr);
         if (err.name)
                 tap_diag("%s: %s", err.name, err.message);
         busrpc_error_clear(&err);
@@ -460,9 +489,27 @@ static void test_copy_on_receipt(Client *cl, const char *tr) {
         fd1 = busrpc_shm_get_fd(sealed);
         addr[0] = out[2];
         ok(out[0] == 'a' + 'b' + 'c' && out[1] == 1, "%s: summed, sealed", tr);
+        call(cl, "Stats", -1, NULL, st0, &err);
         is_intf(call(cl, "Sum", -1, sealed, out, &err), 0, "%s: the same sealed buffer again", tr);
         fd2 = busrpc_shm_get_fd(sealed);
         ok(fd1 == fd2 && out[2] == addr[0], "%s: no new memfd here, the service's mapping reused", tr);
+        call(cl, "Stats", -1, NULL, st1, &err);
+        is_intf(st1[0], st0[0] + 1, "%s: the service counted a mapping hit", tr);
+
+        /* The copy buffers' bound: 64 KiB keeps no 1 MiB buffer. */
+        is_intf(setup(cl, false, 0, 0, 64 * 1024, out), 0, "%s: the service keeps 64 KiB of copy buffers", tr);
+        call(cl, "Stats", -1, NULL, st0, &err);
+        ok(st0[2] <= 64 * 1024, "%s: the kept 1 MiB buffer went at once (%llu bytes kept)", tr,
+           (unsigned long long)st0[2]);
+        for (int i = 0; i < 2; i++) {
+                busrpc_conn_shm_new(cl->conn, MIB, &s);
+                fill(s, 1);
+                call(cl, "Sum", -1, s, out, &err);
+                busrpc_shm_unref(s);
+        }
+        call(cl, "Stats", -1, NULL, st1, &err);
+        ok(st1[1] == st0[1] && st1[2] <= 64 * 1024, "%s: 1 MiB slots copied twice: no buffer kept, none reused", tr);
+        is_intf(setup(cl, false, 0, 0, 0, out), 0, "%s: defaults again", tr);
         busrpc_shm_unref(sealed);
         busrpc_error_clear(&err);
 }
@@ -473,7 +520,7 @@ static void test_direct(Client *cl, const char *tr) {
         busrpc_shm *s = NULL;
 
         /* The service declares; this client not yet: still a copy. */
-        is_intf(setup(cl, true, 0, 0, out), 0, "%s: the service declares direct reads", tr);
+        is_intf(setup(cl, true, 0, 0, 0, out), 0, "%s: the service declares direct reads", tr);
         busrpc_conn_shm_new(cl->conn, 8192, &s);
         fill(s, 1);
         is_intf(call(cl, "Sum", -1, s, out, &err), 0, "%s: Sum", tr);
@@ -498,7 +545,7 @@ static void test_direct(Client *cl, const char *tr) {
         call(cl, "Sum", -1, s, out, &err);
         ok(out[0] == 5 * 8192 && out[1] == 1, "%s: copied again", tr);
         busrpc_shm_unref(s);
-        is_intf(setup(cl, false, 0, 0, out), 0, "%s: the service withdraws", tr);
+        is_intf(setup(cl, false, 0, 0, 0, out), 0, "%s: the service withdraws", tr);
         busrpc_error_clear(&err);
 }
 
@@ -569,7 +616,7 @@ static void test_hostile(Client *cl, const char *tr) {
         refused(cl, tr, memfd_with((size_t)1 << 40, 0, F_SEAL_GROW | F_SEAL_SHRINK), "a sparse 1 TiB slot");
 
         /* Many distinct slots, the cache bounded to 4 entries. */
-        is_intf(setup(cl, false, 4, 0, out), 0, "%s: the service's cache: 4 entries", tr);
+        is_intf(setup(cl, false, 4, 0, 0, out), 0, "%s: the service's cache: 4 entries", tr);
         ok(out[0] == 4 && out[1] == BUSRPC_SHM_CACHE_BYTES_DEFAULT, "%s: 4 entries, bytes the default", tr);
         for (int i = 0; i < 40; i++) {
                 fd = memfd_with(4096, 1, F_SEAL_GROW | F_SEAL_SHRINK);
@@ -578,10 +625,11 @@ static void test_hostile(Client *cl, const char *tr) {
         }
         is_intf(served, 40, "%s: 40 distinct slots served", tr);
         call(cl, "State", -1, NULL, out, &err);
-        ok(out[0] <= 4, "%s: the service keeps at most 4 mapped (%llu)", tr, (unsigned long long)out[0]);
+        ok(out[2] == 4, "%s: its cache holds 4 (%llu)", tr, (unsigned long long)out[2]);
+        ok(out[0] <= 4, "%s: the service has at most 4 memfds mapped (%llu)", tr, (unsigned long long)out[0]);
 
         /* A slot larger than the cache's bytes: copied, not kept. */
-        is_intf(setup(cl, false, 0, 64 * 1024, out), 0, "%s: the service's cache: 64 KiB", tr);
+        is_intf(setup(cl, false, 0, 64 * 1024, 0, out), 0, "%s: the service's cache: 64 KiB", tr);
         call(cl, "State", -1, NULL, before, &err);
         busrpc_conn_shm_new(cl->conn, MIB, &s);
         fill(s, 1);
@@ -590,7 +638,7 @@ static void test_hostile(Client *cl, const char *tr) {
         busrpc_shm_unref(s);
         call(cl, "State", -1, NULL, after, &err);
         ok(after[0] == before[0], "%s: not kept mapped (%llu mappings, as before)", tr, (unsigned long long)after[0]);
-        is_intf(setup(cl, false, 0, 0, out), 0, "%s: the service's cache: defaults again", tr);
+        is_intf(setup(cl, false, 0, 0, 0, out), 0, "%s: the service's cache: defaults again", tr);
 
         call(cl, "State", -1, NULL, after, &err);
         is_intf(after[1], fds_before, "%s: the service holds no fd more than before", tr);
@@ -687,8 +735,8 @@ static void run_round(const char *address, bool bus, const char *tr) {
         test_sender_pool(&cl, tr);
         test_copy_on_receipt(&cl, tr);
         test_direct(&cl, tr);
-        test_echo(&cl, tr);
         test_hostile(&cl, tr);
+        test_echo(&cl, tr);
         test_python(address, bus, tr);
         if (!bus)
                 test_peer_gone(&cl, address, tr);

@@ -1248,6 +1248,7 @@ int busrpc_shm_write(busrpc_shm *s, uint64_t offset, const void *data, size_t le
 #define BUSRPC_SHM_POOL_SLOTS_DEFAULT 16u
 #define BUSRPC_SHM_CACHE_BYTES_DEFAULT (UINT64_C(256) * 1024 * 1024)
 #define BUSRPC_SHM_CACHE_ENTRIES_DEFAULT 32u
+#define BUSRPC_SHM_COPY_BYTES_DEFAULT (UINT64_C(32) * 1024 * 1024)
 
 /**
  * struct busrpc_shm_limits - what one connection keeps for shm; 0 in a
@@ -1256,17 +1257,39 @@ int busrpc_shm_write(busrpc_shm *s, uint64_t offset, const void *data, size_t le
  *              than this is a plain busrpc_shm_new() buffer instead.
  * @pool_slots: slots alive at once; with all of them lent, the next
  *              busrpc_conn_shm_new() is a plain buffer too.
- * @cache_bytes: bytes of received memfds kept mapped, and of the private
- *              copies of received slots kept for reuse. A larger shm is
- *              mapped (or copied) for its message only.
- * @cache_entries: mappings and copies kept; the least recently used goes.
+ * @cache_bytes: bytes of received memfds kept mapped (address space: the
+ *              pages are the sender's). A larger shm is mapped for its
+ *              message only.
+ * @cache_entries: received memfds kept mapped; the least recently used goes.
+ * @copy_bytes: bytes of private memory kept, once a received slot's copy
+ *              is released, for the next copy (its pages stay faulted
+ *              in); the least recently used goes.
  */
 typedef struct busrpc_shm_limits {
         uint64_t pool_bytes;
         unsigned pool_slots;
         uint64_t cache_bytes;
         unsigned cache_entries;
+        uint64_t copy_bytes;
 } busrpc_shm_limits;
+
+/**
+ * struct busrpc_shm_stats - what a connection's pool and cache hold now,
+ * and counters since it was made (busrpc_conn_get_shm_stats()).
+ */
+typedef struct busrpc_shm_stats {
+        unsigned slots;          /* slots alive, lent or idle */
+        unsigned idle_slots;
+        uint64_t slot_bytes;
+        unsigned maps;           /* received memfds kept mapped */
+        uint64_t map_bytes;
+        unsigned idle_copies;    /* private copy buffers kept */
+        uint64_t idle_copy_bytes;
+        uint64_t map_hits;       /* received memfds found mapped already */
+        uint64_t map_misses;     /* ... mapped anew */
+        uint64_t copies;         /* received slots copied */
+        uint64_t copy_reuses;    /* ... into a kept buffer */
+} busrpc_shm_stats;
 
 /**
  * busrpc_conn_shm_new() - a writable slot of @size bytes from @c's pool:
@@ -1295,6 +1318,8 @@ int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **ret);
 int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_limits *limits);
 /** The limits in force on @c (no zero field): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
 int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *ret);
+/** Fill *@ret for @c (not busrpc_server_conn(): -ENOTCONN): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
+int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *ret);
 /**
  * busrpc_conn_set_shm_direct() - declare, for @c, that (1) this program
  * never writes a slot it lent until the reply, and (2) it reads a slot

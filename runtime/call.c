@@ -6,8 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core.h"
+#include "call.h"
+#include "conn.h"
+#include "creds.h"
+#include "error-map.h"
 #include "marshal.h"
+#include "message.h"
+#include "object.h"
+#include "validate.h"
 
 struct busrpc_call {
         unsigned n_ref;

@@ -7,8 +7,15 @@
  * interface. */
 #include <stdlib.h>
 #include <string.h>
+#include "call.h"
+#include "conn.h"
+#include "introspect.h"
 #include "marshal.h"
+#include "message.h"
+#include "property.h"
 #include "registry.h"
+#include "server.h"
+#include "validate.h"
 
 busrpc_object *object_ref(busrpc_object *o) {
         if (o)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core.h"
 #include "marshal.h"
 #include "registry.h"
 

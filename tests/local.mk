@@ -20,3 +20,5 @@ include tests/hostile.mk
 include tests/loops.mk
 include tests/tool.mk
 include tests/marshal.mk
+include tests/wire.mk
+include tests/shm.mk

@@ -55,20 +55,35 @@ const char *wire_strerror(WireErr e) {
 
 /* ---- names ---- */
 
+/* Character classes of names, one table lookup per byte. */
+enum {
+        C_FIRST = 1, /* [A-Za-z_]: starts an element of a name */
+        C_NAME = 2,  /* [A-Za-z0-9_] */
+        C_BUS = 4,   /* [A-Za-z0-9_-]: bus names */
+        C_BUS_FIRST = 8,
+};
+
+#define C_LETTER (C_FIRST | C_NAME | C_BUS | C_BUS_FIRST)
+#define C_DIGIT (C_NAME | C_BUS)
+static const uint8_t char_class[256] = {
+        ['0' ... '9'] = C_DIGIT, ['A' ... 'Z'] = C_LETTER, ['a' ... 'z'] = C_LETTER, ['_'] = C_LETTER,
+        ['-'] = C_BUS | C_BUS_FIRST,
+};
+
 static inline bool is_name_first(unsigned char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+        return char_class[c] & C_FIRST;
 }
 
 static inline bool is_name_char(unsigned char c) {
-        return is_name_first(c) || (c >= '0' && c <= '9');
+        return char_class[c] & C_NAME;
 }
 
 static inline bool is_bus_first(unsigned char c) {
-        return is_name_first(c) || c == '-';
+        return char_class[c] & C_BUS_FIRST;
 }
 
 static inline bool is_bus_char(unsigned char c) {
-        return is_name_char(c) || c == '-';
+        return char_class[c] & C_BUS;
 }
 
 /* Shortest forms only, no surrogates, nothing above U+10FFFF, no NUL
@@ -660,14 +675,24 @@ static int fail(WireMsg *m, WireErr e, uint32_t at) {
         return -EBADMSG;
 }
 
-/* The value of a known field (its variant checked already) at @pos. */
-static WireErr take_field(WireMsg *m, unsigned code, const uint8_t *b, uint32_t pos, bool swap) {
-        const char *s;
+/* The value of known field @code (type field_types[code], its variant
+ * signature already seen) at *@pos: read and checked in one pass. A name
+ * rule implies valid UTF-8 without NUL, so names skip the generic string
+ * check libdbus makes first; the verdict is the same. */
+static WireErr take_field(WireMsg *m, Check *c, unsigned code, uint32_t *pos, uint32_t end) {
+        char t = field_types[code];
         uint32_t len, v;
+        unsigned depth = 0;
+        const char *s;
+        WireErr e;
 
-        if (field_types[code] == 'u') {
-                pos = (pos + 3) & ~3u;
-                v = wire_get32(b + pos, swap);
+        if (t == 'u') {
+                if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+                        return e;
+                if (end - *pos < 4)
+                        return WIRE_E_SHORT;
+                v = wire_get32(c->b + *pos, c->swap);
+                *pos += 4;
                 if (code == WIRE_FIELD_REPLY_SERIAL) {
                         if (v == 0)
                                 return WIRE_E_REPLY_SERIAL;
@@ -676,20 +701,44 @@ static WireErr take_field(WireMsg *m, unsigned code, const uint8_t *b, uint32_t 
                         m->unix_fds = v;
                 return WIRE_OK;
         }
-        if (field_types[code] == 'g') {
-                m->sig_len = b[pos];
-                m->signature = (const char *)b + pos + 1;
+        if (t == 'g') {
+                if (*pos >= end)
+                        return WIRE_E_SHORT;
+                len = c->b[*pos];
+                if (len + 1 >= end - *pos)
+                        return WIRE_E_SHORT;
+                s = (const char *)c->b + *pos + 1;
+                if ((e = wire_signature_check(s, len, &depth)) != WIRE_OK)
+                        return e;
+                if (s[len])
+                        return WIRE_E_NUL;
+                *pos += len + 2;
+                m->sig_len = (uint8_t)len;
+                m->sig_depth = (uint8_t)depth;
+                m->signature = s;
                 return WIRE_OK;
         }
-        pos = (pos + 3) & ~3u;
-        len = wire_get32(b + pos, swap);
-        s = (const char *)b + pos + 4;
+        if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+                return e;
+        if (end - *pos < 4)
+                return WIRE_E_SHORT;
+        len = wire_get32(c->b + *pos, c->swap);
+        if (len >= end - *pos - 4)
+                return WIRE_E_SHORT;
+        s = (const char *)c->b + *pos + 4;
         switch (code) {
         case WIRE_FIELD_PATH:
+        case WIRE_FIELD_CONTAINER:
+                if (!wire_valid_path(s, len))
+                        return WIRE_E_PATH;
                 /* libdbus refuses the reserved path as a prefix, and so does this. */
-                if (len >= sizeof(LOCAL_PATH) - 1 && memcmp(s, LOCAL_PATH, sizeof(LOCAL_PATH) - 1) == 0)
+                if (code == WIRE_FIELD_PATH && len >= sizeof(LOCAL_PATH) - 1 &&
+                    memcmp(s, LOCAL_PATH, sizeof(LOCAL_PATH) - 1) == 0)
                         return WIRE_E_LOCAL;
-                m->path = s;
+                if (code == WIRE_FIELD_PATH)
+                        m->path = s;
+                else
+                        m->container = s;
                 break;
         case WIRE_FIELD_INTERFACE:
                 if (!wire_valid_interface(s, len))
@@ -709,8 +758,7 @@ static WireErr take_field(WireMsg *m, unsigned code, const uint8_t *b, uint32_t 
                         return WIRE_E_ERROR_NAME;
                 m->error_name = s;
                 break;
-        case WIRE_FIELD_DESTINATION:
-        case WIRE_FIELD_SENDER:
+        default: /* DESTINATION, SENDER */
                 if (!wire_valid_bus_name(s, len))
                         return WIRE_E_BUS_NAME;
                 if (code == WIRE_FIELD_DESTINATION)
@@ -718,20 +766,18 @@ static WireErr take_field(WireMsg *m, unsigned code, const uint8_t *b, uint32_t 
                 else
                         m->sender = s;
                 break;
-        case WIRE_FIELD_CONTAINER:
-                m->container = s;
-                break;
-        default:
-                break;
         }
+        if (s[len])
+                return WIRE_E_NUL;
+        *pos += 4 + len + 1;
         return WIRE_OK;
 }
 
 int wire_message_parse_flags(WireMsg *m, const uint8_t *buf, size_t len, unsigned n_fds, size_t *ret_need,
                              unsigned flags) {
         uint32_t fields_len, pos, end, seen = 0;
-        unsigned depth = 0;
         WireErr e = WIRE_OK;
+        Check c;
         bool swap;
         int total;
 
@@ -762,10 +808,10 @@ int wire_message_parse_flags(WireMsg *m, const uint8_t *buf, size_t len, unsigne
                 return fail(m, WIRE_E_ARRAY_LEN, 12);
 
         /* The fields: a(yv), each struct 8-aligned (the array starts at 16). */
+        c = (Check){ .b = buf, .swap = swap, .fd_index = false };
         pos = WIRE_FIXED_HEADER;
         end = WIRE_FIXED_HEADER + fields_len;
         while (pos < end) {
-                Check c = { .b = buf, .swap = swap, .fd_index = false };
                 unsigned code;
                 uint32_t at = pos;
 
@@ -775,17 +821,22 @@ int wire_message_parse_flags(WireMsg *m, const uint8_t *buf, size_t len, unsigne
                 at = pos;
                 if (code == 0)
                         return fail(m, WIRE_E_FIELD_CODE, at - 1);
+                if (code <= WIRE_FIELD_LAST && end - pos >= 3 && buf[pos] == 1 && buf[pos + 1] == field_types[code] &&
+                    buf[pos + 2] == 0) {
+                        /* A known field of its own type: the fast path. */
+                        if (seen & (1u << code))
+                                return fail(m, WIRE_E_FIELD_TWICE, at);
+                        seen |= 1u << code;
+                        pos += 3;
+                        if ((e = take_field(m, &c, code, &pos, end)) != WIRE_OK)
+                                return fail(m, e, at);
+                        continue;
+                }
                 if ((e = check_variant(&c, &pos, end, 2)) != WIRE_OK)
                         return fail(m, e, c.at);
-                if (code > WIRE_FIELD_LAST)
-                        continue; /* unknown fields are ignored (once valid) */
-                if (buf[at] != 1 || buf[at + 1] != field_types[code])
+                if (code <= WIRE_FIELD_LAST)
                         return fail(m, WIRE_E_FIELD_TYPE, at);
-                if (seen & (1u << code))
-                        return fail(m, WIRE_E_FIELD_TWICE, at);
-                seen |= 1u << code;
-                if ((e = take_field(m, code, buf, at + 3, swap)) != WIRE_OK)
-                        return fail(m, e, at);
+                /* unknown fields are ignored (once valid) */
         }
         for (pos = end; pos < m->header_len; pos++)
                 if (buf[pos])
@@ -812,10 +863,7 @@ int wire_message_parse_flags(WireMsg *m, const uint8_t *buf, size_t len, unsigne
                 break; /* unknown types: the transport ignores them */
         }
 
-        if (m->sig_len && wire_signature_check(m->signature, m->sig_len, &depth) != WIRE_OK)
-                return fail(m, WIRE_E_SIGNATURE, 16); /* not reached: checked with the field */
-        m->sig_depth = (uint8_t)depth;
-        e = body_check(buf + m->header_len, m->body_len, m->signature, m->sig_len, depth, swap,
+        e = body_check(buf + m->header_len, m->body_len, m->signature, m->sig_len, m->sig_depth, swap,
                        !(flags & WIRE_PARSE_NO_FD_INDEX), m->unix_fds, &pos);
         if (e != WIRE_OK)
                 return fail(m, e, m->header_len + pos);

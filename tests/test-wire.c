@@ -1114,6 +1114,7 @@ static void test_template(void) {
                         dbus_message_unref(d);
         }
         ok(wire_template_finish(&rt, &b, (size_t)at, 9, 0, 0) == -EINVAL, "a reply template needs a reply serial");
+        wire_template_clear(&rt);
         h.member = "1bad";
         ok(wire_template_init(&rt, WIRE_LITTLE, &h, 0) == -EINVAL, "a bad member is refused once, at build time");
         h.member = NULL;
@@ -1401,6 +1402,106 @@ static void test_descriptors(void) {
         busrpc_variant_unref(in.v);
 }
 
+
+/* shm (a sealed memfd as an fd index) and variants holding containers, both ways. */
+static void test_descriptors_shm_variant(void) {
+        static const busrpc_type t_shm = { .kind = 'm', .size = sizeof(void *), .signature = "h", .name = "blob" };
+        static const busrpc_type t_shm_small = {
+                .kind = 'm', .size = sizeof(void *), .signature = "h", .name = "small", .max_size = 100
+        };
+        busrpc_shm *shm = NULL, *got = NULL;
+        WireBuf body, body2;
+        WireWriter w;
+        WireFds fds = { 0 };
+        WireReader r;
+        busrpc_error err = { 0 };
+        busrpc_variant *v = NULL, *v2 = NULL;
+        char sig[WIRE_MAX_SIGNATURE + 1];
+        int k;
+
+        if (busrpc_shm_new(4096, &shm) < 0)
+                tap_bail("busrpc_shm_new");
+        memset(busrpc_shm_data(shm), 0x5a, 4096);
+        wire_buf_init(&body);
+        wire_writer_init(&w, &body, 0, WIRE_LITTLE, sig);
+        k = wire_value_write(&w, &t_shm, &shm, &fds);
+        ok(k == 0 && fds.n == 1 && busrpc_shm_is_sealed(shm), "shm: written as fd index 0, sealed");
+        wire_reader_init_raw(&r, body.p, (uint32_t)body.n, "h", WIRE_LITTLE);
+        r.fds = fds.fds;
+        r.n_fds = fds.n;
+        k = wire_value_read(&r, &t_shm, &got, &err);
+        ok(k == 0 && got && busrpc_shm_size(got) == 4096 &&
+                   ((const uint8_t *)busrpc_shm_const_data(got))[4095] == 0x5a,
+           "shm: read back, same 4096 bytes");
+        busrpc_shm_unref(got);
+        got = NULL;
+        wire_reader_init_raw(&r, body.p, (uint32_t)body.n, "h", WIRE_LITTLE);
+        r.fds = fds.fds;
+        r.n_fds = fds.n;
+        k = wire_value_read(&r, &t_shm_small, &got, &err);
+        ok(k == -EFBIG && !got && wc_streq(err.name, BUSRPC_ERROR_INVALID_ARGS),
+           "shm above its descriptor's max_size: -EFBIG, InvalidArgs, nothing mapped");
+        busrpc_error_clear(&err);
+        wire_reader_init_raw(&r, body.p, (uint32_t)body.n, "h", WIRE_LITTLE);
+        k = wire_value_read(&r, &t_shm, &got, &err);
+        ok(k == -EBADMSG && !got, "shm: an index without fds is -EBADMSG");
+        wire_fds_free(&fds);
+        wire_buf_free(&body);
+        busrpc_shm_unref(shm);
+
+        /* A variant holding a{sv} with a struct and an array inside: wire -> busrpc_variant -> wire. */
+        {
+                WireWriter a, e, vv, st, arr;
+                const char *key = "k";
+                int32_t i = -9;
+                uint8_t y = 3;
+                char *str = NULL;
+
+                wire_buf_init(&body);
+                wire_writer_init(&w, &body, 0, WIRE_BIG, sig);
+                wire_write_open(&w, &vv, 'v', "a{sv}");
+                wire_write_open(&vv, &a, 'a', "{sv}");
+                wire_write_open(&a, &e, 'e', NULL);
+                wire_write_basic(&e, 's', &key);
+                wire_write_open(&e, &st, 'v', "(iay)");
+                {
+                        WireWriter s2;
+
+                        wire_write_open(&st, &s2, 'r', NULL);
+                        wire_write_basic(&s2, 'i', &i);
+                        wire_write_open(&s2, &arr, 'a', "y");
+                        wire_write_basic(&arr, 'y', &y);
+                        wire_write_basic(&arr, 'y', &y);
+                        wire_write_close(&s2, &arr);
+                        wire_write_close(&st, &s2);
+                }
+                wire_write_close(&e, &st);
+                wire_write_close(&a, &e);
+                wire_write_close(&vv, &a);
+                wire_write_close(&w, &vv);
+                ok(body.err == 0 && wire_body_check(body.p, body.n, "v", 1, 1, WIRE_BIG, 0, NULL) == WIRE_OK,
+                   "variant a{sv} of (iay) written, big-endian, and valid");
+                wire_reader_init_raw(&r, body.p, (uint32_t)body.n, "v", WIRE_BIG);
+                k = wire_value_read(&r, &t_var, &v, &err);
+                ok(k == 0 && v && wc_streq(busrpc_variant_get_signature(v), "a{sv}"), "variant read as a{sv}");
+                if (v && busrpc_variant_to_string(v, &str) == 0)
+                        tap_diag("  %s", str);
+                free(str);
+                wire_buf_init(&body2);
+                wire_writer_init(&w, &body2, 0, WIRE_BIG, sig);
+                k = wire_value_write(&w, &t_var, &v, NULL);
+                ok(k == 0 && body2.n == body.n && memcmp(body.p, body2.p, body.n) == 0,
+                   "the variant written back: the same bytes");
+                wire_reader_init_raw(&r, body2.p, (uint32_t)body2.n, "v", WIRE_BIG);
+                k = wire_value_read(&r, &t_var, &v2, &err);
+                ok(k == 0 && busrpc_variant_equal(v, v2), "and it reads back equal");
+                busrpc_variant_unref(v);
+                busrpc_variant_unref(v2);
+                wire_buf_free(&body);
+                wire_buf_free(&body2);
+        }
+}
+
 int main(void) {
         TAP_RUN(test_valid);
         TAP_RUN(test_header_rules);
@@ -1412,6 +1513,7 @@ int main(void) {
         TAP_RUN(test_template);
         TAP_RUN(test_reencode);
         TAP_RUN(test_descriptors);
+        TAP_RUN(test_descriptors_shm_variant);
         dbus_shutdown();
         return tap_done();
 }

@@ -273,6 +273,11 @@ static void peer_gone(void *data) {
         peer_unref(p);
 }
 
+static void settings_free(void *data) {
+        free(data);
+        dbus_server_free_data_slot(&server_slot);
+}
+
 static ShmSettings *server_settings(busrpc_server *s, bool create) {
         ShmSettings *st;
 
@@ -285,7 +290,7 @@ static ShmSettings *server_settings(busrpc_server *s, bool create) {
         if (!dbus_server_allocate_data_slot(&server_slot))
                 return NULL;
         st = calloc(1, sizeof(*st));
-        if (!st || !dbus_server_set_data(s->dbus, server_slot, st, free)) {
+        if (!st || !dbus_server_set_data(s->dbus, server_slot, st, settings_free)) {
                 free(st);
                 dbus_server_free_data_slot(&server_slot);
                 return NULL;

@@ -223,6 +223,10 @@ int wire_read_enter(WireReader *r, WireReader *sub);
 int wire_read_exit(WireReader *r, WireReader *sub);
 /* Skip the next value. */
 int wire_read_skip(WireReader *r);
+/* Bytes left in @r's container: after wire_read_enter() of an array, its length in bytes. */
+static inline uint32_t wire_reader_left(const WireReader *r) {
+        return r->end - r->pos;
+}
 /* Arrays of fixed-size values: the items in place (in the message's byte order), their count. */
 int wire_read_fixed_array(WireReader *r, char t, const void **ret_items, uint32_t *ret_n);
 
@@ -340,6 +344,8 @@ void wire_fds_free(WireFds *f);
  * representation of busrpc.h's "Type descriptors") to @w. FD and SHM
  * values append their fd to @fds (borrowed: keep the value alive until
  * the message is sent) and write its index; an SHM is sealed first.
+ * VARIANT values are walked through the busrpc_variant API; one holding
+ * an fd is not carried yet (-EOPNOTSUPP).
  * Return: 0; -EINVAL for what cannot be sent (as busrpc_value_append());
  * -ENOMEM, -E2BIG.
  */

@@ -1502,6 +1502,60 @@ static void test_descriptors_shm_variant(void) {
         }
 }
 
+/* The reader on its own: skipping, partial reads, fixed arrays, byte lengths. */
+static void test_reader(void) {
+        WireBuf b;
+        WireWriter w, a, e, v;
+        WireReader r, sub;
+        char sig[WIRE_MAX_SIGNATURE + 1];
+        const char *k1 = "one", *s = NULL;
+        int32_t items[3] = { 10, 20, 30 }, last = 77, got = 0;
+        const int32_t *view = NULL;
+        uint32_t n = 0;
+        double d = 1.5;
+        int be;
+
+        for (be = 0; be <= 1; be++) {
+                uint8_t endian = be ? WIRE_BIG : WIRE_LITTLE;
+
+                wire_buf_init(&b);
+                wire_writer_init(&w, &b, 0, endian, sig);
+                wire_write_open(&w, &a, 'a', "{sv}");
+                wire_write_open(&a, &e, 'e', NULL);
+                wire_write_basic(&e, 's', &k1);
+                wire_write_open(&e, &v, 'v', "d");
+                wire_write_basic(&v, 'd', &d);
+                wire_write_close(&e, &v);
+                wire_write_close(&a, &e);
+                wire_write_close(&w, &a);
+                wire_write_fixed_array(&w, 'i', items, 3);
+                wire_write_open(&w, &a, 'r', "si");
+                wire_write_basic(&a, 's', &k1);
+                wire_write_basic(&a, 'i', &last);
+                wire_write_close(&w, &a);
+                wire_write_basic(&w, 'i', &last);
+                is_str(sig, "a{sv}ai(si)i", "reader: signature");
+                ok(wire_body_check(b.p, b.n, sig, strlen(sig), 2, endian, 0, NULL) == WIRE_OK, "reader: body valid");
+                wire_reader_init_raw(&r, b.p, (uint32_t)b.n, sig, endian);
+                ok(wire_read_skip(&r) == 0 && wire_reader_peek(&r) == 'a', "skip a{sv}: next is the ai");
+                if (!be) {
+                        ok(wire_read_fixed_array(&r, 'i', (const void **)&view, &n) == 0 && n == 3 && view[2] == 30,
+                           "ai read in place: 3 items");
+                } else {
+                        ok(wire_read_enter(&r, &sub) == 0 && wire_reader_left(&sub) == 12, "ai: 12 bytes long");
+                        ok(wire_read_exit(&r, &sub) == 0, "leave it unread");
+                }
+                ok(wire_read_basic(&r, 'i', &got) == -EBADMSG, "an int32 where a struct is: -EBADMSG");
+                ok(wire_read_enter(&r, &sub) == 0 && wire_read_basic(&sub, 's', &s) == 0 && wc_streq(s, "one"),
+                   "enter the struct, read its first field");
+                ok(wire_read_exit(&r, &sub) == 0, "leave the struct with a field unread");
+                ok(wire_read_basic(&r, 'i', &got) == 0 && got == 77 && wire_reader_peek(&r) == 0,
+                   "the last int32 after it, then the end");
+                ok(wire_read_skip(&r) == -EBADMSG, "nothing to skip at the end");
+                wire_buf_free(&b);
+        }
+}
+
 int main(void) {
         TAP_RUN(test_valid);
         TAP_RUN(test_header_rules);
@@ -1511,6 +1565,7 @@ int main(void) {
         TAP_RUN(test_libdbus_built);
         TAP_RUN(test_writer);
         TAP_RUN(test_template);
+        TAP_RUN(test_reader);
         TAP_RUN(test_reencode);
         TAP_RUN(test_descriptors);
         TAP_RUN(test_descriptors_shm_variant);

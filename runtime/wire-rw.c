@@ -402,9 +402,12 @@ int wire_write_open(WireWriter *w, WireWriter *sub, char kind, const char *conte
                         return b->err;
                 return 0;
         }
-        case 'v':
+        case 'v': {
+                unsigned inner = 0;
+
+                /* The value's containers count towards the 64 in all, even those it leaves empty. */
                 if (!clen || clen > WIRE_MAX_SIGNATURE || wire_type_len(contents) != clen ||
-                    wire_signature_check(contents, clen, NULL) != WIRE_OK)
+                    wire_signature_check(contents, clen, &inner) != WIRE_OK || sub->depth + inner > WIRE_MAX_DEPTH)
                         return fail(w, -EINVAL);
                 if (wire_buf_reserve(b, clen + 2) < 0)
                         return b->err;
@@ -414,6 +417,7 @@ int wire_write_open(WireWriter *w, WireWriter *sub, char kind, const char *conte
                 if (pad(w, wire_align_of(contents[0]), 0) < 0)
                         return b->err;
                 return sig_add(w, "v", 1);
+        }
         case 'r':
                 if (!w->kind && w->sig && !clen)
                         return fail(w, -EINVAL);

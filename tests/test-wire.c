@@ -1051,6 +1051,18 @@ static void test_writer(void) {
                 ok(wire_write_open(&w, &v, 'v', "ii") == -EINVAL, "writer refuses a variant of two types");
                 wire_buf_free(&body);
                 wire_writer_init(&w, &body, 0, endian, sig);
+                {
+                        WireWriter outer[64];
+                        int lvl, bad = 0;
+
+                        /* 63 variants deep, then one holding an (empty) array: 65 containers in all. */
+                        for (lvl = 0; lvl < 63; lvl++)
+                                bad |= wire_write_open(lvl ? &outer[lvl - 1] : &w, &outer[lvl], 'v', "v") < 0;
+                        ok(!bad && wire_write_open(&outer[62], &v, 'v', "ai") == -EINVAL,
+                           "writer refuses a variant whose type nests beyond 64 containers in all");
+                }
+                wire_buf_free(&body);
+                wire_writer_init(&w, &body, 0, endian, sig);
                 ok(wire_write_open(&w, &e, 'e', NULL) == -EINVAL, "writer refuses a dict entry outside an array");
                 wire_buf_free(&body);
                 wire_buf_free(&msg);

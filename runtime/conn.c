@@ -103,6 +103,10 @@ static void conn_detach(busrpc_conn *c) {
 
 static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
         c->loop = busrpc_loop_ref(l);
+        /* A server's handle only knows its loop (for its users); the
+         * server registers with it itself. */
+        if (c->kind == CONN_SERVER)
+                return 0;
         if (loop_add_exit(l, exit_flush, c, &c->exit_src) < 0 ||
             (c->dbus && (loop_add_defer(l, dispatch_step, c, &c->dispatch_src) < 0 ||
                          dbus_io_attach_conn(c->dbus, l, &c->io) < 0))) {
@@ -447,7 +451,7 @@ static void conn_free(busrpc_conn *c) {
         conn_lost_free(c);
         if (c->kind == CONN_SERVER && c->server)
                 server_conn_gone(c->server);
-        object_detach_all(c);
+        object_detach_all(c); /* nothing for a served peer: its server's */
         name_detach_all(c);
         creds_clear(c);
         driver_free_matches(c);

@@ -1,10 +1,12 @@
 /* conn.h: connections (conn.c) and losing them (reconnect.c).
  *
- * A busrpc_conn is one of: a bus connection, a client peer connection, a
- * peer served by a busrpc_server (SERVED), or a server's all-peers handle
- * (SERVER, no DBusConnection). Objects live in the registry of the conn
- * they were exported on; a SERVED conn dispatches through its server's
- * registry, so every peer sees the same objects.
+ * A busrpc_conn is one of: a bus connection, a client peer connection, or
+ * a peer served by a busrpc_server (SERVED). A registry of objects is owned
+ * by a bus or client peer connection, or by a server (registry.h): a
+ * SERVED conn dispatches through its server's, so every peer sees the same
+ * objects. busrpc_server_conn() hands out a conn of kind SERVER, only the
+ * public handle to export on and send from: it is on no loop, has no
+ * DBusConnection, and what is done on it goes to its server.
  *
  * A conn registers with its loop like any user: its libdbus watches and
  * timeouts (dbus-io.h), a deferred source that dispatches it while libdbus
@@ -40,7 +42,8 @@ typedef enum ConnKind {
         CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
         CONN_PEER,   /* client side of a direct peer connection */
         CONN_SERVED, /* a peer accepted by a busrpc_server */
-        CONN_SERVER, /* a server's all-peers handle */
+        CONN_SERVER, /* busrpc_server_conn(): a server's public handle, on no
+                      * loop, holding nothing; what is done on it is the server's */
 } ConnKind;
 
 typedef struct DBusIo DBusIo;             /* dbus-io.h */
@@ -73,8 +76,8 @@ struct busrpc_conn {
         int lost_error; /* < 0 once lost for good */
         bool lost;
 
-        /* the object tree (unused on SERVED conns: they use the server's);
-         * NULL until the first export */
+        /* the object registry of a bus or client peer conn (a server keeps
+         * its own); NULL until the first export */
         Registry *registry;
 
         busrpc_name *names;

@@ -52,7 +52,7 @@ busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
         RegNode *n;
         char *p;
 
-        if (!tree || !tree->registry)
+        if (!reg_get(tree))
                 return NULL;
         n = reg_node(tree, path);
         if (!n) {
@@ -184,8 +184,13 @@ BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
 }
 
 void object_detach_all(busrpc_conn *c) {
-        while (c->registry && c->registry->objects)
-                tree_remove(c->registry->objects);
+        Registry *reg;
+
+        /* A served peer's objects are its server's. */
+        if (c->kind == CONN_SERVED)
+                return;
+        while ((reg = reg_get(c)) && reg->objects)
+                tree_remove(reg->objects);
         reg_free(c);
 }
 

@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "conn.h"
 #include "name.h"
+#include "server.h"
 
 /* ---- hash table ---- */
 
@@ -140,13 +141,28 @@ static RegNode *node_lookup(Registry *reg, const char *path, size_t len, size_t 
         return NULL;
 }
 
+/* Where the registry serving @tree lives: a connection's own, or its
+ * server's for the handle and the served peers. NULL: a server gone. */
+static Registry **reg_slot(busrpc_conn *tree) {
+        if (tree->kind == CONN_SERVER || tree->kind == CONN_SERVED)
+                return tree->server ? server_registry_slot(tree->server) : NULL;
+        return &tree->registry;
+}
+
+Registry *reg_get(busrpc_conn *tree) {
+        Registry **slot = tree ? reg_slot(tree) : NULL;
+
+        return slot ? *slot : NULL;
+}
+
 RegNode *reg_node(busrpc_conn *tree, const char *path) {
+        Registry *reg = reg_get(tree);
         size_t len, hash;
 
-        if (!tree || !tree->registry || !path)
+        if (!reg || !path)
                 return NULL;
         hash = hash_str(path, &len);
-        return node_lookup(tree->registry, path, len, hash);
+        return node_lookup(reg, path, len, hash);
 }
 
 /* Length of the parent of the path @path[0..len) (len > 1). */
@@ -326,7 +342,9 @@ static IfaceInfo *info_lookup(Registry *reg, const busrpc_interface_desc *d, siz
 }
 
 bool reg_knows_iface(busrpc_conn *c, const busrpc_interface_desc *d) {
-        return c->registry && info_lookup(c->registry, d, hash_ptr(d));
+        Registry *reg = reg_get(c);
+
+        return reg && info_lookup(reg, d, hash_ptr(d));
 }
 
 static IfaceInfo *info_get(Registry *reg, const busrpc_interface_desc *d) {
@@ -365,14 +383,22 @@ static void info_put(Registry *reg, IfaceInfo *info) {
 /* ---- the registry ---- */
 
 int reg_add(busrpc_conn *c, busrpc_object *o) {
-        Registry *reg = c->registry;
+        Registry **slot = reg_slot(c);
+        Registry *reg;
         RegNode *n;
 
+        if (!slot)
+                return -ENOTCONN;
+        reg = *slot;
         if (!reg) {
                 reg = calloc(1, sizeof(*reg));
                 if (!reg)
                         return -ENOMEM;
-                c->registry = reg;
+                if (c->kind == CONN_SERVER || c->kind == CONN_SERVED)
+                        reg->server = c->server;
+                else
+                        reg->conn = c;
+                *slot = reg;
         }
         n = reg_node(c, o->path);
         if (n && node_find(n, o->iface ? o->iface->name : IFACE_OBJECT_MANAGER))
@@ -418,7 +444,7 @@ void reg_remove(busrpc_object *o) {
 
         if (!o->conn)
                 return;
-        reg = o->conn->registry;
+        reg = reg_get(o->conn);
         if (o->iface) {
                 if (o->node_prev)
                         o->node_prev->node_next = o->node_next;
@@ -450,11 +476,12 @@ void reg_remove(busrpc_object *o) {
 }
 
 void reg_free(busrpc_conn *c) {
-        Registry *reg = c->registry;
+        Registry **slot = reg_slot(c);
+        Registry *reg = slot ? *slot : NULL;
 
         if (!reg)
                 return;
-        c->registry = NULL;
+        *slot = NULL;
         hash_free(&reg->nodes);
         hash_free(&reg->infos);
         free(reg);

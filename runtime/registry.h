@@ -65,7 +65,12 @@ struct IfaceInfo {
         MemberIndex props;
 };
 
+/* Owned by a bus or client peer connection (conn), or by a peer server
+ * (server: busrpc_server_conn() and every peer it serves dispatch through
+ * it; what its objects emit goes to every peer). */
 struct Registry {
+        busrpc_conn *conn;
+        busrpc_server *server;
         HashTable nodes;                       /* RegNode by path */
         HashTable infos;                       /* IfaceInfo by descriptor address */
         busrpc_object *objects, *objects_tail; /* all objects, export order */
@@ -73,6 +78,9 @@ struct Registry {
         uint64_t seq;
 };
 
+/* The registry that serves @tree (a connection, a served peer, or a
+ * server's busrpc_server_conn() handle), or NULL: none yet. */
+Registry *reg_get(busrpc_conn *tree);
 /* The node of @path in @tree's registry, or NULL. */
 RegNode *reg_node(busrpc_conn *tree, const char *path);
 static inline bool node_has_objects(const RegNode *n) {
@@ -86,7 +94,8 @@ bool reg_knows_iface(busrpc_conn *c, const busrpc_interface_desc *d);
 int reg_add(busrpc_conn *c, busrpc_object *o);
 /* Take @o out of its registry; o->conn becomes NULL. Drops no reference. */
 void reg_remove(busrpc_object *o);
-/* Free @c's registry; its objects must have been removed. */
+/* Free @c's registry (@c: its owner's connection or handle, never a
+ * served peer); its objects must have been removed. */
 void reg_free(busrpc_conn *c);
 
 /* The object at @n with interface @iface (NULL: the first interface

@@ -1,7 +1,9 @@
 /* server.c: a peer-to-peer server on libdbus's DBusServer. Each accepted
  * peer becomes a SERVED busrpc_conn that dispatches through the server's
- * all-peers conn (busrpc_server_conn()), which holds the one object tree;
- * signals sent on that conn go to every peer that wants them.
+ * registry (the one object tree every peer sees). busrpc_server_conn() is
+ * only the public handle to export on, request names on and send from: it
+ * is on no loop and holds nothing; what is sent on it goes to every peer
+ * that wants it.
  *
  * libdbus traps handled here: the new-connection callback runs before
  * authentication (uid and fd passing are not known yet, so the uid check is
@@ -24,6 +26,7 @@
 #include "dbus-io.h"
 #include "driver.h"
 #include "error-map.h"
+#include "name.h"
 #include "object.h"
 #include "property.h"
 
@@ -316,8 +319,20 @@ static int prepare_address(const char *address, bool *ret_tcp) {
 /* ---- the public API ---- */
 
 
+/* When the loop's run ends: what the last handlers queued reaches the
+ * peers (one deadline for all), and the names go when a signal stopped it. */
+static int server_exit(busrpc_source *src, void *userdata) {
+        busrpc_server *s = userdata;
+
+        if (s->conn && loop_quit_by_signal(s->loop))
+                name_release_all(s->conn);
+        server_flush(s);
+        return 0;
+}
+
 static int server_hook(busrpc_server *s) {
-        if (!dbus_server_set_watch_functions(s->dbus, listen_add, listen_remove, listen_toggle, s, NULL))
+        if (!dbus_server_set_watch_functions(s->dbus, listen_add, listen_remove, listen_toggle, s, NULL) ||
+            loop_add_exit(s->loop, server_exit, s, &s->exit_src) < 0)
                 return -ENOMEM;
         return dbus_io_attach_server(s->dbus, s->loop, &s->io);
 }
@@ -326,6 +341,7 @@ static void server_unhook(busrpc_server *s) {
         if (s->accept_retry)
                 s->accept_retry = busrpc_source_free(s->accept_retry);
         dbus_server_set_watch_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
+        s->exit_src = busrpc_source_free(s->exit_src);
         if (s->io)
                 dbus_io_detach_server(s->dbus, s->io);
         s->io = NULL;
@@ -407,8 +423,8 @@ BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
         if (s->conn) {
                 busrpc_conn *c = s->conn;
                 s->conn = NULL;
+                object_detach_all(c); /* the server's registry, through its handle */
                 c->server = NULL;
-                object_detach_all(c);
                 busrpc_conn_unref(c);
         }
         busrpc_loop_unref(s->loop);
@@ -494,6 +510,10 @@ BUSRPC_EXPORT unsigned busrpc_server_count_peers(busrpc_server *s) {
 
 busrpc_conn *server_get_conn(busrpc_server *s) {
         return s->conn;
+}
+
+Registry **server_registry_slot(busrpc_server *s) {
+        return &s->registry;
 }
 
 busrpc_conn *server_first_peer(busrpc_server *s) {

@@ -26,7 +26,9 @@ typedef struct ListenWatch ListenWatch;
 
 struct busrpc_server {
         DBusServer *dbus;
-        busrpc_conn *conn; /* the all-peers handle */
+        busrpc_conn *conn; /* busrpc_server_conn(): the public handle, on no loop */
+        Registry *registry; /* the objects every peer sees (registry.h) */
+        busrpc_source *exit_src; /* flush when the loop's run ends */
         busrpc_loop *loop;
         DBusIo *io; /* libdbus's timeouts of the DBusServer on the loop */
         char *address;
@@ -63,6 +65,7 @@ int server_broadcast(busrpc_server *s, DBusMessage *m);
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);
 void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m);
 busrpc_conn *server_get_conn(busrpc_server *s);
+Registry **server_registry_slot(busrpc_server *s);
 busrpc_conn *server_first_peer(busrpc_server *s);
 char *server_get_id(busrpc_server *s); /* dbus_free() */
 void server_conn_gone(busrpc_server *s);

@@ -186,6 +186,17 @@ static int srv_stats(busrpc_call *call, busrpc_iter *args, const void *ops, void
         return reply_tt(call, "ttt", st.map_hits, st.copy_reuses, st.idle_copy_bytes);
 }
 
+/* Limits() -> (t, t, t): the caller's connection's cache entries and
+ * bytes, and copy bytes, in force. */
+static int srv_limits(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_shm_limits l;
+        int r;
+
+        if ((r = busrpc_conn_get_shm_limits(busrpc_call_get_conn(call), &l)) < 0)
+                return r;
+        return reply_tt(call, "ttt", l.cache_entries, l.cache_bytes, l.copy_bytes);
+}
+
 /* Echo(h) -> (h): the bytes back, in a slot of the service's pool (a
  * reply: a sealed copy goes). */
 static int srv_echo(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
@@ -221,6 +232,7 @@ static const busrpc_method_desc srv_methods[] = {
         { .name = "Release", .in_sig = "", .out_sig = "t", .fn = srv_release },
         { .name = "Setup", .in_sig = "butt", .out_sig = "tt", .fn = srv_setup },
         { .name = "Stats", .in_sig = "", .out_sig = "ttt", .fn = srv_stats },
+        { .name = "Limits", .in_sig = "", .out_sig = "ttt", .fn = srv_limits },
         { .name = "State", .in_sig = "", .out_sig = "ttt", .fn = srv_state },
         { .name = "Echo", .in_sig = "h", .out_sig = "h", .fn = srv_echo },
 };
@@ -244,7 +256,18 @@ static void service_main(const char *address, bool bus, int ready_fd) {
                 if (r >= 0)
                         r = busrpc_conn_request_name(c, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
         } else {
+                /* Limits on the all-peers handle: for every peer served later. */
+                busrpc_shm_limits l = { .cache_entries = 30, .copy_bytes = 3 * MIB };
+                busrpc_shm_limits got;
+
                 r = busrpc_server_new(address, &srv);
+                if (r >= 0)
+                        r = busrpc_conn_set_shm_limits(busrpc_server_conn(srv), &l);
+                if (r >= 0)
+                        r = busrpc_conn_get_shm_limits(busrpc_server_conn(srv), &got);
+                if (r >= 0 && (got.cache_entries != 30 || got.copy_bytes != 3 * MIB ||
+                               got.cache_bytes != BUSRPC_SHM_CACHE_BYTES_DEFAULT))
+                        r = -EIO;
                 if (r >= 0)
                         r = busrpc_object_export(busrpc_server_conn(srv), PATH, &srv_iface, NULL, NULL, NULL);
         }
@@ -732,6 +755,13 @@ static void run_round(const char *address, bool bus, const char *tr) {
         if (call(&cl, "State", -1, NULL, out, NULL) < 0)
                 tap_bail("%s: first call", tr);
         fds = count_fds();
+        call(&cl, "Limits", -1, NULL, out, NULL);
+        if (bus)
+                ok(out[0] == BUSRPC_SHM_CACHE_ENTRIES_DEFAULT && out[2] == BUSRPC_SHM_COPY_BYTES_DEFAULT,
+                   "%s: the service's bus connection has the default limits", tr);
+        else
+                ok(out[0] == 30 && out[1] == BUSRPC_SHM_CACHE_BYTES_DEFAULT && out[2] == 3 * MIB,
+                   "%s: a served peer has the limits set on busrpc_server_conn() (30 entries, 3 MiB copies)", tr);
         test_sender_pool(&cl, tr);
         test_copy_on_receipt(&cl, tr);
         test_direct(&cl, tr);

@@ -463,11 +463,89 @@ static int map_new(int fd, const struct stat *st, ShmMap **ret) {
         return 0;
 }
 
+/* The mapping of the memfd @fd (@st its fstat()): @p's cached one, else a
+ * new one, cached when it fits. A reference for the caller. */
+static int map_get(ShmPeer *p, int fd, const struct stat *st, ShmMap **ret) {
+        ShmMap *m = p ? cache_find(p, st->st_dev, st->st_ino) : NULL;
+        int r;
+
+        if (m && m->size != (size_t)st->st_size) {
+                cache_unlink(p, m); /* cannot happen to a slot: it cannot resize */
+                m = NULL;
+        }
+        if (m) {
+                m->n_ref++;
+                p->map_hits++;
+                *ret = m;
+                return 0;
+        }
+        r = map_new(fd, st, &m);
+        if (r < 0)
+                return r;
+        m->lent = st->st_uid == geteuid() ? -1 : 0;
+        if (p) {
+                p->map_misses++;
+                cache_insert(p, m);
+        }
+        *ret = m;
+        return 0;
+}
+
+static int pread_all(int fd, void *buf, size_t len) {
+        char *q = buf;
+        off_t off = 0;
+
+        while (len > 0) {
+                ssize_t n = pread(fd, q, len, off);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO; /* cannot shrink: sealed */
+                q += n;
+                off += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Copy a received slot into a private buffer of @p's (or a new one): from
+ * its mapping @src, or with pread() when NULL. */
+static int copy_in(ShmPeer *p, busrpc_shm *s, const void *src, int fd) {
+        int r = 0;
+
+        if (s->size == 0)
+                return 0;
+        s->buf = buf_get(p, s->size);
+        if (!s->buf)
+                return -ENOMEM;
+        if (src)
+                memcpy(s->buf->addr, src, s->size);
+        else
+                r = pread_all(fd, s->buf->addr, s->size);
+        if (r < 0) {
+                buf_free(s->buf);
+                s->buf = NULL;
+                return r;
+        }
+        s->data = s->buf->addr;
+        if (p) {
+                p->copies++;
+                s->peer = p;
+                p->n_ref++;
+        }
+        return 0;
+}
+
 int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret) {
         ShmPeer *p = NULL;
         ShmMap *m = NULL;
         busrpc_shm *s;
         struct stat st;
+        bool stable, dense;
         int seals, r;
 
         if (fd < 0)
@@ -504,29 +582,21 @@ int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret) {
         s->size = (size_t)st.st_size;
 
         p = peer_get(c);
-        if (p)
-                m = cache_find(p, st.st_dev, st.st_ino);
-        if (m && m->size != s->size) {
-                cache_unlink(p, m); /* cannot happen to a slot: it cannot resize */
-                m = NULL;
-        }
-        if (m) {
-                m->n_ref++;
-                p->map_hits++;
-        } else {
-                if (p)
-                        p->map_misses++;
-                r = map_new(fd, &st, &m);
+        stable = seals & F_SEAL_WRITE;
+        /* A slot with holes is copied with pread(), without a mapping: a
+         * read fault on a hole of a memfd allocates a page (charged to
+         * the reader), where read() gives zeros. A sparse slot of the
+         * size bound would otherwise cost us that much memory twice. */
+        dense = (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size;
+        if (stable || dense || (p && p->direct)) {
+                r = map_get(p, fd, &st, &m);
                 if (r < 0) {
                         free(s);
                         goto fail;
                 }
-                m->lent = st.st_uid == geteuid() ? -1 : 0;
-                if (p)
-                        cache_insert(p, m);
         }
 
-        if (seals & F_SEAL_WRITE) {
+        if (stable) {
                 s->kind = SHM_SEALED;
                 s->fd = fd; /* kept: forwarding it costs nothing */
                 s->map = m;
@@ -538,24 +608,13 @@ int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret) {
                 close(fd);
         } else {
                 s->kind = SHM_COPY;
-                close(fd);
-                if (s->size) {
-                        s->buf = buf_get(p, s->size);
-                        if (!s->buf) {
-                                map_unref(m);
-                                free(s);
-                                return -ENOMEM;
-                        }
-                        memcpy(s->buf->addr, m->addr, s->size);
-                        if (p)
-                                p->copies++;
-                        s->data = s->buf->addr;
-                        if (p) {
-                                s->peer = p;
-                                p->n_ref++;
-                        }
-                }
+                r = copy_in(p, s, dense && m ? m->addr : NULL, fd);
                 map_unref(m); /* stays mapped while cached */
+                close(fd);
+                if (r < 0) {
+                        free(s);
+                        return r;
+                }
         }
         *ret = s;
         return 0;

@@ -638,6 +638,21 @@ static void test_hostile(Client *cl, const char *tr) {
         refused(cl, tr, fd, "a plain file");
         refused(cl, tr, memfd_with((size_t)1 << 40, 0, F_SEAL_GROW | F_SEAL_SHRINK), "a sparse 1 TiB slot");
 
+        /* A sparse slot within the bound: copied with read(), which gives
+         * zeros for its holes; mapping and reading would allocate a page
+         * per hole in the sender's memfd, charged to the service. */
+        fd = memfd_with(32 * MIB, 0, F_SEAL_GROW | F_SEAL_SHRINK);
+        is_intf(call(cl, "Sum", fd, NULL, out, &err), 0, "%s: a sparse 32 MiB slot", tr);
+        ok(out[0] == 0 && out[1] == 1, "%s: summed as zeros, a copy", tr);
+        {
+                struct stat st = { 0 };
+                int sr = fstat(fd, &st);
+
+                ok(sr == 0 && st.st_blocks == 0, "%s: no page of it was allocated (%lld blocks)", tr,
+                   (long long)st.st_blocks);
+        }
+        close(fd);
+
         /* Many distinct slots, the cache bounded to 4 entries. */
         is_intf(setup(cl, false, 4, 0, 0, out), 0, "%s: the service's cache: 4 entries", tr);
         ok(out[0] == 4 && out[1] == BUSRPC_SHM_CACHE_BYTES_DEFAULT, "%s: 4 entries, bytes the default", tr);

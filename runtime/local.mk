@@ -12,7 +12,7 @@ libbusrpc_core_sources = \
 	runtime/introspect.c runtime/introspect.h runtime/property.c runtime/property.h \
 	runtime/call.c runtime/call.h
 libbusrpc_data_sources = \
-	runtime/message.c runtime/message.h runtime/validate.c runtime/validate.h \
+	runtime/message.c runtime/message.h runtime/validate.c runtime/validate.h common/names.c common/names.h \
 	runtime/variant.c runtime/variant.h runtime/shm.c runtime/shm-pool.c runtime/shm.h runtime/error.c runtime/error-map.h \
 	runtime/proxy.c runtime/proxy.h runtime/pending.c runtime/subscription.c runtime/subscription.h \
 	runtime/reply.c runtime/reply.h
@@ -25,10 +25,14 @@ libbusrpc_la_SOURCES = \
 	runtime/version.c \
 	$(libbusrpc_core_sources) \
 	$(libbusrpc_data_sources) \
+	$(libbusrpc_typing_sources) \
 	$(libbusrpc_wire_sources)
 # busrpc's own D-Bus wire codec (issue 12): not on the hot path yet.
 libbusrpc_wire_sources = \
 	runtime/wire.h runtime/wire.c runtime/wire-rw.c runtime/wire-value.c
+# The typed client: property watches and cache, ObjectManager client.
+libbusrpc_typing_sources = \
+	runtime/watch.c runtime/watch.h runtime/om-client.c
 libbusrpc_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS) $(DBUS_CFLAGS)
 libbusrpc_la_LIBADD = $(DBUS_LIBS)
 libbusrpc_la_LDFLAGS = -version-info $(BUSRPC_LT_VERSION) \

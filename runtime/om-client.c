@@ -39,6 +39,7 @@ struct busrpc_om_client {
         const void *ops;
         void *userdata;
         busrpc_subscription *added, *removed;
+        busrpc_subscription *owner; /* NULL on a peer connection */
         busrpc_pending *initial;
         OmObject *objects;
         size_t n_objects;
@@ -237,7 +238,7 @@ static void om_got_objects(busrpc_msg *reply, int r, const busrpc_error *err, vo
         busrpc_iter it, arr, entry;
 
         om->initial = busrpc_pending_unref(om->initial);
-        if (om->dead)
+        if (om->dead || r == -ECANCELED) /* freed, or the owner changed: a new call follows */
                 return;
         om->n_ref++;
         if (r >= 0) {
@@ -256,11 +257,46 @@ static void om_got_objects(busrpc_msg *reply, int r, const busrpc_error *err, vo
         om_unref(om);
 }
 
+static int om_get_objects(busrpc_om_client *om) {
+        busrpc_msg *m = NULL;
+        int r;
+
+        r = busrpc_proxy_method_new(om->manager, OM_IFACE, "GetManagedObjects", &m);
+        if (r < 0)
+                return r;
+        return busrpc_proxy_call_async(om->manager, m, "a{oa{sa{sv}}}", om_got_objects, om, &om->initial);
+}
+
+/* The destination changed hands: the old owner's objects are gone (each
+ * interface reported removed); the new owner's are asked for, then READY
+ * comes again. */
+static void om_owner_changed(void *userdata, bool has_owner) {
+        busrpc_om_client *om = userdata;
+        busrpc_om_event ev = { .kind = BUSRPC_OM_READY, .table = (size_t)-1 };
+        int r;
+
+        if (om->dead)
+                return;
+        om->n_ref++;
+        busrpc_pending_cancel(om->initial);
+        om->ready = false;
+        while (om->objects && !om->dead) {
+                OmObject *o = om->objects;
+
+                if (!om_removed(om, o->path, o->ifaces[o->n_ifaces - 1]))
+                        break;
+        }
+        if (has_owner && !om->dead && (r = om_get_objects(om)) < 0) {
+                ev.r = r;
+                (void)om_emit(om, &ev);
+        }
+        om_unref(om);
+}
+
 BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *path,
                                        const busrpc_property_table *const *tables, size_t n_tables,
                                        busrpc_om_fn fn, const void *ops, void *userdata, busrpc_om_client **ret) {
         busrpc_om_client *om;
-        busrpc_msg *m = NULL;
         int r;
 
         return_if_fail(c && fn && ret && (tables || n_tables == 0), -EINVAL);
@@ -289,9 +325,9 @@ BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, 
                 r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesRemoved", "oas", om_signal_removed, om,
                                            &om->removed);
         if (r >= 0)
-                r = busrpc_proxy_method_new(om->manager, OM_IFACE, "GetManagedObjects", &m);
+                r = owner_follow(om->manager, om_owner_changed, om, &om->owner);
         if (r >= 0)
-                r = busrpc_proxy_call_async(om->manager, m, "a{oa{sa{sv}}}", om_got_objects, om, &om->initial);
+                r = om_get_objects(om);
         if (r < 0) {
                 busrpc_om_client_free(om);
                 return r;
@@ -318,6 +354,7 @@ BUSRPC_EXPORT busrpc_om_client *busrpc_om_client_free(busrpc_om_client *om) {
         om->dead = true;
         om->added = busrpc_subscription_free(om->added);
         om->removed = busrpc_subscription_free(om->removed);
+        om->owner = busrpc_subscription_free(om->owner);
         busrpc_pending_cancel(om->initial); /* its callback drops the handle */
         om->manager = busrpc_proxy_unref(om->manager);
         om_unref(om);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "marshal.h"
+#include "conn.h"
 #include "validate.h"
 #include "watch.h"
 
@@ -48,7 +49,7 @@ int prop_table_find(const busrpc_property_table *t, const char *name) {
         return -1;
 }
 
-static void *props_new(const busrpc_property_table *t) {
+void *props_new(const busrpc_property_table *t) {
         char *v = calloc(1, t->size ? t->size : 1);
 
         if (v)
@@ -127,6 +128,59 @@ static bool changes_read(const busrpc_property_table *t, busrpc_iter *args, void
         *ret_changed = changed;
         *ret_invalidated = invalidated;
         return true;
+}
+
+/* ---- who owns the destination ---- */
+
+typedef struct OwnerFollow {
+        char *name;
+        void (*cb)(void *userdata, bool has_owner);
+        void *userdata;
+} OwnerFollow;
+
+static void owner_follow_free(void *data) {
+        OwnerFollow *f = data;
+
+        free(f->name);
+        free(f);
+}
+
+static void owner_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        OwnerFollow *f = userdata;
+        const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
+
+        (void)m;
+        if (busrpc_iter_get_basic(args, 's', &name) < 0 || busrpc_iter_get_basic(args, 's', &old_owner) < 0 ||
+            busrpc_iter_get_basic(args, 's', &new_owner) < 0 || strcmp(name, f->name) != 0)
+                return;
+        f->cb(f->userdata, new_owner[0] != '\0');
+}
+
+int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
+                 busrpc_subscription **ret) {
+        const char *dest = busrpc_proxy_get_destination(p);
+        busrpc_proxy *driver = NULL;
+        OwnerFollow *f;
+        int r;
+
+        *ret = NULL;
+        if (!dest || conn_is_peer(busrpc_proxy_get_conn(p)) || strcmp(dest, "org.freedesktop.DBus") == 0)
+                return 0;
+        f = calloc(1, sizeof(*f));
+        if (!f || !(f->name = strdup(dest))) {
+                free(f);
+                return -ENOMEM;
+        }
+        f->cb = cb;
+        f->userdata = userdata;
+        r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus", &driver);
+        if (r >= 0)
+                r = busrpc_proxy_subscribe_full(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss",
+                                                owner_changed, f, owner_follow_free, ret);
+        busrpc_proxy_unref(driver); /* the subscription copied what it needs */
+        if (r < 0)
+                owner_follow_free(f);
+        return r;
 }
 
 /* ---- watches ---- */
@@ -220,6 +274,7 @@ struct busrpc_property_cache {
         void (*cb)(void);
         void *userdata;
         busrpc_subscription *sub;
+        busrpc_subscription *owner; /* NULL on a peer connection */
         busrpc_pending *get_all;
         CacheSlot *slots;
         void *values;
@@ -342,7 +397,7 @@ static void cache_got_all(busrpc_msg *reply, int r, const busrpc_error *err, voi
         void *values;
 
         c->get_all = busrpc_pending_unref(c->get_all);
-        if (c->dead)
+        if (c->dead || r == -ECANCELED) /* freed, or the owner changed: a new GetAll follows */
                 return;
         if (r < 0) {
                 c->error = r;
@@ -367,12 +422,54 @@ static void cache_got_all(busrpc_msg *reply, int r, const busrpc_error *err, voi
         props_free(ch.table, values, ch.changed);
 }
 
+static int cache_get_all(busrpc_property_cache *c) {
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        int r;
+
+        r = busrpc_proxy_method_new(c->proxy, PROPS_IFACE, "GetAll", &m);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(m, &it);
+        r = busrpc_iter_append_basic(&it, 's', &c->t->interface);
+        if (r < 0) {
+                busrpc_msg_unref(m);
+                return r;
+        }
+        return busrpc_proxy_call_async(c->proxy, m, "a{sv}", cache_got_all, c, &c->get_all);
+}
+
+/* The destination changed hands (the service restarted, or is gone): what
+ * the cache holds was the old owner's. Forget it, tell the user (all of it
+ * invalidated) and ask the new owner, if any, with GetAll. */
+static void cache_owner_changed(void *userdata, bool has_owner) {
+        busrpc_property_cache *c = userdata;
+        busrpc_property_changes ch = { .table = c->t, .values = c->values };
+        int r;
+
+        if (c->dead)
+                return;
+        busrpc_pending_cancel(c->get_all);
+        for (size_t i = 0; i < c->t->n_props; i++)
+                busrpc_pending_cancel(c->slots[i].get);
+        ch.invalidated = c->have;
+        props_clear(c->t, c->values, c->have);
+        c->have = 0;
+        c->ready = false;
+        c->error = 0;
+        busrpc_error_clear(&c->err);
+        c->n_ref++;
+        if (ch.invalidated && c->fn)
+                c->fn(&ch, c->cb, c->userdata);
+        if (has_owner && !c->dead && (r = cache_get_all(c)) < 0)
+                c->error = r;
+        cache_unref(c);
+}
+
 BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_property_table *t,
                                                 busrpc_properties_fn fn, void (*cb)(void), void *userdata,
                                                 busrpc_property_cache **ret) {
         busrpc_property_cache *c;
-        busrpc_msg *m = NULL;
-        busrpc_iter it;
         int r;
 
         return_if_fail(p && ret, -EINVAL);
@@ -398,18 +495,12 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
                 c->slots[i].index = i;
         }
         c->proxy = busrpc_proxy_ref(p);
-        /* The subscription first: no change after the GetAll is missed. */
+        /* The subscriptions first: no change after the GetAll is missed. */
         r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c, &c->sub);
         if (r >= 0)
-                r = busrpc_proxy_method_new(p, PROPS_IFACE, "GetAll", &m);
-        if (r >= 0) {
-                busrpc_msg_append(m, &it);
-                r = busrpc_iter_append_basic(&it, 's', &t->interface);
-                if (r < 0)
-                        busrpc_msg_unref(m);
-                else
-                        r = busrpc_proxy_call_async(p, m, "a{sv}", cache_got_all, c, &c->get_all);
-        }
+                r = owner_follow(p, cache_owner_changed, c, &c->owner);
+        if (r >= 0)
+                r = cache_get_all(c);
         if (r < 0) {
                 busrpc_property_cache_free(c);
                 return r;
@@ -444,6 +535,7 @@ BUSRPC_EXPORT busrpc_property_cache *busrpc_property_cache_free(busrpc_property_
                 return NULL;
         c->dead = true;
         c->sub = busrpc_subscription_free(c->sub);
+        c->owner = busrpc_subscription_free(c->owner);
         /* Each callback runs now with -ECANCELED and drops its handle. */
         busrpc_pending_cancel(c->get_all);
         for (size_t i = 0; i < c->t->n_props; i++)

@@ -19,3 +19,12 @@ int prop_table_find(const busrpc_property_table *t, const char *name);
 int props_read_dict(const busrpc_property_table *t, busrpc_iter *it, void *values, uint64_t *ret_present);
 /* Clear the fields of @values whose bits are in @mask. */
 void props_clear(const busrpc_property_table *t, void *values, uint64_t mask);
+/* A new values struct of @t, each field initialised; NULL on ENOMEM. */
+void *props_new(const busrpc_property_table *t);
+
+/* Follow who owns @p's destination, on a bus: @cb runs when the name
+ * changes hands (@has_owner false: nobody owns it now). On a peer
+ * connection, or a proxy without destination, nothing is followed and
+ * *@ret is NULL. busrpc_subscription_free() stops. */
+int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
+                 busrpc_subscription **ret);

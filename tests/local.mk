@@ -19,6 +19,8 @@ include tests/faults.mk
 include tests/hostile.mk
 include tests/loops.mk
 include tests/tool.mk
+include tests/typing.mk
 include tests/marshal.mk
-include tests/wire.mk
+include tests/props.mk
 include tests/shm.mk
+include tests/wire.mk

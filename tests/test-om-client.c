@@ -509,6 +509,8 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         ok(typing_wait(loop, had_event, &other), "the self-freeing client had its first event");
         is_int(other.events, 1, "the self-freeing client ran once, then stopped");
         ok(other.free_me == NULL, "and freed itself");
+        is_int(ctl(pctl, "Remove", "zeta", 0), 0, "zeta unexported");
+        ok(wait_for(log.text, "-" OM_PATH "/zeta " THING " last;"), "zeta removed");
 
         /* A path without an ObjectManager: READY with the error. */
         memset(&other, 0, sizeof(other));
@@ -546,14 +548,43 @@ static void test_bad_arguments(busrpc_conn *c) {
         ok(busrpc_om_client_free(NULL) == NULL, "free(NULL)");
 }
 
-int main(void) {
-        TypingService on_bus, on_peer;
+static TypingService on_bus;
+
+/* The service restarts: its objects are reported removed, then the new
+ * owner's added again, then READY once more. */
+static void test_restart(busrpc_conn *a) {
+        static Log log;
+        busrpc_om_client *om = NULL;
+        const char *alpha_added = "+" OM_PATH "/alpha " THING " new label=alpha size=1 present=3;";
+
+        memset(&log, 0, sizeof(log));
+        is_int(busrpc_om_client_new(a, OM_NAME, OM_PATH, om_tables, 1, on_event, NULL, &log, &om), 0, "om client");
+        ok(typing_wait(loop, log_ready, &log), "ready");
+        is_int(busrpc_om_client_count(om), 2, "alpha and beta");
+        typing_service_stop(&on_bus);
+        ok(wait_for(log.text, "-" OM_PATH "/beta " THING " last;"), "service gone: beta removed");
+        ok(strstr(log.text, "-" OM_PATH "/alpha " OTHER ";") && strstr(log.text, "-" OM_PATH "/alpha " THING " last;"),
+           "alpha's two interfaces removed, the last one says so");
+        is_int(busrpc_om_client_count(om), 0, "nothing known");
+        log.ready = false;
+        typing_service_start(&on_bus, bus.address, false);
+        ok(typing_wait(loop, log_ready, &log), "service back: ready again");
+        ok(strstr(strstr(log.text, "ready 0;") + 1, "ready 0;") != NULL, "READY reported twice");
+        ok(strstr(strstr(log.text, alpha_added) + 1, alpha_added) != NULL, "alpha added again, from the new owner");
+        is_int(busrpc_om_client_count(om), 2, "alpha and beta again");
+        busrpc_om_client_free(om);
+        busrpc_proxy_unref(log.alpha); /* taken by on_event */
+}
+
+int main(int argc, char **argv) {
+        TypingService on_peer = { 0 };
         busrpc_conn *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
         DBusConnection *raw;
 
+        typing_serve_main(argc, argv, serve);
         test_bus_start(&bus);
-        typing_service_start(&on_bus, bus.address, false, serve);
-        typing_service_start(&on_peer, NULL, true, serve);
+        typing_service_start(&on_bus, bus.address, false);
+        typing_service_start(&on_peer, NULL, true);
         if (busrpc_conn_open(bus.address, &a) < 0 || busrpc_conn_open(bus.address, &b) < 0)
                 tap_bail("cannot connect to the private bus");
         loop = busrpc_conn_get_loop(a);
@@ -563,6 +594,7 @@ int main(void) {
 
         run_mode("bus", a, b, OM_NAME, raw);
         test_bad_arguments(a);
+        test_restart(a);
 
         if (busrpc_conn_open_peer(on_peer.address, &pa) < 0 || busrpc_conn_open_peer(on_peer.address, &pb) < 0)
                 tap_bail("cannot connect to the peer socket");

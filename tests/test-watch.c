@@ -727,6 +727,7 @@ static void raw_emit(DBusConnection *dc, const char *dest, const char *iface, co
 }
 
 static busrpc_conn *conn_a, *conn_b;
+static TypingService on_bus;
 
 static void test_other_senders(void) {
         busrpc_proxy *pa = NULL, *pw = NULL, *pb = NULL;
@@ -885,13 +886,67 @@ static void test_cache_error(void) {
         busrpc_proxy_unref(p);
 }
 
-int main(void) {
-        TypingService on_bus, on_peer;
+/* The service restarts: the cache forgets the old owner's values (all
+ * invalidated, -ENODATA) and reads the new owner's; watches follow the
+ * new owner. */
+static void test_restart(void) {
+        const uint64_t all = BIT(W_PROP_NAME) | BIT(W_PROP_COUNT) | BIT(W_PROP_LIST) | BIT(W_PROP_STALE);
+        busrpc_property_cache *cache = NULL;
+        busrpc_subscription *sub = NULL;
+        busrpc_proxy *pa = NULL, *pb = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        Seen seen = { 0 }, cached = { 0 };
+        char *name = NULL;
+        Want w;
+
+        busrpc_proxy_new(conn_a, W_NAME, W_PATH, &pa);
+        is_int(w_on_properties_changed(pa, on_typed, &seen, &sub), 0, "watch");
+        is_int(busrpc_proxy_cache_properties(pa, &w_table, on_cache, NULL, &cached, &cache), 0, "cache");
+        ok(typing_wait(loop, cache_ready, cache), "cache ready");
+        busrpc_proxy_new(conn_b, W_NAME, W_PATH, &pb);
+        is_int(call_method(pb, "Change", "before", 9, NULL, 0, &err), 0, "Change(before, 9)");
+        w = (Want){ &cached, BIT(W_PROP_NAME), 0, "before", 0, false };
+        ok(typing_wait(loop, want_met, &w), "cache took it");
+        busrpc_proxy_unref(pb);
+
+        seen_reset(&cached);
+        typing_service_stop(&on_bus);
+        w = (Want){ &cached, 0, all, NULL, 0, false };
+        ok(typing_wait(loop, want_met, &w), "service gone: every cached property invalidated");
+        ok(!busrpc_property_cache_is_ready(cache), "cache not ready");
+        is_int(w_cached_name(cache, &name), -ENODATA, "cache: -ENODATA while nobody owns the name");
+
+        seen_reset(&cached);
+        typing_service_start(&on_bus, bus.address, false);
+        ok(typing_wait(loop, cache_ready, cache), "service back: the cache asked it (GetAll)");
+        ok(cached.changed == all, "cache callback: every property of the new owner");
+        is_str(cached.name, "initial", "the new owner's Name");
+        ok(cache_agrees(cache, pa, "after restart"), "cache agrees with Get after the restart");
+
+        busrpc_proxy_new(conn_b, W_NAME, W_PATH, &pb);
+        seen_reset(&seen);
+        is_int(call_method(pb, "Change", "reborn", 11, NULL, 0, &err), 0, "Change(reborn, 11) on the new owner");
+        w = (Want){ &seen, BIT(W_PROP_NAME) | BIT(W_PROP_COUNT), 0, "reborn", 11, true };
+        ok(typing_wait(loop, want_met, &w), "the watch follows the new owner");
+        w.seen = &cached;
+        ok(typing_wait(loop, want_met, &w), "so does the cache");
+        ok(cache_agrees(cache, pa, "after a change on the new owner"), "cache agrees with Get");
+
+        busrpc_error_clear(&err);
+        busrpc_subscription_free(sub);
+        busrpc_property_cache_free(cache);
+        busrpc_proxy_unref(pa);
+        busrpc_proxy_unref(pb);
+}
+
+int main(int argc, char **argv) {
+        TypingService on_peer = { 0 };
         Mode m;
 
+        typing_serve_main(argc, argv, serve);
         test_bus_start(&bus);
-        typing_service_start(&on_bus, bus.address, false, serve);
-        typing_service_start(&on_peer, NULL, true, serve);
+        typing_service_start(&on_bus, bus.address, false);
+        typing_service_start(&on_peer, NULL, true);
         if (busrpc_conn_open(bus.address, &conn_a) < 0 || busrpc_conn_open(bus.address, &conn_b) < 0)
                 tap_bail("cannot connect to the private bus");
         loop = busrpc_conn_get_loop(conn_a);
@@ -904,6 +959,7 @@ int main(void) {
         TAP_RUN(test_errors);
         TAP_RUN(test_bad_arguments);
         TAP_RUN(test_cache_error);
+        TAP_RUN(test_restart);
 
         m = (Mode){ .label = "peer socket", .peer = true, .dest = NULL };
         if (busrpc_conn_open_peer(on_peer.address, &m.a) < 0 || busrpc_conn_open_peer(on_peer.address, &m.b) < 0)

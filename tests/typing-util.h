@@ -42,19 +42,26 @@ typedef struct TypingService {
         char address[256]; /* peer mode: unix:path=dir/s.sock */
 } TypingService;
 
-/* Fork @serve(@bus_address or NULL, @peer_address or NULL, ready_fd) and
- * wait for its "r". The child never returns. */
-static inline void typing_service_start(TypingService *s, const char *bus_address, bool peer,
-                                        void (*serve)(const char *bus, const char *peer, int ready_fd)) {
-        char c;
+/* This program, as main() got it (not /proc/self/exe: under valgrind that
+ * is valgrind). */
+static const char *typing_argv0;
+
+/* Start the service: this test program again (exec'd, so no state of the
+ * client crosses the fork), as
+ *   PROG --serve BUS|- PEER|- READY_FD
+ * which main() hands to typing_serve_main(); wait for its "r". */
+static inline void typing_service_start(TypingService *s, const char *bus_address, bool peer) {
+        char c, fd_arg[16];
         int p[2];
 
-        memset(s, 0, sizeof(*s));
-        if (peer) {
-                snprintf(s->dir, sizeof(s->dir), "/tmp/busrpc-typing-XXXXXX");
-                if (!mkdtemp(s->dir))
-                        tap_bail("mkdtemp: %s", strerror(errno));
-                snprintf(s->address, sizeof(s->address), "unix:path=%s/s.sock", s->dir);
+        if (!peer || !s->dir[0]) {
+                memset(s, 0, sizeof(*s));
+                if (peer) {
+                        snprintf(s->dir, sizeof(s->dir), "/tmp/busrpc-typing-XXXXXX");
+                        if (!mkdtemp(s->dir))
+                                tap_bail("mkdtemp: %s", strerror(errno));
+                        snprintf(s->address, sizeof(s->address), "unix:path=%s/s.sock", s->dir);
+                }
         }
         if (pipe(p) < 0)
                 tap_bail("pipe: %s", strerror(errno));
@@ -65,13 +72,25 @@ static inline void typing_service_start(TypingService *s, const char *bus_addres
         if (s->pid == 0) {
                 close(p[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                serve(peer ? NULL : bus_address, peer ? s->address : NULL, p[1]);
-                _exit(0);
+                snprintf(fd_arg, sizeof(fd_arg), "%d", p[1]);
+                execl(typing_argv0, typing_argv0, "--serve", peer ? "-" : bus_address,
+                      peer ? s->address : "-", fd_arg, (char *)NULL);
+                _exit(127);
         }
         close(p[1]);
         if (read(p[0], &c, 1) != 1 || c != 'r')
                 tap_bail("the test service did not start");
         close(p[0]);
+}
+
+/* In main(): run the service when started as one (never returns then). */
+static inline void typing_serve_main(int argc, char **argv,
+                                     void (*serve)(const char *bus, const char *peer, int ready_fd)) {
+        typing_argv0 = argv[0];
+        if (argc != 5 || strcmp(argv[1], "--serve") != 0)
+                return;
+        serve(strcmp(argv[2], "-") ? argv[2] : NULL, strcmp(argv[3], "-") ? argv[3] : NULL, atoi(argv[4]));
+        _exit(0);
 }
 
 static inline void typing_service_stop(TypingService *s) {

@@ -166,8 +166,10 @@ static void exercise(busrpc_variant *v, unsigned depth) {
         ok += busrpc_variant_get_objpath(v, &s) == 0;
         ok += busrpc_variant_get_signature_value(v, &s) == 0;
         if (busrpc_variant_get_variant(v, &inner) == 0) {
+                /* Not exercised here: walk() below reaches the same inner
+                 * variant; recursing from both doubled the work per level
+                 * (2^63 for 63 nested variants, fuzz/regress/wire/). */
                 ok++;
-                exercise(inner, depth + 1);
                 busrpc_variant_unref(inner);
         }
         if (ok != (strchr("bynqiuxtdsogv", sig[0]) && sig[1] == '\0'))

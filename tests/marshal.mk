@@ -6,3 +6,5 @@ tests_test_marshal_SOURCES = tests/test-marshal.c tests/tap.h
 tests_test_marshal_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_marshal_LDADD = libbusrpc.la $(DBUS_LIBS)
 TESTS += tests/test-marshal
+TESTS += tests/test-marshal-valgrind.sh
+EXTRA_DIST += tests/test-marshal-valgrind.sh

@@ -8,6 +8,10 @@ private busrpc-bus AND on their peer sockets:
     served; with --max-shm, one byte over the bound is refused and the bound
     itself accepted (busrpc_conn_set_max_shm_size() on the bus,
     busrpc_server_limits.max_shm_size on the peer server);
+  - examples/bulk gets 100 distinct pool-slot-style memfds (sealed against
+    resizing only, the generated stubs' path): each hashed right, at most
+    the cache's 32 kept mapped, none once the peer goes, fds closed; one
+    that can still shrink is refused;
   - examples/calc gets Tally(a{st}) with a key twice (3 entries, and 10,000
     with the last repeating the first): InvalidArgs, then a good Tally.
 
@@ -150,6 +154,48 @@ def bulk_sparse(how, address, pid):
     c.close()
 
 
+def memfd_maps(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return sum(1 for line in f if "/memfd:" in line)
+
+
+def slot_memfd(data, seals=fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK):
+    fd = os.memfd_create("hostile-slot", os.MFD_ALLOW_SEALING | os.MFD_CLOEXEC)
+    os.write(fd, data)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    return fd
+
+
+def bulk_slots(how, address, pid):
+    base_maps = memfd_maps(pid)
+    c = connect(how, address)
+    before = nfds(pid)
+    right = 0
+    for i in range(100):
+        data = os.urandom(4096)
+        fd = slot_memfd(data)
+        m = call(c, how, BULK, "Digest", "h", [0], fds=[fd])
+        os.close(fd)
+        right += m is not None and m.type == wire.METHOD_RETURN and \
+            list(m.body) == [hashlib.sha256(data).hexdigest(), 4096]
+    ok(right == 100, "%s: 100 distinct slots (sealed against resizing only) hashed right (%d)" % (how, right))
+    kept = memfd_maps(pid) - base_maps
+    ok(kept <= 32, "%s: the service keeps at most 32 of them mapped (%d)" % (how, kept))
+    fd = slot_memfd(b"x" * 4096, fcntl.F_SEAL_GROW)
+    m = call(c, how, BULK, "Digest", "h", [0], fds=[fd])
+    os.close(fd)
+    ok(is_invalid_args(m), "%s: a slot that can still shrink is refused with InvalidArgs" % how)
+    ok(fds_back_to(pid, before), "%s: every fd closed (%d fds, %d before)" % (how, nfds(pid), before))
+    ok(digest_ok(c, how, pid), "%s: and the next Digest is served" % how)
+    c.close()
+    if how == "peer":
+        deadline = time.monotonic() + 5
+        while memfd_maps(pid) > base_maps and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ok(memfd_maps(pid) <= base_maps, "%s: the peer went: its mappings went (%d, %d before)" %
+           (how, memfd_maps(pid), base_maps))
+
+
 def bulk_bound(how, address, pid, bound):
     c = connect(how, address)
     before = nfds(pid)
@@ -204,6 +250,7 @@ def main():
         services.append(bulk)
         for how, address in (("bus", bus), ("peer", peer)):
             bulk_sparse(how, address, bulk.proc.pid)
+            bulk_slots(how, address, bulk.proc.pid)
         ok(bulk.stop() == 0, "bulk-service exits 0 on SIGTERM")
         services.remove(bulk)
 

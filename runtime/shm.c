@@ -253,6 +253,59 @@ BUSRPC_EXPORT int busrpc_shm_write(busrpc_shm *s, uint64_t offset, const void *d
         return pwrite_all(s->fd, data, len, offset);
 }
 
+/* The slots a message carries, referenced for as long as libdbus keeps
+ * the message: a slot is never handed out again while a message holding
+ * it still waits to be written (or, where the caller keeps the call
+ * message until its reply, until the reply). */
+typedef struct MsgSlots {
+        unsigned n;
+        busrpc_shm *shm[];
+} MsgSlots;
+
+static dbus_int32_t msg_slots_slot = -1;
+
+static void msg_slots_free(void *data) {
+        MsgSlots *ms = data;
+
+        for (unsigned i = 0; i < ms->n; i++)
+                busrpc_shm_unref(ms->shm[i]);
+        free(ms);
+        dbus_message_free_data_slot(&msg_slots_slot);
+}
+
+static int msg_hold_slot(DBusMessage *m, busrpc_shm *shm) {
+        MsgSlots *old = NULL, *ms;
+
+        if (msg_slots_slot >= 0)
+                old = dbus_message_get_data(m, msg_slots_slot);
+        ms = malloc(sizeof(*ms) + ((old ? old->n : 0) + 1) * sizeof(ms->shm[0]));
+        if (!ms)
+                return -ENOMEM;
+        ms->n = 0;
+        if (old) {
+                memcpy(ms->shm, old->shm, old->n * sizeof(ms->shm[0]));
+                ms->n = old->n;
+                old->n = 0; /* its references move to @ms */
+        }
+        ms->shm[ms->n++] = busrpc_shm_ref(shm);
+        /* One slot reference per message holding data: taken here, given
+         * back by msg_slots_free() (replacing @old frees it, and its
+         * reference, through the same function). */
+        if (!dbus_message_allocate_data_slot(&msg_slots_slot) ||
+            !dbus_message_set_data(m, msg_slots_slot, ms, msg_slots_free)) {
+                if (msg_slots_slot >= 0 && (!old || dbus_message_get_data(m, msg_slots_slot) == old))
+                        dbus_message_free_data_slot(&msg_slots_slot);
+                if (old) { /* give the references back to @old */
+                        memcpy(old->shm, ms->shm, (ms->n - 1) * sizeof(ms->shm[0]));
+                        old->n = ms->n - 1;
+                }
+                busrpc_shm_unref(shm);
+                free(ms);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Would a slot appended to the message of @it come back to us only after
  * the receiver is done with it? Only for a call that waits for its reply. */
 static bool iter_lends(busrpc_iter *it) {
@@ -268,8 +321,12 @@ BUSRPC_EXPORT int busrpc_iter_append_shm(busrpc_iter *it, busrpc_shm *shm) {
         return_if_fail(it && shm, -EINVAL);
         switch (shm->kind) {
         case SHM_SLOT:
-                if (iter_lends(it))
-                        return busrpc_iter_append_fd(it, shm->ro_fd >= 0 ? shm->ro_fd : shm->fd);
+                if (iter_lends(it)) {
+                        r = busrpc_iter_append_fd(it, shm->ro_fd >= 0 ? shm->ro_fd : shm->fd);
+                        if (r >= 0)
+                                r = msg_hold_slot(iter_priv(it)->msg, shm);
+                        return r;
+                }
                 /* A reply or a signal is never acknowledged: the slot could
                  * be written again while the receiver reads it. Send what it
                  * holds now, sealed. */

@@ -442,8 +442,35 @@ static void test_sender_pool(Client *cl, const char *tr) {
         ok(c && inode_of(busrpc_shm_get_fd(c)) != ia, "%s: a different memfd", tr);
         busrpc_shm_unref(b);
         busrpc_shm_unref(c);
+        /* A call message holding a slot keeps it from the pool until
+         * libdbus lets the message go. */
+        {
+                busrpc_msg *m = NULL;
+                busrpc_shm *held_slot = NULL, *other = NULL, *again = NULL;
+                busrpc_iter it;
+                ino_t ih;
+
+                busrpc_conn_shm_new(cl->conn, 8192, &held_slot);
+                ih = held_slot ? inode_of(busrpc_shm_get_fd(held_slot)) : 0;
+                busrpc_proxy_method_new(cl->p, IFACE, "Sum", &m);
+                busrpc_msg_append(m, &it);
+                is_intf(busrpc_iter_append_shm(&it, held_slot), 0, "%s: a slot appended to a call", tr);
+                busrpc_shm_unref(held_slot);
+                busrpc_conn_shm_new(cl->conn, 8192, &other);
+                ok(other && inode_of(busrpc_shm_get_fd(other)) != ih,
+                   "%s: unreferenced by us but held by the unsent call: not handed out", tr);
+                busrpc_shm_unref(other);
+                busrpc_msg_unref(m);
+                busrpc_conn_shm_new(cl->conn, 8192, &again);
+                busrpc_conn_shm_new(cl->conn, 8192, &other);
+                ok(again && other && (inode_of(busrpc_shm_get_fd(again)) == ih || inode_of(busrpc_shm_get_fd(other)) == ih),
+                   "%s: the call message gone, the slot is back in the pool", tr);
+                busrpc_shm_unref(again);
+                busrpc_shm_unref(other);
+        }
         is_intf(busrpc_conn_get_shm_stats(cl->conn, &st), 0, "%s: the pool's stats", tr);
-        ok(st.slots == 2 && st.idle_slots == 2 && st.slot_bytes == 2 * MIB, "%s: 2 slots of 1 MiB, both idle", tr);
+        ok(st.slots == 4 && st.idle_slots == 4 && st.slot_bytes == 2 * MIB + 2 * 8192,
+           "%s: 2 slots of 1 MiB and 2 of 8 KiB, all idle", tr);
 
         /* The pool's bounds: 2 slots, then plain buffers. */
         l = (busrpc_shm_limits){ .pool_slots = 2, .pool_bytes = 4 * MIB };
@@ -475,6 +502,9 @@ static void test_copy_on_receipt(Client *cl, const char *tr) {
         bool sums = true;
         int fd1, fd2;
 
+        busrpc_shm_stats mine0 = { 0 }, mine1 = { 0 };
+
+        busrpc_conn_get_shm_stats(cl->conn, &mine0);
         call(cl, "Stats", -1, NULL, st0, &err);
         for (int i = 0; i < 3; i++) {
                 if (busrpc_conn_shm_new(cl->conn, MIB, &s) < 0)
@@ -490,6 +520,9 @@ static void test_copy_on_receipt(Client *cl, const char *tr) {
         call(cl, "Stats", -1, NULL, st1, &err);
         ok(st1[1] >= st0[1] + 2 && st1[2] >= MIB, "%s: the service's stats: 2 copies into a kept buffer, 1 MiB kept",
            tr);
+        busrpc_conn_get_shm_stats(cl->conn, &mine1);
+        ok(mine1.slots <= mine0.slots + 1 && mine1.idle_slots >= 1,
+           "%s: the sender's pool: one slot did it all (%u slots, %u before)", tr, mine1.slots, mine0.slots);
         if (err.name)
                 tap_diag("%s: %s", err.name, err.message);
         busrpc_error_clear(&err);

@@ -729,6 +729,50 @@ static void raw_emit(DBusConnection *dc, const char *dest, const char *iface, co
 static busrpc_conn *conn_a, *conn_b;
 static TypingService on_bus;
 
+/* Count read as an enum declaring 1 and 7 only. */
+typedef enum w_mode { MODE_ONE = 1, MODE_SEVEN = 7 } w_mode;
+static const uint64_t mode_values[] = { 1, 7 };
+static const busrpc_type type_mode = {
+        .kind = BUSRPC_KIND_ENUM,
+        .wire = 'i',
+        .size = sizeof(w_mode),
+        .signature = "i",
+        .name = "w_mode",
+        .values = mode_values,
+        .n_values = 2,
+};
+typedef struct ModeProps {
+        w_mode mode;
+        uint32_t stale;
+} ModeProps;
+static const busrpc_property_info mode_props[] = {
+        { "Count", &type_mode, offsetof(ModeProps, mode) },
+        { "Stale", &busrpc_type_uint32, offsetof(ModeProps, stale) },
+};
+static const busrpc_property_table mode_table = { W_IFACE, mode_props, 2, sizeof(ModeProps) };
+
+typedef struct EnumSeen {
+        int calls;
+        uint64_t changed, invalidated;
+        w_mode mode;
+} EnumSeen;
+
+static void on_mode(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
+        EnumSeen *e = userdata;
+        const ModeProps *v = ch->values;
+
+        (void)cb;
+        e->calls++;
+        e->changed = ch->changed;
+        e->invalidated = ch->invalidated;
+        if (ch->changed & BIT(0))
+                e->mode = v->mode;
+}
+
+static bool enum_seen_calls(void *arg) {
+        return ((EnumSeen *)arg)->calls > 0;
+}
+
 static void test_other_senders(void) {
         busrpc_proxy *pa = NULL, *pw = NULL, *pb = NULL;
         busrpc_subscription *sub = NULL, *subw = NULL;
@@ -771,6 +815,25 @@ static void test_other_senders(void) {
         ok(typing_wait(loop, want_met, &w), "a later good signal arrives");
         is_int(weird.calls, 2, "the other interface's PropertiesChanged was not reported");
         is_str(weird.log, "last;", "only the good Name was seen");
+
+        /* A value the marshaller refuses (an enum value not declared) is
+         * ignored as well; the rest of the signal still counts. */
+        {
+                EnumSeen es = { 0 };
+                busrpc_subscription *sube = NULL;
+
+                is_int(busrpc_proxy_watch_properties(pw, &mode_table, on_mode, NULL, &es, &sube), 0,
+                       "watch with an enum descriptor");
+                raw_emit(raw, NULL, W_IFACE, NULL, 7, true);
+                ok(typing_wait(loop, enum_seen_calls, &es), "first signal (Count 7: declared)");
+                ok(es.changed == BIT(0) && es.mode == MODE_SEVEN, "the declared value decoded (%d)", (int)es.mode);
+                es.calls = 0;
+                raw_emit(raw, NULL, W_IFACE, NULL, 5, true);
+                ok(typing_wait(loop, enum_seen_calls, &es), "second signal (Count 5 then 6: undeclared)");
+                is_int(es.changed, 0, "undeclared enum values ignored");
+                ok(es.invalidated == BIT(1), "the invalidation in the same signal still reported");
+                busrpc_subscription_free(sube);
+        }
 
         busrpc_subscription_free(subw);
         busrpc_subscription_free(sub);

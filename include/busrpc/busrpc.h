@@ -1042,7 +1042,10 @@ typedef struct busrpc_property_cache busrpc_property_cache;
  * the proxy's object, readable without a round trip: GetAll (async, from
  * the loop), then every PropertiesChanged applied; an invalidated property
  * is fetched again with Get (async). Signals that arrive before the GetAll
- * reply are older than it and are not applied.
+ * reply are older than it and are not applied. On a bus, when the
+ * destination changes owner (the service restarted or went away), every
+ * value is dropped (@fn: all of them invalidated; -ENODATA) and the new
+ * owner, when there is one, is asked with GetAll again.
  * @fn: may be NULL; else called after the cache took each change: first
  *      with every property GetAll gave (@msg NULL), then per signal, and
  *      per completed Get. @cb and @userdata are passed through.
@@ -1127,6 +1130,8 @@ typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, co
  * every object it lists is reported as ADDED, then READY. Signals older
  * than that reply are not applied (it already holds them); an interface
  * added twice is reported once, one never added is not reported removed.
+ * On a bus, when the destination changes owner, every known interface is
+ * reported REMOVED; the new owner's objects then come as ADDED and READY.
  * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
  *          which the properties of their interfaces are decoded.
  * @fn: called from the loop for every event; it may free @om.

@@ -16,6 +16,11 @@
  *  3. What busrpc accepted, re-encoded by busrpc's writer in the other
  *     byte order (header from the parsed fields, body value by value),
  *     loads in libdbus with the same values, and in busrpc again.
+ *  4. The descriptor codec (wire-value.c): descriptors are made from the
+ *     body's signature (the C layout generated code has), the body is read
+ *     into C values by them and written back, in the message's byte order:
+ *     the bytes must equal the generic copy's (wire_write_from()), and
+ *     reading may only refuse a map with a key twice (-ENOTUNIQ).
  * A disagreement aborts with the reasons, so libFuzzer keeps the input.
  *
  * Built by fuzz/local.mk with clang -fsanitize=fuzzer,address,undefined;
@@ -34,11 +39,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* FUZZ_WIRE_STATS=1 prints how the verdicts fell at exit (docs/reliability.md's figures). */
-static unsigned long n_both_ok, n_both_bad, n_stricter, n_reencoded;
+static unsigned long n_both_ok, n_both_bad, n_stricter, n_reencoded, n_descriptors, n_dupkeys;
 
 static void stats(void) {
-        fprintf(stderr, "fuzz-wire: both accept %lu (re-encoded %lu), both refuse %lu, busrpc stricter %lu\n",
-                n_both_ok, n_reencoded, n_both_bad, n_stricter);
+        fprintf(stderr,
+                "fuzz-wire: both accept %lu (re-encoded %lu, through descriptors %lu, a map key twice %lu), "
+                "both refuse %lu, busrpc stricter %lu\n",
+                n_both_ok, n_reencoded, n_descriptors, n_dupkeys, n_both_bad, n_stricter);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -56,6 +63,198 @@ static void die(const char *what, const char *detail, const uint8_t *p, size_t n
                 fprintf(stderr, "%02x%s", p[i], i % 32 == 31 ? "\n" : " ");
         fputc('\n', stderr);
         abort();
+}
+
+
+/* ---- descriptors made from a signature, as generated code has them ---- */
+
+typedef struct Desc {
+        busrpc_type types[WIRE_MAX_SIGNATURE];
+        busrpc_field fields[WIRE_MAX_SIGNATURE];
+        char sigs[WIRE_MAX_SIGNATURE * 24];
+        size_t nt, nf, ns;
+} Desc;
+
+typedef struct CArr {
+        void *items;
+        size_t n;
+} CArr;
+
+typedef struct CMap2 {
+        void *keys, *values;
+        size_t n;
+} CMap2;
+
+static size_t c_align(const busrpc_type *t) {
+        size_t a = 1, i;
+
+        switch (t->kind) {
+        case 'b':
+        case 'y':
+                return 1;
+        case 'n':
+        case 'q':
+                return 2;
+        case 'i':
+        case 'u':
+                return 4;
+        case 'r':
+                for (i = 0; i < t->n_fields; i++)
+                        if (c_align(t->fields[i].type) > a)
+                                a = c_align(t->fields[i].type);
+                return a;
+        default:
+                return 8; /* 64-bit integers, doubles, pointers, {items, n} */
+        }
+}
+
+/* Lay @n fields out as a C struct: offsets, then the size. */
+static size_t layout(busrpc_field *f, size_t n, size_t *ret_align) {
+        size_t off = 0, align = 1, i, a;
+
+        for (i = 0; i < n; i++) {
+                a = c_align(f[i].type);
+                off = (off + a - 1) / a * a;
+                f[i].offset = off;
+                off += f[i].type->size;
+                if (a > align)
+                        align = a;
+        }
+        *ret_align = align;
+        return (off + align - 1) / align * align;
+}
+
+/* The descriptor of the complete type at *@sig (advanced past it); NULL for 'h'. */
+static const busrpc_type *desc_of(Desc *d, const char **sig) {
+        const char *start = *sig;
+        busrpc_type *t = &d->types[d->nt++];
+        size_t len = wire_type_len(start), align;
+        char c = *(*sig)++;
+
+        memset(t, 0, sizeof(*t));
+        t->kind = (uint8_t)c;
+        memcpy(d->sigs + d->ns, start, len);
+        d->sigs[d->ns + len] = '\0';
+        t->signature = d->sigs + d->ns;
+        t->name = t->signature;
+        d->ns += len + 1;
+        switch (c) {
+        case 'h':
+                return NULL;
+        case 'b':
+                t->size = sizeof(bool);
+                return t;
+        case 'y':
+                t->size = 1;
+                return t;
+        case 'n':
+        case 'q':
+                t->size = 2;
+                return t;
+        case 'i':
+        case 'u':
+                t->size = 4;
+                return t;
+        case 'x':
+        case 't':
+        case 'd':
+                t->size = 8;
+                return t;
+        case 's':
+        case 'o':
+        case 'g':
+        case 'v':
+                t->size = sizeof(void *);
+                return t;
+        case 'a':
+                if (**sig == '{') {
+                        (*sig)++;
+                        t->kind = BUSRPC_KIND_MAP;
+                        t->size = sizeof(CMap2);
+                        if (!(t->elem = desc_of(d, sig)) || !(t->value = desc_of(d, sig)))
+                                return NULL;
+                        (*sig)++; /* '}' */
+                        return t;
+                }
+                t->size = sizeof(CArr);
+                t->elem = desc_of(d, sig);
+                return t->elem ? t : NULL;
+        case '(': {
+                busrpc_field *f = &d->fields[d->nf];
+                const char *q;
+                size_t n = 0;
+
+                /* The fields take consecutive slots: reserve them before nested structs take theirs. */
+                for (q = *sig; *q != ')'; q += wire_type_len(q))
+                        d->nf++;
+                t->kind = BUSRPC_KIND_STRUCT;
+                while (**sig != ')') {
+                        f[n].name = "f";
+                        if (!(f[n].type = desc_of(d, sig)))
+                                return NULL;
+                        n++;
+                }
+                (*sig)++;
+                t->fields = f;
+                t->n_fields = n;
+                t->size = (uint32_t)layout(f, n, &align);
+                return t;
+        }
+        default:
+                return NULL;
+        }
+}
+
+/* Read @m's body into C values by descriptors and write it back: the same bytes as @copy. */
+static void check_descriptors(const WireMsg *m, const WireBuf *copy, const uint8_t *p, size_t n) {
+        static Desc d;
+        busrpc_field args_fields[WIRE_MAX_SIGNATURE];
+        busrpc_args args = { m->signature, args_fields, 0, 0 };
+        busrpc_error err = { 0 };
+        const char *s = m->signature;
+        char sig[WIRE_MAX_SIGNATURE + 1], num[32];
+        size_t align;
+        WireReader r;
+        WireWriter w;
+        WireBuf b;
+        void *values;
+        int k;
+
+        d.nt = d.nf = d.ns = 0;
+        while (*s) {
+                args_fields[args.n_fields].name = "arg";
+                if (!(args_fields[args.n_fields++].type = desc_of(&d, &s)))
+                        return; /* fds: not without real ones */
+        }
+        args.size = layout(args_fields, args.n_fields, &align);
+        values = calloc(1, args.size ? args.size : 1);
+        if (!values)
+                return;
+        wire_reader_init(&r, m, NULL, 0);
+        k = wire_args_read(&r, &args, values, &err);
+        busrpc_error_clear(&err);
+        if (k == -ENOTUNIQ) {
+                n_dupkeys++;
+                free(values);
+                return;
+        }
+        if (k < 0) {
+                snprintf(num, sizeof(num), "%d", k);
+                die("the descriptor codec refuses a valid body", num, p, n);
+        }
+        wire_buf_init(&b);
+        wire_writer_init(&w, &b, 0, m->endian, sig);
+        k = wire_args_write(&w, &args, values, NULL);
+        wire_args_clear(&args, values);
+        free(values);
+        if (k < 0) {
+                snprintf(num, sizeof(num), "%d", k);
+                die("the descriptor codec cannot write back what it read", num, p, n);
+        }
+        if (strcmp(sig, m->signature) != 0 || b.n != copy->n || (b.n && memcmp(b.p, copy->p, b.n) != 0))
+                die("descriptors wrote other bytes than the generic copy", sig, p, n);
+        wire_buf_free(&b);
+        n_descriptors++;
 }
 
 /* busrpc's verdict on @p as dbus_message_demarshal() reads a buffer. */
@@ -142,6 +341,25 @@ static void check(const uint8_t *p, size_t n) {
                 die("busrpc refuses its own re-encoding", wire_strerror(m2.err), b.p, b.n);
         wire_buf_free(&b);
         n_reencoded++;
+
+        /* The generic copy in the message's own byte order (fixed arrays in one copy), then descriptors. */
+        {
+                WireWriter w;
+                WireReader r;
+                char sig[WIRE_MAX_SIGNATURE + 1];
+
+                wire_buf_init(&b);
+                wire_writer_init(&w, &b, 0, m.endian, sig);
+                wire_reader_init(&r, &m, NULL, 0);
+                k = 0;
+                while (k >= 0 && wire_reader_peek(&r))
+                        k = wire_write_from(&w, &r);
+                if (k < 0 || b.n != m.body_len || (b.n && memcmp(b.p, m.data + m.header_len, b.n) != 0))
+                        die("the generic copy in the same byte order is not the body", NULL, p, n);
+                if (wire_message_parse(&m2, p, n, 0, NULL) > 0)
+                        check_descriptors(&m, &b, p, n);
+                wire_buf_free(&b);
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

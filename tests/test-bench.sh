@@ -54,4 +54,11 @@ grep -Eq '^peer +raw +[1-9]' "$out"
 ok $? "callgrind: the raw socket's instructions per call"
 grep -q '^bench: done$' "$out"
 ok $? "no measurement failed"
+
+# bench-wire (the wire codec vs libdbus, for callgrind): each mode runs and
+# checks its own results (docs/performance.md has the figures).
+for mode in encode decode dbus-encode dbus-decode; do
+	"$b/bench/bench-wire" "$mode" 100 >"$out" 2>&1
+	ok $? "bench-wire $mode: 100 Add messages, results checked"
+done
 tap_done

@@ -11,7 +11,8 @@
  *  - hostile fds (unsealed, shrinkable, a pipe, a plain file, a sparse
  *    1 TiB slot, many distinct slots) get InvalidArgs or are handled by
  *    the cache bound, the service keeps serving and holds no fd more;
- *  - a python-dbus peer's slot-style memfd is copied the same way.
+ *  - a python-dbus peer's slot-style memfd is copied the same way, and a
+ *    python-dbus service reads busrpc's slots as any 'h'.
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
@@ -790,6 +791,100 @@ static void test_peer_gone(Client *cl, const char *address, const char *tr) {
            (unsigned long long)out[0], (unsigned long long)out[1]);
 }
 
+/* A python-dbus service (GLib main loop) that reads an 'h' as any foreign
+ * receiver would (os.pread), receiving busrpc's pool slots. */
+static const char *py_service =
+        "import dbus, dbus.mainloop.glib, dbus.service, os, sys\n"
+        "from gi.repository import GLib\n"
+        "class S(dbus.service.Object):\n"
+        "    @dbus.service.method('org.busrpc.test.PySum', in_signature='h', out_signature='tt')\n"
+        "    def Sum(self, fd):\n"
+        "        f = fd.take()\n"
+        "        n = os.fstat(f).st_size\n"
+        "        data = os.pread(f, n, 0)\n"
+        "        os.close(f)\n"
+        "        return dbus.UInt64(n), dbus.UInt64(sum(data))\n"
+        "    @dbus.service.method('org.busrpc.test.PySum')\n"
+        "    def Quit(self):\n"
+        "        loop.quit()\n"
+        "dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)\n"
+        "bus = dbus.bus.BusConnection(sys.argv[1])\n"
+        "name = dbus.service.BusName('org.busrpc.test.PySum', bus)\n"
+        "s = S(bus, '/py')\n"
+        "loop = GLib.MainLoop()\n"
+        "print('ready', flush=True)\n"
+        "loop.run()\n";
+
+static int py_sum(busrpc_proxy *p, busrpc_shm *shm, uint64_t *size, uint64_t *sum) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_msg *m = NULL, *reply = NULL;
+        busrpc_iter it;
+        int r;
+
+        r = busrpc_proxy_method_new(p, "org.busrpc.test.PySum", "Sum", &m);
+        if (r >= 0)
+                r = busrpc_msg_append(m, &it);
+        if (r >= 0)
+                r = busrpc_iter_append_shm(&it, shm);
+        if (r < 0) {
+                busrpc_msg_unref(m);
+                return r;
+        }
+        r = busrpc_proxy_call(p, m, "tt", &reply, &err);
+        if (r == 0) {
+                busrpc_msg_read(reply, &it);
+                busrpc_iter_get_basic(&it, 't', size);
+                busrpc_iter_get_basic(&it, 't', sum);
+        } else if (err.name) {
+                tap_diag("%s: %s", err.name, err.message);
+        }
+        busrpc_msg_unref(reply);
+        busrpc_error_clear(&err);
+        return r;
+}
+
+static void test_python_service(Client *cl, const char *address) {
+        busrpc_proxy *p = NULL;
+        busrpc_shm *s = NULL;
+        uint64_t size = 0, sum = 0;
+        char line[32] = "";
+        FILE *f;
+        int r;
+
+        setenv("PY_SERVICE", py_service, 1);
+        {
+                char cmd[700];
+
+                snprintf(cmd, sizeof(cmd), "exec /usr/bin/python3 -c \"$PY_SERVICE\" '%s'", address);
+                f = popen(cmd, "r");
+        }
+        if (!f || !fgets(line, sizeof(line), f) || strncmp(line, "ready", 5) != 0)
+                tap_bail("python-dbus service did not start (python3-dbus and python3-gi needed)");
+        if (busrpc_proxy_new(cl->conn, "org.busrpc.test.PySum", "/py", &p) < 0)
+                tap_bail("proxy");
+        busrpc_conn_shm_new(cl->conn, 3 * 4096, &s);
+        fill(s, 2);
+        r = py_sum(p, s, &size, &sum);
+        is_intf(r, 0, "bus: a python-dbus service takes a pool slot as its 'h'");
+        ok(size == 3 * 4096 && sum == 2 * 3 * 4096, "bus: and reads it (size %llu, sum %llu)",
+           (unsigned long long)size, (unsigned long long)sum);
+        busrpc_shm_unref(s);
+        busrpc_conn_shm_new(cl->conn, 3 * 4096, &s);
+        fill(s, 3);
+        r = py_sum(p, s, &size, &sum);
+        ok(r == 0 && sum == 3 * 3 * 4096, "bus: the same slot again, new bytes: python reads them (%llu)",
+           (unsigned long long)sum);
+        busrpc_shm_unref(s);
+        {
+                busrpc_msg *m = NULL;
+
+                busrpc_proxy_method_new(p, "org.busrpc.test.PySum", "Quit", &m);
+                busrpc_proxy_call(p, m, NULL, NULL, NULL);
+        }
+        is_intf(pclose(f), 0, "bus: the python service exited 0");
+        busrpc_proxy_unref(p);
+}
+
 static void run_round(const char *address, bool bus, const char *tr) {
         Client cl = { .bus = bus };
         uint64_t out[3];
@@ -818,6 +913,8 @@ static void run_round(const char *address, bool bus, const char *tr) {
         test_python(address, bus, tr);
         if (!bus)
                 test_peer_gone(&cl, address, tr);
+        else
+                test_python_service(&cl, address);
         /* What the pool keeps is this connection's: idle slots and cached
          * mappings; the test's own fds are all closed. */
         busrpc_proxy_unref(cl.p);

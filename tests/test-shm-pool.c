@@ -781,7 +781,7 @@ static void test_peer_gone(Client *cl, const char *address, const char *tr) {
                 busrpc_shm_unref(s[i]);
         busrpc_proxy_unref(two.p);
         busrpc_conn_unref(two.conn);
-        for (int i = 0; i < 500 && !back; i++) {
+        for (int i = 0; i < 2000 && !back; i++) { /* 20 s at most */
                 call(cl, "State", -1, NULL, out, NULL);
                 back = out[0] == base[0] && out[1] == base[1];
                 if (!back)

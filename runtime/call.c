@@ -234,7 +234,6 @@ BUSRPC_EXPORT int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *
 
 BUSRPC_EXPORT int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *out, const void *values) {
         DBusMessage *reply;
-        busrpc_iter it;
         int r;
 
         return_if_fail(call && out && (values || out->n_fields == 0), -EINVAL);
@@ -248,8 +247,7 @@ BUSRPC_EXPORT int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *o
         reply = dbus_message_new_method_return(call->msg);
         if (!reply)
                 return -ENOMEM;
-        iter_init_append(&it, reply);
-        r = marshal_args_append(&it, out, values);
+        r = marshal_args_append_msg(reply, out, values);
         if (r < 0) {
                 /* Not replied: the op's caller still answers (with the error). */
                 dbus_message_unref(reply);

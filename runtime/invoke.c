@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "marshal.h"
+#include "message.h"
+#include "validate.h"
 
 /* ---- client ---- */
 
@@ -17,29 +19,36 @@ static const char *args_sig(const busrpc_args *a) {
         return a ? a->signature : "";
 }
 
+/* Names and descriptors checked once per method table (and thread). */
 static bool remote_valid(const busrpc_remote_method *m) {
-        return m->interface && m->member && (!m->in || marshal_args_valid(m->in)) &&
-               (!m->out || marshal_args_valid(m->out));
+        if (marshal_checked(m))
+                return true;
+        if (!m->interface || !valid_interface_name(m->interface) || !m->member || !valid_member_name(m->member))
+                return false;
+        if ((m->in && !marshal_args_valid(m->in)) || (m->out && !marshal_args_valid(m->out)))
+                return false;
+        marshal_check_done(m);
+        return true;
 }
 
-/* A call message for @m with the inputs @in appended. */
+/* A call message for @m with the inputs @in appended. The names were
+ * checked with the table: no per-call validation, no scratch message. */
 static int invoke_message(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, busrpc_msg **ret) {
         busrpc_msg *msg = NULL;
-        busrpc_iter it;
-        int r;
+        DBusMessage *dm;
+        int r = 0;
 
-        r = busrpc_proxy_method_new(p, m->interface, m->member, &msg);
+        dm = dbus_message_new_method_call(busrpc_proxy_get_destination(p), busrpc_proxy_get_path(p), m->interface,
+                                          m->member);
+        if (!dm)
+                return -ENOMEM;
+        if (m->in && m->in->n_fields)
+                r = marshal_args_append_msg(dm, m->in, in);
+        if (r >= 0 && !(msg = msg_new(dm, busrpc_proxy_get_conn(p))))
+                r = -ENOMEM;
+        dbus_message_unref(dm);
         if (r < 0)
                 return r;
-        if (m->in && m->in->n_fields) {
-                r = busrpc_msg_append(msg, &it);
-                if (r >= 0)
-                        r = marshal_args_append(&it, m->in, in);
-                if (r < 0) {
-                        busrpc_msg_unref(msg);
-                        return r;
-                }
-        }
         *ret = msg;
         return 0;
 }
@@ -324,7 +333,6 @@ int marshal_prop_set(const busrpc_property_desc *p, busrpc_iter *value, const vo
 BUSRPC_EXPORT int busrpc_object_emit(busrpc_object *o, const char *member, const busrpc_args *args,
                                      const void *values) {
         busrpc_msg *m = NULL;
-        busrpc_iter it;
         int r;
 
         return_if_fail(o && member && args && (values || args->n_fields == 0), -EINVAL);
@@ -332,9 +340,7 @@ BUSRPC_EXPORT int busrpc_object_emit(busrpc_object *o, const char *member, const
         r = busrpc_object_signal_new(o, member, &m);
         if (r < 0)
                 return r;
-        r = busrpc_msg_append(m, &it);
-        if (r >= 0)
-                r = marshal_args_append(&it, args, values);
+        r = marshal_args_append_msg(msg_get_dbus(m), args, values);
         if (r < 0) {
                 busrpc_msg_unref(m);
                 return r;

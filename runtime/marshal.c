@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "marshal.h"
+#include "message.h"
 
 #define BASIC_TYPE(var, k, ctype, sig)                                                             \
         BUSRPC_EXPORT const busrpc_type busrpc_type_##var = {                                     \
@@ -172,6 +173,29 @@ static bool kind_wire_fixed(int kind) {
         default:
                 return false;
         }
+}
+
+/* What the per-argument loops need to know of a kind at a glance. */
+enum {
+        CLASS_FIXED = 1, /* C layout is wire layout (kind_wire_fixed()) */
+        CLASS_OWNS = 2,  /* holds memory, a reference or an fd (maybe, for STRUCT) */
+        CLASS_NONZERO = 4, /* its empty value is not all zero bytes (maybe, for STRUCT) */
+};
+
+static const uint8_t kind_class[128] = {
+        [BUSRPC_KIND_BYTE] = CLASS_FIXED,     [BUSRPC_KIND_INT16] = CLASS_FIXED,
+        [BUSRPC_KIND_UINT16] = CLASS_FIXED,   [BUSRPC_KIND_INT32] = CLASS_FIXED,
+        [BUSRPC_KIND_UINT32] = CLASS_FIXED,   [BUSRPC_KIND_INT64] = CLASS_FIXED,
+        [BUSRPC_KIND_UINT64] = CLASS_FIXED,   [BUSRPC_KIND_DOUBLE] = CLASS_FIXED,
+        [BUSRPC_KIND_STRING] = CLASS_OWNS,    [BUSRPC_KIND_OBJPATH] = CLASS_OWNS,
+        [BUSRPC_KIND_SIGNATURE] = CLASS_OWNS, [BUSRPC_KIND_VARIANT] = CLASS_OWNS,
+        [BUSRPC_KIND_SHM] = CLASS_OWNS,       [BUSRPC_KIND_ARRAY] = CLASS_OWNS,
+        [BUSRPC_KIND_MAP] = CLASS_OWNS,       [BUSRPC_KIND_FD] = CLASS_OWNS | CLASS_NONZERO,
+        [BUSRPC_KIND_STRUCT] = CLASS_OWNS | CLASS_NONZERO,
+};
+
+static inline unsigned type_class(const busrpc_type *t) {
+        return kind_class[t->kind & 0x7f];
 }
 
 /* Owns nothing: copied with memcpy, cleared by forgetting. */
@@ -329,6 +353,14 @@ static _Thread_local const void *checked[CHECKED_SLOTS];
 static size_t checked_slot(const void *p) {
         uintptr_t x = (uintptr_t)p;
         return (size_t)((x >> 4) ^ (x >> 10)) % CHECKED_SLOTS;
+}
+
+bool marshal_checked(const void *p) {
+        return p && checked[checked_slot(p)] == p;
+}
+
+void marshal_check_done(const void *p) {
+        checked[checked_slot(p)] = p;
 }
 
 bool marshal_type_valid(const busrpc_type *t) {
@@ -774,11 +806,14 @@ static int value_read(busrpc_iter *it, const busrpc_type *t, void *v, busrpc_err
 
         switch (t->kind) {
         case BUSRPC_KIND_BOOL: {
-                uint32_t b;
-                r = busrpc_iter_get_basic(it, BUSRPC_TYPE_BOOLEAN, &b);
-                if (r >= 0)
-                        *(bool *)v = b != 0;
-                return r;
+                DBusMessageIter *dit = &iter_priv(it)->it;
+                dbus_bool_t b = 0;
+                if (dbus_message_iter_get_arg_type(dit) != DBUS_TYPE_BOOLEAN)
+                        return -EBADMSG;
+                dbus_message_iter_get_basic(dit, &b);
+                dbus_message_iter_next(dit);
+                *(bool *)v = b != 0;
+                return 0;
         }
         case BUSRPC_KIND_STRING:
         case BUSRPC_KIND_OBJPATH:
@@ -833,15 +868,21 @@ static int value_read(busrpc_iter *it, const busrpc_type *t, void *v, busrpc_err
                 return array_read(it, t, v, err);
         case BUSRPC_KIND_MAP:
                 return map_read(it, t, v, err);
-        default: /* the fixed basic types: C layout is wire layout */
-                return busrpc_iter_get_basic(it, t->kind, v);
+        default: { /* the fixed basic types: C layout is wire layout */
+                DBusMessageIter *dit = &iter_priv(it)->it;
+                if (dbus_message_iter_get_arg_type(dit) != t->kind)
+                        return -EBADMSG;
+                dbus_message_iter_get_basic(dit, v);
+                dbus_message_iter_next(dit);
+                return 0;
+        }
         }
 }
 
 BUSRPC_EXPORT int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, void *value, busrpc_error *err) {
         int r;
 
-        return_if_fail(it && type && value, -EINVAL);
+        return_if_fail(it && type && value && iter_priv(it)->mode == ITER_READ, -EINVAL);
         return_if_fail(marshal_type_valid(type), -EINVAL);
         value_init(type, value);
         r = value_read(it, type, value, err);
@@ -855,13 +896,14 @@ BUSRPC_EXPORT int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, vo
 void marshal_args_init(const busrpc_args *a, void *values) {
         memset(values, 0, a->size);
         for (size_t i = 0; i < a->n_fields; i++)
-                if (!type_zero_init(a->fields[i].type))
+                if ((type_class(a->fields[i].type) & CLASS_NONZERO) && !type_zero_init(a->fields[i].type))
                         value_init(a->fields[i].type, (char *)values + a->fields[i].offset);
 }
 
 void marshal_args_clear(const busrpc_args *a, void *values) {
         for (size_t i = 0; i < a->n_fields; i++)
-                value_clear(a->fields[i].type, (char *)values + a->fields[i].offset);
+                if (type_class(a->fields[i].type) & CLASS_OWNS)
+                        value_clear(a->fields[i].type, (char *)values + a->fields[i].offset);
 }
 
 int marshal_args_append(busrpc_iter *it, const busrpc_args *a, const void *values) {
@@ -872,12 +914,48 @@ int marshal_args_append(busrpc_iter *it, const busrpc_args *a, const void *value
         return r;
 }
 
-/* @values initialised; on failure cleared again. */
-int marshal_args_read(busrpc_iter *it, const busrpc_args *a, void *values, busrpc_error *err) {
+int marshal_args_append_msg(DBusMessage *m, const busrpc_args *a, const void *values) {
+        DBusMessageIter *dit;
+        busrpc_iter it;
         int r = 0;
 
-        for (size_t i = 0; i < a->n_fields && r >= 0; i++)
-                r = value_read(it, a->fields[i].type, (char *)values + a->fields[i].offset, err);
+        iter_init_append(&it, m);
+        /* The top level of a message busrpc just made expects nothing in
+         * particular (Iter.checked is EXPECT_FREE) and is not locked: a
+         * fixed value goes straight to libdbus. */
+        dit = &iter_priv(&it)->it;
+        for (size_t i = 0; i < a->n_fields && r >= 0; i++) {
+                const busrpc_type *t = a->fields[i].type;
+                const void *v = (const char *)values + a->fields[i].offset;
+
+                if (type_class(t) & CLASS_FIXED)
+                        r = dbus_message_iter_append_basic(dit, t->kind, v) ? 0 : -ENOMEM;
+                else
+                        r = value_append(&it, t, v);
+        }
+        return r;
+}
+
+/* @values initialised; on failure cleared again. */
+int marshal_args_read(busrpc_iter *it, const busrpc_args *a, void *values, busrpc_error *err) {
+        DBusMessageIter *dit = &iter_priv(it)->it;
+        int r = 0;
+
+        for (size_t i = 0; i < a->n_fields && r >= 0; i++) {
+                const busrpc_type *t = a->fields[i].type;
+                void *v = (char *)values + a->fields[i].offset;
+
+                if (type_class(t) & CLASS_FIXED) {
+                        if (dbus_message_iter_get_arg_type(dit) != t->kind) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        dbus_message_iter_get_basic(dit, v);
+                        dbus_message_iter_next(dit);
+                } else {
+                        r = value_read(it, t, v, err);
+                }
+        }
         if (r < 0) {
                 marshal_args_clear(a, values);
                 marshal_args_init(a, values);
@@ -893,6 +971,7 @@ BUSRPC_EXPORT int busrpc_args_append(busrpc_iter *it, const busrpc_args *args, c
 
 BUSRPC_EXPORT int busrpc_args_read(busrpc_iter *it, const busrpc_args *args, void *values, busrpc_error *err) {
         return_if_fail(it && args && (values || args->n_fields == 0), -EINVAL);
+        return_if_fail(iter_priv(it)->mode == ITER_READ, -EINVAL);
         return_if_fail(marshal_args_valid(args), -EINVAL);
         if (values)
                 marshal_args_init(args, values);

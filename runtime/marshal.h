@@ -54,6 +54,10 @@ static inline void scratch_put(Scratch *s) {
 /* Is the descriptor consistent (kinds, signatures, sizes, offsets)? */
 bool marshal_type_valid(const busrpc_type *t);
 bool marshal_args_valid(const busrpc_args *a);
+/* The per-thread cache of checked descriptors, for other tables (a
+ * busrpc_remote_method): has @p been checked, remember that it was. */
+bool marshal_checked(const void *p);
+void marshal_check_done(const void *p);
 /* The descriptor-driven parts of @d: each method's .in/.out against its
  * in_sig/out_sig, each property's .type against its sig, each signal's
  * .args against its sig. True when @d has none. */
@@ -65,6 +69,9 @@ bool marshal_iface_valid(const busrpc_interface_desc *d);
 void marshal_args_init(const busrpc_args *a, void *values);
 void marshal_args_clear(const busrpc_args *a, void *values);
 int marshal_args_append(busrpc_iter *it, const busrpc_args *a, const void *values);
+/* marshal_args_append() at the top of @m, a message busrpc itself has
+ * just made and not sent. */
+int marshal_args_append_msg(DBusMessage *m, const busrpc_args *a, const void *values);
 int marshal_args_read(busrpc_iter *it, const busrpc_args *a, void *values, busrpc_error *err);
 
 /* The method dispatcher's path for a method with .op (object.c): read

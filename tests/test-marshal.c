@@ -943,6 +943,9 @@ static int op_emit(busrpc_call *call, const void *ops, void *self, void *in, voi
         c.why = SMALL_TWO;
         r = busrpc_object_emit(s->obj, "Changed", &changed_args, &c);
         busrpc_value_clear(&basics_type, &c.what);
+        /* PropertiesChanged reads Mode through its .get_op */
+        if (r >= 0)
+                r = busrpc_object_notify(s->obj, "Mode");
         return r;
 }
 
@@ -1498,9 +1501,35 @@ static void on_changed(const Basics *what, Small why, void *userdata) {
         s->x = what->x;
 }
 
+typedef struct PropsResult {
+        bool done;
+        int mode;
+} PropsResult;
+
+/* PropertiesChanged(s, a{sv}, as), its a{sv} read by the marshaller */
+static void on_props_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        PropsResult *p = userdata;
+        char *name = NULL;
+        SVMap changed;
+        (void)m;
+        if (busrpc_value_read(args, &busrpc_type_string, &name, NULL) < 0)
+                return;
+        if (strcmp(name, IFACE) == 0 && busrpc_value_read(args, &sv_map_type, &changed, NULL) >= 0) {
+                for (size_t i = 0; i < changed.n; i++) {
+                        uint8_t y;
+                        if (strcmp(changed.keys[i], "Mode") == 0 && busrpc_variant_get_byte(changed.values[i], &y) >= 0)
+                                p->mode = y;
+                }
+                p->done = true;
+                busrpc_value_clear(&sv_map_type, &changed);
+        }
+        free(name);
+}
+
 static void test_signals(void) {
         SigResult res = { 0 };
-        busrpc_subscription *sub = NULL;
+        PropsResult props = { false, -1 };
+        busrpc_subscription *sub = NULL, *psub = NULL;
         StrArg arg = { "emitted" };
         busrpc_error err = BUSRPC_ERROR_INIT;
         int r;
@@ -1508,12 +1537,19 @@ static void test_signals(void) {
         r = busrpc_proxy_on_signal(proxy, IFACE, "Changed", &changed_args, changed_trampoline,
                                    (void (*)(void))on_changed, &res, &sub);
         is_int(r, 0, "busrpc_proxy_on_signal(Changed)");
+        r = busrpc_proxy_subscribe(proxy, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+                                   on_props_changed, &props, &psub);
+        is_int(r, 0, "subscribed to PropertiesChanged");
         r = busrpc_proxy_invoke(proxy, &r_emit, &arg, NULL, &err);
         is_int(r, 0, "Emit: the server sends Changed with busrpc_object_emit()");
         wait_for(&res.done);
         ok(res.done && res.s && strcmp(res.s, "emitted") == 0 && res.why == SMALL_TWO && res.x == INT64_MIN + 5,
            "the typed callback got the struct and the enum");
         free(res.s);
+        wait_for(&props.done);
+        ok(props.done && props.mode == SMALL_TWO,
+           "busrpc_object_notify(Mode): PropertiesChanged carries the value read through .get_op (y 2)");
+        busrpc_subscription_free(psub);
         busrpc_subscription_free(sub);
         is_int(busrpc_proxy_on_signal(proxy, IFACE, "Changed", &changed_args, NULL, NULL, NULL, NULL), -EINVAL,
                "on_signal without a trampoline is -EINVAL");

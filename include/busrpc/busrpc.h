@@ -538,6 +538,12 @@ const char *busrpc_iter_get_variant_signature(busrpc_iter *it);
  *   sizeof the enum) with the wire type @wire; STRUCT the C struct, each
  *   field at its offset; ARRAY struct { T *items; size_t n; }; MAP
  *   struct { K *keys; V *values; size_t n; } (keys unique).
+ *
+ * A descriptor is checked once (kinds, signatures against fields and
+ * elements, sizes, offsets, enum values that fit their wire type; map keys
+ * basic): when busrpc_object_export() first sees its interface, else the
+ * first time a thread uses it. Every function below returns -EINVAL for an
+ * inconsistent one and trusts it afterwards.
  */
 enum busrpc_kind {
         BUSRPC_KIND_BOOL = 'b',
@@ -618,7 +624,9 @@ int busrpc_value_append(busrpc_iter *it, const busrpc_type *type, const void *va
  * caller afterwards) and advance. Enum values not declared, flags bits not
  * declared, a map key twice, an shm over its bound: -EBADMSG / -ENOTUNIQ /
  * -EFBIG with InvalidArgs in @err (may be NULL) naming the type. On failure
- * @value is empty and everything read so far is released.
+ * @value is empty and everything read so far is released (received fds
+ * closed). @value is initialised first: what it held is overwritten, not
+ * released. @it must be a reading iterator (-EINVAL otherwise).
  */
 int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, void *value, busrpc_error *err);
 
@@ -810,7 +818,13 @@ int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) 
 int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e);
 /** busrpc_call_fail() with a va_list (formats once). */
 int busrpc_call_failv(busrpc_call *call, const char *name, const char *fmt, va_list ap) BUSRPC_PRINTF(3, 0);
-/** Reply with the outputs in @values (borrowed, described by @out): deferred replies. -EALREADY if replied. */
+/**
+ * busrpc_call_reply_args() - reply with the outputs in @values (borrowed,
+ * described by @out): deferred replies. Return: 0 (also when the caller
+ * expects no reply: nothing is sent); -EALREADY if replied; -EINVAL when
+ * an output cannot be sent (bad UTF-8, an undeclared enum value...): the
+ * call is then not replied yet, so busrpc_call_fail() still can.
+ */
 int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *out, const void *values);
 
 static inline void busrpc_call_unrefp(busrpc_call **c) {
@@ -911,10 +925,15 @@ int busrpc_proxy_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const vo
  * (borrowed: the runtime clears them when this returns; empty when r < 0).
  */
 typedef void (*busrpc_invoke_done_fn)(int r, const busrpc_error *err, void *out, void (*cb)(void), void *userdata);
-/** Async busrpc_proxy_invoke(): @done runs once from the loop, as busrpc_reply_fn. */
+/**
+ * busrpc_proxy_invoke_async() - busrpc_proxy_invoke() without waiting:
+ * @done runs once from the loop, as busrpc_reply_fn does (never when this
+ * fails). A BUSRPC_METHOD_NOREPLY method is only sent: @done never runs
+ * and *@ret is NULL. The call's closure is freed by the runtime.
+ */
 int busrpc_proxy_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, busrpc_invoke_done_fn done,
                               void (*cb)(void), void *userdata, busrpc_pending **ret);
-/** Get a property by descriptor: @ret_value (of @type) is owned by the caller (busrpc_value_clear()). */
+/** Get a property by descriptor: @ret_value (of @type) is owned by the caller (busrpc_value_clear()); empty on failure. */
 int busrpc_proxy_get_value(busrpc_proxy *p, const char *iface, const char *name, const busrpc_type *type,
                            void *ret_value, busrpc_error *err);
 /** Set a property by descriptor (@value borrowed). */
@@ -922,7 +941,14 @@ int busrpc_proxy_set_value(busrpc_proxy *p, const char *iface, const char *name,
                            const void *value, busrpc_error *err);
 /** The generated trampoline of a typed signal callback: @args borrowed (cleared after it returns). */
 typedef void (*busrpc_signal_done_fn)(void *args, void (*cb)(void), void *userdata);
-/** Subscribe to @iface.@member with the arguments described by @args; as busrpc_proxy_subscribe(). */
+/**
+ * busrpc_proxy_on_signal() - subscribe to @iface.@member with the arguments
+ * described by @args, as busrpc_proxy_subscribe(); @done (required) gets
+ * them read by the marshaller. A signal whose arguments the marshaller
+ * refuses (an undeclared enum value, a map key twice, an shm over its
+ * bound) is dropped, as one of another signature is. The closure is freed
+ * when the subscription ends.
+ */
 int busrpc_proxy_on_signal(busrpc_proxy *p, const char *iface, const char *member, const busrpc_args *args,
                            busrpc_signal_done_fn done, void (*cb)(void), void *userdata, busrpc_subscription **ret);
 

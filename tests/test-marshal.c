@@ -253,6 +253,8 @@ static const busrpc_type enum_set_type = { .kind = BUSRPC_KIND_STRUCT, .size = s
 
 static char dir[64];
 static char address[128];
+static char peer_address[128];
+static const char *busctl_address = address; /* where busctl() goes */
 static pid_t daemon_pid = -1, server_pid = -1;
 static busrpc_conn *conn;
 static busrpc_proxy *proxy;
@@ -832,6 +834,8 @@ static const busrpc_args enums_args = { "yntqux", enums_fields, 6, sizeof(EnumSe
 typedef struct Server {
         busrpc_conn *conn;
         busrpc_object *obj;
+        busrpc_server *peers;
+        busrpc_object *peer_obj;
         char *name;
         Tree tree;
         int32_t secret;
@@ -1070,6 +1074,13 @@ static int run_server(int ready_fd) {
         r = busrpc_object_export(srv.conn, OBJ_PATH, &iface, ops_token, &srv, &srv.obj);
         if (r < 0)
                 return 12;
+        /* the same descriptors served to peers on a private socket */
+        r = busrpc_server_new(peer_address, &srv.peers);
+        if (r >= 0)
+                r = busrpc_object_export(busrpc_server_conn(srv.peers), OBJ_PATH, &iface, ops_token, &srv,
+                                         &srv.peer_obj);
+        if (r < 0)
+                return 15;
         if (write(ready_fd, "R", 1) != 1)
                 return 13;
         close(ready_fd);
@@ -1079,6 +1090,8 @@ static int run_server(int ready_fd) {
                 busrpc_source_free(srv.timer);
         }
         busrpc_object_unexport(srv.obj);
+        busrpc_object_unexport(srv.peer_obj);
+        busrpc_server_free(srv.peers);
         busrpc_conn_unref(srv.conn);
         free(srv.name);
         free(srv.last_fire);
@@ -1100,6 +1113,7 @@ static void start_daemon(void) {
         snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
         snprintf(sock, sizeof(sock), "%s/bus", dir);
         snprintf(address, sizeof(address), "unix:path=%s", sock);
+        snprintf(peer_address, sizeof(peer_address), "unix:path=%s/p/sock", dir);
         f = fopen(conf, "w");
         if (!f)
                 tap_bail("cannot write %s", conf);
@@ -1170,7 +1184,7 @@ static char *busctl(const char *const *args) {
 
         if (!bin || !*bin)
                 bin = "busctl";
-        snprintf(addr_arg, sizeof(addr_arg), "--address=%s", address);
+        snprintf(addr_arg, sizeof(addr_arg), "--address=%s", busctl_address);
         argv[n++] = bin;
         argv[n++] = addr_arg;
         for (; *args && n < 30; args++)
@@ -1572,6 +1586,45 @@ static void test_busctl(void) {
                "Call failed: nope 42", "busctl sees an op's error");
 }
 
+/* The same server, peer to peer: no bus in between. */
+static void test_peer(void) {
+        busrpc_conn *pc = NULL;
+        busrpc_proxy *pp = NULL;
+        AddIn in = { -5, 7 };
+        AddOut out = { 0 };
+        HandlesArgs hin, hout;
+        busrpc_shm *shm;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        int p[2], r;
+
+        r = busrpc_conn_open_peer(peer_address, &pc);
+        is_int(r, 0, "a peer connection to the server's socket");
+        if (r < 0)
+                return;
+        busrpc_proxy_new(pc, NULL, OBJ_PATH, &pp);
+        r = busrpc_proxy_invoke(pp, &r_add, &in, &out, &err);
+        ok(r == 0 && out.sum == 2, "busrpc_proxy_invoke(Add) peer to peer: -5 + 7 = 2");
+        if (pipe(p) < 0 || busrpc_shm_new(16, &shm) < 0)
+                tap_bail("pipe / shm");
+        memcpy(busrpc_shm_data(shm), "peer to peer ok", 16);
+        hin.h = (Handles){ .file = p[1], .blob = shm, .inner = { .other = p[0], .label = "p2p" } };
+        r = busrpc_proxy_invoke(pp, &r_handles, &hin, &hout, &err);
+        ok(r == 0 && same_file(hout.h.file, p[1]) && strcmp(busrpc_shm_const_data(hout.h.blob), "peer to peer ok") == 0 &&
+                   strcmp(hout.h.inner.label, "p2p") == 0,
+           "fds and a shm there and back peer to peer");
+        if (r == 0)
+                busrpc_args_clear(&handles_args, &hout);
+        busctl_address = peer_address;
+        is_str(busctl((const char *const[]){ "--", "call", NAME, OBJ_PATH, IFACE, "Add", "ii", "-1", "-2", NULL }),
+               "i -3", "busctl --address= against the peer socket: i -3");
+        busctl_address = address;
+        busrpc_shm_unref(shm);
+        close(p[0]);
+        close(p[1]);
+        busrpc_proxy_unref(pp);
+        busrpc_conn_unref(pc);
+}
+
 static void test_bad_export(void) {
         static const busrpc_method_desc bad_methods[] = {
                 { "Add", "iu", "i", NULL, 0, &add_in, &add_out, op_add },
@@ -1623,6 +1676,7 @@ int main(void) {
         TAP_RUN(test_properties);
         TAP_RUN(test_signals);
         TAP_RUN(test_busctl);
+        TAP_RUN(test_peer);
         TAP_RUN(test_bad_export);
         is_int(count_fds(), fds_before, "the client holds no more fds than before the calls");
 
@@ -1640,6 +1694,10 @@ int main(void) {
                 unlink(p);
                 snprintf(p, sizeof(p), "%s/bus", dir);
                 unlink(p);
+                snprintf(p, sizeof(p), "%s/p/sock", dir);
+                unlink(p);
+                snprintf(p, sizeof(p), "%s/p", dir);
+                rmdir(p);
                 rmdir(dir);
         }
         dbus_shutdown();

@@ -174,6 +174,7 @@ BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
         if (!o)
                 return NULL;
         if (o->conn) {
+                property_flush_object(o); /* its last changes, before it goes */
                 if (o->iface)
                         object_manager_emit(o, false);
                 reg_remove(o);
@@ -189,6 +190,7 @@ void object_detach_all(busrpc_conn *c) {
         /* A served peer's objects are its server's. */
         if (c->kind == CONN_SERVED)
                 return;
+        property_flush_tree(c); /* queued PropertiesChanged go out first */
         while ((reg = reg_get(c)) && reg->objects)
                 tree_remove(reg->objects);
         reg_free(c);

@@ -200,6 +200,8 @@ static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) 
         return reply;
 }
 
+static int property_changed(busrpc_object *o, const busrpc_property_desc *p);
+
 static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) {
         const char *iface, *name, *vsig;
         busrpc_object *o;
@@ -236,6 +238,10 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
                 return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
         object_ref(o); /* the setter may unexport it */
         r = prop_set(p, &value, o->ops, o->self, &err);
+        /* Announced as the emits flag says, unless the setter said the
+         * value is what it was (or unexported the object). */
+        if (r >= 0 && r != BUSRPC_UNCHANGED && o->conn)
+                property_changed(o, p);
         object_unref(o);
         if (r < 0) {
                 if (r == -EOPNOTSUPP && !busrpc_error_is_set(&err))
@@ -294,64 +300,304 @@ DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m
                                              "Unknown method '%s' on interface '" IFACE_PROPERTIES "'", member);
 }
 
+/* ---- PropertiesChanged, coalesced ----
+ *
+ * A change (busrpc_object_notify(), or a successful Set from the wire) is
+ * queued, not sent: the changes made on one object tree during one loop
+ * iteration go out at the start of the next one (a 0 ms timer of the
+ * tree's loop), one PropertiesChanged per object (that is, per path and
+ * interface), objects in the order of their first change, properties in
+ * the order first changed, each once. Values are read through the getter
+ * when the signal is built, so a property changed twice goes once, with its
+ * latest value. Everything queued for a tree is sent before its objects go
+ * (object_detach_all(), busrpc_object_unexport()) and on
+ * busrpc_object_flush_changes() / busrpc_conn_flush_changes().
+ *
+ * The queue lives here rather than in busrpc_object and busrpc_conn: it is
+ * per thread, as a connection and its objects are used from one thread. */
+
+/* The properties of one object changed since its last PropertiesChanged. */
+typedef struct Changes {
+        busrpc_object *o; /* referenced */
+        const busrpc_property_desc **props;
+        size_t n, cap;
+        struct Changes *next;
+} Changes;
+
+/* What waits on one object tree (bus or peer conn, or a server's all-peers
+ * handle), and the timer that sends it. */
+typedef struct Pending {
+        busrpc_conn *tree;    /* not referenced: flushed before it goes */
+        busrpc_loop *loop;    /* @timer's; not referenced (the tree holds it) */
+        busrpc_source *timer; /* NULL while nothing is scheduled */
+        Changes *first, *last;
+        struct Pending *next;
+} Pending;
+
+static __thread Pending *pending;
+
+static Pending *pending_find(busrpc_conn *tree) {
+        for (Pending *pd = pending; pd; pd = pd->next)
+                if (pd->tree == tree)
+                        return pd;
+        return NULL;
+}
+
+static void changes_free(Changes *ch) {
+        object_unref(ch->o);
+        free(ch->props);
+        free(ch);
+}
+
+/* Forget @pd (its changes must have been taken). */
+static void pending_free(Pending *pd) {
+        for (Pending **pp = &pending; *pp; pp = &(*pp)->next)
+                if (*pp == pd) {
+                        *pp = pd->next;
+                        break;
+                }
+        busrpc_source_free(pd->timer);
+        free(pd);
+}
+
+/* Build and send the PropertiesChanged of @ch. A property whose getter
+ * fails goes into the invalidated list: it did change, and clients that
+ * want it will ask. An object unexported meanwhile sends nothing. */
+static int changes_send(Changes *ch) {
+        busrpc_object *o = ch->o;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        DBusMessageIter it, arr, entry, sit;
+        DBusMessage *sig;
+        bool *inval;
+        int r = 0;
+
+        if (!o->conn)
+                return 0;
+        inval = calloc(ch->n, sizeof(*inval));
+        sig = dbus_message_new_signal(o->path, IFACE_PROPERTIES, "PropertiesChanged");
+        if (!inval || !sig) {
+                free(inval);
+                if (sig)
+                        dbus_message_unref(sig);
+                return -ENOMEM;
+        }
+        dbus_message_iter_init_append(sig, &it);
+        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &o->iface->name) ||
+            !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &arr)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < ch->n && r >= 0; i++) {
+                const busrpc_property_desc *p = ch->props[i];
+                DBusMessage *scratch;
+
+                if ((p->flags & BUSRPC_PROP_EMITS_MASK) != BUSRPC_PROP_EMITS_TRUE) {
+                        inval[i] = true;
+                        continue;
+                }
+                if (get_value(o, p, &scratch, &err) < 0) {
+                        busrpc_error_clear(&err);
+                        inval[i] = true;
+                        continue;
+                }
+                dbus_message_iter_init(scratch, &sit);
+                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry))
+                        r = -ENOMEM;
+                else if (!dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name) ||
+                         !copy_value(&sit, &entry)) {
+                        dbus_message_iter_abandon_container(&arr, &entry);
+                        r = -ENOMEM;
+                } else if (!dbus_message_iter_close_container(&arr, &entry))
+                        r = -ENOMEM;
+                dbus_message_unref(scratch);
+        }
+        if (r < 0) {
+                dbus_message_iter_abandon_container(&it, &arr);
+                goto out;
+        }
+        if (!dbus_message_iter_close_container(&it, &arr) ||
+            !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &arr)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < ch->n && r >= 0; i++)
+                if (inval[i] && !dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &ch->props[i]->name))
+                        r = -ENOMEM;
+        if (r < 0) {
+                dbus_message_iter_abandon_container(&it, &arr);
+                goto out;
+        }
+        if (!dbus_message_iter_close_container(&it, &arr)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        /* A getter may have unexported the object. */
+        if (o->conn)
+                r = conn_send(o->conn, sig);
+out:
+        dbus_message_unref(sig);
+        free(inval);
+        return r;
+}
+
+/* Send and free every Changes of @list, in order. Return: the first error. */
+static int changes_send_all(Changes *list) {
+        int r = 0;
+
+        while (list) {
+                Changes *ch = list;
+                int k;
+
+                list = ch->next;
+                k = changes_send(ch);
+                if (k < 0 && r >= 0)
+                        r = k;
+                changes_free(ch);
+        }
+        return r;
+}
+
+int property_flush_tree(busrpc_conn *tree) {
+        Pending *pd = pending_find(tree);
+        Changes *list;
+
+        if (!pd)
+                return 0;
+        /* Take everything first: getters run while it is sent, and may queue
+         * new changes (a new Pending, a new timer) or unexport objects. */
+        list = pd->first;
+        pending_free(pd);
+        return changes_send_all(list);
+}
+
+int property_flush_object(busrpc_object *o) {
+        Pending *pd = o->conn ? pending_find(o->conn) : NULL;
+        Changes *prev = NULL, *ch;
+
+        if (!pd)
+                return 0;
+        for (ch = pd->first; ch && ch->o != o; ch = ch->next)
+                prev = ch;
+        if (!ch)
+                return 0;
+        if (prev)
+                prev->next = ch->next;
+        else
+                pd->first = ch->next;
+        if (pd->last == ch)
+                pd->last = prev;
+        ch->next = NULL;
+        if (!pd->first)
+                pending_free(pd);
+        return changes_send_all(ch);
+}
+
+static int on_flush_timer(busrpc_source *s, void *userdata) {
+        Pending *pd = pending_find(userdata);
+
+        (void)s;
+        if (pd)
+                property_flush_tree(pd->tree);
+        return 0;
+}
+
+/* Queue a change of @p on @o (exported) for the next flush. */
+static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
+        busrpc_conn *tree = o->conn;
+        busrpc_loop *loop = busrpc_conn_get_loop(tree);
+        Pending *pd = pending_find(tree);
+        Changes *ch = NULL;
+        int r;
+
+        if (!pd) {
+                pd = calloc(1, sizeof(*pd));
+                if (!pd)
+                        return -ENOMEM;
+                pd->tree = tree;
+                pd->next = pending;
+                pending = pd;
+        }
+        /* Changes come in runs on one object: look at the last one first. */
+        if (pd->last && pd->last->o == o)
+                ch = pd->last;
+        for (Changes *c = pd->first; !ch && c; c = c->next)
+                if (c->o == o)
+                        ch = c;
+        if (!ch) {
+                ch = calloc(1, sizeof(*ch));
+                if (!ch) {
+                        if (!pd->first)
+                                pending_free(pd);
+                        return -ENOMEM;
+                }
+                ch->o = object_ref(o);
+                if (pd->last)
+                        pd->last->next = ch;
+                else
+                        pd->first = ch;
+                pd->last = ch;
+        }
+        for (size_t i = 0; i < ch->n; i++)
+                if (ch->props[i] == p)
+                        goto scheduled;
+        if (ch->n == ch->cap) {
+                size_t cap = ch->cap ? 2 * ch->cap : 4;
+                const busrpc_property_desc **v = realloc(ch->props, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM; /* what is queued stays queued */
+                ch->props = v;
+                ch->cap = cap;
+        }
+        ch->props[ch->n++] = p;
+scheduled:
+        /* Without a loop, nothing would ever send it: now. */
+        if (!loop)
+                return property_flush_tree(tree);
+        if (pd->timer && pd->loop != loop) /* the conn moved to another loop */
+                pd->timer = busrpc_source_free(pd->timer);
+        if (!pd->timer) {
+                r = busrpc_loop_add_timer(loop, 0, false, on_flush_timer, tree, &pd->timer);
+                if (r < 0)
+                        return r;
+                pd->loop = loop;
+        }
+        return 0;
+}
+
+/* @p of @o changed: queue it as its emits flag says (a property nobody can
+ * read, with emits true, has nothing to send either). */
+static int property_changed(busrpc_object *o, const busrpc_property_desc *p) {
+        unsigned emits = p->flags & BUSRPC_PROP_EMITS_MASK;
+
+        if (emits == BUSRPC_PROP_EMITS_CONST || emits == BUSRPC_PROP_EMITS_FALSE)
+                return 0;
+        if (emits == BUSRPC_PROP_EMITS_TRUE && !readable(p))
+                return 0;
+        return changes_add(o, p);
+}
+
 BUSRPC_EXPORT int busrpc_object_notify(busrpc_object *o, const char *prop) {
         const busrpc_property_desc *p;
-        DBusMessage *sig;
-        DBusMessageIter it, arr, entry;
-        busrpc_error err = BUSRPC_ERROR_INIT;
-        unsigned emits;
-        bool with_value;
-        int r = 0;
 
         return_if_fail(o && o->iface && prop, -EINVAL);
         p = find_prop(o, prop);
         return_if_fail(p, -EINVAL);
         if (!o->conn)
                 return -ENOTCONN;
-        emits = p->flags & BUSRPC_PROP_EMITS_MASK;
-        if (emits == BUSRPC_PROP_EMITS_CONST || emits == BUSRPC_PROP_EMITS_FALSE)
-                return 0;
-        with_value = emits == BUSRPC_PROP_EMITS_TRUE && readable(p);
-        sig = dbus_message_new_signal(o->path, IFACE_PROPERTIES, "PropertiesChanged");
-        if (!sig)
-                return -ENOMEM;
-        dbus_message_iter_init_append(sig, &it);
-        if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &o->iface->name) ||
-            !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &arr)) {
-                dbus_message_unref(sig);
-                return -ENOMEM;
-        }
-        if (with_value) {
-                if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
-                    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name))
-                        r = -ENOMEM;
-                if (r >= 0) {
-                        object_ref(o); /* the getter may unexport it */
-                        r = append_value(o, p, &entry, &err);
-                        if (r >= 0 && !o->conn)
-                                r = -ENOTCONN;
-                        object_unref(o);
-                }
-                if (r < 0) {
-                        dbus_message_iter_abandon_container(&arr, &entry);
-                        dbus_message_iter_abandon_container(&it, &arr);
-                        dbus_message_unref(sig);
-                        busrpc_error_clear(&err);
-                        return r;
-                }
-                dbus_message_iter_close_container(&arr, &entry);
-        }
-        dbus_message_iter_close_container(&it, &arr);
-        if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &arr)) {
-                dbus_message_unref(sig);
-                return -ENOMEM;
-        }
-        if (!with_value)
-                dbus_message_iter_append_basic(&arr, DBUS_TYPE_STRING, &p->name);
-        dbus_message_iter_close_container(&it, &arr);
-        r = conn_send(o->conn, sig);
-        dbus_message_unref(sig);
-        return r;
+        return property_changed(o, p);
+}
+
+BUSRPC_EXPORT int busrpc_object_flush_changes(busrpc_object *o) {
+        return_if_fail(o, -EINVAL);
+        return property_flush_object(o);
+}
+
+BUSRPC_EXPORT int busrpc_conn_flush_changes(busrpc_conn *c) {
+        busrpc_conn *tree;
+
+        return_if_fail(c, -EINVAL);
+        tree = conn_tree(c);
+        return tree ? property_flush_tree(tree) : 0;
 }
 
 /* ---- ObjectManager ---- */

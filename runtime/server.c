@@ -412,6 +412,8 @@ BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
                 return NULL;
         /* Replies queued last (held calls answered at exit) reach the
          * peers that read, within the one shutdown deadline. */
+        if (s->conn)
+                property_flush_tree(s->conn); /* queued PropertiesChanged too */
         server_flush(s);
         while (s->peers)
                 server_peer_gone(s->peers);

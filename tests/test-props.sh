@@ -12,7 +12,7 @@
 # each Set sends exactly one PropertiesChanged, with the right value or
 # invalidation, or none at all.
 . "$top_srcdir/tests/tap.sh"
-need "${BUSCTL:-busctl}" gdbus dbus-daemon /usr/bin/python3 timeout
+need "${BUSCTL:-busctl}" gdbus dbus-daemon /usr/bin/python3 "${VALGRIND:-valgrind}"
 /usr/bin/python3 -c 'import dbus, gi.repository.GLib' 2>/dev/null || tap_bail "python3-dbus and python3-gi are required"
 busctl=${BUSCTL:-busctl}
 b=$top_builddir
@@ -97,6 +97,8 @@ Marker deferred-call
 PC $OBJ $IFACE Level=21 |
 Marker flushed
 Marker flushed-call
+PC $OBJ/b $IFACE Name="gone" |
+Marker drop
 Marker end
 EOF
 }
@@ -133,6 +135,8 @@ M deferred-call
 PC $OBJ {'Level': <21>}, @as []
 M flushed
 M flushed-call
+PC $OBJ/b {'Name': <'gone'>}, @as []
+M drop
 M end
 EOF
 }
@@ -233,6 +237,8 @@ c.get_object(sys.argv[2], '$OBJ').Set('$IFACE', 'Quiet', dbus.UInt32(4), dbus_in
 	mark "$bopt" $dest deferred-call
 	$busctl $bopt call $dest $OBJ $IFACE Flushed i 21
 	mark "$bopt" $dest flushed-call
+	$busctl $bopt call $dest $OBJ $IFACE Drop
+	mark "$bopt" $dest drop
 	mark "$bopt" $dest end
 	wait $cpid; ok $? "$tag: the busrpc listener saw the end"
 	wait $pypid; ok $? "$tag: the python3-dbus listener saw the end"
@@ -255,23 +261,55 @@ c.get_object(sys.argv[2], '$OBJ').Set('$IFACE', 'Quiet', dbus.UInt32(4), dbus_in
 		'i 21 as 3 "p" "q" "r" u 5 s "changed" ' "$tag: Get agrees with what was set"
 }
 
-# 1. a private dbus-daemon
-"$SVC" --bus "$BUS" --name org.busrpc.Props >"$tmp/bus-svc.out" 2>"$tmp/bus-svc.err" &
-svc=$!
-pids="$pids $svc"
-wait_for "$tmp/bus-svc.out" '^READY' $svc || tap_bail "props-service (bus): $(cat "$tmp/bus-svc.err")"
-run_round bus "--address=$BUS" org.busrpc.Props "$BUS" "$BUS" "--address $BUS"
-$busctl --address="$BUS" call org.busrpc.Props $OBJ $IFACE Quit >/dev/null 2>&1
-wait $svc; ok $? "bus: the service quits cleanly"
+# serve TAG BINARY bus|peer: start BINARY on the private bus or on a new
+# peer socket, run a round against it, and stop it with Quit().
+serve() {
+	tag=$1 bin=$2
+	if [ "$3" = bus ]; then
+		addr=$BUS
+		set -- bus "$BUS" "--address=$BUS" "$BUS"
+	else
+		mkdir -m 0700 "$tmp/$tag"
+		addr=unix:path=$tmp/$tag/sock
+		set -- listen "$addr" "--address=$addr" "peer:$addr"
+	fi
+	$VG "$bin" --$1 "$2" --name org.busrpc.Props >"$tmp/$tag-svc.out" 2>"$tmp/$tag-svc.err" &
+	svc=$!
+	pids="$pids $svc"
+	wait_for "$tmp/$tag-svc.out" '^READY' $svc || tap_bail "$bin ($tag): $(cat "$tmp/$tag-svc.err")"
+	run_round "$tag" "$3" org.busrpc.Props "$4" "$addr" "--address $addr"
+	$busctl "$3" call org.busrpc.Props $OBJ $IFACE Quit >/dev/null 2>&1
+	wait $svc
+	rc=$?
+	is "$rc" 0 "$tag: the service quits cleanly${VG:+ (valgrind: no error, no definite leak)}"
+	[ "$rc" -eq 0 ] || tail -40 "$tmp/$tag-svc.err" | sed 's/^/#   /'
+}
 
-# 2. a peer socket: the busrpc_server's peers all get every change
-mkdir -m 0700 "$tmp/peer"
-P=unix:path=$tmp/peer/sock
-"$SVC" --listen "$P" --name org.busrpc.Props >"$tmp/peer-svc.out" 2>"$tmp/peer-svc.err" &
-svc=$!
-pids="$pids $svc"
-wait_for "$tmp/peer-svc.out" '^READY' $svc || tap_bail "props-service (peer): $(cat "$tmp/peer-svc.err")"
-run_round peer "--address=$P" org.busrpc.Props "peer:$P" "$P" "--address $P"
-$busctl --address="$P" call org.busrpc.Props $OBJ $IFACE Quit >/dev/null 2>&1
-wait $svc; ok $? "peer: the service quits cleanly"
+# The built-in loop: a private dbus-daemon, then a peer socket (a
+# busrpc_server: every peer gets every change).
+serve bus "$SVC" bus
+serve peer "$SVC" peer
+# Under valgrind: the queued changes hold references to their objects,
+# and Drop frees one with a change queued; nothing may leak or be misused.
+VG="$b/libtool --mode=execute ${VALGRIND:-valgrind} -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+serve valgrind-bus "$SVC" bus
+serve valgrind-peer "$SVC" peer
+VG=
+# tests/test-notify (the API's edges, from inside a service) under valgrind.
+"$b/libtool" --mode=execute ${VALGRIND:-valgrind} -q --leak-check=full --errors-for-leak-kinds=definite \
+	--error-exitcode=99 "$b/tests/test-notify" >"$tmp/notify.out" 2>"$tmp/notify.vg"
+rc=$?
+is "$rc" 0 "test-notify under valgrind: all passed, no error, no definite leak"
+[ "$rc" -eq 0 ] || { grep '^not ok' "$tmp/notify.out"; tail -30 "$tmp/notify.vg"; } | sed 's/^/#   /'
+# The foreign loops, through the adapters (tests/test-loops.sh covers the
+# adapters themselves): the 0 ms flush timer must wake each of them.
+for a in glib:libglib2.0-dev sd-event:libsystemd-dev libuv:libuv1-dev; do
+	name=${a%%:*} pkg=${a#*:}
+	if [ -x "$b/tests/props-service-$name" ]; then
+		serve "$name-bus" "$b/tests/props-service-$name" bus
+		serve "$name-peer" "$b/tests/props-service-$name" peer
+	else
+		ok 1 "props-service-$name was not built: configure did not find libbusrpc-$name's library (apt-get install $pkg, then re-run configure)"
+	fi
+done
 tap_done

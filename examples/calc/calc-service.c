@@ -202,9 +202,12 @@ static int calc_set_mode(void *self, calc_rounding mode, busrpc_error *err) {
 
         (void)err; /* the skeleton already refused values outside the enum */
         if (mode == calc->mode)
-                return 0;
+                return BUSRPC_UNCHANGED; /* Set succeeds, no PropertiesChanged */
         calc->mode = mode;
-        /* Mode is readwrite with the default emits_changed: tell every subscriber, on each connection. */
+        /* Returning 0, the runtime sends PropertiesChanged (Mode is readwrite,
+         * default emits_changed) on the connection the Set came in on. The same
+         * calculator is served on the other connection too: tell its clients
+         * here (the Set's own object merges this into the signal it sends). */
         for (size_t i = 0; i < calc->n_objects; i++)
                 calculator_notify_mode(calc->objects[i]);
         return 0;

@@ -20,9 +20,14 @@
  *                 change follows the marker
  *   Flushed(i)    Level = i, notify, busrpc_object_flush_changes(),
  *                 Marker("flushed"): the change precedes the marker
+ *   Drop()        b's Name = "gone", notify, unexport b: the change goes
+ *                 out before the object does
  *   Quit()
  *
- * Prints "READY" when serving; runs until Quit() or SIGTERM.
+ * Prints "READY" when serving; runs until Quit() or SIGTERM. Built as
+ * props-service on the built-in loop, and as props-service-glib,
+ * -sd-event and -libuv with that foreign loop running the busrpc loop
+ * through its adapter (PROPS_LOOP_GLIB, _SD_EVENT, _LIBUV).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +35,13 @@
 #include <string.h>
 #include <dbus/dbus.h>
 #include "busrpc/busrpc.h"
+#if defined(PROPS_LOOP_GLIB)
+#include "busrpc/busrpc-glib.h"
+#elif defined(PROPS_LOOP_SD_EVENT)
+#include "busrpc/busrpc-sd-event.h"
+#elif defined(PROPS_LOOP_LIBUV)
+#include "busrpc/busrpc-libuv.h"
+#endif
 
 #define IFACE "org.busrpc.Props"
 #define MAX_TAGS 16
@@ -146,6 +158,20 @@ static int sk_deferred(busrpc_call *call, busrpc_iter *args, const void *ops, vo
 static int sk_flushed(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
         (void)ops;
         return level_then_marker(call, args, self, true);
+}
+
+static int sk_drop(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        Props *b = &((Props *)self)->st->b;
+        int r;
+
+        (void)args, (void)ops;
+        if (!b->obj)
+                return busrpc_call_fail(call, BUSRPC_ERROR_FAILED, "already dropped");
+        r = set_string(&b->name, "gone");
+        if (r >= 0)
+                r = busrpc_object_notify(b->obj, "Name");
+        b->obj = busrpc_object_unexport(b->obj);
+        return r < 0 ? r : reply_empty(call);
 }
 
 static int sk_quit(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
@@ -266,6 +292,7 @@ static const busrpc_method_desc methods[] = {
         { .name = "Triple", .in_sig = "", .out_sig = "", .fn = sk_triple },
         { .name = "Deferred", .in_sig = "i", .out_sig = "", .fn = sk_deferred },
         { .name = "Flushed", .in_sig = "i", .out_sig = "", .fn = sk_flushed },
+        { .name = "Drop", .in_sig = "", .out_sig = "", .fn = sk_drop },
         { .name = "Quit", .in_sig = "", .out_sig = "", .fn = sk_quit },
 };
 
@@ -292,6 +319,77 @@ static const busrpc_interface_desc props_iface = {
         .signals = signals,
         .n_signals = 1,
 };
+
+/* Run @l until a quit (Quit(), SIGTERM): by itself, or under a foreign
+ * loop through its adapter, which forwards the quit. */
+#if defined(PROPS_LOOP_GLIB)
+static void on_quit(busrpc_glib_source *s, int code, void *userdata) {
+        (void)s, (void)code;
+        g_main_loop_quit(userdata);
+}
+
+static int run(busrpc_loop *l) {
+        GMainLoop *main = g_main_loop_new(NULL, FALSE);
+        busrpc_glib_source *src;
+        int r = busrpc_glib_attach(l, NULL, G_PRIORITY_DEFAULT, &src);
+
+        if (r >= 0) {
+                busrpc_glib_set_quit(src, on_quit, main);
+                g_main_loop_run(main);
+                busrpc_glib_detach(src);
+        }
+        g_main_loop_unref(main);
+        return r;
+}
+#elif defined(PROPS_LOOP_SD_EVENT)
+static void on_quit(busrpc_sd_event *a, int code, void *userdata) {
+        (void)a;
+        sd_event_exit(userdata, code);
+}
+
+static int run(busrpc_loop *l) {
+        sd_event *e = NULL;
+        busrpc_sd_event *a;
+        int r = sd_event_new(&e);
+
+        if (r >= 0)
+                r = busrpc_sd_event_attach(l, e, 0, &a);
+        if (r >= 0) {
+                busrpc_sd_event_set_quit(a, on_quit, e);
+                r = sd_event_loop(e);
+                busrpc_sd_event_detach(a);
+        }
+        sd_event_unref(e);
+        return r;
+}
+#elif defined(PROPS_LOOP_LIBUV)
+static void on_quit(busrpc_uv *a, int code, void *userdata) {
+        (void)a, (void)code;
+        uv_stop(userdata);
+}
+
+static int run(busrpc_loop *l) {
+        uv_loop_t uv;
+        busrpc_uv *a;
+        int r = uv_loop_init(&uv);
+
+        if (r < 0)
+                return r;
+        r = busrpc_uv_attach(l, &uv, &a);
+        if (r >= 0) {
+                busrpc_uv_set_quit(a, on_quit, &uv);
+                uv_run(&uv, UV_RUN_DEFAULT);
+                busrpc_uv_detach(a);
+                uv_run(&uv, UV_RUN_DEFAULT); /* the adapter's handles close */
+        }
+        uv_loop_close(&uv);
+        return r;
+}
+#else
+static int run(busrpc_loop *l) {
+        return busrpc_loop_run(l);
+}
+#endif
 
 static int props_init(State *st, Props *p, const char *name) {
         p->st = st;
@@ -361,7 +459,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         r = busrpc_loop_handle_signals(st.loop);
         if (r >= 0)
-                r = busrpc_loop_run(st.loop);
+                r = run(st.loop);
         props_clear(&st.a);
         props_clear(&st.b);
         busrpc_name_release(nh);

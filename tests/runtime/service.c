@@ -148,6 +148,9 @@ static int sk_emit(busrpc_call *call, busrpc_iter *args, const void *ops, void *
                 return r;
         st->count++;
         busrpc_object_notify(st->obj, "Count");
+        /* Two signals, as the tests expect: one iteration's changes would
+         * otherwise go out as one. */
+        busrpc_object_flush_changes(st->obj);
         busrpc_object_notify(st->obj, "Invalid");
         return reply_empty(call);
 }

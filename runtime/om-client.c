@@ -12,10 +12,10 @@
  * interface is reported added once and removed only when it was added,
  * and so that each object has one proxy to hand to the callbacks.
  */
-#include <stdlib.h>
-#include <string.h>
 #include "validate.h"
 #include "watch.h"
+#include <stdlib.h>
+#include <string.h>
 
 #define OM_IFACE "org.freedesktop.DBus.ObjectManager"
 
@@ -122,8 +122,8 @@ static bool om_added(busrpc_om_client *om, const char *path, const char *iface, 
                 return true; /* reported once */
         if (!o) {
                 if (!(o = calloc(1, sizeof(*o))) || !(o->path = strdup(path)) ||
-                    busrpc_proxy_new(busrpc_proxy_get_conn(om->manager), busrpc_proxy_get_destination(om->manager),
-                                     path, &o->proxy) < 0) {
+                    busrpc_proxy_new(busrpc_proxy_get_conn(om->manager),
+                                     busrpc_proxy_get_destination(om->manager), path, &o->proxy) < 0) {
                         if (o)
                                 object_free(o);
                         return true; /* out of memory: this object is not followed */
@@ -295,7 +295,8 @@ static void om_owner_changed(void *userdata, bool has_owner) {
 
 BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *path,
                                        const busrpc_property_table *const *tables, size_t n_tables,
-                                       busrpc_om_fn fn, const void *ops, void *userdata, busrpc_om_client **ret) {
+                                       busrpc_om_fn fn, const void *ops, void *userdata,
+                                       busrpc_om_client **ret) {
         busrpc_om_client *om;
         int r;
 
@@ -319,11 +320,11 @@ BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, 
                 free(om);
                 return r;
         }
-        r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesAdded", "oa{sa{sv}}", om_signal_added, om,
-                                   &om->added);
+        r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesAdded", "oa{sa{sv}}", om_signal_added,
+                                   om, &om->added);
         if (r >= 0)
-                r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesRemoved", "oas", om_signal_removed, om,
-                                           &om->removed);
+                r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesRemoved", "oas",
+                                           om_signal_removed, om, &om->removed);
         if (r >= 0)
                 r = owner_follow(om->manager, om_owner_changed, om, &om->owner);
         if (r >= 0)

@@ -16,12 +16,12 @@
  * received while a Get of that property is on its way is older than the
  * Get's answer, which overwrites it when it comes.
  */
+#include "watch.h"
+#include "conn.h"
+#include "marshal.h"
+#include "validate.h"
 #include <stdlib.h>
 #include <string.h>
-#include "marshal.h"
-#include "conn.h"
-#include "validate.h"
-#include "watch.h"
 
 /* ---- the table ---- */
 
@@ -102,8 +102,8 @@ int props_read_dict(const busrpc_property_table *t, busrpc_iter *it, void *value
 }
 
 /* Read PropertiesChanged (signature checked: sa{sv}as) by @t into @values. */
-static bool changes_read(const busrpc_property_table *t, busrpc_iter *args, void *values, uint64_t *ret_changed,
-                         uint64_t *ret_invalidated) {
+static bool changes_read(const busrpc_property_table *t, busrpc_iter *args, void *values,
+                         uint64_t *ret_changed, uint64_t *ret_invalidated) {
         const char *iface = NULL, *name;
         uint64_t changed = 0, invalidated = 0;
         busrpc_iter arr;
@@ -150,7 +150,8 @@ static void owner_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
         const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
 
         (void)m;
-        if (busrpc_iter_get_basic(args, 's', &name) < 0 || busrpc_iter_get_basic(args, 's', &old_owner) < 0 ||
+        if (busrpc_iter_get_basic(args, 's', &name) < 0 ||
+            busrpc_iter_get_basic(args, 's', &old_owner) < 0 ||
             busrpc_iter_get_basic(args, 's', &new_owner) < 0 || strcmp(name, f->name) != 0)
                 return;
         f->cb(f->userdata, new_owner[0] != '\0');
@@ -173,7 +174,8 @@ int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), vo
         }
         f->cb = cb;
         f->userdata = userdata;
-        r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus", &driver);
+        r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                             &driver);
         if (r >= 0)
                 r = busrpc_proxy_subscribe_full(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss",
                                                 owner_changed, f, owner_follow_free, ret);
@@ -220,7 +222,8 @@ static void watch_signal(busrpc_msg *m, busrpc_iter *args, void *userdata) {
         props_free(t, values, ch.changed);
 }
 
-static int watch_new(busrpc_proxy *p, const busrpc_property_table *t, Watch *tmpl, busrpc_subscription **ret) {
+static int watch_new(busrpc_proxy *p, const busrpc_property_table *t, Watch *tmpl,
+                     busrpc_subscription **ret) {
         Watch *w;
         int r;
 
@@ -232,7 +235,8 @@ static int watch_new(busrpc_proxy *p, const busrpc_property_table *t, Watch *tmp
                 return -ENOMEM;
         *w = *tmpl;
         w->t = t;
-        r = busrpc_proxy_subscribe_full(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", watch_signal, w, free, ret);
+        r = busrpc_proxy_subscribe_full(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", watch_signal, w,
+                                        free, ret);
         if (r < 0)
                 free(w); /* no destroy call when subscribing fails */
         return r;
@@ -278,8 +282,9 @@ struct busrpc_property_cache {
         busrpc_pending *get_all;
         CacheSlot *slots;
         void *values;
-        uint64_t have; /* bits of the values held */
-        int error;     /* GetAll's, when it failed */
+        uint64_t have;    /* bits of the values held */
+        uint64_t nocache; /* EMITS_FALSE: never kept */
+        int error;        /* GetAll's, when it failed */
         busrpc_error err;
 };
 
@@ -299,13 +304,14 @@ static void cache_take(busrpc_property_cache *c, busrpc_property_changes *ch) {
                 uint64_t bit = PROP_BIT(i);
                 char *dst = (char *)c->values + p->offset;
 
-                if (!((ch->changed | ch->invalidated) & bit))
+                if (!((ch->changed | ch->invalidated) & bit) || (c->nocache & bit))
                         continue;
                 if (c->have & bit) {
                         busrpc_value_clear(p->type, dst);
                         c->have &= ~bit;
                 }
-                if ((ch->changed & bit) && busrpc_value_copy(p->type, dst, (const char *)ch->values + p->offset) >= 0)
+                if ((ch->changed & bit) &&
+                    busrpc_value_copy(p->type, dst, (const char *)ch->values + p->offset) >= 0)
                         c->have |= bit;
         }
         if (!c->fn || c->dead)
@@ -380,7 +386,7 @@ static void cache_signal(busrpc_msg *m, busrpc_iter *args, void *userdata) {
                 return;
         }
         ch.values = values;
-        refetch = ch.invalidated & ~ch.changed;
+        refetch = ch.invalidated & ~ch.changed & ~c->nocache;
         c->n_ref++;
         cache_take(c, &ch);
         for (size_t i = 0; i < c->t->n_props && !c->dead; i++)
@@ -493,10 +499,13 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
         for (size_t i = 0; i < t->n_props; i++) {
                 c->slots[i].cache = c;
                 c->slots[i].index = i;
+                if ((t->props[i].flags & BUSRPC_PROP_EMITS_MASK) == BUSRPC_PROP_EMITS_FALSE)
+                        c->nocache |= PROP_BIT(i);
         }
         c->proxy = busrpc_proxy_ref(p);
         /* The subscriptions first: no change after the GetAll is missed. */
-        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c, &c->sub);
+        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c,
+                                   &c->sub);
         if (r >= 0)
                 r = owner_follow(p, cache_owner_changed, c, &c->owner);
         if (r >= 0)
@@ -513,6 +522,8 @@ BUSRPC_EXPORT int busrpc_property_cache_get(busrpc_property_cache *c, size_t ind
         const busrpc_property_info *p;
 
         return_if_fail(c && ret_value && index < c->t->n_props, -EINVAL);
+        if (c->nocache & PROP_BIT(index))
+                return -EOPNOTSUPP;
         if (!(c->have & PROP_BIT(index)))
                 return -ENODATA;
         p = &c->t->props[index];

@@ -3,8 +3,8 @@
  */
 #pragma once
 
-#include <stdint.h>
 #include "busrpc-internal.h"
+#include <stdint.h>
 
 #define PROPS_IFACE "org.freedesktop.DBus.Properties"
 #define PROP_BIT(i) (UINT64_C(1) << (i))

@@ -10,16 +10,16 @@
  * typed layer (a few lines over the runtime, written here by hand) gets
  * typed callbacks. On the bus, a spoofed InterfacesAdded is dropped.
  */
+#include "typing-util.h"
 #include <dbus/dbus.h>
 #include <stddef.h>
-#include "typing-util.h"
 
-#define OM_NAME "org.busrpc.OmTest"
-#define OM_PATH "/org/busrpc/om"
+#define OM_NAME  "org.busrpc.OmTest"
+#define OM_PATH  "/org/busrpc/om"
 #define CTL_PATH "/org/busrpc/omctl"
-#define THING "org.busrpc.Thing"
-#define OTHER "org.busrpc.Other"
-#define CTL "org.busrpc.OmCtl"
+#define THING    "org.busrpc.Thing"
+#define OTHER    "org.busrpc.Other"
+#define CTL      "org.busrpc.OmCtl"
 
 static TestBus bus;
 
@@ -97,7 +97,8 @@ static int export_thing(const char *name, uint32_t size, bool other) {
         t->size = size;
         if (!t->thing && (r = busrpc_object_export(svc_conn, path, &thing_iface, NULL, t, &t->thing)) < 0)
                 return r;
-        if (other && !t->other && (r = busrpc_object_export(svc_conn, path, &other_iface, NULL, t, &t->other)) < 0)
+        if (other && !t->other &&
+            (r = busrpc_object_export(svc_conn, path, &other_iface, NULL, t, &t->other)) < 0)
                 return r;
         return 0;
 }
@@ -119,8 +120,8 @@ static int ctl_add(busrpc_call *call, busrpc_iter *args, const void *ops, void *
         int r;
 
         (void)ops, (void)self;
-        if ((r = busrpc_iter_get_basic(args, 's', &name)) < 0 || (r = busrpc_iter_get_basic(args, 'u', &size)) < 0 ||
-            (r = export_thing(name, size, false)) < 0)
+        if ((r = busrpc_iter_get_basic(args, 's', &name)) < 0 ||
+            (r = busrpc_iter_get_basic(args, 'u', &size)) < 0 || (r = export_thing(name, size, false)) < 0)
                 return r;
         return ctl_reply(call);
 }
@@ -208,8 +209,8 @@ typedef struct ThingProps {
 } ThingProps;
 
 static const busrpc_property_info thing_props[] = {
-        { "Label", &busrpc_type_string, offsetof(ThingProps, label) },
-        { "Size", &busrpc_type_uint32, offsetof(ThingProps, size) },
+        { "Label", &busrpc_type_string, offsetof(ThingProps, label), 0 },
+        { "Size", &busrpc_type_uint32, offsetof(ThingProps, size), 0 },
 };
 static const busrpc_property_table thing_table = { THING, thing_props, 2, sizeof(ThingProps) };
 static const busrpc_property_table *const om_tables[] = { &thing_table };
@@ -233,9 +234,10 @@ static void t_object_manager_dispatch(busrpc_om_client *om, const busrpc_om_even
                 cbs->thing_removed(ev->proxy, userdata);
 }
 static int t_object_manager_follow(busrpc_conn *c, const char *destination, const char *path,
-                                   const t_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
-        return busrpc_om_client_new(c, destination, path, om_tables, 1, t_object_manager_dispatch, cbs, userdata,
-                                    ret);
+                                   const t_object_manager_callbacks *cbs, void *userdata,
+                                   busrpc_om_client **ret) {
+        return busrpc_om_client_new(c, destination, path, om_tables, 1, t_object_manager_dispatch, cbs,
+                                    userdata, ret);
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,7 +248,7 @@ typedef struct Log {
         int events;
         int ready_r;
         bool ready;
-        busrpc_proxy *alpha; /* the proxy handed out for alpha's Thing */
+        busrpc_proxy *alpha;       /* the proxy handed out for alpha's Thing */
         busrpc_om_client *free_me; /* freed by the callback on its first event */
 } Log;
 
@@ -393,7 +395,8 @@ static bool wait_for(const char *text, const char *want) {
         return good;
 }
 
-static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const char *dest, DBusConnection *raw) {
+static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const char *dest,
+                     DBusConnection *raw) {
         static Log log, other;
         Typed typed = { 0 };
         busrpc_om_client *om = NULL, *tom = NULL, *self_freeing = NULL, *bad = NULL;
@@ -409,7 +412,8 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         memset(&other, 0, sizeof(other));
         busrpc_proxy_new(b, dest, CTL_PATH, &pctl);
 
-        is_int(busrpc_om_client_new(a, dest, OM_PATH, om_tables, 1, on_event, NULL, &log, &om), 0, "om client made");
+        is_int(busrpc_om_client_new(a, dest, OM_PATH, om_tables, 1, on_event, NULL, &log, &om), 0,
+               "om client made");
         is_int(busrpc_om_client_count(om), 0, "nothing known before GetManagedObjects answered");
         ok(typing_wait(loop, log_ready, &log), "ready");
         is_int(log.ready_r, 0, "GetManagedObjects succeeded");
@@ -417,7 +421,8 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
            "alpha's Thing, exported before the client came: decoded by its table");
         ok(strstr(log.text, "+" OM_PATH "/alpha " OTHER " table=-1 note=note;") != NULL,
            "alpha's Other: no table, its a{sv} readable by hand, not a new object");
-        ok(strstr(log.text, "+" OM_PATH "/beta " THING " new label=beta size=2 present=3;") != NULL, "beta's Thing");
+        ok(strstr(log.text, "+" OM_PATH "/beta " THING " new label=beta size=2 present=3;") != NULL,
+           "beta's Thing");
         ok(strstr(log.text, "ready 0;") == log.text + strlen(log.text) - strlen("ready 0;"),
            "READY after the objects that were there");
         is_int(log.events, 4, "three interfaces, then READY");
@@ -439,10 +444,12 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
 
         /* Objects come and go. */
         is_int(ctl(pctl, "Add", "gamma", 3), 0, "the service exports gamma");
-        ok(wait_for(log.text, "+" OM_PATH "/gamma " THING " new label=gamma size=3 present=3;"), "gamma added");
+        ok(wait_for(log.text, "+" OM_PATH "/gamma " THING " new label=gamma size=3 present=3;"),
+           "gamma added");
         is_int(busrpc_om_client_count(om), 3, "three objects");
         is_int(ctl(pctl, "AddOther", "gamma", 0), 0, "and a second interface at gamma");
-        ok(wait_for(log.text, "+" OM_PATH "/gamma " OTHER " table=-1 note=note;"), "gamma's Other added, not new");
+        ok(wait_for(log.text, "+" OM_PATH "/gamma " OTHER " table=-1 note=note;"),
+           "gamma's Other added, not new");
         is_int(ctl(pctl, "Remove", "gamma", 0), 0, "gamma's Thing unexported");
         ok(wait_for(log.text, "-" OM_PATH "/gamma " THING ";"), "gamma's Thing removed, gamma still there");
         is_int(busrpc_om_client_count(om), 3, "still three objects");
@@ -456,12 +463,14 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         ok(typing_wait(loop, typed_is_ready, &typed), "typed client ready");
         is_int(typed.ready, 1, "typed: GetManagedObjects succeeded");
         is_int(typed.added, 2, "typed: alpha's and beta's Thing (Other has no typed callback)");
-        ok(strstr(typed.labels, "alpha=1@" OM_PATH "/alpha;") && strstr(typed.labels, "beta=2@" OM_PATH "/beta;"),
+        ok(strstr(typed.labels, "alpha=1@" OM_PATH "/alpha;") &&
+                   strstr(typed.labels, "beta=2@" OM_PATH "/beta;"),
            "typed: labels and sizes decoded (%s)", typed.labels);
         is_int(ctl(pctl, "Add", "delta", 4), 0, "the service exports delta");
         ok(typing_wait(loop, typed_added_2, &typed), "typed: delta added");
         ok(strstr(typed.labels, "delta=4@" OM_PATH "/delta;") != NULL, "typed: delta decoded");
-        ok(wait_for(log.text, "+" OM_PATH "/delta " THING " new label=delta size=4"), "the first client too");
+        ok(wait_for(log.text, "+" OM_PATH "/delta " THING " new label=delta size=4"),
+           "the first client too");
         tom = busrpc_om_client_free(tom);
         added = typed.added;
         is_int(ctl(pctl, "Remove", "delta", 0), 0, "delta unexported");
@@ -471,7 +480,8 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         /* A spoofed InterfacesAdded from another connection (bus only). */
         if (raw) {
                 DBusMessage *m = dbus_message_new_signal(OM_PATH, "org.freedesktop.DBus.ObjectManager",
-                                                         "InterfacesAdded"), *r;
+                                                         "InterfacesAdded"),
+                            *r;
                 DBusMessageIter it, arr, e, props;
                 const char *path = OM_PATH "/fake", *iface = THING;
 
@@ -529,17 +539,22 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
 }
 
 static void test_bad_arguments(busrpc_conn *c) {
-        static const busrpc_property_info bad_name[] = { { "no-dash", &busrpc_type_int32, 0 } };
+        static const busrpc_property_info bad_name[] = { { "no-dash", &busrpc_type_int32, 0, 0 } };
         static const busrpc_property_table bad = { THING, bad_name, 1, 4 };
         static const busrpc_property_table *const bad_tables[] = { &bad };
         busrpc_om_client *om = NULL;
         Log l;
 
-        is_int(busrpc_om_client_new(NULL, OM_NAME, OM_PATH, NULL, 0, on_event, NULL, &l, &om), -EINVAL, "NULL conn");
-        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 0, NULL, NULL, &l, &om), -EINVAL, "NULL callback");
-        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 0, on_event, NULL, &l, NULL), -EINVAL, "NULL handle");
-        is_int(busrpc_om_client_new(c, OM_NAME, "no/path", NULL, 0, on_event, NULL, &l, &om), -EINVAL, "bad path");
-        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 1, on_event, NULL, &l, &om), -EINVAL, "NULL tables");
+        is_int(busrpc_om_client_new(NULL, OM_NAME, OM_PATH, NULL, 0, on_event, NULL, &l, &om), -EINVAL,
+               "NULL conn");
+        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 0, NULL, NULL, &l, &om), -EINVAL,
+               "NULL callback");
+        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 0, on_event, NULL, &l, NULL), -EINVAL,
+               "NULL handle");
+        is_int(busrpc_om_client_new(c, OM_NAME, "no/path", NULL, 0, on_event, NULL, &l, &om), -EINVAL,
+               "bad path");
+        is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, NULL, 1, on_event, NULL, &l, &om), -EINVAL,
+               "NULL tables");
         is_int(busrpc_om_client_new(c, OM_NAME, OM_PATH, bad_tables, 1, on_event, NULL, &l, &om), -EINVAL,
                "a bad table");
         ok(om == NULL, "nothing returned");
@@ -558,19 +573,22 @@ static void test_restart(busrpc_conn *a) {
         const char *alpha_added = "+" OM_PATH "/alpha " THING " new label=alpha size=1 present=3;";
 
         memset(&log, 0, sizeof(log));
-        is_int(busrpc_om_client_new(a, OM_NAME, OM_PATH, om_tables, 1, on_event, NULL, &log, &om), 0, "om client");
+        is_int(busrpc_om_client_new(a, OM_NAME, OM_PATH, om_tables, 1, on_event, NULL, &log, &om), 0,
+               "om client");
         ok(typing_wait(loop, log_ready, &log), "ready");
         is_int(busrpc_om_client_count(om), 2, "alpha and beta");
         typing_service_stop(&on_bus);
         ok(wait_for(log.text, "-" OM_PATH "/beta " THING " last;"), "service gone: beta removed");
-        ok(strstr(log.text, "-" OM_PATH "/alpha " OTHER ";") && strstr(log.text, "-" OM_PATH "/alpha " THING " last;"),
+        ok(strstr(log.text, "-" OM_PATH "/alpha " OTHER ";") &&
+                   strstr(log.text, "-" OM_PATH "/alpha " THING " last;"),
            "alpha's two interfaces removed, the last one says so");
         is_int(busrpc_om_client_count(om), 0, "nothing known");
         log.ready = false;
         typing_service_start(&on_bus, bus.address, false);
         ok(typing_wait(loop, log_ready, &log), "service back: ready again");
         ok(strstr(strstr(log.text, "ready 0;") + 1, "ready 0;") != NULL, "READY reported twice");
-        ok(strstr(strstr(log.text, alpha_added) + 1, alpha_added) != NULL, "alpha added again, from the new owner");
+        ok(strstr(strstr(log.text, alpha_added) + 1, alpha_added) != NULL,
+           "alpha added again, from the new owner");
         is_int(busrpc_om_client_count(om), 2, "alpha and beta again");
         busrpc_om_client_free(om);
         busrpc_proxy_unref(log.alpha); /* taken by on_event */
@@ -596,7 +614,8 @@ int main(int argc, char **argv) {
         test_bad_arguments(a);
         test_restart(a);
 
-        if (busrpc_conn_open_peer(on_peer.address, &pa) < 0 || busrpc_conn_open_peer(on_peer.address, &pb) < 0)
+        if (busrpc_conn_open_peer(on_peer.address, &pa) < 0 ||
+            busrpc_conn_open_peer(on_peer.address, &pb) < 0)
                 tap_bail("cannot connect to the peer socket");
         run_mode("peer socket", pa, pb, NULL, NULL);
 

@@ -11,17 +11,17 @@
  * another connection are dropped; values of the wrong type and unknown
  * names are ignored; declared and undeclared errors are classified.
  */
+#include "typing-util.h"
 #include <dbus/dbus.h>
 #include <stddef.h>
-#include "typing-util.h"
 
-#define W_NAME "org.busrpc.WatchTest"
-#define W_PATH "/org/busrpc/W"
-#define W_IFACE "org.busrpc.Watch"
-#define W_ERR_BUSY W_IFACE ".Error.Busy"
-#define W_ERR_GONE W_IFACE ".Error.Gone"
+#define W_NAME      "org.busrpc.WatchTest"
+#define W_PATH      "/org/busrpc/W"
+#define W_IFACE     "org.busrpc.Watch"
+#define W_ERR_BUSY  W_IFACE ".Error.Busy"
+#define W_ERR_GONE  W_IFACE ".Error.Gone"
 #define W_ERR_OTHER W_IFACE ".Error.Other"
-#define PROPS "org.freedesktop.DBus.Properties"
+#define PROPS       "org.freedesktop.DBus.Properties"
 
 static TestBus bus;
 
@@ -83,10 +83,12 @@ static int m_change(busrpc_call *call, busrpc_iter *args, const void *ops, void 
         int r;
 
         (void)ops, (void)self;
-        if ((r = busrpc_iter_get_basic(args, 's', &s)) < 0 || (r = busrpc_iter_get_basic(args, 'i', &svc.count)) < 0)
+        if ((r = busrpc_iter_get_basic(args, 's', &s)) < 0 ||
+            (r = busrpc_iter_get_basic(args, 'i', &svc.count)) < 0)
                 return r;
         snprintf(svc.name, sizeof(svc.name), "%s", s);
-        if ((r = busrpc_object_notify(svc.obj, "Name")) < 0 || (r = busrpc_object_notify(svc.obj, "Count")) < 0)
+        if ((r = busrpc_object_notify(svc.obj, "Name")) < 0 ||
+            (r = busrpc_object_notify(svc.obj, "Count")) < 0)
                 return r;
         return reply_empty(call);
 }
@@ -137,10 +139,21 @@ static const busrpc_method_desc w_methods[] = {
         { .name = "Fail", .in_sig = "s", .out_sig = "", .fn = m_fail },
 };
 static const busrpc_property_desc w_props_desc[] = {
-        { .name = "Name", .sig = "s", .get = get_name, .set = set_name, .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE },
-        { .name = "Count", .sig = "i", .get = get_count, .set = set_count, .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE },
+        { .name = "Name",
+          .sig = "s",
+          .get = get_name,
+          .set = set_name,
+          .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE },
+        { .name = "Count",
+          .sig = "i",
+          .get = get_count,
+          .set = set_count,
+          .flags = BUSRPC_PROP_READ | BUSRPC_PROP_WRITE },
         { .name = "List", .sig = "ai", .get = get_list, .flags = BUSRPC_PROP_READ },
-        { .name = "Stale", .sig = "u", .get = get_stale, .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_INVALIDATES },
+        { .name = "Stale",
+          .sig = "u",
+          .get = get_stale,
+          .flags = BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_INVALIDATES },
 };
 static const busrpc_interface_desc w_iface = {
         .name = W_IFACE,
@@ -204,10 +217,10 @@ enum { W_PROP_NAME, W_PROP_COUNT, W_PROP_LIST, W_PROP_STALE };
 #define BIT(i) (UINT64_C(1) << (i))
 
 static const busrpc_property_info w_props[] = {
-        { "Name", &busrpc_type_string, offsetof(WProps, name) },
-        { "Count", &busrpc_type_int32, offsetof(WProps, count) },
-        { "List", &type_int_array, offsetof(WProps, list) },
-        { "Stale", &busrpc_type_uint32, offsetof(WProps, stale) },
+        { "Name", &busrpc_type_string, offsetof(WProps, name), 0 },
+        { "Count", &busrpc_type_int32, offsetof(WProps, count), 0 },
+        { "List", &type_int_array, offsetof(WProps, list), 0 },
+        { "Stale", &busrpc_type_uint32, offsetof(WProps, stale), BUSRPC_PROP_EMITS_INVALIDATES },
 };
 static const busrpc_property_table w_table = { W_IFACE, w_props, 4, sizeof(WProps) };
 
@@ -220,17 +233,18 @@ static void w_properties_changed_tramp(const busrpc_property_changes *ch, void (
 }
 static int w_on_properties_changed(busrpc_proxy *p, w_properties_changed_fn cb, void *userdata,
                                    busrpc_subscription **ret) {
-        return busrpc_proxy_watch_properties(p, &w_table, w_properties_changed_tramp, (void (*)(void))cb, userdata,
-                                             ret);
+        return busrpc_proxy_watch_properties(p, &w_table, w_properties_changed_tramp, (void (*)(void))cb,
+                                             userdata, ret);
 }
 
 typedef void (*w_count_changed_fn)(const int32_t *count, void *userdata); /* NULL: invalidated */
 static void w_count_changed_tramp(const void *value, void (*cb)(void), void *userdata) {
         ((w_count_changed_fn)cb)(value, userdata);
 }
-static int w_on_count_changed(busrpc_proxy *p, w_count_changed_fn cb, void *userdata, busrpc_subscription **ret) {
-        return busrpc_proxy_watch_property(p, &w_table, W_PROP_COUNT, w_count_changed_tramp, (void (*)(void))cb,
-                                           userdata, ret);
+static int w_on_count_changed(busrpc_proxy *p, w_count_changed_fn cb, void *userdata,
+                              busrpc_subscription **ret) {
+        return busrpc_proxy_watch_property(p, &w_table, W_PROP_COUNT, w_count_changed_tramp,
+                                           (void (*)(void))cb, userdata, ret);
 }
 
 static int w_cached_name(busrpc_property_cache *c, char **ret) {
@@ -333,7 +347,8 @@ typedef struct Want {
 static bool want_met(void *arg) {
         Want *w = arg;
 
-        if ((w->seen->changed & w->changed) != w->changed || (w->seen->invalidated & w->invalidated) != w->invalidated)
+        if ((w->seen->changed & w->changed) != w->changed ||
+            (w->seen->invalidated & w->invalidated) != w->invalidated)
                 return false;
         if (w->name && strcmp(w->seen->name, w->name) != 0)
                 return false;
@@ -442,8 +457,8 @@ static bool cache_agrees(busrpc_property_cache *c, busrpc_proxy *p, const char *
                 tap_diag("%s: Name cached '%s', Get '%s'", when, cname ? cname : "-", rname ? rname : "-");
                 good = false;
         }
-        if (busrpc_property_cache_get(c, W_PROP_COUNT, &ccount) < 0 || !get_fixed(p, "Count", "i", &rcount) ||
-            ccount != rcount) {
+        if (busrpc_property_cache_get(c, W_PROP_COUNT, &ccount) < 0 ||
+            !get_fixed(p, "Count", "i", &rcount) || ccount != rcount) {
                 tap_diag("%s: Count cached %d, Get %d", when, ccount, rcount);
                 good = false;
         }
@@ -466,22 +481,25 @@ static int run_busctl_set(const Mode *m, const char *prop, const char *sig, cons
         const char *busctl = getenv("BUSCTL") ? getenv("BUSCTL") : "busctl";
         char cmd[1024];
 
-        snprintf(cmd, sizeof(cmd), "%s --address='%s' set-property %s " W_PATH " " W_IFACE " %s %s %s", busctl,
-                 m->address, m->busctl_dest, prop, sig, value);
+        snprintf(cmd, sizeof(cmd), "%s --address='%s' set-property %s " W_PATH " " W_IFACE " %s %s %s",
+                 busctl, m->address, m->busctl_dest, prop, sig, value);
         return typing_sh(cmd);
 }
 
 static int run_python_set_name(const Mode *m, const char *value) {
         char cmd[2048];
 
-        snprintf(cmd, sizeof(cmd),
-                 "/usr/bin/python3 -c \"import dbus, sys\n"
-                 "a = sys.argv[1]\n"
-                 "c = dbus.connection.Connection(a) if sys.argv[2] == 'peer' else dbus.bus.BusConnection(a)\n"
-                 "o = c.get_object(None if sys.argv[2] == 'peer' else '" W_NAME "', '" W_PATH "', introspect=False)\n"
-                 "o.Set('" W_IFACE "', 'Name', dbus.String(sys.argv[3], variant_level=1), dbus_interface='" PROPS "')\n"
-                 "\" '%s' %s '%s'",
-                 m->address, m->peer ? "peer" : "bus", value);
+        snprintf(
+                cmd, sizeof(cmd),
+                "/usr/bin/python3 -c \"import dbus, sys\n"
+                "a = sys.argv[1]\n"
+                "c = dbus.connection.Connection(a) if sys.argv[2] == 'peer' else dbus.bus.BusConnection(a)\n"
+                "o = c.get_object(None if sys.argv[2] == 'peer' else '" W_NAME "', '" W_PATH
+                "', introspect=False)\n"
+                "o.Set('" W_IFACE
+                "', 'Name', dbus.String(sys.argv[3], variant_level=1), dbus_interface='" PROPS "')\n"
+                "\" '%s' %s '%s'",
+                m->address, m->peer ? "peer" : "bus", value);
         return typing_sh(cmd);
 }
 
@@ -529,7 +547,8 @@ static void run_mode(Mode *m) {
         is_int(w_on_count_changed(pa, on_count, &cnt, &sub_count), 0, "typed watch of Count");
         is_int(busrpc_proxy_watch_properties(pa, &w_table, on_raw, NULL, floating_p, NULL), 0,
                "floating watch (no handle)");
-        is_int(busrpc_proxy_cache_properties(pa, &w_table, on_cache, NULL, &cached, &cache), 0, "cache made");
+        is_int(busrpc_proxy_cache_properties(pa, &w_table, on_cache, NULL, &cached, &cache), 0,
+               "cache made");
         is_int(w_cached_name(cache, &s), -ENODATA, "cache: -ENODATA before GetAll completed");
         ok(!busrpc_property_cache_is_ready(cache), "cache: not ready yet");
         ok(typing_wait(loop, cache_ready, cache), "cache: GetAll completed");
@@ -647,8 +666,8 @@ static DBusConnection *raw_conn(void) {
 /* Emit PropertiesChanged(@iface, {Name: @name_sig value, Count: i count,
  * Nope: s, Count again, List: as}, [Nope, Stale]) from @dc to @dest (NULL:
  * broadcast), then a round trip so the bus has routed it. */
-static void raw_emit(DBusConnection *dc, const char *dest, const char *iface, const char *name, int32_t count,
-                     bool weird) {
+static void raw_emit(DBusConnection *dc, const char *dest, const char *iface, const char *name,
+                     int32_t count, bool weird) {
         DBusMessage *m = dbus_message_new_signal(W_PATH, PROPS, "PropertiesChanged"), *reply;
         DBusMessageIter it, arr, e, v, inv;
         const char *k, *sv = "x", *nope = "Nope", *stale = "Stale";
@@ -718,8 +737,8 @@ static void raw_emit(DBusConnection *dc, const char *dest, const char *iface, co
         dbus_connection_send(dc, m, NULL);
         dbus_message_unref(m);
         /* A round trip: the bus routed the signal before it answers. */
-        m = dbus_message_new_method_call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                         "GetId");
+        m = dbus_message_new_method_call("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                         "org.freedesktop.DBus", "GetId");
         reply = dbus_connection_send_with_reply_and_block(dc, m, 5000, NULL);
         dbus_message_unref(m);
         if (reply)
@@ -746,8 +765,8 @@ typedef struct ModeProps {
         uint32_t stale;
 } ModeProps;
 static const busrpc_property_info mode_props[] = {
-        { "Count", &type_mode, offsetof(ModeProps, mode) },
-        { "Stale", &busrpc_type_uint32, offsetof(ModeProps, stale) },
+        { "Count", &type_mode, offsetof(ModeProps, mode), 0 },
+        { "Stale", &busrpc_type_uint32, offsetof(ModeProps, stale), 0 },
 };
 static const busrpc_property_table mode_table = { W_IFACE, mode_props, 2, sizeof(ModeProps) };
 
@@ -792,8 +811,8 @@ static void test_other_senders(void) {
         is_int(call_method(pb, "Change", "after", 3, NULL, 0, &err), 0, "then a real Change");
         w = (Want){ &seen, BIT(W_PROP_NAME), 0, "after", 0, false };
         ok(typing_wait(loop, want_met, &w), "the real change arrives");
-        ok(strstr(seen.log, "spoof") == NULL, "spoofed PropertiesChanged from another connection dropped (log %s)",
-           seen.log);
+        ok(strstr(seen.log, "spoof") == NULL,
+           "spoofed PropertiesChanged from another connection dropped (log %s)", seen.log);
 
         /* Bad values from the real sender: a service "org.busrpc.Weird". */
         if (dbus_bus_request_name(raw, "org.busrpc.Weird", DBUS_NAME_FLAG_DO_NOT_QUEUE, NULL) !=
@@ -805,7 +824,8 @@ static void test_other_senders(void) {
         w = (Want){ &weird, BIT(W_PROP_COUNT), BIT(W_PROP_STALE), NULL, 7, true };
         ok(typing_wait(loop, want_met, &w), "a signal with bad parts still delivers the good ones");
         is_int(weird.calls, 1, "one callback");
-        ok(weird.changed == BIT(W_PROP_COUNT), "Name of the wrong type, List as 'as', Nope: ignored (changed %#llx)",
+        ok(weird.changed == BIT(W_PROP_COUNT),
+           "Name of the wrong type, List as 'as', Nope: ignored (changed %#llx)",
            (unsigned long long)weird.changed);
         is_int(weird.count, 7, "Count sent twice: the first counts");
         ok(weird.invalidated == BIT(W_PROP_STALE), "invalidated: Stale; the unknown Nope ignored");
@@ -826,7 +846,8 @@ static void test_other_senders(void) {
                        "watch with an enum descriptor");
                 raw_emit(raw, NULL, W_IFACE, NULL, 7, true);
                 ok(typing_wait(loop, enum_seen_calls, &es), "first signal (Count 7: declared)");
-                ok(es.changed == BIT(0) && es.mode == MODE_SEVEN, "the declared value decoded (%d)", (int)es.mode);
+                ok(es.changed == BIT(0) && es.mode == MODE_SEVEN, "the declared value decoded (%d)",
+                   (int)es.mode);
                 es.calls = 0;
                 raw_emit(raw, NULL, W_IFACE, NULL, 5, true);
                 ok(typing_wait(loop, enum_seen_calls, &es), "second signal (Count 5 then 6: undeclared)");
@@ -865,8 +886,8 @@ static void test_errors(void) {
         busrpc_error_clear(&err);
 
         busrpc_proxy_new(conn_b, "org.busrpc.Nobody", W_PATH, &nobody);
-        ok(call_method(nobody, "Fail", "busy", 0, NULL, 0, &err) < 0 && err.name, "a call to nobody fails (%s)",
-           err.name ? err.name : "-");
+        ok(call_method(nobody, "Fail", "busy", 0, NULL, 0, &err) < 0 && err.name,
+           "a call to nobody fails (%s)", err.name ? err.name : "-");
         is_int(w_fail_error_of(&err), W_FAIL_ERROR_NOT_DECLARED, "the bus's error: not declared");
         busrpc_error_clear(&err);
         busrpc_error_set_errno(&err, -ETIMEDOUT);
@@ -883,11 +904,14 @@ static void test_errors(void) {
 
 static void test_bad_arguments(void) {
         static busrpc_property_info many[65];
-        static const busrpc_property_info bad_name[] = { { "Bad-Name", &busrpc_type_int32, 0 } };
-        static const busrpc_property_info outside[] = { { "Count", &busrpc_type_int32, 8 } };
-        static const busrpc_property_info twice[] = { { "A", &busrpc_type_int32, 0 }, { "A", &busrpc_type_int32, 4 } };
+        static const busrpc_property_info bad_name[] = { { "Bad-Name", &busrpc_type_int32, 0, 0 } };
+        static const busrpc_property_info outside[] = { { "Count", &busrpc_type_int32, 8, 0 } };
+        static const busrpc_property_info twice[] = {
+                { "A", &busrpc_type_int32, 0, 0 },
+                { "A", &busrpc_type_int32, 4, 0 },
+        };
         static const busrpc_type bad_type = { .kind = BUSRPC_KIND_INT32, .size = 4, .signature = "s" };
-        static const busrpc_property_info bad_typed[] = { { "A", &bad_type, 0 } };
+        static const busrpc_property_info bad_typed[] = { { "A", &bad_type, 0, 0 } };
         busrpc_property_table t = { W_IFACE, many, 65, 65 * sizeof(int32_t) };
         busrpc_property_cache *c = NULL;
         busrpc_subscription *s = NULL;
@@ -897,16 +921,19 @@ static void test_bad_arguments(void) {
         for (size_t i = 0; i < 65; i++) {
                 static char names[65][8];
                 snprintf(names[i], sizeof(names[i]), "P%zu", i);
-                many[i] = (busrpc_property_info){ names[i], &busrpc_type_int32, i * sizeof(int32_t) };
+                many[i] = (busrpc_property_info){ names[i], &busrpc_type_int32, i * sizeof(int32_t), 0 };
         }
-        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -E2BIG, "65 properties: -E2BIG");
+        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -E2BIG,
+               "65 properties: -E2BIG");
         t.n_props = 64;
         is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), 0, "64 properties: fine");
         s = busrpc_subscription_free(s);
         t = (busrpc_property_table){ W_IFACE, bad_name, 1, 4 };
-        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -EINVAL, "bad property name: -EINVAL");
+        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -EINVAL,
+               "bad property name: -EINVAL");
         t = (busrpc_property_table){ W_IFACE, outside, 1, 8 };
-        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -EINVAL, "field outside the struct");
+        is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -EINVAL,
+               "field outside the struct");
         t = (busrpc_property_table){ W_IFACE, twice, 2, 8 };
         is_int(busrpc_proxy_cache_properties(p, &t, NULL, NULL, NULL, &c), -EINVAL, "a name twice: -EINVAL");
         t = (busrpc_property_table){ W_IFACE, bad_typed, 1, 4 };
@@ -918,7 +945,8 @@ static void test_bad_arguments(void) {
         is_int(busrpc_proxy_watch_properties(p, &w_table, NULL, NULL, NULL, &s), -EINVAL, "NULL callback");
         is_int(busrpc_proxy_watch_property(p, &w_table, 4, w_count_changed_tramp, NULL, NULL, &s), -EINVAL,
                "index past the table");
-        is_int(busrpc_proxy_cache_properties(p, &w_table, NULL, NULL, NULL, NULL), -EINVAL, "a cache needs its handle");
+        is_int(busrpc_proxy_cache_properties(p, &w_table, NULL, NULL, NULL, NULL), -EINVAL,
+               "a cache needs its handle");
         ok(s == NULL && c == NULL, "nothing returned on failure");
         is_int(busrpc_property_cache_get(NULL, 0, &t), -EINVAL, "cache_get(NULL)");
         ok(busrpc_property_cache_free(NULL) == NULL, "cache_free(NULL)");
@@ -926,15 +954,17 @@ static void test_bad_arguments(void) {
 }
 
 static void test_cache_error(void) {
-        static const busrpc_property_info absent_props[] = { { "X", &busrpc_type_int32, 0 } };
-        static const busrpc_property_table absent = { "org.busrpc.Absent", absent_props, 1, sizeof(int32_t) };
+        static const busrpc_property_info absent_props[] = { { "X", &busrpc_type_int32, 0, 0 } };
+        static const busrpc_property_table absent = { "org.busrpc.Absent", absent_props, 1,
+                                                      sizeof(int32_t) };
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_property_cache *c = NULL;
         busrpc_proxy *p = NULL;
         int32_t x = 0;
 
         busrpc_proxy_new(conn_a, W_NAME, W_PATH, &p);
-        is_int(busrpc_proxy_cache_properties(p, &absent, NULL, NULL, NULL, &c), 0, "cache of an absent interface");
+        is_int(busrpc_proxy_cache_properties(p, &absent, NULL, NULL, NULL, &c), 0,
+               "cache of an absent interface");
         ok(typing_wait(loop, cache_failed, c), "its GetAll failed");
         ok(busrpc_property_cache_get_error(c, &err) < 0 && err.name, "the error is kept (%s)",
            err.name ? err.name : "-");
@@ -942,6 +972,25 @@ static void test_cache_error(void) {
         is_int(busrpc_property_cache_get(c, 0, &x), -ENODATA, "-ENODATA");
         busrpc_error_clear(&err);
         busrpc_property_cache_free(c);
+        /* A property declared @emits_changed("false") is not kept: no signal
+         * would say it changed. */
+        {
+                static const busrpc_property_info quiet_props[] = {
+                        { "Name", &busrpc_type_string, offsetof(WProps, name), 0 },
+                        { "Count", &busrpc_type_int32, offsetof(WProps, count), BUSRPC_PROP_EMITS_FALSE },
+                };
+                static const busrpc_property_table quiet = { W_IFACE, quiet_props, 2, sizeof(WProps) };
+                char *name = NULL;
+
+                is_int(busrpc_proxy_cache_properties(p, &quiet, NULL, NULL, NULL, &c), 0,
+                       "cache with an emits-false property");
+                ok(typing_wait(loop, cache_ready, c), "ready");
+                is_int(busrpc_property_cache_get(c, 0, &name), 0, "Name cached");
+                is_int(busrpc_property_cache_get(c, 1, &x), -EOPNOTSUPP,
+                       "Count (emits false): -EOPNOTSUPP, never kept");
+                free(name);
+                c = busrpc_property_cache_free(c);
+        }
         /* Freed with its GetAll on the way: the call is cancelled. */
         is_int(busrpc_proxy_cache_properties(p, &w_table, NULL, NULL, NULL, &c), 0, "another cache");
         c = busrpc_property_cache_free(c);
@@ -988,7 +1037,8 @@ static void test_restart(void) {
 
         busrpc_proxy_new(conn_b, W_NAME, W_PATH, &pb);
         seen_reset(&seen);
-        is_int(call_method(pb, "Change", "reborn", 11, NULL, 0, &err), 0, "Change(reborn, 11) on the new owner");
+        is_int(call_method(pb, "Change", "reborn", 11, NULL, 0, &err), 0,
+               "Change(reborn, 11) on the new owner");
         w = (Want){ &seen, BIT(W_PROP_NAME) | BIT(W_PROP_COUNT), 0, "reborn", 11, true };
         ok(typing_wait(loop, want_met, &w), "the watch follows the new owner");
         w.seen = &cached;
@@ -1025,7 +1075,8 @@ int main(int argc, char **argv) {
         TAP_RUN(test_restart);
 
         m = (Mode){ .label = "peer socket", .peer = true, .dest = NULL };
-        if (busrpc_conn_open_peer(on_peer.address, &m.a) < 0 || busrpc_conn_open_peer(on_peer.address, &m.b) < 0)
+        if (busrpc_conn_open_peer(on_peer.address, &m.a) < 0 ||
+            busrpc_conn_open_peer(on_peer.address, &m.b) < 0)
                 tap_bail("cannot connect to the peer socket");
         snprintf(m.address, sizeof(m.address), "%s", on_peer.address);
         snprintf(m.busctl_dest, sizeof(m.busctl_dest), ":1.0");

@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include "busrpc/busrpc.h"
+#include "data-bus.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,8 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "busrpc/busrpc.h"
-#include "data-bus.h"
 
 static inline long typing_now_ms(void) {
         struct timespec ts;
@@ -38,7 +38,7 @@ static inline bool typing_wait(busrpc_loop *l, bool (*cond)(void *), void *arg) 
 
 typedef struct TypingService {
         pid_t pid;
-        char dir[64];     /* peer mode: the socket's directory */
+        char dir[64];      /* peer mode: the socket's directory */
         char address[256]; /* peer mode: unix:path=dir/s.sock */
 } TypingService;
 

@@ -999,12 +999,15 @@ busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s);
  * struct busrpc_property_info - one property of an interface as a client
  * reads it: its D-Bus @name, its value's @type, and the offsetof() its
  * field in the interface's values struct (generated: one field per
- * property, of the property's C type).
+ * property, of the property's C type), and its @flags: the
+ * BUSRPC_PROP_EMITS_* it is declared with. A cache does not keep an
+ * EMITS_FALSE property (no signal would tell it changed).
  */
 typedef struct busrpc_property_info {
         const char *name;
         const busrpc_type *type;
         size_t offset;
+        unsigned flags;
 } busrpc_property_info;
 
 /**
@@ -1042,7 +1045,7 @@ typedef struct busrpc_property_changes {
         busrpc_msg *msg;
 } busrpc_property_changes;
 
-/** Called with what changed; @cb and @userdata as given (@cb: the typed callback of a generated trampoline). */
+/** Called with what changed; @cb, @userdata as given (@cb: a generated trampoline's typed callback). */
 typedef void (*busrpc_properties_fn)(const busrpc_property_changes *ch, void (*cb)(void), void *userdata);
 /**
  * busrpc_proxy_watch_properties() - call @fn for each PropertiesChanged of
@@ -1060,7 +1063,8 @@ int busrpc_proxy_watch_properties(busrpc_proxy *p, const busrpc_property_table *
 typedef void (*busrpc_property_fn)(const void *value, void (*cb)(void), void *userdata);
 /** busrpc_proxy_watch_properties() for property @index of @t only. */
 int busrpc_proxy_watch_property(busrpc_proxy *p, const busrpc_property_table *t, size_t index,
-                                busrpc_property_fn fn, void (*cb)(void), void *userdata, busrpc_subscription **ret);
+                                busrpc_property_fn fn, void (*cb)(void), void *userdata,
+                                busrpc_subscription **ret);
 
 typedef struct busrpc_property_cache busrpc_property_cache;
 /**
@@ -1086,7 +1090,8 @@ int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_property_table *
  * @ret_value (of its type; owned by the caller: busrpc_value_clear()).
  * Return: 0; -ENODATA before the first GetAll completed, when GetAll did
  * not give it (write-only, a getter failed) or while it is invalidated
- * and fetched again; -EINVAL; -ENOMEM.
+ * and fetched again; -EOPNOTSUPP for a BUSRPC_PROP_EMITS_FALSE property
+ * (never kept: ask with Get); -EINVAL; -ENOMEM.
  */
 int busrpc_property_cache_get(busrpc_property_cache *c, size_t index, void *ret_value);
 /** Whether GetAll completed. */
@@ -1147,7 +1152,8 @@ typedef struct busrpc_om_event {
         const busrpc_error *error;
 } busrpc_om_event;
 /** @ops and @userdata as given to busrpc_om_client_new() (@ops: a generated client's typed callbacks). */
-typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, const void *ops, void *userdata);
+typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, const void *ops,
+                             void *userdata);
 /**
  * busrpc_om_client_new() - follow the objects under the ObjectManager at
  * @path of @destination (NULL on a peer connection): InterfacesAdded and

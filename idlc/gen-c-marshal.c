@@ -89,8 +89,8 @@ static void emit_bounds(GenC *g) {
         }
         for (size_t i = 0; i < n; i++)
                 genc_p(g, "static const busrpc_type busrpc__%s_shm_%" PRIu64 " BUSRPC_UNUSED = {\n"
-                          "        .kind = BUSRPC_KIND_SHM, .size = sizeof(busrpc_shm *), .signature = \"h\", .name = \"shm\",\n"
-                          "        .max_size = UINT64_C(%" PRIu64 "),\n};\n\n",
+                          "        BUSRPC_KIND_SHM, 0, 0, sizeof(busrpc_shm *), \"h\", \"shm\",\n"
+                          "        NULL, NULL, NULL, 0, NULL, 0, 0, UINT64_C(%" PRIu64 "),\n};\n\n",
                        g->module, v[i], v[i]);
         free(v);
 }
@@ -110,8 +110,8 @@ static void emit_enum(GenC *g, const CType *t) {
                         mask &= t->basic->sig == 'y' ? 0xffu : (t->basic->sig == 'n' || t->basic->sig == 'q') ? 0xffffu
                                                                                                           : 0xffffffffu;
                 genc_p(g, "static const busrpc_type busrpc__%s BUSRPC_UNUSED = {\n"
-                          "        .kind = BUSRPC_KIND_FLAGS, .wire = '%c', .size = sizeof(%s), .signature = \"%s\", .name = \"%s\",\n"
-                          "        .mask = UINT64_C(0x%" PRIx64 "),\n};\n\n",
+                          "        BUSRPC_KIND_FLAGS, '%c', 0, sizeof(%s), \"%s\", \"%s\",\n"
+                          "        NULL, NULL, NULL, 0, NULL, 0, UINT64_C(0x%" PRIx64 "), 0,\n};\n\n",
                        t->name, t->basic->sig, t->name, t->sig, t->name, mask);
                 return;
         }
@@ -127,8 +127,8 @@ static void emit_enum(GenC *g, const CType *t) {
         }
         genc_p(g, " };\n");
         genc_p(g, "static const busrpc_type busrpc__%s BUSRPC_UNUSED = {\n"
-                  "        .kind = BUSRPC_KIND_ENUM, .wire = '%c', .size = sizeof(%s), .signature = \"%s\", .name = \"%s\",\n"
-                  "        .values = busrpc__%s__values, .n_values = %zu,\n};\n\n",
+                  "        BUSRPC_KIND_ENUM, '%c', 0, sizeof(%s), \"%s\", \"%s\",\n"
+                  "        NULL, NULL, NULL, 0, busrpc__%s__values, %zu, 0, 0,\n};\n\n",
                t->name, t->basic->sig, t->name, t->sig, t->name, t->name, n);
 }
 
@@ -144,8 +144,8 @@ static void emit_struct(GenC *g, const CType *t) {
         }
         genc_p(g, "};\n");
         genc_p(g, "static const busrpc_type busrpc__%s BUSRPC_UNUSED = {\n"
-                  "        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(%s), .signature = \"%s\", .name = \"%s\",\n"
-                  "        .fields = busrpc__%s__fields, .n_fields = %zu,\n};\n\n",
+                  "        BUSRPC_KIND_STRUCT, 0, 0, sizeof(%s), \"%s\", \"%s\",\n"
+                  "        NULL, NULL, busrpc__%s__fields, %zu, NULL, 0, 0, 0,\n};\n\n",
                t->name, t->name, t->sig, t->name, t->name, d->n_fields);
 }
 
@@ -154,10 +154,9 @@ static void emit_container(GenC *g, const CType *t) {
         char *value = t->key ? genc_tref(g, t->elem, NULL, NULL) : NULL;
 
         genc_p(g, "static const busrpc_type busrpc__%s BUSRPC_UNUSED = {\n"
-                  "        .kind = BUSRPC_KIND_%s, .size = sizeof(%s), .signature = \"%s\", .name = \"%s\",\n"
-                  "        .elem = %s,%s%s%s\n};\n\n",
-               t->name, t->kind == CT_MAP ? "MAP" : "ARRAY", t->name, t->sig, t->name, elem,
-               value ? " .value = " : "", value ? value : "", value ? "," : "");
+                  "        BUSRPC_KIND_%s, 0, 0, sizeof(%s), \"%s\", \"%s\",\n"
+                  "        %s, %s, NULL, 0, NULL, 0, 0, 0,\n};\n\n",
+               t->name, t->kind == CT_MAP ? "MAP" : "ARRAY", t->name, t->sig, t->name, elem, value ? value : "NULL");
         free(elem);
         free(value);
 }
@@ -197,7 +196,9 @@ void genc_emit_descriptors(GenC *g) {
         if (!any)
                 return;
         genc_p(g, "/* The descriptors the runtime's marshaller reads and writes these types by\n"
-                  " * (internal: generated code passes them; see docs/generated-api.md). */\n");
+                  " * (internal: generated code passes them; see docs/generated-api.md). A\n"
+                  " * busrpc_type is: kind, wire, 0, size, signature, name,\n"
+                  " * elem, value, fields, n_fields, values, n_values, mask, max_size. */\n");
         emit_bounds(g);
         for (size_t i = 0; i < g->n_types; i++)
                 g->types[i]->mark = 0;

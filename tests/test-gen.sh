@@ -25,6 +25,8 @@ case $CC_GCC in *clang*) CC_GCC=gcc ;; esac
 need "$CC_GCC"
 CC_CLANG=${CLANG:-clang}
 need "$CC_CLANG"
+CXX_GXX=${CXX:-g++}
+need "$CXX_GXX"
 
 gen=$top_srcdir/tests/gen
 good=$top_srcdir/tests/idl/good
@@ -102,6 +104,14 @@ done
 # 3: compile them all.
 cp "$tmp"/golden/*.h "$tmp/hdr/"
 compile "$tmp/golden" "$tmp"/golden/*.h "$tmp"/golden/*.c
+# The headers (extern "C") serve C++ programs too: their descriptors are
+# complete positional initializers, so no designator or missing field.
+for h in "$tmp"/golden/*.h; do
+	printf '#include "%s"\nint busrpc_gen_test_dummy;\n' "$(basename "$h")" >"$tmp/include.cc"
+	check "$(basename "$h") compiles as C++11 with $(basename "$CXX_GXX")" \
+		"$CXX_GXX" -std=c++11 -Wall -Wextra -Wpedantic -Werror -I"$top_srcdir/include" -I"$tmp/golden" \
+		-c "$tmp/include.cc" -o "$tmp/include.o"
+done
 
 # 4: client + server of each module in one program.
 for c in "$tmp"/golden/*-client.c; do

@@ -102,40 +102,42 @@ struct calc_point {
 };
 
 /* The descriptors the runtime's marshaller reads and writes these types by
- * (internal: generated code passes them; see docs/generated-api.md). */
+ * (internal: generated code passes them; see docs/generated-api.md). A
+ * busrpc_type is: kind, wire, 0, size, signature, name,
+ * elem, value, fields, n_fields, values, n_values, mask, max_size. */
 static const busrpc_field busrpc__calc_point__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_int32, offsetof(calc_point, x), "x" },
         { &busrpc_type_int32, offsetof(calc_point, y), "y" },
 };
 static const busrpc_type busrpc__calc_point BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(calc_point), .signature = "(ii)", .name = "calc_point",
-        .fields = busrpc__calc_point__fields, .n_fields = 2,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(calc_point), "(ii)", "calc_point",
+        NULL, NULL, busrpc__calc_point__fields, 2, NULL, 0, 0, 0,
 };
 
 static const uint64_t busrpc__calc_rounding__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
 static const busrpc_type busrpc__calc_rounding BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(calc_rounding), .signature = "u", .name = "calc_rounding",
-        .values = busrpc__calc_rounding__values, .n_values = 3,
+        BUSRPC_KIND_ENUM, 'u', 0, sizeof(calc_rounding), "u", "calc_rounding",
+        NULL, NULL, NULL, 0, busrpc__calc_rounding__values, 3, 0, 0,
 };
 
 static const busrpc_type busrpc__calc_caps BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_FLAGS, .wire = 'u', .size = sizeof(calc_caps), .signature = "u", .name = "calc_caps",
-        .mask = UINT64_C(0x3),
+        BUSRPC_KIND_FLAGS, 'u', 0, sizeof(calc_caps), "u", "calc_caps",
+        NULL, NULL, NULL, 0, NULL, 0, UINT64_C(0x3), 0,
 };
 
 static const busrpc_type busrpc__calc_point_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(calc_point_array), .signature = "a(ii)", .name = "calc_point_array",
-        .elem = &busrpc__calc_point,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(calc_point_array), "a(ii)", "calc_point_array",
+        &busrpc__calc_point, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__calc_string_uint64_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(calc_string_uint64_map), .signature = "a{st}", .name = "calc_string_uint64_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_uint64,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(calc_string_uint64_map), "a{st}", "calc_string_uint64_map",
+        &busrpc_type_string, &busrpc_type_uint64, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__calc_string_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(calc_string_array), .signature = "as", .name = "calc_string_array",
-        .elem = &busrpc_type_string,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(calc_string_array), "as", "calc_string_array",
+        &busrpc_type_string, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and

@@ -346,7 +346,9 @@ typedef char *every_name;
 typedef every_string_basics_array_map every_index;
 
 /* The descriptors the runtime's marshaller reads and writes these types by
- * (internal: generated code passes them; see docs/generated-api.md). */
+ * (internal: generated code passes them; see docs/generated-api.md). A
+ * busrpc_type is: kind, wire, 0, size, signature, name,
+ * elem, value, fields, n_fields, values, n_values, mask, max_size. */
 static const busrpc_field busrpc__every_basics__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_bool, offsetof(every_basics, b), "b" },
         { &busrpc_type_byte, offsetof(every_basics, y), "y" },
@@ -363,8 +365,8 @@ static const busrpc_field busrpc__every_basics__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_variant, offsetof(every_basics, v), "v" },
 };
 static const busrpc_type busrpc__every_basics BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_basics), .signature = "(bynqiuxtdsogv)", .name = "every_basics",
-        .fields = busrpc__every_basics__fields, .n_fields = 13,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(every_basics), "(bynqiuxtdsogv)", "every_basics",
+        NULL, NULL, busrpc__every_basics__fields, 13, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__every_inner__fields[] BUSRPC_UNUSED = {
@@ -372,8 +374,8 @@ static const busrpc_field busrpc__every_inner__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_string, offsetof(every_inner, label), "label" },
 };
 static const busrpc_type busrpc__every_inner BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_inner), .signature = "(hs)", .name = "every_inner",
-        .fields = busrpc__every_inner__fields, .n_fields = 2,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(every_inner), "(hs)", "every_inner",
+        NULL, NULL, busrpc__every_inner__fields, 2, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__every_handles__fields[] BUSRPC_UNUSED = {
@@ -382,96 +384,96 @@ static const busrpc_field busrpc__every_handles__fields[] BUSRPC_UNUSED = {
         { &busrpc__every_inner, offsetof(every_handles, inner), "inner" },
 };
 static const busrpc_type busrpc__every_handles BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_handles), .signature = "(hh(hs))", .name = "every_handles",
-        .fields = busrpc__every_handles__fields, .n_fields = 3,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(every_handles), "(hh(hs))", "every_handles",
+        NULL, NULL, busrpc__every_handles__fields, 3, NULL, 0, 0, 0,
 };
 
 static const uint64_t busrpc__every_small__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
 static const busrpc_type busrpc__every_small BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'y', .size = sizeof(every_small), .signature = "y", .name = "every_small",
-        .values = busrpc__every_small__values, .n_values = 3,
+        BUSRPC_KIND_ENUM, 'y', 0, sizeof(every_small), "y", "every_small",
+        NULL, NULL, NULL, 0, busrpc__every_small__values, 3, 0, 0,
 };
 
 static const uint64_t busrpc__every_signed__values[] BUSRPC_UNUSED = { UINT64_C(0xfffffffffffffffd), UINT64_C(0xffffffffffffffff), UINT64_C(0x0), UINT64_C(0x7fff) };
 static const busrpc_type busrpc__every_signed BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'n', .size = sizeof(every_signed), .signature = "n", .name = "every_signed",
-        .values = busrpc__every_signed__values, .n_values = 4,
+        BUSRPC_KIND_ENUM, 'n', 0, sizeof(every_signed), "n", "every_signed",
+        NULL, NULL, NULL, 0, busrpc__every_signed__values, 4, 0, 0,
 };
 
 static const uint64_t busrpc__every_huge__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0xffffffffffffffff) };
 static const busrpc_type busrpc__every_huge BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 't', .size = sizeof(every_huge), .signature = "t", .name = "every_huge",
-        .values = busrpc__every_huge__values, .n_values = 2,
+        BUSRPC_KIND_ENUM, 't', 0, sizeof(every_huge), "t", "every_huge",
+        NULL, NULL, NULL, 0, busrpc__every_huge__values, 2, 0, 0,
 };
 
 static const busrpc_type busrpc__every_bits BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_FLAGS, .wire = 'q', .size = sizeof(every_bits), .signature = "q", .name = "every_bits",
-        .mask = UINT64_C(0x8003),
+        BUSRPC_KIND_FLAGS, 'q', 0, sizeof(every_bits), "q", "every_bits",
+        NULL, NULL, NULL, 0, NULL, 0, UINT64_C(0x8003), 0,
 };
 
 static const busrpc_type busrpc__every_wide BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_FLAGS, .wire = 'u', .size = sizeof(every_wide), .signature = "u", .name = "every_wide",
-        .mask = UINT64_C(0x80000001),
+        BUSRPC_KIND_FLAGS, 'u', 0, sizeof(every_wide), "u", "every_wide",
+        NULL, NULL, NULL, 0, NULL, 0, UINT64_C(0x80000001), 0,
 };
 
 static const busrpc_type busrpc__every_basics_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_basics_array), .signature = "a(bynqiuxtdsogv)", .name = "every_basics_array",
-        .elem = &busrpc__every_basics,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_basics_array), "a(bynqiuxtdsogv)", "every_basics_array",
+        &busrpc__every_basics, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_string_basics_array_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_basics_array_map), .signature = "a{sa(bynqiuxtdsogv)}", .name = "every_string_basics_array_map",
-        .elem = &busrpc_type_string, .value = &busrpc__every_basics_array,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(every_string_basics_array_map), "a{sa(bynqiuxtdsogv)}", "every_string_basics_array_map",
+        &busrpc_type_string, &busrpc__every_basics_array, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_string_int32_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_int32_map), .signature = "a{si}", .name = "every_string_int32_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(every_string_int32_map), "a{si}", "every_string_int32_map",
+        &busrpc_type_string, &busrpc_type_int32, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_string_int32_map_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_string_int32_map_array), .signature = "aa{si}", .name = "every_string_int32_map_array",
-        .elem = &busrpc__every_string_int32_map,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_string_int32_map_array), "aa{si}", "every_string_int32_map_array",
+        &busrpc__every_string_int32_map, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_basics_array_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_basics_array_array), .signature = "aa(bynqiuxtdsogv)", .name = "every_basics_array_array",
-        .elem = &busrpc__every_basics_array,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_basics_array_array), "aa(bynqiuxtdsogv)", "every_basics_array_array",
+        &busrpc__every_basics_array, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_string_variant_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_string_variant_map), .signature = "a{sv}", .name = "every_string_variant_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_variant,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(every_string_variant_map), "a{sv}", "every_string_variant_map",
+        &busrpc_type_string, &busrpc_type_variant, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_uint32_string_variant_map_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_uint32_string_variant_map_map), .signature = "a{ua{sv}}", .name = "every_uint32_string_variant_map_map",
-        .elem = &busrpc_type_uint32, .value = &busrpc__every_string_variant_map,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(every_uint32_string_variant_map_map), "a{ua{sv}}", "every_uint32_string_variant_map_map",
+        &busrpc_type_uint32, &busrpc__every_string_variant_map, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_small_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_small_array), .signature = "ay", .name = "every_small_array",
-        .elem = &busrpc__every_small,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_small_array), "ay", "every_small_array",
+        &busrpc__every_small, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_small_bits_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(every_small_bits_map), .signature = "a{yq}", .name = "every_small_bits_map",
-        .elem = &busrpc__every_small, .value = &busrpc__every_bits,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(every_small_bits_map), "a{yq}", "every_small_bits_map",
+        &busrpc__every_small, &busrpc__every_bits, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_bool_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_bool_array), .signature = "ab", .name = "every_bool_array",
-        .elem = &busrpc_type_bool,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_bool_array), "ab", "every_bool_array",
+        &busrpc_type_bool, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_fd_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_fd_array), .signature = "ah", .name = "every_fd_array",
-        .elem = &busrpc_type_fd,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_fd_array), "ah", "every_fd_array",
+        &busrpc_type_fd, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_geo_place_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_geo_place_array), .signature = "a(sddai)", .name = "every_geo_place_array",
-        .elem = &busrpc__geo_place,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_geo_place_array), "a(sddai)", "every_geo_place_array",
+        &busrpc__geo_place, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__every_nest__fields[] BUSRPC_UNUSED = {
@@ -485,33 +487,33 @@ static const busrpc_field busrpc__every_nest__fields[] BUSRPC_UNUSED = {
         { &busrpc__every_geo_place_array, offsetof(every_nest, places), "places" },
 };
 static const busrpc_type busrpc__every_nest BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(every_nest), .signature = "(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", .name = "every_nest",
-        .fields = busrpc__every_nest__fields, .n_fields = 8,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(every_nest), "(aa{si}aa(bynqiuxtdsogv)a{ua{sv}}aya{yq}abaha(sddai))", "every_nest",
+        NULL, NULL, busrpc__every_nest__fields, 8, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_byte_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_byte_array), .signature = "ay", .name = "every_byte_array",
-        .elem = &busrpc_type_byte,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_byte_array), "ay", "every_byte_array",
+        &busrpc_type_byte, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_int32_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_int32_array), .signature = "ai", .name = "every_int32_array",
-        .elem = &busrpc_type_int32,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_int32_array), "ai", "every_int32_array",
+        &busrpc_type_int32, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_double_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_double_array), .signature = "ad", .name = "every_double_array",
-        .elem = &busrpc_type_double,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_double_array), "ad", "every_double_array",
+        &busrpc_type_double, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_string_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_string_array), .signature = "as", .name = "every_string_array",
-        .elem = &busrpc_type_string,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_string_array), "as", "every_string_array",
+        &busrpc_type_string, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__every_variant_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(every_variant_array), .signature = "av", .name = "every_variant_array",
-        .elem = &busrpc_type_variant,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(every_variant_array), "av", "every_variant_array",
+        &busrpc_type_variant, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and

@@ -74,10 +74,12 @@ struct geo_place {
 typedef geo_int32_array geo_numbers;
 
 /* The descriptors the runtime's marshaller reads and writes these types by
- * (internal: generated code passes them; see docs/generated-api.md). */
+ * (internal: generated code passes them; see docs/generated-api.md). A
+ * busrpc_type is: kind, wire, 0, size, signature, name,
+ * elem, value, fields, n_fields, values, n_values, mask, max_size. */
 static const busrpc_type busrpc__geo_int32_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(geo_int32_array), .signature = "ai", .name = "geo_int32_array",
-        .elem = &busrpc_type_int32,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(geo_int32_array), "ai", "geo_int32_array",
+        &busrpc_type_int32, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__geo_place__fields[] BUSRPC_UNUSED = {
@@ -87,14 +89,14 @@ static const busrpc_field busrpc__geo_place__fields[] BUSRPC_UNUSED = {
         { &busrpc__geo_int32_array, offsetof(geo_place, tags), "tags" },
 };
 static const busrpc_type busrpc__geo_place BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(geo_place), .signature = "(sddai)", .name = "geo_place",
-        .fields = busrpc__geo_place__fields, .n_fields = 4,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(geo_place), "(sddai)", "geo_place",
+        NULL, NULL, busrpc__geo_place__fields, 4, NULL, 0, 0, 0,
 };
 
 static const uint64_t busrpc__geo_unit__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0x2) };
 static const busrpc_type busrpc__geo_unit BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'y', .size = sizeof(geo_unit), .signature = "y", .name = "geo_unit",
-        .values = busrpc__geo_unit__values, .n_values = 2,
+        BUSRPC_KIND_ENUM, 'y', 0, sizeof(geo_unit), "y", "geo_unit",
+        NULL, NULL, NULL, 0, busrpc__geo_unit__values, 2, 0, 0,
 };
 
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and

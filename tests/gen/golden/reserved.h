@@ -100,7 +100,9 @@ struct reserved_rec {
 };
 
 /* The descriptors the runtime's marshaller reads and writes these types by
- * (internal: generated code passes them; see docs/generated-api.md). */
+ * (internal: generated code passes them; see docs/generated-api.md). A
+ * busrpc_type is: kind, wire, 0, size, signature, name,
+ * elem, value, fields, n_fields, values, n_values, mask, max_size. */
 static const busrpc_field busrpc__reserved_rec__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_int32, offsetof(reserved_rec, p), "p" },
         { &busrpc_type_string, offsetof(reserved_rec, o), "o" },
@@ -119,29 +121,29 @@ static const busrpc_field busrpc__reserved_rec__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_int32, offsetof(reserved_rec, v), "v" },
 };
 static const busrpc_type busrpc__reserved_rec BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(reserved_rec), .signature = "(isisiiiiissiiii)", .name = "reserved_rec",
-        .fields = busrpc__reserved_rec__fields, .n_fields = 15,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(reserved_rec), "(isisiiiiissiiii)", "reserved_rec",
+        NULL, NULL, busrpc__reserved_rec__fields, 15, NULL, 0, 0, 0,
 };
 
 static const uint64_t busrpc__reserved_kind__values[] BUSRPC_UNUSED = { UINT64_C(0x1), UINT64_C(0x2), UINT64_C(0x3) };
 static const busrpc_type busrpc__reserved_kind BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(reserved_kind), .signature = "u", .name = "reserved_kind",
-        .values = busrpc__reserved_kind__values, .n_values = 3,
+        BUSRPC_KIND_ENUM, 'u', 0, sizeof(reserved_kind), "u", "reserved_kind",
+        NULL, NULL, NULL, 0, busrpc__reserved_kind__values, 3, 0, 0,
 };
 
 static const busrpc_type busrpc__reserved_int32_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(reserved_int32_array), .signature = "ai", .name = "reserved_int32_array",
-        .elem = &busrpc_type_int32,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(reserved_int32_array), "ai", "reserved_int32_array",
+        &busrpc_type_int32, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__reserved_string_int32_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(reserved_string_int32_map), .signature = "a{si}", .name = "reserved_string_int32_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(reserved_string_int32_map), "a{si}", "reserved_string_int32_map",
+        &busrpc_type_string, &busrpc_type_int32, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__reserved_string_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(reserved_string_array), .signature = "as", .name = "reserved_string_array",
-        .elem = &busrpc_type_string,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(reserved_string_array), "as", "reserved_string_array",
+        &busrpc_type_string, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and

@@ -217,15 +217,17 @@ struct rt_framed {
 };
 
 /* The descriptors the runtime's marshaller reads and writes these types by
- * (internal: generated code passes them; see docs/generated-api.md). */
+ * (internal: generated code passes them; see docs/generated-api.md). A
+ * busrpc_type is: kind, wire, 0, size, signature, name,
+ * elem, value, fields, n_fields, values, n_values, mask, max_size. */
 static const busrpc_type busrpc__rt_shm_4096 BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_SHM, .size = sizeof(busrpc_shm *), .signature = "h", .name = "shm",
-        .max_size = UINT64_C(4096),
+        BUSRPC_KIND_SHM, 0, 0, sizeof(busrpc_shm *), "h", "shm",
+        NULL, NULL, NULL, 0, NULL, 0, 0, UINT64_C(4096),
 };
 
 static const busrpc_type busrpc__rt_shm_65536 BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_SHM, .size = sizeof(busrpc_shm *), .signature = "h", .name = "shm",
-        .max_size = UINT64_C(65536),
+        BUSRPC_KIND_SHM, 0, 0, sizeof(busrpc_shm *), "h", "shm",
+        NULL, NULL, NULL, 0, NULL, 0, 0, UINT64_C(65536),
 };
 
 static const busrpc_field busrpc__rt_basics__fields[] BUSRPC_UNUSED = {
@@ -243,24 +245,24 @@ static const busrpc_field busrpc__rt_basics__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_signature, offsetof(rt_basics, g), "g" },
 };
 static const busrpc_type busrpc__rt_basics BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_basics), .signature = "(bynqiuxtdsog)", .name = "rt_basics",
-        .fields = busrpc__rt_basics__fields, .n_fields = 12,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(rt_basics), "(bynqiuxtdsog)", "rt_basics",
+        NULL, NULL, busrpc__rt_basics__fields, 12, NULL, 0, 0, 0,
 };
 
 static const uint64_t busrpc__rt_color__values[] BUSRPC_UNUSED = { UINT64_C(0x0), UINT64_C(0x1), UINT64_C(0x2) };
 static const busrpc_type busrpc__rt_color BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ENUM, .wire = 'u', .size = sizeof(rt_color), .signature = "u", .name = "rt_color",
-        .values = busrpc__rt_color__values, .n_values = 3,
+        BUSRPC_KIND_ENUM, 'u', 0, sizeof(rt_color), "u", "rt_color",
+        NULL, NULL, NULL, 0, busrpc__rt_color__values, 3, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_perm BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_FLAGS, .wire = 'q', .size = sizeof(rt_perm), .signature = "q", .name = "rt_perm",
-        .mask = UINT64_C(0x7),
+        BUSRPC_KIND_FLAGS, 'q', 0, sizeof(rt_perm), "q", "rt_perm",
+        NULL, NULL, NULL, 0, NULL, 0, UINT64_C(0x7), 0,
 };
 
 static const busrpc_type busrpc__rt_string_int32_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_string_int32_map), .signature = "a{si}", .name = "rt_string_int32_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_int32,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(rt_string_int32_map), "a{si}", "rt_string_int32_map",
+        &busrpc_type_string, &busrpc_type_int32, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__rt_entry__fields[] BUSRPC_UNUSED = {
@@ -269,8 +271,8 @@ static const busrpc_field busrpc__rt_entry__fields[] BUSRPC_UNUSED = {
         { &busrpc__rt_color, offsetof(rt_entry, color), "color" },
 };
 static const busrpc_type busrpc__rt_entry BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_entry), .signature = "(sa{si}u)", .name = "rt_entry",
-        .fields = busrpc__rt_entry__fields, .n_fields = 3,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(rt_entry), "(sa{si}u)", "rt_entry",
+        NULL, NULL, busrpc__rt_entry__fields, 3, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__rt_holder__fields[] BUSRPC_UNUSED = {
@@ -278,8 +280,8 @@ static const busrpc_field busrpc__rt_holder__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_string, offsetof(rt_holder, note), "note" },
 };
 static const busrpc_type busrpc__rt_holder BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_holder), .signature = "(hs)", .name = "rt_holder",
-        .fields = busrpc__rt_holder__fields, .n_fields = 2,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(rt_holder), "(hs)", "rt_holder",
+        NULL, NULL, busrpc__rt_holder__fields, 2, NULL, 0, 0, 0,
 };
 
 static const busrpc_field busrpc__rt_framed__fields[] BUSRPC_UNUSED = {
@@ -287,68 +289,68 @@ static const busrpc_field busrpc__rt_framed__fields[] BUSRPC_UNUSED = {
         { &busrpc_type_uint32, offsetof(rt_framed, seq), "seq" },
 };
 static const busrpc_type busrpc__rt_framed BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_STRUCT, .size = sizeof(rt_framed), .signature = "(hu)", .name = "rt_framed",
-        .fields = busrpc__rt_framed__fields, .n_fields = 2,
+        BUSRPC_KIND_STRUCT, 0, 0, sizeof(rt_framed), "(hu)", "rt_framed",
+        NULL, NULL, busrpc__rt_framed__fields, 2, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_int32_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_int32_array), .signature = "ai", .name = "rt_int32_array",
-        .elem = &busrpc_type_int32,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_int32_array), "ai", "rt_int32_array",
+        &busrpc_type_int32, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_byte_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_byte_array), .signature = "ay", .name = "rt_byte_array",
-        .elem = &busrpc_type_byte,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_byte_array), "ay", "rt_byte_array",
+        &busrpc_type_byte, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_double_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_double_array), .signature = "ad", .name = "rt_double_array",
-        .elem = &busrpc_type_double,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_double_array), "ad", "rt_double_array",
+        &busrpc_type_double, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_bool_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_bool_array), .signature = "ab", .name = "rt_bool_array",
-        .elem = &busrpc_type_bool,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_bool_array), "ab", "rt_bool_array",
+        &busrpc_type_bool, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_string_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_string_array), .signature = "as", .name = "rt_string_array",
-        .elem = &busrpc_type_string,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_string_array), "as", "rt_string_array",
+        &busrpc_type_string, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_int64_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_int64_array), .signature = "ax", .name = "rt_int64_array",
-        .elem = &busrpc_type_int64,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_int64_array), "ax", "rt_int64_array",
+        &busrpc_type_int64, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_entry_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_entry_array), .signature = "a(sa{si}u)", .name = "rt_entry_array",
-        .elem = &busrpc__rt_entry,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_entry_array), "a(sa{si}u)", "rt_entry_array",
+        &busrpc__rt_entry, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_string_uint32_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_string_uint32_map), .signature = "a{su}", .name = "rt_string_uint32_map",
-        .elem = &busrpc_type_string, .value = &busrpc_type_uint32,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(rt_string_uint32_map), "a{su}", "rt_string_uint32_map",
+        &busrpc_type_string, &busrpc_type_uint32, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_uint32_string_array_map BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_MAP, .size = sizeof(rt_uint32_string_array_map), .signature = "a{uas}", .name = "rt_uint32_string_array_map",
-        .elem = &busrpc_type_uint32, .value = &busrpc__rt_string_array,
+        BUSRPC_KIND_MAP, 0, 0, sizeof(rt_uint32_string_array_map), "a{uas}", "rt_uint32_string_array_map",
+        &busrpc_type_uint32, &busrpc__rt_string_array, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_variant_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_variant_array), .signature = "av", .name = "rt_variant_array",
-        .elem = &busrpc_type_variant,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_variant_array), "av", "rt_variant_array",
+        &busrpc_type_variant, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_fd_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_fd_array), .signature = "ah", .name = "rt_fd_array",
-        .elem = &busrpc_type_fd,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_fd_array), "ah", "rt_fd_array",
+        &busrpc_type_fd, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 static const busrpc_type busrpc__rt_uint32_array BUSRPC_UNUSED = {
-        .kind = BUSRPC_KIND_ARRAY, .size = sizeof(rt_uint32_array), .signature = "au", .name = "rt_uint32_array",
-        .elem = &busrpc_type_uint32,
+        BUSRPC_KIND_ARRAY, 0, 0, sizeof(rt_uint32_array), "au", "rt_uint32_array",
+        &busrpc_type_uint32, NULL, NULL, 0, NULL, 0, 0, 0,
 };
 
 /* X_init() empties a value (fds -1); X_clear() releases what it owns and

@@ -10,11 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/names.h"
 #include "check-internal.h"
 #include "diag.h"
 #include "types.h"
 
-#define NAME_MAX_LEN 255 /* DBUS_MAXIMUM_NAME_LENGTH */
+#define NAME_MAX_LEN NAMES_MAX_LEN /* DBUS_MAXIMUM_NAME_LENGTH */
 
 /* ---- C identifiers ---- */
 
@@ -95,56 +96,8 @@ static char *upper(const char *s) {
 
 /* ---- D-Bus names ---- */
 
-/* Why name is not a valid interface (or error) name, or NULL when it is. */
-static const char *bad_dotted(const char *name, char *buf, size_t size) {
-        size_t elems = 0, len = strlen(name);
-        const char *p = name;
-
-        if (len > NAME_MAX_LEN) {
-                snprintf(buf, size, "%zu characters, D-Bus allows %d", len, NAME_MAX_LEN);
-                return buf;
-        }
-        for (;;) {
-                const char *e = p;
-                while (*e && *e != '.')
-                        e++;
-                if (e == p)
-                        return "empty element";
-                if (isdigit((unsigned char)*p)) {
-                        snprintf(buf, size, "element '%.*s' starts with a digit", (int)(e - p), p);
-                        return buf;
-                }
-                for (const char *q = p; q < e; q++)
-                        if (!(isalnum((unsigned char)*q) || *q == '_')) {
-                                snprintf(buf, size, "invalid character '%c'", *q);
-                                return buf;
-                        }
-                elems++;
-                if (!*e)
-                        break;
-                p = e + 1;
-        }
-        if (elems < 2)
-                return "it needs at least two elements separated by '.'";
-        return NULL;
-}
-
-static const char *bad_member(const char *name, char *buf, size_t size) {
-        size_t len = strlen(name);
-
-        if (len > NAME_MAX_LEN) {
-                snprintf(buf, size, "%zu characters, D-Bus allows %d", len, NAME_MAX_LEN);
-                return buf;
-        }
-        if (isdigit((unsigned char)*name))
-                return "it starts with a digit";
-        for (const char *q = name; *q; q++)
-                if (!(isalnum((unsigned char)*q) || *q == '_')) {
-                        snprintf(buf, size, "invalid character '%c'", *q);
-                        return buf;
-                }
-        return NULL;
-}
+/* The D-Bus name rules (names_bad_dotted(), names_bad_member()) are
+ * common/names.c's: the runtime checks the same. */
 
 void check_dbus_names(CheckCtx *c) {
         char buf[96];
@@ -178,7 +131,7 @@ void check_dbus_names(CheckCtx *c) {
                                           check_decl_kind(d->kind), d->name);
                         continue;
                 }
-                if ((why = bad_dotted(d->name, buf, sizeof(buf))))
+                if ((why = names_bad_dotted(d->name, buf, sizeof(buf))))
                         idl_error(check_loc(d->meta.loc, d->file), "invalid interface name '%s': %s",
                                   d->name, why);
                 for (size_t j = 0; j < d->n_members; j++) {
@@ -187,7 +140,7 @@ void check_dbus_names(CheckCtx *c) {
                         if (!m || !m->name || !*m->name)
                                 continue;
                         loc = check_loc(m->meta.loc, d->file);
-                        if ((why = bad_member(m->name, buf, sizeof(buf)))) {
+                        if ((why = names_bad_member(m->name, buf, sizeof(buf)))) {
                                 idl_error(loc, "invalid %s name '%s': %s", check_member_kind(m->kind),
                                           m->name, why);
                                 continue;

@@ -11,10 +11,12 @@
  * and @since (on members or the interface) are called out.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/names.h"
 #include "gen.h"
 
 /* The version an element appeared in: @since("1.2"), or org.busrpc.Since
@@ -414,36 +416,12 @@ int idl_gen_docs(const IdlUnit *u, FILE *out) {
  * (and one byte) when no valid sequence starts there: overlong forms,
  * surrogates and values past U+10FFFF are not characters. */
 static unsigned long utf8_next(const char **p) {
-        const unsigned char *q = (const unsigned char *)*p;
-        unsigned long cp;
-        int n;
+        uint32_t cp = 0;
+        /* names_utf8_len() stops at the NUL: 4 is safe here. */
+        size_t n = names_utf8_len((const unsigned char *)*p, 4, &cp);
 
-        if (q[0] >= 0xc2 && q[0] <= 0xdf)
-                cp = q[0] & 0x1f, n = 1;
-        else if (q[0] >= 0xe0 && q[0] <= 0xef)
-                cp = q[0] & 0x0f, n = 2;
-        else if (q[0] >= 0xf0 && q[0] <= 0xf4)
-                cp = q[0] & 0x07, n = 3;
-        else
-                n = 0;
-        if (n == 0) {
-                *p += 1;
-                return 0;
-        }
-        for (int i = 1; i <= n; i++) {
-                if ((q[i] & 0xc0) != 0x80) {
-                        *p += 1;
-                        return 0;
-                }
-                cp = cp << 6 | (q[i] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-                *p += 1;
-                return 0;
-        }
-        *p += 1 + n;
-        return cp;
+        *p += n ? n : 1;
+        return n ? cp : 0;
 }
 
 /* Text as roff: backslashes escaped, no line read as a request, blank

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/names.h"
 #include "gen.h"
 #include "types.h"
 #include "xml-import.h"
@@ -44,37 +45,12 @@ static char *buf_close(Buf *b) {
         return b->s;
 }
 
-/* Length of the valid UTF-8 sequence at s that XML 1.0 may carry, or 0. */
-static size_t utf8_len(const unsigned char *s) {
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                n = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                n = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                n = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-                return 0;
-        return n;
-}
-
 /* An attribute value. Raw whitespace would be normalised by the reader, so
  * it goes as character references; what XML 1.0 cannot carry at all (other
  * control characters, invalid UTF-8) becomes U+FFFD. */
 static void xml_escape(FILE *out, const char *str) {
         const unsigned char *s = (const unsigned char *)str;
+        uint32_t cp = 0;
         size_t n;
 
         while (s && *s) {
@@ -88,7 +64,8 @@ static void xml_escape(FILE *out, const char *str) {
                 case '\t': fputs("&#9;", out); break;
                 case '\r': fputs("&#13;", out); break;
                 default:
-                        if (*s < 0x20 || !(n = utf8_len(s))) {
+                        /* names_utf8_len() stops at the NUL: 4 is safe here. */
+                        if (*s < 0x20 || !(n = names_utf8_len(s, 4, &cp)) || cp == 0xfffe || cp == 0xffff) {
                                 fputs("\xef\xbf\xbd", out);
                                 break;
                         }

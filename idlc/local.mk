@@ -8,7 +8,7 @@ busrpc_idlc_SOURCES = \
 	idlc/types.h idlc/types.c \
 	idlc/parse.h idlc/parser.y idlc/lexer.l idlc/load.c \
 	idlc/check.h idlc/check.c \
-	idlc/check-internal.h idlc/check-types.c idlc/check-names.c \
+	idlc/check-internal.h idlc/check-types.c idlc/check-names.c common/names.c common/names.h \
 	idlc/xml-import.h idlc/xml-import.c idlc/xml-sig.h idlc/xml-sig.c \
 	idlc/gen.h idlc/gen.c idlc/gen-c.h idlc/gen-c.c \
 	idlc/gen-c-marshal.c idlc/gen-c-sig.c idlc/gen-c-xml.c \

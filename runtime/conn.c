@@ -19,35 +19,6 @@
 #include "subscription.h"
 #include "validate.h"
 
-int conn_errno_from_dbus(const DBusError *e) {
-        static const struct {
-                const char *name;
-                int err;
-        } map[] = {
-                { DBUS_ERROR_NO_MEMORY, ENOMEM },
-                { DBUS_ERROR_NO_SERVER, ECONNREFUSED },
-                { DBUS_ERROR_FILE_NOT_FOUND, ENOENT },
-                { DBUS_ERROR_ACCESS_DENIED, EACCES },
-                { DBUS_ERROR_AUTH_FAILED, EACCES },
-                { DBUS_ERROR_BAD_ADDRESS, EINVAL },
-                { DBUS_ERROR_INVALID_ARGS, EINVAL },
-                { DBUS_ERROR_TIMEOUT, ETIMEDOUT },
-                { DBUS_ERROR_NO_REPLY, ETIMEDOUT },
-                { DBUS_ERROR_DISCONNECTED, ECONNRESET },
-                { DBUS_ERROR_ADDRESS_IN_USE, EADDRINUSE },
-                { DBUS_ERROR_NOT_SUPPORTED, EOPNOTSUPP },
-                { DBUS_ERROR_LIMITS_EXCEEDED, ENOBUFS },
-                { DBUS_ERROR_NAME_HAS_NO_OWNER, ENXIO },
-        };
-
-        if (!e || !e->name)
-                return -EIO;
-        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-                if (strcmp(e->name, map[i].name) == 0)
-                        return -map[i].err;
-        return -EIO;
-}
-
 /* ---- loop glue: the conn is a user of its loop like any other ---- */
 
 static void dispatch_status_changed(DBusConnection *dc, DBusDispatchStatus st, void *data) {
@@ -271,7 +242,7 @@ static int open_dbus(const char *addr, DBusConnection **ret) {
         dbus_error_init(&err);
         dc = dbus_connection_open_private(addr, &err);
         if (!dc) {
-                r = conn_errno_from_dbus(&err);
+                r = error_errno_from_dbus(&err);
                 dbus_error_free(&err);
                 return r;
         }
@@ -295,7 +266,7 @@ static int connect_bus(const char *addr, DBusConnection **ret) {
                 return r;
         dbus_error_init(&err);
         if (!dbus_bus_register(dc, &err)) {
-                r = conn_errno_from_dbus(&err);
+                r = error_errno_from_dbus(&err);
                 if (!dbus_connection_get_is_authenticated(dc))
                         r = -EACCES;
                 dbus_error_free(&err);
@@ -325,7 +296,7 @@ static int connect_peer(const char *addr, DBusConnection **ret) {
         reply = dbus_connection_send_with_reply_and_block(dc, ping, PEER_PING_TIMEOUT_MS, &err);
         dbus_message_unref(ping);
         if (!reply) {
-                r = dbus_connection_get_is_authenticated(dc) ? conn_errno_from_dbus(&err) : -EACCES;
+                r = dbus_connection_get_is_authenticated(dc) ? error_errno_from_dbus(&err) : -EACCES;
                 dbus_error_free(&err);
                 close_dbus(dc);
                 return r;

@@ -7,7 +7,9 @@
 DBusMessage *error_to_reply(DBusMessage *call_msg, const busrpc_error *e);
 /* Fill @e from a libdbus error (moved; @de is freed). */
 void error_from_dbus(busrpc_error *e, DBusError *de);
-/* -errno for a libdbus error name (NoMemory -> -ENOMEM …), -EREMOTEIO else. */
-int error_name_to_errno(const char *name);
-/* -errno for a libdbus error met while connecting or listening. */
-int conn_errno_from_dbus(const DBusError *e);
+/* -errno for a D-Bus error name (NoMemory -> -ENOMEM …), @fallback for a
+ * name the table (error.c, the one errno <-> name table) does not know. */
+int error_name_to_errno(const char *name, int fallback);
+/* -errno for a libdbus error met while connecting or listening; -EIO when
+ * unknown. */
+int error_errno_from_dbus(const DBusError *e);

@@ -41,43 +41,46 @@ BUSRPC_EXPORT int busrpc_error_set(busrpc_error *e, const char *name, const char
         return -EREMOTEIO;
 }
 
+/* The one table between errno values and D-Bus error names, read both
+ * ways: errno -> name takes the first row with the errno, name -> errno
+ * the first row with the name (so the row a name prefers comes first). */
+static const struct {
+        int errnum;
+        const char *name;
+} error_table[] = {
+        { ENOMEM, BUSRPC_ERROR_NO_MEMORY },
+        { EINVAL, BUSRPC_ERROR_INVALID_ARGS },
+        { EBADMSG, BUSRPC_ERROR_INVALID_ARGS },
+        { EACCES, BUSRPC_ERROR_ACCESS_DENIED },
+        { EPERM, BUSRPC_ERROR_ACCESS_DENIED },
+        { ETIMEDOUT, BUSRPC_ERROR_TIMEOUT },
+        { ENOENT, "org.freedesktop.DBus.Error.FileNotFound" },
+        { EEXIST, "org.freedesktop.DBus.Error.FileExists" },
+        { ECONNRESET, BUSRPC_ERROR_DISCONNECTED },
+        { ENOTCONN, BUSRPC_ERROR_DISCONNECTED },
+        { EPIPE, BUSRPC_ERROR_DISCONNECTED },
+        { EOPNOTSUPP, BUSRPC_ERROR_NOT_SUPPORTED },
+        { ENOBUFS, BUSRPC_ERROR_LIMITS_EXCEEDED },
+        { E2BIG, BUSRPC_ERROR_LIMITS_EXCEEDED },
+        { EMSGSIZE, BUSRPC_ERROR_LIMITS_EXCEEDED },
+        { EADDRINUSE, "org.freedesktop.DBus.Error.AddressInUse" },
+        { ECONNREFUSED, "org.freedesktop.DBus.Error.NoServer" },
+        { EHOSTUNREACH, "org.freedesktop.DBus.Error.NoServer" },
+        { ENETUNREACH, "org.freedesktop.DBus.Error.NoServer" },
+        { ECANCELED, BUSRPC_ERROR_CANCELLED },
+        /* read from names only */
+        { ETIMEDOUT, BUSRPC_ERROR_NO_REPLY },
+        { ETIMEDOUT, "org.freedesktop.DBus.Error.TimedOut" },
+        { EACCES, "org.freedesktop.DBus.Error.AuthFailed" },
+        { EINVAL, "org.freedesktop.DBus.Error.BadAddress" },
+        { ENXIO, "org.freedesktop.DBus.Error.NameHasNoOwner" },
+};
+
 static const char *errno_to_name(int errnum) {
-        switch (errnum) {
-        case ENOMEM:
-                return BUSRPC_ERROR_NO_MEMORY;
-        case EINVAL:
-        case EBADMSG:
-                return BUSRPC_ERROR_INVALID_ARGS;
-        case EACCES:
-        case EPERM:
-                return BUSRPC_ERROR_ACCESS_DENIED;
-        case ETIMEDOUT:
-                return BUSRPC_ERROR_TIMEOUT;
-        case ENOENT:
-                return "org.freedesktop.DBus.Error.FileNotFound";
-        case EEXIST:
-                return "org.freedesktop.DBus.Error.FileExists";
-        case ECONNRESET:
-        case ENOTCONN:
-        case EPIPE:
-                return BUSRPC_ERROR_DISCONNECTED;
-        case EOPNOTSUPP:
-                return BUSRPC_ERROR_NOT_SUPPORTED;
-        case E2BIG:
-        case ENOBUFS:
-        case EMSGSIZE:
-                return BUSRPC_ERROR_LIMITS_EXCEEDED;
-        case EADDRINUSE:
-                return "org.freedesktop.DBus.Error.AddressInUse";
-        case ECONNREFUSED:
-        case EHOSTUNREACH:
-        case ENETUNREACH:
-                return "org.freedesktop.DBus.Error.NoServer";
-        case ECANCELED:
-                return BUSRPC_ERROR_CANCELLED;
-        default:
-                return BUSRPC_ERROR_FAILED;
-        }
+        for (size_t i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
+                if (error_table[i].errnum == errnum)
+                        return error_table[i].name;
+        return BUSRPC_ERROR_FAILED;
 }
 
 BUSRPC_EXPORT int busrpc_error_set_errno(busrpc_error *e, int errnum) {
@@ -137,32 +140,17 @@ void error_from_dbus(busrpc_error *e, DBusError *de) {
         dbus_error_free(de);
 }
 
-int error_name_to_errno(const char *name) {
-        static const struct {
-                const char *name;
-                int errnum;
-        } map[] = {
-                { BUSRPC_ERROR_NO_MEMORY, ENOMEM },
-                { BUSRPC_ERROR_TIMEOUT, ETIMEDOUT },
-                { BUSRPC_ERROR_NO_REPLY, ETIMEDOUT },
-                { "org.freedesktop.DBus.Error.TimedOut", ETIMEDOUT },
-                { BUSRPC_ERROR_DISCONNECTED, ECONNRESET },
-                { "org.freedesktop.DBus.Error.NoServer", ECONNREFUSED },
-                { "org.freedesktop.DBus.Error.FileNotFound", ENOENT },
-                { BUSRPC_ERROR_ACCESS_DENIED, EACCES },
-                { "org.freedesktop.DBus.Error.AuthFailed", EACCES },
-                { "org.freedesktop.DBus.Error.BadAddress", EINVAL },
-                { "org.freedesktop.DBus.Error.AddressInUse", EADDRINUSE },
-                { BUSRPC_ERROR_LIMITS_EXCEEDED, ENOBUFS },
-        };
-        size_t i;
-
+int error_name_to_errno(const char *name, int fallback) {
         if (!name)
-                return -EIO;
-        for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-                if (strcmp(map[i].name, name) == 0)
-                        return -map[i].errnum;
-        return -EREMOTEIO;
+                return fallback;
+        for (size_t i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
+                if (strcmp(error_table[i].name, name) == 0)
+                        return -error_table[i].errnum;
+        return fallback;
+}
+
+int error_errno_from_dbus(const DBusError *e) {
+        return error_name_to_errno(e ? e->name : NULL, -EIO);
 }
 
 /* libdbus aborts on an invalid error name or a message that is not UTF-8:

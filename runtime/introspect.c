@@ -1,4 +1,5 @@
-/* introspect.c: org.freedesktop.DBus.Introspectable. A path's XML holds the
+/* introspect.c: org.freedesktop.DBus.Introspectable, and the one writer of
+ * introspection XML (the peer server's driver uses it too). A path's XML holds the
  * standard interfaces, the <interface> element of every interface exported
  * there (the descriptor's xml, or one built from its tables), and a <node>
  * for each direct child, so `busctl tree` walks the hierarchy. */
@@ -13,18 +14,22 @@ static const char xml_header[] =
         "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n"
         " \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n";
 
-static const char xml_standard[] =
+static const char xml_peer[] =
         " <interface name=\"org.freedesktop.DBus.Peer\">\n"
         "  <method name=\"Ping\"/>\n"
         "  <method name=\"GetMachineId\">\n"
         "   <arg type=\"s\" name=\"machine_uuid\" direction=\"out\"/>\n"
         "  </method>\n"
-        " </interface>\n"
+        " </interface>\n";
+
+static const char xml_introspectable[] =
         " <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
         "  <method name=\"Introspect\">\n"
         "   <arg name=\"xml_data\" type=\"s\" direction=\"out\"/>\n"
         "  </method>\n"
-        " </interface>\n"
+        " </interface>\n";
+
+static const char xml_properties[] =
         " <interface name=\"org.freedesktop.DBus.Properties\">\n"
         "  <method name=\"Get\">\n"
         "   <arg name=\"interface_name\" direction=\"in\" type=\"s\"/>\n"
@@ -160,8 +165,8 @@ static void write_iface(FILE *f, const busrpc_interface_desc *d) {
         fputs(" </interface>\n", f);
 }
 
-static char *introspect_xml(busrpc_conn *tree, const char *path, char **children, size_t n_children) {
-        RegNode *node = reg_node(tree, path);
+char *introspect_document(unsigned standard, const busrpc_interface_desc *const *ifaces, size_t n_ifaces,
+                          char *const *children, size_t n_children) {
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -170,11 +175,16 @@ static char *introspect_xml(busrpc_conn *tree, const char *path, char **children
                 return NULL;
         fputs(xml_header, f);
         fputs("<node>\n", f);
-        fputs(xml_standard, f);
-        if (node && node->manager)
+        if (standard & INTROSPECT_PEER)
+                fputs(xml_peer, f);
+        if (standard & INTROSPECT_INTROSPECTABLE)
+                fputs(xml_introspectable, f);
+        if (standard & INTROSPECT_PROPERTIES)
+                fputs(xml_properties, f);
+        if (standard & INTROSPECT_OBJECT_MANAGER)
                 fputs(xml_object_manager, f);
-        for (busrpc_object *o = node ? node->first : NULL; o; o = o->node_next)
-                write_iface(f, o->iface);
+        for (size_t i = 0; i < n_ifaces; i++)
+                write_iface(f, ifaces[i]);
         for (size_t i = 0; i < n_children; i++)
                 fprintf(f, " <node name=\"%s\"/>\n", children[i]);
         fputs("</node>\n", f);
@@ -185,24 +195,9 @@ static char *introspect_xml(busrpc_conn *tree, const char *path, char **children
         return buf;
 }
 
-DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
-        size_t n = 0;
-        char **children;
-        char *xml;
+DBusMessage *introspect_reply_xml(DBusMessage *call, char *xml) {
         DBusMessage *reply;
 
-        if (!dbus_message_has_signature(call, ""))
-                return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
-                                              "Invalid arguments for Introspect: expected signature ''");
-        children = tree_children(tree, path, &n);
-        if (!children)
-                return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
-        if (n == 0 && !tree_has_path(tree, path) && strcmp(path, "/") != 0) {
-                strv_free(children, n);
-                return dbus_message_new_error(call, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object");
-        }
-        xml = introspect_xml(tree, path, children, n);
-        strv_free(children, n);
         if (!xml)
                 return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
         if (!valid_utf8(xml)) {
@@ -216,4 +211,43 @@ DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *
         }
         free(xml);
         return reply;
+}
+
+static char *introspect_xml(busrpc_conn *tree, const char *path, char **children, size_t n_children) {
+        RegNode *node = reg_node(tree, path);
+        const busrpc_interface_desc **ifaces = NULL;
+        size_t n = 0;
+        char *xml;
+
+        for (busrpc_object *o = node ? node->first : NULL; o; o = o->node_next)
+                n++;
+        if (n > 0 && !(ifaces = calloc(n, sizeof(*ifaces))))
+                return NULL;
+        n = 0;
+        for (busrpc_object *o = node ? node->first : NULL; o; o = o->node_next)
+                ifaces[n++] = o->iface;
+        xml = introspect_document(INTROSPECT_STANDARD | (node && node->manager ? INTROSPECT_OBJECT_MANAGER : 0),
+                                  ifaces, n, children, n_children);
+        free(ifaces);
+        return xml;
+}
+
+DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
+        size_t n = 0;
+        char **children;
+        char *xml;
+
+        if (!dbus_message_has_signature(call, ""))
+                return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
+                                              "Invalid arguments for Introspect: expected signature ''");
+        children = tree_children(tree, path, &n);
+        if (!children)
+                return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
+        if (n == 0 && !tree_has_path(tree, path) && strcmp(path, "/") != 0) {
+                strv_free(children, n);
+                return dbus_message_new_error(call, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object");
+        }
+        xml = introspect_xml(tree, path, children, n);
+        strv_free(children, n);
+        return introspect_reply_xml(call, xml);
 }

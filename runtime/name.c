@@ -59,7 +59,7 @@ static int request_on_bus(busrpc_conn *c, const char *name, unsigned flags) {
         dbus_error_init(&err);
         r = dbus_bus_request_name(c->dbus, name, dflags, &err);
         if (r < 0) {
-                r = conn_errno_from_dbus(&err);
+                r = error_errno_from_dbus(&err);
                 dbus_error_free(&err);
                 return r;
         }

@@ -375,7 +375,7 @@ BUSRPC_EXPORT int busrpc_server_new(const char *address, busrpc_server **ret) {
         dbus_error_init(&err);
         s->dbus = dbus_server_listen(address, &err);
         if (!s->dbus) {
-                r = conn_errno_from_dbus(&err);
+                r = error_errno_from_dbus(&err);
                 dbus_error_free(&err);
                 goto fail;
         }

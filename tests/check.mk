@@ -98,4 +98,4 @@ check_PROGRAMS += tests/test-check-ast
 TESTS += tests/test-check-ast
 tests_test_check_ast_SOURCES = tests/test-check-ast.c tests/tap.h \
 	idlc/ast.c idlc/diag.c idlc/types.c \
-	idlc/check.c idlc/check-types.c idlc/check-names.c idlc/check-deploy.c
+	idlc/check.c idlc/check-types.c idlc/check-names.c idlc/check-deploy.c common/names.c

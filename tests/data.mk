@@ -43,7 +43,7 @@ tests_test_reply_CFLAGS = $(data_test_cflags)
 tests_test_reply_LDADD = $(data_test_ldadd)
 
 # The validators are internal (hidden in the library): compiled in.
-tests_test_validate_SOURCES = tests/test-validate.c runtime/validate.c
+tests_test_validate_SOURCES = tests/test-validate.c runtime/validate.c common/names.c
 tests_test_validate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/runtime
 tests_test_validate_CFLAGS = $(data_test_cflags)
 tests_test_validate_LDADD = $(DBUS_LIBS)

@@ -4,7 +4,9 @@
  */
 #include <dbus/dbus.h>
 #include <stdlib.h>
-#include "data.h"
+#include <string.h>
+#include "../common/names.h"
+#include "validate.h"
 #include "tap.h"
 
 typedef struct Pair {
@@ -104,10 +106,47 @@ static void test_limits(void) {
            "single complete types");
 }
 
+/* common/names.c directly: what busrpc-idlc and the busrpc tool read. */
+static void test_common(void) {
+        uint32_t cp = 0;
+        char buf[96], longname[300];
+
+        is_int((int)names_utf8_len((const unsigned char *)"\xe2\x82\xac", 3, &cp), 3, "EURO SIGN: 3 bytes");
+        is_int((int)cp, 0x20ac, "its code point");
+        is_int((int)names_utf8_len((const unsigned char *)"\xc0\x80", 2, NULL), 0, "overlong NUL refused");
+        is_int((int)names_utf8_len((const unsigned char *)"\xed\xa0\x80", 3, NULL), 0, "surrogate refused");
+        is_int((int)names_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4, NULL), 0, "past U+10FFFF refused");
+        is_int((int)names_utf8_len((const unsigned char *)"\xe2\x82\xac", 2, NULL), 0,
+               "a sequence longer than what may be read refused");
+        ok(!names_utf8_valid("a\0b", 3), "a NUL inside is not valid");
+        ok(names_utf8_valid("caf\xc3\xa9", 5), "valid UTF-8");
+
+        ok(names_bad_dotted("org.example.Calc", buf, sizeof(buf)) == NULL, "a valid interface name");
+        is_str(names_bad_dotted("org..x", buf, sizeof(buf)), "empty element", "empty element");
+        is_str(names_bad_dotted("org.9x", buf, sizeof(buf)), "element '9x' starts with a digit",
+               "the element named (idlc's message)");
+        is_str(names_bad_dotted("org", buf, sizeof(buf)), "it needs at least two elements separated by '.'",
+               "one element");
+        is_str(names_bad_dotted("org.a-b", buf, sizeof(buf)), "invalid character '-'", "the character named");
+        memset(longname, 'a', 256);
+        longname[1] = '.';
+        longname[256] = '\0';
+        is_str(names_bad_dotted(longname, buf, sizeof(buf)), "256 characters, D-Bus allows 255", "too long");
+        ok(names_bad_dotted("org.9x", NULL, 0) != NULL, "without a buffer: still a reason");
+        is_str(names_bad_member("9x", buf, sizeof(buf)), "it starts with a digit", "member starting with a digit");
+        ok(names_bad_member("", NULL, 0) != NULL && names_bad_member("Add_2", NULL, 0) == NULL,
+           "empty member refused, Add_2 accepted");
+        ok(names_valid_bus_name(":1.42") && !names_valid_bus_name("org.9x") && names_valid_bus_name("org.a-b"),
+           "bus names: unique elements may start with a digit, well-known may hold '-'");
+        ok(names_valid_object_path("/a/b_1") && !names_valid_object_path("/a/") && !names_valid_object_path("/a//b"),
+           "object paths");
+}
+
 int main(void) {
         TAP_RUN(test_samples);
         TAP_RUN(test_random);
         TAP_RUN(test_limits);
+        TAP_RUN(test_common);
         dbus_shutdown();
         return tap_done();
 }

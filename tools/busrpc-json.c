@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/names.h"
 #include "busrpc-tool.h"
 
 typedef struct {
@@ -117,47 +118,9 @@ static size_t put_utf8(char *out, unsigned cp) {
         return 4;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s) {
-        unsigned cp;
-        size_t n;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                n = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                n = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                n = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
+/* The UTF-8 rules are common/names.c's, the runtime's own. */
 bool utf8_valid(const char *p, size_t len) {
-        for (size_t i = 0; i < len;) {
-                unsigned char tmp[4] = { 0 };
-                size_t n;
-
-                if (!p[i])
-                        return false;
-                /* utf8_len reads up to 4 bytes: never past len. */
-                memcpy(tmp, p + i, len - i < 4 ? len - i : 4);
-                n = utf8_len(tmp);
-                if (n == 0 || n > len - i)
-                        return false;
-                i += n;
-        }
-        return true;
+        return names_utf8_valid(p, len);
 }
 
 static char *parse_string_raw(Parser *ps) {
@@ -242,7 +205,8 @@ static char *parse_string_raw(Parser *ps) {
                         ps->p++;
                         continue;
                 }
-                size_t n = utf8_len((const unsigned char *)ps->p);
+                /* names_utf8_len() stops at the NUL: 4 is safe here. */
+                size_t n = names_utf8_len((const unsigned char *)ps->p, 4, NULL);
                 if (n == 0) {
                         fail(ps, "invalid UTF-8 in a string");
                         goto bad;

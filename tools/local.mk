@@ -9,7 +9,7 @@ EXTRA_DIST += tests/test-bus.sh
 
 # busrpc (H12): call/get/set/introspect/tree/monitor from the shell, JSON values.
 bin_PROGRAMS += busrpc
-busrpc_SOURCES = tools/busrpc.c tools/busrpc-tool.h tools/busrpc-json.c tools/busrpc-value.c \
+busrpc_SOURCES = tools/busrpc.c tools/busrpc-tool.h tools/busrpc-json.c tools/busrpc-value.c common/names.c \
 	tools/busrpc-monitor.c
 busrpc_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS) $(EXPAT_CFLAGS)
 busrpc_LDADD = $(DBUS_LIBS) $(EXPAT_LIBS) -lm

@@ -1,5 +1,5 @@
 /* gen-c.c: the C view of IDL types, shared by the header, client and server
- * generators (see gen-c.h). The marshalling helpers are in gen-c-marshal.c.
+ * generators (see gen-c.h). The type descriptors are in gen-c-marshal.c.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -277,7 +277,6 @@ void genc_free(GenC *g) {
         for (size_t i = 0; i <= IDL_T_SHM; i++)
                 if (g->basics[i])
                         ctype_free(g->basics[i]);
-        free(g->cap_buf);
         memset(g, 0, sizeof(*g));
 }
 
@@ -297,27 +296,6 @@ const char *genc_borrowed(const CType *t) {
 
 bool genc_by_ptr(const CType *t) {
         return t->kind == CT_STRUCT || t->kind == CT_ARRAY || t->kind == CT_MAP;
-}
-
-const char *genc_zero(const CType *t) {
-        if (genc_by_ptr(t))
-                return NULL;
-        if (t->kind == CT_ENUM)
-                return "0";
-        switch (t->basic->kind) {
-        case IDL_T_BOOL:
-                return "false";
-        case IDL_T_STRING:
-        case IDL_T_OBJPATH:
-        case IDL_T_SIGNATURE:
-        case IDL_T_VARIANT:
-        case IDL_T_SHM:
-                return "NULL";
-        case IDL_T_FD:
-                return "-1";
-        default:
-                return "0";
-        }
 }
 
 const char *genc_release(const CType *t) {
@@ -437,33 +415,4 @@ void genc_c_preamble(GenC *g, const char *what) {
         genc_p(g, "%s/* %s-%s.c: %s of module %s. */\n", GEN_C_BANNER, g->module,
                strcmp(what, "client stubs") == 0 ? "client" : "server", what, g->module);
         genc_p(g, "#include <errno.h>\n#include <stdarg.h>\n\n#include \"%s.h\"\n\n", g->module);
-}
-
-/* ---- capturing output ---- */
-
-int genc_capture_begin(GenC *g) {
-        FILE *f;
-
-        free(g->cap_buf);
-        g->cap_buf = NULL;
-        g->cap_len = 0;
-        f = open_memstream(&g->cap_buf, &g->cap_len);
-        if (!f)
-                return -1;
-        g->saved = g->out;
-        g->out = f;
-        return 0;
-}
-
-char *genc_capture_end(GenC *g) {
-        char *s;
-
-        if (fclose(g->out) != 0)
-                s = NULL;
-        else
-                s = g->cap_buf;
-        g->cap_buf = NULL;
-        g->out = g->saved;
-        g->saved = NULL;
-        return s;
 }

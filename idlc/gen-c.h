@@ -59,9 +59,6 @@ typedef struct GenC {
         CType **types;      /* every enum, struct and container, in discovery order */
         size_t n_types;
         CType *basics[IDL_T_SHM + 1];
-        FILE *saved;      /* the real output while capturing */
-        char *cap_buf;
-        size_t cap_len;
         bool def; /* printing definitions: the generator's own parameters are busrpc_* */
 } GenC;
 
@@ -91,8 +88,6 @@ const char *genc_borrowed(const CType *t);
 char *genc_decl(const char *type, const char *name);
 /* Whether an argument of type t is passed as a pointer (structs, containers). */
 bool genc_by_ptr(const CType *t);
-/* An empty value, for an initializer: 0, NULL, -1; NULL for aggregates. */
-const char *genc_zero(const CType *t);
 /* How the caller releases an owned value: "free()", "calc_point_clear()",
  * or NULL when there is nothing to release. */
 const char *genc_release(const CType *t);
@@ -146,12 +141,6 @@ bool genc_prop_readable(const IdlMember *m);
 bool genc_prop_writable(const IdlMember *m);
 /* Whether notify_X is generated (for every property). */
 bool genc_prop_notifies(const IdlMember *m);
-/* Write to a memory buffer until genc_capture_end(), which restores the
- * real output and returns what was written (caller frees): lets a
- * generator write the bodies first and then the helpers they turned out to
- * need, before them. Returns NULL on failure. */
-int genc_capture_begin(GenC *g);
-char *genc_capture_end(GenC *g);
 
 /* gen-c-sig.c: prototypes of the generated API, without ";" or " {". */
 void genc_sig_proxy_new(GenC *g, const IdlDecl *iface);

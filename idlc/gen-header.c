@@ -1,10 +1,13 @@
 /* gen-header.c: <module>.h, the C API of one IDL file.
  *
  * Layout: types (forward declarations, enums, containers, structs in
- * dependency order, typedefs), their static inline _init/_clear/_free, then
- * per interface the client API and the server API. Everything that both
- * calc-client.c and calc-server.c need is static inline here, so one
- * program may link both files. docs/generated-api.md explains the result.
+ * dependency order, typedefs), their constant descriptors
+ * (gen-c-marshal.c) and static inline _init/_clear/_free over them, then
+ * per interface the argument structs and their busrpc_args table, the
+ * client API and the server API. Everything that both calc-client.c and
+ * calc-server.c need is here, static inline or static const, so one
+ * program may link both files and nothing is emitted twice.
+ * docs/generated-api.md explains the result (section 9: the internals).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -1019,6 +1019,46 @@ static int get_secret_hint(const void *ops, void *self, void *value, busrpc_erro
         return 0;
 }
 
+/* A hand-written skeleton (the fn path, next to the op path): replies
+ * 'y' 9, a value no Small declares, and sends Changed with it too, then
+ * a good Changed. */
+static int fn_raw_nine(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        Server *s = self;
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        uint8_t nine = 9;
+        ChangedArgs c;
+        int r;
+
+        (void)args, (void)ops;
+        c.what = sample_basics(6);
+        r = busrpc_object_signal_new(s->obj, "Changed", &m);
+        if (r >= 0)
+                r = busrpc_msg_append(m, &it);
+        if (r >= 0)
+                r = busrpc_value_append(&it, &basics_type, &c.what);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&it, 'y', &nine);
+        if (r >= 0)
+                r = busrpc_msg_send(m);
+        else
+                busrpc_msg_unref(m);
+        c.why = SMALL_ONE;
+        if (r >= 0)
+                r = busrpc_object_emit(s->obj, "Changed", &changed_args, &c);
+        busrpc_value_clear(&basics_type, &c.what);
+        if (r >= 0)
+                r = busrpc_call_reply_new(call, &m);
+        if (r >= 0)
+                r = busrpc_msg_append(m, &it);
+        if (r >= 0)
+                r = busrpc_iter_append_basic(&it, 'y', &nine);
+        if (r >= 0)
+                return busrpc_msg_send(m);
+        busrpc_msg_unref(m);
+        return r;
+}
+
 #define METHOD(name, sig_in, sig_out, in, out, op, flags) { name, sig_in, sig_out, NULL, flags, &(in), &(out), op }
 static const busrpc_method_desc methods[] = {
         METHOD("Add", "ii", "i", add_in, add_out, op_add, 0),
@@ -1033,6 +1073,7 @@ static const busrpc_method_desc methods[] = {
         METHOD("Errno", "", "", no_args, no_args, op_errno, 0),
         METHOD("Emit", "s", "", str_arg, no_args, op_emit, 0),
         METHOD("Null", "", "", no_args, no_args, op_null, 0),
+        { "RawNine", "", "y", fn_raw_nine, 0, NULL, NULL, NULL },
 };
 
 #define PROP(name, sig, type, get, set, flags) { name, sig, NULL, NULL, flags, &(type), get, set }
@@ -1227,6 +1268,12 @@ static const busrpc_remote_method r_bad_reply = { IFACE, "BadReply", NULL, &str_
 static const busrpc_remote_method r_errno = { IFACE, "Errno", NULL, NULL, 0 };
 static const busrpc_remote_method r_emit = { IFACE, "Emit", &str_arg, NULL, 0 };
 static const busrpc_remote_method r_null = { IFACE, "Null", NULL, NULL, 0 };
+typedef struct SmallOut {
+        Small s;
+} SmallOut;
+static const busrpc_field small_out_fields[] = { FIELD(small_type, SmallOut, s) };
+static const busrpc_args small_out = { "y", small_out_fields, 1, sizeof(SmallOut) };
+static const busrpc_remote_method r_raw_nine = { IFACE, "RawNine", NULL, &small_out, 0 };
 /* Add, with a descriptor that expects a string back */
 static const busrpc_remote_method r_add_wrong = { IFACE, "Add", &add_in, &str_arg, 0 };
 
@@ -1495,6 +1542,8 @@ static void test_properties(void) {
 
 typedef struct SigResult {
         bool done;
+        int calls;
+        Small first_why;
         char *s;
         Small why;
         int64_t x;
@@ -1509,7 +1558,10 @@ static void changed_trampoline(void *args, void (*cb)(void), void *userdata) {
 
 static void on_changed(const Basics *what, Small why, void *userdata) {
         SigResult *s = userdata;
+        if (!s->calls++)
+                s->first_why = why;
         s->done = true;
+        free(s->s);
         s->s = strdup(what->s);
         s->why = why;
         s->x = what->x;
@@ -1567,6 +1619,61 @@ static void test_signals(void) {
         busrpc_subscription_free(sub);
         is_int(busrpc_proxy_on_signal(proxy, IFACE, "Changed", &changed_args, NULL, NULL, NULL, NULL), -EINVAL,
                "on_signal without a trampoline is -EINVAL");
+}
+
+typedef struct NineResult {
+        bool done;
+        int r;
+        char *name, *message;
+        int s;
+} NineResult;
+
+static void nine_trampoline(int r, const busrpc_error *err, void *out, void (*cb)(void), void *userdata) {
+        NineResult *n = userdata;
+        (void)cb;
+        n->done = true;
+        n->r = r;
+        n->s = r >= 0 ? (int)((SmallOut *)out)->s : -1;
+        if (err) {
+                n->name = strdup(err->name);
+                n->message = strdup(err->message);
+        }
+}
+
+/* What the marshaller refuses on the client: a reply with an undeclared
+ * enum value (sync and async), and a signal with one (dropped; the good
+ * one after it arrives). */
+static void test_refused_on_client(void) {
+        SigResult res = { 0 };
+        NineResult n = { 0 };
+        busrpc_subscription *sub = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        SmallOut out;
+        int r;
+
+        r = busrpc_proxy_on_signal(proxy, IFACE, "Changed", &changed_args, changed_trampoline,
+                                   (void (*)(void))on_changed, &res, &sub);
+        is_int(r, 0, "subscribed to Changed");
+        out.s = SMALL_TWO;
+        r = busrpc_proxy_invoke(proxy, &r_raw_nine, NULL, &out, &err);
+        is_int(r, -EBADMSG, "a reply holding an undeclared enum value is -EBADMSG");
+        is_str(err.message, "9 is not a valid test_small", "InvalidArgs naming value and type");
+        is_int(out.s, 0, "the outputs are left empty");
+        busrpc_error_clear(&err);
+        wait_for(&res.done);
+        ok(res.done && res.calls == 1 && res.first_why == SMALL_ONE,
+           "the Changed carrying 9 was dropped, the good one after it arrived (one callback)");
+        free(res.s);
+        busrpc_subscription_free(sub);
+
+        r = busrpc_proxy_invoke_async(proxy, &r_raw_nine, NULL, nine_trampoline, NULL, &n, NULL);
+        is_int(r, 0, "the same, async");
+        wait_for(&n.done);
+        ok(n.done && n.r == -EBADMSG && n.s == -1 && n.name && strcmp(n.name, BUSRPC_ERROR_INVALID_ARGS) == 0 &&
+                   strcmp(n.message, "9 is not a valid test_small") == 0,
+           "the trampoline ran once with -EBADMSG and InvalidArgs");
+        free(n.name);
+        free(n.message);
 }
 
 static void test_busctl(void) {
@@ -1675,6 +1782,7 @@ int main(void) {
         TAP_RUN(test_noreply);
         TAP_RUN(test_properties);
         TAP_RUN(test_signals);
+        TAP_RUN(test_refused_on_client);
         TAP_RUN(test_busctl);
         TAP_RUN(test_peer);
         TAP_RUN(test_bad_export);

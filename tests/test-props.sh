@@ -86,6 +86,11 @@ Marker busctl-set-level-unchanged
 Marker busrpc-set-level-unchanged
 Marker busctl-set-level-refused
 Marker busctl-set-readonly-refused
+PC $OBJ $IFACE Typed=42 |
+Marker busctl-set-typed
+PC $OBJ $IFACE Typed=43 |
+Marker busrpc-set-typed
+Marker busctl-set-typed-unchanged
 PC $OBJ $IFACE Level=9 Name="triple" Count=1 |
 PC $OBJ/b $IFACE Name="b-triple" |
 Marker triple
@@ -124,6 +129,11 @@ M busctl-set-level-unchanged
 M busrpc-set-level-unchanged
 M busctl-set-level-refused
 M busctl-set-readonly-refused
+PC $OBJ {'Typed': <42>}, @as []
+M busctl-set-typed
+PC $OBJ {'Typed': <43>}, @as []
+M busrpc-set-typed
+M busctl-set-typed-unchanged
 PC $OBJ {'Level': <9>, 'Name': <'triple'>, 'Count': <uint32 1>}, @as []
 PC $OBJ/b {'Name': <'b-triple'>}, @as []
 M triple
@@ -229,6 +239,13 @@ c.get_object(sys.argv[2], '$OBJ').Set('$IFACE', 'Quiet', dbus.UInt32(4), dbus_in
 	is "$?:$out" "1:Failed to set property Count on interface $IFACE: Property 'Count' is read-only" \
 		"$tag: Set of a readonly property fails"
 	mark "$bopt" $dest busctl-set-readonly-refused
+	# the descriptor-driven path (get_op / set_op)
+	$busctl $bopt set-property $dest $OBJ $IFACE Typed i 42
+	mark "$bopt" $dest busctl-set-typed
+	"$CLI" "$caddr" $dest set-typed 43; ok $? "$tag: busrpc client Set Typed"
+	mark "$bopt" $dest busrpc-set-typed
+	$busctl $bopt set-property $dest $OBJ $IFACE Typed i 43
+	mark "$bopt" $dest busctl-set-typed-unchanged
 	$busctl $bopt call $dest $OBJ $IFACE Triple
 	mark "$bopt" $dest triple
 	$busctl $bopt set-property $dest $OBJ/b $IFACE Name s bee
@@ -259,6 +276,7 @@ c.get_object(sys.argv[2], '$OBJ').Set('$IFACE', 'Quiet', dbus.UInt32(4), dbus_in
 	# Values as Get reads them after it all.
 	is "$($busctl $bopt get-property $dest $OBJ $IFACE Level Tags Quiet Fixed 2>&1 | tr '\n' ' ')" \
 		'i 21 as 3 "p" "q" "r" u 5 s "changed" ' "$tag: Get agrees with what was set"
+	is "$($busctl $bopt get-property $dest $OBJ $IFACE Typed 2>&1)" "i 43" "$tag: and for the descriptor-driven property"
 }
 
 # serve TAG BINARY bus|peer: start BINARY on the private bus or on a new

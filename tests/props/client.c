@@ -6,6 +6,7 @@
  *   props-client ADDRESS DEST set-level N   Set Level (int32)
  *   props-client ADDRESS DEST set-tags T... Set Tags (as)
  *   props-client ADDRESS DEST set-quiet N   Set Quiet (uint32)
+ *   props-client ADDRESS DEST set-typed N   Set Typed (int32)
  *
  * ADDRESS is a bus address, or "peer:" and a peer address (DEST is then
  * ignored). listen prints "LISTENING" once subscribed, then one line per
@@ -172,7 +173,7 @@ int main(int argc, char **argv) {
         int r;
 
         if (argc < 4) {
-                fprintf(stderr, "usage: %s ADDRESS DEST listen|set-level N|set-tags T...|set-quiet N\n", argv[0]);
+                fprintf(stderr, "usage: %s ADDRESS DEST listen|set-level N|set-tags T...|set-quiet N|set-typed N\n", argv[0]);
                 return 2;
         }
         addr = argv[1], dest = argv[2], cmd = argv[3];
@@ -191,6 +192,8 @@ int main(int argc, char **argv) {
                 r = listen_signals(c, dest);
         else if (strcmp(cmd, "set-level") == 0 && argc == 5)
                 r = set(c, dest, "Level", "i", 1, argv + 4);
+        else if (strcmp(cmd, "set-typed") == 0 && argc == 5)
+                r = set(c, dest, "Typed", "i", 1, argv + 4);
         else if (strcmp(cmd, "set-quiet") == 0 && argc == 5)
                 r = set(c, dest, "Quiet", "u", 1, argv + 4);
         else if (strcmp(cmd, "set-tags") == 0)

@@ -11,6 +11,8 @@
  *   Tags   as readwrite  emits invalidates
  *   Quiet  u  readwrite  emits false
  *   Fixed  s  readwrite  emits const
+ *   Typed  i  readwrite  emits true, descriptor-driven (get_op / set_op on
+ *                        busrpc_type_int32); Set of the current value: unchanged
  *
  *   Mark(s)       busrpc_conn_flush_changes(), then signal Marker(s): what
  *                 was queued before it arrives before the marker
@@ -58,6 +60,7 @@ typedef struct Props {
         unsigned n_tags;
         uint32_t quiet;
         char *fixed;
+        int32_t typed;
 } Props;
 
 struct State {
@@ -287,6 +290,23 @@ static int set_fixed(busrpc_iter *v, const void *ops, void *self, busrpc_error *
         return r < 0 ? r : set_string(&((Props *)self)->fixed, s);
 }
 
+static int get_typed(const void *ops, void *self, void *value, busrpc_error *err) {
+        (void)ops, (void)err;
+        *(int32_t *)value = ((Props *)self)->typed;
+        return 0;
+}
+
+static int set_typed(const void *ops, void *self, const void *value, busrpc_error *err) {
+        Props *p = self;
+        int32_t n = *(const int32_t *)value;
+
+        (void)ops, (void)err;
+        if (n == p->typed)
+                return BUSRPC_UNCHANGED;
+        p->typed = n;
+        return 0;
+}
+
 static const busrpc_method_desc methods[] = {
         { .name = "Mark", .in_sig = "s", .out_sig = "", .fn = sk_mark },
         { .name = "Triple", .in_sig = "", .out_sig = "", .fn = sk_triple },
@@ -304,6 +324,8 @@ static const busrpc_property_desc properties[] = {
         { .name = "Tags", .sig = "as", .get = get_tags, .set = set_tags, .flags = RW | BUSRPC_PROP_EMITS_INVALIDATES },
         { .name = "Quiet", .sig = "u", .get = get_quiet, .set = set_quiet, .flags = RW | BUSRPC_PROP_EMITS_FALSE },
         { .name = "Fixed", .sig = "s", .get = get_fixed, .set = set_fixed, .flags = RW | BUSRPC_PROP_EMITS_CONST },
+        { .name = "Typed", .sig = "i", .flags = RW | BUSRPC_PROP_EMITS_TRUE, .type = &busrpc_type_int32,
+          .get_op = get_typed, .set_op = set_typed },
 };
 
 static const busrpc_signal_desc signals[] = {

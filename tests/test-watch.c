@@ -635,7 +635,7 @@ static void run_mode(Mode *m) {
         ok(cache_agrees(cache, pa, "after python"), "cache agrees with Get after python3-dbus Set");
 
         /* 5. a freed watch is silent; the others go on */
-        sub = busrpc_subscription_free(sub);
+        sub = busrpc_subscription_release(sub);
         calls = seen.calls;
         seen_reset(floating_p);
         is_int(call_method(pb, "Change", "two", 2, NULL, 0, &err), 0, "Change(two, 2)");
@@ -645,7 +645,7 @@ static void run_mode(Mode *m) {
 
         ok(strstr(seen.log, "spoof") == NULL, "no spoofed value ever reached the watch");
         busrpc_error_clear(&err);
-        busrpc_subscription_free(sub_count);
+        busrpc_subscription_release(sub_count);
         busrpc_property_cache_free(cache);
         free(s);
         busrpc_proxy_unref(pa);
@@ -853,11 +853,11 @@ static void test_other_senders(void) {
                 ok(typing_wait(loop, enum_seen_calls, &es), "second signal (Count 5 then 6: undeclared)");
                 is_int(es.changed, 0, "undeclared enum values ignored");
                 ok(es.invalidated == BIT(1), "the invalidation in the same signal still reported");
-                busrpc_subscription_free(sube);
+                busrpc_subscription_release(sube);
         }
 
-        busrpc_subscription_free(subw);
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(subw);
+        busrpc_subscription_release(sub);
         busrpc_proxy_unref(pw);
         busrpc_proxy_unref(pa);
         busrpc_proxy_unref(pb);
@@ -927,7 +927,7 @@ static void test_bad_arguments(void) {
                "65 properties: -E2BIG");
         t.n_props = 64;
         is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), 0, "64 properties: fine");
-        s = busrpc_subscription_free(s);
+        s = busrpc_subscription_release(s);
         t = (busrpc_property_table){ W_IFACE, bad_name, 1, 4 };
         is_int(busrpc_proxy_watch_properties(p, &t, on_raw, NULL, NULL, &s), -EINVAL,
                "bad property name: -EINVAL");
@@ -951,6 +951,63 @@ static void test_bad_arguments(void) {
         is_int(busrpc_property_cache_get(NULL, 0, &t), -EINVAL, "cache_get(NULL)");
         ok(busrpc_property_cache_free(NULL) == NULL, "cache_free(NULL)");
         busrpc_proxy_unref(p);
+}
+
+/* Callbacks that free their own cache or watch. */
+typedef struct SelfFree {
+        int calls;
+        busrpc_property_cache *cache;
+        busrpc_subscription *sub;
+} SelfFree;
+
+static void free_own_cache(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
+        SelfFree *f = userdata;
+
+        (void)ch, (void)cb;
+        f->calls++;
+        f->cache = busrpc_property_cache_free(f->cache);
+}
+
+static void free_own_watch(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
+        SelfFree *f = userdata;
+
+        (void)ch, (void)cb;
+        f->calls++;
+        f->sub = busrpc_subscription_release(f->sub);
+}
+
+static bool self_free_called(void *arg) {
+        return ((SelfFree *)arg)->calls > 0;
+}
+
+static void test_free_in_callback(void) {
+        SelfFree fc = { 0 }, fw = { 0 };
+        busrpc_proxy *pa = NULL, *pb = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        Seen seen = { 0 };
+        busrpc_subscription *sub = NULL;
+        Want w;
+
+        busrpc_proxy_new(conn_a, W_NAME, W_PATH, &pa);
+        busrpc_proxy_new(conn_b, W_NAME, W_PATH, &pb);
+        is_int(busrpc_proxy_cache_properties(pa, &w_table, free_own_cache, NULL, &fc, &fc.cache), 0,
+               "a cache");
+        is_int(busrpc_proxy_watch_properties(pa, &w_table, free_own_watch, NULL, &fw, &fw.sub), 0,
+               "a watch");
+        is_int(w_on_properties_changed(pa, on_typed, &seen, &sub), 0, "and a witness");
+        ok(typing_wait(loop, self_free_called, &fc), "the cache's callback ran (GetAll) and freed it");
+        ok(fc.cache == NULL, "cache gone");
+        is_int(call_method(pb, "Change", "x1", 21, NULL, 0, &err), 0, "Change");
+        ok(typing_wait(loop, self_free_called, &fw), "the watch's callback ran and freed it");
+        is_int(call_method(pb, "Change", "x2", 22, NULL, 0, &err), 0, "Change again");
+        w = (Want){ &seen, BIT(W_PROP_NAME), 0, "x2", 0, false };
+        ok(typing_wait(loop, want_met, &w), "the witness saw both");
+        is_int(fc.calls, 1, "the freed cache was called once");
+        is_int(fw.calls, 1, "the freed watch was called once");
+        busrpc_subscription_release(sub);
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(pa);
+        busrpc_proxy_unref(pb);
 }
 
 static void test_cache_error(void) {
@@ -1046,7 +1103,7 @@ static void test_restart(void) {
         ok(cache_agrees(cache, pa, "after a change on the new owner"), "cache agrees with Get");
 
         busrpc_error_clear(&err);
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         busrpc_property_cache_free(cache);
         busrpc_proxy_unref(pa);
         busrpc_proxy_unref(pb);
@@ -1072,6 +1129,7 @@ int main(int argc, char **argv) {
         TAP_RUN(test_errors);
         TAP_RUN(test_bad_arguments);
         TAP_RUN(test_cache_error);
+        TAP_RUN(test_free_in_callback);
         TAP_RUN(test_restart);
 
         m = (Mode){ .label = "peer socket", .peer = true, .dest = NULL };

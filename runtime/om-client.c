@@ -203,6 +203,8 @@ static bool om_read_object(busrpc_om_client *om, busrpc_iter *it) {
         while (busrpc_iter_type(&arr) == BUSRPC_TYPE_DICT_ENTRY) {
                 if (busrpc_iter_recurse(&arr, &entry) < 0 || busrpc_iter_get_basic(&entry, 's', &iface) < 0)
                         break;
+                if (!valid_interface_name(iface))
+                        continue; /* nothing a proxy could call: not reported */
                 if (!om_added(om, path, iface, &entry))
                         return false;
         }
@@ -353,9 +355,9 @@ BUSRPC_EXPORT busrpc_om_client *busrpc_om_client_free(busrpc_om_client *om) {
         if (!om || om->dead)
                 return NULL;
         om->dead = true;
-        om->added = busrpc_subscription_free(om->added);
-        om->removed = busrpc_subscription_free(om->removed);
-        om->owner = busrpc_subscription_free(om->owner);
+        om->added = busrpc_subscription_release(om->added);
+        om->removed = busrpc_subscription_release(om->removed);
+        om->owner = busrpc_subscription_release(om->owner);
         busrpc_pending_cancel(om->initial); /* its callback drops the handle */
         om->manager = busrpc_proxy_unref(om->manager);
         om_unref(om);

@@ -150,7 +150,7 @@ typedef int (*busrpc_loop_signal_fn)(busrpc_source *s, int signo, void *userdata
  * busrpc_loop_add_signal() - run @cb from the loop when @signo arrives
  * (through the loop's signalfd; @signo is blocked in the calling thread
  * while hooked). A hook on SIGTERM or SIGINT replaces their default (quit);
- * several hooks on one signal all run. busrpc_source_free() removes the
+ * several hooks on one signal all run. busrpc_source_release() removes the
  * hook and unblocks @signo again unless it was blocked before or
  * busrpc_loop_handle_signals() handles it. SIGKILL, SIGSTOP and the
  * synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are -EINVAL.
@@ -189,7 +189,7 @@ int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code);
  *        and signal sources treat it as 0;
  *   < 0  stop: the source never runs again (as GLib's G_SOURCE_REMOVE).
  *        A floating source is freed; a handle stays valid, inert, until
- *        busrpc_source_free().
+ *        busrpc_source_release().
  * Freeing the source from its own callback is allowed (then the return
  * value is ignored).
  *
@@ -205,7 +205,7 @@ typedef int (*busrpc_io_fn)(busrpc_source *s, int fd, uint32_t revents, void *us
  * @usec > 0). Timers live in one deadline heap per loop: adding, re-arming
  * and removing cost O(log n) however many there are (pending calls'
  * deadlines included). Timers due at the same time fire in the order they
- * were armed. @ret: handle for busrpc_source_free(), or NULL (floating).
+ * were armed. @ret: handle for busrpc_source_release(), or NULL (floating).
  * Return: 0, -EINVAL, -ENOMEM.
  */
 int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_timer_fn cb, void *userdata,
@@ -213,15 +213,15 @@ int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_tim
 /**
  * busrpc_loop_add_io() - run @cb when @fd (borrowed: close it only after
  * freeing the source) is ready for EPOLLIN/EPOLLOUT/EPOLLPRI @events.
- * @ret: handle for busrpc_source_free(), or NULL (floating).
+ * @ret: handle for busrpc_source_release(), or NULL (floating).
  */
 int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
                        busrpc_source **ret);
 /**
- * busrpc_source_free() - remove the source from its loop and free the
+ * busrpc_source_release() - remove the source from its loop and free the
  * handle (also after its loop is gone). @s may be NULL. Return: NULL.
  */
-busrpc_source *busrpc_source_free(busrpc_source *s);
+busrpc_source *busrpc_source_release(busrpc_source *s);
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
@@ -743,20 +743,20 @@ typedef struct busrpc_interface_desc {
  * Several interfaces may be exported at one path (call once per interface).
  * Introspectable, Properties and Peer are answered for every object;
  * parent paths introspect with their children.
- * @ret: handle; busrpc_object_unexport() removes it. May be NULL: the
+ * @ret: handle; busrpc_object_release() removes it. May be NULL: the
  *       object then lives as long as the connection.
  * Return: 0, -EEXIST (this interface is already at @path), -EINVAL.
  */
 int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
                          void *self, busrpc_object **ret);
 /**
- * busrpc_object_unexport() - stop serving the object and release the handle
+ * busrpc_object_release() - stop serving the object and release the handle
  * returned by busrpc_object_export() (the caller's reference: @o must not be
  * used afterwards). Emits InterfacesRemoved when an object manager is above.
  * @o may be NULL (a no-op), or an object whose connection is already gone.
- * Return: NULL, so that `o = busrpc_object_unexport(o);` clears the handle.
+ * Return: NULL, so that `o = busrpc_object_release(o);` clears the handle.
  */
-busrpc_object *busrpc_object_unexport(busrpc_object *o);
+busrpc_object *busrpc_object_release(busrpc_object *o);
 /** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
 int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret);
 const char *busrpc_object_get_path(busrpc_object *o);
@@ -974,7 +974,7 @@ typedef void (*busrpc_signal_fn)(busrpc_msg *m, busrpc_iter *args, void *userdat
  * busrpc_proxy_subscribe() - call @cb for each signal @iface.@member with
  * signature @sig from the object. Signals from anyone but the current
  * owner of the destination name are dropped.
- * @ret: handle; busrpc_subscription_free() unsubscribes. May be NULL: the
+ * @ret: handle; busrpc_subscription_release() unsubscribes. May be NULL: the
  *       subscription lives as long as the proxy's connection.
  */
 int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
@@ -990,7 +990,7 @@ typedef void (*busrpc_destroy_fn)(void *userdata);
 int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
                                 busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
                                 busrpc_subscription **ret);
-busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s);
+busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s);
 
 /* ------------------------------------------------------------------ */
 /* Typed client: property changes, property cache, errors, ObjectManager */
@@ -1052,7 +1052,7 @@ typedef void (*busrpc_properties_fn)(const busrpc_property_changes *ch, void (*c
  * @t->interface at the proxy's object that names at least one property of
  * @t. Sender-checked as busrpc_proxy_subscribe() (only the current owner
  * of the destination; on a peer connection, the peer).
- * @ret: handle; busrpc_subscription_free() stops. May be NULL: the watch
+ * @ret: handle; busrpc_subscription_release() stops. May be NULL: the watch
  *       lives as long as the proxy's connection.
  * Return: 0, -EINVAL (bad table or arguments), -E2BIG (> 64 properties),
  * or what busrpc_proxy_subscribe() returns.
@@ -1161,8 +1161,8 @@ typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, co
  * busrpc_proxy_subscribe()), then GetManagedObjects is called (async):
  * every object it lists is reported as ADDED, then READY. Signals older
  * than that reply are not applied (it already holds them); an interface
- * added twice is reported once, one never added is not reported removed.
- * On a bus, when the destination changes owner, every known interface is
+ * added twice is reported once, one never added is not reported removed,
+ * one whose name is not a valid interface name is skipped. On a bus, when the destination changes owner, every known interface is
  * reported REMOVED; the new owner's objects then come as ADDED and READY.
  * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
  *          which the properties of their interfaces are decoded.

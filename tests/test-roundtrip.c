@@ -925,6 +925,11 @@ static void test_fds(void) {
                 rt_holder_clear(&rh);
                 ok(rh.handle == -1, "rt_holder_clear() closes and resets the fd");
         }
+        /* Outputs passed as NULL are released by the stub: seven received
+         * fds (one, five, one in the struct) closed, none left open. */
+        r = round_trip_fds(proxy, p[1], &many, &h, NULL, NULL, NULL, &err);
+        is_int(r, 0, "Fds with every output NULL");
+        is_int(count_fds(), before + 7, "the fds received for them are closed (only the 7 sent are open)");
         for (int i = 0; i < 5; i++)
                 close(many_fds[i]);
         close(p[0]);

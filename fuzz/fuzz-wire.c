@@ -71,7 +71,7 @@ static void die(const char *what, const char *detail, const uint8_t *p, size_t n
 typedef struct Desc {
         busrpc_type types[WIRE_MAX_SIGNATURE];
         busrpc_field fields[WIRE_MAX_SIGNATURE];
-        char sigs[WIRE_MAX_SIGNATURE * 24];
+        char sigs[WIRE_MAX_SIGNATURE * (WIRE_MAX_SIGNATURE + 1)]; /* each type's own signature: quadratic when nested */
         size_t nt, nf, ns;
 } Desc;
 

@@ -63,7 +63,7 @@ static int export_objects(busrpc_conn *c, unsigned n, Server *srv, busrpc_object
                 r = bench_export(c, path, &ops, srv, &objs[i]);
                 if (r < 0) {
                         while (i > 0)
-                                busrpc_object_unexport(objs[--i]);
+                                busrpc_object_release(objs[--i]);
                         free(objs);
                         return r;
                 }
@@ -74,7 +74,7 @@ static int export_objects(busrpc_conn *c, unsigned n, Server *srv, busrpc_object
 
 static void unexport_objects(busrpc_object **objs, unsigned n) {
         for (unsigned i = n; i > 0; i--)
-                busrpc_object_unexport(objs[i - 1]);
+                busrpc_object_release(objs[i - 1]);
         free(objs);
 }
 

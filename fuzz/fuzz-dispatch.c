@@ -559,7 +559,7 @@ static void cleanup(void) {
         char path[96];
 
         client_close();
-        busrpc_object_unexport(obj);
+        busrpc_object_release(obj);
         busrpc_server_free(server);
         server = NULL;
         snprintf(path, sizeof(path), "%s/s/socket", dir);

@@ -261,7 +261,7 @@ void genc_header_client(GenC *g, const IdlDecl *d) {
                           " * arguments are borrowed until it returns (copy what you keep). A signal\n"
                           " * whose arguments are invalid (an unknown enum value...) is dropped. @out may\n"
                           " * be NULL (the subscription then lasts as long as the connection); else\n"
-                          " * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */\n",
+                          " * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */\n",
                        c);
                 for (size_t i = 0; i < d->n_members; i++)
                         if (d->members[i]->kind == IDL_M_SIGNAL)

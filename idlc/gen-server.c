@@ -83,7 +83,7 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
                   " * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.\n"
                   " * @ops, @self: borrowed; they must outlive the object.\n"
                   " * @out: may be NULL (the object lives as long as the connection); else\n"
-                  " *       busrpc_object_unexport() removes it.\n"
+                  " *       busrpc_object_release() removes it.\n"
                   " * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.\n */\n",
                d->c_name);
         genc_sig_export(g, d);

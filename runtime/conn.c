@@ -66,8 +66,8 @@ static void conn_detach(busrpc_conn *c) {
                         dbus_io_detach_conn(c->dbus, c->io);
         }
         c->io = NULL;
-        c->dispatch_src = busrpc_source_free(c->dispatch_src);
-        c->exit_src = busrpc_source_free(c->exit_src);
+        c->dispatch_src = busrpc_source_release(c->dispatch_src);
+        c->exit_src = busrpc_source_release(c->exit_src);
         busrpc_loop_unref(c->loop);
         c->loop = NULL;
 }
@@ -427,7 +427,7 @@ static void conn_free(busrpc_conn *c) {
         creds_clear(c);
         driver_free_matches(c);
         if (c->auth_timer)
-                busrpc_source_free(c->auth_timer);
+                busrpc_source_release(c->auth_timer);
         if (c->dbus) {
                 conn_flush_bounded(c);
                 dbus_connection_remove_filter(c->dbus, conn_filter, c);

@@ -115,7 +115,7 @@ static void watchfd_update(WatchFd *w) {
         if (want == w->registered)
                 return;
         if (!want) {
-                w->src = busrpc_source_free(w->src);
+                w->src = busrpc_source_release(w->src);
         } else if (!w->src) {
                 if (loop_add_io_events(w->io->loop, w->fd, want, on_watch_io, w, &w->src) < 0)
                         return; /* registered stays 0: the next toggle tries again */
@@ -132,7 +132,7 @@ static void watchfd_unlink(WatchFd *w) {
                         break;
                 }
         }
-        w->src = busrpc_source_free(w->src);
+        w->src = busrpc_source_release(w->src);
         w->dead = true;
         if (!w->busy)
                 free(w);

@@ -143,7 +143,7 @@ dbus_bool_t limits_authenticate(DBusConnection *dc, unsigned long uid, void *dat
         /* Called by libdbus with its lock released: freeing a loop source
          * is safe here (the loop parks it until the iteration ends). */
         if (c->auth_timer)
-                c->auth_timer = busrpc_source_free(c->auth_timer);
+                c->auth_timer = busrpc_source_release(c->auth_timer);
         return TRUE;
 }
 

@@ -470,7 +470,7 @@ bool loop_quit_by_signal(busrpc_loop *l) {
         return l->by_signal;
 }
 
-BUSRPC_EXPORT busrpc_source *busrpc_source_free(busrpc_source *s) {
+BUSRPC_EXPORT busrpc_source *busrpc_source_release(busrpc_source *s) {
         if (!s)
                 return NULL;
         if (!s->loop) { /* the loop is already gone */

@@ -27,7 +27,7 @@ static void name_unlink(busrpc_name *n) {
 
 static void name_free(busrpc_name *n) {
         if (n->notify)
-                busrpc_source_free(n->notify);
+                busrpc_source_release(n->notify);
         free(n->name);
         free(n);
 }
@@ -36,7 +36,7 @@ static int notify_acquired(busrpc_source *s, void *userdata) {
         busrpc_name *n = userdata;
 
         n->notify = NULL;
-        busrpc_source_free(s);
+        busrpc_source_release(s);
         if (n->conn && !n->owned) {
                 n->owned = true;
                 if (n->cb)
@@ -180,7 +180,7 @@ void name_detach_all(busrpc_conn *c) {
                 bool floating = n->floating;
                 name_unlink(n);
                 if (n->notify)
-                        n->notify = busrpc_source_free(n->notify);
+                        n->notify = busrpc_source_release(n->notify);
                 if (floating)
                         name_free(n);
         }

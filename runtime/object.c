@@ -170,7 +170,7 @@ BUSRPC_EXPORT int busrpc_conn_add_object_manager(busrpc_conn *c, const char *pat
         return tree_add(c, path, NULL, NULL, NULL, ret);
 }
 
-BUSRPC_EXPORT busrpc_object *busrpc_object_unexport(busrpc_object *o) {
+BUSRPC_EXPORT busrpc_object *busrpc_object_release(busrpc_object *o) {
         if (!o)
                 return NULL;
         if (o->conn) {

@@ -310,7 +310,7 @@ DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m
  * the order first changed, each once. Values are read through the getter
  * when the signal is built, so a property changed twice goes once, with its
  * latest value. Everything queued for a tree is sent before its objects go
- * (object_detach_all(), busrpc_object_unexport()) and on
+ * (object_detach_all(), busrpc_object_release()) and on
  * busrpc_object_flush_changes() / busrpc_conn_flush_changes().
  *
  * The queue lives here rather than in busrpc_object and busrpc_conn: it is
@@ -356,7 +356,7 @@ static void pending_free(Pending *pd) {
                         *pp = pd->next;
                         break;
                 }
-        busrpc_source_free(pd->timer);
+        busrpc_source_release(pd->timer);
         free(pd);
 }
 
@@ -554,7 +554,7 @@ scheduled:
         if (!loop)
                 return property_flush_tree(tree);
         if (pd->timer && pd->loop != loop) /* the conn moved to another loop */
-                pd->timer = busrpc_source_free(pd->timer);
+                pd->timer = busrpc_source_release(pd->timer);
         if (!pd->timer) {
                 r = busrpc_loop_add_timer(loop, 0, false, on_flush_timer, tree, &pd->timer);
                 if (r < 0)

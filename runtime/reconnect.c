@@ -31,7 +31,7 @@ static void give_up(busrpc_conn *c, int error) {
 static int lost_timer_fire(busrpc_source *s, void *userdata);
 
 static int arm(busrpc_conn *c, unsigned ms) {
-        busrpc_source_free(c->lost_timer);
+        busrpc_source_release(c->lost_timer);
         c->lost_timer = NULL;
         return busrpc_loop_add_timer(c->loop, (uint64_t)ms * 1000u, false, lost_timer_fire, c,
                                      &c->lost_timer);
@@ -58,7 +58,7 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
         int r;
 
         /* One-shot: gone once it ran; arm() makes the next one if any. */
-        c->lost_timer = busrpc_source_free(s);
+        c->lost_timer = busrpc_source_release(s);
         busrpc_conn_ref(c);
         if (!c->reconnect_ms || !c->address) {
                 give_up(c, -ECONNRESET);
@@ -110,7 +110,7 @@ void conn_lost_moved(busrpc_conn *c) {
 }
 
 void conn_lost_free(busrpc_conn *c) {
-        c->lost_timer = busrpc_source_free(c->lost_timer);
+        c->lost_timer = busrpc_source_release(c->lost_timer);
 }
 
 BUSRPC_EXPORT int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, void *userdata) {

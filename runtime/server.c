@@ -60,7 +60,7 @@ void server_peer_gone(busrpc_conn *c) {
         else
                 s->n_unauth--;
         if (c->auth_timer)
-                c->auth_timer = busrpc_source_free(c->auth_timer);
+                c->auth_timer = busrpc_source_release(c->auth_timer);
         driver_free_matches(c);
         c->server = NULL;
         dbus_connection_set_unix_user_function(c->dbus, deny_uid, NULL, NULL);
@@ -74,7 +74,7 @@ void server_peer_gone(busrpc_conn *c) {
 static int auth_timeout(busrpc_source *src, void *userdata) {
         busrpc_conn *c = userdata;
 
-        c->auth_timer = busrpc_source_free(src);
+        c->auth_timer = busrpc_source_release(src);
         if (!dbus_connection_get_is_authenticated(c->dbus) || !dbus_connection_get_is_connected(c->dbus)) {
                 busrpc_conn_ref(c);
                 server_peer_gone(c);
@@ -162,7 +162,7 @@ static int on_listen(busrpc_source *src, int fd, uint32_t revents, void *userdat
         if (limits_evict_unauthenticated(s))
                 return 0;
         for (ListenWatch *w = s->watches; w; w = w->next)
-                w->io = busrpc_source_free(w->io);
+                w->io = busrpc_source_release(w->io);
         if (!s->accept_retry &&
             busrpc_loop_add_timer(s->loop, ACCEPT_RETRY_MS * 1000u, false, accept_retry, s, &s->accept_retry) < 0)
                 server_accept_resume(s);
@@ -177,13 +177,13 @@ static int listen_arm(ListenWatch *lw) {
                 return busrpc_loop_add_io(s->loop, dbus_watch_get_unix_fd(lw->watch), EPOLLIN, on_listen, lw,
                                           &lw->io);
         if (!want && lw->io)
-                lw->io = busrpc_source_free(lw->io);
+                lw->io = busrpc_source_release(lw->io);
         return 0;
 }
 
 void server_accept_resume(busrpc_server *s) {
         if (s->accept_retry)
-                s->accept_retry = busrpc_source_free(s->accept_retry);
+                s->accept_retry = busrpc_source_release(s->accept_retry);
         for (ListenWatch *w = s->watches; w; w = w->next)
                 listen_arm(w);
 }
@@ -213,7 +213,7 @@ static void listen_remove(DBusWatch *watch, void *data) {
                 if (lw->watch != watch)
                         continue;
                 *pp = lw->next;
-                busrpc_source_free(lw->io);
+                busrpc_source_release(lw->io);
                 free(lw);
                 return;
         }
@@ -339,9 +339,9 @@ static int server_hook(busrpc_server *s) {
 
 static void server_unhook(busrpc_server *s) {
         if (s->accept_retry)
-                s->accept_retry = busrpc_source_free(s->accept_retry);
+                s->accept_retry = busrpc_source_release(s->accept_retry);
         dbus_server_set_watch_functions(s->dbus, NULL, NULL, NULL, NULL, NULL);
-        s->exit_src = busrpc_source_free(s->exit_src);
+        s->exit_src = busrpc_source_release(s->exit_src);
         if (s->io)
                 dbus_io_detach_server(s->dbus, s->io);
         s->io = NULL;
@@ -487,7 +487,7 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
         for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
                 if (!p->auth_timer)
                         continue;
-                p->auth_timer = busrpc_source_free(p->auth_timer);
+                p->auth_timer = busrpc_source_release(p->auth_timer);
                 r = busrpc_loop_add_timer(l, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, p,
                                           &p->auth_timer);
                 if (r < 0)

@@ -357,7 +357,7 @@ void signal_deliver(DBusConnection *dc, DBusMessage *m) {
         free(v);
 }
 
-BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_free(busrpc_subscription *s) {
+BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s) {
         DBusConnection *dc;
         bool dc_ref;
 

@@ -545,8 +545,8 @@ BUSRPC_EXPORT busrpc_property_cache *busrpc_property_cache_free(busrpc_property_
         if (!c || c->dead)
                 return NULL;
         c->dead = true;
-        c->sub = busrpc_subscription_free(c->sub);
-        c->owner = busrpc_subscription_free(c->owner);
+        c->sub = busrpc_subscription_release(c->sub);
+        c->owner = busrpc_subscription_release(c->owner);
         /* Each callback runs now with -ECANCELED and drops its handle. */
         busrpc_pending_cancel(c->get_all);
         for (size_t i = 0; i < c->t->n_props; i++)

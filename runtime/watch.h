@@ -25,6 +25,6 @@ void *props_new(const busrpc_property_table *t);
 /* Follow who owns @p's destination, on a bus: @cb runs when the name
  * changes hands (@has_owner false: nobody owns it now). On a peer
  * connection, or a proxy without destination, nothing is followed and
- * *@ret is NULL. busrpc_subscription_free() stops. */
+ * *@ret is NULL. busrpc_subscription_release() stops. */
 int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
                  busrpc_subscription **ret);

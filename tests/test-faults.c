@@ -74,12 +74,12 @@ static void test_signal_hooks(void) {
         is_int(h.n, 1, "the hook ran once");
         is_int(h.last, SIGUSR1, "with the signal number");
         is_int(h2.n, 1, "the second hook ran too");
-        s2 = busrpc_source_free(s2);
+        s2 = busrpc_source_release(s2);
         kill(getpid(), SIGUSR1);
         ITERATE_UNTIL(l, h.n > 1);
         is_int(h.n, 2, "the remaining hook runs again");
         is_int(h2.n, 1, "the freed hook does not");
-        s = busrpc_source_free(s);
+        s = busrpc_source_release(s);
         ok(!blocked(SIGUSR1), "SIGUSR1 unblocked again once no hook is left");
 
         /* SIGHUP with the default signal handling: nothing happens. */
@@ -96,7 +96,7 @@ static void test_signal_hooks(void) {
         kill(getpid(), SIGHUP);
         ITERATE_UNTIL(l, h.n > 0);
         is_int(h.last, SIGHUP, "the SIGHUP hook runs");
-        s = busrpc_source_free(s);
+        s = busrpc_source_release(s);
         ok(blocked(SIGHUP), "SIGHUP stays blocked after its hook goes (handle_signals reads it)");
 
         /* A hook on SIGTERM replaces the default quit. */
@@ -106,11 +106,11 @@ static void test_signal_hooks(void) {
         busrpc_loop_add_timer(l, 1000, false, send_self, &sig, &t);
         is_int(busrpc_loop_run(l), 42, "SIGTERM ran the hook, whose quit code the run returns");
         is_int(h.n, 1, "the SIGTERM hook ran once");
-        busrpc_source_free(t);
-        busrpc_source_free(s);
+        busrpc_source_release(t);
+        busrpc_source_release(s);
         busrpc_loop_add_timer(l, 1000, false, send_self, &sig, &t);
         is_int(busrpc_loop_run(l), 0, "without the hook SIGTERM quits the run with 0 again");
-        busrpc_source_free(t);
+        busrpc_source_release(t);
         busrpc_loop_unref(l);
         ok(!blocked(SIGHUP) && !blocked(SIGTERM), "the freed loop restores the signal mask");
 }
@@ -226,7 +226,7 @@ static void test_lost(void) {
                 busrpc_loop_add_timer(l2, 5000000, false, quit_guard, l2, &guard);
                 is_int(busrpc_conn_attach(c, l2), 0, "attach the lost conn to another loop");
                 is_int(busrpc_loop_run(l2), -ECONNRESET, "that loop's run returns -ECONNRESET");
-                busrpc_source_free(guard);
+                busrpc_source_release(guard);
                 c = busrpc_conn_unref(c);
                 busrpc_loop_unref(l2);
         }

@@ -37,7 +37,7 @@ static void test_args(void) {
         is_int(busrpc_loop_run(NULL), -EINVAL, "loop_run(NULL)");
         is_int(busrpc_loop_get_fd(NULL), -EINVAL, "loop_get_fd(NULL)");
         ok(busrpc_loop_unref(NULL) == NULL, "loop_unref(NULL)");
-        ok(busrpc_source_free(NULL) == NULL, "source_free(NULL)");
+        ok(busrpc_source_release(NULL) == NULL, "source_free(NULL)");
         busrpc_loop_new(&l);
         is_int(busrpc_loop_add_timer(l, 0, true, on_timer, NULL, &s), -EINVAL, "a repeating timer of 0 us");
         is_int(busrpc_loop_add_io(l, -1, POLLIN, NULL, NULL, &s), -EINVAL, "io with fd -1");
@@ -59,7 +59,7 @@ static void test_timer(void) {
         ok(now_ms() - t0 >= 50 && now_ms() - t0 < 150, "after 50 ms (%d ms)", (int)(now_ms() - t0));
         busrpc_loop_iterate(l, 60);
         is_int(fired, 1, "a one-shot timer does not fire again");
-        busrpc_source_free(s);
+        busrpc_source_release(s);
 
         fired = 0;
         busrpc_loop_add_timer(l, 10000, true, on_timer, l, &s);
@@ -67,7 +67,7 @@ static void test_timer(void) {
         is_int(busrpc_loop_run(l), 7, "run() returns the code given to quit()");
         is_int(fired, 5, "a repeating timer fired 5 times");
         ok(now_ms() - t0 >= 50, "10 ms apart");
-        busrpc_source_free(s);
+        busrpc_source_release(s);
         busrpc_loop_unref(l);
 }
 
@@ -77,7 +77,7 @@ static int on_io(busrpc_source *s, int fd, uint32_t revents, void *userdata) {
         char c;
         if (read(fd, &c, 1) == 1)
                 got_io = c;
-        busrpc_source_free(s); /* freeing itself from its callback is fine */
+        busrpc_source_release(s); /* freeing itself from its callback is fine */
         return 0;
 }
 
@@ -125,7 +125,7 @@ static void test_signals(void) {
         is_int(busrpc_loop_handle_signals(l), 0, "handle_signals");
         busrpc_loop_add_timer(l, 20000, false, raise_term, NULL, &s);
         is_int(busrpc_loop_run(l), 0, "SIGTERM makes run() return 0");
-        busrpc_source_free(s);
+        busrpc_source_release(s);
         busrpc_loop_unref(l);
 }
 
@@ -193,7 +193,7 @@ static void test_integration(void) {
         close(p[0]);
         ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "busctl succeeded against a service driven by poll()");
         is_str(out, "i 42\n", "and printed the sum");
-        busrpc_object_unexport(o);
+        busrpc_object_release(o);
         busrpc_server_free(srv);
         busrpc_loop_unref(l);
         rmdir(dir);
@@ -259,7 +259,7 @@ static void test_floating(void) {
         is_int(ticks, 8, "the sentinel ran 8 rounds");
         is_int(once, 1, "the floating one-shot fired once");
         is_int(stopped, 3, "the floating repeating timer stopped when its callback returned < 0");
-        busrpc_source_free(sent);
+        busrpc_source_release(sent);
 
         ok(pipe(p) == 0, "pipe");
         is_int(busrpc_loop_add_io(l, p[0], POLLIN, io_stop, &io_n, NULL), 0, "add_io(..., NULL)");
@@ -287,9 +287,9 @@ static void test_timer_return(void) {
         rounds(l, &ticks, 10);
         is_int(na, 3, "a one-shot returning > 0 fired again, until it returned 0");
         is_int(nb, 3, "a repeating timer returning < 0 stopped");
-        ok(busrpc_source_free(a) == NULL && busrpc_source_free(b) == NULL,
+        ok(busrpc_source_release(a) == NULL && busrpc_source_release(b) == NULL,
            "the handles stay valid until freed");
-        busrpc_source_free(sent);
+        busrpc_source_release(sent);
         busrpc_loop_unref(l);
 }
 
@@ -305,7 +305,7 @@ static int heap_fire(busrpc_source *s, void *userdata) {
 
 static int free_other(busrpc_source *s, void *userdata) {
         busrpc_source **other = userdata;
-        *other = busrpc_source_free(*other);
+        *other = busrpc_source_release(*other);
         return 0;
 }
 
@@ -329,7 +329,7 @@ static void test_timer_heap(void) {
                 busrpc_loop_add_timer(l, off * 10u, false, heap_fire, (void *)(uintptr_t)off, &heap_src[i]);
         }
         for (unsigned i = 0; i < N_HEAP; i += 6)
-                heap_src[i] = busrpc_source_free(heap_src[i]);
+                heap_src[i] = busrpc_source_release(heap_src[i]);
         for (int guard = 0; heap_n < N_HEAP - N_HEAP / 6 && guard < 100000; guard++)
                 busrpc_loop_iterate(l, -1);
         is_int((int)heap_n, N_HEAP - N_HEAP / 6, "250 of 300 timers fired, the 50 removed did not");
@@ -338,7 +338,7 @@ static void test_timer_heap(void) {
                         freed_fired++;
         is_int((int)freed_fired, 0, "no removed timer fired");
         for (unsigned i = 0; i < N_HEAP; i++)
-                busrpc_source_free(heap_src[i]);
+                busrpc_source_release(heap_src[i]);
 
         /* Two timers due together: the first frees the second before it runs. */
         busrpc_loop_add_timer(l, 0, false, free_other, &second, &first);
@@ -347,14 +347,14 @@ static void test_timer_heap(void) {
                 busrpc_loop_iterate(l, -1);
         busrpc_loop_iterate(l, 0);
         is_int(n_other, 0, "a timer freed by one due at the same time never runs");
-        busrpc_source_free(first);
+        busrpc_source_release(first);
 
         /* A timer that re-arms itself for "now" runs once per iteration. */
         busrpc_loop_add_timer(l, 0, false, rearm_now, &n_self, &self);
         for (int guard = 0; n_self == 0 && guard < 100000; guard++)
                 busrpc_loop_iterate(l, -1);
         is_int(n_self, 1, "a timer due again at once waits for the next iteration");
-        busrpc_source_free(self);
+        busrpc_source_release(self);
         busrpc_loop_unref(l);
 }
 

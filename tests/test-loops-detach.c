@@ -81,9 +81,9 @@ static void test_glib(void) {
         busrpc_loop_add_timer(l, 1000, false, quit_timer, l, &t[2]);
         g_main_loop_run(main);
         is_int(fired_second, 1, "the pending busrpc timer fires once re-attached");
-        busrpc_source_free(t[0]);
-        busrpc_source_free(t[2]);
-        second = busrpc_source_free(second);
+        busrpc_source_release(t[0]);
+        busrpc_source_release(t[2]);
+        second = busrpc_source_release(second);
         glib_src = busrpc_glib_detach(glib_src);
         busrpc_loop_unref(l);
         g_main_loop_unref(main);
@@ -125,9 +125,9 @@ static void test_sd_event(void) {
         busrpc_loop_add_timer(l, 1000, false, quit_timer, l, &t[2]);
         is_int(sd_event_loop(e), 0, "busrpc_loop_quit(0) ended sd_event_loop() with 0");
         is_int(fired_second, 1, "the pending busrpc timer fired once re-attached");
-        busrpc_source_free(t[0]);
-        busrpc_source_free(t[2]);
-        second = busrpc_source_free(second);
+        busrpc_source_release(t[0]);
+        busrpc_source_release(t[2]);
+        second = busrpc_source_release(second);
         sd_adapter = busrpc_sd_event_detach(sd_adapter);
         sd_event_unref(e);
         busrpc_loop_unref(l);
@@ -166,9 +166,9 @@ static void test_libuv(void) {
         busrpc_loop_add_timer(l, 1000, false, quit_timer, l, &t[2]);
         uv_run(&uv, UV_RUN_DEFAULT); /* the default quit handling: uv_stop() */
         is_int(fired_second, 1, "the pending busrpc timer fired once re-attached");
-        busrpc_source_free(t[0]);
-        busrpc_source_free(t[2]);
-        second = busrpc_source_free(second);
+        busrpc_source_release(t[0]);
+        busrpc_source_release(t[2]);
+        second = busrpc_source_release(second);
         uv_adapter = busrpc_uv_detach(uv_adapter);
         uv_run(&uv, UV_RUN_DEFAULT);
         is_int(uv_loop_close(&uv), 0, "every handle closed: uv_loop_close() succeeds");

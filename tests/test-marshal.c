@@ -902,7 +902,7 @@ static int later_reply(busrpc_source *src, void *userdata) {
         (void)src;
         busrpc_call_reply_args(s->deferred, &add_out, &s->deferred_out);
         s->deferred = busrpc_call_unref(s->deferred);
-        s->timer = busrpc_source_free(s->timer);
+        s->timer = busrpc_source_release(s->timer);
         return 0;
 }
 
@@ -1128,10 +1128,10 @@ static int run_server(int ready_fd) {
         r = busrpc_conn_run(srv.conn);
         if (srv.deferred) {
                 busrpc_call_unref(srv.deferred);
-                busrpc_source_free(srv.timer);
+                busrpc_source_release(srv.timer);
         }
-        busrpc_object_unexport(srv.obj);
-        busrpc_object_unexport(srv.peer_obj);
+        busrpc_object_release(srv.obj);
+        busrpc_object_release(srv.peer_obj);
         busrpc_server_free(srv.peers);
         busrpc_conn_unref(srv.conn);
         free(srv.name);
@@ -1615,8 +1615,8 @@ static void test_signals(void) {
         wait_for(&props.done);
         ok(props.done && props.mode == SMALL_TWO,
            "busrpc_object_notify(Mode): PropertiesChanged carries the value read through .get_op (y 2)");
-        busrpc_subscription_free(psub);
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(psub);
+        busrpc_subscription_release(sub);
         is_int(busrpc_proxy_on_signal(proxy, IFACE, "Changed", &changed_args, NULL, NULL, NULL, NULL), -EINVAL,
                "on_signal without a trampoline is -EINVAL");
 }
@@ -1664,7 +1664,7 @@ static void test_refused_on_client(void) {
         ok(res.done && res.calls == 1 && res.first_why == SMALL_ONE,
            "the Changed carrying 9 was dropped, the good one after it arrived (one callback)");
         free(res.s);
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
 
         r = busrpc_proxy_invoke_async(proxy, &r_raw_nine, NULL, nine_trampoline, NULL, &n, NULL);
         is_int(r, 0, "the same, async");

@@ -170,12 +170,12 @@ static void peer_close(Peer *t) {
                 marker(t->o1, "end"); /* the client exits on it */
         if (t->srv)
                 busrpc_conn_flush(busrpc_server_conn(t->srv));
-        busrpc_object_unexport(t->o1);
-        busrpc_object_unexport(t->o2);
+        busrpc_object_release(t->o1);
+        busrpc_object_release(t->o2);
         busrpc_server_free(t->srv);
         if (waitpid(t->client, &status, 0) < 0 || !WIFEXITED(status))
                 tap_diag("props-client did not exit cleanly");
-        busrpc_source_free(t->out);
+        busrpc_source_release(t->out);
         close(t->fd);
 }
 
@@ -266,7 +266,7 @@ static void test_server_goes(void) {
         is_str(seen[1], PC2 " | Inv", "and o2's");
         is_int(busrpc_object_notify(o1, "A"), -ENOTCONN, "a handle without its server: -ENOTCONN");
         is_int(busrpc_object_flush_changes(o1), 0, "nothing to flush on it");
-        busrpc_object_unexport(o1);
+        busrpc_object_release(o1);
         peer_close(&t);
 }
 

@@ -154,9 +154,9 @@ static int ctl_remove(busrpc_call *call, busrpc_iter *args, const void *ops, voi
         if (!t)
                 return busrpc_call_fail(call, BUSRPC_ERROR_UNKNOWN_OBJECT, "no %s", name);
         if (strcmp(member, "RemoveOther") == 0)
-                t->other = busrpc_object_unexport(t->other);
+                t->other = busrpc_object_release(t->other);
         else
-                t->thing = busrpc_object_unexport(t->thing);
+                t->thing = busrpc_object_release(t->thing);
         thing_release(t);
         return ctl_reply(call);
 }

@@ -261,8 +261,8 @@ static void test_signals(void) {
         spin(NULL, 0, 200);
         is_int(pings, 1, "once");
         is_int(wrong_pings, 0, "not by the subscription expecting 'i'");
-        busrpc_subscription_free(sub);
-        busrpc_subscription_free(wrong);
+        busrpc_subscription_release(sub);
+        busrpc_subscription_release(wrong);
         busrpc_proxy_call(p, method(p, "Emit", NULL), "", NULL, &err);
         spin(NULL, 0, 300);
         is_int(pings, 1, "nothing after unsubscribing");

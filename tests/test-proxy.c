@@ -461,10 +461,10 @@ static void test_subscribe_owner(void) {
                 busrpc_proxy_unref(old);
         }
 
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         spoof(other, SVC_PATH, SVC_IFACE, "Ping", NULL, "after-free");
         spin(NULL, 0, 300);
-        is_int(pings, 2, "nothing after busrpc_subscription_free()");
+        is_int(pings, 2, "nothing after busrpc_subscription_release()");
         raw_close(other);
         busrpc_proxy_unref(p);
 }
@@ -534,8 +534,8 @@ static void test_subscribe_driver(void) {
         ok(!saw_spoof, "spoofed NameOwnerChanged from another connection ignored");
         is_int(acquired, 1, "spoofed NameAcquired ignored");
         raw_close(other);
-        busrpc_subscription_free(s1);
-        busrpc_subscription_free(s2);
+        busrpc_subscription_release(s1);
+        busrpc_subscription_release(s2);
         busrpc_proxy_unref(p);
 }
 

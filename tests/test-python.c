@@ -233,7 +233,7 @@ static void test_signal(void) {
                 busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
         is_int(fired, 1, "signal received");
         is_int(fired_u, 7, "with its arguments");
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         busrpc_error_clear(&err);
 }
 

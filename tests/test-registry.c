@@ -263,7 +263,7 @@ static unsigned check_all(void) {
                                 tap_diag("  %s: export gave %d (%s)", path, r, objs[i] ? "exported" : "removed");
                 }
                 if (r == 0)
-                        busrpc_object_unexport(o);
+                        busrpc_object_release(o);
         }
         return bad;
 }
@@ -352,7 +352,7 @@ static void test_many(void) {
                "an interface not exported there is unknown");
         is_str(call_str("/r/g299", IFACE_A, "Mid"), "org.freedesktop.DBus.Error.UnknownObject",
                "an intermediate node holds no object");
-        busrpc_object_unexport(b);
+        busrpc_object_release(b);
         is_int(busrpc_conn_add_object_manager(sc, "/r/g7", &om), 0, "an ObjectManager inside the tree");
         is_int(busrpc_conn_add_object_manager(sc, "/r/g7", &om2), -EEXIST, "a second one at that path is refused");
         got = introspect_children(path, &has_a);
@@ -363,7 +363,7 @@ static void test_many(void) {
         is_str(got, "r", "Introspect of / lists r");
         free(got);
         check_state("all exported");
-        busrpc_object_unexport(om);
+        busrpc_object_release(om);
 
         for (unsigned i = 0; i < N_OBJECTS; i++)
                 order[i] = i;
@@ -379,7 +379,7 @@ static void test_many(void) {
         }
         for (unsigned k = 0; k < N_OBJECTS; k++) {
                 unsigned i = order[k];
-                objs[i] = busrpc_object_unexport(objs[i]);
+                objs[i] = busrpc_object_release(objs[i]);
                 if (k + 1 == N_OBJECTS / 2)
                         check_state("half unexported");
                 else if (k + 1 == N_OBJECTS - N_OBJECTS / 100)
@@ -460,7 +460,7 @@ static void test_manager(void) {
         is_str(got, "d", "Introspect of the intermediate /m/c lists d");
         free(got);
         is_str(call_str("/m/b", NULL, "Alpha"), "alpha /m/b", "a call without interface: the first exported");
-        busrpc_object_unexport(mb_a);
+        busrpc_object_release(mb_a);
         is_str(call_str("/m/b", NULL, "Alpha"), "other.alpha /m/b", "then the other one, once it is unexported");
         got = managed("/m");
         is_str(got, "/m/a/x:A /m/b:B /m/a:B /m/c/d/e:A", "GetManagedObjects after an unexport");
@@ -468,23 +468,23 @@ static void test_manager(void) {
         got = managed("/m/a");
         is_str(got, "org.freedesktop.DBus.Error.UnknownMethod", "no GetManagedObjects where no ObjectManager is");
         free(got);
-        busrpc_object_unexport(mcde_a);
+        busrpc_object_release(mcde_a);
         got = introspect_children("/m", NULL);
         is_str(got, "a b", "the emptied branch /m/c is gone");
         free(got);
         got = introspect_children("/m/c", NULL);
         is_str(got, "org.freedesktop.DBus.Error.UnknownObject", "and /m/c is unknown");
         free(got);
-        busrpc_object_unexport(max_a);
-        busrpc_object_unexport(mb_b);
-        busrpc_object_unexport(ma_b);
+        busrpc_object_release(max_a);
+        busrpc_object_release(mb_b);
+        busrpc_object_release(ma_b);
         got = managed("/m");
         is_str(got, "", "GetManagedObjects of an empty tree");
         free(got);
         got = introspect_children("/", NULL);
         is_str(got, "m", "Introspect of / lists m (the ObjectManager)");
         free(got);
-        busrpc_object_unexport(om);
+        busrpc_object_release(om);
         got = introspect_children("/", NULL);
         is_str(got, "", "and nothing once it is gone");
         free(got);

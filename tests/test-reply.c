@@ -473,7 +473,7 @@ static void test_sync_holds(void) {
         is_int(n_ticks, 3, "then all three signals");
         ok(ticks[0] == 1 && ticks[1] == 2 && ticks[2] == 3, "in order (%d %d %d)", ticks[0], ticks[1], ticks[2]);
         is_int(d.calls, 1, "and the async reply, once");
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
 }
 
 /* On a bus, a reply to a call to a unique name must come from that name,

@@ -125,7 +125,7 @@ static int get_failing(busrpc_iter *v, const void *ops, void *self, busrpc_error
 static int get_unexport(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
         busrpc_object **h = self;
         if (*h)
-                *h = busrpc_object_unexport(*h);
+                *h = busrpc_object_release(*h);
         return get_seven(v, ops, self, err);
 }
 static const busrpc_property_desc props_empty[] = {
@@ -187,9 +187,9 @@ static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
                 r = busrpc_conn_run(busrpc_server_conn(the_server));
                 for (unsigned i = 0; i < n_held; i++)
                         busrpc_call_unref(held[i]);
-                busrpc_object_unexport(bye1);
-                busrpc_object_unexport(bye2);
-                busrpc_object_unexport(o);
+                busrpc_object_release(bye1);
+                busrpc_object_release(bye2);
+                busrpc_object_release(o);
                 busrpc_server_free(the_server);
                 dbus_shutdown();
                 _exit(r == 0 ? 0 : 1);
@@ -417,15 +417,15 @@ static void test_export(void) {
         is_int(busrpc_conn_add_object_manager(c, "/a", NULL), -EEXIST, "twice");
         is_int(busrpc_object_signal_new(om, "X", NULL), -EINVAL, "signal_new without ret");
         is_int(busrpc_object_notify(o1, "Nope"), -EINVAL, "notify of an unknown property");
-        ok(busrpc_object_unexport(o2) == NULL, "unexport");
+        ok(busrpc_object_release(o2) == NULL, "unexport");
         is_int(busrpc_object_export(c, "/a/c", &iface, NULL, NULL, &o3), 0, "export again after unexport");
         is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, &n), 0, "a name on the all-peers handle");
         is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, NULL), -EALREADY, "twice");
         is_int(busrpc_conn_attach(c, busrpc_conn_get_loop(c)), -EINVAL, "the all-peers handle follows its server");
         busrpc_server_free(s);
         ok(busrpc_object_get_conn(o1) == NULL, "after the server is gone the handles are detached");
-        ok(busrpc_object_unexport(o1) == NULL && busrpc_object_unexport(o3) == NULL &&
-                   busrpc_object_unexport(om) == NULL,
+        ok(busrpc_object_release(o1) == NULL && busrpc_object_release(o3) == NULL &&
+                   busrpc_object_release(om) == NULL,
            "and can still be released");
         busrpc_name_release(n);
 }

@@ -54,7 +54,7 @@ static void slow_free(SlowCall *slow) {
         while (*p != slow)
                 p = &(*p)->next;
         *p = slow->next;
-        busrpc_source_free(slow->timer);
+        busrpc_source_release(slow->timer);
         busrpc_call_unref(slow->call);
         free(slow);
 }
@@ -347,7 +347,7 @@ out:
                 slow_free(calc.slow_calls);
         }
         for (size_t i = 0; i < calc.n_objects; i++)
-                busrpc_object_unexport(calc.objects[i]);
+                busrpc_object_release(calc.objects[i]);
         busrpc_server_free(server);
         busrpc_conn_unref(conn);
         busrpc_loop_unref(calc.loop);

@@ -24,7 +24,7 @@ static void slow_free(SlowCall *slow) {
         while (*p != slow)
                 p = &(*p)->next;
         *p = slow->next;
-        busrpc_source_free(slow->timer);
+        busrpc_source_release(slow->timer);
         busrpc_call_unref(slow->call);
         free(slow);
 }
@@ -115,7 +115,7 @@ void calc_service_stop(CalcService *svc) {
                 busrpc_call_fail(svc->slow_calls->call, BUSRPC_ERROR_NO_REPLY, "the service is stopping");
                 slow_free(svc->slow_calls);
         }
-        busrpc_object_unexport(svc->object);
+        busrpc_object_release(svc->object);
         busrpc_server_free(svc->server);
         busrpc_conn_unref(svc->conn);
         busrpc_loop_unref(svc->loop);
@@ -215,7 +215,7 @@ int calc_client_finish(CalcClient *cli) {
 
         for (size_t i = 0; i < sizeof(cli->lines) / sizeof(cli->lines[0]); i++)
                 printf("%s\n", cli->lines[i][0] ? cli->lines[i] : "(missing)");
-        busrpc_subscription_free(cli->sub);
+        busrpc_subscription_release(cli->sub);
         busrpc_proxy_unref(cli->proxy);
         busrpc_conn_unref(cli->conn);
         memset(cli, 0, sizeof(*cli));

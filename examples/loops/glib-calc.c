@@ -102,7 +102,7 @@ fail:
         if (cli.conn)
                 calc_client_finish(&cli);
         calc_service_stop(&svc);
-        busrpc_source_free(app.timer);
+        busrpc_source_release(app.timer);
         busrpc_glib_detach(src);
         busrpc_loop_unref(app.loop);
         g_main_loop_unref(app.main);

@@ -106,7 +106,7 @@ fail:
         if (cli.conn)
                 calc_client_finish(&cli);
         calc_service_stop(&svc);
-        busrpc_source_free(app.timer);
+        busrpc_source_release(app.timer);
         busrpc_uv_detach(adapter);
         busrpc_loop_unref(app.loop);
         /* The closed handles are released by one more turn of the loop. */

@@ -100,7 +100,7 @@ fail:
         if (cli.conn)
                 calc_client_finish(&cli);
         calc_service_stop(&svc);
-        busrpc_source_free(app.timer);
+        busrpc_source_release(app.timer);
         sd_event_source_unref(app.idle_timer);
         busrpc_sd_event_detach(adapter);
         busrpc_loop_unref(app.loop);

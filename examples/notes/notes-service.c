@@ -367,7 +367,7 @@ int main(int argc, char **argv) {
 out:
         if (r < 0 && r != -ECONNRESET)
                 fprintf(stderr, "notes-service: %s\n", strerror(-r));
-        busrpc_object_unexport(store.object);
+        busrpc_object_release(store.object);
         busrpc_conn_unref(conn);
         for (size_t i = 0; i < store.n; i++)
                 notes_note_clear(&store.notes[i]);

@@ -296,12 +296,12 @@ int main(int argc, char **argv) {
 
         for (unsigned i = 0; i < st.n_held; i++)
                 busrpc_call_unref(st.held[i]);
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         busrpc_proxy_unref(watched);
         busrpc_pending_unref(pending);
         busrpc_proxy_unref(proxy);
-        busrpc_source_free(hup_src);
-        busrpc_object_unexport(obj);
+        busrpc_source_release(hup_src);
+        busrpc_object_release(obj);
         busrpc_name_release(nh);
         busrpc_conn_unref(c);
         busrpc_server_free(srv);

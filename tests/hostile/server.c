@@ -179,9 +179,9 @@ int main(int argc, char **argv) {
                 busrpc_call_unref(held[i]);
         }
         for (unsigned i = 0; i < n_pad; i++)
-                busrpc_object_unexport(pad[i]);
+                busrpc_object_release(pad[i]);
         free(pad);
-        busrpc_object_unexport(o);
+        busrpc_object_release(o);
         busrpc_server_free(srv);
         dbus_shutdown();
         return r < 0 ? 1 : 0;

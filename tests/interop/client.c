@@ -543,7 +543,7 @@ static void test_signal(void) {
         wait_until(&events_seen, 3);
         is_int(events_seen, 3, "Event: 3 signals received");
         ok(events_in_order, "Event: text and seq 1, 2, 3 in order");
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         busrpc_error_clear(&e);
 }
 
@@ -696,7 +696,7 @@ static void test_properties(void) {
         r |= iop_set_shade(proxy, INTEROP_COLOR_GREEN, &e);
         r |= iop_set_tags(proxy, &init, &e);
         is_int(r, 0, "properties reset to their initial values");
-        busrpc_subscription_free(sub);
+        busrpc_subscription_release(sub);
         busrpc_error_clear(&e);
 }
 

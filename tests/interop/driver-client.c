@@ -160,8 +160,8 @@ static void test_request_name(void) {
         is_int(acquired, 1, "NameAcquired signal received");
         r = fdo_dbus_release_name(drv, TEST_NAME, &result, &e);
         ok(r == 0 && result == 1, "ReleaseName: RELEASED");
-        busrpc_subscription_free(s1);
-        busrpc_subscription_free(s2);
+        busrpc_subscription_release(s1);
+        busrpc_subscription_release(s2);
         free(changed_new_owner);
         busrpc_error_clear(&e);
 }

@@ -625,7 +625,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "interop-service: loop: %s\n", strerror(-r));
 
         for (int i = 0; i < 4; i++) {
-                svc[i].obj = busrpc_object_unexport(svc[i].obj);
+                svc[i].obj = busrpc_object_release(svc[i].obj);
                 interop_string_array_clear(&svc[i].tags);
         }
         busrpc_server_free(server);

@@ -121,9 +121,9 @@ static int listen_signals(busrpc_conn *c, const char *dest) {
                 fflush(stdout);
                 r = busrpc_loop_run(loop);
         }
-        busrpc_subscription_free(s1);
-        busrpc_subscription_free(s2);
-        busrpc_subscription_free(s3);
+        busrpc_subscription_release(s1);
+        busrpc_subscription_release(s2);
+        busrpc_subscription_release(s3);
         busrpc_proxy_unref(a);
         busrpc_proxy_unref(b);
         return r;

@@ -173,7 +173,7 @@ static int sk_drop(busrpc_call *call, busrpc_iter *args, const void *ops, void *
         r = set_string(&b->name, "gone");
         if (r >= 0)
                 r = busrpc_object_notify(b->obj, "Name");
-        b->obj = busrpc_object_unexport(b->obj);
+        b->obj = busrpc_object_release(b->obj);
         return r < 0 ? r : reply_empty(call);
 }
 
@@ -421,7 +421,7 @@ static int props_init(State *st, Props *p, const char *name) {
 }
 
 static void props_clear(Props *p) {
-        busrpc_object_unexport(p->obj);
+        busrpc_object_release(p->obj);
         free(p->name);
         free(p->fixed);
         for (unsigned i = 0; i < p->n_tags; i++)

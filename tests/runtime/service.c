@@ -78,7 +78,7 @@ static int deferred_reply(busrpc_source *s, void *userdata) {
         busrpc_call *call = userdata;
         reply_empty(call);
         busrpc_call_unref(call);
-        busrpc_source_free(s);
+        busrpc_source_release(s);
         return 0;
 }
 
@@ -353,10 +353,10 @@ int main(int argc, char **argv) {
         for (unsigned i = 0; i < st.n_held; i++)
                 busrpc_call_unref(st.held[i]);
         for (unsigned i = 0; i < n_objects; i++)
-                busrpc_object_unexport(objs[i]);
+                busrpc_object_release(objs[i]);
         free(objs);
-        busrpc_object_unexport(omh);
-        busrpc_object_unexport(st.obj);
+        busrpc_object_release(omh);
+        busrpc_object_release(st.obj);
         busrpc_name_release(nh);
         busrpc_conn_unref(c);
         busrpc_server_free(srv);

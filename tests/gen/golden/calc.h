@@ -326,7 +326,7 @@ int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*calculator_overflowed_handler)(int64_t value, const char *where, void *userdata);
 int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, void *userdata, busrpc_subscription **out);
 
@@ -370,7 +370,7 @@ extern const busrpc_interface_desc calculator_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int calculator_export(busrpc_conn *c, const char *path, const calculator_ops *ops, void *self, busrpc_object **out);

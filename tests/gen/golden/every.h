@@ -1091,7 +1091,7 @@ int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err);
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*every_changed_handler)(const every_basics *what, every_small why, const every_fd_array *handles, void *userdata);
 int every_on_changed(busrpc_proxy *p, every_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*every_ping_handler)(void *userdata);
@@ -1142,7 +1142,7 @@ extern const busrpc_interface_desc every_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int every_export(busrpc_conn *c, const char *path, const every_ops *ops, void *self, busrpc_object **out);
@@ -1227,7 +1227,7 @@ int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, 
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*events_tick_handler)(uint64_t n, void *userdata);
 int events_on_tick(busrpc_proxy *p, events_tick_handler cb, void *userdata, busrpc_subscription **out);
 
@@ -1262,7 +1262,7 @@ extern const busrpc_interface_desc events_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int events_export(busrpc_conn *c, const char *path, const events_ops *ops, void *self, busrpc_object **out);

@@ -493,7 +493,7 @@ int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *er
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*reserved_freed_handler)(const char *free, int32_t busrpc_arg_errno, void *userdata);
 int reserved_on_freed(busrpc_proxy *p, reserved_freed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*reserved_fired_handler)(int32_t p, const char *o, int32_t cb, int32_t userdata, const char *err, int32_t self, int32_t call, int32_t out, int32_t r, int32_t c, int32_t m, int32_t args, int32_t e, int32_t it, const reserved_rec *v, void *busrpc_userdata);
@@ -549,7 +549,7 @@ extern const busrpc_interface_desc reserved_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int reserved_export(busrpc_conn *c, const char *path, const reserved_ops *ops, void *self, busrpc_object **out);

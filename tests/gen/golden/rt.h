@@ -958,7 +958,7 @@ int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*round_trip_shared_handler)(busrpc_shm *data, uint64_t size, void *userdata);
 int round_trip_on_shared(busrpc_proxy *p, round_trip_shared_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*round_trip_happened_handler)(int64_t value, const char *where, const rt_entry *entry, void *userdata);
@@ -1019,7 +1019,7 @@ extern const busrpc_interface_desc round_trip_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out);

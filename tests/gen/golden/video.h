@@ -111,7 +111,7 @@ int video_player_get_all(busrpc_proxy *p, video_player_properties *ret, busrpc_e
  * arguments are borrowed until it returns (copy what you keep). A signal
  * whose arguments are invalid (an unknown enum value...) is dropped. @out may
  * be NULL (the subscription then lasts as long as the connection); else
- * busrpc_subscription_free() ends it. Return: 0 or a negative errno. */
+ * busrpc_subscription_release() ends it. Return: 0 or a negative errno. */
 typedef void (*video_player_stopped_handler)(uint32_t id, const char *why, void *userdata);
 int video_player_on_stopped(busrpc_proxy *p, video_player_stopped_handler cb, void *userdata, busrpc_subscription **out);
 
@@ -147,7 +147,7 @@ extern const busrpc_interface_desc video_player_interface;
  * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
  * @ops, @self: borrowed; they must outlive the object.
  * @out: may be NULL (the object lives as long as the connection); else
- *       busrpc_object_unexport() removes it.
+ *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int video_player_export(busrpc_conn *c, const char *path, const video_player_ops *ops, void *self, busrpc_object **out);

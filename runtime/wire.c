@@ -39,7 +39,6 @@ static const char *const err_names[WIRE_E__MAX] = {
         [WIRE_E_NUL] = "missing terminating NUL",
         [WIRE_E_BOOL] = "boolean not 0 or 1",
         [WIRE_E_ARRAY_LEN] = "array above 64 MiB",
-        [WIRE_E_ARRAY_FILL] = "array elements do not fill its length",
         [WIRE_E_ARRAY_PARTIAL] = "fixed-size array length not a multiple of its element",
         [WIRE_E_VARIANT] = "variant signature not one complete type",
         [WIRE_E_DEPTH] = "nested too deeply",

@@ -10,7 +10,7 @@
  * tests/test-wire.c and fuzz/fuzz-wire.c hold it against libdbus.
  *
  * Where libdbus and the specification differ, docs/reliability.md
- * ("The wire codec") says which one this follows; in short: libdbus's
+ * ("The wire codec against libdbus") says which one this follows; in short: libdbus's
  * verdict everywhere, except two documented places where busrpc is
  * stricter (WIRE_E_DEPTH and WIRE_E_FD_INDEX below).
  *
@@ -96,13 +96,12 @@ typedef enum WireErr {
         WIRE_E_REPLY_SERIAL,   /* REPLY_SERIAL 0 */
         WIRE_E_SIGNATURE,      /* a signature (syntax, length, dict entry rules) */
         WIRE_E_PADDING,        /* a padding byte is not zero */
-        WIRE_E_SHORT,          /* a value runs past the end of its message / container */
+        WIRE_E_SHORT,          /* a value runs past the end of its message, or of its array */
         WIRE_E_TRAILING,       /* bytes left after the last value of the body */
         WIRE_E_UTF8,           /* a string is not UTF-8, or holds a NUL */
         WIRE_E_NUL,            /* a string, path or signature lacks its terminating NUL */
         WIRE_E_BOOL,           /* a boolean other than 0 or 1 */
         WIRE_E_ARRAY_LEN,      /* an array above 64 MiB */
-        WIRE_E_ARRAY_FILL,     /* an array's elements do not end at its length */
         WIRE_E_ARRAY_PARTIAL,  /* a fixed-size array's length is not a multiple of its element's size */
         WIRE_E_VARIANT,        /* a variant's signature is not exactly one complete type */
         WIRE_E_DEPTH,          /* nesting above 32 arrays / 32 structs / 64 in all (stricter than libdbus) */

@@ -886,8 +886,10 @@ BUSRPC_EXPORT int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, vo
         return_if_fail(marshal_type_valid(type), -EINVAL);
         value_init(type, value);
         r = value_read(it, type, value, err);
-        if (r < 0)
+        if (r < 0) {
                 value_clear(type, value);
+                value_init(type, value);
+        }
         return r;
 }
 

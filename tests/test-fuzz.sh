@@ -58,7 +58,7 @@ fi
 regress=$(ls "$top_srcdir"/fuzz/regress/*/* 2>/dev/null)
 [ -n "$regress" ] || tap_bail "no regression inputs under $top_srcdir/fuzz/regress"
 [ -d "$top_srcdir/fuzz/msgs" ] || tap_bail "no seed messages in $top_srcdir/fuzz/msgs"
-for t in dispatch variant message wire; do
+for t in dispatch variant message wire marshal; do
 	fz=$top_builddir/fuzz/fuzz-$t
 	[ -x "$fz" ] || tap_bail "$fz not built (make fuzz/fuzz-$t)"
 	# shellcheck disable=SC2086 # one argument per file

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "busrpc-internal.h"
 
@@ -49,6 +51,69 @@ static inline void scratch_put(Scratch *s) {
         if (s->p != (void *)s->buf)
                 free(s->p);
         s->p = NULL;
+}
+
+/* Integers of enums and flags: their wire types. */
+static inline bool wire_signed(int w) {
+        return w == 'n' || w == 'i' || w == 'x';
+}
+
+static inline unsigned wire_bytes(int w) {
+        switch (w) {
+        case 'y':
+                return 1;
+        case 'n':
+        case 'q':
+                return 2;
+        case 'i':
+        case 'u':
+                return 4;
+        case 'x':
+        case 't':
+                return 8;
+        default:
+                return 0;
+        }
+}
+
+/* The integer of @size bytes at @v, sign- or zero-extended to 64 bits. */
+static inline uint64_t load_int(const void *v, unsigned size, bool sign) {
+        switch (size) {
+        case 1:
+                return sign ? (uint64_t)(int64_t) * (const int8_t *)v : *(const uint8_t *)v;
+        case 2:
+                return sign ? (uint64_t)(int64_t) * (const int16_t *)v : *(const uint16_t *)v;
+        case 4:
+                return sign ? (uint64_t)(int64_t) * (const int32_t *)v : *(const uint32_t *)v;
+        default:
+                return *(const uint64_t *)v;
+        }
+}
+
+static inline void store_int(void *v, unsigned size, uint64_t x) {
+        switch (size) {
+        case 1:
+                *(uint8_t *)v = (uint8_t)x;
+                break;
+        case 2:
+                *(uint16_t *)v = (uint16_t)x;
+                break;
+        case 4:
+                *(uint32_t *)v = (uint32_t)x;
+                break;
+        default:
+                *(uint64_t *)v = x;
+                break;
+        }
+}
+
+/* @x as an integer of @bytes bytes holds it, extended back to 64 bits:
+ * equal to @x exactly when @x fits. */
+static inline uint64_t int_norm(uint64_t x, unsigned bytes, bool sign) {
+        unsigned char buf[8];
+
+        store_int(buf, bytes, x);
+        return load_int(buf, bytes, sign);
 }
 
 /* Is the descriptor consistent (kinds, signatures, sizes, offsets)? */

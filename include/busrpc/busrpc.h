@@ -8,8 +8,13 @@
  *   needed gives -EINVAL, never a crash.
  * - x_new()/x_free(): free accepts NULL and returns NULL. Shared objects
  *   have x_ref()/x_unref(); unref accepts NULL and returns NULL.
- * - Every registration (object, name, subscription, timer) returns a handle;
- *   releasing the handle undoes the registration.
+ * - Every registration (source, name, object, subscription) returns a
+ *   handle, and one verb undoes it: busrpc_source_release(),
+ *   busrpc_name_release(), busrpc_object_release(),
+ *   busrpc_subscription_release() (NULL accepted; returns NULL; works after
+ *   the owner is gone). Passing NULL for the handle makes it floating: it
+ *   lives as long as its owner (the loop, the connection, the proxy's
+ *   connection).
  * - The library never prints, never exits, never aborts on input from the
  *   wire. It is not thread-safe: use one connection (and loop) per thread.
  */

@@ -9,6 +9,7 @@ libbusrpc_core_sources = \
 	runtime/creds.c runtime/creds.h \
 	runtime/server.c runtime/server.h runtime/limits.c runtime/driver.c runtime/driver.h \
 	runtime/registry.c runtime/registry.h runtime/object.c runtime/object.h \
+	runtime/dispatch.c runtime/dispatch.h \
 	runtime/introspect.c runtime/introspect.h runtime/property.c runtime/property.h \
 	runtime/call.c runtime/call.h
 libbusrpc_data_sources = \
@@ -29,10 +30,11 @@ libbusrpc_la_SOURCES = \
 	$(libbusrpc_wire_sources)
 # busrpc's own D-Bus wire codec (issue 12): not on the hot path yet.
 libbusrpc_wire_sources = \
-	runtime/wire.h runtime/wire.c runtime/wire-names.c runtime/wire-rw.c runtime/wire-value.c
+	runtime/wire.h runtime/wire.c runtime/wire-names.c runtime/wire-rw.c runtime/wire-value.c \
+	runtime/transport.c runtime/transport.h
 # The typed client: property watches and cache, ObjectManager client.
 libbusrpc_typing_sources = \
-	runtime/watch.c runtime/watch.h runtime/om-client.c
+	runtime/watch.c runtime/watch.h runtime/om-client.c runtime/getall.c
 libbusrpc_la_CFLAGS = $(AM_CFLAGS) $(VISIBILITY_CFLAGS) $(DBUS_CFLAGS)
 libbusrpc_la_LIBADD = $(DBUS_LIBS)
 libbusrpc_la_LDFLAGS = -version-info $(BUSRPC_LT_VERSION) \

@@ -24,3 +24,4 @@ include tests/marshal.mk
 include tests/props.mk
 include tests/shm.mk
 include tests/wire.mk
+include tests/transport.mk

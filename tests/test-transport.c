@@ -1,0 +1,960 @@
+/* test-transport.c: runtime/transport.c, busrpc reading and writing an
+ * authenticated D-Bus socket itself.
+ *
+ * - Over a socketpair, with libdbus's own marshalled messages
+ *   (dbus_message_marshal()) and raw sendmsg() with SCM_RIGHTS on the
+ *   other end: messages both ways with fds (what the transport sends must
+ *   load in dbus_message_demarshal()), split at every byte boundary with
+ *   their fds, many messages in one read, fds matched to their messages,
+ *   invalid messages, fds above the bound, surplus fds, a truncated control
+ *   message, a peer that never reads (the outgoing bound), EOF inside and
+ *   between messages. Every received fd is closed: the process's open fds
+ *   are counted before and after each case.
+ * - Two transports on a busrpc_loop: batched writes, partial writes of a
+ *   4 MiB message resumed on EPOLLOUT, 1,024 fds sent in five sendmsg()s.
+ * - A private dbus-daemon: libdbus connects and authenticates, busrpc takes
+ *   the socket over before anything else is sent (the client handover of
+ *   transport.h), sends Hello itself and calls itself through the daemon
+ *   with an fd and with 1 MiB.
+ */
+#include <dbus/dbus.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "data-bus.h"
+#include "tap.h"
+#include "transport.h"
+#include "wire.h"
+
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                tap_bail("opendir /proc/self/fd: %s", strerror(errno));
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the directory's own fd */
+}
+
+static int highest_fd(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int hi = 0;
+
+        if (!d)
+                tap_bail("opendir /proc/self/fd: %s", strerror(errno));
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.' && atoi(e->d_name) > hi)
+                        hi = atoi(e->d_name);
+        closedir(d);
+        return hi;
+}
+
+static ino_t ino_of(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return 0;
+        return st.st_ino;
+}
+
+static int new_memfd(void) {
+        int fd = memfd_create("transport", MFD_CLOEXEC);
+
+        if (fd < 0)
+                tap_bail("memfd_create: %s", strerror(errno));
+        return fd;
+}
+
+static void pair(int sv[2]) {
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                tap_bail("socketpair: %s", strerror(errno));
+}
+
+static void close_fds(int *fds, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+/* sendmsg() all of @len bytes, @fds with the first byte. */
+static void send_raw(int fd, const void *buf, size_t len, const int *fds, unsigned n_fds) {
+        union {
+                struct cmsghdr align;
+                char b[CMSG_SPACE(sizeof(int) * 253)];
+        } control;
+        size_t off = 0;
+
+        while (off < len) {
+                struct iovec iov = { (char *)buf + off, len - off };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                if (off == 0 && n_fds) {
+                        struct cmsghdr *c;
+
+                        memset(&control, 0, sizeof(control));
+                        mh.msg_control = control.b;
+                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                        c = CMSG_FIRSTHDR(&mh);
+                        c->cmsg_level = SOL_SOCKET;
+                        c->cmsg_type = SCM_RIGHTS;
+                        c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                        memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+                }
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+                if (n <= 0)
+                        tap_bail("sendmsg: %s", strerror(errno));
+                off += (size_t)n;
+        }
+}
+
+/* A method call marshalled by libdbus: (uint32 @tag, string, @n_fds x h). */
+static uint8_t *libdbus_call(uint32_t serial, uint32_t tag, const int *fds, unsigned n_fds, int *ret_len) {
+        DBusMessage *m = dbus_message_new_method_call("org.example.Peer", "/org/example/obj", "org.example.T",
+                                                      "Take");
+        const char *s = "some text for the body";
+        char *bytes = NULL;
+        uint8_t *copy;
+
+        if (!m || !dbus_message_append_args(m, DBUS_TYPE_UINT32, &tag, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID))
+                tap_bail("libdbus: append");
+        for (unsigned i = 0; i < n_fds; i++)
+                if (!dbus_message_append_args(m, DBUS_TYPE_UNIX_FD, &fds[i], DBUS_TYPE_INVALID))
+                        tap_bail("libdbus: append fd");
+        dbus_message_set_serial(m, serial);
+        if (!dbus_message_marshal(m, &bytes, ret_len))
+                tap_bail("dbus_message_marshal");
+        copy = malloc((size_t)*ret_len);
+        memcpy(copy, bytes, (size_t)*ret_len);
+        dbus_free(bytes);
+        dbus_message_unref(m);
+        return copy;
+}
+
+/* ---- what a transport received ---- */
+
+#define MAX_RX 600
+
+typedef struct Rx {
+        unsigned n;
+        uint32_t serial[MAX_RX];
+        uint32_t tag[MAX_RX]; /* libdbus's reading of the first argument, UINT32_MAX when none */
+        unsigned n_fds[MAX_RX];
+        ino_t ino[MAX_RX][4];
+        bool libdbus_ok[MAX_RX];
+        int closed; /* on_close calls */
+        int close_err;
+        int echo; /* reply to every call */
+        uint64_t bytes;
+} Rx;
+
+static int rx_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        Rx *rx = userdata;
+        DBusMessage *dm;
+        DBusError e;
+        unsigned i = rx->n;
+
+        if (i >= MAX_RX)
+                return 0;
+        rx->n++;
+        rx->bytes += m->size;
+        rx->serial[i] = m->serial;
+        rx->n_fds[i] = n_fds;
+        for (unsigned k = 0; k < n_fds && k < 4; k++)
+                rx->ino[i][k] = ino_of(fds[k]);
+        rx->tag[i] = UINT32_MAX;
+        if (m->signature && m->signature[0] == 'u') {
+                WireReader r;
+
+                wire_reader_init(&r, m, fds, n_fds);
+                wire_read_basic(&r, 'u', &rx->tag[i]);
+        }
+        /* libdbus cannot demarshal a message that carries fds: those are
+         * checked by the codec's parse alone (held against libdbus in test-wire) */
+        rx->libdbus_ok[i] = n_fds > 0;
+        if (!n_fds) {
+                dbus_error_init(&e);
+                dm = dbus_message_demarshal((const char *)m->data, (int)m->size, &e);
+                rx->libdbus_ok[i] = dm != NULL;
+                if (dm) {
+                        DBusMessageIter it;
+                        uint32_t tag = UINT32_MAX;
+
+                        if (dbus_message_iter_init(dm, &it) &&
+                            dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_UINT32)
+                                dbus_message_iter_get_basic(&it, &tag);
+                        rx->libdbus_ok[i] = tag == rx->tag[i];
+                        dbus_message_unref(dm);
+                }
+                dbus_error_free(&e);
+        }
+        if (rx->echo && m->type == WIRE_METHOD_CALL) {
+                WireHeader h = { .type = WIRE_METHOD_RETURN, .reply_serial = m->serial };
+                WireBuf b;
+                int k;
+
+                wire_buf_init(&b);
+                k = wire_message_build(&b, WIRE_NATIVE, &h, transport_next_serial(t), NULL, 0);
+                if (k > 0)
+                        k = transport_send(t, b.p, (size_t)k, NULL, 0);
+                wire_buf_free(&b);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static void rx_close(Transport *t, int error, void *userdata) {
+        Rx *rx = userdata;
+
+        (void)t;
+        rx->closed++;
+        rx->close_err = error;
+}
+
+static Transport *new_transport(int fd, Rx *rx) {
+        Transport *t;
+
+        memset(rx, 0, sizeof(*rx));
+        if (transport_new(&t, fd, rx_msg, rx_close, rx) < 0)
+                tap_bail("transport_new");
+        return t;
+}
+
+/* Read a whole message the transport wrote on @fd (blocking), with its fds. */
+static size_t recv_message(int fd, uint8_t *buf, size_t cap, int *fds, unsigned *n_fds) {
+        size_t len = 0, need = WIRE_FIXED_HEADER;
+
+        *n_fds = 0;
+        while (len < need) {
+                union {
+                        struct cmsghdr align;
+                        char b[CMSG_SPACE(sizeof(int) * 253)];
+                } control;
+                struct iovec iov = { buf + len, need - len };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                                     .msg_controllen = sizeof(control.b) };
+                ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+
+                if (n <= 0)
+                        tap_bail("recvmsg: %s", n ? strerror(errno) : "EOF");
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_type == SCM_RIGHTS) {
+                                unsigned k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+                                memcpy(fds + *n_fds, CMSG_DATA(c), k * sizeof(int));
+                                *n_fds += k;
+                        }
+                len += (size_t)n;
+                if (len == WIRE_FIXED_HEADER) {
+                        size_t more = 0;
+                        WireErr why;
+                        int k = wire_frame(buf, len, &more, &why);
+
+                        if (k == -EAGAIN && len + more <= cap)
+                                need = len + more;
+                        else if (k < 0)
+                                tap_bail("bad framing from the transport");
+                }
+        }
+        return len;
+}
+
+/* ---- cases ---- */
+
+static void test_both_ways(void) {
+        int sv[2], fds[2] = { new_memfd(), new_memfd() }, len, before;
+        uint8_t *bytes, back[4096];
+        int got[8];
+        unsigned n_got;
+        Transport *t;
+        Rx rx;
+
+        before = count_fds();
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        bytes = libdbus_call(7, 0xfeed, fds, 2, &len);
+        send_raw(sv[1], bytes, (size_t)len, fds, 2);
+        free(bytes);
+        is_int(transport_read(t), 0, "read: nothing more now");
+        is_int(rx.n, 1, "libdbus's call arrived");
+        is_int(rx.serial[0], 7, "its serial");
+        is_int(rx.tag[0], 0xfeed, "its first argument");
+        is_int(rx.n_fds[0], 2, "with its two fds");
+        ok(rx.ino[0][0] == ino_of(fds[0]) && rx.ino[0][1] == ino_of(fds[1]), "the very fds sent, in order");
+
+        /* the other way: a reply with an fd, built by the codec */
+        {
+                WireHeader h = { .type = WIRE_METHOD_RETURN, .reply_serial = 7, .signature = "h", .unix_fds = 1 };
+                uint32_t idx = 0, serial = transport_next_serial(t);
+                WireBuf b;
+                DBusMessage *dm;
+                DBusError e;
+                size_t n;
+                int k;
+
+                is_int(serial, 1, "the connection's first serial is 1");
+                wire_buf_init(&b);
+                k = wire_message_build(&b, WIRE_NATIVE, &h, serial, &idx, sizeof(idx));
+                ok(k > 0, "reply built");
+                is_int(transport_send(t, b.p, (size_t)k, &fds[1], 1), 0, "reply queued with an fd");
+                wire_buf_free(&b);
+                is_int(transport_flush(t), 0, "and written");
+                n = recv_message(sv[1], back, sizeof(back), got, &n_got);
+                is_int(n_got, 1, "the peer received one fd");
+                ok(n_got == 1 && ino_of(got[0]) == ino_of(fds[1]), "the fd sent");
+                {
+                        WireMsg wm;
+
+                        ok(wire_message_parse(&wm, back, n, 1, NULL) == (int)n && wm.unix_fds == 1,
+                           "the reply parses, UNIX_FDS 1");
+                }
+                /* libdbus refuses to demarshal fds: the same reply without its fd must load */
+                h.signature = NULL;
+                h.unix_fds = 0;
+                wire_buf_init(&b);
+                k = wire_message_build(&b, WIRE_NATIVE, &h, transport_next_serial(t), NULL, 0);
+                is_int(transport_send(t, b.p, (size_t)k, NULL, 0), 0, "a reply without an fd queued");
+                wire_buf_free(&b);
+                is_int(transport_flush(t), 0, "and written");
+                n = recv_message(sv[1], back, sizeof(back), got + 1, &n_got);
+                dbus_error_init(&e);
+                dm = dbus_message_demarshal((const char *)back, (int)n, &e);
+                ok(dm != NULL, "libdbus loads what the transport wrote");
+                if (dm) {
+                        is_int(dbus_message_get_type(dm), DBUS_MESSAGE_TYPE_METHOD_RETURN, "a method return");
+                        is_int(dbus_message_get_reply_serial(dm), 7, "to serial 7");
+                        is_int(dbus_message_get_serial(dm), 2, "with the transport's next serial");
+                        dbus_message_unref(dm);
+                }
+                dbus_error_free(&e);
+                close_fds(got, 1);
+        }
+        is_int(rx.closed, 0, "still open");
+        transport_free(t);
+        close(sv[1]);
+        close(fds[0]);
+        close(fds[1]);
+        is_int(count_fds(), before - 2, "no fd left open");
+}
+
+static void test_split_every_byte(void) {
+        int fds[2] = { new_memfd(), new_memfd() }, len, before = count_fds();
+        uint8_t *bytes = libdbus_call(3, 42, fds, 2, &len);
+        bool all = true;
+
+        for (int k = 1; k < len; k++) {
+                int sv[2];
+                Transport *t;
+                Rx rx;
+
+                pair(sv);
+                t = new_transport(sv[0], &rx);
+                send_raw(sv[1], bytes, (size_t)k, fds, 2);
+                transport_read(t);
+                if (rx.n != 0 || rx.closed) {
+                        all = false;
+                        tap_diag("split at %d: early delivery or close", k);
+                }
+                send_raw(sv[1], bytes + k, (size_t)(len - k), NULL, 0);
+                transport_read(t);
+                if (rx.n != 1 || rx.n_fds[0] != 2 || rx.ino[0][0] != ino_of(fds[0]) ||
+                    rx.ino[0][1] != ino_of(fds[1]) || rx.tag[0] != 42 || rx.closed) {
+                        all = false;
+                        tap_diag("split at %d: n %u fds %u closed %d", k, rx.n, rx.n_fds[0], rx.closed);
+                }
+                transport_free(t);
+                close(sv[1]);
+        }
+        ok(all, "a %d-byte message with 2 fds split at each of its %d boundaries: delivered once, whole, "
+                "with its fds",
+           len, len - 1);
+
+        /* one byte per write */
+        {
+                int sv[2];
+                Transport *t;
+                Rx rx;
+                bool early = false;
+
+                pair(sv);
+                t = new_transport(sv[0], &rx);
+                for (int k = 0; k < len; k++) {
+                        send_raw(sv[1], bytes + k, 1, fds, k == 0 ? 2 : 0);
+                        transport_read(t);
+                        if (k < len - 1 && rx.n)
+                                early = true;
+                }
+                ok(!early, "byte by byte: nothing before the last byte");
+                is_int(rx.n, 1, "byte by byte: delivered");
+                ok(rx.n_fds[0] == 2 && rx.ino[0][1] == ino_of(fds[1]), "byte by byte: with its fds");
+                transport_free(t);
+                close(sv[1]);
+        }
+        free(bytes);
+        close(fds[0]);
+        close(fds[1]);
+        is_int(count_fds(), before - 2, "no fd left open");
+}
+
+static void test_many_in_one_read(void) {
+        int sv[2], len, before = count_fds(), fds[3] = { new_memfd(), new_memfd(), new_memfd() };
+        uint8_t *all = NULL, *one;
+        size_t total = 0;
+        unsigned n = 200;
+        bool order = true;
+        Transport *t;
+        Rx rx;
+
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        for (unsigned i = 0; i < n; i++) {
+                one = libdbus_call(i + 1, i, NULL, 0, &len);
+                all = realloc(all, total + (size_t)len);
+                memcpy(all + total, one, (size_t)len);
+                total += (size_t)len;
+                free(one);
+        }
+        ok(total < TRANSPORT_READ_SIZE, "%u messages, %zu bytes: less than one read", n, total);
+        send_raw(sv[1], all, total, NULL, 0);
+        free(all);
+        transport_read(t);
+        is_int(rx.n, n, "all delivered");
+        is_int(transport_stats(t)->reads, 1, "by one recvmsg()");
+        for (unsigned i = 0; i < rx.n; i++)
+                if (rx.serial[i] != i + 1 || rx.tag[i] != i || !rx.libdbus_ok[i])
+                        order = false;
+        ok(order, "in order, each as libdbus reads it");
+
+        /* three messages in a row: none, two and one fd, each its own */
+        rx.n = 0;
+        one = libdbus_call(1000, 0, NULL, 0, &len);
+        send_raw(sv[1], one, (size_t)len, NULL, 0);
+        free(one);
+        one = libdbus_call(1001, 1, fds, 2, &len);
+        send_raw(sv[1], one, (size_t)len, fds, 2);
+        free(one);
+        one = libdbus_call(1002, 2, &fds[2], 1, &len);
+        send_raw(sv[1], one, (size_t)len, &fds[2], 1);
+        free(one);
+        transport_read(t);
+        is_int(rx.n, 3, "three more messages");
+        ok(rx.n_fds[0] == 0 && rx.n_fds[1] == 2 && rx.n_fds[2] == 1, "with 0, 2 and 1 fds");
+        ok(rx.ino[1][0] == ino_of(fds[0]) && rx.ino[1][1] == ino_of(fds[1]) && rx.ino[2][0] == ino_of(fds[2]),
+           "each message got its own fds");
+        is_int(transport_stats(t)->fds_dropped, 0, "no fd dropped");
+        is_int(rx.closed, 0, "still open");
+        transport_free(t);
+        close(sv[1]);
+        close_fds(fds, 3);
+        is_int(count_fds(), before, "no fd left open");
+}
+
+/* Corrupt a valid message at @at with @v: the transport must close. */
+static void invalid_case(const char *what, int at, uint8_t v, unsigned declared, unsigned sent) {
+        int sv[2], len, before = count_fds(), fds[2] = { new_memfd(), new_memfd() };
+        uint8_t *good = libdbus_call(1, 1, NULL, 0, &len), *bad;
+        int bad_len;
+        char c;
+        Transport *t;
+        Rx rx;
+
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        bad = libdbus_call(2, 2, fds, declared, &bad_len);
+        if (at >= 0)
+                bad[at] = v;
+        send_raw(sv[1], good, (size_t)len, NULL, 0);
+        send_raw(sv[1], bad, (size_t)bad_len, fds, sent);
+        ok(transport_read(t) < 0, "%s: read fails", what);
+        is_int(rx.n, 1, "the valid message before it was delivered");
+        is_int(rx.closed, 1, "on_close once");
+        is_int(rx.close_err, -EBADMSG, "as an invalid message");
+        ok(!transport_is_open(t) && transport_fd(t) == -1, "the transport is closed");
+        is_int(recv(sv[1], &c, 1, MSG_DONTWAIT), 0, "the peer sees EOF");
+        is_int(transport_send(t, good, (size_t)len, NULL, 0), -ENOTCONN, "sending afterwards: -ENOTCONN");
+        transport_free(t);
+        close(sv[1]);
+        close_fds(fds, 2);
+        free(good);
+        free(bad);
+        is_int(count_fds(), before, "every fd closed (sent ones too)");
+}
+
+static void test_invalid(void) {
+        invalid_case("serial 0", 8, 0, 2, 2); /* serial 2 -> 0 (one byte: little-endian) */
+        invalid_case("byte order 'x'", 0, 'x', 2, 2);
+        invalid_case("protocol version 2", 3, 2, 1, 1);
+        invalid_case("message type 0", 1, 0, 0, 0);
+        invalid_case("UNIX_FDS 2, one fd sent", -1, 0, 2, 1);
+}
+
+/* A message with no body and UNIX_FDS @n, sent by a transport: fds in
+ * several sendmsg()s. */
+static void fd_count_case(unsigned n, bool accepted) {
+        int sv[2], before = count_fds(), fd = new_memfd(), *many = malloc(n * sizeof(int));
+        WireHeader h = { .type = WIRE_SIGNAL, .path = "/a", .interface = "org.example.T", .member = "Fds",
+                         .unix_fds = n };
+        Transport *a, *b;
+        Rx ra, rb;
+        WireBuf buf;
+        int k;
+
+        for (unsigned i = 0; i < n; i++)
+                many[i] = fd;
+        pair(sv);
+        a = new_transport(sv[0], &ra);
+        b = new_transport(sv[1], &rb);
+        wire_buf_init(&buf);
+        k = wire_message_build(&buf, WIRE_NATIVE, &h, transport_next_serial(a), NULL, 0);
+        if (n > TRANSPORT_MAX_FDS) {
+                is_int(transport_send(a, buf.p, (size_t)k, many, n), -EINVAL, "the transport never sends more");
+                /* a raw peer does: 253 fds with each of the first bytes */
+                for (unsigned sent = 0, at = 0; sent < n; at++) {
+                        unsigned nf = n - sent > 253 ? 253 : n - sent;
+
+                        send_raw(sv[0], buf.p + at, sent + nf < n ? 1 : (size_t)k - at, many + sent, nf);
+                        sent += nf;
+                }
+                transport_free(a);
+                a = NULL;
+        } else
+                is_int(transport_send(a, buf.p, (size_t)k, many, n), 0, "a message with fds queued");
+        for (int i = 0; a && i < 20 && transport_outgoing_bytes(a); i++) {
+                transport_flush(a);
+                transport_read(b);
+        }
+        transport_read(b);
+        if (a) {
+                is_int(transport_outgoing_bytes(a), 0, "written");
+                ok(transport_stats(a)->writes >= (n + 252) / 253,
+                   "in %" PRIu64 " sendmsg()s (253 fds each at most)", transport_stats(a)->writes);
+        }
+        if (accepted) {
+                is_int(rb.n, 1, "received");
+                is_int(rb.n_fds[0], n, "with every fd");
+                ok(rb.ino[0][0] == ino_of(fd) && rb.ino[0][2] == ino_of(fd), "the fds sent");
+                is_int(rb.closed, 0, "still open");
+        } else {
+                is_int(rb.n, 0, "not delivered");
+                is_int(rb.closed, 1, "the connection closed");
+                is_int(rb.close_err, -ETOOMANYREFS, "for too many fds");
+        }
+        wire_buf_free(&buf);
+        transport_free(a);
+        transport_free(b);
+        close(fd);
+        free(many);
+        is_int(count_fds(), before, "every fd closed, received and dup'ed");
+}
+
+static void test_fd_bounds(void) {
+        fd_count_case(3, true);
+        fd_count_case(TRANSPORT_MAX_FDS, true);
+        fd_count_case(TRANSPORT_MAX_FDS + 1, false);
+
+        /* surplus: one fd declared, three sent; the next message's fds are its own */
+        {
+                int sv[2], len, before = count_fds(), fds[4] = { new_memfd(), new_memfd(), new_memfd(), new_memfd() };
+                uint8_t *one;
+                Transport *t;
+                Rx rx;
+
+                pair(sv);
+                t = new_transport(sv[0], &rx);
+                one = libdbus_call(1, 1, fds, 1, &len);
+                send_raw(sv[1], one, (size_t)len, fds, 3);
+                free(one);
+                one = libdbus_call(2, 2, &fds[3], 1, &len);
+                send_raw(sv[1], one, (size_t)len, &fds[3], 1);
+                free(one);
+                transport_read(t);
+                is_int(rx.n, 2, "both delivered");
+                ok(rx.n_fds[0] == 1 && rx.ino[0][0] == ino_of(fds[0]), "the first took its one fd");
+                ok(rx.n_fds[1] == 1 && rx.ino[1][0] == ino_of(fds[3]), "the second its own, not a surplus one");
+                is_int(transport_stats(t)->fds_dropped, 2, "the two surplus fds dropped");
+                transport_free(t);
+                close(sv[1]);
+                close_fds(fds, 4);
+                is_int(count_fds(), before, "and closed");
+        }
+
+        /* MSG_CTRUNC: fds the receiver cannot take (RLIMIT_NOFILE) */
+        {
+                int sv[2], len, before, fds[64], fill[1024], n_fill;
+                struct rlimit old, low;
+                uint8_t *one;
+                Transport *t;
+                Rx rx;
+
+                for (int i = 0; i < 64; i++)
+                        fds[i] = new_memfd();
+                before = count_fds();
+                pair(sv);
+                t = new_transport(sv[0], &rx);
+                one = libdbus_call(1, 1, fds, 0, &len);
+                send_raw(sv[1], one, (size_t)len, fds, 64);
+                free(one);
+                {
+                        int hi = highest_fd(), f;
+
+                        n_fill = 0;
+                        while ((f = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && f < hi && n_fill < 1024)
+                                fill[n_fill++] = f;
+                        if (f >= 0)
+                                close(f);
+                }
+                getrlimit(RLIMIT_NOFILE, &old);
+                low = old;
+                low.rlim_cur = (rlim_t)highest_fd() + 4;
+                setrlimit(RLIMIT_NOFILE, &low);
+                transport_read(t);
+                setrlimit(RLIMIT_NOFILE, &old);
+                close_fds(fill, n_fill);
+                is_int(rx.closed, 1, "a truncated control message closes the connection");
+                is_int(rx.close_err, -ETOOMANYREFS, "as fds lost");
+                is_int(rx.n, 0, "and delivers nothing");
+                transport_free(t);
+                close(sv[1]);
+                is_int(count_fds(), before, "the fds that did arrive are closed");
+                close_fds(fds, 64);
+        }
+}
+
+static void test_outgoing_bound(void) {
+        int sv[2], before = count_fds();
+        size_t body_len = 64 * 1024 - 64, accepted = 0, at_default, peak = 0;
+        WireHeader h = { .type = WIRE_SIGNAL, .path = "/a", .interface = "org.example.T", .member = "Big",
+                         .signature = "ay" };
+        uint8_t *body = calloc(1, body_len + 4);
+        WireBuf b;
+        Transport *t;
+        Rx rx;
+        int k, r = 0;
+
+        *(uint32_t *)body = (uint32_t)body_len; /* ay of body_len zeros */
+        wire_buf_init(&b);
+        k = wire_message_build(&b, WIRE_NATIVE, &h, 1, body, body_len + 4);
+        ok(k > 0, "a %d-byte signal", k);
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        is_int(transport_get_max_outgoing_bytes(t), 16u << 20, "default bound: 16 MiB");
+        is_int(transport_set_max_outgoing_bytes(t, 0x80000000u), -EINVAL, "above INT32_MAX: -EINVAL");
+        is_int(transport_set_max_outgoing_bytes(t, 0), 0, "0: the default");
+        is_int(transport_get_max_outgoing_bytes(t), 16u << 20, "is 16 MiB");
+        while (accepted < 10000 && (r = transport_send(t, b.p, (size_t)k, NULL, 0)) == 0) {
+                accepted++;
+                transport_flush(t);
+                if (transport_outgoing_bytes(t) > peak)
+                        peak = transport_outgoing_bytes(t);
+        }
+        is_int(r, -ENOBUFS, "a peer that never reads: -ENOBUFS in the end");
+        ok(peak <= 16u << 20, "never more than 16 MiB queued (peak %zu)", peak);
+        ok(accepted * (size_t)k >= 16u << 20, "but 16 MiB were queued (%zu messages)", accepted);
+        is_int(rx.closed, 1, "the connection is closed");
+        is_int(rx.close_err, -ENOBUFS, "for the bound");
+        at_default = accepted;
+        transport_free(t);
+        close(sv[1]);
+
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        is_int(transport_set_max_outgoing_bytes(t, 1u << 20), 0, "bound set to 1 MiB");
+        accepted = peak = 0;
+        while (accepted < 10000 && (r = transport_send(t, b.p, (size_t)k, NULL, 0)) == 0) {
+                accepted++;
+                transport_flush(t);
+                if (transport_outgoing_bytes(t) > peak)
+                        peak = transport_outgoing_bytes(t);
+        }
+        is_int(r, -ENOBUFS, "-ENOBUFS");
+        ok(peak <= 1u << 20, "never more than 1 MiB queued (peak %zu)", peak);
+        ok(accepted + 240 <= at_default, "15 MiB fewer accepted (%zu against %zu)", accepted, at_default);
+        transport_free(t);
+        close(sv[1]);
+        wire_buf_free(&b);
+        free(body);
+        is_int(count_fds(), before, "no fd left open");
+}
+
+static void test_eof(void) {
+        int sv[2], len, before = count_fds(), fd = new_memfd();
+        uint8_t *one = libdbus_call(1, 1, &fd, 1, &len);
+        Transport *t;
+        Rx rx;
+
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        send_raw(sv[1], one, (size_t)len, &fd, 1);
+        send_raw(sv[1], one, (size_t)len / 2, &fd, 1);
+        close(sv[1]);
+        transport_read(t);
+        is_int(rx.n, 1, "the whole message delivered");
+        is_int(rx.closed, 1, "EOF inside the next one closes");
+        is_int(rx.close_err, -EPIPE, "as -EPIPE");
+        transport_free(t);
+        close(fd);
+        is_int(count_fds(), before, "the half message's fd closed");
+
+        free(one);
+        one = libdbus_call(2, 2, NULL, 0, &len);
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        send_raw(sv[1], one, (size_t)len, NULL, 0);
+        close(sv[1]);
+        transport_read(t);
+        is_int(rx.n, 1, "EOF between messages: the message delivered");
+        ok(rx.closed == 1 && rx.close_err == 0, "and a clean close (0)");
+        transport_free(t);
+        free(one);
+}
+
+/* ---- two transports on a loop ---- */
+
+typedef struct Pair {
+        Rx *a, *b;
+        unsigned want_a, want_b;
+} Pair;
+
+static bool wait_loop(busrpc_loop *l, bool (*cond)(void *), void *arg) {
+        for (int i = 0; i < 100000 && !cond(arg); i++)
+                if (busrpc_loop_iterate(l, 10000) < 0)
+                        return false;
+        return cond(arg);
+}
+
+static bool pair_done(void *arg) {
+        Pair *p = arg;
+
+        return (p->a->n >= p->want_a && p->b->n >= p->want_b) || p->a->closed || p->b->closed;
+}
+
+static bool rx_closed(void *arg) {
+        return ((Rx *)arg)->closed > 0;
+}
+
+static void test_loop(void) {
+        int sv[2], before = count_fds(), fd = new_memfd();
+        size_t big = 4u << 20;
+        WireHeader h = { .type = WIRE_METHOD_CALL, .path = "/a", .member = "Ping" };
+        WireHeader hb = { .type = WIRE_METHOD_CALL, .path = "/a", .member = "Big", .signature = "ay" };
+        busrpc_loop *l;
+        Transport *a, *b;
+        Rx ra, rb;
+        WireBuf buf;
+        Pair p = { &ra, &rb, 0, 0 };
+        uint8_t *body;
+        int k;
+
+        if (busrpc_loop_new(&l) < 0)
+                tap_bail("busrpc_loop_new");
+        pair(sv);
+        a = new_transport(sv[0], &ra);
+        b = new_transport(sv[1], &rb);
+        rb.echo = 1;
+        ok(transport_attach(a, l) == 0 && transport_attach(b, l) == 0, "both attached to a loop");
+        wire_buf_init(&buf);
+        for (int i = 0; i < 100; i++) {
+                buf.n = 0;
+                h.unix_fds = i == 50 ? 1 : 0;
+                k = wire_message_build(&buf, WIRE_NATIVE, &h, transport_next_serial(a), NULL, 0);
+                if (transport_send(a, buf.p, (size_t)k, i == 50 ? &fd : NULL, i == 50 ? 1 : 0) < 0)
+                        tap_bail("send");
+        }
+        p.want_a = p.want_b = 100;
+        ok(wait_loop(l, pair_done, &p), "100 calls and 100 replies through the loop");
+        is_int(rb.n, 100, "100 calls received");
+        is_int(ra.n, 100, "100 replies received");
+        ok(rb.n_fds[50] == 1 && rb.ino[50][0] == ino_of(fd), "the 51st call carried its fd");
+        is_int(transport_stats(b)->fds_in, 1, "one fd in all");
+        ok(transport_stats(a)->writes <= 4, "the 100 calls went in %" PRIu64 " sendmsg()s",
+           transport_stats(a)->writes);
+        ok(transport_stats(b)->writes < 100, "the 100 replies in %" PRIu64 " sendmsg()s",
+           transport_stats(b)->writes);
+
+        /* 4 MiB: more than the socket takes at once */
+        body = calloc(1, big + 4);
+        *(uint32_t *)body = (uint32_t)big;
+        buf.n = 0;
+        k = wire_message_build(&buf, WIRE_NATIVE, &hb, transport_next_serial(a), body, big + 4);
+        free(body);
+        ok(k > 0 && transport_send(a, buf.p, (size_t)k, NULL, 0) == 0, "a 4 MiB call queued");
+        p.want_a = p.want_b = 101;
+        ok(wait_loop(l, pair_done, &p), "delivered, and answered");
+        is_int(rb.serial[100], 101, "the big call arrived whole");
+        ok(rb.libdbus_ok[100], "libdbus loads it");
+        ok(transport_stats(a)->writes > 5, "in several partial writes (%" PRIu64 " sendmsg()s in all)",
+           transport_stats(a)->writes);
+        is_int(ra.closed + rb.closed, 0, "both still open");
+
+        /* the peer goes: the other sees EOF from the loop */
+        transport_free(b);
+        ok(wait_loop(l, rx_closed, &ra) && ra.close_err == 0, "the peer's close is seen (EOF: 0)");
+        transport_free(a);
+        wire_buf_free(&buf);
+        busrpc_loop_unref(l);
+        close(fd);
+        is_int(count_fds(), before, "no fd left open");
+}
+
+/* ---- a real dbus-daemon: libdbus authenticates, busrpc takes over ---- */
+
+typedef struct Bus {
+        Rx rx;
+        Transport *t;
+        char unique[64];
+        uint32_t hello_serial;
+        bool hello_done, name_acquired;
+        unsigned echoed;
+        ino_t echo_ino;
+        unsigned echo_fds;
+        uint32_t big_len;
+} Bus;
+
+static int bus_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        Bus *bus = userdata;
+        WireReader r;
+        const char *s;
+
+        (void)t;
+        wire_reader_init(&r, m, fds, n_fds);
+        if (m->type == WIRE_METHOD_RETURN && m->reply_serial == bus->hello_serial && m->signature &&
+            strcmp(m->signature, "s") == 0 && wire_read_basic(&r, 's', &s) == 0) {
+                snprintf(bus->unique, sizeof(bus->unique), "%s", s);
+                bus->hello_done = true;
+        } else if (m->type == WIRE_SIGNAL && m->member && strcmp(m->member, "NameAcquired") == 0) {
+                bus->name_acquired = true;
+        } else if (m->type == WIRE_METHOD_CALL && m->member && strcmp(m->member, "Echo") == 0) {
+                bus->echoed++;
+                bus->echo_fds = n_fds;
+                if (n_fds)
+                        bus->echo_ino = ino_of(fds[0]);
+                if (m->signature && strcmp(m->signature, "ay") == 0) {
+                        WireReader sub;
+
+                        if (wire_read_enter(&r, &sub) == 0)
+                                bus->big_len = wire_reader_left(&sub);
+                }
+        }
+        return 0;
+}
+
+static bool bus_hello(void *arg) {
+        Bus *b = arg;
+        return (b->hello_done && b->name_acquired) || b->rx.closed;
+}
+
+static bool bus_echo1(void *arg) {
+        Bus *b = arg;
+        return b->echoed >= 1 || b->rx.closed;
+}
+
+static bool bus_echo2(void *arg) {
+        Bus *b = arg;
+        return b->echoed >= 2 || b->rx.closed;
+}
+
+static void test_dbus_daemon(void) {
+        TestBus tb;
+        DBusConnection *dc;
+        DBusError e;
+        busrpc_loop *l;
+        Bus bus = { 0 };
+        int fd = -1, memfd = new_memfd(), k, before = count_fds();
+        WireBuf b;
+
+        test_bus_start(&tb);
+        dbus_error_init(&e);
+        dc = dbus_connection_open_private(tb.address, &e);
+        if (!dc)
+                tap_bail("connect to the private bus: %s", e.message);
+        /* libdbus does the client side of SASL EXTERNAL (and NEGOTIATE_UNIX_FD) */
+        for (int i = 0; i < 1000 && !dbus_connection_get_is_authenticated(dc); i++)
+                dbus_connection_read_write(dc, 1000);
+        ok(dbus_connection_get_is_authenticated(dc), "libdbus authenticated the connection");
+        ok(dbus_connection_can_send_type(dc, DBUS_TYPE_UNIX_FD), "with fd passing agreed");
+        if (dbus_connection_get_socket(dc, &fd))
+                fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        ok(fd >= 0, "busrpc takes the socket over");
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+        if (fd < 0)
+                tap_bail("no socket");
+        if (busrpc_loop_new(&l) < 0)
+                tap_bail("busrpc_loop_new");
+        if (transport_new(&bus.t, fd, bus_msg, rx_close, &bus.rx) < 0 || transport_attach(bus.t, l) < 0)
+                tap_bail("transport");
+
+        wire_buf_init(&b);
+        {
+                WireHeader h = { .type = WIRE_METHOD_CALL, .path = "/org/freedesktop/DBus",
+                                 .interface = "org.freedesktop.DBus", .member = "Hello",
+                                 .destination = "org.freedesktop.DBus" };
+
+                bus.hello_serial = transport_next_serial(bus.t);
+                k = wire_message_build(&b, WIRE_NATIVE, &h, bus.hello_serial, NULL, 0);
+                is_int(transport_send(bus.t, b.p, (size_t)k, NULL, 0), 0, "Hello sent by busrpc");
+        }
+        ok(wait_loop(l, bus_hello, &bus) && bus.hello_done, "the daemon answers Hello: %s", bus.unique);
+        ok(bus.name_acquired, "and NameAcquired arrives");
+        {
+                WireHeader h = { .type = WIRE_METHOD_CALL, .path = "/a", .interface = "org.example.T",
+                                 .member = "Echo", .destination = bus.unique, .signature = "h", .unix_fds = 1,
+                                 .flags = WIRE_FLAG_NO_REPLY };
+                uint32_t idx = 0;
+
+                b.n = 0;
+                k = wire_message_build(&b, WIRE_NATIVE, &h, transport_next_serial(bus.t), &idx, 4);
+                is_int(transport_send(bus.t, b.p, (size_t)k, &memfd, 1), 0, "a call to itself with an fd");
+        }
+        ok(wait_loop(l, bus_echo1, &bus) && bus.echoed == 1, "it comes back through the daemon");
+        ok(bus.echo_fds == 1 && bus.echo_ino == ino_of(memfd), "with the fd");
+        {
+                WireHeader h = { .type = WIRE_METHOD_CALL, .path = "/a", .interface = "org.example.T",
+                                 .member = "Echo", .destination = bus.unique, .signature = "ay",
+                                 .flags = WIRE_FLAG_NO_REPLY };
+                uint32_t big = 1u << 20;
+                uint8_t *body = calloc(1, big + 4);
+
+                memcpy(body, &big, 4);
+                b.n = 0;
+                k = wire_message_build(&b, WIRE_NATIVE, &h, transport_next_serial(bus.t), body, big + 4);
+                free(body);
+                is_int(transport_send(bus.t, b.p, (size_t)k, NULL, 0), 0, "a 1 MiB call to itself");
+        }
+        ok(wait_loop(l, bus_echo2, &bus) && bus.echoed == 2, "it comes back too");
+        is_int(bus.big_len, 1u << 20, "all of it");
+        is_int(bus.rx.closed, 0, "the connection stays up");
+        wire_buf_free(&b);
+        transport_free(bus.t);
+        busrpc_loop_unref(l);
+        test_bus_stop(&tb);
+        dbus_error_free(&e);
+        close(memfd);
+        is_int(count_fds(), before - 1, "no fd left open");
+}
+
+int main(void) {
+        TAP_RUN(test_both_ways);
+        TAP_RUN(test_split_every_byte);
+        TAP_RUN(test_many_in_one_read);
+        TAP_RUN(test_invalid);
+        TAP_RUN(test_fd_bounds);
+        TAP_RUN(test_outgoing_bound);
+        TAP_RUN(test_eof);
+        TAP_RUN(test_loop);
+        TAP_RUN(test_dbus_daemon);
+        dbus_shutdown();
+        return tap_done();
+}

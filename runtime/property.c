@@ -321,7 +321,7 @@ typedef struct Changes {
         busrpc_object *o; /* referenced */
         const busrpc_property_desc **props;
         size_t n, cap;
-        struct Changes *next;
+        struct Changes *prev, *next;
 } Changes;
 
 /* What waits on one object tree (bus or peer conn, or a server's all-peers
@@ -331,8 +331,16 @@ typedef struct Pending {
         busrpc_loop *loop;    /* @timer's; not referenced (the tree holds it) */
         busrpc_source *timer; /* NULL while nothing is scheduled */
         Changes *first, *last;
+        /* Changes by object (linear probing, at most half full), once
+         * INDEX_MIN objects wait: a service that changes many objects in
+         * one iteration finds each in O(1). NULL below that, or when the
+         * table could not grow (the list is walked then). */
+        Changes **index;
+        size_t index_mask, n;
         struct Pending *next;
 } Pending;
+
+#define INDEX_MIN 8
 
 static __thread Pending *pending;
 
@@ -340,6 +348,84 @@ static Pending *pending_find(busrpc_conn *tree) {
         for (Pending *pd = pending; pd; pd = pd->next)
                 if (pd->tree == tree)
                         return pd;
+        return NULL;
+}
+
+static size_t obj_hash(const busrpc_object *o) {
+        uint64_t x = (uint64_t)(uintptr_t)o;
+
+        x ^= x >> 29;
+        x *= UINT64_C(0x9E3779B97F4A7C15);
+        return (size_t)(x ^ (x >> 32));
+}
+
+static void index_put(Pending *pd, Changes *ch) {
+        size_t i = obj_hash(ch->o) & pd->index_mask;
+
+        while (pd->index[i])
+                i = (i + 1) & pd->index_mask;
+        pd->index[i] = ch;
+}
+
+/* @ch was appended to @pd's list: index it (or build the index). */
+static void index_add(Pending *pd, Changes *ch) {
+        Changes **v;
+        size_t cap;
+
+        pd->n++;
+        if (pd->index && 2 * pd->n <= pd->index_mask + 1) {
+                index_put(pd, ch);
+                return;
+        }
+        free(pd->index);
+        pd->index = NULL;
+        if (pd->n < INDEX_MIN)
+                return;
+        for (cap = 4 * INDEX_MIN; cap < 4 * pd->n; cap *= 2)
+                ;
+        v = calloc(cap, sizeof(*v));
+        if (!v)
+                return; /* the list is walked instead */
+        pd->index = v;
+        pd->index_mask = cap - 1;
+        for (Changes *c = pd->first; c; c = c->next)
+                index_put(pd, c);
+}
+
+/* Take @ch out of @pd's index (backward-shift deletion). */
+static void index_remove(Pending *pd, Changes *ch) {
+        size_t i, j, k;
+
+        pd->n--;
+        if (!pd->index)
+                return;
+        for (i = obj_hash(ch->o) & pd->index_mask; pd->index[i] != ch; i = (i + 1) & pd->index_mask)
+                ;
+        pd->index[i] = NULL;
+        for (j = (i + 1) & pd->index_mask; pd->index[j]; j = (j + 1) & pd->index_mask) {
+                k = obj_hash(pd->index[j]->o) & pd->index_mask;
+                /* the entry at j may move to i unless its home lies in (i, j] */
+                if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+                        continue;
+                pd->index[i] = pd->index[j];
+                pd->index[j] = NULL;
+                i = j;
+        }
+}
+
+static Changes *changes_find(Pending *pd, busrpc_object *o) {
+        /* Changes come in runs on one object: the last one first. */
+        if (pd->last && pd->last->o == o)
+                return pd->last;
+        if (!pd->index) {
+                for (Changes *c = pd->first; c; c = c->next)
+                        if (c->o == o)
+                                return c;
+                return NULL;
+        }
+        for (size_t i = obj_hash(o) & pd->index_mask; pd->index[i]; i = (i + 1) & pd->index_mask)
+                if (pd->index[i]->o == o)
+                        return pd->index[i];
         return NULL;
 }
 
@@ -357,6 +443,7 @@ static void pending_free(Pending *pd) {
                         break;
                 }
         busrpc_source_release(pd->timer);
+        free(pd->index);
         free(pd);
 }
 
@@ -472,21 +559,20 @@ int property_flush_tree(busrpc_conn *tree) {
 
 int property_flush_object(busrpc_object *o) {
         Pending *pd = o->conn ? pending_find(o->conn) : NULL;
-        Changes *prev = NULL, *ch;
+        Changes *ch = pd ? changes_find(pd, o) : NULL;
 
-        if (!pd)
-                return 0;
-        for (ch = pd->first; ch && ch->o != o; ch = ch->next)
-                prev = ch;
         if (!ch)
                 return 0;
-        if (prev)
-                prev->next = ch->next;
+        index_remove(pd, ch);
+        if (ch->prev)
+                ch->prev->next = ch->next;
         else
                 pd->first = ch->next;
-        if (pd->last == ch)
-                pd->last = prev;
-        ch->next = NULL;
+        if (ch->next)
+                ch->next->prev = ch->prev;
+        else
+                pd->last = ch->prev;
+        ch->prev = ch->next = NULL;
         if (!pd->first)
                 pending_free(pd);
         return changes_send_all(ch);
@@ -506,7 +592,7 @@ static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
         busrpc_conn *tree = o->conn;
         busrpc_loop *loop = busrpc_conn_get_loop(tree);
         Pending *pd = pending_find(tree);
-        Changes *ch = NULL;
+        Changes *ch;
         int r;
 
         if (!pd) {
@@ -517,12 +603,7 @@ static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
                 pd->next = pending;
                 pending = pd;
         }
-        /* Changes come in runs on one object: look at the last one first. */
-        if (pd->last && pd->last->o == o)
-                ch = pd->last;
-        for (Changes *c = pd->first; !ch && c; c = c->next)
-                if (c->o == o)
-                        ch = c;
+        ch = changes_find(pd, o);
         if (!ch) {
                 ch = calloc(1, sizeof(*ch));
                 if (!ch) {
@@ -531,11 +612,13 @@ static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
                         return -ENOMEM;
                 }
                 ch->o = object_ref(o);
+                ch->prev = pd->last;
                 if (pd->last)
                         pd->last->next = ch;
                 else
                         pd->first = ch;
                 pd->last = ch;
+                index_add(pd, ch);
         }
         for (size_t i = 0; i < ch->n; i++)
                 if (ch->props[i] == p)

@@ -24,7 +24,8 @@
 #define O2 "/org/busrpc/Props/b"
 #define PC1 "PC " O1 " " IFACE
 #define PC2 "PC " O2 " " IFACE
-#define MAX_SEEN 32
+#define MAX_SEEN 64
+#define N_MANY 40
 
 static char dir[] = "/tmp/busrpc-test-notify-XXXXXX";
 static busrpc_loop *loop;
@@ -270,6 +271,52 @@ static void test_server_goes(void) {
         peer_close(&t);
 }
 
+/* Many objects changed in one iteration (the queue's index by object),
+ * two of them unexported with their changes queued. */
+static void test_many(void) {
+        busrpc_object *m[N_MANY];
+        char path[64], want[256];
+        bool in_order = true;
+        Peer t;
+        int r = 0;
+
+        peer_open(&t, "many");
+        for (int i = 0; i < N_MANY; i++) {
+                snprintf(path, sizeof(path), O1 "/m/%d", i);
+                if (busrpc_object_export(busrpc_server_conn(t.srv), path, &iface, NULL, NULL, &m[i]) < 0)
+                        tap_bail("export %s", path);
+        }
+        value_a = 7, value_b = 8;
+        for (int i = 0; i < N_MANY && r >= 0; i++)
+                r = busrpc_object_notify(m[i], "A");
+        for (int i = N_MANY - 1; i >= 0 && r >= 0; i--)
+                r = busrpc_object_notify(m[i], "B");
+        is_int(r, 0, "A then B queued on 40 objects");
+        m[5] = busrpc_object_release(m[5]);
+        m[17] = busrpc_object_release(m[17]);
+        for (int i = 0; i < N_MANY && r >= 0; i++)
+                if (m[i])
+                        r = busrpc_object_notify(m[i], "Inv");
+        is_int(r, 0, "another change on each of the others, after two left the queue");
+        ok(wait_seen(N_MANY), "40 signals");
+        is_str(seen[0], "PC " O1 "/m/5 " IFACE " A=7 B=8 |", "an unexported object's changes went first, at once");
+        is_str(seen[1], "PC " O1 "/m/17 " IFACE " A=7 B=8 |", "and the second's");
+        for (int i = 0, k = 2; i < N_MANY && k < N_MANY; i++) {
+                if (i == 5 || i == 17)
+                        continue;
+                snprintf(want, sizeof(want), "PC " O1 "/m/%d " IFACE " A=7 B=8 | Inv", i);
+                if (strcmp(seen[k], want) != 0) {
+                        tap_diag("  got \"%s\", want \"%s\"", seen[k], want);
+                        in_order = false;
+                }
+                k++;
+        }
+        ok(in_order, "the others: one signal each, in the order first changed, all three changes");
+        for (int i = 0; i < N_MANY; i++)
+                busrpc_object_release(m[i]);
+        peer_close(&t);
+}
+
 int main(void) {
         char cmd[300];
 
@@ -281,6 +328,7 @@ int main(void) {
         TAP_RUN(test_coalesce);
         TAP_RUN(test_flush);
         TAP_RUN(test_getter_fails);
+        TAP_RUN(test_many);
         TAP_RUN(test_server_goes);
         busrpc_loop_unref(loop);
         dbus_shutdown();

@@ -1,8 +1,9 @@
 /* client.c: the busrpc client of tests/test-props.sh.
  *
  *   props-client ADDRESS DEST listen      print PropertiesChanged of
- *                                         /org/busrpc/Props and .../b and
- *                                         Marker; exit after Marker "end"
+ *                                         /org/busrpc/Props, .../b and
+ *                                         .../m/0 to .../m/63, and Marker;
+ *                                         exit after Marker "end"
  *   props-client ADDRESS DEST set-level N   Set Level (int32)
  *   props-client ADDRESS DEST set-tags T... Set Tags (as)
  *   props-client ADDRESS DEST set-quiet N   Set Quiet (uint32)
@@ -100,9 +101,11 @@ static void on_marker(busrpc_msg *m, busrpc_iter *args, void *userdata) {
                 busrpc_loop_quit(loop, 0);
 }
 
+#define N_MANY 64
+
 static int listen_signals(busrpc_conn *c, const char *dest) {
-        busrpc_proxy *a = NULL, *b = NULL;
-        busrpc_subscription *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        busrpc_proxy *a = NULL, *b = NULL, *m[N_MANY] = { NULL };
+        busrpc_subscription *s1 = NULL, *s2 = NULL, *s3 = NULL, *sm[N_MANY] = { NULL };
         int r;
 
         r = busrpc_proxy_new(c, dest, "/org/busrpc/Props", &a);
@@ -116,6 +119,14 @@ static int listen_signals(busrpc_conn *c, const char *dest) {
                                            on_changed, NULL, &s2);
         if (r >= 0)
                 r = busrpc_proxy_subscribe(a, IFACE, "Marker", "s", on_marker, NULL, &s3);
+        for (int i = 0; r >= 0 && i < N_MANY; i++) {
+                char path[64];
+                snprintf(path, sizeof(path), "/org/busrpc/Props/m/%d", i);
+                r = busrpc_proxy_new(c, dest, path, &m[i]);
+                if (r >= 0)
+                        r = busrpc_proxy_subscribe(m[i], "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                                   "sa{sv}as", on_changed, NULL, &sm[i]);
+        }
         if (r >= 0) {
                 printf("LISTENING\n");
                 fflush(stdout);
@@ -124,6 +135,10 @@ static int listen_signals(busrpc_conn *c, const char *dest) {
         busrpc_subscription_release(s1);
         busrpc_subscription_release(s2);
         busrpc_subscription_release(s3);
+        for (int i = 0; i < N_MANY; i++) {
+                busrpc_subscription_release(sm[i]);
+                busrpc_proxy_unref(m[i]);
+        }
         busrpc_proxy_unref(a);
         busrpc_proxy_unref(b);
         return r;

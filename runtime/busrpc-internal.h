@@ -10,7 +10,8 @@
  *   conn.h      connections (bus, client peer, served peer) and the filter
  *   reply.h     the reply table, pending calls, sync waits
  *   name.h      bus names owned        creds.h   caller credentials
- *   registry.h  the object registry    object.h  export and dispatch
+ *   registry.h  the object registry    object.h  exported objects
+ *   dispatch.h  method calls to objects
  *   property.h  Properties, ObjectManager      introspect.h  Introspect
  *   call.h      a call being served    server.h  the peer server, limits
  *   driver.h    the bus driver a server emulates for its peers

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "call.h"
 #include "creds.h"
+#include "dispatch.h"
 #include "dbus-io.h"
 #include "driver.h"
 #include "error-map.h"

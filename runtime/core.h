@@ -12,6 +12,7 @@
 #include "name.h"
 #include "creds.h"
 #include "object.h"
+#include "dispatch.h"
 #include "registry.h"
 #include "introspect.h"
 #include "property.h"

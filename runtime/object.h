@@ -1,8 +1,9 @@
-/* object.h: exported objects and dispatching calls to them (object.c);
- * the registry that indexes them is registry.h. */
+/* object.h: exported objects (object.c); the registry that indexes them
+ * is registry.h, the dispatch of calls to them dispatch.h. */
 #pragma once
 
 #include <stdint.h>
+#include <string.h>
 #include "busrpc-internal.h"
 
 typedef struct RegNode RegNode;   /* registry.h */
@@ -23,9 +24,6 @@ struct busrpc_object {
         busrpc_object *node_prev, *node_next; /* the interface objects of node */
 };
 
-DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m);
-/* fds a skeleton would be handed for @m (the 'h' values in its body). */
-unsigned msg_count_fds(DBusMessage *m);
 void object_detach_all(busrpc_conn *c);
 bool tree_has_path(busrpc_conn *tree, const char *path);
 busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);
@@ -33,3 +31,15 @@ busrpc_object *object_ref(busrpc_object *o);
 void object_unref(busrpc_object *o);
 /* ObjectManager covering @path (strictly above it), or NULL. */
 busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path);
+
+/* One of the interfaces every object answers (dispatch.c), which no
+ * descriptor may name (object.c). Most calls are to other interfaces: one
+ * compare tells. */
+static inline bool is_standard_iface(const char *name) {
+        static const char prefix[] = "org.freedesktop.DBus.";
+
+        if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+                return false;
+        return strcmp(name, IFACE_PROPERTIES) == 0 || strcmp(name, IFACE_INTROSPECTABLE) == 0 ||
+               strcmp(name, IFACE_PEER) == 0 || strcmp(name, IFACE_OBJECT_MANAGER) == 0;
+}

@@ -380,6 +380,15 @@ bool genc_prop_notifies(const IdlMember *m) {
         return m->kind == IDL_M_PROPERTY;
 }
 
+const char *genc_emits_flag(IdlEmits e) {
+        switch (e) {
+        case IDL_EMITS_INVALIDATES: return "BUSRPC_PROP_EMITS_INVALIDATES";
+        case IDL_EMITS_CONST: return "BUSRPC_PROP_EMITS_CONST";
+        case IDL_EMITS_FALSE: return "BUSRPC_PROP_EMITS_FALSE";
+        default: return "BUSRPC_PROP_EMITS_TRUE";
+        }
+}
+
 bool genc_has_readable(const IdlDecl *iface) {
         for (size_t i = 0; i < iface->n_members; i++)
                 if (genc_prop_readable(iface->members[i]))

@@ -139,6 +139,8 @@ bool genc_has_readable(const IdlDecl *iface);
 /* Whether a property member is readable / writable. */
 bool genc_prop_readable(const IdlMember *m);
 bool genc_prop_writable(const IdlMember *m);
+/* The BUSRPC_PROP_EMITS_* flag of an @emits_changed value. */
+const char *genc_emits_flag(IdlEmits e);
 /* Whether notify_X is generated (for every property). */
 bool genc_prop_notifies(const IdlMember *m);
 
@@ -177,5 +179,15 @@ void genc_sig_error(GenC *g, const IdlDecl *iface, const IdlMember *m);
  * (gen-client.c, gen-server.c: next to the code they declare). */
 void genc_header_client(GenC *g, const IdlDecl *iface);
 void genc_header_server(GenC *g, const IdlDecl *iface);
+/* gen-c-typed.c: the typed client of properties, errors and the
+ * ObjectManager. Header: per interface after its client part
+ * (props: the property table, changes, cache; errors: the error codes),
+ * per module after its interfaces (om). Client file: their definitions. */
+void genc_header_typed_props(GenC *g, const IdlDecl *iface);
+void genc_header_typed_errors(GenC *g, const IdlDecl *iface);
+void genc_header_typed_om(GenC *g);
+void genc_client_typed_props(GenC *g, const IdlDecl *iface);
+void genc_client_typed_errors(GenC *g, const IdlDecl *iface);
+void genc_client_typed_om(GenC *g);
 /* The #include lines of a generated .c file. */
 void genc_c_preamble(GenC *g, const char *what);

@@ -252,6 +252,8 @@ void genc_header_client(GenC *g, const IdlDecl *d) {
                         header_properties_struct(g, d);
                 genc_p(g, "\n");
         }
+        genc_header_typed_props(g, d);
+        genc_header_typed_errors(g, d);
         any = false;
         for (size_t i = 0; i < d->n_members && !any; i++)
                 any = d->members[i]->kind == IDL_M_SIGNAL;
@@ -424,72 +426,23 @@ static void stub_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
         free(ref);
 }
 
-/* Properties.GetAll by descriptor: once per file, for every interface. */
-static void get_all_helper(GenC *g) {
-        genc_p(g, "/* Properties.GetAll of @iface into @values: props[i] describes the property\n"
-                  " * named props[i].name at its offset; has[i] tells whether the reply held it. */\n"
-                  "static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,\n"
-                  "                           void *values, bool *has, busrpc_error *err) {\n"
-                  "        busrpc_msg *reply = NULL;\n"
-                  "        busrpc_iter it, dict, entry, value;\n"
-                  "        const char *key, *sig;\n"
-                  "        size_t i;\n"
-                  "        int r;\n\n"
-                  "        r = busrpc_proxy_get_all(p, iface, &reply, err);\n"
-                  "        if (r < 0)\n                return r;\n"
-                  "        r = busrpc_msg_read(reply, &it);\n"
-                  "        if (r >= 0)\n                r = busrpc_iter_recurse(&it, &dict);\n"
-                  "        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {\n"
-                  "                r = busrpc_iter_recurse(&dict, &entry);\n"
-                  "                if (r >= 0)\n"
-                  "                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);\n"
-                  "                for (i = 0; r >= 0 && i < n; i++)\n"
-                  "                        if (!has[i] && strcmp(key, props[i].name) == 0)\n"
-                  "                                break;\n"
-                  "                if (r < 0 || i == n)\n                        continue;\n"
-                  "                sig = busrpc_iter_get_variant_signature(&entry);\n"
-                  "                if (!sig || strcmp(sig, props[i].type->signature) != 0) {\n"
-                  "                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, \"property %%s has type '%%s', expected '%%s'\",\n"
-                  "                                         key, sig ? sig : \"?\", props[i].type->signature);\n"
-                  "                        r = -EBADMSG;\n"
-                  "                        break;\n"
-                  "                }\n"
-                  "                r = busrpc_iter_recurse(&entry, &value);\n"
-                  "                if (r >= 0) {\n"
-                  "                        has[i] = true;\n"
-                  "                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);\n"
-                  "                }\n"
-                  "        }\n"
-                  "        busrpc_msg_unref(reply);\n"
-                  "        return r < 0 ? busrpc_error_set_errno(err, r) : 0;\n"
-                  "}\n\n");
-}
-
+/* Properties.GetAll: the runtime reads the reply by the header's property
+ * table; the stub turns the bits of what was there into the has flags. */
 static void stub_get_all(GenC *g, const IdlDecl *d) {
-        char *mac = genc_iface_macro(d);
         size_t n = 0;
 
-        genc_p(g, "static const busrpc_field busrpc__%s__props[] = {\n", d->c_name);
-        for (size_t i = 0; i < d->n_members; i++) {
-                const IdlMember *m = d->members[i];
-                char *ref;
-                if (!genc_prop_readable(m))
-                        continue;
-                ref = genc_tref(g, ty(g, d, m->type), &m->meta, d->file);
-                genc_p(g, "        { %s, offsetof(%s_properties, %s), \"%s\" },\n", ref, d->c_name, m->c_name, m->name);
-                free(ref);
-                n++;
-        }
-        genc_p(g, "};\n\n");
+        for (size_t i = 0; i < d->n_members; i++)
+                n += genc_prop_readable(d->members[i]);
         genc_sig_get_all(g, d);
-        genc_p(g, " {\n        %s_properties busrpc_v;\n        int busrpc_r;\n\n", d->c_name);
+        genc_p(g, " {\n        %s_properties busrpc_v;\n        uint64_t busrpc_m = 0;\n        int busrpc_r;\n\n", d->c_name);
         genc_p(g, "        memset(&busrpc_v, 0, sizeof(busrpc_v));\n");
-        genc_p(g, "        busrpc_r = busrpc__get_all(p, %s, busrpc__%s__props, %zu, &busrpc_v, (bool *)&busrpc_v.%s, err);\n",
-               mac, d->c_name, n, has_name(d));
-        genc_p(g, "        if (busrpc_r < 0) {\n                %s_properties_clear(&busrpc_v);\n                return busrpc_r;\n"
-                  "        }\n        *ret = busrpc_v;\n        return 0;\n}\n\n",
+        genc_p(g, "        busrpc_r = busrpc_proxy_get_all_values(p, &%s_property_table, &busrpc_v, &busrpc_m, err);\n",
                d->c_name);
-        free(mac);
+        genc_p(g, "        if (busrpc_r < 0)\n                return busrpc_r;\n");
+        genc_p(g, "        for (size_t busrpc_i = 0; busrpc_i < %zu; busrpc_i++)\n"
+                  "                ((bool *)&busrpc_v.%s)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;\n",
+               n, has_name(d));
+        genc_p(g, "        *ret = busrpc_v;\n        return 0;\n}\n\n");
 }
 
 static void stub_signal(GenC *g, const IdlDecl *d, const IdlMember *m) {
@@ -513,7 +466,7 @@ static void stub_signal(GenC *g, const IdlDecl *d, const IdlMember *m) {
 }
 
 int idl_gen_client(const IdlUnit *u, FILE *out) {
-        bool get_all = false;
+        bool any_iface = false;
         GenC g;
 
         if (!u || u->n_files == 0 || !out)
@@ -521,10 +474,6 @@ int idl_gen_client(const IdlUnit *u, FILE *out) {
         genc_init(&g, u, out);
         g.def = true;
         genc_c_preamble(&g, "client stubs");
-        for (size_t i = 0; i < g.main->n_decls && !get_all; i++)
-                get_all = g.main->decls[i]->kind == IDL_D_INTERFACE && genc_has_readable(g.main->decls[i]);
-        if (get_all)
-                get_all_helper(&g);
         for (size_t i = 0; i < g.main->n_decls; i++) {
                 const IdlDecl *d = g.main->decls[i];
                 bool any = false;
@@ -560,7 +509,12 @@ int idl_gen_client(const IdlUnit *u, FILE *out) {
                 for (size_t j = 0; j < d->n_members; j++)
                         if (d->members[j]->kind == IDL_M_SIGNAL)
                                 stub_signal(&g, d, d->members[j]);
+                genc_client_typed_props(&g, d);
+                genc_client_typed_errors(&g, d);
+                any_iface = true;
         }
+        if (any_iface)
+                genc_client_typed_om(&g);
         genc_free(&g);
         return ferror(out) ? -EIO : 0;
 }

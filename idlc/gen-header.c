@@ -509,7 +509,8 @@ int idl_gen_header(const IdlUnit *u, FILE *out) {
                 genc_header_client(&g, d);
                 genc_header_server(&g, d);
         }
-        (void)any_iface;
+        if (any_iface)
+                genc_header_typed_om(&g);
         genc_p(&g, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* BUSRPC_GENERATED_%s_H */\n", guard);
         free(guard);
         genc_free(&g);

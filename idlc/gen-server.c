@@ -212,15 +212,6 @@ static void prop_set(GenC *g, const IdlDecl *d, const IdlMember *m) {
         genc_p(g, ", busrpc_err) : -EOPNOTSUPP;\n}\n\n");
 }
 
-static const char *emits_flag(IdlEmits e) {
-        switch (e) {
-        case IDL_EMITS_INVALIDATES: return "BUSRPC_PROP_EMITS_INVALIDATES";
-        case IDL_EMITS_CONST: return "BUSRPC_PROP_EMITS_CONST";
-        case IDL_EMITS_FALSE: return "BUSRPC_PROP_EMITS_FALSE";
-        default: return "BUSRPC_PROP_EMITS_TRUE";
-        }
-}
-
 static void descriptor(GenC *g, const IdlDecl *d) {
         size_t nm = 0, np = 0, ns = 0;
         char *mac = genc_iface_macro(d);
@@ -268,7 +259,7 @@ static void descriptor(GenC *g, const IdlDecl *d) {
                                   "          .get_op = %s, .set_op = %s },\n",
                                m->name, genc_type(g, m->type, d->file)->sig,
                                genc_prop_readable(m) ? "BUSRPC_PROP_READ | " : "",
-                               genc_prop_writable(m) ? "BUSRPC_PROP_WRITE | " : "", emits_flag(m->emits), ref, get, set);
+                               genc_prop_writable(m) ? "BUSRPC_PROP_WRITE | " : "", genc_emits_flag(m->emits), ref, get, set);
                         free(get);
                         free(set);
                         free(ref);

@@ -11,7 +11,7 @@ busrpc_idlc_SOURCES = \
 	idlc/check-internal.h idlc/check-types.c idlc/check-names.c common/names.c common/names.h \
 	idlc/xml-import.h idlc/xml-import.c idlc/xml-sig.h idlc/xml-sig.c \
 	idlc/gen.h idlc/gen.c idlc/gen-c.h idlc/gen-c.c \
-	idlc/gen-c-marshal.c idlc/gen-c-sig.c idlc/gen-c-xml.c \
+	idlc/gen-c-marshal.c idlc/gen-c-sig.c idlc/gen-c-xml.c idlc/gen-c-typed.c \
 	idlc/gen-header.c idlc/gen-client.c idlc/gen-server.c \
 	idlc/gen-xml.c idlc/gen-idl.c \
 	idlc/check-deploy.c idlc/gen-deploy.c idlc/gen-docs.c \

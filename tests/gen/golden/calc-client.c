@@ -5,48 +5,6 @@
 
 #include "calc.h"
 
-/* Properties.GetAll of @iface into @values: props[i] describes the property
- * named props[i].name at its offset; has[i] tells whether the reply held it. */
-static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,
-                           void *values, bool *has, busrpc_error *err) {
-        busrpc_msg *reply = NULL;
-        busrpc_iter it, dict, entry, value;
-        const char *key, *sig;
-        size_t i;
-        int r;
-
-        r = busrpc_proxy_get_all(p, iface, &reply, err);
-        if (r < 0)
-                return r;
-        r = busrpc_msg_read(reply, &it);
-        if (r >= 0)
-                r = busrpc_iter_recurse(&it, &dict);
-        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {
-                r = busrpc_iter_recurse(&dict, &entry);
-                if (r >= 0)
-                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);
-                for (i = 0; r >= 0 && i < n; i++)
-                        if (!has[i] && strcmp(key, props[i].name) == 0)
-                                break;
-                if (r < 0 || i == n)
-                        continue;
-                sig = busrpc_iter_get_variant_signature(&entry);
-                if (!sig || strcmp(sig, props[i].type->signature) != 0) {
-                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
-                                         key, sig ? sig : "?", props[i].type->signature);
-                        r = -EBADMSG;
-                        break;
-                }
-                r = busrpc_iter_recurse(&entry, &value);
-                if (r >= 0) {
-                        has[i] = true;
-                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);
-                }
-        }
-        busrpc_msg_unref(reply);
-        return r < 0 ? busrpc_error_set_errno(err, r) : 0;
-}
-
 /* ==== org.example.Calculator ==== */
 
 int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -183,22 +141,17 @@ int calculator_get_calls(busrpc_proxy *busrpc_p, uint64_t *calls, busrpc_error *
         return busrpc_r;
 }
 
-static const busrpc_field busrpc__calculator__props[] = {
-        { &busrpc_type_string, offsetof(calculator_properties, name), "Name" },
-        { &busrpc__calc_rounding, offsetof(calculator_properties, mode), "Mode" },
-        { &busrpc_type_uint64, offsetof(calculator_properties, calls), "Calls" },
-};
-
 int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error *err) {
         calculator_properties busrpc_v;
+        uint64_t busrpc_m = 0;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc__get_all(p, CALCULATOR_INTERFACE_NAME, busrpc__calculator__props, 3, &busrpc_v, (bool *)&busrpc_v.has, err);
-        if (busrpc_r < 0) {
-                calculator_properties_clear(&busrpc_v);
+        busrpc_r = busrpc_proxy_get_all_values(p, &calculator_property_table, &busrpc_v, &busrpc_m, err);
+        if (busrpc_r < 0)
                 return busrpc_r;
-        }
+        for (size_t busrpc_i = 0; busrpc_i < 3; busrpc_i++)
+                ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
         *ret = busrpc_v;
         return 0;
 }
@@ -212,5 +165,94 @@ int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, 
         if (!cb)
                 return -EINVAL;
         return busrpc_proxy_on_signal(p, CALCULATOR_INTERFACE_NAME, "Overflowed", &busrpc__calculator__args[12], busrpc__calculator_overflowed, (void (*)(void))cb, userdata, out);
+}
+
+static void busrpc__calculator__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
+        calculator_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const calculator_properties *)busrpc_ch->values };
+
+        ((calculator_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+}
+
+int calculator_on_properties_changed(busrpc_proxy *busrpc_p, calculator_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_properties(busrpc_p, &calculator_property_table, busrpc__calculator__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__calculator__name_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((calculator_name_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int calculator_on_name_changed(busrpc_proxy *busrpc_p, calculator_name_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &calculator_property_table, 0, busrpc__calculator__name_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__calculator__mode_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((calculator_mode_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int calculator_on_mode_changed(busrpc_proxy *busrpc_p, calculator_mode_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &calculator_property_table, 1, busrpc__calculator__mode_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+int calculator_cache_properties(busrpc_proxy *busrpc_p, calculator_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+        return busrpc_proxy_cache_properties(busrpc_p, &calculator_property_table, busrpc_cb ? busrpc__calculator__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+}
+
+int calculator_cached_name(busrpc_property_cache *busrpc_c, char **busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 0, busrpc_v);
+}
+
+int calculator_cached_mode(busrpc_property_cache *busrpc_c, calc_rounding *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 1, busrpc_v);
+}
+
+static const char *const busrpc__calculator__errors[] = { CALCULATOR_ERROR_DIVIDE_BY_ZERO };
+
+calculator_error_code calculator_error_classify(const busrpc_error *busrpc_e) {
+        return (calculator_error_code)busrpc_error_classify(busrpc_e, busrpc__calculator__errors, 1);
+}
+
+bool calculator_error_is_divide_by_zero(const busrpc_error *busrpc_e) {
+        return busrpc_error_has_name(busrpc_e, CALCULATOR_ERROR_DIVIDE_BY_ZERO);
+}
+
+/* ==== module calc: ObjectManager client ==== */
+
+static const busrpc_property_table *const busrpc__calc__om_tables[] = { &calculator_property_table };
+
+static void busrpc__calc__om(busrpc_om_client *busrpc_om, const busrpc_om_event *busrpc_ev, const void *busrpc_ops, void *busrpc_u) {
+        const calc_object_manager_callbacks *busrpc_c = busrpc_ops;
+        size_t busrpc_t = busrpc_ev->table;
+
+        (void)busrpc_om;
+        if (busrpc_ev->kind == BUSRPC_OM_READY) {
+                if (busrpc_c->ready)
+                        busrpc_c->ready(busrpc_ev->r, busrpc_ev->error, busrpc_u);
+                return;
+        }
+        if (busrpc_ev->kind == BUSRPC_OM_INTERFACE_ADDED) {
+                if (busrpc_ev->object_added && busrpc_c->object_added)
+                        busrpc_c->object_added(busrpc_ev->proxy, busrpc_u);
+                if (busrpc_t == 0 && busrpc_c->calculator_added) {
+                        calculator_changes busrpc_ch = { busrpc_ev->present, 0, (const calculator_properties *)busrpc_ev->values };
+                        busrpc_c->calculator_added(busrpc_ev->proxy, &busrpc_ch, busrpc_u);
+                }
+                return;
+        }
+        if (busrpc_t == 0 && busrpc_c->calculator_removed)
+                busrpc_c->calculator_removed(busrpc_ev->proxy, busrpc_u);
+        if (busrpc_ev->object_removed && busrpc_c->object_removed)
+                busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
+}
+
+int calc_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const calc_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+        if (!cbs)
+                return -EINVAL;
+        return busrpc_om_client_new(c, destination, path, busrpc__calc__om_tables, 1, busrpc__calc__om, cbs, userdata, ret);
 }
 

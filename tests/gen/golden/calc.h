@@ -321,6 +321,85 @@ static inline void calculator_properties_clear(calculator_properties *v) {
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error *err);
 
+/* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
+#define CALCULATOR_PROPERTY_NAME (UINT64_C(1) << 0)
+#define CALCULATOR_PROPERTY_MODE (UINT64_C(1) << 1)
+#define CALCULATOR_PROPERTY_CALLS (UINT64_C(1) << 2)
+static const busrpc_property_info busrpc__calculator__props[] BUSRPC_UNUSED = {
+        { "Name", &busrpc_type_string, offsetof(calculator_properties, name), BUSRPC_PROP_EMITS_TRUE },
+        { "Mode", &busrpc__calc_rounding, offsetof(calculator_properties, mode), BUSRPC_PROP_EMITS_TRUE },
+        { "Calls", &busrpc_type_uint64, offsetof(calculator_properties, calls), BUSRPC_PROP_EMITS_FALSE },
+};
+/* The readable properties of org.example.Calculator as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table), into calculator_properties. */
+static const busrpc_property_table calculator_property_table BUSRPC_UNUSED = { CALCULATOR_INTERFACE_NAME, busrpc__calculator__props, 3, sizeof(calculator_properties) };
+
+/**
+ * calculator_changes - what changed in the properties of a org.example.Calculator object.
+ * @changed: the CALCULATOR_PROPERTY_* bits whose new value is in @values.
+ * @invalidated: the bits of properties that changed without their value
+ *               (read them with calculator_get_P(); a cache fetches them itself
+ *               and calls again).
+ * @values: borrowed until the callback returns (copy what you keep); the
+ *          fields not in @changed are empty and values->has is unused.
+ */
+typedef struct calculator_changes {
+        uint64_t changed;
+        uint64_t invalidated;
+        const calculator_properties *values;
+} calculator_changes;
+typedef void (*calculator_properties_changed_handler)(const calculator_changes *changes, void *userdata);
+
+/*
+ * calculator_on_properties_changed() - call @cb for every PropertiesChanged of
+ * org.example.Calculator at the proxy's object that names one of its properties; only
+ * from the current owner of its destination (as signals). Changes made in
+ * one loop iteration of the service come as one call.
+ * calculator_on_P_changed() - call @cb when property P changed: with its new value
+ * (borrowed until @cb returns), or NULL when the service invalidated it.
+ * Properties declared @emits_changed("false") or ("const") send nothing
+ * and have no _on_P_changed().
+ * @out: may be NULL (the watch lasts as long as the connection); else
+ *       busrpc_subscription_release() ends it.
+ * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
+ */
+int calculator_on_properties_changed(busrpc_proxy *p, calculator_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*calculator_name_changed_handler)(char *const *name, void *userdata);
+int calculator_on_name_changed(busrpc_proxy *p, calculator_name_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*calculator_mode_changed_handler)(calc_rounding const *mode, void *userdata);
+int calculator_on_mode_changed(busrpc_proxy *p, calculator_mode_changed_handler cb, void *userdata, busrpc_subscription **out);
+
+/*
+ * calculator_cache_properties() - keep the properties of the proxy's object at
+ * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
+ * an invalidated property is read again with Get. @cb (may be NULL) is
+ * called after each change the cache took (first with what GetAll gave).
+ * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ * calculator_cached_P(c, &value) - P's cached value, without a round trip; the
+ * value is written only on success and is the caller's (release it as
+ * calculator_get_P()'s). Return: 0; -ENODATA before the first GetAll completed,
+ * when GetAll did not give P, or while P is invalidated and read again;
+ * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
+ * kept (nothing would say they changed): read them with calculator_get_P().
+ */
+int calculator_cache_properties(busrpc_proxy *p, calculator_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int calculator_cached_name(busrpc_property_cache *c, char **name);
+int calculator_cached_mode(busrpc_property_cache *c, calc_rounding *mode);
+
+/*
+ * Errors. calculator_error_classify(err) tells which error of org.example.Calculator
+ * @err (borrowed) is: CALCULATOR_ERROR_CODE_NOT_DECLARED for any other (another remote
+ * error, a local one such as a timeout or a lost connection, or no error).
+ * calculator_error_is_E(err): whether @err is error E.
+ */
+typedef enum calculator_error_code {
+        CALCULATOR_ERROR_CODE_DIVIDE_BY_ZERO, /* CALCULATOR_ERROR_DIVIDE_BY_ZERO */
+        CALCULATOR_ERROR_CODE_NOT_DECLARED,
+} calculator_error_code;
+calculator_error_code calculator_error_classify(const busrpc_error *err);
+bool calculator_error_is_divide_by_zero(const busrpc_error *err);
+
 /* Signals. calculator_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -405,6 +484,41 @@ int calculator_notify_calls(busrpc_object *o);
  * message. Return: -EREMOTEIO (so an op can `return` it), or -EALREADY.
  */
 int calculator_error_divide_by_zero(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF(2, 3);
+
+/* ==== module calc: ObjectManager client ==== */
+
+/**
+ * calc_object_manager_callbacks - what calc_object_manager_follow() calls, from
+ * the loop; each member may be NULL. Every pointer is borrowed for the call
+ * only (busrpc_proxy_ref() the proxy to keep it).
+ * @object_added: an object appeared (before the callbacks of its interfaces).
+ * @X_added: interface X appeared at the proxy's object; @props: the properties
+ *           sent with it (props->changed: the X_PROPERTY_* bits present).
+ * @X_removed: interface X went from the proxy's object.
+ * @object_removed: the object's last interface went (after its _removed).
+ * @ready: GetManagedObjects answered (r 0; every object already there was
+ *         reported added), or failed (r < 0, @err its error).
+ * Interfaces of other modules come only as object_added/object_removed.
+ * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * the callbacks.
+ */
+typedef struct calc_object_manager_callbacks {
+        void (*object_added)(busrpc_proxy *p, void *userdata);
+        void (*calculator_added)(busrpc_proxy *p, const calculator_changes *props, void *userdata);
+        void (*calculator_removed)(busrpc_proxy *p, void *userdata);
+        void (*object_removed)(busrpc_proxy *p, void *userdata);
+        void (*ready)(int r, const busrpc_error *err, void *userdata);
+} calc_object_manager_callbacks;
+
+/**
+ * calc_object_manager_follow() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection), objects there before
+ * included (busrpc_om_client_new()).
+ * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ */
+int calc_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const calc_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
 
 #ifdef __cplusplus
 }

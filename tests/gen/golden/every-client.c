@@ -5,48 +5,6 @@
 
 #include "every.h"
 
-/* Properties.GetAll of @iface into @values: props[i] describes the property
- * named props[i].name at its offset; has[i] tells whether the reply held it. */
-static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,
-                           void *values, bool *has, busrpc_error *err) {
-        busrpc_msg *reply = NULL;
-        busrpc_iter it, dict, entry, value;
-        const char *key, *sig;
-        size_t i;
-        int r;
-
-        r = busrpc_proxy_get_all(p, iface, &reply, err);
-        if (r < 0)
-                return r;
-        r = busrpc_msg_read(reply, &it);
-        if (r >= 0)
-                r = busrpc_iter_recurse(&it, &dict);
-        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {
-                r = busrpc_iter_recurse(&dict, &entry);
-                if (r >= 0)
-                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);
-                for (i = 0; r >= 0 && i < n; i++)
-                        if (!has[i] && strcmp(key, props[i].name) == 0)
-                                break;
-                if (r < 0 || i == n)
-                        continue;
-                sig = busrpc_iter_get_variant_signature(&entry);
-                if (!sig || strcmp(sig, props[i].type->signature) != 0) {
-                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
-                                         key, sig ? sig : "?", props[i].type->signature);
-                        r = -EBADMSG;
-                        break;
-                }
-                r = busrpc_iter_recurse(&entry, &value);
-                if (r >= 0) {
-                        has[i] = true;
-                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);
-                }
-        }
-        busrpc_msg_unref(reply);
-        return r < 0 ? busrpc_error_set_errno(err, r) : 0;
-}
-
 /* ==== org.example.Every ==== */
 
 int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -350,22 +308,17 @@ int every_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *busrp
         return busrpc_proxy_set_value(busrpc_p, EVERY_INTERFACE_NAME, "Secret", &busrpc_type_int32, &secret, busrpc_err);
 }
 
-static const busrpc_field busrpc__every__props[] = {
-        { &busrpc__every_string_basics_array_map, offsetof(every_properties, tree), "Tree" },
-        { &busrpc__every_string_array, offsetof(every_properties, tags), "Tags" },
-        { &busrpc__every_huge, offsetof(every_properties, limit), "Limit" },
-};
-
 int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err) {
         every_properties busrpc_v;
+        uint64_t busrpc_m = 0;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc__get_all(p, EVERY_INTERFACE_NAME, busrpc__every__props, 3, &busrpc_v, (bool *)&busrpc_v.has, err);
-        if (busrpc_r < 0) {
-                every_properties_clear(&busrpc_v);
+        busrpc_r = busrpc_proxy_get_all_values(p, &every_property_table, &busrpc_v, &busrpc_m, err);
+        if (busrpc_r < 0)
                 return busrpc_r;
-        }
+        for (size_t busrpc_i = 0; busrpc_i < 3; busrpc_i++)
+                ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
         *ret = busrpc_v;
         return 0;
 }
@@ -392,6 +345,68 @@ int every_on_ping(busrpc_proxy *p, every_ping_handler cb, void *userdata, busrpc
         return busrpc_proxy_on_signal(p, EVERY_INTERFACE_NAME, "Ping", &busrpc__every__args[19], busrpc__every_ping, (void (*)(void))cb, userdata, out);
 }
 
+static void busrpc__every__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
+        every_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const every_properties *)busrpc_ch->values };
+
+        ((every_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+}
+
+int every_on_properties_changed(busrpc_proxy *busrpc_p, every_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_properties(busrpc_p, &every_property_table, busrpc__every__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__every__tree_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((every_tree_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int every_on_tree_changed(busrpc_proxy *busrpc_p, every_tree_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &every_property_table, 0, busrpc__every__tree_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__every__tags_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((every_tags_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int every_on_tags_changed(busrpc_proxy *busrpc_p, every_tags_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &every_property_table, 1, busrpc__every__tags_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+int every_cache_properties(busrpc_proxy *busrpc_p, every_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+        return busrpc_proxy_cache_properties(busrpc_p, &every_property_table, busrpc_cb ? busrpc__every__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+}
+
+int every_cached_tree(busrpc_property_cache *busrpc_c, every_string_basics_array_map *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 0, busrpc_v);
+}
+
+int every_cached_tags(busrpc_property_cache *busrpc_c, every_string_array *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 1, busrpc_v);
+}
+
+int every_cached_limit(busrpc_property_cache *busrpc_c, every_huge *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 2, busrpc_v);
+}
+
+static const char *const busrpc__every__errors[] = { EVERY_ERROR_BROKEN, EVERY_ERROR_NOT_THERE };
+
+every_error_code every_error_classify(const busrpc_error *busrpc_e) {
+        return (every_error_code)busrpc_error_classify(busrpc_e, busrpc__every__errors, 2);
+}
+
+bool every_error_is_broken(const busrpc_error *busrpc_e) {
+        return busrpc_error_has_name(busrpc_e, EVERY_ERROR_BROKEN);
+}
+
+bool every_error_is_not_there(const busrpc_error *busrpc_e) {
+        return busrpc_error_has_name(busrpc_e, EVERY_ERROR_NOT_THERE);
+}
+
 /* ==== org.example.Events ==== */
 
 int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -406,5 +421,45 @@ int events_on_tick(busrpc_proxy *p, events_tick_handler cb, void *userdata, busr
         if (!cb)
                 return -EINVAL;
         return busrpc_proxy_on_signal(p, EVENTS_INTERFACE_NAME, "Tick", &busrpc__events__args[0], busrpc__events_tick, (void (*)(void))cb, userdata, out);
+}
+
+/* ==== module every: ObjectManager client ==== */
+
+static const busrpc_property_table *const busrpc__every__om_tables[] = { &every_property_table, &events_property_table };
+
+static void busrpc__every__om(busrpc_om_client *busrpc_om, const busrpc_om_event *busrpc_ev, const void *busrpc_ops, void *busrpc_u) {
+        const every_object_manager_callbacks *busrpc_c = busrpc_ops;
+        size_t busrpc_t = busrpc_ev->table;
+
+        (void)busrpc_om;
+        if (busrpc_ev->kind == BUSRPC_OM_READY) {
+                if (busrpc_c->ready)
+                        busrpc_c->ready(busrpc_ev->r, busrpc_ev->error, busrpc_u);
+                return;
+        }
+        if (busrpc_ev->kind == BUSRPC_OM_INTERFACE_ADDED) {
+                if (busrpc_ev->object_added && busrpc_c->object_added)
+                        busrpc_c->object_added(busrpc_ev->proxy, busrpc_u);
+                if (busrpc_t == 0 && busrpc_c->every_added) {
+                        every_changes busrpc_ch = { busrpc_ev->present, 0, (const every_properties *)busrpc_ev->values };
+                        busrpc_c->every_added(busrpc_ev->proxy, &busrpc_ch, busrpc_u);
+                }
+                else if (busrpc_t == 1 && busrpc_c->events_added) {
+                        busrpc_c->events_added(busrpc_ev->proxy, busrpc_u);
+                }
+                return;
+        }
+        if (busrpc_t == 0 && busrpc_c->every_removed)
+                busrpc_c->every_removed(busrpc_ev->proxy, busrpc_u);
+        else if (busrpc_t == 1 && busrpc_c->events_removed)
+                busrpc_c->events_removed(busrpc_ev->proxy, busrpc_u);
+        if (busrpc_ev->object_removed && busrpc_c->object_removed)
+                busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
+}
+
+int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+        if (!cbs)
+                return -EINVAL;
+        return busrpc_om_client_new(c, destination, path, busrpc__every__om_tables, 2, busrpc__every__om, cbs, userdata, ret);
 }
 

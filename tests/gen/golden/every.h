@@ -1086,6 +1086,88 @@ static inline void every_properties_clear(every_properties *v) {
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err);
 
+/* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
+#define EVERY_PROPERTY_TREE (UINT64_C(1) << 0)
+#define EVERY_PROPERTY_TAGS (UINT64_C(1) << 1)
+#define EVERY_PROPERTY_LIMIT (UINT64_C(1) << 2)
+static const busrpc_property_info busrpc__every__props[] BUSRPC_UNUSED = {
+        { "Tree", &busrpc__every_string_basics_array_map, offsetof(every_properties, tree), BUSRPC_PROP_EMITS_TRUE },
+        { "Tags", &busrpc__every_string_array, offsetof(every_properties, tags), BUSRPC_PROP_EMITS_INVALIDATES },
+        { "Limit", &busrpc__every_huge, offsetof(every_properties, limit), BUSRPC_PROP_EMITS_CONST },
+};
+/* The readable properties of org.example.Every as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table), into every_properties. */
+static const busrpc_property_table every_property_table BUSRPC_UNUSED = { EVERY_INTERFACE_NAME, busrpc__every__props, 3, sizeof(every_properties) };
+
+/**
+ * every_changes - what changed in the properties of a org.example.Every object.
+ * @changed: the EVERY_PROPERTY_* bits whose new value is in @values.
+ * @invalidated: the bits of properties that changed without their value
+ *               (read them with every_get_P(); a cache fetches them itself
+ *               and calls again).
+ * @values: borrowed until the callback returns (copy what you keep); the
+ *          fields not in @changed are empty and values->has is unused.
+ */
+typedef struct every_changes {
+        uint64_t changed;
+        uint64_t invalidated;
+        const every_properties *values;
+} every_changes;
+typedef void (*every_properties_changed_handler)(const every_changes *changes, void *userdata);
+
+/*
+ * every_on_properties_changed() - call @cb for every PropertiesChanged of
+ * org.example.Every at the proxy's object that names one of its properties; only
+ * from the current owner of its destination (as signals). Changes made in
+ * one loop iteration of the service come as one call.
+ * every_on_P_changed() - call @cb when property P changed: with its new value
+ * (borrowed until @cb returns), or NULL when the service invalidated it.
+ * Properties declared @emits_changed("false") or ("const") send nothing
+ * and have no _on_P_changed().
+ * @out: may be NULL (the watch lasts as long as the connection); else
+ *       busrpc_subscription_release() ends it.
+ * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
+ */
+int every_on_properties_changed(busrpc_proxy *p, every_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*every_tree_changed_handler)(every_string_basics_array_map const *tree, void *userdata);
+int every_on_tree_changed(busrpc_proxy *p, every_tree_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*every_tags_changed_handler)(every_string_array const *tags, void *userdata);
+int every_on_tags_changed(busrpc_proxy *p, every_tags_changed_handler cb, void *userdata, busrpc_subscription **out);
+
+/*
+ * every_cache_properties() - keep the properties of the proxy's object at
+ * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
+ * an invalidated property is read again with Get. @cb (may be NULL) is
+ * called after each change the cache took (first with what GetAll gave).
+ * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ * every_cached_P(c, &value) - P's cached value, without a round trip; the
+ * value is written only on success and is the caller's (release it as
+ * every_get_P()'s). Return: 0; -ENODATA before the first GetAll completed,
+ * when GetAll did not give P, or while P is invalidated and read again;
+ * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
+ * kept (nothing would say they changed): read them with every_get_P().
+ */
+int every_cache_properties(busrpc_proxy *p, every_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int every_cached_tree(busrpc_property_cache *c, every_string_basics_array_map *tree);
+int every_cached_tags(busrpc_property_cache *c, every_string_array *tags);
+int every_cached_limit(busrpc_property_cache *c, every_huge *limit);
+
+/*
+ * Errors. every_error_classify(err) tells which error of org.example.Every
+ * @err (borrowed) is: EVERY_ERROR_CODE_NOT_DECLARED for any other (another remote
+ * error, a local one such as a timeout or a lost connection, or no error).
+ * every_error_is_E(err): whether @err is error E.
+ */
+typedef enum every_error_code {
+        EVERY_ERROR_CODE_BROKEN, /* EVERY_ERROR_BROKEN */
+        EVERY_ERROR_CODE_NOT_THERE, /* EVERY_ERROR_NOT_THERE */
+        EVERY_ERROR_CODE_NOT_DECLARED,
+} every_error_code;
+every_error_code every_error_classify(const busrpc_error *err);
+bool every_error_is_broken(const busrpc_error *err);
+bool every_error_is_not_there(const busrpc_error *err);
+
 /* Signals. every_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -1222,6 +1304,10 @@ static const busrpc_args busrpc__events__args[] BUSRPC_UNUSED = {
  */
 int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
 
+/* The readable properties of org.example.Events as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table): it has none. */
+static const busrpc_property_table events_property_table BUSRPC_UNUSED = { EVENTS_INTERFACE_NAME, NULL, 0, 0 };
+
 /* Signals. events_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -1272,6 +1358,43 @@ int events_export(busrpc_conn *c, const char *path, const events_ops *ops, void 
  * Return: 0 or a negative errno.
  */
 int events_emit_tick(busrpc_object *o, uint64_t n);
+
+/* ==== module every: ObjectManager client ==== */
+
+/**
+ * every_object_manager_callbacks - what every_object_manager_follow() calls, from
+ * the loop; each member may be NULL. Every pointer is borrowed for the call
+ * only (busrpc_proxy_ref() the proxy to keep it).
+ * @object_added: an object appeared (before the callbacks of its interfaces).
+ * @X_added: interface X appeared at the proxy's object; @props: the properties
+ *           sent with it (props->changed: the X_PROPERTY_* bits present).
+ * @X_removed: interface X went from the proxy's object.
+ * @object_removed: the object's last interface went (after its _removed).
+ * @ready: GetManagedObjects answered (r 0; every object already there was
+ *         reported added), or failed (r < 0, @err its error).
+ * Interfaces of other modules come only as object_added/object_removed.
+ * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * the callbacks.
+ */
+typedef struct every_object_manager_callbacks {
+        void (*object_added)(busrpc_proxy *p, void *userdata);
+        void (*every_added)(busrpc_proxy *p, const every_changes *props, void *userdata);
+        void (*every_removed)(busrpc_proxy *p, void *userdata);
+        void (*events_added)(busrpc_proxy *p, void *userdata);
+        void (*events_removed)(busrpc_proxy *p, void *userdata);
+        void (*object_removed)(busrpc_proxy *p, void *userdata);
+        void (*ready)(int r, const busrpc_error *err, void *userdata);
+} every_object_manager_callbacks;
+
+/**
+ * every_object_manager_follow() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection), objects there before
+ * included (busrpc_om_client_new()).
+ * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ */
+int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
 
 #ifdef __cplusplus
 }

@@ -5,48 +5,6 @@
 
 #include "reserved.h"
 
-/* Properties.GetAll of @iface into @values: props[i] describes the property
- * named props[i].name at its offset; has[i] tells whether the reply held it. */
-static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,
-                           void *values, bool *has, busrpc_error *err) {
-        busrpc_msg *reply = NULL;
-        busrpc_iter it, dict, entry, value;
-        const char *key, *sig;
-        size_t i;
-        int r;
-
-        r = busrpc_proxy_get_all(p, iface, &reply, err);
-        if (r < 0)
-                return r;
-        r = busrpc_msg_read(reply, &it);
-        if (r >= 0)
-                r = busrpc_iter_recurse(&it, &dict);
-        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {
-                r = busrpc_iter_recurse(&dict, &entry);
-                if (r >= 0)
-                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);
-                for (i = 0; r >= 0 && i < n; i++)
-                        if (!has[i] && strcmp(key, props[i].name) == 0)
-                                break;
-                if (r < 0 || i == n)
-                        continue;
-                sig = busrpc_iter_get_variant_signature(&entry);
-                if (!sig || strcmp(sig, props[i].type->signature) != 0) {
-                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
-                                         key, sig ? sig : "?", props[i].type->signature);
-                        r = -EBADMSG;
-                        break;
-                }
-                r = busrpc_iter_recurse(&entry, &value);
-                if (r >= 0) {
-                        has[i] = true;
-                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);
-                }
-        }
-        busrpc_msg_unref(reply);
-        return r < 0 ? busrpc_error_set_errno(err, r) : 0;
-}
-
 /* ==== org.example.Reserved ==== */
 
 int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -316,30 +274,17 @@ int reserved_get_has(busrpc_proxy *busrpc_p, int32_t *has, busrpc_error *busrpc_
         return busrpc_r;
 }
 
-static const busrpc_field busrpc__reserved__props[] = {
-        { &busrpc_type_int32, offsetof(reserved_properties, p), "P" },
-        { &busrpc_type_string, offsetof(reserved_properties, err), "Err" },
-        { &busrpc_type_int32, offsetof(reserved_properties, out), "Out" },
-        { &busrpc_type_int32, offsetof(reserved_properties, self), "Self" },
-        { &busrpc_type_int32, offsetof(reserved_properties, call), "Call" },
-        { &busrpc_type_int32, offsetof(reserved_properties, cb), "Cb" },
-        { &busrpc_type_int32, offsetof(reserved_properties, userdata), "Userdata" },
-        { &busrpc_type_int32, offsetof(reserved_properties, o), "O" },
-        { &busrpc_type_int32, offsetof(reserved_properties, ret), "Ret" },
-        { &busrpc_type_string, offsetof(reserved_properties, free), "Free" },
-        { &busrpc_type_int32, offsetof(reserved_properties, has), "Has" },
-};
-
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err) {
         reserved_properties busrpc_v;
+        uint64_t busrpc_m = 0;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc__get_all(p, RESERVED_INTERFACE_NAME, busrpc__reserved__props, 11, &busrpc_v, (bool *)&busrpc_v.busrpc_has, err);
-        if (busrpc_r < 0) {
-                reserved_properties_clear(&busrpc_v);
+        busrpc_r = busrpc_proxy_get_all_values(p, &reserved_property_table, &busrpc_v, &busrpc_m, err);
+        if (busrpc_r < 0)
                 return busrpc_r;
-        }
+        for (size_t busrpc_i = 0; busrpc_i < 11; busrpc_i++)
+                ((bool *)&busrpc_v.busrpc_has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
         *ret = busrpc_v;
         return 0;
 }
@@ -364,5 +309,220 @@ int reserved_on_fired(busrpc_proxy *p, reserved_fired_handler cb, void *userdata
         if (!cb)
                 return -EINVAL;
         return busrpc_proxy_on_signal(p, RESERVED_INTERFACE_NAME, "Fired", &busrpc__reserved__args[9], busrpc__reserved_fired, (void (*)(void))cb, userdata, out);
+}
+
+static void busrpc__reserved__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
+        reserved_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const reserved_properties *)busrpc_ch->values };
+
+        ((reserved_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+}
+
+int reserved_on_properties_changed(busrpc_proxy *busrpc_p, reserved_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_properties(busrpc_p, &reserved_property_table, busrpc__reserved__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__p_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_p_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_p_changed(busrpc_proxy *busrpc_p, reserved_p_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 0, busrpc__reserved__p_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__err_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_err_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_err_changed(busrpc_proxy *busrpc_p, reserved_err_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 1, busrpc__reserved__err_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__out_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_out_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_out_changed(busrpc_proxy *busrpc_p, reserved_out_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 2, busrpc__reserved__out_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__self_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_self_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_self_changed(busrpc_proxy *busrpc_p, reserved_self_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 3, busrpc__reserved__self_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__call_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_call_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_call_changed(busrpc_proxy *busrpc_p, reserved_call_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 4, busrpc__reserved__call_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__cb_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_cb_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_cb_changed(busrpc_proxy *busrpc_p, reserved_cb_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 5, busrpc__reserved__cb_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__userdata_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_userdata_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_userdata_changed(busrpc_proxy *busrpc_p, reserved_userdata_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 6, busrpc__reserved__userdata_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__o_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_o_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_o_changed(busrpc_proxy *busrpc_p, reserved_o_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 7, busrpc__reserved__o_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__ret_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_ret_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_ret_changed(busrpc_proxy *busrpc_p, reserved_ret_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 8, busrpc__reserved__ret_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__free_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_free_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_free_changed(busrpc_proxy *busrpc_p, reserved_free_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 9, busrpc__reserved__free_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__reserved__has_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((reserved_has_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int reserved_on_has_changed(busrpc_proxy *busrpc_p, reserved_has_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 10, busrpc__reserved__has_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+int reserved_cache_properties(busrpc_proxy *busrpc_p, reserved_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+        return busrpc_proxy_cache_properties(busrpc_p, &reserved_property_table, busrpc_cb ? busrpc__reserved__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+}
+
+int reserved_cached_p(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 0, busrpc_v);
+}
+
+int reserved_cached_err(busrpc_property_cache *busrpc_c, char **busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 1, busrpc_v);
+}
+
+int reserved_cached_out(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 2, busrpc_v);
+}
+
+int reserved_cached_self(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 3, busrpc_v);
+}
+
+int reserved_cached_call(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 4, busrpc_v);
+}
+
+int reserved_cached_cb(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 5, busrpc_v);
+}
+
+int reserved_cached_userdata(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 6, busrpc_v);
+}
+
+int reserved_cached_o(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 7, busrpc_v);
+}
+
+int reserved_cached_ret(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 8, busrpc_v);
+}
+
+int reserved_cached_free(busrpc_property_cache *busrpc_c, char **busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 9, busrpc_v);
+}
+
+int reserved_cached_has(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 10, busrpc_v);
+}
+
+static const char *const busrpc__reserved__errors[] = { RESERVED_ERROR_CALL };
+
+reserved_error_code reserved_error_classify(const busrpc_error *busrpc_e) {
+        return (reserved_error_code)busrpc_error_classify(busrpc_e, busrpc__reserved__errors, 1);
+}
+
+bool reserved_error_is_call(const busrpc_error *busrpc_e) {
+        return busrpc_error_has_name(busrpc_e, RESERVED_ERROR_CALL);
+}
+
+/* ==== module reserved: ObjectManager client ==== */
+
+static const busrpc_property_table *const busrpc__reserved__om_tables[] = { &reserved_property_table };
+
+static void busrpc__reserved__om(busrpc_om_client *busrpc_om, const busrpc_om_event *busrpc_ev, const void *busrpc_ops, void *busrpc_u) {
+        const reserved_object_manager_callbacks *busrpc_c = busrpc_ops;
+        size_t busrpc_t = busrpc_ev->table;
+
+        (void)busrpc_om;
+        if (busrpc_ev->kind == BUSRPC_OM_READY) {
+                if (busrpc_c->ready)
+                        busrpc_c->ready(busrpc_ev->r, busrpc_ev->error, busrpc_u);
+                return;
+        }
+        if (busrpc_ev->kind == BUSRPC_OM_INTERFACE_ADDED) {
+                if (busrpc_ev->object_added && busrpc_c->object_added)
+                        busrpc_c->object_added(busrpc_ev->proxy, busrpc_u);
+                if (busrpc_t == 0 && busrpc_c->reserved_added) {
+                        reserved_changes busrpc_ch = { busrpc_ev->present, 0, (const reserved_properties *)busrpc_ev->values };
+                        busrpc_c->reserved_added(busrpc_ev->proxy, &busrpc_ch, busrpc_u);
+                }
+                return;
+        }
+        if (busrpc_t == 0 && busrpc_c->reserved_removed)
+                busrpc_c->reserved_removed(busrpc_ev->proxy, busrpc_u);
+        if (busrpc_ev->object_removed && busrpc_c->object_removed)
+                busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
+}
+
+int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+        if (!cbs)
+                return -EINVAL;
+        return busrpc_om_client_new(c, destination, path, busrpc__reserved__om_tables, 1, busrpc__reserved__om, cbs, userdata, ret);
 }
 

@@ -488,6 +488,128 @@ static inline void reserved_properties_clear(reserved_properties *v) {
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err);
 
+/* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
+#define RESERVED_PROPERTY_P (UINT64_C(1) << 0)
+#define RESERVED_PROPERTY_ERR (UINT64_C(1) << 1)
+#define RESERVED_PROPERTY_OUT (UINT64_C(1) << 2)
+#define RESERVED_PROPERTY_SELF (UINT64_C(1) << 3)
+#define RESERVED_PROPERTY_CALL (UINT64_C(1) << 4)
+#define RESERVED_PROPERTY_CB (UINT64_C(1) << 5)
+#define RESERVED_PROPERTY_USERDATA (UINT64_C(1) << 6)
+#define RESERVED_PROPERTY_O (UINT64_C(1) << 7)
+#define RESERVED_PROPERTY_RET (UINT64_C(1) << 8)
+#define RESERVED_PROPERTY_FREE (UINT64_C(1) << 9)
+#define RESERVED_PROPERTY_HAS (UINT64_C(1) << 10)
+static const busrpc_property_info busrpc__reserved__props[] BUSRPC_UNUSED = {
+        { "P", &busrpc_type_int32, offsetof(reserved_properties, p), BUSRPC_PROP_EMITS_TRUE },
+        { "Err", &busrpc_type_string, offsetof(reserved_properties, err), BUSRPC_PROP_EMITS_TRUE },
+        { "Out", &busrpc_type_int32, offsetof(reserved_properties, out), BUSRPC_PROP_EMITS_TRUE },
+        { "Self", &busrpc_type_int32, offsetof(reserved_properties, self), BUSRPC_PROP_EMITS_TRUE },
+        { "Call", &busrpc_type_int32, offsetof(reserved_properties, call), BUSRPC_PROP_EMITS_TRUE },
+        { "Cb", &busrpc_type_int32, offsetof(reserved_properties, cb), BUSRPC_PROP_EMITS_TRUE },
+        { "Userdata", &busrpc_type_int32, offsetof(reserved_properties, userdata), BUSRPC_PROP_EMITS_TRUE },
+        { "O", &busrpc_type_int32, offsetof(reserved_properties, o), BUSRPC_PROP_EMITS_TRUE },
+        { "Ret", &busrpc_type_int32, offsetof(reserved_properties, ret), BUSRPC_PROP_EMITS_TRUE },
+        { "Free", &busrpc_type_string, offsetof(reserved_properties, free), BUSRPC_PROP_EMITS_TRUE },
+        { "Has", &busrpc_type_int32, offsetof(reserved_properties, has), BUSRPC_PROP_EMITS_TRUE },
+};
+/* The readable properties of org.example.Reserved as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table), into reserved_properties. */
+static const busrpc_property_table reserved_property_table BUSRPC_UNUSED = { RESERVED_INTERFACE_NAME, busrpc__reserved__props, 11, sizeof(reserved_properties) };
+
+/**
+ * reserved_changes - what changed in the properties of a org.example.Reserved object.
+ * @changed: the RESERVED_PROPERTY_* bits whose new value is in @values.
+ * @invalidated: the bits of properties that changed without their value
+ *               (read them with reserved_get_P(); a cache fetches them itself
+ *               and calls again).
+ * @values: borrowed until the callback returns (copy what you keep); the
+ *          fields not in @changed are empty and values->has is unused.
+ */
+typedef struct reserved_changes {
+        uint64_t changed;
+        uint64_t invalidated;
+        const reserved_properties *values;
+} reserved_changes;
+typedef void (*reserved_properties_changed_handler)(const reserved_changes *changes, void *userdata);
+
+/*
+ * reserved_on_properties_changed() - call @cb for every PropertiesChanged of
+ * org.example.Reserved at the proxy's object that names one of its properties; only
+ * from the current owner of its destination (as signals). Changes made in
+ * one loop iteration of the service come as one call.
+ * reserved_on_P_changed() - call @cb when property P changed: with its new value
+ * (borrowed until @cb returns), or NULL when the service invalidated it.
+ * Properties declared @emits_changed("false") or ("const") send nothing
+ * and have no _on_P_changed().
+ * @out: may be NULL (the watch lasts as long as the connection); else
+ *       busrpc_subscription_release() ends it.
+ * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
+ */
+int reserved_on_properties_changed(busrpc_proxy *p, reserved_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_p_changed_handler)(int32_t const *p, void *userdata);
+int reserved_on_p_changed(busrpc_proxy *p, reserved_p_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_err_changed_handler)(char *const *err, void *userdata);
+int reserved_on_err_changed(busrpc_proxy *p, reserved_err_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_out_changed_handler)(int32_t const *out, void *userdata);
+int reserved_on_out_changed(busrpc_proxy *p, reserved_out_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_self_changed_handler)(int32_t const *self, void *userdata);
+int reserved_on_self_changed(busrpc_proxy *p, reserved_self_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_call_changed_handler)(int32_t const *call, void *userdata);
+int reserved_on_call_changed(busrpc_proxy *p, reserved_call_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_cb_changed_handler)(int32_t const *cb, void *userdata);
+int reserved_on_cb_changed(busrpc_proxy *p, reserved_cb_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_userdata_changed_handler)(int32_t const *userdata, void *busrpc_userdata);
+int reserved_on_userdata_changed(busrpc_proxy *p, reserved_userdata_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_o_changed_handler)(int32_t const *o, void *userdata);
+int reserved_on_o_changed(busrpc_proxy *p, reserved_o_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_ret_changed_handler)(int32_t const *ret, void *userdata);
+int reserved_on_ret_changed(busrpc_proxy *p, reserved_ret_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_free_changed_handler)(char *const *free, void *userdata);
+int reserved_on_free_changed(busrpc_proxy *p, reserved_free_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*reserved_has_changed_handler)(int32_t const *has, void *userdata);
+int reserved_on_has_changed(busrpc_proxy *p, reserved_has_changed_handler cb, void *userdata, busrpc_subscription **out);
+
+/*
+ * reserved_cache_properties() - keep the properties of the proxy's object at
+ * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
+ * an invalidated property is read again with Get. @cb (may be NULL) is
+ * called after each change the cache took (first with what GetAll gave).
+ * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ * reserved_cached_P(c, &value) - P's cached value, without a round trip; the
+ * value is written only on success and is the caller's (release it as
+ * reserved_get_P()'s). Return: 0; -ENODATA before the first GetAll completed,
+ * when GetAll did not give P, or while P is invalidated and read again;
+ * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
+ * kept (nothing would say they changed): read them with reserved_get_P().
+ */
+int reserved_cache_properties(busrpc_proxy *p, reserved_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int reserved_cached_p(busrpc_property_cache *c, int32_t *p);
+int reserved_cached_err(busrpc_property_cache *c, char **err);
+int reserved_cached_out(busrpc_property_cache *c, int32_t *out);
+int reserved_cached_self(busrpc_property_cache *c, int32_t *self);
+int reserved_cached_call(busrpc_property_cache *c, int32_t *call);
+int reserved_cached_cb(busrpc_property_cache *c, int32_t *cb);
+int reserved_cached_userdata(busrpc_property_cache *c, int32_t *userdata);
+int reserved_cached_o(busrpc_property_cache *c, int32_t *o);
+int reserved_cached_ret(busrpc_property_cache *c, int32_t *ret);
+int reserved_cached_free(busrpc_property_cache *c, char **free);
+int reserved_cached_has(busrpc_property_cache *c, int32_t *has);
+
+/*
+ * Errors. reserved_error_classify(err) tells which error of org.example.Reserved
+ * @err (borrowed) is: RESERVED_ERROR_CODE_NOT_DECLARED for any other (another remote
+ * error, a local one such as a timeout or a lost connection, or no error).
+ * reserved_error_is_E(err): whether @err is error E.
+ */
+typedef enum reserved_error_code {
+        RESERVED_ERROR_CODE_CALL, /* RESERVED_ERROR_CALL */
+        RESERVED_ERROR_CODE_NOT_DECLARED,
+} reserved_error_code;
+reserved_error_code reserved_error_classify(const busrpc_error *err);
+bool reserved_error_is_call(const busrpc_error *err);
+
 /* Signals. reserved_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -612,6 +734,41 @@ int reserved_notify_has(busrpc_object *o);
  * message. Return: -EREMOTEIO (so an op can `return` it), or -EALREADY.
  */
 int reserved_error_call(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF(2, 3);
+
+/* ==== module reserved: ObjectManager client ==== */
+
+/**
+ * reserved_object_manager_callbacks - what reserved_object_manager_follow() calls, from
+ * the loop; each member may be NULL. Every pointer is borrowed for the call
+ * only (busrpc_proxy_ref() the proxy to keep it).
+ * @object_added: an object appeared (before the callbacks of its interfaces).
+ * @X_added: interface X appeared at the proxy's object; @props: the properties
+ *           sent with it (props->changed: the X_PROPERTY_* bits present).
+ * @X_removed: interface X went from the proxy's object.
+ * @object_removed: the object's last interface went (after its _removed).
+ * @ready: GetManagedObjects answered (r 0; every object already there was
+ *         reported added), or failed (r < 0, @err its error).
+ * Interfaces of other modules come only as object_added/object_removed.
+ * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * the callbacks.
+ */
+typedef struct reserved_object_manager_callbacks {
+        void (*object_added)(busrpc_proxy *p, void *userdata);
+        void (*reserved_added)(busrpc_proxy *p, const reserved_changes *props, void *userdata);
+        void (*reserved_removed)(busrpc_proxy *p, void *userdata);
+        void (*object_removed)(busrpc_proxy *p, void *userdata);
+        void (*ready)(int r, const busrpc_error *err, void *userdata);
+} reserved_object_manager_callbacks;
+
+/**
+ * reserved_object_manager_follow() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection), objects there before
+ * included (busrpc_om_client_new()).
+ * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ */
+int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
 
 #ifdef __cplusplus
 }

@@ -5,48 +5,6 @@
 
 #include "rt.h"
 
-/* Properties.GetAll of @iface into @values: props[i] describes the property
- * named props[i].name at its offset; has[i] tells whether the reply held it. */
-static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,
-                           void *values, bool *has, busrpc_error *err) {
-        busrpc_msg *reply = NULL;
-        busrpc_iter it, dict, entry, value;
-        const char *key, *sig;
-        size_t i;
-        int r;
-
-        r = busrpc_proxy_get_all(p, iface, &reply, err);
-        if (r < 0)
-                return r;
-        r = busrpc_msg_read(reply, &it);
-        if (r >= 0)
-                r = busrpc_iter_recurse(&it, &dict);
-        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {
-                r = busrpc_iter_recurse(&dict, &entry);
-                if (r >= 0)
-                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);
-                for (i = 0; r >= 0 && i < n; i++)
-                        if (!has[i] && strcmp(key, props[i].name) == 0)
-                                break;
-                if (r < 0 || i == n)
-                        continue;
-                sig = busrpc_iter_get_variant_signature(&entry);
-                if (!sig || strcmp(sig, props[i].type->signature) != 0) {
-                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
-                                         key, sig ? sig : "?", props[i].type->signature);
-                        r = -EBADMSG;
-                        break;
-                }
-                r = busrpc_iter_recurse(&entry, &value);
-                if (r >= 0) {
-                        has[i] = true;
-                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);
-                }
-        }
-        busrpc_msg_unref(reply);
-        return r < 0 ? busrpc_error_set_errno(err, r) : 0;
-}
-
 /* ==== org.busrpc.test.RoundTrip ==== */
 
 int round_trip_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -526,23 +484,17 @@ int round_trip_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *
         return busrpc_proxy_set_value(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Secret", &busrpc_type_int32, &secret, busrpc_err);
 }
 
-static const busrpc_field busrpc__round_trip__props[] = {
-        { &busrpc_type_string, offsetof(round_trip_properties, name), "Name" },
-        { &busrpc__rt_color, offsetof(round_trip_properties, mode), "Mode" },
-        { &busrpc__rt_uint32_array, offsetof(round_trip_properties, stats), "Stats" },
-        { &busrpc__rt_basics, offsetof(round_trip_properties, snapshot), "Snapshot" },
-};
-
 int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err) {
         round_trip_properties busrpc_v;
+        uint64_t busrpc_m = 0;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc__get_all(p, ROUND_TRIP_INTERFACE_NAME, busrpc__round_trip__props, 4, &busrpc_v, (bool *)&busrpc_v.has, err);
-        if (busrpc_r < 0) {
-                round_trip_properties_clear(&busrpc_v);
+        busrpc_r = busrpc_proxy_get_all_values(p, &round_trip_property_table, &busrpc_v, &busrpc_m, err);
+        if (busrpc_r < 0)
                 return busrpc_r;
-        }
+        for (size_t busrpc_i = 0; busrpc_i < 4; busrpc_i++)
+                ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
         *ret = busrpc_v;
         return 0;
 }
@@ -567,5 +519,122 @@ int round_trip_on_happened(busrpc_proxy *p, round_trip_happened_handler cb, void
         if (!cb)
                 return -EINVAL;
         return busrpc_proxy_on_signal(p, ROUND_TRIP_INTERFACE_NAME, "Happened", &busrpc__round_trip__args[37], busrpc__round_trip_happened, (void (*)(void))cb, userdata, out);
+}
+
+static void busrpc__round_trip__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
+        round_trip_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const round_trip_properties *)busrpc_ch->values };
+
+        ((round_trip_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+}
+
+int round_trip_on_properties_changed(busrpc_proxy *busrpc_p, round_trip_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_properties(busrpc_p, &round_trip_property_table, busrpc__round_trip__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__round_trip__name_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((round_trip_name_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int round_trip_on_name_changed(busrpc_proxy *busrpc_p, round_trip_name_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 0, busrpc__round_trip__name_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__round_trip__mode_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((round_trip_mode_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int round_trip_on_mode_changed(busrpc_proxy *busrpc_p, round_trip_mode_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 1, busrpc__round_trip__mode_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__round_trip__stats_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((round_trip_stats_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int round_trip_on_stats_changed(busrpc_proxy *busrpc_p, round_trip_stats_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 2, busrpc__round_trip__stats_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__round_trip__snapshot_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((round_trip_snapshot_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int round_trip_on_snapshot_changed(busrpc_proxy *busrpc_p, round_trip_snapshot_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 3, busrpc__round_trip__snapshot_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+int round_trip_cache_properties(busrpc_proxy *busrpc_p, round_trip_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+        return busrpc_proxy_cache_properties(busrpc_p, &round_trip_property_table, busrpc_cb ? busrpc__round_trip__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+}
+
+int round_trip_cached_name(busrpc_property_cache *busrpc_c, char **busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 0, busrpc_v);
+}
+
+int round_trip_cached_mode(busrpc_property_cache *busrpc_c, rt_color *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 1, busrpc_v);
+}
+
+int round_trip_cached_stats(busrpc_property_cache *busrpc_c, rt_uint32_array *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 2, busrpc_v);
+}
+
+int round_trip_cached_snapshot(busrpc_property_cache *busrpc_c, rt_basics *busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 3, busrpc_v);
+}
+
+static const char *const busrpc__round_trip__errors[] = { ROUND_TRIP_ERROR_DIVIDE_BY_ZERO };
+
+round_trip_error_code round_trip_error_classify(const busrpc_error *busrpc_e) {
+        return (round_trip_error_code)busrpc_error_classify(busrpc_e, busrpc__round_trip__errors, 1);
+}
+
+bool round_trip_error_is_divide_by_zero(const busrpc_error *busrpc_e) {
+        return busrpc_error_has_name(busrpc_e, ROUND_TRIP_ERROR_DIVIDE_BY_ZERO);
+}
+
+/* ==== module rt: ObjectManager client ==== */
+
+static const busrpc_property_table *const busrpc__rt__om_tables[] = { &round_trip_property_table };
+
+static void busrpc__rt__om(busrpc_om_client *busrpc_om, const busrpc_om_event *busrpc_ev, const void *busrpc_ops, void *busrpc_u) {
+        const rt_object_manager_callbacks *busrpc_c = busrpc_ops;
+        size_t busrpc_t = busrpc_ev->table;
+
+        (void)busrpc_om;
+        if (busrpc_ev->kind == BUSRPC_OM_READY) {
+                if (busrpc_c->ready)
+                        busrpc_c->ready(busrpc_ev->r, busrpc_ev->error, busrpc_u);
+                return;
+        }
+        if (busrpc_ev->kind == BUSRPC_OM_INTERFACE_ADDED) {
+                if (busrpc_ev->object_added && busrpc_c->object_added)
+                        busrpc_c->object_added(busrpc_ev->proxy, busrpc_u);
+                if (busrpc_t == 0 && busrpc_c->round_trip_added) {
+                        round_trip_changes busrpc_ch = { busrpc_ev->present, 0, (const round_trip_properties *)busrpc_ev->values };
+                        busrpc_c->round_trip_added(busrpc_ev->proxy, &busrpc_ch, busrpc_u);
+                }
+                return;
+        }
+        if (busrpc_t == 0 && busrpc_c->round_trip_removed)
+                busrpc_c->round_trip_removed(busrpc_ev->proxy, busrpc_u);
+        if (busrpc_ev->object_removed && busrpc_c->object_removed)
+                busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
+}
+
+int rt_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const rt_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+        if (!cbs)
+                return -EINVAL;
+        return busrpc_om_client_new(c, destination, path, busrpc__rt__om_tables, 1, busrpc__rt__om, cbs, userdata, ret);
 }
 

@@ -953,6 +953,93 @@ static inline void round_trip_properties_clear(round_trip_properties *v) {
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err);
 
+/* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
+#define ROUND_TRIP_PROPERTY_NAME (UINT64_C(1) << 0)
+#define ROUND_TRIP_PROPERTY_MODE (UINT64_C(1) << 1)
+#define ROUND_TRIP_PROPERTY_STATS (UINT64_C(1) << 2)
+#define ROUND_TRIP_PROPERTY_SNAPSHOT (UINT64_C(1) << 3)
+static const busrpc_property_info busrpc__round_trip__props[] BUSRPC_UNUSED = {
+        { "Name", &busrpc_type_string, offsetof(round_trip_properties, name), BUSRPC_PROP_EMITS_TRUE },
+        { "Mode", &busrpc__rt_color, offsetof(round_trip_properties, mode), BUSRPC_PROP_EMITS_TRUE },
+        { "Stats", &busrpc__rt_uint32_array, offsetof(round_trip_properties, stats), BUSRPC_PROP_EMITS_TRUE },
+        { "Snapshot", &busrpc__rt_basics, offsetof(round_trip_properties, snapshot), BUSRPC_PROP_EMITS_INVALIDATES },
+};
+/* The readable properties of org.busrpc.test.RoundTrip as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table), into round_trip_properties. */
+static const busrpc_property_table round_trip_property_table BUSRPC_UNUSED = { ROUND_TRIP_INTERFACE_NAME, busrpc__round_trip__props, 4, sizeof(round_trip_properties) };
+
+/**
+ * round_trip_changes - what changed in the properties of a org.busrpc.test.RoundTrip object.
+ * @changed: the ROUND_TRIP_PROPERTY_* bits whose new value is in @values.
+ * @invalidated: the bits of properties that changed without their value
+ *               (read them with round_trip_get_P(); a cache fetches them itself
+ *               and calls again).
+ * @values: borrowed until the callback returns (copy what you keep); the
+ *          fields not in @changed are empty and values->has is unused.
+ */
+typedef struct round_trip_changes {
+        uint64_t changed;
+        uint64_t invalidated;
+        const round_trip_properties *values;
+} round_trip_changes;
+typedef void (*round_trip_properties_changed_handler)(const round_trip_changes *changes, void *userdata);
+
+/*
+ * round_trip_on_properties_changed() - call @cb for every PropertiesChanged of
+ * org.busrpc.test.RoundTrip at the proxy's object that names one of its properties; only
+ * from the current owner of its destination (as signals). Changes made in
+ * one loop iteration of the service come as one call.
+ * round_trip_on_P_changed() - call @cb when property P changed: with its new value
+ * (borrowed until @cb returns), or NULL when the service invalidated it.
+ * Properties declared @emits_changed("false") or ("const") send nothing
+ * and have no _on_P_changed().
+ * @out: may be NULL (the watch lasts as long as the connection); else
+ *       busrpc_subscription_release() ends it.
+ * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
+ */
+int round_trip_on_properties_changed(busrpc_proxy *p, round_trip_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*round_trip_name_changed_handler)(char *const *name, void *userdata);
+int round_trip_on_name_changed(busrpc_proxy *p, round_trip_name_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*round_trip_mode_changed_handler)(rt_color const *mode, void *userdata);
+int round_trip_on_mode_changed(busrpc_proxy *p, round_trip_mode_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*round_trip_stats_changed_handler)(rt_uint32_array const *stats, void *userdata);
+int round_trip_on_stats_changed(busrpc_proxy *p, round_trip_stats_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*round_trip_snapshot_changed_handler)(rt_basics const *snapshot, void *userdata);
+int round_trip_on_snapshot_changed(busrpc_proxy *p, round_trip_snapshot_changed_handler cb, void *userdata, busrpc_subscription **out);
+
+/*
+ * round_trip_cache_properties() - keep the properties of the proxy's object at
+ * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
+ * an invalidated property is read again with Get. @cb (may be NULL) is
+ * called after each change the cache took (first with what GetAll gave).
+ * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ * round_trip_cached_P(c, &value) - P's cached value, without a round trip; the
+ * value is written only on success and is the caller's (release it as
+ * round_trip_get_P()'s). Return: 0; -ENODATA before the first GetAll completed,
+ * when GetAll did not give P, or while P is invalidated and read again;
+ * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
+ * kept (nothing would say they changed): read them with round_trip_get_P().
+ */
+int round_trip_cache_properties(busrpc_proxy *p, round_trip_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int round_trip_cached_name(busrpc_property_cache *c, char **name);
+int round_trip_cached_mode(busrpc_property_cache *c, rt_color *mode);
+int round_trip_cached_stats(busrpc_property_cache *c, rt_uint32_array *stats);
+int round_trip_cached_snapshot(busrpc_property_cache *c, rt_basics *snapshot);
+
+/*
+ * Errors. round_trip_error_classify(err) tells which error of org.busrpc.test.RoundTrip
+ * @err (borrowed) is: ROUND_TRIP_ERROR_CODE_NOT_DECLARED for any other (another remote
+ * error, a local one such as a timeout or a lost connection, or no error).
+ * round_trip_error_is_E(err): whether @err is error E.
+ */
+typedef enum round_trip_error_code {
+        ROUND_TRIP_ERROR_CODE_DIVIDE_BY_ZERO, /* ROUND_TRIP_ERROR_DIVIDE_BY_ZERO */
+        ROUND_TRIP_ERROR_CODE_NOT_DECLARED,
+} round_trip_error_code;
+round_trip_error_code round_trip_error_classify(const busrpc_error *err);
+bool round_trip_error_is_divide_by_zero(const busrpc_error *err);
+
 /* Signals. round_trip_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -1078,6 +1165,41 @@ int round_trip_notify_secret(busrpc_object *o);
  * message. Return: -EREMOTEIO (so an op can `return` it), or -EALREADY.
  */
 int round_trip_error_divide_by_zero(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF(2, 3);
+
+/* ==== module rt: ObjectManager client ==== */
+
+/**
+ * rt_object_manager_callbacks - what rt_object_manager_follow() calls, from
+ * the loop; each member may be NULL. Every pointer is borrowed for the call
+ * only (busrpc_proxy_ref() the proxy to keep it).
+ * @object_added: an object appeared (before the callbacks of its interfaces).
+ * @X_added: interface X appeared at the proxy's object; @props: the properties
+ *           sent with it (props->changed: the X_PROPERTY_* bits present).
+ * @X_removed: interface X went from the proxy's object.
+ * @object_removed: the object's last interface went (after its _removed).
+ * @ready: GetManagedObjects answered (r 0; every object already there was
+ *         reported added), or failed (r < 0, @err its error).
+ * Interfaces of other modules come only as object_added/object_removed.
+ * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * the callbacks.
+ */
+typedef struct rt_object_manager_callbacks {
+        void (*object_added)(busrpc_proxy *p, void *userdata);
+        void (*round_trip_added)(busrpc_proxy *p, const round_trip_changes *props, void *userdata);
+        void (*round_trip_removed)(busrpc_proxy *p, void *userdata);
+        void (*object_removed)(busrpc_proxy *p, void *userdata);
+        void (*ready)(int r, const busrpc_error *err, void *userdata);
+} rt_object_manager_callbacks;
+
+/**
+ * rt_object_manager_follow() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection), objects there before
+ * included (busrpc_om_client_new()).
+ * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ */
+int rt_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const rt_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
 
 #ifdef __cplusplus
 }

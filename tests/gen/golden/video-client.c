@@ -5,48 +5,6 @@
 
 #include "video.h"
 
-/* Properties.GetAll of @iface into @values: props[i] describes the property
- * named props[i].name at its offset; has[i] tells whether the reply held it. */
-static int busrpc__get_all(busrpc_proxy *p, const char *iface, const busrpc_field *props, size_t n,
-                           void *values, bool *has, busrpc_error *err) {
-        busrpc_msg *reply = NULL;
-        busrpc_iter it, dict, entry, value;
-        const char *key, *sig;
-        size_t i;
-        int r;
-
-        r = busrpc_proxy_get_all(p, iface, &reply, err);
-        if (r < 0)
-                return r;
-        r = busrpc_msg_read(reply, &it);
-        if (r >= 0)
-                r = busrpc_iter_recurse(&it, &dict);
-        while (r >= 0 && busrpc_iter_type(&dict) != BUSRPC_TYPE_INVALID) {
-                r = busrpc_iter_recurse(&dict, &entry);
-                if (r >= 0)
-                        r = busrpc_iter_get_basic(&entry, BUSRPC_TYPE_STRING, &key);
-                for (i = 0; r >= 0 && i < n; i++)
-                        if (!has[i] && strcmp(key, props[i].name) == 0)
-                                break;
-                if (r < 0 || i == n)
-                        continue;
-                sig = busrpc_iter_get_variant_signature(&entry);
-                if (!sig || strcmp(sig, props[i].type->signature) != 0) {
-                        busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
-                                         key, sig ? sig : "?", props[i].type->signature);
-                        r = -EBADMSG;
-                        break;
-                }
-                r = busrpc_iter_recurse(&entry, &value);
-                if (r >= 0) {
-                        has[i] = true;
-                        r = busrpc_value_read(&value, props[i].type, (char *)values + props[i].offset, err);
-                }
-        }
-        busrpc_msg_unref(reply);
-        return r < 0 ? busrpc_error_set_errno(err, r) : 0;
-}
-
 /* ==== org.example.Video.Player ==== */
 
 int video_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -87,20 +45,17 @@ int video_player_get_title(busrpc_proxy *busrpc_p, char **title, busrpc_error *b
         return 0;
 }
 
-static const busrpc_field busrpc__video_player__props[] = {
-        { &busrpc_type_string, offsetof(video_player_properties, title), "Title" },
-};
-
 int video_player_get_all(busrpc_proxy *p, video_player_properties *ret, busrpc_error *err) {
         video_player_properties busrpc_v;
+        uint64_t busrpc_m = 0;
         int busrpc_r;
 
         memset(&busrpc_v, 0, sizeof(busrpc_v));
-        busrpc_r = busrpc__get_all(p, VIDEO_PLAYER_INTERFACE_NAME, busrpc__video_player__props, 1, &busrpc_v, (bool *)&busrpc_v.has, err);
-        if (busrpc_r < 0) {
-                video_player_properties_clear(&busrpc_v);
+        busrpc_r = busrpc_proxy_get_all_values(p, &video_player_property_table, &busrpc_v, &busrpc_m, err);
+        if (busrpc_r < 0)
                 return busrpc_r;
-        }
+        for (size_t busrpc_i = 0; busrpc_i < 1; busrpc_i++)
+                ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
         *ret = busrpc_v;
         return 0;
 }
@@ -114,5 +69,70 @@ int video_player_on_stopped(busrpc_proxy *p, video_player_stopped_handler cb, vo
         if (!cb)
                 return -EINVAL;
         return busrpc_proxy_on_signal(p, VIDEO_PLAYER_INTERFACE_NAME, "Stopped", &busrpc__video_player__args[2], busrpc__video_player_stopped, (void (*)(void))cb, userdata, out);
+}
+
+static void busrpc__video_player__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
+        video_player_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const video_player_properties *)busrpc_ch->values };
+
+        ((video_player_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+}
+
+int video_player_on_properties_changed(busrpc_proxy *busrpc_p, video_player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_properties(busrpc_p, &video_player_property_table, busrpc__video_player__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+static void busrpc__video_player__title_changed(const void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
+        ((video_player_title_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);
+}
+
+int video_player_on_title_changed(busrpc_proxy *busrpc_p, video_player_title_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+        if (!busrpc_cb)
+                return -EINVAL;
+        return busrpc_proxy_watch_property(busrpc_p, &video_player_property_table, 0, busrpc__video_player__title_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
+}
+
+int video_player_cache_properties(busrpc_proxy *busrpc_p, video_player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+        return busrpc_proxy_cache_properties(busrpc_p, &video_player_property_table, busrpc_cb ? busrpc__video_player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+}
+
+int video_player_cached_title(busrpc_property_cache *busrpc_c, char **busrpc_v) {
+        return busrpc_property_cache_get(busrpc_c, 0, busrpc_v);
+}
+
+/* ==== module video: ObjectManager client ==== */
+
+static const busrpc_property_table *const busrpc__video__om_tables[] = { &video_player_property_table };
+
+static void busrpc__video__om(busrpc_om_client *busrpc_om, const busrpc_om_event *busrpc_ev, const void *busrpc_ops, void *busrpc_u) {
+        const video_object_manager_callbacks *busrpc_c = busrpc_ops;
+        size_t busrpc_t = busrpc_ev->table;
+
+        (void)busrpc_om;
+        if (busrpc_ev->kind == BUSRPC_OM_READY) {
+                if (busrpc_c->ready)
+                        busrpc_c->ready(busrpc_ev->r, busrpc_ev->error, busrpc_u);
+                return;
+        }
+        if (busrpc_ev->kind == BUSRPC_OM_INTERFACE_ADDED) {
+                if (busrpc_ev->object_added && busrpc_c->object_added)
+                        busrpc_c->object_added(busrpc_ev->proxy, busrpc_u);
+                if (busrpc_t == 0 && busrpc_c->video_player_added) {
+                        video_player_changes busrpc_ch = { busrpc_ev->present, 0, (const video_player_properties *)busrpc_ev->values };
+                        busrpc_c->video_player_added(busrpc_ev->proxy, &busrpc_ch, busrpc_u);
+                }
+                return;
+        }
+        if (busrpc_t == 0 && busrpc_c->video_player_removed)
+                busrpc_c->video_player_removed(busrpc_ev->proxy, busrpc_u);
+        if (busrpc_ev->object_removed && busrpc_c->object_removed)
+                busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
+}
+
+int video_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const video_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+        if (!cbs)
+                return -EINVAL;
+        return busrpc_om_client_new(c, destination, path, busrpc__video__om_tables, 1, busrpc__video__om, cbs, userdata, ret);
 }
 

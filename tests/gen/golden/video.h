@@ -106,6 +106,65 @@ static inline void video_player_properties_clear(video_player_properties *v) {
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
 int video_player_get_all(busrpc_proxy *p, video_player_properties *ret, busrpc_error *err);
 
+/* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
+#define VIDEO_PLAYER_PROPERTY_TITLE (UINT64_C(1) << 0)
+static const busrpc_property_info busrpc__video_player__props[] BUSRPC_UNUSED = {
+        { "Title", &busrpc_type_string, offsetof(video_player_properties, title), BUSRPC_PROP_EMITS_TRUE },
+};
+/* The readable properties of org.example.Video.Player as the runtime decodes them (watches,
+ * caches, ObjectManager clients: busrpc_property_table), into video_player_properties. */
+static const busrpc_property_table video_player_property_table BUSRPC_UNUSED = { VIDEO_PLAYER_INTERFACE_NAME, busrpc__video_player__props, 1, sizeof(video_player_properties) };
+
+/**
+ * video_player_changes - what changed in the properties of a org.example.Video.Player object.
+ * @changed: the VIDEO_PLAYER_PROPERTY_* bits whose new value is in @values.
+ * @invalidated: the bits of properties that changed without their value
+ *               (read them with video_player_get_P(); a cache fetches them itself
+ *               and calls again).
+ * @values: borrowed until the callback returns (copy what you keep); the
+ *          fields not in @changed are empty and values->has is unused.
+ */
+typedef struct video_player_changes {
+        uint64_t changed;
+        uint64_t invalidated;
+        const video_player_properties *values;
+} video_player_changes;
+typedef void (*video_player_properties_changed_handler)(const video_player_changes *changes, void *userdata);
+
+/*
+ * video_player_on_properties_changed() - call @cb for every PropertiesChanged of
+ * org.example.Video.Player at the proxy's object that names one of its properties; only
+ * from the current owner of its destination (as signals). Changes made in
+ * one loop iteration of the service come as one call.
+ * video_player_on_P_changed() - call @cb when property P changed: with its new value
+ * (borrowed until @cb returns), or NULL when the service invalidated it.
+ * Properties declared @emits_changed("false") or ("const") send nothing
+ * and have no _on_P_changed().
+ * @out: may be NULL (the watch lasts as long as the connection); else
+ *       busrpc_subscription_release() ends it.
+ * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
+ */
+int video_player_on_properties_changed(busrpc_proxy *p, video_player_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+typedef void (*video_player_title_changed_handler)(char *const *title, void *userdata);
+int video_player_on_title_changed(busrpc_proxy *p, video_player_title_changed_handler cb, void *userdata, busrpc_subscription **out);
+
+/*
+ * video_player_cache_properties() - keep the properties of the proxy's object at
+ * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
+ * an invalidated property is read again with Get. @cb (may be NULL) is
+ * called after each change the cache took (first with what GetAll gave).
+ * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ * video_player_cached_P(c, &value) - P's cached value, without a round trip; the
+ * value is written only on success and is the caller's (release it as
+ * video_player_get_P()'s). Return: 0; -ENODATA before the first GetAll completed,
+ * when GetAll did not give P, or while P is invalidated and read again;
+ * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
+ * kept (nothing would say they changed): read them with video_player_get_P().
+ */
+int video_player_cache_properties(busrpc_proxy *p, video_player_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int video_player_cached_title(busrpc_property_cache *c, char **title);
+
 /* Signals. video_player_on_S(p, cb, userdata, out) calls @cb for every S signal of
  * the proxy's object, only from the current owner of its destination; the
  * arguments are borrowed until it returns (copy what you keep). A signal
@@ -166,6 +225,41 @@ int video_player_emit_stopped(busrpc_object *o, uint32_t id, const char *why);
 
 /* video_player_notify_title() - tell subscribers that Title changed: PropertiesChanged with the value from the getter. */
 int video_player_notify_title(busrpc_object *o);
+
+/* ==== module video: ObjectManager client ==== */
+
+/**
+ * video_object_manager_callbacks - what video_object_manager_follow() calls, from
+ * the loop; each member may be NULL. Every pointer is borrowed for the call
+ * only (busrpc_proxy_ref() the proxy to keep it).
+ * @object_added: an object appeared (before the callbacks of its interfaces).
+ * @X_added: interface X appeared at the proxy's object; @props: the properties
+ *           sent with it (props->changed: the X_PROPERTY_* bits present).
+ * @X_removed: interface X went from the proxy's object.
+ * @object_removed: the object's last interface went (after its _removed).
+ * @ready: GetManagedObjects answered (r 0; every object already there was
+ *         reported added), or failed (r < 0, @err its error).
+ * Interfaces of other modules come only as object_added/object_removed.
+ * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * the callbacks.
+ */
+typedef struct video_object_manager_callbacks {
+        void (*object_added)(busrpc_proxy *p, void *userdata);
+        void (*video_player_added)(busrpc_proxy *p, const video_player_changes *props, void *userdata);
+        void (*video_player_removed)(busrpc_proxy *p, void *userdata);
+        void (*object_removed)(busrpc_proxy *p, void *userdata);
+        void (*ready)(int r, const busrpc_error *err, void *userdata);
+} video_object_manager_callbacks;
+
+/**
+ * video_object_manager_follow() - follow the objects under the ObjectManager at
+ * @path of @destination (NULL on a peer connection), objects there before
+ * included (busrpc_om_client_new()).
+ * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
+ * @ret: the client (required); busrpc_om_client_free() stops following.
+ * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
+ */
+int video_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const video_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
 
 #ifdef __cplusplus
 }

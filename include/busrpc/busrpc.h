@@ -1110,6 +1110,21 @@ int busrpc_property_cache_get_error(busrpc_property_cache *c, busrpc_error *err)
 busrpc_property_cache *busrpc_property_cache_free(busrpc_property_cache *c);
 
 /**
+ * busrpc_proxy_get_all_values() - Properties.GetAll of @t->interface,
+ * waited for, read by @t into @values (@t->size bytes; every field of @t
+ * is initialised first, so nothing needs to be set by the caller).
+ * Names @t does not know are ignored; one sent twice counts once.
+ * @ret_present: bit i set when props[i] was in the reply (required).
+ * On success the values are the caller's (busrpc_value_clear() each, or
+ * the generated X_properties_clear()); on failure every field is empty.
+ * Return: 0; -EBADMSG when a known property has another signature than
+ * @t says (InvalidArgs in @err naming it); -EINVAL (a bad table); what
+ * busrpc_proxy_get_all() returns.
+ */
+int busrpc_proxy_get_all_values(busrpc_proxy *p, const busrpc_property_table *t, void *values,
+                                uint64_t *ret_present, busrpc_error *err);
+
+/**
  * busrpc_error_classify() - which of @names (the errors a method declares)
  * @e is. Return: i when @e is set and named @names[i]; @n for anything
  * else: another remote error, a local one (Timeout, Disconnected,

@@ -557,31 +557,33 @@ int transport_attach(Transport *t, busrpc_loop *l) {
 
 /* ---- the object ---- */
 
-int transport_new_with(Transport **ret, int fd, const void *pending, size_t len, TransportMsgFn on_msg,
-                       TransportCloseFn on_close, void *userdata) {
+int transport_new_with(Transport **ret, int fd, const void *pending, size_t len, const int *fds,
+                       unsigned n_fds, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata) {
         Transport *t;
-        int fl;
+        int fl, r;
 
-        if (!ret || fd < 0 || (len && !pending) || len > WIRE_MAX_MESSAGE) {
-                if (fd >= 0)
-                        close(fd);
-                return -EINVAL;
+        if (!ret || fd < 0 || (len && !pending) || len > WIRE_MAX_MESSAGE || (n_fds && !fds) ||
+            n_fds > MAX_QUEUED_FDS) {
+                r = -EINVAL;
+                goto fail;
         }
         fl = fcntl(fd, F_GETFL);
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-                int r = -errno;
-
-                close(fd);
-                return r;
+                r = -errno;
+                goto fail;
         }
+        r = -ENOMEM;
         t = calloc(1, sizeof(*t));
-        if (!t) {
-                close(fd);
-                return -ENOMEM;
-        }
+        if (!t)
+                goto fail;
         t->cap = len > TRANSPORT_READ_SIZE ? len : TRANSPORT_READ_SIZE;
         t->buf = malloc(t->cap);
         if (!t->buf) {
+                free(t);
+                goto fail;
+        }
+        if (n_fds && queue_fds(t, fds, n_fds, 0, len) < 0) { /* closes them */
+                free(t->buf);
                 free(t);
                 close(fd);
                 return -ENOMEM;
@@ -597,10 +599,16 @@ int transport_new_with(Transport **ret, int fd, const void *pending, size_t len,
         t->max_message = WIRE_MAX_MESSAGE;
         *ret = t;
         return 0;
+fail:
+        if (fd >= 0)
+                close(fd);
+        if (n_fds && fds)
+                close_fds((int *)fds, n_fds);
+        return r;
 }
 
 int transport_new(Transport **ret, int fd, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata) {
-        return transport_new_with(ret, fd, NULL, 0, on_msg, on_close, userdata);
+        return transport_new_with(ret, fd, NULL, 0, NULL, 0, on_msg, on_close, userdata);
 }
 
 Transport *transport_free(Transport *t) {

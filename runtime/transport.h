@@ -111,12 +111,14 @@ typedef struct TransportStats {
  * transport_new() - a transport on @fd (taken: closed by transport_free()
  * or when the connection fails), set non-blocking and close-on-exec.
  * transport_new_with() also starts with @len bytes already read from the
- * socket (what an authentication reader got past BEGIN; copied).
- * Return: 0, -EINVAL, -ENOMEM (then @fd is closed too).
+ * socket (what an authentication reader got past BEGIN; copied) and the
+ * @n_fds fds read with them (taken: they count as received with the
+ * first byte, so the first message may claim them).
+ * Return: 0, -EINVAL, -ENOMEM (then @fd and @fds are closed too).
  */
 int transport_new(Transport **ret, int fd, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata);
-int transport_new_with(Transport **ret, int fd, const void *pending, size_t len, TransportMsgFn on_msg,
-                       TransportCloseFn on_close, void *userdata);
+int transport_new_with(Transport **ret, int fd, const void *pending, size_t len, const int *fds,
+                       unsigned n_fds, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata);
 /* Close the fd and every fd still held, free @t (NULL is fine). Return: NULL. */
 Transport *transport_free(Transport *t);
 

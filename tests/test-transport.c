@@ -16,6 +16,11 @@
  *   the socket over before anything else is sent (the client handover of
  *   transport.h), sends Hello itself and calls itself through the daemon
  *   with an fd and with 1 MiB.
+ * - The server handover (runtime/sasl.c): a client that pipelines its
+ *   first message, with an fd, in the same write as AUTH and BEGIN (the fd
+ *   libdbus's server loses) gets it through, sd-bus's pipelined DATA too;
+ *   a libdbus client authenticates against busrpc's SASL and calls through
+ *   the transport both ways with fds; refusals and protocol violations.
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
@@ -28,7 +33,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/un.h>
+
 #include "data-bus.h"
+#include "sasl.h"
 #include "tap.h"
 #include "transport.h"
 #include "wire.h"
@@ -945,6 +954,281 @@ static void test_dbus_daemon(void) {
         is_int(count_fds(), before - 1, "no fd left open");
 }
 
+/* ---- the server side: busrpc's own SASL EXTERNAL ---- */
+
+static const char *GUID = "0123456789abcdef0123456789abcdef";
+
+static void hex_uid(char *out, size_t cap) {
+        char dec[16];
+        size_t n = 0;
+
+        snprintf(dec, sizeof(dec), "%u", (unsigned)geteuid());
+        for (const char *p = dec; *p && n + 3 < cap; p++)
+                n += (size_t)snprintf(out + n, cap - n, "%02x", (unsigned char)*p);
+}
+
+/* Run the server's steps until it is done or fails (the client wrote everything already). */
+static int sasl_run(SaslServer *s) {
+        int r;
+
+        for (int i = 0; i < 100; i++) {
+                struct pollfd p = { s->fd, POLLIN, 0 };
+
+                r = sasl_server_step(s);
+                if (r != 0)
+                        return r;
+                poll(&p, 1, 5000);
+        }
+        return 0;
+}
+
+static size_t read_answers(int fd, char *buf, size_t cap, const char *until) {
+        size_t n = 0;
+
+        buf[0] = '\0';
+        while (n + 1 < cap && !strstr(buf, until)) {
+                ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+
+                if (k <= 0)
+                        break;
+                n += (size_t)k;
+                buf[n] = '\0';
+        }
+        return n;
+}
+
+static void pipelined_case(const char *auth, const char *want) {
+        int sv[2], fd = new_memfd(), len, before = count_fds(), fds[SASL_MAX_FDS];
+        uint8_t *msg = libdbus_call(1, 77, &fd, 1, &len);
+        size_t alen = strlen(auth) + 1, rest_len;
+        char *all = malloc(alen + (size_t)len), answers[256];
+        SaslServer *s = malloc(sizeof(*s));
+        const void *rest;
+        unsigned n_fds;
+        Transport *t;
+        Rx rx;
+
+        all[0] = '\0';
+        memcpy(all + 1, auth, alen - 1);
+        memcpy(all + alen, msg, (size_t)len);
+        pair(sv);
+        /* one write: the NUL, the auth lines, BEGIN and the first message, its fd with the first byte */
+        send_raw(sv[1], all, alen + (size_t)len, &fd, 1);
+        is_int(sasl_server_init(s, sv[0], GUID, NULL, NULL), 0, "SO_PEERCRED read");
+        is_int(sasl_run(s), 1, "authenticated at BEGIN");
+        ok(sasl_server_unix_fd(s), "fd passing agreed");
+        read_answers(sv[1], answers, sizeof(answers), "AGREE_UNIX_FD\r\n");
+        is_str(answers, want, "the answers, in order");
+        rest = sasl_server_rest(s, &rest_len);
+        is_int(rest_len, len, "the whole pipelined message is left for the transport");
+        sasl_server_take_fds(s, fds, &n_fds);
+        is_int(n_fds, 1, "with its fd");
+        if (transport_new_with(&t, sv[0], rest, rest_len, fds, n_fds, rx_msg, rx_close, &rx) < 0)
+                tap_bail("transport_new_with");
+        memset(&rx, 0, sizeof(rx));
+        transport_read(t);
+        is_int(rx.n, 1, "the first message is delivered");
+        ok(rx.tag[0] == 77 && rx.n_fds[0] == 1 && rx.ino[0][0] == ino_of(fd), "whole, with its fd");
+        transport_free(t);
+        sasl_server_clear(s);
+        close(sv[1]);
+        free(s);
+        free(all);
+        free(msg);
+        close(fd);
+        is_int(count_fds(), before - 1, "no fd left open");
+}
+
+static void test_sasl_pipelined(void) {
+        char hex[40], auth[256], want[256];
+
+        hex_uid(hex, sizeof(hex));
+        snprintf(auth, sizeof(auth), "AUTH EXTERNAL %s\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", hex);
+        snprintf(want, sizeof(want), "OK %s\r\nAGREE_UNIX_FD\r\n", GUID);
+        pipelined_case(auth, want);
+        /* sd-bus: AUTH without an initial response, DATA without waiting for the challenge */
+        snprintf(want, sizeof(want), "DATA\r\nOK %s\r\nAGREE_UNIX_FD\r\n", GUID);
+        pipelined_case("AUTH EXTERNAL\r\nDATA\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", want);
+}
+
+static bool never(uid_t uid, void *userdata) {
+        (void)uid;
+        (void)userdata;
+        return false;
+}
+
+/* @input after the NUL (unless @no_nul); the step's result and the first answer line. */
+static void refusal_case(const char *what, const char *input, bool no_nul, SaslUidAllowedFn allowed,
+                         int want_r, const char *want_answer) {
+        int sv[2], before = count_fds(), r;
+        SaslServer *s = malloc(sizeof(*s));
+        char answers[512];
+
+        pair(sv);
+        if (!no_nul)
+                send_raw(sv[1], "", 1, NULL, 0);
+        send_raw(sv[1], input, strlen(input), NULL, 0);
+        sasl_server_init(s, sv[0], GUID, allowed, NULL);
+        r = sasl_server_step(s);
+        is_int(r, want_r, what);
+        if (want_answer) {
+                shutdown(sv[0], SHUT_WR);
+                read_answers(sv[1], answers, sizeof(answers), "\n");
+                ok(strncmp(answers, want_answer, strlen(want_answer)) == 0, "%s: answered \"%s\"", what,
+                   want_answer);
+        }
+        sasl_server_clear(s);
+        free(s);
+        close(sv[0]);
+        close(sv[1]);
+        is_int(count_fds(), before, "no fd left open");
+}
+
+static void test_sasl_refusals(void) {
+        char hex[40], line[128], *big, *many;
+        int sv[2], r;
+        SaslServer *s;
+
+        hex_uid(hex, sizeof(hex));
+        refusal_case("another uid's identity: rejected", "AUTH EXTERNAL 3939393939\r\n", false, NULL, 0,
+                     "REJECTED EXTERNAL");
+        refusal_case("another mechanism: rejected", "AUTH DBUS_COOKIE_SHA1 abcd\r\n", false, NULL, 0,
+                     "REJECTED EXTERNAL");
+        refusal_case("BEGIN before OK: an error", "BEGIN\r\n", false, NULL, 0, "ERROR");
+        refusal_case("an identity that is not hex: rejected", "AUTH EXTERNAL zz\r\n", false, NULL, 0,
+                     "REJECTED EXTERNAL");
+        refusal_case("no NUL byte first: -EPROTO", "AUTH EXTERNAL 30\r\n", true, NULL, -EPROTO, NULL);
+        refusal_case("a bare LF: -EPROTO", "AUTH EXTERNAL\n", false, NULL, -EPROTO, NULL);
+        snprintf(line, sizeof(line), "AUTH EXTERNAL %s\r\n", hex);
+        refusal_case("a uid the server does not allow: -EACCES", line, false, never, -EACCES, NULL);
+        many = malloc(64 * 8 + 1);
+        many[0] = '\0';
+        for (int i = 0; i < 8; i++)
+                strcat(many, "AUTH\r\n");
+        refusal_case("more than 6 refusals: -EPROTO", many, false, NULL, -EPROTO, NULL);
+        free(many);
+
+        big = malloc(SASL_MAX_BYTES + 16);
+        memset(big, 'A', SASL_MAX_BYTES + 8);
+        big[SASL_MAX_BYTES + 8] = '\0';
+        pair(sv);
+        s = malloc(sizeof(*s));
+        sasl_server_init(s, sv[0], GUID, NULL, NULL);
+        send_raw(sv[1], "", 1, NULL, 0);
+        send_raw(sv[1], big, SASL_MAX_BYTES / 2, NULL, 0);
+        is_int(sasl_server_step(s), 0, "half the budget without a line end: waiting");
+        send_raw(sv[1], big, SASL_MAX_BYTES / 2, NULL, 0);
+        is_int(sasl_server_step(s), -EPROTO, "a line longer than the budget: -EPROTO");
+        close(sv[1]);
+        close(sv[0]);
+        free(big);
+
+        pair(sv);
+        sasl_server_init(s, sv[0], GUID, NULL, NULL);
+        send_raw(sv[1], "\0AUTH EXT", 9, NULL, 0);
+        close(sv[1]);
+        r = sasl_server_step(s);
+        is_int(r, -ECONNRESET, "EOF during authentication: -ECONNRESET");
+        close(sv[0]);
+        free(s);
+}
+
+/* A libdbus client authenticates against busrpc's SASL, then talks to a transport. */
+static void test_sasl_libdbus_client(void) {
+        char dir[] = "/tmp/busrpc-transport-XXXXXX", addr[200];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int lfd, cfd = -1, r = 0, before = count_fds(), memfd = new_memfd();
+        SaslServer *s = malloc(sizeof(*s));
+        DBusConnection *dc;
+        DBusMessage *m, *reply = NULL;
+        DBusPendingCall *pc = NULL;
+        DBusError e;
+        Transport *t;
+        Rx rx;
+
+        if (!mkdtemp(dir))
+                tap_bail("mkdtemp");
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
+        snprintf(addr, sizeof(addr), "unix:path=%s", sa.sun_path);
+        lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+                tap_bail("listen: %s", strerror(errno));
+        dbus_error_init(&e);
+        dc = dbus_connection_open_private(addr, &e);
+        if (!dc)
+                tap_bail("libdbus connect: %s", e.message);
+        cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        ok(cfd >= 0, "accepted");
+        sasl_server_init(s, cfd, GUID, NULL, NULL);
+        for (int i = 0; i < 200 && r == 0; i++) {
+                dbus_connection_read_write(dc, 0);
+                r = sasl_server_step(s);
+                if (r == 0) {
+                        struct pollfd p = { cfd, POLLIN, 0 };
+
+                        poll(&p, 1, 100);
+                }
+        }
+        is_int(r, 1, "busrpc's SASL authenticated libdbus's client");
+        for (int i = 0; i < 200 && !dbus_connection_get_is_authenticated(dc); i++)
+                dbus_connection_read_write(dc, 100);
+        ok(dbus_connection_get_is_authenticated(dc), "libdbus agrees");
+        ok(dbus_connection_can_send_type(dc, DBUS_TYPE_UNIX_FD) && sasl_server_unix_fd(s), "fds agreed");
+        {
+                size_t rest_len;
+                const void *rest = sasl_server_rest(s, &rest_len);
+                int fds[SASL_MAX_FDS];
+                unsigned n;
+
+                sasl_server_take_fds(s, fds, &n);
+                if (transport_new_with(&t, cfd, rest, rest_len, fds, n, rx_msg, rx_close, &rx) < 0)
+                        tap_bail("transport");
+                memset(&rx, 0, sizeof(rx));
+                rx.echo = 1;
+        }
+        /* a call with an fd from libdbus; the transport answers */
+        m = dbus_message_new_method_call(NULL, "/a", "org.example.T", "Take");
+        {
+                uint32_t tag = 5;
+
+                dbus_message_append_args(m, DBUS_TYPE_UINT32, &tag, DBUS_TYPE_UNIX_FD, &memfd, DBUS_TYPE_INVALID);
+        }
+        ok(dbus_connection_send_with_reply(dc, m, &pc, 5000) && pc, "libdbus sends a call with an fd");
+        dbus_message_unref(m);
+        for (int i = 0; i < 200 && !dbus_pending_call_get_completed(pc); i++) {
+                struct pollfd p = { cfd, POLLIN, 0 };
+
+                dbus_connection_read_write(dc, 0);
+                transport_read(t);
+                transport_flush(t);
+                dbus_connection_read_write_dispatch(dc, 0);
+                if (!dbus_pending_call_get_completed(pc))
+                        poll(&p, 1, 50);
+        }
+        is_int(rx.n, 1, "the transport received it");
+        ok(rx.tag[0] == 5 && rx.n_fds[0] == 1 && rx.ino[0][0] == ino_of(memfd), "with its argument and fd");
+        ok(dbus_pending_call_get_completed(pc), "libdbus got the transport's reply");
+        if (dbus_pending_call_get_completed(pc)) {
+                reply = dbus_pending_call_steal_reply(pc);
+                ok(reply && dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN,
+                   "a method return");
+                if (reply)
+                        dbus_message_unref(reply);
+        }
+        dbus_pending_call_unref(pc);
+        transport_free(t);
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+        dbus_error_free(&e);
+        close(lfd);
+        unlink(sa.sun_path);
+        rmdir(dir);
+        sasl_server_clear(s);
+        free(s);
+        close(memfd);
+        is_int(count_fds(), before, "no fd left open");
+}
+
 int main(void) {
         TAP_RUN(test_both_ways);
         TAP_RUN(test_split_every_byte);
@@ -955,6 +1239,9 @@ int main(void) {
         TAP_RUN(test_eof);
         TAP_RUN(test_loop);
         TAP_RUN(test_dbus_daemon);
+        TAP_RUN(test_sasl_pipelined);
+        TAP_RUN(test_sasl_refusals);
+        TAP_RUN(test_sasl_libdbus_client);
         dbus_shutdown();
         return tap_done();
 }

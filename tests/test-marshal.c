@@ -1005,15 +1005,15 @@ static void wait_for(const bool *flag) {
                 busrpc_loop_iterate(l, 50);
 }
 
+/* The output of @bin with @argv (a shell-free argv; argv[0] is bin) */
+static char *run_peer(const char *bin, const char *const *argv);
+
 /* busctl's output for @args (a shell-free argv), or "" */
 static char *busctl(const char *const *args) {
-        static char out[4096];
         const char *bin = getenv("BUSCTL");
         char addr_arg[160];
         const char *argv[32];
-        int p[2], n = 0, status;
-        ssize_t got, len = 0;
-        pid_t pid;
+        int n = 0;
 
         if (!bin || !*bin)
                 bin = "busctl";
@@ -1023,6 +1023,15 @@ static char *busctl(const char *const *args) {
         for (; *args && n < 30; args++)
                 argv[n++] = *args;
         argv[n] = NULL;
+        return run_peer(bin, argv);
+}
+
+static char *run_peer(const char *bin, const char *const *argv) {
+        static char out[4096];
+        int p[2], status;
+        ssize_t got, len = 0;
+        pid_t pid;
+
         if (pipe(p) < 0)
                 tap_bail("pipe");
         fflush(stdout);
@@ -1042,7 +1051,7 @@ static char *busctl(const char *const *args) {
         out[len] = '\0';
         waitpid(pid, &status, 0);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-                tap_bail("%s not found: busctl is needed (BUSCTL)", bin);
+                tap_bail("%s not found: it is needed (BUSCTL, /usr/bin/python3 with python3-dbus)", bin);
         while (len > 0 && out[len - 1] == '\n')
                 out[--len] = '\0';
         return out;
@@ -1524,6 +1533,51 @@ static void test_peer(void) {
         busrpc_conn_unref(pc);
 }
 
+/* python3-dbus, another foreign peer: a struct and a map of arrays of
+ * structs both ways, and an enum it gets wrong. */
+static const char py_script[] =
+        "import dbus, sys\n"
+        "b = dbus.bus.BusConnection(sys.argv[1])\n"
+        "o = b.get_object('" NAME "', '" OBJ_PATH "')\n"
+        "i = dbus.Interface(o, '" IFACE "')\n"
+        "p = dbus.Interface(o, 'org.freedesktop.DBus.Properties')\n"
+        "row = dbus.Struct((True, dbus.Byte(7), dbus.Int16(-2), dbus.UInt16(3), dbus.Int32(-4), dbus.UInt32(5),\n"
+        "    dbus.Int64(-6), dbus.UInt64(7), 8.5, 'py', dbus.ObjectPath('/py'), dbus.Signature('as'),\n"
+        "    dbus.Int32(9, variant_level=1)), signature='bynqiuxtdsogv')\n"
+        "p.Set('" IFACE "', 'Tree', dbus.Dictionary({'py': dbus.Array([row], signature='(bynqiuxtdsogv)')},\n"
+        "    signature='sa(bynqiuxtdsogv)'))\n"
+        "t = p.Get('" IFACE "', 'Tree')\n"
+        "r = t['py'][0]\n"
+        "print('tree', len(t), int(r[1]), r[2], r[8], r[9], r[10], r[11], int(r[12]))\n"
+        "print('enums', ' '.join(str(int(x)) for x in i.Enums(dbus.Byte(2), dbus.Int16(-1), dbus.UInt64(1),\n"
+        "    dbus.UInt16(3), dbus.UInt32(1), dbus.Int64(5))))\n"
+        "try:\n"
+        "    i.Enums(dbus.Byte(1), dbus.Int16(-2), dbus.UInt64(1), dbus.UInt16(0), dbus.UInt32(1), dbus.Int64(5))\n"
+        "    print('bad enum accepted')\n"
+        "except dbus.DBusException as e:\n"
+        "    print('error', e.get_dbus_name(), e.get_dbus_message())\n";
+
+static void test_python(void) {
+        char *out = run_peer("/usr/bin/python3",
+                             (const char *const[]){ "/usr/bin/python3", "-c", py_script, address, NULL });
+        Tree t;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        int r;
+
+        ok(strstr(out, "tree 1 7 -2 8.5 py /py as 9") != NULL,
+           "python3-dbus sets Tree (a{sa(bynqiuxtdsogv)}) and reads it back through get_op/set_op");
+        ok(strstr(out, "enums 2 -1 1 3 1 5") != NULL, "python3-dbus calls Enums with declared values");
+        ok(strstr(out, "error org.freedesktop.DBus.Error.InvalidArgs -2 is not a valid test_signed") != NULL,
+           "python3-dbus sees InvalidArgs naming its undeclared value");
+        if (!strstr(out, "tree 1 7 -2 8.5 py /py as 9"))
+                tap_diag("  python: %s", out);
+        r = busrpc_proxy_get_value(proxy, IFACE, "Tree", &tree_type, &t, &err);
+        ok(r == 0 && t.n == 1 && strcmp(t.keys[0], "py") == 0 && t.values[0].n == 1 &&
+                   t.values[0].items[0].d == 8.5 && strcmp(t.values[0].items[0].g, "as") == 0,
+           "busrpc reads python's Tree: the same values");
+        busrpc_value_clear(&tree_type, &t);
+}
+
 static void test_bad_export(void) {
         static const busrpc_method_desc bad_methods[] = {
                 { "Add", "iu", "i", NULL, 0, &add_in, &add_out, op_add },
@@ -1577,6 +1631,7 @@ int main(void) {
         TAP_RUN(test_refused_on_client);
         TAP_RUN(test_busctl);
         TAP_RUN(test_peer);
+        TAP_RUN(test_python);
         TAP_RUN(test_bad_export);
         is_int(count_fds(), fds_before, "the client holds no more fds than before the calls");
 

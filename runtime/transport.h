@@ -184,3 +184,22 @@ int transport_flush(Transport *t);
  * read now), -ENOTCONN, or the error that closed the connection.
  */
 int transport_read(Transport *t);
+
+/* ---- DBusMessages through a transport (transport-dbus.c) ---- */
+
+struct DBusMessage;
+/**
+ * transport_to_dbus() - the DBusMessage of a received message, for the
+ * dispatch the fast path does not cover: dbus_message_demarshal() when it
+ * has no fds, else rebuilt through libdbus's append API with @fds (libdbus
+ * dups them; the caller keeps its own). Return: 0 and a new reference in
+ * *@ret; -EBADMSG, -ENOMEM.
+ */
+int transport_to_dbus(const WireMsg *m, const int *fds, unsigned n_fds, struct DBusMessage **ret);
+/**
+ * transport_send_dbus() - queue a DBusMessage the runtime built: marshalled
+ * by libdbus, numbered by the transport (the serial is written into the
+ * bytes, @d is not changed; *@ret_serial may be NULL), with its fds.
+ * Return: as transport_send(); -E2BIG above TRANSPORT_MAX_FDS fds.
+ */
+int transport_send_dbus(Transport *t, struct DBusMessage *d, uint32_t *ret_serial);

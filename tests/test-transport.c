@@ -16,6 +16,10 @@
  *   the socket over before anything else is sent (the client handover of
  *   transport.h), sends Hello itself and calls itself through the daemon
  *   with an fd and with 1 MiB.
+ * - DBusMessages through a transport (transport-dbus.c): a message libdbus
+ *   built, with fds in a struct, a variant and an ah, goes out with the
+ *   transport's serial and comes back as a DBusMessage equal to what the
+ *   codec read, with the same fds.
  * - The server handover (runtime/sasl.c): a client that pipelines its
  *   first message, with an fd, in the same write as AUTH and BEGIN (the fd
  *   libdbus's server loses) gets it through, sd-bus's pipelined DATA too;
@@ -40,6 +44,7 @@
 #include "sasl.h"
 #include "tap.h"
 #include "transport.h"
+#include "wire-compare.h"
 #include "wire.h"
 
 static int count_fds(void) {
@@ -954,6 +959,190 @@ static void test_dbus_daemon(void) {
         is_int(count_fds(), before - 1, "no fd left open");
 }
 
+/* ---- DBusMessages through a transport ---- */
+
+typedef struct Conv {
+        int n, conv_err;
+        const char *diff;
+        char buf[256];
+        uint32_t serial;
+        DBusMessage *d;
+} Conv;
+
+static int conv_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        Conv *c = userdata;
+
+        (void)t;
+        c->n++;
+        c->serial = m->serial;
+        if (c->d)
+                dbus_message_unref(c->d);
+        c->d = NULL;
+        c->conv_err = transport_to_dbus(m, fds, n_fds, &c->d);
+        c->diff = c->d ? wc_message(m, c->d, c->buf, sizeof(c->buf)) : "no message";
+        return 0;
+}
+
+static void conv_close(Transport *t, int error, void *userdata) {
+        (void)t;
+        (void)error;
+        (void)userdata;
+}
+
+static void append_variant(DBusMessageIter *it, int type, const void *v) {
+        DBusMessageIter var;
+        char sig[2] = { (char)type, 0 };
+
+        dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, sig, &var);
+        dbus_message_iter_append_basic(&var, type, v);
+        dbus_message_iter_close_container(it, &var);
+}
+
+/* fds in the order they appear in @d's body: their inodes */
+static unsigned fd_inos(DBusMessageIter *it, ino_t *inos, unsigned n) {
+        int t;
+
+        while ((t = dbus_message_iter_get_arg_type(it)) != DBUS_TYPE_INVALID) {
+                if (dbus_type_is_container(t)) {
+                        DBusMessageIter sub;
+
+                        dbus_message_iter_recurse(it, &sub);
+                        n = fd_inos(&sub, inos, n);
+                } else if (t == DBUS_TYPE_UNIX_FD) {
+                        int fd = -1;
+
+                        dbus_message_iter_get_basic(it, &fd);
+                        inos[n++] = fd >= 0 ? ino_of(fd) : 0;
+                        if (fd >= 0)
+                                close(fd);
+                }
+                dbus_message_iter_next(it);
+        }
+        return n;
+}
+
+static void test_dbus_messages(void) {
+        int sv[2], before = count_fds(), f[4] = { new_memfd(), new_memfd(), new_memfd(), new_memfd() };
+        DBusMessage *d = dbus_message_new_method_call("org.example.X", "/org/example/obj", "org.example.T",
+                                                      "Everything");
+        DBusMessageIter it, sub, e;
+        Transport *a, *b;
+        Rx ra;
+        Conv c = { 0 };
+        uint32_t serial = 0;
+        ino_t got[8], want[4] = { ino_of(f[0]), ino_of(f[1]), ino_of(f[2]), ino_of(f[3]) };
+        unsigned n;
+
+        {
+                uint8_t y = 7;
+                dbus_bool_t bo = 1;
+                int16_t nn = -3;
+                uint16_t q = 3;
+                int32_t i = -70000;
+                uint32_t u = 70000;
+                int64_t x = -(1LL << 40);
+                uint64_t tt = 1ULL << 63;
+                double dd = 2.5;
+                const char *str = "héllo", *o = "/a/b", *g = "a{sv}", *k1 = "one", *k2 = "fd";
+                static uint8_t bytes[100000];
+
+                dbus_message_iter_init_append(d, &it);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_BYTE, &y);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_BOOLEAN, &bo);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_INT16, &nn);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT16, &q);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_INT32, &i);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &u);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_INT64, &x);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT64, &tt);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_DOUBLE, &dd);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &str);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_OBJECT_PATH, &o);
+                dbus_message_iter_append_basic(&it, DBUS_TYPE_SIGNATURE, &g);
+                /* (ih) */
+                dbus_message_iter_open_container(&it, DBUS_TYPE_STRUCT, NULL, &sub);
+                dbus_message_iter_append_basic(&sub, DBUS_TYPE_INT32, &i);
+                dbus_message_iter_append_basic(&sub, DBUS_TYPE_UNIX_FD, &f[0]);
+                dbus_message_iter_close_container(&it, &sub);
+                /* a{sv} with an fd in a variant */
+                dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &sub);
+                dbus_message_iter_open_container(&sub, DBUS_TYPE_DICT_ENTRY, NULL, &e);
+                dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &k1);
+                append_variant(&e, DBUS_TYPE_INT32, &i);
+                dbus_message_iter_close_container(&sub, &e);
+                dbus_message_iter_open_container(&sub, DBUS_TYPE_DICT_ENTRY, NULL, &e);
+                dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &k2);
+                append_variant(&e, DBUS_TYPE_UNIX_FD, &f[1]);
+                dbus_message_iter_close_container(&sub, &e);
+                dbus_message_iter_close_container(&it, &sub);
+                /* ah */
+                dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "h", &sub);
+                dbus_message_iter_append_basic(&sub, DBUS_TYPE_UNIX_FD, &f[2]);
+                dbus_message_iter_append_basic(&sub, DBUS_TYPE_UNIX_FD, &f[3]);
+                dbus_message_iter_close_container(&it, &sub);
+                /* ay, 100 kB: more than one read */
+                memset(bytes, 0xab, sizeof(bytes));
+                {
+                        const uint8_t *p = bytes;
+
+                        dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "y", &sub);
+                        dbus_message_iter_append_fixed_array(&sub, DBUS_TYPE_BYTE, &p, (int)sizeof(bytes));
+                        dbus_message_iter_close_container(&it, &sub);
+                }
+                dbus_message_set_no_reply(d, TRUE);
+        }
+        pair(sv);
+        if (transport_new(&a, sv[0], rx_msg, rx_close, &ra) < 0 ||
+            transport_new(&b, sv[1], conv_msg, conv_close, &c) < 0)
+                tap_bail("transport_new");
+        memset(&ra, 0, sizeof(ra));
+        is_int(transport_send_dbus(a, d, &serial), 0, "a DBusMessage with 4 fds queued");
+        is_int(serial, 1, "numbered by the transport");
+        is_int(dbus_message_get_serial(d), 0, "the DBusMessage itself untouched");
+        for (int i = 0; i < 50 && c.n == 0; i++) {
+                transport_flush(a);
+                transport_read(b);
+        }
+        is_int(c.n, 1, "received");
+        is_int(c.serial, 1, "with that serial");
+        is_int(c.conv_err, 0, "rebuilt as a DBusMessage (it has fds)");
+        ok(c.diff == NULL, "equal to the codec's reading, header and every value%s%s", c.diff ? ": " : "",
+           c.diff ? c.diff : "");
+        if (c.d) {
+                dbus_message_iter_init(c.d, &it);
+                n = fd_inos(&it, got, 0);
+                ok(n == 4 && got[0] == want[0] && got[1] == want[1] && got[2] == want[2] && got[3] == want[3],
+                   "the same four fds, in the struct, the variant and the ah");
+                ok(dbus_message_get_no_reply(c.d) && strcmp(dbus_message_get_destination(c.d), "org.example.X") == 0,
+                   "flags and destination kept");
+                dbus_message_unref(c.d);
+                c.d = NULL;
+        }
+
+        /* without fds: the demarshal path */
+        {
+                DBusMessage *s2 = dbus_message_new_signal("/a", "org.example.T", "Plain");
+                const char *str = "text";
+
+                dbus_message_append_args(s2, DBUS_TYPE_STRING, &str, DBUS_TYPE_INVALID);
+                is_int(transport_send_dbus(a, s2, &serial), 0, "a signal without fds queued");
+                is_int(serial, 2, "serial 2");
+                transport_flush(a);
+                transport_read(b);
+                is_int(c.n, 2, "received");
+                ok(c.conv_err == 0 && c.diff == NULL, "demarshalled by libdbus, equal to the codec's reading");
+                if (c.d)
+                        dbus_message_unref(c.d);
+                c.d = NULL;
+                dbus_message_unref(s2);
+        }
+        transport_free(a);
+        transport_free(b);
+        dbus_message_unref(d);
+        close_fds(f, 4);
+        is_int(count_fds(), before, "no fd left open");
+}
+
 /* ---- the server side: busrpc's own SASL EXTERNAL ---- */
 
 static const char *GUID = "0123456789abcdef0123456789abcdef";
@@ -1239,6 +1428,7 @@ int main(void) {
         TAP_RUN(test_eof);
         TAP_RUN(test_loop);
         TAP_RUN(test_dbus_daemon);
+        TAP_RUN(test_dbus_messages);
         TAP_RUN(test_sasl_pipelined);
         TAP_RUN(test_sasl_refusals);
         TAP_RUN(test_sasl_libdbus_client);

@@ -4,7 +4,7 @@
  * generated code never includes it.
  *
  * The rest is declared by concept, one private header per part, each
- * named after its .c file (see runtime/README.md for the map):
+ * named after its .c file:
  *   loop.h      the event loop (fds, timers, signals; knows no connection)
  *   dbus-io.h   libdbus watches and timeouts as loop sources
  *   conn.h      connections (bus, client peer, served peer) and the filter
@@ -18,7 +18,8 @@
  *   message.h   messages, iterators    variant.h values and their copier
  *   shm.h       shared memory          proxy.h   calling a remote object
  *   subscription.h  signal subscriptions   error-map.h  errors <-> errno
- *   validate.h  the D-Bus name rules
+ *   validate.h  names (common/names.h, shared with idlc and the tools) and
+ *               signatures, checked before libdbus sees them
  */
 #pragma once
 

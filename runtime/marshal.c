@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "marshal.h"
 #include "message.h"
+#include "validate.h"
 
 #define BASIC_TYPE(var, k, ctype, sig)                                                             \
         BUSRPC_EXPORT const busrpc_type busrpc_type_##var = {                                     \
@@ -333,14 +334,82 @@ static int items_append(busrpc_iter *sub, const busrpc_type *t, const void *item
         return r;
 }
 
+/* Append iterators that expect nothing in particular (Iter.checked is
+ * EXPECT_FREE: the top of a message, a struct opened there, and every
+ * container opened below them here) are written straight through libdbus:
+ * the descriptor was checked, so what goes in matches the signature
+ * libdbus was given for each container, and what libdbus would abort on
+ * (bad UTF-8, paths, signatures; booleans other than 0 and 1) is refused
+ * here first. Other iterators (inside a variant that expects a type) go
+ * through busrpc_iter_*(), which keeps their expectation. */
+static inline bool iter_free(busrpc_iter *it) {
+        return iter_priv(it)->checked == EXPECT_FREE;
+}
+
+static int basic_out(busrpc_iter *it, int type, const void *value) {
+        if (!iter_free(it))
+                return busrpc_iter_append_basic(it, type, value);
+        switch (type) {
+        case 's':
+                return_if_fail(valid_utf8(*(const char *const *)value), -EINVAL);
+                break;
+        case 'o':
+                return_if_fail(valid_object_path(*(const char *const *)value), -EINVAL);
+                break;
+        case 'g':
+                return_if_fail(valid_signature(*(const char *const *)value), -EINVAL);
+                break;
+        default:
+                break;
+        }
+        return dbus_message_iter_append_basic(&iter_priv(it)->it, type, value) ? 0 : -ENOMEM;
+}
+
+static int open_sub(busrpc_iter *it, int type, const char *contained, busrpc_iter *sub) {
+        Iter *i = iter_priv(it), *s = iter_priv(sub);
+
+        if (!iter_free(it))
+                return busrpc_iter_open(it, type, contained, sub);
+        if (i->depth >= MAX_DEPTH)
+                return -E2BIG;
+        s->msg = i->msg;
+        s->mode = ITER_APPEND;
+        s->container = (uint8_t)type;
+        s->checked = EXPECT_FREE;
+        s->epos = 0;
+        s->depth = i->depth + 1;
+        if (!dbus_message_iter_open_container(&i->it, type, contained, &s->it)) {
+                s->mode = 0;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Close @sub, or abandon it when @r < 0; returns @r or the close's result. */
+static int close_sub(busrpc_iter *it, busrpc_iter *sub, int r) {
+        if (!iter_free(it)) {
+                if (r < 0) {
+                        busrpc_iter_abandon(it, sub);
+                        return r;
+                }
+                return busrpc_iter_close(it, sub);
+        }
+        iter_priv(sub)->mode = 0;
+        if (r < 0) {
+                dbus_message_iter_abandon_container_if_open(&iter_priv(it)->it, &iter_priv(sub)->it);
+                return r;
+        }
+        return dbus_message_iter_close_container(&iter_priv(it)->it, &iter_priv(sub)->it) ? 0 : -ENOMEM;
+}
+
 static int value_append(busrpc_iter *it, const busrpc_type *t, const void *v) {
         busrpc_iter sub, entry;
         int r;
 
         switch (t->kind) {
         case BUSRPC_KIND_BOOL: {
-                uint32_t b = *(const bool *)v ? 1 : 0;
-                return busrpc_iter_append_basic(it, BUSRPC_TYPE_BOOLEAN, &b);
+                dbus_bool_t b = *(const bool *)v ? 1 : 0; /* 4 bytes, as uint32_t */
+                return basic_out(it, BUSRPC_TYPE_BOOLEAN, &b);
         }
         case BUSRPC_KIND_STRING:
         case BUSRPC_KIND_OBJPATH:
@@ -348,7 +417,7 @@ static int value_append(busrpc_iter *it, const busrpc_type *t, const void *v) {
                 const char *s = *(const char *const *)v;
                 if (!s)
                         s = t->kind == BUSRPC_KIND_OBJPATH ? "/" : "";
-                return busrpc_iter_append_basic(it, t->kind, &s);
+                return basic_out(it, t->kind, &s);
         }
         case BUSRPC_KIND_VARIANT: {
                 const busrpc_variant *var = *(busrpc_variant *const *)v;
@@ -370,61 +439,54 @@ static int value_append(busrpc_iter *it, const busrpc_type *t, const void *v) {
                 if (int_norm(x, wb, sign) != x || !enum_declared(t, x))
                         return -EINVAL;
                 store_int(buf, wb, x);
-                return busrpc_iter_append_basic(it, t->wire, buf);
+                return basic_out(it, t->wire, buf);
         }
         case BUSRPC_KIND_STRUCT:
-                r = busrpc_iter_open(it, BUSRPC_TYPE_STRUCT, NULL, &sub);
+                r = open_sub(it, BUSRPC_TYPE_STRUCT, NULL, &sub);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < t->n_fields && r >= 0; i++)
                         r = value_append(&sub, t->fields[i].type, (const char *)v + t->fields[i].offset);
-                break;
+                return close_sub(it, &sub, r);
         case BUSRPC_KIND_ARRAY: {
                 const MarshalArray *a = v;
                 if (a->n && !a->items)
                         return -EINVAL;
                 if (kind_wire_fixed(t->elem->kind))
                         return busrpc_iter_append_fixed_array(it, t->elem->kind, a->items, a->n);
-                r = busrpc_iter_open(it, BUSRPC_TYPE_ARRAY, t->elem->signature, &sub);
+                r = open_sub(it, BUSRPC_TYPE_ARRAY, t->elem->signature, &sub);
                 if (r < 0)
                         return r;
                 r = items_append(&sub, t->elem, a->items, a->n);
-                break;
+                return close_sub(it, &sub, r);
         }
         case BUSRPC_KIND_MAP: {
                 const MarshalMap *m = v;
                 if (m->n && (!m->keys || !m->values))
                         return -EINVAL;
-                r = busrpc_iter_open(it, BUSRPC_TYPE_ARRAY, t->signature + 1, &sub);
+                r = open_sub(it, BUSRPC_TYPE_ARRAY, t->signature + 1, &sub);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < m->n && r >= 0; i++) {
-                        r = busrpc_iter_open(&sub, BUSRPC_TYPE_DICT_ENTRY, NULL, &entry);
+                        r = open_sub(&sub, BUSRPC_TYPE_DICT_ENTRY, NULL, &entry);
                         if (r < 0)
                                 break;
                         r = value_append(&entry, t->elem, (const char *)m->keys + i * t->elem->size);
                         if (r >= 0)
                                 r = value_append(&entry, t->value, (const char *)m->values + i * t->value->size);
-                        if (r < 0) {
-                                busrpc_iter_abandon(&sub, &entry);
-                                break;
-                        }
-                        r = busrpc_iter_close(&sub, &entry);
+                        r = close_sub(&sub, &entry, r);
                 }
-                break;
+                return close_sub(it, &sub, r);
         }
         default: /* the fixed basic types: C layout is wire layout */
-                return busrpc_iter_append_basic(it, t->kind, v);
+                return basic_out(it, t->kind, v);
         }
-        if (r < 0) {
-                busrpc_iter_abandon(it, &sub);
-                return r;
-        }
-        return busrpc_iter_close(it, &sub);
 }
 
 BUSRPC_EXPORT int busrpc_value_append(busrpc_iter *it, const busrpc_type *type, const void *value) {
-        return_if_fail(it && type && value, -EINVAL);
+        return_if_fail(it && type && value && iter_priv(it)->mode == ITER_APPEND, -EINVAL);
+        /* Sent meanwhile: libdbus has locked the message (and would abort). */
+        return_if_fail(dbus_message_get_serial(iter_priv(it)->msg) == 0, -EPERM);
         return_if_fail(marshal_type_valid(type), -EINVAL);
         return value_append(it, type, value);
 }
@@ -685,6 +747,8 @@ int marshal_args_read(busrpc_iter *it, const busrpc_args *a, void *values, busrp
 
 BUSRPC_EXPORT int busrpc_args_append(busrpc_iter *it, const busrpc_args *args, const void *values) {
         return_if_fail(it && args && (values || args->n_fields == 0), -EINVAL);
+        return_if_fail(iter_priv(it)->mode == ITER_APPEND, -EINVAL);
+        return_if_fail(dbus_message_get_serial(iter_priv(it)->msg) == 0, -EPERM);
         return_if_fail(marshal_args_valid(args), -EINVAL);
         return marshal_args_append(it, args, values);
 }

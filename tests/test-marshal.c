@@ -1104,6 +1104,26 @@ static void test_invoke(void) {
         r = busrpc_proxy_invoke(proxy, &r_null, NULL, NULL, &err);
         ok(r < 0 && busrpc_error_has_name(&err, BUSRPC_ERROR_UNKNOWN_METHOD), "-EOPNOTSUPP is UnknownMethod");
         busrpc_error_clear(&err);
+        {
+                /* An iterator kept past the send: libdbus has locked the message. */
+                busrpc_msg *m = NULL;
+                busrpc_iter it;
+                int32_t one = 1;
+                r = busrpc_proxy_method_new(proxy, IFACE, "Null", &m);
+                if (r >= 0)
+                        r = busrpc_msg_append(m, &it);
+                busrpc_msg_ref(m);
+                if (r >= 0)
+                        r = busrpc_proxy_send(proxy, m);
+                is_int(r, 0, "a message sent while its append iterator is kept");
+                is_int(busrpc_value_append(&it, &busrpc_type_int32, &one), -EPERM,
+                       "busrpc_value_append() to it afterwards is -EPERM, not a libdbus abort");
+                is_int(busrpc_args_append(&it, &add_in, &in), -EPERM, "busrpc_args_append() likewise");
+                busrpc_msg_read(m, &it);
+                is_int(busrpc_value_append(&it, &busrpc_type_int32, &one), -EINVAL,
+                       "busrpc_value_append() to a reading iterator is -EINVAL");
+                busrpc_msg_unref(m);
+        }
         r = busrpc_proxy_invoke(proxy, &r_bad_reply, NULL, &s, &err);
         ok(r < 0 && busrpc_error_has_name(&err, BUSRPC_ERROR_FAILED) &&
                    strcmp(err.message, "Method 'BadReply' returned outputs that cannot be sent (Invalid argument)") == 0,

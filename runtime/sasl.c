@@ -2,8 +2,8 @@
  * what a client pipelines after BEGIN (and its fds) reaches the transport
  * (sasl.h says why). The D-Bus specification's "Authentication protocol":
  * a NUL byte, then CRLF-terminated lines; EXTERNAL only; a pipelining
- * client (sd-bus: AUTH, DATA, NEGOTIATE_UNIX_FD, BEGIN and Hello in one
- * write) is answered line by line as if it had waited.
+ * client (AUTH, DATA, NEGOTIATE_UNIX_FD, BEGIN and its first message in
+ * one write) is answered line by line as if it had waited.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * by busrpc (internal; issue 12, the handover of transport.h).
  *
  * Why not libdbus's: a DBusServer reads the auth conversation with plain
- * recv()s of 2 KiB, so what a client pipelines after BEGIN (sd-bus sends
- * Hello in the same write; any client's first message) lands in libdbus's
+ * recv()s of 2 KiB, so what a client pipelines after BEGIN (the
+ * specification allows its first message right after) lands in libdbus's
  * buffer, and the fds sent with it are closed by the kernel (no
  * SCM_RIGHTS asked for). This reads with recvmsg() and MSG_CMSG_CLOEXEC,
  * stops at BEGIN's line, and hands the bytes and fds after it to the

@@ -22,14 +22,16 @@
  *   codec read, with the same fds.
  * - The server handover (runtime/sasl.c): a client that pipelines its
  *   first message, with an fd, in the same write as AUTH and BEGIN (the fd
- *   libdbus's server loses) gets it through, sd-bus's pipelined DATA too;
+ *   libdbus's server loses) gets it through, a pipelined DATA too;
  *   a libdbus client authenticates against busrpc's SASL and calls through
- *   the transport both ways with fds; refusals and protocol violations.
+ *   the transport both ways with fds; refusals and protocol violations;
+ *   busctl, gdbus, dbus-send --peer and python3-dbus (with an fd) as clients.
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1235,7 +1237,7 @@ static void test_sasl_pipelined(void) {
         snprintf(auth, sizeof(auth), "AUTH EXTERNAL %s\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", hex);
         snprintf(want, sizeof(want), "OK %s\r\nAGREE_UNIX_FD\r\n", GUID);
         pipelined_case(auth, want);
-        /* sd-bus: AUTH without an initial response, DATA without waiting for the challenge */
+        /* AUTH without an initial response, DATA without waiting for the challenge */
         snprintf(want, sizeof(want), "DATA\r\nOK %s\r\nAGREE_UNIX_FD\r\n", GUID);
         pipelined_case("AUTH EXTERNAL\r\nDATA\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n", want);
 }
@@ -1418,6 +1420,295 @@ static void test_sasl_libdbus_client(void) {
         is_int(count_fds(), before, "no fd left open");
 }
 
+/* ---- foreign clients against busrpc's SASL and a transport ---- */
+
+#define MAX_PEERS 8
+
+typedef struct Srv Srv;
+
+typedef struct SrvPeer {
+        Srv *srv;
+        int fd;
+        SaslServer *sasl;
+        busrpc_source *auth_src;
+        Transport *t;
+        size_t pipelined; /* bytes read with BEGIN's line, handed to the transport */
+        bool done;
+} SrvPeer;
+
+struct Srv {
+        busrpc_loop *loop;
+        int lfd;
+        SrvPeer peers[MAX_PEERS];
+        unsigned n_peers, authenticated, calls, closed;
+};
+
+static void body_string(WireBuf *b, const char *str) {
+        uint32_t n = (uint32_t)strlen(str);
+
+        wire_buf_reserve(b, 4 + n + 1);
+        memcpy(b->p + b->n, &n, 4);
+        memcpy(b->p + b->n + 4, str, n + 1);
+        b->n += 4 + n + 1;
+}
+
+static int srv_reply(Transport *t, const WireMsg *m, const char *sig, const char *error, const void *body,
+                     size_t len) {
+        WireHeader h = { .type = error ? WIRE_ERROR : WIRE_METHOD_RETURN, .error_name = error,
+                         .reply_serial = m->serial, .signature = sig, .destination = m->sender };
+        WireBuf b;
+        int k;
+
+        wire_buf_init(&b);
+        k = wire_message_build(&b, WIRE_NATIVE, &h, transport_next_serial(t), body, len);
+        if (k > 0)
+                k = transport_send(t, b.p, (size_t)k, NULL, 0);
+        wire_buf_free(&b);
+        return k;
+}
+
+static int srv_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        SrvPeer *p = userdata;
+        WireReader r;
+        WireBuf body;
+        const char *str;
+        int k = 0;
+
+        if (m->type != WIRE_METHOD_CALL || (m->flags & WIRE_FLAG_NO_REPLY))
+                return 0;
+        wire_buf_init(&body);
+        wire_reader_init(&r, m, fds, n_fds);
+        if (m->interface && strcmp(m->interface, "org.freedesktop.DBus") == 0 && strcmp(m->member, "Hello") == 0) {
+                body_string(&body, ":1.1");
+                k = srv_reply(t, m, "s", NULL, body.p, body.n);
+        } else if (strcmp(m->member, "Echo") == 0 && m->signature && strcmp(m->signature, "s") == 0 &&
+                   wire_read_basic(&r, 's', &str) == 0) {
+                p->srv->calls++;
+                body_string(&body, str);
+                k = srv_reply(t, m, "s", NULL, body.p, body.n);
+        } else if (strcmp(m->member, "EchoFd") == 0 && m->signature && strcmp(m->signature, "h") == 0) {
+                uint32_t idx;
+                uint64_t ino;
+
+                wire_read_basic(&r, 'h', &idx);
+                ino = (uint64_t)ino_of(fds[idx]);
+                p->srv->calls++;
+                k = srv_reply(t, m, "t", NULL, &ino, 8);
+        } else {
+                body_string(&body, "no such method here");
+                k = srv_reply(t, m, "s", "org.freedesktop.DBus.Error.UnknownMethod", body.p, body.n);
+        }
+        wire_buf_free(&body);
+        return k < 0 ? k : 0;
+}
+
+static void srv_close(Transport *t, int error, void *userdata) {
+        SrvPeer *p = userdata;
+
+        (void)error;
+        p->srv->closed++;
+        p->done = true;
+        p->t = transport_free(t); /* freeing from on_close is allowed */
+}
+
+static void peer_drop(SrvPeer *p) {
+        p->auth_src = busrpc_source_release(p->auth_src);
+        if (p->sasl) {
+                sasl_server_clear(p->sasl);
+                free(p->sasl);
+                p->sasl = NULL;
+        }
+}
+
+static int srv_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
+        SrvPeer *p = userdata;
+        int r = sasl_server_step(p->sasl);
+
+        (void)src;
+        (void)revents;
+        if (r == 0)
+                return 0;
+        if (r < 0) {
+                peer_drop(p);
+                close(fd);
+                p->done = true;
+                return -1;
+        }
+        {
+                size_t len;
+                const void *rest = sasl_server_rest(p->sasl, &len);
+                int fds[SASL_MAX_FDS];
+                unsigned n;
+
+                sasl_server_take_fds(p->sasl, fds, &n);
+                p->pipelined = len;
+                r = transport_new_with(&p->t, fd, rest, len, fds, n, srv_msg, srv_close, p);
+        }
+        peer_drop(p); /* releases this source: its return value no longer matters */
+        if (r < 0 || transport_attach(p->t, p->srv->loop) < 0) {
+                p->done = true;
+                return -1;
+        }
+        p->srv->authenticated++;
+        return 0;
+}
+
+static int srv_accept(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
+        Srv *srv = userdata;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        SrvPeer *p;
+
+        (void)src;
+        (void)revents;
+        if (cfd < 0)
+                return 0;
+        if (srv->n_peers == MAX_PEERS) {
+                close(cfd);
+                return 0;
+        }
+        p = &srv->peers[srv->n_peers++];
+        memset(p, 0, sizeof(*p));
+        p->srv = srv;
+        p->fd = cfd;
+        p->sasl = malloc(sizeof(*p->sasl));
+        if (!p->sasl || sasl_server_init(p->sasl, cfd, GUID, NULL, NULL) < 0 ||
+            busrpc_loop_add_io(srv->loop, cfd, EPOLLIN, srv_auth_io, p, &p->auth_src) < 0) {
+                free(p->sasl);
+                p->sasl = NULL;
+                close(cfd);
+                p->done = true;
+        }
+        return 0;
+}
+
+typedef struct Child {
+        pid_t pid;
+        int status;
+        bool exited;
+} Child;
+
+static bool child_exited(void *arg) {
+        Child *c = arg;
+
+        if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+                c->exited = true;
+        return c->exited;
+}
+
+/* Run @argv as a client of the server while the loop serves it; its stdout in @out. */
+static int run_client(Srv *srv, char *const argv[], char *out, size_t cap) {
+        int pfd[2];
+        Child c = { 0 };
+        size_t n = 0;
+        ssize_t k;
+
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                tap_bail("pipe");
+        c.pid = fork();
+        if (c.pid == 0) {
+                dup2(pfd[1], 1);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        for (int i = 0; i < 600 && !child_exited(&c); i++)
+                busrpc_loop_iterate(srv->loop, 50);
+        if (!c.exited) {
+                kill(c.pid, SIGKILL);
+                waitpid(c.pid, &c.status, 0);
+        }
+        while (n + 1 < cap && (k = read(pfd[0], out + n, cap - 1 - n)) > 0)
+                n += (size_t)k;
+        while (n && out[n - 1] == '\n')
+                n--;
+        out[n] = '\0';
+        close(pfd[0]);
+        return WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+}
+
+static void test_foreign_clients(void) {
+        char dir[] = "/tmp/busrpc-transport-XXXXXX", addr[200], path[100], out[1024], script[1024];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        Srv srv = { 0 };
+        busrpc_source *lsrc = NULL;
+        int before = count_fds(), st;
+
+        if (!mkdtemp(dir))
+                tap_bail("mkdtemp");
+        snprintf(path, sizeof(path), "%s/sock", dir);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        snprintf(addr, sizeof(addr), "unix:path=%s", path);
+        srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(srv.lfd, 8) < 0)
+                tap_bail("listen: %s", strerror(errno));
+        if (busrpc_loop_new(&srv.loop) < 0 ||
+            busrpc_loop_add_io(srv.loop, srv.lfd, EPOLLIN, srv_accept, &srv, &lsrc) < 0)
+                tap_bail("loop");
+
+        {
+                char a1[220];
+                char *argv[] = { "/usr/bin/busctl", a1, "call", "org.example.T", "/a", "org.example.T", "Echo",
+                                 "s", "hello busctl", NULL };
+
+                snprintf(a1, sizeof(a1), "--address=%s", addr);
+                st = run_client(&srv, argv, out, sizeof(out));
+                is_int(st, 0, "busctl (sd-bus: AUTH without an initial response, DATA) exits 0");
+                ok(strstr(out, "s \"hello busctl\"") != NULL, "and prints the echo: %s", out);
+        }
+        {
+                char *argv[] = { "/usr/bin/gdbus", "call", "--address", addr, "--dest", "org.example.T",
+                                 "--object-path", "/a", "--method", "org.example.T.Echo", "hello gdbus", NULL };
+
+                st = run_client(&srv, argv, out, sizeof(out));
+                is_int(st, 0, "gdbus (GDBus's own SASL) exits 0");
+                ok(strstr(out, "('hello gdbus',)") != NULL, "and prints the echo: %s", out);
+        }
+        {
+                char a1[220];
+                char *argv[] = { "/usr/bin/dbus-send", a1, "--print-reply", "--dest=org.example.T", "/a",
+                                 "org.example.T.Echo", "string:hello dbus-send", NULL };
+
+                snprintf(a1, sizeof(a1), "--peer=%s", addr);
+                st = run_client(&srv, argv, out, sizeof(out));
+                is_int(st, 0, "dbus-send --peer (libdbus, no Hello) exits 0");
+                ok(strstr(out, "string \"hello dbus-send\"") != NULL, "and prints the echo");
+        }
+        {
+                char *argv[] = { "/usr/bin/python3", "-c", script, NULL };
+
+                snprintf(script, sizeof(script),
+                         /* libdbus knows fd passing was agreed only after a first round trip */
+                         "import dbus, os, sys\n"
+                         "c = dbus.connection.Connection('%s')\n"
+                         "print(c.call_blocking(None, '/a', 'org.example.T', 'Echo', 's', ['hello python']))\n"
+                         "f = os.memfd_create('x')\n"
+                         "r = c.call_blocking(None, '/a', 'org.example.T', 'EchoFd', 'h', [dbus.types.UnixFd(f)])\n"
+                         "print('same-inode' if int(r) == os.fstat(f).st_ino else 'other-inode %%d' %% int(r))\n",
+                         addr);
+                st = run_client(&srv, argv, out, sizeof(out));
+                is_int(st, 0, "python3-dbus exits 0");
+                ok(strstr(out, "same-inode") != NULL, "its fd reached the transport (the server saw its inode)");
+                ok(strstr(out, "hello python") != NULL, "and the echo came back");
+        }
+        is_int(srv.authenticated, 4, "four clients authenticated by busrpc's SASL");
+        for (unsigned i = 0; i < srv.n_peers; i++)
+                tap_diag("client %u: %zu bytes came with BEGIN", i, srv.peers[i].pipelined);
+        is_int(srv.calls, 5, "five calls served through the transport");
+        for (int i = 0; i < 100 && srv.closed < srv.authenticated; i++)
+                busrpc_loop_iterate(srv.loop, 50);
+        is_int(srv.closed, srv.authenticated, "every client's close seen");
+        for (unsigned i = 0; i < srv.n_peers; i++) {
+                peer_drop(&srv.peers[i]);
+                transport_free(srv.peers[i].t);
+        }
+        busrpc_source_release(lsrc);
+        busrpc_loop_unref(srv.loop);
+        close(srv.lfd);
+        unlink(path);
+        rmdir(dir);
+        is_int(count_fds(), before, "no fd left open");
+}
+
 int main(void) {
         TAP_RUN(test_both_ways);
         TAP_RUN(test_split_every_byte);
@@ -1432,6 +1723,7 @@ int main(void) {
         TAP_RUN(test_sasl_pipelined);
         TAP_RUN(test_sasl_refusals);
         TAP_RUN(test_sasl_libdbus_client);
+        TAP_RUN(test_foreign_clients);
         dbus_shutdown();
         return tap_done();
 }

@@ -736,6 +736,118 @@ static void test_eof(void) {
         free(one);
 }
 
+static void test_max_message_size(void) {
+        int sv[2], before = count_fds(), fd = new_memfd();
+        size_t body_len = 4096;
+        WireHeader h = { .type = WIRE_SIGNAL, .path = "/a", .interface = "org.example.T", .member = "Big",
+                         .signature = "ay", .unix_fds = 1 };
+        uint8_t *body = calloc(1, body_len + 4);
+        WireBuf b;
+        Transport *t;
+        Rx rx;
+        int k;
+
+        *(uint32_t *)body = (uint32_t)body_len;
+        wire_buf_init(&b);
+        k = wire_message_build(&b, WIRE_NATIVE, &h, 1, body, body_len + 4);
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        is_int(transport_set_max_message_size(t, WIRE_MAX_MESSAGE + 1), -EINVAL, "above 128 MiB: -EINVAL");
+        is_int(transport_set_max_message_size(t, 0), 0, "0: the default (128 MiB)");
+        is_int(transport_set_max_message_size(t, (uint32_t)k), 0, "a bound of exactly one message");
+        send_raw(sv[1], b.p, (size_t)k, &fd, 1);
+        transport_read(t);
+        is_int(rx.n, 1, "a message of exactly the bound is read");
+        is_int(transport_set_max_message_size(t, (uint32_t)k - 1), 0, "one byte less");
+        /* only the fixed header: the size is known from it */
+        send_raw(sv[1], b.p, WIRE_FIXED_HEADER, &fd, 1);
+        transport_read(t);
+        is_int(rx.closed, 1, "a bigger one closes the connection");
+        is_int(rx.close_err, -EMSGSIZE, "-EMSGSIZE, from its fixed header alone");
+        is_int(rx.n, 1, "nothing more delivered");
+        transport_free(t);
+        close(sv[1]);
+        close(fd);
+        wire_buf_free(&b);
+        free(body);
+        is_int(count_fds(), before, "no fd left open");
+}
+
+/* Many messages with and without fds, cut into chunks of random sizes
+ * (fds sent with the chunk that holds their message's first byte): each
+ * message must get exactly its own fds. */
+static void test_random_chunks(void) {
+        enum { N = 300 };
+        int sv[2], before = count_fds(), f[3] = { new_memfd(), new_memfd(), new_memfd() };
+        uint8_t *all = NULL;
+        size_t total = 0, starts[N + 1];
+        unsigned nf[N], seed = 12345, bad = 0;
+        Transport *t;
+        Rx rx;
+
+        for (unsigned i = 0; i < N; i++) {
+                int len;
+                uint8_t *one;
+
+                nf[i] = (i * 7) % 4 == 3 ? 0 : (i * 7) % 4; /* 0..2 fds */
+                one = libdbus_call(i + 1, i, f, nf[i], &len);
+                all = realloc(all, total + (size_t)len);
+                memcpy(all + total, one, (size_t)len);
+                starts[i] = total;
+                total += (size_t)len;
+                free(one);
+        }
+        starts[N] = total;
+        for (int round = 0; round < 20; round++) {
+                size_t off = 0;
+                unsigned next = 0; /* next message whose first byte is still to send */
+
+                pair(sv);
+                t = new_transport(sv[0], &rx);
+                while (off < total) {
+                        size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 600, end;
+                        unsigned fds_here = 0;
+                        int chunk_fds[8];
+
+                        if (off + chunk > total)
+                                chunk = total - off;
+                        end = off + chunk;
+                        /* a chunk carries the fds of the first message starting in it, and ends before the next one with fds */
+                        while (next < N && starts[next] < off)
+                                next++;
+                        if (next < N && starts[next] == off) {
+                                for (unsigned k = 0; k < nf[next]; k++)
+                                        chunk_fds[fds_here++] = f[k];
+                                next++;
+                        }
+                        for (unsigned m = next; m < N && starts[m] < end; m++)
+                                if (nf[m] && starts[m] > off) {
+                                        end = starts[m];
+                                        break;
+                                }
+                        send_raw(sv[1], all + off, end - off, chunk_fds, fds_here);
+                        off = end;
+                        if (seed % 3 == 0)
+                                transport_read(t);
+                }
+                transport_read(t);
+                if (rx.n != N || rx.closed)
+                        bad++;
+                for (unsigned i = 0; i < rx.n && i < N; i++)
+                        if (rx.serial[i] != i + 1 || rx.n_fds[i] != nf[i] ||
+                            (nf[i] && rx.ino[i][nf[i] - 1] != ino_of(f[nf[i] - 1])))
+                                bad++;
+                if (transport_stats(t)->fds_dropped)
+                        bad++;
+                transport_free(t);
+                close(sv[1]);
+        }
+        is_int(bad, 0, "20 rounds of 300 messages (0-2 fds each) in random chunks: each got its own fds");
+        free(all);
+        close_fds(f, 3);
+        is_int(count_fds(), before, "no fd left open");
+}
+
 /* ---- two transports on a loop ---- */
 
 typedef struct Pair {
@@ -1717,6 +1829,8 @@ int main(void) {
         TAP_RUN(test_fd_bounds);
         TAP_RUN(test_outgoing_bound);
         TAP_RUN(test_eof);
+        TAP_RUN(test_max_message_size);
+        TAP_RUN(test_random_chunks);
         TAP_RUN(test_loop);
         TAP_RUN(test_dbus_daemon);
         TAP_RUN(test_dbus_messages);

@@ -286,10 +286,16 @@ static int read_once(Transport *t) {
                 return t->end > t->start || t->n_in_fds ? -EPIPE : -ESHUTDOWN;
         t->end += (size_t)n;
         t->stats.reads++;
-        return 0;
+        /* A read stops early only at the end of the queue or after bytes
+         * that carried fds: short and without fds means drained, and the
+         * EAGAIN read that would follow is saved (epoll is level-triggered:
+         * bytes that arrive meanwhile wake the loop again). */
+        return (size_t)n < iov.iov_len && !(mh.msg_controllen && CMSG_FIRSTHDR(&mh)) ? 1 : 0;
 }
 
-static int do_read(Transport *t) {
+/* @short_ok: a short read without fds ends the round (from the loop only:
+ * epoll is level-triggered, and EPOLLRDHUP makes EOF keep it reading). */
+static int do_read(Transport *t, bool short_ok) {
         int r;
 
         if (t->closed)
@@ -301,6 +307,8 @@ static int do_read(Transport *t) {
                 r = read_once(t);
                 if (r == -EAGAIN)
                         return 0;
+                if (r == 1 && short_ok)
+                        break;
                 if (r == -ESHUTDOWN) { /* EOF between messages: a clean close */
                         fail(t, 0);
                         return -ENOTCONN;
@@ -318,7 +326,7 @@ int transport_read(Transport *t) {
         if (!t)
                 return -EINVAL;
         enter(t);
-        r = do_read(t);
+        r = do_read(t, false);
         leave(t);
         return r;
 }
@@ -387,7 +395,7 @@ static int do_flush(Transport *t) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                set_events(t, EPOLLIN | EPOLLOUT);
+                                set_events(t, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
                                 return -EAGAIN;
                         }
                         return fail(t, errno == EPIPE ? -ECONNRESET : -errno);
@@ -396,7 +404,7 @@ static int do_flush(Transport *t) {
                 o->fds_sent += nf;
                 consume(t, (size_t)n);
         }
-        set_events(t, EPOLLIN);
+        set_events(t, EPOLLIN | EPOLLRDHUP);
         return 0;
 }
 
@@ -499,8 +507,8 @@ static int on_io(busrpc_source *s, int fd, uint32_t revents, void *userdata) {
         enter(t);
         if (revents & EPOLLOUT)
                 (void)do_flush(t);
-        if (!t->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                (void)do_read(t);
+        if (!t->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+                (void)do_read(t, !(revents & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)));
         leave(t);
         return 0;
 }
@@ -538,7 +546,7 @@ int transport_attach(Transport *t, busrpc_loop *l) {
         if (t->closed)
                 return -ENOTCONN;
         transport_detach(t);
-        events = EPOLLIN | (t->out_head ? EPOLLOUT : 0);
+        events = EPOLLIN | EPOLLRDHUP | (t->out_head ? EPOLLOUT : 0);
         r = loop_add_io_events(l, t->fd, events, on_io, t, &t->io);
         if (r < 0)
                 return r;

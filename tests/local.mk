@@ -20,6 +20,7 @@ include tests/hostile.mk
 include tests/loops.mk
 include tests/tool.mk
 include tests/typing.mk
+include tests/typed.mk
 include tests/marshal.mk
 include tests/props.mk
 include tests/shm.mk

@@ -25,7 +25,9 @@
  *   libdbus's server loses) gets it through, a pipelined DATA too;
  *   a libdbus client authenticates against busrpc's SASL and calls through
  *   the transport both ways with fds; refusals and protocol violations;
- *   busctl, gdbus, dbus-send --peer and python3-dbus (with an fd) as clients.
+ *   busctl, gdbus, dbus-send --peer and python3-dbus (with an fd) as
+ *   clients, and tests/hostile/wire.py sending its first message with an
+ *   fd in the same sendmsg() as BEGIN.
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
@@ -1739,7 +1741,7 @@ static int run_client(Srv *srv, char *const argv[], char *out, size_t cap) {
 }
 
 static void test_foreign_clients(void) {
-        char dir[] = "/tmp/busrpc-transport-XXXXXX", addr[200], path[100], out[1024], script[1024];
+        char dir[] = "/tmp/busrpc-transport-XXXXXX", addr[200], path[100], out[1024], script[2048];
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         Srv srv = { 0 };
         busrpc_source *lsrc = NULL;
@@ -1802,10 +1804,36 @@ static void test_foreign_clients(void) {
                 ok(strstr(out, "same-inode") != NULL, "its fd reached the transport (the server saw its inode)");
                 ok(strstr(out, "hello python") != NULL, "and the echo came back");
         }
-        is_int(srv.authenticated, 4, "four clients authenticated by busrpc's SASL");
+        {
+                const char *top = getenv("top_srcdir");
+                char *argv[] = { "/usr/bin/python3", "-c", script, NULL };
+
+                if (!top)
+                        tap_bail("top_srcdir is not set (run through make check)");
+                /* the hostile tests' raw client: its first message, with an fd, in BEGIN's sendmsg() */
+                snprintf(script, sizeof(script),
+                         "import os, sys\n"
+                         "sys.path.insert(0, '%s/tests/hostile')\n"
+                         "import wire\n"
+                         "c = wire.Conn('%s').auth()\n"
+                         "f = os.memfd_create('x')\n"
+                         "c.serial = 1\n"
+                         "m = wire.message(wire.METHOD_CALL, 1, '/a', 'org.example.T', 'EchoFd', 'h', (0,), n_fds=1)\n"
+                         "c.begin(m, [f])\n"
+                         "r = c.wait_reply(1)\n"
+                         "print('same-inode' if r.type == wire.METHOD_RETURN and r.body[0] == os.fstat(f).st_ino "
+                         "else 'not %%r' %% (r.body,))\n",
+                         top, addr);
+                st = run_client(&srv, argv, out, sizeof(out));
+                is_int(st, 0, "wire.py (raw): the first message with an fd in BEGIN's sendmsg()");
+                ok(srv.n_peers == 5 && srv.peers[4].pipelined > 0,
+                   "the message came in the same read as BEGIN (the case libdbus's server loses)");
+                ok(strstr(out, "same-inode") != NULL, "its fd reached the transport (%s)", out);
+        }
+        is_int(srv.authenticated, 5, "five clients authenticated by busrpc's SASL");
         for (unsigned i = 0; i < srv.n_peers; i++)
                 tap_diag("client %u: %zu bytes came with BEGIN", i, srv.peers[i].pipelined);
-        is_int(srv.calls, 5, "five calls served through the transport");
+        is_int(srv.calls, 6, "six calls served through the transport");
         for (int i = 0; i < 100 && srv.closed < srv.authenticated; i++)
                 busrpc_loop_iterate(srv.loop, 50);
         is_int(srv.closed, srv.authenticated, "every client's close seen");

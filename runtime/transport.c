@@ -48,6 +48,7 @@ struct Transport {
         busrpc_source *io, *defer;
         uint32_t io_events;
         unsigned busy;     /* entry points running: on_close waits for the outermost */
+        bool no_fds;       /* fd passing was not negotiated */
         bool closed, notified;
         int close_err;
         uint32_t serial;
@@ -270,6 +271,8 @@ static int read_once(Transport *t) {
                 if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
                         continue;
                 nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                if (t->no_fds && r == 0)
+                        r = -EPROTO;
                 if (r < 0) {
                         close_fds((int *)CMSG_DATA(c), nf);
                         continue;
@@ -430,6 +433,10 @@ static int queue(Transport *t, void *msg, size_t len, const int *fds, unsigned n
             (n_fds && !fds)) {
                 free(msg);
                 return -EINVAL;
+        }
+        if (n_fds && t->no_fds) {
+                free(msg);
+                return -EOPNOTSUPP;
         }
         /* a peer that does not read: try the kernel once before counting it against the bound */
         if (t->out_bytes && t->out_bytes + len > t->max_outgoing)
@@ -627,6 +634,11 @@ Transport *transport_free(Transport *t) {
         free(t->in_fds);
         free(t);
         return NULL;
+}
+
+void transport_set_unix_fds(Transport *t, bool allowed) {
+        if (t)
+                t->no_fds = !allowed;
 }
 
 int transport_fd(const Transport *t) {

@@ -95,7 +95,8 @@ typedef int (*TransportMsgFn)(Transport *t, const WireMsg *m, int *fds, unsigned
  * TransportCloseFn - the connection is gone (called once, from the loop or
  * from the call that found out). @error: 0 on EOF between messages,
  * -EPIPE on EOF inside a message, -EBADMSG an invalid message, -EMSGSIZE
- * a message above the maximum, -ETOOMANYREFS too many fds, -ENOBUFS the
+ * a message above the maximum, -ETOOMANYREFS too many fds (or a truncated
+ * control message), -EPROTO fds where none were negotiated, -ENOBUFS the
  * outgoing bound, -ECONNRESET and other socket errors, or the callback's
  * own error. The fd is closed already; @t may be freed from here.
  */
@@ -132,6 +133,12 @@ Transport *transport_free(Transport *t);
 int transport_attach(Transport *t, busrpc_loop *l);
 void transport_detach(Transport *t);
 
+/**
+ * transport_set_unix_fds() - whether fd passing was negotiated
+ * (NEGOTIATE_UNIX_FD; the default is yes). When not, a received fd closes
+ * the connection (-EPROTO) and transport_send() with fds is -EOPNOTSUPP.
+ */
+void transport_set_unix_fds(Transport *t, bool allowed);
 /* The fd (borrowed), -1 once closed. */
 int transport_fd(const Transport *t);
 bool transport_is_open(const Transport *t);

@@ -738,6 +738,31 @@ static void test_eof(void) {
         free(one);
 }
 
+static void test_no_fd_passing(void) {
+        int sv[2], len, before = count_fds(), fd = new_memfd();
+        uint8_t *plain = libdbus_call(1, 1, NULL, 0, &len);
+        Transport *t;
+        Rx rx;
+
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        transport_set_unix_fds(t, false);
+        is_int(transport_send(t, plain, (size_t)len, &fd, 1), -EOPNOTSUPP, "sending an fd: -EOPNOTSUPP");
+        send_raw(sv[1], plain, (size_t)len, NULL, 0);
+        transport_read(t);
+        is_int(rx.n, 1, "a message without fds is read");
+        send_raw(sv[1], plain, (size_t)len, &fd, 1);
+        transport_read(t);
+        is_int(rx.closed, 1, "an fd where none was negotiated closes the connection");
+        is_int(rx.close_err, -EPROTO, "as -EPROTO");
+        is_int(rx.n, 1, "nothing more delivered");
+        transport_free(t);
+        close(sv[1]);
+        close(fd);
+        free(plain);
+        is_int(count_fds(), before, "the fd received is closed");
+}
+
 static void test_max_message_size(void) {
         int sv[2], before = count_fds(), fd = new_memfd();
         size_t body_len = 4096;
@@ -1657,6 +1682,8 @@ static int srv_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userd
                 sasl_server_take_fds(p->sasl, fds, &n);
                 p->pipelined = len;
                 r = transport_new_with(&p->t, fd, rest, len, fds, n, srv_msg, srv_close, p);
+                if (r == 0)
+                        transport_set_unix_fds(p->t, sasl_server_unix_fd(p->sasl));
         }
         peer_drop(p); /* releases this source: its return value no longer matters */
         if (r < 0 || transport_attach(p->t, p->srv->loop) < 0) {
@@ -1858,6 +1885,7 @@ int main(void) {
         TAP_RUN(test_outgoing_bound);
         TAP_RUN(test_eof);
         TAP_RUN(test_max_message_size);
+        TAP_RUN(test_no_fd_passing);
         TAP_RUN(test_random_chunks);
         TAP_RUN(test_loop);
         TAP_RUN(test_dbus_daemon);

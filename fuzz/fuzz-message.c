@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "message.h"
 #include "fuzz-msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

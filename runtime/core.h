@@ -1,7 +1,6 @@
 /* core.h: a thin umbrella over the runtime's private headers, kept for
- * the files written against the old layout this session (marshal.c,
- * invoke.c, property.c, shm.c, watch.c, om-client.c, wire*.c). New code
- * includes the headers it needs by concept (see busrpc-internal.h);
+ * the files written against the old layout (today only property.c). New
+ * code includes the headers it needs by concept (see busrpc-internal.h);
  * this file goes once no file includes it. */
 #pragma once
 

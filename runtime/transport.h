@@ -64,6 +64,27 @@
  *    dispatch; DBusMessages the runtime still builds are marshalled into
  *    the transport (dbus_message_set_serial() with transport_next_serial(),
  *    dbus_message_marshal(), their fds) by transport_send_dbus().
+ *
+ * Integration (phase 3, not done: it waits for the restructured conn.c).
+ * Behind a connection option that defaults off (busrpc_conn_set_fast_path()
+ * or BUSRPC_FAST_PATH=1 for the bench): after conn_open_dbus() has an
+ * authenticated DBusConnection (dbus_connection_get_is_authenticated()
+ * after dbus_connection_read_write(), nothing sent), conn.c dups the fd,
+ * closes the DBusConnection, and owns a Transport attached to its loop in
+ * place of dbus-io's watches. Every place that sends with
+ * dbus_connection_send() today (conn_send(), reply.c's register and
+ * sync call, name.c, subscription.c, server.c's monitor copies) goes
+ * through conn_send(), which calls transport_send_dbus() (the serial it
+ * returns keys reply.c's table). The on_msg callback does what libdbus's
+ * filter chain does now: transport_to_dbus(), then reply_handle(),
+ * subscription filters, conn_filter(). The invoke path (invoke.c) then
+ * skips DBusMessage both ways: the call from a WireTemplate per
+ * busrpc_remote_method + wire_args_write(), the reply read in on_msg with
+ * wire_args_read() when reply.c's entry says the caller has descriptors.
+ * A sync call waits by poll() on the fd + transport_read(), holding other
+ * messages for later dispatch as reply.c does. Bus connections need the
+ * daemon's Hello reply (the unique name) before anything else: busrpc
+ * sends Hello itself (test-transport does it against a dbus-daemon).
  */
 #pragma once
 

@@ -698,7 +698,9 @@ static void test_outgoing_bound(void) {
         }
         is_int(r, -ENOBUFS, "-ENOBUFS");
         ok(peak <= 1u << 20, "never more than 1 MiB queued (peak %zu)", peak);
-        ok(accepted + 240 <= at_default, "15 MiB fewer accepted (%zu against %zu)", accepted, at_default);
+        /* the kernel takes the same in both runs: the difference is the 15 MiB of bound, within 2 messages */
+        ok(accepted + (15u << 20) / (size_t)k - 2 <= at_default, "15 MiB fewer accepted (%zu against %zu)", accepted,
+           at_default);
         transport_free(t);
         close(sv[1]);
         wire_buf_free(&b);

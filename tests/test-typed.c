@@ -21,6 +21,7 @@
 #include "typing-util.h"
 #include <dbus/dbus.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 #define T_NAME  "org.busrpc.TypedTest"
 #define T_ROOT  "/org/busrpc/test"
@@ -641,6 +642,57 @@ static void test_object_manager(const Mode *m) {
         busrpc_proxy_unref(ctl);
 }
 
+/* ------------------------------------------------------------------ */
+/* GetAll by table (runtime/getall.c, what player_get_all() calls)       */
+
+typedef struct WrongTitle {
+        int32_t title;
+} WrongTitle;
+
+static void test_get_all(const Mode *m) {
+        static const busrpc_property_info wrong_props[] = {
+                { "Title", &busrpc_type_int32, offsetof(WrongTitle, title), 0 },
+        };
+        static const busrpc_property_table wrong = { PLAYER_INTERFACE_NAME, wrong_props, 1, sizeof(WrongTitle) };
+        static const busrpc_property_table bad = { "not an interface", wrong_props, 1, sizeof(WrongTitle) };
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        player_properties all;
+        busrpc_proxy *p = NULL;
+        WrongTitle wt = { 7 };
+        uint64_t present = 0;
+
+        tap_diag("--- GetAll (%s) ---", m->label);
+        if (player_proxy_new(m->b, m->dest, T_P1, &p) < 0)
+                tap_bail("proxy");
+        IS_INT(player_get_all(p, &all, &err), 0, "%s: player_get_all", m->label);
+        ok(all.has.title && all.has.volume && all.has.ticks && all.has.identity, "%s: has.* set for what came",
+           m->label);
+        IS_STR(all.title, "Song", "%s: Title", m->label);
+        ok(all.current.length == 215 && all.current.title && strcmp(all.current.title, "Song") == 0,
+           "%s: Current (a struct)", m->label);
+        player_properties_clear(&all);
+        IS_INT(busrpc_proxy_get_all_values(p, &player_property_table, &all, &present, &err), 0,
+               "%s: busrpc_proxy_get_all_values", m->label);
+        ok(present == (PLAYER_PROPERTY_TITLE | PLAYER_PROPERTY_STATE | PLAYER_PROPERTY_CURRENT |
+                       PLAYER_PROPERTY_VOLUME | PLAYER_PROPERTY_POSITION | PLAYER_PROPERTY_TICKS |
+                       PLAYER_PROPERTY_IDENTITY),
+           "%s: every readable property present (0x%llx)", m->label, (unsigned long long)present);
+        player_properties_clear(&all);
+        present = 99;
+        IS_INT(busrpc_proxy_get_all_values(p, &wrong, &wt, &present, &err), -EBADMSG,
+               "%s: a property of another type than the table's: -EBADMSG", m->label);
+        IS_STR(err.name, BUSRPC_ERROR_INVALID_ARGS, "%s: InvalidArgs", m->label);
+        ok(err.message && strstr(err.message, "Title"), "%s: naming the property", m->label);
+        ok(wt.title == 0 && present == 99, "%s: values emptied, present untouched", m->label);
+        busrpc_error_clear(&err);
+        IS_INT(busrpc_proxy_get_all_values(p, &bad, &wt, &present, &err), -EINVAL, "%s: a bad table: -EINVAL",
+               m->label);
+        IS_INT(busrpc_proxy_get_all_values(p, &wrong, &wt, NULL, &err), -EINVAL, "%s: no present: -EINVAL",
+               m->label);
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(p);
+}
+
 static TestBus bus;
 
 int main(int argc, char **argv) {
@@ -661,6 +713,7 @@ int main(int argc, char **argv) {
         snprintf(m.busctl_dest, sizeof(m.busctl_dest), "%s", T_NAME);
         test_changes(&m);
         test_errors(&m);
+        test_get_all(&m);
         test_object_manager(&m);
         bus_a = m.a, bus_b = m.b; /* kept: they hold the loop the waits run */
 
@@ -671,6 +724,7 @@ int main(int argc, char **argv) {
         snprintf(m.busctl_dest, sizeof(m.busctl_dest), ":1.0");
         test_changes(&m);
         test_errors(&m);
+        test_get_all(&m);
         test_object_manager(&m);
         busrpc_conn_unref(m.a);
         busrpc_conn_unref(m.b);

@@ -30,9 +30,35 @@ static size_t n_readable(const IdlDecl *d) {
         return prop_index(d, NULL);
 }
 
+/* Whether d has a member of kind k whose C name is name: then the typed
+ * function that would be named after it is not generated. Real services
+ * have such members (NetworkManager's older interfaces carry a signal
+ * PropertiesChanged; a signal TitleChanged may sit next to a property
+ * Title), and their generated code must still compile; the runtime's
+ * busrpc_proxy_watch_properties() with the interface's table does the
+ * same job. */
+static bool taken(const IdlDecl *d, IdlMemberKind k, const char *name, const char *suffix) {
+        char *want = idl_xasprintf("%s%s", name, suffix);
+        bool found = false;
+
+        for (size_t i = 0; i < d->n_members && !found; i++)
+                found = d->members[i]->kind == k && d->members[i]->c_name && strcmp(d->members[i]->c_name, want) == 0;
+        free(want);
+        return found;
+}
+
+static bool props_watch_taken(const IdlDecl *d) {
+        return taken(d, IDL_M_SIGNAL, "properties_changed", "");
+}
+
 /* Whether a change of m is ever signalled (on_X_changed is generated). */
 static bool prop_signalled(const IdlMember *m) {
         return genc_prop_readable(m) && (m->emits == IDL_EMITS_TRUE || m->emits == IDL_EMITS_INVALIDATES);
+}
+
+/* Whether X_on_P_changed() is generated for m of d. */
+static bool prop_watched(const IdlDecl *d, const IdlMember *m) {
+        return prop_signalled(m) && !taken(d, IDL_M_SIGNAL, m->c_name, "_changed");
 }
 
 /* Whether the cache keeps m (X_cached_P is generated). */
@@ -62,7 +88,7 @@ static void sig_on_changes(GenC *g, const IdlDecl *d) {
         char *p = own(g, "p"), *cb = own(g, "cb"), *u = own(g, "userdata"),
              *o = own(g, "out");
 
-        genc_p(g, "int %s_on_properties_changed(busrpc_proxy *%s, %s_properties_changed_handler %s, void *%s, "
+        genc_p(g, "int %s_on_properties_changed(busrpc_proxy *%s, %s_changes_fn %s, void *%s, "
                   "busrpc_subscription **%s)",
                d->c_name, p, d->c_name, cb, u, o);
         free(p), free(cb), free(u), free(o);
@@ -80,7 +106,7 @@ static void sig_on_prop(GenC *g, const IdlDecl *d, const IdlMember *m) {
 static void sig_cache(GenC *g, const IdlDecl *d) {
         char *p = own(g, "p"), *cb = own(g, "cb"), *u = own(g, "userdata");
 
-        genc_p(g, "int %s_cache_properties(busrpc_proxy *%s, %s_properties_changed_handler %s, void *%s, "
+        genc_p(g, "int %s_cache_properties(busrpc_proxy *%s, %s_changes_fn %s, void *%s, "
                   "busrpc_property_cache **ret)",
                d->c_name, p, d->c_name, cb, u);
         free(p), free(cb), free(u);
@@ -164,7 +190,7 @@ void genc_header_typed_props(GenC *g, const IdlDecl *d) {
         genc_p(g, "typedef struct %s_changes {\n        uint64_t changed;\n        uint64_t invalidated;\n"
                   "        const %s_properties *values;\n} %s_changes;\n",
                c, c, c);
-        genc_p(g, "typedef void (*%s_properties_changed_handler)(const %s_changes *changes, void *userdata);\n\n", c, c);
+        genc_p(g, "typedef void (*%s_changes_fn)(const %s_changes *changes, void *userdata);\n\n", c, c);
         if (any_signalled(d)) {
                 genc_p(g, "/*\n * %s_on_properties_changed() - call @cb for every PropertiesChanged of\n"
                           " * %s at the proxy's object that names one of its properties; only\n"
@@ -173,16 +199,22 @@ void genc_header_typed_props(GenC *g, const IdlDecl *d) {
                           " * %s_on_P_changed() - call @cb when property P changed: with its new value\n"
                           " * (borrowed until @cb returns), or NULL when the service invalidated it.\n"
                           " * Properties declared @emits_changed(\"false\") or (\"const\") send nothing\n"
-                          " * and have no _on_P_changed().\n"
+                          " * and have no _on_P_changed(); nor has P when a signal PChanged has its name.\n"
                           " * @out: may be NULL (the watch lasts as long as the connection); else\n"
                           " *       busrpc_subscription_release() ends it.\n"
                           " * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.\n */\n",
                        c, d->name, c);
-                sig_on_changes(g, d);
-                genc_p(g, ";\n");
+                if (!props_watch_taken(d)) {
+                        sig_on_changes(g, d);
+                        genc_p(g, ";\n");
+                } else {
+                        genc_p(g, "/* (%s has a signal PropertiesChanged, which has %s_on_properties_changed():\n"
+                                  " * use busrpc_proxy_watch_properties() with %s_property_table.) */\n",
+                               d->name, c, c);
+                }
                 for (size_t i = 0; i < d->n_members; i++) {
                         const IdlMember *m = d->members[i];
-                        if (!prop_signalled(m))
+                        if (!prop_watched(d, m))
                                 continue;
                         genc_p(g, "typedef void (*%s_%s_changed_handler)(", c, m->c_name);
                         const_ptr(g, genc_value(genc_type(g, m->type, d->file)), genc_arg(g, m->c_name));
@@ -310,22 +342,24 @@ void genc_client_typed_props(GenC *g, const IdlDecl *d) {
 
         if (!n_readable(d))
                 return;
+        genc_p(g, "static void busrpc__%s__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), "
+                  "void *busrpc_u) {\n",
+               c);
+        genc_p(g, "        %s_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, "
+                  "(const %s_properties *)busrpc_ch->values };\n\n",
+               c, c);
+        genc_p(g, "        ((%s_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);\n}\n\n", c);
         if (any_signalled(d)) {
-                genc_p(g, "static void busrpc__%s__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), "
-                          "void *busrpc_u) {\n",
-                       c);
-                genc_p(g, "        %s_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, "
-                          "(const %s_properties *)busrpc_ch->values };\n\n",
-                       c, c);
-                genc_p(g, "        ((%s_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);\n}\n\n", c);
-                sig_on_changes(g, d);
-                genc_p(g, " {\n        if (!busrpc_cb)\n                return -EINVAL;\n");
-                genc_p(g, "        return busrpc_proxy_watch_properties(busrpc_p, &%s_property_table, busrpc__%s__props_changed, "
-                          "(void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);\n}\n\n",
-                       c, c);
+                if (!props_watch_taken(d)) {
+                        sig_on_changes(g, d);
+                        genc_p(g, " {\n        if (!busrpc_cb)\n                return -EINVAL;\n");
+                        genc_p(g, "        return busrpc_proxy_watch_properties(busrpc_p, &%s_property_table, "
+                                  "busrpc__%s__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);\n}\n\n",
+                               c, c);
+                }
                 for (size_t i = 0; i < d->n_members; i++) {
                         const IdlMember *m = d->members[i];
-                        if (!prop_signalled(m))
+                        if (!prop_watched(d, m))
                                 continue;
                         genc_p(g, "static void busrpc__%s__%s_changed(const void *busrpc_v, void (*busrpc_cb)(void), "
                                   "void *busrpc_u) {\n        ((%s_%s_changed_handler)busrpc_cb)(busrpc_v, busrpc_u);\n}\n\n",
@@ -338,14 +372,9 @@ void genc_client_typed_props(GenC *g, const IdlDecl *d) {
                 }
         }
         sig_cache(g, d);
-        if (any_signalled(d))
-                genc_p(g, " {\n        return busrpc_proxy_cache_properties(busrpc_p, &%s_property_table, busrpc_cb ? "
-                          "busrpc__%s__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);\n}\n\n",
-                       c, c);
-        else /* nothing is signalled: only GetAll and Get fill it */
-                genc_p(g, " {\n        (void)busrpc_cb;\n        return busrpc_proxy_cache_properties(busrpc_p, &%s_property_table, "
-                          "NULL, NULL, busrpc_userdata, ret);\n}\n\n",
-                       c);
+        genc_p(g, " {\n        return busrpc_proxy_cache_properties(busrpc_p, &%s_property_table, busrpc_cb ? "
+                  "busrpc__%s__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);\n}\n\n",
+               c, c);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (!prop_cached(m))

@@ -170,10 +170,10 @@ int calculator_on_overflowed(busrpc_proxy *p, calculator_overflowed_handler cb, 
 static void busrpc__calculator__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         calculator_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const calculator_properties *)busrpc_ch->values };
 
-        ((calculator_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((calculator_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int calculator_on_properties_changed(busrpc_proxy *busrpc_p, calculator_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int calculator_on_properties_changed(busrpc_proxy *busrpc_p, calculator_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &calculator_property_table, busrpc__calculator__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -199,7 +199,7 @@ int calculator_on_mode_changed(busrpc_proxy *busrpc_p, calculator_mode_changed_h
         return busrpc_proxy_watch_property(busrpc_p, &calculator_property_table, 1, busrpc__calculator__mode_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int calculator_cache_properties(busrpc_proxy *busrpc_p, calculator_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int calculator_cache_properties(busrpc_proxy *busrpc_p, calculator_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &calculator_property_table, busrpc_cb ? busrpc__calculator__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

@@ -348,7 +348,7 @@ typedef struct calculator_changes {
         uint64_t invalidated;
         const calculator_properties *values;
 } calculator_changes;
-typedef void (*calculator_properties_changed_handler)(const calculator_changes *changes, void *userdata);
+typedef void (*calculator_changes_fn)(const calculator_changes *changes, void *userdata);
 
 /*
  * calculator_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -358,12 +358,12 @@ typedef void (*calculator_properties_changed_handler)(const calculator_changes *
  * calculator_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int calculator_on_properties_changed(busrpc_proxy *p, calculator_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int calculator_on_properties_changed(busrpc_proxy *p, calculator_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*calculator_name_changed_handler)(char *const *name, void *userdata);
 int calculator_on_name_changed(busrpc_proxy *p, calculator_name_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*calculator_mode_changed_handler)(calc_rounding const *mode, void *userdata);
@@ -383,7 +383,7 @@ int calculator_on_mode_changed(busrpc_proxy *p, calculator_mode_changed_handler 
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with calculator_get_P().
  */
-int calculator_cache_properties(busrpc_proxy *p, calculator_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int calculator_cache_properties(busrpc_proxy *p, calculator_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int calculator_cached_name(busrpc_property_cache *c, char **name);
 int calculator_cached_mode(busrpc_property_cache *c, calc_rounding *mode);
 

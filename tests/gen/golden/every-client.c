@@ -348,10 +348,10 @@ int every_on_ping(busrpc_proxy *p, every_ping_handler cb, void *userdata, busrpc
 static void busrpc__every__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         every_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const every_properties *)busrpc_ch->values };
 
-        ((every_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((every_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int every_on_properties_changed(busrpc_proxy *busrpc_p, every_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int every_on_properties_changed(busrpc_proxy *busrpc_p, every_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &every_property_table, busrpc__every__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -377,7 +377,7 @@ int every_on_tags_changed(busrpc_proxy *busrpc_p, every_tags_changed_handler bus
         return busrpc_proxy_watch_property(busrpc_p, &every_property_table, 1, busrpc__every__tags_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int every_cache_properties(busrpc_proxy *busrpc_p, every_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int every_cache_properties(busrpc_proxy *busrpc_p, every_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &every_property_table, busrpc_cb ? busrpc__every__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

@@ -1113,7 +1113,7 @@ typedef struct every_changes {
         uint64_t invalidated;
         const every_properties *values;
 } every_changes;
-typedef void (*every_properties_changed_handler)(const every_changes *changes, void *userdata);
+typedef void (*every_changes_fn)(const every_changes *changes, void *userdata);
 
 /*
  * every_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -1123,12 +1123,12 @@ typedef void (*every_properties_changed_handler)(const every_changes *changes, v
  * every_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int every_on_properties_changed(busrpc_proxy *p, every_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int every_on_properties_changed(busrpc_proxy *p, every_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*every_tree_changed_handler)(every_string_basics_array_map const *tree, void *userdata);
 int every_on_tree_changed(busrpc_proxy *p, every_tree_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*every_tags_changed_handler)(every_string_array const *tags, void *userdata);
@@ -1148,7 +1148,7 @@ int every_on_tags_changed(busrpc_proxy *p, every_tags_changed_handler cb, void *
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with every_get_P().
  */
-int every_cache_properties(busrpc_proxy *p, every_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int every_cache_properties(busrpc_proxy *p, every_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int every_cached_tree(busrpc_property_cache *c, every_string_basics_array_map *tree);
 int every_cached_tags(busrpc_property_cache *c, every_string_array *tags);
 int every_cached_limit(busrpc_property_cache *c, every_huge *limit);

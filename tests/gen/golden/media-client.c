@@ -70,10 +70,10 @@ int media_player_on_stopped(busrpc_proxy *p, media_player_stopped_handler cb, vo
 static void busrpc__media_player__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         media_player_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const media_player_properties *)busrpc_ch->values };
 
-        ((media_player_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((media_player_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int media_player_on_properties_changed(busrpc_proxy *busrpc_p, media_player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int media_player_on_properties_changed(busrpc_proxy *busrpc_p, media_player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &media_player_property_table, busrpc__media_player__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -89,7 +89,7 @@ int media_player_on_title_changed(busrpc_proxy *busrpc_p, media_player_title_cha
         return busrpc_proxy_watch_property(busrpc_p, &media_player_property_table, 0, busrpc__media_player__title_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int media_player_cache_properties(busrpc_proxy *busrpc_p, media_player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int media_player_cache_properties(busrpc_proxy *busrpc_p, media_player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &media_player_property_table, busrpc_cb ? busrpc__media_player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

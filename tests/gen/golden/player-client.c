@@ -151,10 +151,10 @@ int player_get_all(busrpc_proxy *p, player_properties *ret, busrpc_error *err) {
 static void busrpc__player__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         player_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const player_properties *)busrpc_ch->values };
 
-        ((player_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((player_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int player_on_properties_changed(busrpc_proxy *busrpc_p, player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int player_on_properties_changed(busrpc_proxy *busrpc_p, player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &player_property_table, busrpc__player__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -210,7 +210,7 @@ int player_on_position_changed(busrpc_proxy *busrpc_p, player_position_changed_h
         return busrpc_proxy_watch_property(busrpc_p, &player_property_table, 4, busrpc__player__position_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int player_cache_properties(busrpc_proxy *busrpc_p, player_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int player_cache_properties(busrpc_proxy *busrpc_p, player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &player_property_table, busrpc_cb ? busrpc__player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 
@@ -285,10 +285,10 @@ int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *ret, busrpc
 static void busrpc__player_tracks__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         player_tracks_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const player_tracks_properties *)busrpc_ch->values };
 
-        ((player_tracks_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((player_tracks_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int player_tracks_on_properties_changed(busrpc_proxy *busrpc_p, player_tracks_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int player_tracks_on_properties_changed(busrpc_proxy *busrpc_p, player_tracks_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &player_tracks_property_table, busrpc__player_tracks__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -304,7 +304,7 @@ int player_tracks_on_count_changed(busrpc_proxy *busrpc_p, player_tracks_count_c
         return busrpc_proxy_watch_property(busrpc_p, &player_tracks_property_table, 0, busrpc__player_tracks__count_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int player_tracks_cache_properties(busrpc_proxy *busrpc_p, player_tracks_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int player_tracks_cache_properties(busrpc_proxy *busrpc_p, player_tracks_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &player_tracks_property_table, busrpc_cb ? busrpc__player_tracks__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

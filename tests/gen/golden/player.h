@@ -262,7 +262,7 @@ typedef struct player_changes {
         uint64_t invalidated;
         const player_properties *values;
 } player_changes;
-typedef void (*player_properties_changed_handler)(const player_changes *changes, void *userdata);
+typedef void (*player_changes_fn)(const player_changes *changes, void *userdata);
 
 /*
  * player_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -272,12 +272,12 @@ typedef void (*player_properties_changed_handler)(const player_changes *changes,
  * player_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int player_on_properties_changed(busrpc_proxy *p, player_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int player_on_properties_changed(busrpc_proxy *p, player_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*player_title_changed_handler)(char *const *title, void *userdata);
 int player_on_title_changed(busrpc_proxy *p, player_title_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*player_state_changed_handler)(player_play_state const *state, void *userdata);
@@ -303,7 +303,7 @@ int player_on_position_changed(busrpc_proxy *p, player_position_changed_handler 
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with player_get_P().
  */
-int player_cache_properties(busrpc_proxy *p, player_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int player_cache_properties(busrpc_proxy *p, player_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int player_cached_title(busrpc_property_cache *c, char **title);
 int player_cached_state(busrpc_property_cache *c, player_play_state *state);
 int player_cached_current(busrpc_property_cache *c, player_track *current);
@@ -478,7 +478,7 @@ typedef struct player_tracks_changes {
         uint64_t invalidated;
         const player_tracks_properties *values;
 } player_tracks_changes;
-typedef void (*player_tracks_properties_changed_handler)(const player_tracks_changes *changes, void *userdata);
+typedef void (*player_tracks_changes_fn)(const player_tracks_changes *changes, void *userdata);
 
 /*
  * player_tracks_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -488,12 +488,12 @@ typedef void (*player_tracks_properties_changed_handler)(const player_tracks_cha
  * player_tracks_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int player_tracks_on_properties_changed(busrpc_proxy *p, player_tracks_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int player_tracks_on_properties_changed(busrpc_proxy *p, player_tracks_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*player_tracks_count_changed_handler)(uint32_t const *count, void *userdata);
 int player_tracks_on_count_changed(busrpc_proxy *p, player_tracks_count_changed_handler cb, void *userdata, busrpc_subscription **out);
 
@@ -511,7 +511,7 @@ int player_tracks_on_count_changed(busrpc_proxy *p, player_tracks_count_changed_
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with player_tracks_get_P().
  */
-int player_tracks_cache_properties(busrpc_proxy *p, player_tracks_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int player_tracks_cache_properties(busrpc_proxy *p, player_tracks_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int player_tracks_cached_count(busrpc_property_cache *c, uint32_t *count);
 
 /* ---- org.busrpc.test.TrackList: server ---- */

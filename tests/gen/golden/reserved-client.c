@@ -314,10 +314,10 @@ int reserved_on_fired(busrpc_proxy *p, reserved_fired_handler cb, void *userdata
 static void busrpc__reserved__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         reserved_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const reserved_properties *)busrpc_ch->values };
 
-        ((reserved_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((reserved_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int reserved_on_properties_changed(busrpc_proxy *busrpc_p, reserved_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int reserved_on_properties_changed(busrpc_proxy *busrpc_p, reserved_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &reserved_property_table, busrpc__reserved__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -433,7 +433,7 @@ int reserved_on_has_changed(busrpc_proxy *busrpc_p, reserved_has_changed_handler
         return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 10, busrpc__reserved__has_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int reserved_cache_properties(busrpc_proxy *busrpc_p, reserved_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int reserved_cache_properties(busrpc_proxy *busrpc_p, reserved_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &reserved_property_table, busrpc_cb ? busrpc__reserved__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

@@ -531,7 +531,7 @@ typedef struct reserved_changes {
         uint64_t invalidated;
         const reserved_properties *values;
 } reserved_changes;
-typedef void (*reserved_properties_changed_handler)(const reserved_changes *changes, void *userdata);
+typedef void (*reserved_changes_fn)(const reserved_changes *changes, void *userdata);
 
 /*
  * reserved_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -541,12 +541,12 @@ typedef void (*reserved_properties_changed_handler)(const reserved_changes *chan
  * reserved_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int reserved_on_properties_changed(busrpc_proxy *p, reserved_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int reserved_on_properties_changed(busrpc_proxy *p, reserved_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*reserved_p_changed_handler)(int32_t const *p, void *userdata);
 int reserved_on_p_changed(busrpc_proxy *p, reserved_p_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*reserved_err_changed_handler)(char *const *err, void *userdata);
@@ -584,7 +584,7 @@ int reserved_on_has_changed(busrpc_proxy *p, reserved_has_changed_handler cb, vo
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with reserved_get_P().
  */
-int reserved_cache_properties(busrpc_proxy *p, reserved_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int reserved_cache_properties(busrpc_proxy *p, reserved_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int reserved_cached_p(busrpc_property_cache *c, int32_t *p);
 int reserved_cached_err(busrpc_property_cache *c, char **err);
 int reserved_cached_out(busrpc_property_cache *c, int32_t *out);

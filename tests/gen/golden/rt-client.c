@@ -524,10 +524,10 @@ int round_trip_on_happened(busrpc_proxy *p, round_trip_happened_handler cb, void
 static void busrpc__round_trip__props_changed(const busrpc_property_changes *busrpc_ch, void (*busrpc_cb)(void), void *busrpc_u) {
         round_trip_changes busrpc_c = { busrpc_ch->changed, busrpc_ch->invalidated, (const round_trip_properties *)busrpc_ch->values };
 
-        ((round_trip_properties_changed_handler)busrpc_cb)(&busrpc_c, busrpc_u);
+        ((round_trip_changes_fn)busrpc_cb)(&busrpc_c, busrpc_u);
 }
 
-int round_trip_on_properties_changed(busrpc_proxy *busrpc_p, round_trip_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
+int round_trip_on_properties_changed(busrpc_proxy *busrpc_p, round_trip_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_subscription **busrpc_out) {
         if (!busrpc_cb)
                 return -EINVAL;
         return busrpc_proxy_watch_properties(busrpc_p, &round_trip_property_table, busrpc__round_trip__props_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
@@ -573,7 +573,7 @@ int round_trip_on_snapshot_changed(busrpc_proxy *busrpc_p, round_trip_snapshot_c
         return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 3, busrpc__round_trip__snapshot_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int round_trip_cache_properties(busrpc_proxy *busrpc_p, round_trip_properties_changed_handler busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
+int round_trip_cache_properties(busrpc_proxy *busrpc_p, round_trip_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
         return busrpc_proxy_cache_properties(busrpc_p, &round_trip_property_table, busrpc_cb ? busrpc__round_trip__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
 }
 

@@ -982,7 +982,7 @@ typedef struct round_trip_changes {
         uint64_t invalidated;
         const round_trip_properties *values;
 } round_trip_changes;
-typedef void (*round_trip_properties_changed_handler)(const round_trip_changes *changes, void *userdata);
+typedef void (*round_trip_changes_fn)(const round_trip_changes *changes, void *userdata);
 
 /*
  * round_trip_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -992,12 +992,12 @@ typedef void (*round_trip_properties_changed_handler)(const round_trip_changes *
  * round_trip_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int round_trip_on_properties_changed(busrpc_proxy *p, round_trip_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int round_trip_on_properties_changed(busrpc_proxy *p, round_trip_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*round_trip_name_changed_handler)(char *const *name, void *userdata);
 int round_trip_on_name_changed(busrpc_proxy *p, round_trip_name_changed_handler cb, void *userdata, busrpc_subscription **out);
 typedef void (*round_trip_mode_changed_handler)(rt_color const *mode, void *userdata);
@@ -1021,7 +1021,7 @@ int round_trip_on_snapshot_changed(busrpc_proxy *p, round_trip_snapshot_changed_
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with round_trip_get_P().
  */
-int round_trip_cache_properties(busrpc_proxy *p, round_trip_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int round_trip_cache_properties(busrpc_proxy *p, round_trip_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int round_trip_cached_name(busrpc_property_cache *c, char **name);
 int round_trip_cached_mode(busrpc_property_cache *c, rt_color *mode);
 int round_trip_cached_stats(busrpc_property_cache *c, rt_uint32_array *stats);

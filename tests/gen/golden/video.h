@@ -129,7 +129,7 @@ typedef struct video_player_changes {
         uint64_t invalidated;
         const video_player_properties *values;
 } video_player_changes;
-typedef void (*video_player_properties_changed_handler)(const video_player_changes *changes, void *userdata);
+typedef void (*video_player_changes_fn)(const video_player_changes *changes, void *userdata);
 
 /*
  * video_player_on_properties_changed() - call @cb for every PropertiesChanged of
@@ -139,12 +139,12 @@ typedef void (*video_player_properties_changed_handler)(const video_player_chang
  * video_player_on_P_changed() - call @cb when property P changed: with its new value
  * (borrowed until @cb returns), or NULL when the service invalidated it.
  * Properties declared @emits_changed("false") or ("const") send nothing
- * and have no _on_P_changed().
+ * and have no _on_P_changed(); nor has P when a signal PChanged has its name.
  * @out: may be NULL (the watch lasts as long as the connection); else
  *       busrpc_subscription_release() ends it.
  * Return: 0, -EINVAL (@cb NULL), -ENOMEM, or what busrpc_proxy_subscribe() returns.
  */
-int video_player_on_properties_changed(busrpc_proxy *p, video_player_properties_changed_handler cb, void *userdata, busrpc_subscription **out);
+int video_player_on_properties_changed(busrpc_proxy *p, video_player_changes_fn cb, void *userdata, busrpc_subscription **out);
 typedef void (*video_player_title_changed_handler)(char *const *title, void *userdata);
 int video_player_on_title_changed(busrpc_proxy *p, video_player_title_changed_handler cb, void *userdata, busrpc_subscription **out);
 
@@ -162,7 +162,7 @@ int video_player_on_title_changed(busrpc_proxy *p, video_player_title_changed_ha
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with video_player_get_P().
  */
-int video_player_cache_properties(busrpc_proxy *p, video_player_properties_changed_handler cb, void *userdata, busrpc_property_cache **ret);
+int video_player_cache_properties(busrpc_proxy *p, video_player_changes_fn cb, void *userdata, busrpc_property_cache **ret);
 int video_player_cached_title(busrpc_property_cache *c, char **title);
 
 /* Signals. video_player_on_S(p, cb, userdata, out) calls @cb for every S signal of

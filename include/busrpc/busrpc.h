@@ -17,6 +17,11 @@
  *   connection).
  * - The library never prints, never exits, never aborts on input from the
  *   wire. It is not thread-safe: use one connection (and loop) per thread.
+ *
+ * API changes (0.x: renamed or merged functions keep no twin; see
+ * docs/runtime.md, "API changes before 0.x freezes"):
+ * - busrpc_proxy_subscribe() takes a busrpc_destroy_fn (NULL for none)
+ *   before @ret; busrpc_proxy_subscribe_full() is gone.
  */
 #pragma once
 
@@ -979,22 +984,16 @@ typedef void (*busrpc_signal_fn)(busrpc_msg *m, busrpc_iter *args, void *userdat
  * busrpc_proxy_subscribe() - call @cb for each signal @iface.@member with
  * signature @sig from the object. Signals from anyone but the current
  * owner of the destination name are dropped.
+ * @destroy: may be NULL; called once with @userdata when the subscription
+ *       ends (released, or its connection gone); not called when
+ *       subscribing fails.
  * @ret: handle; busrpc_subscription_release() unsubscribes. May be NULL: the
  *       subscription lives as long as the proxy's connection.
  */
-int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
-                           busrpc_signal_fn cb, void *userdata, busrpc_subscription **ret);
-#define BUSRPC_HAVE_SUBSCRIBE_FULL 1
 typedef void (*busrpc_destroy_fn)(void *userdata);
-/**
- * busrpc_proxy_subscribe_full() - busrpc_proxy_subscribe() with a destructor:
- * @destroy (may be NULL) is called once with @userdata when the
- * subscription ends (freed, or its connection gone); not called when
- * subscribing fails.
- */
-int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
-                                busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
-                                busrpc_subscription **ret);
+int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
+                           busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
+                           busrpc_subscription **ret);
 busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s);
 
 /* ------------------------------------------------------------------ */
@@ -1115,8 +1114,9 @@ busrpc_property_cache *busrpc_property_cache_free(busrpc_property_cache *c);
  * is initialised first, so nothing needs to be set by the caller).
  * Names @t does not know are ignored; one sent twice counts once.
  * @ret_present: bit i set when props[i] was in the reply (required).
- * On success the values are the caller's (busrpc_value_clear() each, or
- * the generated X_properties_clear()); on failure every field is empty.
+ * On success the values are the caller's (busrpc_value_clear() each field
+ * of @t; the generated X_get_all() sets the has flags its
+ * X_properties_clear() needs); on failure every field is empty.
  * Return: 0; -EBADMSG when a known property has another signature than
  * @t says (InvalidArgs in @err naming it); -EINVAL (a bad table); what
  * busrpc_proxy_get_all() returns.

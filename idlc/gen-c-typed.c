@@ -253,7 +253,7 @@ static bool has_errors(const IdlDecl *d) {
         return false;
 }
 
-static char *error_code(const IdlDecl *d, const char *what) {
+char *genc_error_code(const IdlDecl *d, const char *what) {
         char *up = genc_upper(d->c_name), *w = genc_upper(what), *s = idl_xasprintf("%s_ERROR_CODE_%s", up, w);
 
         free(up);
@@ -267,7 +267,7 @@ void genc_header_typed_errors(GenC *g, const IdlDecl *d) {
 
         if (!has_errors(d))
                 return;
-        nd = error_code(d, "not_declared");
+        nd = genc_error_code(d, "not_declared");
         genc_p(g, "/*\n * Errors. %s_error_classify(err) tells which error of %s\n"
                   " * @err (borrowed) is: %s for any other (another remote\n"
                   " * error, a local one such as a timeout or a lost connection, or no error).\n"
@@ -276,7 +276,7 @@ void genc_header_typed_errors(GenC *g, const IdlDecl *d) {
         genc_p(g, "typedef enum %s_error_code {\n", c);
         for (size_t i = 0; i < d->n_members; i++)
                 if (d->members[i]->kind == IDL_M_ERROR) {
-                        char *e = error_code(d, d->members[i]->c_name), *n = genc_error_macro(d, d->members[i]);
+                        char *e = genc_error_code(d, d->members[i]->c_name), *n = genc_error_macro(d, d->members[i]);
                         genc_p(g, "        %s, /* %s */\n", e, n);
                         free(e);
                         free(n);

@@ -185,6 +185,8 @@ void genc_header_server(GenC *g, const IdlDecl *iface);
  * per module after its interfaces (om). Client file: their definitions. */
 void genc_header_typed_props(GenC *g, const IdlDecl *iface);
 void genc_header_typed_errors(GenC *g, const IdlDecl *iface);
+/* The error-code enumerator: CALCULATOR_ERROR_CODE_DIVIDE_BY_ZERO (caller frees). */
+char *genc_error_code(const IdlDecl *iface, const char *err_c_name);
 void genc_header_typed_om(GenC *g);
 void genc_client_typed_props(GenC *g, const IdlDecl *iface);
 void genc_client_typed_errors(GenC *g, const IdlDecl *iface);

@@ -92,9 +92,17 @@ static void header_method(GenC *g, const IdlDecl *d, const IdlMember *m) {
                 output_notes(g, d, m->out, m->n_out, &lines, &nl);
         for (size_t i = 0; i < m->n_raises; i++)
                 if (m->raises[i]->error) {
-                        char *e = genc_error_macro(d, m->raises[i]->error);
-                        IDL_PUSH(lines, nl, idl_xasprintf("the service may fail with %s.", e));
+                        char *e = genc_error_macro(d, m->raises[i]->error), *code = NULL;
+                        for (size_t j = 0; j < d->n_members && !code; j++)
+                                if (d->members[j] == m->raises[i]->error)
+                                        code = genc_error_code(d, m->raises[i]->error->c_name);
+                        if (code)
+                                IDL_PUSH(lines, nl, idl_xasprintf("the service may fail with %s (-EREMOTEIO; %s_error_classify() "
+                                                                  "gives %s).", e, d->c_name, code));
+                        else
+                                IDL_PUSH(lines, nl, idl_xasprintf("the service may fail with %s.", e));
                         free(e);
+                        free(code);
                 }
         comment(g, fn, lines, nl);
         free(fn);

@@ -264,7 +264,7 @@ int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *pa
 int calculator_add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum, busrpc_error *err);
 typedef void (*calculator_add_done)(int r, const busrpc_error *err, int32_t sum, void *userdata);
 int calculator_add_async(busrpc_proxy *p, int32_t a, int32_t b, calculator_add_done cb, void *userdata, busrpc_pending **out);
-/* calculator_divide(): the service may fail with CALCULATOR_ERROR_DIVIDE_BY_ZERO. */
+/* calculator_divide(): the service may fail with CALCULATOR_ERROR_DIVIDE_BY_ZERO (-EREMOTEIO; calculator_error_classify() gives CALCULATOR_ERROR_CODE_DIVIDE_BY_ZERO). */
 int calculator_divide(busrpc_proxy *p, double a, double b, double *quotient, busrpc_error *err);
 typedef void (*calculator_divide_done)(int r, const busrpc_error *err, double quotient, void *userdata);
 int calculator_divide_async(busrpc_proxy *p, double a, double b, calculator_divide_done cb, void *userdata, busrpc_pending **out);

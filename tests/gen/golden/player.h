@@ -163,8 +163,8 @@ typedef void (*player_tick_done)(int r, const busrpc_error *err, void *userdata)
 int player_tick_async(busrpc_proxy *p, player_tick_done cb, void *userdata, busrpc_pending **out);
 /*
  * player_fail():
- * the service may fail with PLAYER_ERROR_NO_TRACK.
- * the service may fail with PLAYER_ERROR_BUSY.
+ * the service may fail with PLAYER_ERROR_NO_TRACK (-EREMOTEIO; player_error_classify() gives PLAYER_ERROR_CODE_NO_TRACK).
+ * the service may fail with PLAYER_ERROR_BUSY (-EREMOTEIO; player_error_classify() gives PLAYER_ERROR_CODE_BUSY).
  */
 int player_fail(busrpc_proxy *p, const char *which, busrpc_error *err);
 typedef void (*player_fail_done)(int r, const busrpc_error *err, void *userdata);

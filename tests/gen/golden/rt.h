@@ -886,7 +886,7 @@ int round_trip_repeat_async(busrpc_proxy *p, const char *key, uint32_t times, ro
 int round_trip_emit_shm(busrpc_proxy *p, uint64_t size, busrpc_error *err);
 typedef void (*round_trip_emit_shm_done)(int r, const busrpc_error *err, void *userdata);
 int round_trip_emit_shm_async(busrpc_proxy *p, uint64_t size, round_trip_emit_shm_done cb, void *userdata, busrpc_pending **out);
-/* round_trip_divide(): the service may fail with ROUND_TRIP_ERROR_DIVIDE_BY_ZERO. */
+/* round_trip_divide(): the service may fail with ROUND_TRIP_ERROR_DIVIDE_BY_ZERO (-EREMOTEIO; round_trip_error_classify() gives ROUND_TRIP_ERROR_CODE_DIVIDE_BY_ZERO). */
 int round_trip_divide(busrpc_proxy *p, int32_t a, int32_t b, int32_t *q, busrpc_error *err);
 typedef void (*round_trip_divide_done)(int r, const busrpc_error *err, int32_t q, void *userdata);
 int round_trip_divide_async(busrpc_proxy *p, int32_t a, int32_t b, round_trip_divide_done cb, void *userdata, busrpc_pending **out);

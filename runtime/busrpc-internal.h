@@ -43,13 +43,3 @@
 #define IFACE_INTROSPECTABLE "org.freedesktop.DBus.Introspectable"
 #define IFACE_PEER "org.freedesktop.DBus.Peer"
 #define IFACE_OBJECT_MANAGER "org.freedesktop.DBus.ObjectManager"
-
-/* Transitional, until the end of this session: what this header used to
- * declare (the seam of connections, messages, errors and the name rules)
- * for files that still include only it (marshal.h and what includes it).
- * New code includes the header of each concept it uses. */
-#include "conn.h"
-#include "error-map.h"
-#include "message.h"
-#include "subscription.h"
-#include "validate.h"

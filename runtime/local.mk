@@ -1,9 +1,7 @@
 lib_LTLIBRARIES += libbusrpc.la
 busrpcinclude_HEADERS += include/busrpc/busrpc.h
 # One .c and its private .h per concept (busrpc-internal.h has the map).
-# core.h is a transitional umbrella over the headers (property.c).
 libbusrpc_core_sources = \
-	runtime/core.h \
 	runtime/loop.c runtime/loop.h runtime/dbus-io.c runtime/dbus-io.h \
 	runtime/conn.c runtime/conn.h runtime/reconnect.c runtime/name.c runtime/name.h \
 	runtime/creds.c runtime/creds.h \

@@ -7,51 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "busrpc-internal.h"
+#include "conn.h"
+#include "error-map.h"
+#include "message.h"
+#include "property.h"
 #include "marshal.h"
 #include "registry.h"
-
-/* Copy the value at @src (any type) to @dst. */
-static bool copy_value(DBusMessageIter *src, DBusMessageIter *dst) {
-        int type = dbus_message_iter_get_arg_type(src);
-        DBusMessageIter sub_src, sub_dst;
-        char *sig = NULL;
-        const char *contained = NULL;
-        bool ok = true;
-
-        if (dbus_type_is_basic(type)) {
-                DBusBasicValue v;
-                dbus_message_iter_get_basic(src, &v);
-                ok = dbus_message_iter_append_basic(dst, type, &v);
-                if (type == DBUS_TYPE_UNIX_FD)
-                        close(v.fd); /* get_basic dup'ed it; append dup'ed again */
-                return ok;
-        }
-        dbus_message_iter_recurse(src, &sub_src);
-        if (type == DBUS_TYPE_VARIANT) {
-                sig = dbus_message_iter_get_signature(&sub_src);
-                contained = sig;
-        } else if (type == DBUS_TYPE_ARRAY) {
-                sig = dbus_message_iter_get_signature(src);
-                contained = sig ? sig + 1 : NULL;
-        }
-        if ((type == DBUS_TYPE_VARIANT || type == DBUS_TYPE_ARRAY) && !sig)
-                return false;
-        if (!dbus_message_iter_open_container(dst, type, contained, &sub_dst)) {
-                dbus_free(sig);
-                return false;
-        }
-        dbus_free(sig);
-        while (ok && dbus_message_iter_get_arg_type(&sub_src) != DBUS_TYPE_INVALID) {
-                ok = copy_value(&sub_src, &sub_dst);
-                dbus_message_iter_next(&sub_src);
-        }
-        if (!ok) {
-                dbus_message_iter_abandon_container(dst, &sub_dst);
-                return false;
-        }
-        return dbus_message_iter_close_container(dst, &sub_dst);
-}
+#include "variant.h"
 
 /* Run @p's getter into a scratch message holding one variant. */
 static int get_value(busrpc_object *o, const busrpc_property_desc *p, DBusMessage **ret, busrpc_error *err) {
@@ -92,7 +55,7 @@ static int append_value(busrpc_object *o, const busrpc_property_desc *p, DBusMes
         if (r < 0)
                 return r;
         dbus_message_iter_init(scratch, &it);
-        r = copy_value(&it, dst) ? 0 : -ENOMEM;
+        r = value_copy(&it, dst, 0);
         dbus_message_unref(scratch);
         return r;
 }
@@ -123,7 +86,7 @@ int property_append_all(busrpc_object *o, DBusMessageIter *it, busrpc_error *err
                 dbus_message_iter_init(scratch, &sit);
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
                     !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name) ||
-                    !copy_value(&sit, &entry) || !dbus_message_iter_close_container(&arr, &entry))
+                    value_copy(&sit, &entry, 0) < 0 || !dbus_message_iter_close_container(&arr, &entry))
                         r = -ENOMEM;
                 dbus_message_unref(scratch);
         }
@@ -491,7 +454,7 @@ static int changes_send(Changes *ch) {
                 if (!dbus_message_iter_open_container(&arr, DBUS_TYPE_DICT_ENTRY, NULL, &entry))
                         r = -ENOMEM;
                 else if (!dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &p->name) ||
-                         !copy_value(&sit, &entry)) {
+                         value_copy(&sit, &entry, 0) < 0) {
                         dbus_message_iter_abandon_container(&arr, &entry);
                         r = -ENOMEM;
                 } else if (!dbus_message_iter_close_container(&arr, &entry))

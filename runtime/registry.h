@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include "object.h"
+#include "conn.h"
 
 typedef struct HashSlot {
         size_t hash;

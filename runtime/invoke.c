@@ -234,7 +234,7 @@ BUSRPC_EXPORT int busrpc_proxy_on_signal(busrpc_proxy *p, const char *iface, con
         if (!c)
                 return -ENOMEM;
         *c = (SignalClosure){ .args = args, .done = done, .cb = cb, .userdata = userdata };
-        r = busrpc_proxy_subscribe_full(p, iface, member, args->signature, signal_trampoline, c, free, ret);
+        r = busrpc_proxy_subscribe(p, iface, member, args->signature, signal_trampoline, c, free, ret);
         if (r < 0)
                 free(c);
         return r;

@@ -323,10 +323,10 @@ BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, 
                 return r;
         }
         r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesAdded", "oa{sa{sv}}", om_signal_added,
-                                   om, &om->added);
+                                   om, NULL, &om->added);
         if (r >= 0)
                 r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesRemoved", "oas",
-                                           om_signal_removed, om, &om->removed);
+                                           om_signal_removed, om, NULL, &om->removed);
         if (r >= 0)
                 r = owner_follow(om->manager, om_owner_changed, om, &om->owner);
         if (r >= 0)

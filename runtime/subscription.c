@@ -189,13 +189,8 @@ static char *rule_new(const char *sender, const char *path, const char *iface, c
 }
 
 BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
-                                         busrpc_signal_fn cb, void *userdata, busrpc_subscription **ret) {
-        return busrpc_proxy_subscribe_full(p, iface, member, sig, cb, userdata, NULL, ret);
-}
-
-BUSRPC_EXPORT int busrpc_proxy_subscribe_full(busrpc_proxy *p, const char *iface, const char *member,
-                                              const char *sig, busrpc_signal_fn cb, void *userdata,
-                                              busrpc_destroy_fn destroy, busrpc_subscription **ret) {
+                                         busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
+                                         busrpc_subscription **ret) {
         DBusError de = DBUS_ERROR_INIT;
         busrpc_subscription *s;
         DBusConnection *dc;

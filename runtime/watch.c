@@ -177,7 +177,7 @@ int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), vo
         r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus",
                              &driver);
         if (r >= 0)
-                r = busrpc_proxy_subscribe_full(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss",
+                r = busrpc_proxy_subscribe(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss",
                                                 owner_changed, f, owner_follow_free, ret);
         busrpc_proxy_unref(driver); /* the subscription copied what it needs */
         if (r < 0)
@@ -235,7 +235,7 @@ static int watch_new(busrpc_proxy *p, const busrpc_property_table *t, Watch *tmp
                 return -ENOMEM;
         *w = *tmpl;
         w->t = t;
-        r = busrpc_proxy_subscribe_full(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", watch_signal, w,
+        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", watch_signal, w,
                                         free, ret);
         if (r < 0)
                 free(w); /* no destroy call when subscribing fails */
@@ -504,7 +504,7 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
         }
         c->proxy = busrpc_proxy_ref(p);
         /* The subscriptions first: no change after the GetAll is missed. */
-        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c,
+        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c, NULL,
                                    &c->sub);
         if (r >= 0)
                 r = owner_follow(p, cache_owner_changed, c, &c->owner);

@@ -257,7 +257,7 @@ static void test_peer_signals(const char *addr) {
 
         is_int(busrpc_conn_open_peer(addr, &c), 0, "open_peer");
         busrpc_proxy_new(c, NULL, "/org/busrpc/Test", &p);
-        is_int(busrpc_proxy_subscribe(p, "org.busrpc.Test", "Tick", "s", sig_cb, &got, NULL), 0, "subscribe");
+        is_int(busrpc_proxy_subscribe(p, "org.busrpc.Test", "Tick", "s", sig_cb, &got, NULL, NULL), 0, "subscribe");
         busrpc_proxy_method_new(p, "org.busrpc.Test", "Emit", &m);
         busrpc_msg_append(m, &it);
         busrpc_iter_append_basic(&it, 's', &s);

@@ -1425,7 +1425,7 @@ static void test_signals(void) {
                                    (void (*)(void))on_changed, &res, &sub);
         is_int(r, 0, "busrpc_proxy_on_signal(Changed)");
         r = busrpc_proxy_subscribe(proxy, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
-                                   on_props_changed, &props, &psub);
+                                   on_props_changed, &props, NULL, &psub);
         is_int(r, 0, "subscribed to PropertiesChanged");
         r = busrpc_proxy_invoke(proxy, &r_emit, &arg, NULL, &err);
         is_int(r, 0, "Emit: the server sends Changed with busrpc_object_emit()");

@@ -420,9 +420,9 @@ static void test_subscribe_owner(void) {
         const char *me = busrpc_conn_get_unique_name(conn);
 
         busrpc_proxy_new(conn, SVC_NAME, SVC_PATH, &p);
-        is_int(busrpc_proxy_subscribe(p, SVC_IFACE, "Ping", "s", on_ping, NULL, &sub), 0, "subscribed to Ping");
+        is_int(busrpc_proxy_subscribe(p, SVC_IFACE, "Ping", "s", on_ping, NULL, NULL, &sub), 0, "subscribed to Ping");
         ok(svc_unique[0] == ':', "service's unique name known");
-        is_int(busrpc_proxy_subscribe(p, SVC_IFACE, "Ping", "s", NULL, NULL, NULL), -EINVAL, "NULL callback refused");
+        is_int(busrpc_proxy_subscribe(p, SVC_IFACE, "Ping", "s", NULL, NULL, NULL, NULL), -EINVAL, "NULL callback refused");
 
         emit(p, "Ping", "", true);
         ok(spin(&pings, 1, 5000), "Ping from the owner received (sent with busrpc_proxy_send)");
@@ -503,9 +503,9 @@ static void test_subscribe_driver(void) {
         uint32_t flags = 0;
 
         busrpc_proxy_new(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", &p);
-        is_int(busrpc_proxy_subscribe(p, "org.freedesktop.DBus", "NameOwnerChanged", "sss", on_noc, NULL, &s1), 0,
+        is_int(busrpc_proxy_subscribe(p, "org.freedesktop.DBus", "NameOwnerChanged", "sss", on_noc, NULL, NULL, &s1), 0,
                "subscribed to NameOwnerChanged");
-        is_int(busrpc_proxy_subscribe(p, "org.freedesktop.DBus", "NameAcquired", "s", on_acquired, (void *)name, &s2),
+        is_int(busrpc_proxy_subscribe(p, "org.freedesktop.DBus", "NameAcquired", "s", on_acquired, (void *)name, NULL, &s2),
                0, "subscribed to NameAcquired");
         other = raw_conn(); /* a new connection: NameOwnerChanged for its unique name */
         ok(spin(&nocs, 1, 5000), "NameOwnerChanged received");

@@ -224,7 +224,7 @@ static void test_signal(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         long end;
 
-        is_int(busrpc_proxy_subscribe(proxy, "org.busrpc.Py", "Changed", "su", on_changed, NULL, &sub), 0,
+        is_int(busrpc_proxy_subscribe(proxy, "org.busrpc.Py", "Changed", "su", on_changed, NULL, NULL, &sub), 0,
                "subscribed to a python signal");
         busrpc_proxy_method_new(proxy, "org.busrpc.Py", "Fire", &m);
         is_int(busrpc_proxy_call(proxy, m, "", NULL, &err), 0, "Fire");

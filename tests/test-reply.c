@@ -461,7 +461,7 @@ static void test_sync_holds(void) {
         static Done d;
         int r;
 
-        is_int(busrpc_proxy_subscribe(proxy, IFACE, "Tick", "u", on_tick, NULL, &sub), 0, "subscribed to Tick");
+        is_int(busrpc_proxy_subscribe(proxy, IFACE, "Tick", "u", on_tick, NULL, NULL, &sub), 0, "subscribed to Tick");
         /* an async reply comes before the signals and the sync reply */
         is_int(busrpc_proxy_call_async(proxy, method("Echo", 9), "u", on_reply, &d, NULL), 0, "async Echo");
         r = busrpc_proxy_call(proxy, method("TicksThenReply", 3), "u", NULL, &err);

@@ -262,7 +262,7 @@ int main(int argc, char **argv) {
         if (watch) {
                 r = busrpc_proxy_new(c, watch, PATH, &watched);
                 if (r >= 0)
-                        r = busrpc_proxy_subscribe(watched, IFACE, "Tick", "u", on_tick, &st, &sub);
+                        r = busrpc_proxy_subscribe(watched, IFACE, "Tick", "u", on_tick, &st, NULL, &sub);
                 if (r < 0) {
                         fprintf(stderr, "faults-service: subscribe: %s\n", strerror(-r));
                         return 1;

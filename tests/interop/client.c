@@ -645,7 +645,7 @@ static void test_properties(void) {
         busrpc_error_clear(&e);
 
         r = busrpc_proxy_subscribe(proxy, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
-                                   on_props_changed, NULL, &sub);
+                                   on_props_changed, NULL, NULL, &sub);
         is_int(r, 0, "PropertiesChanged: subscribed");
         r = iop_set_level(proxy, 11, &e);
         is_int(r, 0, "Set Level 11: succeeds");

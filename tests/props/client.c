@@ -113,19 +113,19 @@ static int listen_signals(busrpc_conn *c, const char *dest) {
                 r = busrpc_proxy_new(c, dest, "/org/busrpc/Props/b", &b);
         if (r >= 0)
                 r = busrpc_proxy_subscribe(a, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
-                                           on_changed, NULL, &s1);
+                                           on_changed, NULL, NULL, &s1);
         if (r >= 0)
                 r = busrpc_proxy_subscribe(b, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
-                                           on_changed, NULL, &s2);
+                                           on_changed, NULL, NULL, &s2);
         if (r >= 0)
-                r = busrpc_proxy_subscribe(a, IFACE, "Marker", "s", on_marker, NULL, &s3);
+                r = busrpc_proxy_subscribe(a, IFACE, "Marker", "s", on_marker, NULL, NULL, &s3);
         for (int i = 0; r >= 0 && i < N_MANY; i++) {
                 char path[64];
                 snprintf(path, sizeof(path), "/org/busrpc/Props/m/%d", i);
                 r = busrpc_proxy_new(c, dest, path, &m[i]);
                 if (r >= 0)
                         r = busrpc_proxy_subscribe(m[i], "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                                                   "sa{sv}as", on_changed, NULL, &sm[i]);
+                                                   "sa{sv}as", on_changed, NULL, NULL, &sm[i]);
         }
         if (r >= 0) {
                 printf("LISTENING\n");

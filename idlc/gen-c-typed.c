@@ -173,11 +173,12 @@ static void header_table(GenC *g, const IdlDecl *d) {
 
 void genc_header_typed_props(GenC *g, const IdlDecl *d) {
         const char *c = d->c_name;
-        char *up = genc_upper(c);
+        char *up;
 
         header_table(g, d);
         if (!n_readable(d))
                 return;
+        up = genc_upper(c);
         genc_p(g, "/**\n * %s_changes - what changed in the properties of a %s object.\n"
                   " * @changed: the %s_PROPERTY_* bits whose new value is in @values.\n"
                   " * @invalidated: the bits of properties that changed without their value\n"

@@ -198,7 +198,9 @@ int sasl_server_step(SaslServer *s) {
                         char b[CMSG_SPACE(sizeof(int) * 253)];
                 } control;
                 struct iovec iov = { s->in + s->in_len, sizeof(s->in) - s->in_len };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.b,
+                struct msghdr mh = { .msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = control.b,
                                      .msg_controllen = sizeof(control.b) };
                 ssize_t n = recvmsg(s->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 

@@ -24,9 +24,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SASL_MAX_BYTES 16384u  /* auth conversation buffered at most (libdbus: 16 KiB per line) */
-#define SASL_MAX_REJECTS 6u    /* REJECTED / ERROR answers before the connection is closed */
-#define SASL_MAX_FDS 1024u     /* fds received with the pipelined bytes (TRANSPORT_MAX_FDS) */
+#define SASL_MAX_BYTES   16384u /* auth conversation buffered at most (libdbus: 16 KiB per line) */
+#define SASL_MAX_REJECTS 6u     /* REJECTED / ERROR answers before the connection is closed */
+#define SASL_MAX_FDS     1024u  /* fds received with the pipelined bytes (TRANSPORT_MAX_FDS) */
 
 typedef bool (*SaslUidAllowedFn)(uid_t uid, void *userdata);
 

@@ -11,11 +11,11 @@
  * message by walking it (libdbus hands out dups, in body order, which is
  * the order of their indexes for every message libdbus builds).
  */
+#include <dbus/dbus.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <dbus/dbus.h>
 
 #include "transport.h"
 
@@ -26,8 +26,10 @@ static int copy_values(WireReader *r, DBusMessageIter *it, const int *fds, unsig
 
         while ((t = wire_reader_peek(r))) {
                 if (t == 'a' || t == 'r' || t == 'e' || t == 'v') {
-                        static const int kinds[] = { ['a'] = DBUS_TYPE_ARRAY, ['r'] = DBUS_TYPE_STRUCT,
-                                                     ['e'] = DBUS_TYPE_DICT_ENTRY, ['v'] = DBUS_TYPE_VARIANT };
+                        static const int kinds[] = { ['a'] = DBUS_TYPE_ARRAY,
+                                                     ['r'] = DBUS_TYPE_STRUCT,
+                                                     ['e'] = DBUS_TYPE_DICT_ENTRY,
+                                                     ['v'] = DBUS_TYPE_VARIANT };
                         char contents[WIRE_MAX_SIGNATURE + 1];
                         const char *cs = NULL;
                         DBusMessageIter sub_it;
@@ -143,7 +145,8 @@ static void collect_fds(DBusMessageIter *it, FdList *l) {
                         DBusMessageIter sub;
 
                         /* a fixed array holds no fd; recursing into a big ay costs per byte */
-                        if (t != DBUS_TYPE_ARRAY || !dbus_type_is_fixed(dbus_message_iter_get_element_type(it)) ||
+                        if (t != DBUS_TYPE_ARRAY ||
+                            !dbus_type_is_fixed(dbus_message_iter_get_element_type(it)) ||
                             dbus_message_iter_get_element_type(it) == DBUS_TYPE_UNIX_FD) {
                                 dbus_message_iter_recurse(it, &sub);
                                 collect_fds(&sub, l);

@@ -24,7 +24,7 @@
 /* Reads per EPOLLIN at most, so one busy peer cannot starve the loop
  * (epoll is level-triggered: the rest is read in the next iteration). */
 #define READS_PER_WAKEUP 16u
-#define MAX_QUEUED_FDS (2u * TRANSPORT_MAX_FDS)
+#define MAX_QUEUED_FDS   (2u * TRANSPORT_MAX_FDS)
 
 typedef struct InFd {
         int fd;
@@ -47,8 +47,8 @@ struct Transport {
         busrpc_loop *loop; /* borrowed; NULL when detached */
         busrpc_source *io, *defer;
         uint32_t io_events;
-        unsigned busy;     /* entry points running: on_close waits for the outermost */
-        bool no_fds;       /* fd passing was not negotiated */
+        unsigned busy; /* entry points running: on_close waits for the outermost */
+        bool no_fds;   /* fd passing was not negotiated */
         bool closed, notified;
         int close_err;
         uint32_t serial;
@@ -210,13 +210,16 @@ static int process(Transport *t) {
                                 t->end = have;
                                 t->start = 0;
                         }
-                        if (total > t->cap) {
-                                uint8_t *p = realloc(t->buf, total);
+                        /* grow only when full, by doubling: memory follows the bytes that
+                         * arrived, not what a header announces */
+                        if (total > t->cap && t->end == t->cap) {
+                                size_t want = t->cap * 2 < total ? t->cap * 2 : total;
+                                uint8_t *p = realloc(t->buf, want);
 
                                 if (!p)
                                         return -ENOMEM;
                                 t->buf = p;
-                                t->cap = total;
+                                t->cap = want;
                         }
                         break;
                 }
@@ -253,7 +256,9 @@ static int read_once(Transport *t) {
                 char buf[CMSG_SPACE(sizeof(int) * TRANSPORT_SEND_FDS)];
         } control;
         struct iovec iov = { t->buf + t->end, t->cap - t->end };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
                              .msg_controllen = sizeof(control.buf) };
         uint64_t chunk_start = t->base + t->end;
         int r = 0;
@@ -622,7 +627,8 @@ fail:
         return r;
 }
 
-int transport_new(Transport **ret, int fd, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata) {
+int transport_new(Transport **ret, int fd, TransportMsgFn on_msg, TransportCloseFn on_close,
+                  void *userdata) {
         return transport_new_with(ret, fd, NULL, 0, NULL, 0, on_msg, on_close, userdata);
 }
 
@@ -650,6 +656,7 @@ bool transport_is_open(const Transport *t) {
 }
 
 const TransportStats *transport_stats(const Transport *t) {
+        ((Transport *)t)->stats.rx_buffer = t->cap;
         return &t->stats;
 }
 

@@ -3,8 +3,9 @@
  *
  * A Transport owns a connected AF_UNIX stream fd on which authentication
  * is over (libdbus did it, or busrpc's own SASL EXTERNAL; see "Handover"
- * below). It reads with recvmsg() into one large buffer (64 KiB, grown for
- * a bigger message up to the connection's maximum message size), receives
+ * below). It reads with recvmsg() into one large buffer (64 KiB, doubled
+ * as a bigger message's bytes arrive, up to the connection's maximum
+ * message size, and given back once it is delivered), receives
  * fds with SCM_RIGHTS and MSG_CMSG_CLOEXEC, frames and validates every
  * message with the wire codec (wire.h) and hands each valid one, with its
  * fds, to a callback; many messages per read. It writes an out queue with
@@ -95,11 +96,11 @@
 #include "busrpc/busrpc.h"
 #include "wire.h"
 
-#define TRANSPORT_READ_SIZE (64u * 1024u)          /* the receive buffer's size, and its minimum */
-#define TRANSPORT_MAX_FDS 1024u                    /* fds per message (as CONN_MAX_MESSAGE_FDS) */
-#define TRANSPORT_MAX_OUTGOING_DEFAULT (16u << 20) /* as busrpc_server_limits.max_outgoing_bytes */
-#define TRANSPORT_SEND_FDS 253u                    /* the kernel's SCM_MAX_FD: fds per sendmsg */
-#define TRANSPORT_IOV 64u                          /* messages per sendmsg at most */
+#define TRANSPORT_READ_SIZE            (64u * 1024u) /* the receive buffer's size, and its minimum */
+#define TRANSPORT_MAX_FDS              1024u         /* fds per message (as CONN_MAX_MESSAGE_FDS) */
+#define TRANSPORT_MAX_OUTGOING_DEFAULT (16u << 20)   /* as busrpc_server_limits.max_outgoing_bytes */
+#define TRANSPORT_SEND_FDS             253u          /* the kernel's SCM_MAX_FD: fds per sendmsg */
+#define TRANSPORT_IOV                  64u           /* messages per sendmsg at most */
 
 typedef struct Transport Transport;
 
@@ -127,6 +128,7 @@ typedef struct TransportStats {
         uint64_t messages_in, messages_out;
         uint64_t reads, writes; /* recvmsg() / sendmsg() calls that moved bytes */
         uint64_t fds_in, fds_dropped;
+        size_t rx_buffer; /* the receive buffer's size now */
 } TransportStats;
 
 /**

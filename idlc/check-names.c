@@ -282,6 +282,8 @@ static size_t member_idents(const char *I, const IdlMember *m, const char *x, ch
                 if (m->access != IDL_ACCESS_READ)
                         ids[n++] = idl_xasprintf("%s_set_%s", I, x);
                 ids[n++] = idl_xasprintf("%s_notify_%s", I, x);
+                if (m->access != IDL_ACCESS_WRITE && m->emits != IDL_EMITS_FALSE)
+                        ids[n++] = idl_xasprintf("%s_cached_%s", I, x); /* the typed cache's reader */
                 break;
         case IDL_M_SIGNAL:
                 ids[n++] = idl_xasprintf("%s_on_%s", I, x);
@@ -292,6 +294,8 @@ static size_t member_idents(const char *I, const IdlMember *m, const char *x, ch
                 char *u = upper(I), *ux = upper(x);
                 ids[n++] = idl_xasprintf("%s_error_%s", I, x);
                 ids[n++] = idl_xasprintf("%s_ERROR_%s", u, ux);
+                ids[n++] = idl_xasprintf("%s_error_is_%s", I, x);
+                ids[n++] = idl_xasprintf("%s_ERROR_CODE_%s", u, ux);
                 free(u);
                 free(ux);
                 break;
@@ -414,6 +418,22 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
                         reg(nm, idl_xasprintf("%s_get_all", d->c_name), loc, what, key);
                         reg(nm, idl_xasprintf("%s_properties", d->c_name), loc, what, key);
                         reg(nm, idl_xasprintf("%s_properties_clear", d->c_name), loc, what, key);
+                        /* the typed client (gen-c-typed.c) */
+                        reg(nm, idl_xasprintf("%s_changes", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_changes_fn", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_cache_properties", d->c_name), loc, what, key);
+                        break;
+                }
+        }
+        for (size_t j = 0; j < d->n_members; j++) {
+                IdlMember *m = d->members[j];
+                if (m && m->kind == IDL_M_ERROR) {
+                        /* typed errors: the code enum and its classifier */
+                        up = upper(d->c_name);
+                        reg(nm, idl_xasprintf("%s_error_code", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_error_classify", d->c_name), loc, what, key);
+                        reg(nm, idl_xasprintf("%s_ERROR_CODE_NOT_DECLARED", up), loc, what, key);
+                        free(up);
                         break;
                 }
         }

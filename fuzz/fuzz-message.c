@@ -59,6 +59,7 @@ static void confuse(busrpc_iter *it, int t) {
         size_t n;
         busrpc_variant *v = NULL;
         busrpc_shm *shm = NULL;
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         busrpc_iter sub;
 
         for (const char *c = basic_types; *c; c++) {
@@ -80,13 +81,14 @@ static void confuse(busrpc_iter *it, int t) {
         if (t != BUSRPC_TYPE_ARRAY && t != BUSRPC_TYPE_STRUCT && t != BUSRPC_TYPE_DICT_ENTRY &&
             t != BUSRPC_TYPE_VARIANT && busrpc_iter_recurse(it, &sub) >= 0)
                 die("busrpc_iter_recurse entered a basic value", t);
-        if (t != BUSRPC_TYPE_VARIANT && busrpc_iter_get_variant_signature(it))
+        if (t != BUSRPC_TYPE_VARIANT && busrpc_iter_get_variant_signature(it, sigbuf, sizeof(sigbuf)) != -EBADMSG)
                 die("a variant signature for a non-variant", t);
         if (busrpc_iter_type(it) != t)
                 die("a refused read moved the iterator", t);
 }
 
 static void walk(busrpc_iter *it, unsigned depth) {
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         int t;
 
         if (depth > 2 * MAX_DEPTH)
@@ -123,7 +125,7 @@ static void walk(busrpc_iter *it, unsigned depth) {
                 }
                 if (t == BUSRPC_TYPE_ARRAY || t == BUSRPC_TYPE_STRUCT || t == BUSRPC_TYPE_DICT_ENTRY ||
                     t == BUSRPC_TYPE_VARIANT) {
-                        if (t == BUSRPC_TYPE_VARIANT && !busrpc_iter_get_variant_signature(it))
+                        if (t == BUSRPC_TYPE_VARIANT && busrpc_iter_get_variant_signature(it, sigbuf, sizeof(sigbuf)) < 0)
                                 die("a variant without a signature", t);
                         if (busrpc_iter_recurse(it, &sub) < 0)
                                 die("cannot enter a container", t);

@@ -56,7 +56,8 @@ static void walk(busrpc_iter *it, unsigned depth) {
 
                 if (t == BUSRPC_TYPE_VARIANT) {
                         busrpc_variant *v = NULL;
-                        const char *sig = busrpc_iter_get_variant_signature(it);
+                        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
+                        const char *sig = busrpc_iter_get_variant_signature(it, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
                         int r = busrpc_iter_get_variant(it, &v);
 
                         if (r == 0) {

@@ -14,6 +14,7 @@
 
 static int read_dict(const busrpc_property_table *t, busrpc_msg *reply, void *values, uint64_t *present,
                      busrpc_error *err) {
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         busrpc_iter it, dict, entry, value;
         int r;
 
@@ -34,7 +35,7 @@ static int read_dict(const busrpc_property_table *t, busrpc_msg *reply, void *va
                 if (i < 0 || (*present & PROP_BIT(i)))
                         continue; /* unknown to the table, or sent twice: the first counts */
                 p = &t->props[i];
-                sig = busrpc_iter_get_variant_signature(&entry);
+                sig = busrpc_iter_get_variant_signature(&entry, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
                 if (!sig || strcmp(sig, p->type->signature) != 0) {
                         busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "property %s has type '%s', expected '%s'",
                                          name, sig ? sig : "?", p->type->signature);

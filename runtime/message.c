@@ -650,19 +650,25 @@ BUSRPC_EXPORT int busrpc_iter_recurse_dict(busrpc_iter *it, busrpc_iter *sub) {
         return busrpc_iter_recurse(it, sub);
 }
 
-BUSRPC_EXPORT const char *busrpc_iter_get_variant_signature(busrpc_iter *it) {
-        static _Thread_local char buf[256];
+BUSRPC_EXPORT int busrpc_iter_get_variant_signature(busrpc_iter *it, char *buf, size_t size) {
         Iter *i = read_iter(it);
         DBusMessageIter sub;
+        size_t n;
         char *sig;
 
-        if (!i || dbus_message_iter_get_arg_type(&i->it) != DBUS_TYPE_VARIANT)
-                return NULL;
+        return_if_fail(i && buf, -EINVAL);
+        if (dbus_message_iter_get_arg_type(&i->it) != DBUS_TYPE_VARIANT)
+                return -EBADMSG;
         dbus_message_iter_recurse(&i->it, &sub);
         sig = dbus_message_iter_get_signature(&sub);
         if (!sig)
-                return NULL;
-        snprintf(buf, sizeof(buf), "%s", sig);
+                return -ENOMEM;
+        n = strlen(sig);
+        if (n >= size) {
+                dbus_free(sig);
+                return -ERANGE;
+        }
+        memcpy(buf, sig, n + 1);
         dbus_free(sig);
-        return buf;
+        return (int)n;
 }

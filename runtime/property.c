@@ -166,6 +166,7 @@ static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) 
 static int property_changed(busrpc_object *o, const busrpc_property_desc *p);
 
 static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) {
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         const char *iface, *name, *vsig;
         busrpc_object *o;
         const busrpc_property_desc *p;
@@ -192,7 +193,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
         if (!prop_can_set(p) || !(p->flags & BUSRPC_PROP_WRITE))
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_PROPERTY_READ_ONLY, "Property '%s' is read-only",
                                                      name);
-        vsig = busrpc_iter_get_variant_signature(&it);
+        vsig = busrpc_iter_get_variant_signature(&it, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
         if (!vsig || strcmp(vsig, p->sig) != 0)
                 return dbus_message_new_error_printf(
                         m, BUSRPC_ERROR_INVALID_ARGS, "Invalid value for property '%s': expected signature '%s', got '%s'",

@@ -257,6 +257,7 @@ BUSRPC_EXPORT int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, 
                                             busrpc_error *err) {
         busrpc_msg *m = NULL, *reply = NULL;
         busrpc_iter it, sub;
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         const char *got;
         int r;
 
@@ -276,7 +277,7 @@ BUSRPC_EXPORT int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, 
         if (r < 0)
                 return r;
         busrpc_msg_read(reply, &it);
-        got = busrpc_iter_get_variant_signature(&it);
+        got = busrpc_iter_get_variant_signature(&it, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
         if (!got || strcmp(got, sig) != 0) {
                 (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Property %s.%s has type '%s', expected '%s'",
                                        iface, name, got ? got : "?", sig);

@@ -72,6 +72,7 @@ static void props_free(const busrpc_property_table *t, void *values, uint64_t ma
 }
 
 int props_read_dict(const busrpc_property_table *t, busrpc_iter *it, void *values, uint64_t *ret_present) {
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         busrpc_iter arr, entry, var;
         uint64_t present = 0;
         int r;
@@ -90,7 +91,7 @@ int props_read_dict(const busrpc_property_table *t, busrpc_iter *it, void *value
                 if (i < 0 || (present & PROP_BIT(i)))
                         continue;
                 p = &t->props[i];
-                sig = busrpc_iter_get_variant_signature(&entry);
+                sig = busrpc_iter_get_variant_signature(&entry, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
                 if (!sig || strcmp(sig, p->type->signature) != 0 || busrpc_iter_recurse(&entry, &var) < 0)
                         continue;
                 if (busrpc_value_read(&var, p->type, (char *)values + p->offset, NULL) < 0)
@@ -327,6 +328,7 @@ static void cache_got(busrpc_msg *reply, int r, const busrpc_error *err, void *u
         const busrpc_property_info *p = &c->t->props[slot->index];
         busrpc_property_changes ch = { .table = c->t };
         busrpc_iter it, var;
+        char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         const char *sig;
         void *values;
 
@@ -335,7 +337,7 @@ static void cache_got(busrpc_msg *reply, int r, const busrpc_error *err, void *u
         if (r < 0 || c->dead)
                 return; /* the property stays unknown: -ENODATA */
         busrpc_msg_read(reply, &it);
-        sig = busrpc_iter_get_variant_signature(&it);
+        sig = busrpc_iter_get_variant_signature(&it, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
         if (!sig || strcmp(sig, p->type->signature) != 0 || busrpc_iter_recurse(&it, &var) < 0)
                 return;
         values = props_new(c->t);

@@ -262,10 +262,8 @@ static int iter_to_wire(WireWriter *w, busrpc_iter *it, const char *sig, unsigne
         }
         }
         if (t == 'v') {
-                p = busrpc_iter_get_variant_signature(it);
-                if (!p || strlen(p) > WIRE_MAX_SIGNATURE)
+                if (busrpc_iter_get_variant_signature(it, contents, WIRE_MAX_SIGNATURE + 1) < 0)
                         return buf_fail(w, -EINVAL);
-                strcpy(contents, p);
         } else if (t == 'a') {
                 memcpy(contents, sig + 1, len - 1);
                 contents[len - 1] = '\0';

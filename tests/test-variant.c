@@ -211,7 +211,18 @@ static void test_containers(void) {
                 busrpc_iter_recurse(&a, &e);
                 busrpc_iter_get_basic(&e, 's', &key);
                 is_str(key, "name", "first key");
-                is_str(busrpc_iter_get_variant_signature(&e), "s", "value's variant signature");
+                char sig[BUSRPC_SIGNATURE_MAX + 1] = "untouched";
+
+                is_int(busrpc_iter_get_variant_signature(&e, sig, sizeof(sig)), 1, "variant signature: its length");
+                is_str(sig, "s", "value's variant signature, in the caller's buffer");
+                memcpy(sig, "zz", 3);
+                is_int(busrpc_iter_get_variant_signature(&e, sig, 1), -ERANGE, "a buffer without room for the NUL: -ERANGE");
+                is_str(sig, "zz", "... and the buffer is not written");
+                is_int(busrpc_iter_get_variant_signature(&e, sig, 2), 1, "two bytes hold \"s\"");
+                is_int(busrpc_iter_get_variant_signature(&e, NULL, 2), -EINVAL, "a NULL buffer: -EINVAL");
+                is_int(busrpc_iter_get_variant_signature(&a, sig, sizeof(sig)), -EBADMSG,
+                       "no variant at the iterator: -EBADMSG");
+                is_int(busrpc_iter_type(&e), 'v', "the iterator did not move");
         }
 
         r = busrpc_variant_new_built("(iVas)", build_struct, NULL, &st);

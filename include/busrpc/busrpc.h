@@ -22,6 +22,8 @@
  * docs/runtime.md, "API changes before 0.x freezes"):
  * - busrpc_proxy_subscribe() takes a busrpc_destroy_fn (NULL for none)
  *   before @ret; busrpc_proxy_subscribe_full() is gone.
+ * - busrpc_iter_get_variant_signature() writes into a caller buffer and
+ *   returns the length or a negative errno (no thread-local buffer).
  */
 #pragma once
 
@@ -525,9 +527,18 @@ int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
 int busrpc_iter_recurse_dict(busrpc_iter *it, busrpc_iter *sub);
 /** Elements left in an array iterator (counting is cheap for fixed types). */
 bool busrpc_iter_at_end(busrpc_iter *it);
-/** Signature of the value inside a variant at the iterator (a thread-local
- * buffer, valid until the next call in this thread). */
-const char *busrpc_iter_get_variant_signature(busrpc_iter *it);
+/* The longest signature the specification allows, without its NUL. */
+#define BUSRPC_SIGNATURE_MAX 255
+/**
+ * busrpc_iter_get_variant_signature() - copy the signature of the value
+ * inside the variant at the iterator into the caller's @buf of @size bytes
+ * (NUL-terminated; BUSRPC_SIGNATURE_MAX + 1 bytes always suffice). The
+ * iterator does not move.
+ *
+ * Return: the signature's length; -EBADMSG when no variant is at the
+ * iterator; -ERANGE when @buf is too small; -EINVAL; -ENOMEM.
+ */
+int busrpc_iter_get_variant_signature(busrpc_iter *it, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Type descriptors: generated code describes, the runtime does         */

@@ -73,10 +73,11 @@ static void on_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
         }
         printf("PC %s %s", busrpc_msg_get_path(m), iface);
         while (!busrpc_iter_at_end(&dict)) {
+                char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
                 const char *sig;
                 if (busrpc_iter_recurse(&dict, &entry) < 0 || busrpc_iter_get_basic(&entry, 's', &name) < 0)
                         break;
-                sig = busrpc_iter_get_variant_signature(&entry);
+                sig = busrpc_iter_get_variant_signature(&entry, sigbuf, sizeof(sigbuf)) >= 0 ? sigbuf : NULL;
                 printf(" %s=", name);
                 if (!sig || busrpc_iter_recurse(&entry, &v) < 0 || print_value(&v, sig) < 0)
                         printf("?");

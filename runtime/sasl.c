@@ -244,6 +244,9 @@ int sasl_server_step(SaslServer *s) {
         r = flush_out(s);
         if (r < 0)
                 return r;
+        /* fds from a client that did not negotiate fd passing */
+        if (s->n_fds && !s->unix_fd)
+                return -EPROTO;
         /* BEGIN read: what went before it must be out before the transport writes */
         return s->state == ST_DONE && !s->out_len ? 1 : 0;
 }

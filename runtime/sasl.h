@@ -62,7 +62,8 @@ int sasl_server_init(SaslServer *s, int fd, const char *guid, SaslUidAllowedFn a
  * answers (non-blocking). Return: 1 once BEGIN was read (then
  * sasl_server_rest() has what followed it), 0 to wait for more (for
  * EPOLLIN, or EPOLLOUT while sasl_server_wants_write()), -EACCES when the
- * client is refused, -EPROTO for a protocol violation, -ECONNRESET on EOF,
+ * client is refused, -EPROTO for a protocol violation (fds sent without
+ * NEGOTIATE_UNIX_FD included), -ECONNRESET on EOF,
  * other -errno from the socket. On failure the caller closes the fd.
  */
 int sasl_server_step(SaslServer *s);

@@ -1522,6 +1522,25 @@ static void test_sasl_refusals(void) {
         refusal_case("a bare LF: -EPROTO", "AUTH EXTERNAL\n", false, NULL, -EPROTO, NULL);
         snprintf(line, sizeof(line), "AUTH EXTERNAL %s\r\n", hex);
         refusal_case("a uid the server does not allow: -EACCES", line, false, never, -EACCES, NULL);
+        {
+                int pv[2], fd = new_memfd(), before = count_fds();
+                SaslServer *ss = malloc(sizeof(*ss));
+                char msg[160];
+
+                snprintf(msg, sizeof(msg), "AUTH EXTERNAL %s\r\nBEGIN\r\n", hex);
+                pair(pv);
+                send_raw(pv[1], "", 1, NULL, 0);
+                send_raw(pv[1], msg, strlen(msg), &fd, 1);
+                sasl_server_init(ss, pv[0], GUID, NULL, NULL);
+                is_int(sasl_run(ss), -EPROTO,
+                       "an fd from a client that did not negotiate fd passing: -EPROTO");
+                sasl_server_clear(ss);
+                free(ss);
+                close(pv[0]);
+                close(pv[1]);
+                is_int(count_fds(), before, "the fd received is closed");
+                close(fd);
+        }
         many = malloc(64 * 8 + 1);
         many[0] = '\0';
         for (int i = 0; i < 8; i++)

@@ -228,7 +228,7 @@ void genc_header_typed_props(GenC *g, const IdlDecl *d) {
                   " * hand: GetAll (async, from the loop), then every PropertiesChanged applied;\n"
                   " * an invalidated property is read again with Get. @cb (may be NULL) is\n"
                   " * called after each change the cache took (first with what GetAll gave).\n"
-                  " * @ret: the cache (required); busrpc_property_cache_free() stops it.\n"
+                  " * @ret: the cache (required); busrpc_property_cache_release() stops it.\n"
                   " * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.\n"
                   " * %s_cached_P(c, &value) - P's cached value, without a round trip; the\n"
                   " * value is written only on success and is the caller's (release it as\n"
@@ -306,7 +306,7 @@ void genc_header_typed_om(GenC *g) {
                   " * @ready: GetManagedObjects answered (r 0; every object already there was\n"
                   " *         reported added), or failed (r < 0, @err its error).\n"
                   " * Interfaces of other modules come only as object_added/object_removed.\n"
-                  " * Free the client (busrpc_om_client_free()) only from @ready or outside\n"
+                  " * Free the client (busrpc_om_client_release()) only from @ready or outside\n"
                   " * the callbacks.\n */\n",
                mod, mod);
         genc_p(g, "typedef struct %s_object_manager_callbacks {\n", mod);
@@ -329,7 +329,7 @@ void genc_header_typed_om(GenC *g) {
                   " * @path of @destination (NULL on a peer connection), objects there before\n"
                   " * included (busrpc_om_client_new()).\n"
                   " * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.\n"
-                  " * @ret: the client (required); busrpc_om_client_free() stops following.\n"
+                  " * @ret: the client (required); busrpc_om_client_release() stops following.\n"
                   " * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.\n */\n",
                mod);
         sig_om_follow(g);

@@ -332,7 +332,7 @@ BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, 
         if (r >= 0)
                 r = om_get_objects(om);
         if (r < 0) {
-                busrpc_om_client_free(om);
+                busrpc_om_client_release(om);
                 return r;
         }
         *ret = om;
@@ -351,7 +351,7 @@ BUSRPC_EXPORT size_t busrpc_om_client_count(busrpc_om_client *om) {
         return om ? om->n_objects : 0;
 }
 
-BUSRPC_EXPORT busrpc_om_client *busrpc_om_client_free(busrpc_om_client *om) {
+BUSRPC_EXPORT busrpc_om_client *busrpc_om_client_release(busrpc_om_client *om) {
         if (!om || om->dead)
                 return NULL;
         om->dead = true;

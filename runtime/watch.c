@@ -513,7 +513,7 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
         if (r >= 0)
                 r = cache_get_all(c);
         if (r < 0) {
-                busrpc_property_cache_free(c);
+                busrpc_property_cache_release(c);
                 return r;
         }
         *ret = c;
@@ -543,7 +543,7 @@ BUSRPC_EXPORT int busrpc_property_cache_get_error(busrpc_property_cache *c, busr
         return c->error;
 }
 
-BUSRPC_EXPORT busrpc_property_cache *busrpc_property_cache_free(busrpc_property_cache *c) {
+BUSRPC_EXPORT busrpc_property_cache *busrpc_property_cache_release(busrpc_property_cache *c) {
         if (!c || c->dead)
                 return NULL;
         c->dead = true;

@@ -97,6 +97,62 @@ static void test_io(void) {
         busrpc_loop_unref(l);
 }
 
+static int count_io(busrpc_source *s, int fd, uint32_t revents, void *userdata) {
+        char c;
+
+        if (read(fd, &c, 1) == 1)
+                (*(int *)userdata)++;
+        return 0;
+}
+
+/* The static inline cleanup helpers of busrpc.h, as
+ * __attribute__((cleanup)) uses them. */
+static void test_cleanup(void) {
+        busrpc_loop *keep;
+        int p[2], n = 0;
+
+        busrpc_loop_new(&keep);
+        ok(pipe(p) == 0, "pipe");
+        {
+                busrpc_loop *l __attribute__((cleanup(busrpc_loop_unrefp))) = busrpc_loop_ref(keep);
+                busrpc_source *s __attribute__((cleanup(busrpc_source_releasep))) = NULL;
+
+                is_int(busrpc_loop_add_io(l, p[0], POLLIN, count_io, &n, &s), 0, "an io source in a scope");
+                ok(write(p[1], "x", 1) == 1, "write");
+                busrpc_loop_iterate(l, 1000);
+                is_int(n, 1, "the scoped source ran");
+        }
+        ok(write(p[1], "y", 1) == 1, "write after the scope");
+        busrpc_loop_iterate(keep, 0); /* the pipe is readable now: a watched fd would run */
+        is_int(n, 1, "busrpc_source_releasep() released the source when the scope ended");
+        {
+                /* NULL pointers: every helper does nothing. */
+                busrpc_loop *l = NULL;
+                busrpc_source *s = NULL;
+                busrpc_name *nm = NULL;
+                busrpc_server *sv = NULL;
+                busrpc_object *o = NULL;
+                busrpc_pending *pd = NULL;
+                busrpc_subscription *sub = NULL;
+                busrpc_property_cache *pc = NULL;
+                busrpc_om_client *om = NULL;
+
+                busrpc_loop_unrefp(&l);
+                busrpc_source_releasep(&s);
+                busrpc_name_releasep(&nm);
+                busrpc_server_freep(&sv);
+                busrpc_object_releasep(&o);
+                busrpc_pending_unrefp(&pd);
+                busrpc_subscription_releasep(&sub);
+                busrpc_property_cache_releasep(&pc);
+                busrpc_om_client_releasep(&om);
+                ok(!l && !s && !nm && !sv && !o && !pd && !sub && !pc && !om, "the helpers accept a NULL pointer");
+        }
+        close(p[0]);
+        close(p[1]);
+        busrpc_loop_unref(keep);
+}
+
 static void test_sigpipe(void) {
         busrpc_loop *l;
         struct sigaction sa;
@@ -366,6 +422,7 @@ int main(void) {
         TAP_RUN(test_timer_return);
         TAP_RUN(test_timer_heap);
         TAP_RUN(test_io);
+        TAP_RUN(test_cleanup);
         TAP_RUN(test_sigpipe);
         TAP_RUN(test_integration);
         TAP_RUN(test_signals);

@@ -308,7 +308,7 @@ static void on_event(busrpc_om_client *om, const busrpc_om_event *ev, const void
                 log_add(l, "-%s %s%s;", ev->path, ev->interface, ev->object_removed ? " last" : "");
         }
         if (l->free_me == om)
-                l->free_me = busrpc_om_client_free(om);
+                l->free_me = busrpc_om_client_release(om);
 }
 
 typedef struct Typed {
@@ -471,7 +471,7 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         ok(strstr(typed.labels, "delta=4@" OM_PATH "/delta;") != NULL, "typed: delta decoded");
         ok(wait_for(log.text, "+" OM_PATH "/delta " THING " new label=delta size=4"),
            "the first client too");
-        tom = busrpc_om_client_free(tom);
+        tom = busrpc_om_client_release(tom);
         added = typed.added;
         is_int(ctl(pctl, "Remove", "delta", 0), 0, "delta unexported");
         ok(wait_for(log.text, "-" OM_PATH "/delta " THING " last;"), "delta removed");
@@ -529,9 +529,9 @@ static void run_mode(const char *label, busrpc_conn *a, busrpc_conn *b, const ch
         ok(typing_wait(loop, log_ready, &other), "it becomes ready");
         ok(other.ready_r < 0, "with an error (%d)", other.ready_r);
         is_int(other.events, 1, "and nothing else");
-        bad = busrpc_om_client_free(bad);
+        bad = busrpc_om_client_release(bad);
 
-        om = busrpc_om_client_free(om);
+        om = busrpc_om_client_release(om);
         ok(om == NULL, "freed");
         busrpc_proxy_unref(log.alpha);
         busrpc_proxy_unref(pctl);
@@ -560,7 +560,7 @@ static void test_bad_arguments(busrpc_conn *c) {
         ok(om == NULL, "nothing returned");
         is_int(busrpc_om_client_has(NULL, OM_PATH, THING), -EINVAL, "has(NULL)");
         is_int(busrpc_om_client_count(NULL), 0, "count(NULL)");
-        ok(busrpc_om_client_free(NULL) == NULL, "free(NULL)");
+        ok(busrpc_om_client_release(NULL) == NULL, "free(NULL)");
 }
 
 static TypingService on_bus;
@@ -590,7 +590,7 @@ static void test_restart(busrpc_conn *a) {
         ok(strstr(strstr(log.text, alpha_added) + 1, alpha_added) != NULL,
            "alpha added again, from the new owner");
         is_int(busrpc_om_client_count(om), 2, "alpha and beta again");
-        busrpc_om_client_free(om);
+        busrpc_om_client_release(om);
         busrpc_proxy_unref(log.alpha); /* taken by on_event */
 }
 

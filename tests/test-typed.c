@@ -486,7 +486,7 @@ static void test_changes(const Mode *m) {
         busrpc_error_clear(&err);
         busrpc_subscription_release(sub);
         busrpc_subscription_release(psub);
-        busrpc_property_cache_free(cache);
+        busrpc_property_cache_release(cache);
         busrpc_proxy_unref(pa);
         busrpc_proxy_unref(pb);
 }
@@ -637,7 +637,7 @@ static void test_object_manager(const Mode *m) {
         IS_STR(l.last_removed, T_P2, "%s: object_removed for %s", m->label, T_P2);
         ok(l.players_removed == 1 && l.tracks_removed == 1, "%s: both interfaces reported removed", m->label);
         IS_INT((int)busrpc_om_client_count(om), 1, "%s: one object left", m->label);
-        busrpc_om_client_free(om);
+        busrpc_om_client_release(om);
         busrpc_error_clear(&err);
         busrpc_proxy_unref(ctl);
 }

@@ -646,7 +646,7 @@ static void run_mode(Mode *m) {
         ok(strstr(seen.log, "spoof") == NULL, "no spoofed value ever reached the watch");
         busrpc_error_clear(&err);
         busrpc_subscription_release(sub_count);
-        busrpc_property_cache_free(cache);
+        busrpc_property_cache_release(cache);
         free(s);
         busrpc_proxy_unref(pa);
         busrpc_proxy_unref(pb);
@@ -949,7 +949,7 @@ static void test_bad_arguments(void) {
                "a cache needs its handle");
         ok(s == NULL && c == NULL, "nothing returned on failure");
         is_int(busrpc_property_cache_get(NULL, 0, &t), -EINVAL, "cache_get(NULL)");
-        ok(busrpc_property_cache_free(NULL) == NULL, "cache_free(NULL)");
+        ok(busrpc_property_cache_release(NULL) == NULL, "cache_free(NULL)");
         busrpc_proxy_unref(p);
 }
 
@@ -965,7 +965,7 @@ static void free_own_cache(const busrpc_property_changes *ch, void (*cb)(void), 
 
         (void)ch, (void)cb;
         f->calls++;
-        f->cache = busrpc_property_cache_free(f->cache);
+        f->cache = busrpc_property_cache_release(f->cache);
 }
 
 static void free_own_watch(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
@@ -1028,7 +1028,7 @@ static void test_cache_error(void) {
         ok(!busrpc_property_cache_is_ready(c), "never ready");
         is_int(busrpc_property_cache_get(c, 0, &x), -ENODATA, "-ENODATA");
         busrpc_error_clear(&err);
-        busrpc_property_cache_free(c);
+        busrpc_property_cache_release(c);
         /* A property declared @emits_changed("false") is not kept: no signal
          * would say it changed. */
         {
@@ -1046,11 +1046,11 @@ static void test_cache_error(void) {
                 is_int(busrpc_property_cache_get(c, 1, &x), -EOPNOTSUPP,
                        "Count (emits false): -EOPNOTSUPP, never kept");
                 free(name);
-                c = busrpc_property_cache_free(c);
+                c = busrpc_property_cache_release(c);
         }
         /* Freed with its GetAll on the way: the call is cancelled. */
         is_int(busrpc_proxy_cache_properties(p, &w_table, NULL, NULL, NULL, &c), 0, "another cache");
-        c = busrpc_property_cache_free(c);
+        c = busrpc_property_cache_release(c);
         ok(c == NULL, "freed at once, before its GetAll completed");
         busrpc_proxy_unref(p);
 }
@@ -1104,7 +1104,7 @@ static void test_restart(void) {
 
         busrpc_error_clear(&err);
         busrpc_subscription_release(sub);
-        busrpc_property_cache_free(cache);
+        busrpc_property_cache_release(cache);
         busrpc_proxy_unref(pa);
         busrpc_proxy_unref(pb);
 }

@@ -8,6 +8,9 @@
  *   needed gives -EINVAL, never a crash.
  * - x_new()/x_free(): free accepts NULL and returns NULL. Shared objects
  *   have x_ref()/x_unref(); unref accepts NULL and returns NULL.
+ * - Every owned or shared type has a static inline x_unrefp() (or
+ *   x_releasep(), x_freep(), after its one verb) for
+ *   __attribute__((cleanup(...))): it calls the verb when the pointer is set.
  * - Every registration (source, name, object, subscription) returns a
  *   handle, and one verb undoes it: busrpc_source_release(),
  *   busrpc_name_release(), busrpc_object_release(),
@@ -24,6 +27,13 @@
  *   before @ret; busrpc_proxy_subscribe_full() is gone.
  * - busrpc_iter_get_variant_signature() writes into a caller buffer and
  *   returns the length or a negative errno (no thread-local buffer).
+ * - busrpc_property_cache_free() and busrpc_om_client_free() are
+ *   busrpc_property_cache_release() and busrpc_om_client_release(): they
+ *   undo a registration, as busrpc_subscription_release() does.
+ * - Added cleanup helpers: busrpc_loop_unrefp(), busrpc_source_releasep(),
+ *   busrpc_name_releasep(), busrpc_server_freep(), busrpc_object_releasep(),
+ *   busrpc_pending_unrefp(), busrpc_subscription_releasep(),
+ *   busrpc_property_cache_releasep(), busrpc_om_client_releasep().
  */
 #pragma once
 
@@ -133,6 +143,11 @@ int busrpc_loop_new(busrpc_loop **ret);
 int busrpc_loop_default(busrpc_loop **ret);
 busrpc_loop *busrpc_loop_ref(busrpc_loop *l);
 busrpc_loop *busrpc_loop_unref(busrpc_loop *l);
+/* For __attribute__((cleanup)): busrpc_loop_unref() if set. */
+static inline void busrpc_loop_unrefp(busrpc_loop **l) {
+        if (*l)
+                busrpc_loop_unref(*l);
+}
 
 /**
  * busrpc_loop_run() - dispatch until busrpc_loop_quit() or a handled signal.
@@ -234,6 +249,11 @@ int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb,
  * handle (also after its loop is gone). @s may be NULL. Return: NULL.
  */
 busrpc_source *busrpc_source_release(busrpc_source *s);
+/* For __attribute__((cleanup)): busrpc_source_release() if set. */
+static inline void busrpc_source_releasep(busrpc_source **s) {
+        if (*s)
+                busrpc_source_release(*s);
+}
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
@@ -353,6 +373,11 @@ typedef void (*busrpc_name_fn)(busrpc_conn *c, const char *name, bool owned, voi
 int busrpc_conn_request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb,
                              void *userdata, busrpc_name **ret);
 busrpc_name *busrpc_name_release(busrpc_name *n);
+/* For __attribute__((cleanup)): busrpc_name_release() if set. */
+static inline void busrpc_name_releasep(busrpc_name **n) {
+        if (*n)
+                busrpc_name_release(*n);
+}
 
 /* ------------------------------------------------------------------ */
 /* Peer-to-peer server                                                 */
@@ -407,6 +432,11 @@ busrpc_conn *busrpc_server_conn(busrpc_server *s);
 const char *busrpc_server_get_address(busrpc_server *s);
 unsigned busrpc_server_count_peers(busrpc_server *s);
 busrpc_server *busrpc_server_free(busrpc_server *s);
+/* For __attribute__((cleanup)): busrpc_server_free() if set. */
+static inline void busrpc_server_freep(busrpc_server **s) {
+        if (*s)
+                busrpc_server_free(*s);
+}
 
 /* ------------------------------------------------------------------ */
 /* Messages: the typed (un)marshalling API that generated code uses     */
@@ -778,6 +808,12 @@ int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interfac
  * Return: NULL, so that `o = busrpc_object_release(o);` clears the handle.
  */
 busrpc_object *busrpc_object_release(busrpc_object *o);
+/* For __attribute__((cleanup)): busrpc_object_release() if set. */
+static inline void busrpc_object_releasep(busrpc_object **o) {
+        if (*o)
+                busrpc_object_release(*o);
+}
+
 /** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
 int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret);
 const char *busrpc_object_get_path(busrpc_object *o);
@@ -921,6 +957,11 @@ int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected
 void busrpc_pending_cancel(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_ref(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_unref(busrpc_pending *pending);
+/* For __attribute__((cleanup)): busrpc_pending_unref() if set. */
+static inline void busrpc_pending_unrefp(busrpc_pending **pending) {
+        if (*pending)
+                busrpc_pending_unref(*pending);
+}
 
 /** What a generated client stub calls: one method of one interface. */
 typedef struct busrpc_remote_method {
@@ -1006,6 +1047,11 @@ int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *membe
                            busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
                            busrpc_subscription **ret);
 busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s);
+/* For __attribute__((cleanup)): busrpc_subscription_release() if set. */
+static inline void busrpc_subscription_releasep(busrpc_subscription **s) {
+        if (*s)
+                busrpc_subscription_release(*s);
+}
 
 /* ------------------------------------------------------------------ */
 /* Typed client: property changes, property cache, errors, ObjectManager */
@@ -1095,7 +1141,7 @@ typedef struct busrpc_property_cache busrpc_property_cache;
  *      with every property GetAll gave (@msg NULL), then per signal, and
  *      per completed Get. @cb and @userdata are passed through.
  * @ret: the cache (required: it is read through it); holds a reference to
- *       @p. busrpc_property_cache_free() stops it and cancels its calls.
+ *       @p. busrpc_property_cache_release() stops it and cancels its calls.
  * Return: 0, -EINVAL, -E2BIG, -ENOMEM, or a subscription's -errno.
  */
 int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_property_table *t, busrpc_properties_fn fn,
@@ -1117,7 +1163,12 @@ bool busrpc_property_cache_is_ready(busrpc_property_cache *c);
  * remote error copied into @err, may be NULL).
  */
 int busrpc_property_cache_get_error(busrpc_property_cache *c, busrpc_error *err);
-busrpc_property_cache *busrpc_property_cache_free(busrpc_property_cache *c);
+busrpc_property_cache *busrpc_property_cache_release(busrpc_property_cache *c);
+/* For __attribute__((cleanup)): busrpc_property_cache_release() if set. */
+static inline void busrpc_property_cache_releasep(busrpc_property_cache **c) {
+        if (*c)
+                busrpc_property_cache_release(*c);
+}
 
 /**
  * busrpc_proxy_get_all_values() - Properties.GetAll of @t->interface,
@@ -1198,7 +1249,7 @@ typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, co
  * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
  *          which the properties of their interfaces are decoded.
  * @fn: called from the loop for every event; it may free @om.
- * @ret: the client (required); busrpc_om_client_free() stops following.
+ * @ret: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -E2BIG (a table), -ENOMEM, or a subscription's -errno.
  */
 int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *path,
@@ -1208,7 +1259,12 @@ int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *pa
 int busrpc_om_client_has(busrpc_om_client *om, const char *path, const char *interface);
 /** The number of objects known now. */
 size_t busrpc_om_client_count(busrpc_om_client *om);
-busrpc_om_client *busrpc_om_client_free(busrpc_om_client *om);
+busrpc_om_client *busrpc_om_client_release(busrpc_om_client *om);
+/* For __attribute__((cleanup)): busrpc_om_client_release() if set. */
+static inline void busrpc_om_client_releasep(busrpc_om_client **om) {
+        if (*om)
+                busrpc_om_client_release(*om);
+}
 
 /* ------------------------------------------------------------------ */
 /* Variants                                                            */

@@ -374,7 +374,7 @@ int calculator_on_mode_changed(busrpc_proxy *p, calculator_mode_changed_handler 
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_free() stops it.
+ * @ret: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * calculator_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -499,7 +499,7 @@ int calculator_error_divide_by_zero(busrpc_call *call, const char *fmt, ...) BUS
  * @ready: GetManagedObjects answered (r 0; every object already there was
  *         reported added), or failed (r < 0, @err its error).
  * Interfaces of other modules come only as object_added/object_removed.
- * Free the client (busrpc_om_client_free()) only from @ready or outside
+ * Free the client (busrpc_om_client_release()) only from @ready or outside
  * the callbacks.
  */
 typedef struct calc_object_manager_callbacks {
@@ -515,7 +515,7 @@ typedef struct calc_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_free() stops following.
+ * @ret: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
 int calc_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const calc_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);

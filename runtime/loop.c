@@ -730,9 +730,14 @@ BUSRPC_EXPORT int busrpc_loop_get_fd(busrpc_loop *l) {
         return l->epfd;
 }
 
+/* The public API talks EPOLL* only; foreign loops pass them to poll(). */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLPRI == POLLPRI && EPOLLERR == POLLERR &&
+                       EPOLLHUP == POLLHUP,
+               "EPOLL* and POLL* flags differ");
+
 BUSRPC_EXPORT int busrpc_loop_get_events(busrpc_loop *l) {
         return_if_fail(l, -EINVAL);
-        return POLLIN;
+        return EPOLLIN;
 }
 
 BUSRPC_EXPORT int busrpc_loop_get_timeout(busrpc_loop *l) {

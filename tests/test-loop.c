@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -40,7 +41,9 @@ static void test_args(void) {
         ok(busrpc_source_release(NULL) == NULL, "source_free(NULL)");
         busrpc_loop_new(&l);
         is_int(busrpc_loop_add_timer(l, 0, true, on_timer, NULL, &s), -EINVAL, "a repeating timer of 0 us");
-        is_int(busrpc_loop_add_io(l, -1, POLLIN, NULL, NULL, &s), -EINVAL, "io with fd -1");
+        is_int(busrpc_loop_add_io(l, -1, EPOLLIN, NULL, NULL, &s), -EINVAL, "io with fd -1");
+        is_int(busrpc_loop_get_events(l), EPOLLIN, "loop_get_events() is EPOLL* (EPOLLIN)");
+        is_int(busrpc_loop_get_events(NULL), -EINVAL, "loop_get_events(NULL)");
         busrpc_loop_unref(l);
 }
 
@@ -88,7 +91,9 @@ static void test_io(void) {
 
         busrpc_loop_new(&l);
         ok(pipe(p) == 0, "pipe");
-        is_int(busrpc_loop_add_io(l, p[0], POLLIN, on_io, NULL, &s), 0, "watch the pipe");
+        is_int(busrpc_loop_add_io(l, p[0], EPOLLRDNORM, on_io, NULL, &s), -EINVAL,
+               "a flag that is not EPOLLIN/EPOLLOUT/EPOLLPRI");
+        is_int(busrpc_loop_add_io(l, p[0], EPOLLIN, on_io, NULL, &s), 0, "watch the pipe");
         ok(write(p[1], "x", 1) == 1, "write");
         busrpc_loop_iterate(l, 1000);
         is_int(got_io, 'x', "the io callback read the byte");
@@ -117,7 +122,7 @@ static void test_cleanup(void) {
                 busrpc_loop *l __attribute__((cleanup(busrpc_loop_unrefp))) = busrpc_loop_ref(keep);
                 busrpc_source *s __attribute__((cleanup(busrpc_source_releasep))) = NULL;
 
-                is_int(busrpc_loop_add_io(l, p[0], POLLIN, count_io, &n, &s), 0, "an io source in a scope");
+                is_int(busrpc_loop_add_io(l, p[0], EPOLLIN, count_io, &n, &s), 0, "an io source in a scope");
                 ok(write(p[1], "x", 1) == 1, "write");
                 busrpc_loop_iterate(l, 1000);
                 is_int(n, 1, "the scoped source ran");
@@ -318,7 +323,7 @@ static void test_floating(void) {
         busrpc_source_release(sent);
 
         ok(pipe(p) == 0, "pipe");
-        is_int(busrpc_loop_add_io(l, p[0], POLLIN, io_stop, &io_n, NULL), 0, "add_io(..., NULL)");
+        is_int(busrpc_loop_add_io(l, p[0], EPOLLIN, io_stop, &io_n, NULL), 0, "add_io(..., NULL)");
         ok(write(p[1], "xy", 2) == 2, "write 2 bytes (never read: the fd stays readable)");
         for (int i = 0; i < 5; i++)
                 busrpc_loop_iterate(l, 0);

@@ -11,6 +11,13 @@
  * - Every owned or shared type has a static inline x_unrefp() (or
  *   x_releasep(), x_freep(), after its one verb) for
  *   __attribute__((cleanup(...))): it calls the verb when the pointer is set.
+ * - fd events are EPOLL* flags (<sys/epoll.h>) everywhere: io sources take
+ *   and report them, busrpc_loop_get_events() returns them. On Linux
+ *   EPOLLIN/OUT/PRI/ERR/HUP have the values of POLLIN/OUT/PRI/ERR/HUP, so
+ *   they can be given to poll() as they are.
+ * - Times: busrpc_loop_add_timer() and a timer callback's return take
+ *   uint64_t microseconds; every other time is milliseconds, named *_ms
+ *   (busrpc_loop_get_timeout() returns ms, as poll() takes).
  * - Every registration (source, name, object, subscription) returns a
  *   handle, and one verb undoes it: busrpc_source_release(),
  *   busrpc_name_release(), busrpc_object_release(),
@@ -34,6 +41,8 @@
  *   busrpc_name_releasep(), busrpc_server_freep(), busrpc_object_releasep(),
  *   busrpc_pending_unrefp(), busrpc_subscription_releasep(),
  *   busrpc_property_cache_releasep(), busrpc_om_client_releasep().
+ * - busrpc_loop_get_events() says EPOLLIN (same value as POLLIN): the
+ *   public API uses EPOLL* flags only.
  */
 #pragma once
 
@@ -188,7 +197,7 @@ int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_signal_fn cb, 
                            busrpc_source **ret);
 
 /* Integration with another loop (GLib, sd-event, libuv, plain poll()):
- * watch busrpc_loop_get_fd() for busrpc_loop_get_events() (POLLIN), wake
+ * watch busrpc_loop_get_fd() for busrpc_loop_get_events() (EPOLLIN), wake
  * after busrpc_loop_get_timeout() ms at most (-1: no timeout), and call
  * busrpc_loop_process() when either happens. process() never blocks. */
 int busrpc_loop_get_fd(busrpc_loop *l);
@@ -239,7 +248,8 @@ int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_tim
                           busrpc_source **ret);
 /**
  * busrpc_loop_add_io() - run @cb when @fd (borrowed: close it only after
- * freeing the source) is ready for EPOLLIN/EPOLLOUT/EPOLLPRI @events.
+ * freeing the source) is ready for @events: EPOLLIN, EPOLLOUT, EPOLLPRI
+ * (<sys/epoll.h>); @cb gets EPOLL* revents (EPOLLERR and EPOLLHUP too).
  * @ret: handle for busrpc_source_release(), or NULL (floating).
  */
 int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,

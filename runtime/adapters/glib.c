@@ -7,7 +7,7 @@
  * the GSource's timeout on each prepare. Only the public busrpc API is used.
  */
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <glib.h>
 
 #include "busrpc/busrpc-glib.h"
@@ -79,9 +79,9 @@ EXPORT int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, b
         events = busrpc_loop_get_events(l);
         if (fd < 0 || events < 0)
                 return fd < 0 ? fd : events;
-        if (events & POLLIN)
+        if (events & EPOLLIN)
                 cond |= G_IO_IN;
-        if (events & POLLOUT)
+        if (events & EPOLLOUT)
                 cond |= G_IO_OUT;
         /* GLib aborts on allocation failure: g_source_new() never fails. */
         s = (busrpc_glib_source *)g_source_new(&source_funcs, sizeof(*s));

@@ -9,7 +9,7 @@
  * the public busrpc API is used.
  */
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -103,7 +103,7 @@ EXPORT int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **ret) {
         uv_prepare_init(loop, &a->prepare);
         a->poll.data = a->timer.data = a->prepare.data = a;
         a->open_handles = 3;
-        r = uv_poll_start(&a->poll, (busrpc_loop_get_events(l) & POLLIN) ? UV_READABLE : 0, on_poll);
+        r = uv_poll_start(&a->poll, (busrpc_loop_get_events(l) & EPOLLIN) ? UV_READABLE : 0, on_poll);
         if (r >= 0)
                 r = uv_prepare_start(&a->prepare, on_prepare);
         if (r < 0) {

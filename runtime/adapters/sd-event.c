@@ -100,7 +100,7 @@ EXPORT int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority,
                 return -ENOMEM;
         a->loop = busrpc_loop_ref(l);
         a->event = sd_event_ref(e);
-        /* busrpc_loop_get_events() is POLLIN, which is EPOLLIN. */
+        /* busrpc_loop_get_events() is EPOLL* flags, what sd-event takes. */
         r = sd_event_add_io(e, &a->io, fd, (uint32_t)busrpc_loop_get_events(l), on_io, a);
         if (r < 0)
                 goto fail;

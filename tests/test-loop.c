@@ -209,7 +209,7 @@ static int sk_add(busrpc_call *call, busrpc_iter *args, const void *ops, void *s
         return busrpc_msg_send(reply);
 }
 
-static const busrpc_method_desc methods[] = { { "Add", "ii", "i", sk_add, 0 } };
+static const busrpc_method_desc methods[] = { { "Add", "ii", "i", sk_add, 0, NULL, NULL, NULL } };
 static const busrpc_interface_desc iface = { .name = "org.busrpc.Loop", .methods = methods, .n_methods = 1 };
 
 static void test_integration(void) {

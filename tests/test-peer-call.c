@@ -88,13 +88,13 @@ static int srv_hang(busrpc_call *call, busrpc_iter *args, const void *ops, void 
 }
 
 static const busrpc_method_desc srv_methods[] = {
-        { "Echo", "s", "s", srv_echo, 0 },
-        { "EchoShm", "h", "h", srv_echo_shm, 0 },
-        { "Emit", "", "", srv_emit, 0 },
-        { "Hang", "", "", srv_hang, 0 },
+        { "Echo", "s", "s", srv_echo, 0, NULL, NULL, NULL },
+        { "EchoShm", "h", "h", srv_echo_shm, 0, NULL, NULL, NULL },
+        { "Emit", "", "", srv_emit, 0, NULL, NULL, NULL },
+        { "Hang", "", "", srv_hang, 0, NULL, NULL, NULL },
 };
 static const busrpc_signal_desc srv_signals[] = {
-        { "Ping", "s" },
+        { "Ping", "s", NULL },
 };
 static const busrpc_interface_desc srv_iface = {
         .name = PEER_IFACE,

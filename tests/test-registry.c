@@ -66,8 +66,8 @@ METHOD(m_other_alpha, "other.alpha")
 
 /* Not in name order: the registry indexes them itself. */
 static const busrpc_method_desc methods_a[] = {
-        { "Zeta", "", "s", m_zeta, 0 },  { "Alpha", "", "s", m_alpha, 0 }, { "Mid", "", "s", m_mid, 0 },
-        { "Beta", "", "s", m_beta, 0 },  { "Omega", "", "s", m_omega, 0 },
+        { "Zeta", "", "s", m_zeta, 0, NULL, NULL, NULL },  { "Alpha", "", "s", m_alpha, 0, NULL, NULL, NULL }, { "Mid", "", "s", m_mid, 0, NULL, NULL, NULL },
+        { "Beta", "", "s", m_beta, 0, NULL, NULL, NULL },  { "Omega", "", "s", m_omega, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface_a = {
         .name = IFACE_A,
@@ -75,7 +75,7 @@ static const busrpc_interface_desc iface_a = {
         .n_methods = sizeof(methods_a) / sizeof(methods_a[0]),
 };
 static const busrpc_method_desc methods_b[] = {
-        { "Alpha", "", "s", m_other_alpha, 0 },
+        { "Alpha", "", "s", m_other_alpha, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface_b = {
         .name = IFACE_B,

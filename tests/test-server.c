@@ -100,12 +100,12 @@ static int sk_big(busrpc_call *call, busrpc_iter *args, const void *ops, void *s
 }
 
 static const busrpc_method_desc methods[] = {
-        { "Peers", "", "u", sk_peers, 0 },
-        { "Len", "s", "u", sk_len, 0 },
-        { "Hold", "", "", sk_hold, 0 },
-        { "Bounce", "", "u", sk_bounce, 0 },
-        { "FdSignal", "", "u", sk_fd_signal, 0 },
-        { "Big", "", "s", sk_big, 0 },
+        { "Peers", "", "u", sk_peers, 0, NULL, NULL, NULL },
+        { "Len", "s", "u", sk_len, 0, NULL, NULL, NULL },
+        { "Hold", "", "", sk_hold, 0, NULL, NULL, NULL },
+        { "Bounce", "", "u", sk_bounce, 0, NULL, NULL, NULL },
+        { "FdSignal", "", "u", sk_fd_signal, 0, NULL, NULL, NULL },
+        { "Big", "", "s", sk_big, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 6 };
 
@@ -129,18 +129,18 @@ static int get_unexport(busrpc_iter *v, const void *ops, void *self, busrpc_erro
         return get_seven(v, ops, self, err);
 }
 static const busrpc_property_desc props_empty[] = {
-        { "Empty", "u", get_nothing, NULL, BUSRPC_PROP_READ },
+        { "Empty", "u", get_nothing, NULL, BUSRPC_PROP_READ, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface_empty = { .name = "org.busrpc.Empty", .properties = props_empty,
                                                    .n_properties = 1 };
 static const busrpc_property_desc props_failing[] = {
-        { "Failing", "u", get_failing, NULL, BUSRPC_PROP_READ },
+        { "Failing", "u", get_failing, NULL, BUSRPC_PROP_READ, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface_failing = { .name = "org.busrpc.Failing", .properties = props_failing,
                                                      .n_properties = 1 };
 static const busrpc_property_desc props_bye[] = {
-        { "Bye", "u", get_unexport, NULL, BUSRPC_PROP_READ },
-        { "Seven", "u", get_seven, NULL, BUSRPC_PROP_READ },
+        { "Bye", "u", get_unexport, NULL, BUSRPC_PROP_READ, NULL, NULL, NULL },
+        { "Seven", "u", get_seven, NULL, BUSRPC_PROP_READ, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface_bye = { .name = "org.busrpc.Bye", .properties = props_bye,
                                                  .n_properties = 2 };
@@ -391,10 +391,10 @@ static void test_export(void) {
         busrpc_conn *c;
         busrpc_object *o1, *o2, *o3, *om;
         busrpc_name *n;
-        static const busrpc_method_desc bad_m[] = { { "Bad Name", "", "", sk_peers, 0 } };
+        static const busrpc_method_desc bad_m[] = { { "Bad Name", "", "", sk_peers, 0, NULL, NULL, NULL } };
         static const busrpc_interface_desc bad_iface = { .name = "org.busrpc.Bad", .methods = bad_m, .n_methods = 1 };
         static const busrpc_interface_desc std_iface = { .name = "org.freedesktop.DBus.Properties" };
-        static const busrpc_method_desc badsig_m[] = { { "M", "a", "", sk_peers, 0 } };
+        static const busrpc_method_desc badsig_m[] = { { "M", "a", "", sk_peers, 0, NULL, NULL, NULL } };
         static const busrpc_interface_desc badsig_iface = { .name = "org.busrpc.Sig", .methods = badsig_m,
                                                             .n_methods = 1 };
 

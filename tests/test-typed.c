@@ -342,7 +342,7 @@ typedef struct Mode {
         bool peer;
         busrpc_conn *a, *b;
         const char *dest;
-        char address[256];
+        char address[512];
         char busctl_dest[64];
 } Mode;
 

@@ -757,7 +757,9 @@ typedef int (*busrpc_prop_get_op)(const void *ops, void *self, void *value, busr
 typedef int (*busrpc_prop_set_op)(const void *ops, void *self, const void *value, busrpc_error *err);
 
 /* A method is served either by @fn (reads its own arguments) or, when
- * @op is set, by the runtime reading @in, calling @op and writing @out. */
+ * @op is set, by the runtime reading @in, calling @op and writing @out.
+ * Hand-written tables: use designated initializers (.name = ..., .fn = ...);
+ * these descriptor structs may grow fields before 1.0. */
 typedef struct busrpc_method_desc {
         const char *name;    /* D-Bus member name */
         const char *in_sig;  /* "ii" */

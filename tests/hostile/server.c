@@ -97,11 +97,11 @@ static int sk_fd(busrpc_call *call, busrpc_iter *args, const void *ops, void *se
 }
 
 static const busrpc_method_desc methods[] = {
-        { "Echo", "s", "s", sk_echo, 0 },
-        { "Big", "u", "ay", sk_big, 0 },
-        { "Peers", "", "u", sk_peers, 0 },
-        { "Hold", "", "u", sk_hold, 0 },
-        { "Fd", "h", "u", sk_fd, 0 },
+        { "Echo", "s", "s", sk_echo, 0, NULL, NULL, NULL },
+        { "Big", "u", "ay", sk_big, 0, NULL, NULL, NULL },
+        { "Peers", "", "u", sk_peers, 0, NULL, NULL, NULL },
+        { "Hold", "", "u", sk_hold, 0, NULL, NULL, NULL },
+        { "Fd", "h", "u", sk_fd, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface = {
         .name = "org.busrpc.Hostile",

@@ -218,28 +218,28 @@ static int get_missing(busrpc_iter *v, const void *ops, void *self, busrpc_error
 }
 
 static const busrpc_method_desc methods[] = {
-        { "Add", "ii", "i", sk_add, 0 },
-        { "Echo", "s", "s", sk_echo, 0 },
-        { "Defer", "u", "", sk_defer, 0 },
-        { "Fail", "", "", sk_fail, 0 },
-        { "NotImpl", "", "", sk_notimpl, 0 },
-        { "Whoami", "", "uu", sk_whoami, 0 },
-        { "Emit", "s", "", sk_emit, 0 },
-        { "Reset", "", "", sk_reset, BUSRPC_METHOD_NOREPLY },
-        { "Resets", "", "u", sk_resets, 0 },
-        { "Quit", "", "", sk_quit, 0 },
+        { "Add", "ii", "i", sk_add, 0, NULL, NULL, NULL },
+        { "Echo", "s", "s", sk_echo, 0, NULL, NULL, NULL },
+        { "Defer", "u", "", sk_defer, 0, NULL, NULL, NULL },
+        { "Fail", "", "", sk_fail, 0, NULL, NULL, NULL },
+        { "NotImpl", "", "", sk_notimpl, 0, NULL, NULL, NULL },
+        { "Whoami", "", "uu", sk_whoami, 0, NULL, NULL, NULL },
+        { "Emit", "s", "", sk_emit, 0, NULL, NULL, NULL },
+        { "Reset", "", "", sk_reset, BUSRPC_METHOD_NOREPLY, NULL, NULL, NULL },
+        { "Resets", "", "u", sk_resets, 0, NULL, NULL, NULL },
+        { "Quit", "", "", sk_quit, 0, NULL, NULL, NULL },
 };
 
 static const busrpc_property_desc properties[] = {
-        { "Name", "s", get_name, NULL, BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_CONST },
-        { "Count", "u", get_count, set_count, BUSRPC_PROP_READ | BUSRPC_PROP_WRITE },
-        { "Secret", "s", NULL, set_secret, BUSRPC_PROP_WRITE },
-        { "Missing", "s", get_missing, NULL, BUSRPC_PROP_READ },
-        { "Invalid", "u", get_count, NULL, BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_INVALIDATES },
+        { "Name", "s", get_name, NULL, BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_CONST, NULL, NULL, NULL },
+        { "Count", "u", get_count, set_count, BUSRPC_PROP_READ | BUSRPC_PROP_WRITE, NULL, NULL, NULL },
+        { "Secret", "s", NULL, set_secret, BUSRPC_PROP_WRITE, NULL, NULL, NULL },
+        { "Missing", "s", get_missing, NULL, BUSRPC_PROP_READ, NULL, NULL, NULL },
+        { "Invalid", "u", get_count, NULL, BUSRPC_PROP_READ | BUSRPC_PROP_EMITS_INVALIDATES, NULL, NULL, NULL },
 };
 
 static const busrpc_signal_desc signals[] = {
-        { "Tick", "s" },
+        { "Tick", "s", NULL },
 };
 
 static const busrpc_interface_desc test_iface = {
@@ -254,7 +254,7 @@ static const busrpc_interface_desc test_iface = {
 };
 
 static const busrpc_method_desc leaf_methods[] = {
-        { "Echo", "s", "s", sk_echo, 0 },
+        { "Echo", "s", "s", sk_echo, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc leaf_iface = {
         .name = "org.busrpc.Leaf",

@@ -12,7 +12,7 @@
 # fuzz/msgs/ (made by fuzz/mkseeds.py), the kept inputs fuzz/regress/*/
 # (each target runs all of them: they are all messages).
 fuzz_rt_targets = fuzz/fuzz-dispatch$(EXEEXT) fuzz/fuzz-variant$(EXEEXT) fuzz/fuzz-message$(EXEEXT) \
-	fuzz/fuzz-wire$(EXEEXT) fuzz/fuzz-marshal$(EXEEXT)
+	fuzz/fuzz-wire$(EXEEXT) fuzz/fuzz-marshal$(EXEEXT) fuzz/fuzz-transport$(EXEEXT)
 fuzz_rt_sources = $(filter %.c,$(libbusrpc_la_SOURCES))
 fuzz_rt_headers = $(filter %.h,$(libbusrpc_la_SOURCES)) include/busrpc/busrpc.h fuzz/fuzz-msg.h
 fuzz_rt_gen = fuzz/gen/fz.h fuzz/gen/fz-server.c
@@ -68,15 +68,26 @@ fuzz/fuzz-marshal$(EXEEXT): fuzz/fuzz-marshal.c tests/marshal-types.h $(fuzz_rt_
 	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime -I$(srcdir)/fuzz $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(filter %.c,$^) $(DBUS_LIBS); \
 	fi
+# fuzz/fuzz-transport: the transport's framing (runtime/transport.c) over a
+# socketpair, chunks and fds as the input says (kept inputs:
+# fuzz/regress/transport/, in its own record format).
+fuzz/fuzz-transport$(EXEEXT): fuzz/fuzz-transport.c $(fuzz_rt_sources) $(fuzz_rt_headers)
+	@if test -z "$(CLANG)"; then \
+	  echo "fuzz: clang not found (configure looks for it): $@ is not built" >&2; \
+	else \
+	  $(MKDIR_P) fuzz && echo "  CLANG    $@" && \
+	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(filter %.c,$^) $(DBUS_LIBS); \
+	fi
 check_SCRIPTS += $(fuzz_rt_targets)
 CLEANFILES += $(fuzz_rt_targets) $(fuzz_rt_gen) fuzz/gen/.stamp
 EXTRA_DIST += fuzz/local.mk fuzz/fuzz.idl fuzz/fuzz-msg.h fuzz/fuzz-dispatch.c fuzz/fuzz-variant.c fuzz/fuzz-message.c \
-	fuzz/fuzz-wire.c fuzz/fuzz-marshal.c fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
+	fuzz/fuzz-wire.c fuzz/fuzz-marshal.c fuzz/fuzz-transport.c fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
 
 # `make fuzz` (tests/xml.mk) runs these too, each for FUZZ_SECONDS.
 fuzz: fuzz-runtime
 fuzz-runtime: $(fuzz_rt_targets)
-	@for t in dispatch variant message wire marshal; do \
+	@for t in dispatch variant message wire marshal transport; do \
 	  $(MKDIR_P) fuzz/corpus-$$t || exit 1; \
 	  echo "fuzz: fuzz-$$t for $(FUZZ_SECONDS) s (corpus fuzz/corpus-$$t)"; \
 	  ASAN_OPTIONS=detect_leaks=1 ./fuzz/fuzz-$$t$(EXEEXT) -max_total_time=$(FUZZ_SECONDS) \
@@ -86,5 +97,5 @@ fuzz-runtime: $(fuzz_rt_targets)
 .PHONY: fuzz-runtime
 clean-fuzz: clean-fuzz-runtime
 clean-fuzz-runtime:
-	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message fuzz/corpus-wire fuzz/corpus-marshal
+	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message fuzz/corpus-wire fuzz/corpus-marshal fuzz/corpus-transport
 .PHONY: clean-fuzz-runtime

@@ -151,6 +151,8 @@ static int queue_fds(Transport *t, const int *fds, unsigned n, uint64_t chunk_st
 }
 
 static void drop_in_fds(Transport *t, unsigned n) {
+        if (!n)
+                return; /* in_fds may still be NULL: no arithmetic on it (UBSan, fuzz-transport) */
         memmove(t->in_fds, t->in_fds + n, (t->n_in_fds - n) * sizeof(*t->in_fds));
         t->n_in_fds -= n;
 }

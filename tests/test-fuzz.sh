@@ -9,6 +9,8 @@
 # verdict and values) each run every input kept under fuzz/regress/ once
 # (no fuzzing; each must run clean), then fuzz for 20 seconds from the seed
 # messages fuzz/msgs/. A crash found there is kept under fuzz/regress/<target>/.
+# fuzz-transport (the transport's framing over a socketpair) reads its own
+# record format: it runs only fuzz/regress/transport/ and fuzzes from there.
 . "$top_srcdir/tests/tap.sh"
 fuzzer=$top_builddir/fuzz/fuzz-idl
 [ -n "${CLANG:-}" ] || tap_bail "clang not found by configure: the fuzzer cannot be built"
@@ -55,17 +57,21 @@ else
 fi
 
 # The runtime's targets: kept inputs, then 20 s of fuzzing each.
-regress=$(ls "$top_srcdir"/fuzz/regress/*/* 2>/dev/null)
+regress=$(ls "$top_srcdir"/fuzz/regress/*/* 2>/dev/null | grep -v "/regress/transport/")
+regress_transport=$(ls "$top_srcdir"/fuzz/regress/transport/* 2>/dev/null)
+[ -n "$regress_transport" ] || tap_bail "no kept inputs under $top_srcdir/fuzz/regress/transport"
 [ -n "$regress" ] || tap_bail "no regression inputs under $top_srcdir/fuzz/regress"
 [ -d "$top_srcdir/fuzz/msgs" ] || tap_bail "no seed messages in $top_srcdir/fuzz/msgs"
-for t in dispatch variant message wire marshal; do
+for t in dispatch variant message wire marshal transport; do
+	kept=$regress seeds=$top_srcdir/fuzz/msgs
+	if [ $t = transport ]; then kept=$regress_transport seeds=$top_srcdir/fuzz/regress/transport; fi
 	fz=$top_builddir/fuzz/fuzz-$t
 	[ -x "$fz" ] || tap_bail "$fz not built (make fuzz/fuzz-$t)"
 	# shellcheck disable=SC2086 # one argument per file
-	ASAN_OPTIONS=detect_leaks=1 "$fz" $regress >"$tmp/log" 2>&1
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$fz" $kept >"$tmp/log" 2>&1
 	rc=$?
 	n=$(grep -c '^Running: ' "$tmp/log")
-	if [ $rc -eq 0 ] && [ "$n" -eq "$(echo "$regress" | wc -l)" ]; then
+	if [ $rc -eq 0 ] && [ "$n" -eq "$(echo "$kept" | wc -l)" ] && ! grep -q "runtime error:" "$tmp/log"; then
 		ok 0 "fuzz-$t runs the $n kept inputs clean"
 	else
 		ok 1 "fuzz-$t runs the kept inputs clean (exit $rc, $n run)"
@@ -75,7 +81,7 @@ for t in dispatch variant message wire marshal; do
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		"$fz" -max_total_time=20 -detect_leaks=1 -rss_limit_mb=2048 -timeout=10 \
 		-dict="$top_srcdir/fuzz/dbus.dict" -artifact_prefix="$tmp/art/" \
-		"$tmp/corpus-$t" "$top_srcdir/fuzz/msgs" >"$tmp/log" 2>&1
+		"$tmp/corpus-$t" "$seeds" >"$tmp/log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$tmp/log")
 	cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE *\(cov: [0-9]* ft: [0-9]*\).*/\1/p' "$tmp/log")

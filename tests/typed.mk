@@ -4,6 +4,9 @@
 # errors, ObjectManager client).
 TESTS += tests/test-typed
 check_PROGRAMS += tests/test-typed
+# tests/test-typed-valgrind.sh: the same under valgrind (errors, leaks, fds).
+TESTS += tests/test-typed-valgrind.sh
+EXTRA_DIST += tests/test-typed-valgrind.sh
 EXTRA_DIST += tests/gen/idl/player.idl tests/gen/golden/player.h tests/gen/golden/player-client.c \
 	tests/gen/golden/player-server.c
 typed_gen = tests/typed-gen/player.h tests/typed-gen/player-client.c tests/typed-gen/player-server.c

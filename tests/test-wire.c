@@ -164,7 +164,7 @@ static void write_seed(const char *name, const uint8_t *bytes, size_t n) {
 
         if (!dir)
                 return;
-        snprintf(path, sizeof(path), "%s/seed-%s", dir, name);
+        snprintf(path, sizeof(path), "%s/seed-%.56s", dir, name); /* tar (v7) keeps paths of 99 bytes */
         for (p = path + strlen(dir) + 1; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
                         *p = '_';

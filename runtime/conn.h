@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "busrpc-internal.h"
+#include "wire.h"
 
 /* The name a server answers as, to peers that said Hello. */
 #define SERVER_UNIQUE_NAME ":1.0"
@@ -51,11 +52,22 @@ typedef struct MatchRule MatchRule;       /* driver.c */
 typedef struct CredsEntry CredsEntry;     /* creds.c */
 typedef struct ReplyTable ReplyTable;     /* reply.c */
 typedef struct Registry Registry;         /* registry.h */
+typedef struct Transport Transport;       /* transport.h */
+typedef struct ShmPeer ShmPeer;           /* shm-pool.c */
 
 struct busrpc_conn {
         unsigned n_ref;
         ConnKind kind;
-        DBusConnection *dbus; /* NULL for CONN_SERVER */
+        /* The link: exactly one of @dbus (libdbus reads and writes the
+         * socket) and @tp (the fast path: busrpc does, transport.h) is set
+         * on a bus, client peer or served conn; neither on CONN_SERVER. */
+        DBusConnection *dbus;
+        Transport *tp;
+        /* Bumped whenever the link is replaced (reconnection): calls and
+         * subscriptions remember the generation they were made on, in
+         * place of the DBusConnection pointer they used to keep. */
+        uint32_t link_gen;
+        ShmPeer *shm; /* shm-pool.c's state for this conn; NULL until used */
         busrpc_loop *loop;
         DBusIo *io;                  /* the libdbus watches and timeouts on the loop */
         busrpc_source *dispatch_src; /* deferred: enabled while libdbus has data */
@@ -128,6 +140,56 @@ DBusConnection *conn_get_dbus(busrpc_conn *c);
 int conn_send(busrpc_conn *c, DBusMessage *m);
 /* True for a peer-to-peer connection (no bus driver). */
 bool conn_is_peer(busrpc_conn *c);
+
+/* ---- the link (conn.c): what every other file uses instead of calling
+ * dbus_connection_*() itself, the same on libdbus and on the fast path.
+ * Outside conn.c, reply.c and server.c (accepting) no file touches
+ * c->dbus or c->tp. ---- */
+
+/* Connected (a served peer: and authenticated). */
+bool conn_is_open(busrpc_conn *c);
+/* Whether unix fds can be sent (negotiated; never on tcp). */
+bool conn_can_pass_fds(busrpc_conn *c);
+/* Bytes queued toward the peer and not yet taken by the kernel. */
+size_t conn_outgoing_bytes(busrpc_conn *c);
+/* The socket (borrowed), -1 when there is none. */
+int conn_socket_fd(busrpc_conn *c);
+/* Close the link now (a hostile or broken peer), as if the peer hung up:
+ * its calls fail, a served peer is gone, a client conn is lost. */
+void conn_close_link(busrpc_conn *c);
+/**
+ * conn_call_sync() - send the call @m (borrowed) on @c and wait for its
+ * reply, on either link, without dispatching anything meanwhile (what is
+ * read is held and dispatched later, in order; inside a libdbus dispatch
+ * libdbus blocks, as reply_sync_must_block() says). @from: the sender the
+ * reply must come from (reply_expected_sender()), or NULL. Replaces every
+ * dbus_connection_send_with_reply_and_block(). Return: 0 and *@ret (a
+ * method return or an error reply: reply_check() tells), -ETIMEDOUT,
+ * -ECONNRESET, -ENOMEM; @err set on failure.
+ */
+int conn_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms, DBusMessage **ret,
+                   busrpc_error *err);
+/**
+ * conn_deliver() - one incoming message (not a reply that completed a
+ * call), through what libdbus's dispatch runs: the Peer interface's
+ * built-ins, conn_filter(), the signal subscriptions (signal_deliver()),
+ * UnknownObject for a call nobody took. Used for held messages and for
+ * everything the fast path converts to a DBusMessage.
+ */
+void conn_deliver(busrpc_conn *c, DBusMessage *m);
+/* The transport callbacks of every conn on the fast path (@userdata: the
+ * busrpc_conn). A reply completes its call (reply_handle_wire()); a method
+ * call goes to fast_dispatch_call() first (fastcall.h), the rest is
+ * converted (transport_to_dbus()) and given to conn_deliver(). On close:
+ * the calls in flight fail, then a served peer is gone
+ * (server_peer_gone()) and a client conn lost (conn_lost()). */
+int conn_transport_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata);
+void conn_transport_close(Transport *t, int error, void *userdata);
+/* Whether new connections take the fast path: the environment's
+ * BUSRPC_FAST_PATH ("0": libdbus reads and writes, "1": busrpc does),
+ * else the default (off until the whole suite passes on it). Unix sockets
+ * only: tcp stays on libdbus. */
+bool conn_fast_path_wanted(void);
 
 /* reconnect.c */
 /* The local Disconnected signal of a bus or client peer conn was dispatched. */

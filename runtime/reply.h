@@ -13,14 +13,30 @@
 
 #include <stdint.h>
 #include "loop.h"
+#include "wire.h"
 
 #define REPLY_NO_DEADLINE UINT64_MAX
 #define REPLY_SIG_INLINE 16
 
+/**
+ * ReplyWireFn - the reply of a call made on the fast path, read in place
+ * (still in the transport's buffer: valid until the function returns).
+ * @m is a method return or an error from the expected sender with the
+ * call's reply serial; @fds as TransportMsgFn (take one by writing -1).
+ * For an async call reply.c then drops the table's reference (the
+ * function completed the call itself: callback run, @pd->done set).
+ * Return: 0, or -errno with @err set (sync calls return it).
+ */
+typedef int (*ReplyWireFn)(busrpc_pending *pd, const WireMsg *m, int *fds, unsigned n_fds, void *userdata,
+                           busrpc_error *err);
+
 struct busrpc_pending {
         unsigned n_ref;
         busrpc_conn *conn;  /* a reference: the loop keeps serving it until we complete */
-        DBusConnection *dc; /* borrowed: the table empties before a DBusConnection goes */
+        DBusConnection *dc; /* borrowed (libdbus link; to be replaced by link_gen) */
+        uint32_t link_gen;  /* the conn's link the call went out on (conn.h) */
+        ReplyWireFn on_wire; /* set: the reply goes here on the fast path, not through cb */
+        void *wire_userdata;
         uint32_t serial;
         bool done;
         bool in_table;
@@ -46,6 +62,26 @@ void reply_conn_free(busrpc_conn *c);
 /* Send @m (borrowed) on @dc, the DBusConnection of @c, and enter @pd in
  * @c's table (the table takes over the caller's reference to @pd). */
 int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeout_ms, busrpc_pending *pd);
+/**
+ * reply_register_serial() - enter @pd for a call the caller queued itself
+ * on the fast path (transport_send*() on c->tp, numbered with
+ * transport_next_serial()); as reply_register() otherwise. @pd->on_wire
+ * may be set: the reply then goes there, read in place.
+ */
+int reply_register_serial(busrpc_conn *c, uint32_t serial, int timeout_ms, busrpc_pending *pd);
+/**
+ * reply_wait_wire() - wait on the fast path of @c for the reply to
+ * @serial (a call the caller queued itself) from @from (NULL: any) and
+ * hand it to @fn in place; nothing else is dispatched meanwhile (held, as
+ * reply_call_sync()). @pd is NULL for @fn. Return: what @fn returned,
+ * -ETIMEDOUT, -ECONNRESET, -ENOMEM; @err set on failure.
+ */
+int reply_wait_wire(busrpc_conn *c, uint32_t serial, const char *from, int timeout_ms, ReplyWireFn fn,
+                    void *userdata, busrpc_error *err);
+/* A reply arrived on the fast path of @c: complete its call if ours
+ * (on_wire in place, else converted and through pending_complete()).
+ * Return: true when it was ours. */
+bool reply_handle_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 /* Take @pd out of its table (no callback). */
 void reply_unregister(busrpc_pending *pd);
 /* Send @m (borrowed) on @dc and wait for its reply without dispatching

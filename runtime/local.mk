@@ -17,7 +17,8 @@ libbusrpc_data_sources = \
 	runtime/reply.c runtime/reply.h
 # The marshaller: values by type descriptor, calling and serving by descriptor.
 libbusrpc_marshal_sources = \
-	runtime/marshal.c runtime/marshal-check.c runtime/marshal.h runtime/invoke.c
+	runtime/marshal.c runtime/marshal-check.c runtime/marshal.h runtime/invoke.c \
+	runtime/fastcall.c runtime/fastcall.h
 libbusrpc_la_SOURCES = \
 	$(libbusrpc_marshal_sources) \
 	runtime/busrpc-internal.h \

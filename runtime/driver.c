@@ -625,6 +625,8 @@ DBusHandlerResult driver_handle(busrpc_conn *peer, DBusMessage *m) {
                 /* As dbus-daemon: the monitor loses its unique name. */
                 if (peer->said_hello)
                         send_name_lost(peer);
+                if (!peer->monitor && peer->server)
+                        peer->server->n_monitors++;
                 peer->monitor = true;
         }
         busrpc_conn_unref(peer);

@@ -59,6 +59,8 @@ void server_peer_gone(busrpc_conn *c) {
                 s->n_authed--;
         else
                 s->n_unauth--;
+        if (c->monitor)
+                s->n_monitors--;
         if (c->auth_timer)
                 c->auth_timer = busrpc_source_release(c->auth_timer);
         driver_free_matches(c);
@@ -512,6 +514,10 @@ BUSRPC_EXPORT unsigned busrpc_server_count_peers(busrpc_server *s) {
 
 busrpc_conn *server_get_conn(busrpc_server *s) {
         return s->conn;
+}
+
+bool server_has_monitors(busrpc_server *s) {
+        return s && s->n_monitors > 0;
 }
 
 Registry **server_registry_slot(busrpc_server *s) {

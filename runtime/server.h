@@ -40,6 +40,7 @@ struct busrpc_server {
         unsigned n_peers;   /* n_unauth + n_authed */
         unsigned n_unauth;
         unsigned n_authed;
+        unsigned n_monitors; /* peers that called BecomeMonitor, still here */
         unsigned next_id;
 
         /* the listening sockets: our own watches, so a failed accept
@@ -65,6 +66,10 @@ int server_broadcast(busrpc_server *s, DBusMessage *m);
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);
 void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m);
 busrpc_conn *server_get_conn(busrpc_server *s);
+/* Whether a monitor is attached: then every message must pass through the
+ * DBusMessage path (server_monitor_incoming/outgoing), so the fast
+ * dispatch (fastcall.c) must not serve it in place. */
+bool server_has_monitors(busrpc_server *s);
 Registry **server_registry_slot(busrpc_server *s);
 busrpc_conn *server_first_peer(busrpc_server *s);
 char *server_get_id(busrpc_server *s); /* dbus_free() */

@@ -36,7 +36,7 @@
 #define PEER_PING_TIMEOUT_MS 25000
 /* How long a flush may wait for a peer to read (libdbus's own flush waits
  * forever: a peer that stops reading would hang us at exit). A server's
- * peers share one deadline instead (busrpc_server_limits.shutdown_timeout_ms). */
+ * peers share one deadline instead (busrpc_server_limits.shutdown_timeout_usec). */
 #define FLUSH_TIMEOUT_MS 5000
 
 typedef enum ConnKind {
@@ -54,6 +54,7 @@ typedef struct ReplyTable ReplyTable;     /* reply.c */
 typedef struct Registry Registry;         /* registry.h */
 typedef struct Transport Transport;       /* transport.h */
 typedef struct ShmPeer ShmPeer;           /* shm-pool.c */
+typedef struct SyncWait SyncWait;         /* reply.c */
 
 struct busrpc_conn {
         unsigned n_ref;
@@ -81,7 +82,7 @@ struct busrpc_conn {
         char *address; /* resolved; bus and client peer conns */
         busrpc_conn_event_fn event_cb;
         void *event_userdata;
-        unsigned reconnect_ms; /* 0: no reconnection */
+        uint64_t reconnect_usec; /* 0: no reconnection; BUSRPC_TIMEOUT_INFINITE: no end */
         busrpc_source *lost_timer; /* deferred loss handling, then retries */
         uint64_t lost_at;          /* usec, loop_now_usec() */
         unsigned retry_ms;
@@ -98,6 +99,7 @@ struct busrpc_conn {
          * until the first call */
         ReplyTable *replies;
         unsigned in_dispatch; /* inside dbus_connection_dispatch() (reply.c) */
+        SyncWait *sync_wait;  /* the innermost sync wait on the fast path (reply.c) */
 
         /* caller credentials cache (bus conns) */
         CredsEntry *creds;
@@ -185,6 +187,10 @@ void conn_deliver(busrpc_conn *c, DBusMessage *m);
  * (server_peer_gone()) and a client conn lost (conn_lost()). */
 int conn_transport_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata);
 void conn_transport_close(Transport *t, int error, void *userdata);
+/* What conn_transport_msg() does with a message nobody waits for (also
+ * for one held by a sync wait, later): a reply completes its call, a call
+ * goes to fast_dispatch_call() first, the rest through conn_deliver(). */
+int conn_dispatch_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 /* Whether new connections take the fast path: the environment's
  * BUSRPC_FAST_PATH ("0": libdbus reads and writes, "1": busrpc does),
  * else the default (off until the whole suite passes on it). Unix sockets
@@ -196,6 +202,8 @@ bool conn_fast_path_wanted(void);
 void conn_lost(busrpc_conn *c);
 void conn_lost_free(busrpc_conn *c);
 void conn_lost_moved(busrpc_conn *c); /* after conn_set_loop() */
-/* conn.c, for reconnect.c */
-int conn_open_dbus(busrpc_conn *c, DBusConnection **ret); /* c->address, c->kind */
-int conn_swap_dbus(busrpc_conn *c, DBusConnection *dc);  /* consumes @dc */
+/* conn.c, for reconnect.c: a new link of the same kind to c->address in
+ * place of the lost one (libdbus or the fast path, as conn_fast_path_wanted()
+ * says now), c->link_gen bumped, the subscriptions' match rules added
+ * again; the old link stays when this fails. Return: 0, -errno. */
+int conn_relink(busrpc_conn *c);

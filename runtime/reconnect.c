@@ -7,9 +7,10 @@
  * not in libdbus, so the objects are served again as they were.
  *
  * The loss is seen in the filter, while libdbus dispatches the local
- * Disconnected signal; it is handled from a timer, after that dispatch has
- * finished (the pending-call lists complete their calls in the same
- * dispatch), so the DBusConnection is never swapped under libdbus's feet. */
+ * Disconnected signal, or in the transport's close callback on the fast
+ * path; it is handled from a timer, after that dispatch or read has
+ * finished (the calls in flight complete first), so the link is never
+ * swapped under libdbus's or the transport's feet. */
 #include <stdlib.h>
 #include "conn.h"
 #include "loop.h"
@@ -38,12 +39,8 @@ static int arm(busrpc_conn *c, unsigned ms) {
 }
 
 static int try_reconnect(busrpc_conn *c) {
-        DBusConnection *dc;
-        int r = conn_open_dbus(c, &dc);
+        int r = conn_relink(c);
 
-        if (r < 0)
-                return r;
-        r = conn_swap_dbus(c, dc);
         if (r < 0)
                 return r;
         c->lost = false;
@@ -60,7 +57,7 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
         /* One-shot: gone once it ran; arm() makes the next one if any. */
         c->lost_timer = busrpc_source_release(s);
         busrpc_conn_ref(c);
-        if (!c->reconnect_ms || !c->address) {
+        if (!c->reconnect_usec || !c->address) {
                 give_up(c, -ECONNRESET);
                 goto out;
         }
@@ -75,7 +72,7 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
                 emit(c, BUSRPC_CONN_RECONNECTED, 0);
                 goto out;
         }
-        if (loop_now_usec() - c->lost_at >= (uint64_t)c->reconnect_ms * 1000u) {
+        if (loop_now_usec() - c->lost_at >= c->reconnect_usec) {
                 give_up(c, r);
                 goto out;
         }
@@ -120,8 +117,8 @@ BUSRPC_EXPORT int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, 
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_conn_set_reconnect(busrpc_conn *c, unsigned timeout_ms) {
+BUSRPC_EXPORT int busrpc_conn_set_reconnect(busrpc_conn *c, uint64_t timeout_usec) {
         return_if_fail(c && (c->kind == CONN_BUS || c->kind == CONN_PEER), -EINVAL);
-        c->reconnect_ms = timeout_ms;
+        c->reconnect_usec = timeout_usec;
         return 0;
 }

@@ -8,25 +8,64 @@
  * (every timer of the process in one place, O(log n) to arm and disarm,
  * no allocation per call).
  *
- * A sync call reads with dbus_connection_read_write() and takes messages
- * with dbus_connection_pop_message(): its reply is returned, everything
- * else is held, in order, and dispatched by the loop before anything
- * libdbus still queues (conn_dispatch()). Held messages go through what
- * libdbus's dispatch would have run: the Peer interface, the connection's
- * filter, the signal subscriptions, UnknownObject for a call nobody took.
- * Inside a libdbus dispatch of the same connection popping would deadlock
- * (libdbus holds its dispatch lock while filters run): there a sync call
- * blocks in libdbus as before (reply_sync_must_block()).
+ * A call is keyed by its serial and by the link it went out on
+ * (c->link_gen): a reply read on a later link (after a reconnection) never
+ * completes a call of an earlier one.
+ *
+ * A sync call on libdbus reads with dbus_connection_read_write() and takes
+ * messages with dbus_connection_pop_message(): its reply is returned,
+ * everything else is held, in order, and dispatched by the loop before
+ * anything libdbus still queues (conn_dispatch()). Held messages go
+ * through conn_deliver(). Inside a libdbus dispatch of the same connection
+ * popping would deadlock (libdbus holds its dispatch lock while filters
+ * run): there a sync call blocks in libdbus as before
+ * (reply_sync_must_block()).
+ *
+ * On the fast path a sync call flushes, polls the socket and reads with
+ * transport_read(), also from inside a message callback of the same
+ * transport (transport.c allows that nested read). Waits nest: each is a
+ * SyncWait on the conn's stack, and a reply completes whichever wait it
+ * answers (only noted: the outer caller returns later). While a wait runs,
+ * or while anything is held, every other message read is held (its bytes
+ * copied, its fds taken) and dispatched later, in order, by the conn's
+ * deferred source; in the common case (no wait) nothing is copied.
  */
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "reply.h"
 #include "conn.h"
-#include "subscription.h"
+#include "error-map.h"
+#include "transport.h"
 
 #define TABLE_MIN_BUCKETS 16u
+
+/* A message read while a sync call waited: a DBusMessage (libdbus), or the
+ * bytes and fds the transport read (the fast path). */
+typedef struct HeldMsg {
+        DBusMessage *dm;
+        uint8_t *bytes;
+        uint32_t len;
+        unsigned n_fds;
+        int *fds;
+} HeldMsg;
+
+/* A sync wait on the fast path (conn.h: c->sync_wait, innermost first). */
+struct SyncWait {
+        SyncWait *prev;
+        uint32_t serial;
+        uint32_t link_gen;
+        const char *from;
+        ReplyWireFn fn; /* NULL: the reply is converted into @reply */
+        void *userdata;
+        busrpc_error *err;
+        DBusMessage *reply;
+        int r;
+        bool done;
+};
 
 struct ReplyTable {
         busrpc_pending **buckets;
@@ -34,7 +73,7 @@ struct ReplyTable {
         unsigned n;
         busrpc_pending *all_head, *all_tail;
         /* messages held back by a sync wait, oldest at held[held_head] */
-        DBusMessage **held;
+        HeldMsg *held;
         unsigned held_head, held_n, held_cap;
 };
 
@@ -98,16 +137,10 @@ static void deadline_fire(LoopTimer *lt);
 
 /* ---- entering and leaving the table ---- */
 
-int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeout_ms, busrpc_pending *pd) {
-        ReplyTable *t = table_get(c);
-        dbus_uint32_t serial = 0;
+static void table_insert(busrpc_conn *c, ReplyTable *t, uint32_t serial, int timeout_ms, busrpc_pending *pd) {
         busrpc_pending **b;
 
-        if (!t || table_reserve(t) < 0)
-                return -ENOMEM;
-        if (!dbus_connection_send(dc, m, &serial))
-                return -ENOMEM;
-        pd->dc = dc;
+        pd->link_gen = c->link_gen;
         pd->serial = serial;
         pd->in_table = true;
         b = &t->buckets[serial & (t->n_buckets - 1)];
@@ -124,8 +157,44 @@ int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeo
         loop_timer_init(&pd->timer, deadline_fire);
         /* Without room in the heap the call goes without a deadline rather
          * than unsent: it still completes on a reply or on a hangup. */
-        if (timeout_ms != BUSRPC_TIMEOUT_INFINITE && c->loop)
+        if (timeout_ms != DBUS_TIMEOUT_INFINITE && c->loop)
                 (void)loop_timer_arm(c->loop, &pd->timer, loop_now_usec() + (uint64_t)timeout_ms * 1000u);
+}
+
+/* Send @m on whichever link @c has; its serial in *@ret_serial. */
+static int link_send(busrpc_conn *c, DBusMessage *m, uint32_t *ret_serial) {
+        dbus_uint32_t serial = 0;
+
+        if (c->tp)
+                return transport_send_dbus(c->tp, m, ret_serial);
+        if (!c->dbus)
+                return -ENOTCONN;
+        if (!dbus_connection_send(c->dbus, m, &serial))
+                return -ENOMEM;
+        *ret_serial = serial;
+        return 0;
+}
+
+int reply_register(busrpc_conn *c, DBusMessage *m, int timeout_ms, busrpc_pending *pd) {
+        ReplyTable *t = table_get(c);
+        uint32_t serial = 0;
+        int r;
+
+        if (!t || table_reserve(t) < 0)
+                return -ENOMEM;
+        r = link_send(c, m, &serial);
+        if (r < 0)
+                return r;
+        table_insert(c, t, serial, timeout_ms, pd);
+        return 0;
+}
+
+int reply_register_serial(busrpc_conn *c, uint32_t serial, int timeout_ms, busrpc_pending *pd) {
+        ReplyTable *t = table_get(c);
+
+        if (!t || table_reserve(t) < 0)
+                return -ENOMEM;
+        table_insert(c, t, serial, timeout_ms, pd);
         return 0;
 }
 
@@ -189,24 +258,84 @@ static bool is_reply(DBusMessage *m, uint32_t serial, const char *from) {
         return !from || dbus_message_has_sender(m, from) || dbus_message_has_sender(m, DRIVER_NAME);
 }
 
-DBusHandlerResult reply_handle(busrpc_conn *c, DBusConnection *dc, DBusMessage *m) {
+static bool wire_is_reply(const WireMsg *m, uint32_t serial, const char *from) {
+        if (m->type != WIRE_METHOD_RETURN && m->type != WIRE_ERROR)
+                return false;
+        if (m->reply_serial != serial)
+                return false;
+        return !from ||
+               (m->sender && (strcmp(m->sender, from) == 0 || strcmp(m->sender, DRIVER_NAME) == 0));
+}
+
+/* The call in the table a reply answers, if any (on the link it went out on). */
+static busrpc_pending *find_call(busrpc_conn *c, uint32_t reply_serial) {
         ReplyTable *t = c->replies;
         busrpc_pending *pd;
-        busrpc_error err = BUSRPC_ERROR_INIT;
 
         if (!t || t->n == 0)
-                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
-        pd = table_find(t, dbus_message_get_reply_serial(m));
+                return NULL;
+        pd = table_find(t, reply_serial);
+        return pd && pd->link_gen == c->link_gen ? pd : NULL;
+}
+
+DBusHandlerResult reply_handle(busrpc_conn *c, DBusMessage *m) {
+        busrpc_pending *pd = find_call(c, dbus_message_get_reply_serial(m));
+        busrpc_error err = BUSRPC_ERROR_INIT;
+
         /* Unknown, already timed out or cancelled, or forged: not ours. */
-        if (!pd || pd->dc != dc || !is_reply(m, pd->serial, pd->from))
+        if (!pd || !is_reply(m, pd->serial, pd->from))
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
         reply_unregister(pd);
-        pending_complete(pd, m, 0, &err);
+        if (pd->on_wire) {
+                /* A wire-level call whose reply came as a DBusMessage (held
+                 * on libdbus, or copied for monitors): back to bytes. */
+                char *bytes = NULL;
+                int len = 0;
+                WireMsg wm;
+
+                if (dbus_message_contains_unix_fds(m) || !dbus_message_marshal(m, &bytes, &len) ||
+                    wire_message_parse(&wm, (const uint8_t *)bytes, (size_t)len, 0, NULL) < 0) {
+                        (void)busrpc_error_set(&err, BUSRPC_ERROR_FAILED, "Reply could not be read");
+                        pending_complete(pd, NULL, -EBADMSG, &err);
+                } else {
+                        (void)pd->on_wire(pd, &wm, NULL, 0, pd->wire_userdata, &err);
+                        busrpc_pending_unref(pd); /* the table's */
+                }
+                dbus_free(bytes);
+        } else {
+                pending_complete(pd, m, 0, &err);
+        }
         busrpc_error_clear(&err);
         return DBUS_HANDLER_RESULT_HANDLED;
 }
 
-void reply_fail_all(busrpc_conn *c, DBusConnection *dc) {
+bool reply_handle_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) {
+        busrpc_pending *pd = find_call(c, m->reply_serial);
+        busrpc_error err = BUSRPC_ERROR_INIT;
+
+        if (!pd || !wire_is_reply(m, pd->serial, pd->from))
+                return false;
+        reply_unregister(pd);
+        if (pd->on_wire) {
+                (void)pd->on_wire(pd, m, fds, n_fds, pd->wire_userdata, &err);
+                busrpc_pending_unref(pd); /* the table's: the function completed the call */
+        } else {
+                DBusMessage *dm = NULL;
+                int r = transport_to_dbus(m, fds, n_fds, &dm);
+
+                if (r < 0) {
+                        (void)busrpc_error_set_errno(&err, -r);
+                        pending_complete(pd, NULL, r, &err);
+                } else {
+                        pending_complete(pd, dm, 0, &err);
+                        dbus_message_unref(dm);
+                }
+        }
+        busrpc_error_clear(&err);
+        return true;
+}
+
+void reply_fail_all(busrpc_conn *c) {
         ReplyTable *t = c->replies;
         busrpc_pending *pd;
 
@@ -218,7 +347,7 @@ void reply_fail_all(busrpc_conn *c, DBusConnection *dc) {
         for (;;) {
                 busrpc_error err = BUSRPC_ERROR_INIT;
 
-                for (pd = t->all_head; pd && pd->dc != dc; pd = pd->all_next)
+                for (pd = t->all_head; pd && pd->link_gen != c->link_gen; pd = pd->all_next)
                         ;
                 if (!pd)
                         break;
@@ -233,7 +362,7 @@ void reply_fail_all(busrpc_conn *c, DBusConnection *dc) {
 /* ---- held messages ---- */
 
 static int held_reserve(ReplyTable *t) {
-        DBusMessage **h;
+        HeldMsg *h;
         unsigned cap;
 
         if (t->held_head + t->held_n < t->held_cap)
@@ -252,78 +381,78 @@ static int held_reserve(ReplyTable *t) {
         return 0;
 }
 
-static DBusMessage *held_pop(ReplyTable *t) {
-        DBusMessage *m;
-
+static bool held_pop(ReplyTable *t, HeldMsg *ret) {
         if (!t || t->held_n == 0)
-                return NULL;
-        m = t->held[t->held_head++];
+                return false;
+        *ret = t->held[t->held_head++];
         if (--t->held_n == 0)
                 t->held_head = 0;
-        return m;
+        return true;
 }
 
-/* What libdbus answers on org.freedesktop.DBus.Peer before any filter. */
-static void peer_builtin(busrpc_conn *c, DBusMessage *m) {
-        DBusMessage *reply = NULL;
+static void held_clear(HeldMsg *h) {
+        if (h->dm)
+                dbus_message_unref(h->dm);
+        for (unsigned i = 0; i < h->n_fds; i++)
+                if (h->fds[i] >= 0)
+                        close(h->fds[i]);
+        free(h->fds);
+        free(h->bytes);
+}
 
-        if (dbus_message_has_member(m, "Ping")) {
-                reply = dbus_message_new_method_return(m);
-        } else if (dbus_message_has_member(m, "GetMachineId")) {
-                DBusError de = DBUS_ERROR_INIT;
-                char *id = dbus_try_get_local_machine_id(&de);
+unsigned reply_held_count(busrpc_conn *c) {
+        return c->replies ? c->replies->held_n : 0;
+}
 
-                if (id) {
-                        reply = dbus_message_new_method_return(m);
-                        if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &id, DBUS_TYPE_INVALID)) {
-                                dbus_message_unref(reply);
-                                reply = NULL;
-                        }
-                        dbus_free(id);
-                } else {
-                        reply = dbus_message_new_error(m, de.name, de.message);
-                        dbus_error_free(&de);
-                }
+int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) {
+        ReplyTable *t = table_get(c);
+        HeldMsg h = { 0 };
+
+        if (!t || held_reserve(t) < 0)
+                return -ENOMEM;
+        h.bytes = malloc(m->size);
+        if (!h.bytes || (n_fds && !(h.fds = malloc(n_fds * sizeof(*h.fds))))) {
+                free(h.bytes);
+                return -ENOMEM;
+        }
+        memcpy(h.bytes, m->data, m->size);
+        h.len = m->size;
+        for (unsigned i = 0; i < n_fds; i++) { /* taken from the transport */
+                h.fds[i] = fds[i];
+                fds[i] = -1;
+        }
+        h.n_fds = n_fds;
+        t->held[t->held_head + t->held_n++] = h;
+        conn_schedule_dispatch(c);
+        return 0;
+}
+
+/* One held message, through what its link would have run. */
+static void held_run(busrpc_conn *c, HeldMsg *h) {
+        if (h->dm) {
+                conn_deliver(c, h->dm);
         } else {
-                reply = dbus_message_new_error(m, DBUS_ERROR_UNKNOWN_METHOD,
-                                               "Unknown method invoked on org.freedesktop.DBus.Peer interface");
-        }
-        if (reply)
-                (void)conn_send_reply(c, reply);
-}
+                WireMsg wm;
 
-/* A held message, through what libdbus's dispatch would have run. */
-static void held_deliver(busrpc_conn *c, DBusMessage *m) {
-        DBusConnection *dc = c->dbus;
-        int type = dbus_message_get_type(m);
-
-        if (type == DBUS_MESSAGE_TYPE_METHOD_CALL && dbus_message_has_interface(m, DBUS_INTERFACE_PEER)) {
-                peer_builtin(c, m);
-                return;
+                /* Valid when read; parsed again where it now lies. */
+                if (wire_message_parse(&wm, h->bytes, h->len, h->n_fds, NULL) >= 0)
+                        (void)conn_dispatch_wire(c, &wm, h->fds, h->n_fds);
         }
-        if (conn_filter(dc, m, c) != DBUS_HANDLER_RESULT_NOT_YET_HANDLED)
-                return;
-        if (type == DBUS_MESSAGE_TYPE_SIGNAL) {
-                signal_deliver(dc, m);
-                return;
-        }
-        if (type == DBUS_MESSAGE_TYPE_METHOD_CALL && !dbus_message_get_no_reply(m))
-                (void)conn_send_error(c, m, DBUS_ERROR_UNKNOWN_OBJECT, "No object at '%s'",
-                                      dbus_message_get_path(m));
+        held_clear(h);
 }
 
 DBusDispatchStatus conn_dispatch(busrpc_conn *c) {
-        ReplyTable *t = c->replies;
-        DBusMessage *m = held_pop(t);
+        HeldMsg h;
         DBusDispatchStatus st;
 
-        if (m) {
-                held_deliver(c, m);
-                dbus_message_unref(m);
+        if (held_pop(c->replies, &h)) {
+                held_run(c, &h);
                 if (c->replies && c->replies->held_n > 0)
                         return DBUS_DISPATCH_DATA_REMAINS;
                 return c->dbus ? dbus_connection_get_dispatch_status(c->dbus) : DBUS_DISPATCH_COMPLETE;
         }
+        if (!c->dbus)
+                return DBUS_DISPATCH_COMPLETE;
         c->in_dispatch++;
         st = dbus_connection_dispatch(c->dbus);
         c->in_dispatch--;
@@ -333,14 +462,31 @@ DBusDispatchStatus conn_dispatch(busrpc_conn *c) {
 /* ---- sync calls ---- */
 
 bool reply_sync_must_block(busrpc_conn *c) {
-        return c->in_dispatch > 0;
+        return c->dbus && c->in_dispatch > 0;
 }
 
-int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const char *from, int timeout_ms,
-                    DBusMessage **ret, busrpc_error *err) {
+static int set_disconnected(busrpc_error *err) {
+        (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
+        return -ECONNRESET;
+}
+
+static int set_no_reply(busrpc_error *err) {
+        (void)busrpc_error_set(err, BUSRPC_ERROR_NO_REPLY, "No reply within the call's timeout");
+        return -ETIMEDOUT;
+}
+
+static uint64_t deadline_of(int timeout_ms) {
+        if (timeout_ms == DBUS_TIMEOUT_INFINITE)
+                return REPLY_NO_DEADLINE;
+        return loop_now_usec() + (uint64_t)timeout_ms * 1000u;
+}
+
+static int libdbus_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms,
+                             DBusMessage **ret, busrpc_error *err) {
+        DBusConnection *dc = c->dbus;
         ReplyTable *t = table_get(c);
         dbus_uint32_t serial = 0;
-        uint64_t deadline = REPLY_NO_DEADLINE;
+        uint64_t deadline = deadline_of(timeout_ms);
         bool have_read = false;
         int r;
 
@@ -348,8 +494,6 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                 return busrpc_error_set_errno(err, ENOMEM);
         if (!dbus_connection_send(dc, m, &serial))
                 return busrpc_error_set_errno(err, ENOMEM);
-        if (timeout_ms != BUSRPC_TIMEOUT_INFINITE)
-                deadline = loop_now_usec() + (uint64_t)timeout_ms * 1000u;
         for (;;) {
                 DBusMessage *got;
                 uint64_t now;
@@ -368,18 +512,15 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                                 r = 0;
                                 break;
                         }
-                        t->held[t->held_head + t->held_n++] = got;
+                        t->held[t->held_head + t->held_n++] = (HeldMsg){ .dm = got };
                         if (dbus_message_is_signal(got, DBUS_INTERFACE_LOCAL, "Disconnected")) {
-                                (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED,
-                                                       "Connection closed before the reply");
-                                r = -ECONNRESET;
+                                r = set_disconnected(err);
                                 break;
                         }
                         continue;
                 }
                 if (!dbus_connection_get_is_connected(dc)) {
-                        (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
-                        r = -ECONNRESET;
+                        r = set_disconnected(err);
                         break;
                 }
                 now = loop_now_usec();
@@ -387,9 +528,7 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
                         uint64_t ms;
 
                         if (now >= deadline) {
-                                (void)busrpc_error_set(err, BUSRPC_ERROR_NO_REPLY,
-                                                       "No reply within the call's timeout");
-                                r = -ETIMEDOUT;
+                                r = set_no_reply(err);
                                 break;
                         }
                         ms = (deadline - now + 999) / 1000;
@@ -402,6 +541,113 @@ int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const ch
         if (t->held_n > 0)
                 conn_schedule_dispatch(c);
         return r;
+}
+
+bool reply_sync_take(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) {
+        for (SyncWait *w = c->sync_wait; w; w = w->prev) {
+                if (w->done || w->link_gen != c->link_gen || !wire_is_reply(m, w->serial, w->from))
+                        continue;
+                w->done = true;
+                if (w->fn) {
+                        w->r = w->fn(NULL, m, fds, n_fds, w->userdata, w->err);
+                } else {
+                        int r = transport_to_dbus(m, fds, n_fds, &w->reply);
+
+                        w->r = r < 0 ? busrpc_error_set_errno(w->err, -r) : 0;
+                }
+                return true;
+        }
+        return false;
+}
+
+/* Wait on the fast path until @w is answered, the deadline passes or the
+ * link closes. Nothing is dispatched meanwhile: conn_transport_msg() holds
+ * what is not a sync wait's reply. */
+static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
+        Transport *tp = c->tp;
+        int r;
+
+        w->prev = c->sync_wait;
+        w->link_gen = c->link_gen;
+        c->sync_wait = w;
+        busrpc_conn_ref(c);
+        for (;;) {
+                struct pollfd pfd;
+                int flushed, wait_ms = -1;
+
+                flushed = transport_flush(tp);
+                r = transport_read(tp);
+                if (w->done) {
+                        r = w->r;
+                        break;
+                }
+                if (!transport_is_open(tp) || (r < 0 && r != -EAGAIN) ||
+                    (flushed < 0 && flushed != -EAGAIN)) {
+                        r = set_disconnected(w->err);
+                        break;
+                }
+                if (deadline != REPLY_NO_DEADLINE) {
+                        uint64_t now = loop_now_usec(), ms;
+
+                        if (now >= deadline) {
+                                r = set_no_reply(w->err);
+                                break;
+                        }
+                        ms = (deadline - now + 999) / 1000;
+                        wait_ms = ms > INT_MAX ? INT_MAX : (int)ms;
+                }
+                pfd.fd = transport_fd(tp);
+                pfd.events = POLLIN | (transport_outgoing_bytes(tp) ? POLLOUT : 0);
+                pfd.revents = 0;
+                if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
+                        r = busrpc_error_set_errno(w->err, errno);
+                        break;
+                }
+        }
+        c->sync_wait = w->prev;
+        /* What was held goes out through the loop, before anything newer. */
+        if (reply_held_count(c) > 0)
+                conn_schedule_dispatch(c);
+        busrpc_conn_unref(c);
+        return r;
+}
+
+static int fast_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms, DBusMessage **ret,
+                          busrpc_error *err) {
+        SyncWait w = { .from = from, .err = err };
+        int r;
+
+        if (!transport_is_open(c->tp))
+                return set_disconnected(err);
+        r = transport_send_dbus(c->tp, m, &w.serial);
+        if (r < 0)
+                return r == -ENOTCONN ? set_disconnected(err) : busrpc_error_set_errno(err, -r);
+        r = fast_wait(c, &w, deadline_of(timeout_ms));
+        if (r < 0) {
+                if (w.reply)
+                        dbus_message_unref(w.reply);
+                return r;
+        }
+        *ret = w.reply;
+        return 0;
+}
+
+int reply_call_sync(busrpc_conn *c, DBusConnection *dc_unused, DBusMessage *m, const char *from, int timeout_ms,
+                    DBusMessage **ret, busrpc_error *err) {
+        if (c->tp)
+                return fast_call_sync(c, m, from, timeout_ms, ret, err);
+        if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))
+                return set_disconnected(err);
+        return libdbus_call_sync(c, m, from, timeout_ms, ret, err);
+}
+
+int reply_wait_wire(busrpc_conn *c, uint32_t serial, const char *from, int timeout_ms, ReplyWireFn fn,
+                    void *userdata, busrpc_error *err) {
+        SyncWait w = { .serial = serial, .from = from, .fn = fn, .userdata = userdata, .err = err };
+
+        if (!c->tp || !fn)
+                return busrpc_error_set_errno(err, EINVAL);
+        return fast_wait(c, &w, deadline_of(timeout_ms));
 }
 
 /* ---- the connection's life ---- */
@@ -420,13 +666,13 @@ void reply_conn_moved(busrpc_conn *c) {
 
 void reply_conn_free(busrpc_conn *c) {
         ReplyTable *t = c->replies;
-        DBusMessage *m;
+        HeldMsg h;
 
         if (!t)
                 return;
         /* Every call holds a reference to @c: none is left here. */
-        while ((m = held_pop(t)))
-                dbus_message_unref(m);
+        while (held_pop(t, &h))
+                held_clear(&h);
         free(t->held);
         free(t->buckets);
         free(t);

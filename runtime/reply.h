@@ -1,11 +1,11 @@
 /* reply.h: busrpc's own table of outstanding calls (reply.c), shared with
- * the async call handles (pending.c) and the sync calls (proxy.c). Never
- * installed.
+ * the async call handles (pending.c) and the sync calls (conn_call_sync()).
+ * Never installed.
  *
- * A call goes out with dbus_connection_send(); its serial keys it in the
- * table of its busrpc_conn. Replies are matched in the connection's filter
- * (conn.c) by reply serial, DBusConnection and, where the bus lets us know
- * it cheaply, sender. A call's deadline is a LoopTimer embedded in it, in
+ * A call goes out on the conn's link (libdbus or the transport); its
+ * serial keys it in the table of its busrpc_conn. Replies are matched by
+ * reply serial, link generation (c->link_gen) and, where the bus lets us
+ * know it cheaply, sender. A call's deadline is a LoopTimer embedded in it, in
  * the loop's one deadline heap (loop.h): no allocation, O(log n); a
  * NoReply error is made only when a deadline really passes.
  */
@@ -25,6 +25,8 @@
  * call's reply serial; @fds as TransportMsgFn (take one by writing -1).
  * For an async call reply.c then drops the table's reference (the
  * function completed the call itself: callback run, @pd->done set).
+ * Failures (deadline, hangup, cancel, a reply that cannot be read) never
+ * come here: they complete the call through @pd->cb (pending_complete()).
  * Return: 0, or -errno with @err set (sync calls return it).
  */
 typedef int (*ReplyWireFn)(busrpc_pending *pd, const WireMsg *m, int *fds, unsigned n_fds, void *userdata,
@@ -33,7 +35,6 @@ typedef int (*ReplyWireFn)(busrpc_pending *pd, const WireMsg *m, int *fds, unsig
 struct busrpc_pending {
         unsigned n_ref;
         busrpc_conn *conn;  /* a reference: the loop keeps serving it until we complete */
-        DBusConnection *dc; /* borrowed (libdbus link; to be replaced by link_gen) */
         uint32_t link_gen;  /* the conn's link the call went out on (conn.h) */
         ReplyWireFn on_wire; /* set: the reply goes here on the fast path, not through cb */
         void *wire_userdata;
@@ -53,15 +54,19 @@ struct busrpc_pending {
 /* reply.c */
 /* One dispatch step: a message a sync call held back, else libdbus's next. */
 DBusDispatchStatus conn_dispatch(busrpc_conn *c);
-/* A method return or error arrived on @dc: complete its call, if ours. */
-DBusHandlerResult reply_handle(busrpc_conn *c, DBusConnection *dc, DBusMessage *m);
-/* @dc is gone: every call sent on it completes with -ECONNRESET. */
-void reply_fail_all(busrpc_conn *c, DBusConnection *dc);
+/* A method return or error arrived on @c's link: complete its call, if ours. */
+DBusHandlerResult reply_handle(busrpc_conn *c, DBusMessage *m);
+/* @c's link is gone: every call sent on it completes with -ECONNRESET. */
+void reply_fail_all(busrpc_conn *c);
 void reply_conn_moved(busrpc_conn *c); /* after conn_set_loop() */
 void reply_conn_free(busrpc_conn *c);
-/* Send @m (borrowed) on @dc, the DBusConnection of @c, and enter @pd in
- * @c's table (the table takes over the caller's reference to @pd). */
-int reply_register(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, int timeout_ms, busrpc_pending *pd);
+/* Timeouts here are int milliseconds, DBUS_TIMEOUT_INFINITE (INT_MAX) for
+ * none. (api engineer, session 4: the public BUSRPC_TIMEOUT_DEFAULT/_INFINITE
+ * are uint64_t microseconds now, 0 and UINT64_MAX: never compare these ms
+ * with them; proxy_take_timeout() converts a proxy's usec to these ms.) */
+/* Send @m (borrowed) on @c's link and enter @pd in @c's table (the table
+ * takes over the caller's reference to @pd). */
+int reply_register(busrpc_conn *c, DBusMessage *m, int timeout_ms, busrpc_pending *pd);
 /**
  * reply_register_serial() - enter @pd for a call the caller queued itself
  * on the fast path (transport_send*() on c->tp, numbered with
@@ -84,12 +89,22 @@ int reply_wait_wire(busrpc_conn *c, uint32_t serial, const char *from, int timeo
 bool reply_handle_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 /* Take @pd out of its table (no callback). */
 void reply_unregister(busrpc_pending *pd);
-/* Send @m (borrowed) on @dc and wait for its reply without dispatching
- * anything: messages read meanwhile are held and dispatched later, in
- * order. 0 and *@ret (a method return or an error reply), or -ETIMEDOUT
- * (NoReply), -ECONNRESET (Disconnected), -ENOMEM with @err set. */
-int reply_call_sync(busrpc_conn *c, DBusConnection *dc, DBusMessage *m, const char *from, int timeout_ms,
+/* Send @m (borrowed) on @c's link and wait for its reply without
+ * dispatching anything: messages read meanwhile are held and dispatched
+ * later, in order (conn_call_sync() is the entry point). 0 and *@ret (a
+ * method return or an error reply), or -ETIMEDOUT (NoReply), -ECONNRESET
+ * (Disconnected), -ENOMEM with @err set. */
+int reply_call_sync(busrpc_conn *c, DBusConnection *dc_unused, DBusMessage *m, const char *from, int timeout_ms,
                     DBusMessage **ret, busrpc_error *err);
+/* TRANSITION (link-users engineer): @dc_unused is ignored and goes once
+ * proxy.c calls conn_call_sync() instead of reply_call_sync(). */
+/* The fast path's reading side (conn.c's transport callback): a reply
+ * that answers one of @c's sync waits completes it (true); while a wait
+ * runs or anything is held, every other message is held (its bytes copied,
+ * its fds taken) to be dispatched later, in order. */
+bool reply_sync_take(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
+int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
+unsigned reply_held_count(busrpc_conn *c);
 /* True inside a libdbus dispatch of @c, where a sync call must block in
  * libdbus (dbus_connection_send_with_reply_and_block()). */
 bool reply_sync_must_block(busrpc_conn *c);

@@ -8,6 +8,15 @@
  * its own bytes and dup'ed fds; a sendmsg() takes as many messages as it
  * can, but fds only for its first one (the kernel attaches the fds of a
  * sendmsg to its first byte).
+ *
+ * Re-entrancy: a message callback may call transport_read() on its own
+ * transport (a handler making a sync call on the connection it is served
+ * on waits for its reply there). The message being delivered lives in the
+ * buffer and its fds in msg_fds, so while a callback runs (delivering > 0)
+ * the buffer is never moved, reused from its start or freed: a nested read
+ * that needs room copies the unparsed bytes to a new buffer and keeps the
+ * old one (retired) until the outermost callback returns; a nested
+ * delivery takes its fds in an array of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +39,11 @@ typedef struct InFd {
         int fd;
         uint64_t chunk_start, chunk_end; /* stream offsets of the bytes it came with */
 } InFd;
+
+typedef struct Retired {
+        struct Retired *next;
+        uint8_t *buf;
+} Retired;
 
 typedef struct OutMsg {
         struct OutMsg *next;
@@ -60,11 +74,62 @@ struct Transport {
         InFd *in_fds;
         unsigned n_in_fds;
         int msg_fds[TRANSPORT_MAX_FDS];
+        unsigned delivering; /* message callbacks running (nested reads) */
+        Retired *retired;    /* buffers kept until the outermost callback returns */
         /* send */
         OutMsg *out_head, *out_tail;
         size_t out_bytes;
         TransportStats stats;
 };
+
+/* Keep @buf until no callback can point into it any more. */
+static int retire(Transport *t, uint8_t *buf) {
+        Retired *r;
+
+        if (!buf)
+                return 0;
+        if (!t->delivering) {
+                free(buf);
+                return 0;
+        }
+        r = malloc(sizeof(*r));
+        if (!r)
+                return -ENOMEM; /* the caller fails the connection: @buf stays in use, leaks nothing */
+        r->buf = buf;
+        r->next = t->retired;
+        t->retired = r;
+        return 0;
+}
+
+static void free_retired(Transport *t) {
+        while (t->retired) {
+                Retired *r = t->retired;
+
+                t->retired = r->next;
+                free(r->buf);
+                free(r);
+        }
+}
+
+/* Inside a callback: the unparsed bytes move to a new buffer of @cap. */
+static int relocate(Transport *t, size_t cap) {
+        size_t have = t->end - t->start;
+        uint8_t *p = malloc(cap);
+
+        if (!p)
+                return -ENOMEM;
+        memcpy(p, t->buf + t->start, have);
+        if (retire(t, t->buf) < 0) {
+                free(p);
+                return -ENOMEM;
+        }
+        t->buf = p;
+        t->cap = cap;
+        t->base += t->start;
+        t->end = have;
+        t->start = 0;
+        return 0;
+}
 
 static void close_fds(int *fds, unsigned n) {
         for (unsigned i = 0; i < n; i++)
@@ -103,7 +168,8 @@ static int fail(Transport *t, int err) {
                 t->out_head = out_free(t->out_head);
         t->out_tail = NULL;
         t->out_bytes = 0;
-        free(t->buf);
+        if (retire(t, t->buf) < 0)
+                free(t->buf); /* no memory to keep it: nothing may point into it after fail() */
         t->buf = NULL;
         t->cap = t->start = t->end = 0;
         return err ? err : -ENOTCONN;
@@ -161,6 +227,7 @@ static void drop_in_fds(Transport *t, unsigned n) {
 static int deliver(Transport *t, size_t len) {
         uint64_t s = t->base + t->start, e = s + len;
         unsigned avail = 0, n, drop = 0;
+        int *fds = t->msg_fds;
         WireMsg m;
         int r;
 
@@ -171,8 +238,11 @@ static int deliver(Transport *t, size_t len) {
         if (m.unix_fds > TRANSPORT_MAX_FDS)
                 return -ETOOMANYREFS;
         n = m.unix_fds;
+        /* A nested delivery (a callback reading) keeps the outer one's fds. */
+        if (t->delivering && n && !(fds = malloc(n * sizeof(*fds))))
+                return -ENOMEM;
         for (unsigned i = 0; i < n; i++)
-                t->msg_fds[i] = t->in_fds[i].fd;
+                fds[i] = t->in_fds[i].fd;
         drop_in_fds(t, n);
         /* fds that came only with this message's bytes and that it did not take */
         while (drop < t->n_in_fds && t->in_fds[drop].chunk_end <= e) {
@@ -184,9 +254,15 @@ static int deliver(Transport *t, size_t len) {
         t->start += len;
         t->stats.messages_in++;
         r = 0;
-        if (m.type >= WIRE_METHOD_CALL && m.type <= WIRE_SIGNAL && t->on_msg)
-                r = t->on_msg(t, &m, t->msg_fds, n, t->userdata);
-        close_fds(t->msg_fds, n);
+        if (m.type >= WIRE_METHOD_CALL && m.type <= WIRE_SIGNAL && t->on_msg) {
+                t->delivering++;
+                r = t->on_msg(t, &m, fds, n, t->userdata);
+                if (--t->delivering == 0)
+                        free_retired(t);
+        }
+        close_fds(fds, n);
+        if (fds != t->msg_fds)
+                free(fds);
         return r < 0 ? r : 0;
 }
 
@@ -206,6 +282,15 @@ static int process(Transport *t) {
                 if (total > t->max_message)
                         return -EMSGSIZE;
                 if (k < 0) {
+                        if (t->delivering) { /* the buffer stays where a callback reads it */
+                                if (t->end == t->cap) {
+                                        size_t want = have * 2 < total ? have * 2 : total;
+
+                                        if (relocate(t, want > t->cap ? want : t->cap) < 0)
+                                                return -ENOMEM;
+                                }
+                                break;
+                        }
                         if (t->start && t->start + total > t->cap) {
                                 memmove(t->buf, t->buf + t->start, have);
                                 t->base += t->start;
@@ -231,6 +316,11 @@ static int process(Transport *t) {
         }
         if (t->closed)
                 return -ENOTCONN;
+        if (t->delivering) { /* a callback may point into the buffer: only append */
+                if (t->end == t->cap && relocate(t, t->start ? t->cap : 2 * t->cap) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
         if (t->start == t->end) {
                 t->base += t->end;
                 t->start = t->end = 0;
@@ -639,6 +729,7 @@ Transport *transport_free(Transport *t) {
                 return NULL;
         t->notified = true; /* freeing is not a loss to report */
         fail(t, 0);
+        free_retired(t);
         free(t->in_fds);
         free(t);
         return NULL;
@@ -655,6 +746,18 @@ int transport_fd(const Transport *t) {
 
 bool transport_is_open(const Transport *t) {
         return t && !t->closed;
+}
+
+bool transport_get_unix_fds(const Transport *t) {
+        return t && !t->no_fds;
+}
+
+void transport_close(Transport *t, int error) {
+        if (!t || t->closed)
+                return;
+        enter(t);
+        (void)fail(t, error);
+        leave(t);
 }
 
 const TransportStats *transport_stats(const Transport *t) {

@@ -109,8 +109,9 @@ typedef struct Transport Transport;
  * buffer and is valid until the callback returns. @fds (@n_fds of them,
  * UNIX_FDS) belong to the transport: the callback takes one by copying it
  * and writing -1 in its place; the transport closes the rest afterwards.
- * The callback may send, but must not free @t nor call transport_read(). Return: >= 0 to go on, a
- * negative errno to close the connection (on_close gets it).
+ * The callback may send and may call transport_read() (a nested read: see
+ * transport.c), but must not free @t. Return: >= 0 to go on, a negative
+ * errno to close the connection (on_close gets it).
  */
 typedef int (*TransportMsgFn)(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata);
 /**
@@ -162,6 +163,11 @@ void transport_detach(Transport *t);
  * the connection (-EPROTO) and transport_send() with fds is -EOPNOTSUPP.
  */
 void transport_set_unix_fds(Transport *t, bool allowed);
+/* Whether fds may be sent and received (transport_set_unix_fds()). */
+bool transport_get_unix_fds(const Transport *t);
+/* Close the connection now, as a failure would (on_close gets @error,
+ * from here or, inside a callback, when the outermost one returns). */
+void transport_close(Transport *t, int error);
 /* The fd (borrowed), -1 once closed. */
 int transport_fd(const Transport *t);
 bool transport_is_open(const Transport *t);

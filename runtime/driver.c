@@ -251,7 +251,6 @@ static const char *resolve(busrpc_conn *peer, const char *name, busrpc_conn **re
 
 static bool creds_of(busrpc_conn *peer, const char *name, dbus_uint32_t *uid, dbus_uint32_t *pid) {
         busrpc_conn *p;
-        unsigned long ul;
         const char *owner = resolve(peer, name, &p);
 
         if (!owner)
@@ -261,8 +260,9 @@ static bool creds_of(busrpc_conn *peer, const char *name, dbus_uint32_t *uid, db
                 *pid = (dbus_uint32_t)getpid();
                 return true;
         }
-        *uid = dbus_connection_get_unix_user(p->dbus, &ul) ? (dbus_uint32_t)ul : (dbus_uint32_t)-1;
-        *pid = dbus_connection_get_unix_process_id(p->dbus, &ul) ? (dbus_uint32_t)ul : 0;
+        /* the authenticated uid; the pid from SO_PEERCRED at accept (none on tcp) */
+        *uid = p->authed ? (dbus_uint32_t)p->peer_uid : (dbus_uint32_t)-1;
+        *pid = p->authed ? (dbus_uint32_t)p->peer_pid : 0;
         return true;
 }
 
@@ -288,7 +288,7 @@ static DBusMessage *list_names(busrpc_conn *peer, DBusMessage *call, bool activa
                 for (busrpc_name *n = server_get_conn(peer->server)->names; ok && n; n = n->next)
                         ok = append_str(&arr, n->name);
                 for (busrpc_conn *p = server_first_peer(peer->server); ok && p; p = p->peer_next)
-                        if (p->unique_name && dbus_connection_get_is_authenticated(p->dbus))
+                        if (p->unique_name && conn_is_open(p))
                                 ok = append_str(&arr, p->unique_name);
         }
         if (!ok || !dbus_message_iter_close_container(&it, &arr)) {

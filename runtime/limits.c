@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "server.h"
 #include "loop.h"
+#include "transport.h"
 
 void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
         *l = in ? *in : (busrpc_server_limits){ 0 };
@@ -33,8 +34,8 @@ void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
                 l->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
         if (!l->max_fds)
                 l->max_fds = DEFAULT_MAX_FDS;
-        if (!l->auth_timeout_ms)
-                l->auth_timeout_ms = DEFAULT_AUTH_TIMEOUT_MS;
+        if (!l->auth_timeout_usec)
+                l->auth_timeout_usec = DEFAULT_AUTH_TIMEOUT_MS * BUSRPC_USEC_PER_MSEC;
         if (!l->max_shm_size)
                 l->max_shm_size = BUSRPC_MAX_SHM_SIZE_DEFAULT;
         if (!l->max_connections_per_uid)
@@ -43,8 +44,8 @@ void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
                 l->max_unauthenticated = DEFAULT_MAX_UNAUTHENTICATED;
         if (!l->max_outgoing_bytes)
                 l->max_outgoing_bytes = DEFAULT_MAX_OUTGOING_BYTES;
-        if (!l->shutdown_timeout_ms)
-                l->shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS;
+        if (!l->shutdown_timeout_usec)
+                l->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT_MS * BUSRPC_USEC_PER_MSEC;
 }
 
 int limits_check(const busrpc_server_limits *l) {
@@ -55,6 +56,9 @@ int limits_check(const busrpc_server_limits *l) {
         if (l->max_unauthenticated > MAX_UNAUTHENTICATED_CAP)
                 return -EINVAL;
         if (l->max_outgoing_bytes > 0x7fffffffu) /* libdbus counts in a long, compared as one */
+                return -EINVAL;
+        /* A deadline is now + the time: keep it far from wrapping. */
+        if (l->auth_timeout_usec > MAX_LIMIT_TIMEOUT_USEC || l->shutdown_timeout_usec > MAX_LIMIT_TIMEOUT_USEC)
                 return -EINVAL;
         return 0;
 }
@@ -68,20 +72,25 @@ bool limits_uid_allowed(busrpc_server *s, uid_t uid) {
         return false;
 }
 
-bool limits_peer_creds(DBusConnection *dc, uid_t *ret_uid, pid_t *ret_pid) {
+bool limits_peer_creds_fd(int fd, uid_t *ret_uid, pid_t *ret_pid) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
         struct ucred cred;
         socklen_t clen = sizeof(cred);
-        int fd;
 
         /* SO_PEERCRED means nothing on tcp (it reports the overflow uid) */
-        if (!dbus_connection_get_socket(dc, &fd) || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
-            sa.ss_family != AF_UNIX || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+        if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.ss_family != AF_UNIX ||
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
                 return false;
         *ret_uid = cred.uid;
         *ret_pid = cred.pid;
         return true;
+}
+
+bool limits_peer_creds(DBusConnection *dc, uid_t *ret_uid, pid_t *ret_pid) {
+        int fd;
+
+        return dbus_connection_get_socket(dc, &fd) && limits_peer_creds_fd(fd, ret_uid, ret_pid);
 }
 
 /* ---- admission ---- */
@@ -120,26 +129,34 @@ bool limits_evict_unauthenticated(busrpc_server *s) {
         return true;
 }
 
-dbus_bool_t limits_authenticate(DBusConnection *dc, unsigned long uid, void *data) {
-        busrpc_conn *c = data;
+bool limits_admit(busrpc_conn *c, uid_t uid) {
         busrpc_server *s = c ? c->server : NULL;
         unsigned same = 0;
 
         if (!s || c->gone)
-                return FALSE;
+                return false;
         if (c->authed)
-                return TRUE;
-        if (!limits_uid_allowed(s, (uid_t)uid) || s->n_authed >= s->limits.max_connections)
-                return FALSE;
+                return true;
+        if (!limits_uid_allowed(s, uid) || s->n_authed >= s->limits.max_connections)
+                return false;
         for (busrpc_conn *p = s->peers; p; p = p->peer_next)
-                if (p->authed && p->peer_uid == (uid_t)uid)
+                if (p->authed && p->peer_uid == uid)
                         same++;
         if (same >= s->limits.max_connections_per_uid)
-                return FALSE; /* libdbus disconnects it; Disconnected reaps it */
+                return false;
         c->authed = true;
-        c->peer_uid = (uid_t)uid;
+        c->peer_uid = uid;
         s->n_unauth--;
         s->n_authed++;
+        return true;
+}
+
+dbus_bool_t limits_authenticate(DBusConnection *dc, unsigned long uid, void *data) {
+        busrpc_conn *c = data;
+
+        /* Refused: libdbus disconnects it; Disconnected reaps it. */
+        if (!limits_admit(c, (uid_t)uid))
+                return FALSE;
         /* Called by libdbus with its lock released: freeing a loop source
          * is safe here (the loop parks it until the iteration ends). */
         if (c->auth_timer)
@@ -158,67 +175,99 @@ void server_peer_sent(busrpc_conn *c, long before) {
          * the caller's @c stays valid. */
         if (!s || before <= 0)
                 return;
-        if (dbus_connection_get_outgoing_size(c->dbus) > (long)s->limits.max_outgoing_bytes)
-                dbus_connection_close(c->dbus);
+        /* A Transport enforces the bound itself (transport_set_max_outgoing_bytes()). */
+        if (c->tp)
+                return;
+        if (conn_outgoing_bytes(c) > (size_t)s->limits.max_outgoing_bytes)
+                conn_close_link(c);
 }
 
 /* ---- one deadline for all peers ---- */
 
 static bool has_queued(busrpc_conn *p) {
-        return p->dbus && dbus_connection_get_is_connected(p->dbus) && dbus_connection_has_messages_to_send(p->dbus);
+        return conn_is_open(p) && conn_outgoing_bytes(p) > 0;
+}
+
+/* Write what the kernel takes now, without blocking. */
+static void write_some(busrpc_conn *p) {
+        if (p->tp)
+                (void)transport_flush(p->tp);
+        else if (p->dbus)
+                dbus_connection_read_write(p->dbus, 0);
+}
+
+/* A reference to every peer for which @pred holds: closing a peer on the
+ * fast path reaps it at once (server_peer_gone()), so nothing iterates
+ * the live list while closing. NULL when there is none (or no memory). */
+static busrpc_conn **peers_where(busrpc_server *s, bool (*pred)(busrpc_conn *p), unsigned *ret_n) {
+        busrpc_conn **v;
+        unsigned n = 0;
+
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next)
+                n += pred(p);
+        *ret_n = 0;
+        if (!n || !(v = calloc(n, sizeof(*v))))
+                return NULL;
+        for (busrpc_conn *p = s->peers; p && *ret_n < n; p = p->peer_next)
+                if (pred(p))
+                        v[(*ret_n)++] = busrpc_conn_ref(p);
+        return v;
+}
+
+static void peers_release(busrpc_conn **v, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                busrpc_conn_unref(v[i]);
+        free(v);
 }
 
 void server_flush(busrpc_server *s) {
         uint64_t now = loop_now_usec();
         struct pollfd *pfd = NULL;
-        busrpc_conn **who = NULL;
-        unsigned cap = 0;
+        busrpc_conn **who;
+        unsigned n;
 
         /* Several flushes in a row (one per peer from the loop's end, then
          * busrpc_server_free()) share the deadline of the first. */
         if (now >= s->flush_deadline)
-                s->flush_deadline = now + (uint64_t)s->limits.shutdown_timeout_ms * 1000u;
+                s->flush_deadline = now + s->limits.shutdown_timeout_usec;
         for (;;) {
-                unsigned n = 0;
-                int fd, r;
+                unsigned k = 0;
+                int r;
 
-                for (busrpc_conn *p = s->peers; p; p = p->peer_next)
-                        n += has_queued(p);
                 now = loop_now_usec();
-                if (n == 0 || now >= s->flush_deadline)
+                if (now >= s->flush_deadline)
                         break;
-                if (n > cap) {
-                        struct pollfd *np = realloc(pfd, n * sizeof(*pfd));
-                        busrpc_conn **nw = np ? realloc(who, n * sizeof(*who)) : NULL;
-                        if (np)
-                                pfd = np;
-                        if (!nw)
-                                break;
-                        who = nw;
-                        cap = n;
+                who = peers_where(s, has_queued, &n);
+                if (!who)
+                        break;
+                free(pfd);
+                pfd = calloc(n, sizeof(*pfd));
+                for (unsigned i = 0; pfd && i < n; i++) {
+                        int fd = conn_socket_fd(who[i]);
+                        if (fd >= 0)
+                                pfd[k++] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+                        else
+                                who[i] = busrpc_conn_unref(who[i]);
                 }
-                n = 0;
-                for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
-                        if (!has_queued(p) || !dbus_connection_get_socket(p->dbus, &fd))
+                r = k ? poll(pfd, k, (int)((s->flush_deadline - now + 999) / 1000)) : -1;
+                if (r < 0 && errno == EINTR)
+                        r = 0;
+                /* pfd[j] belongs to the j-th peer left in who[] */
+                for (unsigned i = 0, j = 0; r > 0 && i < n; i++) {
+                        if (!who[i])
                                 continue;
-                        pfd[n] = (struct pollfd){ .fd = fd, .events = POLLOUT };
-                        who[n++] = p;
+                        if (pfd[j++].revents)
+                                write_some(who[i]);
                 }
-                if (n == 0)
+                peers_release(who, n);
+                if (r < 0)
                         break;
-                r = poll(pfd, n, (int)((s->flush_deadline - now + 999) / 1000));
-                if (r < 0 && errno != EINTR)
-                        break;
-                /* Writing touches no peer list: no callback runs here. */
-                for (unsigned i = 0; r > 0 && i < n; i++)
-                        if (pfd[i].revents)
-                                dbus_connection_read_write(who[i]->dbus, 0);
         }
         free(pfd);
-        free(who);
         /* Those that did not read in time are closed, so their queues go
          * and a later flush does not wait for them again. */
-        for (busrpc_conn *p = s->peers; p; p = p->peer_next)
-                if (has_queued(p))
-                        dbus_connection_close(p->dbus);
+        who = peers_where(s, has_queued, &n);
+        for (unsigned i = 0; i < n; i++)
+                conn_close_link(who[i]);
+        peers_release(who, n);
 }

@@ -13,6 +13,7 @@
  * (created 0700 when missing) is the real gate; a failed accept() leaves
  * the listening socket readable, so its watch is ours (on_listen) and
  * never spins. What a peer may cost is decided in limits.c. */
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,19 @@
 #include "name.h"
 #include "object.h"
 #include "property.h"
+#include "sasl.h"
+#include "transport.h"
 
-static void apply_limits(busrpc_server *s, DBusConnection *dc) {
+static void apply_limits(busrpc_server *s, busrpc_conn *c) {
+        DBusConnection *dc = c->dbus;
+
+        if (c->tp) {
+                /* fds per message: served_msg() below */
+                transport_set_max_message_size(c->tp, s->limits.max_message_size);
+                transport_set_max_outgoing_bytes(c->tp, s->limits.max_outgoing_bytes);
+        }
+        if (!dc)
+                return;
         dbus_connection_set_max_message_size(dc, (long)s->limits.max_message_size);
         dbus_connection_set_max_received_size(dc, (long)s->limits.max_message_size);
         dbus_connection_set_max_message_unix_fds(dc, (long)s->limits.max_fds);
@@ -41,8 +53,116 @@ static dbus_bool_t deny_uid(DBusConnection *dc, unsigned long uid, void *data) {
         return FALSE;
 }
 
+/* ---- the SASL phase of a peer on the fast path ---- */
+
+struct PeerAuth {
+        busrpc_conn *conn; /* the server's reference is the conn's */
+        busrpc_source *io;
+        int fd; /* owned until the Transport takes it */
+        uint32_t events;
+        PeerAuth *next;
+        SaslServer sasl; /* large (the auth budget): last */
+};
+
+static PeerAuth *auth_of(busrpc_server *s, busrpc_conn *c) {
+        for (PeerAuth *pa = s->auths; pa; pa = pa->next)
+                if (pa->conn == c)
+                        return pa;
+        return NULL;
+}
+
+/* Forget @pa; its socket is closed unless the Transport took it (-1). */
+static void auth_free(busrpc_server *s, PeerAuth *pa) {
+        for (PeerAuth **pp = &s->auths; *pp; pp = &(*pp)->next) {
+                if (*pp != pa)
+                        continue;
+                *pp = pa->next;
+                break;
+        }
+        pa->io = busrpc_source_release(pa->io);
+        sasl_server_clear(&pa->sasl);
+        if (pa->fd >= 0)
+                close(pa->fd);
+        free(pa);
+}
+
+/* sasl.h's uid check: the allowed uids, then the admission of limits.c
+ * (counted as authenticated from here; the auth timer runs until BEGIN). */
+static bool sasl_admit(uid_t uid, void *userdata) {
+        return limits_admit(userdata, uid);
+}
+
+/* The message callback of a served peer's Transport: libdbus's
+ * max_message_unix_fds first (more fds in one message than the limit
+ * costs the sender its connection), then the link's own (conn.c). */
+static int served_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        busrpc_conn *c = userdata;
+
+        if (n_fds && c->server && n_fds > c->server->limits.max_fds)
+                return -ETOOMANYREFS;
+        return conn_transport_msg(t, m, fds, n_fds, userdata);
+}
+
+/* BEGIN was read and everything before it answered: the socket, and what
+ * the client pipelined after BEGIN (bytes and fds), go to a Transport. */
+static int auth_done(busrpc_server *s, PeerAuth *pa) {
+        busrpc_conn *c = pa->conn;
+        const void *rest;
+        size_t len;
+        int fds[SASL_MAX_FDS], fd = pa->fd, r;
+        unsigned n_fds = 0;
+        bool unix_fds = sasl_server_unix_fd(&pa->sasl);
+        Transport *tp;
+
+        rest = sasl_server_rest(&pa->sasl, &len);
+        sasl_server_take_fds(&pa->sasl, fds, &n_fds);
+        pa->fd = -1;
+        pa->io = busrpc_source_release(pa->io);
+        /* copies @rest (freeing @pa after is fine); closes fd and fds on failure */
+        r = transport_new_with(&tp, fd, rest, len, fds, n_fds, served_msg, conn_transport_close, c);
+        auth_free(s, pa);
+        if (r < 0)
+                return r;
+        transport_set_unix_fds(tp, unix_fds);
+        c->tp = tp;
+        apply_limits(s, c);
+        if (c->auth_timer)
+                c->auth_timer = busrpc_source_release(c->auth_timer);
+        return transport_attach(tp, c->loop);
+}
+
+static int on_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
+        PeerAuth *pa = userdata;
+        busrpc_conn *c = pa->conn;
+        busrpc_server *s = c->server;
+        int r = s ? sasl_server_step(&pa->sasl) : -ENOTCONN;
+
+        if (r == 0) {
+                uint32_t want = EPOLLIN | (sasl_server_wants_write(&pa->sasl) ? EPOLLOUT : 0);
+                if (want == pa->events)
+                        return 0;
+                pa->events = want;
+                r = loop_io_set_events(pa->io, want);
+        } else if (r > 0) {
+                r = auth_done(s, pa); /* frees @pa */
+        }
+        if (r < 0) { /* refused, a protocol error, or the peer left */
+                busrpc_conn_ref(c);
+                server_peer_gone(c);
+                busrpc_conn_unref(c);
+        }
+        return 0;
+}
+
+static int auth_watch(PeerAuth *pa, busrpc_loop *l) {
+        pa->io = busrpc_source_release(pa->io);
+        pa->events = EPOLLIN | (sasl_server_wants_write(&pa->sasl) ? EPOLLOUT : 0);
+        return loop_add_io_events(l, pa->fd, pa->events, on_auth_io, pa, &pa->io);
+}
+
 void server_peer_gone(busrpc_conn *c) {
         busrpc_server *s = c->server;
+        PeerAuth *pa;
 
         if (c->gone || !s)
                 return;
@@ -64,10 +184,15 @@ void server_peer_gone(busrpc_conn *c) {
         if (c->auth_timer)
                 c->auth_timer = busrpc_source_release(c->auth_timer);
         driver_free_matches(c);
+        pa = auth_of(s, c);
+        if (pa)
+                auth_free(s, pa);
         c->server = NULL;
-        dbus_connection_set_unix_user_function(c->dbus, deny_uid, NULL, NULL);
-        if (dbus_connection_get_is_connected(c->dbus))
-                dbus_connection_close(c->dbus);
+        if (c->dbus)
+                dbus_connection_set_unix_user_function(c->dbus, deny_uid, NULL, NULL);
+        /* On the fast path the close callback finds the peer gone already. */
+        if (c->tp || c->dbus)
+                conn_close_link(c);
         busrpc_conn_unref(c); /* the server's reference */
         if (s->accept_retry) /* an fd is free again */
                 server_accept_resume(s);
@@ -77,12 +202,86 @@ static int auth_timeout(busrpc_source *src, void *userdata) {
         busrpc_conn *c = userdata;
 
         c->auth_timer = busrpc_source_release(src);
-        if (!dbus_connection_get_is_authenticated(c->dbus) || !dbus_connection_get_is_connected(c->dbus)) {
+        /* not authenticated yet (on the fast path: no Transport yet) */
+        if (!conn_is_open(c)) {
                 busrpc_conn_ref(c);
                 server_peer_gone(c);
                 busrpc_conn_unref(c);
         }
         return 0;
+}
+
+/* A new peer @c (the server's reference) joins the list, unauthenticated,
+ * with its auth deadline; false: it could not (@c is gone then). */
+static bool peer_add(busrpc_server *s, busrpc_conn *c) {
+        c->peer_next = s->peers;
+        if (s->peers)
+                s->peers->peer_prev = c;
+        s->peers = c;
+        s->n_peers++;
+        s->n_unauth++;
+        if (busrpc_loop_add_timer(s->loop, s->limits.auth_timeout_usec, false, auth_timeout, c,
+                                  &c->auth_timer) < 0) {
+                server_peer_gone(c);
+                return false;
+        }
+        return true;
+}
+
+/* The fast path: the socket libdbus accepted is ours before libdbus read
+ * a byte of it (a DBusServer reads nothing before this callback). We keep
+ * a duplicate and let libdbus drop its DBusConnection, which close()s its
+ * fd (libdbus never calls shutdown(): the socket lives on in the dup). */
+static void accept_fast(busrpc_server *s, DBusConnection *dc) {
+        busrpc_conn *c;
+        PeerAuth *pa;
+        uid_t uid = (uid_t)-1;
+        pid_t pid = 0;
+        int fd = -1, dup_fd;
+
+        if (!dbus_connection_get_socket(dc, &fd) || !limits_peer_creds_fd(fd, &uid, &pid))
+                return;
+        /* A uid that could not authenticate anyway takes no slot at all. */
+        if (!limits_uid_allowed(s, uid))
+                return;
+        /* The dup needs one more fd than accept() did: at the limit, the
+         * cheapest connection goes (as on_listen() does for accept()). */
+        while ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0 && (errno == EMFILE || errno == ENFILE) &&
+               limits_evict_unauthenticated(s))
+                ;
+        if (dup_fd < 0)
+                return;
+        pa = calloc(1, sizeof(*pa));
+        if (!pa || sasl_server_init(&pa->sasl, dup_fd, s->guid, sasl_admit, NULL) < 0 ||
+            conn_new(CONN_SERVED, NULL, s->loop, &c) < 0) {
+                free(pa);
+                close(dup_fd);
+                return;
+        }
+        pa->conn = c;
+        pa->fd = dup_fd;
+        pa->sasl.userdata = c;
+        pa->next = s->auths;
+        s->auths = pa;
+        c->server = s;
+        c->peer_uid = uid;
+        c->peer_pid = pid;
+        if (asprintf(&c->unique_name, ":1.%u", ++s->next_id) < 0) {
+                c->unique_name = NULL;
+                c->server = NULL;
+                auth_free(s, pa);
+                busrpc_conn_unref(c);
+                return;
+        }
+        if (!peer_add(s, c))
+                return;
+        if (auth_watch(pa, s->loop) < 0) {
+                server_peer_gone(c);
+                return;
+        }
+        /* Over budget: the heaviest sender's oldest goes (maybe this one). */
+        if (s->n_unauth > s->limits.max_unauthenticated)
+                limits_evict_unauthenticated(s);
 }
 
 static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
@@ -92,18 +291,22 @@ static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
         pid_t pid = 0;
 
         s->accepted = true;
+        if (s->fast) {
+                accept_fast(s, dc);
+                return; /* not referenced: libdbus drops and closes its side */
+        }
         /* Not referenced: libdbus drops and closes it. A uid that could
          * not authenticate anyway takes no slot at all. */
         if (limits_peer_creds(dc, &uid, &pid) && !limits_uid_allowed(s, uid))
                 return;
         dbus_connection_ref(dc);
         dbus_connection_set_allow_anonymous(dc, FALSE);
-        apply_limits(s, dc);
         if (conn_new(CONN_SERVED, dc, s->loop, &c) < 0) {
                 dbus_connection_close(dc);
                 dbus_connection_unref(dc);
                 return;
         }
+        apply_limits(s, c);
         /* The uid check, and the count of authenticated peers, run when
          * libdbus completes authentication (nothing is read before). */
         dbus_connection_set_unix_user_function(dc, limits_authenticate, c, NULL);
@@ -117,17 +320,8 @@ static void on_new_connection(DBusServer *ds, DBusConnection *dc, void *data) {
                 busrpc_conn_unref(c);
                 return;
         }
-        c->peer_next = s->peers;
-        if (s->peers)
-                s->peers->peer_prev = c;
-        s->peers = c;
-        s->n_peers++;
-        s->n_unauth++;
-        if (busrpc_loop_add_timer(s->loop, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, c,
-                                  &c->auth_timer) < 0) {
-                server_peer_gone(c);
+        if (!peer_add(s, c))
                 return;
-        }
         /* Over budget: the heaviest sender's oldest goes (maybe this one). */
         if (s->n_unauth > s->limits.max_unauthenticated)
                 limits_evict_unauthenticated(s);
@@ -391,6 +585,14 @@ BUSRPC_EXPORT int busrpc_server_new(const char *address, busrpc_server **ret) {
         dbus_free(a);
         if (!s->address)
                 goto fail;
+        if (!tcp && conn_fast_path_wanted()) {
+                char *id = dbus_server_get_id(s->dbus);
+                if (!id)
+                        goto fail;
+                snprintf(s->guid, sizeof(s->guid), "%s", id);
+                dbus_free(id);
+                s->fast = true;
+        }
         dbus_server_set_new_connection_function(s->dbus, on_new_connection, s, NULL);
         r = conn_new(CONN_SERVER, NULL, s->loop, &s->conn);
         if (r < 0)
@@ -447,7 +649,7 @@ BUSRPC_EXPORT int busrpc_server_set_limits(busrpc_server *s, const busrpc_server
         return_if_fail(limits_check(limits) == 0, -EINVAL);
         limits_fill(&s->limits, limits);
         for (busrpc_conn *p = s->peers; p; p = p->peer_next)
-                apply_limits(s, p->dbus);
+                apply_limits(s, p);
         return 0;
 }
 
@@ -485,12 +687,17 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
         }
         busrpc_loop_unref(s->loop);
         s->loop = busrpc_loop_ref(l);
+        for (PeerAuth *pa = s->auths; pa; pa = pa->next) {
+                r = auth_watch(pa, l);
+                if (r < 0)
+                        return r;
+        }
         /* Peers still authenticating keep a deadline, on the new loop. */
         for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
                 if (!p->auth_timer)
                         continue;
                 p->auth_timer = busrpc_source_release(p->auth_timer);
-                r = busrpc_loop_add_timer(l, (uint64_t)s->limits.auth_timeout_ms * 1000u, false, auth_timeout, p,
+                r = busrpc_loop_add_timer(l, s->limits.auth_timeout_usec, false, auth_timeout, p,
                                           &p->auth_timer);
                 if (r < 0)
                         return r;
@@ -546,18 +753,54 @@ char *server_get_id(busrpc_server *s) {
 
 /* ---- monitors (BecomeMonitor, driver.c) ---- */
 
+/* A reference to every connected, authenticated peer, in *@ret (free()
+ * it after unref'ing them; NULL when there is none). */
+static int peers_open(busrpc_server *s, busrpc_conn ***ret, unsigned *ret_n) {
+        busrpc_conn **v;
+        unsigned n = 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        for (busrpc_conn *p = s->peers; p; p = p->peer_next)
+                n += conn_is_open(p);
+        if (!n)
+                return 0;
+        v = calloc(n, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (busrpc_conn *p = s->peers; p && *ret_n < n; p = p->peer_next)
+                if (conn_is_open(p))
+                        v[(*ret_n)++] = busrpc_conn_ref(p);
+        *ret = v;
+        return 0;
+}
+
+static void peers_unref(busrpc_conn **v, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                busrpc_conn_unref(v[i]);
+        free(v);
+}
+
 /* A copy of m to every monitor whose rules (none: all) accept it. The copy
  * keeps m's serial; a message without a sender gets from_name, one without
  * a destination to_name (if any), as a bus would have routed them. */
 static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name, const char *to_name) {
-        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+        busrpc_conn **to;
+        unsigned n_to;
+
+        if (!s->n_monitors)
+                return;
+        if (peers_open(s, &to, &n_to) < 0)
+                return;
+        for (unsigned i = 0; i < n_to; i++) {
+                busrpc_conn *p = to[i];
                 DBusMessage *copy;
 
-                if (!p->monitor || !dbus_connection_get_is_connected(p->dbus))
+                if (!p->monitor || p->gone || !conn_is_open(p))
                         continue;
                 if (p->n_matches && !driver_match_accepts(p, m))
                         continue;
-                if (dbus_message_contains_unix_fds(m) && !dbus_connection_can_send_type(p->dbus, DBUS_TYPE_UNIX_FD))
+                if (dbus_message_contains_unix_fds(m) && !conn_can_pass_fds(p))
                         continue;
                 copy = dbus_message_copy(m);
                 if (!copy)
@@ -566,18 +809,18 @@ static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name
                         dbus_message_set_serial(copy, dbus_message_get_serial(m));
                 if ((dbus_message_get_sender(copy) || dbus_message_set_sender(copy, from_name)) &&
                     (!to_name || dbus_message_get_destination(copy) || dbus_message_set_destination(copy, to_name)))
-                        dbus_connection_send(p->dbus, copy, NULL);
+                        conn_send(p, copy);
                 dbus_message_unref(copy);
         }
+        peers_unref(to, n_to);
 }
 
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m) {
-        if (!c->server || dbus_message_has_path(m, DBUS_PATH_LOCAL) ||
-            !dbus_connection_get_is_authenticated(c->dbus))
+        if (!c->server || dbus_message_has_path(m, DBUS_PATH_LOCAL) || !conn_is_open(c))
                 return false;
         if (c->monitor) {
                 /* The specification: a monitor that sends is disconnected. */
-                dbus_connection_close(c->dbus);
+                conn_close_link(c);
                 return true;
         }
         if (c->unique_name)
@@ -594,12 +837,19 @@ int server_broadcast(busrpc_server *s, DBusMessage *m) {
         const char *dest = dbus_message_get_destination(m);
         bool is_signal = dbus_message_get_type(m) == DBUS_MESSAGE_TYPE_SIGNAL;
         int r = dest ? -ENXIO : 0;
+        busrpc_conn **to;
+        unsigned n_to = 0;
 
         monitor_copy(s, m, SERVER_UNIQUE_NAME, NULL);
+        /* A send on the fast path may close a peer (the outgoing bound)
+         * and reap it at once: walk references, not the live list. */
+        if (peers_open(s, &to, &n_to) < 0)
+                return -ENOMEM;
         s->broadcasting = true;
-        for (busrpc_conn *p = s->peers; p; p = p->peer_next) {
+        for (unsigned i = 0; i < n_to; i++) {
+                busrpc_conn *p = to[i];
                 DBusMessage *copy;
-                if (!dbus_connection_get_is_authenticated(p->dbus) || !dbus_connection_get_is_connected(p->dbus))
+                if (p->gone || !conn_is_open(p))
                         continue;
                 if (p->monitor)
                         continue;
@@ -618,5 +868,6 @@ int server_broadcast(busrpc_server *s, DBusMessage *m) {
                 dbus_message_unref(copy);
         }
         s->broadcasting = false;
+        peers_unref(to, n_to);
         return r;
 }

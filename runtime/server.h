@@ -18,11 +18,15 @@
 #define MAX_UNAUTHENTICATED_CAP 1024u /* eviction is quadratic in it */
 #define DEFAULT_MAX_OUTGOING_BYTES (16u * 1024u * 1024u)
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 2000u
+/* busrpc_server_limits' times are uint64_t usec (auth_timeout_usec,
+ * shutdown_timeout_usec: api engineer, session 4), one hour at most. */
+#define MAX_LIMIT_TIMEOUT_USEC (UINT64_C(3600) * BUSRPC_USEC_PER_SEC)
 /* accept() failed with a connection waiting and nothing to evict (out of
  * fds): wait this long, or until a peer goes, before accepting again. */
 #define ACCEPT_RETRY_MS 100u
 
 typedef struct ListenWatch ListenWatch;
+typedef struct PeerAuth PeerAuth; /* server.c: a fast-path peer in its SASL phase */
 
 struct busrpc_server {
         DBusServer *dbus;
@@ -48,6 +52,13 @@ struct busrpc_server {
         ListenWatch *watches;
         busrpc_source *accept_retry; /* set while accepting is paused */
         bool accepted;               /* the last watch dispatch accepted one */
+
+        /* The fast path (conn_fast_path_wanted(), unix sockets): the
+         * DBusServer only accepts; busrpc does SASL EXTERNAL (sasl.h) and
+         * serves each peer on a Transport. */
+        bool fast;
+        char guid[33];    /* dbus_server_get_id(), for the SASL OK line */
+        PeerAuth *auths;  /* peers still authenticating on the fast path */
 
         uint64_t flush_deadline; /* usec: the shutdown deadline in force */
         bool broadcasting; /* server_broadcast: monitors get one copy, not one per peer */
@@ -84,6 +95,11 @@ int limits_check(const busrpc_server_limits *l);
 bool limits_uid_allowed(busrpc_server *s, uid_t uid);
 /* The peer's credentials from the socket (unix sockets only). */
 bool limits_peer_creds(DBusConnection *dc, uid_t *ret_uid, pid_t *ret_pid);
+bool limits_peer_creds_fd(int fd, uid_t *ret_uid, pid_t *ret_pid);
+/* @c (SERVED, still authenticating) authenticates as @uid: counts it as
+ * authenticated, or refuses it (false) over max_connections or
+ * max_connections_per_uid, or when the uid may not connect. */
+bool limits_admit(busrpc_conn *c, uid_t uid);
 /* Close the oldest unauthenticated connection of the uid, then the
  * process, that holds the most of them. false: there is none. */
 bool limits_evict_unauthenticated(busrpc_server *s);

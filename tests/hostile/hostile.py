@@ -1,5 +1,10 @@
 """hostile.py: hostile peers against a busrpc peer-to-peer server (TAP).
 
+Every case runs twice, against the server on libdbus (BUSRPC_FAST_PATH=0:
+libdbus authenticates and reads the sockets) and on the fast path
+(BUSRPC_FAST_PATH=1: busrpc's own SASL EXTERNAL and transport); each check
+says which ("[libdbus]", "[fast]"). HOSTILE_PATHS=0 or =1 runs one only.
+
     hostile.py              run every case (tests/hostile/test-hostile-*.sh)
     hostile.py attack ADDR N [silent|hold|auth]
                             silent: hold N silent connections to ADDR, opening
@@ -96,10 +101,14 @@ n_tests = 0
 n_failed = 0
 
 
+FAST = None  # the server's path in this round: False libdbus, True busrpc's own
+
+
 def ok(cond, desc):
     global n_tests, n_failed
     n_tests += 1
-    print("%sok %d - %s" % ("" if cond else "not ", n_tests, desc), flush=True)
+    tag = "" if FAST is None else ("[fast] " if FAST else "[libdbus] ")
+    print("%sok %d - %s%s" % ("" if cond else "not ", n_tests, tag, desc), flush=True)
     if not cond:
         n_failed += 1
     return cond
@@ -157,7 +166,8 @@ class Server:
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.err = open(os.path.join(tmp, self.tag + ".err"), "w")
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, preexec_fn=limit)
+        env = dict(os.environ, BUSRPC_FAST_PATH="1" if FAST else "0")
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err, preexec_fn=limit, env=env)
         children.append(self.p)
         line = self.p.stdout.readline().decode()
         if not line.startswith("READY "):
@@ -437,8 +447,23 @@ def test_fd_with_begin():
     ok(c.unix_fds, "fd passing negotiated")
     first = wire.message(wire.METHOD_CALL, 1, "/h", IFACE, "Fd", "h", [0], n_fds=1)
     c.begin(first, [r])
-    closed = wire.wait_closed(c.sock, 5 * SLOW)
-    ok(closed, "BEGIN + a call with an fd in one sendmsg(): libdbus drops the connection (documented trap)")
+    if not FAST:
+        closed = wire.wait_closed(c.sock, 5 * SLOW)
+        ok(closed, "BEGIN + a call with an fd in one sendmsg(): libdbus drops the connection (documented trap)")
+    else:
+        c.serial = 1
+        try:
+            m = c.wait_reply(1, timeout=5 * SLOW)
+            got = (m.type, m.body)
+        except (wire.WireError, OSError) as e:
+            got = str(e) or e.__class__.__name__
+        ok(got == (wire.METHOD_RETURN, [1]),
+           "BEGIN + a call with an fd in one sendmsg(): served, and the fd arrived (%s)" % (got,))
+        try:
+            got = c.call("/h", IFACE, "Echo", "s", ["next"]).body
+        except (wire.WireError, OSError) as e:
+            got = str(e) or e.__class__.__name__
+        ok(got == ["next"], "and the connection goes on (%s)" % (got,))
     c.close()
 
     c = wire.Conn(path).auth()
@@ -462,15 +487,119 @@ def test_fd_with_begin():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
-def main():
-    cases = [test_fd_with_begin, test_shutdown, test_outgoing, test_slowloris, test_emfile]
-    only = os.environ.get("HOSTILE_CASES")
+# ---- 9b. everything in the first sendmsg(): auth, BEGIN and a call ----
+
+def pipelined(address, first, fds=()):
+    """A client that does not wait for the server at all (the specification
+    allows it; sd-bus does it): the NUL byte, AUTH EXTERNAL,
+    NEGOTIATE_UNIX_FD, BEGIN and the first message (serial 1) with @fds in
+    one sendmsg() right after connect(). Returns (auth answers, the reply
+    as (type, body), or what went wrong)."""
+    c = wire.Conn(address, timeout=5 * SLOW)
+    uid = str(os.geteuid()).encode().hex().encode()
+    c.send_raw(b"\0AUTH EXTERNAL " + uid + b"\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n" + first, fds)
+    answers = []
     try:
-        for t in cases:
-            if only and t.__name__ not in only.split(","):
-                continue
-            diag("--- %s%s" % (t.__name__, " (server under valgrind)" if UNDER_VG else ""))
-            t()
+        answers.append(c._line())
+        answers.append(c._line())
+        c.serial = 1
+        m = c.wait_reply(1)
+        got = (m.type, m.body)
+    except (wire.WireError, OSError) as e:
+        got = str(e) or e.__class__.__name__
+    return c, answers, got
+
+
+def test_pipelined():
+    path = "unix:path=%s/p1/sock" % tmp
+    s = Server(path)
+    base = s.fds()
+    echo = wire.message(wire.METHOD_CALL, 1, "/h", IFACE, "Echo", "s", ["early"])
+    c, answers, got = pipelined(path, echo)
+    ok(len(answers) == 2 and answers[0].startswith("OK ") and answers[1] == "AGREE_UNIX_FD",
+       "the whole auth conversation in the first sendmsg(): answered line by line (%s)" % answers)
+    ok(got == (wire.METHOD_RETURN, ["early"]), "and the call pipelined after BEGIN is served (%s)" % (got,))
+    c.close()
+
+    r, w = os.pipe()
+    first = wire.message(wire.METHOD_CALL, 1, "/h", IFACE, "Fd", "h", [0], n_fds=1)
+    c, answers, got = pipelined(path, first, [r])
+    if FAST:
+        ok(got == (wire.METHOD_RETURN, [1]),
+           "auth + BEGIN + a call with an fd, all in the first sendmsg(): served, the fd arrived (%s)" % (got,))
+        try:
+            got = c.call("/h", IFACE, "Fd", "h", [0], fds=[w]).body
+        except (wire.WireError, OSError) as e:
+            got = str(e) or e.__class__.__name__
+        ok(got == [1], "and a second fd on that connection arrives too (%s)" % (got,))
+    else:
+        # libdbus reads the auth lines with recv(): the fd sent with them is
+        # closed by the kernel and the message that claims it is invalid
+        ok(got != (wire.METHOD_RETURN, [1]),
+           "auth + BEGIN + a call with an fd in the first sendmsg(): not served (documented trap: %s)" % (got,))
+    c.close()
+    os.close(r)
+    os.close(w)
+    c = wire_conn(path)
+    ok(c.call("/h", IFACE, "Echo", "s", ["ok"]).body == ["ok"], "the server serves the next peer")
+    c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "no received fd is left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
+# ---- 9c. fds per message: max_fds (default 16) ----
+
+def test_fds_per_message():
+    path = "unix:path=%s/n1/sock" % tmp
+    s = Server(path)
+    base = s.fds()
+    r, w = os.pipe()
+
+    c = wire_conn(path)
+    c.call("/h", IFACE, "Echo", "s", ["first"])  # libdbus: no fd before one round trip
+    try:
+        got = c.call("/h", IFACE, "Fd", "h", [0], fds=[r] * 16).body
+    except (wire.WireError, OSError) as e:
+        got = str(e) or e.__class__.__name__
+    ok(got == [1], "a call with 16 fds (max_fds) is served (%s)" % (got,))
+    try:
+        c.send_call("/h", IFACE, "Fd", "h", [0], fds=[r] * 17)
+        closed = wire.wait_closed(c.sock, 5 * SLOW)
+    except OSError:
+        closed = True
+    ok(closed, "a call with 17 fds costs the sender its connection")
+    c.close()
+    c = wire_conn(path)
+    ok(c.call("/h", IFACE, "Echo", "s", ["ok"]).body == ["ok"], "the server serves the next peer")
+    c.close()
+    os.close(r)
+    os.close(w)
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "none of the 33 fds received is left open in the server (%d fds, idle %d)" %
+       (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
+def main():
+    global FAST
+    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_shutdown, test_outgoing,
+             test_slowloris, test_emfile]
+    only = os.environ.get("HOSTILE_CASES")
+    paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")
+    try:
+        for fast in paths:
+            FAST = fast == "1"
+            for t in cases:
+                if only and t.__name__ not in only.split(","):
+                    continue
+                diag("--- %s, the server on %s%s" % (t.__name__, "the fast path" if FAST else "libdbus",
+                                                    " (under valgrind)" if UNDER_VG else ""))
+                t()
     finally:
         for p in children:
             if p.poll() is None:

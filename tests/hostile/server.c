@@ -139,11 +139,11 @@ int main(int argc, char **argv) {
                 else if (strcmp(a, "--max-unauthenticated") == 0)
                         lim.max_unauthenticated = num(v);
                 else if (strcmp(a, "--auth-timeout") == 0)
-                        lim.auth_timeout_ms = num(v);
+                        lim.auth_timeout_usec = num(v) * BUSRPC_USEC_PER_MSEC;
                 else if (strcmp(a, "--max-outgoing") == 0)
                         lim.max_outgoing_bytes = num(v);
                 else if (strcmp(a, "--shutdown-timeout") == 0)
-                        lim.shutdown_timeout_ms = num(v);
+                        lim.shutdown_timeout_usec = num(v) * BUSRPC_USEC_PER_MSEC;
                 else
                         goto usage;
         }

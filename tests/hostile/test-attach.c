@@ -1,5 +1,5 @@
 /* test-attach.c: a connection that never authenticates is closed after
- * auth_timeout_ms even when the server moved to another loop
+ * auth_timeout_usec even when the server moved to another loop
  * (busrpc_server_attach()) while that connection was waiting: its
  * deadline moves with it, so a silent peer cannot outlive the move. */
 #include <poll.h>
@@ -26,7 +26,7 @@ static bool closed_by_peer(int fd) {
 
 static void test_attach_moves_auth_deadline(void) {
         char dir[] = "/tmp/busrpc-attach-XXXXXX", addr[160];
-        busrpc_server_limits lim = { .auth_timeout_ms = 300 };
+        busrpc_server_limits lim = { .auth_timeout_usec = 300 * BUSRPC_USEC_PER_MSEC };
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         busrpc_loop *def, *l;
         busrpc_server *srv;
@@ -39,7 +39,7 @@ static void test_attach_moves_auth_deadline(void) {
         snprintf(addr, sizeof(addr), "unix:path=%s/sock", dir);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
         is_int(busrpc_server_new(addr, &srv), 0, "a server on the default loop");
-        is_int(busrpc_server_set_limits(srv, &lim), 0, "auth_timeout_ms 300");
+        is_int(busrpc_server_set_limits(srv, &lim), 0, "auth_timeout_usec 300 ms");
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         ok(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "a silent connection");
         busrpc_loop_default(&def);

@@ -118,17 +118,8 @@ static int serve(bool bus, const char *address, unsigned n_objects) {
         return r;
 }
 
-typedef struct Window {
-        unsigned outstanding;
-        unsigned failed;
-} Window;
-
 static void add_done(int r, const busrpc_error *err, int32_t sum, void *userdata) {
-        Window *w = userdata;
-
-        w->outstanding--;
-        if (r < 0 || sum != 3)
-                w->failed++;
+        bench_window_reply(userdata, r >= 0 && sum == 3);
 }
 
 static int run_client(bool bus, const char *address, const char *test, unsigned long n, size_t size,
@@ -137,6 +128,7 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
         busrpc_proxy *p = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_loop *loop = NULL;
+        BenchWindow w = { 0 };
         uint8_t *payload = NULL;
         uint64_t want = 0, got, t0;
         char path[64];
@@ -176,20 +168,22 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
                                 r = -EPROTO;
                 }
         } else if (strcmp(test, "pipeline") == 0) {
-                Window w = { 0 };
-
+                /* A sliding window: every reply lets the next call go, so
+                 * BENCH_WINDOW calls stay in flight until the last ones. */
                 loop = busrpc_conn_get_loop(conn);
-                for (unsigned long i = 0; i < n && r >= 0;) {
+                for (unsigned long i = 0; (i < n || w.outstanding > 0) && r >= 0;) {
                         while (w.outstanding < BENCH_WINDOW && i < n && r >= 0) {
+                                bench_window_send(&w);
                                 r = bench_add_async(p, 1, 2, add_done, &w, NULL);
-                                if (r >= 0)
-                                        w.outstanding++;
+                                if (r < 0)
+                                        w.outstanding--;
+                                bench_window_sent(&w);
                                 i++;
                         }
-                        while (w.outstanding > 0 && r >= 0)
+                        if (w.outstanding > 0 && r >= 0)
                                 r = busrpc_loop_iterate(loop, -1);
                 }
-                if (r >= 0 && w.failed)
+                if (r >= 0 && (w.failed || w.replies != n))
                         r = -EPROTO;
         } else if (strcmp(test, "bytes") == 0) {
                 bench_byte_array a = { payload, size };
@@ -241,7 +235,9 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
         } else {
                 r = -EINVAL;
         }
-        if (r >= 0)
+        if (r >= 0 && strcmp(test, "pipeline") == 0)
+                bench_report_window(test, n, bench_now_ns() - t0, &w);
+        else if (r >= 0)
                 bench_report(test, n, bench_now_ns() - t0);
         else if (busrpc_error_is_set(&err))
                 fprintf(stderr, "bench-busrpc: %s: %s\n", err.name, err.message);

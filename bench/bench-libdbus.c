@@ -153,6 +153,7 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
         char path[64];
         uint8_t *payload = NULL;
         uint64_t want = 0, t0;
+        BenchWindow w = { 0 };
         int r = 0;
 
         dbus_error_init(&err);
@@ -195,36 +196,48 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
                                 dbus_message_unref(reply);
                 }
         } else if (strcmp(test, "pipeline") == 0) {
-                DBusPendingCall *pending[BENCH_WINDOW];
+                /* A sliding window: a ring of pending calls; the oldest is
+                 * waited for (libdbus reads every reply that arrived
+                 * meanwhile), then the next call goes out in its place. */
+                DBusPendingCall *ring[BENCH_WINDOW];
+                unsigned head = 0;
 
-                for (unsigned long i = 0; i < n && r == 0;) {
-                        unsigned k = 0;
-
-                        for (; k < BENCH_WINDOW && i < n; k++, i++) {
+                for (unsigned long i = 0; (i < n || w.outstanding > 0) && r == 0;) {
+                        while (w.outstanding < BENCH_WINDOW && i < n && r == 0) {
                                 dbus_int32_t a = 1, b = 2;
                                 DBusMessage *m = new_call(dest, path, "Add");
+                                DBusPendingCall **slot = &ring[(head + w.outstanding) % BENCH_WINDOW];
 
                                 dbus_message_append_args(m, DBUS_TYPE_INT32, &a, DBUS_TYPE_INT32, &b,
                                                          DBUS_TYPE_INVALID);
-                                if (!dbus_connection_send_with_reply(c, m, &pending[k], -1) || !pending[k])
+                                bench_window_send(&w);
+                                if (!dbus_connection_send_with_reply(c, m, slot, -1) || !*slot) {
+                                        w.outstanding--;
                                         r = -ENOMEM;
+                                }
                                 dbus_message_unref(m);
+                                bench_window_sent(&w);
+                                i++;
                         }
-                        for (unsigned j = 0; j < k; j++) {
+                        if (w.outstanding > 0) {
+                                DBusPendingCall *pc = ring[head];
                                 DBusMessage *reply;
                                 dbus_int32_t sum = 0;
 
-                                dbus_pending_call_block(pending[j]);
-                                reply = dbus_pending_call_steal_reply(pending[j]);
-                                dbus_pending_call_unref(pending[j]);
-                                if (!reply ||
-                                    !dbus_message_get_args(reply, &err, DBUS_TYPE_INT32, &sum, DBUS_TYPE_INVALID) ||
-                                    sum != 3)
-                                        r = -EPROTO;
+                                head = (head + 1) % BENCH_WINDOW;
+                                dbus_pending_call_block(pc);
+                                reply = dbus_pending_call_steal_reply(pc);
+                                dbus_pending_call_unref(pc);
+                                bench_window_reply(&w, reply &&
+                                                               dbus_message_get_args(reply, &err, DBUS_TYPE_INT32, &sum,
+                                                                                     DBUS_TYPE_INVALID) &&
+                                                               sum == 3);
                                 if (reply)
                                         dbus_message_unref(reply);
                         }
                 }
+                if (r == 0 && (w.failed || w.replies != n))
+                        r = -EPROTO;
         } else if (strcmp(test, "bytes") == 0) {
                 for (unsigned long i = 0; i < n && r == 0; i++) {
                         DBusMessage *m = new_call(dest, path, "SumBytes"), *reply;
@@ -251,7 +264,9 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
         } else {
                 r = -EINVAL;
         }
-        if (r == 0)
+        if (r == 0 && strcmp(test, "pipeline") == 0)
+                bench_report_window(test, n, bench_now_ns() - t0, &w);
+        else if (r == 0)
                 bench_report(test, n, bench_now_ns() - t0);
         else
                 fprintf(stderr, "bench-libdbus: %s failed: %s\n", test, dbus_error_is_set(&err) ? err.message : "");

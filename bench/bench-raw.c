@@ -110,6 +110,7 @@ static int run_client(const char *address, const char *test, unsigned long n, si
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint8_t *payload = NULL;
         uint64_t want = 0, t0;
+        BenchWindow w = { 0 };
         int fd, r = 0;
 
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -134,22 +135,54 @@ static int run_client(const char *address, const char *test, unsigned long n, si
                                 r = -EPROTO;
                 }
         } else if (strcmp(test, "pipeline") == 0) {
-                for (unsigned long i = 0; i < n && r >= 0;) {
-                        struct {
-                                Header h;
-                                int32_t ab[2];
-                        } req = { { OP_ADD, 8 }, { 1, 2 } };
-                        int32_t sums[BENCH_WINDOW];
-                        unsigned k = 0;
+                /* A sliding window: read whatever replies have arrived (one
+                 * read), then send as many new calls (one write). */
+                struct {
+                        Header h;
+                        int32_t ab[2];
+                } req[BENCH_WINDOW];
+                uint8_t in[BENCH_WINDOW * sizeof(int32_t)];
+                size_t have = 0;
 
-                        for (; k < BENCH_WINDOW && i < n && r >= 0; k++, i++)
-                                r = io_all(fd, &req, sizeof(req), false);
-                        if (r >= 0)
-                                r = io_all(fd, sums, k * sizeof(sums[0]), true);
-                        for (unsigned j = 0; j < k && r >= 0; j++)
-                                if (sums[j] != 3)
-                                        r = -EPROTO;
+                for (unsigned k = 0; k < BENCH_WINDOW; k++) {
+                        req[k].h = (Header){ OP_ADD, 8 };
+                        req[k].ab[0] = 1;
+                        req[k].ab[1] = 2;
                 }
+                for (unsigned long i = 0; (i < n || w.outstanding > 0) && r >= 0;) {
+                        unsigned k = 0, done;
+                        ssize_t got;
+
+                        while (w.outstanding < BENCH_WINDOW && i < n) {
+                                bench_window_send(&w);
+                                k++;
+                                i++;
+                        }
+                        if (k)
+                                r = io_all(fd, req, k * sizeof(req[0]), false);
+                        bench_window_sent(&w);
+                        if (r < 0 || w.outstanding == 0)
+                                break;
+                        do
+                                got = read(fd, in + have, w.outstanding * sizeof(int32_t) - have);
+                        while (got < 0 && errno == EINTR);
+                        if (got <= 0) {
+                                r = got < 0 ? -errno : -ECONNRESET;
+                                break;
+                        }
+                        have += (size_t)got;
+                        done = (unsigned)(have / sizeof(int32_t));
+                        for (unsigned j = 0; j < done; j++) {
+                                int32_t sum;
+
+                                memcpy(&sum, in + j * sizeof(sum), sizeof(sum));
+                                bench_window_reply(&w, sum == 3);
+                        }
+                        have -= done * sizeof(int32_t);
+                        memmove(in, in + done * sizeof(int32_t), have);
+                }
+                if (r >= 0 && (w.failed || w.replies != n))
+                        r = -EPROTO;
         } else if (strcmp(test, "bytes") == 0) {
                 for (unsigned long i = 0; i < n && r >= 0; i++) {
                         Header h = { OP_SUM, (uint32_t)size };
@@ -170,7 +203,9 @@ static int run_client(const char *address, const char *test, unsigned long n, si
         } else {
                 r = -EINVAL;
         }
-        if (r >= 0)
+        if (r >= 0 && strcmp(test, "pipeline") == 0)
+                bench_report_window(test, n, bench_now_ns() - t0, &w);
+        else if (r >= 0)
                 bench_report(test, n, bench_now_ns() - t0);
         free(payload);
         close(fd);

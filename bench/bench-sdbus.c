@@ -117,18 +117,11 @@ static int serve(bool bus_mode, const char *address, unsigned n_objects) {
         return r;
 }
 
-typedef struct Window {
-        unsigned outstanding;
-        unsigned failed;
-} Window;
-
 static int add_done(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Window *w = userdata;
         int32_t sum = 0;
 
-        w->outstanding--;
-        if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "i", &sum) < 0 || sum != 3)
-                w->failed++;
+        bench_window_reply(userdata, !sd_bus_message_is_method_error(m, NULL) &&
+                                             sd_bus_message_read(m, "i", &sum) >= 0 && sum == 3);
         return 0;
 }
 
@@ -139,6 +132,7 @@ static int run_client(bool bus_mode, const char *address, const char *test, unsi
         const char *dest = bus_mode ? BENCH_NAME : NULL;
         uint8_t *payload = NULL;
         uint64_t want = 0, t0;
+        BenchWindow w = { 0 };
         char path[64];
         int r;
 
@@ -178,23 +172,25 @@ static int run_client(bool bus_mode, const char *address, const char *test, unsi
                         sd_bus_message_unref(reply);
                 }
         } else if (strcmp(test, "pipeline") == 0) {
-                Window w = { 0 };
-
-                for (unsigned long i = 0; i < n && r >= 0;) {
+                /* A sliding window: after each message processed, the
+                 * window is filled again. */
+                for (unsigned long i = 0; (i < n || w.outstanding > 0) && r >= 0;) {
                         while (w.outstanding < BENCH_WINDOW && i < n && r >= 0) {
+                                bench_window_send(&w);
                                 r = sd_bus_call_method_async(bus, NULL, dest, path, BENCH_IFACE, "Add", add_done,
                                                              &w, "ii", 1, 2);
-                                if (r >= 0)
-                                        w.outstanding++;
+                                if (r < 0)
+                                        w.outstanding--;
+                                bench_window_sent(&w);
                                 i++;
                         }
-                        while (w.outstanding > 0 && r >= 0) {
+                        if (w.outstanding > 0 && r >= 0) {
                                 r = sd_bus_process(bus, NULL);
                                 if (r == 0)
                                         r = sd_bus_wait(bus, UINT64_MAX);
                         }
                 }
-                if (r >= 0 && w.failed)
+                if (r >= 0 && (w.failed || w.replies != n))
                         r = -EPROTO;
         } else if (strcmp(test, "bytes") == 0) {
                 for (unsigned long i = 0; i < n && r >= 0; i++) {
@@ -218,7 +214,9 @@ static int run_client(bool bus_mode, const char *address, const char *test, unsi
         } else {
                 r = -EINVAL;
         }
-        if (r >= 0)
+        if (r >= 0 && strcmp(test, "pipeline") == 0)
+                bench_report_window(test, n, bench_now_ns() - t0, &w);
+        else if (r >= 0)
                 bench_report(test, n, bench_now_ns() - t0);
 out:
         if (r < 0)

@@ -48,6 +48,46 @@ static inline void bench_report(const char *test, unsigned long n, uint64_t ns) 
         fflush(stdout);
 }
 
+/* The "pipeline" test's window as the client saw it: the most calls in
+ * flight at once, and how many were in flight, on average, when a reply
+ * came back. A client that keeps its window full averages close to
+ * BENCH_WINDOW; one that drains the window before refilling it averages
+ * half of it; a "async" call that secretly waits for its reply never gets
+ * past 1. The driver checks both (bench/run). */
+typedef struct BenchWindow {
+        unsigned outstanding;
+        unsigned peak;
+        unsigned failed;
+        uint64_t in_flight_sum;
+        uint64_t replies;
+} BenchWindow;
+
+/* Count a call as in flight before it is sent: a reply delivered inside
+ * the sending function then shows as a window of 1. */
+static inline void bench_window_send(BenchWindow *w) {
+        w->outstanding++;
+}
+
+static inline void bench_window_sent(BenchWindow *w) {
+        if (w->outstanding > w->peak)
+                w->peak = w->outstanding;
+}
+
+static inline void bench_window_reply(BenchWindow *w, int ok) {
+        w->in_flight_sum += w->outstanding;
+        w->replies++;
+        w->outstanding--;
+        if (!ok)
+                w->failed++;
+}
+
+/* TEST N NS_TOTAL PEAK MEAN_IN_FLIGHT */
+static inline void bench_report_window(const char *test, unsigned long n, uint64_t ns, const BenchWindow *w) {
+        printf("%s %lu %llu %u %.2f\n", test, n, (unsigned long long)ns, w->peak,
+               w->replies ? (double)w->in_flight_sum / (double)w->replies : 0.0);
+        fflush(stdout);
+}
+
 static inline void bench_ready(void) {
         printf("ready\n");
         fflush(stdout);

@@ -22,36 +22,60 @@ done
 ok $? "bench/run --quick --callgrind exits 0"
 diag "$(cat "$out")"
 
-# One row per (case, implementation), each with a time per call.
-for row in "add p2p:busrpc libdbus sdbus raw" "add bus:busrpc libdbus sdbus" \
-	"64 in flight p2p:busrpc libdbus sdbus raw" "64 in flight bus:busrpc libdbus sdbus" \
-	"1 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "1 MiB shm p2p:busrpc direct fresh byte\[\] raw" \
-	"16 MiB byte\[\] p2p:busrpc libdbus sdbus raw" "16 MiB shm p2p:busrpc direct fresh byte\[\] raw" \
-	"add p2p, 1 object:busrpc libdbus sdbus" "add p2p, 10,000 objects:busrpc libdbus sdbus"; do
+# One row per (case, implementation), each with a time per call; busrpc
+# twice, on its own transport (-fast) and on libdbus (-dbus). A fast row
+# that did not run on busrpc's transport is FAILED, so it fails here too.
+both="busrpc-fast busrpc-dbus"
+for row in "add p2p:$both libdbus sdbus raw" "add bus:$both libdbus sdbus" \
+	"64 in flight p2p:$both libdbus sdbus raw" "64 in flight bus:$both libdbus sdbus" \
+	"1 MiB byte\[\] p2p:$both libdbus sdbus raw" "16 MiB byte\[\] p2p:$both libdbus sdbus raw" \
+	"1 MiB shm p2p:$both direct-fast direct-dbus fresh-fast fresh-dbus byte\[\]-fast byte\[\]-dbus raw" \
+	"16 MiB shm p2p:$both direct-fast direct-dbus fresh-fast fresh-dbus byte\[\]-fast byte\[\]-dbus raw" \
+	"add p2p, 1 object:$both libdbus sdbus" "add p2p, 10,000 objects:$both libdbus sdbus"; do
 	case=${row%%:*}
 	for impl in ${row#*:}; do
 		grep -Eq "^$case +$impl +[0-9.]+ (us|ms) " "$out"
 		ok $? "a figure for '$case' by $impl"
 	done
 done
-for line in "^1 MiB vs byte\[\] +shm \(pool, copied\): [0-9.]+x the time of byte\[\]" \
-	"^1 MiB vs byte\[\] +shm \(pool, direct\): [0-9.]+x" "^1 MiB vs byte\[\] +shm \(fresh memfd\): [0-9.]+x" \
-	"^16 MiB vs raw +shm \(pool, copied\): [0-9.]+x the time of raw" \
-	"^16 MiB vs raw +shm \(pool, direct\): [0-9.]+x" "^16 MiB vs raw +shm \(fresh memfd\): [0-9.]+x" \
-	"^dispatch, 10,000 objects +[0-9.]+x" "^export +[0-9.]+ (us|ms) for 1000 objects" \
-	"^wall time, p2p Add +[0-9.]+x"; do
-	grep -Eq "$line" "$out"
-	ok $? "summary line /$line/"
+# Every 64-in-flight client really kept 64 calls in flight (the driver
+# fails a row whose client never had BENCH_WINDOW calls out at once).
+for impl in $both libdbus sdbus raw; do
+	grep -Eq "^64 in flight p2p +$impl +[0-9.]+ (us|ms) .* in flight: peak 64," "$out"
+	ok $? "64 in flight p2p, $impl: 64 calls in flight at once"
 done
+for mode in fast dbus; do
+	for line in "^1 MiB vs byte\[\]-$mode +shm \(pool, copied\) $mode: [0-9.]+x the time of byte\[\]" \
+		"^1 MiB vs byte\[\]-$mode +shm \(pool, direct\) $mode: [0-9.]+x" \
+		"^1 MiB vs byte\[\]-$mode +shm \(fresh memfd\) $mode: [0-9.]+x" \
+		"^16 MiB vs raw +shm \(pool, copied\) $mode: [0-9.]+x the time of raw" \
+		"^16 MiB vs raw +shm \(pool, direct\) $mode: [0-9.]+x" "^16 MiB vs raw +shm \(fresh memfd\) $mode: [0-9.]+x" \
+		"^dispatch, 10,000 objects +busrpc-$mode: [0-9.]+x" "^wall time, p2p Add +busrpc-$mode: [0-9.]+x"; do
+		grep -Eq "$line" "$out"
+		ok $? "summary line /$line/"
+	done
+done
+grep -Eq "^export +[0-9.]+ (us|ms) for 1000 objects" "$out"
+ok $? "summary line: export"
 # Instructions per call: positive counts for both sides of every implementation.
 for t in peer bus; do
-	for impl in libdbus sdbus busrpc; do
+	for impl in libdbus sdbus $both; do
 		grep -Eq "^$t +$impl +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* " "$out"
 		ok $? "callgrind: instructions per Add for $impl ($t), client and server"
 	done
+	grep -Eq "^$t +link check, busrpc-fast: fast path on:" "$out"
+	ok $? "callgrind: busrpc-fast runs its calls on busrpc's transport ($t)"
 done
 grep -Eq '^peer +raw +[1-9]' "$out"
 ok $? "callgrind: the raw socket's instructions per call"
+for impl in $both; do
+	grep -Eq "^peer +$impl +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +\(100 objects exported" "$out"
+	ok $? "callgrind: $impl with 100 objects exported"
+done
+# The targets block: one line per target of issues 10 and 12.
+n=$(grep -Ec '^  #1[02] ' "$out")
+[ "$n" -eq 14 ]
+ok $? "targets: 14 lines (got $n)"
 grep -q '^bench: done$' "$out"
 ok $? "no measurement failed"
 

@@ -5,8 +5,15 @@
 check_PROGRAMS += tests/test-transport
 tests_test_transport_SOURCES = tests/test-transport.c tests/tap.h \
 	runtime/transport.h runtime/transport.c runtime/transport-dbus.c runtime/sasl.h runtime/sasl.c runtime/loop.h runtime/loop.c \
-	runtime/wire.h runtime/wire.c runtime/wire-names.c runtime/wire-rw.c
+	runtime/wire.h runtime/wire.c runtime/wire-signature.c runtime/wire-rw.c common/names.h common/names.c
 tests_test_transport_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/runtime
 tests_test_transport_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_transport_LDADD = $(DBUS_LIBS)
 TESTS += tests/test-transport
+# The transport on the connections' hot path (runtime/conn.c "the link"):
+# BUSRPC_FAST_PATH=1 set by the test itself; peer socket and private bus.
+check_PROGRAMS += tests/test-link
+tests_test_link_SOURCES = tests/test-link.c tests/tap.h
+tests_test_link_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_link_LDADD = libbusrpc.la $(DBUS_LIBS) -ldl
+TESTS += tests/test-link

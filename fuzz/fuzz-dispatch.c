@@ -500,7 +500,8 @@ static void pump(const bool *done) {
 
         while (!*done && dbus_connection_get_is_connected(client)) {
                 struct pollfd p[2];
-                int cfd = -1, t = busrpc_loop_get_timeout(loop);
+                uint64_t usec = BUSRPC_TIMEOUT_INFINITE;
+                int cfd = -1, t = busrpc_loop_get_timeout(loop, &usec) < 0 ? -1 : busrpc_usec_to_poll_ms(usec);
 
                 if (now_ms() > deadline)
                         die("no answer within 10 s: the server hangs");

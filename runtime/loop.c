@@ -483,16 +483,18 @@ BUSRPC_EXPORT busrpc_source *busrpc_source_release(busrpc_source *s) {
 
 /* ---- iterating ---- */
 
-static int64_t next_timer_ms(busrpc_loop *l) {
+/* Microseconds until the first timer is due; BUSRPC_TIMEOUT_INFINITE: none. */
+static uint64_t next_timer_usec(busrpc_loop *l) {
         uint64_t now, best;
 
         if (l->heap_n == 0)
-                return -1;
+                return BUSRPC_TIMEOUT_INFINITE;
         best = l->heap[0]->deadline;
         now = loop_now_usec();
         if (best <= now)
                 return 0;
-        return (int64_t)((best - now + 999) / 1000);
+        /* A deadline can never be "infinite" itself. */
+        return best - now < BUSRPC_TIMEOUT_INFINITE ? best - now : BUSRPC_TIMEOUT_INFINITE - 1;
 }
 
 static void run_timers(busrpc_loop *l) {
@@ -546,20 +548,20 @@ static void read_signals(busrpc_loop *l) {
         }
 }
 
-BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms) {
+BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, uint64_t timeout_usec) {
         struct epoll_event ev[32];
-        int64_t t;
+        uint64_t t;
         int n;
 
         return_if_fail(l, -EINVAL);
         if (l->in_iteration)
                 return -EBUSY;
         if (l->defer_head)
-                timeout_ms = 0;
-        t = next_timer_ms(l);
-        if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
-                timeout_ms = t > 0x7fffffff ? 0x7fffffff : (int)t;
-        n = epoll_wait(l->epfd, ev, 32, timeout_ms);
+                timeout_usec = 0;
+        t = next_timer_usec(l);
+        if (t < timeout_usec)
+                timeout_usec = t;
+        n = epoll_wait(l->epfd, ev, 32, busrpc_usec_to_poll_ms(timeout_usec));
         if (n < 0) {
                 if (errno != EINTR)
                         return -errno;
@@ -604,7 +606,7 @@ BUSRPC_EXPORT int busrpc_loop_run(busrpc_loop *l) {
         l->quit = false;
         l->by_signal = false;
         while (!l->quit) {
-                r = busrpc_loop_iterate(l, -1);
+                r = busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
                 if (r < 0)
                         break;
         }
@@ -740,14 +742,10 @@ BUSRPC_EXPORT int busrpc_loop_get_events(busrpc_loop *l) {
         return EPOLLIN;
 }
 
-BUSRPC_EXPORT int busrpc_loop_get_timeout(busrpc_loop *l) {
-        int64_t t;
-
-        return_if_fail(l, -EINVAL);
-        if (l->defer_head || l->quit)
-                return 0;
-        t = next_timer_ms(l);
-        return t > 0x7fffffff ? 0x7fffffff : (int)t;
+BUSRPC_EXPORT int busrpc_loop_get_timeout(busrpc_loop *l, uint64_t *out) {
+        return_if_fail(l && out, -EINVAL);
+        *out = l->defer_head || l->quit ? 0 : next_timer_usec(l);
+        return 0;
 }
 
 BUSRPC_EXPORT int busrpc_loop_process(busrpc_loop *l) {
@@ -758,14 +756,14 @@ BUSRPC_EXPORT int busrpc_loop_process(busrpc_loop *l) {
         return r < 0 ? r : 0;
 }
 
-BUSRPC_EXPORT int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code) {
+BUSRPC_EXPORT int busrpc_loop_take_quit(busrpc_loop *l, int *out) {
         return_if_fail(l, -EINVAL);
         if (!l->quit)
                 return 0;
         /* Taken: get_timeout() no longer says 0 for it, so a foreign loop
          * that forwards the quit does not spin. */
         l->quit = false;
-        if (ret_code)
-                *ret_code = l->exit_code;
+        if (out)
+                *out = l->exit_code;
         return 1;
 }

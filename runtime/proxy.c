@@ -22,8 +22,8 @@ struct busrpc_proxy {
         busrpc_conn *conn;
         char *dest; /* NULL on a peer connection */
         char *path;
-        int timeout;      /* ms */
-        int next_timeout; /* ms, or -1: none */
+        uint64_t timeout_usec;      /* BUSRPC_TIMEOUT_INFINITE: none */
+        uint64_t next_timeout_usec; /* the next call's; BUSRPC_TIMEOUT_DEFAULT: none */
 };
 
 
@@ -47,8 +47,8 @@ BUSRPC_EXPORT int busrpc_proxy_new(busrpc_conn *c, const char *destination, cons
                 return -ENOMEM;
         }
         p->conn = busrpc_conn_ref(c);
-        p->timeout = TIMEOUT_DEFAULT_MS;
-        p->next_timeout = -1;
+        p->timeout_usec = TIMEOUT_DEFAULT_MS * BUSRPC_USEC_PER_MSEC;
+        p->next_timeout_usec = BUSRPC_TIMEOUT_DEFAULT;
         *ret = p;
         return 0;
 }
@@ -69,42 +69,34 @@ BUSRPC_EXPORT busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p) {
         return NULL;
 }
 
-static int timeout_normalize(int ms) {
-        if (ms == BUSRPC_TIMEOUT_DEFAULT)
-                return TIMEOUT_DEFAULT_MS;
-        if (ms <= 0)
-                return -EINVAL;
-        return ms; /* BUSRPC_TIMEOUT_INFINITE is libdbus's DBUS_TIMEOUT_INFINITE */
-}
-
-BUSRPC_EXPORT int busrpc_proxy_set_timeout(busrpc_proxy *p, int timeout_ms) {
-        int t = timeout_normalize(timeout_ms);
-
-        return_if_fail(p && t > 0, -EINVAL);
-        p->timeout = t;
+BUSRPC_EXPORT int busrpc_proxy_set_timeout(busrpc_proxy *p, uint64_t timeout_usec) {
+        return_if_fail(p, -EINVAL);
+        p->timeout_usec = timeout_usec == BUSRPC_TIMEOUT_DEFAULT ? TIMEOUT_DEFAULT_MS * BUSRPC_USEC_PER_MSEC
+                                                                 : timeout_usec;
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_proxy_get_timeout(busrpc_proxy *p) {
-        return_if_fail(p, -EINVAL);
-        return p->timeout;
-}
-
-BUSRPC_EXPORT int busrpc_proxy_set_next_timeout(busrpc_proxy *p, int timeout_ms) {
-        return_if_fail(p, -EINVAL);
-        if (timeout_ms == BUSRPC_TIMEOUT_DEFAULT) {
-                p->next_timeout = -1;
-                return 0;
-        }
-        return_if_fail(timeout_ms > 0, -EINVAL);
-        p->next_timeout = timeout_ms;
+BUSRPC_EXPORT int busrpc_proxy_get_timeout(busrpc_proxy *p, uint64_t *out) {
+        return_if_fail(p && out, -EINVAL);
+        *out = p->timeout_usec;
         return 0;
 }
 
+BUSRPC_EXPORT int busrpc_proxy_set_next_timeout(busrpc_proxy *p, uint64_t timeout_usec) {
+        return_if_fail(p, -EINVAL);
+        p->next_timeout_usec = timeout_usec;
+        return 0;
+}
+
+/* The public API's microseconds as the runtime's call timeouts take them:
+ * milliseconds rounded up, INT_MAX (libdbus's DBUS_TIMEOUT_INFINITE) for
+ * none and for anything as long (24.8 days). */
 int proxy_take_timeout(busrpc_proxy *p) {
-        int t = p->next_timeout > 0 ? p->next_timeout : p->timeout;
-        p->next_timeout = -1;
-        return t;
+        uint64_t t = p->next_timeout_usec != BUSRPC_TIMEOUT_DEFAULT ? p->next_timeout_usec : p->timeout_usec;
+        int ms = busrpc_usec_to_poll_ms(t);
+
+        p->next_timeout_usec = BUSRPC_TIMEOUT_DEFAULT;
+        return ms < 0 ? INT_MAX : ms;
 }
 
 BUSRPC_EXPORT busrpc_conn *busrpc_proxy_get_conn(busrpc_proxy *p) {

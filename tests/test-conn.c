@@ -167,7 +167,7 @@ static int call_defer(busrpc_proxy *p, uint32_t ms, Result *res) {
 static void wait_result(busrpc_conn *c, Result *res, int max_ms) {
         uint64_t t0 = now_ms();
         while (!res->done && now_ms() - t0 < (uint64_t)max_ms)
-                busrpc_loop_iterate(busrpc_conn_get_loop(c), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 50 * BUSRPC_USEC_PER_MSEC);
 }
 
 static int add(busrpc_proxy *p, int32_t a, int32_t b, int32_t *sum) {
@@ -213,7 +213,7 @@ static void test_calls(const char *mode, const char *addr, bool peer) {
         is_intf(sum, 42, "%s: the result", mode);
 
         /* a client-side timeout fires at the configured time (+-20%) */
-        busrpc_proxy_set_timeout(p, 500);
+        busrpc_proxy_set_timeout(p, 500 * BUSRPC_USEC_PER_MSEC);
         t0 = now_ms();
         is_intf(call_defer(p, 0, &res), 0, "%s: async call to a method that never replies", mode);
         wait_result(c, &res, 3000);
@@ -223,16 +223,16 @@ static void test_calls(const char *mode, const char *addr, bool peer) {
 
         /* a deferred reply arrives through the loop */
         memset(&res, 0, sizeof(res));
-        busrpc_proxy_set_timeout(p, 5000);
+        busrpc_proxy_set_timeout(p, 5000 * BUSRPC_USEC_PER_MSEC);
         call_defer(p, 100, &res);
         wait_result(c, &res, 3000);
         is_intf(res.r, 0, "%s: a deferred reply arrives", mode);
 
         /* the server killed mid-call: an error, promptly */
         memset(&res, 0, sizeof(res));
-        busrpc_proxy_set_timeout(p, 20000);
+        busrpc_proxy_set_timeout(p, 20000 * BUSRPC_USEC_PER_MSEC);
         call_defer(p, 0, &res);
-        busrpc_loop_iterate(busrpc_conn_get_loop(c), 100);
+        busrpc_loop_iterate(busrpc_conn_get_loop(c), 100 * BUSRPC_USEC_PER_MSEC);
         t0 = now_ms();
         stop(svc, SIGKILL);
         wait_result(c, &res, 5000);
@@ -264,7 +264,7 @@ static void test_peer_signals(const char *addr) {
         is_int(busrpc_proxy_call(p, m, "", NULL, &err), 0, "Emit");
         t0 = now_ms();
         while (!got && now_ms() - t0 < 3000)
-                busrpc_loop_iterate(busrpc_conn_get_loop(c), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 50 * BUSRPC_USEC_PER_MSEC);
         is_int(got, 1, "a plain peer (no Hello, no AddMatch) receives the server's signal");
         busrpc_error_clear(&err);
         busrpc_proxy_unref(p);

@@ -45,7 +45,7 @@ static int on_signal(busrpc_source *s, int signo, void *userdata) {
 #define ITERATE_UNTIL(l, cond)                                                                              \
         do {                                                                                                \
                 for (int i_ = 0; i_ < 500 && !(cond); i_++)                                                 \
-                        busrpc_loop_iterate((l), 10);                                                       \
+                        busrpc_loop_iterate((l), 10 * BUSRPC_USEC_PER_MSEC);                                \
         } while (0)
 
 static int send_self(busrpc_source *s, void *userdata) {
@@ -57,6 +57,7 @@ static void test_signal_hooks(void) {
         busrpc_loop *l;
         busrpc_source *s = NULL, *s2 = NULL, *t = NULL;
         Hits h = { 0 }, h2 = { 0 };
+        uint64_t usec = 0;
         int sig = SIGTERM;
 
         if (busrpc_loop_new(&l) < 0)
@@ -88,9 +89,9 @@ static void test_signal_hooks(void) {
            "SIGHUP, SIGTERM, SIGINT are read by the loop");
         kill(getpid(), SIGHUP);
         for (int i = 0; i < 5; i++)
-                busrpc_loop_iterate(l, 10);
+                busrpc_loop_iterate(l, 10 * BUSRPC_USEC_PER_MSEC);
         ok(true, "SIGHUP without a hook does not kill the process");
-        is_int(busrpc_loop_get_timeout(l), -1, "and does not quit the loop");
+        ok(busrpc_loop_get_timeout(l, &usec) == 0 && usec == BUSRPC_TIMEOUT_INFINITE, "and does not quit the loop");
         is_int(busrpc_loop_add_signal(l, SIGHUP, on_signal, &h, &s), 0, "hook SIGHUP");
         h.n = 0;
         kill(getpid(), SIGHUP);
@@ -194,10 +195,17 @@ static int quit_guard(busrpc_source *s, void *userdata) {
         return 0;
 }
 
+static int set_flag(busrpc_source *s, void *userdata) {
+        *(bool *)userdata = true;
+        return 0;
+}
+
 static void test_lost(void) {
         busrpc_conn *c = NULL;
         busrpc_loop *l;
         Events e = { 0 };
+        char plain[700];
+        bool waited = false;
 
         start_bus();
         is_int(busrpc_conn_open(bus_addr, &c), 0, "open");
@@ -216,7 +224,7 @@ static void test_lost(void) {
         l = busrpc_conn_get_loop(c);
         kill_bus();
         for (int i = 0; i < 500 && busrpc_conn_is_connected(c); i++)
-                busrpc_loop_iterate(l, 10);
+                busrpc_loop_iterate(l, 10 * BUSRPC_USEC_PER_MSEC);
         ok(!busrpc_conn_is_connected(c), "the loss was seen on the first loop");
         {
                 busrpc_loop *l2;
@@ -250,7 +258,7 @@ static void test_lost(void) {
         l = busrpc_conn_get_loop(c);
         e.loop = l;
         busrpc_conn_on_event(c, on_event, &e);
-        is_int(busrpc_conn_set_reconnect(c, 300), 0, "reconnect for 300 ms");
+        is_int(busrpc_conn_set_reconnect(c, 300 * BUSRPC_USEC_PER_MSEC), 0, "reconnect for 300 ms");
         kill_bus();
         is_int(busrpc_loop_run(l), 7, "the run ends when reconnection gives up");
         is_int(e.n[BUSRPC_CONN_RECONNECTING], 1, "RECONNECTING was reported");
@@ -258,6 +266,29 @@ static void test_lost(void) {
         ok(e.last_error == -ENOENT || e.last_error == -ECONNREFUSED, "with the last connect error (%d)",
            e.last_error);
         c = busrpc_conn_unref(c);
+
+        /* BUSRPC_TIMEOUT_INFINITE: no end. Still trying after twice the
+         * 300 ms above, and back once a bus listens at the path again. */
+        memset(&e, 0, sizeof(e));
+        start_bus();
+        snprintf(plain, sizeof(plain), "unix:path=%s/bus", dir); /* no guid: the next bus will do */
+        is_int(busrpc_conn_open(plain, &c), 0, "open by path");
+        l = busrpc_conn_get_loop(c);
+        e.loop = l;
+        busrpc_conn_on_event(c, on_event, &e);
+        is_int(busrpc_conn_set_reconnect(c, BUSRPC_TIMEOUT_INFINITE), 0, "reconnect without end");
+        kill_bus();
+        busrpc_loop_add_timer(l, 600 * BUSRPC_USEC_PER_MSEC, false, set_flag, &waited, NULL);
+        ITERATE_UNTIL(l, waited);
+        ok(waited, "600 ms passed");
+        is_int(e.n[BUSRPC_CONN_RECONNECTING], 1, "RECONNECTING was reported");
+        is_int(e.n[BUSRPC_CONN_LOST], 0, "and no LOST: reconnection has no end");
+        start_bus();
+        ITERATE_UNTIL(l, e.n[BUSRPC_CONN_RECONNECTED] > 0);
+        is_int(e.n[BUSRPC_CONN_RECONNECTED], 1, "RECONNECTED once a bus is back");
+        ok(busrpc_conn_is_connected(c), "and connected");
+        c = busrpc_conn_unref(c);
+        kill_bus();
 }
 
 static void test_args(void) {
@@ -272,7 +303,7 @@ static void test_args(void) {
                 tap_bail("server");
         is_int(busrpc_conn_on_event(busrpc_server_conn(s), on_event, NULL), -EINVAL,
                "no event handler on a server's handle");
-        is_int(busrpc_conn_set_reconnect(busrpc_server_conn(s), 100), -EINVAL,
+        is_int(busrpc_conn_set_reconnect(busrpc_server_conn(s), 100 * BUSRPC_USEC_PER_MSEC), -EINVAL,
                "no reconnection on a server's handle");
         is_int(busrpc_conn_set_max_call_fds(busrpc_server_conn(s), 4), 0,
                "a per-call fd limit for all peers");

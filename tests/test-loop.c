@@ -3,6 +3,7 @@
  * busctl) from a plain poll() loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -22,6 +23,21 @@ static uint64_t now_ms(void) {
 }
 
 static int fired;
+
+/* busrpc_loop_get_timeout()'s microseconds; 12345 when it fails. */
+static uint64_t loop_timeout(busrpc_loop *l) {
+        uint64_t usec = 12345;
+
+        if (busrpc_loop_get_timeout(l, &usec) < 0)
+                return 12345;
+        return usec;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int on_timer(busrpc_source *s, void *userdata) {
         fired++;
@@ -57,10 +73,10 @@ static void test_timer(void) {
         t0 = now_ms();
         is_int(busrpc_loop_add_timer(l, 50000, false, on_timer, NULL, &s), 0, "add a 50 ms timer");
         while (!fired && now_ms() - t0 < 2000)
-                busrpc_loop_iterate(l, -1);
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
         is_int(fired, 1, "the timer fired once");
         ok(now_ms() - t0 >= 50 && now_ms() - t0 < 150, "after 50 ms (%d ms)", (int)(now_ms() - t0));
-        busrpc_loop_iterate(l, 60);
+        busrpc_loop_iterate(l, 60 * BUSRPC_USEC_PER_MSEC);
         is_int(fired, 1, "a one-shot timer does not fire again");
         busrpc_source_release(s);
 
@@ -95,7 +111,7 @@ static void test_io(void) {
                "a flag that is not EPOLLIN/EPOLLOUT/EPOLLPRI");
         is_int(busrpc_loop_add_io(l, p[0], EPOLLIN, on_io, NULL, &s), 0, "watch the pipe");
         ok(write(p[1], "x", 1) == 1, "write");
-        busrpc_loop_iterate(l, 1000);
+        busrpc_loop_iterate(l, 1000 * BUSRPC_USEC_PER_MSEC);
         is_int(got_io, 'x', "the io callback read the byte");
         close(p[0]);
         close(p[1]);
@@ -124,7 +140,7 @@ static void test_cleanup(void) {
 
                 is_int(busrpc_loop_add_io(l, p[0], EPOLLIN, count_io, &n, &s), 0, "an io source in a scope");
                 ok(write(p[1], "x", 1) == 1, "write");
-                busrpc_loop_iterate(l, 1000);
+                busrpc_loop_iterate(l, 1000 * BUSRPC_USEC_PER_MSEC);
                 is_int(n, 1, "the scoped source ran");
         }
         ok(write(p[1], "y", 1) == 1, "write after the scope");
@@ -241,7 +257,12 @@ static void test_integration(void) {
         /* The foreign loop: poll() on the busrpc fd with its timeout. */
         while (now_ms() - t0 < 10000) {
                 struct pollfd pfd = { .fd = busrpc_loop_get_fd(l), .events = (short)busrpc_loop_get_events(l) };
-                int timeout = busrpc_loop_get_timeout(l);
+                uint64_t usec = 0;
+                int timeout;
+
+                if (busrpc_loop_get_timeout(l, &usec) < 0)
+                        break;
+                timeout = busrpc_usec_to_poll_ms(usec);
                 if (timeout < 0 || timeout > 100)
                         timeout = 100;
                 poll(&pfd, 1, timeout);
@@ -261,6 +282,73 @@ static void test_integration(void) {
 }
 
 /* busrpc_loop_take_quit(): how a foreign loop learns of quit() without spinning. */
+static int on_watchdog(busrpc_source *s, int signo, void *userdata) {
+        ++*(int *)userdata;
+        return 0;
+}
+
+/* One time unit: busrpc_loop_iterate() and busrpc_loop_get_timeout() talk
+ * microseconds, as timers do, and busrpc_usec_to_poll_ms() gives poll()
+ * its milliseconds. A wait that took the number as milliseconds would run
+ * into the SIGALRM watchdog (10 s) instead of returning after its 30 ms. */
+static void test_time_unit(void) {
+        busrpc_loop *l;
+        busrpc_source *t = NULL, *dog = NULL;
+        uint64_t usec = 7, t0, took;
+        int alarms = 0;
+
+        ok(BUSRPC_USEC_PER_MSEC == 1000 && BUSRPC_USEC_PER_SEC == 1000000, "USEC_PER_MSEC, USEC_PER_SEC");
+        ok(BUSRPC_TIMEOUT_INFINITE == UINT64_MAX && BUSRPC_TIMEOUT_DEFAULT == 0, "TIMEOUT_INFINITE, _DEFAULT");
+        is_int(busrpc_usec_to_poll_ms(BUSRPC_TIMEOUT_INFINITE), -1, "usec_to_poll_ms(INFINITE) is -1");
+        is_int(busrpc_usec_to_poll_ms(0), 0, "usec_to_poll_ms(0) is 0");
+        is_int(busrpc_usec_to_poll_ms(1), 1, "1 us: 1 ms (rounded up: poll never wakes early)");
+        is_int(busrpc_usec_to_poll_ms(1000), 1, "1000 us: 1 ms");
+        is_int(busrpc_usec_to_poll_ms(1001), 2, "1001 us: 2 ms");
+        is_int(busrpc_usec_to_poll_ms(UINT64_MAX - 1), INT_MAX, "longer than INT_MAX ms: INT_MAX");
+
+        busrpc_loop_new(&l);
+        is_int(busrpc_loop_get_timeout(NULL, &usec), -EINVAL, "get_timeout(NULL)");
+        is_int(busrpc_loop_get_timeout(l, NULL), -EINVAL, "get_timeout(l, NULL)");
+        ok(usec == 7, "a failed get_timeout() writes nothing");
+        ok(loop_timeout(l) == BUSRPC_TIMEOUT_INFINITE, "no timer: get_timeout() is BUSRPC_TIMEOUT_INFINITE");
+
+        is_int(busrpc_loop_add_timer(l, 60 * BUSRPC_USEC_PER_SEC, false, on_timer, NULL, &t), 0, "a 60 s timer");
+        usec = loop_timeout(l);
+        ok(usec <= 60 * BUSRPC_USEC_PER_SEC && usec > 30 * BUSRPC_USEC_PER_SEC,
+           "get_timeout() is the timer's microseconds (got %llu)", (unsigned long long)usec);
+        t = busrpc_source_release(t);
+        is_int(busrpc_loop_add_timer(l, 1500, false, on_timer, NULL, &t), 0, "a 1500 us timer");
+        usec = loop_timeout(l);
+        ok(usec <= 1500, "get_timeout() keeps the microseconds, not whole ms (got %llu)", (unsigned long long)usec);
+        fired = 0;
+        while (!fired)
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
+        is_int(fired, 1, "iterate(INFINITE) returns once the timer fired");
+        ok(loop_timeout(l) == BUSRPC_TIMEOUT_INFINITE, "fired: no timeout again");
+        t = busrpc_source_release(t);
+
+        /* The watchdog: SIGALRM through the loop's own signalfd ends a
+         * wait that would be 1000 times too long. */
+        is_int(busrpc_loop_add_signal(l, SIGALRM, on_watchdog, &alarms, &dog), 0, "watchdog on SIGALRM");
+        alarm(10);
+        t0 = now_usec();
+        is_int(busrpc_loop_iterate(l, 30 * BUSRPC_USEC_PER_MSEC), 0, "iterate(30 ms in usec) on an idle loop: 0 events");
+        took = now_usec() - t0;
+        alarm(0);
+        is_int(alarms, 0, "it returned by its timeout, not by the 10 s watchdog");
+        ok(took >= 30 * BUSRPC_USEC_PER_MSEC, "and waited its 30 ms at least (%llu us)", (unsigned long long)took);
+        alarm(10);
+        t0 = now_usec();
+        is_int(busrpc_loop_iterate(l, 1500), 0, "iterate(1500 us)");
+        took = now_usec() - t0;
+        alarm(0);
+        is_int(alarms, 0, "returned by its timeout");
+        ok(took >= 1500, "after 1500 us at least, rounded up (%llu us)", (unsigned long long)took);
+        is_int(busrpc_loop_iterate(l, 0), 0, "iterate(0) does not wait");
+        dog = busrpc_source_release(dog);
+        busrpc_loop_unref(l);
+}
+
 static void test_take_quit(void) {
         busrpc_loop *l;
         int code = -1;
@@ -268,13 +356,13 @@ static void test_take_quit(void) {
         busrpc_loop_new(&l);
         is_int(busrpc_loop_take_quit(NULL, &code), -EINVAL, "take_quit(NULL)");
         is_int(busrpc_loop_take_quit(l, &code), 0, "no quit requested: 0");
-        is_int(busrpc_loop_get_timeout(l), -1, "an idle loop has no timeout");
+        ok(loop_timeout(l) == BUSRPC_TIMEOUT_INFINITE, "an idle loop has no timeout");
         busrpc_loop_quit(l, 5);
-        is_int(busrpc_loop_get_timeout(l), 0, "a pending quit makes get_timeout() 0");
+        ok(loop_timeout(l) == 0, "a pending quit makes get_timeout() 0");
         is_int(busrpc_loop_take_quit(l, &code), 1, "quit(5) is taken once");
         is_int(code, 5, "with its code");
         is_int(busrpc_loop_take_quit(l, NULL), 0, "and then it is gone");
-        is_int(busrpc_loop_get_timeout(l), -1, "so get_timeout() no longer says 0");
+        ok(loop_timeout(l) == BUSRPC_TIMEOUT_INFINITE, "so get_timeout() no longer says 0");
         busrpc_loop_unref(l);
 }
 
@@ -302,7 +390,7 @@ static int io_stop(busrpc_source *s, int fd, uint32_t revents, void *userdata) {
  * that many rounds of timers have run, without a clock in the test. */
 static void rounds(busrpc_loop *l, int *sentinel, int n) {
         for (int guard = 0; *sentinel < n && guard < 100000; guard++)
-                busrpc_loop_iterate(l, -1);
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
 }
 
 static void test_floating(void) {
@@ -392,7 +480,7 @@ static void test_timer_heap(void) {
         for (unsigned i = 0; i < N_HEAP; i += 6)
                 heap_src[i] = busrpc_source_release(heap_src[i]);
         for (int guard = 0; heap_n < N_HEAP - N_HEAP / 6 && guard < 100000; guard++)
-                busrpc_loop_iterate(l, -1);
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
         is_int((int)heap_n, N_HEAP - N_HEAP / 6, "250 of 300 timers fired, the 50 removed did not");
         for (unsigned i = 0; i < heap_n; i++)
                 if (((heap_order[i] * 73u) % N_HEAP) % 6 == 0) /* 73 = 37^-1 mod 300: back to i */
@@ -405,7 +493,7 @@ static void test_timer_heap(void) {
         busrpc_loop_add_timer(l, 0, false, free_other, &second, &first);
         busrpc_loop_add_timer(l, 0, false, count_cb, &n_other, &second);
         for (int guard = 0; second && guard < 100000; guard++)
-                busrpc_loop_iterate(l, -1);
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
         busrpc_loop_iterate(l, 0);
         is_int(n_other, 0, "a timer freed by one due at the same time never runs");
         busrpc_source_release(first);
@@ -413,7 +501,7 @@ static void test_timer_heap(void) {
         /* A timer that re-arms itself for "now" runs once per iteration. */
         busrpc_loop_add_timer(l, 0, false, rearm_now, &n_self, &self);
         for (int guard = 0; n_self == 0 && guard < 100000; guard++)
-                busrpc_loop_iterate(l, -1);
+                busrpc_loop_iterate(l, BUSRPC_TIMEOUT_INFINITE);
         is_int(n_self, 1, "a timer due again at once waits for the next iteration");
         busrpc_source_release(self);
         busrpc_loop_unref(l);
@@ -422,6 +510,7 @@ static void test_timer_heap(void) {
 int main(void) {
         TAP_RUN(test_args);
         TAP_RUN(test_take_quit);
+        TAP_RUN(test_time_unit);
         TAP_RUN(test_timer);
         TAP_RUN(test_floating);
         TAP_RUN(test_timer_return);

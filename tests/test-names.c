@@ -344,7 +344,7 @@ static void stat_finished(int r, const busrpc_error *err, const char *memset, ui
 static void wait_for(const bool *flag) {
         busrpc_loop *l = busrpc_conn_get_loop(conn);
         for (int k = 0; k < 200 && !*flag; k++)
-                busrpc_loop_iterate(l, 50);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
 }
 
 static void test_libc_names(void) {

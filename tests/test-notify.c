@@ -113,7 +113,7 @@ static int on_client_output(busrpc_source *src, int fd, uint32_t revents, void *
 /* Iterate until @n signals were seen (at most 10 s: a condition, not a delay). */
 static bool wait_seen(unsigned n) {
         for (int i = 0; i < 1000 && n_seen < n; i++)
-                busrpc_loop_iterate(loop, 10);
+                busrpc_loop_iterate(loop, 10 * BUSRPC_USEC_PER_MSEC);
         return n_seen >= n;
 }
 
@@ -157,7 +157,7 @@ static void peer_open(Peer *t, const char *name) {
                 tap_bail("client set-up");
         /* It prints LISTENING once subscribed; the loop serves it meanwhile. */
         for (int i = 0; i < 1000 && !strstr(buf, "LISTENING") && buf_len == 0; i++)
-                busrpc_loop_iterate(loop, 10);
+                busrpc_loop_iterate(loop, 10 * BUSRPC_USEC_PER_MSEC);
         marker(t->o1, "start");
         if (!wait_seen(1) || strcmp(seen[0], "Marker start") != 0)
                 tap_bail("props-client did not start listening");

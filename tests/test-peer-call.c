@@ -142,7 +142,7 @@ static bool spin(int *counter, int want, int ms) {
         long end = now_ms() + ms;
 
         while ((!counter || *counter < want) && now_ms() < end)
-                busrpc_loop_iterate(l, 50);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
         return !counter || *counter >= want;
 }
 
@@ -197,7 +197,7 @@ static void test_calls(void) {
 
         ok(busrpc_conn_get_unique_name(conn) == NULL, "no unique name on a peer connection");
         is_int(busrpc_proxy_new(conn, NULL, PEER_PATH, &p), 0, "proxy without destination");
-        busrpc_proxy_set_timeout(p, 5000); /* a broken server fails the test sooner */
+        busrpc_proxy_set_timeout(p, 5000 * BUSRPC_USEC_PER_MSEC); /* a broken server fails the test sooner */
         r = busrpc_proxy_call(p, method(p, "Echo", "over the socket"), "s", &reply, &err);
         is_int(r, 0, "sync Echo");
         if (r == 0) {
@@ -233,13 +233,13 @@ static void test_calls(void) {
         ok(spin(&d.calls, 1, 5000), "callback ran");
         is_str(d.value, "async peer", "reply");
 
-        busrpc_proxy_set_next_timeout(p, 300);
+        busrpc_proxy_set_next_timeout(p, 300 * BUSRPC_USEC_PER_MSEC);
         r = busrpc_proxy_call(p, method(p, "Hang", NULL), "", NULL, &err);
         is_int(r, -ETIMEDOUT, "sync timeout on a peer");
         busrpc_error_clear(&err);
 
         memset(&d, 0, sizeof(d));
-        busrpc_proxy_set_next_timeout(p, 300);
+        busrpc_proxy_set_next_timeout(p, 300 * BUSRPC_USEC_PER_MSEC);
         busrpc_proxy_call_async(p, method(p, "Hang", NULL), "", on_reply, &d, NULL);
         ok(spin(&d.calls, 1, 5000), "async timeout callback ran");
         is_int(d.r, -ETIMEDOUT, "-ETIMEDOUT");
@@ -252,7 +252,7 @@ static void test_signals(void) {
         busrpc_error err = BUSRPC_ERROR_INIT;
 
         busrpc_proxy_new(conn, NULL, PEER_PATH, &p);
-        busrpc_proxy_set_timeout(p, 5000);
+        busrpc_proxy_set_timeout(p, 5000 * BUSRPC_USEC_PER_MSEC);
         is_int(busrpc_proxy_subscribe(p, PEER_IFACE, "Ping", "s", on_ping, &pings, NULL, &sub), 0, "subscribed on a peer");
         is_int(busrpc_proxy_subscribe(p, PEER_IFACE, "Ping", "i", on_ping, &wrong_pings, NULL, &wrong), 0,
                "and with another signature");

@@ -35,12 +35,19 @@ static long now_ms(void) {
 }
 
 /* Run the loop until *counter reaches want, or ms pass. */
+/* busrpc_proxy_get_timeout()'s microseconds; 12345 when it fails. */
+static uint64_t proxy_timeout(busrpc_proxy *p) {
+        uint64_t usec = 12345;
+
+        return busrpc_proxy_get_timeout(p, &usec) < 0 ? 12345 : usec;
+}
+
 static bool spin(int *counter, int want, int ms) {
         busrpc_loop *l = busrpc_conn_get_loop(conn);
         long end = now_ms() + ms;
 
         while ((!counter || *counter < want) && now_ms() < end)
-                busrpc_loop_iterate(l, 50);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
         return !counter || *counter >= want;
 }
 
@@ -69,7 +76,7 @@ static void test_driver(void) {
         int r;
 
         is_int(busrpc_proxy_new(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", &p), 0, "proxy on the bus driver");
-        is_int(busrpc_proxy_get_timeout(p), 25000, "default timeout 25 s");
+        ok(proxy_timeout(p) == 25 * BUSRPC_USEC_PER_SEC, "default timeout 25 s, in microseconds");
         is_str(busrpc_proxy_get_destination(p), "org.freedesktop.DBus", "destination copied");
 
         busrpc_proxy_method_new(p, "org.freedesktop.DBus", "ListNames", &m);
@@ -271,11 +278,12 @@ static void test_timeout(void) {
         busrpc_proxy *p = NULL;
         busrpc_msg *m = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
+        uint64_t u = 7;
         long t0;
         int r;
 
         busrpc_proxy_new(conn, SVC_NAME, SVC_PATH, &p);
-        is_int(busrpc_proxy_set_next_timeout(p, 300), 0, "next timeout 300 ms");
+        is_int(busrpc_proxy_set_next_timeout(p, 300 * BUSRPC_USEC_PER_MSEC), 0, "next timeout 300 ms (in us)");
         busrpc_proxy_method_new(p, SVC_IFACE, "Hang", &m);
         t0 = now_ms();
         r = busrpc_proxy_call(p, m, "", NULL, &err);
@@ -283,8 +291,31 @@ static void test_timeout(void) {
         is_str(err.name, BUSRPC_ERROR_NO_REPLY, "NoReply");
         ok(now_ms() - t0 >= 250 && now_ms() - t0 < 5000, "after about 300 ms (%ld)", now_ms() - t0);
         busrpc_error_clear(&err);
-        is_int(busrpc_proxy_get_timeout(p), 25000, "next-call timeout did not stick");
-        is_int(busrpc_proxy_set_timeout(p, -5), -EINVAL, "negative timeout refused");
+        ok(proxy_timeout(p) == 25 * BUSRPC_USEC_PER_SEC, "next-call timeout did not stick");
+
+        /* Microseconds, below a millisecond too: the call times out (the
+         * deadline is rounded up); it neither falls back to the proxy's
+         * timeout (none here: it would hang) nor is refused. */
+        is_int(busrpc_proxy_set_timeout(p, BUSRPC_TIMEOUT_INFINITE), 0, "set_timeout(INFINITE)");
+        ok(proxy_timeout(p) == BUSRPC_TIMEOUT_INFINITE, "get_timeout() says INFINITE");
+        is_int(busrpc_proxy_set_next_timeout(p, 500), 0, "next timeout 500 us");
+        busrpc_proxy_method_new(p, SVC_IFACE, "Hang", &m);
+        is_int(busrpc_proxy_call(p, m, "", NULL, &err), -ETIMEDOUT, "a 500 us call timed out: -ETIMEDOUT");
+        is_str(err.name, BUSRPC_ERROR_NO_REPLY, "NoReply");
+        busrpc_error_clear(&err);
+        is_int(busrpc_proxy_set_timeout(p, 1500), 0, "set_timeout(1500 us)");
+        ok(proxy_timeout(p) == 1500, "get_timeout() gives the microseconds back as set");
+        busrpc_proxy_method_new(p, SVC_IFACE, "Hang", &m);
+        is_int(busrpc_proxy_call(p, m, "", NULL, &err), -ETIMEDOUT, "a call on the 1500 us timeout: -ETIMEDOUT");
+        is_str(err.name, BUSRPC_ERROR_NO_REPLY, "NoReply");
+        busrpc_error_clear(&err);
+        is_int(busrpc_proxy_set_timeout(p, BUSRPC_TIMEOUT_DEFAULT), 0, "set_timeout(DEFAULT)");
+        ok(proxy_timeout(p) == 25 * BUSRPC_USEC_PER_SEC, "is 25 s again");
+        is_int(busrpc_proxy_set_timeout(NULL, 1), -EINVAL, "set_timeout(NULL)");
+        is_int(busrpc_proxy_set_next_timeout(NULL, 1), -EINVAL, "set_next_timeout(NULL)");
+        is_int(busrpc_proxy_get_timeout(NULL, &u), -EINVAL, "get_timeout(NULL)");
+        is_int(busrpc_proxy_get_timeout(p, NULL), -EINVAL, "get_timeout(p, NULL)");
+        ok(u == 7, "a failed get_timeout() writes nothing");
         busrpc_proxy_unref(p);
 }
 
@@ -343,7 +374,7 @@ static void test_async(void) {
         is_int(d2.r, -EREMOTEIO, "async error reply: -EREMOTEIO");
         is_str(d2.err_name, "org.busrpc.Test.Error.Boom", "error name");
 
-        busrpc_proxy_set_next_timeout(p, 300);
+        busrpc_proxy_set_next_timeout(p, 300 * BUSRPC_USEC_PER_MSEC);
         busrpc_proxy_call_async(p, echo_msg(p, "Hang", NULL), "", on_reply, &d3, NULL);
         ok(spin(&d3.calls, 1, 5000), "timeout callback ran (driven by the loop)");
         is_int(d3.r, -ETIMEDOUT, "async timeout: -ETIMEDOUT");
@@ -618,7 +649,7 @@ static void test_conn_dropped(void) {
         if (!c2)
                 return;
         busrpc_proxy_new(c2, svc_unique, SVC_PATH, &p);
-        busrpc_proxy_set_next_timeout(p, 300);
+        busrpc_proxy_set_next_timeout(p, 300 * BUSRPC_USEC_PER_MSEC);
         is_int(busrpc_proxy_call_async(p, echo_msg(p, "Hang", NULL), "", on_reply, &d, NULL), 0, "async Hang");
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c2);

@@ -230,7 +230,7 @@ static void test_signal(void) {
         is_int(busrpc_proxy_call(proxy, m, "", NULL, &err), 0, "Fire");
         end = now_ms() + 5000;
         while (fired < 1 && now_ms() < end)
-                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50 * BUSRPC_USEC_PER_MSEC);
         is_int(fired, 1, "signal received");
         is_int(fired_u, 7, "with its arguments");
         busrpc_subscription_release(sub);
@@ -250,7 +250,7 @@ int main(void) {
                 tap_bail("busrpc_conn_open: %s", strerror(-r));
         }
         busrpc_proxy_new(conn, PY_NAME, PY_PATH, &proxy);
-        busrpc_proxy_set_timeout(proxy, 10000);
+        busrpc_proxy_set_timeout(proxy, 10000 * BUSRPC_USEC_PER_MSEC);
         TAP_RUN(test_echo);
         TAP_RUN(test_dict);
         TAP_RUN(test_error_and_props);

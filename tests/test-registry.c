@@ -90,7 +90,8 @@ static void pump(DBusPendingCall *pc) {
 
         while (!dbus_pending_call_get_completed(pc) && dbus_connection_get_is_connected(client)) {
                 struct pollfd p[2];
-                int cfd = -1, t = busrpc_loop_get_timeout(loop);
+                uint64_t usec = BUSRPC_TIMEOUT_INFINITE;
+                int cfd = -1, t = busrpc_loop_get_timeout(loop, &usec) < 0 ? -1 : busrpc_usec_to_poll_ms(usec);
 
                 if (time(NULL) > deadline)
                         tap_bail("no answer within 30 s");

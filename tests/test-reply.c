@@ -183,14 +183,16 @@ static void spin(const int *counter, int want, int ms) {
         long end = now_ms() + ms;
 
         while (*counter < want && now_ms() < end)
-                busrpc_loop_iterate(l, 20);
+                busrpc_loop_iterate(l, 20 * BUSRPC_USEC_PER_MSEC);
 }
 
 /* Dispatch what is queued, without waiting for anything new. */
 static void drain(void) {
         busrpc_loop *l = busrpc_conn_get_loop(conn);
 
-        for (int i = 0; i < 20 && busrpc_loop_get_timeout(l) == 0; i++)
+        uint64_t usec = 0;
+
+        for (int i = 0; i < 20 && busrpc_loop_get_timeout(l, &usec) == 0 && usec == 0; i++)
                 busrpc_loop_iterate(l, 0);
         busrpc_loop_iterate(l, 0);
 }
@@ -244,7 +246,7 @@ static void test_deadline_order(void) {
 
         completions = 0;
         for (int i = 0; i < N; i++) {
-                busrpc_proxy_set_next_timeout(proxy, timeouts[i]);
+                busrpc_proxy_set_next_timeout(proxy, (uint64_t)timeouts[i] * BUSRPC_USEC_PER_MSEC);
                 before[i] = now_us();
                 if (busrpc_proxy_call_async(proxy, method("Hang", 0), "u", on_reply, &d[i], NULL) < 0)
                         all_timed_out = false;
@@ -254,7 +256,7 @@ static void test_deadline_order(void) {
         busrpc_proxy_set_timeout(proxy, BUSRPC_TIMEOUT_INFINITE);
         is_int(busrpc_proxy_call_async(proxy, method("Hang", 0), "u", on_reply, &forever, &pd), 0,
                "a call without deadline");
-        busrpc_proxy_set_timeout(proxy, 5000);
+        busrpc_proxy_set_timeout(proxy, 5000 * BUSRPC_USEC_PER_MSEC);
         spin(&completions, N, 10000);
         is_int(completions, N, "10 calls in flight with mixed deadlines all completed");
         /* A deadline lies between the send's start and end plus the
@@ -289,7 +291,7 @@ static void test_late_reply(void) {
         busrpc_msg *reply = NULL;
         int r;
 
-        busrpc_proxy_set_next_timeout(proxy, 30);
+        busrpc_proxy_set_next_timeout(proxy, 30 * BUSRPC_USEC_PER_MSEC);
         is_int(busrpc_proxy_call_async(proxy, method("Late", 150), "u", on_reply, &d, NULL), 0, "async Late(150 ms)");
         spin(&d.calls, 1, 5000);
         is_int(d.calls, 1, "timed out");
@@ -424,7 +426,7 @@ static void test_moved(void) {
         long end;
 
         is_int(busrpc_loop_new(&other), 0, "another loop");
-        busrpc_proxy_set_next_timeout(proxy, 100);
+        busrpc_proxy_set_next_timeout(proxy, 100 * BUSRPC_USEC_PER_MSEC);
         is_int(busrpc_proxy_call_async(proxy, method("Hang", 0), "u", on_reply, &timed, NULL), 0, "async Hang");
         is_int(busrpc_proxy_call_async(proxy, method("Echo", 4), "u", on_reply, &held, NULL), 0, "async Echo");
         is_int(busrpc_proxy_call(proxy, method("Echo", 5), "u", NULL, &err), 0, "a sync call holds its reply");
@@ -432,7 +434,7 @@ static void test_moved(void) {
         is_int(busrpc_conn_attach(conn, other), 0, "moved to the other loop");
         end = now_ms() + 5000;
         while ((timed.calls < 1 || held.calls < 1) && now_ms() < end)
-                busrpc_loop_iterate(other, 20);
+                busrpc_loop_iterate(other, 20 * BUSRPC_USEC_PER_MSEC);
         is_int(held.calls, 1, "the held reply is dispatched by the new loop");
         is_int(held.r, 0, "as a reply");
         is_int(timed.calls, 1, "the deadline fires on the new loop");
@@ -491,7 +493,7 @@ static void test_bus_gone_name(void) {
         test_bus_start(&bus);
         if (busrpc_conn_open(bus.address, &bc) < 0 || busrpc_proxy_new(bc, ":1.9999", "/gone", &p) < 0)
                 tap_bail("a connection to the private bus");
-        busrpc_proxy_set_timeout(p, 20000);
+        busrpc_proxy_set_timeout(p, 20000 * BUSRPC_USEC_PER_MSEC);
         t0 = now_ms();
         {
                 busrpc_msg *m = NULL;
@@ -511,7 +513,7 @@ static void test_bus_gone_name(void) {
                 busrpc_proxy_method_new(p, IFACE, "Echo", &m);
                 is_int(busrpc_proxy_call_async(p, m, "u", on_reply, &d, NULL), 0, "async call to it");
                 while (d.calls < 1 && now_ms() < end)
-                        busrpc_loop_iterate(l, 50);
+                        busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
         }
         is_int(d.calls, 1, "completed once");
         is_str(d.err, "org.freedesktop.DBus.Error.ServiceUnknown", "by the bus's ServiceUnknown");
@@ -546,7 +548,7 @@ int main(void) {
         alarm(120); /* a deadlock fails the test instead of hanging it */
         if (busrpc_conn_open_peer(addr, &conn) < 0 || busrpc_proxy_new(conn, NULL, PATH, &proxy) < 0)
                 tap_bail("connect to the raw peer");
-        busrpc_proxy_set_timeout(proxy, 5000);
+        busrpc_proxy_set_timeout(proxy, 5000 * BUSRPC_USEC_PER_MSEC);
 
         TAP_RUN(test_deadline_order);
         TAP_RUN(test_late_reply);

@@ -1064,7 +1064,7 @@ static void test_shm_bounds(void) {
         busrpc_error_clear(&err);
         is_int(round_trip_blob_async(proxy, f.data, blob_done, NULL, NULL), 0, "the same, async");
         for (int i = 0; i < 200 && blob_r == 1; i++)
-                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50 * BUSRPC_USEC_PER_MSEC);
         is_int(blob_r, -EFBIG, "the async callback gets -EFBIG, InvalidArgs and no shm");
         is_int(busrpc_conn_set_max_shm_size(conn, 0), 0, "0 restores the default");
         r = round_trip_blob(proxy, f.data, &size, &sum, &copy, &err);
@@ -1109,7 +1109,7 @@ static void test_shm_sparse(void) {
                         ok(0, "Blob message built (%s)", strerror(-r));
                         continue;
                 }
-                busrpc_proxy_set_next_timeout(proxy, 10000);
+                busrpc_proxy_set_next_timeout(proxy, 10000 * BUSRPC_USEC_PER_MSEC);
                 r = busrpc_proxy_call(proxy, m, "tth", NULL, &err);
                 is_int(r, -EREMOTEIO, "Blob with it: refused");
                 ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "InvalidArgs (%s)",
@@ -1194,7 +1194,7 @@ static void test_duplicate_keys(void) {
         is_int(r, 0, "Repeat async");
         repeat_r = 1;
         for (int i = 0; i < 200 && repeat_r == 1; i++)
-                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50 * BUSRPC_USEC_PER_MSEC);
         ok(repeat_r == -ENOTUNIQ && repeat_failed, "the async callback gets -ENOTUNIQ and InvalidArgs");
 }
 
@@ -1269,7 +1269,7 @@ static void test_async(void) {
         busrpc_pending_cancel(pending);
         ok(c.done && c.r < 0 && c.calls == 1, "cancel runs the callback once, at once (%d)", c.r);
         busrpc_pending_unref(pending);
-        busrpc_loop_iterate(busrpc_conn_get_loop(conn), 100);
+        busrpc_loop_iterate(busrpc_conn_get_loop(conn), 100 * BUSRPC_USEC_PER_MSEC);
         is_int(c.calls, 1, "and never again");
 
         /* No callback: the stub passes no trampoline and the reply is
@@ -1360,7 +1360,7 @@ static void test_signal_shm(void) {
                    round_trip_emit_shm(proxy, 100, NULL) == 0,
            "the server emitted 4096, 4097 and 100 bytes");
         for (int i = 0; i < 100 && n_shared < 2; i++)
-                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50);
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 50 * BUSRPC_USEC_PER_MSEC);
         two = n_shared == 2 && shared_sizes[0] == 4096 && shared_sizes[1] == 100;
         ok(two, "4096 and 100 arrived, 4097 was dropped (%zu signals)", n_shared);
         busrpc_subscription_release(sub);

@@ -148,7 +148,7 @@ static busrpc_object *bye1, *bye2;
 
 /* The auth timeout of the next child: short by default (one case tests
  * it), long where authentication itself is slow (cookie auth under valgrind). */
-static unsigned child_auth_timeout_ms = 300;
+static uint64_t child_auth_timeout_usec = 300 * BUSRPC_USEC_PER_MSEC;
 
 /* The child: a server with small limits until SIGTERM. Its address
  * (the listening one, with the port for tcp) goes to @ret_addr. */
@@ -162,7 +162,7 @@ static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
         pid = fork();
         if (pid == 0) {
                 busrpc_server_limits lim = { .max_connections = 3, .max_pending_calls = 2, .max_message_size = 4096,
-                                             .max_fds = 2, .auth_timeout_ms = child_auth_timeout_ms };
+                                             .max_fds = 2, .auth_timeout_usec = child_auth_timeout_usec };
                 busrpc_object *o;
                 int r;
                 close(p[0]);
@@ -268,9 +268,9 @@ static void test_addresses(void) {
                 busrpc_error err = BUSRPC_ERROR_INIT;
                 uint32_t n = 0;
                 int r;
-                child_auth_timeout_ms = 30000;
+                child_auth_timeout_usec = 30 * BUSRPC_USEC_PER_SEC;
                 pid = start_server_addr("tcp:host=127.0.0.1,port=0", real, sizeof(real));
-                child_auth_timeout_ms = 300;
+                child_auth_timeout_usec = 300 * BUSRPC_USEC_PER_MSEC;
                 ok(strncmp(real, "tcp:host=127.0.0.1,port=", 24) == 0, "a tcp server (%s)", real);
                 r = busrpc_conn_open_peer(real, &c);
                 is_int(r, 0, "a peer connects over tcp (DBUS_COOKIE_SHA1)");
@@ -356,7 +356,7 @@ static void test_limits(void) {
                         busrpc_proxy_send(p, m);
                 }
                 busrpc_proxy_method_new(p, "org.busrpc.Srv", "Hold", &m);
-                busrpc_proxy_set_timeout(p, 2000);
+                busrpc_proxy_set_timeout(p, 2000 * BUSRPC_USEC_PER_MSEC);
                 r = busrpc_proxy_call(p, m, "", NULL, &err);
                 ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_LIMITS_EXCEEDED),
                    "a 3rd held call is refused with LimitsExceeded (max_pending_calls 2)");
@@ -383,6 +383,29 @@ static void test_limits(void) {
         busrpc_conn_unref(a);
         busrpc_conn_unref(b);
         is_int(stop(pid), 0, "SIGTERM with held calls: exit 0");
+}
+
+/* busrpc_server_limits' times are microseconds, one hour at most each (a
+ * deadline is now + the time: it must not wrap). */
+static void test_limit_times(void) {
+        busrpc_server_limits lim = { 0 };
+        busrpc_server *s = NULL;
+        char addr[300];
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/times/sock", dir);
+        if (busrpc_server_new(addr, &s) < 0)
+                tap_bail("server");
+        lim.auth_timeout_usec = 3600 * BUSRPC_USEC_PER_SEC;
+        lim.shutdown_timeout_usec = 3600 * BUSRPC_USEC_PER_SEC;
+        is_int(busrpc_server_set_limits(s, &lim), 0, "auth and shutdown timeouts of one hour: accepted");
+        lim.auth_timeout_usec = 3600 * BUSRPC_USEC_PER_SEC + 1;
+        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, "auth_timeout_usec over one hour: -EINVAL");
+        lim.auth_timeout_usec = 0;
+        lim.shutdown_timeout_usec = BUSRPC_TIMEOUT_INFINITE;
+        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, "shutdown_timeout_usec INFINITE: -EINVAL");
+        lim.shutdown_timeout_usec = 0;
+        is_int(busrpc_server_set_limits(s, &lim), 0, "0: the defaults (2 s each)");
+        busrpc_server_free(s);
 }
 
 static void test_export(void) {
@@ -580,6 +603,7 @@ int main(void) {
         TAP_RUN(test_export);
         TAP_RUN(test_addresses);
         TAP_RUN(test_limits);
+        TAP_RUN(test_limit_times);
         TAP_RUN(test_hostile);
         TAP_RUN(test_stuck_peer);
         dbus_shutdown();

@@ -961,7 +961,7 @@ typedef struct Pair {
 
 static bool wait_loop(busrpc_loop *l, bool (*cond)(void *), void *arg) {
         for (int i = 0; i < 100000 && !cond(arg); i++)
-                if (busrpc_loop_iterate(l, 10000) < 0)
+                if (busrpc_loop_iterate(l, 10000 * BUSRPC_USEC_PER_MSEC) < 0)
                         return false;
         return cond(arg);
 }
@@ -1868,7 +1868,7 @@ static int run_client(Srv *srv, char *const argv[], char *out, size_t cap) {
         }
         close(pfd[1]);
         for (int i = 0; i < 600 && !child_exited(&c); i++)
-                busrpc_loop_iterate(srv->loop, 50);
+                busrpc_loop_iterate(srv->loop, 50 * BUSRPC_USEC_PER_MSEC);
         if (!c.exited) {
                 kill(c.pid, SIGKILL);
                 waitpid(c.pid, &c.status, 0);
@@ -1988,7 +1988,7 @@ static void test_foreign_clients(void) {
                 tap_diag("client %u: %zu bytes came with BEGIN", i, srv.peers[i].pipelined);
         is_int(srv.calls, 6, "six calls served through the transport");
         for (int i = 0; i < 100 && srv.closed < srv.authenticated; i++)
-                busrpc_loop_iterate(srv.loop, 50);
+                busrpc_loop_iterate(srv.loop, 50 * BUSRPC_USEC_PER_MSEC);
         is_int(srv.closed, srv.authenticated, "every client's close seen");
         for (unsigned i = 0; i < srv.n_peers; i++) {
                 peer_drop(&srv.peers[i]);

@@ -31,7 +31,7 @@ static inline bool typing_wait(busrpc_loop *l, bool (*cond)(void *), void *arg) 
         while (!cond(arg)) {
                 if (typing_now_ms() > end)
                         return false;
-                busrpc_loop_iterate(l, 50);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
         }
         return true;
 }

@@ -42,7 +42,7 @@ static void on_overflowed(int64_t value, const char *where, void *userdata) {
 /* Run the loop until *flag becomes non-zero, for at most timeout_ms. */
 static void wait_for(busrpc_loop *loop, const int *flag, int timeout_ms) {
         for (int waited = 0; !*flag && waited < timeout_ms; waited += 50)
-                busrpc_loop_iterate(loop, 50);
+                busrpc_loop_iterate(loop, 50 * BUSRPC_USEC_PER_MSEC);
 }
 
 typedef struct SlowResult {

@@ -203,7 +203,7 @@ int calc_client_start(CalcClient *cli, busrpc_loop *l, const char *bus, const ch
         if (r < 0)
                 return r;
         /* Times out in the client's loop, long before the service answers. */
-        busrpc_proxy_set_next_timeout(cli->proxy, 200);
+        busrpc_proxy_set_next_timeout(cli->proxy, 200 * BUSRPC_USEC_PER_MSEC);
         r = calculator_slow_async(cli->proxy, 20000, 1, on_timeout, cli, NULL);
         if (r < 0)
                 return r;

@@ -65,7 +65,7 @@ static void wait_changed(busrpc_proxy *p, Seen *seen) {
         busrpc_loop *loop = busrpc_conn_get_loop(busrpc_proxy_get_conn(p));
 
         for (int waited = 0; seen->n == 0 && waited < 2000; waited += 50)
-                busrpc_loop_iterate(loop, 50);
+                busrpc_loop_iterate(loop, 50 * BUSRPC_USEC_PER_MSEC);
 }
 
 static int run(busrpc_proxy *p, int argc, char **argv) {

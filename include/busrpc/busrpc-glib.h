@@ -26,12 +26,12 @@ typedef struct busrpc_glib_source busrpc_glib_source;
  * @l: the busrpc loop; the source takes a reference until it is detached.
  * @ctx: the context to attach to; NULL: the global default context.
  * @priority: the GSource priority (G_PRIORITY_DEFAULT is usual).
- * @ret: the new source, owned by the caller: busrpc_glib_detach() it.
+ * @out: the new source, owned by the caller: busrpc_glib_detach() it.
  *
  * A loop is attached to at most one foreign loop at a time (two would race
  * for its fd). Return: 0, -EINVAL, -ENOMEM.
  */
-int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, busrpc_glib_source **ret);
+int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, busrpc_glib_source **out);
 
 /**
  * busrpc_glib_detach() - remove the source from its context and free it,

@@ -24,14 +24,14 @@ typedef struct busrpc_uv busrpc_uv;
  * busrpc_uv_attach() - serve busrpc loop @l from libuv loop @loop.
  * @l: the busrpc loop; referenced until the adapter is freed.
  * @loop: the libuv loop (borrowed: it must outlive the adapter).
- * @ret: the new adapter, owned by the caller: busrpc_uv_detach() it.
+ * @out: the new adapter, owned by the caller: busrpc_uv_detach() it.
  *
  * The adapter's handles are active, so uv_run(UV_RUN_DEFAULT) keeps
  * running while it is attached, as for any server. A loop is attached to
  * at most one foreign loop at a time.
  * Return: 0, -EINVAL, -ENOMEM, or a libuv error (a -errno on Linux).
  */
-int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **ret);
+int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **out);
 
 /**
  * busrpc_uv_detach() - stop serving and close the adapter's handles. libuv

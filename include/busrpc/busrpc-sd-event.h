@@ -24,12 +24,12 @@ typedef struct busrpc_sd_event busrpc_sd_event;
  * @l: the busrpc loop; referenced until detached.
  * @e: the sd-event loop; referenced until detached.
  * @priority: the priority of both sources (SD_EVENT_PRIORITY_NORMAL is usual).
- * @ret: the new adapter, owned by the caller: busrpc_sd_event_detach() it.
+ * @out: the new adapter, owned by the caller: busrpc_sd_event_detach() it.
  *
  * A loop is attached to at most one foreign loop at a time.
  * Return: 0, -EINVAL, -ENOMEM, or an -errno of sd-event.
  */
-int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority, busrpc_sd_event **ret);
+int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority, busrpc_sd_event **out);
 
 /**
  * busrpc_sd_event_detach() - remove both sources and free the adapter,

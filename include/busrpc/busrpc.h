@@ -3,9 +3,13 @@
  * Conventions (see docs/runtime.md):
  * - Functions return int: >= 0 on success, a negative errno on failure.
  *   Remote D-Bus errors return -EREMOTEIO and fill a busrpc_error.
- * - Out-parameters come last, are named ret_*, and are written only on
- *   success. Arguments are checked at the door: a NULL where an object is
- *   needed gives -EINVAL, never a crash.
+ * - Out-parameters come last (before a closing busrpc_error *err, as in
+ *   generated stubs), are named out (one) or out_<what> (several), and are
+ *   written only on success. Not out-parameters: iterators (@it, @sub:
+ *   caller storage a call starts), a caller's buffer with its size (@buf,
+ *   @size), and busrpc_value_copy()'s (dst, src), in memcpy() order.
+ *   Arguments are checked at the door: a NULL where an object is needed
+ *   gives -EINVAL, never a crash.
  * - x_new()/x_free(): free accepts NULL and returns NULL. Shared objects
  *   have x_ref()/x_unref(); unref accepts NULL and returns NULL.
  * - Every owned or shared type has a static inline x_unrefp() (or
@@ -15,9 +19,12 @@
  *   and report them, busrpc_loop_get_events() returns them. On Linux
  *   EPOLLIN/OUT/PRI/ERR/HUP have the values of POLLIN/OUT/PRI/ERR/HUP, so
  *   they can be given to poll() as they are.
- * - Times: busrpc_loop_add_timer() and a timer callback's return take
- *   uint64_t microseconds; every other time is milliseconds, named *_ms
- *   (busrpc_loop_get_timeout() returns ms, as poll() takes).
+ * - Times are uint64_t microseconds everywhere (CLOCK_MONOTONIC, relative;
+ *   as sd-bus): timers, a timer callback's return, busrpc_loop_iterate(),
+ *   busrpc_loop_get_timeout(), call timeouts, reconnection, server limits.
+ *   Names end in _usec; BUSRPC_USEC_PER_MSEC / BUSRPC_USEC_PER_SEC convert;
+ *   BUSRPC_TIMEOUT_INFINITE (UINT64_MAX) is "never";
+ *   busrpc_usec_to_poll_ms() gives poll()'s int milliseconds.
  * - Every registration (source, name, object, subscription) returns a
  *   handle, and one verb undoes it: busrpc_source_release(),
  *   busrpc_name_release(), busrpc_object_release(),
@@ -31,7 +38,7 @@
  * API changes (0.x: renamed or merged functions keep no twin; see
  * docs/runtime.md, "API changes before 0.x freezes"):
  * - busrpc_proxy_subscribe() takes a busrpc_destroy_fn (NULL for none)
- *   before @ret; busrpc_proxy_subscribe_full() is gone.
+ *   before @out; busrpc_proxy_subscribe_full() is gone.
  * - busrpc_iter_get_variant_signature() writes into a caller buffer and
  *   returns the length or a negative errno (no thread-local buffer).
  * - busrpc_property_cache_free() and busrpc_om_client_free() are
@@ -43,9 +50,25 @@
  *   busrpc_property_cache_releasep(), busrpc_om_client_releasep().
  * - busrpc_loop_get_events() says EPOLLIN (same value as POLLIN): the
  *   public API uses EPOLL* flags only.
+ * - One time unit, uint64_t microseconds: busrpc_loop_iterate(l,
+ *   timeout_usec); busrpc_loop_get_timeout(l, &usec) returns 0 or -errno
+ *   (no deadline: BUSRPC_TIMEOUT_INFINITE); busrpc_conn_set_reconnect(c,
+ *   timeout_usec); busrpc_server_limits.auth_timeout_usec and
+ *   .shutdown_timeout_usec (uint64_t; were *_ms); busrpc_proxy_set_timeout()
+ *   and busrpc_proxy_set_next_timeout() take usec, busrpc_proxy_get_timeout(p,
+ *   &usec) returns 0 or -errno; BUSRPC_TIMEOUT_DEFAULT is 0 and
+ *   BUSRPC_TIMEOUT_INFINITE UINT64_MAX (were -1 and 0x7fffffff ms). Added:
+ *   BUSRPC_USEC_PER_MSEC, BUSRPC_USEC_PER_SEC, busrpc_usec_to_poll_ms().
+ * - Out-parameters are named out / out_<what> (were ret, ret_*), also in
+ *   the adapters' headers; busrpc_proxy_get_all_values() names its values
+ *   out_values, out_present; busrpc_value_read() and busrpc_args_read()
+ *   name theirs out; busrpc_variant_print() writes to @stream. Generated
+ *   X_proxy_new(), X_get_all(), X_cache_properties() and
+ *   M_object_manager_follow() end in out too, as every generated function.
  */
 #pragma once
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -141,6 +164,32 @@ static inline void busrpc_error_clearp(busrpc_error *e) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Time                                                                */
+
+/* Every time the API takes or gives is uint64_t microseconds. */
+#define BUSRPC_USEC_PER_MSEC UINT64_C(1000)
+#define BUSRPC_USEC_PER_SEC UINT64_C(1000000)
+/* A call timeout of 0: the proxy's default (25 s unless set). */
+#define BUSRPC_TIMEOUT_DEFAULT UINT64_C(0)
+/* No deadline: a call or busrpc_loop_iterate() that waits as long as it
+ * takes; what busrpc_loop_get_timeout() says when nothing is due. */
+#define BUSRPC_TIMEOUT_INFINITE UINT64_MAX
+
+/**
+ * busrpc_usec_to_poll_ms() - @usec as the int milliseconds of poll(),
+ * epoll_wait() or g_main_context's prepare: rounded up (a loop that wakes
+ * before a deadline would only spin), -1 for BUSRPC_TIMEOUT_INFINITE,
+ * INT_MAX (24.8 days) for anything longer.
+ */
+static inline int busrpc_usec_to_poll_ms(uint64_t usec) {
+        if (usec == BUSRPC_TIMEOUT_INFINITE)
+                return -1;
+        if (usec / BUSRPC_USEC_PER_MSEC >= (uint64_t)INT_MAX)
+                return INT_MAX;
+        return (int)((usec + BUSRPC_USEC_PER_MSEC - 1) / BUSRPC_USEC_PER_MSEC);
+}
+
+/* ------------------------------------------------------------------ */
 /* The loop                                                            */
 
 /**
@@ -148,8 +197,8 @@ static inline void busrpc_error_clearp(busrpc_error *e) {
  * busrpc_loop_default() - this thread's default loop, created on first use;
  * connections opened without a loop attach to it. Returns a new reference.
  */
-int busrpc_loop_new(busrpc_loop **ret);
-int busrpc_loop_default(busrpc_loop **ret);
+int busrpc_loop_new(busrpc_loop **out);
+int busrpc_loop_default(busrpc_loop **out);
 busrpc_loop *busrpc_loop_ref(busrpc_loop *l);
 busrpc_loop *busrpc_loop_unref(busrpc_loop *l);
 /* For __attribute__((cleanup)): busrpc_loop_unref() if set. */
@@ -166,8 +215,15 @@ static inline void busrpc_loop_unrefp(busrpc_loop **l) {
  */
 int busrpc_loop_run(busrpc_loop *l);
 void busrpc_loop_quit(busrpc_loop *l, int code);
-/** busrpc_loop_iterate() - wait up to @timeout_ms (-1: forever) and dispatch once. */
-int busrpc_loop_iterate(busrpc_loop *l, int timeout_ms);
+/**
+ * busrpc_loop_iterate() - wait up to @timeout_usec microseconds for an
+ * event (0: do not wait; BUSRPC_TIMEOUT_INFINITE: until one comes; a
+ * timer due earlier ends the wait) and dispatch what is ready once. The
+ * wait has the kernel's millisecond granularity, rounded up.
+ * Return: the number of fd events dispatched (>= 0), -EBUSY from inside a
+ * callback of @l, -EINVAL, or another -errno of epoll_wait().
+ */
+int busrpc_loop_iterate(busrpc_loop *l, uint64_t timeout_usec);
 
 /**
  * busrpc_loop_handle_signals() - make SIGTERM and SIGINT quit the loop
@@ -190,19 +246,35 @@ typedef int (*busrpc_loop_signal_fn)(busrpc_source *s, int signo, void *userdata
  * hook and unblocks @signo again unless it was blocked before or
  * busrpc_loop_handle_signals() handles it. SIGKILL, SIGSTOP and the
  * synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are -EINVAL.
- * @ret may be NULL (floating); @cb returning < 0 removes the hook (see
+ * @out may be NULL (floating); @cb returning < 0 removes the hook (see
  * "Source callbacks" below).
  */
 int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_signal_fn cb, void *userdata,
-                           busrpc_source **ret);
+                           busrpc_source **out);
 
 /* Integration with another loop (GLib, sd-event, libuv, plain poll()):
  * watch busrpc_loop_get_fd() for busrpc_loop_get_events() (EPOLLIN), wake
- * after busrpc_loop_get_timeout() ms at most (-1: no timeout), and call
- * busrpc_loop_process() when either happens. process() never blocks. */
+ * after the time busrpc_loop_get_timeout() gives at most, and call
+ * busrpc_loop_process() when either happens. process() never blocks.
+ * With poll():
+ *
+ *     uint64_t usec;
+ *     struct pollfd p = { busrpc_loop_get_fd(l), busrpc_loop_get_events(l), 0 };
+ *     busrpc_loop_get_timeout(l, &usec);
+ *     poll(&p, 1, busrpc_usec_to_poll_ms(usec));
+ *     busrpc_loop_process(l);
+ */
 int busrpc_loop_get_fd(busrpc_loop *l);
 int busrpc_loop_get_events(busrpc_loop *l);
-int busrpc_loop_get_timeout(busrpc_loop *l);
+/**
+ * busrpc_loop_get_timeout() - how long a foreign loop may wait before it
+ * must call busrpc_loop_process(): *@out gets microseconds from now (0:
+ * now, e.g. messages wait for dispatch or a quit waits to be taken;
+ * BUSRPC_TIMEOUT_INFINITE: no timer is armed). Convert with
+ * busrpc_usec_to_poll_ms() for poll(), add CLOCK_MONOTONIC now for
+ * sd-event. Return: 0, or -EINVAL (then *@out is not written).
+ */
+int busrpc_loop_get_timeout(busrpc_loop *l, uint64_t *out);
 int busrpc_loop_process(busrpc_loop *l);
 /**
  * busrpc_loop_take_quit() - for a foreign loop: whether busrpc_loop_quit()
@@ -210,10 +282,10 @@ int busrpc_loop_process(busrpc_loop *l);
  * bus) since the last take. A taken request is cleared, so get_timeout()
  * stops returning 0 for it. Call after busrpc_loop_process() and forward
  * the request to the foreign loop (the busrpc-glib, -sd-event and -libuv
- * adapters do). @ret_code (may be NULL) gets the code given to quit().
+ * adapters do). @out (may be NULL) gets the code given to quit().
  * Return: 1 (and the code) when a quit was requested, 0 if not, -EINVAL.
  */
-int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code);
+int busrpc_loop_take_quit(busrpc_loop *l, int *out);
 
 /*
  * Source callbacks (timer, io, signal hook) return an int:
@@ -229,7 +301,7 @@ int busrpc_loop_take_quit(busrpc_loop *l, int *ret_code);
  * Freeing the source from its own callback is allowed (then the return
  * value is ignored).
  *
- * @ret of every busrpc_loop_add_*() may be NULL: the source is then
+ * @out of every busrpc_loop_add_*() may be NULL: the source is then
  * floating, owned by the loop and freed with it (a floating one-shot
  * timer is freed once it has fired and was not re-armed by > 0).
  */
@@ -241,19 +313,19 @@ typedef int (*busrpc_io_fn)(busrpc_source *s, int fd, uint32_t revents, void *us
  * @usec > 0). Timers live in one deadline heap per loop: adding, re-arming
  * and removing cost O(log n) however many there are (pending calls'
  * deadlines included). Timers due at the same time fire in the order they
- * were armed. @ret: handle for busrpc_source_release(), or NULL (floating).
+ * were armed. @out: handle for busrpc_source_release(), or NULL (floating).
  * Return: 0, -EINVAL, -ENOMEM.
  */
 int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repeat, busrpc_timer_fn cb, void *userdata,
-                          busrpc_source **ret);
+                          busrpc_source **out);
 /**
  * busrpc_loop_add_io() - run @cb when @fd (borrowed: close it only after
  * freeing the source) is ready for @events: EPOLLIN, EPOLLOUT, EPOLLPRI
  * (<sys/epoll.h>); @cb gets EPOLL* revents (EPOLLERR and EPOLLHUP too).
- * @ret: handle for busrpc_source_release(), or NULL (floating).
+ * @out: handle for busrpc_source_release(), or NULL (floating).
  */
 int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb, void *userdata,
-                       busrpc_source **ret);
+                       busrpc_source **out);
 /**
  * busrpc_source_release() - remove the source from its loop and free the
  * handle (also after its loop is gone). @s may be NULL. Return: NULL.
@@ -275,13 +347,13 @@ static inline void busrpc_source_releasep(busrpc_source **s) {
  * The connection is attached to this thread's default loop; change it with
  * busrpc_conn_attach(). Return: 0, or -errno (-ECONNREFUSED, -ENOENT…).
  */
-int busrpc_conn_open(const char *address, busrpc_conn **ret);
+int busrpc_conn_open(const char *address, busrpc_conn **out);
 /**
  * busrpc_conn_open_peer() - connect directly to a busrpc_server (or any
  * D-Bus peer) at @address, with no bus in between. One round trip is made
  * before returning (so the first fd sent is never lost).
  */
-int busrpc_conn_open_peer(const char *address, busrpc_conn **ret);
+int busrpc_conn_open_peer(const char *address, busrpc_conn **out);
 int busrpc_conn_attach(busrpc_conn *c, busrpc_loop *l);
 busrpc_loop *busrpc_conn_get_loop(busrpc_conn *c); /* borrowed */
 busrpc_conn *busrpc_conn_ref(busrpc_conn *c);
@@ -349,16 +421,16 @@ int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, void *userdata
 /**
  * busrpc_conn_set_reconnect() - opt in to reconnection: when the
  * connection is lost, connect again to the same address (first at once,
- * then at growing intervals up to 1 s) for up to @timeout_ms (0: off, the
- * default). Once back, the exported objects are served again as they
+ * then at growing intervals up to 1 s) for up to @timeout_usec
+ * microseconds (0: off, the default; BUSRPC_TIMEOUT_INFINITE: no end). Once back, the exported objects are served again as they
  * were, every name requested with busrpc_conn_request_name() is asked for
  * again with its flags (its callback runs when the bus grants it), the
  * signal subscriptions (busrpc_proxy_subscribe*()) follow, their match
  * rules added again on the new bus, and the unique name is the new one. When
- * @timeout_ms passes without success, the loss is final (BUSRPC_CONN_LOST
+ * @timeout_usec passes without success, the loss is final (BUSRPC_CONN_LOST
  * with the last error). Only on bus and client peer connections.
  */
-int busrpc_conn_set_reconnect(busrpc_conn *c, unsigned timeout_ms);
+int busrpc_conn_set_reconnect(busrpc_conn *c, uint64_t timeout_usec);
 
 static inline void busrpc_conn_unrefp(busrpc_conn **c) {
         if (*c)
@@ -375,13 +447,13 @@ enum {
 typedef void (*busrpc_name_fn)(busrpc_conn *c, const char *name, bool owned, void *userdata);
 /**
  * busrpc_conn_request_name() - ask the bus for @name.
- * @ret: handle; busrpc_name_release() releases the name. May be NULL: the
+ * @out: handle; busrpc_name_release() releases the name. May be NULL: the
  *       name is then held as long as the connection.
  * Return: 0 when now the primary owner, 1 when queued, -EEXIST when owned
  * by another and DO_NOT_QUEUE was given, other -errno.
  */
 int busrpc_conn_request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb,
-                             void *userdata, busrpc_name **ret);
+                             void *userdata, busrpc_name **out);
 busrpc_name *busrpc_name_release(busrpc_name *n);
 /* For __attribute__((cleanup)): busrpc_name_release() if set. */
 static inline void busrpc_name_releasep(busrpc_name **n) {
@@ -403,20 +475,21 @@ static inline void busrpc_name_releasep(busrpc_name **n) {
  * peers are bounded in total and per uid. A peer whose unread replies and
  * signals pass @max_outgoing_bytes is closed. Shutdown (the end of
  * busrpc_loop_run(), busrpc_conn_flush(), busrpc_server_free()) writes
- * out what is queued to every peer at once for @shutdown_timeout_ms in
- * total; peers that have not read it by then are closed.
+ * out what is queued to every peer at once for @shutdown_timeout_usec in
+ * total; peers that have not read it by then are closed. Times are
+ * microseconds (at most one hour each: -EINVAL beyond).
  */
 typedef struct busrpc_server_limits {
         unsigned max_connections;   /* authenticated peers, default 128 */
         unsigned max_pending_calls; /* per peer, default 128 */
         uint32_t max_message_size;  /* bytes, default 32 MiB */
         unsigned max_fds;           /* per message, default 16 */
-        unsigned auth_timeout_ms;   /* default 2000 */
+        uint64_t auth_timeout_usec; /* default 2 s (2 * BUSRPC_USEC_PER_SEC) */
         uint64_t max_shm_size;      /* bytes of a received shm, default BUSRPC_MAX_SHM_SIZE_DEFAULT */
         unsigned max_connections_per_uid; /* authenticated peers of one uid, default 64 */
         unsigned max_unauthenticated;     /* connections still authenticating, default 64 (max 1024) */
         uint32_t max_outgoing_bytes;      /* queued toward one peer, default 16 MiB */
-        unsigned shutdown_timeout_ms;     /* one deadline for all peers, default 2000 */
+        uint64_t shutdown_timeout_usec;   /* one deadline for all peers, default 2 s */
 } busrpc_server_limits;
 
 /**
@@ -432,7 +505,7 @@ typedef struct busrpc_server_limits {
  * subscribed (AddMatch). The server answers the bus-driver calls that
  * busctl, gdbus and dbus-send make, so they work with --address.
  */
-int busrpc_server_new(const char *address, busrpc_server **ret);
+int busrpc_server_new(const char *address, busrpc_server **out);
 int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits);
 int busrpc_server_allow_uid(busrpc_server *s, uid_t uid);
 int busrpc_server_attach(busrpc_server *s, busrpc_loop *l);
@@ -528,15 +601,15 @@ void busrpc_iter_abandon(busrpc_iter *it, busrpc_iter *sub);
  * uint32_t (0 or 1); 'h' through busrpc_iter_get_basic() is a new fd, as
  * busrpc_iter_get_fd(). */
 int busrpc_iter_type(busrpc_iter *it); /* current type, BUSRPC_TYPE_INVALID at the end */
-int busrpc_iter_get_basic(busrpc_iter *it, int type, void *ret_value);
+int busrpc_iter_get_basic(busrpc_iter *it, int type, void *out);
 /** Borrowed pointer to a fixed-size array's items (never for 'h'). */
-int busrpc_iter_get_fixed_array(busrpc_iter *it, int elem_type, const void **ret_items, size_t *ret_n);
+int busrpc_iter_get_fixed_array(busrpc_iter *it, int elem_type, const void **out_items, size_t *out_n);
 /** A new fd (owned by the caller) for the 'h' at the iterator. */
-int busrpc_iter_get_fd(busrpc_iter *it, int *ret_fd);
+int busrpc_iter_get_fd(busrpc_iter *it, int *out);
 /** A read-only mapping of a sealed memfd; an unsealed/writable fd is -EPERM,
  * one larger than the connection's bound (busrpc_conn_set_max_shm_size())
  * -EFBIG; the fd is closed on failure. */
-int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
+int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **out);
 /**
  * busrpc_iter_get_shm_max() - busrpc_iter_get_shm() bounded by @max_size
  * bytes instead of the connection's limit (0: the connection's). The size
@@ -544,16 +617,16 @@ int busrpc_iter_get_shm(busrpc_iter *it, busrpc_shm **ret);
  * Return: 0; -EFBIG when larger, -EPERM when not sealed (the fd is closed
  * on both); -EBADMSG when no fd is at the iterator.
  */
-int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, busrpc_shm **ret);
+int busrpc_iter_get_shm_max(busrpc_iter *it, uint64_t max_size, busrpc_shm **out);
 /**
  * busrpc_iter_get_variant() - copy the 'v' at the iterator into a new
  * variant and advance past it.
- * @ret: a new reference, owned by the caller (release with
+ * @out: a new reference, owned by the caller (release with
  *       busrpc_variant_unref()); it holds a copy, so it stays valid after
  *       the message is gone. Written only on success.
  * Return: 0; -EBADMSG when no variant is at the iterator; -ENOMEM.
  */
-int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **ret);
+int busrpc_iter_get_variant(busrpc_iter *it, busrpc_variant **out);
 /** Enter the container at the iterator (array, struct, dict entry, variant) and advance past it. */
 int busrpc_iter_recurse(busrpc_iter *it, busrpc_iter *sub);
 /**
@@ -681,20 +754,20 @@ int busrpc_value_copy(const busrpc_type *type, void *dst, const void *src);
 /** Append the value; -EINVAL when it cannot be sent (bad UTF-8, path, signature, enum value, NULL variant). */
 int busrpc_value_append(busrpc_iter *it, const busrpc_type *type, const void *value);
 /**
- * busrpc_value_read() - read the value at @it into @value (owned by the
+ * busrpc_value_read() - read the value at @it into @out (owned by the
  * caller afterwards) and advance. Enum values not declared, flags bits not
  * declared, a map key twice, an shm over its bound: -EBADMSG / -ENOTUNIQ /
  * -EFBIG with InvalidArgs in @err (may be NULL) naming the type. On failure
- * @value is empty and everything read so far is released (received fds
- * closed). @value is initialised first: what it held is overwritten, not
+ * @out is empty and everything read so far is released (received fds
+ * closed). @out is initialised first: what it held is overwritten, not
  * released. @it must be a reading iterator (-EINVAL otherwise).
  */
-int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, void *value, busrpc_error *err);
+int busrpc_value_read(busrpc_iter *it, const busrpc_type *type, void *out, busrpc_error *err);
 
 /** Append every field of @values at @it, in order. */
 int busrpc_args_append(busrpc_iter *it, const busrpc_args *args, const void *values);
-/** Read every field (the signature was checked by the caller); on failure all are cleared. */
-int busrpc_args_read(busrpc_iter *it, const busrpc_args *args, void *values, busrpc_error *err);
+/** Read every field into @out (the signature was checked by the caller); on failure all are cleared. */
+int busrpc_args_read(busrpc_iter *it, const busrpc_args *args, void *out, busrpc_error *err);
 void busrpc_args_init(const busrpc_args *args, void *values);
 void busrpc_args_clear(const busrpc_args *args, void *values);
 
@@ -806,12 +879,12 @@ typedef struct busrpc_interface_desc {
  * Several interfaces may be exported at one path (call once per interface).
  * Introspectable, Properties and Peer are answered for every object;
  * parent paths introspect with their children.
- * @ret: handle; busrpc_object_release() removes it. May be NULL: the
+ * @out: handle; busrpc_object_release() removes it. May be NULL: the
  *       object then lives as long as the connection.
  * Return: 0, -EEXIST (this interface is already at @path), -EINVAL.
  */
 int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
-                         void *self, busrpc_object **ret);
+                         void *self, busrpc_object **out);
 /**
  * busrpc_object_release() - stop serving the object and release the handle
  * returned by busrpc_object_export() (the caller's reference: @o must not be
@@ -827,12 +900,12 @@ static inline void busrpc_object_releasep(busrpc_object **o) {
 }
 
 /** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
-int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret);
+int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **out);
 const char *busrpc_object_get_path(busrpc_object *o);
 busrpc_conn *busrpc_object_get_conn(busrpc_object *o);
 
 /** A new signal message from @o; append its arguments, then busrpc_msg_send(). */
-int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret);
+int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **out);
 /**
  * busrpc_object_notify() - @prop of @o changed: queue PropertiesChanged as
  * its emits flag says (the value, read through the getter when sent;
@@ -876,12 +949,12 @@ busrpc_conn *busrpc_call_get_conn(busrpc_call *call); /* borrowed */
 busrpc_object *busrpc_call_get_object(busrpc_call *call); /* borrowed */
 const char *busrpc_call_get_sender(busrpc_call *call); /* unique name, or NULL on a peer */
 /** The caller's uid / pid: -ENODATA when unknown (never guessed as root). */
-int busrpc_call_get_uid(busrpc_call *call, uid_t *ret);
-int busrpc_call_get_pid(busrpc_call *call, pid_t *ret);
+int busrpc_call_get_uid(busrpc_call *call, uid_t *out);
+int busrpc_call_get_pid(busrpc_call *call, pid_t *out);
 bool busrpc_call_is_replied(busrpc_call *call);
 bool busrpc_call_no_reply_expected(busrpc_call *call);
 /** A reply message for @call; append outputs and busrpc_msg_send() it. -EALREADY if replied. */
-int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret);
+int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **out);
 /** Reply with an error now. Return: -EREMOTEIO (to `return` from an op), or -EALREADY. */
 int busrpc_call_fail(busrpc_call *call, const char *name, const char *fmt, ...) BUSRPC_PRINTF(3, 4);
 int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e);
@@ -904,22 +977,29 @@ static inline void busrpc_call_unrefp(busrpc_call **c) {
 /* ------------------------------------------------------------------ */
 /* Calling: proxies                                                    */
 
-#define BUSRPC_TIMEOUT_DEFAULT (-1) /* the proxy's timeout (25 s unless set) */
-#define BUSRPC_TIMEOUT_INFINITE (0x7fffffff)
+/* Call timeouts are microseconds: BUSRPC_TIMEOUT_DEFAULT, BUSRPC_TIMEOUT_INFINITE ("Time" above). */
 
 /**
  * busrpc_proxy_new() - a handle for calling the object at @path of
  * @destination (a bus name; NULL on a peer connection). Borrowed strings
  * are copied.
  */
-int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 busrpc_proxy *busrpc_proxy_ref(busrpc_proxy *p);
 busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p);
-/** Default timeout of sync and async calls, in milliseconds. */
-int busrpc_proxy_set_timeout(busrpc_proxy *p, int timeout_ms);
-int busrpc_proxy_get_timeout(busrpc_proxy *p);
-/** Timeout of the next call only (then back to the default). */
-int busrpc_proxy_set_next_timeout(busrpc_proxy *p, int timeout_ms);
+/**
+ * busrpc_proxy_set_timeout() - the timeout of @p's sync and async calls,
+ * in microseconds: BUSRPC_TIMEOUT_DEFAULT (0) restores 25 s,
+ * BUSRPC_TIMEOUT_INFINITE waits as long as it takes. A call that gets no
+ * reply in time fails with -ETIMEDOUT (sync) or its callback gets it
+ * (async), with org.freedesktop.DBus.Error.NoReply. The deadline has
+ * millisecond granularity, rounded up. Return: 0, -EINVAL.
+ */
+int busrpc_proxy_set_timeout(busrpc_proxy *p, uint64_t timeout_usec);
+/** busrpc_proxy_get_timeout() - *@out: @p's timeout in microseconds (25 s unless set; BUSRPC_TIMEOUT_INFINITE). Return: 0, -EINVAL. */
+int busrpc_proxy_get_timeout(busrpc_proxy *p, uint64_t *out);
+/** Timeout of the next call only, in microseconds (then back to the proxy's); BUSRPC_TIMEOUT_DEFAULT cancels it. */
+int busrpc_proxy_set_next_timeout(busrpc_proxy *p, uint64_t timeout_usec);
 busrpc_conn *busrpc_proxy_get_conn(busrpc_proxy *p);
 const char *busrpc_proxy_get_destination(busrpc_proxy *p);
 const char *busrpc_proxy_get_path(busrpc_proxy *p);
@@ -930,12 +1010,12 @@ static inline void busrpc_proxy_unrefp(busrpc_proxy **p) {
 }
 
 /** A method call message; append the inputs, then call it. */
-int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *member, busrpc_msg **ret);
+int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *member, busrpc_msg **out);
 /**
  * busrpc_proxy_call() - send @m (reference consumed) and wait for the reply.
  * @expected_sig: the reply's signature; a reply of another signature is
  * -EBADMSG with InvalidArgs in @err.
- * @ret_reply: the reply (caller unrefs); may be NULL.
+ * @out: the reply (caller unrefs); may be NULL.
  * Return: 0; -EREMOTEIO with @err set for an error reply; -ETIMEDOUT;
  * -ECONNRESET when the connection is gone; -EOPNOTSUPP when @m carries fds
  * and the connection cannot pass them (tcp).
@@ -944,7 +1024,7 @@ int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, const char *memb
  * meanwhile (signals, calls, replies to async calls) is dispatched by the
  * loop afterwards, in the order it arrived.
  */
-int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_msg **ret_reply,
+int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_msg **out,
                       busrpc_error *err);
 /** Send @m (reference consumed) expecting no reply (@noreply methods). */
 int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m);
@@ -957,14 +1037,14 @@ int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m);
 typedef void (*busrpc_reply_fn)(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata);
 /**
  * busrpc_proxy_call_async() - send @m (consumed); @cb runs from the loop.
- * @ret: handle for busrpc_pending_cancel(); may be NULL. The handle is
+ * @out: handle for busrpc_pending_cancel(); may be NULL. The handle is
  * valid until the callback has run; unref it after that (or never take it).
  * On failure (< 0) @cb never runs. A lost connection completes outstanding
  * calls with -ECONNRESET (BUSRPC_ERROR_DISCONNECTED). An outstanding call
  * keeps its connection alive until it completes.
  */
 int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_reply_fn cb,
-                            void *userdata, busrpc_pending **ret);
+                            void *userdata, busrpc_pending **out);
 /** Cancel: the callback runs once, now, with -ECANCELED. No-op after completion. */
 void busrpc_pending_cancel(busrpc_pending *pending);
 busrpc_pending *busrpc_pending_ref(busrpc_pending *pending);
@@ -1003,13 +1083,13 @@ typedef void (*busrpc_invoke_done_fn)(int r, const busrpc_error *err, void *out,
  * busrpc_proxy_invoke_async() - busrpc_proxy_invoke() without waiting:
  * @done runs once from the loop, as busrpc_reply_fn does (never when this
  * fails). A BUSRPC_METHOD_NOREPLY method is only sent: @done never runs
- * and *@ret is NULL. The call's closure is freed by the runtime.
+ * and *@out is NULL. The call's closure is freed by the runtime.
  */
 int busrpc_proxy_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, busrpc_invoke_done_fn done,
-                              void (*cb)(void), void *userdata, busrpc_pending **ret);
-/** Get a property by descriptor: @ret_value (of @type) is owned by the caller (busrpc_value_clear()); empty on failure. */
+                              void (*cb)(void), void *userdata, busrpc_pending **out);
+/** Get a property by descriptor: @out (of @type) is owned by the caller (busrpc_value_clear()); empty on failure. */
 int busrpc_proxy_get_value(busrpc_proxy *p, const char *iface, const char *name, const busrpc_type *type,
-                           void *ret_value, busrpc_error *err);
+                           void *out, busrpc_error *err);
 /** Set a property by descriptor (@value borrowed). */
 int busrpc_proxy_set_value(busrpc_proxy *p, const char *iface, const char *name, const busrpc_type *type,
                            const void *value, busrpc_error *err);
@@ -1024,20 +1104,20 @@ typedef void (*busrpc_signal_done_fn)(void *args, void (*cb)(void), void *userda
  * when the subscription ends.
  */
 int busrpc_proxy_on_signal(busrpc_proxy *p, const char *iface, const char *member, const busrpc_args *args,
-                           busrpc_signal_done_fn done, void (*cb)(void), void *userdata, busrpc_subscription **ret);
+                           busrpc_signal_done_fn done, void (*cb)(void), void *userdata, busrpc_subscription **out);
 
 /* Properties. The value is checked against @sig before it is handed over. */
-/** Get: @ret_reply holds the reply; @ret_value reads the value inside the
- * variant (@ret_value needs @ret_reply: -EINVAL otherwise). */
+/** Get: @out_reply holds the reply; @out_value reads the value inside the
+ * variant (@out_value needs @out_reply: -EINVAL otherwise). */
 int busrpc_proxy_get_property(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
-                              busrpc_msg **ret_reply, busrpc_iter *ret_value, busrpc_error *err);
-/** Set: a message to append the value to (inside the variant opened as @value), then busrpc_proxy_set_property_finish(). */
+                              busrpc_msg **out_reply, busrpc_iter *out_value, busrpc_error *err);
+/** Set: a message (@out_msg) to append the value to (inside the variant opened as @out_value), then busrpc_proxy_set_property_finish(). */
 int busrpc_proxy_set_property_begin(busrpc_proxy *p, const char *iface, const char *name, const char *sig,
-                                    busrpc_msg **ret, busrpc_iter *ret_value);
+                                    busrpc_msg **out_msg, busrpc_iter *out_value);
 /** @m is consumed on every path; -EINVAL unless exactly one value of @sig was appended. */
 int busrpc_proxy_set_property_finish(busrpc_proxy *p, busrpc_msg *m, busrpc_iter *value, busrpc_error *err);
 /** GetAll: the a{sv} reply, read by the caller. */
-int busrpc_proxy_get_all(busrpc_proxy *p, const char *iface, busrpc_msg **ret_reply, busrpc_error *err);
+int busrpc_proxy_get_all(busrpc_proxy *p, const char *iface, busrpc_msg **out, busrpc_error *err);
 
 /**
  * busrpc_signal_fn - a signal with the expected signature (checked) from
@@ -1051,13 +1131,13 @@ typedef void (*busrpc_signal_fn)(busrpc_msg *m, busrpc_iter *args, void *userdat
  * @destroy: may be NULL; called once with @userdata when the subscription
  *       ends (released, or its connection gone); not called when
  *       subscribing fails.
- * @ret: handle; busrpc_subscription_release() unsubscribes. May be NULL: the
+ * @out: handle; busrpc_subscription_release() unsubscribes. May be NULL: the
  *       subscription lives as long as the proxy's connection.
  */
 typedef void (*busrpc_destroy_fn)(void *userdata);
 int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
                            busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
-                           busrpc_subscription **ret);
+                           busrpc_subscription **out);
 busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s);
 /* For __attribute__((cleanup)): busrpc_subscription_release() if set. */
 static inline void busrpc_subscription_releasep(busrpc_subscription **s) {
@@ -1125,19 +1205,19 @@ typedef void (*busrpc_properties_fn)(const busrpc_property_changes *ch, void (*c
  * @t->interface at the proxy's object that names at least one property of
  * @t. Sender-checked as busrpc_proxy_subscribe() (only the current owner
  * of the destination; on a peer connection, the peer).
- * @ret: handle; busrpc_subscription_release() stops. May be NULL: the watch
+ * @out: handle; busrpc_subscription_release() stops. May be NULL: the watch
  *       lives as long as the proxy's connection.
  * Return: 0, -EINVAL (bad table or arguments), -E2BIG (> 64 properties),
  * or what busrpc_proxy_subscribe() returns.
  */
 int busrpc_proxy_watch_properties(busrpc_proxy *p, const busrpc_property_table *t, busrpc_properties_fn fn,
-                                  void (*cb)(void), void *userdata, busrpc_subscription **ret);
+                                  void (*cb)(void), void *userdata, busrpc_subscription **out);
 /** Called with property @index's new value (borrowed, of its type), or NULL when it was invalidated. */
 typedef void (*busrpc_property_fn)(const void *value, void (*cb)(void), void *userdata);
 /** busrpc_proxy_watch_properties() for property @index of @t only. */
 int busrpc_proxy_watch_property(busrpc_proxy *p, const busrpc_property_table *t, size_t index,
                                 busrpc_property_fn fn, void (*cb)(void), void *userdata,
-                                busrpc_subscription **ret);
+                                busrpc_subscription **out);
 
 typedef struct busrpc_property_cache busrpc_property_cache;
 /**
@@ -1152,21 +1232,21 @@ typedef struct busrpc_property_cache busrpc_property_cache;
  * @fn: may be NULL; else called after the cache took each change: first
  *      with every property GetAll gave (@msg NULL), then per signal, and
  *      per completed Get. @cb and @userdata are passed through.
- * @ret: the cache (required: it is read through it); holds a reference to
+ * @out: the cache (required: it is read through it); holds a reference to
  *       @p. busrpc_property_cache_release() stops it and cancels its calls.
  * Return: 0, -EINVAL, -E2BIG, -ENOMEM, or a subscription's -errno.
  */
 int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_property_table *t, busrpc_properties_fn fn,
-                                  void (*cb)(void), void *userdata, busrpc_property_cache **ret);
+                                  void (*cb)(void), void *userdata, busrpc_property_cache **out);
 /**
  * busrpc_property_cache_get() - copy property @index's cached value into
- * @ret_value (of its type; owned by the caller: busrpc_value_clear()).
+ * @out (of its type; owned by the caller: busrpc_value_clear()).
  * Return: 0; -ENODATA before the first GetAll completed, when GetAll did
  * not give it (write-only, a getter failed) or while it is invalidated
  * and fetched again; -EOPNOTSUPP for a BUSRPC_PROP_EMITS_FALSE property
  * (never kept: ask with Get); -EINVAL; -ENOMEM.
  */
-int busrpc_property_cache_get(busrpc_property_cache *c, size_t index, void *ret_value);
+int busrpc_property_cache_get(busrpc_property_cache *c, size_t index, void *out);
 /** Whether GetAll completed. */
 bool busrpc_property_cache_is_ready(busrpc_property_cache *c);
 /**
@@ -1184,10 +1264,10 @@ static inline void busrpc_property_cache_releasep(busrpc_property_cache **c) {
 
 /**
  * busrpc_proxy_get_all_values() - Properties.GetAll of @t->interface,
- * waited for, read by @t into @values (@t->size bytes; every field of @t
+ * waited for, read by @t into @out_values (@t->size bytes; every field of @t
  * is initialised first, so nothing needs to be set by the caller).
  * Names @t does not know are ignored; one sent twice counts once.
- * @ret_present: bit i set when props[i] was in the reply (required).
+ * @out_present: bit i set when props[i] was in the reply (required).
  * On success the values are the caller's (busrpc_value_clear() each field
  * of @t; the generated X_get_all() sets the has flags its
  * X_properties_clear() needs); on failure every field is empty.
@@ -1195,8 +1275,8 @@ static inline void busrpc_property_cache_releasep(busrpc_property_cache **c) {
  * @t says (InvalidArgs in @err naming it); -EINVAL (a bad table); what
  * busrpc_proxy_get_all() returns.
  */
-int busrpc_proxy_get_all_values(busrpc_proxy *p, const busrpc_property_table *t, void *values,
-                                uint64_t *ret_present, busrpc_error *err);
+int busrpc_proxy_get_all_values(busrpc_proxy *p, const busrpc_property_table *t, void *out_values,
+                                uint64_t *out_present, busrpc_error *err);
 
 /**
  * busrpc_error_classify() - which of @names (the errors a method declares)
@@ -1261,12 +1341,12 @@ typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, co
  * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
  *          which the properties of their interfaces are decoded.
  * @fn: called from the loop for every event; it may free @om.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -E2BIG (a table), -ENOMEM, or a subscription's -errno.
  */
 int busrpc_om_client_new(busrpc_conn *c, const char *destination, const char *path,
                          const busrpc_property_table *const *tables, size_t n_tables, busrpc_om_fn fn,
-                         const void *ops, void *userdata, busrpc_om_client **ret);
+                         const void *ops, void *userdata, busrpc_om_client **out);
 /** Whether @interface is known at @path now (1), or not (0); -EINVAL. */
 int busrpc_om_client_has(busrpc_om_client *om, const char *path, const char *interface);
 /** The number of objects known now. */
@@ -1283,51 +1363,51 @@ static inline void busrpc_om_client_releasep(busrpc_om_client **om) {
 
 /* A self-contained value of any D-Bus type with its signature. Immutable
  * once built; reference counted. */
-int busrpc_variant_new_basic(int type, const void *value, busrpc_variant **ret);
-int busrpc_variant_new_bool(bool v, busrpc_variant **ret);
-int busrpc_variant_new_byte(uint8_t v, busrpc_variant **ret);
-int busrpc_variant_new_int16(int16_t v, busrpc_variant **ret);
-int busrpc_variant_new_uint16(uint16_t v, busrpc_variant **ret);
-int busrpc_variant_new_int32(int32_t v, busrpc_variant **ret);
-int busrpc_variant_new_uint32(uint32_t v, busrpc_variant **ret);
-int busrpc_variant_new_int64(int64_t v, busrpc_variant **ret);
-int busrpc_variant_new_uint64(uint64_t v, busrpc_variant **ret);
-int busrpc_variant_new_double(double v, busrpc_variant **ret);
-int busrpc_variant_new_string(const char *v, busrpc_variant **ret);
-int busrpc_variant_new_objpath(const char *v, busrpc_variant **ret);
-int busrpc_variant_new_signature(const char *v, busrpc_variant **ret);
+int busrpc_variant_new_basic(int type, const void *value, busrpc_variant **out);
+int busrpc_variant_new_bool(bool v, busrpc_variant **out);
+int busrpc_variant_new_byte(uint8_t v, busrpc_variant **out);
+int busrpc_variant_new_int16(int16_t v, busrpc_variant **out);
+int busrpc_variant_new_uint16(uint16_t v, busrpc_variant **out);
+int busrpc_variant_new_int32(int32_t v, busrpc_variant **out);
+int busrpc_variant_new_uint32(uint32_t v, busrpc_variant **out);
+int busrpc_variant_new_int64(int64_t v, busrpc_variant **out);
+int busrpc_variant_new_uint64(uint64_t v, busrpc_variant **out);
+int busrpc_variant_new_double(double v, busrpc_variant **out);
+int busrpc_variant_new_string(const char *v, busrpc_variant **out);
+int busrpc_variant_new_objpath(const char *v, busrpc_variant **out);
+int busrpc_variant_new_signature(const char *v, busrpc_variant **out);
 /** A variant holding a variant. */
-int busrpc_variant_new_variant(const busrpc_variant *inner, busrpc_variant **ret);
+int busrpc_variant_new_variant(const busrpc_variant *inner, busrpc_variant **out);
 /** Any value: @sig a single complete type; @build appends exactly that value. */
 typedef int (*busrpc_variant_build_fn)(busrpc_iter *it, void *userdata);
-int busrpc_variant_new_built(const char *sig, busrpc_variant_build_fn build, void *userdata, busrpc_variant **ret);
+int busrpc_variant_new_built(const char *sig, busrpc_variant_build_fn build, void *userdata, busrpc_variant **out);
 busrpc_variant *busrpc_variant_ref(busrpc_variant *v);
 busrpc_variant *busrpc_variant_unref(busrpc_variant *v);
 const char *busrpc_variant_get_signature(const busrpc_variant *v);
 /* Typed getters: -EINVAL when the variant holds another type. */
-int busrpc_variant_get_bool(const busrpc_variant *v, bool *ret);
-int busrpc_variant_get_byte(const busrpc_variant *v, uint8_t *ret);
-int busrpc_variant_get_int16(const busrpc_variant *v, int16_t *ret);
-int busrpc_variant_get_uint16(const busrpc_variant *v, uint16_t *ret);
-int busrpc_variant_get_int32(const busrpc_variant *v, int32_t *ret);
-int busrpc_variant_get_uint32(const busrpc_variant *v, uint32_t *ret);
-int busrpc_variant_get_int64(const busrpc_variant *v, int64_t *ret);
-int busrpc_variant_get_uint64(const busrpc_variant *v, uint64_t *ret);
-int busrpc_variant_get_double(const busrpc_variant *v, double *ret);
+int busrpc_variant_get_bool(const busrpc_variant *v, bool *out);
+int busrpc_variant_get_byte(const busrpc_variant *v, uint8_t *out);
+int busrpc_variant_get_int16(const busrpc_variant *v, int16_t *out);
+int busrpc_variant_get_uint16(const busrpc_variant *v, uint16_t *out);
+int busrpc_variant_get_int32(const busrpc_variant *v, int32_t *out);
+int busrpc_variant_get_uint32(const busrpc_variant *v, uint32_t *out);
+int busrpc_variant_get_int64(const busrpc_variant *v, int64_t *out);
+int busrpc_variant_get_uint64(const busrpc_variant *v, uint64_t *out);
+int busrpc_variant_get_double(const busrpc_variant *v, double *out);
 /** Borrowed string ('s', 'o' or 'g' as asked by the function). */
-int busrpc_variant_get_string(const busrpc_variant *v, const char **ret);
-int busrpc_variant_get_objpath(const busrpc_variant *v, const char **ret);
-int busrpc_variant_get_signature_value(const busrpc_variant *v, const char **ret);
-/** The variant held by a 'v' variant: @ret is a new reference owned by the
+int busrpc_variant_get_string(const busrpc_variant *v, const char **out);
+int busrpc_variant_get_objpath(const busrpc_variant *v, const char **out);
+int busrpc_variant_get_signature_value(const busrpc_variant *v, const char **out);
+/** The variant held by a 'v' variant: @out is a new reference owned by the
  * caller (busrpc_variant_unref()), independent of @v; -EINVAL when @v does
  * not hold a variant. */
-int busrpc_variant_get_variant(const busrpc_variant *v, busrpc_variant **ret);
+int busrpc_variant_get_variant(const busrpc_variant *v, busrpc_variant **out);
 /** Read any value: @it is positioned on the value (borrowed until v is freed). */
 int busrpc_variant_read(const busrpc_variant *v, busrpc_iter *it);
-/** Print as busctl does ("i 42", "as 2 \"a\" \"b\""); returns chars written or -errno. */
-int busrpc_variant_print(const busrpc_variant *v, FILE *out);
+/** Print to @stream as busctl does ("i 42", "as 2 \"a\" \"b\""); returns chars written or -errno. */
+int busrpc_variant_print(const busrpc_variant *v, FILE *stream);
 /** The printed form in a new string (caller frees). */
-int busrpc_variant_to_string(const busrpc_variant *v, char **ret);
+int busrpc_variant_to_string(const busrpc_variant *v, char **out);
 bool busrpc_variant_equal(const busrpc_variant *a, const busrpc_variant *b);
 
 static inline void busrpc_variant_unrefp(busrpc_variant **v) {
@@ -1345,13 +1425,13 @@ static inline void busrpc_variant_unrefp(busrpc_variant **v) {
  * again costs no new memfd, and a receiver that still has it mapped maps
  * nothing new). For buffers sent again and again, see busrpc_conn_shm_new().
  */
-int busrpc_shm_new(size_t size, busrpc_shm **ret);
+int busrpc_shm_new(size_t size, busrpc_shm **out);
 /**
  * busrpc_shm_from_fd() - wrap a memfd @fd (borrowed; dup'ed) read-only.
  * Sealed against writes: read in place; sealed only against resizing (a
  * pool slot): copied now. -EPERM when it could shrink or is no memfd.
  */
-int busrpc_shm_from_fd(int fd, busrpc_shm **ret);
+int busrpc_shm_from_fd(int fd, busrpc_shm **out);
 busrpc_shm *busrpc_shm_ref(busrpc_shm *s);
 /** A pool slot goes back to its pool when its last reference goes. */
 busrpc_shm *busrpc_shm_unref(busrpc_shm *s);
@@ -1441,9 +1521,9 @@ typedef struct busrpc_shm_stats {
  * plain busrpc_shm_new() buffer. The receiver copies a slot on receipt
  * (its snapshot cannot change), unless both sides set
  * busrpc_conn_set_shm_direct().
- * Return: 0 and *@ret (owned), -EINVAL, -E2BIG, -ENOMEM, -errno of memfd_create().
+ * Return: 0 and *@out (owned), -EINVAL, -E2BIG, -ENOMEM, -errno of memfd_create().
  */
-int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **ret);
+int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **out);
 /**
  * busrpc_conn_set_shm_limits() - bound @c's pool and cache (@limits
  * borrowed; NULL or 0 fields: the defaults). Lowering drops what is kept
@@ -1453,9 +1533,9 @@ int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **ret);
  */
 int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_limits *limits);
 /** The limits in force on @c (no zero field): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
-int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *ret);
-/** Fill *@ret for @c (not busrpc_server_conn(): -ENOTCONN): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
-int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *ret);
+int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *out);
+/** Fill *@out for @c (not busrpc_server_conn(): -ENOTCONN): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
+int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *out);
 /**
  * busrpc_conn_set_shm_direct() - declare, for @c, that (1) this program
  * never writes a slot it lent until the reply, and (2) it reads a slot

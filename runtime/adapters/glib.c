@@ -24,19 +24,22 @@ struct busrpc_glib_source {
 
 static gboolean source_prepare(GSource *base, gint *timeout) {
         busrpc_glib_source *s = (busrpc_glib_source *)base;
-        int t = busrpc_loop_get_timeout(s->loop);
+        uint64_t usec = BUSRPC_TIMEOUT_INFINITE;
 
-        *timeout = t;
-        return t == 0;
+        (void)busrpc_loop_get_timeout(s->loop, &usec);
+        *timeout = busrpc_usec_to_poll_ms(usec);
+        return usec == 0;
 }
 
 static gboolean source_check(GSource *base) {
         busrpc_glib_source *s = (busrpc_glib_source *)base;
+        uint64_t usec = BUSRPC_TIMEOUT_INFINITE;
 
         if (g_source_query_unix_fd(base, s->fd_tag) != 0)
                 return TRUE;
         /* The prepare timeout ran out: a busrpc timer may be due. */
-        return busrpc_loop_get_timeout(s->loop) == 0;
+        (void)busrpc_loop_get_timeout(s->loop, &usec);
+        return usec == 0;
 }
 
 static gboolean source_dispatch(GSource *base, GSourceFunc unused_cb, gpointer unused_data) {
@@ -68,12 +71,12 @@ static GSourceFuncs source_funcs = {
         .finalize = source_finalize,
 };
 
-EXPORT int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, busrpc_glib_source **ret) {
+EXPORT int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, busrpc_glib_source **out) {
         busrpc_glib_source *s;
         GIOCondition cond = 0;
         int fd, events;
 
-        if (!l || !ret)
+        if (!l || !out)
                 return -EINVAL;
         fd = busrpc_loop_get_fd(l);
         events = busrpc_loop_get_events(l);
@@ -90,7 +93,7 @@ EXPORT int busrpc_glib_attach(busrpc_loop *l, GMainContext *ctx, int priority, b
         g_source_set_priority(&s->base, priority);
         g_source_set_name(&s->base, "busrpc");
         g_source_attach(&s->base, ctx);
-        *ret = s;
+        *out = s;
         return 0;
 }
 

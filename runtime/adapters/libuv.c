@@ -66,23 +66,24 @@ static void on_timer(uv_timer_t *h) {
 
 static void on_prepare(uv_prepare_t *h) {
         busrpc_uv *a = h->data;
-        int t = busrpc_loop_get_timeout(a->loop);
+        uint64_t usec = BUSRPC_TIMEOUT_INFINITE;
 
-        if (t < 0) {
+        (void)busrpc_loop_get_timeout(a->loop, &usec);
+        if (usec == BUSRPC_TIMEOUT_INFINITE) {
                 uv_timer_stop(&a->timer);
                 return;
         }
         /* libuv's clock is cached at the start of the iteration: refresh it,
          * or the timer would fire early by the time the callbacks took. */
         uv_update_time(a->uv);
-        uv_timer_start(&a->timer, on_timer, (uint64_t)t, 0);
+        uv_timer_start(&a->timer, on_timer, (uint64_t)busrpc_usec_to_poll_ms(usec), 0);
 }
 
-EXPORT int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **ret) {
+EXPORT int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **out) {
         busrpc_uv *a;
         int fd, r;
 
-        if (!l || !loop || !ret)
+        if (!l || !loop || !out)
                 return -EINVAL;
         fd = busrpc_loop_get_fd(l);
         if (fd < 0)
@@ -110,7 +111,7 @@ EXPORT int busrpc_uv_attach(busrpc_loop *l, uv_loop_t *loop, busrpc_uv **ret) {
                 busrpc_uv_detach(a);
                 return r;
         }
-        *ret = a;
+        *out = a;
         return 0;
 }
 

@@ -43,11 +43,15 @@ static uint64_t now_usec(void) {
 }
 
 static int arm_timer(busrpc_sd_event *a) {
-        int t = busrpc_loop_get_timeout(a->loop), r;
+        uint64_t usec = BUSRPC_TIMEOUT_INFINITE, now;
+        int r;
 
-        if (t < 0)
+        (void)busrpc_loop_get_timeout(a->loop, &usec);
+        if (usec == BUSRPC_TIMEOUT_INFINITE)
                 return sd_event_source_set_enabled(a->timer, SD_EVENT_OFF);
-        r = sd_event_source_set_time(a->timer, now_usec() + (uint64_t)t * 1000);
+        now = now_usec();
+        /* sd-event's own "infinity" is UINT64_MAX: stay below it. */
+        r = sd_event_source_set_time(a->timer, usec < UINT64_MAX - 1 - now ? now + usec : UINT64_MAX - 1);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
@@ -86,11 +90,11 @@ static int on_time(sd_event_source *src, uint64_t usec, void *userdata) {
         return process(userdata);
 }
 
-EXPORT int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority, busrpc_sd_event **ret) {
+EXPORT int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority, busrpc_sd_event **out) {
         busrpc_sd_event *a;
         int fd, r;
 
-        if (!l || !e || !ret)
+        if (!l || !e || !out)
                 return -EINVAL;
         fd = busrpc_loop_get_fd(l);
         if (fd < 0)
@@ -122,7 +126,7 @@ EXPORT int busrpc_sd_event_attach(busrpc_loop *l, sd_event *e, int64_t priority,
         r = arm_timer(a);
         if (r < 0)
                 goto fail;
-        *ret = a;
+        *out = a;
         return 0;
 fail:
         adapter_free(a);

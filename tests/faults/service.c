@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
         }
         st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
         if ((max_fds && busrpc_conn_set_max_call_fds(c, max_fds) < 0) ||
-            (reconnect && busrpc_conn_set_reconnect(c, reconnect) < 0) ||
+            (reconnect && busrpc_conn_set_reconnect(c, reconnect * BUSRPC_USEC_PER_MSEC) < 0) ||
             (events && busrpc_conn_on_event(c, on_event, &st) < 0) ||
             (hup && busrpc_loop_add_signal(st.loop, SIGHUP, on_hup, &st, &hup_src) < 0)) {
                 fprintf(stderr, "faults-service: setup failed\n");
@@ -272,7 +272,7 @@ int main(int argc, char **argv) {
                 busrpc_msg *m;
                 r = busrpc_proxy_new(c, hold, PATH, &proxy);
                 if (r >= 0)
-                        r = busrpc_proxy_set_timeout(proxy, 600000);
+                        r = busrpc_proxy_set_timeout(proxy, 600000 * BUSRPC_USEC_PER_MSEC);
                 if (r >= 0)
                         r = busrpc_proxy_method_new(proxy, IFACE, "Hold", &m);
                 if (r >= 0)

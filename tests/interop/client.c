@@ -44,7 +44,7 @@ static void wait_until(const int *flag, int want) {
                 clock_gettime(CLOCK_MONOTONIC, &t);
                 if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 5000)
                         return;
-                busrpc_loop_iterate(loop, 100);
+                busrpc_loop_iterate(loop, 100 * BUSRPC_USEC_PER_MSEC);
         }
 }
 

@@ -51,7 +51,7 @@ static void wait_until(const int *flag, int want) {
                 clock_gettime(CLOCK_MONOTONIC, &t);
                 if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 5000)
                         return;
-                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 100);
+                busrpc_loop_iterate(busrpc_conn_get_loop(conn), 100 * BUSRPC_USEC_PER_MSEC);
         }
 }
 

@@ -181,7 +181,7 @@ static int run_client(bool bus, const char *address, const char *test, unsigned 
                                 i++;
                         }
                         if (w.outstanding > 0 && r >= 0)
-                                r = busrpc_loop_iterate(loop, -1);
+                                r = busrpc_loop_iterate(loop, BUSRPC_TIMEOUT_INFINITE);
                 }
                 if (r >= 0 && (w.failed || w.replies != n))
                         r = -EPROTO;

@@ -86,10 +86,13 @@ static void auth_free(busrpc_server *s, PeerAuth *pa) {
         free(pa);
 }
 
-/* sasl.h's uid check: the allowed uids, then the admission of limits.c
- * (counted as authenticated from here; the auth timer runs until BEGIN). */
-static bool sasl_admit(uid_t uid, void *userdata) {
-        return limits_admit(userdata, uid);
+/* sasl.h's uid check at the AUTH line; the admission (limits_admit())
+ * waits for BEGIN, as libdbus's unix-user function does, so a connection
+ * that stops half-way stays unauthenticated (evictable, on its timer). */
+static bool sasl_uid_allowed(uid_t uid, void *userdata) {
+        busrpc_conn *c = userdata;
+
+        return c->server && limits_uid_allowed(c->server, uid);
 }
 
 /* The message callback of a served peer's Transport: libdbus's
@@ -114,6 +117,10 @@ static int auth_done(busrpc_server *s, PeerAuth *pa) {
         bool unix_fds = sasl_server_unix_fd(&pa->sasl);
         Transport *tp;
 
+        /* Over max_connections or max_connections_per_uid: closed (the
+         * client heard OK; libdbus's clients see the connection drop). */
+        if (!limits_admit(c, pa->sasl.peer_uid))
+                return -EACCES;
         rest = sasl_server_rest(&pa->sasl, &len);
         sasl_server_take_fds(&pa->sasl, fds, &n_fds);
         pa->fd = -1;
@@ -252,7 +259,7 @@ static void accept_fast(busrpc_server *s, DBusConnection *dc) {
         if (dup_fd < 0)
                 return;
         pa = calloc(1, sizeof(*pa));
-        if (!pa || sasl_server_init(&pa->sasl, dup_fd, s->guid, sasl_admit, NULL) < 0 ||
+        if (!pa || sasl_server_init(&pa->sasl, dup_fd, s->guid, sasl_uid_allowed, NULL) < 0 ||
             conn_new(CONN_SERVED, NULL, s->loop, &c) < 0) {
                 free(pa);
                 close(dup_fd);

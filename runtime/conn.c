@@ -30,6 +30,7 @@
 #include "object.h"
 #include "reply.h"
 #include "server.h"
+#include "shm.h"
 #include "subscription.h"
 #include "transport.h"
 #include "validate.h"
@@ -192,11 +193,23 @@ static DBusHandlerResult filter_rest(busrpc_conn *c, DBusConnection *dc, DBusMes
 
 DBusHandlerResult conn_filter(DBusConnection *dc, DBusMessage *m, void *data) {
         busrpc_conn *c = data;
+        DBusHandlerResult r;
 
         /* Copied to monitors; a monitor itself may send nothing. */
         if (c->kind == CONN_SERVED && server_monitor_incoming(c, m))
                 return DBUS_HANDLER_RESULT_HANDLED;
-        return filter_rest(c, dc, m);
+        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL || dc != c->dbus ||
+            dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected"))
+                return filter_rest(c, dc, m);
+        /* Subscriptions are no libdbus filters (link-users): they see the
+         * signals of the libdbus link here, as deliver() gives them those
+         * of the fast path and the held ones. */
+        busrpc_conn_ref(c);
+        r = filter_rest(c, dc, m);
+        if (r == DBUS_HANDLER_RESULT_NOT_YET_HANDLED)
+                signal_deliver(c, m);
+        busrpc_conn_unref(c);
+        return r;
 }
 
 int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn **ret) {
@@ -540,11 +553,8 @@ int conn_relink(busrpc_conn *c) {
                         dbus_connection_unref(old);
                 return r;
         }
-        /* TRANSITION (link-users engineer): signal_conn_swapped() takes the
-         * busrpc_conn once subscriptions are keyed by it; until then the
-         * match rules move only between libdbus links. */
-        if (old && c->dbus)
-                signal_conn_swapped(old, c->dbus);
+        /* The subscriptions' match rules go to the new link (link-users). */
+        signal_conn_swapped(c);
         if (old)
                 dbus_connection_unref(old);
         creds_clear(c);
@@ -595,6 +605,7 @@ static void conn_free(busrpc_conn *c) {
                 server_conn_gone(c->server);
         object_detach_all(c); /* nothing for a served peer: its server's */
         name_detach_all(c);
+        signal_conn_free(c); /* subscriptions never keep a conn (link-users) */
         creds_clear(c);
         driver_free_matches(c);
         if (c->auth_timer)
@@ -609,6 +620,7 @@ static void conn_free(busrpc_conn *c) {
         if (c->dbus)
                 close_dbus(c->dbus);
         c->tp = transport_free(c->tp);
+        shm_conn_free(c); /* its shm pool and cache (link-users) */
         free(c->unique_name);
         free(c->address);
         free(c);
@@ -729,10 +741,12 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
                 return -EOPNOTSUPP;
         queued = c->kind == CONN_SERVED ? (long)conn_outgoing_bytes(c) : 0;
         if (c->tp) {
-                int r = transport_send_dbus(c->tp, m, NULL);
+                uint32_t serial;
+                int r = transport_send_dbus(c->tp, m, &serial);
 
                 if (r < 0)
                         return r;
+                conn_mark_sent(m, serial);
         } else if (!dbus_connection_send(c->dbus, m, NULL)) {
                 return -ENOMEM;
         }
@@ -772,6 +786,13 @@ int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const c
 }
 
 /* ---- the link ---- */
+
+void conn_mark_sent(DBusMessage *m, uint32_t serial) {
+        if (dbus_message_get_serial(m) != 0)
+                return;
+        dbus_message_set_serial(m, serial);
+        dbus_message_lock(m);
+}
 
 bool conn_fast_path_wanted(void) {
         const char *e = getenv("BUSRPC_FAST_PATH");
@@ -917,11 +938,7 @@ static void deliver(busrpc_conn *c, DBusMessage *m, bool monitored) {
         if (filter_rest(c, c->dbus, m) != DBUS_HANDLER_RESULT_NOT_YET_HANDLED)
                 goto out;
         if (type == DBUS_MESSAGE_TYPE_SIGNAL) {
-                /* TRANSITION (link-users engineer): signal_deliver(c, m) once
-                 * subscriptions are keyed by the busrpc_conn; until then
-                 * only a libdbus link's subscriptions see held signals. */
-                if (c->dbus)
-                        signal_deliver(c->dbus, m);
+                signal_deliver(c, m);
                 goto out;
         }
         if (type == DBUS_MESSAGE_TYPE_METHOD_CALL && !dbus_message_get_no_reply(m))

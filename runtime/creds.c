@@ -1,10 +1,13 @@
 /* creds.c: who is calling. On a bus, the bus is asked
  * (GetConnectionCredentials) and the answer cached per unique name until
  * NameOwnerChanged says that name is gone; on a peer connection, the
- * socket's credentials. Anything unknown is -ENODATA: an identity is never
- * guessed (in particular never as root). */
+ * socket's credentials: what the server recorded for a served peer (the
+ * authenticated uid, SO_PEERCRED's pid), SO_PEERCRED of the socket on the
+ * client side. Either link (libdbus or the fast path). Anything unknown is
+ * -ENODATA: an identity is never guessed (in particular never as root). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "creds.h"
 #include "conn.h"
 
@@ -80,6 +83,37 @@ static void parse_creds(DBusMessage *reply, CredsEntry *e) {
         }
 }
 
+/* AddMatch for every NameOwnerChanged, sent and not waited for (as
+ * dbus_bus_add_match() without an error did). */
+static int add_owner_match(busrpc_conn *c) {
+        const char *rule = "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                           "member='NameOwnerChanged'";
+        DBusMessage *m;
+        int r;
+
+        m = dbus_message_new_method_call(DRIVER_NAME, DRIVER_PATH, DRIVER_IFACE, "AddMatch");
+        if (!m)
+                return -ENOMEM;
+        dbus_message_set_no_reply(m, TRUE);
+        if (!dbus_message_append_args(m, DBUS_TYPE_STRING, &rule, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        r = conn_send(c, m);
+        dbus_message_unref(m);
+        return r;
+}
+
+/* SO_PEERCRED of a unix socket; false on anything else (tcp). */
+static bool socket_creds(int fd, struct ucred *ret) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss), clen = sizeof(*ret);
+
+        if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != AF_UNIX)
+                return false;
+        return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ret, &clen) == 0 && clen == sizeof(*ret);
+}
+
 static CredsEntry *lookup_bus(busrpc_conn *c, const char *sender) {
         DBusMessage *m, *reply;
         CredsEntry e = { 0 }, *slot;
@@ -87,7 +121,7 @@ static CredsEntry *lookup_bus(busrpc_conn *c, const char *sender) {
         for (unsigned i = 0; i < c->n_creds; i++)
                 if (strcmp(c->creds[i].name, sender) == 0)
                         return &c->creds[i];
-        if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))
+        if (!conn_is_open(c))
                 return NULL;
         m = dbus_message_new_method_call(DRIVER_NAME, DRIVER_PATH, DRIVER_IFACE, "GetConnectionCredentials");
         if (!m)
@@ -96,23 +130,22 @@ static CredsEntry *lookup_bus(busrpc_conn *c, const char *sender) {
                 dbus_message_unref(m);
                 return NULL;
         }
-        reply = dbus_connection_send_with_reply_and_block(c->dbus, m, CREDS_CALL_TIMEOUT_MS, NULL);
+        if (conn_call_sync(c, m, DRIVER_NAME, CREDS_CALL_TIMEOUT_MS, &reply, NULL) < 0)
+                reply = NULL;
         dbus_message_unref(m);
         if (!reply)
                 return NULL;
+        if (dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_METHOD_RETURN) {
+                dbus_message_unref(reply);
+                return NULL; /* an error: nothing is known (and nothing cached) */
+        }
         parse_creds(reply, &e);
         dbus_message_unref(reply);
         e.name = strdup(sender);
         if (!e.name)
                 return NULL;
-        if (!c->creds_match_added) {
-                /* Entries are dropped when their name goes away. */
-                dbus_bus_add_match(c->dbus,
-                                   "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-                                   "member='NameOwnerChanged'",
-                                   NULL);
-                c->creds_match_added = true;
-        }
+        if (!c->creds_match_added && add_owner_match(c) >= 0)
+                c->creds_match_added = true; /* entries are dropped when their name goes away */
         if (!c->creds) {
                 c->creds = calloc(CREDS_CACHE_SIZE, sizeof(*c->creds));
                 if (!c->creds) {
@@ -151,19 +184,33 @@ int creds_get(busrpc_conn *c, const char *sender, uid_t *ret_uid, pid_t *ret_pid
                 }
                 return 0;
         }
-        if (!c->dbus)
-                return -ENODATA;
-        if (ret_uid) {
-                unsigned long uid;
-                if (!dbus_connection_get_unix_user(c->dbus, &uid))
+        if (c->kind == CONN_SERVED) {
+                /* The server's record: the uid authentication accepted
+                 * (on tcp too), the pid SO_PEERCRED gave at accept. */
+                if (ret_uid && (!c->authed || c->peer_uid == (uid_t)-1))
                         return -ENODATA;
-                *ret_uid = (uid_t)uid;
-        }
-        if (ret_pid) {
-                unsigned long pid;
-                if (!dbus_connection_get_unix_process_id(c->dbus, &pid))
+                if (ret_pid && c->peer_pid <= 0)
                         return -ENODATA;
-                *ret_pid = (pid_t)pid;
+                if (ret_uid)
+                        *ret_uid = c->peer_uid;
+                if (ret_pid)
+                        *ret_pid = c->peer_pid;
+                return 0;
         }
-        return 0;
+        if (c->kind == CONN_PEER) {
+                struct ucred uc;
+
+                if (!socket_creds(conn_socket_fd(c), &uc))
+                        return -ENODATA;
+                if (ret_uid && uc.uid == (uid_t)-1)
+                        return -ENODATA;
+                if (ret_pid && uc.pid <= 0)
+                        return -ENODATA;
+                if (ret_uid)
+                        *ret_uid = uc.uid;
+                if (ret_pid)
+                        *ret_pid = uc.pid;
+                return 0;
+        }
+        return -ENODATA;
 }

@@ -10,6 +10,9 @@
 #include "error-map.h"
 #include "validate.h"
 
+/* What libdbus's dbus_bus_request_name() waited for the bus (its default). */
+#define NAME_CALL_TIMEOUT_MS 25000
+
 static void name_unlink(busrpc_name *n) {
         busrpc_conn *c = n->conn;
 
@@ -45,9 +48,38 @@ static int notify_acquired(busrpc_source *s, void *userdata) {
         return 0;
 }
 
+/* The RequestName answer: DBUS_REQUEST_NAME_REPLY_*, or -errno. */
+static int request_name_call(busrpc_conn *c, const char *name, dbus_uint32_t dflags) {
+        DBusError de = DBUS_ERROR_INIT;
+        DBusMessage *m, *reply = NULL;
+        dbus_uint32_t answer = 0;
+        int r;
+
+        m = dbus_message_new_method_call(DRIVER_NAME, DRIVER_PATH, DRIVER_IFACE, "RequestName");
+        if (!m)
+                return -ENOMEM;
+        if (!dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_UINT32, &dflags, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(m);
+                return -ENOMEM;
+        }
+        r = conn_call_sync(c, m, DRIVER_NAME, NAME_CALL_TIMEOUT_MS, &reply, NULL);
+        dbus_message_unref(m);
+        if (r < 0)
+                return r;
+        if (dbus_set_error_from_message(&de, reply)) {
+                r = error_errno_from_dbus(&de);
+                dbus_error_free(&de);
+        } else if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_UINT32, &answer, DBUS_TYPE_INVALID)) {
+                r = -EBADMSG;
+        } else {
+                r = (int)(answer & 0xffu);
+        }
+        dbus_message_unref(reply);
+        return r;
+}
+
 static int request_on_bus(busrpc_conn *c, const char *name, unsigned flags) {
-        DBusError err;
-        unsigned dflags = 0;
+        dbus_uint32_t dflags = 0;
         int r;
 
         if (flags & BUSRPC_NAME_ALLOW_REPLACEMENT)
@@ -56,13 +88,9 @@ static int request_on_bus(busrpc_conn *c, const char *name, unsigned flags) {
                 dflags |= DBUS_NAME_FLAG_REPLACE_EXISTING;
         if (flags & BUSRPC_NAME_DO_NOT_QUEUE)
                 dflags |= DBUS_NAME_FLAG_DO_NOT_QUEUE;
-        dbus_error_init(&err);
-        r = dbus_bus_request_name(c->dbus, name, dflags, &err);
-        if (r < 0) {
-                r = error_errno_from_dbus(&err);
-                dbus_error_free(&err);
+        r = request_name_call(c, name, dflags);
+        if (r < 0)
                 return r;
-        }
         switch (r) {
         case DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER:
         case DBUS_REQUEST_NAME_REPLY_ALREADY_OWNER:
@@ -132,7 +160,7 @@ BUSRPC_EXPORT int busrpc_conn_request_name(busrpc_conn *c, const char *name, uns
 static void release_on_bus(busrpc_conn *c, const char *name) {
         DBusMessage *m;
 
-        if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))
+        if (!conn_is_open(c))
                 return;
         /* Fire and forget: release never blocks the caller. */
         m = dbus_message_new_method_call(DRIVER_NAME, DRIVER_PATH, DRIVER_IFACE, "ReleaseName");
@@ -140,7 +168,7 @@ static void release_on_bus(busrpc_conn *c, const char *name) {
                 return;
         dbus_message_set_no_reply(m, TRUE);
         if (dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID))
-                dbus_connection_send(c->dbus, m, NULL);
+                (void)conn_send(c, m);
         dbus_message_unref(m);
 }
 

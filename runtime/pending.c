@@ -38,8 +38,7 @@ void pending_complete(busrpc_pending *pd, DBusMessage *reply, int r, busrpc_erro
 
         pd->done = true;
         if (reply && r >= 0) {
-                /* TRANSITION (link-users engineer): reply_check() takes the busrpc_conn. */
-                r = reply_check(pd->conn->dbus, reply, pd->expected_sig, err);
+                r = reply_check(pd->conn, reply, pd->expected_sig, err);
                 if (r >= 0) {
                         msg = msg_wrap(reply, pd->conn); /* its limits (shm size) */
                         if (!msg)
@@ -68,7 +67,6 @@ static int pending_set_sig(busrpc_pending *pd, const char *sig) {
 
 BUSRPC_EXPORT int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
                                           busrpc_reply_fn cb, void *userdata, busrpc_pending **ret) {
-        DBusConnection *dc;
         busrpc_pending *pd;
         busrpc_conn *c;
         const char *from;
@@ -78,7 +76,7 @@ BUSRPC_EXPORT int busrpc_proxy_call_async(busrpc_proxy *p, busrpc_msg *m, const 
                 busrpc_msg_unref(m);
                 return -EINVAL;
         }
-        r = proxy_send_prepare(p, m, expected_sig, &dc, NULL);
+        r = proxy_send_prepare(p, m, expected_sig, NULL);
         if (r < 0)
                 return r;
         c = busrpc_proxy_get_conn(p);

@@ -130,7 +130,7 @@ BUSRPC_EXPORT int busrpc_proxy_method_new(busrpc_proxy *p, const char *iface, co
 
 /* ---- results ---- */
 
-int call_error(DBusConnection *dc, DBusError *de, busrpc_error *err) {
+int call_error(busrpc_conn *c, DBusError *de, busrpc_error *err) {
         int r = -EREMOTEIO;
 
         if (dbus_error_has_name(de, DBUS_ERROR_NO_REPLY) || dbus_error_has_name(de, DBUS_ERROR_TIMEOUT) ||
@@ -139,7 +139,7 @@ int call_error(DBusConnection *dc, DBusError *de, busrpc_error *err) {
         else if (dbus_error_has_name(de, DBUS_ERROR_DISCONNECTED))
                 r = -ECONNRESET;
         /* libdbus completes the calls of a lost connection with NoReply. */
-        if (r == -ETIMEDOUT && dc && !dbus_connection_get_is_connected(dc)) {
+        if (r == -ETIMEDOUT && c && c->kind != CONN_SERVER && !conn_is_open(c)) {
                 dbus_error_free(de);
                 (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
                 return -ECONNRESET;
@@ -148,13 +148,13 @@ int call_error(DBusConnection *dc, DBusError *de, busrpc_error *err) {
         return r;
 }
 
-int reply_check(DBusConnection *dc, DBusMessage *reply, const char *expected_sig, busrpc_error *err) {
+int reply_check(busrpc_conn *c, DBusMessage *reply, const char *expected_sig, busrpc_error *err) {
         if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
                 DBusError de = DBUS_ERROR_INIT;
 
                 if (!dbus_set_error_from_message(&de, reply))
                         return busrpc_error_set(err, BUSRPC_ERROR_FAILED, "Malformed error reply");
-                return call_error(dc, &de, err);
+                return call_error(c, &de, err);
         }
         if (expected_sig && !dbus_message_has_signature(reply, expected_sig)) {
                 (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Reply has signature '%s', expected '%s'",
@@ -164,21 +164,19 @@ int reply_check(DBusConnection *dc, DBusMessage *reply, const char *expected_sig
         return 0;
 }
 
-int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, DBusConnection **ret_dc,
-                        busrpc_error *err) {
-        DBusConnection *dc;
+int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig, busrpc_error *err) {
         int r = 0;
 
         if (!p || !m || (expected_sig && !valid_signature(expected_sig)) || m->prop_value ||
             dbus_message_get_type(m->dbus) != DBUS_MESSAGE_TYPE_METHOD_CALL)
                 r = -EINVAL;
-        else if (!(dc = conn_get_dbus(p->conn)))
-                r = -ENOTCONN;
-        else if (!dbus_connection_get_is_connected(dc))
+        else if (p->conn->kind == CONN_SERVER)
+                r = -ENOTCONN; /* a server's all-peers handle calls nobody */
+        else if (!conn_is_open(p->conn))
                 r = -ECONNRESET;
         /* libdbus fails such a call as if the connection were gone (async)
          * or with a remote-looking Failed error (sync). */
-        else if (dbus_message_contains_unix_fds(m->dbus) && !dbus_connection_can_send_type(dc, DBUS_TYPE_UNIX_FD))
+        else if (dbus_message_contains_unix_fds(m->dbus) && !conn_can_pass_fds(p->conn))
                 r = -EOPNOTSUPP;
         if (r < 0) {
                 busrpc_msg_unref(m);
@@ -186,37 +184,26 @@ int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
                         (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Not connected");
                 return r;
         }
-        *ret_dc = dc;
         return 0;
 }
 
 BUSRPC_EXPORT int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
                                     busrpc_msg **ret_reply, busrpc_error *err) {
-        DBusError de = DBUS_ERROR_INIT;
-        DBusConnection *dc;
         DBusMessage *reply;
         busrpc_msg *msg;
         int timeout, r;
 
-        r = proxy_send_prepare(p, m, expected_sig, &dc, err);
+        r = proxy_send_prepare(p, m, expected_sig, err);
         if (r < 0)
                 return r;
         timeout = proxy_take_timeout(p);
-        if (reply_sync_must_block(p->conn)) {
-                /* Inside a libdbus dispatch of this connection: libdbus waits. */
-                reply = dbus_connection_send_with_reply_and_block(dc, m->dbus, timeout, &de);
-                busrpc_msg_unref(m);
-                if (!reply)
-                        return call_error(dc, &de, err);
-        } else {
-                r = reply_call_sync(p->conn, dc, m->dbus, reply_expected_sender(p->conn, p->dest), timeout, &reply,
-                                    err);
-                busrpc_msg_unref(m);
-                if (r < 0)
-                        return r;
-        }
+        /* Either link; nothing else is dispatched while it waits. */
+        r = conn_call_sync(p->conn, m->dbus, reply_expected_sender(p->conn, p->dest), timeout, &reply, err);
+        busrpc_msg_unref(m);
+        if (r < 0)
+                return r;
         /* Error replies become -errno and @err; the signature is checked. */
-        r = reply_check(dc, reply, expected_sig, err);
+        r = reply_check(p->conn, reply, expected_sig, err);
         if (r < 0 || !ret_reply) {
                 dbus_message_unref(reply);
                 return r;
@@ -230,10 +217,9 @@ BUSRPC_EXPORT int busrpc_proxy_call(busrpc_proxy *p, busrpc_msg *m, const char *
 }
 
 BUSRPC_EXPORT int busrpc_proxy_send(busrpc_proxy *p, busrpc_msg *m) {
-        DBusConnection *dc;
         int r;
 
-        r = proxy_send_prepare(p, m, NULL, &dc, NULL);
+        r = proxy_send_prepare(p, m, NULL, NULL);
         if (r < 0)
                 return r;
         dbus_message_set_no_reply(m->dbus, TRUE);

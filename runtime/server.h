@@ -60,6 +60,12 @@ struct busrpc_server {
         char guid[33];    /* dbus_server_get_id(), for the SASL OK line */
         PeerAuth *auths;  /* peers still authenticating on the fast path */
 
+        /* shm-pool.c (link-users): what busrpc_conn_set_shm_limits() and
+         * _set_shm_direct() on busrpc_server_conn() said, for the peers
+         * served afterwards; zeros: the defaults. Nothing to free. */
+        busrpc_shm_limits shm_limits;
+        bool shm_direct;
+
         uint64_t flush_deadline; /* usec: the shutdown deadline in force */
         bool broadcasting; /* server_broadcast: monitors get one copy, not one per peer */
 };

@@ -2,7 +2,7 @@
  *
  * A fresh sealed memfd per call costs ~27 system calls, three mappings
  * and a page fault for every page, on both sides. Here each connection
- * (its DBusConnection: a bus, a client peer, each served peer) keeps:
+ * (a bus, a client peer, each served peer; either link) keeps:
  *
  *  - a pool of slots to send: memfds sealed against growing and
  *    shrinking (so no receiver can be made to SIGBUS) but writable, mapped
@@ -23,9 +23,12 @@
  * travels in the memfd's name ("busrpc-lent"), readable by the receiver
  * in /proc/self/fd, once per new inode.
  *
- * The state hangs off the DBusConnection (dbus_connection_set_data()), so
- * it goes when libdbus frees the connection: cached mappings and idle
- * slots are released then; shm still referenced keep what they use.
+ * The state hangs off the busrpc_conn (c->shm, made on first use) and
+ * goes with it (shm_conn_free() from conn_free()): cached mappings and
+ * idle slots are released then; shm still referenced keep what they use.
+ * It outlives a reconnection: the slots and mappings are the process's,
+ * not the link's. What busrpc_server_conn() is told lives in the server
+ * (busrpc_server.shm_limits / shm_direct) for the peers served after.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,7 +64,7 @@ struct ShmBuf {
 
 struct ShmPeer {
         unsigned n_ref; /* the connection's, and one per slot or copy living */
-        bool gone;      /* the DBusConnection went: keep nothing more */
+        bool gone;      /* the conn went: keep nothing more */
         bool direct;
         busrpc_shm_limits limits; /* no zeros */
 
@@ -83,15 +86,6 @@ struct ShmPeer {
 
         uint64_t map_hits, map_misses, copies, buf_reuses;
 };
-
-/* What busrpc_server_conn() was told, for the peers served afterwards. */
-typedef struct ShmSettings {
-        busrpc_shm_limits limits;
-        bool direct;
-} ShmSettings;
-
-static dbus_int32_t conn_slot = -1;
-static dbus_int32_t server_slot = -1;
 
 static void shm_limits_fill(busrpc_shm_limits *l) {
         if (!l->pool_bytes)
@@ -244,13 +238,15 @@ static void peer_unref(ShmPeer *p) {
         if (!p || --p->n_ref > 0)
                 return;
         free(p);
-        dbus_connection_free_data_slot(&conn_slot);
 }
 
-/* libdbus frees the DBusConnection: keep nothing more for it. */
-static void peer_gone(void *data) {
-        ShmPeer *p = data;
+/* The conn is being freed: keep nothing more for it. */
+void shm_conn_free(busrpc_conn *c) {
+        ShmPeer *p = c->shm;
 
+        if (!p)
+                return;
+        c->shm = NULL;
         p->gone = true;
         while (p->maps)
                 cache_unlink(p, p->maps);
@@ -273,62 +269,32 @@ static void peer_gone(void *data) {
         peer_unref(p);
 }
 
-static void settings_free(void *data) {
-        free(data);
-        dbus_server_free_data_slot(&server_slot);
-}
-
-static ShmSettings *server_settings(busrpc_server *s, bool create) {
-        ShmSettings *st;
-
-        if (!s || !s->dbus)
-                return NULL;
-        if (server_slot >= 0 && (st = dbus_server_get_data(s->dbus, server_slot)))
-                return st;
-        if (!create)
-                return NULL;
-        if (!dbus_server_allocate_data_slot(&server_slot))
-                return NULL;
-        st = calloc(1, sizeof(*st));
-        if (!st || !dbus_server_set_data(s->dbus, server_slot, st, settings_free)) {
-                free(st);
-                dbus_server_free_data_slot(&server_slot);
-                return NULL;
-        }
-        shm_limits_fill(&st->limits);
-        return st;
-}
-
 /* The state of @c (a bus, client peer or served peer conn), made on first
- * use; NULL without a DBusConnection (a server's all-peers handle) or
- * memory. Borrowed: the connection holds it. */
+ * use; NULL for a server's all-peers handle, a conn being freed, or
+ * without memory. Borrowed: the connection holds it. */
 static ShmPeer *peer_get(busrpc_conn *c) {
-        ShmSettings *st;
         ShmPeer *p;
 
-        if (!c || !c->dbus)
+        if (!c || c->kind == CONN_SERVER || c->closing)
                 return NULL;
-        if (conn_slot >= 0 && (p = dbus_connection_get_data(c->dbus, conn_slot)))
-                return p;
-        if (!dbus_connection_allocate_data_slot(&conn_slot))
-                return NULL;
+        if (c->shm)
+                return c->shm;
         p = calloc(1, sizeof(*p));
-        if (!p) {
-                dbus_connection_free_data_slot(&conn_slot);
+        if (!p)
                 return NULL;
-        }
-        p->n_ref = 1;
-        st = c->kind == CONN_SERVED ? server_settings(c->server, false) : NULL;
-        if (st) {
-                p->limits = st->limits;
-                p->direct = st->direct;
+        p->n_ref = 1; /* the conn's */
+        if (c->kind == CONN_SERVED && c->server) {
+                p->limits = c->server->shm_limits;
+                p->direct = c->server->shm_direct;
         }
         shm_limits_fill(&p->limits);
-        if (!dbus_connection_set_data(c->dbus, conn_slot, p, peer_gone)) {
-                peer_unref(p);
-                return NULL;
-        }
+        c->shm = p;
         return p;
+}
+
+/* Why peer_get() gave nothing. */
+static int peer_error(busrpc_conn *c) {
+        return c->kind == CONN_SERVER || c->closing ? -ENOTCONN : -ENOMEM;
 }
 
 /* ---- sending: the pool ---- */
@@ -667,7 +633,6 @@ void shm_pool_release(busrpc_shm *s) {
 
 BUSRPC_EXPORT int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_limits *limits) {
         busrpc_shm_limits l = { 0 };
-        ShmSettings *st;
         ShmPeer *p;
 
         return_if_fail(c, -EINVAL);
@@ -675,15 +640,14 @@ BUSRPC_EXPORT int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_li
                 l = *limits;
         shm_limits_fill(&l);
         if (c->kind == CONN_SERVER) {
-                st = server_settings(c->server, true);
-                if (!st)
-                        return -ENOMEM;
-                st->limits = l;
+                if (!c->server)
+                        return -ENOTCONN;
+                c->server->shm_limits = l;
                 return 0;
         }
         p = peer_get(c);
         if (!p)
-                return c->dbus ? -ENOMEM : -ENOTCONN;
+                return peer_error(c);
         p->limits = l;
         /* Lowered: what is kept beyond the new bounds goes now (lent
          * slots when they come back). */
@@ -694,40 +658,36 @@ BUSRPC_EXPORT int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_li
 }
 
 BUSRPC_EXPORT int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *ret) {
-        ShmSettings *st;
         ShmPeer *p;
 
         return_if_fail(c && ret, -EINVAL);
         if (c->kind == CONN_SERVER) {
-                st = server_settings(c->server, false);
                 memset(ret, 0, sizeof(*ret));
-                if (st)
-                        *ret = st->limits;
+                if (c->server)
+                        *ret = c->server->shm_limits;
                 shm_limits_fill(ret);
                 return 0;
         }
         p = peer_get(c);
         if (!p)
-                return c->dbus ? -ENOMEM : -ENOTCONN;
+                return peer_error(c);
         *ret = p->limits;
         return 0;
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct) {
-        ShmSettings *st;
         ShmPeer *p;
 
         return_if_fail(c, -EINVAL);
         if (c->kind == CONN_SERVER) {
-                st = server_settings(c->server, true);
-                if (!st)
-                        return -ENOMEM;
-                st->direct = direct;
+                if (!c->server)
+                        return -ENOTCONN;
+                c->server->shm_direct = direct;
                 return 0;
         }
         p = peer_get(c);
         if (!p)
-                return c->dbus ? -ENOMEM : -ENOTCONN;
+                return peer_error(c);
         if (p->direct != direct) {
                 /* Idle slots carry the old declaration in their name. */
                 while (p->idle) {
@@ -750,7 +710,7 @@ BUSRPC_EXPORT int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *re
         return_if_fail(c && ret, -EINVAL);
         p = peer_get(c);
         if (!p)
-                return c->dbus ? -ENOMEM : -ENOTCONN;
+                return peer_error(c);
         memset(ret, 0, sizeof(*ret));
         ret->slots = p->n_slots;
         ret->slot_bytes = p->slot_bytes;

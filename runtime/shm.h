@@ -49,6 +49,10 @@ int shm_receive(busrpc_conn *c, int fd, uint64_t max_size, busrpc_shm **ret);
 /* The last reference to @s (SLOT, SEALED, COPY, DIRECT) went: back to its
  * pool or cache, or freed. */
 void shm_pool_release(busrpc_shm *s);
+/* @c is being freed: its pool and cache (c->shm) go; slots and copies
+ * still referenced keep what they use and are freed with their last
+ * reference. For conn_free() (link-core), after the link is closed. */
+void shm_conn_free(busrpc_conn *c);
 /* A new memfd of @size bytes named @name, sealed with @seals. */
 int shm_memfd(const char *name, size_t size, int seals, int *ret_fd);
 /* A sealed memfd holding @size bytes at @data. */

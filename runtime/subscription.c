@@ -1,15 +1,24 @@
 /* subscription.c: signal subscriptions (busrpc_proxy_subscribe()).
  *
  * A subscription is a match rule on the bus (so the bus routes the signal
- * to us) and a filter on the connection (so we see it). The filter trusts
- * nothing the match rule promised: any connection can send us a unicast
- * signal with any path, interface and member. It accepts a signal only
- * from the CURRENT unique owner of the proxy's destination, which it
- * tracks from GetNameOwner at subscribe time and NameOwnerChanged after.
+ * to us) and an entry of this thread's list, keyed by its busrpc_conn:
+ * conn.c hands every signal of a conn to signal_deliver(), on either link
+ * (libdbus or the fast path), so nothing here touches a DBusConnection.
+ * The check trusts nothing the match rule promised: any connection can
+ * send us a unicast signal with any path, interface and member. It
+ * accepts a signal only from the CURRENT unique owner of the proxy's
+ * destination, which it tracks from GetNameOwner at subscribe time and
+ * NameOwnerChanged after.
  *
  * On a peer connection there is one peer and no sender to check; the
  * AddMatch still goes out (to "org.freedesktop.DBus", unanswered-safe) so
  * a busrpc server knows which signals this peer wants.
+ *
+ * Lifetime: a subscription never keeps its conn alive. conn_free() calls
+ * signal_conn_free(), which detaches the conn's subscriptions: a floating
+ * one (no handle) is freed there, one with a handle waits for
+ * busrpc_subscription_release(). A delivery in progress holds a reference,
+ * so a callback may release any subscription, its own included.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +29,13 @@
 #include "proxy.h"
 #include "validate.h"
 
+/* What libdbus's DBUS_TIMEOUT_USE_DEFAULT meant for the bus's answers. */
+#define BUS_CALL_TIMEOUT_MS 25000
+
 struct busrpc_subscription {
-        DBusConnection *dc;
-        bool dc_ref;      /* we hold a reference (a handle was returned) */
+        unsigned n_ref;   /* the handle's (or the conn's: floating), one per delivery running */
+        busrpc_conn *conn; /* borrowed; NULL once detached (released, or the conn freed) */
+        bool handle;      /* a handle was returned: busrpc_subscription_release() frees it */
         bool peer;
         bool track_owner; /* destination is a well-known name */
         char *dest, *path, *iface, *member, *sig;
@@ -32,27 +45,38 @@ struct busrpc_subscription {
         void *userdata;
         busrpc_destroy_fn destroy; /* set only once subscribed */
         uint64_t max_shm;          /* the connection's shm bound when subscribing */
-        bool linked, moving;
-        busrpc_subscription *prev, *next; /* all_subs */
+        busrpc_subscription *prev, *next; /* all_subs, while conn is set */
 };
 
-/* This thread's live subscriptions, so that a connection that reconnects
- * takes them along (signal_conn_swapped()). */
+/* This thread's live subscriptions, newest first. */
 static __thread busrpc_subscription *all_subs;
 
-static void sub_free_data(void *data) {
-        busrpc_subscription *s = data;
-
-        if (s->moving) /* its filter moves to another DBusConnection */
+static void sub_unlink(busrpc_subscription *s) {
+        if (!s->conn)
                 return;
-        if (s->linked) {
-                if (s->prev)
-                        s->prev->next = s->next;
-                else
-                        all_subs = s->next;
-                if (s->next)
-                        s->next->prev = s->prev;
-        }
+        if (s->prev)
+                s->prev->next = s->next;
+        else
+                all_subs = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
+        s->prev = s->next = NULL;
+        s->conn = NULL;
+}
+
+static void sub_link(busrpc_subscription *s, busrpc_conn *c) {
+        s->conn = c;
+        s->prev = NULL;
+        s->next = all_subs;
+        if (all_subs)
+                all_subs->prev = s;
+        all_subs = s;
+}
+
+static void sub_unref(busrpc_subscription *s) {
+        if (--s->n_ref > 0)
+                return;
+        sub_unlink(s);
         if (s->destroy)
                 s->destroy(s->userdata);
         free(s->dest);
@@ -90,89 +114,91 @@ static void track_owner_change(busrpc_subscription *s, DBusMessage *m) {
                 (void)set_owner(s, new_owner); /* on ENOMEM: nobody, which drops signals */
 }
 
-static DBusHandlerResult sub_filter(DBusConnection *dc, DBusMessage *m, void *data) {
-        busrpc_subscription *s = data;
+/* One signal for one subscription: owner tracking, then the checks, then
+ * the callback. */
+static void sub_deliver(busrpc_subscription *s, DBusMessage *m) {
         busrpc_iter it;
         busrpc_msg *msg;
 
-        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
-                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
         if (s->track_owner)
                 track_owner_change(s, m);
         if (!dbus_message_has_path(m, s->path) || !dbus_message_has_interface(m, s->iface) ||
             !dbus_message_has_member(m, s->member) || !dbus_message_has_signature(m, s->sig))
-                return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+                return;
         if (!s->peer) {
                 const char *sender = dbus_message_get_sender(m);
                 if (!sender || !s->owner || strcmp(sender, s->owner) != 0)
-                        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+                        return;
         }
         msg = msg_wrap(m, NULL);
         if (!msg)
-                return DBUS_HANDLER_RESULT_NEED_MEMORY;
+                return;
         iter_init_read(&it, m);
         iter_priv(&it)->max_shm = s->max_shm;
-        /* The callback may free this subscription: touch nothing of it after. */
         s->cb(msg, &it, s->userdata);
         busrpc_msg_unref(msg);
-        /* Other subscriptions (and the core) may want the same signal. */
-        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
 
-/* AddMatch / RemoveMatch. With @de the call waits for the bus's answer;
- * without, it is sent and forgotten (peers, and removal). */
-static int bus_match(DBusConnection *dc, const char *method, const char *rule, DBusError *de) {
-        DBusMessage *m, *reply;
+/* A call to the bus driver; without @ret it is sent and forgotten (peers,
+ * and removal), else the answer (a method return or an error) is waited for. */
+static int bus_call(busrpc_conn *c, const char *method, const char *arg, DBusMessage **ret, busrpc_error *err) {
+        DBusMessage *m;
+        int r;
 
         m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS, method);
         if (!m)
                 return -ENOMEM;
-        if (!dbus_message_append_args(m, DBUS_TYPE_STRING, &rule, DBUS_TYPE_INVALID)) {
+        if (!dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID)) {
                 dbus_message_unref(m);
                 return -ENOMEM;
         }
-        if (!de) {
+        if (!ret) {
                 dbus_message_set_no_reply(m, TRUE);
-                dbus_bool_t ok = dbus_connection_send(dc, m, NULL);
-                dbus_message_unref(m);
-                return ok ? 0 : -ENOMEM;
+                r = conn_send(c, m);
+        } else {
+                r = conn_call_sync(c, m, DBUS_SERVICE_DBUS, BUS_CALL_TIMEOUT_MS, ret, err);
         }
-        reply = dbus_connection_send_with_reply_and_block(dc, m, DBUS_TIMEOUT_USE_DEFAULT, de);
         dbus_message_unref(m);
-        if (!reply)
-                return -EIO;
-        dbus_message_unref(reply);
-        return 0;
+        return r;
 }
 
-static int get_name_owner(DBusConnection *dc, const char *name, char **ret, busrpc_error *err) {
-        DBusError de = DBUS_ERROR_INIT;
-        DBusMessage *m, *reply;
-        const char *owner = NULL;
-        int r = 0;
+/* AddMatch / RemoveMatch. With @wait the call waits for the bus's answer. */
+static int bus_match(busrpc_conn *c, const char *method, const char *rule, bool wait) {
+        DBusMessage *reply = NULL;
+        int r;
 
-        m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS, "GetNameOwner");
-        if (!m)
-                return -ENOMEM;
-        if (!dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID)) {
-                dbus_message_unref(m);
-                return -ENOMEM;
+        if (!wait)
+                return bus_call(c, method, rule, NULL, NULL);
+        r = bus_call(c, method, rule, &reply, NULL);
+        if (r < 0)
+                return r;
+        r = reply_check(c, reply, NULL, NULL);
+        dbus_message_unref(reply);
+        return r;
+}
+
+static int get_name_owner(busrpc_conn *c, const char *name, char **ret, busrpc_error *err) {
+        DBusMessage *reply = NULL;
+        const char *owner = NULL;
+        int r;
+
+        r = bus_call(c, "GetNameOwner", name, &reply, err);
+        if (r < 0)
+                return r;
+        if (dbus_message_is_error(reply, "org.freedesktop.DBus.Error.NameHasNoOwner")) {
+                dbus_message_unref(reply);
+                *ret = NULL; /* nobody yet: NameOwnerChanged will tell */
+                return 0;
         }
-        reply = dbus_connection_send_with_reply_and_block(dc, m, DBUS_TIMEOUT_USE_DEFAULT, &de);
-        dbus_message_unref(m);
-        if (!reply) {
-                if (dbus_error_has_name(&de, "org.freedesktop.DBus.Error.NameHasNoOwner")) {
-                        dbus_error_free(&de);
-                        *ret = NULL; /* nobody yet: NameOwnerChanged will tell */
-                        return 0;
+        r = reply_check(c, reply, "s", err);
+        if (r >= 0) {
+                if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &owner, DBUS_TYPE_INVALID)) {
+                        (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Bad GetNameOwner reply");
+                        r = -EBADMSG;
+                } else if (!(*ret = strdup(owner))) {
+                        r = -ENOMEM;
                 }
-                return call_error(dc, &de, err);
         }
-        if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &owner, DBUS_TYPE_INVALID)) {
-                (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Bad GetNameOwner reply");
-                r = -EBADMSG;
-        } else if (!(*ret = strdup(owner)))
-                r = -ENOMEM;
         dbus_message_unref(reply);
         return r;
 }
@@ -191,9 +217,7 @@ static char *rule_new(const char *sender, const char *path, const char *iface, c
 BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
                                          busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
                                          busrpc_subscription **ret) {
-        DBusError de = DBUS_ERROR_INIT;
         busrpc_subscription *s;
-        DBusConnection *dc;
         busrpc_conn *c;
         const char *dest;
         int r;
@@ -201,10 +225,9 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         return_if_fail(p && cb && valid_interface_name(iface) && valid_member_name(member), -EINVAL);
         return_if_fail(sig && valid_signature(sig), -EINVAL);
         c = busrpc_proxy_get_conn(p);
-        dc = conn_get_dbus(c);
-        if (!dc)
+        if (c->kind == CONN_SERVER)
                 return -EINVAL; /* the all-peers handle of a server calls nobody */
-        if (!dbus_connection_get_is_connected(dc))
+        if (!conn_is_open(c))
                 return -ECONNRESET;
         dest = busrpc_proxy_get_destination(p);
         if (!dest && !conn_is_peer(c))
@@ -213,7 +236,7 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->dc = dc;
+        s->n_ref = 1;
         s->max_shm = busrpc_conn_get_max_shm_size(c);
         s->peer = conn_is_peer(c);
         s->cb = cb;
@@ -225,14 +248,14 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         s->dest = dest ? strdup(dest) : NULL;
         s->match = rule_new(s->peer ? NULL : dest, s->path ? s->path : "/", iface, member, NULL);
         if (!s->path || !s->iface || !s->member || !s->sig || (dest && !s->dest) || !s->match) {
-                sub_free_data(s);
+                sub_unref(s);
                 return -ENOMEM;
         }
         if (!s->peer) {
                 if (dest[0] == ':' || strcmp(dest, DBUS_SERVICE_DBUS) == 0) {
                         /* A unique name never changes owner; nor does the bus. */
                         if (!(s->owner = strdup(dest))) {
-                                sub_free_data(s);
+                                sub_unref(s);
                                 return -ENOMEM;
                         }
                 } else {
@@ -240,133 +263,123 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
                         s->owner_match = rule_new(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
                                                   "NameOwnerChanged", dest);
                         if (!s->owner_match) {
-                                sub_free_data(s);
+                                sub_unref(s);
                                 return -ENOMEM;
                         }
                 }
         }
-        /* The filter first, so that no owner change is missed between the
-         * match rule and the GetNameOwner answer. From here on libdbus owns
-         * @s and frees it through sub_free_data(). */
-        if (!dbus_connection_add_filter(dc, sub_filter, s, sub_free_data)) {
-                sub_free_data(s);
-                return -ENOMEM;
-        }
+        /* In the list first, so that no owner change is missed between the
+         * match rule and the GetNameOwner answer: what arrives while we
+         * wait is held and delivered after, in order. */
+        sub_link(s, c);
         if (s->peer) {
-                r = bus_match(dc, "AddMatch", s->match, NULL);
+                r = bus_match(c, "AddMatch", s->match, false);
         } else {
                 r = 0;
                 if (s->owner_match)
-                        r = bus_match(dc, "AddMatch", s->owner_match, &de);
+                        r = bus_match(c, "AddMatch", s->owner_match, true);
                 if (r >= 0)
-                        r = bus_match(dc, "AddMatch", s->match, &de);
-                if (r == -EIO)
-                        r = call_error(dc, &de, NULL);
+                        r = bus_match(c, "AddMatch", s->match, true);
                 if (r >= 0 && s->track_owner) {
                         char *owner = NULL;
 
-                        r = get_name_owner(dc, s->dest, &owner, NULL);
+                        r = get_name_owner(c, s->dest, &owner, NULL);
                         if (r >= 0) {
                                 free(s->owner);
                                 s->owner = owner;
                         }
                 }
-                if (r < 0) {
+                if (r < 0 && conn_is_open(c)) {
                         if (s->owner_match)
-                                (void)bus_match(dc, "RemoveMatch", s->owner_match, NULL);
-                        (void)bus_match(dc, "RemoveMatch", s->match, NULL);
+                                (void)bus_match(c, "RemoveMatch", s->owner_match, false);
+                        (void)bus_match(c, "RemoveMatch", s->match, false);
                 }
         }
         if (r < 0) {
-                dbus_connection_remove_filter(dc, sub_filter, s); /* frees s */
+                sub_unref(s); /* no destroy: the caller keeps @userdata */
                 return r;
         }
-        if (ret) {
-                /* The handle keeps the DBusConnection (not the busrpc_conn)
-                 * alive, so freeing it after the connection is safe. */
-                s->dc_ref = true;
-                dbus_connection_ref(dc);
-                *ret = s;
-        }
+        s->handle = ret != NULL;
         s->destroy = destroy;
-        s->linked = true;
-        s->next = all_subs;
-        if (all_subs)
-                all_subs->prev = s;
-        all_subs = s;
+        if (ret)
+                *ret = s;
         return 0;
 }
 
-void signal_conn_swapped(DBusConnection *old, DBusConnection *dc) {
+void signal_conn_swapped(busrpc_conn *c) {
         for (busrpc_subscription *s = all_subs; s; s = s->next) {
                 char *owner = NULL;
 
-                if (s->dc != old || !dbus_connection_add_filter(dc, sub_filter, s, sub_free_data))
-                        continue; /* on ENOMEM it stays with the lost connection: silent */
-                s->moving = true;
-                dbus_connection_remove_filter(old, sub_filter, s);
-                s->moving = false;
-                s->dc = dc;
-                if (s->dc_ref) {
-                        dbus_connection_ref(dc);
-                        dbus_connection_unref(old); /* the caller still holds one */
-                }
+                if (s->conn != c)
+                        continue;
                 /* The owner rule first (the bus keeps the order), then who owns
                  * the name on the new bus; a unique name is gone for good. */
                 if (s->owner_match)
-                        (void)bus_match(dc, "AddMatch", s->owner_match, NULL);
-                (void)bus_match(dc, "AddMatch", s->match, NULL);
-                if (s->track_owner && get_name_owner(dc, s->dest, &owner, NULL) >= 0) {
+                        (void)bus_match(c, "AddMatch", s->owner_match, false);
+                (void)bus_match(c, "AddMatch", s->match, false);
+                if (s->track_owner && get_name_owner(c, s->dest, &owner, NULL) >= 0) {
                         free(s->owner);
                         s->owner = owner;
                 }
         }
 }
 
-static bool sub_is_live(busrpc_subscription *s) {
-        for (busrpc_subscription *i = all_subs; i; i = i->next)
-                if (i == s)
-                        return true;
-        return false;
+void signal_conn_free(busrpc_conn *c) {
+        busrpc_subscription *s = all_subs, *next;
+
+        for (; s; s = next) {
+                next = s->next;
+                if (s->conn != c)
+                        continue;
+                sub_unlink(s);
+                /* A floating one was the conn's: it goes now, its destroy
+                 * function runs. A handle's waits for its release. */
+                if (!s->handle)
+                        sub_unref(s);
+                /* @next may have been freed by a destroy function that
+                 * released it: start over (the detached ones are skipped). */
+                next = all_subs;
+        }
 }
 
-void signal_deliver(DBusConnection *dc, DBusMessage *m) {
-        busrpc_subscription **v;
+void signal_deliver(busrpc_conn *c, DBusMessage *m) {
+        busrpc_subscription *stack[16], **v = stack;
         size_t n = 0, i = 0;
 
-        if (dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
+        if (!c || dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
                 return;
         for (busrpc_subscription *s = all_subs; s; s = s->next)
-                n += s->dc == dc;
-        if (n == 0 || !(v = calloc(n, sizeof(*v))))
+                n += s->conn == c;
+        if (n == 0)
+                return;
+        if (n > sizeof(stack) / sizeof(stack[0]) && !(v = calloc(n, sizeof(*v))))
                 return;
         for (busrpc_subscription *s = all_subs; s; s = s->next)
-                if (s->dc == dc)
+                if (s->conn == c) {
+                        s->n_ref++;
                         v[i++] = s;
-        /* Oldest first, as libdbus runs filters in the order they were
-         * added; a callback may free any subscription, so each is looked
-         * up again before it runs. */
-        while (i-- > 0)
-                if (sub_is_live(v[i]) && v[i]->dc == dc)
-                        (void)sub_filter(dc, m, v[i]);
-        free(v);
+                }
+        /* Oldest first, as libdbus ran filters in the order they were
+         * added. A callback may release any subscription (it is detached
+         * then, and skipped) or subscribe anew (not in this round). */
+        while (i-- > 0) {
+                if (v[i]->conn == c)
+                        sub_deliver(v[i], m);
+                sub_unref(v[i]);
+        }
+        if (v != stack)
+                free(v);
 }
 
 BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s) {
-        DBusConnection *dc;
-        bool dc_ref;
-
         if (!s)
                 return NULL;
-        dc = s->dc;
-        dc_ref = s->dc_ref;
-        if (dbus_connection_get_is_connected(dc)) {
-                (void)bus_match(dc, "RemoveMatch", s->match, NULL);
+        if (s->conn && conn_is_open(s->conn)) {
+                (void)bus_match(s->conn, "RemoveMatch", s->match, false);
                 if (s->owner_match)
-                        (void)bus_match(dc, "RemoveMatch", s->owner_match, NULL);
+                        (void)bus_match(s->conn, "RemoveMatch", s->owner_match, false);
         }
-        dbus_connection_remove_filter(dc, sub_filter, s); /* frees s */
-        if (dc_ref)
-                dbus_connection_unref(dc);
+        sub_unlink(s);
+        sub_unref(s); /* the handle's */
         return NULL;
 }

@@ -1,30 +1,25 @@
 /* call.c: a method call being served. The dispatcher holds one reference
  * while the skeleton runs; an op that returns BUSRPC_DEFER takes its own
  * (busrpc_call_ref) and replies later. A call dropped without any reply
- * gets a Failed error, so the caller never waits for its timeout. */
+ * gets a Failed error, so the caller never waits for its timeout. A call
+ * served on the fast path (call.h) has no DBusMessage: its replies are
+ * written on the wire by fastcall.c. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "call.h"
 #include "conn.h"
 #include "creds.h"
 #include "error-map.h"
+#include "fastcall.h"
 #include "marshal.h"
 #include "message.h"
 #include "object.h"
+#include "transport.h"
 #include "validate.h"
-
-struct busrpc_call {
-        unsigned n_ref;
-        busrpc_conn *conn;
-        busrpc_object *object;
-        DBusMessage *msg;
-        busrpc_msg *wrapped; /* lazily, for busrpc_call_get_msg() */
-        bool replied;
-        bool no_reply;
-        bool counted; /* in conn->n_calls */
-};
 
 /* Replies nobody asked for carry this mark; conn_send() drops them. (The
  * no-reply header flag cannot serve: libdbus sets it on every reply.) */
@@ -55,7 +50,105 @@ busrpc_call *call_new(busrpc_conn *c, busrpc_object *o, DBusMessage *m, bool no_
         return call;
 }
 
-static void call_mark_replied(busrpc_call *call) {
+busrpc_call *call_new_fast(busrpc_conn *c, busrpc_object *o, const busrpc_method_desc *md, const WireMsg *m,
+                           int *fds, unsigned n_fds, bool no_reply) {
+        busrpc_call *call = malloc(sizeof(*call));
+        size_t n;
+
+        if (!call)
+                return NULL;
+        /* Only the head is cleared: the sender's buffer is written as needed. */
+        memset(call, 0, offsetof(busrpc_call, sender_buf));
+        memset(&call->wire, 0, sizeof(*call) - offsetof(busrpc_call, wire));
+        if (m->sender) {
+                n = strlen(m->sender) + 1;
+                call->sender = n <= sizeof(call->sender_buf) ? memcpy(call->sender_buf, m->sender, n)
+                                                             : strdup(m->sender);
+                if (!call->sender) {
+                        free(call);
+                        return NULL;
+                }
+        }
+        call->n_ref = 1;
+        call->conn = busrpc_conn_ref(c);
+        call->object = object_ref(o);
+        call->no_reply = no_reply || (m->flags & WIRE_FLAG_NO_REPLY);
+        call->counted = true;
+        call->fast = true;
+        call->serial = m->serial;
+        call->link_gen = c->link_gen;
+        call->member = md->name;
+        call->wire = m;
+        call->wire_fds = fds;
+        call->n_wire_fds = n_fds;
+        c->n_calls++;
+        return call;
+}
+
+static void close_fds(int *fds, unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+void call_detach_wire(busrpc_call *call) {
+        const WireMsg *m = call->wire;
+        unsigned i;
+
+        call->wire = NULL;
+        if (!m || call->n_ref <= 1 || call->msg)
+                return;
+        /* Kept past the op (deferred): busrpc_call_get_msg() may still
+         * want the message, whose bytes are about to go. */
+        call->copy = malloc(m->size);
+        if (!call->copy)
+                return; /* busrpc_call_get_msg() then returns NULL */
+        memcpy(call->copy, m->data, m->size);
+        call->copy_len = m->size;
+        if (!call->n_wire_fds)
+                return;
+        call->copy_fds = malloc(call->n_wire_fds * sizeof(int));
+        if (!call->copy_fds)
+                goto fail;
+        for (i = 0; i < call->n_wire_fds; i++) {
+                call->copy_fds[i] = call->wire_fds[i] < 0 ? -1 : fcntl(call->wire_fds[i], F_DUPFD_CLOEXEC, 3);
+                call->n_copy_fds = i + 1;
+                if (call->wire_fds[i] >= 0 && call->copy_fds[i] < 0)
+                        goto fail;
+        }
+        return;
+fail:
+        close_fds(call->copy_fds, call->n_copy_fds);
+        free(call->copy_fds);
+        call->copy_fds = NULL;
+        call->n_copy_fds = 0;
+        free(call->copy);
+        call->copy = NULL;
+}
+
+/* The DBusMessage of @call: a fast call's is built from its bytes on
+ * first use. NULL when that fails. */
+static DBusMessage *call_dbus(busrpc_call *call) {
+        WireMsg m;
+
+        if (call->msg || !call->fast)
+                return call->msg;
+        if (call->wire) {
+                if (transport_to_dbus(call->wire, call->wire_fds, call->n_wire_fds, &call->msg) < 0)
+                        call->msg = NULL;
+        } else if (call->copy) {
+                if (wire_message_parse(&m, call->copy, call->copy_len, call->n_copy_fds, NULL) < 0 ||
+                    transport_to_dbus(&m, call->copy_fds, call->n_copy_fds, &call->msg) < 0)
+                        call->msg = NULL;
+        }
+        return call->msg;
+}
+
+static const char *call_member(busrpc_call *call) {
+        return call->msg ? dbus_message_get_member(call->msg) : call->member;
+}
+
+void call_mark_replied(busrpc_call *call) {
         call->replied = true;
         if (call->counted) {
                 call->counted = false;
@@ -79,7 +172,7 @@ void call_finish(busrpc_call *call, int r) {
         if (r < 0 && !call->replied) {
                 if (r == -EOPNOTSUPP)
                         busrpc_call_fail(call, BUSRPC_ERROR_UNKNOWN_METHOD, "Method '%s' is not implemented",
-                                         dbus_message_get_member(call->msg));
+                                         call_member(call));
                 else if (r == -ENOMEM)
                         busrpc_call_fail(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
                 else if (r == -EINVAL || r == -EBADMSG)
@@ -101,11 +194,19 @@ BUSRPC_EXPORT busrpc_call *busrpc_call_unref(busrpc_call *call) {
                 return NULL;
         if (!call->replied && !call->no_reply)
                 busrpc_call_fail(call, BUSRPC_ERROR_FAILED, "Method '%s' returned without a reply",
-                                 dbus_message_get_member(call->msg));
+                                 call_member(call));
         call_mark_replied(call);
         if (call->wrapped)
                 busrpc_msg_unref(call->wrapped);
-        dbus_message_unref(call->msg);
+        if (call->msg)
+                dbus_message_unref(call->msg);
+        if (call->sender != call->sender_buf)
+                free(call->sender);
+        if (call->copy_fds) {
+                close_fds(call->copy_fds, call->n_copy_fds);
+                free(call->copy_fds);
+        }
+        free(call->copy);
         object_unref(call->object);
         busrpc_conn_unref(call->conn);
         free(call);
@@ -115,7 +216,7 @@ BUSRPC_EXPORT busrpc_call *busrpc_call_unref(busrpc_call *call) {
 BUSRPC_EXPORT busrpc_msg *busrpc_call_get_msg(busrpc_call *call) {
         if (!call)
                 return NULL;
-        if (!call->wrapped)
+        if (!call->wrapped && call_dbus(call))
                 call->wrapped = msg_new(call->msg, call->conn);
         return call->wrapped;
 }
@@ -131,7 +232,12 @@ BUSRPC_EXPORT busrpc_object *busrpc_call_get_object(busrpc_call *call) {
 BUSRPC_EXPORT const char *busrpc_call_get_sender(busrpc_call *call) {
         if (!call || call->conn->kind != CONN_BUS)
                 return NULL;
-        return dbus_message_get_sender(call->msg);
+        return call->fast ? call->sender : dbus_message_get_sender(call->msg);
+}
+
+/* SENDER of the call, whatever the connection. */
+static const char *call_sender(busrpc_call *call) {
+        return call->fast ? call->sender : dbus_message_get_sender(call->msg);
 }
 
 BUSRPC_EXPORT int busrpc_call_get_uid(busrpc_call *call, uid_t *ret) {
@@ -139,7 +245,7 @@ BUSRPC_EXPORT int busrpc_call_get_uid(busrpc_call *call, uid_t *ret) {
         int r;
 
         return_if_fail(call && ret, -EINVAL);
-        r = creds_get(call->conn, dbus_message_get_sender(call->msg), &uid, NULL);
+        r = creds_get(call->conn, call_sender(call), &uid, NULL);
         if (r < 0)
                 return r;
         *ret = uid;
@@ -151,7 +257,7 @@ BUSRPC_EXPORT int busrpc_call_get_pid(busrpc_call *call, pid_t *ret) {
         int r;
 
         return_if_fail(call && ret, -EINVAL);
-        r = creds_get(call->conn, dbus_message_get_sender(call->msg), NULL, &pid);
+        r = creds_get(call->conn, call_sender(call), NULL, &pid);
         if (r < 0)
                 return r;
         *ret = pid;
@@ -166,6 +272,41 @@ BUSRPC_EXPORT bool busrpc_call_no_reply_expected(busrpc_call *call) {
         return call && call->no_reply;
 }
 
+/* A method return for @call, as dbus_message_new_method_return() makes it. */
+static DBusMessage *call_new_return(busrpc_call *call) {
+        DBusMessage *reply;
+
+        if (!call->fast)
+                return dbus_message_new_method_return(call->msg);
+        reply = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+        if (!reply)
+                return NULL;
+        dbus_message_set_no_reply(reply, TRUE);
+        if (!dbus_message_set_reply_serial(reply, call->serial) ||
+            (call->sender && !dbus_message_set_destination(reply, call->sender))) {
+                dbus_message_unref(reply);
+                return NULL;
+        }
+        return reply;
+}
+
+/* An error reply for a fast @call, as dbus_message_new_error() makes it. */
+static DBusMessage *call_new_error(busrpc_call *call, const char *name, const char *text) {
+        DBusMessage *reply;
+
+        reply = dbus_message_new(DBUS_MESSAGE_TYPE_ERROR);
+        if (!reply)
+                return NULL;
+        dbus_message_set_no_reply(reply, TRUE);
+        if (!dbus_message_set_error_name(reply, name) || !dbus_message_set_reply_serial(reply, call->serial) ||
+            (call->sender && !dbus_message_set_destination(reply, call->sender)) ||
+            !dbus_message_append_args(reply, DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID)) {
+                dbus_message_unref(reply);
+                return NULL;
+        }
+        return reply;
+}
+
 BUSRPC_EXPORT int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret) {
         DBusMessage *reply;
         busrpc_msg *m;
@@ -173,7 +314,7 @@ BUSRPC_EXPORT int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret) {
         return_if_fail(call && ret, -EINVAL);
         if (call->replied)
                 return -EALREADY;
-        reply = dbus_message_new_method_return(call->msg);
+        reply = call_new_return(call);
         if (!reply)
                 return -ENOMEM;
         if (call->no_reply)
@@ -190,7 +331,13 @@ BUSRPC_EXPORT int busrpc_call_reply_new(busrpc_call *call, busrpc_msg **ret) {
 static int call_fail_text(busrpc_call *call, const char *name, const char *text) {
         DBusMessage *reply;
 
-        reply = dbus_message_new_error(call->msg, name, valid_utf8(text) ? text : "(invalid UTF-8 in message)");
+        if (!valid_utf8(text))
+                text = "(invalid UTF-8 in message)";
+        if (call->fast && fast_call_direct(call)) {
+                (void)fast_call_error(call, name, text);
+                return -EREMOTEIO;
+        }
+        reply = call->fast ? call_new_error(call, name, text) : dbus_message_new_error(call->msg, name, text);
         call_send(call, reply);
         return -EREMOTEIO;
 }
@@ -228,6 +375,17 @@ BUSRPC_EXPORT int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *
         return_if_fail(call, -EINVAL);
         if (call->replied)
                 return -EALREADY;
+        if (call->fast) {
+                const char *name = BUSRPC_ERROR_FAILED, *message = "Failed";
+
+                /* What error_to_reply() makes of @e. */
+                if (e && e->name && valid_error_name(e->name)) {
+                        name = e->name;
+                        message = e->message && valid_utf8(e->message) ? e->message : "";
+                } else if (e && e->message && valid_utf8(e->message))
+                        message = e->message;
+                return call_fail_text(call, name, message);
+        }
         call_send(call, error_to_reply(call->msg, e));
         return -EREMOTEIO;
 }
@@ -244,7 +402,14 @@ BUSRPC_EXPORT int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *o
                 call_mark_replied(call);
                 return 0;
         }
-        reply = dbus_message_new_method_return(call->msg);
+        if (call->fast) {
+                r = fast_call_return(call, out, values);
+                if (r != -EOPNOTSUPP)
+                        return r;
+                /* What the wire writer does not carry yet (an fd in a
+                 * variant): through libdbus. */
+        }
+        reply = call_new_return(call);
         if (!reply)
                 return -ENOMEM;
         r = marshal_args_append_msg(reply, out, values);

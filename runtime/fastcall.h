@@ -21,6 +21,9 @@
 #include "busrpc-internal.h"
 #include "wire.h"
 
+/* A fast-path function did nothing: take the DBusMessage path. */
+#define FAST_NOT_TAKEN 1
+
 /**
  * fast_dispatch_call() - a method call that arrived on the fast path of
  * @c (a bus, client peer or served conn). @m and @fds as TransportMsgFn.
@@ -33,3 +36,54 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
 
 /* Forget the templates cached for @c (its link was replaced or it goes). */
 void fast_conn_forget(busrpc_conn *c);
+
+/* ---- the client (invoke.c calls these first) ---- */
+
+/* What an async invocation hands to its completion (invoke.c). */
+typedef struct InvokeClosure {
+        const busrpc_args *out;
+        busrpc_invoke_done_fn done;
+        void (*cb)(void);
+        void *userdata;
+        busrpc_error err;
+        void *values; /* the outputs, allocated with the closure; NULL: none */
+} InvokeClosure;
+
+/* invoke.c: run @ic's done with @r (and ic->err when @r < 0), release the
+ * outputs, free @ic. */
+void invoke_closure_complete(InvokeClosure *ic, int r);
+
+/* The templates of one proxy (proxy.c keeps the pointer: proxy.h). */
+typedef struct FastProxy FastProxy;
+void fast_proxy_free(FastProxy *fp);
+
+/**
+ * fast_invoke() - busrpc_proxy_invoke() on the fast path: @out
+ * initialised by the caller. Return: FAST_NOT_TAKEN (nothing sent: the
+ * conn is not on the fast path or closed, the method has an shm, a
+ * variant holds an fd...), else as busrpc_proxy_invoke().
+ */
+int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out, busrpc_error *err);
+/**
+ * fast_invoke_async() - busrpc_proxy_invoke_async() on the fast path;
+ * @ic completes exactly once (the reply read in place, or @fallback_cb
+ * with no reply: deadline, cancel, lost connection). Return:
+ * FAST_NOT_TAKEN (@ic untouched), 0, -errno (@ic not used).
+ */
+int fast_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, InvokeClosure *ic,
+                      busrpc_reply_fn fallback_cb, busrpc_pending **ret);
+
+/* ---- replies of calls served on the fast path (call.c) ---- */
+
+/* Whether @call's replies are written here (false: a monitor must see
+ * them, build a DBusMessage). */
+bool fast_call_direct(busrpc_call *call);
+/**
+ * fast_call_return() - reply @values of @out to @call. Return: 0 (also
+ * when the caller's link went: nobody to answer), -EOPNOTSUPP (not
+ * carried by the wire writer: build a DBusMessage), -EINVAL, -E2BIG,
+ * -ENOMEM (not replied: the caller answers with an error).
+ */
+int fast_call_return(busrpc_call *call, const busrpc_args *out, const void *values);
+/* An error reply @name (valid) with @text (UTF-8); @call counts as replied. */
+int fast_call_error(busrpc_call *call, const char *name, const char *text);

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "fastcall.h"
 #include "marshal.h"
 #include "message.h"
 #include "validate.h"
@@ -64,6 +65,9 @@ BUSRPC_EXPORT int busrpc_proxy_invoke(busrpc_proxy *p, const busrpc_remote_metho
         return_if_fail(in || !m->in || m->in->n_fields == 0, -EINVAL);
         if (out && m->out)
                 marshal_args_init(m->out, out);
+        r = fast_invoke(p, m, in, out, err);
+        if (r != FAST_NOT_TAKEN)
+                return r;
         r = invoke_message(p, m, in, &msg);
         if (r < 0)
                 return busrpc_error_set_errno(err, r);
@@ -80,81 +84,96 @@ BUSRPC_EXPORT int busrpc_proxy_invoke(busrpc_proxy *p, const busrpc_remote_metho
         return 0;
 }
 
-/* What an async invocation hands to its completion. */
-typedef struct InvokeClosure {
-        const busrpc_args *out;
-        busrpc_invoke_done_fn done;
-        void (*cb)(void);
-        void *userdata;
-} InvokeClosure;
+/* The outputs live in the closure's block, allocated at invoke time: a
+ * completion never runs short of memory for them. */
+static InvokeClosure *invoke_closure_new(const busrpc_args *out, busrpc_invoke_done_fn done, void (*cb)(void),
+                                         void *userdata) {
+        size_t head = (sizeof(InvokeClosure) + 15) & ~(size_t)15;
+        InvokeClosure *ic = malloc(head + (out ? out->size : 0));
+
+        if (!ic)
+                return NULL;
+        *ic = (InvokeClosure){ .out = out, .done = done, .cb = cb, .userdata = userdata };
+        if (out) {
+                ic->values = (char *)ic + head;
+                marshal_args_init(out, ic->values);
+        }
+        return ic;
+}
+
+/* Free @ic (NULL is fine) without running its callback: the call was not made. */
+static void invoke_closure_complete_silently(InvokeClosure *ic) {
+        if (!ic)
+                return;
+        ic->done = NULL;
+        invoke_closure_complete(ic, 0);
+}
+
+void invoke_closure_complete(InvokeClosure *ic, int r) {
+        const busrpc_error *err = NULL;
+
+        if (r < 0) {
+                if (!busrpc_error_is_set(&ic->err))
+                        busrpc_error_set_errno(&ic->err, r);
+                err = &ic->err;
+        }
+        if (ic->done)
+                ic->done(r, err, ic->values, ic->cb, ic->userdata);
+        if (ic->values)
+                marshal_args_clear(ic->out, ic->values);
+        busrpc_error_clear(&ic->err);
+        free(ic);
+}
 
 static void invoke_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
-        InvokeClosure *c = userdata;
-        busrpc_error e = BUSRPC_ERROR_INIT;
-        Scratch s;
-        void *out = NULL;
+        InvokeClosure *ic = userdata;
         busrpc_iter it;
 
-        if (c->out) {
-                out = scratch_get(&s, c->out->size);
-                if (!out) {
-                        if (r >= 0) {
-                                r = busrpc_error_set_errno(&e, -ENOMEM);
-                                err = &e;
-                        }
-                        c->out = NULL;
-                } else {
-                        marshal_args_init(c->out, out);
-                }
-        }
-        if (r >= 0 && out) {
+        if (r < 0 && err && busrpc_error_is_set(err))
+                (void)busrpc_error_set(&ic->err, err->name, "%s", err->message ? err->message : "");
+        if (r >= 0 && ic->values) {
                 busrpc_msg_read(reply, &it);
-                r = marshal_args_read(&it, c->out, out, &e);
+                r = marshal_args_read(&it, ic->out, ic->values, &ic->err);
         }
-        if (r >= 0)
-                err = NULL;
-        else if (!err || !busrpc_error_is_set(err)) {
-                busrpc_error_set_errno(&e, r);
-                err = &e;
-        }
-        if (c->done)
-                c->done(r, err, out, c->cb, c->userdata);
-        if (out) {
-                marshal_args_clear(c->out, out);
-                scratch_put(&s);
-        }
-        busrpc_error_clear(&e);
-        free(c);
+        invoke_closure_complete(ic, r);
 }
 
 BUSRPC_EXPORT int busrpc_proxy_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in,
                                             busrpc_invoke_done_fn done, void (*cb)(void), void *userdata,
                                             busrpc_pending **ret) {
-        InvokeClosure *c;
+        InvokeClosure *ic;
         busrpc_msg *msg;
         int r;
 
         return_if_fail(p && m, -EINVAL);
         return_if_fail(remote_valid(m), -EINVAL);
         return_if_fail(in || !m->in || m->in->n_fields == 0, -EINVAL);
-        r = invoke_message(p, m, in, &msg);
-        if (r < 0)
+        ic = NULL;
+        if (!(m->flags & BUSRPC_METHOD_NOREPLY)) {
+                ic = invoke_closure_new(m->out, done, cb, userdata);
+                if (!ic)
+                        return -ENOMEM;
+        }
+        r = fast_invoke_async(p, m, in, ic, invoke_done, ret);
+        if (r != FAST_NOT_TAKEN) {
+                if (r < 0)
+                        invoke_closure_complete_silently(ic);
                 return r;
+        }
+        r = invoke_message(p, m, in, &msg);
+        if (r < 0) {
+                invoke_closure_complete_silently(ic);
+                return r;
+        }
         if (m->flags & BUSRPC_METHOD_NOREPLY) {
                 /* No reply will come: nothing completes, nothing to cancel. */
                 if (ret)
                         *ret = NULL;
                 return busrpc_proxy_send(p, msg);
         }
-        c = malloc(sizeof(*c));
-        if (!c) {
-                busrpc_msg_unref(msg);
-                return -ENOMEM;
-        }
-        *c = (InvokeClosure){ .out = m->out, .done = done, .cb = cb, .userdata = userdata };
-        r = busrpc_proxy_call_async(p, msg, args_sig(m->out), invoke_done, c, ret);
+        r = busrpc_proxy_call_async(p, msg, args_sig(m->out), invoke_done, ic, ret);
         if (r < 0)
-                free(c);
+                invoke_closure_complete_silently(ic);
         return r;
 }
 

@@ -24,7 +24,12 @@ struct busrpc_proxy {
         char *path;
         uint64_t timeout_usec;      /* BUSRPC_TIMEOUT_INFINITE: none */
         uint64_t next_timeout_usec; /* the next call's; BUSRPC_TIMEOUT_DEFAULT: none */
+        FastProxy *fast;            /* fastcall.c: call templates by method; NULL until used */
 };
+
+FastProxy **proxy_fast_slot(busrpc_proxy *p) {
+        return &p->fast;
+}
 
 
 BUSRPC_EXPORT int busrpc_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
@@ -63,6 +68,7 @@ BUSRPC_EXPORT busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p) {
         if (!p || --p->n_ref > 0)
                 return NULL;
         busrpc_conn_unref(p->conn);
+        fast_proxy_free(p->fast);
         free(p->dest);
         free(p->path);
         free(p);

@@ -2,6 +2,10 @@
 #pragma once
 
 #include "busrpc-internal.h"
+#include "fastcall.h"
+
+/* The proxy's fast-path call templates (fastcall.c owns them). */
+FastProxy **proxy_fast_slot(busrpc_proxy *p);
 
 /* The timeout of the next call (the one-shot override is consumed). */
 int proxy_take_timeout(busrpc_proxy *p);

@@ -26,3 +26,4 @@ include tests/props.mk
 include tests/shm.mk
 include tests/wire.mk
 include tests/transport.mk
+include tests/fastcall.mk

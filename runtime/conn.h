@@ -179,6 +179,11 @@ int conn_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout
  * everything the fast path converts to a DBusMessage.
  */
 void conn_deliver(busrpc_conn *c, DBusMessage *m);
+/* @m (built by the runtime) went out on a transport as @serial: numbered
+ * and locked as libdbus's own send would (appending to it is refused,
+ * and a resend keeps its headers). A received or resent message (serial
+ * set) is left alone. */
+void conn_mark_sent(DBusMessage *m, uint32_t serial);
 /* The transport callbacks of every conn on the fast path (@userdata: the
  * busrpc_conn). A reply completes its call (reply_handle_wire()); a method
  * call goes to fast_dispatch_call() first (fastcall.h), the rest is

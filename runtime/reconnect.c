@@ -57,7 +57,7 @@ static int lost_timer_fire(busrpc_source *s, void *userdata) {
         /* One-shot: gone once it ran; arm() makes the next one if any. */
         c->lost_timer = busrpc_source_release(s);
         busrpc_conn_ref(c);
-        if (!c->reconnect_usec || !c->address) {
+        if (c->lost_error < 0 || !c->reconnect_usec || !c->address) {
                 give_up(c, -ECONNRESET);
                 goto out;
         }
@@ -100,9 +100,12 @@ void conn_lost(busrpc_conn *c) {
                 give_up(c, -ENOMEM);
 }
 
-/* A lost conn moved to another loop: its pending handling moves along. */
+/* A lost conn moved to another loop: its pending handling moves along,
+ * and a loss already final without a handler quits the new loop's run
+ * too (the fast path hears of a hangup at once, libdbus one dispatch
+ * later: the same program sees the same thing on either link). */
 void conn_lost_moved(busrpc_conn *c) {
-        if (c->lost_timer && arm(c, 0) < 0)
+        if ((c->lost_timer || (c->lost_error < 0 && !c->event_cb)) && arm(c, 0) < 0)
                 give_up(c, -ENOMEM);
 }
 

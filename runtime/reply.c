@@ -165,8 +165,13 @@ static void table_insert(busrpc_conn *c, ReplyTable *t, uint32_t serial, int tim
 static int link_send(busrpc_conn *c, DBusMessage *m, uint32_t *ret_serial) {
         dbus_uint32_t serial = 0;
 
-        if (c->tp)
-                return transport_send_dbus(c->tp, m, ret_serial);
+        if (c->tp) {
+                int r = transport_send_dbus(c->tp, m, ret_serial);
+
+                if (r >= 0)
+                        conn_mark_sent(m, *ret_serial);
+                return r;
+        }
         if (!c->dbus)
                 return -ENOTCONN;
         if (!dbus_connection_send(c->dbus, m, &serial))
@@ -622,6 +627,7 @@ static int fast_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int 
         r = transport_send_dbus(c->tp, m, &w.serial);
         if (r < 0)
                 return r == -ENOTCONN ? set_disconnected(err) : busrpc_error_set_errno(err, -r);
+        conn_mark_sent(m, w.serial);
         r = fast_wait(c, &w, deadline_of(timeout_ms));
         if (r < 0) {
                 if (w.reply)

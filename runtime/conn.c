@@ -457,8 +457,7 @@ static int link_handshake(busrpc_conn *c, char **ret_unique) {
                 m = dbus_message_new_method_call(NULL, "/", IFACE_PEER, "Ping");
         if (!m)
                 return -ENOMEM;
-        r = reply_call_sync(c, NULL, m, c->kind == CONN_BUS ? DRIVER_NAME : NULL, PEER_PING_TIMEOUT_MS, &reply,
-                            &err);
+        r = reply_call_sync(c, m, c->kind == CONN_BUS ? DRIVER_NAME : NULL, PEER_PING_TIMEOUT_MS, &reply, &err);
         dbus_message_unref(m);
         busrpc_error_clear(&err);
         if (r < 0)
@@ -868,7 +867,7 @@ int conn_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout
         if (c->kind == CONN_SERVER || (!c->tp && !c->dbus))
                 return busrpc_error_set_errno(err, ENOTCONN);
         if (!reply_sync_must_block(c))
-                return reply_call_sync(c, NULL, m, from, timeout_ms, ret, err);
+                return reply_call_sync(c, m, from, timeout_ms, ret, err);
         /* Inside a libdbus dispatch of this connection: libdbus waits. */
         reply = dbus_connection_send_with_reply_and_block(c->dbus, m, timeout_ms, &de);
         if (!reply) {

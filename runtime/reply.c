@@ -638,8 +638,8 @@ static int fast_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int 
         return 0;
 }
 
-int reply_call_sync(busrpc_conn *c, DBusConnection *dc_unused, DBusMessage *m, const char *from, int timeout_ms,
-                    DBusMessage **ret, busrpc_error *err) {
+int reply_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms, DBusMessage **ret,
+                    busrpc_error *err) {
         if (c->tp)
                 return fast_call_sync(c, m, from, timeout_ms, ret, err);
         if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))

@@ -94,10 +94,8 @@ void reply_unregister(busrpc_pending *pd);
  * later, in order (conn_call_sync() is the entry point). 0 and *@ret (a
  * method return or an error reply), or -ETIMEDOUT (NoReply), -ECONNRESET
  * (Disconnected), -ENOMEM with @err set. */
-int reply_call_sync(busrpc_conn *c, DBusConnection *dc_unused, DBusMessage *m, const char *from, int timeout_ms,
-                    DBusMessage **ret, busrpc_error *err);
-/* TRANSITION (link-users engineer): @dc_unused is ignored and goes once
- * proxy.c calls conn_call_sync() instead of reply_call_sync(). */
+int reply_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms, DBusMessage **ret,
+                    busrpc_error *err);
 /* The fast path's reading side (conn.c's transport callback): a reply
  * that answers one of @c's sync waits completes it (true); while a wait
  * runs or anything is held, every other message is held (its bytes copied,

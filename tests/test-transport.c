@@ -810,6 +810,114 @@ static void test_buffer_growth(void) {
         is_int(count_fds(), before, "no fd left open");
 }
 
+/* ---- a callback reading its own transport (a sync call made by a
+ * handler waits for its reply there) ---- */
+
+typedef struct Nest {
+        Transport *t;
+        int peer;
+        unsigned n, depth, max_depth;
+        uint32_t serial[64];
+        ino_t fd_ino[64];
+        bool outer_intact, outer_fd_ok;
+        WireBuf big;
+        int memfd;
+} Nest;
+
+static int nest_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        Nest *x = userdata;
+        uint8_t *copy;
+        size_t sent = 0;
+        ino_t ino;
+
+        if (x->n < 64) {
+                x->serial[x->n] = m->serial;
+                x->fd_ino[x->n] = n_fds ? ino_of(fds[0]) : 0;
+        }
+        x->n++;
+        if (m->serial != 1)
+                return 0;
+        /* The first message: while it is being delivered, its own reader
+         * reads more than its buffer holds (a 300 KiB message, then
+         * calls with fds), delivering them from here. */
+        x->depth++;
+        copy = malloc(m->size);
+        memcpy(copy, m->data, m->size);
+        ino = n_fds ? ino_of(fds[0]) : 0;
+        while (sent < x->big.n) {
+                ssize_t k = send(x->peer, x->big.p + sent, x->big.n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+                if (k < 0 && errno != EAGAIN)
+                        break;
+                if (k > 0)
+                        sent += (size_t)k;
+                (void)transport_read(t); /* nested */
+        }
+        for (uint32_t serial = 3; serial < 8; serial++) {
+                int len;
+                uint8_t *b = libdbus_call(serial, serial, &x->memfd, 1, &len);
+
+                send_raw(x->peer, b, (size_t)len, &x->memfd, 1);
+                free(b);
+                (void)transport_read(t);
+        }
+        x->outer_intact = memcmp(copy, m->data, m->size) == 0 && m->serial == 1;
+        x->outer_fd_ok = n_fds == 1 && ino_of(fds[0]) == ino && ino != 0;
+        free(copy);
+        x->depth--;
+        return 0;
+}
+
+static void nest_close(Transport *t, int error, void *userdata) {
+        (void)t;
+        (void)error;
+        (void)userdata;
+}
+
+static void test_nested_read(void) {
+        WireHeader h = { .type = WIRE_SIGNAL, .path = "/a", .interface = "org.example.T", .member = "Big",
+                         .signature = "ay" };
+        size_t big = 300u << 10;
+        uint8_t *body = calloc(1, big + 4);
+        int sv[2], before = count_fds(), len, k;
+        ino_t mino;
+        uint8_t *first;
+        Nest x = { 0 };
+        bool order = true;
+
+        memcpy(body, &(uint32_t){ (uint32_t)big }, 4);
+        wire_buf_init(&x.big);
+        k = wire_message_build(&x.big, WIRE_NATIVE, &h, 2, body, big + 4);
+        free(body);
+        if (k < 0)
+                tap_bail("wire_message_build");
+        pair(sv);
+        x.peer = sv[1];
+        x.memfd = new_memfd();
+        mino = ino_of(x.memfd);
+        if (transport_new(&x.t, sv[0], nest_msg, nest_close, &x) < 0)
+                tap_bail("transport_new");
+        first = libdbus_call(1, 1, &x.memfd, 1, &len);
+        send_raw(sv[1], first, (size_t)len, &x.memfd, 1);
+        free(first);
+        is_int(transport_read(x.t), 0, "nested: the outer read");
+        is_int(x.n, 7, "nested: every message delivered (1 outer, 1 of 300 KiB, 5 with an fd)");
+        for (unsigned i = 0; i < 7 && i < x.n; i++)
+                order = order && x.serial[i] == i + 1;
+        ok(order, "nested: in the order sent");
+        ok(x.outer_intact, "nested: the outer message's bytes did not move under its callback");
+        ok(x.outer_fd_ok, "nested: nor its fd");
+        ok(x.fd_ino[0] == mino && x.fd_ino[6] == mino, "nested: each message's fd is its own");
+        ok(transport_is_open(x.t), "nested: the connection is fine");
+        ok(transport_stats(x.t)->rx_buffer == TRANSPORT_READ_SIZE, "nested: the buffer is 64 KiB again (%zu)",
+           transport_stats(x.t)->rx_buffer);
+        transport_free(x.t);
+        close(sv[1]);
+        close(x.memfd);
+        wire_buf_free(&x.big);
+        is_int(count_fds(), before, "nested: no fd left open");
+}
+
 static void test_no_fd_passing(void) {
         int sv[2], len, before = count_fds(), fd = new_memfd();
         uint8_t *plain = libdbus_call(1, 1, NULL, 0, &len);
@@ -2013,6 +2121,7 @@ int main(void) {
         TAP_RUN(test_max_message_size);
         TAP_RUN(test_no_fd_passing);
         TAP_RUN(test_buffer_growth);
+        TAP_RUN(test_nested_read);
         TAP_RUN(test_random_chunks);
         TAP_RUN(test_loop);
         TAP_RUN(test_dbus_daemon);

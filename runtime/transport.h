@@ -47,8 +47,9 @@
  *    read anything past the auth conversation. Nothing can be left in
  *    libdbus's buffers: the client speaks first after BEGIN, so the server
  *    has nothing to send until busrpc's first message. libdbus's
- *    DBusConnection is then kept only for its address and auth state,
- *    never read or written again.
+ *    DBusConnection is then closed (libdbus only close()s its fd, never
+ *    shutdown()s it: the dup lives on); whether fds may pass is taken
+ *    from it first (dbus_connection_can_send_type()).
  *  - An accepted peer of a busrpc_server: libdbus's server side reads
  *    BEGIN with a plain recv() of 2 KiB, so the bytes a client pipelined
  *    after BEGIN (and the fds with them: the kernel closes those) end up in
@@ -66,26 +67,26 @@
  *    the transport (dbus_message_set_serial() with transport_next_serial(),
  *    dbus_message_marshal(), their fds) by transport_send_dbus().
  *
- * Integration (phase 3, not done: it waits for the restructured conn.c).
- * Behind a connection option that defaults off (busrpc_conn_set_fast_path()
- * or BUSRPC_FAST_PATH=1 for the bench): after conn_open_dbus() has an
- * authenticated DBusConnection (dbus_connection_get_is_authenticated()
- * after dbus_connection_read_write(), nothing sent), conn.c dups the fd,
- * closes the DBusConnection, and owns a Transport attached to its loop in
- * place of dbus-io's watches. Every place that sends with
- * dbus_connection_send() today (conn_send(), reply.c's register and
- * sync call, name.c, subscription.c, server.c's monitor copies) goes
- * through conn_send(), which calls transport_send_dbus() (the serial it
- * returns keys reply.c's table). The on_msg callback does what libdbus's
- * filter chain does now: transport_to_dbus(), then reply_handle(),
- * subscription filters, conn_filter(). The invoke path (invoke.c) then
- * skips DBusMessage both ways: the call from a WireTemplate per
- * busrpc_remote_method + wire_args_write(), the reply read in on_msg with
- * wire_args_read() when reply.c's entry says the caller has descriptors.
- * A sync call waits by poll() on the fd + transport_read(), holding other
- * messages for later dispatch as reply.c does. Bus connections need the
- * daemon's Hello reply (the unique name) before anything else: busrpc
- * sends Hello itself (test-transport does it against a dbus-daemon).
+ * Integration (phase 3: runtime/conn.c, "the link" in conn.h). With
+ * BUSRPC_FAST_PATH=1 (conn_fast_path_wanted(); off by default until the
+ * whole suite passes on it): after dbus_connection_open_private() and
+ * dbus_connection_read_write() until dbus_connection_get_is_authenticated()
+ * (nothing sent), conn.c dups the fd, closes the DBusConnection and owns a
+ * Transport attached to the conn's loop (conn_set_loop() moves it); on a
+ * bus it sends Hello itself and waits for the unique name, to a peer one
+ * Ping. Every send of the runtime goes through conn_send(), reply.c's
+ * register and sync call, all on transport_send_dbus() (its serial keys
+ * the reply table). conn_transport_msg() is the on_msg of every conn
+ * (served peers too, sasl.c): a reply completes its call
+ * (reply_handle_wire(): in place for fastcall.c's calls), a method call
+ * goes to fast_dispatch_call() first, the rest is converted and given to
+ * conn_deliver() (Peer built-ins, conn_filter(), subscriptions,
+ * UnknownObject). A sync call waits by poll() on the fd and
+ * transport_read(), also from inside a callback of the same transport
+ * (the nested read transport.c allows), holding every other message
+ * (bytes copied, fds taken) for the conn's deferred source to dispatch
+ * later, in order. On close, the calls in flight fail, then a served peer
+ * is gone and a client conn lost (reconnect.c).
  */
 #pragma once
 

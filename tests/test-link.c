@@ -245,6 +245,24 @@ static void peer_server_main(const char *address, int ready_fd) {
         _exit(0);
 }
 
+/* A tcp server: its address (the port the kernel chose) down the pipe. */
+static void tcp_server_main(const char *address, int ready_fd) {
+        busrpc_server *srv = NULL;
+        busrpc_loop *loop = NULL;
+        const char *a;
+
+        if (busrpc_server_new(address, &srv) < 0 ||
+            busrpc_object_export(busrpc_server_conn(srv), PATH, &srv_iface, NULL, NULL, &srv_obj) < 0 ||
+            !(a = busrpc_server_get_address(srv)))
+                _exit(2);
+        if (dprintf(ready_fd, "%s\n", a) < 0)
+                _exit(4);
+        close(ready_fd);
+        busrpc_loop_default(&loop);
+        busrpc_loop_run(loop);
+        _exit(0);
+}
+
 static void bus_service_main(const char *address, int ready_fd) {
         busrpc_conn *c = NULL;
 
@@ -534,6 +552,51 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_proxy_unref(p);
 }
 
+/* tcp stays on libdbus, BUSRPC_FAST_PATH=1 or not. */
+static void test_tcp(void) {
+        char address[300] = "", got[64];
+        busrpc_proxy *p = NULL;
+        busrpc_conn *c = NULL;
+        unsigned io0;
+        int pfd[2], r;
+        ssize_t n;
+        pid_t pid;
+
+        if (pipe(pfd) < 0)
+                tap_bail("pipe");
+        pid = fork();
+        if (pid < 0)
+                tap_bail("fork");
+        if (pid == 0) {
+                close(pfd[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                tcp_server_main("tcp:host=127.0.0.1,bind=127.0.0.1,port=0", pfd[1]);
+        }
+        close(pfd[1]);
+        n = read(pfd[0], address, sizeof(address) - 1);
+        close(pfd[0]);
+        if (n <= 0) {
+                stop_child(pid);
+                tap_bail("the tcp server did not start");
+        }
+        address[strcspn(address, "\n")] = '\0';
+        r = busrpc_conn_open_peer(address, &c);
+        is_int(r, 0, nm("tcp: the fast path is asked for, the conn opens (%s)", address));
+        if (r < 0) {
+                stop_child(pid);
+                return;
+        }
+        io0 = libdbus_io;
+        busrpc_proxy_new(c, NULL, PATH, &p);
+        busrpc_proxy_set_timeout(p, 10000 * MS);
+        is_int(call_s(p, "Echo", "over tcp", got, sizeof(got)), 0, "tcp: sync Echo");
+        is_str(got, "over tcp", "tcp: echoed");
+        ok(libdbus_io > io0, "tcp: libdbus read and wrote it (%u)", libdbus_io - io0);
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        stop_child(pid);
+}
+
 /* The peer hangs up in the middle of a call. */
 static void hangup_mid_call(busrpc_conn *c, const char *what) {
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -803,6 +866,7 @@ int main(void) {
                 busrpc_conn_unref(slow);
         }
         setenv("BUSRPC_FAST_PATH", "1", 1);
+        test_tcp();
         hangup_mid_call(c, "peer");
         busrpc_conn_unref(c);
         busrpc_conn_unref(c2);

@@ -665,6 +665,18 @@ BUSRPC_EXPORT uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c) {
         return BUSRPC_MAX_SHM_SIZE_DEFAULT;
 }
 
+BUSRPC_EXPORT int busrpc_conn_set_max_held_bytes(busrpc_conn *c, uint64_t bytes) {
+        return_if_fail(c && c->kind != CONN_SERVER, -EINVAL);
+        c->max_held_bytes = bytes;
+        return 0;
+}
+
+BUSRPC_EXPORT uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c) {
+        if (!c)
+                return 0;
+        return c->max_held_bytes ? c->max_held_bytes : BUSRPC_MAX_HELD_BYTES_DEFAULT;
+}
+
 BUSRPC_EXPORT int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n) {
         return_if_fail(c && c->kind != CONN_SERVED, -EINVAL);
         c->max_call_fds = n;

@@ -100,6 +100,7 @@ struct busrpc_conn {
         ReplyTable *replies;
         unsigned in_dispatch; /* inside dbus_connection_dispatch() (reply.c) */
         SyncWait *sync_wait;  /* the innermost sync wait on the fast path (reply.c) */
+        uint64_t max_held_bytes; /* what a sync wait may hold; 0: BUSRPC_MAX_HELD_BYTES_DEFAULT */
 
         /* caller credentials cache (bus conns) */
         CredsEntry *creds;

@@ -75,6 +75,7 @@ struct ReplyTable {
         /* messages held back by a sync wait, oldest at held[held_head] */
         HeldMsg *held;
         unsigned held_head, held_n, held_cap;
+        size_t held_bytes; /* of the fast path's held messages */
 };
 
 static ReplyTable *table_get(busrpc_conn *c) {
@@ -392,6 +393,7 @@ static bool held_pop(ReplyTable *t, HeldMsg *ret) {
         *ret = t->held[t->held_head++];
         if (--t->held_n == 0)
                 t->held_head = 0;
+        t->held_bytes -= ret->len;
         return true;
 }
 
@@ -407,6 +409,10 @@ static void held_clear(HeldMsg *h) {
 
 unsigned reply_held_count(busrpc_conn *c) {
         return c->replies ? c->replies->held_n : 0;
+}
+
+size_t reply_held_bytes(busrpc_conn *c) {
+        return c->replies ? c->replies->held_bytes : 0;
 }
 
 int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) {
@@ -428,6 +434,7 @@ int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) 
         }
         h.n_fds = n_fds;
         t->held[t->held_head + t->held_n++] = h;
+        t->held_bytes += h.len;
         conn_schedule_dispatch(c);
         return 0;
 }
@@ -569,6 +576,7 @@ bool reply_sync_take(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds)
  * link closes. Nothing is dispatched meanwhile: conn_transport_msg() holds
  * what is not a sync wait's reply. */
 static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
+        uint64_t max_held = busrpc_conn_get_max_held_bytes(c);
         Transport *tp = c->tp;
         int r;
 
@@ -579,9 +587,12 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
         for (;;) {
                 struct pollfd pfd;
                 int flushed, wait_ms = -1;
+                /* Past the bound nothing more is read (the reply neither):
+                 * the call ends at its deadline, as on libdbus. */
+                bool reading = reply_held_bytes(c) < max_held;
 
                 flushed = transport_flush(tp);
-                r = transport_read(tp);
+                r = reading ? transport_read(tp) : 0;
                 if (w->done) {
                         r = w->r;
                         break;
@@ -602,12 +613,15 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
                         wait_ms = ms > INT_MAX ? INT_MAX : (int)ms;
                 }
                 pfd.fd = transport_fd(tp);
-                pfd.events = POLLIN | (transport_outgoing_bytes(tp) ? POLLOUT : 0);
+                pfd.events = (reading ? POLLIN : 0) | (transport_outgoing_bytes(tp) ? POLLOUT : 0);
                 pfd.revents = 0;
                 if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
                         r = busrpc_error_set_errno(w->err, errno);
                         break;
                 }
+                /* not reading, a hangup would wake the wait at once, again and again */
+                if (!reading && (pfd.revents & (POLLHUP | POLLERR)))
+                        transport_close(tp, -ECONNRESET);
         }
         c->sync_wait = w->prev;
         /* What was held goes out through the loop, before anything newer. */

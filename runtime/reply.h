@@ -103,6 +103,7 @@ int reply_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeou
 bool reply_sync_take(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 unsigned reply_held_count(busrpc_conn *c);
+size_t reply_held_bytes(busrpc_conn *c);
 /* True inside a libdbus dispatch of @c, where a sync call must block in
  * libdbus (dbus_connection_send_with_reply_and_block()). */
 bool reply_sync_must_block(busrpc_conn *c);

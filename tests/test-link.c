@@ -153,6 +153,28 @@ static int srv_emit(busrpc_call *call, busrpc_iter *args, const void *ops, void 
         return reply_s(call, "emitted");
 }
 
+/* Flood(u n): n signals Blob of 16 KiB, then the reply. */
+static int srv_flood(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        static uint8_t blob[16384];
+        uint32_t n = 0;
+        int r;
+
+        if ((r = busrpc_iter_get_basic(args, 'u', &n)) < 0)
+                return r;
+        for (uint32_t i = 0; i < n; i++) {
+                busrpc_msg *m = NULL;
+                busrpc_iter it;
+
+                if ((r = busrpc_object_signal_new(srv_obj, "Blob", &m)) < 0)
+                        return r;
+                busrpc_msg_append(m, &it);
+                busrpc_iter_append_fixed_array(&it, 'y', blob, sizeof(blob));
+                if ((r = busrpc_msg_send(m)) < 0)
+                        return r;
+        }
+        return reply_s(call, "flooded");
+}
+
 static int srv_hang(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
         busrpc_call_ref(call); /* never answered */
         return BUSRPC_DEFER;
@@ -209,11 +231,13 @@ static const busrpc_method_desc srv_methods[] = {
         { .name = "Fd", .in_sig = "h", .out_sig = "h", .fn = srv_fd },
         { .name = "Emit", .in_sig = "", .out_sig = "s", .fn = srv_emit },
         { .name = "Hang", .in_sig = "", .out_sig = "", .fn = srv_hang },
+        { .name = "Flood", .in_sig = "u", .out_sig = "s", .fn = srv_flood },
         { .name = "Bye", .in_sig = "", .out_sig = "", .fn = srv_bye },
         { .name = "CallBack", .in_sig = "s", .out_sig = "s", .fn = srv_callback },
 };
 static const busrpc_signal_desc srv_signals[] = {
         { .name = "Tick", .sig = "s" },
+        { .name = "Blob", .sig = "ay" },
 };
 static const busrpc_interface_desc srv_iface = {
         .name = IFACE,
@@ -223,7 +247,7 @@ static const busrpc_interface_desc srv_iface = {
         .methods = srv_methods,
         .n_methods = sizeof(srv_methods) / sizeof(srv_methods[0]),
         .signals = srv_signals,
-        .n_signals = 1,
+        .n_signals = 2,
 };
 
 static void child_ready(int ready_fd) {
@@ -552,6 +576,59 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_proxy_unref(p);
 }
 
+static int blobs;
+
+static void on_blob(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        blobs++;
+}
+
+static int flood(busrpc_proxy *p, uint32_t n, uint64_t timeout_usec) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        int r;
+
+        busrpc_proxy_method_new(p, IFACE, "Flood", &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 'u', &n);
+        busrpc_proxy_set_next_timeout(p, timeout_usec);
+        r = busrpc_proxy_call(p, m, "s", NULL, &err);
+        busrpc_error_clear(&err);
+        return r;
+}
+
+/* What a sync call holds back is bounded (fast path). */
+static void test_held_bound(busrpc_conn *c) {
+        busrpc_subscription *sub = NULL;
+        busrpc_proxy *p = NULL;
+        char got[64];
+        bool all;
+
+        is_int(busrpc_conn_get_max_held_bytes(c), BUSRPC_MAX_HELD_BYTES_DEFAULT, "held: 64 MiB by default");
+        is_int(busrpc_conn_set_max_held_bytes(NULL, 1), -EINVAL, "held: NULL is -EINVAL");
+        busrpc_proxy_new(c, NULL, PATH, &p);
+        busrpc_proxy_set_timeout(p, 10000 * MS);
+        busrpc_proxy_subscribe(p, IFACE, "Blob", "ay", on_blob, NULL, NULL, &sub);
+        blobs = 0;
+        is_int(flood(p, 64, 10000 * MS), 0, "held: 1 MiB of signals, then the reply: held under the default");
+        for (long end = now_ms() + 10000; blobs < 64 && now_ms() < end;)
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
+        is_int(blobs, 64, "held: then all of them dispatched");
+        is_int(busrpc_conn_set_max_held_bytes(c, 64 * 1024), 0, "held: bound set to 64 KiB");
+        is_int(busrpc_conn_get_max_held_bytes(c), 64 * 1024, "held: and read back");
+        blobs = 0;
+        is_int(flood(p, 64, 700 * MS), -ETIMEDOUT, "held: past the bound the wait reads no more: timeout");
+        for (long end = now_ms() + 10000; blobs < 64 && now_ms() < end;)
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
+        all = blobs == 64;
+        ok(all, "held: what was held and what was left unread are dispatched afterwards (%d)", blobs);
+        is_int(call_s(p, "Echo", "after", got, sizeof(got)), 0, "held: the conn serves on");
+        is_int(busrpc_conn_set_max_held_bytes(c, 0), 0, "held: 0 restores the default");
+        is_int(busrpc_conn_get_max_held_bytes(c), BUSRPC_MAX_HELD_BYTES_DEFAULT, "held: 64 MiB again");
+        busrpc_subscription_release(sub);
+        busrpc_proxy_unref(p);
+}
+
 /* tcp stays on libdbus, BUSRPC_FAST_PATH=1 or not. */
 static void test_tcp(void) {
         char address[300] = "", got[64];
@@ -867,6 +944,7 @@ int main(void) {
         }
         setenv("BUSRPC_FAST_PATH", "1", 1);
         test_tcp();
+        test_held_bound(c);
         hangup_mid_call(c, "peer");
         busrpc_conn_unref(c);
         busrpc_conn_unref(c2);

@@ -388,6 +388,22 @@ int busrpc_conn_set_max_shm_size(busrpc_conn *c, uint64_t bytes);
 /** The bound in force on @c (never 0); 0 when @c is NULL. */
 uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c);
 
+/* The bound on what a sync call holds back: 64 MiB (about libdbus's own
+ * 63 MiB of received messages per connection). */
+#define BUSRPC_MAX_HELD_BYTES_DEFAULT (UINT64_C(64) * 1024 * 1024)
+/**
+ * busrpc_conn_set_max_held_bytes() - bound the bytes of the messages a
+ * sync call on @c (a bus or peer connection) reads and keeps for later
+ * while it waits for its reply. On busrpc's own transport, past the bound
+ * the wait stops reading: the call then ends at its timeout, and what was
+ * held is dispatched afterwards, in order (as libdbus, which stops reading
+ * past its own bound). @bytes 0 restores the default.
+ * Return: 0, or -EINVAL (NULL, a server's handle).
+ */
+int busrpc_conn_set_max_held_bytes(busrpc_conn *c, uint64_t bytes);
+/** The bound in force on @c (never 0); 0 when @c is NULL. */
+uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c);
+
 /**
  * busrpc_conn_set_max_call_fds() - the most unix fds one method call may
  * hand a skeleton (the 'h' values in its arguments); a call with more is

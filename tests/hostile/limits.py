@@ -15,6 +15,10 @@ private busrpc-bus AND on their peer sockets:
   - examples/calc gets Tally(a{st}) with a key twice (3 entries, and 10,000
     with the last repeating the first): InvalidArgs, then a good Tally.
 
+Everything runs twice: the services on libdbus (BUSRPC_FAST_PATH=0) and on
+busrpc's own transport (=1, their bus connection and their peer server
+alike); each check says which ("[libdbus]", "[fast]").
+
 Environment: top_builddir (the build tree).
 """
 import fcntl
@@ -36,12 +40,14 @@ REPLY_WAIT = 10.0  # seconds: far above a refusal, far below hashing 4 GiB
 
 n_test = 0
 n_failed = 0
+FAST = None  # the services' path in this round
 
 
 def ok(cond, name, detail=None):
     global n_test, n_failed
     n_test += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, name), flush=True)
+    tag = "" if FAST is None else ("[fast] " if FAST else "[libdbus] ")
+    print("%s %d - %s%s" % ("ok" if cond else "not ok", n_test, tag, name), flush=True)
     if not cond:
         n_failed += 1
         if detail:
@@ -80,7 +86,8 @@ def fds_back_to(pid, n, timeout=5.0):
 class Service:
     def __init__(self, tmp, tag, argv):
         self.log = open(os.path.join(tmp, tag + ".log"), "w+")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ, BUSRPC_FAST_PATH="1" if FAST else "0")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             self.log.seek(0)
@@ -226,6 +233,34 @@ def calc_dup_keys(how, address, pid):
     c.close()
 
 
+def rounds(tmp, bus, bulk_bin, calc_bin, services, r):
+    peer = "unix:path=" + os.path.join(tmp, "p" + r, "bulk.sock")
+    bulk = Service(tmp, "bulk" + r, [bulk_bin, "--bus", bus, "--peer", peer])
+    services.append(bulk)
+    for how, address in (("bus", bus), ("peer", peer)):
+        bulk_sparse(how, address, bulk.proc.pid)
+        bulk_slots(how, address, bulk.proc.pid)
+    ok(bulk.stop() == 0, "bulk-service exits 0 on SIGTERM")
+    services.remove(bulk)
+
+    bound = 1 << 20
+    peer = "unix:path=" + os.path.join(tmp, "p2" + r, "bulk.sock")
+    bulk = Service(tmp, "bulk-bound" + r, [bulk_bin, "--bus", bus, "--peer", peer, "--max-shm", str(bound)])
+    services.append(bulk)
+    for how, address in (("bus", bus), ("peer", peer)):
+        bulk_bound(how, address, bulk.proc.pid, bound)
+    ok(bulk.stop() == 0, "bulk-service --max-shm exits 0 on SIGTERM")
+    services.remove(bulk)
+
+    peer = "unix:path=" + os.path.join(tmp, "c" + r, "calc.sock")
+    calc = Service(tmp, "calc" + r, [calc_bin, "--bus", bus, "--peer", peer])
+    services.append(calc)
+    for how, address in (("bus", bus), ("peer", peer)):
+        calc_dup_keys(how, address, calc.proc.pid)
+    ok(calc.stop() == 0, "calc-service exits 0 on SIGTERM")
+    services.remove(calc)
+
+
 def main():
     b = os.environ.get("top_builddir")
     if not b:
@@ -244,32 +279,10 @@ def main():
     if not bus.startswith("unix:"):
         bail("busrpc-bus did not start")
     services = []
+    global FAST
     try:
-        peer = "unix:path=" + os.path.join(tmp, "p", "bulk.sock")
-        bulk = Service(tmp, "bulk", [bulk_bin, "--bus", bus, "--peer", peer])
-        services.append(bulk)
-        for how, address in (("bus", bus), ("peer", peer)):
-            bulk_sparse(how, address, bulk.proc.pid)
-            bulk_slots(how, address, bulk.proc.pid)
-        ok(bulk.stop() == 0, "bulk-service exits 0 on SIGTERM")
-        services.remove(bulk)
-
-        bound = 1 << 20
-        peer = "unix:path=" + os.path.join(tmp, "p2", "bulk.sock")
-        bulk = Service(tmp, "bulk-bound", [bulk_bin, "--bus", bus, "--peer", peer, "--max-shm", str(bound)])
-        services.append(bulk)
-        for how, address in (("bus", bus), ("peer", peer)):
-            bulk_bound(how, address, bulk.proc.pid, bound)
-        ok(bulk.stop() == 0, "bulk-service --max-shm exits 0 on SIGTERM")
-        services.remove(bulk)
-
-        peer = "unix:path=" + os.path.join(tmp, "c", "calc.sock")
-        calc = Service(tmp, "calc", [calc_bin, "--bus", bus, "--peer", peer])
-        services.append(calc)
-        for how, address in (("bus", bus), ("peer", peer)):
-            calc_dup_keys(how, address, calc.proc.pid)
-        ok(calc.stop() == 0, "calc-service exits 0 on SIGTERM")
-        services.remove(calc)
+        for FAST in (False, True):
+            rounds(tmp, bus, bulk_bin, calc_bin, services, "f" if FAST else "d")
     finally:
         for s in services:
             s.stop()

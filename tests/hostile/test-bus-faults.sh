@@ -8,6 +8,8 @@
 #    a message, a pending call completes with an error, a handler is told;
 #    with reconnection, a service is back with its name after the bus
 #    restarts on the same socket.
+# Everything runs twice: the services on libdbus (BUSRPC_FAST_PATH=0), then
+# on busrpc's own transport (=1); each check says which.
 . "$top_srcdir/tests/tap.sh"
 need "${VALGRIND:-valgrind}" "${BUSCTL:-busctl}" dbus-send /usr/bin/python3
 /usr/bin/python3 -c 'import dbus' 2>/dev/null || tap_bail "python3-dbus not found"
@@ -84,6 +86,18 @@ except dbus.exceptions.DBusException as e:
 EOF
 }
 
+# tap.sh's ok(), with the round's path in front of the description
+ok() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $round_tag$2"
+	else
+		echo "not ok $tap_n - $round_tag$2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+faults_round() {
 bus_up
 is "$(B call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetConnectionUnixProcessID s org.freedesktop.DBus >/dev/null; echo $?)" 0 "busrpc-bus is up"
 
@@ -243,4 +257,12 @@ stop "$REC_PID"; is "$STOP_RC" 0 "restart: SIGTERM: exit 0, valgrind clean"
 diag "unique names: $rec_uniq before, $new_uniq after"
 
 kill -TERM "$BUSD_PID"; exited "$BUSD_PID"
+}
+
+for BUSRPC_FAST_PATH in 0 1; do
+	export BUSRPC_FAST_PATH
+	if [ "$BUSRPC_FAST_PATH" = 1 ]; then round_tag="[fast] "; else round_tag="[libdbus] "; fi
+	diag "--- the services on ${round_tag% }"
+	faults_round
+done
 tap_done

@@ -30,7 +30,8 @@ bench_bench_raw_SOURCES = bench/bench-raw.c bench/common.h
 # library, so the program compiles it itself.
 check_PROGRAMS += bench/bench-wire
 bench_bench_wire_SOURCES = bench/bench-wire.c \
-	runtime/wire.h runtime/wire.c runtime/wire-names.c runtime/wire-rw.c runtime/wire-value.c
+	runtime/wire.h runtime/wire.c runtime/wire-signature.c runtime/wire-rw.c runtime/wire-value.h runtime/wire-value-write.c runtime/wire-value-read.c \
+	common/names.h common/names.c
 bench_bench_wire_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/runtime
 bench_bench_wire_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 bench_bench_wire_LDADD = libbusrpc.la $(DBUS_LIBS)

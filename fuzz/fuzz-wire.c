@@ -16,7 +16,7 @@
  *  3. What busrpc accepted, re-encoded by busrpc's writer in the other
  *     byte order (header from the parsed fields, body value by value),
  *     loads in libdbus with the same values, and in busrpc again.
- *  4. The descriptor codec (wire-value.c): descriptors are made from the
+ *  4. The descriptor codec (wire-value-*.c): descriptors are made from the
  *     body's signature (the C layout generated code has), the body is read
  *     into C values by them and written back, in the message's byte order:
  *     the bytes must equal the generic copy's (wire_write_from()), and

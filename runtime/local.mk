@@ -29,7 +29,7 @@ libbusrpc_la_SOURCES = \
 	$(libbusrpc_wire_sources)
 # busrpc's own D-Bus wire codec (issue 12): not on the hot path yet.
 libbusrpc_wire_sources = \
-	runtime/wire.h runtime/wire.c runtime/wire-names.c runtime/wire-rw.c runtime/wire-value.c \
+	runtime/wire.h runtime/wire.c runtime/wire-signature.c runtime/wire-rw.c runtime/wire-value.h runtime/wire-value-write.c runtime/wire-value-read.c \
 	runtime/transport.c runtime/transport.h runtime/transport-dbus.c runtime/sasl.c runtime/sasl.h
 # The typed client: property watches and cache, ObjectManager client.
 libbusrpc_typing_sources = \

@@ -115,6 +115,7 @@ int wire_read_enter(WireReader *r, WireReader *sub) {
         sub->swap = r->swap;
         sub->fds = r->fds;
         sub->n_fds = r->n_fds;
+        sub->max_shm = r->max_shm;
         sub->kind = t;
         switch (t) {
         case 'a':

@@ -1,7 +1,7 @@
 /* wire.c: the D-Bus wire format without libdbus: message headers and body
- * validation (see wire.h; names and signatures are in wire-names.c,
+ * validation (see wire.h; signatures are in wire-signature.c, names in common/names.c,
  * reading, writing and header templates in wire-rw.c, the descriptor
- * codec in wire-value.c).
+ * codec in wire-value-write.c and wire-value-read.c).
  *
  * The rules are the specification's ("Message Protocol"); where it leaves
  * something open or libdbus 1.14 reads it its own way, this file does what

@@ -6,7 +6,7 @@
  * prebuild the header of a method once (a template: serial and lengths
  * patched per message), and read and write the descriptor contract's C
  * values (busrpc_type, busrpc_args) straight from and to the wire bytes
- * (wire-value.c). The transport and the descriptor marshaller build on it;
+ * (wire-value-*.c). The transport and the descriptor marshaller build on it;
  * tests/test-wire.c and fuzz/fuzz-wire.c hold it against libdbus.
  *
  * Where libdbus and the specification differ, docs/reliability.md
@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "busrpc/busrpc.h"
+#include "../common/names.h"
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define WIRE_NATIVE WIRE_LITTLE
@@ -37,7 +38,7 @@
 #define WIRE_MAX_MESSAGE (128u << 20)     /* header + body */
 #define WIRE_MAX_ARRAY (64u << 20)        /* bytes of one array */
 #define WIRE_MAX_SIGNATURE 255u
-#define WIRE_MAX_NAME 255u                /* interface, member, error and bus names */
+#define WIRE_MAX_NAME 255u                /* interface, member, error and bus names (NAMES_MAX_LEN) */
 #define WIRE_MAX_ARRAY_DEPTH 32u          /* arrays around a value, in one signature */
 #define WIRE_MAX_STRUCT_DEPTH 32u         /* structs (and, apart, dict entries) in one signature */
 #define WIRE_MAX_DEPTH 64u                /* all containers around a value, across variants */
@@ -115,11 +116,30 @@ const char *wire_strerror(WireErr e);
 
 /* ---- names and signatures (length-based: wire strings hold their length) ---- */
 
-bool wire_valid_utf8(const char *s, size_t len);
-bool wire_valid_path(const char *s, size_t len);
-bool wire_valid_interface(const char *s, size_t len); /* also error names */
-bool wire_valid_member(const char *s, size_t len);
-bool wire_valid_bus_name(const char *s, size_t len);
+/* The name rules are common/names.c's (one copy for idlc, the runtime and
+ * the tool), applied as libdbus 1.14 applies them to received messages. */
+static inline bool wire_valid_utf8(const char *s, size_t len) {
+        return names_utf8_valid(s, len);
+}
+
+static inline bool wire_valid_path(const char *s, size_t len) {
+        return names_valid_object_path_len(s, len);
+}
+
+/* Also error names. */
+static inline bool wire_valid_interface(const char *s, size_t len) {
+        return names_check_dotted(s, len, NULL) == NAMES_OK;
+}
+
+static inline bool wire_valid_member(const char *s, size_t len) {
+        return names_check_member(s, len, NULL) == NAMES_OK;
+}
+
+/* Unique names as libdbus reads them (names.h: NAMES_BUS_LAX_UNIQUE). */
+static inline bool wire_valid_bus_name(const char *s, size_t len) {
+        return names_valid_bus_name_len(s, len, NAMES_BUS_LAX_UNIQUE);
+}
+
 /**
  * wire_signature_check() - validate a signature of any number of complete
  * types (the body's, a 'g' value). @ret_depth (may be NULL) is the most
@@ -200,9 +220,12 @@ typedef struct WireReader {
         char kind;           /* 0 the body, 'a', 'r' struct, 'e' dict entry, 'v' */
         const int *fds;      /* the message's fds (borrowed), or NULL */
         uint32_t n_fds;
+        uint64_t max_shm;    /* an shm value's bound where its type has none (the conn's; 0: the default) */
 } WireReader;
 
-/* A reader over @m's body (@m parsed by wire_message_parse()); @fds, n as received. */
+/* A reader over @m's body (@m parsed by wire_message_parse()); @fds, n as
+ * received. Set max_shm after it to the connection's bound
+ * (busrpc_conn_set_max_shm_size()), as the libdbus path's iterator has it. */
 void wire_reader_init(WireReader *r, const WireMsg *m, const int *fds, uint32_t n_fds);
 /* A reader over @len bytes of values of @sig in @endian (validated by the caller). */
 void wire_reader_init_raw(WireReader *r, const uint8_t *body, uint32_t len, const char *sig, uint8_t endian);
@@ -328,7 +351,7 @@ int wire_template_finish(const WireTemplate *t, WireBuf *b, size_t msg_at, uint3
 int wire_message_build(WireBuf *b, uint8_t endian, const WireHeader *h, uint32_t serial, const void *body,
                        size_t body_len);
 
-/* ---- the descriptor contract's C values (wire-value.c) ---- */
+/* ---- the descriptor contract's C values (wire-value-write.c, wire-value-read.c) ---- */
 
 /* The fds a message carries: appended by the writer (borrowed, not dup'ed). */
 typedef struct WireFds {

@@ -9,7 +9,7 @@
  * - Messages libdbus builds (dbus_message_marshal()) decode identically.
  * - Messages busrpc's writer builds, little- and big-endian, load in
  *   libdbus with identical values; header templates too.
- * - The descriptor codec (wire-value.c) round-trips the contract's C values.
+ * - The descriptor codec (wire-value-*.c) round-trips the contract's C values.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1568,7 +1568,276 @@ static void test_reader(void) {
         }
 }
 
+/* ---- the name rules (common/names.c) against libdbus's validators ---- */
+
+/* Strings of the characters that matter to the rules, lengths 0 to 14. */
+static size_t names_gen(uint32_t *seed, char *out) {
+        static const char *const atoms[] = { "a", "Z", "_", "9", "0", "-", ".", ":", "/", "\xc3\xa9", "\xed\xa0\x80",
+                                             "\xc0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "$", " ", "ab", "x.y" };
+        size_t n = 0, len;
+
+        *seed = *seed * 1103515245u + 12345u;
+        len = (*seed >> 16) % 15;
+        while (len--) {
+                const char *a;
+
+                *seed = *seed * 1103515245u + 12345u;
+                a = atoms[(*seed >> 16) % (sizeof(atoms) / sizeof(atoms[0]))];
+                memcpy(out + n, a, strlen(a));
+                n += strlen(a);
+        }
+        out[n] = '\0';
+        return n;
+}
+
+static void test_names(void) {
+        static const char *const names[] = {
+                "",        ":",        ":.a",       ":a.",      ":1.42",   ":1",       ":1..2",     ":-.9",
+                "a",       "a.b",      "a.b.",      ".a.b",     "a..b",    "a.9b",     "a.b9",      "a-b.c",
+                "-a.b",    "_.a",      "9a.b",      "org.x",    "/",       "//",       "/a",        "/a/",
+                "/a//b",   "/a/b_9",   "a/b",       "Add",      "Add_2",   "2Add",     "a.b-c",     "a b.c",
+                "caf\xc3\xa9", "\xed\xa0\x80", "\xc0\x80", "\xef\xbf\xbe", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+        };
+        unsigned mism[5] = { 0 }, acc[5] = { 0 }, n_tried = 0;
+        char buf[300], why[128];
+        uint32_t seed = 42;
+        size_t i, len;
+
+        for (i = 0; i < sizeof(names) / sizeof(names[0]) + 20000; i++) {
+                const char *s = buf;
+                bool w[5], d[5];
+
+                if (i < sizeof(names) / sizeof(names[0]))
+                        s = names[i], len = strlen(s);
+                else
+                        len = names_gen(&seed, buf);
+                w[0] = wire_valid_interface(s, len), d[0] = dbus_validate_interface(s, NULL);
+                w[1] = wire_valid_member(s, len), d[1] = dbus_validate_member(s, NULL);
+                w[2] = wire_valid_path(s, len), d[2] = dbus_validate_path(s, NULL);
+                w[3] = wire_valid_bus_name(s, len), d[3] = dbus_validate_bus_name(s, NULL);
+                w[4] = wire_valid_utf8(s, len), d[4] = dbus_validate_utf8(s, NULL);
+                for (unsigned k = 0; k < 5; k++) {
+                        if (w[k] != d[k] && mism[k]++ < 3)
+                                tap_diag("rule %u: \"%s\": busrpc %d, libdbus %d", k, s, w[k], d[k]);
+                        acc[k] += w[k];
+                }
+                /* The compiler's verdict is the same rule. */
+                if ((names_bad_dotted(s, why, sizeof(why)) == NULL) != w[0] ||
+                    (names_bad_member(s, why, sizeof(why)) == NULL) != w[1])
+                        mism[0]++;
+                n_tried++;
+        }
+        ok(mism[0] == 0, "interface and error names: busrpc (wire and compiler) and libdbus agree on %u strings",
+           n_tried);
+        ok(mism[1] == 0, "member names: busrpc and libdbus agree");
+        ok(mism[2] == 0, "object paths: busrpc and libdbus agree");
+        ok(mism[3] == 0, "bus names (unique ones as libdbus reads them): busrpc and libdbus agree");
+        ok(mism[4] == 0, "UTF-8: busrpc and libdbus agree");
+        ok(acc[0] > 20 && acc[1] > 100 && acc[2] > 10 && acc[3] > 20 && acc[4] > 1000,
+           "each rule accepts some of them (%u %u %u %u %u)", acc[0], acc[1], acc[2], acc[3], acc[4]);
+
+        /* Lengths: 255 characters pass, 256 do not (paths have no limit). */
+        memset(buf, 'a', 256);
+        ok(wire_valid_member(buf, 255) && !wire_valid_member(buf, 256), "member names: 255 pass, 256 not");
+        buf[1] = '.';
+        ok(wire_valid_interface(buf, 255) && !wire_valid_interface(buf, 256), "interface names: 255 pass, 256 not");
+        ok(wire_valid_bus_name(buf, 255) && !wire_valid_bus_name(buf, 256), "bus names: 255 pass, 256 not");
+        buf[0] = '/';
+        buf[1] = 'a';
+        ok(wire_valid_path(buf, 256), "object paths: no length limit");
+        ok(!wire_valid_path("/a\0b", 4) && !wire_valid_member("a\0b", 3) && !wire_valid_utf8("a\0b", 3),
+           "a NUL inside a wire string is refused by every rule");
+
+        /* The specification's rule for local callers: unique names have two elements. */
+        ok(names_valid_bus_name(":1.42") && !names_valid_bus_name(":1") && !names_valid_bus_name(":") &&
+                   !names_valid_bus_name(":.a") && wire_valid_bus_name(":1", 2) && wire_valid_bus_name(":.a", 3),
+           "unique names: the specification for local callers, libdbus's reading on the wire");
+        is_str(names_bad_dotted("org.9x", why, sizeof(why)), "element '9x' starts with a digit",
+               "the compiler's words: the element named");
+        is_str(names_bad_dotted("org.a-b", why, sizeof(why)), "invalid character '-'",
+               "the compiler's words: the character named");
+}
+
+/* ---- the two readers of a value agree: the fast path and the libdbus path ---- */
+
+/* A value written by @write, read by wire_value_read() (the fast path) and
+ * by busrpc_value_read() from a libdbus message holding the same value
+ * (marshal.c, the libdbus path; the message is the variant wire-value
+ * builds for a 'v'): the same result, error name and message. */
+typedef int (*WriteFn)(WireWriter *w);
+
+static int u16(WireWriter *w, uint16_t v) {
+        return wire_write_basic(w, 'q', &v);
+}
+
+static int w_caps_bad(WireWriter *w) {
+        return u16(w, 0x4);
+}
+
+static int w_caps_ok(WireWriter *w) {
+        return u16(w, 0x3);
+}
+
+static int w_mode_bad(WireWriter *w) {
+        int32_t v = -4;
+        return wire_write_basic(w, 'i', &v);
+}
+
+static int w_mode_neg(WireWriter *w) {
+        int32_t v = -3;
+        return wire_write_basic(w, 'i', &v);
+}
+
+static int w_top_bit(WireWriter *w) {
+        int32_t v = INT32_MIN; /* bit 31 of a flags type over int32 */
+        return wire_write_basic(w, 'i', &v);
+}
+
+static int w_map(WireWriter *w, const char *const *keys, const int32_t *vals, unsigned n) {
+        WireWriter a, e;
+        int k = wire_write_open(w, &a, 'a', "{si}");
+
+        for (unsigned i = 0; i < n && k == 0; i++)
+                if ((k = wire_write_open(&a, &e, 'e', NULL)) == 0 && (k = wire_write_basic(&e, 's', &keys[i])) == 0 &&
+                    (k = wire_write_basic(&e, 'i', &vals[i])) == 0)
+                        k = wire_write_close(&a, &e);
+        return k ? k : wire_write_close(w, &a);
+}
+
+static int w_map_dup_bad(WireWriter *w) {
+        /* a key twice, and an undeclared value before it: the duplicate is what both say */
+        return w_map(w, (const char *const[]){ "a", "b", "a" }, (const int32_t[]){ 0, 9, 5 }, 3);
+}
+
+static int w_map_bad(WireWriter *w) {
+        return w_map(w, (const char *const[]){ "a", "b" }, (const int32_t[]){ 0, 9 }, 2);
+}
+
+static int w_map_ok(WireWriter *w) {
+        return w_map(w, (const char *const[]){ "b", "a" }, (const int32_t[]){ 5, -3 }, 2);
+}
+
+static int w_dmap(WireWriter *w, double k1, double k2) {
+        WireWriter a, e;
+        const double keys[2] = { k1, k2 };
+        int k = wire_write_open(w, &a, 'a', "{db}");
+
+        for (unsigned i = 0; i < 2 && k == 0; i++) {
+                uint32_t b = i;
+
+                if ((k = wire_write_open(&a, &e, 'e', NULL)) == 0 && (k = wire_write_basic(&e, 'd', &keys[i])) == 0 &&
+                    (k = wire_write_basic(&e, 'b', &b)) == 0)
+                        k = wire_write_close(&a, &e);
+        }
+        return k ? k : wire_write_close(w, &a);
+}
+
+static int w_dmap_zeros(WireWriter *w) {
+        return w_dmap(w, 0.0, -0.0);
+}
+
+static int w_dmap_nans(WireWriter *w) {
+        uint64_t a = 0x7ff8000000000001ull, b = 0x7ff8000000000002ull;
+        double x, y;
+
+        memcpy(&x, &a, 8);
+        memcpy(&y, &b, 8);
+        return w_dmap(w, x, y);
+}
+
+static int w_dmap_same_nan(WireWriter *w) {
+        uint64_t a = 0x7ff8000000000001ull;
+        double x;
+
+        memcpy(&x, &a, 8);
+        return w_dmap(w, x, x);
+}
+
+static bool same_str(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void paths_agree(const char *what, const busrpc_type *type, WriteFn write, int want) {
+        uint8_t value_a[64], value_b[64];
+        busrpc_error ea = BUSRPC_ERROR_INIT, eb = BUSRPC_ERROR_INIT;
+        busrpc_variant *v = NULL;
+        WireBuf top, inv;
+        WireWriter w, wv;
+        WireReader r;
+        busrpc_iter it;
+        int ka, kb;
+
+        wire_buf_init(&top);
+        wire_buf_init(&inv);
+        wire_writer_init(&w, &top, 0, WIRE_NATIVE, NULL);
+        if (write(&w) < 0)
+                tap_bail("%s: cannot write the value", what);
+        wire_writer_init(&w, &inv, 0, WIRE_NATIVE, NULL);
+        if (wire_write_open(&w, &wv, 'v', type->signature) < 0 || write(&wv) < 0 || wire_write_close(&w, &wv) < 0)
+                tap_bail("%s: cannot write the variant", what);
+
+        wire_reader_init_raw(&r, top.p, (uint32_t)top.n, type->signature, WIRE_NATIVE);
+        ka = wire_value_read(&r, type, value_a, &ea);
+
+        wire_reader_init_raw(&r, inv.p, (uint32_t)inv.n, "v", WIRE_NATIVE);
+        if (wire_value_read(&r, &t_var, &v, NULL) < 0 || busrpc_variant_read(v, &it) < 0)
+                tap_bail("%s: the libdbus copy cannot be made", what);
+        busrpc_value_init(type, value_b);
+        kb = busrpc_value_read(&it, type, value_b, &eb);
+
+        ok(ka == want && kb == want && same_str(ea.name, eb.name) && same_str(ea.message, eb.message),
+           "%s: both paths %d (%s)", what, want, ea.message ? ea.message : "no error");
+        if (ka != kb || !same_str(ea.message, eb.message))
+                tap_diag("  fast path %d \"%s\", libdbus path %d \"%s\"", ka, ea.message ? ea.message : "",
+                         kb, eb.message ? eb.message : "");
+        if (ka == 0 && kb == 0 && type->kind != BUSRPC_KIND_MAP)
+                ok(memcmp(value_a, value_b, type->size) == 0, "%s: the same C value", what);
+        if (ka == 0)
+                busrpc_value_clear(type, value_a);
+        busrpc_value_clear(type, value_b);
+        busrpc_variant_unref(v);
+        busrpc_error_clear(&ea);
+        busrpc_error_clear(&eb);
+        wire_buf_free(&top);
+        wire_buf_free(&inv);
+}
+
+typedef struct ModeMap {
+        char **keys;
+        Mode *values;
+        size_t n;
+} ModeMap;
+
+typedef struct BoolMap {
+        double *keys;
+        bool *values;
+        size_t n;
+} BoolMap;
+
+static void test_paths_agree(void) {
+        static const busrpc_type t_topflags = {
+                .kind = 'F', .wire = 'i', .size = 4, .signature = "i", .name = "t_top", .mask = 0x80000001u
+        };
+        static const busrpc_type t_modes = { .kind = 'e', .size = sizeof(ModeMap), .signature = "a{si}",
+                                             .name = "t_modes", .elem = &t_str, .value = &t_mode };
+        static const busrpc_type t_dmap = { .kind = 'e', .size = sizeof(BoolMap), .signature = "a{db}",
+                                            .name = "t_dmap", .elem = &t_dbl, .value = &t_bool };
+
+        paths_agree("flags bit not declared", &t_caps, w_caps_bad, -EBADMSG);
+        paths_agree("flags declared", &t_caps, w_caps_ok, 0);
+        paths_agree("enum value not declared", &t_mode, w_mode_bad, -EBADMSG);
+        paths_agree("negative enum value declared", &t_mode, w_mode_neg, 0);
+        paths_agree("flags over int32 with bit 31", &t_topflags, w_top_bit, 0);
+        paths_agree("map: a key twice after an undeclared value", &t_modes, w_map_dup_bad, -ENOTUNIQ);
+        paths_agree("map: an undeclared value", &t_modes, w_map_bad, -EBADMSG);
+        paths_agree("map: two entries", &t_modes, w_map_ok, 0);
+        paths_agree("map: keys 0.0 and -0.0 are one key", &t_dmap, w_dmap_zeros, -ENOTUNIQ);
+        paths_agree("map: two NaNs of other bits are two keys", &t_dmap, w_dmap_nans, 0);
+        paths_agree("map: the same NaN twice is one key", &t_dmap, w_dmap_same_nan, -ENOTUNIQ);
+}
+
 int main(void) {
+        TAP_RUN(test_names);
         TAP_RUN(test_valid);
         TAP_RUN(test_header_rules);
         TAP_RUN(test_body_rules);
@@ -1581,6 +1850,7 @@ int main(void) {
         TAP_RUN(test_reencode);
         TAP_RUN(test_descriptors);
         TAP_RUN(test_descriptors_shm_variant);
+        TAP_RUN(test_paths_agree);
         dbus_shutdown();
         return tap_done();
 }

@@ -7,7 +7,7 @@
 # test-roundtrip-valgrind.sh: the same under valgrind (leaks, fds).
 TESTS += tests/test-gen.sh tests/test-roundtrip tests/test-roundtrip-valgrind.sh
 check_PROGRAMS += tests/test-roundtrip
-EXTRA_DIST += tests/test-gen.sh tests/test-roundtrip-valgrind.sh \
+EXTRA_DIST += tests/test-gen.sh tests/test-roundtrip-valgrind.sh tests/valgrind-two.sh \
 	tests/gen/idl/calc.idl tests/gen/idl/geo.idl tests/gen/idl/all-types.idl \
 	tests/gen/idl/roundtrip.idl \
 	tests/gen/golden/calc.h tests/gen/golden/calc-client.c tests/gen/golden/calc-server.c \
@@ -25,7 +25,7 @@ tests/rt-gen/.stamp: $(top_srcdir)/tests/gen/idl/roundtrip.idl busrpc-idlc$(EXEE
 	./busrpc-idlc$(EXEEXT) -o tests/rt-gen --header --client --server $(top_srcdir)/tests/gen/idl/roundtrip.idl && \
 	touch $@
 
-tests_test_roundtrip_SOURCES = tests/test-roundtrip.c tests/tap.h
+tests_test_roundtrip_SOURCES = tests/test-roundtrip.c tests/bus-fixture.h tests/tap.h
 nodist_tests_test_roundtrip_SOURCES = $(rt_gen)
 tests_test_roundtrip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/tests/rt-gen -I$(top_srcdir)/tests $(DBUS_CFLAGS)
 tests_test_roundtrip_LDADD = libbusrpc.la $(DBUS_LIBS)

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <busrpc/busrpc.h>
+#include "bus-fixture.h"
 #include "marshal-types.h"
 #include "tap.h"
 
@@ -43,26 +44,11 @@
 /* ------------------------------------------------------------------ */
 /* Helpers                                                              */
 
-static char dir[64];
-static char address[128];
+static BusFixture fx; /* the private bus and the server process */
 static char peer_address[128];
-static const char *busctl_address = address; /* where busctl() goes */
-static pid_t daemon_pid = -1, server_pid = -1;
+static const char *busctl_address = fx.address; /* where busctl() goes */
 static busrpc_conn *conn;
 static busrpc_proxy *proxy;
-
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        if (!d)
-                return -1;
-        while ((e = readdir(d)))
-                n += e->d_name[0] != '.';
-        closedir(d);
-        return n - 1; /* the DIR's own */
-}
 
 /* Same file behind two fds? */
 static bool same_file(int a, int b) {
@@ -376,12 +362,12 @@ static void test_read_errors(void) {
                 busrpc_variant *raw;
                 if (pipe(p) < 0)
                         tap_bail("pipe");
-                before = count_fds();
+                before = fixture_count_fds();
                 raw = raw_variant("(hy)", raw_fd_small, &p[0]);
                 is_int(read_raw(raw, &fd_small_type, &fs, &err), -EBADMSG,
                        "read: a struct failing after its fd was received");
                 ok(fs.fd == -1, "the fd field is -1 afterwards");
-                is_int(count_fds(), before, "the received fd was closed (and the message's)");
+                is_int(fixture_count_fds(), before, "the received fd was closed (and the message's)");
                 busrpc_error_clear(&err);
                 close(p[0]);
                 close(p[1]);
@@ -459,7 +445,7 @@ static void test_fds_and_shm_values(void) {
         if (pipe(p) < 0 || busrpc_shm_new(4096, &shm) < 0)
                 tap_bail("pipe / shm");
         memcpy(busrpc_shm_data(shm), "shared", 7);
-        before = count_fds();
+        before = fixture_count_fds();
         h = (Handles){ .file = p[0], .blob = shm, .inner = { .other = p[1], .label = "inner" } };
         r = round_trip(&handles_type, &h, &w, &err);
         is_int(r, 0, "Handles (fd, shm, nested fd) round trip");
@@ -474,7 +460,7 @@ static void test_fds_and_shm_values(void) {
         busrpc_value_clear(&handles_type, &c);
         ok(c.file == -1 && c.inner.other == -1 && c.blob == NULL, "cleared: fds -1, shm released");
         busrpc_value_clear(&handles_type, &w);
-        is_int(count_fds(), before, "every received and copied fd closed again");
+        is_int(fixture_count_fds(), before, "every received and copied fd closed again");
         busrpc_value_init(&handles_type, &w);
         ok(w.file == -1 && w.inner.other == -1 && w.inner.label == NULL, "busrpc_value_init(): fds -1, rest zero");
         {
@@ -483,7 +469,7 @@ static void test_fds_and_shm_values(void) {
                 is_int(r, 0, "fd[] round trip");
                 ok(r == 0 && fw.n == 3 && same_file(fw.items[2], p[0]), "three new fds");
                 busrpc_value_clear(&fd_array_type, &fw);
-                is_int(count_fds(), before, "fd[] cleared: closed");
+                is_int(fixture_count_fds(), before, "fd[] cleared: closed");
         }
         busrpc_shm_unref(shm);
         close(p[0]);
@@ -898,7 +884,7 @@ static int run_server(int ready_fd) {
         int r;
 
         srv.name = strdup("marshal");
-        r = busrpc_conn_open(address, &srv.conn);
+        r = busrpc_conn_open(fx.address, &srv.conn);
         if (r < 0)
                 return 10;
         r = busrpc_conn_request_name(srv.conn, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
@@ -931,78 +917,6 @@ static int run_server(int ready_fd) {
         busrpc_value_clear(&tree_type, &srv.tree);
         dbus_shutdown();
         return r < 0 ? 14 : 0;
-}
-
-static void start_daemon(void) {
-        const char *bin = getenv("DBUS_DAEMON");
-        char conf[96], sock[96], arg[160];
-        FILE *f;
-
-        if (!bin || !*bin)
-                bin = "dbus-daemon";
-        snprintf(dir, sizeof(dir), "/tmp/busrpc-marshal-XXXXXX");
-        if (!mkdtemp(dir))
-                tap_bail("mkdtemp: %s", strerror(errno));
-        snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
-        snprintf(sock, sizeof(sock), "%s/bus", dir);
-        snprintf(address, sizeof(address), "unix:path=%s", sock);
-        snprintf(peer_address, sizeof(peer_address), "unix:path=%s/p/sock", dir);
-        f = fopen(conf, "w");
-        if (!f)
-                tap_bail("cannot write %s", conf);
-        fprintf(f, "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                   "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
-                   "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                   "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n",
-                address);
-        fclose(f);
-        snprintf(arg, sizeof(arg), "--config-file=%s", conf);
-        fflush(stdout);
-        daemon_pid = fork();
-        if (daemon_pid < 0)
-                tap_bail("fork: %s", strerror(errno));
-        if (daemon_pid == 0) {
-                execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
-                _exit(127);
-        }
-        for (int i = 0; i < 1000; i++) {
-                struct stat st;
-                if (stat(sock, &st) == 0)
-                        return;
-                usleep(10000);
-        }
-        tap_bail("dbus-daemon (%s) did not create %s", bin, sock);
-}
-
-static void start_server(void) {
-        int p[2];
-        char c;
-
-        if (pipe(p) < 0)
-                tap_bail("pipe");
-        fflush(stdout);
-        server_pid = fork();
-        if (server_pid < 0)
-                tap_bail("fork");
-        if (server_pid == 0) {
-                close(p[0]);
-                exit(run_server(p[1]));
-        }
-        close(p[1]);
-        if (read(p[0], &c, 1) != 1) {
-                int status = 0;
-                waitpid(server_pid, &status, 0);
-                tap_bail("the server process did not start (exit status %d)",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        }
-        close(p[0]);
-}
-
-static void wait_for(const bool *flag) {
-        busrpc_loop *l = busrpc_conn_get_loop(conn);
-        for (int i = 0; i < 200 && !*flag; i++)
-                busrpc_loop_iterate(l, 50);
 }
 
 /* The output of @bin with @argv (a shell-free argv; argv[0] is bin) */
@@ -1191,7 +1105,7 @@ static void test_invoke_fds(void) {
         if (pipe(p) < 0 || busrpc_shm_new(8, &shm) < 0 || busrpc_shm_new(64, &big) < 0)
                 tap_bail("pipe / shm");
         memcpy(busrpc_shm_data(shm), "12345678", 8);
-        before = count_fds();
+        before = fixture_count_fds();
         in.h = (Handles){ .file = p[0], .blob = shm, .inner = { .other = p[1], .label = "x" } };
         r = busrpc_proxy_invoke(proxy, &r_handles, &in, &out, &err);
         is_int(r, 0, "Handles (fds and a shm) there and back through the bus");
@@ -1199,7 +1113,7 @@ static void test_invoke_fds(void) {
                    memcmp(busrpc_shm_const_data(out.h.blob), "12345678", 8) == 0,
            "the same pipe ends and the same shm bytes");
         busrpc_args_clear(&handles_args, &out);
-        is_int(count_fds(), before, "nothing leaks on the client");
+        is_int(fixture_count_fds(), before, "nothing leaks on the client");
         {
                 BlobIn bi = { shm };
                 BlobOut bo;
@@ -1252,13 +1166,13 @@ static void test_invoke_async(void) {
 
         r = busrpc_proxy_invoke_async(proxy, &r_add, &in, add_trampoline, (void (*)(void))on_add_done, &a, NULL);
         is_int(r, 0, "busrpc_proxy_invoke_async(Add)");
-        wait_for(&a.done);
+        fixture_wait_for(conn, &a.done);
         ok(a.done && a.r == 0 && a.sum == 15, "the callback ran once with 15");
 
         in = (AddIn){ 100, 1 };
         r = busrpc_proxy_invoke_async(proxy, &r_later, &in, add_trampoline, (void (*)(void))on_add_done, &d, NULL);
         is_int(r, 0, "Later: deferred by the server (BUSRPC_DEFER)");
-        wait_for(&d.done);
+        fixture_wait_for(conn, &d.done);
         ok(d.done && d.r == 0 && d.sum == 101, "replied later with busrpc_call_reply_args(): 101");
 
         in = (AddIn){ 1, 1 };
@@ -1429,11 +1343,11 @@ static void test_signals(void) {
         is_int(r, 0, "subscribed to PropertiesChanged");
         r = busrpc_proxy_invoke(proxy, &r_emit, &arg, NULL, &err);
         is_int(r, 0, "Emit: the server sends Changed with busrpc_object_emit()");
-        wait_for(&res.done);
+        fixture_wait_for(conn, &res.done);
         ok(res.done && res.s && strcmp(res.s, "emitted") == 0 && res.why == SMALL_TWO && res.x == INT64_MIN + 5,
            "the typed callback got the struct and the enum");
         free(res.s);
-        wait_for(&props.done);
+        fixture_wait_for(conn, &props.done);
         ok(props.done && props.mode == SMALL_TWO,
            "busrpc_object_notify(Mode): PropertiesChanged carries the value read through .get_op (y 2)");
         busrpc_subscription_release(psub);
@@ -1481,7 +1395,7 @@ static void test_refused_on_client(void) {
         is_str(err.message, "9 is not a valid test_small", "InvalidArgs naming value and type");
         is_int(out.s, 0, "the outputs are left empty");
         busrpc_error_clear(&err);
-        wait_for(&res.done);
+        fixture_wait_for(conn, &res.done);
         ok(res.done && res.calls == 1 && res.first_why == SMALL_ONE,
            "the Changed carrying 9 was dropped, the good one after it arrived (one callback)");
         free(res.s);
@@ -1489,7 +1403,7 @@ static void test_refused_on_client(void) {
 
         r = busrpc_proxy_invoke_async(proxy, &r_raw_nine, NULL, nine_trampoline, NULL, &n, NULL);
         is_int(r, 0, "the same, async");
-        wait_for(&n.done);
+        fixture_wait_for(conn, &n.done);
         ok(n.done && n.r == -EBADMSG && n.s == -1 && n.name && strcmp(n.name, BUSRPC_ERROR_INVALID_ARGS) == 0 &&
                    strcmp(n.message, "9 is not a valid test_small") == 0,
            "the trampoline ran once with -EBADMSG and InvalidArgs");
@@ -1545,7 +1459,7 @@ static void test_peer(void) {
         busctl_address = peer_address;
         is_str(busctl((const char *const[]){ "--", "call", NAME, OBJ_PATH, IFACE, "Add", "ii", "-1", "-2", NULL }),
                "i -3", "busctl --address= against the peer socket: i -3");
-        busctl_address = address;
+        busctl_address = fx.address;
         busrpc_shm_unref(shm);
         close(p[0]);
         close(p[1]);
@@ -1579,7 +1493,7 @@ static const char py_script[] =
 
 static void test_python(void) {
         char *out = run_peer("/usr/bin/python3",
-                             (const char *const[]){ "/usr/bin/python3", "-c", py_script, address, NULL });
+                             (const char *const[]){ "/usr/bin/python3", "-c", py_script, fx.address, NULL });
         Tree t;
         busrpc_error err = BUSRPC_ERROR_INIT;
         int r;
@@ -1636,11 +1550,12 @@ int main(void) {
         TAP_RUN(test_fds_and_shm_values);
         TAP_RUN(test_args);
 
-        start_daemon();
-        start_server();
-        if (busrpc_conn_open(address, &conn) < 0 || busrpc_proxy_new(conn, NAME, OBJ_PATH, &proxy) < 0)
+        fixture_start_daemon(&fx, "marshal", NULL);
+        snprintf(peer_address, sizeof(peer_address), "unix:path=%s/p/sock", fx.dir);
+        fixture_start_server(&fx, run_server);
+        if (busrpc_conn_open(fx.address, &conn) < 0 || busrpc_proxy_new(conn, NAME, OBJ_PATH, &proxy) < 0)
                 tap_bail("cannot connect to the private bus");
-        fds_before = count_fds();
+        fds_before = fixture_count_fds();
         TAP_RUN(test_invoke);
         TAP_RUN(test_invoke_values);
         TAP_RUN(test_invoke_fds);
@@ -1653,28 +1568,12 @@ int main(void) {
         TAP_RUN(test_peer);
         TAP_RUN(test_python);
         TAP_RUN(test_bad_export);
-        is_int(count_fds(), fds_before, "the client holds no more fds than before the calls");
+        is_int(fixture_count_fds(), fds_before, "the client holds no more fds than before the calls");
 
         busrpc_proxy_unref(proxy);
         busrpc_conn_unref(conn);
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, &status, 0);
-        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server stopped cleanly on SIGTERM (status %d)",
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        kill(daemon_pid, SIGTERM);
-        waitpid(daemon_pid, NULL, 0);
-        {
-                char p[128];
-                snprintf(p, sizeof(p), "%s/bus.conf", dir);
-                unlink(p);
-                snprintf(p, sizeof(p), "%s/bus", dir);
-                unlink(p);
-                snprintf(p, sizeof(p), "%s/p/sock", dir);
-                unlink(p);
-                snprintf(p, sizeof(p), "%s/p", dir);
-                rmdir(p);
-                rmdir(dir);
-        }
+        status = fixture_stop(&fx);
+        ok(status == 0, "the server stopped cleanly on SIGTERM (status %d)", status);
         dbus_shutdown();
         return tap_done();
 }

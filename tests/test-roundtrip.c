@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bus-fixture.h"
 #include "rt.h"
 #include "tap.h"
 
@@ -32,9 +33,7 @@
 #define BIG 10000
 #define SHM_SIZE (64u << 20)
 
-static char dir[64];
-static char address[128];
-static pid_t daemon_pid = -1, server_pid = -1;
+static BusFixture fx; /* the private bus and the server process */
 static busrpc_conn *conn;
 static busrpc_proxy *proxy;
 
@@ -462,7 +461,7 @@ static int run_server(int ready_fd) {
         Server srv = { 0 };
         int r;
 
-        r = busrpc_conn_open(address, &srv.conn);
+        r = busrpc_conn_open(fx.address, &srv.conn);
         if (r < 0)
                 return 10;
         r = busrpc_conn_request_name(srv.conn, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
@@ -490,95 +489,6 @@ static int run_server(int ready_fd) {
 }
 
 /* ---- the bus ---- */
-
-static void start_daemon(void) {
-        const char *bin = getenv("DBUS_DAEMON");
-        char conf[96], sock[96], arg[160];
-        FILE *f;
-
-        if (!bin || !*bin)
-                bin = "dbus-daemon";
-        snprintf(dir, sizeof(dir), "/tmp/busrpc-rt-XXXXXX");
-        if (!mkdtemp(dir))
-                tap_bail("mkdtemp: %s", strerror(errno));
-        snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
-        snprintf(sock, sizeof(sock), "%s/bus", dir);
-        snprintf(address, sizeof(address), "unix:path=%s", sock);
-        f = fopen(conf, "w");
-        if (!f)
-                tap_bail("cannot write %s", conf);
-        fprintf(f, "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                   "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
-                   "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                   "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n"
-                   "  <limit name=\"max_message_unix_fds\">64</limit>\n</busconfig>\n",
-                address);
-        fclose(f);
-        snprintf(arg, sizeof(arg), "--config-file=%s", conf);
-        fflush(stdout);
-        daemon_pid = fork();
-        if (daemon_pid < 0)
-                tap_bail("fork: %s", strerror(errno));
-        if (daemon_pid == 0) {
-                execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
-                _exit(127);
-        }
-        for (int i = 0; i < 1000; i++) {
-                struct stat st;
-                if (stat(sock, &st) == 0)
-                        return;
-                usleep(10000);
-        }
-        tap_bail("dbus-daemon (%s) did not create %s", bin, sock);
-}
-
-static void start_server(void) {
-        int p[2];
-        char c;
-
-        if (pipe(p) < 0)
-                tap_bail("pipe");
-        fflush(stdout);
-        server_pid = fork();
-        if (server_pid < 0)
-                tap_bail("fork");
-        if (server_pid == 0) {
-                int code;
-                close(p[0]);
-                code = run_server(p[1]);
-                exit(code);
-        }
-        close(p[1]);
-        if (read(p[0], &c, 1) != 1) {
-                int status = 0;
-                waitpid(server_pid, &status, 0);
-                tap_bail("the server process did not start (exit status %d)",
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        }
-        close(p[0]);
-}
-
-/* Open fds of this process, to see that nothing leaks. */
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        if (!d)
-                return -1;
-        while ((e = readdir(d)))
-                n += e->d_name[0] != '.';
-        closedir(d);
-        return n - 1; /* the DIR's own */
-}
-
-/* Run the loop until *flag or a few seconds passed. */
-static void wait_for(const bool *flag) {
-        busrpc_loop *l = busrpc_conn_get_loop(conn);
-        for (int i = 0; i < 100 && !*flag; i++)
-                busrpc_loop_iterate(l, 50);
-}
 
 /* ---- the cases ---- */
 
@@ -893,7 +803,7 @@ static bool same_file(int a, int b) {
 }
 
 static void test_fds(void) {
-        int before = count_fds(), p[2], many_fds[5], ra = -1;
+        int before = fixture_count_fds(), p[2], many_fds[5], ra = -1;
         rt_fd_array many = { many_fds, 5 }, rmany;
         rt_holder h, rh;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -929,12 +839,12 @@ static void test_fds(void) {
          * fds (one, five, one in the struct) closed, none left open. */
         r = round_trip_fds(proxy, p[1], &many, &h, NULL, NULL, NULL, &err);
         is_int(r, 0, "Fds with every output NULL");
-        is_int(count_fds(), before + 7, "the fds received for them are closed (only the 7 sent are open)");
+        is_int(fixture_count_fds(), before + 7, "the fds received for them are closed (only the 7 sent are open)");
         for (int i = 0; i < 5; i++)
                 close(many_fds[i]);
         close(p[0]);
         close(p[1]);
-        is_int(count_fds(), before, "no fd leaked in the client");
+        is_int(fixture_count_fds(), before, "no fd leaked in the client");
         busrpc_error_clear(&err);
 }
 
@@ -973,7 +883,7 @@ static int count_server_fds(void) {
         struct dirent *e;
         int n = 0;
 
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int)server_pid);
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)fx.server_pid);
         d = opendir(path);
         if (!d)
                 return -1;
@@ -1038,7 +948,7 @@ static void test_shm_bounds(void) {
         made = busrpc_shm_unref(made);
 
         sfds = count_server_fds();
-        cfds = count_fds();
+        cfds = fixture_count_fds();
         r = round_trip_bounded(proxy, over, &f, 1, &size, &made, &err);
         is_int(r, -EREMOTEIO, "one byte over the argument's @max_size: refused");
         ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS), "with InvalidArgs (%s)", err.message);
@@ -1053,7 +963,7 @@ static void test_shm_bounds(void) {
         is_int(r, -EFBIG, "a shm output over its @max_size: the stub fails with -EFBIG");
         ok(busrpc_error_has_name(&err, BUSRPC_ERROR_INVALID_ARGS) && !made, "InvalidArgs, nothing returned");
         busrpc_error_clear(&err);
-        is_int(count_fds(), cfds, "the client closed the refused fd");
+        is_int(fixture_count_fds(), cfds, "the client closed the refused fd");
 
         /* The connection's bound, for outputs without @max_size. */
         is_int(busrpc_conn_get_max_shm_size(conn), BUSRPC_MAX_SHM_SIZE_DEFAULT, "default bound: 256 MiB");
@@ -1071,7 +981,7 @@ static void test_shm_bounds(void) {
         ok(r == 0 && copy && busrpc_shm_size(copy) == 4096, "and the same output is taken again");
         copy = busrpc_shm_unref(copy);
         is_int(busrpc_conn_set_max_shm_size(NULL, 1), -EINVAL, "set on NULL: -EINVAL");
-        is_int(count_fds(), cfds, "no fd leaked on the client");
+        is_int(fixture_count_fds(), cfds, "no fd leaked on the client");
 
         busrpc_shm_unref(data);
         busrpc_shm_unref(over);
@@ -1256,11 +1166,11 @@ static void test_async(void) {
 
         r = round_trip_divide_async(proxy, 84, 2, divide_done, &a, NULL);
         is_int(r, 0, "async call sent");
-        wait_for(&a.done);
+        fixture_wait_for(conn, &a.done);
         ok(a.done && a.r == 0 && a.q == 42 && a.err_name == NULL, "its callback got 42 and no error");
 
         r = round_trip_divide_async(proxy, 1, 0, divide_done, &b, NULL);
-        wait_for(&b.done);
+        fixture_wait_for(conn, &b.done);
         ok(b.done && b.r == -EREMOTEIO && b.err_name && strcmp(b.err_name, ROUND_TRIP_ERROR_DIVIDE_BY_ZERO) == 0,
            "an async declared error reaches the callback");
 
@@ -1328,7 +1238,7 @@ static void test_signals(void) {
         is_int(r, 0, "subscribed to Happened");
         r = round_trip_emit(proxy, INT64_MIN, UTF8, NULL);
         is_int(r, 0, "asked the server to emit");
-        wait_for(&s.got);
+        fixture_wait_for(conn, &s.got);
         ok(s.got, "the signal arrived");
         ok(s.value == INT64_MIN, "with its int64");
         is_str(s.where, UTF8, "its string");
@@ -1351,7 +1261,7 @@ static void on_shared(busrpc_shm *data, uint64_t size, void *userdata) {
 static void test_signal_shm(void) {
         busrpc_subscription *sub = NULL;
         bool two = false;
-        int n = count_fds();
+        int n = fixture_count_fds();
 
         busrpc_conn_set_max_shm_size(conn, 4096);
         is_int(round_trip_on_shared(proxy, on_shared, NULL, &sub), 0, "subscribed to Shared with a 4096-byte bound");
@@ -1364,7 +1274,7 @@ static void test_signal_shm(void) {
         two = n_shared == 2 && shared_sizes[0] == 4096 && shared_sizes[1] == 100;
         ok(two, "4096 and 100 arrived, 4097 was dropped (%zu signals)", n_shared);
         busrpc_subscription_release(sub);
-        is_int(count_fds(), n, "no fd kept");
+        is_int(fixture_count_fds(), n, "no fd kept");
 }
 
 static void test_properties(void) {
@@ -1418,7 +1328,7 @@ static void test_wrong_signature(void) {
         int32_t q = 0;
 
         snprintf(cmd, sizeof(cmd),
-                 "dbus-send --bus=%s --print-reply --dest=%s %s %s.Divide string:x 2>&1", address, NAME, OBJ_PATH,
+                 "dbus-send --bus=%s --print-reply --dest=%s %s %s.Divide string:x 2>&1", fx.address, NAME, OBJ_PATH,
                  ROUND_TRIP_INTERFACE_NAME);
         f = popen(cmd, "r");
         if (!f)
@@ -1479,11 +1389,11 @@ static void test_null_ops(void) {
 int main(void) {
         int status = -1, r;
 
-        start_daemon();
-        start_server();
-        r = busrpc_conn_open(address, &conn);
+        fixture_start_daemon(&fx, "rt", "  <limit name=\"max_message_unix_fds\">64</limit>\n");
+        fixture_start_server(&fx, run_server);
+        r = busrpc_conn_open(fx.address, &conn);
         if (r < 0)
-                tap_bail("cannot connect to %s: %s", address, strerror(-r));
+                tap_bail("cannot connect to %s: %s", fx.address, strerror(-r));
         r = round_trip_proxy_new(conn, NAME, OBJ_PATH, &proxy);
         if (r < 0)
                 tap_bail("round_trip_proxy_new: %s", strerror(-r));
@@ -1514,20 +1424,8 @@ int main(void) {
 
         busrpc_proxy_unref(proxy);
         busrpc_conn_unref(conn);
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, &status, 0);
-        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server stopped cleanly on SIGTERM (status %d)",
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        kill(daemon_pid, SIGTERM);
-        waitpid(daemon_pid, NULL, 0);
-        {
-                char p1[128];
-                snprintf(p1, sizeof(p1), "%s/bus.conf", dir);
-                unlink(p1);
-                snprintf(p1, sizeof(p1), "%s/bus", dir);
-                unlink(p1);
-                rmdir(dir);
-        }
+        status = fixture_stop(&fx);
+        ok(status == 0, "the server stopped cleanly on SIGTERM (status %d)", status);
         dbus_shutdown();
         return tap_done();
 }

@@ -29,7 +29,7 @@ if [ "$status" -ne 0 ]; then
 	grep -E '^(not ok|Bail)' "$tmp/tap" | head -20 | sed 's/^/#   /'
 fi
 ntap=$(grep -c '^ok ' "$tmp/tap")
-[ "$ntap" -ge 150 ]; ok $? "its checks ran ($ntap passed)"
+[ "$ntap" -ge 120 ]; ok $? "its checks ran ($ntap passed)"
 
 nlogs=0 nsum=0
 for log in "$tmp"/vg.*; do
@@ -50,6 +50,6 @@ for log in "$tmp"/vg.*; do
 		printf '%s\n' "$leaked" | sed 's/^/#   /'
 	fi
 done
-[ "$nsum" -ge 1 ]; ok $? "valgrind watched test-fastcall ($nsum of $nlogs logs with a summary)"
+[ "$nsum" -ge 2 ]; ok $? "valgrind watched test-fastcall ($nsum of $nlogs logs with a summary)"
 
 tap_done

@@ -94,7 +94,7 @@ const char *genc_own(const GenC *g, const IdlMember *m, const char *name) {
 }
 
 void genc_sig_proxy_new(GenC *g, const IdlDecl *iface) {
-        genc_p(g, "int %s_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret)",
+        genc_p(g, "int %s_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out)",
                iface->c_name);
 }
 
@@ -144,7 +144,7 @@ void genc_sig_set(GenC *g, const IdlDecl *iface, const IdlMember *m) {
 }
 
 void genc_sig_get_all(GenC *g, const IdlDecl *iface) {
-        genc_p(g, "int %s_get_all(busrpc_proxy *p, %s_properties *ret, busrpc_error *err)", iface->c_name,
+        genc_p(g, "int %s_get_all(busrpc_proxy *p, %s_properties *out, busrpc_error *err)", iface->c_name,
                iface->c_name);
 }
 

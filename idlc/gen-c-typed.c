@@ -107,7 +107,7 @@ static void sig_cache(GenC *g, const IdlDecl *d) {
         char *p = own(g, "p"), *cb = own(g, "cb"), *u = own(g, "userdata");
 
         genc_p(g, "int %s_cache_properties(busrpc_proxy *%s, %s_changes_fn %s, void *%s, "
-                  "busrpc_property_cache **ret)",
+                  "busrpc_property_cache **out)",
                d->c_name, p, d->c_name, cb, u);
         free(p), free(cb), free(u);
 }
@@ -123,7 +123,7 @@ static void sig_cached(GenC *g, const IdlDecl *d, const IdlMember *m) {
 
 static void sig_om_follow(GenC *g) {
         genc_p(g, "int %s_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, "
-                  "const %s_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret)",
+                  "const %s_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out)",
                g->module, g->module);
 }
 
@@ -228,7 +228,7 @@ void genc_header_typed_props(GenC *g, const IdlDecl *d) {
                   " * hand: GetAll (async, from the loop), then every PropertiesChanged applied;\n"
                   " * an invalidated property is read again with Get. @cb (may be NULL) is\n"
                   " * called after each change the cache took (first with what GetAll gave).\n"
-                  " * @ret: the cache (required); busrpc_property_cache_release() stops it.\n"
+                  " * @out: the cache (required); busrpc_property_cache_release() stops it.\n"
                   " * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.\n"
                   " * %s_cached_P(c, &value) - P's cached value, without a round trip; the\n"
                   " * value is written only on success and is the caller's (release it as\n"
@@ -329,7 +329,7 @@ void genc_header_typed_om(GenC *g) {
                   " * @path of @destination (NULL on a peer connection), objects there before\n"
                   " * included (busrpc_om_client_new()).\n"
                   " * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.\n"
-                  " * @ret: the client (required); busrpc_om_client_release() stops following.\n"
+                  " * @out: the client (required); busrpc_om_client_release() stops following.\n"
                   " * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.\n */\n",
                mod);
         sig_om_follow(g);
@@ -374,7 +374,7 @@ void genc_client_typed_props(GenC *g, const IdlDecl *d) {
         }
         sig_cache(g, d);
         genc_p(g, " {\n        return busrpc_proxy_cache_properties(busrpc_p, &%s_property_table, busrpc_cb ? "
-                  "busrpc__%s__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);\n}\n\n",
+                  "busrpc__%s__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);\n}\n\n",
                c, c);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
@@ -467,6 +467,6 @@ void genc_client_typed_om(GenC *g) {
         sig_om_follow(g);
         genc_p(g, " {\n        if (!cbs)\n                return -EINVAL;\n"
                   "        return busrpc_om_client_new(c, destination, path, busrpc__%s__om_tables, %zu, busrpc__%s__om, cbs, "
-                  "userdata, ret);\n}\n\n",
+                  "userdata, out);\n}\n\n",
                mod, n, mod);
 }

@@ -185,7 +185,7 @@ static void header_properties_struct(GenC *g, const IdlDecl *d) {
         }
         genc_p(g, "        memset(v, 0, sizeof(*v));\n}\n\n");
         genc_p(g, "/* %s_get_all() - read every property at once (Properties.GetAll).\n"
-                  " * @ret: written only on success; release with %s_properties_clear().\n"
+                  " * @out: written only on success; release with %s_properties_clear().\n"
                   " * Unknown properties in the reply are ignored; a known one of the wrong type\n"
                   " * is -EBADMSG (InvalidArgs in @err). Return: as a call. */\n",
                d->c_name, d->c_name);
@@ -221,7 +221,8 @@ void genc_header_client(GenC *g, const IdlDecl *d) {
                 any = d->members[i]->kind == IDL_M_METHOD;
         if (any) {
                 genc_p(g, "/*\n * Calls. %s_M(p, inputs..., outputs..., err) calls method M and waits for\n"
-                          " * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()\n"
+                          " * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in\n"
+                          " * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()\n"
                           " * changes it for the next call only). Inputs are borrowed. Each output may\n"
                           " * be NULL to ignore it and is written only on success; what the caller gets\n"
                           " * is its own (to release as noted below). @err gets the error on failure\n"
@@ -450,7 +451,7 @@ static void stub_get_all(GenC *g, const IdlDecl *d) {
         genc_p(g, "        for (size_t busrpc_i = 0; busrpc_i < %zu; busrpc_i++)\n"
                   "                ((bool *)&busrpc_v.%s)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;\n",
                n, has_name(d));
-        genc_p(g, "        *ret = busrpc_v;\n        return 0;\n}\n\n");
+        genc_p(g, "        *out = busrpc_v;\n        return 0;\n}\n\n");
 }
 
 static void stub_signal(GenC *g, const IdlDecl *d, const IdlMember *m) {
@@ -489,7 +490,7 @@ int idl_gen_client(const IdlUnit *u, FILE *out) {
                         continue;
                 genc_p(&g, "/* ==== %s ==== */\n\n", d->name);
                 genc_sig_proxy_new(&g, d);
-                genc_p(&g, " {\n        return busrpc_proxy_new(c, destination, path, ret);\n}\n\n");
+                genc_p(&g, " {\n        return busrpc_proxy_new(c, destination, path, out);\n}\n\n");
                 for (size_t j = 0; j < d->n_members; j++)
                         if (d->members[j]->kind == IDL_M_METHOD) {
                                 remote(&g, d, d->members[j]);

@@ -52,7 +52,7 @@ static int read_all(int fd, uint8_t *buf, size_t size) {
 }
 
 /* The file in a new shm buffer, not yet sealed. */
-static int load_file(const char *path, busrpc_shm **ret) {
+static int load_file(const char *path, busrpc_shm **out) {
         struct stat st;
         busrpc_shm *shm;
         int fd, r;
@@ -71,7 +71,7 @@ static int load_file(const char *path, busrpc_shm **ret) {
                 if (r < 0)
                         busrpc_shm_unref(shm);
                 else
-                        *ret = shm;
+                        *out = shm;
         }
         close(fd);
         return r;

@@ -39,10 +39,13 @@ static void on_overflowed(int64_t value, const char *where, void *userdata) {
         (*seen)++;
 }
 
-/* Run the loop until *flag becomes non-zero, for at most timeout_ms. */
-static void wait_for(busrpc_loop *loop, const int *flag, int timeout_ms) {
-        for (int waited = 0; !*flag && waited < timeout_ms; waited += 50)
-                busrpc_loop_iterate(loop, 50 * BUSRPC_USEC_PER_MSEC);
+/* Run the loop until *flag becomes non-zero, for at most timeout_usec
+ * (microseconds, as every time in busrpc). */
+static void wait_for(busrpc_loop *loop, const int *flag, uint64_t timeout_usec) {
+        const uint64_t step = 50 * BUSRPC_USEC_PER_MSEC;
+
+        for (uint64_t waited = 0; !*flag && waited < timeout_usec; waited += step)
+                busrpc_loop_iterate(loop, step);
 }
 
 typedef struct SlowResult {
@@ -98,7 +101,7 @@ static void call_methods(busrpc_proxy *p, busrpc_loop *loop) {
         else
                 printf(" = %" PRId32 "\n", sum);
         busrpc_error_clear(&err);
-        wait_for(loop, &overflows, 2000);
+        wait_for(loop, &overflows, 2 * BUSRPC_USEC_PER_SEC);
         if (!overflows) {
                 printf("  (no Overflowed signal arrived)\n");
                 failures++;
@@ -184,7 +187,7 @@ static void call_methods(busrpc_proxy *p, busrpc_loop *loop) {
                         else
                                 printf(" = %" PRId32 " (while Slow is pending)\n", sum);
                         busrpc_error_clear(&err);
-                        wait_for(loop, &slow.done, 5000);
+                        wait_for(loop, &slow.done, 5 * BUSRPC_USEC_PER_SEC);
                         if (!slow.done) {
                                 printf("Slow(300, 7) -> no reply within 5 s\n");
                                 failures++;

@@ -7,8 +7,8 @@
 
 /* ==== org.example.Calculator ==== */
 
-int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int calculator_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__calculator_add__remote = { CALCULATOR_INTERFACE_NAME, "Add", &busrpc__calculator__args[0], &busrpc__calculator__args[1], 0 };
@@ -141,7 +141,7 @@ int calculator_get_calls(busrpc_proxy *busrpc_p, uint64_t *calls, busrpc_error *
         return busrpc_r;
 }
 
-int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error *err) {
+int calculator_get_all(busrpc_proxy *p, calculator_properties *out, busrpc_error *err) {
         calculator_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -152,7 +152,7 @@ int calculator_get_all(busrpc_proxy *p, calculator_properties *ret, busrpc_error
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 3; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -199,8 +199,8 @@ int calculator_on_mode_changed(busrpc_proxy *busrpc_p, calculator_mode_changed_h
         return busrpc_proxy_watch_property(busrpc_p, &calculator_property_table, 1, busrpc__calculator__mode_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int calculator_cache_properties(busrpc_proxy *busrpc_p, calculator_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &calculator_property_table, busrpc_cb ? busrpc__calculator__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int calculator_cache_properties(busrpc_proxy *busrpc_p, calculator_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &calculator_property_table, busrpc_cb ? busrpc__calculator__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int calculator_cached_name(busrpc_property_cache *busrpc_c, char **busrpc_v) {
@@ -250,9 +250,9 @@ static void busrpc__calc__om(busrpc_om_client *busrpc_om, const busrpc_om_event 
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int calc_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const calc_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int calc_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const calc_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__calc__om_tables, 1, busrpc__calc__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__calc__om_tables, 1, busrpc__calc__om, cbs, userdata, out);
 }
 

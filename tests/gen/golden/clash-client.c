@@ -7,8 +7,8 @@
 
 /* ==== org.example.Device ==== */
 
-int clash_device_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int clash_device_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 int clash_device_get_title(busrpc_proxy *busrpc_p, char **title, busrpc_error *busrpc_err) {
@@ -33,7 +33,7 @@ int clash_device_get_state(busrpc_proxy *busrpc_p, uint32_t *state, busrpc_error
         return busrpc_r;
 }
 
-int clash_device_get_all(busrpc_proxy *p, clash_device_properties *ret, busrpc_error *err) {
+int clash_device_get_all(busrpc_proxy *p, clash_device_properties *out, busrpc_error *err) {
         clash_device_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -44,7 +44,7 @@ int clash_device_get_all(busrpc_proxy *p, clash_device_properties *ret, busrpc_e
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 2; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -84,8 +84,8 @@ int clash_device_on_state_changed(busrpc_proxy *busrpc_p, clash_device_state_cha
         return busrpc_proxy_watch_property(busrpc_p, &clash_device_property_table, 1, busrpc__clash_device__state_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int clash_device_cache_properties(busrpc_proxy *busrpc_p, clash_device_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &clash_device_property_table, busrpc_cb ? busrpc__clash_device__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int clash_device_cache_properties(busrpc_proxy *busrpc_p, clash_device_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &clash_device_property_table, busrpc_cb ? busrpc__clash_device__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int clash_device_cached_title(busrpc_property_cache *busrpc_c, char **busrpc_v) {
@@ -125,9 +125,9 @@ static void busrpc__clash__om(busrpc_om_client *busrpc_om, const busrpc_om_event
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int clash_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const clash_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int clash_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const clash_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__clash__om_tables, 1, busrpc__clash__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__clash__om_tables, 1, busrpc__clash__om, cbs, userdata, out);
 }
 

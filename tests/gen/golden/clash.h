@@ -76,7 +76,7 @@ static const busrpc_args busrpc__clash_device__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int clash_device_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int clash_device_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /* Properties. clash_device_get_P(p, &value, err) reads P: the value may be NULL, is
  * written only on success and is the caller's; clash_device_set_P(p, value, err)
@@ -108,10 +108,10 @@ static inline void clash_device_properties_clear(clash_device_properties *v) {
 }
 
 /* clash_device_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with clash_device_properties_clear().
+ * @out: written only on success; release with clash_device_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int clash_device_get_all(busrpc_proxy *p, clash_device_properties *ret, busrpc_error *err);
+int clash_device_get_all(busrpc_proxy *p, clash_device_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define CLASH_DEVICE_PROPERTY_TITLE (UINT64_C(1) << 0)
@@ -163,7 +163,7 @@ int clash_device_on_state_changed(busrpc_proxy *p, clash_device_state_changed_ha
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * clash_device_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -172,7 +172,7 @@ int clash_device_on_state_changed(busrpc_proxy *p, clash_device_state_changed_ha
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with clash_device_get_P().
  */
-int clash_device_cache_properties(busrpc_proxy *p, clash_device_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int clash_device_cache_properties(busrpc_proxy *p, clash_device_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int clash_device_cached_title(busrpc_property_cache *c, char **title);
 int clash_device_cached_state(busrpc_property_cache *c, uint32_t *state);
 
@@ -272,10 +272,10 @@ typedef struct clash_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
-int clash_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const clash_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
+int clash_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const clash_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,8 @@
 
 /* ==== org.example.Every ==== */
 
-int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__every_basic__remote = { EVERY_INTERFACE_NAME, "Basic", &busrpc__every__args[0], &busrpc__every__args[1], 0 };
@@ -308,7 +308,7 @@ int every_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *busrp
         return busrpc_proxy_set_value(busrpc_p, EVERY_INTERFACE_NAME, "Secret", &busrpc_type_int32, &secret, busrpc_err);
 }
 
-int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err) {
+int every_get_all(busrpc_proxy *p, every_properties *out, busrpc_error *err) {
         every_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -319,7 +319,7 @@ int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err) {
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 3; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -377,8 +377,8 @@ int every_on_tags_changed(busrpc_proxy *busrpc_p, every_tags_changed_handler bus
         return busrpc_proxy_watch_property(busrpc_p, &every_property_table, 1, busrpc__every__tags_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int every_cache_properties(busrpc_proxy *busrpc_p, every_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &every_property_table, busrpc_cb ? busrpc__every__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int every_cache_properties(busrpc_proxy *busrpc_p, every_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &every_property_table, busrpc_cb ? busrpc__every__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int every_cached_tree(busrpc_property_cache *busrpc_c, every_string_basics_array_map *busrpc_v) {
@@ -409,8 +409,8 @@ bool every_error_is_not_there(const busrpc_error *busrpc_e) {
 
 /* ==== org.example.Events ==== */
 
-int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static void busrpc__events_tick(void *busrpc_v, void (*busrpc_cb)(void), void *busrpc_u) {
@@ -457,9 +457,9 @@ static void busrpc__every__om(busrpc_om_client *busrpc_om, const busrpc_om_event
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__every__om_tables, 2, busrpc__every__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__every__om_tables, 2, busrpc__every__om, cbs, userdata, out);
 }
 

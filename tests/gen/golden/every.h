@@ -954,11 +954,12 @@ static const busrpc_args busrpc__every__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int every_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /*
  * Calls. every_M(p, inputs..., outputs..., err) calls method M and waits for
- * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in
+ * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()
  * changes it for the next call only). Inputs are borrowed. Each output may
  * be NULL to ignore it and is written only on success; what the caller gets
  * is its own (to release as noted below). @err gets the error on failure
@@ -1081,10 +1082,10 @@ static inline void every_properties_clear(every_properties *v) {
 }
 
 /* every_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with every_properties_clear().
+ * @out: written only on success; release with every_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int every_get_all(busrpc_proxy *p, every_properties *ret, busrpc_error *err);
+int every_get_all(busrpc_proxy *p, every_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define EVERY_PROPERTY_TREE (UINT64_C(1) << 0)
@@ -1139,7 +1140,7 @@ int every_on_tags_changed(busrpc_proxy *p, every_tags_changed_handler cb, void *
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * every_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -1148,7 +1149,7 @@ int every_on_tags_changed(busrpc_proxy *p, every_tags_changed_handler cb, void *
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with every_get_P().
  */
-int every_cache_properties(busrpc_proxy *p, every_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int every_cache_properties(busrpc_proxy *p, every_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int every_cached_tree(busrpc_property_cache *c, every_string_basics_array_map *tree);
 int every_cached_tags(busrpc_property_cache *c, every_string_array *tags);
 int every_cached_limit(busrpc_property_cache *c, every_huge *limit);
@@ -1302,7 +1303,7 @@ static const busrpc_args busrpc__events__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int events_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /* The readable properties of org.example.Events as the runtime decodes them (watches,
  * caches, ObjectManager clients: busrpc_property_table): it has none. */
@@ -1391,10 +1392,10 @@ typedef struct every_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
-int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
+int every_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const every_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out);
 
 #ifdef __cplusplus
 }

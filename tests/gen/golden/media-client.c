@@ -7,8 +7,8 @@
 
 /* ==== org.example.Media.Player ==== */
 
-int media_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int media_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__media_player_play__remote = { MEDIA_PLAYER_INTERFACE_NAME, "Play", &busrpc__media_player__args[0], &busrpc__media_player__args[1], 0 };
@@ -42,7 +42,7 @@ int media_player_get_title(busrpc_proxy *busrpc_p, char **title, busrpc_error *b
         return 0;
 }
 
-int media_player_get_all(busrpc_proxy *p, media_player_properties *ret, busrpc_error *err) {
+int media_player_get_all(busrpc_proxy *p, media_player_properties *out, busrpc_error *err) {
         media_player_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -53,7 +53,7 @@ int media_player_get_all(busrpc_proxy *p, media_player_properties *ret, busrpc_e
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 1; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -89,8 +89,8 @@ int media_player_on_title_changed(busrpc_proxy *busrpc_p, media_player_title_cha
         return busrpc_proxy_watch_property(busrpc_p, &media_player_property_table, 0, busrpc__media_player__title_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int media_player_cache_properties(busrpc_proxy *busrpc_p, media_player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &media_player_property_table, busrpc_cb ? busrpc__media_player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int media_player_cache_properties(busrpc_proxy *busrpc_p, media_player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &media_player_property_table, busrpc_cb ? busrpc__media_player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int media_player_cached_title(busrpc_property_cache *busrpc_c, char **busrpc_v) {
@@ -126,9 +126,9 @@ static void busrpc__media__om(busrpc_om_client *busrpc_om, const busrpc_om_event
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int media_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const media_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int media_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const media_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__media__om_tables, 1, busrpc__media__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__media__om_tables, 1, busrpc__media__om, cbs, userdata, out);
 }
 

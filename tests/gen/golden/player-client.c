@@ -7,8 +7,8 @@
 
 /* ==== org.busrpc.test.Player ==== */
 
-int player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__player_load__remote = { PLAYER_INTERFACE_NAME, "Load", &busrpc__player__args[0], &busrpc__player__args[1], 0 };
@@ -133,7 +133,7 @@ int player_get_identity(busrpc_proxy *busrpc_p, char **identity, busrpc_error *b
         return 0;
 }
 
-int player_get_all(busrpc_proxy *p, player_properties *ret, busrpc_error *err) {
+int player_get_all(busrpc_proxy *p, player_properties *out, busrpc_error *err) {
         player_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -144,7 +144,7 @@ int player_get_all(busrpc_proxy *p, player_properties *ret, busrpc_error *err) {
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 7; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -210,8 +210,8 @@ int player_on_position_changed(busrpc_proxy *busrpc_p, player_position_changed_h
         return busrpc_proxy_watch_property(busrpc_p, &player_property_table, 4, busrpc__player__position_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int player_cache_properties(busrpc_proxy *busrpc_p, player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &player_property_table, busrpc_cb ? busrpc__player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int player_cache_properties(busrpc_proxy *busrpc_p, player_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &player_property_table, busrpc_cb ? busrpc__player__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int player_cached_title(busrpc_property_cache *busrpc_c, char **busrpc_v) {
@@ -254,8 +254,8 @@ bool player_error_is_busy(const busrpc_error *busrpc_e) {
 
 /* ==== org.busrpc.test.TrackList ==== */
 
-int player_tracks_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int player_tracks_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 int player_tracks_get_count(busrpc_proxy *busrpc_p, uint32_t *count, busrpc_error *busrpc_err) {
@@ -267,7 +267,7 @@ int player_tracks_get_count(busrpc_proxy *busrpc_p, uint32_t *count, busrpc_erro
         return busrpc_r;
 }
 
-int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *ret, busrpc_error *err) {
+int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *out, busrpc_error *err) {
         player_tracks_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -278,7 +278,7 @@ int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *ret, busrpc
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 1; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -304,8 +304,8 @@ int player_tracks_on_count_changed(busrpc_proxy *busrpc_p, player_tracks_count_c
         return busrpc_proxy_watch_property(busrpc_p, &player_tracks_property_table, 0, busrpc__player_tracks__count_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int player_tracks_cache_properties(busrpc_proxy *busrpc_p, player_tracks_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &player_tracks_property_table, busrpc_cb ? busrpc__player_tracks__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int player_tracks_cache_properties(busrpc_proxy *busrpc_p, player_tracks_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &player_tracks_property_table, busrpc_cb ? busrpc__player_tracks__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int player_tracks_cached_count(busrpc_property_cache *busrpc_c, uint32_t *busrpc_v) {
@@ -314,8 +314,8 @@ int player_tracks_cached_count(busrpc_property_cache *busrpc_c, uint32_t *busrpc
 
 /* ==== org.busrpc.test.Control ==== */
 
-int player_control_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int player_control_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__player_control_add__remote = { PLAYER_CONTROL_INTERFACE_NAME, "Add", &busrpc__player_control__args[0], &busrpc__player_control__args[1], 0 };
@@ -387,9 +387,9 @@ static void busrpc__player__om(busrpc_om_client *busrpc_om, const busrpc_om_even
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int player_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const player_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int player_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const player_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__player__om_tables, 3, busrpc__player__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__player__om_tables, 3, busrpc__player__om, cbs, userdata, out);
 }
 

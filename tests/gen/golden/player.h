@@ -130,11 +130,12 @@ static const busrpc_args busrpc__player__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /*
  * Calls. player_M(p, inputs..., outputs..., err) calls method M and waits for
- * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in
+ * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()
  * changes it for the next call only). Inputs are borrowed. Each output may
  * be NULL to ignore it and is written only on success; what the caller gets
  * is its own (to release as noted below). @err gets the error on failure
@@ -222,10 +223,10 @@ static inline void player_properties_clear(player_properties *v) {
 }
 
 /* player_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with player_properties_clear().
+ * @out: written only on success; release with player_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int player_get_all(busrpc_proxy *p, player_properties *ret, busrpc_error *err);
+int player_get_all(busrpc_proxy *p, player_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define PLAYER_PROPERTY_TITLE (UINT64_C(1) << 0)
@@ -294,7 +295,7 @@ int player_on_position_changed(busrpc_proxy *p, player_position_changed_handler 
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * player_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -303,7 +304,7 @@ int player_on_position_changed(busrpc_proxy *p, player_position_changed_handler 
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with player_get_P().
  */
-int player_cache_properties(busrpc_proxy *p, player_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int player_cache_properties(busrpc_proxy *p, player_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int player_cached_title(busrpc_property_cache *c, char **title);
 int player_cached_state(busrpc_property_cache *c, player_play_state *state);
 int player_cached_current(busrpc_property_cache *c, player_track *current);
@@ -424,7 +425,7 @@ int player_error_busy(busrpc_call *call, const char *fmt, ...) BUSRPC_PRINTF(2, 
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int player_tracks_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int player_tracks_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /* Properties. player_tracks_get_P(p, &value, err) reads P: the value may be NULL, is
  * written only on success and is the caller's; player_tracks_set_P(p, value, err)
@@ -450,10 +451,10 @@ static inline void player_tracks_properties_clear(player_tracks_properties *v) {
 }
 
 /* player_tracks_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with player_tracks_properties_clear().
+ * @out: written only on success; release with player_tracks_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *ret, busrpc_error *err);
+int player_tracks_get_all(busrpc_proxy *p, player_tracks_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define PLAYER_TRACKS_PROPERTY_COUNT (UINT64_C(1) << 0)
@@ -502,7 +503,7 @@ int player_tracks_on_count_changed(busrpc_proxy *p, player_tracks_count_changed_
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * player_tracks_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -511,7 +512,7 @@ int player_tracks_on_count_changed(busrpc_proxy *p, player_tracks_count_changed_
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with player_tracks_get_P().
  */
-int player_tracks_cache_properties(busrpc_proxy *p, player_tracks_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int player_tracks_cache_properties(busrpc_proxy *p, player_tracks_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int player_tracks_cached_count(busrpc_property_cache *c, uint32_t *count);
 
 /* ---- org.busrpc.test.TrackList: server ---- */
@@ -577,11 +578,12 @@ static const busrpc_args busrpc__player_control__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int player_control_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int player_control_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /*
  * Calls. player_control_M(p, inputs..., outputs..., err) calls method M and waits for
- * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in
+ * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()
  * changes it for the next call only). Inputs are borrowed. Each output may
  * be NULL to ignore it and is written only on success; what the caller gets
  * is its own (to release as noted below). @err gets the error on failure
@@ -689,10 +691,10 @@ typedef struct player_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
-int player_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const player_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
+int player_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const player_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out);
 
 #ifdef __cplusplus
 }

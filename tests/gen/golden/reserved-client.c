@@ -7,8 +7,8 @@
 
 /* ==== org.example.Reserved ==== */
 
-int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__reserved_mix__remote = { RESERVED_INTERFACE_NAME, "Mix", &busrpc__reserved__args[0], &busrpc__reserved__args[1], 0 };
@@ -274,7 +274,7 @@ int reserved_get_has(busrpc_proxy *busrpc_p, int32_t *has, busrpc_error *busrpc_
         return busrpc_r;
 }
 
-int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err) {
+int reserved_get_all(busrpc_proxy *p, reserved_properties *out, busrpc_error *err) {
         reserved_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -285,7 +285,7 @@ int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *er
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 11; busrpc_i++)
                 ((bool *)&busrpc_v.busrpc_has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -433,8 +433,8 @@ int reserved_on_has_changed(busrpc_proxy *busrpc_p, reserved_has_changed_handler
         return busrpc_proxy_watch_property(busrpc_p, &reserved_property_table, 10, busrpc__reserved__has_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int reserved_cache_properties(busrpc_proxy *busrpc_p, reserved_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &reserved_property_table, busrpc_cb ? busrpc__reserved__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int reserved_cache_properties(busrpc_proxy *busrpc_p, reserved_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &reserved_property_table, busrpc_cb ? busrpc__reserved__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int reserved_cached_p(busrpc_property_cache *busrpc_c, int32_t *busrpc_v) {
@@ -520,9 +520,9 @@ static void busrpc__reserved__om(busrpc_om_client *busrpc_om, const busrpc_om_ev
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__reserved__om_tables, 1, busrpc__reserved__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__reserved__om_tables, 1, busrpc__reserved__om, cbs, userdata, out);
 }
 

@@ -364,11 +364,12 @@ static const busrpc_args busrpc__reserved__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int reserved_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /*
  * Calls. reserved_M(p, inputs..., outputs..., err) calls method M and waits for
- * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in
+ * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()
  * changes it for the next call only). Inputs are borrowed. Each output may
  * be NULL to ignore it and is written only on success; what the caller gets
  * is its own (to release as noted below). @err gets the error on failure
@@ -483,10 +484,10 @@ static inline void reserved_properties_clear(reserved_properties *v) {
 }
 
 /* reserved_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with reserved_properties_clear().
+ * @out: written only on success; release with reserved_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int reserved_get_all(busrpc_proxy *p, reserved_properties *ret, busrpc_error *err);
+int reserved_get_all(busrpc_proxy *p, reserved_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define RESERVED_PROPERTY_P (UINT64_C(1) << 0)
@@ -575,7 +576,7 @@ int reserved_on_has_changed(busrpc_proxy *p, reserved_has_changed_handler cb, vo
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * reserved_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -584,7 +585,7 @@ int reserved_on_has_changed(busrpc_proxy *p, reserved_has_changed_handler cb, vo
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with reserved_get_P().
  */
-int reserved_cache_properties(busrpc_proxy *p, reserved_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int reserved_cache_properties(busrpc_proxy *p, reserved_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int reserved_cached_p(busrpc_property_cache *c, int32_t *p);
 int reserved_cached_err(busrpc_property_cache *c, char **err);
 int reserved_cached_out(busrpc_property_cache *c, int32_t *out);
@@ -765,10 +766,10 @@ typedef struct reserved_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
-int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
+int reserved_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const reserved_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out);
 
 #ifdef __cplusplus
 }

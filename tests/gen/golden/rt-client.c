@@ -7,8 +7,8 @@
 
 /* ==== org.busrpc.test.RoundTrip ==== */
 
-int round_trip_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret) {
-        return busrpc_proxy_new(c, destination, path, ret);
+int round_trip_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out) {
+        return busrpc_proxy_new(c, destination, path, out);
 }
 
 static const busrpc_remote_method busrpc__round_trip_echo_basics__remote = { ROUND_TRIP_INTERFACE_NAME, "EchoBasics", &busrpc__round_trip__args[0], &busrpc__round_trip__args[1], 0 };
@@ -484,7 +484,7 @@ int round_trip_set_secret(busrpc_proxy *busrpc_p, int32_t secret, busrpc_error *
         return busrpc_proxy_set_value(busrpc_p, ROUND_TRIP_INTERFACE_NAME, "Secret", &busrpc_type_int32, &secret, busrpc_err);
 }
 
-int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error *err) {
+int round_trip_get_all(busrpc_proxy *p, round_trip_properties *out, busrpc_error *err) {
         round_trip_properties busrpc_v;
         uint64_t busrpc_m = 0;
         int busrpc_r;
@@ -495,7 +495,7 @@ int round_trip_get_all(busrpc_proxy *p, round_trip_properties *ret, busrpc_error
                 return busrpc_r;
         for (size_t busrpc_i = 0; busrpc_i < 4; busrpc_i++)
                 ((bool *)&busrpc_v.has)[busrpc_i] = (busrpc_m >> busrpc_i) & 1;
-        *ret = busrpc_v;
+        *out = busrpc_v;
         return 0;
 }
 
@@ -573,8 +573,8 @@ int round_trip_on_snapshot_changed(busrpc_proxy *busrpc_p, round_trip_snapshot_c
         return busrpc_proxy_watch_property(busrpc_p, &round_trip_property_table, 3, busrpc__round_trip__snapshot_changed, (void (*)(void))busrpc_cb, busrpc_userdata, busrpc_out);
 }
 
-int round_trip_cache_properties(busrpc_proxy *busrpc_p, round_trip_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **ret) {
-        return busrpc_proxy_cache_properties(busrpc_p, &round_trip_property_table, busrpc_cb ? busrpc__round_trip__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, ret);
+int round_trip_cache_properties(busrpc_proxy *busrpc_p, round_trip_changes_fn busrpc_cb, void *busrpc_userdata, busrpc_property_cache **out) {
+        return busrpc_proxy_cache_properties(busrpc_p, &round_trip_property_table, busrpc_cb ? busrpc__round_trip__props_changed : NULL, (void (*)(void))busrpc_cb, busrpc_userdata, out);
 }
 
 int round_trip_cached_name(busrpc_property_cache *busrpc_c, char **busrpc_v) {
@@ -632,9 +632,9 @@ static void busrpc__rt__om(busrpc_om_client *busrpc_om, const busrpc_om_event *b
                 busrpc_c->object_removed(busrpc_ev->proxy, busrpc_u);
 }
 
-int rt_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const rt_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret) {
+int rt_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const rt_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out) {
         if (!cbs)
                 return -EINVAL;
-        return busrpc_om_client_new(c, destination, path, busrpc__rt__om_tables, 1, busrpc__rt__om, cbs, userdata, ret);
+        return busrpc_om_client_new(c, destination, path, busrpc__rt__om_tables, 1, busrpc__rt__om, cbs, userdata, out);
 }
 

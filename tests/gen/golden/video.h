@@ -47,11 +47,12 @@ static const busrpc_args busrpc__video_player__args[] BUSRPC_UNUSED = {
  * @destination (a bus name; NULL on a peer connection); same as
  * busrpc_proxy_new(). Release with busrpc_proxy_unref().
  */
-int video_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **ret);
+int video_player_proxy_new(busrpc_conn *c, const char *destination, const char *path, busrpc_proxy **out);
 
 /*
  * Calls. video_player_M(p, inputs..., outputs..., err) calls method M and waits for
- * the reply; the timeout is the proxy's (busrpc_proxy_set_next_timeout()
+ * the reply; the timeout is the proxy's (busrpc_proxy_set_timeout(), in
+ * microseconds as every time in busrpc; busrpc_proxy_set_next_timeout()
  * changes it for the next call only). Inputs are borrowed. Each output may
  * be NULL to ignore it and is written only on success; what the caller gets
  * is its own (to release as noted below). @err gets the error on failure
@@ -101,10 +102,10 @@ static inline void video_player_properties_clear(video_player_properties *v) {
 }
 
 /* video_player_get_all() - read every property at once (Properties.GetAll).
- * @ret: written only on success; release with video_player_properties_clear().
+ * @out: written only on success; release with video_player_properties_clear().
  * Unknown properties in the reply are ignored; a known one of the wrong type
  * is -EBADMSG (InvalidArgs in @err). Return: as a call. */
-int video_player_get_all(busrpc_proxy *p, video_player_properties *ret, busrpc_error *err);
+int video_player_get_all(busrpc_proxy *p, video_player_properties *out, busrpc_error *err);
 
 /* Bit i of the masks below (changed, invalidated, present) is the i-th readable property. */
 #define VIDEO_PLAYER_PROPERTY_TITLE (UINT64_C(1) << 0)
@@ -153,7 +154,7 @@ int video_player_on_title_changed(busrpc_proxy *p, video_player_title_changed_ha
  * hand: GetAll (async, from the loop), then every PropertiesChanged applied;
  * an invalidated property is read again with Get. @cb (may be NULL) is
  * called after each change the cache took (first with what GetAll gave).
- * @ret: the cache (required); busrpc_property_cache_release() stops it.
+ * @out: the cache (required); busrpc_property_cache_release() stops it.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  * video_player_cached_P(c, &value) - P's cached value, without a round trip; the
  * value is written only on success and is the caller's (release it as
@@ -162,7 +163,7 @@ int video_player_on_title_changed(busrpc_proxy *p, video_player_title_changed_ha
  * -EINVAL; -ENOMEM. Properties declared @emits_changed("false") are not
  * kept (nothing would say they changed): read them with video_player_get_P().
  */
-int video_player_cache_properties(busrpc_proxy *p, video_player_changes_fn cb, void *userdata, busrpc_property_cache **ret);
+int video_player_cache_properties(busrpc_proxy *p, video_player_changes_fn cb, void *userdata, busrpc_property_cache **out);
 int video_player_cached_title(busrpc_property_cache *c, char **title);
 
 /* Signals. video_player_on_S(p, cb, userdata, out) calls @cb for every S signal of
@@ -256,10 +257,10 @@ typedef struct video_object_manager_callbacks {
  * @path of @destination (NULL on a peer connection), objects there before
  * included (busrpc_om_client_new()).
  * @cbs: borrowed; must outlive the client. @userdata: passed to each callback.
- * @ret: the client (required); busrpc_om_client_release() stops following.
+ * @out: the client (required); busrpc_om_client_release() stops following.
  * Return: 0, -EINVAL, -ENOMEM, or a subscription's -errno.
  */
-int video_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const video_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **ret);
+int video_object_manager_follow(busrpc_conn *c, const char *destination, const char *path, const video_object_manager_callbacks *cbs, void *userdata, busrpc_om_client **out);
 
 #ifdef __cplusplus
 }

@@ -10,10 +10,12 @@
  *    not authenticate is closed at accept.
  *  - Authenticated peers are bounded in total and per uid; the check runs
  *    when libdbus completes the authentication (its unix-user function),
- *    which refuses and disconnects over the limit.
+ *    which refuses and disconnects over the limit; on the fast path when
+ *    busrpc's SASL reads BEGIN (server.c), which closes over the limit.
  *  - Bytes queued toward a peer that does not read are bounded: past the
  *    bound the peer is closed (libdbus has no such bound; dbus-daemon's
- *    max_outgoing_bytes is the model).
+ *    max_outgoing_bytes is the model; on the fast path the Transport
+ *    enforces it, transport_set_max_outgoing_bytes()).
  *  - Shutdown flushes every peer at once against one deadline; a peer that
  *    has not read what is queued for it by then is closed. */
 #include <poll.h>

@@ -12,7 +12,18 @@
  * refused first with -EADDRINUSE; its socket is mode 0777, so the directory
  * (created 0700 when missing) is the real gate; a failed accept() leaves
  * the listening socket readable, so its watch is ours (on_listen) and
- * never spins. What a peer may cost is decided in limits.c. */
+ * never spins. What a peer may cost is decided in limits.c.
+ *
+ * The fast path (conn_fast_path_wanted(), unix sockets; tcp stays on
+ * libdbus): the DBusServer still listens and accepts, but its
+ * new-connection callback, which runs before libdbus has read a byte,
+ * keeps a dup of the socket and lets libdbus drop its DBusConnection
+ * (libdbus only close()s). busrpc then does SASL EXTERNAL itself (sasl.c,
+ * a watch of its own per peer, PeerAuth below) under the same rules: the
+ * uid at accept and at AUTH, the auth timer and the unauthenticated
+ * budget until BEGIN, the admission (limits_admit()) at BEGIN. What the
+ * client pipelined after BEGIN, bytes and fds, starts the peer's
+ * Transport, so a first message with an fd arrives whole. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>

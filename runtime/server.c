@@ -802,6 +802,23 @@ static void peers_unref(busrpc_conn **v, unsigned n) {
 /* A copy of m to every monitor whose rules (none: all) accept it. The copy
  * keeps m's serial; a message without a sender gets from_name, one without
  * a destination to_name (if any), as a bus would have routed them. */
+/* A copy for a monitor keeps the original's serial (monitors pair calls
+ * and replies by it, as dbus-daemon's do). libdbus sends a message whose
+ * serial is set as it is; a Transport numbers what it sends, so a copy
+ * without fds goes as bytes (a monitor sends nothing of its own). */
+static int monitor_send(busrpc_conn *p, DBusMessage *copy) {
+        char *bytes = NULL;
+        int len, r;
+
+        if (!p->tp || !dbus_message_get_serial(copy) || dbus_message_contains_unix_fds(copy))
+                return conn_send(p, copy);
+        if (!dbus_message_marshal(copy, &bytes, &len))
+                return -ENOMEM;
+        r = transport_send(p->tp, bytes, (size_t)len, NULL, 0);
+        dbus_free(bytes);
+        return r;
+}
+
 static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name, const char *to_name) {
         busrpc_conn **to;
         unsigned n_to;
@@ -827,7 +844,7 @@ static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name
                         dbus_message_set_serial(copy, dbus_message_get_serial(m));
                 if ((dbus_message_get_sender(copy) || dbus_message_set_sender(copy, from_name)) &&
                     (!to_name || dbus_message_get_destination(copy) || dbus_message_set_destination(copy, to_name)))
-                        conn_send(p, copy);
+                        (void)monitor_send(p, copy);
                 dbus_message_unref(copy);
         }
         peers_unref(to, n_to);

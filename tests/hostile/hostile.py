@@ -585,10 +585,52 @@ def test_fds_per_message():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
+# ---- 10. a monitor (BecomeMonitor) sees the traffic as it went ----
+
+def test_monitor():
+    path = "unix:path=%s/m1/sock" % tmp
+    s = Server(path)
+    mon = wire_conn(path)
+    mon.call("/org/freedesktop/DBus", "org.freedesktop.DBus.Monitoring", "BecomeMonitor", "asu", [[], 0],
+             destination="org.freedesktop.DBus")
+    c = wire.Conn(path, timeout=10 * SLOW).connect_all(hello=True)
+    c.serial = 76
+    serial = c.send_call("/h", IFACE, "Echo", "s", ["watched"])
+    m = c.wait_reply(serial)
+    ok(m.type == wire.METHOD_RETURN and m.body == ["watched"], "a call is answered while a monitor is attached")
+    call = ret = None
+    deadline = time.monotonic() + 5 * SLOW
+    try:
+        while (call is None or ret is None) and time.monotonic() < deadline:
+            x = mon.recv(max(0.1, deadline - time.monotonic()))
+            if x.type == wire.METHOD_CALL and x.member == "Echo":
+                call = x
+            elif x.type == wire.METHOD_RETURN and x.reply_serial == serial:
+                ret = x
+    except (wire.WireError, OSError) as e:
+        diag("monitor: %s" % (str(e) or e.__class__.__name__))
+    ok(call is not None and call.serial == serial and call.body == ["watched"] and
+       call.fields.get(wire.SENDER) == c.unique_name,
+       "the monitor sees the call with the caller's serial (%d) and unique name (%s)" % (serial, call))
+    ok(ret is not None and ret.serial == m.serial and ret.body == ["watched"] and
+       ret.fields.get(wire.DESTINATION) == c.unique_name,
+       "and the reply, with the serial the caller got (%d: %s)" % (m.serial, ret))
+    try:
+        mon.send_call("/h", IFACE, "Echo", "s", ["no"])
+        closed = wire.wait_closed(mon.sock, 5 * SLOW)
+    except OSError:
+        closed = True
+    ok(closed, "a monitor that sends is disconnected")
+    ok(c.call("/h", IFACE, "Echo", "s", ["after"]).body == ["after"], "and the others are served on")
+    mon.close()
+    c.close()
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
 def main():
     global FAST
-    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_shutdown, test_outgoing,
-             test_slowloris, test_emfile]
+    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_monitor, test_shutdown,
+             test_outgoing, test_slowloris, test_emfile]
     only = os.environ.get("HOSTILE_CASES")
     paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")
     try:

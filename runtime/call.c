@@ -52,14 +52,11 @@ busrpc_call *call_new(busrpc_conn *c, busrpc_object *o, DBusMessage *m, bool no_
 
 busrpc_call *call_new_fast(busrpc_conn *c, busrpc_object *o, const busrpc_method_desc *md, const WireMsg *m,
                            int *fds, unsigned n_fds, bool no_reply) {
-        busrpc_call *call = malloc(sizeof(*call));
+        busrpc_call *call = calloc(1, sizeof(*call));
         size_t n;
 
         if (!call)
                 return NULL;
-        /* Only the head is cleared: the sender's buffer is written as needed. */
-        memset(call, 0, offsetof(busrpc_call, sender_buf));
-        memset(&call->wire, 0, sizeof(*call) - offsetof(busrpc_call, wire));
         if (m->sender) {
                 n = strlen(m->sender) + 1;
                 call->sender = n <= sizeof(call->sender_buf) ? memcpy(call->sender_buf, m->sender, n)
@@ -93,9 +90,12 @@ static void close_fds(int *fds, unsigned n) {
 
 void call_detach_wire(busrpc_call *call) {
         const WireMsg *m = call->wire;
-        unsigned i;
+        int *fds = call->wire_fds;
+        unsigned i, n = call->n_wire_fds;
 
         call->wire = NULL;
+        call->wire_fds = NULL;
+        call->n_wire_fds = 0;
         if (!m || call->n_ref <= 1 || call->msg)
                 return;
         /* Kept past the op (deferred): busrpc_call_get_msg() may still
@@ -105,20 +105,21 @@ void call_detach_wire(busrpc_call *call) {
                 return; /* busrpc_call_get_msg() then returns NULL */
         memcpy(call->copy, m->data, m->size);
         call->copy_len = m->size;
-        if (!call->n_wire_fds)
+        if (!n)
                 return;
-        call->copy_fds = malloc(call->n_wire_fds * sizeof(int));
+        call->copy_fds = malloc(n * sizeof(int));
         if (!call->copy_fds)
                 goto fail;
-        for (i = 0; i < call->n_wire_fds; i++) {
-                call->copy_fds[i] = call->wire_fds[i] < 0 ? -1 : fcntl(call->wire_fds[i], F_DUPFD_CLOEXEC, 3);
+        for (i = 0; i < n; i++) {
+                call->copy_fds[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
                 call->n_copy_fds = i + 1;
-                if (call->wire_fds[i] >= 0 && call->copy_fds[i] < 0)
+                if (fds[i] >= 0 && call->copy_fds[i] < 0)
                         goto fail;
         }
         return;
 fail:
-        close_fds(call->copy_fds, call->n_copy_fds);
+        if (call->copy_fds)
+                close_fds(call->copy_fds, call->n_copy_fds);
         free(call->copy_fds);
         call->copy_fds = NULL;
         call->n_copy_fds = 0;

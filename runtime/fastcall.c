@@ -580,12 +580,23 @@ static size_t put_field_str(uint8_t *p, size_t at, uint8_t code, char t, const c
 static int reply_header(busrpc_call *call, WireBuf *b, uint8_t type, const char *error_name, const char *sig,
                         uint32_t serial, size_t *ret_fds_at) {
         busrpc_conn *c = call->conn;
+        bool hello = c->kind == CONN_SERVED && c->said_hello;
+        /* At most: the fixed part, REPLY_SERIAL, UNIX_FDS (padding,
+         * code, signature, value), SIGNATURE and the final padding; a
+         * string field: padding, code, signature, length, the string
+         * and its NUL. */
+        size_t need = 16 + 8 + 16 + 24 + strlen(sig);
         uint8_t *p;
         uint32_t v;
         size_t at;
 
-        /* fixed 16 + four string fields of at most 8 + 4 + 256 + the rest */
-        if (wire_buf_reserve(b, 16 + 4 * 268 + 32) < 0)
+        if (error_name)
+                need += 24 + strlen(error_name);
+        if (call->sender)
+                need += 24 + strlen(call->sender);
+        if (hello)
+                need += 24 + sizeof(SERVER_UNIQUE_NAME);
+        if (wire_buf_reserve(b, need) < 0)
                 return -ENOMEM;
         p = b->p;
         p[0] = WIRE_NATIVE;
@@ -600,7 +611,7 @@ static int reply_header(busrpc_call *call, WireBuf *b, uint8_t type, const char 
                 at = put_field_str(p, at, WIRE_FIELD_ERROR_NAME, 's', error_name);
         if (call->sender)
                 at = put_field_str(p, at, WIRE_FIELD_DESTINATION, 's', call->sender);
-        if (c->kind == CONN_SERVED && c->said_hello)
+        if (hello)
                 at = put_field_str(p, at, WIRE_FIELD_SENDER, 's', SERVER_UNIQUE_NAME);
         if (sig[0])
                 at = put_field_str(p, at, WIRE_FIELD_SIGNATURE, 'g', sig);

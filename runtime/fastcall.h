@@ -11,8 +11,9 @@
  *
  * Server: a method call read by the transport whose target (registry
  * lookup by path, interface, member) has an op row with descriptors is
- * decoded in place, run, and answered from a reply template, with every
- * check and limit of the DBusMessage path (signature, fds per call, calls
+ * decoded in place, run, and answered with a header written per reply
+ * (the caller's name differs per call on a bus), with every check and
+ * limit of the DBusMessage path (signature, fds per call, calls
  * in flight per peer, no-reply flag, sender ":1.0" to a served peer that
  * said Hello, monitors: not covered, the caller converts).
  */

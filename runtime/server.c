@@ -262,6 +262,12 @@ static void accept_fast(busrpc_server *s, DBusConnection *dc) {
         /* A uid that could not authenticate anyway takes no slot at all. */
         if (!limits_uid_allowed(s, uid))
                 return;
+        /* The budget is made room in before the dup, so that the socket
+         * libdbus still holds and ours never add up to one fd more than
+         * on libdbus's path (the new one would not be the victim anyway:
+         * ties go to the older). */
+        if (s->n_unauth >= s->limits.max_unauthenticated)
+                limits_evict_unauthenticated(s);
         /* The dup needs one more fd than accept() did: at the limit, the
          * cheapest connection goes (as on_listen() does for accept()). */
         while ((dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0 && (errno == EMFILE || errno == ENFILE) &&

@@ -13,7 +13,8 @@
  * its own process and says so through a call).
  *
  * Cases: every descriptor kind round-trips (basic types, variant, enums,
- * flags, nested arrays, maps, structs), fds both ways, an shm method (the
+ * flags, nested arrays, maps, structs), fds both ways and their limit per
+ * call, a variant holding an fd and an shm method (the
  * DBusMessage path, same results), errors (busrpc_call_fail, an op's
  * -errno, unknown method, a call whose signature does not match: error,
  * and the service keeps serving), @noreply, deferred replies and a
@@ -389,12 +390,16 @@ static int run_server(int ready_fd) {
         if (r != 0)
                 return 11;
         r = busrpc_object_export(srv.conn, OBJ_PATH, &iface, "ops", &srv, &srv.obj);
+        if (r >= 0)
+                r = busrpc_conn_set_max_call_fds(srv.conn, 4);
         if (r < 0)
                 return 12;
         r = busrpc_server_new(peer_address, &srv.peers);
         if (r >= 0)
                 r = busrpc_object_export(busrpc_server_conn(srv.peers), OBJ_PATH, &iface, "ops", &srv,
                                          &srv.peer_obj);
+        if (r >= 0)
+                r = busrpc_conn_set_max_call_fds(busrpc_server_conn(srv.peers), 4);
         if (r < 0)
                 return 13;
         if (write(ready_fd, "R", 1) != 1)
@@ -830,6 +835,39 @@ static void test_fds(Side *s) {
         close(fd);
 }
 
+/* The server allows 4 fds per call (busrpc_conn_set_max_call_fds()). */
+static void test_fd_limit(Side *s) {
+        int fds[5], n0 = count_fds();
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        EchoArgs in, out;
+        int r;
+
+        for (int i = 0; i < 5; i++)
+                if ((fds[i] = memfd_create("limit", MFD_CLOEXEC)) < 0)
+                        tap_bail("memfd");
+        memset(&in, 0, sizeof(in));
+        in.a = sample_basics(4);
+        in.n.fds = (FdArray){ fds, 5 };
+        in.e = (EnumSet){ SMALL_ONE, SIGNED_POS, 1, BITS_A, WIDE_LOW, 5 };
+        r = busrpc_proxy_invoke(s->proxy, &r_echo, &in, &out, &err);
+        is_int(r, -EREMOTEIO, "5 fds in one call, 4 allowed: refused");
+        is_str(err.name, BUSRPC_ERROR_LIMITS_EXCEEDED, "LimitsExceeded");
+        busrpc_error_clear(&err);
+        in.n.fds.n = 4;
+        r = busrpc_proxy_invoke(s->proxy, &r_echo, &in, &out, &err);
+        ok(r == 0, "%s: 4 fds: served (%s)", s->name, err.message ? err.message : "ok");
+        if (r == 0) {
+                ok(out.n.fds.n == 4 && same_file(fds[3], out.n.fds.items[3]), "%s: and echoed", s->name);
+                busrpc_value_clear(&basics_type, &out.a);
+                busrpc_value_clear(&nest_type, &out.n);
+        }
+        busrpc_error_clear(&err);
+        busrpc_value_clear(&basics_type, &in.a);
+        for (int i = 0; i < 5; i++)
+                close(fds[i]);
+        is_int(count_fds(), n0, "no fd left behind");
+}
+
 static void test_shm(Side *s) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_shm *shm = NULL;
@@ -965,6 +1003,7 @@ static void test_side(Side *s) {
         test_errors(s);
         test_noreply(s);
         test_fds(s);
+        test_fd_limit(s);
         test_shm(s);
         test_deferred(s);
         test_sender(s);

@@ -19,7 +19,8 @@
  * -errno, unknown method, a call whose signature does not match: error,
  * and the service keeps serving), @noreply, deferred replies and a
  * deferred error (busrpc_call_get_msg() on a deferred fast call), the
- * caller's unique name, 64 async calls in flight and a cancelled one;
+ * caller's unique name, uid and pid (on a bus a sync call from the op),
+ * 64 async calls in flight and a cancelled one;
  * busctl, gdbus and python3-dbus calling the fast-path server; the
  * fast-path client calling a python3-dbus service. Both processes stop
  * cleanly and call dbus_shutdown(): test-fastcall-valgrind.sh runs it
@@ -35,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -180,6 +183,15 @@ typedef struct StrArg {
 static const busrpc_field str_arg_fields[] = { FIELD(busrpc_type_string, StrArg, s) };
 static const busrpc_args str_arg = { "s", str_arg_fields, 1, sizeof(StrArg) };
 
+typedef struct SenderOut {
+        char *sender;
+        int64_t uid, pid; /* -1: not known */
+} SenderOut;
+static const busrpc_field sender_out_fields[] = { FIELD(busrpc_type_string, SenderOut, sender),
+                                                  FIELD(busrpc_type_int64, SenderOut, uid),
+                                                  FIELD(busrpc_type_int64, SenderOut, pid) };
+static const busrpc_args sender_out = { "sxx", sender_out_fields, 3, sizeof(SenderOut) };
+
 typedef struct LaterOut {
         int32_t sum;
         char *member; /* what busrpc_call_get_msg() of the kept call says */
@@ -296,12 +308,19 @@ static int op_errno(busrpc_call *call, const void *ops, void *self, void *in, vo
         return -EACCES;
 }
 
+/* Who calls: the sender, and uid and pid (on a bus the op asks the
+ * bus, a sync call from inside a call served on the fast path). */
 static int op_sender(busrpc_call *call, const void *ops, void *self, void *in, void *out) {
         const char *s = busrpc_call_get_sender(call);
+        SenderOut *o = out;
+        uid_t uid;
+        pid_t pid;
 
         (void)ops, (void)self, (void)in;
-        ((StrArg *)out)->s = strdup(s ? s : "");
-        return 0;
+        o->uid = busrpc_call_get_uid(call, &uid) == 0 ? (int64_t)uid : -1;
+        o->pid = busrpc_call_get_pid(call, &pid) == 0 ? (int64_t)pid : -1;
+        o->sender = strdup(s ? s : "");
+        return o->sender ? 0 : -ENOMEM;
 }
 
 static int later_fire(busrpc_source *src, void *userdata) {
@@ -361,7 +380,7 @@ static const busrpc_method_desc methods[] = {
         METHOD("Stats", "", "tts", no_args, stats_out, op_stats, 0),
         METHOD("Fail", "", "", no_args, no_args, op_fail, 0),
         METHOD("Errno", "", "", no_args, no_args, op_errno, 0),
-        METHOD("Sender", "", "s", no_args, str_arg, op_sender, 0),
+        METHOD("Sender", "", "sxx", no_args, sender_out, op_sender, 0),
         METHOD("Later", "ii", "iss", add_in, later_out, op_later, 0),
         METHOD("LaterFail", "ii", "", add_in, no_args, op_later_fail, 0),
 };
@@ -474,13 +493,22 @@ static void start_daemon(void) {
                 execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
                 _exit(127);
         }
+        /* Ready when it accepts a connection (the socket file exists
+         * from bind(), a moment before listen()). */
         for (int i = 0; i < 1000; i++) {
-                struct stat st;
-                if (stat(sock, &st) == 0)
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                bool up;
+
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+                up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+                if (fd >= 0)
+                        close(fd);
+                if (up)
                         return;
                 usleep(10000);
         }
-        tap_bail("dbus-daemon (%s) did not create %s", bin, sock);
+        tap_bail("dbus-daemon (%s) did not listen on %s", bin, sock);
 }
 
 static void start_server(void) {
@@ -570,7 +598,7 @@ static const busrpc_remote_method r_fire = { IFACE, "Fire", &fire_in, NULL, BUSR
 static const busrpc_remote_method r_stats = { IFACE, "Stats", NULL, &stats_out, 0 };
 static const busrpc_remote_method r_fail = { IFACE, "Fail", NULL, NULL, 0 };
 static const busrpc_remote_method r_errno = { IFACE, "Errno", NULL, NULL, 0 };
-static const busrpc_remote_method r_sender = { IFACE, "Sender", NULL, &str_arg, 0 };
+static const busrpc_remote_method r_sender = { IFACE, "Sender", NULL, &sender_out, 0 };
 static const busrpc_remote_method r_later = { IFACE, "Later", &add_in, &later_out, 0 };
 static const busrpc_remote_method r_later_fail = { IFACE, "LaterFail", &add_in, NULL, 0 };
 static const busrpc_remote_method r_nope = { IFACE, "Nope", NULL, NULL, 0 };
@@ -918,17 +946,19 @@ static void test_deferred(Side *s) {
 
 static void test_sender(Side *s) {
         busrpc_error err = BUSRPC_ERROR_INIT;
-        StrArg out = { NULL };
+        SenderOut out = { NULL, 0, 0 };
         const char *me = busrpc_conn_get_unique_name(s->conn);
         int r;
 
         r = busrpc_proxy_invoke(s->proxy, &r_sender, NULL, &out, &err);
         is_int(r, 0, "Sender");
         if (strcmp(s->name, "bus") == 0)
-                is_str(out.s, me ? me : "(no unique name)", "on the bus the op sees our unique name");
+                is_str(out.sender, me ? me : "(no unique name)", "on the bus the op sees our unique name");
         else
-                is_str(out.s, "", "on a peer socket there is no sender");
-        busrpc_value_clear(&busrpc_type_string, &out.s);
+                is_str(out.sender, "", "on a peer socket there is no sender");
+        is_int(out.uid, getuid(), "busrpc_call_get_uid() of a call served on the fast path");
+        is_int(out.pid, getpid(), "busrpc_call_get_pid()");
+        busrpc_value_clear(&busrpc_type_string, &out.sender);
         busrpc_error_clear(&err);
 }
 

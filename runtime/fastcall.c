@@ -23,6 +23,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+
 #include "call.h"
 #include "conn.h"
 #include "error-map.h"
@@ -86,7 +87,8 @@ static int wire_error_read(const WireMsg *m, busrpc_error *err) {
                         text = "";
         }
         (void)busrpc_error_set(err, m->error_name, "%s", text);
-        if (strcmp(m->error_name, BUSRPC_ERROR_NO_REPLY) == 0 || strcmp(m->error_name, BUSRPC_ERROR_TIMEOUT) == 0 ||
+        if (strcmp(m->error_name, BUSRPC_ERROR_NO_REPLY) == 0 ||
+            strcmp(m->error_name, BUSRPC_ERROR_TIMEOUT) == 0 ||
             strcmp(m->error_name, "org.freedesktop.DBus.Error.TimedOut") == 0)
                 return -ETIMEDOUT;
         if (strcmp(m->error_name, BUSRPC_ERROR_DISCONNECTED) == 0)
@@ -105,8 +107,8 @@ static int wire_reply_read(const WireMsg *m, int *fds, unsigned n_fds, const bus
         if (m->type == WIRE_ERROR)
                 return wire_error_read(m, err);
         if (strcmp(sig, args_sig(out)) != 0) {
-                (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "Reply has signature '%s', expected '%s'",
-                                       sig, args_sig(out));
+                (void)busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS,
+                                       "Reply has signature '%s', expected '%s'", sig, args_sig(out));
                 return -EBADMSG;
         }
         if (!values || !out || out->n_fields == 0)
@@ -189,7 +191,8 @@ static void method_init(FastMethod *f, busrpc_proxy *p, const busrpc_remote_meth
 
         f->m = m;
         f->ok = !args_have_shm(m->in) && !args_have_shm(m->out) &&
-                wire_template_init(&f->t, WIRE_NATIVE, &h, strchr(h.signature, 'h') ? WIRE_SLOT_UNIX_FDS : 0) >= 0;
+                wire_template_init(&f->t, WIRE_NATIVE, &h,
+                                   strchr(h.signature, 'h') ? WIRE_SLOT_UNIX_FDS : 0) >= 0;
 }
 
 /* The template of @m on @p, or NULL when @m goes the DBusMessage way. */
@@ -282,7 +285,8 @@ static int sync_on_wire(busrpc_pending *pd, const WireMsg *m, int *fds, unsigned
         return wire_reply_read(m, fds, n_fds, s->out, s->values, err);
 }
 
-int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out, busrpc_error *err) {
+int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out,
+                busrpc_error *err) {
         SyncReply s = { m->out, out && m->out ? out : NULL };
         const FastMethod *f;
         busrpc_conn *c;
@@ -359,7 +363,7 @@ int fast_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void
                 busrpc_pending_unref(pd);
                 if (r == 0) {
                         if (ret)
-                                *ret = NULL; /* no reply will come: nothing to cancel */
+                                *ret = NULL;        /* no reply will come: nothing to cancel */
                         r = transport_flush(c->tp); /* out now, as for a sync @noreply call */
                         r = r == -EAGAIN ? 0 : r;
                 }
@@ -425,8 +429,8 @@ static int fail_args(busrpc_call *call, int r, const busrpc_error *err) {
 }
 
 /* marshal_dispatch() with the inputs read from the wire. */
-static int run_op(busrpc_call *call, const busrpc_method_desc *md, busrpc_object *o, const WireMsg *m, int *fds,
-                  unsigned n_fds) {
+static int run_op(busrpc_call *call, const busrpc_method_desc *md, busrpc_object *o, const WireMsg *m,
+                  int *fds, unsigned n_fds) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         const busrpc_args *in = md->in, *out = md->out;
         size_t out_at = (in->size + 15) & ~(size_t)15;
@@ -454,8 +458,9 @@ static int run_op(busrpc_call *call, const busrpc_method_desc *md, busrpc_object
                 if (!busrpc_call_is_replied(call) && !busrpc_call_no_reply_expected(call))
                         r = busrpc_call_reply_args(call, out, block + out_at);
                 if (r < 0 && r != -ENOMEM)
-                        busrpc_call_fail(call, BUSRPC_ERROR_FAILED, "Method '%s' returned outputs that cannot be sent (%s)",
-                                         md->name, strerror(-r));
+                        busrpc_call_fail(call, BUSRPC_ERROR_FAILED,
+                                         "Method '%s' returned outputs that cannot be sent (%s)", md->name,
+                                         strerror(-r));
         }
         marshal_args_clear(in, block);
 out:
@@ -486,7 +491,8 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
                 return 0;
         md = iface_find_method(o->info, m->member);
         /* Every failing check is answered by the DBusMessage dispatch. */
-        if (!md || !md->op || !md->in || !md->out || strcmp(m->signature ? m->signature : "", md->in_sig) != 0)
+        if (!md || !md->op || !md->in || !md->out ||
+            strcmp(m->signature ? m->signature : "", md->in_sig) != 0)
                 return 0;
         if (args_have_shm(md->in) || args_have_shm(md->out))
                 return 0;

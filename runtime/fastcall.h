@@ -64,7 +64,8 @@ void fast_proxy_free(FastProxy *fp);
  * conn is not on the fast path or closed, the method has an shm, a
  * variant holds an fd...), else as busrpc_proxy_invoke().
  */
-int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out, busrpc_error *err);
+int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, void *out,
+                busrpc_error *err);
 /**
  * fast_invoke_async() - busrpc_proxy_invoke_async() on the fast path;
  * @ic completes exactly once (the reply read in place, or @fallback_cb

@@ -37,19 +37,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <busrpc/busrpc.h>
+
 #include "marshal-types.h"
 #include "tap.h"
 
-#define NAME "org.busrpc.test.Fast"
-#define IFACE "org.busrpc.test.Fast"
+#define NAME     "org.busrpc.test.Fast"
+#define IFACE    "org.busrpc.test.Fast"
 #define OBJ_PATH "/org/busrpc/test/fast"
-#define UTF8 "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x98\x80"
+#define UTF8     "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x98\x80"
 
 /* ------------------------------------------------------------------ */
 /* Counting the DBusMessages this process makes                         */
@@ -75,8 +76,8 @@ DBusMessage *dbus_message_new_method_call(const char *dest, const char *path, co
                                           const char *method) {
         msgs_made++;
         return REAL(dbus_message_new_method_call,
-                    DBusMessage * (*)(const char *, const char *, const char *, const char *))(dest, path, iface,
-                                                                                              method);
+                    DBusMessage * (*)(const char *, const char *, const char *, const char *))(
+                dest, path, iface, method);
 }
 
 DBusMessage *dbus_message_new_method_return(DBusMessage *call) {
@@ -86,13 +87,14 @@ DBusMessage *dbus_message_new_method_return(DBusMessage *call) {
 
 DBusMessage *dbus_message_new_error(DBusMessage *to, const char *name, const char *text) {
         msgs_made++;
-        return REAL(dbus_message_new_error, DBusMessage * (*)(DBusMessage *, const char *, const char *))(to, name,
-                                                                                                          text);
+        return REAL(dbus_message_new_error,
+                    DBusMessage * (*)(DBusMessage *, const char *, const char *))(to, name, text);
 }
 
 DBusMessage *dbus_message_demarshal(const char *str, int len, DBusError *error) {
         msgs_made++;
-        return REAL(dbus_message_demarshal, DBusMessage * (*)(const char *, int, DBusError *))(str, len, error);
+        return REAL(dbus_message_demarshal, DBusMessage * (*)(const char *, int, DBusError *))(str, len,
+                                                                                               error);
 }
 
 DBusMessage *dbus_message_copy(const DBusMessage *m) {
@@ -109,7 +111,8 @@ typedef struct AddIn {
 typedef struct AddOut {
         int32_t sum;
 } AddOut;
-static const busrpc_field add_in_fields[] = { FIELD(busrpc_type_int32, AddIn, a), FIELD(busrpc_type_int32, AddIn, b) };
+static const busrpc_field add_in_fields[] = { FIELD(busrpc_type_int32, AddIn, a),
+                                              FIELD(busrpc_type_int32, AddIn, b) };
 static const busrpc_args add_in = { "ii", add_in_fields, 2, sizeof(AddIn) };
 static const busrpc_field add_out_fields[] = { FIELD(busrpc_type_int32, AddOut, sum) };
 static const busrpc_args add_out = { "i", add_out_fields, 1, sizeof(AddOut) };
@@ -281,7 +284,8 @@ static int op_fire(busrpc_call *call, const void *ops, void *self, void *in, voi
         s->calls++;
         for (size_t i = 0; i < f->nums.n; i++)
                 sum += f->nums.items[i];
-        snprintf(buf, sizeof(buf), "%s:%d:%s", f->what, sum, busrpc_call_no_reply_expected(call) ? "noreply" : "reply");
+        snprintf(buf, sizeof(buf), "%s:%d:%s", f->what, sum,
+                 busrpc_call_no_reply_expected(call) ? "noreply" : "reply");
         free(s->last_fire);
         s->last_fire = strdup(buf);
         return 0;
@@ -353,7 +357,8 @@ static int defer(busrpc_call *call, Server *s, const AddIn *in, bool fail) {
         s->deferred = busrpc_call_ref(call);
         s->deferred_in = *in;
         s->deferred_fail = fail;
-        if (busrpc_loop_add_timer(busrpc_conn_get_loop(s->conn), 2000, false, later_fire, s, &s->timer) < 0) {
+        if (busrpc_loop_add_timer(busrpc_conn_get_loop(s->conn), 2000, false, later_fire, s, &s->timer) <
+            0) {
                 s->deferred = busrpc_call_unref(s->deferred);
                 return -ENOMEM;
         }
@@ -370,7 +375,8 @@ static int op_later_fail(busrpc_call *call, const void *ops, void *self, void *i
         return defer(call, self, in, true);
 }
 
-#define METHOD(name, sig_in, sig_out, in, out, op, flags) { name, sig_in, sig_out, NULL, flags, &(in), &(out), op }
+#define METHOD(name, sig_in, sig_out, in, out, op, flags)                                                   \
+        { name, sig_in, sig_out, NULL, flags, &(in), &(out), op }
 static const busrpc_method_desc methods[] = {
         METHOD("Add", "ii", "i", add_in, add_out, op_add, 0),
         METHOD("Echo", ECHO_SIG, ECHO_SIG, echo_args, echo_args, op_echo, 0),
@@ -477,11 +483,12 @@ static void start_daemon(void) {
         f = fopen(conf, "w");
         if (!f)
                 tap_bail("cannot write %s", conf);
-        fprintf(f, "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                   "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
-                   "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                   "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n",
+        fprintf(f,
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
+                "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n",
                 address);
         fclose(f);
         snprintf(arg, sizeof(arg), "--config-file=%s", conf);
@@ -555,13 +562,15 @@ static char *run_peer(const char *const *argv) {
                 _exit(127);
         }
         close(p[1]);
-        while (len < (ssize_t)sizeof(out) - 1 && (got = read(p[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)
+        while (len < (ssize_t)sizeof(out) - 1 &&
+               (got = read(p[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)
                 len += got;
         close(p[0]);
         out[len] = '\0';
         waitpid(pid, &status, 0);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-                tap_bail("%s not found: it is needed (busctl, gdbus, /usr/bin/python3 with python3-dbus)", argv[0]);
+                tap_bail("%s not found: it is needed (busctl, gdbus, /usr/bin/python3 with python3-dbus)",
+                         argv[0]);
         while (len > 0 && out[len - 1] == '\n')
                 out[--len] = '\0';
         return out;
@@ -648,7 +657,8 @@ static void test_no_message(Side *s) {
         is_int(bad, 0, "100 Adds answered right");
         ok(after.calls == before.calls + 100, "%s: the server ran 100 ops (%llu)", s->name,
            (unsigned long long)(after.calls - before.calls));
-        ok(msgs_made == mine, "%s: the client made no DBusMessage for 101 calls (%lu)", s->name, msgs_made - mine);
+        ok(msgs_made == mine, "%s: the client made no DBusMessage for 101 calls (%lu)", s->name,
+           msgs_made - mine);
         ok(after.msgs == before.msgs, "%s: the server made no DBusMessage for them (%llu)", s->name,
            (unsigned long long)(after.msgs - before.msgs));
         busrpc_value_clear(&busrpc_type_string, &before.last_fire);
@@ -688,8 +698,14 @@ static int build_fd(busrpc_iter *it, void *userdata) {
 }
 
 static Basics sample_basics(int k) {
-        Basics b = { .b = k & 1, .y = (uint8_t)(200 + k), .n = INT16_MIN + k, .q = UINT16_MAX - k,
-                     .i = INT32_MIN + k, .u = UINT32_MAX - k, .x = INT64_MIN + k, .t = UINT64_MAX - k,
+        Basics b = { .b = k & 1,
+                     .y = (uint8_t)(200 + k),
+                     .n = INT16_MIN + k,
+                     .q = UINT16_MAX - k,
+                     .i = INT32_MIN + k,
+                     .u = UINT32_MAX - k,
+                     .x = INT64_MIN + k,
+                     .t = UINT64_MAX - k,
                      .d = -1.5e300 + k };
 
         b.s = strdup(UTF8);
@@ -734,16 +750,18 @@ static void test_echo(Side *s) {
         in.n.flags_list = (BoolArray){ flags, 3 };
         in.n.ds = (DArray){ ds, 3 };
         in.n.ints = (I32Array){ ints, 300 };
-        in.e = (EnumSet){ SMALL_TWO, SIGNED_NEG, UINT64_MAX, BITS_B | BITS_C, WIDE_TOP | WIDE_LOW, INT64_MIN };
+        in.e = (EnumSet){
+                SMALL_TWO, SIGNED_NEG, UINT64_MAX, BITS_B | BITS_C, WIDE_TOP | WIDE_LOW, INT64_MIN
+        };
         r = busrpc_proxy_invoke(s->proxy, &r_echo, &in, &out, &err);
         ok(r == 0, "%s: Echo of every kind (%s)", s->name, err.message ? err.message : "ok");
         if (r == 0) {
-                ok(values_equal(&basics_type, &in.a, &out.a), "%s: every basic type and the variant came back",
-                   s->name);
+                ok(values_equal(&basics_type, &in.a, &out.a),
+                   "%s: every basic type and the variant came back", s->name);
                 ok(values_equal(&nest_type, &in.n, &out.n), "%s: arrays, maps, enum keys, nesting came back",
                    s->name);
-                ok(values_equal(&enum_set_type, &in.e, &out.e), "%s: enums and flags of every width came back",
-                   s->name);
+                ok(values_equal(&enum_set_type, &in.e, &out.e),
+                   "%s: enums and flags of every width came back", s->name);
                 busrpc_value_clear(&basics_type, &out.a);
                 busrpc_value_clear(&nest_type, &out.n);
         }
@@ -760,9 +778,11 @@ static void test_echo(Side *s) {
                 busrpc_variant_unref(in.a.v);
                 in.a.v = v;
                 r = busrpc_proxy_invoke(s->proxy, &r_echo, &in, &out, &err);
-                ok(r == 0, "%s: Echo of a variant holding an fd (%s)", s->name, err.message ? err.message : "ok");
+                ok(r == 0, "%s: Echo of a variant holding an fd (%s)", s->name,
+                   err.message ? err.message : "ok");
                 if (r == 0) {
-                        is_str(busrpc_variant_get_signature(out.a.v), "h", "the variant came back holding an fd");
+                        is_str(busrpc_variant_get_signature(out.a.v), "h",
+                               "the variant came back holding an fd");
                         if (busrpc_variant_read(out.a.v, &it) >= 0 && busrpc_iter_get_fd(&it, &got) >= 0)
                                 ok(same_file(fd, got), "%s: the same file", s->name);
                         else
@@ -812,8 +832,8 @@ static void test_errors(Side *s) {
         r = busrpc_proxy_invoke(s->proxy, &r_add_one, &one, &out, &err);
         is_int(r, -EREMOTEIO, "Add with signature 'i'");
         is_str(err.name, BUSRPC_ERROR_INVALID_ARGS, "InvalidArgs");
-        ok(err.message && strstr(err.message, "expected signature 'ii'"), "%s: the message names the signature (%s)",
-           s->name, err.message ? err.message : "");
+        ok(err.message && strstr(err.message, "expected signature 'ii'"),
+           "%s: the message names the signature (%s)", s->name, err.message ? err.message : "");
         busrpc_error_clear(&err);
         r = add(s, 20, 22, &sum, &err);
         ok(r == 0 && sum == 42, "%s: the service keeps serving after a bad call", s->name);
@@ -1049,61 +1069,70 @@ static void test_control(void) {
         int32_t sum = 0;
 
         setenv("BUSRPC_FAST_PATH", "0", 1);
-        if (busrpc_conn_open_peer(peer_address, &s.conn) < 0 || busrpc_proxy_new(s.conn, NULL, OBJ_PATH, &s.proxy) < 0)
+        if (busrpc_conn_open_peer(peer_address, &s.conn) < 0 ||
+            busrpc_proxy_new(s.conn, NULL, OBJ_PATH, &s.proxy) < 0)
                 tap_bail("control connection");
         setenv("BUSRPC_FAST_PATH", "1", 1);
         mine = msgs_made;
         is_int(add(&s, 2, 3, &sum, NULL), 0, "control (BUSRPC_FAST_PATH=0): Add");
-        ok(msgs_made >= mine + 1, "the counter sees libdbus's messages on that path (%lu)", msgs_made - mine);
+        ok(msgs_made >= mine + 1, "the counter sees libdbus's messages on that path (%lu)",
+           msgs_made - mine);
         busrpc_proxy_unref(s.proxy);
         busrpc_conn_unref(s.conn);
 }
 
 static void test_foreign_clients(void) {
         char peer_arg[160], bus_arg[160];
-        const char *py =
-                "import dbus, sys\n"
-                "c = dbus.connection.Connection(sys.argv[1]) if sys.argv[2] == 'peer' else dbus.bus.BusConnection(sys.argv[1])\n"
-                "o = c.get_object(None if sys.argv[2] == 'peer' else 'org.busrpc.test.Fast', '/org/busrpc/test/fast')\n"
-                "f = o.get_dbus_method('Fd', 'org.busrpc.test.Fast')\n"
-                "import os\n"
-                "m = os.memfd_create('py')\n"
-                "os.write(m, b'py fd')\n"
-                "fd, text = f(dbus.types.UnixFd(m))\n"
-                "same = os.fstat(fd.take()).st_ino == os.fstat(m).st_ino\n"
-                "os.close(m)\n"
-                "a = o.get_dbus_method('Add', 'org.busrpc.test.Fast')\n"
-                "try:\n"
-                "    o.get_dbus_method('Fail', 'org.busrpc.test.Fast')()\n"
-                "    e = 'none'\n"
-                "except dbus.DBusException as x:\n"
-                "    e = x.get_dbus_name()\n"
-                "print(int(a(40, 2)), str(text), same, e)\n";
+        const char *py = "import dbus, sys\n"
+                         "c = dbus.connection.Connection(sys.argv[1]) if sys.argv[2] == 'peer' else "
+                         "dbus.bus.BusConnection(sys.argv[1])\n"
+                         "o = c.get_object(None if sys.argv[2] == 'peer' else 'org.busrpc.test.Fast', "
+                         "'/org/busrpc/test/fast')\n"
+                         "f = o.get_dbus_method('Fd', 'org.busrpc.test.Fast')\n"
+                         "import os\n"
+                         "m = os.memfd_create('py')\n"
+                         "os.write(m, b'py fd')\n"
+                         "fd, text = f(dbus.types.UnixFd(m))\n"
+                         "same = os.fstat(fd.take()).st_ino == os.fstat(m).st_ino\n"
+                         "os.close(m)\n"
+                         "a = o.get_dbus_method('Add', 'org.busrpc.test.Fast')\n"
+                         "try:\n"
+                         "    o.get_dbus_method('Fail', 'org.busrpc.test.Fast')()\n"
+                         "    e = 'none'\n"
+                         "except dbus.DBusException as x:\n"
+                         "    e = x.get_dbus_name()\n"
+                         "print(int(a(40, 2)), str(text), same, e)\n";
         char *out;
 
         snprintf(peer_arg, sizeof(peer_arg), "--address=%s", peer_address);
         snprintf(bus_arg, sizeof(bus_arg), "--address=%s", address);
-        out = run_peer((const char *const[]){ "busctl", peer_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "ii", "40", "2",
-                                              NULL });
+        out = run_peer((const char *const[]){ "busctl", peer_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "ii",
+                                              "40", "2", NULL });
         is_str(out, "i 42", "busctl calls the fast-path peer server");
-        out = run_peer((const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "ii", "40", "2",
-                                              NULL });
+        out = run_peer((const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "ii",
+                                              "40", "2", NULL });
         is_str(out, "i 42", "busctl calls the fast-path service on the bus");
-        out = run_peer((const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "s", "x",
-                                              NULL });
-        ok(strstr(out, "xpected signature 'ii'") != NULL, "busctl with the wrong signature gets InvalidArgs (%s)", out);
-        out = run_peer((const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Fail", NULL });
+        out = run_peer((const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Add", "s",
+                                              "x", NULL });
+        ok(strstr(out, "xpected signature 'ii'") != NULL,
+           "busctl with the wrong signature gets InvalidArgs (%s)", out);
+        out = run_peer(
+                (const char *const[]){ "busctl", bus_arg, "call", NAME, OBJ_PATH, IFACE, "Fail", NULL });
         ok(strstr(out, "nope 42") != NULL, "busctl sees an op's error (%s)", out);
-        out = run_peer((const char *const[]){ "gdbus", "call", "--address", address, "--dest", NAME, "--object-path",
-                                              OBJ_PATH, "--method", IFACE ".Add", "40", "2", NULL });
+        out = run_peer((const char *const[]){ "gdbus", "call", "--address", address, "--dest", NAME,
+                                              "--object-path", OBJ_PATH, "--method", IFACE ".Add", "40", "2",
+                                              NULL });
         is_str(out, "(42,)", "gdbus calls the fast-path service on the bus");
-        out = run_peer((const char *const[]){ "gdbus", "call", "--address", peer_address, "--dest", NAME, "--object-path", OBJ_PATH,
-                                              "--method", IFACE ".Add", "40", "2", NULL });
+        out = run_peer((const char *const[]){ "gdbus", "call", "--address", peer_address, "--dest", NAME,
+                                              "--object-path", OBJ_PATH, "--method", IFACE ".Add", "40", "2",
+                                              NULL });
         is_str(out, "(42,)", "gdbus calls the fast-path peer server");
         out = run_peer((const char *const[]){ "/usr/bin/python3", "-c", py, peer_address, "peer", NULL });
-        is_str(out, "42 py fd True org.busrpc.test.Error.Nope", "python3-dbus on the peer socket: Add, an fd, an error");
+        is_str(out, "42 py fd True org.busrpc.test.Error.Nope",
+               "python3-dbus on the peer socket: Add, an fd, an error");
         out = run_peer((const char *const[]){ "/usr/bin/python3", "-c", py, address, "bus", NULL });
-        is_str(out, "42 py fd True org.busrpc.test.Error.Nope", "python3-dbus on the bus: Add, an fd, an error");
+        is_str(out, "42 py fd True org.busrpc.test.Error.Nope",
+               "python3-dbus on the bus: Add, an fd, an error");
 }
 
 /* A python-dbus service; the fast-path client calls it. */
@@ -1204,7 +1233,8 @@ int main(void) {
         if (busrpc_conn_open_peer(peer_address, &peer.conn) < 0 ||
             busrpc_proxy_new(peer.conn, NULL, OBJ_PATH, &peer.proxy) < 0)
                 tap_bail("peer connection to %s", peer_address);
-        if (busrpc_conn_open(address, &bus.conn) < 0 || busrpc_proxy_new(bus.conn, NAME, OBJ_PATH, &bus.proxy) < 0)
+        if (busrpc_conn_open(address, &bus.conn) < 0 ||
+            busrpc_proxy_new(bus.conn, NAME, OBJ_PATH, &bus.proxy) < 0)
                 tap_bail("bus connection to %s", address);
         test_control();
         test_side(&peer);

@@ -79,6 +79,54 @@ ok $? "targets: 14 lines (got $n)"
 grep -q '^bench: done$' "$out"
 ok $? "no measurement failed"
 
+# A broken implementation does not stop the run: a fake bench-busrpc whose
+# fast-path client hangs (add) or fails (pipeline) next to the real
+# programs. Its rows are FAILED with the reason, the other rows have their
+# figures, the run ends (--timeout 3) with exit status 1, and the hung
+# processes are gone.
+fake=$(mktemp -d)
+trap 'rm -f "$out"; rm -rf "$fake"' EXIT
+mkdir "$fake/bench"
+for p in bench-libdbus bench-sdbus bench-raw; do
+	[ -x "$b/bench/$p" ] && ln -s "$b/bench/$p" "$fake/bench/$p"
+done
+ln -s "$b/busrpc-bus" "$fake/busrpc-bus"
+cat >"$fake/bench/bench-busrpc" <<EOF
+#!/bin/sh
+if [ "\$BUSRPC_FAST_PATH" = 1 ]; then
+	echo \$\$ >>"$fake/pids"
+	case "\$1 \$4" in
+	"server "*) echo ready; exec sleep 600 ;;
+	*" pipeline") echo "fake: pipeline broke" >&2; exit 3 ;;
+	*) exec sleep 600 ;;
+	esac
+fi
+exec "$b/bench/bench-busrpc" "\$@"
+EOF
+chmod +x "$fake/bench/bench-busrpc"
+/usr/bin/python3 "$top_srcdir/bench/run" --builddir "$fake" --quick --only "add p2p,64 in flight p2p" --rounds 2 \
+	--timeout 3 --no-link-check >"$out" 2>&1
+r=$?
+diag "$(cat "$out")"
+[ $r -eq 1 ]
+ok $? "a run with failing rows exits 1 (got $r)"
+grep -Eq "^add p2p +busrpc-fast +FAILED: client timed out after 3 s" "$out"
+ok $? "a hanging client: its row is FAILED, timed out"
+grep -Eq "^64 in flight p2p +busrpc-fast +FAILED: client exited with 3: fake: pipeline broke" "$out"
+ok $? "a failing client: its row is FAILED with its last error line"
+for impl in busrpc-dbus libdbus raw; do
+	grep -Eq "^add p2p +$impl +[0-9.]+ (us|ms) " "$out" && grep -Eq "^64 in flight p2p +$impl +[0-9.]+ (us|ms) " "$out"
+	ok $? "the other rows have their figures ($impl)"
+done
+grep -Eq "^bench: [1-9][0-9]* measurement\(s\) failed$" "$out"
+ok $? "the run says how many measurements failed"
+left=0
+for pid in $(cat "$fake/pids"); do
+	kill -0 "$pid" 2>/dev/null && left=$((left + 1)) && kill "$pid"
+done
+[ $left -eq 0 ]
+ok $? "no process of a failed row is left running ($left)"
+
 # bench-wire (the wire codec vs libdbus, for callgrind): each mode runs and
 # checks its own results (docs/performance.md has the figures).
 for mode in encode decode dbus-encode dbus-decode; do

@@ -57,7 +57,7 @@ static void test_attach_moves_auth_deadline(void) {
         ok(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "a silent connection");
         busrpc_loop_default(&def);
         for (t0 = now_ms(); busrpc_server_count_peers(srv) == 0 && now_ms() - t0 < 5000;)
-                busrpc_loop_iterate(def, 50);
+                busrpc_loop_iterate(def, 50 * BUSRPC_USEC_PER_MSEC);
         tap_diag("the server on %s", path_name());
         is_int(busrpc_server_count_peers(srv), 1, "accepted on the default loop");
         /* AUTH EXTERNAL as our uid, answered OK; no BEGIN */
@@ -73,7 +73,7 @@ static void test_attach_moves_auth_deadline(void) {
         ok(send(fd2, auth, (size_t)n, MSG_NOSIGNAL) == n, "sends AUTH EXTERNAL");
         for (t0 = now_ms(); !memchr(got, '\n', n_got) && now_ms() - t0 < 5000;) {
                 ssize_t k;
-                busrpc_loop_iterate(def, 50);
+                busrpc_loop_iterate(def, 50 * BUSRPC_USEC_PER_MSEC);
                 k = recv(fd2, got + n_got, sizeof(got) - 1 - n_got, MSG_DONTWAIT);
                 if (k > 0)
                         n_got += (size_t)k;
@@ -85,7 +85,7 @@ static void test_attach_moves_auth_deadline(void) {
         busrpc_loop_new(&l);
         is_int(busrpc_server_attach(srv, l), 0, "the server moves to another loop");
         for (t0 = now_ms(); !(closed && closed2) && now_ms() - t0 < 5000;) {
-                busrpc_loop_iterate(l, 50);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
                 closed = closed || closed_by_peer(fd);
                 closed2 = closed2 || closed_by_peer(fd2);
         }

@@ -186,7 +186,11 @@ int transport_send_dbus(Transport *t, DBusMessage *d, uint32_t *ret_serial) {
                 dbus_free(bytes);
                 return -EINVAL;
         }
-        serial = transport_next_serial(t);
+        /* A message that has a serial is forwarded (a monitor's copy, a
+         * bus routing it): it keeps it, as libdbus's send does. */
+        serial = dbus_message_get_serial(d);
+        if (serial == 0)
+                serial = transport_next_serial(t);
         wire_put32((uint8_t *)bytes + 8, serial, bytes[0] != WIRE_NATIVE);
         /* UNIX_FDS from the header; the parse cannot fail on libdbus's own bytes but for it */
         if (wire_message_parse_flags(&m, (const uint8_t *)bytes, (size_t)len, WIRE_MAX_FDS, NULL,

@@ -236,7 +236,9 @@ int transport_to_dbus(const WireMsg *m, const int *fds, unsigned n_fds, struct D
 /**
  * transport_send_dbus() - queue a DBusMessage the runtime built: marshalled
  * by libdbus, numbered by the transport (the serial is written into the
- * bytes, @d is not changed; *@ret_serial may be NULL), with its fds.
+ * bytes, @d is not changed; *@ret_serial may be NULL), with its fds. A
+ * message that has a serial already (received, or sent before: forwarded
+ * to a monitor, routed) keeps it, as with libdbus's dbus_connection_send().
  * Return: as transport_send(); -E2BIG above TRANSPORT_MAX_FDS fds.
  */
 int transport_send_dbus(Transport *t, struct DBusMessage *d, uint32_t *ret_serial);

@@ -62,7 +62,8 @@
  * - Out-parameters are named out / out_<what> (were ret, ret_*), also in
  *   the adapters' headers; busrpc_proxy_get_all_values() names its values
  *   out_values, out_present; busrpc_value_read() and busrpc_args_read()
- *   name theirs out; busrpc_variant_print() writes to @stream. Generated
+ *   name theirs out; busrpc_variant_print() writes to @stream and
+ *   busrpc_call_reply_args() takes @args (an input, was named out). Generated
  *   X_proxy_new(), X_get_all(), X_cache_properties() and
  *   M_object_manager_follow() end in out too, as every generated function.
  */
@@ -978,12 +979,13 @@ int busrpc_call_fail_error(busrpc_call *call, const busrpc_error *e);
 int busrpc_call_failv(busrpc_call *call, const char *name, const char *fmt, va_list ap) BUSRPC_PRINTF(3, 0);
 /**
  * busrpc_call_reply_args() - reply with the outputs in @values (borrowed,
- * described by @out): deferred replies. Return: 0 (also when the caller
+ * described by @args, the method's busrpc_method_desc.out): deferred
+ * replies. Return: 0 (also when the caller
  * expects no reply: nothing is sent); -EALREADY if replied; -EINVAL when
  * an output cannot be sent (bad UTF-8, an undeclared enum value...): the
  * call is then not replied yet, so busrpc_call_fail() still can.
  */
-int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *out, const void *values);
+int busrpc_call_reply_args(busrpc_call *call, const busrpc_args *args, const void *values);
 
 static inline void busrpc_call_unrefp(busrpc_call **c) {
         if (*c)

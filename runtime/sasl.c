@@ -235,8 +235,12 @@ int sasl_server_step(SaslServer *s) {
                         return -ECONNRESET;
                 s->in_len += (size_t)n;
                 r = lines(s);
-                if (r < 0)
+                if (r < 0) {
+                        /* the answers so far (the refusals before the last
+                         * one, as libdbus sends them), best effort */
+                        (void)flush_out(s);
                         return r;
+                }
                 r = flush_out(s);
                 if (r < 0)
                         return r;

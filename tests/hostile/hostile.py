@@ -585,6 +585,71 @@ def test_fds_per_message():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
+# ---- 9d. the authentication conversation itself ----
+
+def conversation(address, data, fds=(), wait=5.0):
+    """Send @data (with @fds) right after connect(); (what the server
+    answered, whether it closed the connection within @wait s)."""
+    c = wire.Conn(address, timeout=wait)
+    out, closed = b"", False
+    try:
+        c.send_raw(data, fds)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([c.sock], [], [], max(0, deadline - time.monotonic()))
+            if not r:
+                break
+            d = c.sock.recv(4096)
+            if not d:
+                closed = True
+                break
+            out += d
+    except OSError:
+        closed = True
+    c.close()
+    return out.decode("ascii", "replace"), closed
+
+
+def test_sasl():
+    path = "unix:path=%s/a1/sock" % tmp
+    s = Server(path, "--auth-timeout", 1000 * SLOW)
+    base = s.fds()
+    uid = str(os.geteuid()).encode().hex().encode()
+    bound = 1.0 * SLOW + 2
+    out, closed = conversation(path, b"\0AUTH EXTERNAL 3939393939\r\n", wait=bound)
+    ok(out.startswith("REJECTED EXTERNAL") and closed,
+       "another uid's identity: REJECTED, then closed (%r, closed %s)" % (out, closed))
+    out, closed = conversation(path, b"\0" + b"AUTH FOO\r\n" * 8, wait=bound)
+    ok(out.count("REJECTED") == 6 and closed, "8 refusals: 6 REJECTED, then closed (%r)" % out)
+    for what, data in (("no NUL byte first", b"AUTH EXTERNAL " + uid + b"\r\n"),
+                       ("a 20,000-byte line", b"\0AUTH EXTERNAL " + b"3" * 20000),
+                       ("a non-ASCII line", b"\0AUTH EXTERNAL \xff\r\n"),
+                       ("BEGIN before OK", b"\0BEGIN\r\n"),
+                       ("AUTH and then silence", b"\0AUTH EXTERNAL\r\n")):
+        t0 = time.monotonic()
+        out, closed = conversation(path, data, wait=bound)
+        ok(closed, "%s: closed within %.1f s (%.1f s; answered %r)" % (what, bound, time.monotonic() - t0,
+                                                                     out[:40]))
+    r, w = os.pipe()
+    out, closed = conversation(path, b"\0AUTH EXTERNAL " + uid + b"\r\nBEGIN\r\n", [r], wait=0.5 * SLOW)
+    ok(out.startswith("OK "), "an fd sent without NEGOTIATE_UNIX_FD: OK to the AUTH line (%r)" % out)
+    if FAST:
+        ok(closed, "and the connection is closed (busrpc's SASL: fds that were not negotiated)")
+    else:
+        diag("libdbus: the kernel closes that fd in libdbus's recv(), the connection goes on (closed %s)" %
+             closed)
+    os.close(r)
+    os.close(w)
+    c = wire_conn(path)
+    ok(c.call("/h", IFACE, "Echo", "s", ["ok"]).body == ["ok"], "the server serves a well-behaved peer")
+    c.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "no connection or fd is left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
 # ---- 10. a monitor (BecomeMonitor) sees the traffic as it went ----
 
 def test_monitor():
@@ -629,8 +694,8 @@ def test_monitor():
 
 def main():
     global FAST
-    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_monitor, test_shutdown,
-             test_outgoing, test_slowloris, test_emfile]
+    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_monitor,
+             test_shutdown, test_outgoing, test_slowloris, test_emfile]
     only = os.environ.get("HOSTILE_CASES")
     paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")
     try:

@@ -457,7 +457,8 @@ static int link_handshake(busrpc_conn *c, char **ret_unique) {
                 m = dbus_message_new_method_call(NULL, "/", IFACE_PEER, "Ping");
         if (!m)
                 return -ENOMEM;
-        r = reply_call_sync(c, m, c->kind == CONN_BUS ? DRIVER_NAME : NULL, PEER_PING_TIMEOUT_MS, &reply, &err);
+        r = reply_call_sync(c, m, c->kind == CONN_BUS ? DRIVER_NAME : NULL, PEER_PING_TIMEOUT_MS, &reply,
+                            &err);
         dbus_message_unref(m);
         busrpc_error_clear(&err);
         if (r < 0)
@@ -735,7 +736,8 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
         return_if_fail(c && m, -EINVAL);
         type = dbus_message_get_type(m);
         /* A reply to a call that asked for none (marked by call.c). */
-        if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) && msg_is_unwanted(m))
+        if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) &&
+            msg_is_unwanted(m))
                 return 0;
         if (c->kind == CONN_SERVER)
                 return c->server ? server_broadcast(c->server, m) : -ENOTCONN;
@@ -885,14 +887,16 @@ int conn_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout
         if (!reply) {
                 int r = -EREMOTEIO;
 
-                if (dbus_error_has_name(&de, DBUS_ERROR_NO_REPLY) || dbus_error_has_name(&de, DBUS_ERROR_TIMEOUT) ||
+                if (dbus_error_has_name(&de, DBUS_ERROR_NO_REPLY) ||
+                    dbus_error_has_name(&de, DBUS_ERROR_TIMEOUT) ||
                     dbus_error_has_name(&de, DBUS_ERROR_TIMED_OUT))
                         r = -ETIMEDOUT;
                 else if (dbus_error_has_name(&de, DBUS_ERROR_DISCONNECTED))
                         r = -ECONNRESET;
                 /* libdbus completes the calls of a lost connection with NoReply. */
                 if (r == -ETIMEDOUT && !dbus_connection_get_is_connected(c->dbus)) {
-                        (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
+                        (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED,
+                                               "Connection closed before the reply");
                         r = -ECONNRESET;
                 } else {
                         error_from_dbus(err, &de);
@@ -918,7 +922,8 @@ static void peer_builtin(busrpc_conn *c, DBusMessage *m) {
 
                 if (id) {
                         reply = dbus_message_new_method_return(m);
-                        if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &id, DBUS_TYPE_INVALID)) {
+                        if (reply &&
+                            !dbus_message_append_args(reply, DBUS_TYPE_STRING, &id, DBUS_TYPE_INVALID)) {
                                 dbus_message_unref(reply);
                                 reply = NULL;
                         }
@@ -928,8 +933,9 @@ static void peer_builtin(busrpc_conn *c, DBusMessage *m) {
                         dbus_error_free(&de);
                 }
         } else {
-                reply = dbus_message_new_error(m, DBUS_ERROR_UNKNOWN_METHOD,
-                                               "Unknown method invoked on org.freedesktop.DBus.Peer interface");
+                reply = dbus_message_new_error(
+                        m, DBUS_ERROR_UNKNOWN_METHOD,
+                        "Unknown method invoked on org.freedesktop.DBus.Peer interface");
         }
         if (reply)
                 (void)conn_send_reply(c, reply);

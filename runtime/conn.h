@@ -21,23 +21,23 @@
 #include "wire.h"
 
 /* The name a server answers as, to peers that said Hello. */
-#define SERVER_UNIQUE_NAME ":1.0"
+#define SERVER_UNIQUE_NAME        ":1.0"
 /* What a bus or client peer connection accepts per message, as libdbus
  * reads it: at least what a bus delivers (dbus-daemon's and busrpc-bus's
  * max_message_unix_fds; Linux passes at most 253 per sendmsg anyway), so
  * no delivered message costs the connection. */
-#define CONN_MAX_MESSAGE_FDS 1024u
-#define CONN_MAX_RECEIVED_FDS (4u * CONN_MAX_MESSAGE_FDS)
+#define CONN_MAX_MESSAGE_FDS      1024u
+#define CONN_MAX_RECEIVED_FDS     (4u * CONN_MAX_MESSAGE_FDS)
 /* fds one method call may hand a skeleton (busrpc_conn_set_max_call_fds()). */
-#define DEFAULT_MAX_CALL_FDS 16u
+#define DEFAULT_MAX_CALL_FDS      16u
 /* Reconnection: first retry at once, then doubling up to the cap. */
-#define RECONNECT_FIRST_MS 50u
+#define RECONNECT_FIRST_MS        50u
 #define RECONNECT_MAX_INTERVAL_MS 1000u
-#define PEER_PING_TIMEOUT_MS 25000
+#define PEER_PING_TIMEOUT_MS      25000
 /* How long a flush may wait for a peer to read (libdbus's own flush waits
  * forever: a peer that stops reading would hang us at exit). A server's
  * peers share one deadline instead (busrpc_server_limits.shutdown_timeout_usec). */
-#define FLUSH_TIMEOUT_MS 5000
+#define FLUSH_TIMEOUT_MS          5000
 
 typedef enum ConnKind {
         CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
@@ -47,14 +47,14 @@ typedef enum ConnKind {
                       * loop, holding nothing; what is done on it is the server's */
 } ConnKind;
 
-typedef struct DBusIo DBusIo;             /* dbus-io.h */
-typedef struct MatchRule MatchRule;       /* driver.c */
-typedef struct CredsEntry CredsEntry;     /* creds.c */
-typedef struct ReplyTable ReplyTable;     /* reply.c */
-typedef struct Registry Registry;         /* registry.h */
-typedef struct Transport Transport;       /* transport.h */
-typedef struct ShmPeer ShmPeer;           /* shm-pool.c */
-typedef struct SyncWait SyncWait;         /* reply.c */
+typedef struct DBusIo DBusIo;         /* dbus-io.h */
+typedef struct MatchRule MatchRule;   /* driver.c */
+typedef struct CredsEntry CredsEntry; /* creds.c */
+typedef struct ReplyTable ReplyTable; /* reply.c */
+typedef struct Registry Registry;     /* registry.h */
+typedef struct Transport Transport;   /* transport.h */
+typedef struct ShmPeer ShmPeer;       /* shm-pool.c */
+typedef struct SyncWait SyncWait;     /* reply.c */
 
 struct busrpc_conn {
         unsigned n_ref;
@@ -82,7 +82,7 @@ struct busrpc_conn {
         char *address; /* resolved; bus and client peer conns */
         busrpc_conn_event_fn event_cb;
         void *event_userdata;
-        uint64_t reconnect_usec; /* 0: no reconnection; BUSRPC_TIMEOUT_INFINITE: no end */
+        uint64_t reconnect_usec;   /* 0: no reconnection; BUSRPC_TIMEOUT_INFINITE: no end */
         busrpc_source *lost_timer; /* deferred loss handling, then retries */
         uint64_t lost_at;          /* usec, loop_now_usec() */
         unsigned retry_ms;
@@ -98,8 +98,8 @@ struct busrpc_conn {
         /* calls made on this connection and awaiting their replies; NULL
          * until the first call */
         ReplyTable *replies;
-        unsigned in_dispatch; /* inside dbus_connection_dispatch() (reply.c) */
-        SyncWait *sync_wait;  /* the innermost sync wait on the fast path (reply.c) */
+        unsigned in_dispatch;    /* inside dbus_connection_dispatch() (reply.c) */
+        SyncWait *sync_wait;     /* the innermost sync wait on the fast path (reply.c) */
         uint64_t max_held_bytes; /* what a sync wait may hold; 0: BUSRPC_MAX_HELD_BYTES_DEFAULT */
 
         /* caller credentials cache (bus conns) */

@@ -138,7 +138,8 @@ static void deadline_fire(LoopTimer *lt);
 
 /* ---- entering and leaving the table ---- */
 
-static void table_insert(busrpc_conn *c, ReplyTable *t, uint32_t serial, int timeout_ms, busrpc_pending *pd) {
+static void table_insert(busrpc_conn *c, ReplyTable *t, uint32_t serial, int timeout_ms,
+                         busrpc_pending *pd) {
         busrpc_pending **b;
 
         pd->link_gen = c->link_gen;
@@ -269,8 +270,7 @@ static bool wire_is_reply(const WireMsg *m, uint32_t serial, const char *from) {
                 return false;
         if (m->reply_serial != serial)
                 return false;
-        return !from ||
-               (m->sender && (strcmp(m->sender, from) == 0 || strcmp(m->sender, DRIVER_NAME) == 0));
+        return !from || (m->sender && (strcmp(m->sender, from) == 0 || strcmp(m->sender, DRIVER_NAME) == 0));
 }
 
 /* The call in the table a reply answers, if any (on the link it went out on). */
@@ -358,7 +358,8 @@ void reply_fail_all(busrpc_conn *c) {
                 if (!pd)
                         break;
                 reply_unregister(pd);
-                (void)busrpc_error_set(&err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
+                (void)busrpc_error_set(&err, BUSRPC_ERROR_DISCONNECTED,
+                                       "Connection closed before the reply");
                 pending_complete(pd, NULL, -ECONNRESET, &err);
                 busrpc_error_clear(&err);
         }
@@ -631,8 +632,8 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
         return r;
 }
 
-static int fast_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms, DBusMessage **ret,
-                          busrpc_error *err) {
+static int fast_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout_ms,
+                          DBusMessage **ret, busrpc_error *err) {
         SyncWait w = { .from = from, .err = err };
         int r;
 

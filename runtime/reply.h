@@ -16,7 +16,7 @@
 #include "wire.h"
 
 #define REPLY_NO_DEADLINE UINT64_MAX
-#define REPLY_SIG_INLINE 16
+#define REPLY_SIG_INLINE  16
 
 /**
  * ReplyWireFn - the reply of a call made on the fast path, read in place
@@ -34,20 +34,20 @@ typedef int (*ReplyWireFn)(busrpc_pending *pd, const WireMsg *m, int *fds, unsig
 
 struct busrpc_pending {
         unsigned n_ref;
-        busrpc_conn *conn;  /* a reference: the loop keeps serving it until we complete */
-        uint32_t link_gen;  /* the conn's link the call went out on (conn.h) */
+        busrpc_conn *conn;   /* a reference: the loop keeps serving it until we complete */
+        uint32_t link_gen;   /* the conn's link the call went out on (conn.h) */
         ReplyWireFn on_wire; /* set: the reply goes here on the fast path, not through cb */
         void *wire_userdata;
         uint32_t serial;
         bool done;
         bool in_table;
-        LoopTimer timer;    /* the deadline, armed on the conn's loop; idle: none */
-        char *from;         /* the sender the reply must come from; NULL: any */
+        LoopTimer timer; /* the deadline, armed on the conn's loop; idle: none */
+        char *from;      /* the sender the reply must come from; NULL: any */
         busrpc_reply_fn cb;
         void *userdata;
         const char *expected_sig; /* NULL: any; sig_buf or a strdup() */
         char sig_buf[REPLY_SIG_INLINE];
-        busrpc_pending *hnext;            /* hash chain */
+        busrpc_pending *hnext;               /* hash chain */
         busrpc_pending *all_prev, *all_next; /* the table's calls, oldest first */
 };
 

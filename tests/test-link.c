@@ -34,11 +34,11 @@
 #include "busrpc/busrpc.h"
 #include "tap.h"
 
-#define IFACE "org.busrpc.Link"
-#define PATH "/org/busrpc/Link"
+#define IFACE       "org.busrpc.Link"
+#define PATH        "/org/busrpc/Link"
 #define CLIENT_PATH "/org/busrpc/LinkClient"
-#define BUS_NAME "org.busrpc.LinkTest"
-#define MS BUSRPC_USEC_PER_MSEC
+#define BUS_NAME    "org.busrpc.LinkTest"
+#define MS          BUSRPC_USEC_PER_MSEC
 
 /* A test name made with printf (is_int()/is_str() take a plain one). */
 static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,7 +66,8 @@ dbus_bool_t dbus_connection_send(DBusConnection *c, DBusMessage *m, dbus_uint32_
         return REAL(dbus_connection_send)(c, m, serial);
 }
 
-DBusMessage *dbus_connection_send_with_reply_and_block(DBusConnection *c, DBusMessage *m, int ms, DBusError *e) {
+DBusMessage *dbus_connection_send_with_reply_and_block(DBusConnection *c, DBusMessage *m, int ms,
+                                                       DBusError *e) {
         libdbus_io++;
         return REAL(dbus_connection_send_with_reply_and_block)(c, m, ms, e);
 }
@@ -242,7 +243,8 @@ static const busrpc_signal_desc srv_signals[] = {
 static const busrpc_interface_desc srv_iface = {
         .name = IFACE,
         .xml = "<interface name=\"" IFACE "\">"
-               "<method name=\"Echo\"><arg type=\"s\" direction=\"in\"/><arg type=\"s\" direction=\"out\"/></method>"
+               "<method name=\"Echo\"><arg type=\"s\" direction=\"in\"/><arg type=\"s\" "
+               "direction=\"out\"/></method>"
                "</interface>",
         .methods = srv_methods,
         .n_methods = sizeof(srv_methods) / sizeof(srv_methods[0]),
@@ -502,7 +504,8 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
 
         is_int(call_s(p, "Echo", "hello", got, sizeof(got)), 0, nm("%s: sync Echo", what));
         is_str(got, "hello", nm("%s: echoed", what));
-        is_int(busrpc_proxy_call_async(p, method_s(p, "Echo", "async"), "s", on_async, &a, NULL), 0, nm("%s: async Echo sent", what));
+        is_int(busrpc_proxy_call_async(p, method_s(p, "Echo", "async"), "s", on_async, &a, NULL), 0,
+               nm("%s: async Echo sent", what));
         ok(spin(c, &a.done, 10000) && a.r == 0, "%s: async reply", what);
         is_str(a.value, "async", nm("%s: its value", what));
 
@@ -533,9 +536,10 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         /* signals, held during a sync call, dispatched after it in order */
         ticks[0] = '\0';
         n_ticks = ticks_before_return = emit_returned = 0;
-        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, NULL, NULL, &sub), 0, nm("%s: subscribed",
-               what));
-        is_int(call_s(p, "Emit", NULL, got, sizeof(got)), 0, nm("%s: Emit (three signals, then the reply)", what));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, NULL, NULL, &sub), 0,
+               nm("%s: subscribed", what));
+        is_int(call_s(p, "Emit", NULL, got, sizeof(got)), 0,
+               nm("%s: Emit (three signals, then the reply)", what));
         emit_returned = 1;
         spin(c, NULL, 0);
         for (long end = now_ms() + 10000; n_ticks < 3 && now_ms() < end;)
@@ -545,19 +549,19 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_subscription_release(sub);
 
         /* a handler calling synchronously: on the conn it is served on, and on another */
-        is_int(busrpc_object_export(c, CLIENT_PATH, &cli_iface, NULL, NULL, &obj), 0, nm("%s: the client exports",
-               what));
+        is_int(busrpc_object_export(c, CLIENT_PATH, &cli_iface, NULL, NULL, &obj), 0,
+               nm("%s: the client exports", what));
         busrpc_proxy_new(c, dest, PATH, &reenter_same);
         busrpc_proxy_set_timeout(reenter_same, 10000 * MS);
         busrpc_proxy_new(other, dest, PATH, &reenter_other);
         busrpc_proxy_set_timeout(reenter_other, 10000 * MS);
         busrpc_proxy_call_async(p, method_s(p, "CallBack", "Reenter"), "s", on_async, &cb, NULL);
-        ok(spin(c, &cb.done, 15000) && cb.r == 0, "%s: the service called back; the handler called it (same conn)",
-           what);
+        ok(spin(c, &cb.done, 15000) && cb.r == 0,
+           "%s: the service called back; the handler called it (same conn)", what);
         is_str(cb.value, "back: handler got inner-same", nm("%s: the nested sync call's reply", what));
         busrpc_proxy_call_async(p, method_s(p, "CallBack", "Reenter2"), "s", on_async, &cb2, NULL);
-        ok(spin(c, &cb2.done, 15000) && cb2.r == 0, "%s: ... and a sync call on another conn from the handler",
-           what);
+        ok(spin(c, &cb2.done, 15000) && cb2.r == 0,
+           "%s: ... and a sync call on another conn from the handler", what);
         is_str(cb2.value, "back: handler got inner-other", nm("%s: its reply", what));
         reenter_same = busrpc_proxy_unref(reenter_same);
         reenter_other = busrpc_proxy_unref(reenter_other);
@@ -565,12 +569,13 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
 
         /* a timeout */
         busrpc_proxy_set_next_timeout(p, 200 * MS);
-        is_int(busrpc_proxy_call(p, method_s(p, "Hang", NULL), "", NULL, &err), -ETIMEDOUT, nm("%s: a sync timeout",
-               what));
+        is_int(busrpc_proxy_call(p, method_s(p, "Hang", NULL), "", NULL, &err), -ETIMEDOUT,
+               nm("%s: a sync timeout", what));
         busrpc_error_clear(&err);
 
         if (getenv("BUSRPC_FAST_PATH") && strcmp(getenv("BUSRPC_FAST_PATH"), "1") == 0)
-                is_int((int)(libdbus_io - io0), 0, nm("%s: libdbus sent, read and dispatched no message", what));
+                is_int((int)(libdbus_io - io0), 0,
+                       nm("%s: libdbus sent, read and dispatched no message", what));
         else
                 ok(libdbus_io > io0, "%s: on libdbus, libdbus did the I/O (%u)", what, libdbus_io - io0);
         busrpc_proxy_unref(p);
@@ -610,7 +615,8 @@ static void test_held_bound(busrpc_conn *c) {
         busrpc_proxy_set_timeout(p, 10000 * MS);
         busrpc_proxy_subscribe(p, IFACE, "Blob", "ay", on_blob, NULL, NULL, &sub);
         blobs = 0;
-        is_int(flood(p, 64, 10000 * MS), 0, "held: 1 MiB of signals, then the reply: held under the default");
+        is_int(flood(p, 64, 10000 * MS), 0,
+               "held: 1 MiB of signals, then the reply: held under the default");
         for (long end = now_ms() + 10000; blobs < 64 && now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         is_int(blobs, 64, "held: then all of them dispatched");
@@ -684,12 +690,14 @@ static void hangup_mid_call(busrpc_conn *c, const char *what) {
         busrpc_conn_on_event(c, on_event, &ev);
         busrpc_proxy_new(c, NULL, PATH, &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);
-        is_int(busrpc_proxy_call(p, method_s(p, "Bye", NULL), "", NULL, &err), -ECONNRESET, nm("%s: the peer hangs up mid-call: -ECONNRESET", what));
+        is_int(busrpc_proxy_call(p, method_s(p, "Bye", NULL), "", NULL, &err), -ECONNRESET,
+               nm("%s: the peer hangs up mid-call: -ECONNRESET", what));
         ok(now_ms() - t0 < 5000, "%s: at once, not at the timeout", what);
         busrpc_error_clear(&err);
         ok(spin(c, &ev.lost, 5000), "%s: the conn's event handler hears of the loss", what);
         ok(!busrpc_conn_is_connected(c), "%s: not connected any more", what);
-        is_int(busrpc_proxy_call(p, method_s(p, "Echo", "x"), "s", NULL, &err), -ECONNRESET, nm("%s: then calls fail", what));
+        is_int(busrpc_proxy_call(p, method_s(p, "Echo", "x"), "s", NULL, &err), -ECONNRESET,
+               nm("%s: then calls fail", what));
         busrpc_error_clear(&err);
         busrpc_proxy_unref(p);
 }
@@ -704,7 +712,7 @@ static void hostile_main(const char *path, int ready_fd) {
         size_t n = 0;
         DBusMessage *ret;
         /* framed right (32 bytes), but its PATH field claims type 'u' */
-        static const unsigned char garbage[] = { 'l', 1, 0, 1, 0, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0,
+        static const unsigned char garbage[] = { 'l', 1, 0,   1, 0, 0, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0,
                                                  1,   1, 'u', 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -786,7 +794,8 @@ static void test_hostile(const char *dir, busrpc_conn *good) {
         ok(!busrpc_conn_is_connected(c), "hostile: closed");
         busrpc_proxy_new(good, NULL, PATH, &gp);
         busrpc_proxy_set_timeout(gp, 10000 * MS);
-        is_int(call_s(gp, "Echo", "still here", got, sizeof(got)), 0, "hostile: the other conn still serves");
+        is_int(call_s(gp, "Echo", "still here", got, sizeof(got)), 0,
+               "hostile: the other conn still serves");
         is_str(got, "still here", "hostile: and answers");
         busrpc_proxy_unref(gp);
         busrpc_proxy_unref(p);
@@ -819,18 +828,25 @@ static void foreign_callers(const char *address, bool bus, const char *what) {
         if (!busctl || !*busctl)
                 busctl = "busctl";
         if (bus)
-                snprintf(cmd, sizeof(cmd), "timeout 20 %s --address='%s' call " BUS_NAME " " PATH " " IFACE
-                         " Echo s busctl 2>&1", busctl, address);
+                snprintf(cmd, sizeof(cmd),
+                         "timeout 20 %s --address='%s' call " BUS_NAME " " PATH " " IFACE
+                         " Echo s busctl 2>&1",
+                         busctl, address);
         else
-                snprintf(cmd, sizeof(cmd), "timeout 20 %s --address='%s' call org.busrpc.Any " PATH " " IFACE
-                         " Echo s busctl 2>&1", busctl, address);
+                snprintf(cmd, sizeof(cmd),
+                         "timeout 20 %s --address='%s' call org.busrpc.Any " PATH " " IFACE
+                         " Echo s busctl 2>&1",
+                         busctl, address);
         is_str(run_cmd(cmd), "s \"busctl\"", nm("%s: busctl calls it", what));
-        snprintf(cmd, sizeof(cmd), "timeout 20 gdbus call --address '%s' --dest %s --object-path " PATH
-                 " --method " IFACE ".Echo gdbus 2>&1", address, bus ? BUS_NAME : "org.busrpc.Any");
+        snprintf(cmd, sizeof(cmd),
+                 "timeout 20 gdbus call --address '%s' --dest %s --object-path " PATH " --method " IFACE
+                 ".Echo gdbus 2>&1",
+                 address, bus ? BUS_NAME : "org.busrpc.Any");
         is_str(run_cmd(cmd), "('gdbus',)", nm("%s: gdbus calls it", what));
-        snprintf(cmd, sizeof(cmd), "timeout 20 dbus-send %s%s --print-reply=literal %s%s " PATH " " IFACE
-                 ".Echo string:dbus-send 2>&1 | tr -d ' '", bus ? "--bus=" : "--peer=", address,
-                 bus ? "--dest=" : "", bus ? BUS_NAME : "");
+        snprintf(cmd, sizeof(cmd),
+                 "timeout 20 dbus-send %s%s --print-reply=literal %s%s " PATH " " IFACE
+                 ".Echo string:dbus-send 2>&1 | tr -d ' '",
+                 bus ? "--bus=" : "--peer=", address, bus ? "--dest=" : "", bus ? BUS_NAME : "");
         is_str(run_cmd(cmd), "dbus-send", nm("%s: dbus-send calls it", what));
         snprintf(cmd, sizeof(cmd),
                  "timeout 20 /usr/bin/python3 -c \"import dbus,sys\n"

@@ -585,7 +585,7 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
         w->link_gen = c->link_gen;
         c->sync_wait = w;
         busrpc_conn_ref(c);
-        for (;;) {
+        for (bool first = true;; first = false) {
                 struct pollfd pfd;
                 int flushed, wait_ms = -1;
                 /* Past the bound nothing more is read (the reply neither):
@@ -593,7 +593,9 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
                 bool reading = reply_held_bytes(c) < max_held;
 
                 flushed = transport_flush(tp);
-                r = reading ? transport_read(tp) : 0;
+                /* The reply cannot be there before the call left: the
+                 * first read waits for poll() (one recvmsg() saved per call). */
+                r = reading && !first ? transport_read(tp) : 0;
                 if (w->done) {
                         r = w->r;
                         break;

@@ -16,4 +16,5 @@ check_PROGRAMS += tests/test-link
 tests_test_link_SOURCES = tests/test-link.c tests/tap.h
 tests_test_link_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_link_LDADD = libbusrpc.la $(DBUS_LIBS) -ldl
-TESTS += tests/test-link
+TESTS += tests/test-link tests/test-link-valgrind.sh
+EXTRA_DIST += tests/test-link-valgrind.sh

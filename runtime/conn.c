@@ -1006,8 +1006,11 @@ int conn_dispatch_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
         }
         if (!dm) {
                 r = transport_to_dbus(m, fds, n_fds, &dm);
-                if (r < 0) { /* valid on the wire: only memory can fail here */
-                        r = 0;
+                /* Valid for the codec but not for libdbus (a caller would
+                 * wait for nothing): that peer's connection closes. Out of
+                 * memory, the message is dropped. */
+                if (r < 0) {
+                        r = r == -EBADMSG ? r : 0;
                         goto out;
                 }
         }

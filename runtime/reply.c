@@ -448,8 +448,10 @@ static void held_run(busrpc_conn *c, HeldMsg *h) {
                 WireMsg wm;
 
                 /* Valid when read; parsed again where it now lies. */
-                if (wire_message_parse(&wm, h->bytes, h->len, h->n_fds, NULL) >= 0)
-                        (void)conn_dispatch_wire(c, &wm, h->fds, h->n_fds);
+                /* An error closes the link, as from the transport's callback. */
+                if (wire_message_parse(&wm, h->bytes, h->len, h->n_fds, NULL) >= 0 &&
+                    conn_dispatch_wire(c, &wm, h->fds, h->n_fds) < 0)
+                        conn_close_link(c);
         }
         held_clear(h);
 }

@@ -33,9 +33,9 @@
 #define BUS_CALL_TIMEOUT_MS 25000
 
 struct busrpc_subscription {
-        unsigned n_ref;   /* the handle's (or the conn's: floating), one per delivery running */
+        unsigned n_ref;    /* the handle's (or the conn's: floating), one per delivery running */
         busrpc_conn *conn; /* borrowed; NULL once detached (released, or the conn freed) */
-        bool handle;      /* a handle was returned: busrpc_subscription_release() frees it */
+        bool handle;       /* a handle was returned: busrpc_subscription_release() frees it */
         bool peer;
         bool track_owner; /* destination is a well-known name */
         char *dest, *path, *iface, *member, *sig;
@@ -43,8 +43,8 @@ struct busrpc_subscription {
         char *match, *owner_match;
         busrpc_signal_fn cb;
         void *userdata;
-        busrpc_destroy_fn destroy; /* set only once subscribed */
-        uint64_t max_shm;          /* the connection's shm bound when subscribing */
+        busrpc_destroy_fn destroy;        /* set only once subscribed */
+        uint64_t max_shm;                 /* the connection's shm bound when subscribing */
         busrpc_subscription *prev, *next; /* all_subs, while conn is set */
 };
 
@@ -141,7 +141,8 @@ static void sub_deliver(busrpc_subscription *s, DBusMessage *m) {
 
 /* A call to the bus driver; without @ret it is sent and forgotten (peers,
  * and removal), else the answer (a method return or an error) is waited for. */
-static int bus_call(busrpc_conn *c, const char *method, const char *arg, DBusMessage **ret, busrpc_error *err) {
+static int bus_call(busrpc_conn *c, const char *method, const char *arg, DBusMessage **ret,
+                    busrpc_error *err) {
         DBusMessage *m;
         int r;
 
@@ -214,9 +215,9 @@ static char *rule_new(const char *sender, const char *path, const char *iface, c
         return rule;
 }
 
-BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
-                                         busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
-                                         busrpc_subscription **ret) {
+BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member,
+                                         const char *sig, busrpc_signal_fn cb, void *userdata,
+                                         busrpc_destroy_fn destroy, busrpc_subscription **ret) {
         busrpc_subscription *s;
         busrpc_conn *c;
         const char *dest;

@@ -1,0 +1,665 @@
+/* test-link-users.c: what uses a conn's link without touching libdbus's
+ * DBusConnection (issue 12 item 1), on both links in one run: every case
+ * runs with BUSRPC_FAST_PATH=0 (libdbus reads and writes the socket) and
+ * with BUSRPC_FAST_PATH=1 (busrpc's own transport), set by the test
+ * before each conn is opened.
+ *
+ *  - signal subscriptions keyed by the busrpc_conn: oldest first; a
+ *    spoofed signal dropped; a callback releasing another subscription
+ *    (it does not run) or itself (it runs no more);
+ *  - a subscription never keeps its conn: a floating one goes (destroy
+ *    runs) when the conn is freed, the conn closes although a handle is
+ *    alive, and releasing the handle afterwards runs its destroy once;
+ *  - subscriptions follow a reconnection to a restarted dbus-daemon (match
+ *    rules and the name's owner asked again), still sender-checked;
+ *  - caller credentials: on a bus (GetConnectionCredentials through the
+ *    link), of a served peer (the server's record), of the server as a
+ *    client peer's caller (SO_PEERCRED of the client's socket).
+ *
+ * A private dbus-daemon on a fixed socket path in a fresh mktemp -d
+ * directory (so a restart keeps the address), stopped by PID; the peer
+ * server is a child process. The "service" on the bus is a plain libdbus
+ * connection (a foreign peer), so what is checked is only the subscriber.
+ */
+#include <dbus/dbus.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "busrpc/busrpc.h"
+#include "tap.h"
+
+#define NAME        "org.busrpc.LinkUsers"
+#define PATH        "/org/busrpc/LinkUsers"
+#define IFACE       "org.busrpc.LinkUsers"
+#define CLIENT_PATH "/org/busrpc/LinkUsersClient"
+#define MS          BUSRPC_USEC_PER_MSEC
+
+static const char *what; /* "libdbus" or "fast" */
+
+static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *nm(const char *fmt, ...) {
+        static char buf[4][256];
+        static unsigned k;
+        char *b = buf[k++ % 4];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(b, sizeof(buf[0]), fmt, ap);
+        va_end(ap);
+        return b;
+}
+
+static long now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static busrpc_loop *loop(void) {
+        static busrpc_loop *l;
+
+        if (!l && busrpc_loop_default(&l) < 0)
+                tap_bail("no default loop");
+        return l;
+}
+
+/* Iterate until cond(arg); the bound only keeps a broken run from hanging. */
+static bool spin_until(bool (*cond)(void *), void *arg, int ms) {
+        long end = now_ms() + ms;
+
+        while (!cond(arg) && now_ms() < end)
+                busrpc_loop_iterate(loop(), 20 * MS);
+        return cond(arg);
+}
+
+static bool int_set(void *arg) {
+        return *(int *)arg != 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* A foreign peer on the bus: plain libdbus                            */
+
+static DBusConnection *raw_open(const char *address) {
+        DBusConnection *dc = dbus_connection_open_private(address, NULL);
+
+        if (!dc || !dbus_bus_register(dc, NULL))
+                tap_bail("libdbus cannot connect to %s", address);
+        return dc;
+}
+
+static void raw_close(DBusConnection *dc) {
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+}
+
+/* A round trip to the bus: what @dc sent before has been routed. */
+static void raw_sync(DBusConnection *dc) {
+        DBusMessage *m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
+                                                      "GetId");
+        DBusMessage *r = dbus_connection_send_with_reply_and_block(dc, m, 5000, NULL);
+
+        dbus_message_unref(m);
+        if (r)
+                dbus_message_unref(r);
+}
+
+static void raw_tick(DBusConnection *dc, const char *arg) {
+        DBusMessage *m = dbus_message_new_signal(PATH, IFACE, "Tick");
+
+        dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+        dbus_connection_send(dc, m, NULL);
+        dbus_connection_flush(dc);
+        dbus_message_unref(m);
+}
+
+static bool raw_owns(DBusConnection *dc, const char *name) {
+        return dbus_bus_request_name(dc, name, DBUS_NAME_FLAG_DO_NOT_QUEUE, NULL) ==
+               DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER;
+}
+
+static bool raw_has_owner(DBusConnection *dc, const char *name) {
+        return dbus_bus_name_has_owner(dc, name, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The subscriber                                                      */
+
+typedef struct Sub {
+        char id;
+        busrpc_subscription *handle;
+        int destroyed;
+        struct Sub *release; /* the next delivery releases this one's handle */
+} Sub;
+
+static char log_buf[256];
+static char last_arg[64];
+
+static void log_reset(void) {
+        log_buf[0] = '\0';
+        last_arg[0] = '\0';
+}
+
+static void on_tick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        Sub *s = userdata;
+        const char *arg = NULL;
+        size_t n = strlen(log_buf);
+
+        (void)m;
+        if (busrpc_iter_get_basic(args, 's', &arg) == 0)
+                snprintf(last_arg, sizeof(last_arg), "%s", arg);
+        if (n + 1 < sizeof(log_buf)) {
+                log_buf[n] = s->id;
+                log_buf[n + 1] = '\0';
+        }
+        if (s->release) {
+                Sub *r = s->release;
+
+                s->release = NULL;
+                r->handle = busrpc_subscription_release(r->handle);
+        }
+}
+
+static void on_destroy(void *userdata) {
+        ((Sub *)userdata)->destroyed++;
+}
+
+static bool log_has_id(void *arg) {
+        return strchr(log_buf, *(char *)arg) != NULL;
+}
+
+static bool last_is(void *arg) {
+        return strcmp(last_arg, arg) == 0;
+}
+
+static busrpc_conn *open_bus(const char *address) {
+        busrpc_conn *c = NULL;
+        int r = busrpc_conn_open(address, &c);
+
+        if (r < 0)
+                tap_bail("%s: busrpc_conn_open: %s", what, strerror(-r));
+        return c;
+}
+
+static void test_order(const char *address) {
+        DBusConnection *svc = raw_open(address), *other = raw_open(address);
+        Sub s1 = { .id = '1' }, s2 = { .id = '2' }, s3 = { .id = '3' };
+        busrpc_conn *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        char want;
+
+        ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
+        busrpc_proxy_new(c, NAME, PATH, &p);
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s1, on_destroy, &s1.handle), 0,
+               nm("%s: first subscription", what));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s2, on_destroy, &s2.handle), 0,
+               nm("%s: second subscription", what));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s3, on_destroy, NULL), 0,
+               nm("%s: third subscription, floating", what));
+
+        log_reset();
+        raw_tick(svc, "a");
+        want = '3';
+        ok(spin_until(log_has_id, &want, 5000), "%s: the owner's signal arrives", what);
+        is_str(log_buf, "123", nm("%s: every subscription once, oldest first", what));
+
+        /* A spoofed broadcast, routed before the owner's marker. */
+        log_reset();
+        raw_tick(other, "spoofed");
+        raw_sync(other);
+        raw_tick(svc, "marker");
+        ok(spin_until(log_has_id, &want, 5000), "%s: the marker arrives", what);
+        is_str(log_buf, "123", nm("%s: the spoofed signal reached no subscription", what));
+        is_str(last_arg, "marker", nm("%s: the last one seen is the owner's", what));
+
+        /* The first releases the second, which is next in this delivery. */
+        log_reset();
+        s1.release = &s2;
+        raw_tick(svc, "b");
+        ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
+        is_str(log_buf, "13", nm("%s: a subscription released by an earlier callback does not run", what));
+        is_int(s2.destroyed, 1, nm("%s: its destroy function ran once", what));
+
+        /* The first releases itself. */
+        log_reset();
+        s1.release = &s1;
+        raw_tick(svc, "c");
+        ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
+        is_str(log_buf, "13", nm("%s: a callback releasing its own subscription", what));
+        is_int(s1.destroyed, 1, nm("%s: destroyed once, after its callback", what));
+        log_reset();
+        raw_tick(svc, "d");
+        ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
+        is_str(log_buf, "3", nm("%s: only the floating one is left", what));
+
+        is_int(s3.destroyed, 0, nm("%s: the floating one lives with its conn", what));
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        is_int(s3.destroyed, 1, nm("%s: and goes with it", what));
+        is_int(s1.destroyed + s2.destroyed, 2, nm("%s: nothing destroyed twice", what));
+        raw_close(other);
+        raw_close(svc);
+}
+
+static bool name_gone(void *arg) {
+        void **a = arg;
+        return !raw_has_owner(a[0], a[1]);
+}
+
+static void test_conn_free(const char *address) {
+        DBusConnection *svc = raw_open(address);
+        Sub h = { .id = 'h' }, f = { .id = 'f' };
+        busrpc_conn *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        char unique[64];
+        void *args[2] = { svc, unique };
+        bool gone = false;
+
+        snprintf(unique, sizeof(unique), "%s", busrpc_conn_get_unique_name(c));
+        busrpc_proxy_new(c, NAME, PATH, &p);
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &h, on_destroy, &h.handle), 0,
+               nm("%s: subscribed with a handle", what));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &f, on_destroy, NULL), 0,
+               nm("%s: and floating", what));
+        ok(raw_has_owner(svc, unique), "%s: the bus knows the subscriber", what);
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        is_int(f.destroyed, 1, nm("%s: the floating subscription went with its conn", what));
+        is_int(h.destroyed, 0, nm("%s: the handle waits for its release", what));
+        /* The bus sees the conn go: the handle does not keep it. */
+        for (long end = now_ms() + 5000; !gone && now_ms() < end; usleep(10000))
+                gone = name_gone(args);
+        ok(gone, "%s: the conn is closed although a subscription handle is alive", what);
+        h.handle = busrpc_subscription_release(h.handle);
+        is_int(h.destroyed, 1, nm("%s: releasing the handle after its conn runs destroy once", what));
+        raw_close(svc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reconnection                                                        */
+
+static pid_t daemon_start(const char *dir, char *address, size_t size) {
+        const char *daemon = getenv("DBUS_DAEMON");
+        char addr_arg[300], sock[200];
+        pid_t pid;
+
+        if (!daemon || !*daemon)
+                daemon = "/usr/bin/dbus-daemon";
+        if (access(daemon, X_OK) != 0)
+                tap_bail("dbus-daemon not found at %s", daemon);
+        snprintf(sock, sizeof(sock), "%s/bus", dir);
+        unlink(sock);
+        snprintf(address, size, "unix:path=%s", sock);
+        snprintf(addr_arg, sizeof(addr_arg), "--address=%s", address);
+        pid = fork();
+        if (pid < 0)
+                tap_bail("fork");
+        if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
+                execl(daemon, daemon, "--session", "--nofork", "--nopidfile", addr_arg, (char *)NULL);
+                _exit(127);
+        }
+        /* ready once the socket accepts */
+        for (long end = now_ms() + 10000; now_ms() < end; usleep(10000)) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+                if (strlen(sock) >= sizeof(sa.sun_path))
+                        tap_bail("socket path too long: %s", sock);
+                memcpy(sa.sun_path, sock, strlen(sock) + 1);
+                if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                        close(s);
+                        return pid;
+                }
+                if (s >= 0)
+                        close(s);
+        }
+        tap_bail("dbus-daemon did not start");
+}
+
+static void daemon_stop(pid_t pid) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+}
+
+static int reconnecting, reconnected;
+
+static void on_event(busrpc_conn *c, busrpc_conn_event ev, int error, void *userdata) {
+        (void)c;
+        (void)error;
+        (void)userdata;
+        if (ev == BUSRPC_CONN_RECONNECTING)
+                reconnecting = 1;
+        else if (ev == BUSRPC_CONN_RECONNECTED)
+                reconnected = 1;
+}
+
+static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t size) {
+        DBusConnection *svc = raw_open(address), *other;
+        Sub s = { .id = 's' };
+        busrpc_conn *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        char want = 's';
+
+        reconnecting = reconnected = 0;
+        busrpc_conn_on_event(c, on_event, NULL);
+        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, nm("%s: reconnection on", what));
+        ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
+        busrpc_proxy_new(c, NAME, PATH, &p);
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
+               nm("%s: subscribed", what));
+        log_reset();
+        raw_tick(svc, "before");
+        ok(spin_until(last_is, "before", 5000), "%s: a signal before the restart", what);
+
+        raw_close(svc);
+        daemon_stop(*daemon);
+        ok(spin_until(int_set, &reconnecting, 5000), "%s: the loss is seen", what);
+        *daemon = daemon_start(dir, address, size);
+        svc = raw_open(address);
+        other = raw_open(address);
+        ok(raw_owns(svc, NAME), "%s: the service owns %s on the new bus", what, NAME);
+        ok(spin_until(int_set, &reconnected, 15000), "%s: back on the restarted daemon", what);
+
+        log_reset();
+        raw_tick(svc, "after");
+        ok(spin_until(last_is, "after", 5000), "%s: the subscription follows the reconnection", what);
+        is_str(log_buf, "s", nm("%s: once", what));
+
+        log_reset();
+        raw_tick(other, "spoofed");
+        raw_sync(other);
+        raw_tick(svc, "marker");
+        ok(spin_until(log_has_id, &want, 5000), "%s: the marker arrives", what);
+        is_str(log_buf, "s", nm("%s: a non-owner's signal is still dropped after it", what));
+        is_str(last_arg, "marker", nm("%s: the owner's is the one seen", what));
+
+        s.handle = busrpc_subscription_release(s.handle);
+        is_int(s.destroyed, 1, nm("%s: released", what));
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        raw_close(other);
+        raw_close(svc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Credentials                                                         */
+
+/* Who() -> (u uid, u pid): the caller's credentials as the callee sees them. */
+static int who(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_msg *reply = NULL;
+        busrpc_iter it;
+        uid_t uid;
+        pid_t pid;
+        uint32_t u, p;
+        int r;
+
+        (void)args;
+        (void)ops;
+        (void)self;
+        if ((r = busrpc_call_get_uid(call, &uid)) < 0 || (r = busrpc_call_get_pid(call, &pid)) < 0)
+                return busrpc_call_fail(call, "org.busrpc.LinkUsers.NoCreds", "no credentials: %s",
+                                        strerror(-r));
+        u = (uint32_t)uid;
+        p = (uint32_t)pid;
+        if ((r = busrpc_call_reply_new(call, &reply)) < 0)
+                return r;
+        busrpc_msg_append(reply, &it);
+        busrpc_iter_append_basic(&it, 'u', &u);
+        busrpc_iter_append_basic(&it, 'u', &p);
+        return busrpc_msg_send(reply);
+}
+
+/* CallMe() -> (u uid, u pid): calls the caller's Who (async, on the conn
+ * the call came on) and answers with what the caller saw of us. */
+static void call_me_done(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        busrpc_call *call = userdata;
+        busrpc_msg *out = NULL;
+        busrpc_iter in, it;
+        uint32_t u = 0, p = 0;
+
+        if (r == 0 && busrpc_msg_read(reply, &in) == 0 && busrpc_iter_get_basic(&in, 'u', &u) == 0 &&
+            busrpc_iter_get_basic(&in, 'u', &p) == 0 && busrpc_call_reply_new(call, &out) == 0) {
+                busrpc_msg_append(out, &it);
+                busrpc_iter_append_basic(&it, 'u', &u);
+                busrpc_iter_append_basic(&it, 'u', &p);
+                (void)busrpc_msg_send(out);
+        } else {
+                (void)busrpc_call_fail(call, "org.busrpc.LinkUsers.Failed", "Who failed: %d %s", r,
+                                       err && err->message ? err->message : "");
+        }
+        busrpc_call_unref(call);
+}
+
+static int call_me(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_proxy *p = NULL;
+        busrpc_msg *m = NULL;
+        int r;
+
+        (void)args;
+        (void)ops;
+        (void)self;
+        if ((r = busrpc_proxy_new(busrpc_call_get_conn(call), NULL, CLIENT_PATH, &p)) < 0)
+                return r;
+        r = busrpc_proxy_method_new(p, IFACE, "Who", &m);
+        if (r >= 0)
+                r = busrpc_proxy_call_async(p, m, "uu", call_me_done, busrpc_call_ref(call), NULL);
+        busrpc_proxy_unref(p);
+        if (r < 0) {
+                busrpc_call_unref(call);
+                return r;
+        }
+        return BUSRPC_DEFER;
+}
+
+static const busrpc_method_desc methods[] = {
+        { .name = "Who", .in_sig = "", .out_sig = "uu", .fn = who },
+        { .name = "CallMe", .in_sig = "", .out_sig = "uu", .fn = call_me },
+};
+static const busrpc_interface_desc iface = {
+        .name = IFACE,
+        .xml = "<interface name=\"" IFACE "\"></interface>",
+        .methods = methods,
+        .n_methods = sizeof(methods) / sizeof(methods[0]),
+};
+
+typedef struct Reply {
+        int done, r;
+        uint32_t uid, pid;
+        char error[256];
+} Reply;
+
+static void on_reply(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        Reply *a = userdata;
+        busrpc_iter it;
+
+        a->r = r;
+        if (r == 0 && (busrpc_msg_read(reply, &it) < 0 || busrpc_iter_get_basic(&it, 'u', &a->uid) < 0 ||
+                       busrpc_iter_get_basic(&it, 'u', &a->pid) < 0))
+                a->r = -EBADMSG;
+        if (r < 0 && err && err->message)
+                snprintf(a->error, sizeof(a->error), "%s", err->message);
+        a->done = 1;
+}
+
+static bool reply_done(void *arg) {
+        return ((Reply *)arg)->done != 0;
+}
+
+static void check_creds(const Reply *a, pid_t pid, const char *who_sees) {
+        if (!ok(a->r == 0, "%s: %s: answered", what, who_sees))
+                tap_diag("  %d %s", a->r, a->error);
+        is_int(a->r == 0 ? (intmax_t)a->uid : -1, getuid(), nm("%s: %s: the uid", what, who_sees));
+        is_int(a->r == 0 ? (intmax_t)a->pid : -1, pid, nm("%s: %s: the pid", what, who_sees));
+}
+
+static void test_creds_bus(const char *address) {
+        DBusConnection *raw = raw_open(address);
+        DBusPendingCall *pending = NULL;
+        busrpc_conn *c = open_bus(address);
+        busrpc_object *o = NULL;
+        DBusMessage *m, *reply;
+        dbus_uint32_t u = 0, p = 0;
+        long end;
+
+        is_int(busrpc_object_export(c, PATH, &iface, NULL, NULL, &o), 0,
+               nm("%s: exported on the bus", what));
+        /* Called by a libdbus peer of this process, while our loop runs. */
+        for (int i = 0; i < 2; i++) { /* the second answer comes from the cache */
+                m = dbus_message_new_method_call(busrpc_conn_get_unique_name(c), PATH, IFACE, "Who");
+                dbus_connection_send_with_reply(raw, m, &pending, 5000);
+                dbus_message_unref(m);
+                for (end = now_ms() + 5000; !dbus_pending_call_get_completed(pending) && now_ms() < end;) {
+                        busrpc_loop_iterate(loop(), 5 * MS);
+                        dbus_connection_read_write_dispatch(raw, 5);
+                }
+                reply = dbus_pending_call_steal_reply(pending);
+                dbus_pending_call_unref(pending);
+                ok(reply && dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
+                           dbus_message_get_args(reply, NULL, DBUS_TYPE_UINT32, &u, DBUS_TYPE_UINT32, &p,
+                                                 DBUS_TYPE_INVALID),
+                   "%s: bus: the caller's credentials from the bus (call %d)", what, i + 1);
+                is_int(u, getuid(), nm("%s: bus: the uid (call %d)", what, i + 1));
+                is_int(p, getpid(), nm("%s: bus: the pid (call %d)", what, i + 1));
+                if (reply)
+                        dbus_message_unref(reply);
+        }
+        busrpc_object_release(o);
+        busrpc_conn_unref(c);
+        raw_close(raw);
+}
+
+static void peer_server_main(const char *address, int ready_fd) {
+        busrpc_server *srv = NULL;
+
+        if (busrpc_server_new(address, &srv) < 0 ||
+            busrpc_object_export(busrpc_server_conn(srv), PATH, &iface, NULL, NULL, NULL) < 0)
+                _exit(2);
+        if (write(ready_fd, "r", 1) != 1)
+                _exit(4);
+        close(ready_fd);
+        busrpc_loop_run(loop());
+        _exit(0);
+}
+
+/* This program, as main() got it (not /proc/self/exe: under valgrind that
+ * is valgrind). */
+static const char *argv0;
+
+/* The server runs in this program again, exec'd: nothing of the client
+ * (its loop's epoll instance above all) crosses the fork. */
+static pid_t start_server(const char *address) {
+        char fd_arg[16];
+        int pfd[2];
+        pid_t pid;
+        char ch;
+
+        if (pipe(pfd) < 0)
+                tap_bail("pipe");
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                tap_bail("fork");
+        if (pid == 0) {
+                close(pfd[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
+                snprintf(fd_arg, sizeof(fd_arg), "%d", pfd[1]);
+                execl(argv0, argv0, "--serve", address, fd_arg, (char *)NULL);
+                _exit(127);
+        }
+        close(pfd[1]);
+        if (read(pfd[0], &ch, 1) != 1) {
+                waitpid(pid, NULL, 0);
+                tap_bail("the peer server did not start");
+        }
+        close(pfd[0]);
+        return pid;
+}
+
+/* The client on the link under test; the server on @server_mode's. */
+static void test_creds_peer(const char *dir, const char *server_mode) {
+        const char *mode = getenv("BUSRPC_FAST_PATH");
+        char address[300], saved[2] = "";
+        busrpc_conn *c = NULL;
+        busrpc_proxy *p = NULL;
+        busrpc_msg *m = NULL;
+        Reply a = { 0 }, b = { 0 };
+        pid_t srv;
+        int r;
+
+        snprintf(address, sizeof(address), "unix:path=%s/peer-%s-%s", dir, what, server_mode);
+        snprintf(saved, sizeof(saved), "%s", mode ? mode : "");
+        setenv("BUSRPC_FAST_PATH", server_mode, 1);
+        srv = start_server(address);
+        setenv("BUSRPC_FAST_PATH", saved, 1);
+        tap_diag("peer server on BUSRPC_FAST_PATH=%s", server_mode);
+        r = busrpc_conn_open_peer(address, &c);
+        is_int(r, 0, nm("%s: peer: connected", what));
+        if (r < 0) {
+                kill(srv, SIGKILL);
+                waitpid(srv, NULL, 0);
+                return;
+        }
+        is_int(busrpc_object_export(c, CLIENT_PATH, &iface, NULL, NULL, NULL), 0,
+               nm("%s: peer: the client exports", what));
+        busrpc_proxy_new(c, NULL, PATH, &p);
+        busrpc_proxy_set_timeout(p, 10000 * MS);
+
+        busrpc_proxy_method_new(p, IFACE, "Who", &m);
+        is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &a, NULL), 0, nm("%s: peer: Who sent", what));
+        ok(spin_until(reply_done, &a, 10000), "%s: peer: Who answered", what);
+        check_creds(&a, getpid(), "the server sees its client");
+
+        busrpc_proxy_method_new(p, IFACE, "CallMe", &m);
+        is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &b, NULL), 0,
+               nm("%s: peer: CallMe sent", what));
+        ok(spin_until(reply_done, &b, 10000), "%s: peer: CallMe answered", what);
+        check_creds(&b, srv, "a client peer sees the server calling it");
+
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        kill(srv, SIGKILL);
+        waitpid(srv, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+        char dir[] = "/tmp/busrpc-linkusers-XXXXXX", address[300], cmd[340];
+        static const char *const modes[] = { "0", "1" };
+        pid_t daemon;
+
+        signal(SIGPIPE, SIG_IGN);
+        argv0 = argv[0];
+        if (argc == 4 && strcmp(argv[1], "--serve") == 0) {
+                peer_server_main(argv[2], atoi(argv[3]));
+                return 0;
+        }
+        if (!mkdtemp(dir))
+                tap_bail("mkdtemp");
+        daemon = daemon_start(dir, address, sizeof(address));
+        for (unsigned i = 0; i < 2; i++) {
+                setenv("BUSRPC_FAST_PATH", modes[i], 1);
+                what = i ? "fast" : "libdbus";
+                tap_diag("link: %s (BUSRPC_FAST_PATH=%s)", what, modes[i]);
+                test_order(address);
+                test_conn_free(address);
+                test_creds_bus(address);
+                test_creds_peer(dir, modes[i]);
+                test_creds_peer(dir, modes[!i]);
+                test_reconnect(dir, &daemon, address, sizeof(address));
+        }
+        daemon_stop(daemon);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+                tap_diag("could not remove %s", dir);
+        dbus_shutdown();
+        return tap_done();
+}

@@ -376,7 +376,7 @@ static int take_socket(DBusConnection *dc, int *ret_fd, bool *ret_unix_fds) {
 
 /* A new link to c->address: a ready DBusConnection, or a Transport that
  * still needs its Hello / Ping (link_handshake()). */
-static int open_link(busrpc_conn *c, DBusConnection **ret_dc, Transport **ret_tp) {
+static int open_link(busrpc_conn *c, bool fast, DBusConnection **ret_dc, Transport **ret_tp) {
         DBusConnection *dc = NULL;
         bool unix_fds = false;
         int fd = -1, r;
@@ -386,7 +386,7 @@ static int open_link(busrpc_conn *c, DBusConnection **ret_dc, Transport **ret_tp
         r = open_dbus(c->address, &dc);
         if (r < 0)
                 return r;
-        if (conn_fast_path_wanted()) {
+        if (fast) {
                 r = take_socket(dc, &fd, &unix_fds);
                 if (r == 0) {
                         Transport *tp;
@@ -434,6 +434,7 @@ static int install_link(busrpc_conn *c, DBusConnection *dc, Transport *tp) {
         transport_free(old_tp);
         c->dbus = dc;
         c->tp = tp;
+        c->link_fast = tp != NULL;
         c->link_gen++;
         fast_conn_forget(c);
         if (l) {
@@ -479,11 +480,11 @@ static int link_handshake(busrpc_conn *c, char **ret_unique) {
 }
 
 /* Open, install and greet a new link of @c; its unique name on a bus. */
-static int conn_link(busrpc_conn *c) {
+static int conn_link(busrpc_conn *c, bool fast) {
         DBusConnection *dc = NULL;
         Transport *tp = NULL;
         char *unique = NULL;
-        int r = open_link(c, &dc, &tp);
+        int r = open_link(c, fast, &dc, &tp);
 
         if (r < 0)
                 return r;
@@ -520,7 +521,7 @@ static int conn_open(ConnKind kind, const char *address, busrpc_conn **ret) {
                 return r;
         }
         c->address = addr;
-        r = conn_link(c);
+        r = conn_link(c, conn_fast_path_wanted());
         if (r < 0) {
                 busrpc_conn_unref(c);
                 return r;
@@ -547,7 +548,8 @@ int conn_relink(busrpc_conn *c) {
          * DBusConnection: it goes with what libdbus still holds for it. */
         if (old)
                 dbus_connection_ref(old);
-        r = conn_link(c);
+        /* The same kind of link as the lost one (tcp stays on libdbus anyway). */
+        r = conn_link(c, c->link_fast);
         if (r < 0) {
                 if (old)
                         dbus_connection_unref(old);

@@ -68,7 +68,8 @@ struct busrpc_conn {
          * subscriptions remember the generation they were made on, in
          * place of the DBusConnection pointer they used to keep. */
         uint32_t link_gen;
-        ShmPeer *shm; /* shm-pool.c's state for this conn; NULL until used */
+        bool link_fast; /* the link is, or was when lost, a Transport: a reconnection keeps the kind */
+        ShmPeer *shm;   /* shm-pool.c's state for this conn; NULL until used */
         busrpc_loop *loop;
         DBusIo *io;                  /* the libdbus watches and timeouts on the loop */
         busrpc_source *dispatch_src; /* deferred: enabled while libdbus has data */

@@ -912,6 +912,7 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
         busrpc_msg *m = NULL, *reply = NULL;
         Events ev = { 0 };
         char first[64] = "";
+        unsigned io0;
         int r;
 
         if (busrpc_conn_open(address, &c) < 0)
@@ -922,6 +923,8 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
         kill(*daemon, SIGTERM);
         waitpid(*daemon, NULL, 0);
         ok(spin(c, &ev.reconnecting, 5000), "reconnect: the loss is seen");
+        /* the new link is of the lost one's kind, whatever the environment says now */
+        setenv("BUSRPC_FAST_PATH", "0", 1);
         *daemon = daemon_start(dir, address, size);
         ok(spin(c, &ev.reconnected, 15000), "reconnect: back on the restarted daemon");
         ok(!ev.lost, "reconnect: not lost for good");
@@ -930,8 +933,12 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
         busrpc_proxy_new(c, "org.freedesktop.DBus", "/org/freedesktop/DBus", &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);
         busrpc_proxy_method_new(p, "org.freedesktop.DBus", "GetId", &m);
+        io0 = libdbus_io;
         r = busrpc_proxy_call(p, m, "s", &reply, &err);
         is_int(r, 0, "reconnect: the new bus answers");
+        is_int((int)(libdbus_io - io0), 0,
+               "reconnect: on the fast path again (BUSRPC_FAST_PATH=0 meanwhile)");
+        setenv("BUSRPC_FAST_PATH", "1", 1);
         busrpc_msg_unref(reply);
         busrpc_error_clear(&err);
         busrpc_proxy_unref(p);

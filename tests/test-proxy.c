@@ -309,6 +309,8 @@ static void test_timeout(void) {
         is_int(busrpc_proxy_call(p, m, "", NULL, &err), -ETIMEDOUT, "a call on the 1500 us timeout: -ETIMEDOUT");
         is_str(err.name, BUSRPC_ERROR_NO_REPLY, "NoReply");
         busrpc_error_clear(&err);
+        is_int(busrpc_proxy_set_timeout(p, 30 * 24 * 3600 * BUSRPC_USEC_PER_SEC), 0, "set_timeout(30 days)");
+        ok(proxy_timeout(p) == 30 * 24 * 3600 * BUSRPC_USEC_PER_SEC, "kept as set (no 32-bit ms on the way)");
         is_int(busrpc_proxy_set_timeout(p, BUSRPC_TIMEOUT_DEFAULT), 0, "set_timeout(DEFAULT)");
         ok(proxy_timeout(p) == 25 * BUSRPC_USEC_PER_SEC, "is 25 s again");
         is_int(busrpc_proxy_set_timeout(NULL, 1), -EINVAL, "set_timeout(NULL)");

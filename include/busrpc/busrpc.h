@@ -1011,7 +1011,8 @@ busrpc_proxy *busrpc_proxy_unref(busrpc_proxy *p);
  * BUSRPC_TIMEOUT_INFINITE waits as long as it takes. A call that gets no
  * reply in time fails with -ETIMEDOUT (sync) or its callback gets it
  * (async), with org.freedesktop.DBus.Error.NoReply. The deadline has
- * millisecond granularity, rounded up. Return: 0, -EINVAL.
+ * millisecond granularity, rounded up; 24.8 days (INT_MAX ms) or more is
+ * as BUSRPC_TIMEOUT_INFINITE. Return: 0, -EINVAL.
  */
 int busrpc_proxy_set_timeout(busrpc_proxy *p, uint64_t timeout_usec);
 /** busrpc_proxy_get_timeout() - *@out: @p's timeout in microseconds (25 s unless set; BUSRPC_TIMEOUT_INFINITE). Return: 0, -EINVAL. */

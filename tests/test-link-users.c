@@ -657,6 +657,7 @@ int main(int argc, char **argv) {
                 test_reconnect(dir, &daemon, address, sizeof(address));
         }
         daemon_stop(daemon);
+        busrpc_loop_unref(loop()); /* the reference loop() kept */
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
                 tap_diag("could not remove %s", dir);

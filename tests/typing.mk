@@ -18,4 +18,5 @@ check_PROGRAMS += tests/test-link-users
 tests_test_link_users_SOURCES = tests/test-link-users.c tests/tap.h
 tests_test_link_users_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_link_users_LDADD = libbusrpc.la $(DBUS_LIBS)
-TESTS += tests/test-link-users
+TESTS += tests/test-link-users tests/test-link-users-valgrind.sh
+EXTRA_DIST += tests/test-link-users-valgrind.sh

@@ -152,18 +152,10 @@ static inline int fixture_count_fds(void) {
         return n - 1; /* the DIR's own */
 }
 
-/* 50 ms in busrpc_loop_iterate()'s unit (microseconds since the API's one
- * time unit; milliseconds before it). */
-#ifdef BUSRPC_USEC_PER_MSEC
-#define FIXTURE_STEP (50 * BUSRPC_USEC_PER_MSEC)
-#else
-#define FIXTURE_STEP 50
-#endif
-
 /* Run @c's loop until *@flag, or ten seconds passed. */
 static inline void fixture_wait_for(busrpc_conn *c, const bool *flag) {
         busrpc_loop *l = busrpc_conn_get_loop(c);
 
         for (int i = 0; i < 200 && !*flag; i++)
-                busrpc_loop_iterate(l, FIXTURE_STEP);
+                busrpc_loop_iterate(l, 50 * BUSRPC_USEC_PER_MSEC);
 }

@@ -12,7 +12,7 @@
 # fuzz/msgs/ (made by fuzz/mkseeds.py), the kept inputs fuzz/regress/*/
 # (each target runs all of them: they are all messages).
 fuzz_rt_targets = fuzz/fuzz-dispatch$(EXEEXT) fuzz/fuzz-variant$(EXEEXT) fuzz/fuzz-message$(EXEEXT) \
-	fuzz/fuzz-wire$(EXEEXT) fuzz/fuzz-marshal$(EXEEXT) fuzz/fuzz-transport$(EXEEXT)
+	fuzz/fuzz-wire$(EXEEXT) fuzz/fuzz-marshal$(EXEEXT) fuzz/fuzz-transport$(EXEEXT) fuzz/fuzz-fastcall$(EXEEXT)
 fuzz_rt_sources = $(filter %.c,$(libbusrpc_la_SOURCES))
 fuzz_rt_headers = $(filter %.h,$(libbusrpc_la_SOURCES)) include/busrpc/busrpc.h fuzz/fuzz-msg.h
 fuzz_rt_gen = fuzz/gen/fz.h fuzz/gen/fz-server.c
@@ -24,12 +24,23 @@ fuzz/gen/.stamp: $(srcdir)/fuzz/fuzz.idl busrpc-idlc$(EXEEXT)
 	./busrpc-idlc$(EXEEXT) -o fuzz/gen --header --server $(srcdir)/fuzz/fuzz.idl && \
 	touch $@
 
-fuzz/fuzz-dispatch$(EXEEXT): fuzz/fuzz-dispatch.c $(fuzz_rt_gen) $(fuzz_rt_sources) $(fuzz_rt_headers)
+fuzz/fuzz-dispatch$(EXEEXT): fuzz/fuzz-dispatch.c fuzz/fz-service.h $(fuzz_rt_gen) $(fuzz_rt_sources) $(fuzz_rt_headers)
 	@if test -z "$(CLANG)"; then \
 	  echo "fuzz: clang not found (configure looks for it): $@ is not built" >&2; \
 	else \
 	  $(MKDIR_P) fuzz && echo "  CLANG    $@" && \
 	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime -Ifuzz/gen $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
+	    $(filter %.c,$^) $(DBUS_LIBS); \
+	fi
+# fuzz/fuzz-fastcall: the fast path's answers (BUSRPC_FAST_PATH=1: the
+# transport and fastcall.c) against the libdbus path's (=0), two servers
+# of the same object in one process, the same messages to both.
+fuzz/fuzz-fastcall$(EXEEXT): fuzz/fuzz-fastcall.c fuzz/fz-service.h $(fuzz_rt_gen) $(fuzz_rt_sources) $(fuzz_rt_headers)
+	@if test -z "$(CLANG)"; then \
+	  echo "fuzz: clang not found (configure looks for it): $@ is not built" >&2; \
+	else \
+	  $(MKDIR_P) fuzz && echo "  CLANG    $@" && \
+	  $(CLANG) $(AM_CPPFLAGS) -I$(srcdir)/runtime -I$(srcdir)/fuzz -Ifuzz/gen $(DBUS_CFLAGS) $(FUZZ_CFLAGS) -o $@ \
 	    $(filter %.c,$^) $(DBUS_LIBS); \
 	fi
 fuzz/fuzz-variant$(EXEEXT): fuzz/fuzz-variant.c $(fuzz_rt_sources) $(fuzz_rt_headers)
@@ -82,12 +93,12 @@ fuzz/fuzz-transport$(EXEEXT): fuzz/fuzz-transport.c $(fuzz_rt_sources) $(fuzz_rt
 check_SCRIPTS += $(fuzz_rt_targets)
 CLEANFILES += $(fuzz_rt_targets) $(fuzz_rt_gen) fuzz/gen/.stamp
 EXTRA_DIST += fuzz/local.mk fuzz/fuzz.idl fuzz/fuzz-msg.h fuzz/fuzz-dispatch.c fuzz/fuzz-variant.c fuzz/fuzz-message.c \
-	fuzz/fuzz-wire.c fuzz/fuzz-marshal.c fuzz/fuzz-transport.c fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
+	fuzz/fz-service.h fuzz/fuzz-fastcall.c fuzz/fuzz-wire.c fuzz/fuzz-marshal.c fuzz/fuzz-transport.c fuzz/dbus.dict fuzz/mkseeds.py fuzz/msgs fuzz/regress
 
 # `make fuzz` (tests/xml.mk) runs these too, each for FUZZ_SECONDS.
 fuzz: fuzz-runtime
 fuzz-runtime: $(fuzz_rt_targets)
-	@for t in dispatch variant message wire marshal transport; do \
+	@for t in dispatch variant message wire marshal transport fastcall; do \
 	  $(MKDIR_P) fuzz/corpus-$$t || exit 1; \
 	  echo "fuzz: fuzz-$$t for $(FUZZ_SECONDS) s (corpus fuzz/corpus-$$t)"; \
 	  ASAN_OPTIONS=detect_leaks=1 ./fuzz/fuzz-$$t$(EXEEXT) -max_total_time=$(FUZZ_SECONDS) \
@@ -97,5 +108,6 @@ fuzz-runtime: $(fuzz_rt_targets)
 .PHONY: fuzz-runtime
 clean-fuzz: clean-fuzz-runtime
 clean-fuzz-runtime:
-	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message fuzz/corpus-wire fuzz/corpus-marshal fuzz/corpus-transport
+	rm -rf fuzz/corpus-dispatch fuzz/corpus-variant fuzz/corpus-message fuzz/corpus-wire fuzz/corpus-marshal fuzz/corpus-transport \
+	  fuzz/corpus-fastcall
 .PHONY: clean-fuzz-runtime

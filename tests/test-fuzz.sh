@@ -11,6 +11,8 @@
 # messages fuzz/msgs/. A crash found there is kept under fuzz/regress/<target>/.
 # fuzz-transport (the transport's framing over a socketpair) reads its own
 # record format: it runs only fuzz/regress/transport/ and fuzzes from there.
+# fuzz-fastcall holds the fast path's answers to the libdbus path's (two
+# servers of one object, the same messages to both).
 . "$top_srcdir/tests/tap.sh"
 fuzzer=$top_builddir/fuzz/fuzz-idl
 [ -n "${CLANG:-}" ] || tap_bail "clang not found by configure: the fuzzer cannot be built"
@@ -62,7 +64,7 @@ regress_transport=$(ls "$top_srcdir"/fuzz/regress/transport/* 2>/dev/null)
 [ -n "$regress_transport" ] || tap_bail "no kept inputs under $top_srcdir/fuzz/regress/transport"
 [ -n "$regress" ] || tap_bail "no regression inputs under $top_srcdir/fuzz/regress"
 [ -d "$top_srcdir/fuzz/msgs" ] || tap_bail "no seed messages in $top_srcdir/fuzz/msgs"
-for t in dispatch variant message wire marshal transport; do
+for t in dispatch variant message wire marshal transport fastcall; do
 	kept=$regress seeds=$top_srcdir/fuzz/msgs
 	if [ $t = transport ]; then kept=$regress_transport seeds=$top_srcdir/fuzz/regress/transport; fi
 	fz=$top_builddir/fuzz/fuzz-$t

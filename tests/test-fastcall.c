@@ -20,7 +20,8 @@
  * and the service keeps serving), @noreply, deferred replies and a
  * deferred error (busrpc_call_get_msg() on a deferred fast call), the
  * caller's unique name, uid and pid (on a bus a sync call from the op),
- * 64 async calls in flight and a cancelled one;
+ * 64 async calls in flight and a cancelled one, the limit of calls in
+ * progress per served peer;
  * busctl, gdbus and python3-dbus calling the fast-path server; the
  * fast-path client calling a python3-dbus service. Both processes stop
  * cleanly and call dbus_shutdown(): test-fastcall-valgrind.sh runs it
@@ -218,6 +219,8 @@ typedef struct Server {
         AddIn deferred_in;
         bool deferred_fail;
         busrpc_source *timer;
+        busrpc_call *held[4]; /* Hold: never answered until Release */
+        unsigned n_held;
 } Server;
 
 static int op_add(busrpc_call *call, const void *ops, void *self, void *in, void *out) {
@@ -375,6 +378,36 @@ static int op_later_fail(busrpc_call *call, const void *ops, void *self, void *i
         return defer(call, self, in, true);
 }
 
+static int op_hold(busrpc_call *call, const void *ops, void *self, void *in, void *out) {
+        Server *s = self;
+
+        (void)ops, (void)in, (void)out;
+        if (s->n_held == sizeof(s->held) / sizeof(s->held[0]))
+                return busrpc_call_fail(call, "org.busrpc.test.Error.Busy", "held enough");
+        s->held[s->n_held++] = busrpc_call_ref(call);
+        return BUSRPC_DEFER;
+}
+
+typedef struct CountOut {
+        uint32_t n;
+} CountOut;
+static const busrpc_field count_out_fields[] = { FIELD(busrpc_type_uint32, CountOut, n) };
+static const busrpc_args count_out = { "u", count_out_fields, 1, sizeof(CountOut) };
+
+static int op_release(busrpc_call *call, const void *ops, void *self, void *in, void *out) {
+        Server *s = self;
+
+        (void)call, (void)ops, (void)in;
+        ((CountOut *)out)->n = s->n_held;
+        while (s->n_held > 0) {
+                busrpc_call *held = s->held[--s->n_held];
+
+                busrpc_call_reply_args(held, &no_args, NULL);
+                busrpc_call_unref(held);
+        }
+        return 0;
+}
+
 #define METHOD(name, sig_in, sig_out, in, out, op, flags)                                                   \
         { name, sig_in, sig_out, NULL, flags, &(in), &(out), op }
 static const busrpc_method_desc methods[] = {
@@ -389,6 +422,8 @@ static const busrpc_method_desc methods[] = {
         METHOD("Sender", "", "sxx", no_args, sender_out, op_sender, 0),
         METHOD("Later", "ii", "iss", add_in, later_out, op_later, 0),
         METHOD("LaterFail", "ii", "", add_in, no_args, op_later_fail, 0),
+        METHOD("Hold", "", "", no_args, no_args, op_hold, 0),
+        METHOD("Release", "", "u", no_args, count_out, op_release, 0),
 };
 
 static const busrpc_interface_desc iface = {
@@ -425,6 +460,9 @@ static int run_server(int ready_fd) {
                                          &srv.peer_obj);
         if (r >= 0)
                 r = busrpc_conn_set_max_call_fds(busrpc_server_conn(srv.peers), 4);
+        /* two calls in progress per peer (Hold keeps them) */
+        if (r >= 0)
+                r = busrpc_server_set_limits(srv.peers, &(busrpc_server_limits){ .max_pending_calls = 2 });
         if (r < 0)
                 return 13;
         if (write(ready_fd, "R", 1) != 1)
@@ -435,6 +473,8 @@ static int run_server(int ready_fd) {
                 busrpc_call_unref(srv.deferred);
                 busrpc_source_release(srv.timer);
         }
+        while (srv.n_held > 0)
+                busrpc_call_unref(srv.held[--srv.n_held]);
         busrpc_object_release(srv.obj);
         busrpc_object_release(srv.peer_obj);
         busrpc_server_free(srv.peers);
@@ -1042,6 +1082,45 @@ static void test_async(Side *s) {
         is_int(a.cancelled_runs, 1, "the cancelled call's reply was dropped");
 }
 
+static void hold_done(int r, const busrpc_error *err, void *out, void (*cb)(void), void *userdata) {
+        int *n = userdata;
+
+        (void)err, (void)out, (void)cb;
+        if (r == 0)
+                (*n)++;
+}
+
+/* The peer server allows two calls in progress per peer: two held calls,
+ * then a third is refused on the fast path as on libdbus; the bus
+ * connection (another conn of the same service) releases them. */
+static void test_pending_limit(Side *peer, Side *bus) {
+        static const busrpc_remote_method r_hold = { IFACE, "Hold", NULL, NULL, 0 };
+        static const busrpc_remote_method r_release = { IFACE, "Release", NULL, &count_out, 0 };
+        busrpc_loop *l = busrpc_conn_get_loop(peer->conn);
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        CountOut released = { 0 };
+        int n_done = 0, r;
+        int32_t sum = 0;
+
+        r = busrpc_proxy_invoke_async(peer->proxy, &r_hold, NULL, hold_done, NULL, &n_done, NULL);
+        if (r >= 0)
+                r = busrpc_proxy_invoke_async(peer->proxy, &r_hold, NULL, hold_done, NULL, &n_done, NULL);
+        is_int(r, 0, "two calls the server keeps");
+        r = add(peer, 1, 2, &sum, &err);
+        is_int(r, -EREMOTEIO, "a third call of that peer meanwhile: refused");
+        is_str(err.name, BUSRPC_ERROR_LIMITS_EXCEEDED, "LimitsExceeded");
+        busrpc_error_clear(&err);
+        r = busrpc_proxy_invoke(bus->proxy, &r_release, NULL, &released, &err);
+        ok(r == 0 && released.n == 2, "another connection releases them (%u)", released.n);
+        busrpc_error_clear(&err);
+        for (int i = 0; i < 200 && n_done < 2; i++)
+                busrpc_loop_iterate(l, 50000);
+        is_int(n_done, 2, "both held calls got their replies");
+        r = add(peer, 1, 2, &sum, &err);
+        ok(r == 0 && sum == 3, "then the peer is served again");
+        busrpc_error_clear(&err);
+}
+
 static void test_side(Side *s) {
         int32_t sum = 0;
 
@@ -1239,6 +1318,7 @@ int main(void) {
         test_control();
         test_side(&peer);
         test_side(&bus);
+        test_pending_limit(&peer, &bus);
         test_foreign_clients();
         test_foreign_service(bus.conn);
         busrpc_proxy_unref(peer.proxy);

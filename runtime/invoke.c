@@ -2,10 +2,14 @@
  * (busrpc_proxy_invoke*, busrpc_proxy_get_value/set_value,
  * busrpc_proxy_on_signal) builds on the proxy's message API; the server
  * half is what the dispatcher runs for a method with .op and for a
- * property with .get_op/.set_op, plus busrpc_object_emit().
+ * property with .get_op/.set_op, plus busrpc_object_emit(). On a conn
+ * on busrpc's own transport, busrpc_proxy_invoke*() go through
+ * fastcall.c first (no DBusMessage either way) and come back here only
+ * for what it does not cover (fastcall.h: FAST_NOT_TAKEN).
  *
  * The arguments of one call live in one block (marshal.h, Scratch): on
- * the stack when small, so a simple call allocates nothing here.
+ * the stack when small, so a simple call allocates nothing here; an
+ * async call's outputs live with its closure, allocated when it is made.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -66,6 +66,10 @@ for t in peer bus; do
 	grep -Eq "^$t +link check, busrpc-fast: fast path on:" "$out"
 	ok $? "callgrind: busrpc-fast runs its calls on busrpc's transport ($t)"
 done
+for impl in libdbus sdbus $both; do
+	grep -Eq "^pipeline +$impl +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +in flight" "$out"
+	ok $? "callgrind: instructions per Add with 64 in flight for $impl"
+done
 grep -Eq '^peer +raw +[1-9]' "$out"
 ok $? "callgrind: the raw socket's instructions per call"
 for impl in $both; do

@@ -74,6 +74,20 @@ static inline WireErr pad_to(const Check *c, uint32_t *pos, uint32_t end, unsign
         return WIRE_OK;
 }
 
+/* The uint32 after its padding at *@pos (a length, or a header field's
+ * value); *@pos moves past it. */
+static inline WireErr get_u32(const Check *c, uint32_t *pos, uint32_t end, uint32_t *ret) {
+        WireErr e;
+
+        if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+                return e;
+        if (end - *pos < 4)
+                return WIRE_E_SHORT;
+        *ret = wire_get32(c->b + *pos, c->swap);
+        *pos += 4;
+        return WIRE_OK;
+}
+
 static WireErr check_value(Check *c, const char **sig, uint32_t *pos, uint32_t end, unsigned depth);
 
 static WireErr check_fixed_array(Check *c, char t, uint32_t pos, uint32_t len) {
@@ -108,14 +122,8 @@ static WireErr check_string(Check *c, char t, uint32_t *pos, uint32_t end) {
                         return WIRE_E_SHORT;
                 len = c->b[*pos];
                 *pos += 1;
-        } else {
-                if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
-                        return e;
-                if (end - *pos < 4)
-                        return WIRE_E_SHORT;
-                len = wire_get32(c->b + *pos, c->swap);
-                *pos += 4;
-        }
+        } else if ((e = get_u32(c, pos, end, &len)) != WIRE_OK)
+                return e;
         if (len >= end - *pos)
                 return WIRE_E_SHORT; /* the NUL too */
         s = (const char *)c->b + *pos;
@@ -211,12 +219,8 @@ static WireErr check_value(Check *c, const char **sig, uint32_t *pos, uint32_t e
                 const char *elem = *sig + 1, *after;
                 uint32_t stop;
 
-                if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+                if ((e = get_u32(c, pos, end, &len)) != WIRE_OK)
                         return e;
-                if (end - *pos < 4)
-                        return WIRE_E_SHORT;
-                len = wire_get32(c->b + *pos, c->swap);
-                *pos += 4;
                 if ((e = pad_to(c, pos, end, wire_align_of(*elem), true)) != WIRE_OK)
                         return e;
                 if (len > end - *pos)
@@ -351,12 +355,8 @@ static WireErr take_field(WireMsg *m, Check *c, unsigned code, uint32_t *pos, ui
         WireErr e;
 
         if (t == 'u') {
-                if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+                if ((e = get_u32(c, pos, end, &v)) != WIRE_OK)
                         return e;
-                if (end - *pos < 4)
-                        return WIRE_E_SHORT;
-                v = wire_get32(c->b + *pos, c->swap);
-                *pos += 4;
                 if (code == WIRE_FIELD_REPLY_SERIAL) {
                         if (v == 0)
                                 return WIRE_E_REPLY_SERIAL;
@@ -382,14 +382,11 @@ static WireErr take_field(WireMsg *m, Check *c, unsigned code, uint32_t *pos, ui
                 m->signature = s;
                 return WIRE_OK;
         }
-        if ((e = pad_to(c, pos, end, 4, false)) != WIRE_OK)
+        if ((e = get_u32(c, pos, end, &len)) != WIRE_OK)
                 return e;
-        if (end - *pos < 4)
-                return WIRE_E_SHORT;
-        len = wire_get32(c->b + *pos, c->swap);
-        if (len >= end - *pos - 4)
-                return WIRE_E_SHORT;
-        s = (const char *)c->b + *pos + 4;
+        if (len >= end - *pos)
+                return WIRE_E_SHORT; /* the NUL too */
+        s = (const char *)c->b + *pos;
         switch (code) {
         case WIRE_FIELD_PATH:
         case WIRE_FIELD_CONTAINER:
@@ -433,7 +430,7 @@ static WireErr take_field(WireMsg *m, Check *c, unsigned code, uint32_t *pos, ui
         }
         if (s[len])
                 return WIRE_E_NUL;
-        *pos += 4 + len + 1;
+        *pos += len + 1;
         return WIRE_OK;
 }
 

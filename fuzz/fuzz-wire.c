@@ -99,9 +99,12 @@ static size_t c_align(const busrpc_type *t) {
         case 'u':
                 return 4;
         case 'r':
-                for (i = 0; i < t->n_fields; i++)
-                        if (c_align(t->fields[i].type) > a)
-                                a = c_align(t->fields[i].type);
+                for (i = 0; i < t->n_fields; i++) {
+                        size_t fa = c_align(t->fields[i].type); /* once: twice is 2^depth calls */
+
+                        if (fa > a)
+                                a = fa;
+                }
                 return a;
         default:
                 return 8; /* 64-bit integers, doubles, pointers, {items, n} */

@@ -200,8 +200,7 @@ void conn_transport_close(Transport *t, int error, void *userdata);
 int conn_dispatch_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 /* Whether new connections take the fast path: the environment's
  * BUSRPC_FAST_PATH ("0": libdbus reads and writes, "1": busrpc does),
- * else the default (off until the whole suite passes on it). Unix sockets
- * only: tcp stays on libdbus. */
+ * else the default: on. Unix sockets only: tcp stays on libdbus. */
 bool conn_fast_path_wanted(void);
 
 /* reconnect.c */

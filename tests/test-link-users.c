@@ -588,6 +588,7 @@ static pid_t start_server(const char *address) {
 /* The client on the link under test; the server on @server_mode's. */
 static void test_creds_peer(const char *dir, const char *server_mode) {
         const char *mode = getenv("BUSRPC_FAST_PATH");
+        const char *srv_link = strcmp(server_mode, "1") == 0 ? "fast" : "libdbus";
         char address[300], saved[2] = "";
         busrpc_conn *c = NULL;
         busrpc_proxy *p = NULL;
@@ -617,13 +618,13 @@ static void test_creds_peer(const char *dir, const char *server_mode) {
         busrpc_proxy_method_new(p, IFACE, "Who", &m);
         is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &a, NULL), 0, nm("%s: peer: Who sent", what));
         ok(spin_until(reply_done, &a, 10000), "%s: peer: Who answered", what);
-        check_creds(&a, getpid(), "the server sees its client");
+        check_creds(&a, getpid(), nm("server on %s: it sees its client", srv_link));
 
         busrpc_proxy_method_new(p, IFACE, "CallMe", &m);
         is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &b, NULL), 0,
                nm("%s: peer: CallMe sent", what));
         ok(spin_until(reply_done, &b, 10000), "%s: peer: CallMe answered", what);
-        check_creds(&b, srv, "a client peer sees the server calling it");
+        check_creds(&b, srv, nm("server on %s: a client peer sees it calling", srv_link));
 
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);

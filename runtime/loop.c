@@ -69,9 +69,27 @@ struct busrpc_loop {
         uint64_t timer_seq; /* arming order */
         /* enabled deferred sources, in the order enabled */
         busrpc_source *defer_head, *defer_tail;
+        unsigned fork_gen; /* fork_gen when made */
 };
 
 static __thread busrpc_loop *default_loop;
+
+/* Forks seen in this process's ancestry (counted in each child). A loop
+ * made before a fork shares its epoll instance and signalfd with the
+ * parent: used in the child, it would take the parent's events and hand
+ * the parent's pointers to the child's callbacks. So a child gets a
+ * default loop of its own (the parent's copy is forgotten, not freed:
+ * releasing its sources would remove the parent's registrations). */
+static unsigned fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void) {
+        fork_gen++;
+}
+
+static void fork_watch(void) {
+        (void)pthread_atfork(NULL, NULL, on_fork_child);
+}
 
 static int loop_update_signals(busrpc_loop *l);
 
@@ -183,6 +201,8 @@ BUSRPC_EXPORT int busrpc_loop_new(busrpc_loop **ret) {
         l->n_ref = 1;
         l->sigfd = -1;
         l->sigitem = ITEM_SIGNAL;
+        (void)pthread_once(&fork_once, fork_watch);
+        l->fork_gen = fork_gen;
         l->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (l->epfd < 0) {
                 int r = -errno;
@@ -205,6 +225,8 @@ BUSRPC_EXPORT int busrpc_loop_default(busrpc_loop **ret) {
         int r;
 
         return_if_fail(ret, -EINVAL);
+        if (default_loop && default_loop->fork_gen != fork_gen)
+                default_loop = NULL; /* the parent's: see fork_gen */
         if (!default_loop) {
                 r = busrpc_loop_new(&default_loop);
                 if (r < 0)

@@ -174,6 +174,66 @@ static void test_cleanup(void) {
         busrpc_loop_unref(keep);
 }
 
+/* A forked child must not use the parent's default loop: its epoll
+ * instance is the parent's too, so the child would take the parent's
+ * events and run the parent's callbacks on them. The child's default loop
+ * is its own; the parent's event stays the parent's. */
+static int fork_report_fd = -1;
+
+static int fork_io_cb(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
+        char c;
+
+        if (read(fd, &c, 1) == 1 && write(fork_report_fd, userdata, 1) != 1)
+                return -1;
+        return 0;
+}
+
+static void test_fork_default(void) {
+        busrpc_loop *l = NULL, *cl = NULL;
+        busrpc_source *src = NULL;
+        int data[2], report[2], status = -1;
+        char got[8] = "";
+        ssize_t n;
+        pid_t pid;
+
+        ok(pipe(data) == 0 && pipe(report) == 0, "fork: pipes");
+        fcntl(report[0], F_SETFL, O_NONBLOCK);
+        fork_report_fd = report[1];
+        is_int(busrpc_loop_default(&l), 0, "fork: the parent's default loop");
+        is_int(busrpc_loop_add_io(l, data[0], EPOLLIN, fork_io_cb, "P", &src), 0, "fork: a source on a pipe");
+        ok(write(data[1], "x", 1) == 1, "fork: the pipe is readable");
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                /* Before the fix the parent's source fired here ("C"). */
+                src = NULL;
+                if (busrpc_loop_default(&cl) < 0)
+                        _exit(2);
+                for (int i = 0; i < 3; i++)
+                        (void)busrpc_loop_iterate(cl, 0);
+                _exit(cl == l ? 3 : 0);
+        }
+        ok(pid > 0 && waitpid(pid, &status, 0) == pid, "fork: the child ran");
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork: the child's default loop is a new one (status %d)",
+           status);
+        /* userdata "P" in the parent, the same bytes in the child's copy:
+         * a callback run by the child reports what the parent would; the
+         * child consumed the byte then, and the parent below sees none. */
+        n = read(report[0], got, sizeof(got) - 1);
+        ok(n < 0, "fork: no callback ran before the parent's loop did (read %zd)", n);
+        got[0] = '\0';
+        for (int i = 0; i < 20 && read(report[0], got, 1) != 1; i++)
+                (void)busrpc_loop_iterate(l, 100 * BUSRPC_USEC_PER_MSEC);
+        ok(got[0] == 'P', "fork: the parent's loop still gets its event (got '%c')", got[0] ? got[0] : '-');
+        busrpc_source_release(src);
+        busrpc_loop_unref(l);
+        close(data[0]);
+        close(data[1]);
+        close(report[0]);
+        close(report[1]);
+        fork_report_fd = -1;
+}
+
 static void test_sigpipe(void) {
         busrpc_loop *l;
         struct sigaction sa;
@@ -518,6 +578,7 @@ int main(void) {
         TAP_RUN(test_io);
         TAP_RUN(test_cleanup);
         TAP_RUN(test_sigpipe);
+        TAP_RUN(test_fork_default);
         TAP_RUN(test_integration);
         TAP_RUN(test_signals);
         dbus_shutdown();

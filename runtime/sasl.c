@@ -259,6 +259,10 @@ bool sasl_server_wants_write(const SaslServer *s) {
         return s->out_len > 0;
 }
 
+bool sasl_server_wants_read(const SaslServer *s) {
+        return s->state != ST_DONE;
+}
+
 bool sasl_server_unix_fd(const SaslServer *s) {
         return s->unix_fd;
 }

@@ -68,6 +68,9 @@ int sasl_server_init(SaslServer *s, int fd, const char *guid, SaslUidAllowedFn a
  */
 int sasl_server_step(SaslServer *s);
 bool sasl_server_wants_write(const SaslServer *s);
+/* Whether to wait for input: not once BEGIN was read (what follows it
+ * waits in the socket for the transport, while the answers go out). */
+bool sasl_server_wants_read(const SaslServer *s);
 /* After step() returned 1: whether NEGOTIATE_UNIX_FD was agreed, and the
  * bytes and fds read past BEGIN (borrowed; the fds stay owned by @s until
  * sasl_server_take_fds()). */

@@ -149,6 +149,15 @@ static int auth_done(busrpc_server *s, PeerAuth *pa) {
         return transport_attach(tp, c->loop);
 }
 
+/* What the SASL phase waits for. Once BEGIN is read, not for input: the
+ * bytes after it stay in the socket for the Transport, and epoll being
+ * level-triggered, waiting for them while the answers cannot go out yet
+ * (a client that does not read) would wake the loop again and again. */
+static uint32_t auth_events(const PeerAuth *pa) {
+        return (sasl_server_wants_read(&pa->sasl) ? EPOLLIN : 0) |
+               (sasl_server_wants_write(&pa->sasl) ? EPOLLOUT : 0);
+}
+
 static int on_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userdata) {
         PeerAuth *pa = userdata;
         busrpc_conn *c = pa->conn;
@@ -156,7 +165,7 @@ static int on_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userda
         int r = s ? sasl_server_step(&pa->sasl) : -ENOTCONN;
 
         if (r == 0) {
-                uint32_t want = EPOLLIN | (sasl_server_wants_write(&pa->sasl) ? EPOLLOUT : 0);
+                uint32_t want = auth_events(pa);
                 if (want == pa->events)
                         return 0;
                 pa->events = want;
@@ -174,7 +183,7 @@ static int on_auth_io(busrpc_source *src, int fd, uint32_t revents, void *userda
 
 static int auth_watch(PeerAuth *pa, busrpc_loop *l) {
         pa->io = busrpc_source_release(pa->io);
-        pa->events = EPOLLIN | (sasl_server_wants_write(&pa->sasl) ? EPOLLOUT : 0);
+        pa->events = auth_events(pa);
         return loop_add_io_events(l, pa->fd, pa->events, on_auth_io, pa, &pa->io);
 }
 

@@ -650,6 +650,74 @@ def test_sasl():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
+def inq(sock):
+    """Bytes waiting in @sock's receive queue (FIONREAD)."""
+    import fcntl
+    import struct
+    import termios
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def test_sasl_unread_begin():
+    """A client that reads none of its answers until the server cannot
+    send, then BEGIN with more than the SASL buffer after it: the server
+    waits for the client to read (it must not spin on the unread bytes
+    while its answers wait), then goes on."""
+    path = "unix:path=%s/a2/sock" % tmp
+    s = Server(path, "--auth-timeout", 20000 * SLOW)
+    base = s.fds()
+    uid = str(os.geteuid()).encode().hex().encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path[len("unix:path="):])
+    sock.sendall(b"\0AUTH EXTERNAL " + uid + b"\r\n")
+    have, stuck = 0, False
+    deadline = time.monotonic() + 5 * SLOW
+    while inq(sock) == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    have = inq(sock)
+    ok(have > 0, "unread: the server answered the AUTH line (%d bytes)" % have)
+    # One line per read of the server, so one send() per answer, none
+    # read: the server's socket buffer fills; the answer that does not
+    # arrive within a second waits in the server.
+    for i in range(5000):
+        sock.sendall(b"NEGOTIATE_UNIX_FD\r\n")
+        deadline = time.monotonic() + 1.0 * SLOW
+        while inq(sock) < have + 15 and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        if inq(sock) < have + 15:
+            stuck = True
+            break
+        have = inq(sock)
+    ok(stuck, "unread: the server could not send an answer after %d lines (%d bytes unread)" % (i + 1, have))
+    sock.sendall(b"BEGIN\r\n" + b"x" * 24000)
+    time.sleep(0.2)
+    cpu0, t0 = s.cpu_s(), time.monotonic()
+    time.sleep(1.5)
+    used, dt = s.cpu_s() - cpu0, time.monotonic() - t0
+    ok(used < 0.1 * dt, "unread: the server waits, it does not spin (%.2f s of CPU in %.2f s)" % (used, dt))
+    busy_ok, _ = busctl_echo(path, "meanwhile")
+    ok(busy_ok, "unread: another client is served meanwhile")
+    # Reading the answers lets it go on: the bytes after BEGIN are no
+    # D-Bus message, so that connection is closed.
+    closed = False
+    deadline = time.monotonic() + 5 * SLOW
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([sock], [], [], max(0, deadline - time.monotonic()))
+            if r and not sock.recv(65536):
+                closed = True
+                break
+    except OSError:
+        closed = True
+    ok(closed, "unread: once read, the rest is taken as the first message (not one): closed")
+    sock.close()
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "unread: no fd left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
 # ---- 10. a monitor (BecomeMonitor) sees the traffic as it went ----
 
 def test_monitor():
@@ -694,7 +762,7 @@ def test_monitor():
 
 def main():
     global FAST
-    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_monitor,
+    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_sasl_unread_begin, test_monitor,
              test_shutdown, test_outgoing, test_slowloris, test_emfile]
     only = os.environ.get("HOSTILE_CASES")
     paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")

@@ -24,12 +24,17 @@ int sasl_server_init(SaslServer *s, int fd, const char *guid, SaslUidAllowedFn a
         s->fd = fd;
         s->allowed = allowed;
         s->userdata = userdata;
+        s->max_fds = SASL_MAX_FDS;
         snprintf(s->guid, sizeof(s->guid), "%s", guid ? guid : "");
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
         s->peer_uid = cred.uid;
         s->have_creds = true;
         return 0;
+}
+
+void sasl_server_set_max_fds(SaslServer *s, unsigned n) {
+        s->max_fds = n && n < SASL_MAX_FDS ? n : SASL_MAX_FDS;
 }
 
 static int reply(SaslServer *s, const char *line) {
@@ -219,7 +224,7 @@ int sasl_server_step(SaslServer *s) {
                                 continue;
                         k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
                         for (unsigned i = 0; i < k; i++) {
-                                if (s->n_fds < SASL_MAX_FDS)
+                                if (s->n_fds < s->max_fds)
                                         s->fds[s->n_fds++] = fds[i];
                                 else {
                                         close(fds[i]);

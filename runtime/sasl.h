@@ -48,6 +48,7 @@ typedef struct SaslServer {
         size_t rest_at;
         int fds[SASL_MAX_FDS];
         unsigned n_fds;
+        unsigned max_fds; /* at most SASL_MAX_FDS (sasl_server_set_max_fds()) */
 } SaslServer;
 
 /**
@@ -57,6 +58,11 @@ typedef struct SaslServer {
  * Return: 0, -errno from SO_PEERCRED.
  */
 int sasl_server_init(SaslServer *s, int fd, const char *guid, SaslUidAllowedFn allowed, void *userdata);
+/* The fds a client may send before its messages are read (only what it
+ * pipelined after BEGIN can claim them): more is -EPROTO from
+ * sasl_server_step() (the server passes its max_fds * 4, libdbus's bound
+ * on received fds). Default and upper bound SASL_MAX_FDS; 0: the default. */
+void sasl_server_set_max_fds(SaslServer *s, unsigned n);
 /**
  * sasl_server_step() - read what the socket holds, answer, write the
  * answers (non-blocking). Return: 1 once BEGIN was read (then

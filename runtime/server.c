@@ -294,6 +294,8 @@ static void accept_fast(busrpc_server *s, DBusConnection *dc) {
         pa->conn = c;
         pa->fd = dup_fd;
         pa->sasl.userdata = c;
+        /* fds before the first message is read: as libdbus's received bound (apply_limits()) */
+        sasl_server_set_max_fds(&pa->sasl, s->limits.max_fds * 4);
         pa->next = s->auths;
         s->auths = pa;
         c->server = s;

@@ -718,6 +718,48 @@ def test_sasl_unread_begin():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
+def test_sasl_fds():
+    """A client past AUTH and NEGOTIATE_UNIX_FD that sends fds and never
+    BEGIN: the server holds no more of them than libdbus's bound on
+    received fds (max_fds * 4 = 64), on either path (libdbus lets the
+    kernel drop them; busrpc's SASL closes that client)."""
+    path = "unix:path=%s/a3/sock" % tmp
+    s = Server(path, "--auth-timeout", 20000 * SLOW)
+    base = s.fds()
+    uid = str(os.geteuid()).encode().hex().encode()
+    c = wire.Conn(path, timeout=5 * SLOW)
+    c.send_raw(b"\0AUTH EXTERNAL " + uid + b"\r\nNEGOTIATE_UNIX_FD\r\n")
+    out = b""
+    deadline = time.monotonic() + 5 * SLOW
+    while b"AGREE_UNIX_FD" not in out and time.monotonic() < deadline:
+        r, _, _ = select.select([c.sock], [], [], max(0, deadline - time.monotonic()))
+        d = c.sock.recv(4096) if r else b""
+        if not d:
+            break
+        out += d
+    ok(b"AGREE_UNIX_FD" in out, "sasl fds: OK and AGREE_UNIX_FD (%r)" % out[:60])
+    r, w = os.pipe()
+    closed = False
+    try:
+        for i in range(4):
+            c.send_raw(b"X", [r] * 100)  # a line never finished, 400 fds
+    except OSError:
+        closed = True
+    # once another client is answered, the server has read those
+    okay, _ = busctl_echo(path, "after-fds")
+    held = s.fds() - base
+    ok(okay and held <= 64 + 2, "sasl fds: 400 sent, the server holds %d more fds (at most 64 + 2; closed %s)" %
+       (held, closed))
+    c.close()
+    os.close(r)
+    os.close(w)
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "sasl fds: no fd left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
 # ---- 10. a monitor (BecomeMonitor) sees the traffic as it went ----
 
 def test_monitor():
@@ -762,7 +804,8 @@ def test_monitor():
 
 def main():
     global FAST
-    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_sasl_unread_begin, test_monitor,
+    cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_sasl_unread_begin,
+             test_sasl_fds, test_monitor,
              test_shutdown, test_outgoing, test_slowloris, test_emfile]
     only = os.environ.get("HOSTILE_CASES")
     paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")

@@ -55,6 +55,7 @@ typedef struct Registry Registry;     /* registry.h */
 typedef struct Transport Transport;   /* transport.h */
 typedef struct ShmPeer ShmPeer;       /* shm-pool.c */
 typedef struct SyncWait SyncWait;     /* reply.c */
+typedef struct SubTable SubTable;     /* subscription.c */
 
 struct busrpc_conn {
         unsigned n_ref;
@@ -95,6 +96,9 @@ struct busrpc_conn {
         Registry *registry;
 
         busrpc_name *names;
+        /* signal subscriptions, indexed by (interface, member) (subscription.c);
+         * NULL until the first */
+        SubTable *subs;
 
         /* calls made on this connection and awaiting their replies; NULL
          * until the first call */

@@ -32,45 +32,294 @@
 /* What libdbus's DBUS_TIMEOUT_USE_DEFAULT meant for the bus's answers. */
 #define BUS_CALL_TIMEOUT_MS 25000
 
+/* A subscription sits in two chains of its conn's index: the one of its
+ * (interface, member), which a signal looks up, and, when it follows a
+ * well-known name, the one of that name, which NameOwnerChanged looks up. */
+enum { BY_MEMBER, BY_OWNER, N_CHAINS };
+
+typedef struct SubEntry SubEntry;
+
+typedef struct SubLink {
+        busrpc_subscription *prev, *next;
+        SubEntry *entry; /* NULL: in no chain */
+} SubLink;
+
+/* One key of a SubTable: a chain of subscriptions (oldest first), or a
+ * match rule and how many subscriptions use it. */
+struct SubEntry {
+        SubEntry *next; /* in its bucket */
+        uint32_t hash;
+        unsigned n;     /* rules: users; chains: members */
+        busrpc_subscription *head, *tail;
+        size_t len;
+        char key[];
+};
+
+typedef struct Table {
+        SubEntry **buckets;
+        size_t n_buckets, n;
+} Table;
+
+/* c->subs: a conn's subscriptions, oldest first, indexed; its match rules
+ * counted, so identical rules go to the bus once. */
+struct SubTable {
+        busrpc_subscription *head, *tail;
+        size_t n;
+        Table chains, rules;
+};
+
 struct busrpc_subscription {
         unsigned n_ref;    /* the handle's (or the conn's: floating), one per delivery running */
         busrpc_conn *conn; /* borrowed; NULL once detached (released, or the conn freed) */
         bool handle;       /* a handle was returned: busrpc_subscription_release() frees it */
         bool peer;
         bool track_owner; /* destination is a well-known name */
-        char *dest, *path, *iface, *member, *sig;
+        bool rules_added; /* match and owner_match counted in the conn's rules */
+        char *dest, *path, *iface, *member, *sig, *arg0;
         char *owner; /* current unique owner; NULL: nobody, drop everything */
         char *match, *owner_match;
         busrpc_signal_fn cb;
         void *userdata;
         busrpc_destroy_fn destroy;        /* set only once subscribed */
+        void (*relinked)(void *userdata); /* subscription_on_relink() */
         uint64_t max_shm;                 /* the connection's shm bound when subscribing */
-        busrpc_subscription *prev, *next; /* all_subs, while conn is set */
+        busrpc_subscription *prev, *next; /* the conn's, while conn is set */
+        SubLink link[N_CHAINS];
 };
 
-/* This thread's live subscriptions, newest first. */
-static __thread busrpc_subscription *all_subs;
+/* ---- the index ---- */
+
+static uint32_t key_hash(const char *key, size_t len) {
+        uint32_t h = 2166136261u; /* FNV-1a */
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)key[i];
+                h *= 16777619u;
+        }
+        return h;
+}
+
+static SubEntry *table_find(Table *t, const char *key, size_t len, uint32_t hash) {
+        if (!t->n_buckets)
+                return NULL;
+        for (SubEntry *e = t->buckets[hash & (t->n_buckets - 1)]; e; e = e->next)
+                if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
+                        return e;
+        return NULL;
+}
+
+static int table_grow(Table *t) {
+        size_t nb = t->n_buckets ? 2 * t->n_buckets : 16;
+        SubEntry **b = calloc(nb, sizeof(*b));
+
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_buckets; i++)
+                while (t->buckets[i]) {
+                        SubEntry *e = t->buckets[i];
+
+                        t->buckets[i] = e->next;
+                        e->next = b[e->hash & (nb - 1)];
+                        b[e->hash & (nb - 1)] = e;
+                }
+        free(t->buckets);
+        t->buckets = b;
+        t->n_buckets = nb;
+        return 0;
+}
+
+/* The entry of @key, made (with n == 0) when missing. */
+static SubEntry *table_get(Table *t, const char *key, size_t len) {
+        uint32_t hash = key_hash(key, len);
+        SubEntry *e = table_find(t, key, len, hash);
+
+        if (e)
+                return e;
+        if (t->n >= t->n_buckets && table_grow(t) < 0)
+                return NULL;
+        e = calloc(1, sizeof(*e) + len + 1);
+        if (!e)
+                return NULL;
+        e->hash = hash;
+        e->len = len;
+        memcpy(e->key, key, len);
+        e->next = t->buckets[hash & (t->n_buckets - 1)];
+        t->buckets[hash & (t->n_buckets - 1)] = e;
+        t->n++;
+        return e;
+}
+
+static void table_drop(Table *t, SubEntry *e) {
+        SubEntry **pp = &t->buckets[e->hash & (t->n_buckets - 1)];
+
+        while (*pp != e)
+                pp = &(*pp)->next;
+        *pp = e->next;
+        t->n--;
+        free(e);
+}
+
+static void table_clear(Table *t) {
+        for (size_t i = 0; i < t->n_buckets; i++)
+                while (t->buckets[i]) {
+                        SubEntry *e = t->buckets[i];
+
+                        t->buckets[i] = e->next;
+                        free(e);
+                }
+        free(t->buckets);
+        *t = (Table){ 0 };
+}
+
+/* Keys: "interface\0member" for BY_MEMBER; "\0name" for BY_OWNER (no
+ * interface is empty, so the two never meet). */
+static size_t member_key(char *buf, size_t size, const char *iface, const char *member) {
+        size_t a = strlen(iface), b = strlen(member);
+
+        if (a + 1 + b > size)
+                return 0;
+        memcpy(buf, iface, a);
+        buf[a] = '\0';
+        memcpy(buf + a + 1, member, b);
+        return a + 1 + b;
+}
+
+static size_t owner_key(char *buf, size_t size, const char *name) {
+        size_t a = strlen(name);
+
+        if (1 + a > size)
+                return 0;
+        buf[0] = '\0';
+        memcpy(buf + 1, name, a);
+        return 1 + a;
+}
+
+/* Names are at most 255 bytes (the specification's limit). */
+#define KEY_MAX (2 * 255 + 2)
+
+static int chain_add(SubTable *st, int which, const char *key, size_t len, busrpc_subscription *s) {
+        SubEntry *e = table_get(&st->chains, key, len);
+        SubLink *l = &s->link[which];
+
+        if (!e)
+                return -ENOMEM;
+        l->entry = e;
+        l->next = NULL;
+        l->prev = e->tail;
+        if (e->tail)
+                e->tail->link[which].next = s;
+        else
+                e->head = s;
+        e->tail = s;
+        e->n++;
+        return 0;
+}
+
+static void chain_remove(SubTable *st, int which, busrpc_subscription *s) {
+        SubLink *l = &s->link[which];
+        SubEntry *e = l->entry;
+
+        if (!e)
+                return;
+        if (l->prev)
+                l->prev->link[which].next = l->next;
+        else
+                e->head = l->next;
+        if (l->next)
+                l->next->link[which].prev = l->prev;
+        else
+                e->tail = l->prev;
+        l->prev = l->next = NULL;
+        l->entry = NULL;
+        if (--e->n == 0)
+                table_drop(&st->chains, e);
+}
+
+static SubTable *sub_table(busrpc_conn *c) {
+        if (!c->subs)
+                c->subs = calloc(1, sizeof(*c->subs));
+        return c->subs;
+}
+
+/* A match rule's first user sends AddMatch (return 1), the others count. */
+static int rule_ref(SubTable *st, const char *rule) {
+        SubEntry *e = table_get(&st->rules, rule, strlen(rule));
+
+        if (!e)
+                return -ENOMEM;
+        return e->n++ == 0;
+}
+
+/* The last user of a rule: return 1, RemoveMatch is due. */
+static bool rule_unref(SubTable *st, const char *rule) {
+        size_t len = strlen(rule);
+        SubEntry *e = table_find(&st->rules, rule, len, key_hash(rule, len));
+
+        if (!e || --e->n > 0)
+                return false;
+        table_drop(&st->rules, e);
+        return true;
+}
 
 static void sub_unlink(busrpc_subscription *s) {
+        SubTable *st;
+
         if (!s->conn)
                 return;
+        st = s->conn->subs;
         if (s->prev)
                 s->prev->next = s->next;
         else
-                all_subs = s->next;
+                st->head = s->next;
         if (s->next)
                 s->next->prev = s->prev;
+        else
+                st->tail = s->prev;
+        st->n--;
+        for (int i = 0; i < N_CHAINS; i++)
+                chain_remove(st, i, s);
+        if (s->rules_added) {
+                /* The bus's rules are the release's business; the count
+                 * goes with the subscription in every case. */
+                (void)rule_unref(st, s->match);
+                if (s->owner_match)
+                        (void)rule_unref(st, s->owner_match);
+                s->rules_added = false;
+        }
         s->prev = s->next = NULL;
         s->conn = NULL;
 }
 
-static void sub_link(busrpc_subscription *s, busrpc_conn *c) {
+static int sub_link(busrpc_subscription *s, busrpc_conn *c) {
+        SubTable *st = sub_table(c);
+        char key[KEY_MAX];
+        size_t len;
+        int r;
+
+        if (!st)
+                return -ENOMEM;
+        len = member_key(key, sizeof(key), s->iface, s->member);
+        if (!len)
+                return -EINVAL;
+        r = chain_add(st, BY_MEMBER, key, len, s);
+        if (r >= 0 && s->track_owner) {
+                len = owner_key(key, sizeof(key), s->dest);
+                r = len ? chain_add(st, BY_OWNER, key, len, s) : -EINVAL;
+        }
+        if (r < 0) {
+                chain_remove(st, BY_MEMBER, s);
+                return r;
+        }
         s->conn = c;
-        s->prev = NULL;
-        s->next = all_subs;
-        if (all_subs)
-                all_subs->prev = s;
-        all_subs = s;
+        s->next = NULL;
+        s->prev = st->tail;
+        if (st->tail)
+                st->tail->next = s;
+        else
+                st->head = s;
+        st->tail = s;
+        st->n++;
+        return 0;
 }
 
 static void sub_unref(busrpc_subscription *s) {
@@ -84,6 +333,7 @@ static void sub_unref(busrpc_subscription *s) {
         free(s->iface);
         free(s->member);
         free(s->sig);
+        free(s->arg0);
         free(s->owner);
         free(s->match);
         free(s->owner_match);
@@ -100,34 +350,27 @@ static int set_owner(busrpc_subscription *s, const char *owner) {
         return 0;
 }
 
-static void track_owner_change(busrpc_subscription *s, DBusMessage *m) {
-        const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
-
-        if (!dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
-            !dbus_message_has_sender(m, DBUS_SERVICE_DBUS) || !dbus_message_has_path(m, DBUS_PATH_DBUS) ||
-            !dbus_message_has_signature(m, "sss"))
-                return;
-        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
-                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID))
-                return;
-        if (strcmp(name, s->dest) == 0)
-                (void)set_owner(s, new_owner); /* on ENOMEM: nobody, which drops signals */
-}
-
-/* One signal for one subscription: owner tracking, then the checks, then
- * the callback. */
+/* One signal for one subscription: the checks, then the callback. */
 static void sub_deliver(busrpc_subscription *s, DBusMessage *m) {
         busrpc_iter it;
         busrpc_msg *msg;
 
-        if (s->track_owner)
-                track_owner_change(s, m);
         if (!dbus_message_has_path(m, s->path) || !dbus_message_has_interface(m, s->iface) ||
             !dbus_message_has_member(m, s->member) || !dbus_message_has_signature(m, s->sig))
                 return;
         if (!s->peer) {
                 const char *sender = dbus_message_get_sender(m);
                 if (!sender || !s->owner || strcmp(sender, s->owner) != 0)
+                        return;
+        }
+        if (s->arg0) {
+                DBusMessageIter a0;
+                const char *v = NULL;
+
+                if (!dbus_message_iter_init(m, &a0) || dbus_message_iter_get_arg_type(&a0) != DBUS_TYPE_STRING)
+                        return;
+                dbus_message_iter_get_basic(&a0, &v);
+                if (strcmp(v, s->arg0) != 0)
                         return;
         }
         msg = msg_wrap(m, NULL);
@@ -204,6 +447,29 @@ static int get_name_owner(busrpc_conn *c, const char *name, char **ret, busrpc_e
         return r;
 }
 
+int signal_name_owner(busrpc_conn *c, const char *name, char **ret) {
+        return get_name_owner(c, name, ret, NULL);
+}
+
+/* A rule's first user sends AddMatch (with @wait: and waits for the
+ * answer); the others only count. */
+static int rule_add(busrpc_conn *c, const char *rule, bool wait) {
+        int r = rule_ref(c->subs, rule);
+
+        if (r <= 0)
+                return r;
+        r = bus_match(c, "AddMatch", rule, wait);
+        if (r < 0)
+                (void)rule_unref(c->subs, rule);
+        return r;
+}
+
+/* The last user of a rule takes it off the bus. */
+static void rule_remove(busrpc_conn *c, const char *rule) {
+        if (rule_unref(c->subs, rule) && conn_is_open(c))
+                (void)bus_match(c, "RemoveMatch", rule, false);
+}
+
 static char *rule_new(const char *sender, const char *path, const char *iface, const char *member,
                       const char *arg0) {
         char *rule = NULL;
@@ -215,9 +481,9 @@ static char *rule_new(const char *sender, const char *path, const char *iface, c
         return rule;
 }
 
-BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member,
-                                         const char *sig, busrpc_signal_fn cb, void *userdata,
-                                         busrpc_destroy_fn destroy, busrpc_subscription **ret) {
+int subscription_new(busrpc_proxy *p, const char *iface, const char *member, const char *sig,
+                     const char *arg0, busrpc_signal_fn cb, void *userdata, busrpc_destroy_fn destroy,
+                     busrpc_subscription **ret) {
         busrpc_subscription *s;
         busrpc_conn *c;
         const char *dest;
@@ -225,6 +491,8 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
 
         return_if_fail(p && cb && valid_interface_name(iface) && valid_member_name(member), -EINVAL);
         return_if_fail(sig && valid_signature(sig), -EINVAL);
+        /* arg0 is a string, quoted in the rule: no quote in it. */
+        return_if_fail(!arg0 || (sig[0] == 's' && !strchr(arg0, '\'')), -EINVAL);
         c = busrpc_proxy_get_conn(p);
         if (c->kind == CONN_SERVER)
                 return -EINVAL; /* the all-peers handle of a server calls nobody */
@@ -247,8 +515,10 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         s->member = strdup(member);
         s->sig = strdup(sig);
         s->dest = dest ? strdup(dest) : NULL;
-        s->match = rule_new(s->peer ? NULL : dest, s->path ? s->path : "/", iface, member, NULL);
-        if (!s->path || !s->iface || !s->member || !s->sig || (dest && !s->dest) || !s->match) {
+        s->arg0 = arg0 ? strdup(arg0) : NULL;
+        s->match = rule_new(s->peer ? NULL : dest, s->path ? s->path : "/", iface, member, arg0);
+        if (!s->path || !s->iface || !s->member || !s->sig || (dest && !s->dest) || (arg0 && !s->arg0) ||
+            !s->match) {
                 sub_unref(s);
                 return -ENOMEM;
         }
@@ -269,18 +539,24 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
                         }
                 }
         }
-        /* In the list first, so that no owner change is missed between the
+        /* In the index first, so that no owner change is missed between the
          * match rule and the GetNameOwner answer: what arrives while we
          * wait is held and delivered after, in order. */
-        sub_link(s, c);
+        r = sub_link(s, c);
+        if (r < 0) {
+                sub_unref(s);
+                return r;
+        }
         if (s->peer) {
-                r = bus_match(c, "AddMatch", s->match, false);
+                r = rule_add(c, s->match, false);
         } else {
+                bool owner_added = false, match_added = false;
+
                 r = 0;
                 if (s->owner_match)
-                        r = bus_match(c, "AddMatch", s->owner_match, true);
+                        owner_added = (r = rule_add(c, s->owner_match, true)) >= 0;
                 if (r >= 0)
-                        r = bus_match(c, "AddMatch", s->match, true);
+                        match_added = (r = rule_add(c, s->match, true)) >= 0;
                 if (r >= 0 && s->track_owner) {
                         char *owner = NULL;
 
@@ -290,16 +566,18 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
                                 s->owner = owner;
                         }
                 }
-                if (r < 0 && conn_is_open(c)) {
-                        if (s->owner_match)
-                                (void)bus_match(c, "RemoveMatch", s->owner_match, false);
-                        (void)bus_match(c, "RemoveMatch", s->match, false);
+                if (r < 0) {
+                        if (match_added)
+                                rule_remove(c, s->match);
+                        if (owner_added)
+                                rule_remove(c, s->owner_match);
                 }
         }
         if (r < 0) {
                 sub_unref(s); /* no destroy: the caller keeps @userdata */
                 return r;
         }
+        s->rules_added = true;
         s->handle = ret != NULL;
         s->destroy = destroy;
         if (ret)
@@ -307,63 +585,140 @@ BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, con
         return 0;
 }
 
-void signal_conn_swapped(busrpc_conn *c) {
-        for (busrpc_subscription *s = all_subs; s; s = s->next) {
-                char *owner = NULL;
+BUSRPC_EXPORT int busrpc_proxy_subscribe(busrpc_proxy *p, const char *iface, const char *member,
+                                         const char *sig, busrpc_signal_fn cb, void *userdata,
+                                         busrpc_destroy_fn destroy, busrpc_subscription **ret) {
+        return subscription_new(p, iface, member, sig, NULL, cb, userdata, destroy, ret);
+}
 
-                if (s->conn != c)
-                        continue;
-                /* The owner rule first (the bus keeps the order), then who owns
-                 * the name on the new bus; a unique name is gone for good. */
-                if (s->owner_match)
-                        (void)bus_match(c, "AddMatch", s->owner_match, false);
-                (void)bus_match(c, "AddMatch", s->match, false);
-                if (s->track_owner && get_name_owner(c, s->dest, &owner, NULL) >= 0) {
-                        free(s->owner);
-                        s->owner = owner;
+void subscription_on_relink(busrpc_subscription *s, void (*fn)(void *userdata)) {
+        if (s)
+                s->relinked = fn;
+}
+
+/* The subscriptions of @st with a hook, referenced (oldest first). */
+static busrpc_subscription **hooked(SubTable *st, size_t *ret_n) {
+        busrpc_subscription **v;
+        size_t n = 0;
+
+        for (busrpc_subscription *s = st->head; s; s = s->next)
+                n += s->relinked != NULL;
+        *ret_n = 0;
+        if (!n || !(v = calloc(n, sizeof(*v))))
+                return NULL;
+        for (busrpc_subscription *s = st->head; s; s = s->next)
+                if (s->relinked) {
+                        s->n_ref++;
+                        v[(*ret_n)++] = s;
                 }
+        return v;
+}
+
+void signal_conn_swapped(busrpc_conn *c) {
+        SubTable *st = c->subs;
+        busrpc_subscription **v;
+        size_t n;
+
+        if (!st)
+                return;
+        /* Every rule once (the bus answers GetNameOwner below after all of
+         * them: it keeps the order), then who owns each followed name on
+         * the new bus, once per name; a unique name is gone for good. */
+        for (size_t i = 0; i < st->rules.n_buckets; i++)
+                for (SubEntry *e = st->rules.buckets[i]; e; e = e->next)
+                        (void)bus_match(c, "AddMatch", e->key, false);
+        for (size_t i = 0; i < st->chains.n_buckets; i++)
+                for (SubEntry *e = st->chains.buckets[i]; e; e = e->next) {
+                        char *owner = NULL;
+
+                        if (e->key[0] != '\0' || get_name_owner(c, e->key + 1, &owner, NULL) < 0)
+                                continue;
+                        for (busrpc_subscription *s = e->head; s; s = s->link[BY_OWNER].next)
+                                if (set_owner(s, owner) < 0)
+                                        break;
+                        free(owner);
+                }
+        /* Then those who keep state of the old link hear of the new one;
+         * a hook may release any subscription. */
+        v = hooked(st, &n);
+        for (size_t i = 0; i < n; i++) {
+                if (v[i]->conn == c)
+                        v[i]->relinked(v[i]->userdata);
+                sub_unref(v[i]);
         }
+        free(v);
 }
 
 void signal_conn_free(busrpc_conn *c) {
-        busrpc_subscription *s = all_subs, *next;
+        SubTable *st = c->subs;
+        busrpc_subscription *s;
 
-        for (; s; s = next) {
-                next = s->next;
-                if (s->conn != c)
-                        continue;
+        if (!st)
+                return;
+        /* A floating one was the conn's: it goes now, its destroy function
+         * runs (and may release others: they leave the list). A handle's
+         * is detached and waits for its release. */
+        while ((s = st->head)) {
                 sub_unlink(s);
-                /* A floating one was the conn's: it goes now, its destroy
-                 * function runs. A handle's waits for its release. */
                 if (!s->handle)
                         sub_unref(s);
-                /* @next may have been freed by a destroy function that
-                 * released it: start over (the detached ones are skipped). */
-                next = all_subs;
         }
+        table_clear(&st->chains);
+        table_clear(&st->rules);
+        free(st);
+        c->subs = NULL;
+}
+
+/* NameOwnerChanged from the bus: the subscriptions following that name
+ * (and only those) learn the new owner. */
+static void owner_changed(SubTable *st, DBusMessage *m) {
+        const char *name = NULL, *old_owner = NULL, *new_owner = NULL;
+        char key[KEY_MAX];
+        size_t len;
+        SubEntry *e;
+
+        if (!dbus_message_has_sender(m, DBUS_SERVICE_DBUS) || !dbus_message_has_path(m, DBUS_PATH_DBUS) ||
+            !dbus_message_has_signature(m, "sss"))
+                return;
+        if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old_owner,
+                                   DBUS_TYPE_STRING, &new_owner, DBUS_TYPE_INVALID))
+                return;
+        len = owner_key(key, sizeof(key), name);
+        if (!len || !(e = table_find(&st->chains, key, len, key_hash(key, len))))
+                return;
+        for (busrpc_subscription *s = e->head; s; s = s->link[BY_OWNER].next)
+                (void)set_owner(s, new_owner); /* on ENOMEM: nobody, which drops signals */
 }
 
 void signal_deliver(busrpc_conn *c, DBusMessage *m) {
         busrpc_subscription *stack[16], **v = stack;
-        size_t n = 0, i = 0;
+        const char *iface, *member;
+        char key[KEY_MAX];
+        SubTable *st;
+        SubEntry *e;
+        size_t len, n = 0;
 
-        if (!c || dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
+        if (!c || !(st = c->subs) || dbus_message_get_type(m) != DBUS_MESSAGE_TYPE_SIGNAL)
                 return;
-        for (busrpc_subscription *s = all_subs; s; s = s->next)
-                n += s->conn == c;
-        if (n == 0)
+        iface = dbus_message_get_interface(m);
+        member = dbus_message_get_member(m);
+        if (!iface || !member)
                 return;
-        if (n > sizeof(stack) / sizeof(stack[0]) && !(v = calloc(n, sizeof(*v))))
+        if (strcmp(member, "NameOwnerChanged") == 0 && strcmp(iface, DBUS_INTERFACE_DBUS) == 0)
+                owner_changed(st, m);
+        len = member_key(key, sizeof(key), iface, member);
+        if (!len || !(e = table_find(&st->chains, key, len, key_hash(key, len))))
                 return;
-        for (busrpc_subscription *s = all_subs; s; s = s->next)
-                if (s->conn == c) {
-                        s->n_ref++;
-                        v[i++] = s;
-                }
+        if (e->n > sizeof(stack) / sizeof(stack[0]) && !(v = calloc(e->n, sizeof(*v))))
+                return;
+        for (busrpc_subscription *s = e->head; s; s = s->link[BY_MEMBER].next) {
+                s->n_ref++;
+                v[n++] = s;
+        }
         /* Oldest first, as libdbus ran filters in the order they were
          * added. A callback may release any subscription (it is detached
          * then, and skipped) or subscribe anew (not in this round). */
-        while (i-- > 0) {
+        for (size_t i = 0; i < n; i++) {
                 if (v[i]->conn == c)
                         sub_deliver(v[i], m);
                 sub_unref(v[i]);
@@ -375,10 +730,11 @@ void signal_deliver(busrpc_conn *c, DBusMessage *m) {
 BUSRPC_EXPORT busrpc_subscription *busrpc_subscription_release(busrpc_subscription *s) {
         if (!s)
                 return NULL;
-        if (s->conn && conn_is_open(s->conn)) {
-                (void)bus_match(s->conn, "RemoveMatch", s->match, false);
+        if (s->conn && s->rules_added) {
+                s->rules_added = false;
+                rule_remove(s->conn, s->match);
                 if (s->owner_match)
-                        (void)bus_match(s->conn, "RemoveMatch", s->owner_match, false);
+                        rule_remove(s->conn, s->owner_match);
         }
         sub_unlink(s);
         sub_unref(s); /* the handle's */

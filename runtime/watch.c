@@ -3,8 +3,12 @@
  * the values kept by GetAll, the signal and Get
  * (busrpc_proxy_cache_properties()).
  *
- * Both ride on busrpc_proxy_subscribe(), so the sender check, the owner
- * tracking and the reconnection handling are the ones signals have. The
+ * Both ride on subscription_new(), so the sender check, the owner
+ * tracking and the reconnection handling are the ones signals have; their
+ * rules carry arg0=interface, so the watches and caches of one (conn,
+ * sender, path, interface) share one match rule on the bus. After a
+ * reconnection a cache asks GetAll again (owner_follow()'s hook): the
+ * values of the old bus are reported invalidated, then the new ones. The
  * values are read with busrpc_value_read(), the one marshaller; what the
  * table does not describe, or describes with another signature, is skipped
  * as if it had not been sent: a property a newer service added, or a
@@ -19,6 +23,7 @@
 #include "watch.h"
 #include "conn.h"
 #include "marshal.h"
+#include "subscription.h"
 #include "validate.h"
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +139,7 @@ static bool changes_read(const busrpc_property_table *t, busrpc_iter *args, void
 /* ---- who owns the destination ---- */
 
 typedef struct OwnerFollow {
+        busrpc_conn *conn; /* borrowed: the hook runs only while the subscription is on it */
         char *name;
         void (*cb)(void *userdata, bool has_owner);
         void *userdata;
@@ -158,6 +164,19 @@ static void owner_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
         f->cb(f->userdata, new_owner[0] != '\0');
 }
 
+/* The conn is on a new bus (reconnection): whoever owns the name there is
+ * a new owner, even if no NameOwnerChanged ever says so (the service was
+ * back before us). */
+static void owner_relinked(void *userdata) {
+        OwnerFollow *f = userdata;
+        char *owner = NULL;
+
+        if (signal_name_owner(f->conn, f->name, &owner) < 0)
+                return;
+        f->cb(f->userdata, owner != NULL);
+        free(owner);
+}
+
 int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
                  busrpc_subscription **ret) {
         const char *dest = busrpc_proxy_get_destination(p);
@@ -173,16 +192,19 @@ int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), vo
                 free(f);
                 return -ENOMEM;
         }
+        f->conn = busrpc_proxy_get_conn(p);
         f->cb = cb;
         f->userdata = userdata;
         r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus",
                              &driver);
         if (r >= 0)
-                r = busrpc_proxy_subscribe(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss",
-                                                owner_changed, f, owner_follow_free, ret);
+                r = subscription_new(driver, "org.freedesktop.DBus", "NameOwnerChanged", "sss", dest,
+                                     owner_changed, f, owner_follow_free, ret);
         busrpc_proxy_unref(driver); /* the subscription copied what it needs */
         if (r < 0)
                 owner_follow_free(f);
+        else
+                subscription_on_relink(*ret, owner_relinked);
         return r;
 }
 
@@ -236,8 +258,10 @@ static int watch_new(busrpc_proxy *p, const busrpc_property_table *t, Watch *tmp
                 return -ENOMEM;
         *w = *tmpl;
         w->t = t;
-        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", watch_signal, w,
-                                        free, ret);
+        /* arg0: one rule per (sender, path, interface), shared by the
+         * watches and caches of the conn. */
+        r = subscription_new(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", t->interface, watch_signal, w,
+                             free, ret);
         if (r < 0)
                 free(w); /* no destroy call when subscribing fails */
         return r;
@@ -506,8 +530,8 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
         }
         c->proxy = busrpc_proxy_ref(p);
         /* The subscriptions first: no change after the GetAll is missed. */
-        r = busrpc_proxy_subscribe(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", cache_signal, c, NULL,
-                                   &c->sub);
+        r = subscription_new(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", t->interface, cache_signal, c,
+                             NULL, &c->sub);
         if (r >= 0)
                 r = owner_follow(p, cache_owner_changed, c, &c->owner);
         if (r >= 0)

@@ -148,16 +148,16 @@ static bool str_eq(const char *a, const char *b) {
 
 /* Rule values come from the peer: compared with strcmp only, never handed
  * to libdbus. */
-static bool rule_matches(busrpc_conn *peer, const MatchRule *r, DBusMessage *m) {
-        const char *path = dbus_message_get_path(m);
+static bool rule_matches(busrpc_conn *peer, const MatchRule *r, const MatchMsg *m) {
+        const char *path = m->path;
 
-        if (r->type && strcmp(r->type, dbus_message_type_to_string(dbus_message_get_type(m))) != 0)
+        if (r->type && strcmp(r->type, dbus_message_type_to_string(m->type)) != 0)
                 return false;
-        if (r->sender && !sender_matches(peer, r->sender, dbus_message_get_sender(m)))
+        if (r->sender && !sender_matches(peer, r->sender, m->sender))
                 return false;
-        if (r->interface && !str_eq(dbus_message_get_interface(m), r->interface))
+        if (r->interface && !str_eq(m->interface, r->interface))
                 return false;
-        if (r->member && !str_eq(dbus_message_get_member(m), r->member))
+        if (r->member && !str_eq(m->member, r->member))
                 return false;
         if (r->path && (!path || strcmp(path, r->path) != 0))
                 return false;
@@ -166,26 +166,41 @@ static bool rule_matches(busrpc_conn *peer, const MatchRule *r, DBusMessage *m) 
                 if (!path || strncmp(path, r->path_namespace, n) != 0 || (path[n] != '\0' && path[n] != '/'))
                         return false;
         }
-        if (r->destination && !str_eq(dbus_message_get_destination(m), r->destination) &&
+        if (r->destination && !str_eq(m->destination, r->destination) &&
             strcmp(r->destination, peer->unique_name) != 0)
                 return false;
-        if (r->arg0) {
-                DBusMessageIter it;
-                const char *s;
-                if (!dbus_message_iter_init(m, &it) || dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_STRING)
-                        return false;
-                dbus_message_iter_get_basic(&it, &s);
-                if (strcmp(s, r->arg0) != 0)
-                        return false;
-        }
+        if (r->arg0 && (!m->arg0 || strcmp(m->arg0, r->arg0) != 0))
+                return false;
         return true;
 }
 
-bool driver_match_accepts(busrpc_conn *peer, DBusMessage *m) {
+bool driver_match_accepts_msg(busrpc_conn *peer, const MatchMsg *m) {
         for (unsigned i = 0; i < peer->n_matches; i++)
                 if (rule_matches(peer, &peer->matches[i], m))
                         return true;
         return false;
+}
+
+bool driver_match_accepts(busrpc_conn *peer, DBusMessage *m) {
+        MatchMsg mm = {
+                .type = dbus_message_get_type(m),
+                .sender = dbus_message_get_sender(m),
+                .interface = dbus_message_get_interface(m),
+                .member = dbus_message_get_member(m),
+                .path = dbus_message_get_path(m),
+                .destination = dbus_message_get_destination(m),
+        };
+        DBusMessageIter it;
+
+        /* The first argument is read only when a rule asks for it. */
+        for (unsigned i = 0; i < peer->n_matches; i++) {
+                if (!peer->matches[i].arg0)
+                        continue;
+                if (dbus_message_iter_init(m, &it) && dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_STRING)
+                        dbus_message_iter_get_basic(&it, &mm.arg0);
+                break;
+        }
+        return driver_match_accepts_msg(peer, &mm);
 }
 
 bool driver_is_for_driver(DBusMessage *m) {

@@ -11,6 +11,17 @@
  * scratch block, run, and answered with a header written here (a reply's
  * fields differ per caller on a bus: DESTINATION), body by descriptor.
  *
+ * Signals (busrpc_object_emit()): two header templates per (object,
+ * member, descriptor), cached on the object: without SENDER (a bus sets
+ * it; plain peers get none) and with ":1.0" (served peers that said
+ * Hello, as conn_send() marks theirs). The body is written once; each
+ * receiver gets the bytes under its own transport's next serial (a
+ * Transport numbers what it sends), after its match rules
+ * (driver_match_accepts_msg()), as server_broadcast() does. A server with
+ * a monitor attached, a peer on libdbus (tcp), shm arguments and a
+ * variant holding an fd take the DBusMessage path (a monitor's copy and
+ * the peers' bytes then come from one DBusMessage, as before).
+ *
  * Not covered, so left to the DBusMessage path (same behaviour, same
  * errors, by construction): every failing check on the server (unknown
  * object, method, signature, too many fds or calls: the DBusMessage
@@ -26,6 +37,7 @@
 
 #include "call.h"
 #include "conn.h"
+#include "driver.h"
 #include "error-map.h"
 #include "fastcall.h"
 #include "marshal.h"
@@ -708,4 +720,256 @@ int fast_call_error(busrpc_call *call, const char *name, const char *text) {
                 return 0;
         r = reply_send(call, WIRE_ERROR, name, "s", write_text, text, NULL);
         return r == -ENOTCONN ? 0 : r;
+}
+
+/* ---- signals (busrpc_object_emit()) ---- */
+
+/* The most signals cached per object; past it the DBusMessage path
+ * (only a program emitting under ever new member names gets there). */
+#define MAX_FAST_SIGNALS 64u
+
+typedef struct FastSignal {
+        const busrpc_args *args;
+        char *member;
+        /* [0] as libdbus sends it (no SENDER: a bus sets it, a plain
+         * peer has none); [1] with SENDER ":1.0", for served peers that
+         * said Hello (conn_send() sets it on theirs) */
+        WireTemplate t[2];
+        bool ok; /* false: this signal takes the DBusMessage path */
+} FastSignal;
+
+struct FastSignals {
+        FastSignal *v;
+        size_t n, cap;
+};
+
+void fast_signals_free(FastSignals *fs) {
+        if (!fs)
+                return;
+        for (size_t i = 0; i < fs->n; i++) {
+                wire_template_clear(&fs->v[i].t[0]);
+                wire_template_clear(&fs->v[i].t[1]);
+                free(fs->v[i].member);
+        }
+        free(fs->v);
+        free(fs);
+}
+
+/* Both templates of (@o's path and interface, @member, @args); names and
+ * the signature are checked here, once: an invalid one is cached as not ok. */
+static void signal_init(FastSignal *f, busrpc_object *o, const char *member, const busrpc_args *args) {
+        WireHeader h = {
+                .type = WIRE_SIGNAL,
+                .path = o->path,
+                .interface = o->iface->name,
+                .member = member,
+                .signature = args->signature,
+        };
+        unsigned slots = strchr(args->signature, 'h') ? WIRE_SLOT_UNIX_FDS : 0;
+
+        f->args = args;
+        f->ok = !args_have_shm(args) && wire_template_init(&f->t[0], WIRE_NATIVE, &h, slots) >= 0;
+        if (!f->ok)
+                return;
+        h.sender = SERVER_UNIQUE_NAME;
+        if (wire_template_init(&f->t[1], WIRE_NATIVE, &h, slots) < 0) {
+                wire_template_clear(&f->t[0]);
+                f->ok = false;
+        }
+}
+
+/* The templates of @member with @args on @o, built on first use; NULL:
+ * the DBusMessage path (not covered, out of memory, too many). */
+static const FastSignal *fast_signal(busrpc_object *o, const char *member, const busrpc_args *args) {
+        FastSignals *fs = o->fast_signals;
+        FastSignal *f;
+
+        if (fs)
+                for (size_t i = 0; i < fs->n; i++) {
+                        f = &fs->v[i];
+                        if (f->args == args && (f->member == member || strcmp(f->member, member) == 0))
+                                return f->ok ? f : NULL;
+                }
+        if (!fs) {
+                fs = calloc(1, sizeof(*fs));
+                if (!fs)
+                        return NULL;
+                o->fast_signals = fs;
+        }
+        if (fs->n == fs->cap) {
+                size_t cap = fs->cap ? fs->cap * 2 : 4;
+
+                if (cap > MAX_FAST_SIGNALS)
+                        return NULL;
+                f = realloc(fs->v, cap * sizeof(*f));
+                if (!f)
+                        return NULL;
+                fs->v = f;
+                fs->cap = cap;
+        }
+        f = &fs->v[fs->n];
+        *f = (FastSignal){ 0 };
+        f->member = strdup(member);
+        if (!f->member)
+                return NULL;
+        signal_init(f, o, member, args);
+        fs->n++;
+        return f->ok ? f : NULL;
+}
+
+/* One signal encoded once: the message with template @v's header in
+ * msg[@v] (msg[1] copied from msg[0]'s body when first needed); each
+ * send patches the receiver's serial. */
+typedef struct SignalOut {
+        const FastSignal *f;
+        WireBuf msg[2];
+        WireFds fds;
+} SignalOut;
+
+static int signal_encode(SignalOut *so, const busrpc_args *args, const void *values) {
+        WireWriter w;
+        int at, r;
+
+        wire_buf_init(&so->msg[0]);
+        wire_buf_init(&so->msg[1]);
+        at = wire_template_begin(&so->f->t[0], &so->msg[0], &w, NULL);
+        if (at < 0)
+                return at;
+        r = args->n_fields ? wire_args_write(&w, args, values, &so->fds) : 0;
+        if (r >= 0 && so->msg[0].err)
+                r = so->msg[0].err;
+        if (r >= 0 && so->msg[0].n > WIRE_MAX_MESSAGE)
+                r = -E2BIG;
+        return r;
+}
+
+static void signal_out_free(SignalOut *so) {
+        wire_buf_free(&so->msg[0]);
+        wire_buf_free(&so->msg[1]);
+        wire_fds_free(&so->fds);
+}
+
+/* msg[1]: template 1 and msg[0]'s body (the bodies start 8-aligned in both). */
+static int signal_variant(SignalOut *so) {
+        const WireTemplate *t0 = &so->f->t[0], *t1 = &so->f->t[1];
+        size_t body = so->msg[0].n - t0->len;
+        WireBuf *b = &so->msg[1];
+
+        if (b->n)
+                return 0;
+        if (wire_buf_reserve(b, t1->len + body) < 0)
+                return b->err;
+        memcpy(b->p, t1->bytes, t1->len);
+        memcpy(b->p + t1->len, so->msg[0].p + t0->len, body);
+        b->n = t1->len + body;
+        return 0;
+}
+
+/* Queue variant @v on @tp under its next serial (the bytes are copied). */
+static int signal_send(SignalOut *so, unsigned v, Transport *tp) {
+        int len;
+
+        if (v && signal_variant(so) < 0)
+                return -ENOMEM;
+        len = wire_template_finish(&so->f->t[v], &so->msg[v], 0, transport_next_serial(tp), 0, so->fds.n);
+        if (len < 0)
+                return len;
+        return transport_send(tp, so->msg[v].p, (size_t)len, so->fds.fds, so->fds.n);
+}
+
+/* The first argument when it is a string (match rules' arg0). */
+static const char *signal_arg0(const SignalOut *so) {
+        const uint8_t *body = so->msg[0].p + so->f->t[0].len;
+
+        if (so->f->args->signature[0] != 's' || so->msg[0].n < so->f->t[0].len + 5)
+                return NULL;
+        return (const char *)body + 4; /* after its length; the codec wrote its NUL */
+}
+
+/* server_broadcast() for a signal without destination: every open peer
+ * but monitors, those that said Hello only when a match rule of theirs
+ * accepts it; the result of the last send, as there. */
+static int emit_broadcast(busrpc_server *s, busrpc_object *o, const FastSignal *f, const char *member,
+                          const void *values) {
+        SignalOut so = { .f = f };
+        MatchMsg mm;
+        busrpc_conn **to;
+        unsigned n_to;
+        int r;
+
+        if (server_has_monitors(s))
+                return FAST_NOT_TAKEN; /* they see it through server_broadcast() */
+        r = server_peers_open(s, &to, &n_to);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < n_to; i++)
+                if (!to[i]->tp && !to[i]->monitor) {
+                        server_peers_unref(to, n_to); /* a peer on libdbus (tcp) */
+                        return FAST_NOT_TAKEN;
+                }
+        r = signal_encode(&so, f->args, values);
+        if (r < 0) {
+                if (r == -EOPNOTSUPP) /* a variant holding an fd: nothing sent yet */
+                        r = FAST_NOT_TAKEN;
+                goto out;
+        }
+        mm = (MatchMsg){
+                .type = DBUS_MESSAGE_TYPE_SIGNAL,
+                .interface = o->iface->name,
+                .member = member,
+                .path = o->path,
+                .arg0 = signal_arg0(&so),
+        };
+        for (unsigned i = 0; i < n_to; i++) {
+                busrpc_conn *p = to[i];
+
+                if (p->gone || p->monitor || !conn_is_open(p))
+                        continue;
+                if (p->said_hello && !driver_match_accepts_msg(p, &mm))
+                        continue;
+                if (so.fds.n && !conn_can_pass_fds(p)) {
+                        r = -EOPNOTSUPP;
+                        continue;
+                }
+                r = signal_send(&so, p->said_hello, p->tp);
+        }
+out:
+        signal_out_free(&so);
+        server_peers_unref(to, n_to);
+        return r;
+}
+
+int fast_emit(busrpc_object *o, const char *member, const busrpc_args *args, const void *values) {
+        busrpc_conn *c = o->conn;
+        const FastSignal *f;
+        SignalOut so;
+        int r;
+
+        /* No conn, an ObjectManager, a closed link: the DBusMessage path says so. */
+        if (!c || !o->iface)
+                return FAST_NOT_TAKEN;
+        if (c->kind == CONN_SERVER) {
+                if (!c->server || !c->server->fast)
+                        return FAST_NOT_TAKEN;
+        } else if (!c->tp || !conn_is_open(c)) {
+                return FAST_NOT_TAKEN;
+        }
+        f = fast_signal(o, member, args);
+        if (!f)
+                return FAST_NOT_TAKEN;
+        if (c->kind == CONN_SERVER)
+                return emit_broadcast(c->server, o, f, member, values);
+        if (f->t[0].unix_fds_at && !conn_can_pass_fds(c))
+                return FAST_NOT_TAKEN;
+        so = (SignalOut){ .f = f };
+        r = signal_encode(&so, args, values);
+        if (r >= 0)
+                r = wire_template_finish(&f->t[0], &so.msg[0], 0, transport_next_serial(c->tp), 0, so.fds.n);
+        if (r >= 0) {
+                /* one receiver: the transport takes the buffer, no copy */
+                r = transport_send_take(c->tp, so.msg[0].p, (size_t)r, so.fds.fds, so.fds.n);
+                wire_buf_init(&so.msg[0]);
+        }
+        signal_out_free(&so);
+        return r == -EOPNOTSUPP ? FAST_NOT_TAKEN : r;
 }

@@ -75,6 +75,18 @@ int fast_invoke(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, 
 int fast_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void *in, InvokeClosure *ic,
                       busrpc_reply_fn fallback_cb, busrpc_pending **ret);
 
+/**
+ * fast_emit() - busrpc_object_emit() on the fast path: the signal written
+ * from templates cached on @o (per member and descriptor; header checked
+ * once) with the body by descriptor, encoded once and queued to every
+ * receiver under its own transport's serial: the bus, or each open peer of
+ * a server (match rules of a peer that said Hello, SENDER ":1.0" for it,
+ * as server_broadcast()). Return: FAST_NOT_TAKEN (nothing sent: not on
+ * the fast path, monitors on the server, a peer on libdbus, shm, a
+ * variant holding an fd, an invalid name...), else as busrpc_object_emit().
+ */
+int fast_emit(busrpc_object *o, const char *member, const busrpc_args *args, const void *values);
+
 /* ---- replies of calls served on the fast path (call.c) ---- */
 
 /* Whether @call's replies are written here (false: a monitor must see

@@ -5,7 +5,9 @@
  * property with .get_op/.set_op, plus busrpc_object_emit(). On a conn
  * on busrpc's own transport, busrpc_proxy_invoke*() go through
  * fastcall.c first (no DBusMessage either way) and come back here only
- * for what it does not cover (fastcall.h: FAST_NOT_TAKEN).
+ * for what it does not cover (fastcall.h: FAST_NOT_TAKEN); so does
+ * busrpc_object_emit() (fast_emit(): on a bus conn on the transport and
+ * toward a fast-path server's peers).
  *
  * The arguments of one call live in one block (marshal.h, Scratch): on
  * the stack when small, so a simple call allocates nothing here; an
@@ -360,6 +362,9 @@ BUSRPC_EXPORT int busrpc_object_emit(busrpc_object *o, const char *member, const
 
         return_if_fail(o && member && args && (values || args->n_fields == 0), -EINVAL);
         return_if_fail(marshal_args_valid(args), -EINVAL);
+        r = fast_emit(o, member, args, values);
+        if (r != FAST_NOT_TAKEN)
+                return r;
         r = busrpc_object_signal_new(o, member, &m);
         if (r < 0)
                 return r;

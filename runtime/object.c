@@ -22,6 +22,7 @@ busrpc_object *object_ref(busrpc_object *o) {
 void object_unref(busrpc_object *o) {
         if (!o || --o->n_ref > 0)
                 return;
+        fast_signals_free(o->fast_signals);
         free(o->path);
         free(o);
 }

@@ -8,6 +8,7 @@
 
 typedef struct RegNode RegNode;   /* registry.h */
 typedef struct IfaceInfo IfaceInfo; /* registry.h */
+typedef struct FastSignals FastSignals; /* fastcall.c */
 
 struct busrpc_object {
         unsigned n_ref;
@@ -22,12 +23,15 @@ struct busrpc_object {
         uint64_t seq;    /* export order */
         busrpc_object *prev, *next;           /* every object of the registry */
         busrpc_object *node_prev, *node_next; /* the interface objects of node */
+        FastSignals *fast_signals; /* fastcall.c: signal templates, built on first emit */
 };
 
 void object_detach_all(busrpc_conn *c);
 bool tree_has_path(busrpc_conn *tree, const char *path);
 busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);
 busrpc_object *object_ref(busrpc_object *o);
+/* fastcall.c: free what busrpc_object_emit() cached (NULL is fine). */
+void fast_signals_free(FastSignals *fs);
 void object_unref(busrpc_object *o);
 /* ObjectManager covering @path (strictly above it), or NULL. */
 busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path);

@@ -790,7 +790,7 @@ char *server_get_id(busrpc_server *s) {
 
 /* A reference to every connected, authenticated peer, in *@ret (free()
  * it after unref'ing them; NULL when there is none). */
-static int peers_open(busrpc_server *s, busrpc_conn ***ret, unsigned *ret_n) {
+int server_peers_open(busrpc_server *s, busrpc_conn ***ret, unsigned *ret_n) {
         busrpc_conn **v;
         unsigned n = 0;
 
@@ -810,7 +810,7 @@ static int peers_open(busrpc_server *s, busrpc_conn ***ret, unsigned *ret_n) {
         return 0;
 }
 
-static void peers_unref(busrpc_conn **v, unsigned n) {
+void server_peers_unref(busrpc_conn **v, unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 busrpc_conn_unref(v[i]);
         free(v);
@@ -842,7 +842,7 @@ static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name
 
         if (!s->n_monitors)
                 return;
-        if (peers_open(s, &to, &n_to) < 0)
+        if (server_peers_open(s, &to, &n_to) < 0)
                 return;
         for (unsigned i = 0; i < n_to; i++) {
                 busrpc_conn *p = to[i];
@@ -864,7 +864,7 @@ static void monitor_copy(busrpc_server *s, DBusMessage *m, const char *from_name
                         (void)monitor_send(p, copy);
                 dbus_message_unref(copy);
         }
-        peers_unref(to, n_to);
+        server_peers_unref(to, n_to);
 }
 
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m) {
@@ -895,7 +895,7 @@ int server_broadcast(busrpc_server *s, DBusMessage *m) {
         monitor_copy(s, m, SERVER_UNIQUE_NAME, NULL);
         /* A send on the fast path may close a peer (the outgoing bound)
          * and reap it at once: walk references, not the live list. */
-        if (peers_open(s, &to, &n_to) < 0)
+        if (server_peers_open(s, &to, &n_to) < 0)
                 return -ENOMEM;
         s->broadcasting = true;
         for (unsigned i = 0; i < n_to; i++) {
@@ -920,6 +920,6 @@ int server_broadcast(busrpc_server *s, DBusMessage *m) {
                 dbus_message_unref(copy);
         }
         s->broadcasting = false;
-        peers_unref(to, n_to);
+        server_peers_unref(to, n_to);
         return r;
 }

@@ -78,6 +78,11 @@ void server_peer_sent(busrpc_conn *c, long before);
 void server_flush(busrpc_server *s);
 void server_peer_gone(busrpc_conn *peer);
 int server_broadcast(busrpc_server *s, DBusMessage *m);
+/* A reference to every open peer in *@ret (NULL when none; release with
+ * server_peers_unref()): a send may close and reap a peer, so callers
+ * that send to several walk these, not the live list. 0, -ENOMEM. */
+int server_peers_open(busrpc_server *s, busrpc_conn ***ret, unsigned *ret_n);
+void server_peers_unref(busrpc_conn **v, unsigned n);
 /* Monitors (BecomeMonitor): copies of what a peer sent (true: the message
  * is consumed, the sender was a monitor) and of what was sent to a peer. */
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);

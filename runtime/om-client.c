@@ -43,7 +43,49 @@ struct busrpc_om_client {
         busrpc_pending *initial;
         OmObject *objects;
         size_t n_objects;
+        /* After a reconnection: what the new bus's GetManagedObjects listed
+         * ("path\0interface"), so that only the difference is reported. */
+        bool resync;
+        bool seen_lost; /* out of memory recording: remove nothing */
+        char **seen;
+        size_t n_seen;
 };
+
+static void seen_clear(busrpc_om_client *om) {
+        for (size_t i = 0; i < om->n_seen; i++)
+                free(om->seen[i]);
+        free(om->seen);
+        om->seen = NULL;
+        om->n_seen = 0;
+        om->seen_lost = false;
+        om->resync = false;
+}
+
+static void seen_add(busrpc_om_client *om, const char *path, const char *iface) {
+        size_t a = strlen(path), b = strlen(iface);
+        char **v = realloc(om->seen, (om->n_seen + 1) * sizeof(*v));
+        char *k = v ? malloc(a + 1 + b + 1) : NULL;
+
+        if (v)
+                om->seen = v;
+        if (!k) {
+                om->seen_lost = true;
+                return;
+        }
+        memcpy(k, path, a + 1);
+        memcpy(k + a + 1, iface, b + 1);
+        om->seen[om->n_seen++] = k;
+}
+
+static bool seen_has(busrpc_om_client *om, const char *path, const char *iface) {
+        for (size_t i = 0; i < om->n_seen; i++) {
+                const char *k = om->seen[i];
+
+                if (strcmp(k, path) == 0 && strcmp(k + strlen(k) + 1, iface) == 0)
+                        return true;
+        }
+        return false;
+}
 
 static void object_free(OmObject *o) {
         for (size_t i = 0; i < o->n_ifaces; i++)
@@ -63,6 +105,7 @@ static void om_unref(busrpc_om_client *om) {
                 om->objects = o->next;
                 object_free(o);
         }
+        seen_clear(om);
         free(om);
 }
 
@@ -118,6 +161,8 @@ static bool om_added(busrpc_om_client *om, const char *path, const char *iface, 
         void *values = NULL;
         bool live;
 
+        if (om->resync)
+                seen_add(om, path, iface);
         if (o && object_iface(o, iface) >= 0)
                 return true; /* reported once */
         if (!o) {
@@ -250,6 +295,22 @@ static void om_got_objects(busrpc_msg *reply, int r, const busrpc_error *err, vo
                                 if (busrpc_iter_recurse(&arr, &entry) < 0 || !om_read_object(om, &entry))
                                         break;
         }
+        if (om->resync && !om->dead) {
+                /* After a reconnection: what the new view lacks went. */
+                bool again = !om->seen_lost;
+
+                while (again && !om->dead) {
+                        again = false;
+                        for (OmObject *o = om->objects; o && !again; o = o->next)
+                                for (size_t i = 0; i < o->n_ifaces; i++)
+                                        if (!seen_has(om, o->path, o->ifaces[i])) {
+                                                /* the lists change under a callback: start over */
+                                                again = om_removed(om, o->path, o->ifaces[i]);
+                                                break;
+                                        }
+                }
+        }
+        seen_clear(om);
         if (!om->dead) {
                 om->ready = r >= 0;
                 ev.r = r;
@@ -281,6 +342,7 @@ static void om_owner_changed(void *userdata, bool has_owner) {
                 return;
         om->n_ref++;
         busrpc_pending_cancel(om->initial);
+        seen_clear(om);
         om->ready = false;
         while (om->objects && !om->dead) {
                 OmObject *o = om->objects;
@@ -289,6 +351,33 @@ static void om_owner_changed(void *userdata, bool has_owner) {
                         break;
         }
         if (has_owner && !om->dead && (r = om_get_objects(om)) < 0) {
+                ev.r = r;
+                (void)om_emit(om, &ev);
+        }
+        om_unref(om);
+}
+
+/* The conn is on a new bus (reconnection) where the destination has an
+ * owner: GetManagedObjects again, and only what differs from the old view
+ * is reported (added, removed), then READY. */
+static void om_relinked(void *userdata, bool has_owner) {
+        busrpc_om_client *om = userdata;
+        busrpc_om_event ev = { .kind = BUSRPC_OM_READY, .table = (size_t)-1 };
+        int r;
+
+        if (!has_owner) {
+                om_owner_changed(om, false);
+                return;
+        }
+        if (om->dead)
+                return;
+        om->n_ref++;
+        busrpc_pending_cancel(om->initial);
+        seen_clear(om);
+        om->ready = false;
+        om->resync = true;
+        if (!om->dead && (r = om_get_objects(om)) < 0) {
+                seen_clear(om);
                 ev.r = r;
                 (void)om_emit(om, &ev);
         }
@@ -328,7 +417,7 @@ BUSRPC_EXPORT int busrpc_om_client_new(busrpc_conn *c, const char *destination, 
                 r = busrpc_proxy_subscribe(om->manager, OM_IFACE, "InterfacesRemoved", "oas",
                                            om_signal_removed, om, NULL, &om->removed);
         if (r >= 0)
-                r = owner_follow(om->manager, om_owner_changed, om, &om->owner);
+                r = owner_follow(om->manager, om_owner_changed, om_relinked, om, &om->owner);
         if (r >= 0)
                 r = om_get_objects(om);
         if (r < 0) {

@@ -142,6 +142,7 @@ typedef struct OwnerFollow {
         busrpc_conn *conn; /* borrowed: the hook runs only while the subscription is on it */
         char *name;
         void (*cb)(void *userdata, bool has_owner);
+        void (*relinked)(void *userdata, bool has_owner);
         void *userdata;
 } OwnerFollow;
 
@@ -170,15 +171,17 @@ static void owner_changed(busrpc_msg *m, busrpc_iter *args, void *userdata) {
 static void owner_relinked(void *userdata) {
         OwnerFollow *f = userdata;
         char *owner = NULL;
+        bool has_owner;
 
         if (signal_name_owner(f->conn, f->name, &owner) < 0)
                 return;
-        f->cb(f->userdata, owner != NULL);
+        has_owner = owner != NULL;
         free(owner);
+        (f->relinked ? f->relinked : f->cb)(f->userdata, has_owner);
 }
 
-int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
-                 busrpc_subscription **ret) {
+int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner),
+                 void (*relinked)(void *userdata, bool has_owner), void *userdata, busrpc_subscription **ret) {
         const char *dest = busrpc_proxy_get_destination(p);
         busrpc_proxy *driver = NULL;
         OwnerFollow *f;
@@ -194,6 +197,7 @@ int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), vo
         }
         f->conn = busrpc_proxy_get_conn(p);
         f->cb = cb;
+        f->relinked = relinked;
         f->userdata = userdata;
         r = busrpc_proxy_new(busrpc_proxy_get_conn(p), "org.freedesktop.DBus", "/org/freedesktop/DBus",
                              &driver);
@@ -533,7 +537,7 @@ BUSRPC_EXPORT int busrpc_proxy_cache_properties(busrpc_proxy *p, const busrpc_pr
         r = subscription_new(p, PROPS_IFACE, "PropertiesChanged", "sa{sv}as", t->interface, cache_signal, c,
                              NULL, &c->sub);
         if (r >= 0)
-                r = owner_follow(p, cache_owner_changed, c, &c->owner);
+                r = owner_follow(p, cache_owner_changed, NULL, c, &c->owner);
         if (r >= 0)
                 r = cache_get_all(c);
         if (r < 0) {

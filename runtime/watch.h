@@ -23,8 +23,10 @@ void props_clear(const busrpc_property_table *t, void *values, uint64_t mask);
 void *props_new(const busrpc_property_table *t);
 
 /* Follow who owns @p's destination, on a bus: @cb runs when the name
- * changes hands (@has_owner false: nobody owns it now). On a peer
- * connection, or a proxy without destination, nothing is followed and
+ * changes hands (@has_owner false: nobody owns it now); @relinked (NULL:
+ * @cb) when the conn is on a new bus after a reconnection (whoever owns
+ * the name there: no NameOwnerChanged says so if it was back first). On a
+ * peer connection, or a proxy without destination, nothing is followed and
  * *@ret is NULL. busrpc_subscription_release() stops. */
-int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner), void *userdata,
-                 busrpc_subscription **ret);
+int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner),
+                 void (*relinked)(void *userdata, bool has_owner), void *userdata, busrpc_subscription **ret);

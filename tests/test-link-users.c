@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +283,268 @@ static void test_conn_free(const char *address) {
         ok(gone, "%s: the conn is closed although a subscription handle is alive", what);
         h.handle = busrpc_subscription_release(h.handle);
         is_int(h.destroyed, 1, nm("%s: releasing the handle after its conn runs destroy once", what));
+        raw_close(svc);
+}
+
+/* ------------------------------------------------------------------ */
+/* The index of subscriptions and the rules the bus holds              */
+
+#define N_OTHERS    10000
+#define IFACE_B     "org.busrpc.LinkUsers.B"
+#define STATS_IFACE "org.freedesktop.DBus.Debug.Stats"
+
+/* The match rules the bus holds for @unique that contain @needle, read
+ * with org.freedesktop.DBus.Debug.Stats.GetAllMatchRules (dbus-daemon
+ * built with stats, as Debian's is: without it the test fails). */
+static int bus_rules(DBusConnection *dc, const char *unique, const char *needle) {
+        DBusMessage *m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, STATS_IFACE,
+                                                      "GetAllMatchRules");
+        DBusMessageIter it, arr, entry, rules;
+        DBusError e = DBUS_ERROR_INIT;
+        DBusMessage *r = dbus_connection_send_with_reply_and_block(dc, m, 10000, &e);
+        int n = -1;
+
+        dbus_message_unref(m);
+        if (!r)
+                tap_bail("GetAllMatchRules: %s", e.message ? e.message : "no reply");
+        if (!dbus_message_has_signature(r, "a{sas}"))
+                tap_bail("GetAllMatchRules: signature %s", dbus_message_get_signature(r));
+        dbus_message_iter_init(r, &it);
+        dbus_message_iter_recurse(&it, &arr);
+        for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_DICT_ENTRY; dbus_message_iter_next(&arr)) {
+                const char *name = NULL;
+
+                dbus_message_iter_recurse(&arr, &entry);
+                dbus_message_iter_get_basic(&entry, &name);
+                if (strcmp(name, unique) != 0)
+                        continue;
+                n = 0;
+                dbus_message_iter_next(&entry);
+                dbus_message_iter_recurse(&entry, &rules);
+                for (; dbus_message_iter_get_arg_type(&rules) == DBUS_TYPE_STRING;
+                     dbus_message_iter_next(&rules)) {
+                        const char *rule = NULL;
+
+                        dbus_message_iter_get_basic(&rules, &rule);
+                        n += strstr(rule, needle) != NULL;
+                }
+        }
+        dbus_message_unref(r);
+        return n < 0 ? 0 : n;
+}
+
+typedef struct RuleWait {
+        DBusConnection *dc;
+        const char *unique, *needle;
+        int want;
+} RuleWait;
+
+/* The bus applies a RemoveMatch we did not wait for in its own time. */
+static bool rules_are(void *arg) {
+        RuleWait *w = arg;
+
+        return bus_rules(w->dc, w->unique, w->needle) == w->want;
+}
+
+static void raw_signal(DBusConnection *dc, const char *member, const char *arg) {
+        DBusMessage *m = dbus_message_new_signal(PATH, IFACE, member);
+
+        dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+        dbus_connection_send(dc, m, NULL);
+        dbus_connection_flush(dc);
+        dbus_message_unref(m);
+}
+
+static int other_calls = 0, last_other = -1;
+
+static void on_other(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        (void)m;
+        (void)args;
+        other_calls++;
+        last_other = (int)(intptr_t)userdata;
+}
+
+static bool others_called(void *arg) {
+        return other_calls >= *(int *)arg;
+}
+
+/* 10,000 subscriptions on other members of the same sender and path: a
+ * signal reaches the one of its member only; the bus holds one rule per
+ * member and ONE owner rule for all of them (identical rules counted). */
+static void test_index(const char *address) {
+        DBusConnection *svc = raw_open(address);
+        busrpc_conn *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        Sub s = { .id = 'i' };
+        const char *unique;
+        char member[32];
+        int failed = 0, one = 1;
+
+        ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
+        busrpc_proxy_new(c, NAME, PATH, &p);
+        unique = busrpc_conn_get_unique_name(c);
+        other_calls = 0;
+        last_other = -1;
+        for (int i = 0; i < N_OTHERS; i++) {
+                snprintf(member, sizeof(member), "Other%d", i);
+                failed += busrpc_proxy_subscribe(p, IFACE, member, "s", on_other, (void *)(intptr_t)i, NULL,
+                                                 NULL) < 0;
+        }
+        is_int(failed, 0, nm("%s: %d subscriptions on other members", what, N_OTHERS));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
+               nm("%s: and one on Tick", what));
+        is_int(bus_rules(svc, unique, "member='Other"), N_OTHERS, nm("%s: the bus holds one rule per member", what));
+        is_int(bus_rules(svc, unique, "member='NameOwnerChanged'"), 1,
+               nm("%s: one owner rule for the %d subscriptions of one name", what, N_OTHERS + 1));
+
+        log_reset();
+        raw_tick(svc, "indexed");
+        ok(spin_until(last_is, "indexed", 5000), "%s: Tick arrives", what);
+        is_str(log_buf, "i", nm("%s: to the Tick subscription, once", what));
+        is_int(other_calls, 0, nm("%s: no subscription of another member ran", what));
+        raw_signal(svc, "Other4242", "x");
+        raw_tick(svc, "marker");
+        ok(spin_until(last_is, "marker", 5000), "%s: a marker after Other4242", what);
+        ok(spin_until(others_called, &one, 5000), "%s: Other4242 delivered", what);
+        is_int(other_calls, 1, nm("%s: to one subscription", what));
+        is_int(last_other, 4242, nm("%s: the one of Other4242", what));
+
+        s.handle = busrpc_subscription_release(s.handle);
+        is_int(s.destroyed, 1, nm("%s: released", what));
+        {
+                RuleWait w = { svc, unique, "member='NameOwnerChanged'", 1 };
+
+                ok(spin_until(rules_are, &w, 5000), "%s: the shared owner rule stays while others use it", what);
+                w.needle = "member='Tick'";
+                w.want = 0;
+                ok(spin_until(rules_are, &w, 5000), "%s: the Tick rule went with its subscription", what);
+        }
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c); /* the floating ones go with it */
+        raw_close(svc);
+}
+
+/* Per-property watches: one PropertiesChanged rule per (sender, path,
+ * interface), arg0=interface, counted; a change of another interface
+ * reaches no watch of this one. */
+typedef struct PV {
+        int32_t count;
+        char *name;
+} PV;
+
+static const busrpc_property_info pv_props[] = {
+        { "Count", &busrpc_type_int32, offsetof(PV, count), 0 },
+        { "Name", &busrpc_type_string, offsetof(PV, name), 0 },
+};
+static const busrpc_property_table table_a = { IFACE, pv_props, 2, sizeof(PV) };
+static const busrpc_property_table table_b = { IFACE_B, pv_props, 2, sizeof(PV) };
+
+static int seen_count[4], seen_value[4];
+
+static void on_prop(const void *value, void (*cb)(void), void *userdata) {
+        int k = (int)(intptr_t)userdata;
+
+        (void)cb;
+        seen_count[k]++;
+        if (value && k != 1)
+                seen_value[k] = *(const int32_t *)value;
+}
+
+static void on_props(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
+        int k = (int)(intptr_t)userdata;
+
+        (void)cb;
+        seen_count[k]++;
+        if (ch->changed & 1u)
+                seen_value[k] = ((const PV *)ch->values)->count;
+}
+
+static void raw_props_changed(DBusConnection *dc, const char *iface, int32_t count) {
+        DBusMessage *m = dbus_message_new_signal(PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        DBusMessageIter it, d, e, v, inv;
+        const char *key = "Count";
+
+        dbus_message_iter_init_append(m, &it);
+        dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &iface);
+        dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &d);
+        dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e);
+        dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key);
+        dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "i", &v);
+        dbus_message_iter_append_basic(&v, DBUS_TYPE_INT32, &count);
+        dbus_message_iter_close_container(&e, &v);
+        dbus_message_iter_close_container(&d, &e);
+        dbus_message_iter_close_container(&it, &d);
+        dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &inv);
+        dbus_message_iter_close_container(&it, &inv);
+        dbus_connection_send(dc, m, NULL);
+        dbus_connection_flush(dc);
+        dbus_message_unref(m);
+}
+
+static bool seen_b(void *arg) {
+        (void)arg;
+        return seen_count[3] > 0;
+}
+
+static void test_property_rules(const char *address) {
+        DBusConnection *svc = raw_open(address);
+        busrpc_conn *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        busrpc_subscription *w[4] = { NULL };
+        const char *unique;
+        RuleWait rw;
+        Sub s = { .id = 'm' };
+
+        ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
+        busrpc_proxy_new(c, NAME, PATH, &p);
+        unique = busrpc_conn_get_unique_name(c);
+        memset(seen_count, 0, sizeof(seen_count));
+        memset(seen_value, 0, sizeof(seen_value));
+        is_int(busrpc_proxy_watch_property(p, &table_a, 0, on_prop, NULL, (void *)0, &w[0]), 0,
+               nm("%s: a watch of Count", what));
+        is_int(busrpc_proxy_watch_property(p, &table_a, 1, on_prop, NULL, (void *)1, &w[1]), 0,
+               nm("%s: a watch of Name", what));
+        is_int(busrpc_proxy_watch_properties(p, &table_a, on_props, NULL, (void *)2, &w[2]), 0,
+               nm("%s: a watch of the interface", what));
+        is_int(busrpc_proxy_watch_property(p, &table_b, 0, on_prop, NULL, (void *)3, &w[3]), 0,
+               nm("%s: a watch of another interface's Count", what));
+        is_int(bus_rules(svc, unique, "member='PropertiesChanged'"), 2,
+               nm("%s: the bus holds two PropertiesChanged rules for four watches", what));
+        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE "'"), 1, nm("%s: one with arg0=%s", what, IFACE));
+        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE_B "'"), 1, nm("%s: one with arg0=%s", what, IFACE_B));
+
+        raw_props_changed(svc, IFACE_B, 7);
+        ok(spin_until(seen_b, NULL, 5000), "%s: the other interface's change arrives", what);
+        is_int(seen_value[3], 7, nm("%s: with its value", what));
+        is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
+               nm("%s: a marker subscription", what));
+        log_reset();
+        raw_props_changed(svc, IFACE, 5);
+        raw_tick(svc, "after-props");
+        ok(spin_until(last_is, "after-props", 5000), "%s: the marker after a change of %s", what, IFACE);
+        is_int(seen_count[0], 1, nm("%s: the Count watch ran once", what));
+        is_int(seen_value[0], 5, nm("%s: with 5", what));
+        is_int(seen_count[1], 0, nm("%s: the Name watch did not run", what));
+        is_int(seen_count[2], 1, nm("%s: the interface watch ran once", what));
+        is_int(seen_count[3], 1, nm("%s: the other interface's watch did not run again", what));
+
+        rw = (RuleWait){ svc, unique, "sender='" NAME "',arg0='" IFACE "'", 1 };
+        w[0] = busrpc_subscription_release(w[0]);
+        w[1] = busrpc_subscription_release(w[1]);
+        raw_sync(svc);
+        ok(spin_until(rules_are, &rw, 5000), "%s: two watches released, the rule stays for the third", what);
+        w[2] = busrpc_subscription_release(w[2]);
+        rw.want = 0;
+        ok(spin_until(rules_are, &rw, 5000), "%s: the last watch of %s takes the rule away", what, IFACE);
+        rw.needle = "sender='" NAME "',arg0='" IFACE_B "'";
+        rw.want = 1;
+        ok(rules_are(&rw), "%s: the other interface's rule stays", what);
+        w[3] = busrpc_subscription_release(w[3]);
+        rw.want = 0;
+        ok(spin_until(rules_are, &rw, 5000), "%s: and goes with its watch", what);
+        s.handle = busrpc_subscription_release(s.handle);
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
         raw_close(svc);
 }
 
@@ -651,6 +915,8 @@ int main(int argc, char **argv) {
                 what = i ? "fast" : "libdbus";
                 tap_diag("link: %s (BUSRPC_FAST_PATH=%s)", what, modes[i]);
                 test_order(address);
+                test_index(address);
+                test_property_rules(address);
                 test_conn_free(address);
                 test_creds_bus(address);
                 test_creds_peer(dir, modes[i]);

@@ -346,7 +346,11 @@ static inline void busrpc_source_releasep(busrpc_source **s) {
  * @address: "session", "system", or a D-Bus address ("unix:path=/run/x").
  *
  * The connection is attached to this thread's default loop; change it with
- * busrpc_conn_attach(). Return: 0, or -errno (-ECONNREFUSED, -ENOENT…).
+ * busrpc_conn_attach(). On a unix socket busrpc reads and writes the
+ * socket itself once libdbus has authenticated (the fast path; tcp stays
+ * on libdbus); BUSRPC_FAST_PATH=0 in the environment keeps new
+ * connections and servers on libdbus (busrpc(7), ENVIRONMENT).
+ * Return: 0, or -errno (-ECONNREFUSED, -ENOENT…).
  */
 int busrpc_conn_open(const char *address, busrpc_conn **out);
 /**

@@ -655,6 +655,149 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
         raw_close(svc);
 }
 
+/* After a reconnection to a restarted bus where the service is back
+ * first (so no signal of its tells anything): a property cache asks GetAll
+ * again and reports the new values; an ObjectManager client asks
+ * GetManagedObjects again and reports only what differs. */
+#define RV_NAME  "org.busrpc.LinkUsersViews"
+#define RV_PATH  "/org/busrpc/views"
+#define RV_THING "org.busrpc.LinkUsers.Thing"
+
+typedef struct RvThing {
+        const char *label;
+} RvThing;
+
+static int rv_get_label(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
+        (void)ops, (void)err;
+        return busrpc_iter_append_basic(v, 's', &((RvThing *)self)->label);
+}
+
+static const busrpc_property_desc rv_desc_props[] = {
+        { .name = "Label", .sig = "s", .get = rv_get_label, .flags = BUSRPC_PROP_READ },
+};
+static const busrpc_interface_desc rv_iface = {
+        .name = RV_THING,
+        .xml = "<interface name=\"" RV_THING "\"></interface>",
+        .properties = rv_desc_props,
+        .n_properties = 1,
+};
+
+typedef struct RvProps {
+        char *label;
+} RvProps;
+
+static const busrpc_property_info rv_props[] = {
+        { "Label", &busrpc_type_string, offsetof(RvProps, label), 0 },
+};
+static const busrpc_property_table rv_table = { RV_THING, rv_props, 1, sizeof(RvProps) };
+static const busrpc_property_table *const rv_tables[] = { &rv_table };
+
+/* A service of @n things named by @names with labels @labels. */
+static busrpc_conn *rv_serve(const char *address, RvThing *things, const char *const *names, size_t n) {
+        busrpc_conn *c = open_bus(address);
+        char path[128];
+
+        if (busrpc_conn_request_name(c, RV_NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL) != 0)
+                tap_bail("%s: cannot own %s", what, RV_NAME);
+        if (busrpc_conn_add_object_manager(c, RV_PATH, NULL) < 0)
+                tap_bail("%s: no object manager", what);
+        for (size_t i = 0; i < n; i++) {
+                snprintf(path, sizeof(path), RV_PATH "/%s", names[i]);
+                if (busrpc_object_export(c, path, &rv_iface, NULL, &things[i], NULL) < 0)
+                        tap_bail("%s: cannot export %s", what, path);
+        }
+        return c;
+}
+
+static char rv_log[1024], rv_cache_log[256];
+static int rv_ready;
+
+static void rv_on_om(busrpc_om_client *om, const busrpc_om_event *ev, const void *ops, void *userdata) {
+        size_t n = strlen(rv_log);
+
+        (void)om, (void)ops, (void)userdata;
+        if (ev->kind == BUSRPC_OM_READY)
+                rv_ready++;
+        else
+                snprintf(rv_log + n, sizeof(rv_log) - n, "%c%s;",
+                         ev->kind == BUSRPC_OM_INTERFACE_ADDED ? '+' : '-', ev->path + strlen(RV_PATH) + 1);
+}
+
+static void rv_on_cache(const busrpc_property_changes *ch, void (*cb)(void), void *userdata) {
+        size_t n = strlen(rv_cache_log);
+        const RvProps *v = ch->values;
+
+        (void)cb, (void)userdata;
+        if (ch->changed & 1u)
+                snprintf(rv_cache_log + n, sizeof(rv_cache_log) - n, "=%s;", v->label);
+        else if (ch->invalidated & 1u)
+                snprintf(rv_cache_log + n, sizeof(rv_cache_log) - n, "?;");
+}
+
+static bool rv_ready_is(void *arg) {
+        return rv_ready >= *(int *)arg;
+}
+
+static bool rv_cache_has(void *arg) {
+        return strstr(rv_cache_log, arg) != NULL;
+}
+
+static void test_relink_views(const char *dir, pid_t *daemon, char *address, size_t size) {
+        static const char *const names1[] = { "a", "b" }, *const names2[] = { "a", "c" };
+        RvThing t1[] = { { "one" }, { "bee" } }, t2[] = { { "two" }, { "sea" } };
+        busrpc_conn *svc = rv_serve(address, t1, names1, 2), *c = open_bus(address);
+        busrpc_proxy *p = NULL;
+        busrpc_property_cache *cache = NULL;
+        busrpc_om_client *om = NULL;
+        char *label = NULL;
+        int want = 1;
+
+        reconnecting = reconnected = 0;
+        rv_log[0] = rv_cache_log[0] = '\0';
+        rv_ready = 0;
+        busrpc_conn_on_event(c, on_event, NULL);
+        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, nm("%s: reconnection on", what));
+        busrpc_proxy_new(c, RV_NAME, RV_PATH "/a", &p);
+        is_int(busrpc_proxy_cache_properties(p, &rv_table, rv_on_cache, NULL, NULL, &cache), 0,
+               nm("%s: a cache of /a", what));
+        is_int(busrpc_om_client_new(c, RV_NAME, RV_PATH, rv_tables, 1, rv_on_om, NULL, NULL, &om), 0,
+               nm("%s: an ObjectManager client", what));
+        ok(spin_until(rv_ready_is, &want, 5000), "%s: the client is ready", what);
+        ok(spin_until(rv_cache_has, "=one;", 5000), "%s: the cache has Label one", what);
+        is_str(rv_log, "+a;+b;", nm("%s: a and b reported", what));
+
+        /* The bus crashes (SIGKILL: a stopping dbus-daemon would tell the
+         * client that the service's name went) and restarts; the service
+         * (a new one, other values, other objects) is on it before the
+         * client is back, so no signal tells the client anything. */
+        kill(*daemon, SIGKILL);
+        waitpid(*daemon, NULL, 0);
+        busrpc_conn_unref(svc);
+        ok(spin_until(int_set, &reconnecting, 5000), "%s: the loss is seen", what);
+        *daemon = daemon_start(dir, address, size);
+        svc = rv_serve(address, t2, names2, 2);
+        is_str(rv_log, "+a;+b;", nm("%s: nothing reported meanwhile", what));
+        rv_log[0] = rv_cache_log[0] = '\0';
+        want = 2;
+        ok(spin_until(int_set, &reconnected, 15000), "%s: back on the restarted daemon", what);
+        ok(spin_until(rv_ready_is, &want, 5000), "%s: the ObjectManager client is ready again", what);
+        is_str(rv_log, "+c;-b;", nm("%s: only the difference: c added, b removed, a kept", what));
+        is_int(busrpc_om_client_has(om, RV_PATH "/c", RV_THING), 1, nm("%s: c is known", what));
+        is_int(busrpc_om_client_has(om, RV_PATH "/b", RV_THING), 0, nm("%s: b is not", what));
+        is_int((int)busrpc_om_client_count(om), 2, nm("%s: two objects", what));
+        ok(spin_until(rv_cache_has, "=two;", 5000), "%s: the cache reports the new Label", what);
+        is_str(rv_cache_log, "?;=two;", nm("%s: the old value invalidated, then the new one", what));
+        is_int(busrpc_property_cache_get(cache, 0, &label), 0, nm("%s: the cache holds it", what));
+        is_str(label ? label : "(none)", "two", nm("%s: two", what));
+        free(label);
+
+        om = busrpc_om_client_release(om);
+        cache = busrpc_property_cache_release(cache);
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        busrpc_conn_unref(svc);
+}
+
 /* ------------------------------------------------------------------ */
 /* Credentials                                                         */
 
@@ -922,6 +1065,7 @@ int main(int argc, char **argv) {
                 test_creds_peer(dir, modes[i]);
                 test_creds_peer(dir, modes[!i]);
                 test_reconnect(dir, &daemon, address, sizeof(address));
+                test_relink_views(dir, &daemon, address, sizeof(address));
         }
         daemon_stop(daemon);
         busrpc_loop_unref(loop()); /* the reference loop() kept */

@@ -29,7 +29,7 @@ if [ "$status" -ne 0 ]; then
 	grep -E '^(not ok|Bail)' "$tmp/tap" | head -20 | sed 's/^/#   /'
 fi
 ntap=$(grep -c '^ok ' "$tmp/tap")
-[ "$ntap" -ge 90 ]; ok $? "its checks ran ($ntap passed)"
+[ "$ntap" -ge 82 ]; ok $? "its checks ran ($ntap passed)"
 
 nlogs=0 nsum=0
 for log in "$tmp"/vg.*; do

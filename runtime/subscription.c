@@ -20,14 +20,14 @@
  * busrpc_subscription_release(). A delivery in progress holds a reference,
  * so a callback may release any subscription, its own included.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "subscription.h"
 #include "conn.h"
 #include "message.h"
 #include "proxy.h"
 #include "validate.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* What libdbus's DBUS_TIMEOUT_USE_DEFAULT meant for the bus's answers. */
 #define BUS_CALL_TIMEOUT_MS 25000
@@ -49,7 +49,7 @@ typedef struct SubLink {
 struct SubEntry {
         SubEntry *next; /* in its bucket */
         uint32_t hash;
-        unsigned n;     /* rules: users; chains: members */
+        unsigned n; /* rules: users; chains: members */
         busrpc_subscription *head, *tail;
         size_t len;
         char key[];
@@ -367,7 +367,8 @@ static void sub_deliver(busrpc_subscription *s, DBusMessage *m) {
                 DBusMessageIter a0;
                 const char *v = NULL;
 
-                if (!dbus_message_iter_init(m, &a0) || dbus_message_iter_get_arg_type(&a0) != DBUS_TYPE_STRING)
+                if (!dbus_message_iter_init(m, &a0) ||
+                    dbus_message_iter_get_arg_type(&a0) != DBUS_TYPE_STRING)
                         return;
                 dbus_message_iter_get_basic(&a0, &v);
                 if (strcmp(v, s->arg0) != 0)

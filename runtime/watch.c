@@ -181,7 +181,8 @@ static void owner_relinked(void *userdata) {
 }
 
 int owner_follow(busrpc_proxy *p, void (*cb)(void *userdata, bool has_owner),
-                 void (*relinked)(void *userdata, bool has_owner), void *userdata, busrpc_subscription **ret) {
+                 void (*relinked)(void *userdata, bool has_owner), void *userdata,
+                 busrpc_subscription **ret) {
         const char *dest = busrpc_proxy_get_destination(p);
         busrpc_proxy *driver = NULL;
         OwnerFollow *f;

@@ -21,6 +21,8 @@
  * server is a child process. The "service" on the bus is a plain libdbus
  * connection (a foreign peer), so what is checked is only the subscriber.
  */
+#include "busrpc/busrpc.h"
+#include "tap.h"
 #include <dbus/dbus.h>
 #include <errno.h>
 #include <signal.h>
@@ -36,8 +38,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "busrpc/busrpc.h"
-#include "tap.h"
 
 #define NAME        "org.busrpc.LinkUsers"
 #define PATH        "/org/busrpc/LinkUsers"
@@ -393,7 +393,8 @@ static void test_index(const char *address) {
         is_int(failed, 0, nm("%s: %d subscriptions on other members", what, N_OTHERS));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
                nm("%s: and one on Tick", what));
-        is_int(bus_rules(svc, unique, "member='Other"), N_OTHERS, nm("%s: the bus holds one rule per member", what));
+        is_int(bus_rules(svc, unique, "member='Other"), N_OTHERS,
+               nm("%s: the bus holds one rule per member", what));
         is_int(bus_rules(svc, unique, "member='NameOwnerChanged'"), 1,
                nm("%s: one owner rule for the %d subscriptions of one name", what, N_OTHERS + 1));
 
@@ -414,7 +415,8 @@ static void test_index(const char *address) {
         {
                 RuleWait w = { svc, unique, "member='NameOwnerChanged'", 1 };
 
-                ok(spin_until(rules_are, &w, 5000), "%s: the shared owner rule stays while others use it", what);
+                ok(spin_until(rules_are, &w, 5000), "%s: the shared owner rule stays while others use it",
+                   what);
                 w.needle = "member='Tick'";
                 w.want = 0;
                 ok(spin_until(rules_are, &w, 5000), "%s: the Tick rule went with its subscription", what);
@@ -460,7 +462,8 @@ static void on_props(const busrpc_property_changes *ch, void (*cb)(void), void *
 }
 
 static void raw_props_changed(DBusConnection *dc, const char *iface, int32_t count) {
-        DBusMessage *m = dbus_message_new_signal(PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        DBusMessage *m =
+                dbus_message_new_signal(PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged");
         DBusMessageIter it, d, e, v, inv;
         const char *key = "Count";
 
@@ -510,8 +513,10 @@ static void test_property_rules(const char *address) {
                nm("%s: a watch of another interface's Count", what));
         is_int(bus_rules(svc, unique, "member='PropertiesChanged'"), 2,
                nm("%s: the bus holds two PropertiesChanged rules for four watches", what));
-        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE "'"), 1, nm("%s: one with arg0=%s", what, IFACE));
-        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE_B "'"), 1, nm("%s: one with arg0=%s", what, IFACE_B));
+        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE "'"), 1,
+               nm("%s: one with arg0=%s", what, IFACE));
+        is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE_B "'"), 1,
+               nm("%s: one with arg0=%s", what, IFACE_B));
 
         raw_props_changed(svc, IFACE_B, 7);
         ok(spin_until(seen_b, NULL, 5000), "%s: the other interface's change arrives", what);

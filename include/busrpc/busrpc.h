@@ -1227,7 +1227,9 @@ typedef void (*busrpc_properties_fn)(const busrpc_property_changes *ch, void (*c
  * busrpc_proxy_watch_properties() - call @fn for each PropertiesChanged of
  * @t->interface at the proxy's object that names at least one property of
  * @t. Sender-checked as busrpc_proxy_subscribe() (only the current owner
- * of the destination; on a peer connection, the peer).
+ * of the destination; on a peer connection, the peer). The match rule
+ * carries arg0=@t->interface and is shared (counted) by every watch and
+ * cache of one (connection, destination, path, interface).
  * @out: handle; busrpc_subscription_release() stops. May be NULL: the watch
  *       lives as long as the proxy's connection.
  * Return: 0, -EINVAL (bad table or arguments), -E2BIG (> 64 properties),
@@ -1251,7 +1253,9 @@ typedef struct busrpc_property_cache busrpc_property_cache;
  * reply are older than it and are not applied. On a bus, when the
  * destination changes owner (the service restarted or went away), every
  * value is dropped (@fn: all of them invalidated; -ENODATA) and the new
- * owner, when there is one, is asked with GetAll again.
+ * owner, when there is one, is asked with GetAll again; the same after a
+ * reconnection (busrpc_conn_set_reconnect()) to a bus where the name has
+ * an owner, though no signal said so.
  * @fn: may be NULL; else called after the cache took each change: first
  *      with every property GetAll gave (@msg NULL), then per signal, and
  *      per completed Get. @cb and @userdata are passed through.
@@ -1361,6 +1365,9 @@ typedef void (*busrpc_om_fn)(busrpc_om_client *om, const busrpc_om_event *ev, co
  * added twice is reported once, one never added is not reported removed,
  * one whose name is not a valid interface name is skipped. On a bus, when the destination changes owner, every known interface is
  * reported REMOVED; the new owner's objects then come as ADDED and READY.
+ * After a reconnection (busrpc_conn_set_reconnect()) to a bus where the
+ * destination has an owner, GetManagedObjects is called again and only the
+ * difference from the old view is reported (ADDED, REMOVED), then READY.
  * @tables: descriptor tables (borrowed; may be NULL with @n_tables 0) by
  *          which the properties of their interfaces are decoded.
  * @fn: called from the loop for every event; it may free @om.

@@ -396,6 +396,8 @@ static int open_link(busrpc_conn *c, bool fast, DBusConnection **ret_dc, Transpo
                         if (r < 0)
                                 return r;
                         transport_set_unix_fds(tp, unix_fds);
+                        /* the client's own bound (conn-limits.c), kept across reconnections */
+                        (void)transport_set_max_outgoing_bytes(tp, (uint32_t)busrpc_conn_get_max_outgoing_bytes(c));
                         *ret_tp = tp;
                         return 0;
                 }
@@ -754,7 +756,7 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
          * with the same FALSE as out of memory: tell them apart. */
         if (dbus_message_contains_unix_fds(m) && !conn_can_pass_fds(c))
                 return -EOPNOTSUPP;
-        queued = c->kind == CONN_SERVED ? (long)conn_outgoing_bytes(c) : 0;
+        queued = c->tp ? 0 : (long)conn_outgoing_bytes(c);
         if (c->tp) {
                 uint32_t serial;
                 int r = transport_send_dbus(c->tp, m, &serial);
@@ -768,6 +770,8 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
         if (c->kind == CONN_SERVED) { /* bytes queued toward a peer are bounded */
                 server_peer_sent(c, queued);
                 server_monitor_outgoing(c, m);
+        } else {
+                conn_outgoing_check(c, (size_t)queued);
         }
         return 0;
 }

@@ -106,6 +106,7 @@ struct busrpc_conn {
         unsigned in_dispatch;    /* inside dbus_connection_dispatch() (reply.c) */
         SyncWait *sync_wait;     /* the innermost sync wait on the fast path (reply.c) */
         uint64_t max_held_bytes; /* what a sync wait may hold; 0: BUSRPC_MAX_HELD_BYTES_DEFAULT */
+        uint64_t max_outgoing_bytes; /* client conns; 0: BUSRPC_MAX_OUTGOING_BYTES_DEFAULT (conn-limits.c) */
 
         /* caller credentials cache (bus conns) */
         CredsEntry *creds;
@@ -160,6 +161,9 @@ bool conn_is_open(busrpc_conn *c);
 bool conn_can_pass_fds(busrpc_conn *c);
 /* Bytes queued toward the peer and not yet taken by the kernel. */
 size_t conn_outgoing_bytes(busrpc_conn *c);
+/* After a send on a client conn's libdbus link that found @before bytes
+ * queued: past busrpc_conn_get_max_outgoing_bytes(), close the link. */
+void conn_outgoing_check(busrpc_conn *c, size_t before);
 /* The socket (borrowed), -1 when there is none. */
 int conn_socket_fd(busrpc_conn *c);
 /* Close the link now (a hostile or broken peer), as if the peer hung up:

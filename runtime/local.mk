@@ -3,7 +3,7 @@ busrpcinclude_HEADERS += include/busrpc/busrpc.h
 # One .c and its private .h per concept (busrpc-internal.h has the map).
 libbusrpc_core_sources = \
 	runtime/loop.c runtime/loop.h runtime/dbus-io.c runtime/dbus-io.h \
-	runtime/conn.c runtime/conn.h runtime/reconnect.c runtime/name.c runtime/name.h \
+	runtime/conn.c runtime/conn.h runtime/conn-limits.c runtime/reconnect.c runtime/name.c runtime/name.h \
 	runtime/creds.c runtime/creds.h \
 	runtime/server.c runtime/server.h runtime/limits.c runtime/driver.c runtime/driver.h \
 	runtime/registry.c runtime/registry.h runtime/object.c runtime/object.h \

@@ -166,6 +166,7 @@ static void table_insert(busrpc_conn *c, ReplyTable *t, uint32_t serial, int tim
 /* Send @m on whichever link @c has; its serial in *@ret_serial. */
 static int link_send(busrpc_conn *c, DBusMessage *m, uint32_t *ret_serial) {
         dbus_uint32_t serial = 0;
+        size_t before;
 
         if (c->tp) {
                 int r = transport_send_dbus(c->tp, m, ret_serial);
@@ -176,9 +177,11 @@ static int link_send(busrpc_conn *c, DBusMessage *m, uint32_t *ret_serial) {
         }
         if (!c->dbus)
                 return -ENOTCONN;
+        before = conn_outgoing_bytes(c);
         if (!dbus_connection_send(c->dbus, m, &serial))
                 return -ENOMEM;
         *ret_serial = serial;
+        conn_outgoing_check(c, before); /* the client's bound on libdbus (conn-limits.c) */
         return 0;
 }
 

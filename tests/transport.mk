@@ -18,3 +18,9 @@ tests_test_link_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_link_LDADD = libbusrpc.la $(DBUS_LIBS) -ldl
 TESTS += tests/test-link tests/test-link-valgrind.sh
 EXTRA_DIST += tests/test-link-valgrind.sh
+# A client conn's bound on bytes queued toward a peer that does not read
+# (busrpc_conn_set_max_outgoing_bytes()); runs both links itself.
+check_PROGRAMS += tests/test-outgoing
+tests_test_outgoing_SOURCES = tests/test-outgoing.c tests/tap.h
+tests_test_outgoing_LDADD = libbusrpc.la
+TESTS += tests/test-outgoing

@@ -409,6 +409,29 @@ int busrpc_conn_set_max_held_bytes(busrpc_conn *c, uint64_t bytes);
 /** The bound in force on @c (never 0); 0 when @c is NULL. */
 uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c);
 
+/* The bound on bytes a client connection queues toward its bus or peer:
+ * 1 GiB (large: it guards memory against a peer that stops reading). */
+#define BUSRPC_MAX_OUTGOING_BYTES_DEFAULT (UINT64_C(1) << 30)
+/**
+ * busrpc_conn_set_max_outgoing_bytes() - bound the bytes @c (a bus or
+ * client peer connection from busrpc_conn_open() / _open_peer()) queues
+ * toward the other side and the kernel has not taken yet. Past the bound
+ * (a send that finds something queued and would go beyond it) the
+ * connection is closed, on either link: the event handler gets
+ * BUSRPC_CONN_LOST and the calls in flight fail with -ECONNRESET; the send
+ * that crossed the bound may itself fail (-ENOBUFS on busrpc's own
+ * transport), later ones fail as on any closed connection. A single
+ * message larger than the bound goes when nothing is queued. The bound is
+ * kept across reconnections. @bytes 0 restores the default.
+ * Return: 0, or -EINVAL (NULL, @bytes above INT32_MAX, a served peer or a
+ * server's handle: a server bounds its peers with
+ * busrpc_server_limits.max_outgoing_bytes).
+ */
+int busrpc_conn_set_max_outgoing_bytes(busrpc_conn *c, uint64_t bytes);
+/** The bound in force on client connection @c (never 0); 0 when @c is
+ * NULL, a served peer or a server's handle. */
+uint64_t busrpc_conn_get_max_outgoing_bytes(busrpc_conn *c);
+
 /**
  * busrpc_conn_set_max_call_fds() - the most unix fds one method call may
  * hand a skeleton (the 'h' values in its arguments); a call with more is

@@ -1,9 +1,18 @@
 /* subscription.c: signal subscriptions (busrpc_proxy_subscribe()).
  *
  * A subscription is a match rule on the bus (so the bus routes the signal
- * to us) and an entry of this thread's list, keyed by its busrpc_conn:
- * conn.c hands every signal of a conn to signal_deliver(), on either link
- * (libdbus or the fast path), so nothing here touches a DBusConnection.
+ * to us) and an entry of its conn's SubTable (c->subs): conn.c hands every
+ * signal of a conn to signal_deliver(), on either link (libdbus or the
+ * fast path), so nothing here touches a DBusConnection. The table indexes
+ * the subscriptions by (interface, member), so a signal costs one lookup
+ * and the subscriptions of its member, whatever else is subscribed (each
+ * chain oldest first: the order of delivery), and by followed name, for
+ * NameOwnerChanged. Identical match rules of one conn (many subscriptions
+ * of one name share the NameOwnerChanged rule; property watches of one
+ * interface share theirs, arg0=interface) are counted: AddMatch goes with
+ * the first user, RemoveMatch with the last, and a reconnection adds each
+ * once. Hooks (subscription_on_relink()) then tell the users who keep
+ * state read from the old bus (property caches, ObjectManager clients).
  * The check trusts nothing the match rule promised: any connection can
  * send us a unicast signal with any path, interface and member. It
  * accepts a signal only from the CURRENT unique owner of the proxy's

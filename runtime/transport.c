@@ -64,6 +64,7 @@ struct Transport {
         unsigned busy; /* entry points running: on_close waits for the outermost */
         bool no_fds;   /* fd passing was not negotiated */
         bool closed, notified;
+        bool doomed; /* transport_free() inside an entry point: freed by the outermost leave() */
         int close_err;
         uint32_t serial;
         uint32_t max_outgoing, max_message;
@@ -180,9 +181,22 @@ static void enter(Transport *t) {
         t->busy++;
 }
 
-/* The last thing an entry point does: on_close may free @t. */
+static void destroy(Transport *t) {
+        free_retired(t);
+        free(t->in_fds);
+        free(t);
+}
+
+/* The last thing an entry point does: on_close may free @t, and a
+ * transport_free() from a callback takes effect here. */
 static void leave(Transport *t) {
-        if (--t->busy || !t->closed || t->notified)
+        if (--t->busy)
+                return;
+        if (t->doomed) {
+                destroy(t);
+                return;
+        }
+        if (!t->closed || t->notified)
                 return;
         t->notified = true;
         if (t->on_close)
@@ -234,7 +248,9 @@ static int deliver(Transport *t, size_t len) {
 
         while (avail < t->n_in_fds && t->in_fds[avail].chunk_start < e)
                 avail++;
-        if (wire_message_parse(&m, t->buf + t->start, len, avail, NULL) < 0)
+        /* An 'h' indexing no fd is the reader's to refuse (InvalidArgs for
+         * a call, as libdbus, which checks the index only when reading). */
+        if (wire_message_parse_flags(&m, t->buf + t->start, len, avail, NULL, WIRE_PARSE_NO_FD_INDEX) < 0)
                 return -EBADMSG;
         if (m.unix_fds > TRANSPORT_MAX_FDS)
                 return -ETOOMANYREFS;
@@ -730,9 +746,16 @@ Transport *transport_free(Transport *t) {
                 return NULL;
         t->notified = true; /* freeing is not a loss to report */
         fail(t, 0);
-        free_retired(t);
-        free(t->in_fds);
-        free(t);
+        if (t->busy) {
+                /* From a callback (a handler dropping the last reference to
+                 * its connection): the entry points still on the stack use
+                 * @t; the outermost one frees it. Nothing is called back. */
+                t->on_msg = NULL;
+                t->on_close = NULL;
+                t->doomed = true;
+                return NULL;
+        }
+        destroy(t);
         return NULL;
 }
 

@@ -111,7 +111,9 @@ typedef struct Transport Transport;
  * UNIX_FDS) belong to the transport: the callback takes one by copying it
  * and writing -1 in its place; the transport closes the rest afterwards.
  * The callback may send and may call transport_read() (a nested read: see
- * transport.c), but must not free @t. Return: >= 0 to go on, a negative
+ * transport.c), and may free @t (transport_free() from a callback, or from
+ * on_close, closes at once and frees when the outermost entry point
+ * returns; nothing more is called back). Return: >= 0 to go on, a negative
  * errno to close the connection (on_close gets it).
  */
 typedef int (*TransportMsgFn)(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata);
@@ -145,7 +147,9 @@ typedef struct TransportStats {
 int transport_new(Transport **ret, int fd, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata);
 int transport_new_with(Transport **ret, int fd, const void *pending, size_t len, const int *fds,
                        unsigned n_fds, TransportMsgFn on_msg, TransportCloseFn on_close, void *userdata);
-/* Close the fd and every fd still held, free @t (NULL is fine). Return: NULL. */
+/* Close the fd and every fd still held, free @t (NULL is fine); inside a
+ * callback of @t the memory goes when the outermost callback returns.
+ * Return: NULL. */
 Transport *transport_free(Transport *t);
 
 /**

@@ -18,9 +18,23 @@ tests_test_link_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_link_LDADD = libbusrpc.la $(DBUS_LIBS) -ldl
 TESTS += tests/test-link tests/test-link-valgrind.sh
 EXTRA_DIST += tests/test-link-valgrind.sh
+# Callbacks dropping the last reference to the conn being read (review F1);
+# takes BUSRPC_FAST_PATH from the environment: run it both ways.
+check_PROGRAMS += tests/test-link-free
+tests_test_link_free_SOURCES = tests/test-link-free.c tests/tap.h
+tests_test_link_free_LDADD = libbusrpc.la
+TESTS += tests/test-link-free tests/test-link-free-valgrind.sh
+EXTRA_DIST += tests/test-link-free-valgrind.sh
 # A client conn's bound on bytes queued toward a peer that does not read
 # (busrpc_conn_set_max_outgoing_bytes()); runs both links itself.
 check_PROGRAMS += tests/test-outgoing
 tests_test_outgoing_SOURCES = tests/test-outgoing.c tests/tap.h
 tests_test_outgoing_LDADD = libbusrpc.la
 TESTS += tests/test-outgoing
+# An 'h' indexing no fd: InvalidArgs and the connection kept, both links
+# (the test sets BUSRPC_FAST_PATH itself); a raw-socket client.
+check_PROGRAMS += tests/test-fdindex
+tests_test_fdindex_SOURCES = tests/test-fdindex.c tests/tap.h
+tests_test_fdindex_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_fdindex_LDADD = libbusrpc.la $(DBUS_LIBS)
+TESTS += tests/test-fdindex

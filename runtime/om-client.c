@@ -300,14 +300,19 @@ static void om_got_objects(busrpc_msg *reply, int r, const busrpc_error *err, vo
                 bool again = !om->seen_lost;
 
                 while (again && !om->dead) {
-                        again = false;
-                        for (OmObject *o = om->objects; o && !again; o = o->next)
-                                for (size_t i = 0; i < o->n_ifaces; i++)
+                        OmObject *gone = NULL;
+                        size_t i = 0;
+
+                        for (OmObject *o = om->objects; o && !gone; o = o->next)
+                                for (i = 0; i < o->n_ifaces; i++)
                                         if (!seen_has(om, o->path, o->ifaces[i])) {
-                                                /* the lists change under a callback: start over */
-                                                again = om_removed(om, o->path, o->ifaces[i]);
+                                                gone = o;
                                                 break;
                                         }
+                        /* The callback may free @gone and change the
+                         * lists: nothing of them is used after it, and
+                         * the walk starts over. */
+                        again = gone && om_removed(om, gone->path, gone->ifaces[i]);
                 }
         }
         seen_clear(om);

@@ -8,7 +8,11 @@
  * BUSRPC_CONN_LOST and the calls in flight fail. The default is large
  * (1 GiB): the bound is there so that a peer that stops reading cannot
  * take all the memory, not to refuse what libdbus would queue.
- * A served peer is bounded by its server (busrpc_server_limits). */
+ * A served peer is bounded by its server (busrpc_server_limits).
+ *
+ * And one thing a peer's message may not do on the fast path without
+ * costing its connection: an 'h' indexing no fd it carries is answered
+ * InvalidArgs (conn_answer_bad_fd()), as on libdbus. */
 #include "conn.h"
 #include "transport.h"
 
@@ -35,4 +39,21 @@ void conn_outgoing_check(busrpc_conn *c, size_t before) {
                 return;
         if (conn_outgoing_bytes(c) > busrpc_conn_get_max_outgoing_bytes(c))
                 conn_close_link(c); /* the local Disconnected follows */
+}
+
+int conn_answer_bad_fd(busrpc_conn *c, const WireMsg *m) {
+        DBusMessage *call;
+
+        if (m->type != WIRE_METHOD_CALL || (m->flags & WIRE_FLAG_NO_REPLY))
+                return 0;
+        /* the call's serial and sender are all an error reply needs */
+        call = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_CALL);
+        if (!call)
+                return 0;
+        dbus_message_set_serial(call, m->serial);
+        if (!m->sender || dbus_message_set_sender(call, m->sender))
+                (void)conn_send_error(c, call, DBUS_ERROR_INVALID_ARGS,
+                                      "a unix fd argument indexes no fd the message carries");
+        dbus_message_unref(call);
+        return 0;
 }

@@ -1016,7 +1016,8 @@ int conn_dispatch_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
                  * wait for nothing): that peer's connection closes. Out of
                  * memory, the message is dropped. */
                 if (r < 0) {
-                        r = r == -EBADMSG ? r : 0;
+                        /* an 'h' indexing no fd: answered, as libdbus reads it as -1 (conn-limits.c) */
+                        r = r == -EBADF ? conn_answer_bad_fd(c, m) : r == -EBADMSG ? r : 0;
                         goto out;
                 }
         }

@@ -164,6 +164,10 @@ size_t conn_outgoing_bytes(busrpc_conn *c);
 /* After a send on a client conn's libdbus link that found @before bytes
  * queued: past busrpc_conn_get_max_outgoing_bytes(), close the link. */
 void conn_outgoing_check(busrpc_conn *c, size_t before);
+/* A message of the fast path whose 'h' indexes no fd it carries (it
+ * cannot become a DBusMessage): a call is answered InvalidArgs, anything
+ * else dropped; the connection stays. Return: 0. */
+int conn_answer_bad_fd(busrpc_conn *c, const WireMsg *m);
 /* The socket (borrowed), -1 when there is none. */
 int conn_socket_fd(busrpc_conn *c);
 /* Close the link now (a hostile or broken peer), as if the peer hung up:

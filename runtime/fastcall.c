@@ -369,6 +369,11 @@ int fast_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void
                 pd->userdata = ic;
                 pd->on_wire = async_on_wire;
                 pd->wire_userdata = ic;
+                /* The table's slot first: once the call is sent, entering it cannot fail (review F6). */
+                if (reply_reserve(c) < 0) {
+                        busrpc_pending_unref(pd);
+                        return -ENOMEM;
+                }
         }
         r = call_send(c, f, in, &serial);
         if (r < 0 || r == FAST_NOT_TAKEN || !pd) {

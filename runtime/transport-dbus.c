@@ -62,8 +62,10 @@ static int copy_values(WireReader *r, DBusMessageIter *it, const int *fds, unsig
                 } else if (t == 'h') {
                         uint32_t idx;
 
-                        if (wire_read_basic(r, 'h', &idx) < 0 || idx >= n_fds || fds[idx] < 0)
+                        if (wire_read_basic(r, 'h', &idx) < 0)
                                 return -EBADMSG;
+                        if (idx >= n_fds || fds[idx] < 0) /* indexes no fd: the caller answers (InvalidArgs) */
+                                return -EBADF;
                         if (!dbus_message_iter_append_basic(it, DBUS_TYPE_UNIX_FD, &fds[idx]))
                                 return -ENOMEM;
                 } else {

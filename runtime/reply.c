@@ -76,6 +76,7 @@ struct ReplyTable {
         HeldMsg *held;
         unsigned held_head, held_n, held_cap;
         size_t held_bytes; /* of the fast path's held messages */
+        size_t held_fds;   /* their fds: a wait stops reading at CONN_MAX_RECEIVED_FDS */
 };
 
 static ReplyTable *table_get(busrpc_conn *c) {
@@ -197,6 +198,12 @@ int reply_register(busrpc_conn *c, DBusMessage *m, int timeout_ms, busrpc_pendin
                 return r;
         table_insert(c, t, serial, timeout_ms, pd);
         return 0;
+}
+
+int reply_reserve(busrpc_conn *c) {
+        ReplyTable *t = table_get(c);
+
+        return t && table_reserve(t) == 0 ? 0 : -ENOMEM;
 }
 
 int reply_register_serial(busrpc_conn *c, uint32_t serial, int timeout_ms, busrpc_pending *pd) {
@@ -398,6 +405,7 @@ static bool held_pop(ReplyTable *t, HeldMsg *ret) {
         if (--t->held_n == 0)
                 t->held_head = 0;
         t->held_bytes -= ret->len;
+        t->held_fds -= ret->n_fds;
         return true;
 }
 
@@ -439,6 +447,7 @@ int reply_hold_wire(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) 
         h.n_fds = n_fds;
         t->held[t->held_head + t->held_n++] = h;
         t->held_bytes += h.len;
+        t->held_fds += h.n_fds;
         conn_schedule_dispatch(c);
         return 0;
 }
@@ -593,9 +602,11 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
         for (bool first = true;; first = false) {
                 struct pollfd pfd;
                 int flushed, wait_ms = -1;
-                /* Past the bound nothing more is read (the reply neither):
-                 * the call ends at its deadline, as on libdbus. */
-                bool reading = reply_held_bytes(c) < max_held;
+                /* Past the bounds (bytes, and fds as libdbus's
+                 * max_received_unix_fds) nothing more is read (the reply
+                 * neither): the call ends at its deadline, as on libdbus. */
+                bool reading = reply_held_bytes(c) < max_held &&
+                               (!c->replies || c->replies->held_fds < CONN_MAX_RECEIVED_FDS);
 
                 flushed = transport_flush(tp);
                 /* The reply cannot be there before the call left: the

@@ -74,6 +74,10 @@ int reply_register(busrpc_conn *c, DBusMessage *m, int timeout_ms, busrpc_pendin
  * may be set: the reply then goes there, read in place.
  */
 int reply_register_serial(busrpc_conn *c, uint32_t serial, int timeout_ms, busrpc_pending *pd);
+/* Room in @c's table for one more call, taken before the caller sends it:
+ * reply_register_serial() right after cannot fail (review F6: a failure
+ * then means nothing was sent). Return: 0, -ENOMEM. */
+int reply_reserve(busrpc_conn *c);
 /**
  * reply_wait_wire() - wait on the fast path of @c for the reply to
  * @serial (a call the caller queued itself) from @from (NULL: any) and

@@ -16,6 +16,7 @@
  * dbus-send and python3-dbus calling fast-path services.
  */
 #include <dbus/dbus.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -176,6 +177,31 @@ static int srv_flood(busrpc_call *call, busrpc_iter *args, const void *ops, void
         return reply_s(call, "flooded");
 }
 
+/* FdFlood(u n): n signals FdTick, each with an fd, then the reply. */
+static int srv_fdflood(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        uint32_t n = 0;
+        int fd, r;
+
+        if ((r = busrpc_iter_get_basic(args, 'u', &n)) < 0)
+                return r;
+        fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (uint32_t i = 0; i < n; i++) {
+                busrpc_msg *m = NULL;
+                busrpc_iter it;
+
+                if ((r = busrpc_object_signal_new(srv_obj, "FdTick", &m)) < 0)
+                        break;
+                busrpc_msg_append(m, &it);
+                busrpc_iter_append_fd(&it, fd);
+                if ((r = busrpc_msg_send(m)) < 0)
+                        break;
+        }
+        close(fd);
+        return r < 0 ? r : reply_s(call, "fds flooded");
+}
+
 static busrpc_call *volatile hung[16]; /* never answered; kept (volatile: stores not dropped) so valgrind
                                           sees them reachable */
 static unsigned n_hung;
@@ -241,12 +267,14 @@ static const busrpc_method_desc srv_methods[] = {
         { .name = "Emit", .in_sig = "", .out_sig = "s", .fn = srv_emit },
         { .name = "Hang", .in_sig = "", .out_sig = "", .fn = srv_hang },
         { .name = "Flood", .in_sig = "u", .out_sig = "s", .fn = srv_flood },
+        { .name = "FdFlood", .in_sig = "u", .out_sig = "s", .fn = srv_fdflood },
         { .name = "Bye", .in_sig = "", .out_sig = "", .fn = srv_bye },
         { .name = "CallBack", .in_sig = "s", .out_sig = "s", .fn = srv_callback },
 };
 static const busrpc_signal_desc srv_signals[] = {
         { .name = "Tick", .sig = "s" },
         { .name = "Blob", .sig = "ay" },
+        { .name = "FdTick", .sig = "h" },
 };
 static const busrpc_interface_desc srv_iface = {
         .name = IFACE,
@@ -257,7 +285,7 @@ static const busrpc_interface_desc srv_iface = {
         .methods = srv_methods,
         .n_methods = sizeof(srv_methods) / sizeof(srv_methods[0]),
         .signals = srv_signals,
-        .n_signals = 2,
+        .n_signals = sizeof(srv_signals) / sizeof(srv_signals[0]),
 };
 
 static void child_ready(int ready_fd) {
@@ -643,6 +671,71 @@ static void test_held_bound(busrpc_conn *c) {
         busrpc_proxy_unref(p);
 }
 
+/* Every fd open in the process (count_fds() looks below 1024 only). */
+static int count_all_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        if (!d)
+                tap_bail("/proc/self/fd");
+        while ((e = readdir(d)))
+                n += e->d_name[0] != '.';
+        closedir(d);
+        return n - 1; /* the directory's own fd */
+}
+
+static int fdticks;
+
+static void on_fdtick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
+        int fd = -1;
+
+        if (busrpc_iter_get_fd(args, &fd) == 0 && fd >= 0) {
+                fdticks++;
+                close(fd); /* a new fd, ours */
+        }
+}
+
+/* Signals with fds read while a sync call waits are held with their fds:
+ * the wait stops reading once CONN_MAX_RECEIVED_FDS (4096, as libdbus's
+ * max_received_unix_fds) are held (review F3), then the rest comes. */
+static void test_held_fds(busrpc_conn *c) {
+        busrpc_subscription *sub = NULL;
+        busrpc_proxy *p = NULL;
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_msg *m = NULL, *reply = NULL;
+        busrpc_iter it;
+        uint32_t n = 5000;
+        int fds0, held, r;
+
+        busrpc_proxy_new(c, NULL, PATH, &p);
+        busrpc_proxy_subscribe(p, IFACE, "FdTick", "h", on_fdtick, NULL, NULL, &sub);
+        fdticks = 0;
+        fds0 = count_all_fds();
+        busrpc_proxy_set_timeout(p, 3000 * MS);
+        busrpc_proxy_method_new(p, IFACE, "FdFlood", &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 'u', &n);
+        r = busrpc_proxy_call(p, m, "s", &reply, &err);
+        held = count_all_fds() - fds0;
+        is_int(r, -ETIMEDOUT,
+               "held fds: 5000 signals with an fd before the reply: the wait stops reading, timeout");
+        /* one round of the wait reads 16 messages at most, with their fds */
+        ok(held >= 4000 && held <= 4096 + 32,
+           "held fds: at most 4096 (+ one read round) held during the wait (%d)", held);
+        is_int(fdticks, 0, "held fds: none dispatched inside the sync call");
+        busrpc_msg_unref(reply);
+        busrpc_error_clear(&err);
+        for (long end = now_ms() + 20000; fdticks < 5000 && now_ms() < end;)
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
+        is_int(fdticks, 5000, "held fds: then every one is dispatched, with its fd");
+        for (long end = now_ms() + 5000; count_all_fds() > fds0 && now_ms() < end;)
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
+        is_int(count_all_fds(), fds0, "held fds: and closed");
+        busrpc_subscription_release(sub);
+        busrpc_proxy_unref(p);
+}
+
 /* tcp stays on libdbus, BUSRPC_FAST_PATH=1 or not. */
 static void test_tcp(void) {
         char address[300] = "", got[64];
@@ -976,6 +1069,7 @@ int main(void) {
         setenv("BUSRPC_FAST_PATH", "1", 1);
         test_tcp();
         test_held_bound(c);
+        test_held_fds(c);
         hangup_mid_call(c, "peer");
         busrpc_conn_unref(c);
         busrpc_conn_unref(c2);

@@ -870,8 +870,9 @@ static int signal_variant(SignalOut *so) {
         return 0;
 }
 
-/* Queue variant @v on @tp under its next serial (the bytes are copied). */
-static int signal_send(SignalOut *so, unsigned v, Transport *tp) {
+/* Queue variant @v on @tp under its next serial: the bytes are copied,
+ * or, for the last receiver (@take), the buffer is handed over. */
+static int signal_send(SignalOut *so, unsigned v, Transport *tp, bool take) {
         int len;
 
         if (v && signal_variant(so) < 0)
@@ -879,7 +880,11 @@ static int signal_send(SignalOut *so, unsigned v, Transport *tp) {
         len = wire_template_finish(&so->f->t[v], &so->msg[v], 0, transport_next_serial(tp), 0, so->fds.n);
         if (len < 0)
                 return len;
-        return transport_send(tp, so->msg[v].p, (size_t)len, so->fds.fds, so->fds.n);
+        if (!take)
+                return transport_send(tp, so->msg[v].p, (size_t)len, so->fds.fds, so->fds.n);
+        len = transport_send_take(tp, so->msg[v].p, (size_t)len, so->fds.fds, so->fds.n);
+        wire_buf_init(&so->msg[v]); /* the transport's now, also on failure */
+        return len;
 }
 
 /* The first argument when it is a string (match rules' arg0). */
@@ -897,6 +902,7 @@ static const char *signal_arg0(const SignalOut *so) {
 static int emit_broadcast(busrpc_server *s, busrpc_object *o, const FastSignal *f, const char *member,
                           const void *values) {
         SignalOut so = { .f = f };
+        busrpc_conn *last = NULL;
         MatchMsg mm;
         busrpc_conn **to;
         unsigned n_to;
@@ -925,6 +931,9 @@ static int emit_broadcast(busrpc_server *s, busrpc_object *o, const FastSignal *
                 .path = o->path,
                 .arg0 = signal_arg0(&so),
         };
+        /* Each receiver's send waits for the next one's: the last
+         * takes the buffer instead of a copy (the sends keep their order,
+         * and r is still the last one's). */
         for (unsigned i = 0; i < n_to; i++) {
                 busrpc_conn *p = to[i];
 
@@ -932,12 +941,17 @@ static int emit_broadcast(busrpc_server *s, busrpc_object *o, const FastSignal *
                         continue;
                 if (p->said_hello && !driver_match_accepts_msg(p, &mm))
                         continue;
+                if (last)
+                        r = signal_send(&so, last->said_hello, last->tp, false);
+                last = NULL;
                 if (so.fds.n && !conn_can_pass_fds(p)) {
                         r = -EOPNOTSUPP;
                         continue;
                 }
-                r = signal_send(&so, p->said_hello, p->tp);
+                last = p;
         }
+        if (last && conn_is_open(last))
+                r = signal_send(&so, last->said_hello, last->tp, true);
 out:
         signal_out_free(&so);
         server_peers_unref(to, n_to);

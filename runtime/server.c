@@ -51,6 +51,8 @@ static void apply_limits(busrpc_server *s, busrpc_conn *c) {
                 /* fds per message: served_msg() below */
                 transport_set_max_message_size(c->tp, s->limits.max_message_size);
                 transport_set_max_outgoing_bytes(c->tp, s->limits.max_outgoing_bytes);
+                /* fds waiting for a message never completed: libdbus's bound (review F5) */
+                (void)transport_set_max_queued_fds(c->tp, s->limits.max_fds * 4);
         }
         if (!dc)
                 return;

@@ -68,6 +68,7 @@ struct Transport {
         int close_err;
         uint32_t serial;
         uint32_t max_outgoing, max_message;
+        unsigned max_queued_fds; /* received fds waiting for their message */
         /* receive */
         uint8_t *buf;
         size_t cap, start, end;
@@ -215,7 +216,7 @@ static void set_events(Transport *t, uint32_t events) {
 static int queue_fds(Transport *t, const int *fds, unsigned n, uint64_t chunk_start, uint64_t chunk_end) {
         InFd *q;
 
-        if (t->n_in_fds + n > MAX_QUEUED_FDS) {
+        if (t->n_in_fds + n > t->max_queued_fds) {
                 close_fds((int *)fds, n);
                 return -ETOOMANYREFS;
         }
@@ -711,6 +712,7 @@ int transport_new_with(Transport **ret, int fd, const void *pending, size_t len,
                 free(t);
                 goto fail;
         }
+        t->max_queued_fds = MAX_QUEUED_FDS;
         if (n_fds && queue_fds(t, fds, n_fds, 0, len) < 0) { /* closes them */
                 free(t->buf);
                 free(t);
@@ -805,6 +807,17 @@ int transport_set_max_message_size(Transport *t, uint32_t bytes) {
                 return -EINVAL;
         t->max_message = bytes ? bytes : WIRE_MAX_MESSAGE;
         return 0;
+}
+
+int transport_set_max_queued_fds(Transport *t, unsigned n) {
+        if (!t || n > MAX_QUEUED_FDS)
+                return -EINVAL;
+        t->max_queued_fds = n ? n : MAX_QUEUED_FDS;
+        return 0;
+}
+
+unsigned transport_get_max_queued_fds(const Transport *t) {
+        return t ? t->max_queued_fds : 0;
 }
 
 size_t transport_outgoing_bytes(const Transport *t) {

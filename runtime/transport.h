@@ -195,6 +195,16 @@ uint32_t transport_get_max_outgoing_bytes(const Transport *t);
  * Return: 0, -EINVAL above WIRE_MAX_MESSAGE.
  */
 int transport_set_max_message_size(Transport *t, uint32_t bytes);
+/**
+ * transport_set_max_queued_fds() - received fds waiting for the message
+ * that claims them at most (a peer sending fds with a message it never
+ * completes pins that many); more closes the connection (-ETOOMANYREFS).
+ * 0: the default, 2 x TRANSPORT_MAX_FDS (2,048); a busrpc_server sets
+ * max_fds * 4 on its peers, as libdbus's max_received_unix_fds (review F5).
+ * Return: 0, -EINVAL above the default.
+ */
+int transport_set_max_queued_fds(Transport *t, unsigned n);
+unsigned transport_get_max_queued_fds(const Transport *t);
 /* Bytes queued and not yet written. */
 size_t transport_outgoing_bytes(const Transport *t);
 

@@ -760,6 +760,42 @@ def test_sasl_fds():
     ok(s.stop()[0] == 0, "the server exits 0")
 
 
+def test_queued_fds():
+    """After BEGIN, fds sent with the first bytes of a message that is never
+    completed (8 x (1 byte + 253 fds) of a header announcing a 30 MiB body,
+    under max_message_size): the server holds no more of them than libdbus's
+    bound on received fds (max_fds * 4 = 64); the fast path closes that
+    client (review F5: it held 2,024, and one uid 64 such clients)."""
+    path = "unix:path=%s/a4/sock" % tmp
+    s = Server(path)
+    base = s.fds()
+    c = wire.Conn(path, timeout=5 * SLOW).auth()
+    ok(c.unix_fds, "queued fds: AGREE_UNIX_FD")
+    c.begin()
+    # 'l', METHOD_CALL, no flags, version 1, body length 30 MiB, serial 1
+    header = b"l\x01\x00\x01" + (30 << 20).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    r, w = os.pipe()
+    closed = False
+    try:
+        for i in range(8):
+            c.send_raw(header[i:i + 1], [r] * 253)
+    except OSError:
+        closed = True
+    # once another client is answered, the server has read those
+    okay, _ = busctl_echo(path, "after-queued-fds")
+    held = s.fds() - base
+    ok(okay and held <= 64 + 2, "queued fds: 2,024 sent, the server holds %d more fds (at most 64 + 2; closed %s)" %
+       (held, closed))
+    c.close()
+    os.close(r)
+    os.close(w)
+    deadline = time.monotonic() + 5 * SLOW
+    while s.fds() > base and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(s.fds() <= base, "queued fds: no fd left open in the server (%d fds, idle %d)" % (s.fds(), base))
+    ok(s.stop()[0] == 0, "the server exits 0")
+
+
 # ---- 10. a monitor (BecomeMonitor) sees the traffic as it went ----
 
 def test_monitor():
@@ -805,7 +841,7 @@ def test_monitor():
 def main():
     global FAST
     cases = [test_fd_with_begin, test_pipelined, test_fds_per_message, test_sasl, test_sasl_unread_begin,
-             test_sasl_fds, test_monitor,
+             test_sasl_fds, test_queued_fds, test_monitor,
              test_shutdown, test_outgoing, test_slowloris, test_emfile]
     only = os.environ.get("HOSTILE_CASES")
     paths = os.environ.get("HOSTILE_PATHS", "0,1").split(",")

@@ -943,6 +943,81 @@ static void test_no_fd_passing(void) {
         is_int(count_fds(), before, "the fd received is closed");
 }
 
+/* Fds with the first bytes of a message never completed: at most
+ * max_queued_fds wait in the queue (review F5). */
+static void test_max_queued_fds(void) {
+        int sv[2], len, before = count_fds(), fd = new_memfd(), many[40];
+        uint8_t *call = libdbus_call(1, 1, NULL, 0, &len);
+        Transport *t;
+        Rx rx;
+
+        for (unsigned i = 0; i < 40; i++)
+                many[i] = fd;
+        pair(sv);
+        t = new_transport(sv[0], &rx);
+        is_int(transport_get_max_queued_fds(t), 2048, "queued fds: 2048 by default");
+        is_int(transport_set_max_queued_fds(t, 2049), -EINVAL, "queued fds: above the default: -EINVAL");
+        is_int(transport_set_max_queued_fds(t, 0), 0, "queued fds: 0 is the default");
+        is_int(transport_get_max_queued_fds(t), 2048, "queued fds: 2048 again");
+        is_int(transport_set_max_queued_fds(t, 64), 0, "queued fds: bound set to 64");
+        /* 40 + 20 fds with the first two bytes: under the bound, waiting */
+        send_raw(sv[1], call, 1, many, 40);
+        send_raw(sv[1], call + 1, 1, many, 20);
+        transport_read(t);
+        is_int(rx.closed, 0, "queued fds: 60 waiting, still open");
+        send_raw(sv[1], call + 2, 1, many, 5);
+        transport_read(t);
+        is_int(rx.closed, 1, "queued fds: 65 close the connection");
+        is_int(rx.close_err, -ETOOMANYREFS, "queued fds: as too many fds");
+        is_int(rx.n, 0, "queued fds: nothing delivered");
+        transport_free(t);
+        close(sv[1]);
+        close(fd);
+        free(call);
+        is_int(count_fds(), before, "queued fds: every fd closed");
+}
+
+/* A message callback freeing its transport (a handler dropping the last
+ * reference to its connection, review F1): the rest of the read goes on
+ * with @t alive, the memory goes when the outermost entry point returns. */
+static int free_msg(Transport *t, const WireMsg *m, int *fds, unsigned n_fds, void *userdata) {
+        int *n = userdata;
+
+        (void)m;
+        (void)fds;
+        (void)n_fds;
+        (*n)++;
+        transport_free(t);
+        return 0;
+}
+
+static void free_close(Transport *t, int error, void *userdata) {
+        int *n = userdata;
+
+        (void)t;
+        (void)error;
+        *n += 100; /* never: freeing is not a loss */
+}
+
+static void test_free_in_callback(void) {
+        int sv[2], len, before = count_fds(), fd = new_memfd(), n = 0;
+        uint8_t *call = libdbus_call(1, 1, &fd, 1, &len);
+        Transport *t;
+
+        pair(sv);
+        if (transport_new(&t, sv[0], free_msg, free_close, &n) < 0)
+                tap_bail("transport_new");
+        /* two messages in one read: the first's callback frees the transport */
+        send_raw(sv[1], call, (size_t)len, &fd, 1);
+        send_raw(sv[1], call, (size_t)len, &fd, 1);
+        transport_read(t); /* valgrind/ASan: no access to freed memory */
+        is_int(n, 1, "free in a callback: one message delivered, nothing after, no on_close");
+        close(sv[1]);
+        close(fd);
+        free(call);
+        is_int(count_fds(), before, "free in a callback: every fd closed");
+}
+
 static void test_max_message_size(void) {
         int sv[2], before = count_fds(), fd = new_memfd();
         size_t body_len = 4096;
@@ -2120,6 +2195,8 @@ int main(void) {
         TAP_RUN(test_eof);
         TAP_RUN(test_max_message_size);
         TAP_RUN(test_no_fd_passing);
+        TAP_RUN(test_max_queued_fds);
+        TAP_RUN(test_free_in_callback);
         TAP_RUN(test_buffer_growth);
         TAP_RUN(test_nested_read);
         TAP_RUN(test_random_chunks);

@@ -716,7 +716,7 @@ static void test_held_fds(busrpc_conn *c) {
         /* the wait can only end at its deadline: long enough for the
          * service to send 4096 signals, under valgrind too (its preload) */
         slow = getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload");
-        busrpc_proxy_set_timeout(p, (slow ? 40000 : 3000) * MS);
+        busrpc_proxy_set_timeout(p, (slow ? 40000 : 10000) * MS);
         busrpc_proxy_method_new(p, IFACE, "FdFlood", &m);
         busrpc_msg_append(m, &it);
         busrpc_iter_append_basic(&it, 'u', &n);

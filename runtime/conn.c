@@ -1047,6 +1047,10 @@ void conn_transport_close(Transport *t, int error, void *userdata) {
 
         (void)t;
         (void)error;
+        /* conn_free()'s last flush failed: the conn is going already (a
+         * ref here would free it a second time). */
+        if (c->closing)
+                return;
         busrpc_conn_ref(c);
         /* The calls in flight complete before anyone hears of the loss. */
         reply_fail_all(c);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -220,6 +221,40 @@ static void test_signal_unref(const char *address) {
         busrpc_conn_unref(emitter);
 }
 
+/* ---- the last unref's flush finds the peer gone ---- */
+
+/* A signal queued, the bus killed, then the last unref: conn_free()'s
+ * flush fails on the dead socket, and the link's close must not come
+ * back into the conn being freed. */
+static void test_unref_flush_fails(const char *dir) {
+        char sub[300], address[300];
+        busrpc_conn *c = NULL;
+        busrpc_object *o = NULL;
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        const char *v = "lost";
+        pid_t daemon;
+
+        snprintf(sub, sizeof(sub), "%s/gone", dir);
+        if (mkdir(sub, 0700) < 0)
+                tap_bail("mkdir");
+        daemon = daemon_start(sub, address, sizeof(address));
+        if (busrpc_conn_open(address, &c) < 0)
+                tap_bail("busrpc_conn_open");
+        if (busrpc_object_export(c, PATH, &sig_iface, NULL, NULL, &o) < 0)
+                tap_bail("busrpc_object_export");
+        kill(daemon, SIGKILL);
+        waitpid(daemon, NULL, 0);
+        if (busrpc_object_signal_new(o, "Ping", &m) < 0)
+                tap_bail("busrpc_object_signal_new");
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 's', &v);
+        (void)busrpc_msg_send(m); /* queued, or refused: the bus is gone */
+        busrpc_object_release(o);
+        busrpc_conn_unref(c);
+        ok(1, "unref after the peer died with a message queued: no crash (valgrind checks the rest)");
+}
+
 /* ---- a method handler frees its server ---- */
 
 static busrpc_server *quit_srv;
@@ -298,6 +333,7 @@ int main(void) {
         test_reply_unref(address, true, "reply after a nested sync call");
         test_signal_unref(address);
         test_server_free(dir);
+        test_unref_flush_fails(dir);
         kill(daemon, SIGTERM);
         waitpid(daemon, NULL, 0);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

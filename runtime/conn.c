@@ -438,7 +438,6 @@ static int install_link(busrpc_conn *c, DBusConnection *dc, Transport *tp) {
         c->tp = tp;
         c->link_fast = tp != NULL;
         c->link_gen++;
-        fast_conn_forget(c);
         if (l) {
                 r = conn_attach(c, l);
                 busrpc_loop_unref(l);
@@ -620,7 +619,6 @@ static void conn_free(busrpc_conn *c) {
                 dbus_connection_remove_filter(c->dbus, conn_filter, c);
         conn_detach(c);
         reply_conn_free(c);
-        fast_conn_forget(c);
         if (c->dbus)
                 close_dbus(c->dbus);
         c->tp = transport_free(c->tp);

@@ -539,14 +539,6 @@ out:
         return r;
 }
 
-void fast_conn_forget(busrpc_conn *c) {
-        /* The templates live with the proxies (their destination and
-         * path) and the replies are written per call: nothing is cached
-         * per link. Calls served on a replaced link check their
-         * link_gen before replying. */
-        (void)c;
-}
-
 /* ---- replies (server) ---- */
 
 /* A reply goes on the link its call came on, written here, unless a

@@ -35,8 +35,6 @@
  */
 int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds);
 
-/* Forget the templates cached for @c (its link was replaced or it goes). */
-void fast_conn_forget(busrpc_conn *c);
 
 /* ---- the client (invoke.c calls these first) ---- */
 

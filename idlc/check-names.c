@@ -406,6 +406,7 @@ static void interface_names(Names *nm, CheckTab *ifaces, IdlDecl *d) {
                 goto out; /* a redefinition, reported already */
         reg(nm, idl_xasprintf("%s_ops", d->c_name), loc, what, key);
         reg(nm, idl_xasprintf("%s_export", d->c_name), loc, what, key);
+        reg(nm, idl_xasprintf("%s_export_server", d->c_name), loc, what, key);
         reg(nm, idl_xasprintf("%s_proxy_new", d->c_name), loc, what, key);
         reg(nm, idl_xasprintf("%s_interface", d->c_name), loc, what, key);
         up = upper(d->c_name);

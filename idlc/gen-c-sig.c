@@ -186,9 +186,10 @@ void genc_sig_op_set(GenC *g, const IdlDecl *iface, const IdlMember *m) {
         genc_p(g, ", busrpc_error *%s)", genc_own(g, m, "err"));
 }
 
-void genc_sig_export(GenC *g, const IdlDecl *iface) {
-        genc_p(g, "int %s_export(busrpc_conn *c, const char *path, const %s_ops *ops, void *self, busrpc_object **out)",
-               iface->c_name, iface->c_name);
+void genc_sig_export(GenC *g, const IdlDecl *iface, bool server) {
+        genc_p(g, "int %s_export%s(%s, const char *path, const %s_ops *ops, void *self, busrpc_object **out)",
+               iface->c_name, server ? "_server" : "", server ? "busrpc_server *s" : "busrpc_conn *c",
+               iface->c_name);
 }
 
 void genc_sig_reply(GenC *g, const IdlDecl *iface, const IdlMember *m) {

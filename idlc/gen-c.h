@@ -169,7 +169,8 @@ void genc_sig_on(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_op(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_op_get(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_op_set(GenC *g, const IdlDecl *iface, const IdlMember *m);
-void genc_sig_export(GenC *g, const IdlDecl *iface);
+/* X_export(busrpc_conn *c, ...), or with @server X_export_server(busrpc_server *s, ...) */
+void genc_sig_export(GenC *g, const IdlDecl *iface, bool server);
 void genc_sig_reply(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_emit(GenC *g, const IdlDecl *iface, const IdlMember *m);
 void genc_sig_notify(GenC *g, const IdlDecl *iface, const IdlMember *m);

@@ -79,14 +79,16 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
         genc_p(g, "/* The description busrpc_object_export() takes; %s_export() passes it. */\n"
                   "extern const busrpc_interface_desc %s_interface;\n\n",
                d->c_name, d->c_name);
-        genc_p(g, "/**\n * %s_export() - serve @ops at @path on @c: a bus connection, or\n"
-                  " * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.\n"
+        genc_p(g, "/**\n * %s_export() - serve @ops at @path on @c (a bus or peer connection);\n"
+                  " * %s_export_server() serves it to every peer of @s, now or later.\n"
                   " * @ops, @self: borrowed; they must outlive the object.\n"
-                  " * @out: may be NULL (the object lives as long as the connection); else\n"
+                  " * @out: may be NULL (the object lives as long as @c or @s); else\n"
                   " *       busrpc_object_release() removes it.\n"
                   " * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.\n */\n",
-               d->c_name);
-        genc_sig_export(g, d);
+               d->c_name, d->c_name);
+        genc_sig_export(g, d, false);
+        genc_p(g, ";\n");
+        genc_sig_export(g, d, true);
         genc_p(g, ";\n\n");
         any = false;
         for (size_t i = 0; i < d->n_members; i++) {
@@ -366,8 +368,12 @@ static void iface(GenC *g, const IdlDecl *d) {
                         prop_set(g, d, m);
         }
         descriptor(g, d);
-        genc_sig_export(g, d);
-        genc_p(g, " {\n        return busrpc_object_export(c, path, &%s_interface, ops, self, out);\n}\n\n", d->c_name);
+        genc_sig_export(g, d, false);
+        genc_p(g, " {\n        return busrpc_object_export(busrpc_conn_get_objects(c), path, &%s_interface, ops, self, out);\n}\n\n",
+               d->c_name);
+        genc_sig_export(g, d, true);
+        genc_p(g, " {\n        return busrpc_object_export(busrpc_server_get_objects(s), path, &%s_interface, ops, self, out);\n}\n\n",
+               d->c_name);
         for (size_t i = 0; i < d->n_members; i++) {
                 const IdlMember *m = d->members[i];
                 if (m->kind == IDL_M_METHOD && !m->noreply)

@@ -681,9 +681,15 @@ BUSRPC_EXPORT uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c) {
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n) {
-        return_if_fail(c && c->kind != CONN_SERVED, -EINVAL);
+        return_if_fail(c && c->kind != CONN_SERVED && c->kind != CONN_SERVER, -EINVAL);
         c->max_call_fds = n;
         return 0;
+}
+
+unsigned conn_max_call_fds(busrpc_conn *tree) {
+        if (tree->server)
+                return tree->server->limits.max_call_fds;
+        return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
 }
 
 BUSRPC_EXPORT const char *busrpc_conn_get_unique_name(busrpc_conn *c) {

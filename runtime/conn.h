@@ -51,7 +51,7 @@ typedef struct DBusIo DBusIo;         /* dbus-io.h */
 typedef struct MatchRule MatchRule;   /* driver.c */
 typedef struct CredsEntry CredsEntry; /* creds.c */
 typedef struct ReplyTable ReplyTable; /* reply.c */
-typedef struct Registry Registry;     /* registry.h */
+typedef struct busrpc_objects Registry; /* registry.h */
 typedef struct Transport Transport;   /* transport.h */
 typedef struct ShmPeer ShmPeer;       /* shm-pool.c */
 typedef struct SyncWait SyncWait;     /* reply.c */
@@ -147,6 +147,9 @@ DBusConnection *conn_get_dbus(busrpc_conn *c);
 /* Send @m (borrowed) on @c. On a server's all-peers handle a signal goes to
  * every peer whose match rules accept it. */
 int conn_send(busrpc_conn *c, DBusMessage *m);
+/* The fds one call to @tree's objects may hand a skeleton: a server's
+ * limit for its peers, else busrpc_conn_set_max_call_fds()'s. */
+unsigned conn_max_call_fds(busrpc_conn *tree);
 /* True for a peer-to-peer connection (no bus driver). */
 bool conn_is_peer(busrpc_conn *c);
 

@@ -54,10 +54,6 @@ unsigned msg_count_fds(DBusMessage *m) {
         return count_fds(&it, 0);
 }
 
-static unsigned max_call_fds(busrpc_conn *tree) {
-        return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
-}
-
 /* The method @member of @iface (any interface when NULL) at @n. */
 static const busrpc_method_desc *find_method(RegNode *n, const char *iface, const char *member,
                                              busrpc_object **ret_obj, bool *ret_iface_found) {
@@ -160,9 +156,9 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 goto out;
         }
         /* The fds stay with the message: libdbus closes them when it goes. */
-        if (msg_count_fds(m) > max_call_fds(tree)) {
+        if (msg_count_fds(m) > conn_max_call_fds(tree)) {
                 conn_send_error(c, m, BUSRPC_ERROR_LIMITS_EXCEEDED, "Too many file descriptors (at most %u per call)",
-                                max_call_fds(tree));
+                                conn_max_call_fds(tree));
                 goto out;
         }
         if (c->server && c->kind == CONN_SERVED && c->n_calls >= server_max_pending_calls(c->server)) {

@@ -398,10 +398,6 @@ int fast_invoke_async(busrpc_proxy *p, const busrpc_remote_method *m, const void
 
 /* ---- serving ---- */
 
-static unsigned max_call_fds(busrpc_conn *tree) {
-        return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
-}
-
 /* The fds a skeleton would be handed: every 'h' value (as msg_count_fds()). */
 static unsigned count_fds(WireReader *r) {
         unsigned n = 0;
@@ -519,7 +515,7 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
                 WireReader rd;
 
                 wire_reader_init(&rd, m, fds, n_fds);
-                if (count_fds(&rd) > max_call_fds(tree))
+                if (count_fds(&rd) > conn_max_call_fds(tree))
                         return 0;
         }
         busrpc_conn_ref(c);

@@ -48,6 +48,8 @@ void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in) {
                 l->max_outgoing_bytes = DEFAULT_MAX_OUTGOING_BYTES;
         if (!l->shutdown_timeout_usec)
                 l->shutdown_timeout_usec = DEFAULT_SHUTDOWN_TIMEOUT_MS * BUSRPC_USEC_PER_MSEC;
+        if (!l->max_call_fds)
+                l->max_call_fds = DEFAULT_MAX_CALL_FDS;
 }
 
 int limits_check(const busrpc_server_limits *l) {

@@ -8,6 +8,7 @@
 #include "name.h"
 #include "conn.h"
 #include "error-map.h"
+#include "server.h"
 #include "validate.h"
 
 /* What libdbus's dbus_bus_request_name() waited for the bus (its default). */
@@ -104,8 +105,22 @@ static int request_on_bus(busrpc_conn *c, const char *name, unsigned flags) {
         }
 }
 
+static int request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb, void *userdata,
+                        busrpc_name **ret);
+
+BUSRPC_EXPORT int busrpc_server_request_name(busrpc_server *s, const char *name, busrpc_name **ret) {
+        return_if_fail(s && name, -EINVAL);
+        return request_name(server_get_conn(s), name, 0, NULL, NULL, ret);
+}
+
 BUSRPC_EXPORT int busrpc_conn_request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb,
                                            void *userdata, busrpc_name **ret) {
+        return_if_fail(!c || c->kind != CONN_SERVER, -EINVAL);
+        return request_name(c, name, flags, cb, userdata, ret);
+}
+
+static int request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb, void *userdata,
+                        busrpc_name **ret) {
         busrpc_name *n;
         int r;
 

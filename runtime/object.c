@@ -129,8 +129,13 @@ static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_des
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface,
+BUSRPC_EXPORT busrpc_objects *busrpc_conn_get_objects(busrpc_conn *c) {
+        return reg_ensure(c);
+}
+
+BUSRPC_EXPORT int busrpc_object_export(busrpc_objects *objs, const char *path, const busrpc_interface_desc *iface,
                                        const void *ops, void *self, busrpc_object **ret) {
+        busrpc_conn *c = reg_tree(objs);
         busrpc_object *o;
         int r;
 
@@ -150,7 +155,9 @@ BUSRPC_EXPORT int busrpc_object_export(busrpc_conn *c, const char *path, const b
         return 0;
 }
 
-BUSRPC_EXPORT int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **ret) {
+BUSRPC_EXPORT int busrpc_objects_add_manager(busrpc_objects *objs, const char *path, busrpc_object **ret) {
+        busrpc_conn *c = reg_tree(objs);
+
         return_if_fail(c && path, -EINVAL);
         return_if_fail(c->kind != CONN_SERVED, -EINVAL);
         return_if_fail(valid_object_path(path), -EINVAL);
@@ -188,7 +195,11 @@ BUSRPC_EXPORT const char *busrpc_object_get_path(busrpc_object *o) {
 }
 
 BUSRPC_EXPORT busrpc_conn *busrpc_object_get_conn(busrpc_object *o) {
-        return o ? o->conn : NULL;
+        return o && o->conn && o->conn->kind != CONN_SERVER ? o->conn : NULL;
+}
+
+BUSRPC_EXPORT busrpc_server *busrpc_object_get_server(busrpc_object *o) {
+        return o && o->conn && o->conn->kind == CONN_SERVER ? o->conn->server : NULL;
 }
 
 BUSRPC_EXPORT int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret) {

@@ -639,12 +639,11 @@ BUSRPC_EXPORT int busrpc_object_flush_changes(busrpc_object *o) {
         return property_flush_object(o);
 }
 
-BUSRPC_EXPORT int busrpc_conn_flush_changes(busrpc_conn *c) {
-        busrpc_conn *tree;
+BUSRPC_EXPORT int busrpc_objects_flush_changes(busrpc_objects *objs) {
+        busrpc_conn *tree = reg_tree(objs);
 
-        return_if_fail(c, -EINVAL);
-        tree = conn_tree(c);
-        return tree ? property_flush_tree(tree) : 0;
+        return_if_fail(tree, -EINVAL);
+        return property_flush_tree(tree);
 }
 
 /* ---- ObjectManager ---- */

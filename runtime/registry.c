@@ -382,24 +382,41 @@ static void info_put(Registry *reg, IfaceInfo *info) {
 
 /* ---- the registry ---- */
 
-int reg_add(busrpc_conn *c, busrpc_object *o) {
-        Registry **slot = reg_slot(c);
+Registry *reg_ensure(busrpc_conn *c) {
+        Registry **slot = c ? reg_slot(c) : NULL;
         Registry *reg;
-        RegNode *n;
 
         if (!slot)
-                return -ENOTCONN;
+                return NULL;
         reg = *slot;
         if (!reg) {
                 reg = calloc(1, sizeof(*reg));
                 if (!reg)
-                        return -ENOMEM;
+                        return NULL;
                 if (c->kind == CONN_SERVER || c->kind == CONN_SERVED)
                         reg->server = c->server;
                 else
                         reg->conn = c;
                 *slot = reg;
         }
+        return reg;
+}
+
+busrpc_conn *reg_tree(Registry *reg) {
+        if (!reg)
+                return NULL;
+        return reg->conn ? reg->conn : server_get_conn(reg->server);
+}
+
+int reg_add(busrpc_conn *c, busrpc_object *o) {
+        Registry *reg;
+        RegNode *n;
+
+        if (!reg_slot(c))
+                return -ENOTCONN;
+        reg = reg_ensure(c);
+        if (!reg)
+                return -ENOMEM;
         n = reg_node(c, o->path);
         if (n && node_find(n, o->iface ? o->iface->name : IFACE_OBJECT_MANAGER))
                 return -EEXIST;

@@ -69,7 +69,7 @@ struct IfaceInfo {
 /* Owned by a bus or client peer connection (conn), or by a peer server
  * (server: busrpc_server_conn() and every peer it serves dispatch through
  * it; what its objects emit goes to every peer). */
-struct Registry {
+struct busrpc_objects {
         busrpc_conn *conn;
         busrpc_server *server;
         HashTable nodes;                       /* RegNode by path */
@@ -82,6 +82,10 @@ struct Registry {
 /* The registry that serves @tree (a connection, a served peer, or a
  * server's busrpc_server_conn() handle), or NULL: none yet. */
 Registry *reg_get(busrpc_conn *tree);
+/* reg_get(), made if there is none yet; NULL without memory or server. */
+Registry *reg_ensure(busrpc_conn *tree);
+/* The conn whose object tree @reg is (a server's: its all-peers handle). */
+busrpc_conn *reg_tree(Registry *reg);
 /* The node of @path in @tree's registry, or NULL. */
 RegNode *reg_node(busrpc_conn *tree, const char *path);
 static inline bool node_has_objects(const RegNode *n) {

@@ -41,6 +41,7 @@
 #include "name.h"
 #include "object.h"
 #include "property.h"
+#include "registry.h"
 #include "sasl.h"
 #include "transport.h"
 
@@ -744,6 +745,36 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
 
 BUSRPC_EXPORT busrpc_conn *busrpc_server_conn(busrpc_server *s) {
         return s ? s->conn : NULL;
+}
+
+BUSRPC_EXPORT int busrpc_server_get_limits(busrpc_server *s, busrpc_server_limits *ret) {
+        return_if_fail(s && ret, -EINVAL);
+        *ret = s->limits;
+        return 0;
+}
+
+BUSRPC_EXPORT busrpc_loop *busrpc_server_get_loop(busrpc_server *s) {
+        return s ? s->loop : NULL;
+}
+
+BUSRPC_EXPORT int busrpc_server_run(busrpc_server *s) {
+        int r;
+
+        return_if_fail(s && s->loop, -EINVAL);
+        r = busrpc_loop_handle_signals(s->loop);
+        if (r < 0)
+                return r;
+        return busrpc_loop_run(s->loop);
+}
+
+BUSRPC_EXPORT busrpc_objects *busrpc_server_get_objects(busrpc_server *s) {
+        return s && s->conn ? reg_ensure(s->conn) : NULL;
+}
+
+BUSRPC_EXPORT int busrpc_server_flush(busrpc_server *s) {
+        return_if_fail(s, -EINVAL);
+        server_flush(s);
+        return 0;
 }
 
 BUSRPC_EXPORT const char *busrpc_server_get_address(busrpc_server *s) {

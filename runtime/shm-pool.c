@@ -675,6 +675,21 @@ BUSRPC_EXPORT int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *
         return 0;
 }
 
+BUSRPC_EXPORT int busrpc_server_set_shm_limits(busrpc_server *s, const busrpc_shm_limits *limits) {
+        return_if_fail(s, -EINVAL);
+        return busrpc_conn_set_shm_limits(server_get_conn(s), limits);
+}
+
+BUSRPC_EXPORT int busrpc_server_get_shm_limits(busrpc_server *s, busrpc_shm_limits *ret) {
+        return_if_fail(s, -EINVAL);
+        return busrpc_conn_get_shm_limits(server_get_conn(s), ret);
+}
+
+BUSRPC_EXPORT int busrpc_server_set_shm_direct(busrpc_server *s, bool direct) {
+        return_if_fail(s, -EINVAL);
+        return busrpc_conn_set_shm_direct(server_get_conn(s), direct);
+}
+
 BUSRPC_EXPORT int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct) {
         ShmPeer *p;
 

@@ -96,6 +96,7 @@ typedef struct busrpc_conn busrpc_conn;
 typedef struct busrpc_server busrpc_server;
 typedef struct busrpc_name busrpc_name;
 typedef struct busrpc_object busrpc_object;
+typedef struct busrpc_objects busrpc_objects;
 typedef struct busrpc_call busrpc_call;
 typedef struct busrpc_proxy busrpc_proxy;
 typedef struct busrpc_pending busrpc_pending;
@@ -382,9 +383,8 @@ int busrpc_conn_flush(busrpc_conn *c);
 #define BUSRPC_MAX_SHM_SIZE_DEFAULT (UINT64_C(256) * 1024 * 1024)
 /**
  * busrpc_conn_set_max_shm_size() - bound the size of a shm received on @c
- * (a bus or peer connection; on busrpc_server_conn() the same as
- * busrpc_server_limits.max_shm_size; on a served peer's conn, that peer
- * only). @bytes 0 restores the default. A shm argument annotated
+ * (a bus or peer connection; on a served peer's conn, that peer only: for
+ * all of a server's peers, busrpc_server_limits.max_shm_size). @bytes 0 restores the default. A shm argument annotated
  * @max_size in the IDL has its own bound instead. A subscription keeps
  * the bound in force when it was made.
  * Return: 0, or -EINVAL.
@@ -436,8 +436,8 @@ uint64_t busrpc_conn_get_max_outgoing_bytes(busrpc_conn *c);
  * busrpc_conn_set_max_call_fds() - the most unix fds one method call may
  * hand a skeleton (the 'h' values in its arguments); a call with more is
  * answered org.freedesktop.DBus.Error.LimitsExceeded and its fds closed.
- * Default 16; 0 restores it. On busrpc_server_conn() it applies to every
- * peer of the server. Independent of what the connection itself accepts
+ * Default 16; 0 restores it. Not on a served peer's conn (-EINVAL): a
+ * server's peers have busrpc_server_limits.max_call_fds. Independent of what the connection itself accepts
  * per message (1,024 on bus and client peer connections: what a bus
  * delivers never costs the connection).
  */
@@ -534,6 +534,8 @@ typedef struct busrpc_server_limits {
         unsigned max_unauthenticated;     /* connections still authenticating, default 64 (max 1024) */
         uint32_t max_outgoing_bytes;      /* queued toward one peer, default 16 MiB */
         uint64_t shutdown_timeout_usec;   /* one deadline for all peers, default 2 s */
+        unsigned max_call_fds;            /* fds one call may hand a skeleton, default 16
+                                           * (busrpc_conn_set_max_call_fds()) */
 } busrpc_server_limits;
 
 /**
@@ -544,16 +546,48 @@ typedef struct busrpc_server_limits {
  * Only EXTERNAL authentication; only the server's own uid unless
  * busrpc_server_allow_uid() adds others. Attached to the default loop.
  *
- * Objects exported on busrpc_server_conn() are served to every peer that
- * connects, now or later; signals emitted on them reach every peer that
+ * A server owns one object registry (busrpc_server_get_objects()): what
+ * is exported there (the generated X_export_server(), or
+ * busrpc_object_export()) is served to every peer that connects, now or
+ * later; signals emitted on those objects reach every peer that
  * subscribed (AddMatch). The server answers the bus-driver calls that
  * busctl, gdbus and dbus-send make, so they work with --address.
+ * (Before 0.1.0 froze, a connection-like handle, busrpc_server_conn(),
+ * stood for all peers; it is gone: the server is the target.)
  */
 int busrpc_server_new(const char *address, busrpc_server **out);
+/** Zero fields: the defaults. Return: 0, -EINVAL (a bound out of range). */
 int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits);
+/** The limits in force, defaults filled in (no zero field). Return: 0, -EINVAL. */
+int busrpc_server_get_limits(busrpc_server *s, busrpc_server_limits *out);
 int busrpc_server_allow_uid(busrpc_server *s, uid_t uid);
 int busrpc_server_attach(busrpc_server *s, busrpc_loop *l);
-/** The connection-like handle that stands for all peers (borrowed). */
+busrpc_loop *busrpc_server_get_loop(busrpc_server *s); /* borrowed */
+/**
+ * busrpc_server_run() - busrpc_loop_handle_signals() + busrpc_loop_run()
+ * on the server's loop. Return: 0 after SIGTERM/SIGINT, the
+ * busrpc_loop_quit() code, or -errno.
+ */
+int busrpc_server_run(busrpc_server *s);
+/** The objects every peer of @s sees (borrowed; lives as long as @s). */
+busrpc_objects *busrpc_server_get_objects(busrpc_server *s);
+/**
+ * busrpc_server_request_name() - answer to @name too: peers may address
+ * calls to it, and the bus-driver calls (GetNameOwner, NameHasOwner,
+ * ListNames) report it as the server's (":1.0"). Owned at once.
+ * @out: handle; busrpc_name_release() drops the name. May be NULL: the
+ *       name is then held as long as the server.
+ * Return: 0, -EALREADY (already held), -EINVAL (not a well-known name,
+ * or org.freedesktop.DBus), -ENOMEM.
+ */
+int busrpc_server_request_name(busrpc_server *s, const char *name, busrpc_name **out);
+/**
+ * busrpc_server_flush() - write out what is queued to every peer, all at
+ * once within busrpc_server_limits.shutdown_timeout_usec (peers that do
+ * not read by then are closed). Return: 0, -EINVAL.
+ */
+int busrpc_server_flush(busrpc_server *s);
+/* TRANSITION (session 5): removed once every caller uses the above. */
 busrpc_conn *busrpc_server_conn(busrpc_server *s);
 /** The address peers connect to (borrowed). */
 const char *busrpc_server_get_address(busrpc_server *s);
@@ -916,19 +950,30 @@ typedef struct busrpc_interface_desc {
         size_t n_signals;
 } busrpc_interface_desc;
 
+/*
+ * A busrpc_objects is an object registry: the objects one bus or client
+ * peer connection serves, or the objects one busrpc_server serves to all
+ * its peers. It belongs to its owner and lives as long as it; the
+ * pointers below are borrowed. What an object emits goes out through the
+ * owner (a server: to every peer whose match rules accept it).
+ */
+/** @c's objects; for a served peer (busrpc_call_get_conn()) its server's. NULL for NULL. */
+busrpc_objects *busrpc_conn_get_objects(busrpc_conn *c);
+
 /**
- * busrpc_object_export() - serve @iface at @path on @c (a bus connection,
- * or busrpc_server_conn() to serve every peer). @ops and @self are
+ * busrpc_object_export() - serve @iface at @path in @objs
+ * (busrpc_conn_get_objects() or busrpc_server_get_objects()); the
+ * generated X_export() and X_export_server() call it. @ops and @self are
  * borrowed and passed to every skeleton; they must outlive the object.
  * Several interfaces may be exported at one path (call once per interface).
  * Introspectable, Properties and Peer are answered for every object;
  * parent paths introspect with their children.
  * @out: handle; busrpc_object_release() removes it. May be NULL: the
- *       object then lives as long as the connection.
- * Return: 0, -EEXIST (this interface is already at @path), -EINVAL.
+ *       object then lives as long as its connection or server.
+ * Return: 0, -EEXIST (this interface is already at @path), -EINVAL, -ENOMEM.
  */
-int busrpc_object_export(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
-                         void *self, busrpc_object **out);
+int busrpc_object_export(busrpc_objects *objs, const char *path, const busrpc_interface_desc *iface,
+                         const void *ops, void *self, busrpc_object **out);
 /**
  * busrpc_object_release() - stop serving the object and release the handle
  * returned by busrpc_object_export() (the caller's reference: @o must not be
@@ -943,10 +988,17 @@ static inline void busrpc_object_releasep(busrpc_object **o) {
                 busrpc_object_release(*o);
 }
 
-/** Add org.freedesktop.DBus.ObjectManager at @path (for the objects below it). */
-int busrpc_conn_add_object_manager(busrpc_conn *c, const char *path, busrpc_object **out);
+/**
+ * busrpc_objects_add_manager() - serve org.freedesktop.DBus.ObjectManager
+ * at @path in @objs, for the objects below it. @out as for
+ * busrpc_object_export(). Return: 0, -EEXIST, -EINVAL, -ENOMEM.
+ */
+int busrpc_objects_add_manager(busrpc_objects *objs, const char *path, busrpc_object **out);
 const char *busrpc_object_get_path(busrpc_object *o);
+/** The connection whose objects @o is among; NULL for a server's object, or once detached. */
 busrpc_conn *busrpc_object_get_conn(busrpc_object *o);
+/** The server whose objects @o is among; NULL for a connection's object, or once detached. */
+busrpc_server *busrpc_object_get_server(busrpc_object *o);
 
 /** A new signal message from @o; append its arguments, then busrpc_msg_send(). */
 int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **out);
@@ -974,12 +1026,11 @@ int busrpc_object_notify(busrpc_object *o, const char *prop);
  */
 int busrpc_object_flush_changes(busrpc_object *o);
 /**
- * busrpc_conn_flush_changes() - busrpc_object_flush_changes() for every
- * object served by @c (a bus or peer connection, busrpc_server_conn(), or
- * one of its peers: the server's objects), in the order first changed.
+ * busrpc_objects_flush_changes() - busrpc_object_flush_changes() for every
+ * object in @objs, in the order first changed.
  * Return: 0, or the first -errno.
  */
-int busrpc_conn_flush_changes(busrpc_conn *c);
+int busrpc_objects_flush_changes(busrpc_objects *objs);
 /** Send and release a reply or signal message; the reference is consumed. */
 int busrpc_msg_send(busrpc_msg *m);
 /** Emit signal @member of @o's interface with the arguments in @values (borrowed, described by @args). */
@@ -1570,8 +1621,7 @@ typedef struct busrpc_shm_stats {
  * callback), then busrpc_shm_unref() returns it to the pool for the next
  * busrpc_conn_shm_new() of the same size. Appended to a reply or signal
  * (nobody says when the receiver is done) a sealed copy goes instead.
- * Sizes above the pool's bounds, and @c = busrpc_server_conn(), give a
- * plain busrpc_shm_new() buffer. The receiver copies a slot on receipt
+ * Sizes above the pool's bounds give a plain busrpc_shm_new() buffer. The receiver copies a slot on receipt
  * (its snapshot cannot change), unless both sides set
  * busrpc_conn_set_shm_direct().
  * Return: 0 and *@out (owned), -EINVAL, -E2BIG, -ENOMEM, -errno of memfd_create().
@@ -1580,14 +1630,13 @@ int busrpc_conn_shm_new(busrpc_conn *c, size_t size, busrpc_shm **out);
 /**
  * busrpc_conn_set_shm_limits() - bound @c's pool and cache (@limits
  * borrowed; NULL or 0 fields: the defaults). Lowering drops what is kept
- * beyond the new bounds now (lent slots when they come back). On
- * busrpc_server_conn(): for each peer whose pool or cache is made later.
+ * beyond the new bounds now (lent slots when they come back).
  * Return: 0, -EINVAL, -ENOMEM, -ENOTCONN.
  */
 int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_limits *limits);
 /** The limits in force on @c (no zero field): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
 int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *out);
-/** Fill *@out for @c (not busrpc_server_conn(): -ENOTCONN): 0, -EINVAL, -ENOMEM, -ENOTCONN. */
+/** Fill *@out for @c: 0, -EINVAL, -ENOMEM, -ENOTCONN. */
 int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *out);
 /**
  * busrpc_conn_set_shm_direct() - declare, for @c, that (1) this program
@@ -1595,11 +1644,20 @@ int busrpc_conn_get_shm_stats(busrpc_conn *c, busrpc_shm_stats *out);
  * received on @c in place, without the copy, when its sender declared (1)
  * too (the slot's memfd is named "busrpc-lent") and runs as our uid. A
  * received direct slot is valid until the call is answered, and
- * busrpc_shm_is_sealed() says false for it. On busrpc_server_conn(): for
- * the peers served later. Off by default.
+ * busrpc_shm_is_sealed() says false for it. Off by default.
  * Return: 0, -EINVAL, -ENOMEM, -ENOTCONN.
  */
 int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct);
+/**
+ * busrpc_server_set_shm_limits(), busrpc_server_set_shm_direct() - what
+ * busrpc_conn_set_shm_limits() / _set_shm_direct() set on each peer that
+ * @s serves afterwards (a peer's own conn may still change its own).
+ * busrpc_server_get_shm_limits(): those limits, defaults filled in.
+ * Return: 0, -EINVAL.
+ */
+int busrpc_server_set_shm_limits(busrpc_server *s, const busrpc_shm_limits *limits);
+int busrpc_server_get_shm_limits(busrpc_server *s, busrpc_shm_limits *out);
+int busrpc_server_set_shm_direct(busrpc_server *s, bool direct);
 
 static inline void busrpc_shm_unrefp(busrpc_shm **s) {
         if (*s)

@@ -76,11 +76,13 @@ void genc_header_server(GenC *g, const IdlDecl *d) {
 
         genc_p(g, "/* ---- %s: server ---- */\n\n", d->name);
         header_ops(g, d);
-        genc_p(g, "/* The description busrpc_object_export() takes; %s_export() passes it. */\n"
+        genc_p(g, "/* The description busrpc_object_export() takes; %s_export() and\n"
+                  " * %s_export_server() pass it. */\n"
                   "extern const busrpc_interface_desc %s_interface;\n\n",
-               d->c_name, d->c_name);
-        genc_p(g, "/**\n * %s_export() - serve @ops at @path on @c (a bus or peer connection);\n"
-                  " * %s_export_server() serves it to every peer of @s, now or later.\n"
+               d->c_name, d->c_name, d->c_name);
+        genc_p(g, "/**\n * %s_export() - serve @ops at @path on @c: a bus connection, or a\n"
+                  " * client peer connection (busrpc_conn_open_peer()).\n"
+                  " * %s_export_server() - serve them to every peer of @s, now or later.\n"
                   " * @ops, @self: borrowed; they must outlive the object.\n"
                   " * @out: may be NULL (the object lives as long as @c or @s); else\n"
                   " *       busrpc_object_release() removes it.\n"

@@ -120,7 +120,11 @@ const busrpc_interface_desc calculator_interface = {
 };
 
 int calculator_export(busrpc_conn *c, const char *path, const calculator_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &calculator_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &calculator_interface, ops, self, out);
+}
+
+int calculator_export_server(busrpc_server *s, const char *path, const calculator_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &calculator_interface, ops, self, out);
 }
 
 int calculator_add_reply(busrpc_call *busrpc_req, int32_t sum) {

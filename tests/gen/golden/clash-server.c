@@ -49,7 +49,11 @@ const busrpc_interface_desc clash_device_interface = {
 };
 
 int clash_device_export(busrpc_conn *c, const char *path, const clash_device_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &clash_device_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &clash_device_interface, ops, self, out);
+}
+
+int clash_device_export_server(busrpc_server *s, const char *path, const clash_device_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &clash_device_interface, ops, self, out);
 }
 
 int clash_device_notify_title(busrpc_object *o) {

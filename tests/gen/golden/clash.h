@@ -211,18 +211,21 @@ typedef struct clash_device_ops {
         int (*get_state)(void *self, uint32_t *state, busrpc_error *err);
 } clash_device_ops;
 
-/* The description busrpc_object_export() takes; clash_device_export() passes it. */
+/* The description busrpc_object_export() takes; clash_device_export() and
+ * clash_device_export_server() pass it. */
 extern const busrpc_interface_desc clash_device_interface;
 
 /**
- * clash_device_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * clash_device_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * clash_device_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int clash_device_export(busrpc_conn *c, const char *path, const clash_device_ops *ops, void *self, busrpc_object **out);
+int clash_device_export_server(busrpc_server *s, const char *path, const clash_device_ops *ops, void *self, busrpc_object **out);
 
 /**
  * clash_device_emit_properties_changed() - emit signal PropertiesChanged from @o; the arguments are borrowed.

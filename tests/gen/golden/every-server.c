@@ -181,7 +181,11 @@ const busrpc_interface_desc every_interface = {
 };
 
 int every_export(busrpc_conn *c, const char *path, const every_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &every_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &every_interface, ops, self, out);
+}
+
+int every_export_server(busrpc_server *s, const char *path, const every_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &every_interface, ops, self, out);
 }
 
 int every_basic_reply(busrpc_call *busrpc_req, bool ob, uint8_t oy, int16_t on, uint16_t oq, int32_t oi, uint32_t ou, int64_t ox, uint64_t ot, double od, const char *os, const char *oo, const char *og, const busrpc_variant *ov) {
@@ -288,7 +292,11 @@ const busrpc_interface_desc events_interface = {
 };
 
 int events_export(busrpc_conn *c, const char *path, const events_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &events_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &events_interface, ops, self, out);
+}
+
+int events_export_server(busrpc_server *s, const char *path, const events_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &events_interface, ops, self, out);
 }
 
 int events_emit_tick(busrpc_object *busrpc_o, uint64_t n) {

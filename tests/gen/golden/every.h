@@ -1217,18 +1217,21 @@ typedef struct every_ops {
         int (*set_secret)(void *self, int32_t secret, busrpc_error *err); /* the new value */
 } every_ops;
 
-/* The description busrpc_object_export() takes; every_export() passes it. */
+/* The description busrpc_object_export() takes; every_export() and
+ * every_export_server() pass it. */
 extern const busrpc_interface_desc every_interface;
 
 /**
- * every_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * every_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * every_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int every_export(busrpc_conn *c, const char *path, const every_ops *ops, void *self, busrpc_object **out);
+int every_export_server(busrpc_server *s, const char *path, const every_ops *ops, void *self, busrpc_object **out);
 
 /* every_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.
@@ -1341,18 +1344,21 @@ typedef struct events_ops {
         void *busrpc_unused; /* no methods or properties: ISO C wants a member */
 } events_ops;
 
-/* The description busrpc_object_export() takes; events_export() passes it. */
+/* The description busrpc_object_export() takes; events_export() and
+ * events_export_server() pass it. */
 extern const busrpc_interface_desc events_interface;
 
 /**
- * events_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * events_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * events_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int events_export(busrpc_conn *c, const char *path, const events_ops *ops, void *self, busrpc_object **out);
+int events_export_server(busrpc_server *s, const char *path, const events_ops *ops, void *self, busrpc_object **out);
 
 /**
  * events_emit_tick() - emit signal Tick from @o; the arguments are borrowed.

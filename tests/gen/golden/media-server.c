@@ -51,7 +51,11 @@ const busrpc_interface_desc media_player_interface = {
 };
 
 int media_player_export(busrpc_conn *c, const char *path, const media_player_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &media_player_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &media_player_interface, ops, self, out);
+}
+
+int media_player_export_server(busrpc_server *s, const char *path, const media_player_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &media_player_interface, ops, self, out);
 }
 
 int media_player_play_reply(busrpc_call *busrpc_req, uint32_t id) {

@@ -196,18 +196,21 @@ typedef struct media_player_ops {
         int (*get_title)(void *self, char **title, busrpc_error *err);
 } media_player_ops;
 
-/* The description busrpc_object_export() takes; media_player_export() passes it. */
+/* The description busrpc_object_export() takes; media_player_export() and
+ * media_player_export_server() pass it. */
 extern const busrpc_interface_desc media_player_interface;
 
 /**
- * media_player_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * media_player_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * media_player_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int media_player_export(busrpc_conn *c, const char *path, const media_player_ops *ops, void *self, busrpc_object **out);
+int media_player_export_server(busrpc_server *s, const char *path, const media_player_ops *ops, void *self, busrpc_object **out);
 
 /* media_player_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.

@@ -121,7 +121,11 @@ const busrpc_interface_desc player_interface = {
 };
 
 int player_export(busrpc_conn *c, const char *path, const player_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &player_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &player_interface, ops, self, out);
+}
+
+int player_export_server(busrpc_server *s, const char *path, const player_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &player_interface, ops, self, out);
 }
 
 int player_load_reply(busrpc_call *busrpc_req) {
@@ -216,7 +220,11 @@ const busrpc_interface_desc player_tracks_interface = {
 };
 
 int player_tracks_export(busrpc_conn *c, const char *path, const player_tracks_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &player_tracks_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &player_tracks_interface, ops, self, out);
+}
+
+int player_tracks_export_server(busrpc_server *s, const char *path, const player_tracks_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &player_tracks_interface, ops, self, out);
 }
 
 int player_tracks_notify_count(busrpc_object *o) {
@@ -259,7 +267,11 @@ const busrpc_interface_desc player_control_interface = {
 };
 
 int player_control_export(busrpc_conn *c, const char *path, const player_control_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &player_control_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &player_control_interface, ops, self, out);
+}
+
+int player_control_export_server(busrpc_server *s, const char *path, const player_control_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &player_control_interface, ops, self, out);
 }
 
 int player_control_add_reply(busrpc_call *busrpc_req) {

@@ -360,18 +360,21 @@ typedef struct player_ops {
         int (*get_identity)(void *self, char **identity, busrpc_error *err);
 } player_ops;
 
-/* The description busrpc_object_export() takes; player_export() passes it. */
+/* The description busrpc_object_export() takes; player_export() and
+ * player_export_server() pass it. */
 extern const busrpc_interface_desc player_interface;
 
 /**
- * player_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * player_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * player_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int player_export(busrpc_conn *c, const char *path, const player_ops *ops, void *self, busrpc_object **out);
+int player_export_server(busrpc_server *s, const char *path, const player_ops *ops, void *self, busrpc_object **out);
 
 /* player_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.
@@ -538,18 +541,21 @@ typedef struct player_tracks_ops {
         int (*get_count)(void *self, uint32_t *count, busrpc_error *err);
 } player_tracks_ops;
 
-/* The description busrpc_object_export() takes; player_tracks_export() passes it. */
+/* The description busrpc_object_export() takes; player_tracks_export() and
+ * player_tracks_export_server() pass it. */
 extern const busrpc_interface_desc player_tracks_interface;
 
 /**
- * player_tracks_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * player_tracks_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * player_tracks_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int player_tracks_export(busrpc_conn *c, const char *path, const player_tracks_ops *ops, void *self, busrpc_object **out);
+int player_tracks_export_server(busrpc_server *s, const char *path, const player_tracks_ops *ops, void *self, busrpc_object **out);
 
 /* player_tracks_notify_count() - tell subscribers that Count changed: PropertiesChanged with the value from the getter. */
 int player_tracks_notify_count(busrpc_object *o);
@@ -637,18 +643,21 @@ typedef struct player_control_ops {
         int (*remove)(void *self, busrpc_call *call, const char *path);
 } player_control_ops;
 
-/* The description busrpc_object_export() takes; player_control_export() passes it. */
+/* The description busrpc_object_export() takes; player_control_export() and
+ * player_control_export_server() pass it. */
 extern const busrpc_interface_desc player_control_interface;
 
 /**
- * player_control_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * player_control_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * player_control_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int player_control_export(busrpc_conn *c, const char *path, const player_control_ops *ops, void *self, busrpc_object **out);
+int player_control_export_server(busrpc_server *s, const char *path, const player_control_ops *ops, void *self, busrpc_object **out);
 
 /* player_control_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.

@@ -197,7 +197,11 @@ const busrpc_interface_desc reserved_interface = {
 };
 
 int reserved_export(busrpc_conn *c, const char *path, const reserved_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &reserved_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &reserved_interface, ops, self, out);
+}
+
+int reserved_export_server(busrpc_server *s, const char *path, const reserved_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &reserved_interface, ops, self, out);
 }
 
 int reserved_mix_reply(busrpc_call *busrpc_req, int32_t ret, const char *reply, int32_t i, int32_t r, const reserved_rec *it, int32_t sub, const reserved_int32_array *n, const reserved_string_int32_map *m, int32_t v, int32_t a, int32_t e) {

@@ -664,18 +664,21 @@ typedef struct reserved_ops {
         int (*get_has)(void *self, int32_t *has, busrpc_error *err);
 } reserved_ops;
 
-/* The description busrpc_object_export() takes; reserved_export() passes it. */
+/* The description busrpc_object_export() takes; reserved_export() and
+ * reserved_export_server() pass it. */
 extern const busrpc_interface_desc reserved_interface;
 
 /**
- * reserved_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * reserved_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * reserved_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int reserved_export(busrpc_conn *c, const char *path, const reserved_ops *ops, void *self, busrpc_object **out);
+int reserved_export_server(busrpc_server *s, const char *path, const reserved_ops *ops, void *self, busrpc_object **out);
 
 /* reserved_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.

@@ -255,7 +255,11 @@ const busrpc_interface_desc round_trip_interface = {
 };
 
 int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out) {
-        return busrpc_object_export(c, path, &round_trip_interface, ops, self, out);
+        return busrpc_object_export(busrpc_conn_get_objects(c), path, &round_trip_interface, ops, self, out);
+}
+
+int round_trip_export_server(busrpc_server *s, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out) {
+        return busrpc_object_export(busrpc_server_get_objects(s), path, &round_trip_interface, ops, self, out);
 }
 
 int round_trip_echo_basics_reply(busrpc_call *busrpc_req, const rt_basics *w) {

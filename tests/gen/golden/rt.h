@@ -1099,18 +1099,21 @@ typedef struct round_trip_ops {
         int (*set_secret)(void *self, int32_t secret, busrpc_error *err); /* the new value */
 } round_trip_ops;
 
-/* The description busrpc_object_export() takes; round_trip_export() passes it. */
+/* The description busrpc_object_export() takes; round_trip_export() and
+ * round_trip_export_server() pass it. */
 extern const busrpc_interface_desc round_trip_interface;
 
 /**
- * round_trip_export() - serve @ops at @path on @c: a bus connection, or
- * busrpc_server_conn(server) to serve every peer of a peer-to-peer server.
+ * round_trip_export() - serve @ops at @path on @c: a bus connection, or a
+ * client peer connection (busrpc_conn_open_peer()).
+ * round_trip_export_server() - serve them to every peer of @s, now or later.
  * @ops, @self: borrowed; they must outlive the object.
- * @out: may be NULL (the object lives as long as the connection); else
+ * @out: may be NULL (the object lives as long as @c or @s); else
  *       busrpc_object_release() removes it.
  * Return: 0, -EEXIST (already exported at @path), -EINVAL, -ENOMEM.
  */
 int round_trip_export(busrpc_conn *c, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out);
+int round_trip_export_server(busrpc_server *s, const char *path, const round_trip_ops *ops, void *self, busrpc_object **out);
 
 /* round_trip_M_reply(call, outputs...) - reply to an M call that its op deferred;
  * the outputs are borrowed. The caller still owns its reference on @call.

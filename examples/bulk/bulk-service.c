@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
                         r = busrpc_server_set_limits(server, &limits);
                 }
                 if (r >= 0)
-                        r = bulk_export(busrpc_server_conn(server), BULK_PATH, &svc_ops, NULL, NULL);
+                        r = bulk_export_server(server, BULK_PATH, &svc_ops, NULL, NULL);
                 if (r < 0) {
                         fprintf(stderr, "bulk-service: %s: %s\n", peer, strerror(-r));
                         goto out;

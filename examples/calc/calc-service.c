@@ -11,8 +11,9 @@
  *
  * What it shows: plain methods, a declared error (DivideByZero), a reply
  * deferred to a timer (Slow), a signal (Overflowed), and properties of the
- * three access modes; one implementation (struct Calc) exported on two
- * connections.
+ * three access modes; one implementation (struct Calc) exported twice: on
+ * the bus connection (calculator_export()) and on the peer-to-peer server
+ * (calculator_export_server()).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -205,9 +206,10 @@ static int calc_set_mode(void *self, calc_rounding mode, busrpc_error *err) {
                 return BUSRPC_UNCHANGED; /* Set succeeds, no PropertiesChanged */
         calc->mode = mode;
         /* Returning 0, the runtime sends PropertiesChanged (Mode is readwrite,
-         * default emits_changed) on the connection the Set came in on. The same
-         * calculator is served on the other connection too: tell its clients
-         * here (the Set's own object merges this into the signal it sends). */
+         * default emits_changed) from the object the Set came to: on the bus,
+         * or to every peer of the server. The same calculator may be exported
+         * in both places: tell the other's clients here (the Set's own object
+         * merges this into the signal it sends). */
         for (size_t i = 0; i < calc->n_objects; i++)
                 calculator_notify_mode(calc->objects[i]);
         return 0;
@@ -313,9 +315,9 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "calc-service: cannot listen on %s: %s\n", peer, strerror(-r));
                         goto out;
                 }
-                /* Exported once on the server's connection: every peer, now or later, sees it. */
-                r = calculator_export(busrpc_server_conn(server), CALC_PATH, &calc_ops, &calc,
-                                      &calc.objects[calc.n_objects]);
+                /* Exported once on the server: every peer, now or later, sees it. */
+                r = calculator_export_server(server, CALC_PATH, &calc_ops, &calc,
+                                             &calc.objects[calc.n_objects]);
                 if (r < 0)
                         goto fail;
                 calc.n_objects++;

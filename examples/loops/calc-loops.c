@@ -107,7 +107,7 @@ int calc_service_start(CalcService *svc, busrpc_loop *l, const char *bus, const 
         r = busrpc_server_attach(svc->server, l);
         if (r < 0)
                 return r;
-        return calculator_export(busrpc_server_conn(svc->server), CALC_PATH, &svc_ops, svc, &svc->object);
+        return calculator_export_server(svc->server, CALC_PATH, &svc_ops, svc, &svc->object);
 }
 
 void calc_service_stop(CalcService *svc) {

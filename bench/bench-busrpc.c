@@ -51,7 +51,8 @@ static const bench_ops ops = {
         .quit = op_quit,
 };
 
-static int export_objects(busrpc_conn *c, unsigned n, Server *srv, busrpc_object ***ret) {
+/* Export @n objects on the bus connection @c, or (@c NULL) on the peer server @s. */
+static int export_objects(busrpc_conn *c, busrpc_server *s, unsigned n, Server *srv, busrpc_object ***ret) {
         busrpc_object **objs = calloc(n ? n : 1, sizeof(*objs));
         char path[64];
         int r;
@@ -60,7 +61,10 @@ static int export_objects(busrpc_conn *c, unsigned n, Server *srv, busrpc_object
                 return -ENOMEM;
         for (unsigned i = 0; i < n; i++) {
                 snprintf(path, sizeof(path), BENCH_PATH_FMT, i);
-                r = bench_export(c, path, &ops, srv, &objs[i]);
+                if (c)
+                        r = bench_export(c, path, &ops, srv, &objs[i]);
+                else
+                        r = bench_export_server(s, path, &ops, srv, &objs[i]);
                 if (r < 0) {
                         while (i > 0)
                                 busrpc_object_release(objs[--i]);
@@ -91,7 +95,7 @@ static int serve(bool bus, const char *address, unsigned n_objects) {
         if (bus) {
                 r = busrpc_conn_open(address, &conn);
                 if (r >= 0)
-                        r = export_objects(conn, n_objects, &srv, &objs);
+                        r = export_objects(conn, NULL, n_objects, &srv, &objs);
                 if (r >= 0)
                         r = busrpc_conn_request_name(conn, BENCH_NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL,
                                                      NULL);
@@ -100,9 +104,9 @@ static int serve(bool bus, const char *address, unsigned n_objects) {
                 /* Reads slots in place only from clients that declare it too
                  * (the shm-direct test); others' slots are copied. */
                 if (r >= 0)
-                        r = busrpc_conn_set_shm_direct(busrpc_server_conn(server), true);
+                        r = busrpc_server_set_shm_direct(server, true);
                 if (r >= 0)
-                        r = export_objects(busrpc_server_conn(server), n_objects, &srv, &objs);
+                        r = export_objects(NULL, server, n_objects, &srv, &objs);
         }
         if (r >= 0) {
                 bench_ready();
@@ -264,7 +268,7 @@ static int export_many(unsigned n) {
         if (r < 0)
                 goto out;
         t0 = bench_now_ns();
-        r = export_objects(busrpc_server_conn(server), n, &srv, &objs);
+        r = export_objects(NULL, server, n, &srv, &objs);
         if (r >= 0)
                 bench_report("export", n, bench_now_ns() - t0);
         if (objs)

@@ -159,9 +159,9 @@ static void setup(void) {
         if (busrpc_server_set_limits(server, &lim) < 0 || busrpc_server_attach(server, loop) < 0)
                 die("server setup failed");
         state_init(&state);
-        if (every_export(busrpc_server_conn(server), "/fz", &ops, &state, &state.obj) < 0 ||
-            every_export(busrpc_server_conn(server), "/fz/child", &ops, &state, NULL) < 0 ||
-            busrpc_conn_add_object_manager(busrpc_server_conn(server), "/", NULL) < 0)
+        if (every_export_server(server, "/fz", &ops, &state, &state.obj) < 0 ||
+            every_export_server(server, "/fz/child", &ops, &state, NULL) < 0 ||
+            busrpc_objects_add_manager(busrpc_server_get_objects(server), "/", NULL) < 0)
                 die("export failed");
         client_open();
 }

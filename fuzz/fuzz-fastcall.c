@@ -184,9 +184,9 @@ static void setup_side(Side *s) {
         if (busrpc_server_set_limits(s->server, &lim) < 0 || busrpc_server_attach(s->server, loop) < 0)
                 die("server setup failed");
         state_init(&s->state);
-        if (every_export(busrpc_server_conn(s->server), "/fz", &ops, &s->state, &s->state.obj) < 0 ||
-            every_export(busrpc_server_conn(s->server), "/fz/child", &ops, &s->state, NULL) < 0 ||
-            busrpc_conn_add_object_manager(busrpc_server_conn(s->server), "/", NULL) < 0)
+        if (every_export_server(s->server, "/fz", &ops, &s->state, &s->state.obj) < 0 ||
+            every_export_server(s->server, "/fz/child", &ops, &s->state, NULL) < 0 ||
+            busrpc_objects_add_manager(busrpc_server_get_objects(s->server), "/", NULL) < 0)
                 die("export failed");
         client_open(s);
 }

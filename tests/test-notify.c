@@ -140,8 +140,8 @@ static void peer_open(Peer *t, const char *name) {
         if (access(client, X_OK) < 0)
                 tap_bail("%s is not built", client);
         if (busrpc_server_new(addr, &t->srv) < 0 ||
-            busrpc_object_export(busrpc_server_conn(t->srv), O1, &iface, NULL, NULL, &t->o1) < 0 ||
-            busrpc_object_export(busrpc_server_conn(t->srv), O2, &iface, NULL, NULL, &t->o2) < 0 || pipe(p) < 0)
+            busrpc_object_export(busrpc_server_get_objects(t->srv), O1, &iface, NULL, NULL, &t->o1) < 0 ||
+            busrpc_object_export(busrpc_server_get_objects(t->srv), O2, &iface, NULL, NULL, &t->o2) < 0 || pipe(p) < 0)
                 tap_bail("server set-up");
         t->client = fork();
         if (t->client == 0) {
@@ -170,7 +170,7 @@ static void peer_close(Peer *t) {
         if (t->o1)
                 marker(t->o1, "end"); /* the client exits on it */
         if (t->srv)
-                busrpc_conn_flush(busrpc_server_conn(t->srv));
+                busrpc_server_flush(t->srv);
         busrpc_object_release(t->o1);
         busrpc_object_release(t->o2);
         busrpc_server_free(t->srv);
@@ -188,9 +188,11 @@ static void test_args(void) {
         is_int(busrpc_object_notify(t.o1, NULL), -EINVAL, "notify of no property");
         is_int(busrpc_object_notify(t.o1, "Nope"), -EINVAL, "notify of an unknown property");
         is_int(busrpc_object_flush_changes(NULL), -EINVAL, "busrpc_object_flush_changes(NULL)");
-        is_int(busrpc_conn_flush_changes(NULL), -EINVAL, "busrpc_conn_flush_changes(NULL)");
+        is_int(busrpc_objects_flush_changes(NULL), -EINVAL, "busrpc_objects_flush_changes(NULL)");
         is_int(busrpc_object_flush_changes(t.o1), 0, "flush with nothing queued");
-        is_int(busrpc_conn_flush_changes(busrpc_server_conn(t.srv)), 0, "flush a server with nothing queued");
+        is_int(busrpc_objects_flush_changes(busrpc_server_get_objects(t.srv)), 0, "flush a server with nothing queued");
+        ok(busrpc_object_get_server(t.o1) == t.srv, "a server's object: busrpc_object_get_server() is the server");
+        ok(busrpc_object_get_conn(t.o1) == NULL, "and busrpc_object_get_conn() NULL");
         peer_close(&t);
 }
 
@@ -213,7 +215,7 @@ static void test_coalesce(void) {
         is_str(seen[0], "Marker sent-before-the-iteration-ends", "queued changes wait for the next iteration");
         is_str(seen[1], PC1 " B=2 A=11 | Inv", "o1: one signal, properties in the order first changed, the latest value");
         is_str(seen[2], PC2 " A=11 |", "o2: its own signal, after o1's (first changed later)");
-        is_int(busrpc_conn_flush_changes(busrpc_server_conn(t.srv)), 0, "nothing left to flush");
+        is_int(busrpc_objects_flush_changes(busrpc_server_get_objects(t.srv)), 0, "nothing left to flush");
         marker(t.o1, "end");
         ok(wait_seen(4), "the end marker arrives");
         is_str(seen[3], "Marker end", "and nothing else was sent (const, false, write-only)");
@@ -229,12 +231,12 @@ static void test_flush(void) {
         busrpc_object_notify(t.o2, "B");
         is_int(busrpc_object_flush_changes(t.o2), 0, "flush o2 alone");
         marker(t.o1, "after-o2");
-        is_int(busrpc_conn_flush_changes(busrpc_server_conn(t.srv)), 0, "flush the server's objects");
+        is_int(busrpc_objects_flush_changes(busrpc_server_get_objects(t.srv)), 0, "flush the server's objects");
         marker(t.o1, "after-all");
         ok(wait_seen(4), "four signals");
         is_str(seen[0], PC2 " B=5 |", "o2's change goes at once");
         is_str(seen[1], "Marker after-o2", "then the marker");
-        is_str(seen[2], PC1 " B=5 |", "o1's, flushed with the connection");
+        is_str(seen[2], PC1 " B=5 |", "o1's, flushed with the server's objects");
         is_str(seen[3], "Marker after-all", "before the next marker");
         peer_close(&t);
 }
@@ -265,6 +267,7 @@ static void test_server_goes(void) {
         ok(wait_seen(2), "the changes still arrive");
         is_str(seen[0], PC1 " A=42 |", "o1's change was sent before the server went");
         is_str(seen[1], PC2 " | Inv", "and o2's");
+        ok(busrpc_object_get_server(o1) == NULL, "a handle without its server: get_server NULL");
         is_int(busrpc_object_notify(o1, "A"), -ENOTCONN, "a handle without its server: -ENOTCONN");
         is_int(busrpc_object_flush_changes(o1), 0, "nothing to flush on it");
         busrpc_object_release(o1);
@@ -283,7 +286,7 @@ static void test_many(void) {
         peer_open(&t, "many");
         for (int i = 0; i < N_MANY; i++) {
                 snprintf(path, sizeof(path), O1 "/m/%d", i);
-                if (busrpc_object_export(busrpc_server_conn(t.srv), path, &iface, NULL, NULL, &m[i]) < 0)
+                if (busrpc_object_export(busrpc_server_get_objects(t.srv), path, &iface, NULL, NULL, &m[i]) < 0)
                         tap_bail("export %s", path);
         }
         value_a = 7, value_b = 8;

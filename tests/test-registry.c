@@ -26,7 +26,7 @@
 static char dir[] = "/tmp/busrpc-registry-XXXXXX";
 static busrpc_loop *loop;
 static busrpc_server *server;
-static busrpc_conn *sc; /* busrpc_server_conn() */
+static busrpc_objects *sc; /* busrpc_server_get_objects() */
 static DBusConnection *client;
 
 /* ---- the served interfaces: each method answers "<name> <path>" ---- */
@@ -354,8 +354,8 @@ static void test_many(void) {
         is_str(call_str("/r/g299", IFACE_A, "Mid"), "org.freedesktop.DBus.Error.UnknownObject",
                "an intermediate node holds no object");
         busrpc_object_release(b);
-        is_int(busrpc_conn_add_object_manager(sc, "/r/g7", &om), 0, "an ObjectManager inside the tree");
-        is_int(busrpc_conn_add_object_manager(sc, "/r/g7", &om2), -EEXIST, "a second one at that path is refused");
+        is_int(busrpc_objects_add_manager(sc, "/r/g7", &om), 0, "an ObjectManager inside the tree");
+        is_int(busrpc_objects_add_manager(sc, "/r/g7", &om2), -EEXIST, "a second one at that path is refused");
         got = introspect_children(path, &has_a);
         is_str(got, "", "an object's Introspect has no children");
         ok(has_a, "and holds its interface");
@@ -444,7 +444,7 @@ static void test_manager(void) {
         busrpc_object *om = NULL, *mb_a = NULL, *max_a = NULL, *mb_b = NULL, *ma_b = NULL, *mcde_a = NULL;
         char *got;
 
-        is_int(busrpc_conn_add_object_manager(sc, "/m", &om), 0, "ObjectManager at /m");
+        is_int(busrpc_objects_add_manager(sc, "/m", &om), 0, "ObjectManager at /m");
         ok(busrpc_object_export(sc, "/m/b", &iface_a, NULL, NULL, &mb_a) == 0 &&
                    busrpc_object_export(sc, "/m/a/x", &iface_a, NULL, NULL, &max_a) == 0 &&
                    busrpc_object_export(sc, "/m/b", &iface_b, NULL, NULL, &mb_b) == 0 &&
@@ -501,7 +501,9 @@ int main(void) {
         if (busrpc_loop_new(&loop) < 0 || busrpc_server_new(addr, &server) < 0 ||
             busrpc_server_attach(server, loop) < 0)
                 tap_bail("cannot start the server at %s", addr);
-        sc = busrpc_server_conn(server);
+        sc = busrpc_server_get_objects(server);
+        if (!sc)
+                tap_bail("the server has no object registry");
         dbus_error_init(&e);
         client = dbus_connection_open_private(busrpc_server_get_address(server), &e);
         if (!client)

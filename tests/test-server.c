@@ -1,5 +1,7 @@
-/* test-server.c: busrpc_server's address handling and limits. The server
- * runs in a forked child (its own loop); the parent is the client. */
+/* test-server.c: busrpc_server's address handling and limits, and the
+ * server's own API (no connection-like handle): its objects, names,
+ * limits, loop, run and flush, seen by real peers. The server runs in a
+ * forked child (its own loop); the parent is the client. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <dbus/dbus.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
@@ -99,6 +102,126 @@ static int sk_big(busrpc_call *call, busrpc_iter *args, const void *ops, void *s
         return r;
 }
 
+static int reply_i(busrpc_call *call, int32_t v) {
+        busrpc_msg *reply;
+        busrpc_iter out;
+        int r = busrpc_call_reply_new(call, &reply);
+        if (r < 0)
+                return r;
+        busrpc_msg_append(reply, &out);
+        busrpc_iter_append_basic(&out, 'i', &v);
+        return busrpc_msg_send(reply);
+}
+
+/* The names a peer asked the server to hold (RequestName/ReleaseName). */
+#define MAX_HELD_NAMES 4
+static busrpc_name *held_names[MAX_HELD_NAMES];
+static char *held_name_str[MAX_HELD_NAMES];
+
+/* busrpc_server_request_name() for a peer; answers with its result. */
+static int sk_request_name(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        const char *name = "";
+        unsigned i = 0;
+        int r;
+
+        busrpc_iter_get_basic(args, 's', &name);
+        while (i < MAX_HELD_NAMES && held_names[i])
+                i++;
+        if (i == MAX_HELD_NAMES)
+                return reply_i(call, -ENOBUFS);
+        r = busrpc_server_request_name(the_server, name, &held_names[i]);
+        if (r >= 0) {
+                held_name_str[i] = strdup(name);
+                if (!held_name_str[i])
+                        held_names[i] = busrpc_name_release(held_names[i]);
+        }
+        return reply_i(call, r);
+}
+
+static void release_held_name(unsigned i) {
+        held_names[i] = busrpc_name_release(held_names[i]);
+        free(held_name_str[i]);
+        held_name_str[i] = NULL;
+}
+
+/* busrpc_name_release() of a name held by RequestName; -ENOENT if none. */
+static int sk_release_name(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        const char *name = "";
+
+        busrpc_iter_get_basic(args, 's', &name);
+        for (unsigned i = 0; i < MAX_HELD_NAMES; i++) {
+                if (held_names[i] && strcmp(held_name_str[i], name) == 0) {
+                        release_held_name(i);
+                        return reply_i(call, 0);
+                }
+        }
+        return reply_i(call, -ENOENT);
+}
+
+/* Answers with how many fds it was handed, each closed. */
+static int sk_fds(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_iter sub;
+        uint32_t n = 0;
+        int r, fd;
+
+        r = busrpc_iter_recurse(args, &sub);
+        if (r < 0)
+                return r;
+        while (!busrpc_iter_at_end(&sub)) {
+                r = busrpc_iter_get_fd(&sub, &fd);
+                if (r < 0)
+                        return r;
+                close(fd);
+                n++;
+        }
+        return reply_u(call, n);
+}
+
+/* busrpc_loop_quit() on busrpc_server_get_loop() with the code given:
+ * busrpc_server_run() returns it and the child exits with it. */
+static int sk_quit(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        int32_t code = 0;
+
+        busrpc_iter_get_basic(args, 'i', &code);
+        busrpc_loop_quit(busrpc_server_get_loop(the_server), code);
+        return reply_u(call, 0);
+}
+
+/* Emits the signal Blob with a string of @size bytes to every peer, then
+ * (if @flush) busrpc_server_flush(), and ends the child at once with
+ * _exit(): what the flush did not write never leaves. Exit status 0, or
+ * 2 if the flush failed, 3 if the signal could not be sent. */
+static int sk_flush_exit(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        uint32_t size = 0, flush = 0;
+        busrpc_msg *m;
+        busrpc_iter it;
+        char *blob;
+        int r;
+
+        busrpc_iter_get_basic(args, 'u', &size);
+        busrpc_iter_get_basic(args, 'b', &flush);
+        blob = malloc((size_t)size + 1);
+        if (!blob)
+                _exit(3);
+        memset(blob, 'b', size);
+        blob[size] = '\0';
+        r = busrpc_object_signal_new(busrpc_call_get_object(call), "Blob", &m);
+        if (r >= 0) {
+                busrpc_msg_append(m, &it);
+                r = busrpc_iter_append_basic(&it, 's', &blob);
+                if (r >= 0)
+                        r = busrpc_msg_send(m);
+                else
+                        busrpc_msg_unref(m);
+        }
+        free(blob);
+        if (r < 0)
+                _exit(3);
+        if (flush)
+                _exit(busrpc_server_flush(the_server) == 0 ? 0 : 2);
+        _exit(0);
+}
+
 static const busrpc_method_desc methods[] = {
         { "Peers", "", "u", sk_peers, 0, NULL, NULL, NULL },
         { "Len", "s", "u", sk_len, 0, NULL, NULL, NULL },
@@ -106,8 +229,15 @@ static const busrpc_method_desc methods[] = {
         { "Bounce", "", "u", sk_bounce, 0, NULL, NULL, NULL },
         { "FdSignal", "", "u", sk_fd_signal, 0, NULL, NULL, NULL },
         { "Big", "", "s", sk_big, 0, NULL, NULL, NULL },
+        { "RequestName", "s", "i", sk_request_name, 0, NULL, NULL, NULL },
+        { "ReleaseName", "s", "i", sk_release_name, 0, NULL, NULL, NULL },
+        { "Fds", "ah", "u", sk_fds, 0, NULL, NULL, NULL },
+        { "Quit", "i", "u", sk_quit, 0, NULL, NULL, NULL },
+        { "FlushExit", "ub", "", sk_flush_exit, 0, NULL, NULL, NULL },
 };
-static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv", .methods = methods, .n_methods = 6 };
+static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv",
+                                             .methods = methods,
+                                             .n_methods = sizeof(methods) / sizeof(methods[0]) };
 
 /* Getters that misbehave, for test_hostile (the child runs under valgrind
  * in test-runtime-valgrind.sh, where a leak or a use after free fails). */
@@ -149,9 +279,13 @@ static busrpc_object *bye1, *bye2;
 /* The auth timeout of the next child: short by default (one case tests
  * it), long where authentication itself is slow (cookie auth under valgrind). */
 static uint64_t child_auth_timeout_usec = 300 * BUSRPC_USEC_PER_MSEC;
+/* The limits of the next child when set (the tests of the server's own
+ * API); else the small ones below. */
+static const busrpc_server_limits *child_limits;
 
-/* The child: a server with small limits until SIGTERM. Its address
- * (the listening one, with the port for tcp) goes to @ret_addr. */
+/* The child: a server with small limits until SIGTERM (busrpc_server_run()
+ * returns 0) or Quit (its code is the exit status). Its address (the
+ * listening one, with the port for tcp) goes to @ret_addr. */
 static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
         int p[2];
         pid_t pid;
@@ -163,36 +297,43 @@ static pid_t start_server_addr(const char *addr, char *ret_addr, size_t size) {
         if (pid == 0) {
                 busrpc_server_limits lim = { .max_connections = 3, .max_pending_calls = 2, .max_message_size = 4096,
                                              .max_fds = 2, .auth_timeout_usec = child_auth_timeout_usec };
+                busrpc_objects *objs;
                 busrpc_object *o;
                 int r;
                 close(p[0]);
-                busrpc_conn *sc;
-                if (busrpc_server_new(addr, &the_server) < 0 || busrpc_server_set_limits(the_server, &lim) < 0 ||
-                    busrpc_object_export(busrpc_server_conn(the_server), "/s", &iface, NULL, NULL, &o) < 0 ||
-                    busrpc_loop_handle_signals(busrpc_conn_get_loop(busrpc_server_conn(the_server))) < 0)
+                if (busrpc_server_new(addr, &the_server) < 0 ||
+                    busrpc_server_set_limits(the_server, child_limits ? child_limits : &lim) < 0)
                         _exit(1);
-                sc = busrpc_server_conn(the_server);
+                objs = busrpc_server_get_objects(the_server);
+                if (busrpc_object_export(objs, "/s", &iface, NULL, NULL, &o) < 0)
+                        _exit(1);
                 /* InterfacesAdded of an object whose getter fails; objects
-                 * whose getters misbehave (no handles: freed with the conn) */
-                if (busrpc_conn_add_object_manager(sc, "/fail", NULL) < 0 ||
-                    busrpc_object_export(sc, "/fail/x", &iface_failing, NULL, NULL, NULL) < 0 ||
-                    busrpc_object_export(sc, "/empty", &iface_empty, NULL, NULL, NULL) < 0 ||
-                    busrpc_conn_add_object_manager(sc, "/bye", NULL) < 0 ||
-                    busrpc_object_export(sc, "/bye/one", &iface_bye, NULL, &bye1, &bye1) < 0 ||
-                    busrpc_object_export(sc, "/bye/two", &iface_bye, NULL, &bye2, &bye2) < 0)
+                 * whose getters misbehave (no handles: freed with the server) */
+                if (busrpc_objects_add_manager(objs, "/fail", NULL) < 0 ||
+                    busrpc_object_export(objs, "/fail/x", &iface_failing, NULL, NULL, NULL) < 0 ||
+                    busrpc_object_export(objs, "/empty", &iface_empty, NULL, NULL, NULL) < 0 ||
+                    busrpc_objects_add_manager(objs, "/bye", NULL) < 0 ||
+                    busrpc_object_export(objs, "/bye/one", &iface_bye, NULL, &bye1, &bye1) < 0 ||
+                    busrpc_object_export(objs, "/bye/two", &iface_bye, NULL, &bye2, &bye2) < 0)
+                        _exit(1);
+                /* SIGTERM handled before the parent may send it (busrpc_server_run()
+                 * does it again: a no-op) */
+                if (busrpc_loop_handle_signals(busrpc_server_get_loop(the_server)) < 0)
                         _exit(1);
                 if (write(p[1], busrpc_server_get_address(the_server), strlen(busrpc_server_get_address(the_server))) <= 0)
                         _exit(1);
                 close(p[1]);
-                r = busrpc_conn_run(busrpc_server_conn(the_server));
+                r = busrpc_server_run(the_server);
                 for (unsigned i = 0; i < n_held; i++)
                         busrpc_call_unref(held[i]);
+                for (unsigned i = 0; i < MAX_HELD_NAMES; i++)
+                        release_held_name(i);
                 busrpc_object_release(bye1);
                 busrpc_object_release(bye2);
                 busrpc_object_release(o);
                 busrpc_server_free(the_server);
                 dbus_shutdown();
-                _exit(r == 0 ? 0 : 1);
+                _exit(r >= 0 && r < 64 ? r : 1);
         }
         close(p[1]);
         n = read(p[0], ret_addr, size - 1);
@@ -303,8 +444,8 @@ static void test_addresses(void) {
         is_int(busrpc_server_new("tcp:host=127.0.0.1,port=0", &s), 0, "tcp");
         ok(strstr(busrpc_server_get_address(s), "tcp:host=127.0.0.1,port=") != NULL, "tcp address has the port (%s)",
            busrpc_server_get_address(s));
-        ok(busrpc_server_conn(s) != NULL, "the all-peers handle");
-        ok(busrpc_conn_get_unique_name(busrpc_server_conn(s)) == NULL, "which has no unique name");
+        ok(busrpc_server_get_objects(s) != NULL, "the server's objects");
+        ok(busrpc_server_get_loop(s) != NULL, "the server's loop");
         is_int(busrpc_server_count_peers(s), 0, "no peers yet");
         busrpc_server_free(s);
 }
@@ -411,7 +552,8 @@ static void test_limit_times(void) {
 static void test_export(void) {
         char addr[400];
         busrpc_server *s;
-        busrpc_conn *c;
+        busrpc_objects *c;
+        busrpc_loop *dl = NULL;
         busrpc_object *o1, *o2, *o3, *om;
         busrpc_name *n;
         static const busrpc_method_desc bad_m[] = { { "Bad Name", "", "", sk_peers, 0, NULL, NULL, NULL } };
@@ -423,7 +565,8 @@ static void test_export(void) {
 
         snprintf(addr, sizeof(addr), "unix:path=%s/exp/sock", dir);
         is_int(busrpc_server_new(addr, &s), 0, "server");
-        c = busrpc_server_conn(s);
+        c = busrpc_server_get_objects(s);
+        ok(c != NULL && busrpc_server_get_objects(s) == c, "the server's objects: the same registry each time");
         is_int(busrpc_object_export(NULL, "/a", &iface, NULL, NULL, &o1), -EINVAL, "export on NULL");
         is_int(busrpc_object_export(c, "a/b", &iface, NULL, NULL, &o1), -EINVAL, "an invalid path");
         is_int(busrpc_object_export(c, "/a//b", &iface, NULL, NULL, &o1), -EINVAL, "an invalid path (//)");
@@ -432,21 +575,24 @@ static void test_export(void) {
         is_int(busrpc_object_export(c, "/a", &std_iface, NULL, NULL, &o1), -EINVAL, "a standard interface");
         is_int(busrpc_object_export(c, "/a/b", &iface, NULL, NULL, &o1), 0, "export");
         is_str(busrpc_object_get_path(o1), "/a/b", "get_path");
-        ok(busrpc_object_get_conn(o1) == c, "get_conn");
+        ok(busrpc_object_get_server(o1) == s, "get_server: the server");
+        ok(busrpc_object_get_conn(o1) == NULL, "get_conn: NULL for a server's object");
         is_int(busrpc_object_export(c, "/a/b", &iface, NULL, NULL, &o2), -EEXIST, "the same interface twice: -EEXIST");
         is_int(busrpc_object_export(c, "/a/c", &iface, NULL, NULL, &o2), 0, "another path");
-        is_int(busrpc_object_export(c, "/x", &iface, NULL, NULL, NULL), 0, "no handle: lives as long as the conn");
-        is_int(busrpc_conn_add_object_manager(c, "/a", &om), 0, "object manager");
-        is_int(busrpc_conn_add_object_manager(c, "/a", NULL), -EEXIST, "twice");
+        is_int(busrpc_object_export(c, "/x", &iface, NULL, NULL, NULL), 0, "no handle: lives as long as the server");
+        is_int(busrpc_objects_add_manager(c, "/a", &om), 0, "object manager");
+        is_int(busrpc_objects_add_manager(c, "/a", NULL), -EEXIST, "twice");
         is_int(busrpc_object_signal_new(om, "X", NULL), -EINVAL, "signal_new without ret");
         is_int(busrpc_object_notify(o1, "Nope"), -EINVAL, "notify of an unknown property");
         ok(busrpc_object_release(o2) == NULL, "unexport");
         is_int(busrpc_object_export(c, "/a/c", &iface, NULL, NULL, &o3), 0, "export again after unexport");
-        is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, &n), 0, "a name on the all-peers handle");
-        is_int(busrpc_conn_request_name(c, "org.busrpc.Srv", 0, NULL, NULL, NULL), -EALREADY, "twice");
-        is_int(busrpc_conn_attach(c, busrpc_conn_get_loop(c)), -EINVAL, "the all-peers handle follows its server");
+        is_int(busrpc_server_request_name(s, "org.busrpc.Srv", &n), 0, "a name for the server");
+        is_int(busrpc_server_request_name(s, "org.busrpc.Srv", NULL), -EALREADY, "twice");
+        busrpc_loop_default(&dl);
+        ok(dl && busrpc_server_get_loop(s) == dl, "the server is on the default loop (busrpc_server_get_loop)");
+        busrpc_loop_unref(dl);
         busrpc_server_free(s);
-        ok(busrpc_object_get_conn(o1) == NULL, "after the server is gone the handles are detached");
+        ok(busrpc_object_get_server(o1) == NULL, "after the server is gone the handles are detached");
         ok(busrpc_object_release(o1) == NULL && busrpc_object_release(o3) == NULL &&
                    busrpc_object_release(om) == NULL,
            "and can still be released");
@@ -595,6 +741,507 @@ static void test_stuck_peer(void) {
         dbus_connection_unref(dc);
 }
 
+static bool limits_equal(const busrpc_server_limits *a, const busrpc_server_limits *b) {
+        return a->max_connections == b->max_connections && a->max_pending_calls == b->max_pending_calls &&
+               a->max_message_size == b->max_message_size && a->max_fds == b->max_fds &&
+               a->auth_timeout_usec == b->auth_timeout_usec && a->max_shm_size == b->max_shm_size &&
+               a->max_connections_per_uid == b->max_connections_per_uid &&
+               a->max_unauthenticated == b->max_unauthenticated && a->max_outgoing_bytes == b->max_outgoing_bytes &&
+               a->shutdown_timeout_usec == b->shutdown_timeout_usec && a->max_call_fds == b->max_call_fds;
+}
+
+/* The server's own calls without peers: limits, names, objects, loop,
+ * flush and shm settings, and their argument checks. */
+static void test_server_api(void) {
+        const busrpc_server_limits all = { .max_connections = 5,
+                                           .max_pending_calls = 6,
+                                           .max_message_size = 70000,
+                                           .max_fds = 7,
+                                           .auth_timeout_usec = 3 * BUSRPC_USEC_PER_SEC,
+                                           .max_shm_size = 1 << 20,
+                                           .max_connections_per_uid = 4,
+                                           .max_unauthenticated = 9,
+                                           .max_outgoing_bytes = 1 << 21,
+                                           .shutdown_timeout_usec = 1 * BUSRPC_USEC_PER_SEC,
+                                           .max_call_fds = 3 };
+        busrpc_server_limits dflt, got, lim;
+        busrpc_shm_limits sl, sg;
+        busrpc_server *s = NULL;
+        busrpc_name *n1 = NULL, *n2 = NULL;
+        busrpc_loop *dl = NULL;
+        char addr[300];
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/api/sock", dir);
+        if (busrpc_server_new(addr, &s) < 0)
+                tap_bail("server");
+
+        /* limits */
+        memset(&dflt, 0, sizeof(dflt));
+        is_int(busrpc_server_get_limits(s, &dflt), 0, "get_limits of a new server");
+        is_int(dflt.max_connections, 128, "default max_connections 128");
+        is_int(dflt.max_pending_calls, 128, "default max_pending_calls 128");
+        is_int(dflt.max_message_size, 32 * 1024 * 1024, "default max_message_size 32 MiB");
+        is_int(dflt.max_fds, 16, "default max_fds 16");
+        ok(dflt.auth_timeout_usec == 2 * BUSRPC_USEC_PER_SEC, "default auth_timeout_usec 2 s");
+        ok(dflt.max_shm_size == BUSRPC_MAX_SHM_SIZE_DEFAULT, "default max_shm_size BUSRPC_MAX_SHM_SIZE_DEFAULT");
+        is_int(dflt.max_connections_per_uid, 64, "default max_connections_per_uid 64");
+        is_int(dflt.max_unauthenticated, 64, "default max_unauthenticated 64");
+        is_int(dflt.max_outgoing_bytes, 16 * 1024 * 1024, "default max_outgoing_bytes 16 MiB");
+        ok(dflt.shutdown_timeout_usec == 2 * BUSRPC_USEC_PER_SEC, "default shutdown_timeout_usec 2 s");
+        is_int(dflt.max_call_fds, 16, "default max_call_fds 16");
+        is_int(busrpc_server_set_limits(s, &all), 0, "set_limits with every field set");
+        memset(&got, 0, sizeof(got));
+        is_int(busrpc_server_get_limits(s, &got), 0, "get_limits");
+        ok(limits_equal(&got, &all), "get_limits reads back every field set");
+        lim = (busrpc_server_limits){ .max_call_fds = 2 };
+        is_int(busrpc_server_set_limits(s, &lim), 0, "set_limits with max_call_fds alone");
+        busrpc_server_get_limits(s, &got);
+        lim = dflt;
+        lim.max_call_fds = 2;
+        ok(limits_equal(&got, &lim), "max_call_fds 2, every zero field back to its default");
+        /* one field changed: get, change, set */
+        busrpc_server_set_limits(s, &all);
+        busrpc_server_get_limits(s, &lim);
+        lim.max_pending_calls = 11;
+        is_int(busrpc_server_set_limits(s, &lim), 0, "get_limits, one field changed, set_limits");
+        busrpc_server_get_limits(s, &got);
+        lim = all;
+        lim.max_pending_calls = 11;
+        ok(limits_equal(&got, &lim), "that field changed, the others kept");
+        lim.max_fds = 254;
+        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, "max_fds 254: -EINVAL");
+        busrpc_server_get_limits(s, &got);
+        ok(got.max_fds == 7 && got.max_pending_calls == 11, "a refused set_limits changes nothing");
+        is_int(busrpc_server_get_limits(NULL, &got), -EINVAL, "get_limits(NULL)");
+        is_int(busrpc_server_get_limits(s, NULL), -EINVAL, "get_limits without out");
+        lim = (busrpc_server_limits){ 0 };
+        busrpc_server_set_limits(s, &lim);
+        busrpc_server_get_limits(s, &got);
+        ok(limits_equal(&got, &dflt), "all zero: the defaults again");
+
+        /* names */
+        is_int(busrpc_server_request_name(NULL, "org.busrpc.A", &n1), -EINVAL, "request_name(NULL server)");
+        is_int(busrpc_server_request_name(s, NULL, &n1), -EINVAL, "request_name(NULL name)");
+        is_int(busrpc_server_request_name(s, "nodots", &n1), -EINVAL, "request_name: not a bus name");
+        is_int(busrpc_server_request_name(s, "org..busrpc", &n1), -EINVAL, "request_name: an empty element");
+        is_int(busrpc_server_request_name(s, ":1.5", &n1), -EINVAL, "request_name: a unique name");
+        is_int(busrpc_server_request_name(s, "org.freedesktop.DBus", &n1), -EINVAL,
+               "request_name: org.freedesktop.DBus (the driver's)");
+        ok(n1 == NULL, "a refused request writes no handle");
+        is_int(busrpc_server_request_name(s, "org.busrpc.A", &n1), 0, "request_name");
+        ok(n1 != NULL, "with a handle");
+        is_int(busrpc_server_request_name(s, "org.busrpc.A", &n2), -EALREADY, "the same name again: -EALREADY");
+        is_int(busrpc_server_request_name(s, "org.busrpc.A", NULL), -EALREADY, "and without a handle");
+        n1 = busrpc_name_release(n1);
+        is_int(busrpc_server_request_name(s, "org.busrpc.A", &n1), 0, "released, it can be requested again");
+        is_int(busrpc_server_request_name(s, "org.busrpc.B", NULL), 0, "a name without a handle");
+        is_int(busrpc_server_request_name(s, "org.busrpc.B", &n2), -EALREADY, "is held: -EALREADY");
+
+        /* objects, loop, run, flush */
+        ok(busrpc_server_get_objects(NULL) == NULL, "get_objects(NULL): NULL");
+        ok(busrpc_conn_get_objects(NULL) == NULL, "busrpc_conn_get_objects(NULL): NULL");
+        is_int(busrpc_objects_add_manager(NULL, "/m", NULL), -EINVAL, "add_manager(NULL)");
+        is_int(busrpc_objects_add_manager(busrpc_server_get_objects(s), "m", NULL), -EINVAL,
+               "add_manager: an invalid path");
+        is_int(busrpc_objects_flush_changes(NULL), -EINVAL, "objects_flush_changes(NULL)");
+        is_int(busrpc_objects_flush_changes(busrpc_server_get_objects(s)), 0, "objects_flush_changes, nothing queued");
+        ok(busrpc_server_get_loop(NULL) == NULL, "get_loop(NULL): NULL");
+        busrpc_loop_default(&dl);
+        ok(dl && busrpc_server_get_loop(s) == dl, "get_loop: the default loop the server attached to");
+        busrpc_loop_unref(dl);
+        dl = NULL;
+        if (busrpc_loop_new(&dl) < 0)
+                tap_bail("loop");
+        is_int(busrpc_server_attach(s, dl), 0, "attach to another loop");
+        ok(busrpc_server_get_loop(s) == dl, "get_loop follows busrpc_server_attach()");
+        is_int(busrpc_server_run(NULL), -EINVAL, "run(NULL)");
+        is_int(busrpc_server_flush(NULL), -EINVAL, "flush(NULL)");
+        is_int(busrpc_server_flush(s), 0, "flush with no peer");
+
+        /* shm settings (what peers served later get: test-shm-pool) */
+        memset(&sg, 0, sizeof(sg));
+        is_int(busrpc_server_get_shm_limits(s, &sg), 0, "get_shm_limits");
+        ok(sg.pool_bytes && sg.pool_slots && sg.cache_bytes && sg.cache_entries && sg.copy_bytes,
+           "the shm limits in force: no zero field");
+        sl = (busrpc_shm_limits){ .pool_slots = 3, .cache_entries = 30, .copy_bytes = 3u << 20 };
+        is_int(busrpc_server_set_shm_limits(s, &sl), 0, "set_shm_limits");
+        busrpc_shm_limits sg2;
+        memset(&sg2, 0, sizeof(sg2));
+        busrpc_server_get_shm_limits(s, &sg2);
+        ok(sg2.pool_slots == 3 && sg2.cache_entries == 30 && sg2.copy_bytes == 3u << 20 &&
+                   sg2.pool_bytes == sg.pool_bytes && sg2.cache_bytes == sg.cache_bytes,
+           "get_shm_limits reads them back, the zero fields at their defaults");
+        is_int(busrpc_server_set_shm_limits(s, NULL), 0, "set_shm_limits(NULL): the defaults");
+        busrpc_server_get_shm_limits(s, &sg2);
+        ok(sg2.pool_slots == sg.pool_slots && sg2.cache_entries == sg.cache_entries && sg2.copy_bytes == sg.copy_bytes,
+           "the defaults again");
+        is_int(busrpc_server_set_shm_limits(NULL, &sl), -EINVAL, "set_shm_limits(NULL server)");
+        is_int(busrpc_server_get_shm_limits(NULL, &sg2), -EINVAL, "get_shm_limits(NULL server)");
+        is_int(busrpc_server_get_shm_limits(s, NULL), -EINVAL, "get_shm_limits without out");
+        is_int(busrpc_server_set_shm_direct(NULL, true), -EINVAL, "set_shm_direct(NULL)");
+        is_int(busrpc_server_set_shm_direct(s, true), 0, "set_shm_direct");
+        is_int(busrpc_server_set_shm_direct(s, false), 0, "and off again");
+
+        busrpc_server_free(s);
+        busrpc_loop_unref(dl);
+        busrpc_name_release(n1);
+}
+
+/* A call from a peer's libdbus: a reply's first string, or NULL with the
+ * error name in @ret_err (for the driver calls below). */
+static char *raw_call_s(DBusConnection *dc, const char *member, const char *arg, char *ret_err, size_t size) {
+        DBusMessage *r = raw_call(dc, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", member,
+                                  arg, NULL, ret_err, size);
+        const char *v = NULL;
+        char *copy = NULL;
+
+        if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &v, DBUS_TYPE_INVALID))
+                copy = strdup(v);
+        if (r)
+                dbus_message_unref(r);
+        return copy;
+}
+
+/* Whether the driver's ListNames, asked by @dc, holds @name. */
+static bool raw_list_has(DBusConnection *dc, const char *name) {
+        char err[256];
+        DBusMessage *r = raw_call(dc, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                  "ListNames", NULL, NULL, err, sizeof(err));
+        char **v = NULL;
+        int n = 0;
+        bool found = false;
+
+        if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_ARRAY, DBUS_TYPE_STRING, &v, &n, DBUS_TYPE_INVALID)) {
+                for (int i = 0; i < n; i++)
+                        found = found || strcmp(v[i], name) == 0;
+                dbus_free_string_array(v);
+        }
+        if (r)
+                dbus_message_unref(r);
+        return found;
+}
+
+/* RequestName / ReleaseName on the child: the int32 it answers, or
+ * INT32_MIN when the call itself failed. */
+static int32_t name_call(busrpc_conn *c, const char *member, const char *name) {
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_proxy *p;
+        busrpc_msg *m, *reply = NULL;
+        busrpc_iter it;
+        int32_t v = INT32_MIN;
+
+        busrpc_proxy_new(c, NULL, "/s", &p);
+        busrpc_proxy_method_new(p, "org.busrpc.Srv", member, &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 's', &name);
+        if (busrpc_proxy_call(p, m, "i", &reply, &err) >= 0) {
+                busrpc_msg_read(reply, &it);
+                busrpc_iter_get_basic(&it, 'i', &v);
+                busrpc_msg_unref(reply);
+        }
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(p);
+        return v;
+}
+
+/* busrpc_server_request_name() seen by real peers: the driver calls of a
+ * libdbus peer, busctl and a busrpc proxy addressing the name. */
+static void test_server_names(void) {
+        static const busrpc_server_limits lim = { .max_call_fds = 4 };
+        const char *N = "org.busrpc.Named";
+        char addr[400], real[400], err[256], cmd[900], out[256] = "";
+        DBusConnection *dc;
+        DBusError e = DBUS_ERROR_INIT;
+        busrpc_error berr = BUSRPC_ERROR_INIT;
+        busrpc_conn *c = NULL;
+        busrpc_proxy *p;
+        busrpc_msg *m, *reply = NULL;
+        busrpc_iter it;
+        const char *arg = "seven..";
+        uint32_t len = 0;
+        char *owner;
+        FILE *f;
+        pid_t pid;
+        int r;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/names/sock", dir);
+        child_limits = &lim;
+        pid = start_server_addr(addr, real, sizeof(real));
+        child_limits = NULL;
+        if (busrpc_conn_open_peer(addr, &c) < 0)
+                tap_bail("open_peer");
+        dc = dbus_connection_open_private(addr, &e);
+        if (!dc)
+                tap_bail("raw connect: %s", e.message);
+        owner = raw_call_s(dc, "Hello", NULL, err, sizeof(err));
+        ok(owner != NULL, "a libdbus peer says Hello (%s)", owner ? owner : err);
+        free(owner);
+
+        owner = raw_call_s(dc, "GetNameOwner", N, err, sizeof(err));
+        ok(!owner && strcmp(err, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0, "before the request: NameHasNoOwner (%s)", err);
+        free(owner);
+        is_int(name_call(c, "RequestName", N), 0, "busrpc_server_request_name() (from a skeleton, a peer asking)");
+        owner = raw_call_s(dc, "GetNameOwner", N, err, sizeof(err));
+        is_str(owner, ":1.0", "a peer's GetNameOwner: the server (:1.0)");
+        free(owner);
+        ok(raw_list_has(dc, N), "a peer's ListNames lists it");
+
+        /* busctl addresses a call to the name */
+        snprintf(cmd, sizeof(cmd), "%s --address='%s' call %s /s org.busrpc.Srv Len s four 2>&1",
+                 getenv("BUSCTL") ? getenv("BUSCTL") : "busctl", addr, N);
+        f = popen(cmd, "r");
+        if (f) {
+                if (!fgets(out, sizeof(out), f))
+                        out[0] = '\0';
+                pclose(f);
+        }
+        out[strcspn(out, "\n")] = '\0';
+        is_str(out, "u 4", "busctl --address calls the server by the name");
+
+        /* a busrpc proxy addressed to the name */
+        busrpc_proxy_new(c, N, "/s", &p);
+        busrpc_proxy_method_new(p, "org.busrpc.Srv", "Len", &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 's', &arg);
+        r = busrpc_proxy_call(p, m, "u", &reply, &berr);
+        if (r >= 0) {
+                busrpc_msg_read(reply, &it);
+                busrpc_iter_get_basic(&it, 'u', &len);
+                busrpc_msg_unref(reply);
+        }
+        ok(r >= 0 && len == 7, "a busrpc proxy with the name as destination is answered (%d, %u)", r, len);
+        busrpc_error_clear(&berr);
+        busrpc_proxy_unref(p);
+
+        is_int(name_call(c, "RequestName", N), -EALREADY, "requested again: -EALREADY");
+        is_int(name_call(c, "RequestName", "org.freedesktop.DBus"), -EINVAL, "org.freedesktop.DBus: -EINVAL");
+        is_int(name_call(c, "RequestName", "not a name"), -EINVAL, "not a bus name: -EINVAL");
+        is_int(name_call(c, "ReleaseName", N), 0, "busrpc_name_release()");
+        owner = raw_call_s(dc, "GetNameOwner", N, err, sizeof(err));
+        ok(!owner && strcmp(err, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0, "released: a peer's GetNameOwner says NameHasNoOwner (%s)",
+           err);
+        free(owner);
+        ok(!raw_list_has(dc, N), "and ListNames no longer lists it");
+        is_int(name_call(c, "RequestName", N), 0, "requested again after the release");
+        owner = raw_call_s(dc, "GetNameOwner", N, err, sizeof(err));
+        is_str(owner, ":1.0", "owned again");
+        free(owner);
+
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+        busrpc_conn_unref(c);
+        is_int(stop(pid), 0, "SIGTERM: busrpc_server_run() returns 0, the child exits 0 holding the name");
+}
+
+static int count_open_fds(pid_t pid) {
+        char path[64];
+        struct dirent *d;
+        DIR *dp;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+        dp = opendir(path);
+        if (!dp)
+                return -1;
+        while ((d = readdir(dp)))
+                if (d->d_name[0] != '.')
+                        n++;
+        closedir(dp);
+        return n;
+}
+
+/* Fds(ah) with @n copies of @fd: 0 and *@ret_n, or -errno and @err. */
+static int call_fds(busrpc_conn *c, int fd, unsigned n, uint32_t *ret_n, busrpc_error *err) {
+        busrpc_proxy *p;
+        busrpc_msg *m, *reply = NULL;
+        busrpc_iter it, sub;
+        int r;
+
+        busrpc_proxy_new(c, NULL, "/s", &p);
+        busrpc_proxy_method_new(p, "org.busrpc.Srv", "Fds", &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_open(&it, 'a', "h", &sub);
+        for (unsigned i = 0; i < n; i++)
+                busrpc_iter_append_fd(&sub, fd);
+        busrpc_iter_close(&it, &sub);
+        r = busrpc_proxy_call(p, m, "u", &reply, err);
+        if (r >= 0) {
+                busrpc_msg_read(reply, &it);
+                busrpc_iter_get_basic(&it, 'u', ret_n);
+                busrpc_msg_unref(reply);
+        }
+        busrpc_proxy_unref(p);
+        return r;
+}
+
+/* busrpc_server_limits.max_call_fds on calls from a real peer: @limit
+ * served, @limit + 1 refused with LimitsExceeded, and the server keeps
+ * none of the fds either way. */
+static void call_fds_case(const busrpc_server_limits *lim, unsigned limit, const char *tag) {
+        char addr[400], real[400];
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_conn *c = NULL;
+        uint32_t n = 0;
+        int p[2], n0, n1, r;
+        pid_t pid;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/fds-%u/sock", dir, limit);
+        child_limits = lim;
+        pid = start_server_addr(addr, real, sizeof(real));
+        child_limits = NULL;
+        if (busrpc_conn_open_peer(addr, &c) < 0 || pipe(p) < 0)
+                tap_bail("open_peer");
+        /* a round trip without fds first (libdbus drops fds sent with the
+         * last authentication line) */
+        is_int(call_u(c, "Peers", NULL, &n, &err), 0, "Peers");
+        n0 = count_open_fds(pid);
+        n = 0;
+        is_int(call_fds(c, p[0], limit, &n, &err), 0, tag);
+        is_int(n, limit, "the skeleton was handed them all");
+        busrpc_error_clear(&err);
+        r = call_fds(c, p[0], limit + 1, &n, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_LIMITS_EXCEEDED),
+           "one fd more: LimitsExceeded (%d %s)", r, err.name ? err.name : "");
+        busrpc_error_clear(&err);
+        r = call_fds(c, p[0], 3 * limit, &n, &err);
+        ok(r == -EREMOTEIO && busrpc_error_has_name(&err, BUSRPC_ERROR_LIMITS_EXCEEDED),
+           "three times as many: LimitsExceeded (%d)", r);
+        busrpc_error_clear(&err);
+        is_int(call_u(c, "Peers", NULL, &n, &err), 0, "the peer keeps its connection");
+        n1 = count_open_fds(pid);
+        ok(n0 > 0 && n1 == n0, "the server holds none of the fds, served or refused (%d open before, %d after)", n0, n1);
+        busrpc_error_clear(&err);
+        close(p[0]);
+        close(p[1]);
+        busrpc_conn_unref(c);
+        is_int(stop(pid), 0, "the server exits 0");
+}
+
+static void test_server_call_fds(void) {
+        static const busrpc_server_limits four = { .max_call_fds = 4 };
+        static const busrpc_server_limits dflt = { .max_fds = 64 }; /* max_call_fds: the default */
+
+        call_fds_case(&four, 4, "max_call_fds 4: a call with 4 fds is served");
+        call_fds_case(&dflt, 16, "max_call_fds by default (16): a call with 16 fds is served");
+}
+
+/* busrpc_server_run() ends with busrpc_loop_quit() on the server's loop
+ * (busrpc_server_get_loop()) and returns the code: the child's status. */
+static void test_server_quit(void) {
+        static const busrpc_server_limits lim = { .max_call_fds = 4 };
+        char addr[400], real[400];
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        busrpc_conn *c = NULL;
+        busrpc_proxy *p;
+        busrpc_msg *m;
+        busrpc_iter it;
+        int32_t code = 7;
+        int status = -1;
+        pid_t pid;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/quit/sock", dir);
+        child_limits = &lim;
+        pid = start_server_addr(addr, real, sizeof(real));
+        child_limits = NULL;
+        if (busrpc_conn_open_peer(addr, &c) < 0)
+                tap_bail("open_peer");
+        busrpc_proxy_new(c, NULL, "/s", &p);
+        busrpc_proxy_method_new(p, "org.busrpc.Srv", "Quit", &m);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 'i', &code);
+        is_int(busrpc_proxy_call(p, m, "u", NULL, &err), 0, "Quit(7) is answered before the loop ends");
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(p);
+        busrpc_conn_unref(c);
+        waitpid(pid, &status, 0);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 7,
+           "busrpc_server_run() returned busrpc_loop_quit()'s 7 (status %d)", status);
+}
+
+/* The Blob signal's length as @dc receives it, or -1 when the connection
+ * ends without it (60 s at most). */
+static long read_blob(DBusConnection *dc) {
+        uint64_t t0 = now_ms();
+        bool open = true;
+
+        while (now_ms() - t0 < 60000) {
+                DBusMessage *m;
+                while ((m = dbus_connection_pop_message(dc))) {
+                        const char *v = NULL;
+                        long len = -2;
+                        if (dbus_message_is_signal(m, "org.busrpc.Srv", "Blob") &&
+                            dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &v, DBUS_TYPE_INVALID))
+                                len = (long)strlen(v);
+                        else if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected"))
+                                len = -1;
+                        dbus_message_unref(m);
+                        if (len != -2)
+                                return len;
+                }
+                if (!open)
+                        return -1;
+                open = dbus_connection_read_write(dc, 1000);
+        }
+        return -1;
+}
+
+#define BLOB_SIZE (4u << 20) /* far more than a socket holds */
+
+/* busrpc_server_flush(): a 4 MiB signal, then the child ends with _exit()
+ * right after the flush: the peer gets it whole. Without the flush it
+ * does not (the peer reads only after the child is gone). */
+static void flush_case(bool flush) {
+        static const busrpc_server_limits lim = { .shutdown_timeout_usec = 60 * BUSRPC_USEC_PER_SEC };
+        char addr[400], real[400], err[256];
+        DBusConnection *dc;
+        DBusMessage *m;
+        DBusError e = DBUS_ERROR_INIT;
+        dbus_uint32_t size = BLOB_SIZE;
+        dbus_bool_t fl = flush;
+        int status = -1;
+        long got;
+        pid_t pid;
+
+        snprintf(addr, sizeof(addr), "unix:path=%s/flush-%d/sock", dir, (int)flush);
+        child_limits = &lim;
+        pid = start_server_addr(addr, real, sizeof(real));
+        child_limits = NULL;
+        dc = dbus_connection_open_private(addr, &e);
+        if (!dc)
+                tap_bail("raw connect: %s", e.message);
+        m = raw_call(dc, NULL, "/s", "org.busrpc.Srv", "Peers", NULL, NULL, err, sizeof(err));
+        ok(m != NULL, "%s: a plain libdbus peer (every signal reaches it)", flush ? "flush" : "no flush");
+        if (m)
+                dbus_message_unref(m);
+        m = dbus_message_new_method_call(NULL, "/s", "org.busrpc.Srv", "FlushExit");
+        dbus_message_append_args(m, DBUS_TYPE_UINT32, &size, DBUS_TYPE_BOOLEAN, &fl, DBUS_TYPE_INVALID);
+        dbus_message_set_no_reply(m, TRUE);
+        dbus_connection_send(dc, m, NULL);
+        dbus_connection_flush(dc);
+        dbus_message_unref(m);
+        if (flush) {
+                got = read_blob(dc);
+                waitpid(pid, &status, 0);
+                is_int(got, BLOB_SIZE, "busrpc_server_flush() then _exit(): the peer got the 4 MiB signal whole");
+                ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "busrpc_server_flush() returned 0 (status %d)",
+                   status);
+        } else {
+                waitpid(pid, &status, 0);
+                got = read_blob(dc);
+                ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no flush: the child sent and ended (status %d)",
+                   status);
+                ok(got != BLOB_SIZE, "no flush, _exit(): the signal does not arrive whole (%ld): the check above can fail",
+                   got);
+        }
+        dbus_connection_close(dc);
+        dbus_connection_unref(dc);
+}
+
+static void test_server_flush(void) {
+        flush_case(true);
+        flush_case(false);
+}
+
 int main(void) {
         char cmd[300];
 
@@ -606,6 +1253,11 @@ int main(void) {
         TAP_RUN(test_limit_times);
         TAP_RUN(test_hostile);
         TAP_RUN(test_stuck_peer);
+        TAP_RUN(test_server_api);
+        TAP_RUN(test_server_names);
+        TAP_RUN(test_server_call_fds);
+        TAP_RUN(test_server_quit);
+        TAP_RUN(test_server_flush);
         dbus_shutdown();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)

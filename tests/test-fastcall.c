@@ -439,6 +439,7 @@ static char peer_address[128];
 static pid_t daemon_pid = -1, server_pid = -1;
 
 static int run_server(int ready_fd) {
+        busrpc_server_limits lim;
         Server srv = { 0 };
         int r;
 
@@ -449,20 +450,23 @@ static int run_server(int ready_fd) {
         r = busrpc_conn_request_name(srv.conn, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
         if (r != 0)
                 return 11;
-        r = busrpc_object_export(srv.conn, OBJ_PATH, &iface, "ops", &srv, &srv.obj);
+        r = busrpc_object_export(busrpc_conn_get_objects(srv.conn), OBJ_PATH, &iface, "ops", &srv, &srv.obj);
         if (r >= 0)
                 r = busrpc_conn_set_max_call_fds(srv.conn, 4);
         if (r < 0)
                 return 12;
         r = busrpc_server_new(peer_address, &srv.peers);
         if (r >= 0)
-                r = busrpc_object_export(busrpc_server_conn(srv.peers), OBJ_PATH, &iface, "ops", &srv,
+                r = busrpc_object_export(busrpc_server_get_objects(srv.peers), OBJ_PATH, &iface, "ops", &srv,
                                          &srv.peer_obj);
+        /* 4 fds per call as on the bus; two calls in progress per peer (Hold keeps them) */
         if (r >= 0)
-                r = busrpc_conn_set_max_call_fds(busrpc_server_conn(srv.peers), 4);
-        /* two calls in progress per peer (Hold keeps them) */
-        if (r >= 0)
-                r = busrpc_server_set_limits(srv.peers, &(busrpc_server_limits){ .max_pending_calls = 2 });
+                r = busrpc_server_get_limits(srv.peers, &lim);
+        if (r >= 0) {
+                lim.max_call_fds = 4;
+                lim.max_pending_calls = 2;
+                r = busrpc_server_set_limits(srv.peers, &lim);
+        }
         if (r < 0)
                 return 13;
         if (write(ready_fd, "R", 1) != 1)

@@ -257,12 +257,12 @@ static int run_server(int ready_fd, const char *fast) {
         r = busrpc_conn_request_name(srv.conn, name_, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
         if (r != 0)
                 return 11;
-        r = busrpc_object_export(srv.conn, OBJ_PATH, &iface, "ops", &srv, &srv.obj);
+        r = busrpc_object_export(busrpc_conn_get_objects(srv.conn), OBJ_PATH, &iface, "ops", &srv, &srv.obj);
         if (r < 0)
                 return 12;
         r = busrpc_server_new(peer_address, &srv.peers);
         if (r >= 0)
-                r = busrpc_object_export(busrpc_server_conn(srv.peers), OBJ_PATH, &iface, "ops", &srv,
+                r = busrpc_object_export(busrpc_server_get_objects(srv.peers), OBJ_PATH, &iface, "ops", &srv,
                                          &srv.peer_obj);
         if (r < 0)
                 return 13;

@@ -95,7 +95,7 @@ static int serve(const char *address) {
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (busrpc_server_new(address, &s) < 0 ||
-            busrpc_object_export(busrpc_server_conn(s), PATH, &srv_iface, NULL, NULL, NULL) < 0)
+            busrpc_object_export(busrpc_server_get_objects(s), PATH, &srv_iface, NULL, NULL, NULL) < 0)
                 return 1;
         busrpc_loop_default(&l);
         busrpc_loop_run(l);

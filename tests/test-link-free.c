@@ -195,7 +195,7 @@ static void test_signal_unref(const char *address) {
 
         if (busrpc_conn_open(address, &s.conn) < 0 || busrpc_conn_open(address, &emitter) < 0)
                 tap_bail("busrpc_conn_open");
-        if (busrpc_object_export(emitter, PATH, &sig_iface, NULL, NULL, &o) < 0)
+        if (busrpc_object_export(busrpc_conn_get_objects(emitter), PATH, &sig_iface, NULL, NULL, &o) < 0)
                 tap_bail("busrpc_object_export");
         if (busrpc_proxy_new(s.conn, busrpc_conn_get_unique_name(emitter), PATH, &p) < 0)
                 tap_bail("busrpc_proxy_new");
@@ -241,7 +241,7 @@ static void test_unref_flush_fails(const char *dir) {
         daemon = daemon_start(sub, address, sizeof(address));
         if (busrpc_conn_open(address, &c) < 0)
                 tap_bail("busrpc_conn_open");
-        if (busrpc_object_export(c, PATH, &sig_iface, NULL, NULL, &o) < 0)
+        if (busrpc_object_export(busrpc_conn_get_objects(c), PATH, &sig_iface, NULL, NULL, &o) < 0)
                 tap_bail("busrpc_object_export");
         kill(daemon, SIGKILL);
         waitpid(daemon, NULL, 0);
@@ -286,13 +286,16 @@ static const busrpc_interface_desc quit_iface = {
 
 static void test_server_free(const char *dir) {
         char address[300], peer_arg[320];
+        busrpc_objects *objs;
         int status = -1;
         pid_t pid;
 
         snprintf(address, sizeof(address), "unix:path=%s/peer", dir);
-        if (busrpc_server_new(address, &quit_srv) < 0 ||
-            busrpc_object_export(busrpc_server_conn(quit_srv), PATH, &quit_iface, NULL, NULL, NULL) < 0)
+        if (busrpc_server_new(address, &quit_srv) < 0)
                 tap_bail("busrpc_server_new");
+        objs = busrpc_server_get_objects(quit_srv);
+        if (busrpc_object_export(objs, PATH, &quit_iface, NULL, NULL, NULL) < 0)
+                tap_bail("busrpc_object_export");
         snprintf(peer_arg, sizeof(peer_arg), "--peer=%s", address);
         pid = fork();
         if (pid < 0)

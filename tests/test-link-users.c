@@ -704,11 +704,12 @@ static busrpc_conn *rv_serve(const char *address, RvThing *things, const char *c
 
         if (busrpc_conn_request_name(c, RV_NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL) != 0)
                 tap_bail("%s: cannot own %s", what, RV_NAME);
-        if (busrpc_conn_add_object_manager(c, RV_PATH, NULL) < 0)
+        if (busrpc_objects_add_manager(busrpc_conn_get_objects(c), RV_PATH, NULL) < 0)
                 tap_bail("%s: no object manager", what);
         for (size_t i = 0; i < n; i++) {
                 snprintf(path, sizeof(path), RV_PATH "/%s", names[i]);
-                if (busrpc_object_export(c, path, &rv_iface, NULL, &things[i], NULL) < 0)
+                if (busrpc_object_export(busrpc_conn_get_objects(c), path, &rv_iface, NULL, &things[i],
+                                         NULL) < 0)
                         tap_bail("%s: cannot export %s", what, path);
         }
         return c;
@@ -923,7 +924,7 @@ static void test_creds_bus(const char *address) {
         dbus_uint32_t u = 0, p = 0;
         long end;
 
-        is_int(busrpc_object_export(c, PATH, &iface, NULL, NULL, &o), 0,
+        is_int(busrpc_object_export(busrpc_conn_get_objects(c), PATH, &iface, NULL, NULL, &o), 0,
                nm("%s: exported on the bus", what));
         /* Called by a libdbus peer of this process, while our loop runs. */
         for (int i = 0; i < 2; i++) { /* the second answer comes from the cache */
@@ -954,7 +955,7 @@ static void peer_server_main(const char *address, int ready_fd) {
         busrpc_server *srv = NULL;
 
         if (busrpc_server_new(address, &srv) < 0 ||
-            busrpc_object_export(busrpc_server_conn(srv), PATH, &iface, NULL, NULL, NULL) < 0)
+            busrpc_object_export(busrpc_server_get_objects(srv), PATH, &iface, NULL, NULL, NULL) < 0)
                 _exit(2);
         if (write(ready_fd, "r", 1) != 1)
                 _exit(4);
@@ -1022,7 +1023,7 @@ static void test_creds_peer(const char *dir, const char *server_mode) {
                 waitpid(srv, NULL, 0);
                 return;
         }
-        is_int(busrpc_object_export(c, CLIENT_PATH, &iface, NULL, NULL, NULL), 0,
+        is_int(busrpc_object_export(busrpc_conn_get_objects(c), CLIENT_PATH, &iface, NULL, NULL, NULL), 0,
                nm("%s: peer: the client exports", what));
         busrpc_proxy_new(c, NULL, PATH, &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);

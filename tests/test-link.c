@@ -299,7 +299,7 @@ static void peer_server_main(const char *address, int ready_fd) {
         busrpc_loop *loop = NULL;
 
         if (busrpc_server_new(address, &srv) < 0 ||
-            busrpc_object_export(busrpc_server_conn(srv), PATH, &srv_iface, NULL, NULL, &srv_obj) < 0)
+            busrpc_object_export(busrpc_server_get_objects(srv), PATH, &srv_iface, NULL, NULL, &srv_obj) < 0)
                 _exit(2);
         child_ready(ready_fd);
         busrpc_loop_default(&loop);
@@ -310,11 +310,14 @@ static void peer_server_main(const char *address, int ready_fd) {
 /* A tcp server: its address (the port the kernel chose) down the pipe. */
 static void tcp_server_main(const char *address, int ready_fd) {
         busrpc_server *srv = NULL;
+        busrpc_objects *objs;
         busrpc_loop *loop = NULL;
         const char *a;
 
-        if (busrpc_server_new(address, &srv) < 0 ||
-            busrpc_object_export(busrpc_server_conn(srv), PATH, &srv_iface, NULL, NULL, &srv_obj) < 0 ||
+        if (busrpc_server_new(address, &srv) < 0)
+                _exit(2);
+        objs = busrpc_server_get_objects(srv);
+        if (busrpc_object_export(objs, PATH, &srv_iface, NULL, NULL, &srv_obj) < 0 ||
             !(a = busrpc_server_get_address(srv)))
                 _exit(2);
         if (dprintf(ready_fd, "%s\n", a) < 0)
@@ -329,7 +332,7 @@ static void bus_service_main(const char *address, int ready_fd) {
         busrpc_conn *c = NULL;
 
         if (busrpc_conn_open(address, &c) < 0 ||
-            busrpc_object_export(c, PATH, &srv_iface, NULL, NULL, &srv_obj) < 0 ||
+            busrpc_object_export(busrpc_conn_get_objects(c), PATH, &srv_iface, NULL, NULL, &srv_obj) < 0 ||
             busrpc_conn_request_name(c, BUS_NAME, 0, NULL, NULL, NULL) != 0)
                 _exit(2);
         child_ready(ready_fd);
@@ -585,8 +588,8 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_subscription_release(sub);
 
         /* a handler calling synchronously: on the conn it is served on, and on another */
-        is_int(busrpc_object_export(c, CLIENT_PATH, &cli_iface, NULL, NULL, &obj), 0,
-               nm("%s: the client exports", what));
+        is_int(busrpc_object_export(busrpc_conn_get_objects(c), CLIENT_PATH, &cli_iface, NULL, NULL, &obj),
+               0, nm("%s: the client exports", what));
         busrpc_proxy_new(c, dest, PATH, &reenter_same);
         busrpc_proxy_set_timeout(reenter_same, 10000 * MS);
         busrpc_proxy_new(other, dest, PATH, &reenter_other);

@@ -890,14 +890,15 @@ static int run_server(int ready_fd) {
         r = busrpc_conn_request_name(srv.conn, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
         if (r != 0)
                 return 11;
-        r = busrpc_object_export(srv.conn, OBJ_PATH, &iface, ops_token, &srv, &srv.obj);
+        r = busrpc_object_export(busrpc_conn_get_objects(srv.conn), OBJ_PATH, &iface, ops_token, &srv,
+                                 &srv.obj);
         if (r < 0)
                 return 12;
         /* the same descriptors served to peers on a private socket */
         r = busrpc_server_new(peer_address, &srv.peers);
         if (r >= 0)
-                r = busrpc_object_export(busrpc_server_conn(srv.peers), OBJ_PATH, &iface, ops_token, &srv,
-                                         &srv.peer_obj);
+                r = busrpc_object_export(busrpc_server_get_objects(srv.peers), OBJ_PATH, &iface, ops_token,
+                                         &srv, &srv.peer_obj);
         if (r < 0)
                 return 15;
         if (write(ready_fd, "R", 1) != 1)
@@ -1529,11 +1530,11 @@ static void test_bad_export(void) {
         static const busrpc_interface_desc bad3 = { .name = "org.busrpc.test.Bad3", .xml = "",
                                                     .methods = no_out, .n_methods = 1 };
 
-        is_int(busrpc_object_export(conn, "/bad", &bad, NULL, NULL, NULL), -EINVAL,
+        is_int(busrpc_object_export(busrpc_conn_get_objects(conn), "/bad", &bad, NULL, NULL, NULL), -EINVAL,
                "export: .in's signature differs from in_sig: -EINVAL");
-        is_int(busrpc_object_export(conn, "/bad", &bad2, NULL, NULL, NULL), -EINVAL,
+        is_int(busrpc_object_export(busrpc_conn_get_objects(conn), "/bad", &bad2, NULL, NULL, NULL), -EINVAL,
                "export: a property whose .type is not its sig: -EINVAL");
-        is_int(busrpc_object_export(conn, "/bad", &bad3, NULL, NULL, NULL), -EINVAL,
+        is_int(busrpc_object_export(busrpc_conn_get_objects(conn), "/bad", &bad3, NULL, NULL, NULL), -EINVAL,
                "export: an .op without .out: -EINVAL");
 }
 

@@ -33,7 +33,8 @@ typedef struct Thing {
 } Thing;
 
 static Thing things[8];
-static busrpc_conn *svc_conn;
+static busrpc_conn *svc_conn;    /* the service on a bus */
+static busrpc_objects *svc_objs; /* its objects, or its peer server's */
 
 static int get_label(busrpc_iter *v, const void *ops, void *self, busrpc_error *err) {
         const char *s = ((Thing *)self)->name;
@@ -95,10 +96,10 @@ static int export_thing(const char *name, uint32_t size, bool other) {
                 return -ENOSPC;
         snprintf(path, sizeof(path), OM_PATH "/%s", name);
         t->size = size;
-        if (!t->thing && (r = busrpc_object_export(svc_conn, path, &thing_iface, NULL, t, &t->thing)) < 0)
+        if (!t->thing && (r = busrpc_object_export(svc_objs, path, &thing_iface, NULL, t, &t->thing)) < 0)
                 return r;
         if (other && !t->other &&
-            (r = busrpc_object_export(svc_conn, path, &other_iface, NULL, t, &t->other)) < 0)
+            (r = busrpc_object_export(svc_objs, path, &other_iface, NULL, t, &t->other)) < 0)
                 return r;
         return 0;
 }
@@ -182,13 +183,14 @@ static void serve(const char *bus_address, const char *peer_address, int ready_f
                 if (busrpc_conn_open(bus_address, &svc_conn) < 0 ||
                     busrpc_conn_request_name(svc_conn, OM_NAME, 0, NULL, NULL, NULL) < 0)
                         _exit(2);
+                svc_objs = busrpc_conn_get_objects(svc_conn);
         } else {
                 if (busrpc_server_new(peer_address, &srv) < 0)
                         _exit(2);
-                svc_conn = busrpc_server_conn(srv);
+                svc_objs = busrpc_server_get_objects(srv);
         }
-        if (busrpc_conn_add_object_manager(svc_conn, OM_PATH, NULL) < 0 ||
-            busrpc_object_export(svc_conn, CTL_PATH, &ctl_iface, NULL, NULL, NULL) < 0 ||
+        if (busrpc_objects_add_manager(svc_objs, OM_PATH, NULL) < 0 ||
+            busrpc_object_export(svc_objs, CTL_PATH, &ctl_iface, NULL, NULL, NULL) < 0 ||
             export_thing("alpha", 1, true) < 0 || export_thing("beta", 2, false) < 0)
                 _exit(3);
         if (write(ready_fd, "r", 1) != 1)

@@ -114,7 +114,8 @@ static void server_main(const char *address, int ready_fd) {
                 fprintf(stderr, "server_new: %s\n", strerror(-r));
                 _exit(2);
         }
-        if ((r = busrpc_object_export(busrpc_server_conn(srv), PEER_PATH, &srv_iface, NULL, NULL, &srv_obj)) < 0) {
+        if ((r = busrpc_object_export(busrpc_server_get_objects(srv), PEER_PATH, &srv_iface, NULL, NULL,
+                                      &srv_obj)) < 0) {
                 fprintf(stderr, "export: %s\n", strerror(-r));
                 _exit(3);
         }

@@ -61,7 +61,8 @@ typedef struct Player {
 } Player;
 
 static Player players[4];
-static busrpc_conn *svc_conn;
+static busrpc_conn *svc_conn;  /* the service on a bus */
+static busrpc_server *svc_srv; /* or serving peers: the generated X_export_server() */
 
 static int p_load(void *self, busrpc_call *call, const char *title, uint32_t length) {
         Player *pl = self;
@@ -182,6 +183,11 @@ static int player_add(const char *path) {
                 snprintf(pl->path, sizeof(pl->path), "%s", path);
                 snprintf(pl->title, sizeof(pl->title), "initial");
                 pl->volume = 1.0;
+                if (svc_srv) {
+                        if ((r = player_export_server(svc_srv, path, &p_ops, pl, &pl->obj)) < 0)
+                                return r;
+                        return player_tracks_export_server(svc_srv, path, &t_ops, pl, &pl->tracks_obj);
+                }
                 if ((r = player_export(svc_conn, path, &p_ops, pl, &pl->obj)) < 0)
                         return r;
                 return player_tracks_export(svc_conn, path, &t_ops, pl, &pl->tracks_obj);
@@ -208,20 +214,27 @@ static int c_remove(void *self, busrpc_call *call, const char *path) {
 static const player_control_ops c_ops = { .add = c_add, .remove = c_remove };
 
 static void serve(const char *bus_address, const char *peer_address, int ready_fd) {
-        busrpc_server *srv = NULL;
+        busrpc_objects *objs;
         busrpc_loop *loop = NULL;
+        int r;
 
         if (bus_address) {
                 if (busrpc_conn_open(bus_address, &svc_conn) < 0 ||
                     busrpc_conn_request_name(svc_conn, T_NAME, 0, NULL, NULL, NULL) < 0)
                         _exit(2);
+                objs = busrpc_conn_get_objects(svc_conn);
         } else {
-                if (busrpc_server_new(peer_address, &srv) < 0)
+                if (busrpc_server_new(peer_address, &svc_srv) < 0)
                         _exit(2);
-                svc_conn = busrpc_server_conn(srv);
+                objs = busrpc_server_get_objects(svc_srv);
         }
-        if (busrpc_conn_add_object_manager(svc_conn, T_ROOT, NULL) < 0 || player_add(T_P1) < 0 ||
-            player_control_export(svc_conn, T_CTL, &c_ops, NULL, NULL) < 0)
+        if (busrpc_objects_add_manager(objs, T_ROOT, NULL) < 0 || player_add(T_P1) < 0)
+                _exit(3);
+        if (svc_srv)
+                r = player_control_export_server(svc_srv, T_CTL, &c_ops, NULL, NULL);
+        else
+                r = player_control_export(svc_conn, T_CTL, &c_ops, NULL, NULL);
+        if (r < 0)
                 _exit(3);
         if (write(ready_fd, "r", 1) != 1)
                 _exit(4);

@@ -167,6 +167,7 @@ static const busrpc_interface_desc w_iface = {
 static void serve(const char *bus_address, const char *peer_address, int ready_fd) {
         busrpc_server *srv = NULL;
         busrpc_conn *c = NULL;
+        busrpc_objects *objs;
         busrpc_loop *loop = NULL;
         int r;
 
@@ -174,12 +175,13 @@ static void serve(const char *bus_address, const char *peer_address, int ready_f
                 if ((r = busrpc_conn_open(bus_address, &c)) < 0 ||
                     (r = busrpc_conn_request_name(c, W_NAME, 0, NULL, NULL, NULL)) < 0)
                         _exit(2);
+                objs = busrpc_conn_get_objects(c);
         } else {
                 if ((r = busrpc_server_new(peer_address, &srv)) < 0)
                         _exit(2);
-                c = busrpc_server_conn(srv);
+                objs = busrpc_server_get_objects(srv);
         }
-        if (busrpc_object_export(c, W_PATH, &w_iface, NULL, NULL, &svc.obj) < 0)
+        if (busrpc_object_export(objs, W_PATH, &w_iface, NULL, NULL, &svc.obj) < 0)
                 _exit(3);
         if (write(ready_fd, "r", 1) != 1)
                 _exit(4);

@@ -127,7 +127,7 @@ wait_for "$rt_dir/lim.out" '^ACQUIRED'
 is "$(call_fds org.busrpc.Faults.Lim 2)" "u 2" "fds: max-call-fds 2: a call with 2 fds is served"
 is "$(call_fds org.busrpc.Faults.Lim 3)" "org.freedesktop.DBus.Error.LimitsExceeded" "fds: max-call-fds 2: 3 fds refused"
 
-# a peer server: the per-call limit on busrpc_server_conn() covers every peer
+# a peer server: its per-call limit (busrpc_server_limits.max_call_fds) covers every peer
 call_peer_fds() {  # ADDRESS N: Fds(ah) with N fds from a plain peer
 	/usr/bin/python3 - "$1" "$2" <<'EOF'
 import os, sys, dbus, dbus.connection

@@ -541,11 +541,19 @@ static int service_init(Service *s) {
         return copy_strings(&from, &s->tags, false);
 }
 
-static int export_both(busrpc_conn *c, Service *main_svc, Service *child_svc) {
-        int r = iop_export(c, OBJ_PATH, &ops, main_svc, &main_svc->obj);
+/* On the bus connection @c, or (@c NULL) to every peer of @s. */
+static int export_both(busrpc_conn *c, busrpc_server *s, Service *main_svc, Service *child_svc) {
+        int r;
+
+        if (c)
+                r = iop_export(c, OBJ_PATH, &ops, main_svc, &main_svc->obj);
+        else
+                r = iop_export_server(s, OBJ_PATH, &ops, main_svc, &main_svc->obj);
         if (r < 0)
                 return r;
-        return iop_export(c, CHILD_PATH, &ops, child_svc, &child_svc->obj);
+        if (c)
+                return iop_export(c, CHILD_PATH, &ops, child_svc, &child_svc->obj);
+        return iop_export_server(s, CHILD_PATH, &ops, child_svc, &child_svc->obj);
 }
 
 static void usage(void) {
@@ -593,7 +601,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "interop-service: busrpc_conn_open(%s): %s\n", bus, strerror(-r));
                 return 1;
         }
-        r = export_both(conn, &svc[0], &svc[1]);
+        r = export_both(conn, NULL, &svc[0], &svc[1]);
         if (r < 0) {
                 fprintf(stderr, "interop-service: export on the bus: %s\n", strerror(-r));
                 return 1;
@@ -608,7 +616,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "interop-service: busrpc_server_new(%s): %s\n", peer, strerror(-r));
                 return 1;
         }
-        r = export_both(busrpc_server_conn(server), &svc[2], &svc[3]);
+        r = export_both(NULL, server, &svc[2], &svc[3]);
         if (r < 0) {
                 fprintf(stderr, "interop-service: export on the peer server: %s\n", strerror(-r));
                 return 1;

@@ -14,7 +14,9 @@
  *   Typed  i  readwrite  emits true, descriptor-driven (get_op / set_op on
  *                        busrpc_type_int32); Set of the current value: unchanged
  *
- *   Mark(s)       busrpc_conn_flush_changes(), then signal Marker(s): what
+ *   Mark(s)       busrpc_objects_flush_changes() on the caller's conn's
+ *                 objects (a served peer's: its server's), then signal
+ *                 Marker(s): what
  *                 was queued before it arrives before the marker
  *   Triple()      Level+1, b's Name, Name, Count+1, Level+1 again: one
  *                 iteration's changes (two objects)
@@ -65,7 +67,8 @@ typedef struct Props {
 
 struct State {
         Props a, b;
-        busrpc_conn *conn;
+        busrpc_conn *conn;    /* on a bus; NULL when serving peers */
+        busrpc_objects *objs; /* conn's or the server's (borrowed) */
         busrpc_loop *loop;
 };
 
@@ -112,7 +115,7 @@ static int sk_mark(busrpc_call *call, busrpc_iter *args, const void *ops, void *
         (void)ops;
         if (busrpc_iter_get_basic(args, 's', &s) < 0)
                 return -EBADMSG;
-        r = busrpc_conn_flush_changes(busrpc_call_get_conn(call));
+        r = busrpc_objects_flush_changes(busrpc_conn_get_objects(busrpc_call_get_conn(call)));
         if (r >= 0)
                 r = marker(p, s);
         return r < 0 ? r : reply_empty(call);
@@ -454,24 +457,32 @@ int main(int argc, char **argv) {
         }
         if (listen_addr) {
                 r = busrpc_server_new(listen_addr, &srv);
-                if (r >= 0)
-                        st.conn = busrpc_conn_ref(busrpc_server_conn(srv));
+                if (r >= 0) {
+                        st.objs = busrpc_server_get_objects(srv);
+                        st.loop = busrpc_loop_ref(busrpc_server_get_loop(srv));
+                }
         } else {
                 r = busrpc_conn_open(bus, &st.conn);
+                if (r >= 0) {
+                        st.objs = busrpc_conn_get_objects(st.conn);
+                        st.loop = busrpc_loop_ref(busrpc_conn_get_loop(st.conn));
+                }
         }
         if (r < 0) {
                 fprintf(stderr, "props-service: %s\n", strerror(-r));
                 return 1;
         }
-        st.loop = busrpc_loop_ref(busrpc_conn_get_loop(st.conn));
         r = props_init(&st, &st.a, "a");
         if (r >= 0)
                 r = props_init(&st, &st.b, "b");
         if (r >= 0)
-                r = busrpc_object_export(st.conn, "/org/busrpc/Props", &props_iface, &ops, &st.a, &st.a.obj);
+                r = busrpc_object_export(st.objs, "/org/busrpc/Props", &props_iface, &ops, &st.a, &st.a.obj);
         if (r >= 0)
-                r = busrpc_object_export(st.conn, "/org/busrpc/Props/b", &props_iface, &ops, &st.b, &st.b.obj);
-        if (r >= 0 && name)
+                r = busrpc_object_export(st.objs, "/org/busrpc/Props/b", &props_iface, &ops, &st.b,
+                                         &st.b.obj);
+        if (r >= 0 && name && srv)
+                r = busrpc_server_request_name(srv, name, &nh);
+        else if (r >= 0 && name)
                 r = busrpc_conn_request_name(st.conn, name, 0, NULL, NULL, &nh);
         if (r < 0) {
                 fprintf(stderr, "props-service: %s\n", strerror(-r));

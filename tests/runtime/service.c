@@ -274,8 +274,9 @@ int main(int argc, char **argv) {
         long allow_uid = -1;
         static const Ops ops;
         State st = { 0 };
-        busrpc_conn *c = NULL;
+        busrpc_conn *c = NULL; /* on a bus; NULL when serving peers */
         busrpc_server *srv = NULL;
+        busrpc_objects *reg;
         busrpc_name *nh = NULL;
         busrpc_object **objs = NULL, *omh = NULL;
         int r;
@@ -310,18 +311,20 @@ int main(int argc, char **argv) {
                 }
                 if (allow_uid >= 0)
                         busrpc_server_allow_uid(srv, (uid_t)allow_uid);
-                c = busrpc_conn_ref(busrpc_server_conn(srv));
+                reg = busrpc_server_get_objects(srv);
+                st.loop = busrpc_loop_ref(busrpc_server_get_loop(srv));
         } else {
                 r = busrpc_conn_open(bus ? bus : "session", &c);
                 if (r < 0) {
                         fprintf(stderr, "connect: %s\n", strerror(-r));
                         return 1;
                 }
+                reg = busrpc_conn_get_objects(c);
+                st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
         }
-        st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
-        if (om && busrpc_conn_add_object_manager(c, "/org/busrpc", &omh) < 0)
+        if (om && busrpc_objects_add_manager(reg, "/org/busrpc", &omh) < 0)
                 return 1;
-        r = busrpc_object_export(c, "/org/busrpc/Test", &test_iface, &ops, &st, &st.obj);
+        r = busrpc_object_export(reg, "/org/busrpc/Test", &test_iface, &ops, &st, &st.obj);
         if (r < 0) {
                 fprintf(stderr, "export: %s\n", strerror(-r));
                 return 1;
@@ -330,13 +333,22 @@ int main(int argc, char **argv) {
         for (unsigned i = 0; i < n_objects; i++) {
                 char path[128];
                 snprintf(path, sizeof(path), "/org/busrpc/Test/objs/obj%u", i);
-                r = busrpc_object_export(c, path, &leaf_iface, &ops, &st, &objs[i]);
+                r = busrpc_object_export(reg, path, &leaf_iface, &ops, &st, &objs[i]);
                 if (r < 0) {
                         fprintf(stderr, "export %s: %s\n", path, strerror(-r));
                         return 1;
                 }
         }
-        if (name) {
+        if (name && srv) {
+                /* a server owns the name at once; say so as the bus's callback does */
+                r = busrpc_server_request_name(srv, name, &nh);
+                if (r >= 0)
+                        on_name(NULL, name, true, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "request name: %s\n", strerror(-r));
+                        return 1;
+                }
+        } else if (name) {
                 r = busrpc_conn_request_name(c, name, flags, on_name, NULL, &nh);
                 if (r < 0) {
                         fprintf(stderr, "request name: %s\n", strerror(-r));

@@ -6,8 +6,8 @@
  * That the fast path is taken is measured, not assumed: this program
  * defines libdbus's message constructors (dbus_message_new*,
  * dbus_message_demarshal, dbus_message_copy) itself, counting each call
- * before handing it to libdbus (dlsym(RTLD_NEXT)); libbusrpc's calls bind
- * to these. A control connection opened with BUSRPC_FAST_PATH=0 shows
+ * before handing it to libdbus (tests/libdbus-count.h); libbusrpc's calls
+ * bind to these. A control connection opened with BUSRPC_FAST_PATH=0 shows
  * that the counter sees the DBusMessage path; on the fast path a hundred
  * calls make no DBusMessage in the client nor in the server (it counts in
  * its own process and says so through a call).
@@ -29,7 +29,6 @@
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -45,6 +44,7 @@
 
 #include <busrpc/busrpc.h>
 
+#include "libdbus-count.h"
 #include "marshal-types.h"
 #include "tap.h"
 
@@ -52,56 +52,6 @@
 #define IFACE    "org.busrpc.test.Fast"
 #define OBJ_PATH "/org/busrpc/test/fast"
 #define UTF8     "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x98\x80"
-
-/* ------------------------------------------------------------------ */
-/* Counting the DBusMessages this process makes                         */
-
-static unsigned long msgs_made;
-
-#define REAL(name, type) ((type)real_fn(#name))
-
-static void *real_fn(const char *name) {
-        void *f = dlsym(RTLD_NEXT, name);
-
-        if (!f)
-                abort(); /* libdbus is linked: cannot happen */
-        return f;
-}
-
-DBusMessage *dbus_message_new(int type) {
-        msgs_made++;
-        return REAL(dbus_message_new, DBusMessage * (*)(int))(type);
-}
-
-DBusMessage *dbus_message_new_method_call(const char *dest, const char *path, const char *iface,
-                                          const char *method) {
-        msgs_made++;
-        return REAL(dbus_message_new_method_call,
-                    DBusMessage * (*)(const char *, const char *, const char *, const char *))(
-                dest, path, iface, method);
-}
-
-DBusMessage *dbus_message_new_method_return(DBusMessage *call) {
-        msgs_made++;
-        return REAL(dbus_message_new_method_return, DBusMessage * (*)(DBusMessage *))(call);
-}
-
-DBusMessage *dbus_message_new_error(DBusMessage *to, const char *name, const char *text) {
-        msgs_made++;
-        return REAL(dbus_message_new_error,
-                    DBusMessage * (*)(DBusMessage *, const char *, const char *))(to, name, text);
-}
-
-DBusMessage *dbus_message_demarshal(const char *str, int len, DBusError *error) {
-        msgs_made++;
-        return REAL(dbus_message_demarshal, DBusMessage * (*)(const char *, int, DBusError *))(str, len,
-                                                                                               error);
-}
-
-DBusMessage *dbus_message_copy(const DBusMessage *m) {
-        msgs_made++;
-        return REAL(dbus_message_copy, DBusMessage * (*)(const DBusMessage *))(m);
-}
 
 /* ------------------------------------------------------------------ */
 /* The interface, in descriptors                                        */

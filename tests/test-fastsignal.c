@@ -6,7 +6,7 @@
  * set here) and once on libdbus (=0), with the same checks.
  *
  * As in test-fastcall.c, the emitter defines libdbus's message
- * constructors itself and counts them (dlsym(RTLD_NEXT)); each Emit
+ * constructors itself and counts them (tests/libdbus-count.h); each Emit
  * answers how many DBusMessages its emits made: none on the fast path,
  * at least one per signal on libdbus (the counter works).
  *
@@ -23,7 +23,6 @@
  * (test-fastsignal-valgrind.sh).
  */
 #include <dbus/dbus.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,6 +38,7 @@
 
 #include <busrpc/busrpc.h>
 
+#include "libdbus-count.h"
 #include "marshal-types.h"
 #include "tap.h"
 
@@ -49,62 +49,6 @@
 /* How long a receiver may take to show what it got (a deadline, not a
  * measured time: every wait ends as soon as its condition holds). */
 #define DEADLINE_SEC 30
-
-/* ------------------------------------------------------------------ */
-/* Counting the DBusMessages this process makes                         */
-
-static unsigned long msgs_made;
-
-#define REAL(name, type) ((type)real_fn(#name))
-
-static void *real_fn(const char *name) {
-        void *f = dlsym(RTLD_NEXT, name);
-
-        if (!f)
-                abort(); /* libdbus is linked: cannot happen */
-        return f;
-}
-
-DBusMessage *dbus_message_new(int type) {
-        msgs_made++;
-        return REAL(dbus_message_new, DBusMessage * (*)(int))(type);
-}
-
-DBusMessage *dbus_message_new_signal(const char *path, const char *iface, const char *name) {
-        msgs_made++;
-        return REAL(dbus_message_new_signal, DBusMessage * (*)(const char *, const char *, const char *))(
-                path, iface, name);
-}
-
-DBusMessage *dbus_message_new_method_call(const char *dest, const char *path, const char *iface,
-                                          const char *method) {
-        msgs_made++;
-        return REAL(dbus_message_new_method_call,
-                    DBusMessage * (*)(const char *, const char *, const char *, const char *))(
-                dest, path, iface, method);
-}
-
-DBusMessage *dbus_message_new_method_return(DBusMessage *call) {
-        msgs_made++;
-        return REAL(dbus_message_new_method_return, DBusMessage * (*)(DBusMessage *))(call);
-}
-
-DBusMessage *dbus_message_new_error(DBusMessage *to, const char *name, const char *text) {
-        msgs_made++;
-        return REAL(dbus_message_new_error,
-                    DBusMessage * (*)(DBusMessage *, const char *, const char *))(to, name, text);
-}
-
-DBusMessage *dbus_message_demarshal(const char *str, int len, DBusError *error) {
-        msgs_made++;
-        return REAL(dbus_message_demarshal, DBusMessage * (*)(const char *, int, DBusError *))(str, len,
-                                                                                               error);
-}
-
-DBusMessage *dbus_message_copy(const DBusMessage *m) {
-        msgs_made++;
-        return REAL(dbus_message_copy, DBusMessage * (*)(const DBusMessage *))(m);
-}
 
 /* ------------------------------------------------------------------ */
 /* The interface, in descriptors                                        */

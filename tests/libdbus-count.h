@@ -38,8 +38,8 @@ DBusMessage *dbus_message_new(int type) {
 
 DBusMessage *dbus_message_new_signal(const char *path, const char *iface, const char *name) {
         msgs_made++;
-        return REAL(dbus_message_new_signal, DBusMessage * (*)(const char *, const char *, const char *))(
-                path, iface, name);
+        return REAL(dbus_message_new_signal,
+                    DBusMessage * (*)(const char *, const char *, const char *))(path, iface, name);
 }
 
 DBusMessage *dbus_message_new_method_call(const char *dest, const char *path, const char *iface,

@@ -292,6 +292,7 @@ static void test_lost(void) {
 }
 
 static void test_args(void) {
+        busrpc_server_limits lim;
         busrpc_server *s = NULL;
         char addr[600];
 
@@ -301,12 +302,17 @@ static void test_args(void) {
         snprintf(addr, sizeof(addr), "unix:path=%s/peer/sock", dir);
         if (busrpc_server_new(addr, &s) < 0)
                 tap_bail("server");
-        is_int(busrpc_conn_on_event(busrpc_server_conn(s), on_event, NULL), -EINVAL,
-               "no event handler on a server's handle");
-        is_int(busrpc_conn_set_reconnect(busrpc_server_conn(s), 100 * BUSRPC_USEC_PER_MSEC), -EINVAL,
-               "no reconnection on a server's handle");
-        is_int(busrpc_conn_set_max_call_fds(busrpc_server_conn(s), 4), 0,
-               "a per-call fd limit for all peers");
+        /* A server is no connection: no event handler, no reconnection;
+         * what it has instead is checked here. */
+        is_int(busrpc_server_request_name(s, "org.freedesktop.DBus", NULL), -EINVAL,
+               "a server cannot take the driver's name");
+        is_int(busrpc_server_set_limits(s, NULL), -EINVAL, "set_limits(NULL limits)");
+        is_int(busrpc_server_get_limits(s, &lim), 0, "get_limits");
+        lim.max_call_fds = 4;
+        is_int(busrpc_server_set_limits(s, &lim), 0, "a per-call fd limit for all peers (max_call_fds)");
+        lim.max_call_fds = 0;
+        busrpc_server_get_limits(s, &lim);
+        is_int(lim.max_call_fds, 4, "read back with get_limits");
         busrpc_server_free(s);
 }
 

@@ -17,8 +17,11 @@
  * Prints "READY <unique name>", "ACQUIRED/LOST <name>", "EVENT ...",
  * "HUP <n>", "PENDING <r> <error name>"; exits 0 after SIGTERM, 1 with a
  * message on stderr when the bus is lost. With --listen it serves the
- * object to peers instead (--max-fds: busrpc_server_limits.max_fds;
- * --max-call-fds then applies to all peers, on busrpc_server_conn()).
+ * object to peers instead, from the server's own objects (--max-fds:
+ * busrpc_server_limits.max_fds; --max-call-fds: .max_call_fds, for all
+ * peers; --name: busrpc_server_request_name(); --conn-run:
+ * busrpc_server_run()); --reconnect, --events, --watch and --hold are
+ * bus-only.
  */
 #include <errno.h>
 #include <signal.h>
@@ -221,8 +224,12 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "faults-service: one of --bus and --listen is required\n");
                 return 2;
         }
+        if (listen_addr && (reconnect || events || watch || hold)) {
+                fprintf(stderr, "faults-service: --reconnect, --events, --watch, --hold need --bus\n");
+                return 2;
+        }
         if (listen_addr) {
-                busrpc_server_limits limits = { .max_fds = server_max_fds };
+                busrpc_server_limits limits = { .max_fds = server_max_fds, .max_call_fds = max_fds };
                 r = busrpc_server_new(listen_addr, &srv);
                 if (r >= 0)
                         r = busrpc_server_set_limits(srv, &limits);
@@ -231,29 +238,36 @@ int main(int argc, char **argv) {
                                 strerror(-r));
                         return 1;
                 }
-                c = busrpc_conn_ref(busrpc_server_conn(srv));
+                st.loop = busrpc_loop_ref(busrpc_server_get_loop(srv));
         } else {
                 r = busrpc_conn_open(bus, &c);
                 if (r < 0) {
                         fprintf(stderr, "faults-service: cannot connect to %s: %s\n", bus, strerror(-r));
                         return 1;
                 }
+                st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
         }
-        st.loop = busrpc_loop_ref(busrpc_conn_get_loop(c));
-        if ((max_fds && busrpc_conn_set_max_call_fds(c, max_fds) < 0) ||
+        if ((c && max_fds && busrpc_conn_set_max_call_fds(c, max_fds) < 0) ||
             (reconnect && busrpc_conn_set_reconnect(c, reconnect * BUSRPC_USEC_PER_MSEC) < 0) ||
             (events && busrpc_conn_on_event(c, on_event, &st) < 0) ||
             (hup && busrpc_loop_add_signal(st.loop, SIGHUP, on_hup, &st, &hup_src) < 0)) {
                 fprintf(stderr, "faults-service: setup failed\n");
                 return 1;
         }
-        r = busrpc_object_export(c, PATH, &iface, NULL, &st, &obj);
+        r = busrpc_object_export(srv ? busrpc_server_get_objects(srv) : busrpc_conn_get_objects(c), PATH, &iface,
+                                 NULL, &st, &obj);
         if (r < 0) {
                 fprintf(stderr, "faults-service: export: %s\n", strerror(-r));
                 return 1;
         }
         if (name) {
-                r = busrpc_conn_request_name(c, name, BUSRPC_NAME_DO_NOT_QUEUE, on_name, NULL, &nh);
+                if (srv) {
+                        r = busrpc_server_request_name(srv, name, &nh);
+                        if (r >= 0)
+                                on_name(NULL, name, true, NULL);
+                } else {
+                        r = busrpc_conn_request_name(c, name, BUSRPC_NAME_DO_NOT_QUEUE, on_name, NULL, &nh);
+                }
                 if (r < 0) {
                         fprintf(stderr, "faults-service: cannot own %s: %s\n", name, strerror(-r));
                         return 1;
@@ -285,7 +299,7 @@ int main(int argc, char **argv) {
         printf("READY %s\n", srv ? busrpc_server_get_address(srv) : busrpc_conn_get_unique_name(c));
         fflush(stdout);
         if (conn_run) {
-                r = busrpc_conn_run(c);
+                r = srv ? busrpc_server_run(srv) : busrpc_conn_run(c);
         } else {
                 r = busrpc_loop_handle_signals(st.loop);
                 if (r >= 0)

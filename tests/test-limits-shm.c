@@ -1,7 +1,8 @@
 /* test-limits-shm.c: the setters of the bound on a received shm, on a
  * peer server (child process) seen by two client peers:
- *  - busrpc_conn_set_max_shm_size() on busrpc_server_conn() is the
- *    server's limit (busrpc_server_limits.max_shm_size), for every peer;
+ *  - busrpc_server_limits.max_shm_size (busrpc_server_get_limits(), one
+ *    field changed, busrpc_server_set_limits()) is the server's limit,
+ *    for every peer;
  *  - on a served peer's conn (busrpc_call_get_conn()) it is that peer's
  *    only; the other peer keeps the server's.
  * The method reads the shm with busrpc_iter_get_shm() (the connection's
@@ -54,11 +55,12 @@ static int srv_size(busrpc_call *call, busrpc_iter *args, const void *ops, void 
 }
 
 /* Tighten(t) -> (t, t): bound the calling peer's conn; answers the bound
- * now in force on that conn and on the server's handle. */
+ * now in force on that conn and the server's (busrpc_server_get_limits()). */
 static int srv_tighten(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
         busrpc_conn *peer = busrpc_call_get_conn(call);
         busrpc_msg *reply = NULL;
         busrpc_iter it;
+        busrpc_server_limits lim;
         uint64_t bytes, mine, all;
         int r;
 
@@ -68,7 +70,9 @@ static int srv_tighten(busrpc_call *call, busrpc_iter *args, const void *ops, vo
             (r = busrpc_conn_set_max_shm_size(peer, bytes)) < 0)
                 return r;
         mine = busrpc_conn_get_max_shm_size(peer);
-        all = busrpc_conn_get_max_shm_size(busrpc_server_conn(srv));
+        if ((r = busrpc_server_get_limits(srv, &lim)) < 0)
+                return r;
+        all = lim.max_shm_size;
         if ((r = busrpc_call_reply_new(call, &reply)) < 0)
                 return r;
         busrpc_msg_append(reply, &it);
@@ -89,30 +93,26 @@ static const busrpc_interface_desc srv_iface = {
 };
 
 static void server_main(const char *address, int ready_fd) {
-        busrpc_conn *all;
-        busrpc_loop *loop = NULL;
-        int code = 0;
+        busrpc_server_limits lim;
+        int code = 0, r;
 
         if (busrpc_server_new(address, &srv) < 0)
                 _exit(2);
-        all = busrpc_server_conn(srv);
-        if (busrpc_conn_get_max_shm_size(all) != BUSRPC_MAX_SHM_SIZE_DEFAULT)
+        if (busrpc_server_get_limits(srv, &lim) < 0 || lim.max_shm_size != BUSRPC_MAX_SHM_SIZE_DEFAULT)
                 code |= 16; /* the default, before anything is set */
-        if (busrpc_conn_set_max_shm_size(all, SERVER_BOUND) < 0 ||
-            busrpc_conn_get_max_shm_size(all) != SERVER_BOUND)
+        lim.max_shm_size = SERVER_BOUND;
+        if (busrpc_server_set_limits(srv, &lim) < 0 || busrpc_server_get_limits(srv, &lim) < 0 ||
+            lim.max_shm_size != SERVER_BOUND)
                 code |= 32;
-        if (busrpc_object_export(all, PATH, &srv_iface, NULL, NULL, NULL) < 0)
+        if (busrpc_object_export(busrpc_server_get_objects(srv), PATH, &srv_iface, NULL, NULL, NULL) < 0)
                 _exit(3);
         if (write(ready_fd, code ? "x" : "r", 1) != 1)
                 _exit(4);
         close(ready_fd);
-        busrpc_loop_default(&loop);
-        busrpc_loop_handle_signals(loop);
-        busrpc_loop_run(loop); /* until SIGTERM */
+        r = busrpc_server_run(srv); /* until SIGTERM */
         busrpc_server_free(srv);
-        busrpc_loop_unref(loop);
         dbus_shutdown();
-        _exit(0);
+        _exit(r == 0 ? 0 : 1);
 }
 
 /* ---- the clients ---- */
@@ -194,7 +194,7 @@ int main(void) {
         busrpc_conn *a = NULL, *b = NULL;
         uint64_t mine = 0, all = 0;
         pid_t pid;
-        int pfd[2];
+        int pfd[2], status = -1;
 
         if (!mkdtemp(dir))
                 tap_bail("mkdtemp");
@@ -213,7 +213,7 @@ int main(void) {
         if (read(pfd[0], &c, 1) != 1)
                 tap_bail("peer server did not start");
         close(pfd[0]);
-        ok(c == 'r', "server: default 256 MiB, then busrpc_conn_set_max_shm_size(busrpc_server_conn(), 8192)");
+        ok(c == 'r', "server: max_shm_size 256 MiB by default, then 8192 (get_limits, set_limits, read back)");
         if (busrpc_conn_open_peer(address, &a) < 0 || busrpc_conn_open_peer(address, &b) < 0)
                 tap_bail("busrpc_conn_open_peer");
 
@@ -222,7 +222,7 @@ int main(void) {
         is_int(size_call(b, SERVER_BOUND + 1), -EREMOTEIO, "peer B: 8193 refused too (one server limit)");
 
         is_int(tighten(a, 100, &mine, &all), 0, "peer A's own conn bounded to 100 bytes");
-        ok(mine == 100 && all == SERVER_BOUND, "A's conn says 100, the server's handle still 8192");
+        ok(mine == 100 && all == SERVER_BOUND, "A's conn says 100, the server's limits still 8192");
         is_int(size_call(a, 100), 0, "peer A: 100 bytes accepted");
         is_int(size_call(a, 101), -EREMOTEIO, "peer A: 101 refused");
         is_int(size_call(b, 4096), 0, "peer B: 4096 still accepted");
@@ -236,7 +236,9 @@ int main(void) {
         busrpc_conn_unref(a);
         busrpc_conn_unref(b);
         kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+        waitpid(pid, &status, 0);
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "SIGTERM: busrpc_server_run() returns 0 (status %d)",
+           status);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
                 tap_diag("could not remove %s", dir);

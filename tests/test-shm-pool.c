@@ -12,7 +12,9 @@
  *    1 TiB slot, many distinct slots) get InvalidArgs or are handled by
  *    the cache bound, the service keeps serving and holds no fd more;
  *  - a python-dbus peer's slot-style memfd is copied the same way, and a
- *    python-dbus service reads busrpc's slots as any 'h'.
+ *    python-dbus service reads busrpc's slots as any 'h';
+ *  - a peer server's busrpc_server_set_shm_limits() and
+ *    busrpc_server_set_shm_direct() reach the peers it serves afterwards.
  */
 #include <dbus/dbus.h>
 #include <dirent.h>
@@ -244,7 +246,9 @@ static const busrpc_interface_desc srv_iface = {
         .n_methods = sizeof(srv_methods) / sizeof(srv_methods[0]),
 };
 
-static void service_main(const char *address, bool bus, int ready_fd) {
+/* The service: on a bus, or a peer server (@direct:
+ * busrpc_server_set_shm_direct() before any peer comes). */
+static void service_main(const char *address, bool bus, bool direct, int ready_fd) {
         busrpc_server *srv = NULL;
         busrpc_conn *c = NULL;
         busrpc_loop *loop = NULL;
@@ -253,24 +257,26 @@ static void service_main(const char *address, bool bus, int ready_fd) {
         if (bus) {
                 r = busrpc_conn_open(address, &c);
                 if (r >= 0)
-                        r = busrpc_object_export(c, PATH, &srv_iface, NULL, NULL, NULL);
+                        r = busrpc_object_export(busrpc_conn_get_objects(c), PATH, &srv_iface, NULL, NULL, NULL);
                 if (r >= 0)
                         r = busrpc_conn_request_name(c, NAME, BUSRPC_NAME_DO_NOT_QUEUE, NULL, NULL, NULL);
         } else {
-                /* Limits on the all-peers handle: for every peer served later. */
+                /* The server's shm limits: for every peer served later. */
                 busrpc_shm_limits l = { .cache_entries = 30, .copy_bytes = 3 * MIB };
                 busrpc_shm_limits got;
 
                 r = busrpc_server_new(address, &srv);
                 if (r >= 0)
-                        r = busrpc_conn_set_shm_limits(busrpc_server_conn(srv), &l);
+                        r = busrpc_server_set_shm_limits(srv, &l);
                 if (r >= 0)
-                        r = busrpc_conn_get_shm_limits(busrpc_server_conn(srv), &got);
+                        r = busrpc_server_get_shm_limits(srv, &got);
                 if (r >= 0 && (got.cache_entries != 30 || got.copy_bytes != 3 * MIB ||
                                got.cache_bytes != BUSRPC_SHM_CACHE_BYTES_DEFAULT))
                         r = -EIO;
+                if (r >= 0 && direct)
+                        r = busrpc_server_set_shm_direct(srv, true);
                 if (r >= 0)
-                        r = busrpc_object_export(busrpc_server_conn(srv), PATH, &srv_iface, NULL, NULL, NULL);
+                        r = busrpc_object_export(busrpc_server_get_objects(srv), PATH, &srv_iface, NULL, NULL, NULL);
         }
         if (r < 0)
                 _exit(2);
@@ -288,7 +294,7 @@ static void service_main(const char *address, bool bus, int ready_fd) {
         _exit(0);
 }
 
-static pid_t service_start(const char *address, bool bus) {
+static pid_t service_start(const char *address, bool bus, bool direct) {
         pid_t pid;
         int pfd[2];
         char c;
@@ -301,7 +307,7 @@ static pid_t service_start(const char *address, bool bus) {
         if (pid == 0) {
                 close(pfd[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
-                service_main(address, bus, pfd[1]);
+                service_main(address, bus, direct, pfd[1]);
         }
         close(pfd[1]);
         if (read(pfd[0], &c, 1) != 1 || c != 'r')
@@ -904,7 +910,7 @@ static void run_round(const char *address, bool bus, const char *tr) {
                    "%s: the service's bus connection has the default limits", tr);
         else
                 ok(out[0] == 30 && out[1] == BUSRPC_SHM_CACHE_BYTES_DEFAULT && out[2] == 3 * MIB,
-                   "%s: a served peer has the limits set on busrpc_server_conn() (30 entries, 3 MiB copies)", tr);
+                   "%s: a served peer has the limits of busrpc_server_set_shm_limits() (30 entries, 3 MiB copies)", tr);
         test_sender_pool(&cl, tr);
         test_copy_on_receipt(&cl, tr);
         test_direct(&cl, tr);
@@ -922,24 +928,61 @@ static void run_round(const char *address, bool bus, const char *tr) {
         ok(count_fds() <= fds, "%s: no fd left once the connection is gone (%d, before %d)", tr, count_fds(), fds);
 }
 
+/* A peer that declares direct reads, of a server that has not (@direct
+ * false: copied) or did so with busrpc_server_set_shm_direct() before
+ * the peer came (read in place, with no Setup call for this peer). */
+static void server_direct_case(const char *address, bool direct) {
+        const char *tr = direct ? "server direct" : "server not direct";
+        busrpc_error err = BUSRPC_ERROR_INIT;
+        Client cl = { .bus = false };
+        uint64_t out[3] = { 0 };
+        busrpc_shm *s = NULL;
+
+        if (busrpc_conn_open_peer(address, &cl.conn) < 0 || busrpc_proxy_new(cl.conn, NULL, PATH, &cl.p) < 0)
+                tap_bail("%s: connect", tr);
+        if (call(&cl, "State", -1, NULL, out, NULL) < 0)
+                tap_bail("%s: first call", tr);
+        call(&cl, "Limits", -1, NULL, out, NULL);
+        ok(out[0] == 30 && out[2] == 3 * MIB, "%s: this peer too has the server's shm limits", tr);
+        is_intf(busrpc_conn_set_shm_direct(cl.conn, true), 0, "%s: the client declares direct reads", tr);
+        busrpc_conn_shm_new(cl.conn, 8192, &s);
+        fill(s, 6);
+        is_intf(call(&cl, "Sum", -1, s, out, &err), 0, "%s: Sum", tr);
+        if (direct)
+                ok(out[0] == 6 * 8192 && out[1] == 0,
+                   "%s: busrpc_server_set_shm_direct() reached the peer: read in place", tr);
+        else
+                ok(out[0] == 6 * 8192 && out[1] == 1, "%s: copied (sealed for the service)", tr);
+        busrpc_shm_unref(s);
+        busrpc_error_clear(&err);
+        busrpc_proxy_unref(cl.p);
+        busrpc_conn_unref(cl.conn);
+}
+
 int main(void) {
-        char dir[] = "/tmp/busrpc-shm-pool-XXXXXX", address[128], cmd[160];
+        char dir[] = "/tmp/busrpc-shm-pool-XXXXXX", address[128], address2[128], cmd[160];
         TestBus bus = { 0 };
-        pid_t pid;
+        pid_t pid, pid2;
 
         if (!mkdtemp(dir))
                 tap_bail("mkdtemp");
         snprintf(address, sizeof(address), "unix:path=%s/sock", dir);
-        pid = service_start(address, false);
+        snprintf(address2, sizeof(address2), "unix:path=%s/direct/sock", dir);
+        pid = service_start(address, false, false);
         run_round(address, false, "peer");
+        pid2 = service_start(address2, false, true);
+        server_direct_case(address, false);
+        server_direct_case(address2, true);
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
+        kill(pid2, SIGTERM);
+        waitpid(pid2, NULL, 0);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)
                 tap_diag("could not remove %s", dir);
 
         test_bus_start(&bus);
-        pid = service_start(bus.address, true);
+        pid = service_start(bus.address, true, false);
         run_round(bus.address, true, "bus");
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);

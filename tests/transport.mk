@@ -38,3 +38,12 @@ tests_test_fdindex_SOURCES = tests/test-fdindex.c tests/tap.h
 tests_test_fdindex_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
 tests_test_fdindex_LDADD = libbusrpc.la $(DBUS_LIBS)
 TESTS += tests/test-fdindex
+# The fds a sync call holds back (busrpc_conn_set_max_held_fds()): a peer
+# server and a private bus; takes BUSRPC_FAST_PATH from the environment,
+# so `make check-libdbus` runs it on libdbus.
+check_PROGRAMS += tests/test-held-fds
+tests_test_held_fds_SOURCES = tests/test-held-fds.c tests/tap.h tests/bus-fixture.h
+tests_test_held_fds_CFLAGS = $(AM_CFLAGS) $(DBUS_CFLAGS)
+tests_test_held_fds_LDADD = libbusrpc.la $(DBUS_LIBS)
+TESTS += tests/test-held-fds tests/test-held-fds-valgrind.sh
+EXTRA_DIST += tests/test-held-fds-valgrind.sh

@@ -9,6 +9,7 @@ EXTRA_DIST += tests/test-check.sh docs/idl-checks.md \
 	tests/idl/bad/c-name-collision-container.idl \
 	tests/idl/bad/c-name-collision-enumerator.idl \
 	tests/idl/bad/c-name-collision-error.idl \
+	tests/idl/bad/c-name-collision-export-server.idl \
 	tests/idl/bad/c-name-collision-typed-error.idl \
 	tests/idl/bad/c-name-collision-typed-cache.idl \
 	tests/idl/bad/c-name-collision-typed-changes.idl \

@@ -303,7 +303,8 @@ static void test_integration(void) {
         busrpc_loop_new(&l);
         is_int(busrpc_server_new(addr, &srv), 0, "server");
         is_int(busrpc_server_attach(srv, l), 0, "attach the server to our loop");
-        is_int(busrpc_object_export(busrpc_server_conn(srv), "/x", &iface, NULL, NULL, &o), 0, "export");
+        ok(busrpc_server_get_loop(srv) == l, "busrpc_server_get_loop(): our loop");
+        is_int(busrpc_object_export(busrpc_server_get_objects(srv), "/x", &iface, NULL, NULL, &o), 0, "export");
         ok(pipe(p) == 0, "pipe");
         pid = fork();
         if (pid == 0) {

@@ -8,7 +8,8 @@
  * BUSRPC_CONN_LOST, and the calls fail with -ECONNRESET. Both links: the
  * test runs everything with BUSRPC_FAST_PATH=1 and then =0 (the server
  * follows the same setting). Plus the setter's and getter's edge values,
- * on a client conn, a server's handle and a served peer.
+ * on a client conn and a served peer, and the server's own bound
+ * (busrpc_server_limits.max_outgoing_bytes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,7 +114,7 @@ static int serve(const char *address) {
 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (busrpc_server_new(address, &s) < 0 ||
-            busrpc_object_export(busrpc_server_conn(s), PATH, &srv_iface, NULL, NULL, NULL) < 0)
+            busrpc_object_export(busrpc_server_get_objects(s), PATH, &srv_iface, NULL, NULL, NULL) < 0)
                 return 1;
         busrpc_loop_default(&l);
         busrpc_loop_run(l); /* until SIGTERM kills it */
@@ -274,6 +275,7 @@ static void test_edges(const char *dir, const char *mode) {
         char address[300];
         busrpc_conn *c;
         busrpc_server *s = NULL;
+        busrpc_server_limits lim;
         busrpc_proxy *p = NULL;
         busrpc_msg *m = NULL, *reply = NULL;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -323,10 +325,12 @@ static void test_edges(const char *dir, const char *mode) {
         snprintf(address, sizeof(address), "unix:path=%s/own-%c", dir, mode[0]);
         if (busrpc_server_new(address, &s) < 0)
                 tap_bail("busrpc_server_new");
-        is_int(busrpc_conn_set_max_outgoing_bytes(busrpc_server_conn(s), 1), -EINVAL,
-               nm("%s: on a server's handle the setter is -EINVAL", mode));
-        ok(busrpc_conn_get_max_outgoing_bytes(busrpc_server_conn(s)) == 0, "%s: on a server's handle the getter says 0",
-           mode);
+        /* a server's own bound toward each peer: busrpc_server_limits */
+        lim = (busrpc_server_limits){ 0 };
+        busrpc_server_get_limits(s, &lim);
+        ok(lim.max_outgoing_bytes == 16 * MIB, "%s: a server's bound is max_outgoing_bytes, 16 MiB by default", mode);
+        lim.max_outgoing_bytes = (uint32_t)INT32_MAX + 1;
+        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, nm("%s: a server's bound above INT32_MAX is -EINVAL", mode));
         busrpc_server_free(s);
 }
 

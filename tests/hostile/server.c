@@ -161,18 +161,18 @@ int main(int argc, char **argv) {
         }
         if (allow >= 0 && busrpc_server_allow_uid(srv, (uid_t)allow) < 0)
                 return 1;
-        if (busrpc_object_export(busrpc_server_conn(srv), "/h", &iface, NULL, NULL, &o) < 0)
+        if (busrpc_object_export(busrpc_server_get_objects(srv), "/h", &iface, NULL, NULL, &o) < 0)
                 return 1;
         pad = calloc(n_pad + 1, sizeof(*pad));
         for (unsigned i = 0; i < n_pad; i++) {
                 char path[64];
                 snprintf(path, sizeof(path), "/h/pad/n%u", i);
-                if (busrpc_object_export(busrpc_server_conn(srv), path, &iface, NULL, NULL, &pad[i]) < 0)
+                if (busrpc_object_export(busrpc_server_get_objects(srv), path, &iface, NULL, NULL, &pad[i]) < 0)
                         return 1;
         }
         printf("READY %s\n", busrpc_server_get_address(srv));
         fflush(stdout);
-        r = busrpc_conn_run(busrpc_server_conn(srv));
+        r = busrpc_server_run(srv);
         /* well-behaved callers get their answer before the server goes */
         for (unsigned i = 0; i < n_held; i++) {
                 reply_u(held[i], 42);

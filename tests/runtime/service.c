@@ -340,10 +340,7 @@ int main(int argc, char **argv) {
                 }
         }
         if (name && srv) {
-                /* a server owns the name at once; say so as the bus's callback does */
                 r = busrpc_server_request_name(srv, name, &nh);
-                if (r >= 0)
-                        on_name(NULL, name, true, NULL);
                 if (r < 0) {
                         fprintf(stderr, "request name: %s\n", strerror(-r));
                         return 1;
@@ -357,6 +354,9 @@ int main(int argc, char **argv) {
         }
         printf("READY %s\n", srv ? busrpc_server_get_address(srv) : busrpc_conn_get_unique_name(c));
         fflush(stdout);
+        /* a server owns its name at once: say so after READY, where a bus's callback would */
+        if (name && srv)
+                on_name(NULL, name, true, NULL);
         r = busrpc_loop_handle_signals(st.loop);
         if (r >= 0)
                 r = busrpc_loop_run(st.loop);

@@ -151,11 +151,23 @@ static int run_bus_service(int ready_fd) {
         busrpc_conn *c = NULL;
         int r;
 
-        if (busrpc_conn_open(bus.address, &c) < 0 ||
-            busrpc_object_export(busrpc_conn_get_objects(c), OBJ_PATH, &srv_iface, NULL, NULL, &srv_obj) <
-                    0 ||
-            busrpc_conn_request_name(c, BUS_NAME, 0, NULL, NULL, NULL) != 0)
+        /* the daemon's socket file exists from its bind(), a moment
+         * before its listen(): a refused connect is tried again */
+        for (int i = 0; (r = busrpc_conn_open(bus.address, &c)) == -ECONNREFUSED && i < 250; i++)
+                usleep(20000);
+        if (r < 0) {
+                fprintf(stderr, "bus service: busrpc_conn_open: %s\n", strerror(-r));
                 return 2;
+        }
+        if ((r = busrpc_object_export(busrpc_conn_get_objects(c), OBJ_PATH, &srv_iface, NULL, NULL,
+                                      &srv_obj)) < 0) {
+                fprintf(stderr, "bus service: busrpc_object_export: %s\n", strerror(-r));
+                return 2;
+        }
+        if ((r = busrpc_conn_request_name(c, BUS_NAME, 0, NULL, NULL, NULL)) != 0) {
+                fprintf(stderr, "bus service: busrpc_conn_request_name: %d\n", r);
+                return 2;
+        }
         ready(ready_fd);
         r = busrpc_conn_run(c); /* 0 after SIGTERM */
         busrpc_object_release(srv_obj);
@@ -182,8 +194,15 @@ static unsigned fdticks;       /* FdTick signals dispatched, their fd received *
 static bool in_call;           /* a sync call of ours is waiting */
 static unsigned in_call_ticks; /* FdTick dispatched while it waited */
 
+static busrpc_msg *kept[N_FDS]; /* signals the application keeps (check_kept()) */
+static unsigned n_kept;
+static bool keep;
+
 static void on_fdtick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
         int fd = -1;
+
+        if (keep && n_kept < N_FDS)
+                kept[n_kept++] = busrpc_msg_ref(m);
 
         if (busrpc_iter_get_fd(args, &fd) == 0 && fd >= 0) {
                 fdticks++;
@@ -331,8 +350,82 @@ static void check_bound(busrpc_conn *c, const char *dest, const char *what) {
         busrpc_proxy_unref(p);
 }
 
+static int async_done, async_r;
+
+static void on_async(busrpc_msg *reply, int r, const busrpc_error *err, void *userdata) {
+        async_done = 1;
+        async_r = r;
+}
+
+/* Received messages the application keeps, outside any sync call: their
+ * fds count against the bound on libdbus's link only (runtime.md, the
+ * two links' differences). An async FdFlood(200) with a bound of 32 and a
+ * signal callback keeping every message: on busrpc's transport the reply
+ * comes after the 200; on libdbus the connection stops reading at 32 kept
+ * (the reply too: it ends at its timeout) and reads on once they go. */
+static void check_kept(busrpc_conn *c, bool libdbus, const char *what) {
+        busrpc_subscription *sub = NULL;
+        busrpc_proxy *p = NULL;
+        busrpc_msg *m = NULL;
+        busrpc_iter it;
+        uint32_t n = N_FDS;
+        int fds0;
+
+        if (busrpc_proxy_new(c, NULL, OBJ_PATH, &p) < 0)
+                tap_bail("%s: busrpc_proxy_new", what);
+        busrpc_proxy_subscribe(p, IFACE, "FdTick", "h", on_fdtick, NULL, NULL, &sub);
+        is_int(busrpc_conn_set_max_held_fds(c, BOUND), 0, nm(what, "bound set to 32"));
+        fds0 = fixture_count_fds();
+        fdticks = in_call_ticks = n_kept = 0;
+        async_done = 0;
+        keep = true;
+        busrpc_proxy_set_next_timeout(p, (under_valgrind ? 20000 : libdbus ? 300 : 10000) * MS);
+        if (busrpc_proxy_method_new(p, IFACE, "FdFlood", &m) < 0)
+                tap_bail("%s: busrpc_proxy_method_new", what);
+        busrpc_msg_append(m, &it);
+        busrpc_iter_append_basic(&it, 'u', &n);
+        is_int(busrpc_proxy_call_async(p, m, "s", on_async, NULL, NULL), 0,
+               nm(what, "async FdFlood(200) sent"));
+        for (long end = now_ms() + (under_valgrind ? 60000 : 30000); !async_done && now_ms() < end;)
+                busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
+        if (libdbus) {
+                is_int(async_r, -ETIMEDOUT,
+                       nm(what, "libdbus: 32 kept messages stop the reading: the reply times out"));
+                ok(n_kept >= BOUND && n_kept <= BOUND + ONE_ROUND,
+                   "%s: libdbus: ... with 32 (+ one read round) signals dispatched and kept (%u)", what,
+                   n_kept);
+        } else {
+                is_int(async_r, 0, nm(what, "fast path: kept messages do not stop the reading: the reply"));
+                is_int(n_kept, N_FDS, nm(what, "fast path: ... after the 200 signals, all kept"));
+        }
+        is_int(fixture_count_fds() - fds0, n_kept, nm(what, "each kept message holds its fd"));
+        keep = false;
+        for (unsigned i = 0; i < n_kept; i++)
+                kept[i] = busrpc_msg_unref(kept[i]);
+        n_kept = 0;
+        wait_ticks(c, N_FDS, under_valgrind ? 120000 : 30000);
+        is_int(fdticks, N_FDS, nm(what, "released: every signal is dispatched"));
+        is_int(wait_fds(c, fds0, 5000), fds0, nm(what, "... and every fd closed"));
+        is_int(busrpc_conn_set_max_held_fds(c, 0), 0, nm(what, "0 restores the default"));
+        busrpc_subscription_release(sub);
+        busrpc_proxy_unref(p);
+}
+
+static BusFixture peer = { .daemon_pid = -1, .server_pid = -1 };
+static pid_t test_pid;
+
+/* A bail-out (exit()) leaves no daemon or service behind; the forked
+ * children exit() too, and must not stop what the test runs. */
+static void stop_all(void) {
+        if (getpid() != test_pid)
+                return;
+        if (peer.server_pid > 0)
+                fixture_stop(&peer);
+        if (bus.daemon_pid > 0 || bus.server_pid > 0)
+                fixture_stop(&bus);
+}
+
 int main(void) {
-        BusFixture peer = { .daemon_pid = -1, .server_pid = -1 };
         busrpc_proxy *p = NULL;
         busrpc_conn *c = NULL;
         uint32_t bound = 0;
@@ -341,6 +434,9 @@ int main(void) {
         const char *preload = getenv("LD_PRELOAD");
 
         signal(SIGPIPE, SIG_IGN);
+        test_pid = getpid();
+        atexit(stop_all);
+        bus.daemon_pid = bus.server_pid = -1;
         under_valgrind = preload && strstr(preload, "vgpreload");
         tap_diag("link: %s", fast && !strcmp(fast, "0") ? "libdbus (BUSRPC_FAST_PATH=0)" : "busrpc's own");
 
@@ -357,6 +453,7 @@ int main(void) {
                 tap_bail("busrpc_conn_open_peer(%s)", peer_address);
         check_setter(c, "peer");
         check_bound(c, NULL, "peer");
+        check_kept(c, fast && !strcmp(fast, "0"), "peer, kept");
         if (busrpc_proxy_new(c, NULL, OBJ_PATH, &p) < 0)
                 tap_bail("busrpc_proxy_new");
         busrpc_proxy_set_timeout(p, (under_valgrind ? 60000 : 10000) * MS);

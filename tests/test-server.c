@@ -765,7 +765,7 @@ static void test_server_api(void) {
                                            .shutdown_timeout_usec = 1 * BUSRPC_USEC_PER_SEC,
                                            .max_call_fds = 3 };
         busrpc_server_limits dflt, got, lim;
-        busrpc_shm_limits sl, sg;
+        busrpc_shm_limits sl, sg, sg2;
         busrpc_server *s = NULL;
         busrpc_name *n1 = NULL, *n2 = NULL;
         busrpc_loop *dl = NULL;
@@ -865,7 +865,6 @@ static void test_server_api(void) {
            "the shm limits in force: no zero field");
         sl = (busrpc_shm_limits){ .pool_slots = 3, .cache_entries = 30, .copy_bytes = 3u << 20 };
         is_int(busrpc_server_set_shm_limits(s, &sl), 0, "set_shm_limits");
-        busrpc_shm_limits sg2;
         memset(&sg2, 0, sizeof(sg2));
         busrpc_server_get_shm_limits(s, &sg2);
         ok(sg2.pool_slots == 3 && sg2.cache_entries == 30 && sg2.copy_bytes == 3u << 20 &&
@@ -1018,8 +1017,8 @@ static void test_server_names(void) {
         is_int(name_call(c, "RequestName", "not a name"), -EINVAL, "not a bus name: -EINVAL");
         is_int(name_call(c, "ReleaseName", N), 0, "busrpc_name_release()");
         owner = raw_call_s(dc, "GetNameOwner", N, err, sizeof(err));
-        ok(!owner && strcmp(err, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0, "released: a peer's GetNameOwner says NameHasNoOwner (%s)",
-           err);
+        ok(!owner && strcmp(err, DBUS_ERROR_NAME_HAS_NO_OWNER) == 0,
+           "released: a peer's GetNameOwner says NameHasNoOwner (%s)", err);
         free(owner);
         ok(!raw_list_has(dc, N), "and ListNames no longer lists it");
         is_int(name_call(c, "RequestName", N), 0, "requested again after the release");
@@ -1109,7 +1108,8 @@ static void call_fds_case(const busrpc_server_limits *lim, unsigned limit, const
         busrpc_error_clear(&err);
         is_int(call_u(c, "Peers", NULL, &n, &err), 0, "the peer keeps its connection");
         n1 = count_open_fds(pid);
-        ok(n0 > 0 && n1 == n0, "the server holds none of the fds, served or refused (%d open before, %d after)", n0, n1);
+        ok(n0 > 0 && n1 == n0, "the server holds none of the fds, served or refused (%d open before, %d after)", n0,
+           n1);
         busrpc_error_clear(&err);
         close(p[0]);
         close(p[1]);
@@ -1230,8 +1230,8 @@ static void flush_case(bool flush) {
                 got = read_blob(dc);
                 ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no flush: the child sent and ended (status %d)",
                    status);
-                ok(got != BLOB_SIZE, "no flush, _exit(): the signal does not arrive whole (%ld): the check above can fail",
-                   got);
+                ok(got != BLOB_SIZE,
+                   "no flush, _exit(): the signal does not arrive whole (%ld): the check above can fail", got);
         }
         dbus_connection_close(dc);
         dbus_connection_unref(dc);

@@ -262,9 +262,7 @@ int main(int argc, char **argv) {
         }
         if (name) {
                 if (srv) {
-                        r = busrpc_server_request_name(srv, name, &nh);
-                        if (r >= 0)
-                                on_name(NULL, name, true, NULL);
+                        r = busrpc_server_request_name(srv, name, &nh); /* owned at once: ACQUIRED after READY */
                 } else {
                         r = busrpc_conn_request_name(c, name, BUSRPC_NAME_DO_NOT_QUEUE, on_name, NULL, &nh);
                 }
@@ -298,6 +296,8 @@ int main(int argc, char **argv) {
         }
         printf("READY %s\n", srv ? busrpc_server_get_address(srv) : busrpc_conn_get_unique_name(c));
         fflush(stdout);
+        if (srv && nh)
+                on_name(NULL, name, true, NULL);
         if (conn_run) {
                 r = srv ? busrpc_server_run(srv) : busrpc_conn_run(c);
         } else {

@@ -222,6 +222,26 @@ static int sk_flush_exit(busrpc_call *call, busrpc_iter *args, const void *ops, 
         _exit(0);
 }
 
+/* What a served peer's conn and the called object say of their owner:
+ * bit 0, busrpc_conn_get_objects() of the caller's conn is the server's
+ * registry; bit 1, busrpc_object_get_server() is the server; bit 2,
+ * busrpc_object_get_conn() is NULL; bit 3, busrpc_conn_set_max_call_fds()
+ * on the peer's conn is -EINVAL (busrpc_server_limits.max_call_fds is). */
+static int sk_owner(busrpc_call *call, busrpc_iter *args, const void *ops, void *self) {
+        busrpc_object *o = busrpc_call_get_object(call);
+        uint32_t bits = 0;
+
+        if (busrpc_conn_get_objects(busrpc_call_get_conn(call)) == busrpc_server_get_objects(the_server))
+                bits |= 1;
+        if (busrpc_object_get_server(o) == the_server)
+                bits |= 2;
+        if (!busrpc_object_get_conn(o))
+                bits |= 4;
+        if (busrpc_conn_set_max_call_fds(busrpc_call_get_conn(call), 2) == -EINVAL)
+                bits |= 8;
+        return reply_u(call, bits);
+}
+
 static const busrpc_method_desc methods[] = {
         { "Peers", "", "u", sk_peers, 0, NULL, NULL, NULL },
         { "Len", "s", "u", sk_len, 0, NULL, NULL, NULL },
@@ -234,6 +254,7 @@ static const busrpc_method_desc methods[] = {
         { "Fds", "ah", "u", sk_fds, 0, NULL, NULL, NULL },
         { "Quit", "i", "u", sk_quit, 0, NULL, NULL, NULL },
         { "FlushExit", "ub", "", sk_flush_exit, 0, NULL, NULL, NULL },
+        { "Owner", "", "u", sk_owner, 0, NULL, NULL, NULL },
 };
 static const busrpc_interface_desc iface = { .name = "org.busrpc.Srv",
                                              .methods = methods,
@@ -1012,6 +1033,11 @@ static void test_server_names(void) {
         busrpc_error_clear(&berr);
         busrpc_proxy_unref(p);
 
+        len = 0;
+        is_int(call_u(c, "Owner", NULL, &len, &berr), 0, "Owner");
+        is_int(len, 15, "in a skeleton: the served peer's busrpc_conn_get_objects() is the server's, the "
+                        "object's get_server the server, its get_conn NULL; set_max_call_fds on the peer -EINVAL");
+        busrpc_error_clear(&berr);
         is_int(name_call(c, "RequestName", N), -EALREADY, "requested again: -EALREADY");
         is_int(name_call(c, "RequestName", "org.freedesktop.DBus"), -EINVAL, "org.freedesktop.DBus: -EINVAL");
         is_int(name_call(c, "RequestName", "not a name"), -EINVAL, "not a bus name: -EINVAL");

@@ -587,8 +587,6 @@ int busrpc_server_request_name(busrpc_server *s, const char *name, busrpc_name *
  * not read by then are closed). Return: 0, -EINVAL.
  */
 int busrpc_server_flush(busrpc_server *s);
-/* TRANSITION (session 5): removed once every caller uses the above. */
-busrpc_conn *busrpc_server_conn(busrpc_server *s);
 /** The address peers connect to (borrowed). */
 const char *busrpc_server_get_address(busrpc_server *s);
 unsigned busrpc_server_count_peers(busrpc_server *s);

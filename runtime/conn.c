@@ -441,6 +441,8 @@ static int install_link(busrpc_conn *c, DBusConnection *dc, Transport *tp) {
         transport_free(old_tp);
         c->dbus = dc;
         c->tp = tp;
+        if (dc && c->max_held_fds)
+                dbus_connection_set_max_received_unix_fds(dc, (long)c->max_held_fds);
         c->link_fast = tp != NULL;
         c->link_gen++;
         if (l) {
@@ -679,6 +681,21 @@ BUSRPC_EXPORT uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c) {
         if (!c)
                 return 0;
         return c->max_held_bytes ? c->max_held_bytes : BUSRPC_MAX_HELD_BYTES_DEFAULT;
+}
+
+BUSRPC_EXPORT int busrpc_conn_set_max_held_fds(busrpc_conn *c, unsigned n) {
+        return_if_fail(c && c->kind != CONN_SERVED && n <= BUSRPC_MAX_HELD_FDS_MAX, -EINVAL);
+        c->max_held_fds = n;
+        /* On libdbus's link the same bound is libdbus's own. */
+        if (c->dbus)
+                dbus_connection_set_max_received_unix_fds(c->dbus, (long)busrpc_conn_get_max_held_fds(c));
+        return 0;
+}
+
+BUSRPC_EXPORT unsigned busrpc_conn_get_max_held_fds(busrpc_conn *c) {
+        if (!c)
+                return 0;
+        return c->max_held_fds ? c->max_held_fds : BUSRPC_MAX_HELD_FDS_DEFAULT;
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n) {

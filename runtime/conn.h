@@ -26,7 +26,7 @@
  * max_message_unix_fds; Linux passes at most 253 per sendmsg anyway), so
  * no delivered message costs the connection. */
 #define CONN_MAX_MESSAGE_FDS      1024u
-#define CONN_MAX_RECEIVED_FDS     (4u * CONN_MAX_MESSAGE_FDS)
+#define CONN_MAX_RECEIVED_FDS     BUSRPC_MAX_HELD_FDS_DEFAULT
 /* fds one method call may hand a skeleton (busrpc_conn_set_max_call_fds()). */
 #define DEFAULT_MAX_CALL_FDS      16u
 /* Reconnection: first retry at once, then doubling up to the cap. */
@@ -103,6 +103,7 @@ struct busrpc_conn {
         unsigned in_dispatch;    /* inside dbus_connection_dispatch() (reply.c) */
         SyncWait *sync_wait;     /* the innermost sync wait on the fast path (reply.c) */
         uint64_t max_held_bytes; /* what a sync wait may hold; 0: BUSRPC_MAX_HELD_BYTES_DEFAULT */
+        unsigned max_held_fds;   /* the fds it may hold; 0: BUSRPC_MAX_HELD_FDS_DEFAULT */
         uint64_t max_outgoing_bytes; /* client conns; 0: BUSRPC_MAX_OUTGOING_BYTES_DEFAULT (conn-limits.c) */
 
         /* caller credentials cache (bus conns) */

@@ -76,7 +76,7 @@ struct ReplyTable {
         HeldMsg *held;
         unsigned held_head, held_n, held_cap;
         size_t held_bytes; /* of the fast path's held messages */
-        size_t held_fds;   /* their fds: a wait stops reading at CONN_MAX_RECEIVED_FDS */
+        size_t held_fds;   /* their fds: a wait stops reading at busrpc_conn_get_max_held_fds() */
 };
 
 static ReplyTable *table_get(busrpc_conn *c) {
@@ -592,6 +592,7 @@ bool reply_sync_take(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds)
  * what is not a sync wait's reply. */
 static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
         uint64_t max_held = busrpc_conn_get_max_held_bytes(c);
+        unsigned max_held_fds = busrpc_conn_get_max_held_fds(c);
         Transport *tp = c->tp;
         int r;
 
@@ -606,7 +607,7 @@ static int fast_wait(busrpc_conn *c, SyncWait *w, uint64_t deadline) {
                  * max_received_unix_fds) nothing more is read (the reply
                  * neither): the call ends at its deadline, as on libdbus. */
                 bool reading = reply_held_bytes(c) < max_held &&
-                               (!c->replies || c->replies->held_fds < CONN_MAX_RECEIVED_FDS);
+                               (!c->replies || c->replies->held_fds < max_held_fds);
 
                 flushed = transport_flush(tp);
                 /* The reply cannot be there before the call left: the

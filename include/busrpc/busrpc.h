@@ -403,11 +403,29 @@ uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c);
  * the wait stops reading: the call then ends at its timeout, and what was
  * held is dispatched afterwards, in order (as libdbus, which stops reading
  * past its own bound). @bytes 0 restores the default.
- * Return: 0, or -EINVAL (NULL, a server's handle).
+ * Return: 0, or -EINVAL (NULL).
  */
 int busrpc_conn_set_max_held_bytes(busrpc_conn *c, uint64_t bytes);
 /** The bound in force on @c (never 0); 0 when @c is NULL. */
 uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c);
+
+/* The bound on the fds of the messages a sync call holds back: 4,096
+ * (libdbus's own default for what a connection keeps received). */
+#define BUSRPC_MAX_HELD_FDS_DEFAULT 4096u
+#define BUSRPC_MAX_HELD_FDS_MAX     65536u
+/**
+ * busrpc_conn_set_max_held_fds() - bound the unix fds carried by the
+ * messages a sync call on @c (a bus or client peer connection) keeps for
+ * later while it waits: past it the wait stops reading, as past
+ * busrpc_conn_set_max_held_bytes(). On libdbus's link (tcp,
+ * BUSRPC_FAST_PATH=0) it is libdbus's bound on received fds. @n 0
+ * restores the default.
+ * Return: 0, or -EINVAL (NULL, a served peer's conn, @n above
+ * BUSRPC_MAX_HELD_FDS_MAX).
+ */
+int busrpc_conn_set_max_held_fds(busrpc_conn *c, unsigned n);
+/** The bound in force on @c (never 0); 0 when @c is NULL. */
+unsigned busrpc_conn_get_max_held_fds(busrpc_conn *c);
 
 /* The bound on bytes a client connection queues toward its bus or peer:
  * 1 GiB (large: it guards memory against a peer that stops reading). */

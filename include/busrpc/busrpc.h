@@ -418,8 +418,11 @@ uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c);
  * messages a sync call on @c (a bus or client peer connection) keeps for
  * later while it waits: past it the wait stops reading, as past
  * busrpc_conn_set_max_held_bytes(). On libdbus's link (tcp,
- * BUSRPC_FAST_PATH=0) it is libdbus's bound on received fds. @n 0
- * restores the default.
+ * BUSRPC_FAST_PATH=0) it is libdbus's bound on received fds, which also
+ * counts the fds of received messages the application still references
+ * (busrpc_msg_ref()): holding that many stops the connection reading,
+ * async replies included, until they are released. @n 0 restores the
+ * default.
  * Return: 0, or -EINVAL (NULL, a served peer's conn, @n above
  * BUSRPC_MAX_HELD_FDS_MAX).
  */

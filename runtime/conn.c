@@ -28,6 +28,7 @@
 #include "fastcall.h"
 #include "name.h"
 #include "object.h"
+#include "registry.h"
 #include "reply.h"
 #include "server.h"
 #include "shm.h"
@@ -99,10 +100,6 @@ static void conn_detach(busrpc_conn *c) {
 
 static int conn_attach(busrpc_conn *c, busrpc_loop *l) {
         c->loop = busrpc_loop_ref(l);
-        /* A server's handle only knows its loop (for its users); the
-         * server registers with it itself. */
-        if (c->kind == CONN_SERVER)
-                return 0;
         if (loop_add_exit(l, exit_flush, c, &c->exit_src) < 0 ||
             loop_add_defer(l, dispatch_step, c, &c->dispatch_src) < 0 ||
             (c->dbus && dbus_io_attach_conn(c->dbus, l, &c->io) < 0)) {
@@ -145,7 +142,7 @@ int conn_set_loop(busrpc_conn *c, busrpc_loop *l) {
 BUSRPC_EXPORT int busrpc_conn_attach(busrpc_conn *c, busrpc_loop *l) {
         return_if_fail(c && l, -EINVAL);
         /* A server's conns follow busrpc_server_attach(). */
-        return_if_fail(c->kind != CONN_SERVED && c->kind != CONN_SERVER, -EINVAL);
+        return_if_fail(c->kind != CONN_SERVED, -EINVAL);
         return conn_set_loop(c, l);
 }
 
@@ -222,9 +219,16 @@ int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn
         c->kind = kind;
         c->dbus = dbus;
         c->link_gen = 1;
+        /* A bus or client peer conn owns its objects; a served peer's are
+         * its server's. */
+        if (kind != CONN_SERVED && !(c->registry = reg_new(c, NULL))) {
+                free(c);
+                return -ENOMEM;
+        }
         if (dbus) {
                 dbus_connection_set_exit_on_disconnect(dbus, FALSE);
                 if (!dbus_connection_add_filter(dbus, conn_filter, c, NULL)) {
+                        reg_unref(c->registry);
                         free(c);
                         return -ENOMEM;
                 }
@@ -233,6 +237,7 @@ int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn
         if (r < 0) {
                 if (dbus)
                         dbus_connection_remove_filter(dbus, conn_filter, c);
+                reg_unref(c->registry);
                 free(c);
                 return r;
         }
@@ -577,7 +582,7 @@ void conn_flush_bounded(busrpc_conn *c) {
         uint64_t now = loop_now_usec(), end;
 
         /* A server's peers are flushed all at once against one deadline. */
-        if (c->kind == CONN_SERVED || c->kind == CONN_SERVER) {
+        if (c->kind == CONN_SERVED) {
                 if (c->server)
                         server_flush(c->server);
                 return;
@@ -606,9 +611,8 @@ void conn_flush_bounded(busrpc_conn *c) {
 static void conn_free(busrpc_conn *c) {
         c->closing = true;
         conn_lost_free(c);
-        if (c->kind == CONN_SERVER && c->server)
-                server_conn_gone(c->server);
-        object_detach_all(c); /* nothing for a served peer: its server's */
+        reg_disown(c->registry); /* none on a served peer: its server's */
+        c->registry = NULL;
         name_detach_all(c);
         signal_conn_free(c); /* subscriptions never keep a conn (link-users) */
         creds_clear(c);
@@ -653,10 +657,7 @@ BUSRPC_EXPORT int busrpc_conn_run(busrpc_conn *c) {
 
 BUSRPC_EXPORT int busrpc_conn_set_max_shm_size(busrpc_conn *c, uint64_t bytes) {
         return_if_fail(c, -EINVAL);
-        if (c->kind == CONN_SERVER && c->server)
-                server_set_max_shm_size(c->server, bytes); /* one number for all peers */
-        else
-                c->max_shm_size = bytes;
+        c->max_shm_size = bytes;
         return 0;
 }
 
@@ -671,7 +672,7 @@ BUSRPC_EXPORT uint64_t busrpc_conn_get_max_shm_size(busrpc_conn *c) {
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_max_held_bytes(busrpc_conn *c, uint64_t bytes) {
-        return_if_fail(c && c->kind != CONN_SERVER, -EINVAL);
+        return_if_fail(c, -EINVAL);
         c->max_held_bytes = bytes;
         return 0;
 }
@@ -698,15 +699,13 @@ BUSRPC_EXPORT unsigned busrpc_conn_get_max_held_fds(busrpc_conn *c) {
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_max_call_fds(busrpc_conn *c, unsigned n) {
-        return_if_fail(c && c->kind != CONN_SERVED && c->kind != CONN_SERVER, -EINVAL);
+        return_if_fail(c && c->kind != CONN_SERVED, -EINVAL);
         c->max_call_fds = n;
         return 0;
 }
 
-unsigned conn_max_call_fds(busrpc_conn *tree) {
-        if (tree->server)
-                return tree->server->limits.max_call_fds;
-        return tree->max_call_fds ? tree->max_call_fds : DEFAULT_MAX_CALL_FDS;
+unsigned conn_max_call_fds(busrpc_conn *c) {
+        return c->max_call_fds ? c->max_call_fds : DEFAULT_MAX_CALL_FDS;
 }
 
 BUSRPC_EXPORT const char *busrpc_conn_get_unique_name(busrpc_conn *c) {
@@ -718,20 +717,11 @@ BUSRPC_EXPORT const char *busrpc_conn_get_unique_name(busrpc_conn *c) {
 BUSRPC_EXPORT bool busrpc_conn_is_connected(busrpc_conn *c) {
         if (!c)
                 return false;
-        if (c->kind == CONN_SERVER)
-                return c->server != NULL;
         return c->tp ? transport_is_open(c->tp) : c->dbus && dbus_connection_get_is_connected(c->dbus);
 }
 
 BUSRPC_EXPORT int busrpc_conn_flush(busrpc_conn *c) {
         return_if_fail(c, -EINVAL);
-        if (c->kind == CONN_SERVER) {
-                if (!c->server)
-                        return -ENOTCONN;
-                for (busrpc_conn *p = server_first_peer(c->server); p; p = p->peer_next)
-                        conn_flush_bounded(p);
-                return 0;
-        }
         if (!busrpc_conn_is_connected(c))
                 return -ENOTCONN;
         conn_flush_bounded(c);
@@ -748,10 +738,14 @@ bool conn_is_peer(busrpc_conn *c) {
         return c && c->kind != CONN_BUS;
 }
 
-busrpc_conn *conn_tree(busrpc_conn *c) {
+Registry *conn_objects(busrpc_conn *c) {
         if (c->kind == CONN_SERVED)
-                return c->server ? server_get_conn(c->server) : NULL;
-        return c;
+                return c->server ? server_objects(c->server) : NULL;
+        return c->registry;
+}
+
+BUSRPC_EXPORT busrpc_objects *busrpc_conn_get_objects(busrpc_conn *c) {
+        return c ? conn_objects(c) : NULL;
 }
 
 int conn_send(busrpc_conn *c, DBusMessage *m) {
@@ -764,8 +758,6 @@ int conn_send(busrpc_conn *c, DBusMessage *m) {
         if ((type == DBUS_MESSAGE_TYPE_METHOD_RETURN || type == DBUS_MESSAGE_TYPE_ERROR) &&
             msg_is_unwanted(m))
                 return 0;
-        if (c->kind == CONN_SERVER)
-                return c->server ? server_broadcast(c->server, m) : -ENOTCONN;
         if (!conn_is_open(c))
                 return -ENOTCONN;
         /* A message with a serial was sent or received before: libdbus has
@@ -847,8 +839,6 @@ bool conn_fast_path_wanted(void) {
 bool conn_is_open(busrpc_conn *c) {
         if (!c)
                 return false;
-        if (c->kind == CONN_SERVER)
-                return c->server != NULL;
         if (c->tp)
                 return transport_is_open(c->tp);
         if (!c->dbus || !dbus_connection_get_is_connected(c->dbus))
@@ -905,7 +895,7 @@ int conn_call_sync(busrpc_conn *c, DBusMessage *m, const char *from, int timeout
 
         if (!c || !m || !ret)
                 return busrpc_error_set_errno(err, EINVAL);
-        if (c->kind == CONN_SERVER || (!c->tp && !c->dbus))
+        if (!c->tp && !c->dbus)
                 return busrpc_error_set_errno(err, ENOTCONN);
         if (!reply_sync_must_block(c))
                 return reply_call_sync(c, m, from, timeout_ms, ret, err);

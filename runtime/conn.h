@@ -4,9 +4,8 @@
  * a peer served by a busrpc_server (SERVED). A registry of objects is owned
  * by a bus or client peer connection, or by a server (registry.h): a
  * SERVED conn dispatches through its server's, so every peer sees the same
- * objects. busrpc_server_conn() hands out a conn of kind SERVER, only the
- * public handle to export on and send from: it is on no loop, has no
- * DBusConnection, and what is done on it goes to its server.
+ * objects. (There is no connection standing for "all peers": what a
+ * server's objects emit goes out through the registry, reg_send().)
  *
  * A conn registers with its loop like any user: its libdbus watches and
  * timeouts (dbus-io.h), a deferred source that dispatches it while libdbus
@@ -43,8 +42,6 @@ typedef enum ConnKind {
         CONN_BUS,    /* a bus (session, system, private dbus-daemon) */
         CONN_PEER,   /* client side of a direct peer connection */
         CONN_SERVED, /* a peer accepted by a busrpc_server */
-        CONN_SERVER, /* busrpc_server_conn(): a server's public handle, on no
-                      * loop, holding nothing; what is done on it is the server's */
 } ConnKind;
 
 typedef struct DBusIo DBusIo;         /* dbus-io.h */
@@ -62,7 +59,7 @@ struct busrpc_conn {
         ConnKind kind;
         /* The link: exactly one of @dbus (libdbus reads and writes the
          * socket) and @tp (the fast path: busrpc does, transport.h) is set
-         * on a bus, client peer or served conn; neither on CONN_SERVER. */
+         * (neither once closed). */
         DBusConnection *dbus;
         Transport *tp;
         /* Bumped whenever the link is replaced (reconnection): calls and
@@ -91,8 +88,8 @@ struct busrpc_conn {
         int lost_error; /* < 0 once lost for good */
         bool lost;
 
-        /* the object registry of a bus or client peer conn (a server keeps
-         * its own); NULL until the first export */
+        /* the object registry of a bus or client peer conn (made with the
+         * conn); NULL on a served peer (its server's serves it) */
         Registry *registry;
 
         busrpc_name *names;
@@ -114,7 +111,7 @@ struct busrpc_conn {
         unsigned n_creds;
         bool creds_match_added;
 
-        /* SERVED and SERVER conns */
+        /* SERVED conns */
         busrpc_server *server;
         bool said_hello;
         bool monitor; /* BecomeMonitor: gets copies, may send nothing more */
@@ -136,21 +133,22 @@ int conn_new(ConnKind kind, DBusConnection *dbus, busrpc_loop *loop, busrpc_conn
 int conn_set_loop(busrpc_conn *c, busrpc_loop *l);
 /* Dispatch @c from its loop soon (its deferred source). */
 void conn_schedule_dispatch(busrpc_conn *c);
-busrpc_conn *conn_tree(busrpc_conn *c); /* the conn whose object tree serves @c */
+/* The registry whose objects serve calls that come on @c: its own, or a
+ * served peer's server's (NULL once the server went). Borrowed. */
+Registry *conn_objects(busrpc_conn *c);
 int conn_send_error(busrpc_conn *c, DBusMessage *call, const char *name, const char *fmt, ...)
         BUSRPC_PRINTF(4, 5);
 int conn_send_reply(busrpc_conn *c, DBusMessage *reply); /* consumes @reply */
 /* Write out what is queued on @c, for a bounded time (see FLUSH_TIMEOUT_MS). */
 void conn_flush_bounded(busrpc_conn *c);
-/* The libdbus connection of a bus or peer connection; NULL for a
- * server's all-peers handle (busrpc_server_conn()). Borrowed. */
+/* The libdbus connection of a bus or peer connection; NULL on the fast
+ * path or once closed. Borrowed. */
 DBusConnection *conn_get_dbus(busrpc_conn *c);
-/* Send @m (borrowed) on @c. On a server's all-peers handle a signal goes to
- * every peer whose match rules accept it. */
+/* Send @m (borrowed) on @c. (To every peer of a server: reg_send(),
+ * server_broadcast().) */
 int conn_send(busrpc_conn *c, DBusMessage *m);
-/* The fds one call to @tree's objects may hand a skeleton: a server's
- * limit for its peers, else busrpc_conn_set_max_call_fds()'s. */
-unsigned conn_max_call_fds(busrpc_conn *tree);
+/* busrpc_conn_set_max_call_fds()'s bound (a bus or client peer conn). */
+unsigned conn_max_call_fds(busrpc_conn *c);
 /* True for a peer-to-peer connection (no bus driver). */
 bool conn_is_peer(busrpc_conn *c);
 

@@ -82,7 +82,7 @@ static DBusHandlerResult reply_and_handled(busrpc_conn *c, DBusMessage *call, DB
         return DBUS_HANDLER_RESULT_HANDLED;
 }
 
-static DBusHandlerResult dispatch_standard(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
+static DBusHandlerResult dispatch_standard(busrpc_conn *c, Registry *reg, DBusMessage *m, const char *path,
                                            const char *iface, const char *member, bool *handled) {
         if (iface && !is_standard_iface(iface)) {
                 *handled = false;
@@ -90,16 +90,16 @@ static DBusHandlerResult dispatch_standard(busrpc_conn *c, busrpc_conn *tree, DB
         }
         *handled = true;
         if ((!iface || strcmp(iface, IFACE_INTROSPECTABLE) == 0) && strcmp(member, "Introspect") == 0)
-                return reply_and_handled(c, m, introspect_reply(tree, m, path));
+                return reply_and_handled(c, m, introspect_reply(reg, m, path));
         if (iface && strcmp(iface, IFACE_PROPERTIES) == 0)
-                return reply_and_handled(c, m, property_dispatch(c, tree, m, path, member));
+                return reply_and_handled(c, m, property_dispatch(c, reg, m, path, member));
         if (!iface && (strcmp(member, "Get") == 0 || strcmp(member, "Set") == 0 || strcmp(member, "GetAll") == 0) &&
             (dbus_message_has_signature(m, "ss") || dbus_message_has_signature(m, "ssv") ||
              dbus_message_has_signature(m, "s")))
-                return reply_and_handled(c, m, property_dispatch(c, tree, m, path, member));
+                return reply_and_handled(c, m, property_dispatch(c, reg, m, path, member));
         if ((!iface || strcmp(iface, IFACE_OBJECT_MANAGER) == 0) && strcmp(member, "GetManagedObjects") == 0 &&
-            tree_find(tree, path, IFACE_OBJECT_MANAGER))
-                return reply_and_handled(c, m, object_manager_reply(tree, m, path));
+            tree_find(reg, path, IFACE_OBJECT_MANAGER))
+                return reply_and_handled(c, m, object_manager_reply(reg, m, path));
         if ((!iface || strcmp(iface, IFACE_PEER) == 0) && strcmp(member, "Ping") == 0 &&
             dbus_message_has_signature(m, ""))
                 return reply_and_handled(c, m, dbus_message_new_method_return(m));
@@ -113,7 +113,7 @@ static DBusHandlerResult dispatch_standard(busrpc_conn *c, busrpc_conn *tree, DB
 }
 
 DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
-        busrpc_conn *tree = conn_tree(c);
+        Registry *reg = conn_objects(c);
         const char *path = dbus_message_get_path(m);
         const char *iface = dbus_message_get_interface(m);
         const char *member = dbus_message_get_member(m);
@@ -126,15 +126,17 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
         DBusHandlerResult res;
         int r;
 
-        if (!tree || !path || !member)
+        if (!reg || !path || !member)
                 return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+        /* A handler may drop the conn, or free its server (the registry's
+         * owner): both stay until the dispatch ends. */
         busrpc_conn_ref(c);
-        busrpc_conn_ref(tree);
-        res = dispatch_standard(c, tree, m, path, iface, member, &handled);
+        reg_ref(reg);
+        res = dispatch_standard(c, reg, m, path, iface, member, &handled);
         if (handled)
                 goto out;
         res = DBUS_HANDLER_RESULT_HANDLED;
-        node = reg_node(tree, path);
+        node = reg_node(reg, path);
         if (!node_has_objects(node)) {
                 conn_send_error(c, m, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'", path);
                 goto out;
@@ -156,9 +158,9 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 goto out;
         }
         /* The fds stay with the message: libdbus closes them when it goes. */
-        if (msg_count_fds(m) > conn_max_call_fds(tree)) {
+        if (msg_count_fds(m) > reg_max_call_fds(reg)) {
                 conn_send_error(c, m, BUSRPC_ERROR_LIMITS_EXCEEDED, "Too many file descriptors (at most %u per call)",
-                                conn_max_call_fds(tree));
+                                reg_max_call_fds(reg));
                 goto out;
         }
         if (c->server && c->kind == CONN_SERVED && c->n_calls >= server_max_pending_calls(c->server)) {
@@ -177,7 +179,7 @@ DBusHandlerResult object_dispatch(busrpc_conn *c, DBusMessage *m) {
                 r = md->fn(call, &args, o->ops, o->self);
         call_finish(call, r);
 out:
-        busrpc_conn_unref(tree);
+        reg_unref(reg);
         busrpc_conn_unref(c);
         return res;
 }

@@ -1,7 +1,7 @@
 /* driver.c: the few org.freedesktop.DBus calls that busctl, gdbus and
  * dbus-send make, answered by a busrpc_server for its peers so those tools
  * work with --address and no dbus-daemon. The server itself is ":1.0" and
- * owns the names requested on busrpc_server_conn(); each peer gets ":1.N".
+ * owns the names of busrpc_server_request_name(); each peer gets ":1.N".
  * Match rules (AddMatch) are kept per peer and decide which signals a peer
  * that said Hello receives. Everything read from a peer is checked before
  * use; nothing from the wire reaches a libdbus call that could abort. */
@@ -138,8 +138,7 @@ static bool sender_matches(busrpc_conn *peer, const char *want, const char *send
         if (strcmp(want, sender) == 0)
                 return true;
         /* Our own signals: any name the server owns stands for ":1.0". */
-        return strcmp(sender, SERVER_UNIQUE_NAME) == 0 && peer->server &&
-               name_is_owned_locally(server_get_conn(peer->server), want);
+        return strcmp(sender, SERVER_UNIQUE_NAME) == 0 && peer->server && name_server_has(peer->server, want);
 }
 
 static bool str_eq(const char *a, const char *b) {
@@ -253,7 +252,7 @@ static const char *resolve(busrpc_conn *peer, const char *name, busrpc_conn **re
         *ret_peer = NULL;
         if (strcmp(name, DRIVER_NAME) == 0)
                 return DRIVER_NAME;
-        if (strcmp(name, SERVER_UNIQUE_NAME) == 0 || name_is_owned_locally(server_get_conn(s), name))
+        if (strcmp(name, SERVER_UNIQUE_NAME) == 0 || name_server_has(s, name))
                 return SERVER_UNIQUE_NAME;
         for (busrpc_conn *p = server_first_peer(s); p; p = p->peer_next) {
                 if (p->unique_name && strcmp(p->unique_name, name) == 0) {
@@ -300,7 +299,7 @@ static DBusMessage *list_names(busrpc_conn *peer, DBusMessage *call, bool activa
         ok = dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &arr) && append_str(&arr, DRIVER_NAME);
         if (ok && !activatable) {
                 ok = append_str(&arr, SERVER_UNIQUE_NAME);
-                for (busrpc_name *n = server_get_conn(peer->server)->names; ok && n; n = n->next)
+                for (busrpc_name *n = *server_names(peer->server); ok && n; n = n->next)
                         ok = append_str(&arr, n->name);
                 for (busrpc_conn *p = server_first_peer(peer->server); ok && p; p = p->peer_next)
                         if (p->unique_name && conn_is_open(p))

@@ -484,7 +484,7 @@ out:
 
 int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fds) {
         const busrpc_method_desc *md;
-        busrpc_conn *tree;
+        Registry *reg;
         busrpc_object *o;
         busrpc_call *call;
         RegNode *node;
@@ -496,10 +496,10 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
             (c->monitor || !c->server || server_has_monitors(c->server) ||
              (m->destination && strcmp(m->destination, "org.freedesktop.DBus") == 0)))
                 return 0;
-        tree = conn_tree(c);
-        if (!tree)
+        reg = conn_objects(c);
+        if (!reg)
                 return 0;
-        node = reg_node(tree, m->path);
+        node = reg_node(reg, m->path);
         if (!node || !(o = node_find(node, m->interface)) || !o->info)
                 return 0;
         md = iface_find_method(o->info, m->member);
@@ -515,11 +515,11 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
                 WireReader rd;
 
                 wire_reader_init(&rd, m, fds, n_fds);
-                if (count_fds(&rd) > conn_max_call_fds(tree))
+                if (count_fds(&rd) > reg_max_call_fds(reg))
                         return 0;
         }
         busrpc_conn_ref(c);
-        busrpc_conn_ref(tree);
+        reg_ref(reg); /* a handler may free the server: see object_dispatch() */
         call = call_new_fast(c, o, md, m, fds, n_fds, md->flags & BUSRPC_METHOD_NOREPLY);
         if (!call) {
                 r = 0; /* the DBusMessage path answers NoMemory, or fails alike */
@@ -530,7 +530,7 @@ int fast_dispatch_call(busrpc_conn *c, const WireMsg *m, int *fds, unsigned n_fd
         call_finish(call, r);
         r = 1;
 out:
-        busrpc_conn_unref(tree);
+        reg_unref(reg);
         busrpc_conn_unref(c);
         return r;
 }
@@ -947,16 +947,17 @@ out:
 }
 
 int fast_emit(busrpc_object *o, const char *member, const busrpc_args *args, const void *values) {
-        busrpc_conn *c = o->conn;
+        busrpc_server *s = o->reg ? o->reg->server : NULL;
+        busrpc_conn *c = o->reg ? o->reg->conn : NULL;
         const FastSignal *f;
         SignalOut so;
         int r;
 
-        /* No conn, an ObjectManager, a closed link: the DBusMessage path says so. */
-        if (!c || !o->iface)
+        /* Not exported, an ObjectManager, a closed link: the DBusMessage path says so. */
+        if ((!c && !s) || !o->iface)
                 return FAST_NOT_TAKEN;
-        if (c->kind == CONN_SERVER) {
-                if (!c->server || !c->server->fast)
+        if (s) {
+                if (!s->fast)
                         return FAST_NOT_TAKEN;
         } else if (!c->tp || !conn_is_open(c)) {
                 return FAST_NOT_TAKEN;
@@ -964,8 +965,8 @@ int fast_emit(busrpc_object *o, const char *member, const busrpc_args *args, con
         f = fast_signal(o, member, args);
         if (!f)
                 return FAST_NOT_TAKEN;
-        if (c->kind == CONN_SERVER)
-                return emit_broadcast(c->server, o, f, member, values);
+        if (s)
+                return emit_broadcast(s, o, f, member, values);
         if (f->t[0].unix_fds_at && !conn_can_pass_fds(c))
                 return FAST_NOT_TAKEN;
         so = (SignalOut){ .f = f };

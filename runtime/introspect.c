@@ -79,8 +79,8 @@ static int cmp_str(const void *a, const void *b) {
 
 /* The names of the direct children of @path, sorted: the child nodes of
  * its registry node (a node exists only while an object lies below it). */
-char **tree_children(busrpc_conn *tree, const char *path, size_t *ret_n) {
-        RegNode *node = reg_node(tree, path);
+char **tree_children(Registry *reg, const char *path, size_t *ret_n) {
+        RegNode *node = reg_node(reg, path);
         size_t n = 0;
         char **v = calloc(node && node->n_children ? node->n_children : 1, sizeof(*v));
 
@@ -213,8 +213,8 @@ DBusMessage *introspect_reply_xml(DBusMessage *call, char *xml) {
         return reply;
 }
 
-static char *introspect_xml(busrpc_conn *tree, const char *path, char **children, size_t n_children) {
-        RegNode *node = reg_node(tree, path);
+static char *introspect_xml(Registry *reg, const char *path, char **children, size_t n_children) {
+        RegNode *node = reg_node(reg, path);
         const busrpc_interface_desc **ifaces = NULL;
         size_t n = 0;
         char *xml;
@@ -232,7 +232,7 @@ static char *introspect_xml(busrpc_conn *tree, const char *path, char **children
         return xml;
 }
 
-DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
+DBusMessage *introspect_reply(Registry *reg, DBusMessage *call, const char *path) {
         size_t n = 0;
         char **children;
         char *xml;
@@ -240,14 +240,14 @@ DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *
         if (!dbus_message_has_signature(call, ""))
                 return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
                                               "Invalid arguments for Introspect: expected signature ''");
-        children = tree_children(tree, path, &n);
+        children = tree_children(reg, path, &n);
         if (!children)
                 return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
-        if (n == 0 && !tree_has_path(tree, path) && strcmp(path, "/") != 0) {
+        if (n == 0 && !tree_has_path(reg, path) && strcmp(path, "/") != 0) {
                 strv_free(children, n);
                 return dbus_message_new_error(call, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object");
         }
-        xml = introspect_xml(tree, path, children, n);
+        xml = introspect_xml(reg, path, children, n);
         strv_free(children, n);
         return introspect_reply_xml(call, xml);
 }

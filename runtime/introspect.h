@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include "busrpc-internal.h"
 
-DBusMessage *introspect_reply(busrpc_conn *tree, DBusMessage *call, const char *path);
+typedef struct busrpc_objects Registry; /* registry.h */
+
+DBusMessage *introspect_reply(Registry *reg, DBusMessage *call, const char *path);
 
 /* The standard interfaces introspect_document() may list. */
 enum {
@@ -22,5 +24,5 @@ char *introspect_document(unsigned standard, const busrpc_interface_desc *const 
 /* The reply to Introspect @call carrying @xml (consumed; NULL: out of
  * memory, an error reply). */
 DBusMessage *introspect_reply_xml(DBusMessage *call, char *xml);
-char **tree_children(busrpc_conn *tree, const char *path, size_t *ret_n); /* free with strv_free */
+char **tree_children(Registry *reg, const char *path, size_t *ret_n); /* free with strv_free */
 void strv_free(char **v, size_t n);

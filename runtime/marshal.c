@@ -43,42 +43,13 @@ BASIC_TYPE(variant, BUSRPC_KIND_VARIANT, busrpc_variant *, "v");
 BASIC_TYPE(fd, BUSRPC_KIND_FD, int, "h");
 BASIC_TYPE(shm, BUSRPC_KIND_SHM, busrpc_shm *, "h");
 
-static bool enum_declared(const busrpc_type *t, uint64_t x) {
-        if (t->kind == BUSRPC_KIND_FLAGS) {
-                unsigned bits = 8 * wire_bytes(t->wire);
-                uint64_t width = bits == 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
-                return (x & ~t->mask & width) == 0;
-        }
-        for (size_t i = 0; i < t->n_values; i++)
-                if (t->values[i] == x)
-                        return true;
-        return false;
-}
-
 static const char *type_name(const busrpc_type *t) {
         return t->name ? t->name : t->signature;
 }
 
-/* A fixed basic type whose C layout is its wire layout. */
-static bool kind_wire_fixed(int kind) {
-        switch (kind) {
-        case BUSRPC_KIND_BYTE:
-        case BUSRPC_KIND_INT16:
-        case BUSRPC_KIND_UINT16:
-        case BUSRPC_KIND_INT32:
-        case BUSRPC_KIND_UINT32:
-        case BUSRPC_KIND_INT64:
-        case BUSRPC_KIND_UINT64:
-        case BUSRPC_KIND_DOUBLE:
-                return true;
-        default:
-                return false;
-        }
-}
-
 /* What the per-argument loops need to know of a kind at a glance. */
 enum {
-        CLASS_FIXED = 1, /* C layout is wire layout (kind_wire_fixed()) */
+        CLASS_FIXED = 1, /* C layout is wire layout (type_kind_fixed()) */
         CLASS_OWNS = 2,  /* holds memory, a reference or an fd (maybe, for STRUCT) */
         CLASS_NONZERO = 4, /* its empty value is not all zero bytes (maybe, for STRUCT) */
 };
@@ -436,7 +407,7 @@ static int value_append(busrpc_iter *it, const busrpc_type *t, const void *v) {
                 uint64_t x = load_int(v, t->size, sign);
                 unsigned char buf[8];
 
-                if (int_norm(x, wb, sign) != x || !enum_declared(t, x))
+                if (int_norm(x, wb, sign) != x || !type_enum_declared(t, x))
                         return -EINVAL;
                 store_int(buf, wb, x);
                 return basic_out(it, t->wire, buf);
@@ -452,7 +423,7 @@ static int value_append(busrpc_iter *it, const busrpc_type *t, const void *v) {
                 const MarshalArray *a = v;
                 if (a->n && !a->items)
                         return -EINVAL;
-                if (kind_wire_fixed(t->elem->kind))
+                if (type_kind_fixed(t->elem->kind))
                         return busrpc_iter_append_fixed_array(it, t->elem->kind, a->items, a->n);
                 r = open_sub(it, BUSRPC_TYPE_ARRAY, t->elem->signature, &sub);
                 if (r < 0)
@@ -519,7 +490,7 @@ static int array_read(busrpc_iter *it, const busrpc_type *t, MarshalArray *a, bu
         size_t cap = 0;
         int r;
 
-        if (kind_wire_fixed(et->kind)) {
+        if (type_kind_fixed(et->kind)) {
                 const void *items;
                 size_t n;
 
@@ -627,7 +598,7 @@ static int value_read(busrpc_iter *it, const busrpc_type *t, void *v, busrpc_err
                 if (r < 0)
                         return r;
                 x = load_int(buf, wb, sign);
-                if (!enum_declared(t, x) || int_norm(x, t->size, sign) != x) {
+                if (!type_enum_declared(t, x) || int_norm(x, t->size, sign) != x) {
                         if (sign)
                                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "%" PRId64 " is not a valid %s",
                                                  (int64_t)x, type_name(t));

@@ -76,6 +76,41 @@ static inline unsigned wire_bytes(int w) {
         }
 }
 
+/* Kinds whose C layout is their wire layout: an array of them is one copy
+ * (both marshallers: marshal.c on libdbus, wire-value-*.c on the wire). */
+static inline bool type_kind_fixed(int kind) {
+        switch (kind) {
+        case BUSRPC_KIND_BYTE:
+        case BUSRPC_KIND_INT16:
+        case BUSRPC_KIND_UINT16:
+        case BUSRPC_KIND_INT32:
+        case BUSRPC_KIND_UINT32:
+        case BUSRPC_KIND_INT64:
+        case BUSRPC_KIND_UINT64:
+        case BUSRPC_KIND_DOUBLE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Is @x (the integer as its wire type holds it, sign-extended) a declared
+ * value of an enum, or made of declared bits of a flags type? One rule for
+ * both marshallers, so both answer a caller alike (fuzz-fastcall holds
+ * them to it). */
+static inline bool type_enum_declared(const busrpc_type *t, uint64_t x) {
+        if (t->kind == BUSRPC_KIND_FLAGS) {
+                unsigned bits = 8 * wire_bytes(t->wire);
+                uint64_t width = bits == 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+
+                return (x & ~t->mask & width) == 0;
+        }
+        for (size_t i = 0; i < t->n_values; i++)
+                if (t->values[i] == x)
+                        return true;
+        return false;
+}
+
 /* The integer of @size bytes at @v, sign- or zero-extended to 64 bits. */
 static inline uint64_t load_int(const void *v, unsigned size, bool sign) {
         switch (size) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "message.h"
 #include "conn.h"
+#include "registry.h"
 #include "validate.h"
 
 bool type_is_fixed(int t) {
@@ -80,6 +81,14 @@ busrpc_msg *msg_new(DBusMessage *m, busrpc_conn *c) {
         return msg_wrap(m, c);
 }
 
+busrpc_msg *msg_new_signal(DBusMessage *m, Registry *reg) {
+        busrpc_msg *msg = msg_wrap(m, NULL);
+
+        if (msg)
+                msg->reg = reg_ref(reg);
+        return msg;
+}
+
 DBusMessage *msg_get_dbus(busrpc_msg *m) {
         return m ? m->dbus : NULL;
 }
@@ -99,6 +108,7 @@ BUSRPC_EXPORT busrpc_msg *busrpc_msg_unref(busrpc_msg *m) {
         dbus_message_unref(m->dbus);
         if (m->conn)
                 busrpc_conn_unref(m->conn);
+        reg_unref(m->reg);
         free(m);
         return NULL;
 }
@@ -187,10 +197,14 @@ BUSRPC_EXPORT int busrpc_msg_send(busrpc_msg *m) {
         int r;
 
         return_if_fail(m, -EINVAL);
-        if (!m->conn || m->prop_value)
-                r = m->conn ? -EBUSY : -ENOTCONN;
-        else
+        if (m->prop_value)
+                r = -EBUSY;
+        else if (m->reg)
+                r = reg_send(m->reg, m->dbus);
+        else if (m->conn)
                 r = conn_send(m->conn, m->dbus);
+        else
+                r = -ENOTCONN;
         busrpc_msg_unref(m);
         return r;
 }

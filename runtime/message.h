@@ -6,10 +6,13 @@
 #include <stdint.h>
 #include "busrpc-internal.h"
 
+typedef struct busrpc_objects Registry; /* registry.h */
+
 struct busrpc_msg {
         unsigned n_ref;
         DBusMessage *dbus;
-        busrpc_conn *conn; /* a reference, or NULL (variants, tests) */
+        busrpc_conn *conn; /* a reference, or NULL (variants, tests, signals of objects) */
+        Registry *reg;     /* a signal of an object: sent through its registry's owner (a reference) */
         /* busrpc_proxy_set_property_begin(): the caller appends the value
          * to this scratch message; _finish() copies it into the variant.
          * (No container is left open across calls into user code.) */
@@ -78,6 +81,8 @@ size_t sig_complete_len(const char *s);
 /* Wrap @m (a new reference is taken) as a message that busrpc_msg_send()
  * sends on @c. */
 busrpc_msg *msg_new(DBusMessage *m, busrpc_conn *c);
+/* A signal of an object of @reg (referenced), sent through its owner. */
+busrpc_msg *msg_new_signal(DBusMessage *m, Registry *reg);
 DBusMessage *msg_get_dbus(busrpc_msg *m); /* borrowed */
 /* Point @it at @m's arguments for reading / appending. */
 void iter_init_read(busrpc_iter *it, DBusMessage *m);

@@ -1,8 +1,7 @@
 /* name.c: well-known name ownership. On a bus, RequestName/ReleaseName and
- * the NameAcquired/NameLost signals the bus sends to the owner. On a
- * server's all-peers handle the name is only recorded, so the bus driver
- * emulation lists it (busctl list, GetNameOwner) and peers can use it as a
- * destination. */
+ * the NameAcquired/NameLost signals the bus sends to the owner. A server
+ * only records its names, so the bus driver emulation lists them (busctl
+ * list, GetNameOwner) and peers can use them as destinations. */
 #include <stdlib.h>
 #include <string.h>
 #include "name.h"
@@ -14,39 +13,53 @@
 /* What libdbus's dbus_bus_request_name() waited for the bus (its default). */
 #define NAME_CALL_TIMEOUT_MS 25000
 
-static void name_unlink(busrpc_name *n) {
-        busrpc_conn *c = n->conn;
+/* The list @n is on (its conn's or its server's), or NULL: detached. */
+static busrpc_name **name_list(busrpc_name *n) {
+        if (n->conn)
+                return &n->conn->names;
+        return n->server ? server_names(n->server) : NULL;
+}
 
-        if (!c)
+static void name_link(busrpc_name **list, busrpc_name *n) {
+        n->next = *list;
+        if (*list)
+                (*list)->prev = n;
+        *list = n;
+}
+
+static void name_unlink(busrpc_name *n) {
+        busrpc_name **list = name_list(n);
+
+        if (!list)
                 return;
         if (n->prev)
                 n->prev->next = n->next;
         else
-                c->names = n->next;
+                *list = n->next;
         if (n->next)
                 n->next->prev = n->prev;
         n->prev = n->next = NULL;
         n->conn = NULL;
+        n->server = NULL;
+}
+
+static busrpc_name *name_new(const char *name, bool floating) {
+        busrpc_name *n = calloc(1, sizeof(*n));
+
+        if (!n)
+                return NULL;
+        n->name = strdup(name);
+        if (!n->name) {
+                free(n);
+                return NULL;
+        }
+        n->floating = floating;
+        return n;
 }
 
 static void name_free(busrpc_name *n) {
-        if (n->notify)
-                busrpc_source_release(n->notify);
         free(n->name);
         free(n);
-}
-
-static int notify_acquired(busrpc_source *s, void *userdata) {
-        busrpc_name *n = userdata;
-
-        n->notify = NULL;
-        busrpc_source_release(s);
-        if (n->conn && !n->owned) {
-                n->owned = true;
-                if (n->cb)
-                        n->cb(n->conn, n->name, true, n->userdata);
-        }
-        return 0;
 }
 
 /* The RequestName answer: DBUS_REQUEST_NAME_REPLY_*, or -errno. */
@@ -105,68 +118,50 @@ static int request_on_bus(busrpc_conn *c, const char *name, unsigned flags) {
         }
 }
 
-static int request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb, void *userdata,
-                        busrpc_name **ret);
-
 BUSRPC_EXPORT int busrpc_server_request_name(busrpc_server *s, const char *name, busrpc_name **ret) {
+        busrpc_name *n;
+
         return_if_fail(s && name, -EINVAL);
-        return request_name(server_get_conn(s), name, 0, NULL, NULL, ret);
+        return_if_fail(valid_bus_name(name) && name[0] != ':' && strcmp(name, DRIVER_NAME) != 0, -EINVAL);
+        if (name_server_has(s, name))
+                return -EALREADY;
+        n = name_new(name, !ret);
+        if (!n)
+                return -ENOMEM;
+        n->owned = true;
+        n->server = s;
+        name_link(server_names(s), n);
+        if (ret)
+                *ret = n;
+        return 0;
 }
 
 BUSRPC_EXPORT int busrpc_conn_request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb,
                                            void *userdata, busrpc_name **ret) {
-        return_if_fail(!c || c->kind != CONN_SERVER, -EINVAL);
-        return request_name(c, name, flags, cb, userdata, ret);
-}
-
-static int request_name(busrpc_conn *c, const char *name, unsigned flags, busrpc_name_fn cb, void *userdata,
-                        busrpc_name **ret) {
         busrpc_name *n;
         int r;
 
         return_if_fail(c && name, -EINVAL);
         return_if_fail(valid_bus_name(name) && name[0] != ':', -EINVAL);
         return_if_fail((flags & ~7u) == 0, -EINVAL);
-        if (c->kind == CONN_PEER || c->kind == CONN_SERVED)
-                return -EOPNOTSUPP;
-        if (c->kind == CONN_SERVER && strcmp(name, DRIVER_NAME) == 0)
-                return -EINVAL;
+        if (c->kind != CONN_BUS)
+                return -EOPNOTSUPP; /* no bus; a server has busrpc_server_request_name() */
         for (n = c->names; n; n = n->next)
-                if (strcmp(n->name, name) == 0 && (n->owned || c->kind == CONN_SERVER))
+                if (strcmp(n->name, name) == 0 && n->owned)
                         return -EALREADY;
-
-        n = calloc(1, sizeof(*n));
+        n = name_new(name, !ret);
         if (!n)
                 return -ENOMEM;
-        n->name = strdup(name);
-        if (!n->name) {
-                free(n);
-                return -ENOMEM;
-        }
         n->cb = cb;
         n->userdata = userdata;
-        n->floating = !ret;
         n->flags = flags;
-        if (c->kind == CONN_BUS) {
-                r = request_on_bus(c, name, flags);
-                if (r < 0) {
-                        name_free(n);
-                        return r;
-                }
-        } else {
-                /* The acquired callback runs from the loop, after the caller
-                 * has its handle, as it does on a bus. */
-                r = busrpc_loop_add_timer(c->loop, 0, false, notify_acquired, n, &n->notify);
-                if (r < 0) {
-                        name_free(n);
-                        return r;
-                }
+        r = request_on_bus(c, name, flags);
+        if (r < 0) {
+                name_free(n);
+                return r;
         }
         n->conn = c;
-        n->next = c->names;
-        if (c->names)
-                c->names->prev = n;
-        c->names = n;
+        name_link(&c->names, n);
         if (ret)
                 *ret = n;
         return r;
@@ -222,20 +217,29 @@ void name_detach_all(busrpc_conn *c) {
                 busrpc_name *n = c->names;
                 bool floating = n->floating;
                 name_unlink(n);
-                if (n->notify)
-                        n->notify = busrpc_source_release(n->notify);
                 if (floating)
                         name_free(n);
         }
 }
 
-bool name_is_owned_locally(busrpc_conn *server_conn, const char *name) {
-        if (!server_conn)
-                return false;
-        for (busrpc_name *n = server_conn->names; n; n = n->next)
+bool name_server_has(busrpc_server *s, const char *name) {
+        for (busrpc_name *n = s ? *server_names(s) : NULL; n; n = n->next)
                 if (strcmp(n->name, name) == 0)
                         return true;
         return false;
+}
+
+void name_server_detach_all(busrpc_server *s) {
+        busrpc_name **list = server_names(s);
+
+        while (*list) {
+                busrpc_name *n = *list;
+                bool floating = n->floating;
+
+                name_unlink(n);
+                if (floating)
+                        name_free(n);
+        }
 }
 
 DBusHandlerResult name_handle_signal(busrpc_conn *c, DBusMessage *m) {

@@ -27,31 +27,24 @@ void object_unref(busrpc_object *o) {
         free(o);
 }
 
-static void tree_remove(busrpc_object *o) {
-        if (!o->conn)
-                return;
-        reg_remove(o);
-        object_unref(o); /* the tree's reference */
+busrpc_object *tree_find(Registry *reg, const char *path, const char *iface) {
+        return node_find(reg_node(reg, path), iface);
 }
 
-busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface) {
-        return node_find(reg_node(tree, path), iface);
-}
-
-bool tree_has_path(busrpc_conn *tree, const char *path) {
-        return node_has_objects(reg_node(tree, path));
+bool tree_has_path(Registry *reg, const char *path) {
+        return node_has_objects(reg_node(reg, path));
 }
 
 /* The ObjectManager strictly above @path exported first, or NULL: the
  * ancestors of the nearest node at or above @path. */
-busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
+busrpc_object *tree_find_manager(Registry *reg, const char *path) {
         busrpc_object *best = NULL;
         RegNode *n;
         char *p;
 
-        if (!reg_get(tree))
+        if (!reg)
                 return NULL;
-        n = reg_node(tree, path);
+        n = reg_node(reg, path);
         if (!n) {
                 /* Not a node: start from the nearest ancestor that is one. */
                 p = strdup(path);
@@ -60,7 +53,7 @@ busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path) {
                 while (!n && strcmp(p, "/") != 0) {
                         char *slash = strrchr(p, '/');
                         slash[slash == p ? 1 : 0] = '\0';
-                        n = reg_node(tree, p);
+                        n = reg_node(reg, p);
                 }
                 free(p);
                 if (!n)
@@ -101,7 +94,7 @@ static bool iface_desc_valid(const busrpc_interface_desc *d) {
         return marshal_iface_valid(d); /* the type descriptors, once */
 }
 
-static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_desc *iface, const void *ops,
+static int tree_add(Registry *reg, const char *path, const busrpc_interface_desc *iface, const void *ops,
                     void *self, busrpc_object **ret) {
         busrpc_object *o;
         int r;
@@ -117,34 +110,28 @@ static int tree_add(busrpc_conn *c, const char *path, const busrpc_interface_des
         o->iface = iface;
         o->ops = ops;
         o->self = self;
-        r = reg_add(c, o);
+        r = reg_add(reg, o);
         if (r < 0) {
                 free(o->path);
                 free(o);
                 return r;
         }
-        o->n_ref = ret ? 2 : 1; /* the tree's, and the caller's handle */
+        o->n_ref = ret ? 2 : 1; /* the registry's, and the caller's handle */
         if (ret)
                 *ret = o;
         return 0;
 }
 
-BUSRPC_EXPORT busrpc_objects *busrpc_conn_get_objects(busrpc_conn *c) {
-        return reg_ensure(c);
-}
-
 BUSRPC_EXPORT int busrpc_object_export(busrpc_objects *objs, const char *path, const busrpc_interface_desc *iface,
                                        const void *ops, void *self, busrpc_object **ret) {
-        busrpc_conn *c = reg_tree(objs);
         busrpc_object *o;
         int r;
 
-        return_if_fail(c && path && iface, -EINVAL);
-        return_if_fail(c->kind != CONN_SERVED, -EINVAL);
+        return_if_fail(objs && path && iface, -EINVAL);
         return_if_fail(valid_object_path(path), -EINVAL);
         /* A descriptor is validated when the registry first sees it. */
-        return_if_fail(reg_knows_iface(c, iface) || iface_desc_valid(iface), -EINVAL);
-        r = tree_add(c, path, iface, ops, self, &o);
+        return_if_fail(reg_knows_iface(objs, iface) || iface_desc_valid(iface), -EINVAL);
+        r = tree_add(objs, path, iface, ops, self, &o);
         if (r < 0)
                 return r;
         object_manager_emit(o, true);
@@ -156,38 +143,23 @@ BUSRPC_EXPORT int busrpc_object_export(busrpc_objects *objs, const char *path, c
 }
 
 BUSRPC_EXPORT int busrpc_objects_add_manager(busrpc_objects *objs, const char *path, busrpc_object **ret) {
-        busrpc_conn *c = reg_tree(objs);
-
-        return_if_fail(c && path, -EINVAL);
-        return_if_fail(c->kind != CONN_SERVED, -EINVAL);
+        return_if_fail(objs && path, -EINVAL);
         return_if_fail(valid_object_path(path), -EINVAL);
-        return tree_add(c, path, NULL, NULL, NULL, ret);
+        return tree_add(objs, path, NULL, NULL, NULL, ret);
 }
 
 BUSRPC_EXPORT busrpc_object *busrpc_object_release(busrpc_object *o) {
         if (!o)
                 return NULL;
-        if (o->conn) {
+        if (o->reg) {
                 property_flush_object(o); /* its last changes, before it goes */
                 if (o->iface)
                         object_manager_emit(o, false);
                 reg_remove(o);
-                o->n_ref--; /* the tree's reference; the caller's is dropped below */
+                o->n_ref--; /* the registry's reference; the caller's is dropped below */
         }
         object_unref(o); /* the caller's handle */
         return NULL;
-}
-
-void object_detach_all(busrpc_conn *c) {
-        Registry *reg;
-
-        /* A served peer's objects are its server's. */
-        if (c->kind == CONN_SERVED)
-                return;
-        property_flush_tree(c); /* queued PropertiesChanged go out first */
-        while ((reg = reg_get(c)) && reg->objects)
-                tree_remove(reg->objects);
-        reg_free(c);
 }
 
 BUSRPC_EXPORT const char *busrpc_object_get_path(busrpc_object *o) {
@@ -195,11 +167,11 @@ BUSRPC_EXPORT const char *busrpc_object_get_path(busrpc_object *o) {
 }
 
 BUSRPC_EXPORT busrpc_conn *busrpc_object_get_conn(busrpc_object *o) {
-        return o && o->conn && o->conn->kind != CONN_SERVER ? o->conn : NULL;
+        return o && o->reg ? o->reg->conn : NULL;
 }
 
 BUSRPC_EXPORT busrpc_server *busrpc_object_get_server(busrpc_object *o) {
-        return o && o->conn && o->conn->kind == CONN_SERVER ? o->conn->server : NULL;
+        return o && o->reg ? o->reg->server : NULL;
 }
 
 BUSRPC_EXPORT int busrpc_object_signal_new(busrpc_object *o, const char *member, busrpc_msg **ret) {
@@ -208,12 +180,12 @@ BUSRPC_EXPORT int busrpc_object_signal_new(busrpc_object *o, const char *member,
 
         return_if_fail(o && member && ret, -EINVAL);
         return_if_fail(o->iface && valid_member_name(member), -EINVAL);
-        if (!o->conn)
+        if (!o->reg)
                 return -ENOTCONN;
         m = dbus_message_new_signal(o->path, o->iface->name, member);
         if (!m)
                 return -ENOMEM;
-        bm = msg_new(m, o->conn);
+        bm = msg_new_signal(m, o->reg);
         dbus_message_unref(m);
         if (!bm)
                 return -ENOMEM;

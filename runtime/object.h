@@ -9,10 +9,11 @@
 typedef struct RegNode RegNode;   /* registry.h */
 typedef struct IfaceInfo IfaceInfo; /* registry.h */
 typedef struct FastSignals FastSignals; /* fastcall.c */
+typedef struct busrpc_objects Registry;  /* registry.h */
 
 struct busrpc_object {
         unsigned n_ref;
-        busrpc_conn *conn; /* the tree's conn; NULL once removed */
+        Registry *reg; /* the registry it is in (not referenced); NULL once removed */
         char *path;
         const busrpc_interface_desc *iface; /* NULL for an ObjectManager */
         const void *ops;
@@ -26,15 +27,14 @@ struct busrpc_object {
         FastSignals *fast_signals; /* fastcall.c: signal templates, built on first emit */
 };
 
-void object_detach_all(busrpc_conn *c);
-bool tree_has_path(busrpc_conn *tree, const char *path);
-busrpc_object *tree_find(busrpc_conn *tree, const char *path, const char *iface);
+bool tree_has_path(Registry *reg, const char *path);
+busrpc_object *tree_find(Registry *reg, const char *path, const char *iface);
 busrpc_object *object_ref(busrpc_object *o);
 /* fastcall.c: free what busrpc_object_emit() cached (NULL is fine). */
 void fast_signals_free(FastSignals *fs);
 void object_unref(busrpc_object *o);
 /* ObjectManager covering @path (strictly above it), or NULL. */
-busrpc_object *tree_find_manager(busrpc_conn *tree, const char *path);
+busrpc_object *tree_find_manager(Registry *reg, const char *path);
 
 /* One of the interfaces every object answers (dispatch.c), which no
  * descriptor may name (object.c). Most calls are to other interfaces: one

@@ -121,7 +121,7 @@ static DBusMessage *error_reply(DBusMessage *call, int r, busrpc_error *err, con
         return reply;
 }
 
-static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) {
+static DBusMessage *do_get(Registry *reg, DBusMessage *m, const char *path) {
         const char *iface, *name;
         busrpc_object *o;
         const busrpc_property_desc *p;
@@ -135,7 +135,7 @@ static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) 
                                                      "Invalid arguments for Get: expected signature 'ss', got '%s'",
                                                      dbus_message_get_signature(m));
         dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID);
-        o = tree_find(tree, path, *iface ? iface : NULL);
+        o = tree_find(reg, path, *iface ? iface : NULL);
         p = o && o->iface ? find_prop(o, name) : NULL;
         if (!o || !o->iface)
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
@@ -165,7 +165,7 @@ static DBusMessage *do_get(busrpc_conn *tree, DBusMessage *m, const char *path) 
 
 static int property_changed(busrpc_object *o, const busrpc_property_desc *p);
 
-static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) {
+static DBusMessage *do_set(busrpc_conn *c, Registry *reg, DBusMessage *m, const char *path) {
         char sigbuf[BUSRPC_SIGNATURE_MAX + 1];
         const char *iface, *name, *vsig;
         busrpc_object *o;
@@ -178,11 +178,11 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_INVALID_ARGS,
                                                      "Invalid arguments for Set: expected signature 'ssv', got '%s'",
                                                      dbus_message_get_signature(m));
-        iter_init_read_conn(&it, m, tree);
+        iter_init_read_conn(&it, m, c); /* the caller's connection: its shm bound */
         if (busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &iface) < 0 ||
             busrpc_iter_get_basic(&it, BUSRPC_TYPE_STRING, &name) < 0)
                 return dbus_message_new_error(m, BUSRPC_ERROR_INVALID_ARGS, "Invalid arguments for Set");
-        o = tree_find(tree, path, *iface ? iface : NULL);
+        o = tree_find(reg, path, *iface ? iface : NULL);
         if (!o || !o->iface)
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
                                                      "Unknown interface '%s' at object '%s'", iface, path);
@@ -204,7 +204,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
         r = prop_set(p, &value, o->ops, o->self, &err);
         /* Announced as the emits flag says, unless the setter said the
          * value is what it was (or unexported the object). */
-        if (r >= 0 && r != BUSRPC_UNCHANGED && o->conn)
+        if (r >= 0 && r != BUSRPC_UNCHANGED && o->reg)
                 property_changed(o, p);
         object_unref(o);
         if (r < 0) {
@@ -219,7 +219,7 @@ static DBusMessage *do_set(busrpc_conn *tree, DBusMessage *m, const char *path) 
         return dbus_message_new_method_return(m);
 }
 
-static DBusMessage *do_get_all(busrpc_conn *tree, DBusMessage *m, const char *path) {
+static DBusMessage *do_get_all(Registry *reg, DBusMessage *m, const char *path) {
         const char *iface;
         busrpc_object *o;
         busrpc_error err = BUSRPC_ERROR_INIT;
@@ -232,7 +232,7 @@ static DBusMessage *do_get_all(busrpc_conn *tree, DBusMessage *m, const char *pa
                                                      "Invalid arguments for GetAll: expected signature 's', got '%s'",
                                                      dbus_message_get_signature(m));
         dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &iface, DBUS_TYPE_INVALID);
-        o = tree_find(tree, path, *iface ? iface : NULL);
+        o = tree_find(reg, path, *iface ? iface : NULL);
         if (!o || !o->iface)
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_INTERFACE,
                                                      "Unknown interface '%s' at object '%s'", iface, path);
@@ -250,16 +250,16 @@ static DBusMessage *do_get_all(busrpc_conn *tree, DBusMessage *m, const char *pa
         return reply;
 }
 
-DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m, const char *path,
+DBusMessage *property_dispatch(busrpc_conn *c, Registry *reg, DBusMessage *m, const char *path,
                                const char *member) {
-        if (!tree_has_path(tree, path))
+        if (!tree_has_path(reg, path))
                 return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'", path);
         if (strcmp(member, "Get") == 0)
-                return do_get(tree, m, path);
+                return do_get(reg, m, path);
         if (strcmp(member, "Set") == 0)
-                return do_set(tree, m, path);
+                return do_set(c, reg, m, path);
         if (strcmp(member, "GetAll") == 0)
-                return do_get_all(tree, m, path);
+                return do_get_all(reg, m, path);
         return dbus_message_new_error_printf(m, BUSRPC_ERROR_UNKNOWN_METHOD,
                                              "Unknown method '%s' on interface '" IFACE_PROPERTIES "'", member);
 }
@@ -274,8 +274,8 @@ DBusMessage *property_dispatch(busrpc_conn *c, busrpc_conn *tree, DBusMessage *m
  * the order first changed, each once. Values are read through the getter
  * when the signal is built, so a property changed twice goes once, with its
  * latest value. Everything queued for a tree is sent before its objects go
- * (object_detach_all(), busrpc_object_release()) and on
- * busrpc_object_flush_changes() / busrpc_conn_flush_changes().
+ * (reg_disown(), busrpc_object_release()) and on
+ * busrpc_object_flush_changes() / busrpc_objects_flush_changes().
  *
  * The queue lives here rather than in busrpc_object and busrpc_conn: it is
  * per thread, as a connection and its objects are used from one thread. */
@@ -288,11 +288,11 @@ typedef struct Changes {
         struct Changes *prev, *next;
 } Changes;
 
-/* What waits on one object tree (bus or peer conn, or a server's all-peers
- * handle), and the timer that sends it. */
+/* What waits on one registry (of a bus or peer conn, or of a server), and
+ * the timer that sends it. */
 typedef struct Pending {
-        busrpc_conn *tree;    /* not referenced: flushed before it goes */
-        busrpc_loop *loop;    /* @timer's; not referenced (the tree holds it) */
+        Registry *reg;        /* not referenced: flushed before its owner goes */
+        busrpc_loop *loop;    /* @timer's; not referenced (the owner holds it) */
         busrpc_source *timer; /* NULL while nothing is scheduled */
         Changes *first, *last;
         /* Changes by object (linear probing, at most half full), once
@@ -308,9 +308,9 @@ typedef struct Pending {
 
 static __thread Pending *pending;
 
-static Pending *pending_find(busrpc_conn *tree) {
+static Pending *pending_find(Registry *reg) {
         for (Pending *pd = pending; pd; pd = pd->next)
-                if (pd->tree == tree)
+                if (pd->reg == reg)
                         return pd;
         return NULL;
 }
@@ -422,7 +422,7 @@ static int changes_send(Changes *ch) {
         bool *inval;
         int r = 0;
 
-        if (!o->conn)
+        if (!o->reg)
                 return 0;
         inval = calloc(ch->n, sizeof(*inval));
         sig = dbus_message_new_signal(o->path, IFACE_PROPERTIES, "PropertiesChanged");
@@ -483,8 +483,8 @@ static int changes_send(Changes *ch) {
                 goto out;
         }
         /* A getter may have unexported the object. */
-        if (o->conn)
-                r = conn_send(o->conn, sig);
+        if (o->reg)
+                r = reg_send(o->reg, sig);
 out:
         dbus_message_unref(sig);
         free(inval);
@@ -508,8 +508,8 @@ static int changes_send_all(Changes *list) {
         return r;
 }
 
-int property_flush_tree(busrpc_conn *tree) {
-        Pending *pd = pending_find(tree);
+int property_flush_reg(Registry *reg) {
+        Pending *pd = pending_find(reg);
         Changes *list;
 
         if (!pd)
@@ -522,7 +522,7 @@ int property_flush_tree(busrpc_conn *tree) {
 }
 
 int property_flush_object(busrpc_object *o) {
-        Pending *pd = o->conn ? pending_find(o->conn) : NULL;
+        Pending *pd = o->reg ? pending_find(o->reg) : NULL;
         Changes *ch = pd ? changes_find(pd, o) : NULL;
 
         if (!ch)
@@ -547,15 +547,15 @@ static int on_flush_timer(busrpc_source *s, void *userdata) {
 
         (void)s;
         if (pd)
-                property_flush_tree(pd->tree);
+                property_flush_reg(pd->reg);
         return 0;
 }
 
 /* Queue a change of @p on @o (exported) for the next flush. */
 static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
-        busrpc_conn *tree = o->conn;
-        busrpc_loop *loop = busrpc_conn_get_loop(tree);
-        Pending *pd = pending_find(tree);
+        Registry *reg = o->reg;
+        busrpc_loop *loop = reg_loop(reg);
+        Pending *pd = pending_find(reg);
         Changes *ch;
         int r;
 
@@ -563,7 +563,7 @@ static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
                 pd = calloc(1, sizeof(*pd));
                 if (!pd)
                         return -ENOMEM;
-                pd->tree = tree;
+                pd->reg = reg;
                 pd->next = pending;
                 pending = pd;
         }
@@ -599,11 +599,11 @@ static int changes_add(busrpc_object *o, const busrpc_property_desc *p) {
 scheduled:
         /* Without a loop, nothing would ever send it: now. */
         if (!loop)
-                return property_flush_tree(tree);
-        if (pd->timer && pd->loop != loop) /* the conn moved to another loop */
+                return property_flush_reg(reg);
+        if (pd->timer && pd->loop != loop) /* the owner moved to another loop */
                 pd->timer = busrpc_source_release(pd->timer);
         if (!pd->timer) {
-                r = busrpc_loop_add_timer(loop, 0, false, on_flush_timer, tree, &pd->timer);
+                r = busrpc_loop_add_timer(loop, 0, false, on_flush_timer, reg, &pd->timer);
                 if (r < 0)
                         return r;
                 pd->loop = loop;
@@ -629,7 +629,7 @@ BUSRPC_EXPORT int busrpc_object_notify(busrpc_object *o, const char *prop) {
         return_if_fail(o && o->iface && prop, -EINVAL);
         p = find_prop(o, prop);
         return_if_fail(p, -EINVAL);
-        if (!o->conn)
+        if (!o->reg)
                 return -ENOTCONN;
         return property_changed(o, p);
 }
@@ -640,10 +640,8 @@ BUSRPC_EXPORT int busrpc_object_flush_changes(busrpc_object *o) {
 }
 
 BUSRPC_EXPORT int busrpc_objects_flush_changes(busrpc_objects *objs) {
-        busrpc_conn *tree = reg_tree(objs);
-
-        return_if_fail(tree, -EINVAL);
-        return property_flush_tree(tree);
+        return_if_fail(objs, -EINVAL);
+        return property_flush_reg(objs);
 }
 
 /* ---- ObjectManager ---- */
@@ -691,8 +689,8 @@ static int cmp_seq(const void *a, const void *b) {
 
 /* The first interface object of every path strictly below @path, in export
  * order (the order the paths got their first interface), each referenced. */
-static busrpc_object **managed_objects(busrpc_conn *tree, const char *path, size_t *ret_n) {
-        RegNode *top = reg_node(tree, path);
+static busrpc_object **managed_objects(Registry *reg, const char *path, size_t *ret_n) {
+        RegNode *top = reg_node(reg, path);
         busrpc_object **v = NULL;
         size_t n = 0, cap = 0;
 
@@ -719,7 +717,7 @@ static busrpc_object **managed_objects(busrpc_conn *tree, const char *path, size
         return v ? v : calloc(1, sizeof(*v)); /* non-NULL even when empty */
 }
 
-DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const char *path) {
+DBusMessage *object_manager_reply(Registry *reg, DBusMessage *call, const char *path) {
         DBusMessage *reply;
         DBusMessageIter it, arr, entry;
         busrpc_object **objs;
@@ -729,7 +727,7 @@ DBusMessage *object_manager_reply(busrpc_conn *tree, DBusMessage *call, const ch
         if (!dbus_message_has_signature(call, ""))
                 return dbus_message_new_error(call, BUSRPC_ERROR_INVALID_ARGS,
                                               "Invalid arguments for GetManagedObjects: expected signature ''");
-        objs = managed_objects(tree, path, &n);
+        objs = managed_objects(reg, path, &n);
         if (!objs)
                 return dbus_message_new_error(call, BUSRPC_ERROR_NO_MEMORY, "Out of memory");
         reply = dbus_message_new_method_return(call);
@@ -774,7 +772,7 @@ out:
 }
 
 int object_manager_emit(busrpc_object *o, bool added) {
-        busrpc_object *om = tree_find_manager(o->conn, o->path);
+        busrpc_object *om = tree_find_manager(o->reg, o->path);
         busrpc_error err = BUSRPC_ERROR_INIT;
         DBusMessageIter it, arr, entry;
         DBusMessage *sig;
@@ -813,7 +811,7 @@ int object_manager_emit(busrpc_object *o, bool added) {
                         r = -ENOMEM;
         }
         if (r >= 0)
-                r = conn_send(o->conn, sig);
+                r = reg_send(o->reg, sig);
         dbus_message_unref(sig);
         return r;
 }

@@ -145,7 +145,7 @@ int call_error(busrpc_conn *c, DBusError *de, busrpc_error *err) {
         else if (dbus_error_has_name(de, DBUS_ERROR_DISCONNECTED))
                 r = -ECONNRESET;
         /* libdbus completes the calls of a lost connection with NoReply. */
-        if (r == -ETIMEDOUT && c && c->kind != CONN_SERVER && !conn_is_open(c)) {
+        if (r == -ETIMEDOUT && c && !conn_is_open(c)) {
                 dbus_error_free(de);
                 (void)busrpc_error_set(err, BUSRPC_ERROR_DISCONNECTED, "Connection closed before the reply");
                 return -ECONNRESET;
@@ -176,8 +176,6 @@ int proxy_send_prepare(busrpc_proxy *p, busrpc_msg *m, const char *expected_sig,
         if (!p || !m || (expected_sig && !valid_signature(expected_sig)) || m->prop_value ||
             dbus_message_get_type(m->dbus) != DBUS_MESSAGE_TYPE_METHOD_CALL)
                 r = -EINVAL;
-        else if (p->conn->kind == CONN_SERVER)
-                r = -ENOTCONN; /* a server's all-peers handle calls nobody */
         else if (!conn_is_open(p->conn))
                 r = -ECONNRESET;
         /* libdbus fails such a call as if the connection were gone (async)

@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "conn.h"
 #include "name.h"
+#include "property.h"
 #include "server.h"
 
 /* ---- hash table ---- */
@@ -141,22 +142,7 @@ static RegNode *node_lookup(Registry *reg, const char *path, size_t len, size_t 
         return NULL;
 }
 
-/* Where the registry serving @tree lives: a connection's own, or its
- * server's for the handle and the served peers. NULL: a server gone. */
-static Registry **reg_slot(busrpc_conn *tree) {
-        if (tree->kind == CONN_SERVER || tree->kind == CONN_SERVED)
-                return tree->server ? server_registry_slot(tree->server) : NULL;
-        return &tree->registry;
-}
-
-Registry *reg_get(busrpc_conn *tree) {
-        Registry **slot = tree ? reg_slot(tree) : NULL;
-
-        return slot ? *slot : NULL;
-}
-
-RegNode *reg_node(busrpc_conn *tree, const char *path) {
-        Registry *reg = reg_get(tree);
+RegNode *reg_node(Registry *reg, const char *path) {
         size_t len, hash;
 
         if (!reg || !path)
@@ -341,9 +327,7 @@ static IfaceInfo *info_lookup(Registry *reg, const busrpc_interface_desc *d, siz
         return NULL;
 }
 
-bool reg_knows_iface(busrpc_conn *c, const busrpc_interface_desc *d) {
-        Registry *reg = reg_get(c);
-
+bool reg_knows_iface(Registry *reg, const busrpc_interface_desc *d) {
         return reg && info_lookup(reg, d, hash_ptr(d));
 }
 
@@ -382,42 +366,75 @@ static void info_put(Registry *reg, IfaceInfo *info) {
 
 /* ---- the registry ---- */
 
-Registry *reg_ensure(busrpc_conn *c) {
-        Registry **slot = c ? reg_slot(c) : NULL;
-        Registry *reg;
+Registry *reg_new(busrpc_conn *conn, busrpc_server *server) {
+        Registry *reg = calloc(1, sizeof(*reg));
 
-        if (!slot)
+        if (!reg)
                 return NULL;
-        reg = *slot;
-        if (!reg) {
-                reg = calloc(1, sizeof(*reg));
-                if (!reg)
-                        return NULL;
-                if (c->kind == CONN_SERVER || c->kind == CONN_SERVED)
-                        reg->server = c->server;
-                else
-                        reg->conn = c;
-                *slot = reg;
-        }
+        reg->n_ref = 1;
+        reg->conn = conn;
+        reg->server = server;
         return reg;
 }
 
-busrpc_conn *reg_tree(Registry *reg) {
-        if (!reg)
-                return NULL;
-        return reg->conn ? reg->conn : server_get_conn(reg->server);
+Registry *reg_ref(Registry *reg) {
+        if (reg)
+                reg->n_ref++;
+        return reg;
 }
 
-int reg_add(busrpc_conn *c, busrpc_object *o) {
-        Registry *reg;
+void reg_unref(Registry *reg) {
+        if (!reg || --reg->n_ref > 0)
+                return;
+        /* Objects keep no reference: the owner emptied it (reg_disown()). */
+        hash_free(&reg->nodes);
+        hash_free(&reg->infos);
+        free(reg);
+}
+
+void reg_disown(Registry *reg) {
+        if (!reg)
+                return;
+        property_flush_reg(reg); /* queued PropertiesChanged go out first */
+        while (reg->objects) {
+                busrpc_object *o = reg->objects;
+
+                reg_remove(o);
+                object_unref(o); /* the registry's reference */
+        }
+        reg->conn = NULL;
+        reg->server = NULL;
+        reg_unref(reg);
+}
+
+busrpc_loop *reg_loop(Registry *reg) {
+        if (!reg)
+                return NULL;
+        if (reg->conn)
+                return busrpc_conn_get_loop(reg->conn);
+        return reg->server ? busrpc_server_get_loop(reg->server) : NULL;
+}
+
+int reg_send(Registry *reg, DBusMessage *m) {
+        if (reg && reg->conn)
+                return conn_send(reg->conn, m);
+        if (reg && reg->server)
+                return server_broadcast(reg->server, m);
+        return -ENOTCONN;
+}
+
+unsigned reg_max_call_fds(Registry *reg) {
+        if (reg->conn)
+                return conn_max_call_fds(reg->conn);
+        return reg->server ? server_max_call_fds(reg->server) : DEFAULT_MAX_CALL_FDS;
+}
+
+int reg_add(Registry *reg, busrpc_object *o) {
         RegNode *n;
 
-        if (!reg_slot(c))
+        if (!reg->conn && !reg->server)
                 return -ENOTCONN;
-        reg = reg_ensure(c);
-        if (!reg)
-                return -ENOMEM;
-        n = reg_node(c, o->path);
+        n = reg_node(reg, o->path);
         if (n && node_find(n, o->iface ? o->iface->name : IFACE_OBJECT_MANAGER))
                 return -EEXIST;
         if (o->iface) {
@@ -451,17 +468,16 @@ int reg_add(busrpc_conn *c, busrpc_object *o) {
                 reg->objects = o;
         reg->objects_tail = o;
         reg->n_objects++;
-        o->conn = c;
+        o->reg = reg;
         return 0;
 }
 
 void reg_remove(busrpc_object *o) {
-        Registry *reg;
+        Registry *reg = o->reg;
         RegNode *n = o->node;
 
-        if (!o->conn)
+        if (!reg)
                 return;
-        reg = reg_get(o->conn);
         if (o->iface) {
                 if (o->node_prev)
                         o->node_prev->node_next = o->node_next;
@@ -489,17 +505,6 @@ void reg_remove(busrpc_object *o) {
                 reg->objects_tail = o->prev;
         o->prev = o->next = NULL;
         reg->n_objects--;
-        o->conn = NULL;
+        o->reg = NULL;
 }
 
-void reg_free(busrpc_conn *c) {
-        Registry **slot = reg_slot(c);
-        Registry *reg = slot ? *slot : NULL;
-
-        if (!reg)
-                return;
-        *slot = NULL;
-        hash_free(&reg->nodes);
-        hash_free(&reg->infos);
-        free(reg);
-}

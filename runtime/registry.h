@@ -1,6 +1,5 @@
-/* registry.h: private to object.c, introspect.c, property.c and
- * registry.c: the object registry of a connection (or of a server, shared
- * by all its peers).
+/* registry.h: the object registry (public name busrpc_objects) of a
+ * connection, or of a server (shared by all its peers).
  *
  * Model:
  *  - Every object path that holds an object, and every ancestor of such a
@@ -66,10 +65,13 @@ struct IfaceInfo {
         MemberIndex props;
 };
 
-/* Owned by a bus or client peer connection (conn), or by a peer server
- * (server: busrpc_server_conn() and every peer it serves dispatch through
- * it; what its objects emit goes to every peer). */
+/* busrpc_objects: owned by a bus or client peer connection (@conn, which
+ * dispatches through it), or by a peer server (@server: every peer it
+ * serves dispatches through it; what its objects emit goes to every
+ * peer). A dispatch in progress holds a reference too, so a handler may
+ * drop the owner; reg_disown() empties it and clears the owner. */
 struct busrpc_objects {
+        unsigned n_ref;
         busrpc_conn *conn;
         busrpc_server *server;
         HashTable nodes;                       /* RegNode by path */
@@ -79,29 +81,34 @@ struct busrpc_objects {
         uint64_t seq;
 };
 
-/* The registry that serves @tree (a connection, a served peer, or a
- * server's busrpc_server_conn() handle), or NULL: none yet. */
-Registry *reg_get(busrpc_conn *tree);
-/* reg_get(), made if there is none yet; NULL without memory or server. */
-Registry *reg_ensure(busrpc_conn *tree);
-/* The conn whose object tree @reg is (a server's: its all-peers handle). */
-busrpc_conn *reg_tree(Registry *reg);
-/* The node of @path in @tree's registry, or NULL. */
-RegNode *reg_node(busrpc_conn *tree, const char *path);
+/* A registry owned by @conn or @server (one of them), or NULL (no memory). */
+Registry *reg_new(busrpc_conn *conn, busrpc_server *server);
+Registry *reg_ref(Registry *reg);
+void reg_unref(Registry *reg);
+/* The owner goes: its queued PropertiesChanged are sent, its objects
+ * removed (handles detached), the owner forgotten; drops its reference. */
+void reg_disown(Registry *reg);
+/* The owner's loop, or NULL once it went. Borrowed. */
+busrpc_loop *reg_loop(Registry *reg);
+/* Send @m (borrowed) through the owner: a conn's link, or every peer of
+ * a server whose match rules accept it. -ENOTCONN once the owner went. */
+int reg_send(Registry *reg, DBusMessage *m);
+/* The fds one call to @reg's objects may hand a skeleton. */
+unsigned reg_max_call_fds(Registry *reg);
+/* The node of @path in @reg, or NULL (also for a NULL @reg). */
+RegNode *reg_node(Registry *reg, const char *path);
 static inline bool node_has_objects(const RegNode *n) {
         return n && (n->first || n->manager);
 }
-/* Is @d known to (so already validated by) @c's registry? */
-bool reg_knows_iface(busrpc_conn *c, const busrpc_interface_desc *d);
-/* Put @o (path, iface set; iface NULL for an ObjectManager) into @c's
- * registry and set o->conn; -EEXIST if @o's path already holds that
- * interface (or an ObjectManager), -ENOMEM. Takes no reference. */
-int reg_add(busrpc_conn *c, busrpc_object *o);
-/* Take @o out of its registry; o->conn becomes NULL. Drops no reference. */
+/* Is @d known to (so already validated by) @reg? */
+bool reg_knows_iface(Registry *reg, const busrpc_interface_desc *d);
+/* Put @o (path, iface set; iface NULL for an ObjectManager) into @reg and
+ * set o->reg; -EEXIST if @o's path already holds that interface (or an
+ * ObjectManager), -ENOTCONN once the owner went, -ENOMEM. Takes no
+ * reference. */
+int reg_add(Registry *reg, busrpc_object *o);
+/* Take @o out of its registry; o->reg becomes NULL. Drops no reference. */
 void reg_remove(busrpc_object *o);
-/* Free @c's registry (@c: its owner's connection or handle, never a
- * served peer); its objects must have been removed. */
-void reg_free(busrpc_conn *c);
 
 /* The object at @n with interface @iface (NULL: the first interface
  * object; IFACE_OBJECT_MANAGER: the ObjectManager), or NULL. */

@@ -1,9 +1,7 @@
 /* server.c: a peer-to-peer server on libdbus's DBusServer. Each accepted
  * peer becomes a SERVED busrpc_conn that dispatches through the server's
- * registry (the one object tree every peer sees). busrpc_server_conn() is
- * only the public handle to export on, request names on and send from: it
- * is on no loop and holds nothing; what is sent on it goes to every peer
- * that wants it.
+ * registry (the one object tree every peer sees; busrpc_server_get_objects()).
+ * What its objects emit goes to every peer that wants it (server_broadcast()).
  *
  * libdbus traps handled here: the new-connection callback runs before
  * authentication (uid and fd passing are not known yet, so the uid check is
@@ -552,14 +550,12 @@ static int prepare_address(const char *address, bool *ret_tcp) {
 
 /* ---- the public API ---- */
 
-
 /* When the loop's run ends: what the last handlers queued reaches the
- * peers (one deadline for all), and the names go when a signal stopped it. */
+ * peers (one deadline for all). */
 static int server_exit(busrpc_source *src, void *userdata) {
         busrpc_server *s = userdata;
 
-        if (s->conn && loop_quit_by_signal(s->loop))
-                name_release_all(s->conn);
+        (void)src;
         server_flush(s);
         return 0;
 }
@@ -632,16 +628,12 @@ BUSRPC_EXPORT int busrpc_server_new(const char *address, busrpc_server **ret) {
                 s->fast = true;
         }
         dbus_server_set_new_connection_function(s->dbus, on_new_connection, s, NULL);
-        r = conn_new(CONN_SERVER, NULL, s->loop, &s->conn);
+        s->registry = reg_new(NULL, s);
+        if (!s->registry)
+                goto fail;
+        r = server_hook(s);
         if (r < 0)
                 goto fail;
-        s->conn->server = s;
-        s->conn->unique_name = strdup(SERVER_UNIQUE_NAME);
-        r = server_hook(s);
-        if (r < 0 || !s->conn->unique_name) {
-                r = r < 0 ? r : -ENOMEM;
-                goto fail;
-        }
         *ret = s;
         return 0;
 fail:
@@ -654,8 +646,7 @@ BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
                 return NULL;
         /* Replies queued last (held calls answered at exit) reach the
          * peers that read, within the one shutdown deadline. */
-        if (s->conn)
-                property_flush_tree(s->conn); /* queued PropertiesChanged too */
+        property_flush_reg(s->registry); /* queued PropertiesChanged too */
         server_flush(s);
         while (s->peers)
                 server_peer_gone(s->peers);
@@ -664,22 +655,13 @@ BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
                 dbus_server_disconnect(s->dbus);
                 dbus_server_unref(s->dbus);
         }
-        if (s->conn) {
-                busrpc_conn *c = s->conn;
-                s->conn = NULL;
-                object_detach_all(c); /* the server's registry, through its handle */
-                c->server = NULL;
-                busrpc_conn_unref(c);
-        }
+        reg_disown(s->registry); /* a dispatch under way keeps the struct */
+        name_server_detach_all(s);
         busrpc_loop_unref(s->loop);
         free(s->address);
         free(s->allowed);
         free(s);
         return NULL;
-}
-
-void server_conn_gone(busrpc_server *s) {
-        s->conn = NULL;
 }
 
 BUSRPC_EXPORT int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits) {
@@ -718,11 +700,6 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
                 if (r < 0)
                         return r;
         }
-        if (s->conn) {
-                r = conn_set_loop(s->conn, l);
-                if (r < 0)
-                        return r;
-        }
         busrpc_loop_unref(s->loop);
         s->loop = busrpc_loop_ref(l);
         for (PeerAuth *pa = s->auths; pa; pa = pa->next) {
@@ -741,10 +718,6 @@ BUSRPC_EXPORT int busrpc_server_attach(busrpc_server *s, busrpc_loop *l) {
                         return r;
         }
         return server_hook(s);
-}
-
-BUSRPC_EXPORT busrpc_conn *busrpc_server_conn(busrpc_server *s) {
-        return s ? s->conn : NULL;
 }
 
 BUSRPC_EXPORT int busrpc_server_get_limits(busrpc_server *s, busrpc_server_limits *ret) {
@@ -768,7 +741,7 @@ BUSRPC_EXPORT int busrpc_server_run(busrpc_server *s) {
 }
 
 BUSRPC_EXPORT busrpc_objects *busrpc_server_get_objects(busrpc_server *s) {
-        return s && s->conn ? reg_ensure(s->conn) : NULL;
+        return s ? s->registry : NULL;
 }
 
 BUSRPC_EXPORT int busrpc_server_flush(busrpc_server *s) {
@@ -787,16 +760,20 @@ BUSRPC_EXPORT unsigned busrpc_server_count_peers(busrpc_server *s) {
 
 /* ---- used by conn.c and driver.c ---- */
 
-busrpc_conn *server_get_conn(busrpc_server *s) {
-        return s->conn;
+Registry *server_objects(busrpc_server *s) {
+        return s->registry;
+}
+
+busrpc_name **server_names(busrpc_server *s) {
+        return &s->names;
+}
+
+unsigned server_max_call_fds(busrpc_server *s) {
+        return s->limits.max_call_fds;
 }
 
 bool server_has_monitors(busrpc_server *s) {
         return s && s->n_monitors > 0;
-}
-
-Registry **server_registry_slot(busrpc_server *s) {
-        return &s->registry;
 }
 
 busrpc_conn *server_first_peer(busrpc_server *s) {
@@ -809,10 +786,6 @@ unsigned server_max_pending_calls(busrpc_server *s) {
 
 uint64_t server_max_shm_size(busrpc_server *s) {
         return s->limits.max_shm_size;
-}
-
-void server_set_max_shm_size(busrpc_server *s, uint64_t bytes) {
-        s->limits.max_shm_size = bytes ? bytes : BUSRPC_MAX_SHM_SIZE_DEFAULT;
 }
 
 char *server_get_id(busrpc_server *s) {

@@ -1,5 +1,5 @@
 /* server.h: the peer server's private state, shared by server.c (the
- * listening socket, the peers, the all-peers handle) and limits.c (what a
+ * listening socket, the peers, the registry, the names) and limits.c (what a
  * peer may cost: admission, the outgoing bound, the shutdown deadline). */
 #pragma once
 
@@ -30,8 +30,8 @@ typedef struct PeerAuth PeerAuth; /* server.c: a fast-path peer in its SASL phas
 
 struct busrpc_server {
         DBusServer *dbus;
-        busrpc_conn *conn; /* busrpc_server_conn(): the public handle, on no loop */
-        Registry *registry; /* the objects every peer sees (registry.h) */
+        Registry *registry; /* the objects every peer sees (registry.h), made with the server */
+        busrpc_name *names; /* busrpc_server_request_name() (name.c) */
         busrpc_source *exit_src; /* flush when the loop's run ends */
         busrpc_loop *loop;
         DBusIo *io; /* libdbus's timeouts of the DBusServer on the loop */
@@ -60,9 +60,9 @@ struct busrpc_server {
         char guid[33];    /* dbus_server_get_id(), for the SASL OK line */
         PeerAuth *auths;  /* peers still authenticating on the fast path */
 
-        /* shm-pool.c (link-users): what busrpc_conn_set_shm_limits() and
-         * _set_shm_direct() on busrpc_server_conn() said, for the peers
-         * served afterwards; zeros: the defaults. Nothing to free. */
+        /* shm-pool.c (link-users): what busrpc_server_set_shm_limits() and
+         * _set_shm_direct() said, for the peers served afterwards; zeros:
+         * the defaults. Nothing to free. */
         busrpc_shm_limits shm_limits;
         bool shm_direct;
 
@@ -87,18 +87,18 @@ void server_peers_unref(busrpc_conn **v, unsigned n);
  * is consumed, the sender was a monitor) and of what was sent to a peer. */
 bool server_monitor_incoming(busrpc_conn *c, DBusMessage *m);
 void server_monitor_outgoing(busrpc_conn *c, DBusMessage *m);
-busrpc_conn *server_get_conn(busrpc_server *s);
+/* The registry every peer dispatches through; the list of names (borrowed). */
+Registry *server_objects(busrpc_server *s);
+busrpc_name **server_names(busrpc_server *s);
+unsigned server_max_call_fds(busrpc_server *s);
 /* Whether a monitor is attached: then every message must pass through the
  * DBusMessage path (server_monitor_incoming/outgoing), so the fast
  * dispatch (fastcall.c) must not serve it in place. */
 bool server_has_monitors(busrpc_server *s);
-Registry **server_registry_slot(busrpc_server *s);
 busrpc_conn *server_first_peer(busrpc_server *s);
 char *server_get_id(busrpc_server *s); /* dbus_free() */
-void server_conn_gone(busrpc_server *s);
 unsigned server_max_pending_calls(busrpc_server *s);
 uint64_t server_max_shm_size(busrpc_server *s);
-void server_set_max_shm_size(busrpc_server *s, uint64_t bytes); /* 0: the default */
 
 /* limits.c */
 void limits_fill(busrpc_server_limits *l, const busrpc_server_limits *in);

@@ -27,8 +27,9 @@
  * goes with it (shm_conn_free() from conn_free()): cached mappings and
  * idle slots are released then; shm still referenced keep what they use.
  * It outlives a reconnection: the slots and mappings are the process's,
- * not the link's. What busrpc_server_conn() is told lives in the server
- * (busrpc_server.shm_limits / shm_direct) for the peers served after.
+ * not the link's. What busrpc_server_set_shm_limits() / _set_shm_direct()
+ * are told lives in the server (shm_limits / shm_direct) for the peers
+ * served after.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -270,12 +271,12 @@ void shm_conn_free(busrpc_conn *c) {
 }
 
 /* The state of @c (a bus, client peer or served peer conn), made on first
- * use; NULL for a server's all-peers handle, a conn being freed, or
- * without memory. Borrowed: the connection holds it. */
+ * use; NULL for a conn being freed, or without memory. Borrowed: the
+ * connection holds it. */
 static ShmPeer *peer_get(busrpc_conn *c) {
         ShmPeer *p;
 
-        if (!c || c->kind == CONN_SERVER || c->closing)
+        if (!c || c->closing)
                 return NULL;
         if (c->shm)
                 return c->shm;
@@ -294,7 +295,7 @@ static ShmPeer *peer_get(busrpc_conn *c) {
 
 /* Why peer_get() gave nothing. */
 static int peer_error(busrpc_conn *c) {
-        return c->kind == CONN_SERVER || c->closing ? -ENOTCONN : -ENOMEM;
+        return c->closing ? -ENOTCONN : -ENOMEM;
 }
 
 /* ---- sending: the pool ---- */
@@ -639,12 +640,6 @@ BUSRPC_EXPORT int busrpc_conn_set_shm_limits(busrpc_conn *c, const busrpc_shm_li
         if (limits)
                 l = *limits;
         shm_limits_fill(&l);
-        if (c->kind == CONN_SERVER) {
-                if (!c->server)
-                        return -ENOTCONN;
-                c->server->shm_limits = l;
-                return 0;
-        }
         p = peer_get(c);
         if (!p)
                 return peer_error(c);
@@ -661,13 +656,6 @@ BUSRPC_EXPORT int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *
         ShmPeer *p;
 
         return_if_fail(c && ret, -EINVAL);
-        if (c->kind == CONN_SERVER) {
-                memset(ret, 0, sizeof(*ret));
-                if (c->server)
-                        *ret = c->server->shm_limits;
-                shm_limits_fill(ret);
-                return 0;
-        }
         p = peer_get(c);
         if (!p)
                 return peer_error(c);
@@ -676,30 +664,33 @@ BUSRPC_EXPORT int busrpc_conn_get_shm_limits(busrpc_conn *c, busrpc_shm_limits *
 }
 
 BUSRPC_EXPORT int busrpc_server_set_shm_limits(busrpc_server *s, const busrpc_shm_limits *limits) {
+        busrpc_shm_limits l = { 0 };
+
         return_if_fail(s, -EINVAL);
-        return busrpc_conn_set_shm_limits(server_get_conn(s), limits);
+        if (limits)
+                l = *limits;
+        shm_limits_fill(&l);
+        s->shm_limits = l;
+        return 0;
 }
 
 BUSRPC_EXPORT int busrpc_server_get_shm_limits(busrpc_server *s, busrpc_shm_limits *ret) {
-        return_if_fail(s, -EINVAL);
-        return busrpc_conn_get_shm_limits(server_get_conn(s), ret);
+        return_if_fail(s && ret, -EINVAL);
+        *ret = s->shm_limits;
+        shm_limits_fill(ret);
+        return 0;
 }
 
 BUSRPC_EXPORT int busrpc_server_set_shm_direct(busrpc_server *s, bool direct) {
         return_if_fail(s, -EINVAL);
-        return busrpc_conn_set_shm_direct(server_get_conn(s), direct);
+        s->shm_direct = direct;
+        return 0;
 }
 
 BUSRPC_EXPORT int busrpc_conn_set_shm_direct(busrpc_conn *c, bool direct) {
         ShmPeer *p;
 
         return_if_fail(c, -EINVAL);
-        if (c->kind == CONN_SERVER) {
-                if (!c->server)
-                        return -ENOTCONN;
-                c->server->shm_direct = direct;
-                return 0;
-        }
         p = peer_get(c);
         if (!p)
                 return peer_error(c);

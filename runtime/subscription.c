@@ -504,8 +504,6 @@ int subscription_new(busrpc_proxy *p, const char *iface, const char *member, con
         /* arg0 is a string, quoted in the rule: no quote in it. */
         return_if_fail(!arg0 || (sig[0] == 's' && !strchr(arg0, '\'')), -EINVAL);
         c = busrpc_proxy_get_conn(p);
-        if (c->kind == CONN_SERVER)
-                return -EINVAL; /* the all-peers handle of a server calls nobody */
         if (!conn_is_open(c))
                 return -ECONNRESET;
         dest = busrpc_proxy_get_destination(p);

@@ -182,7 +182,7 @@ static int array_read(WireReader *r, const busrpc_type *type, MarshalArray *a, b
         void *slot;
         int k;
 
-        if (wire_kind_fixed(e->kind)) {
+        if (type_kind_fixed(e->kind)) {
                 const uint8_t *items;
                 uint32_t n, i, size = wire_size((char)e->kind);
 
@@ -329,7 +329,7 @@ static int value_read(WireReader *r, const busrpc_type *type, void *value, busrp
         size_t i;
         int k;
 
-        if (wire_kind_fixed(type->kind)) /* the C type is the wire type */
+        if (type_kind_fixed(type->kind)) /* the C type is the wire type */
                 return wire_read_basic(r, (char)type->kind, value);
         switch (type->kind) {
         case BUSRPC_KIND_BOOL: {
@@ -370,7 +370,7 @@ static int value_read(WireReader *r, const busrpc_type *type, void *value, busrp
                 if ((k = wire_read_basic(r, (char)type->wire, &raw)) < 0)
                         return k;
                 x = load_int(&raw, wb, sign); /* wire_read_basic() stored wb bytes at the start of raw */
-                if (!wire_enum_declared(type, x) || int_norm(x, type->size, sign) != x) {
+                if (!type_enum_declared(type, x) || int_norm(x, type->size, sign) != x) {
                         if (sign)
                                 busrpc_error_set(err, BUSRPC_ERROR_INVALID_ARGS, "%" PRId64 " is not a valid %s",
                                                  (int64_t)x, name);

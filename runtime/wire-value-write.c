@@ -133,7 +133,7 @@ static int array_write(WireWriter *w, const busrpc_type *type, const MarshalArra
                 return buf_fail(w, -EINVAL);
         if (a->n > WIRE_MAX_ARRAY)
                 return buf_fail(w, -E2BIG);
-        if (wire_kind_fixed(e->kind)) /* same layout in C and on the wire: one copy */
+        if (type_kind_fixed(e->kind)) /* same layout in C and on the wire: one copy */
                 return wire_write_fixed_array(w, (char)e->kind, a->items, (uint32_t)a->n);
         if ((r = wire_write_open(w, &ws, 'a', type->signature + 1)) < 0)
                 return r;
@@ -168,7 +168,7 @@ static int value_write(WireWriter *w, const busrpc_type *type, const void *value
         size_t i;
         int r;
 
-        if (wire_kind_fixed(type->kind)) /* the C type is the wire type */
+        if (type_kind_fixed(type->kind)) /* the C type is the wire type */
                 return wire_write_basic(w, (char)type->kind, value);
         switch (type->kind) {
         case BUSRPC_KIND_BOOL: {
@@ -202,7 +202,7 @@ static int value_write(WireWriter *w, const busrpc_type *type, const void *value
                 bool sign = wire_signed(type->wire);
                 uint64_t x = load_int(value, type->size, sign), wire_v = 0;
 
-                if (int_norm(x, wb, sign) != x || !wire_enum_declared(type, x))
+                if (int_norm(x, wb, sign) != x || !type_enum_declared(type, x))
                         return buf_fail(w, -EINVAL);
                 store_int(&wire_v, wb, x); /* the wire type's width, any byte order */
                 return wire_write_basic(w, (char)type->wire, &wire_v);

@@ -418,8 +418,11 @@ uint64_t busrpc_conn_get_max_held_bytes(busrpc_conn *c);
  * messages a sync call on @c (a bus or client peer connection) keeps for
  * later while it waits: past it the wait stops reading, as past
  * busrpc_conn_set_max_held_bytes(). On libdbus's link (tcp,
- * BUSRPC_FAST_PATH=0) it is libdbus's bound on received fds. @n 0
- * restores the default.
+ * BUSRPC_FAST_PATH=0) it is libdbus's bound on received fds, which also
+ * counts the fds of received messages the application still references
+ * (busrpc_msg_ref()): holding that many stops the connection reading,
+ * async replies included, until they are released. @n 0 restores the
+ * default.
  * Return: 0, or -EINVAL (NULL, a served peer's conn, @n above
  * BUSRPC_MAX_HELD_FDS_MAX).
  */
@@ -441,13 +444,13 @@ unsigned busrpc_conn_get_max_held_fds(busrpc_conn *c);
  * transport), later ones fail as on any closed connection. A single
  * message larger than the bound goes when nothing is queued. The bound is
  * kept across reconnections. @bytes 0 restores the default.
- * Return: 0, or -EINVAL (NULL, @bytes above INT32_MAX, a served peer or a
- * server's handle: a server bounds its peers with
+ * Return: 0, or -EINVAL (NULL, @bytes above INT32_MAX, a served peer's
+ * conn: a server bounds its peers with
  * busrpc_server_limits.max_outgoing_bytes).
  */
 int busrpc_conn_set_max_outgoing_bytes(busrpc_conn *c, uint64_t bytes);
 /** The bound in force on client connection @c (never 0); 0 when @c is
- * NULL, a served peer or a server's handle. */
+ * NULL or a served peer's conn. */
 uint64_t busrpc_conn_get_max_outgoing_bytes(busrpc_conn *c);
 
 /**
@@ -476,8 +479,8 @@ typedef void (*busrpc_conn_event_fn)(busrpc_conn *c, busrpc_conn_event ev, int e
  * service exits and its supervisor restarts it; with one, the handler
  * decides (it may call busrpc_loop_quit()). Calls pending on the lost
  * connection complete with -ECONNRESET before the handler runs. One
- * handler per connection; @cb NULL removes it. Not on a server's handle
- * (-EINVAL).
+ * handler per connection; @cb NULL removes it. Not on a served peer's
+ * conn (-EINVAL).
  */
 int busrpc_conn_on_event(busrpc_conn *c, busrpc_conn_event_fn cb, void *userdata);
 /**
@@ -605,8 +608,6 @@ int busrpc_server_request_name(busrpc_server *s, const char *name, busrpc_name *
  * not read by then are closed). Return: 0, -EINVAL.
  */
 int busrpc_server_flush(busrpc_server *s);
-/* TRANSITION (session 5): removed once every caller uses the above. */
-busrpc_conn *busrpc_server_conn(busrpc_server *s);
 /** The address peers connect to (borrowed). */
 const char *busrpc_server_get_address(busrpc_server *s);
 unsigned busrpc_server_count_peers(busrpc_server *s);

@@ -665,8 +665,8 @@ BUSRPC_EXPORT busrpc_server *busrpc_server_free(busrpc_server *s) {
 }
 
 BUSRPC_EXPORT int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits) {
-        return_if_fail(s && limits, -EINVAL);
-        return_if_fail(limits_check(limits) == 0, -EINVAL);
+        return_if_fail(s, -EINVAL);
+        return_if_fail(!limits || limits_check(limits) == 0, -EINVAL);
         limits_fill(&s->limits, limits);
         for (busrpc_conn *p = s->peers; p; p = p->peer_next)
                 apply_limits(s, p);

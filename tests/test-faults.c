@@ -306,13 +306,16 @@ static void test_args(void) {
          * what it has instead is checked here. */
         is_int(busrpc_server_request_name(s, "org.freedesktop.DBus", NULL), -EINVAL,
                "a server cannot take the driver's name");
-        is_int(busrpc_server_set_limits(s, NULL), -EINVAL, "set_limits(NULL limits)");
+        is_int(busrpc_server_set_limits(NULL, NULL), -EINVAL, "set_limits(NULL server)");
         is_int(busrpc_server_get_limits(s, &lim), 0, "get_limits");
         lim.max_call_fds = 4;
         is_int(busrpc_server_set_limits(s, &lim), 0, "a per-call fd limit for all peers (max_call_fds)");
         lim.max_call_fds = 0;
         busrpc_server_get_limits(s, &lim);
         is_int(lim.max_call_fds, 4, "read back with get_limits");
+        is_int(busrpc_server_set_limits(s, NULL), 0, "set_limits(NULL limits): every default again");
+        busrpc_server_get_limits(s, &lim);
+        is_int(lim.max_call_fds, 16, "max_call_fds back to 16");
         busrpc_server_free(s);
 }
 

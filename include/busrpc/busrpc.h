@@ -577,7 +577,8 @@ typedef struct busrpc_server_limits {
  * stood for all peers; it is gone: the server is the target.)
  */
 int busrpc_server_new(const char *address, busrpc_server **out);
-/** Zero fields: the defaults. Return: 0, -EINVAL (a bound out of range). */
+/** Zero fields take the defaults; @limits NULL restores every default
+ * (as busrpc_server_set_shm_limits()). Return: 0, -EINVAL (a bound out of range). */
 int busrpc_server_set_limits(busrpc_server *s, const busrpc_server_limits *limits);
 /** The limits in force, defaults filled in (no zero field). Return: 0, -EINVAL. */
 int busrpc_server_get_limits(busrpc_server *s, busrpc_server_limits *out);

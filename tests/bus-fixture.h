@@ -1,4 +1,4 @@
-/* bus-fixture.h: the setup test-marshal and test-roundtrip share: a
+/* bus-fixture.h: the setup test-marshal, test-roundtrip and test-held-fds share: a
  * private dbus-daemon (its own config: EXTERNAL auth, everything allowed,
  * eavesdropping too) in a fresh mkdtemp directory and stopped by PID, the
  * test's server in a forked process that says when it is ready, the
@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,15 @@ typedef struct BusFixture {
 
 /* Start the daemon (DBUS_DAEMON, default dbus-daemon) in a new directory
  * named after @name; @extra_config (may be NULL) goes inside <busconfig>.
- * Returns when its socket exists; bails out when it does not come. */
+ * Returns once it listens: it prints its address (--print-address) after
+ * listen(), where the socket file exists from bind() on, a moment before
+ * a connect can succeed. Bails out when the address does not come. */
 static inline void fixture_start_daemon(BusFixture *f, const char *name, const char *extra_config) {
         const char *bin = getenv("DBUS_DAEMON");
-        char conf[96], sock[96], arg[160];
+        char conf[96], sock[96], arg[160], parg[40], line[256];
+        struct pollfd pfd;
+        size_t got = 0;
+        int p[2];
         FILE *cf;
 
         if (!bin || !*bin)
@@ -54,21 +60,31 @@ static inline void fixture_start_daemon(BusFixture *f, const char *name, const c
                 f->address, extra_config ? extra_config : "");
         fclose(cf);
         snprintf(arg, sizeof(arg), "--config-file=%s", conf);
+        if (pipe(p) < 0)
+                tap_bail("pipe: %s", strerror(errno));
+        snprintf(parg, sizeof(parg), "--print-address=%d", p[1]);
         fflush(stdout);
         f->daemon_pid = fork();
         if (f->daemon_pid < 0)
                 tap_bail("fork: %s", strerror(errno));
         if (f->daemon_pid == 0) {
-                execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
+                close(p[0]);
+                execlp(bin, bin, arg, parg, "--nofork", "--nopidfile", (char *)NULL);
                 _exit(127);
         }
-        for (int i = 0; i < 1000; i++) {
-                struct stat st;
-                if (stat(sock, &st) == 0)
-                        return;
-                usleep(10000);
+        close(p[1]);
+        /* One line, within 10 s (a loaded machine, valgrind beside). */
+        pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+        while (got < sizeof(line) - 1 && !memchr(line, '\n', got) && poll(&pfd, 1, 10000) > 0) {
+                ssize_t n = read(p[0], line + got, sizeof(line) - 1 - got);
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
         }
-        tap_bail("dbus-daemon (%s) did not create %s", bin, sock);
+        close(p[0]);
+        line[got] = '\0';
+        if (!strchr(line, '\n') || !strstr(line, sock))
+                tap_bail("dbus-daemon (%s) did not say it listens on %s", bin, sock);
 }
 
 /* Fork the server: @run_server(ready_fd) writes one byte to ready_fd once

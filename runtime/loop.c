@@ -91,6 +91,14 @@ static void fork_watch(void) {
         (void)pthread_atfork(NULL, NULL, on_fork_child);
 }
 
+/* @l was made before a fork of this process's ancestry: its epoll
+ * instance and signalfd are the parent's too. Nothing may wait on them or
+ * change them here (-ECHILD, as sd-event); a source released here leaves
+ * the parent's registration alone. */
+static inline bool loop_forked(const busrpc_loop *l) {
+        return l->fork_gen != fork_gen;
+}
+
 static int loop_update_signals(busrpc_loop *l);
 
 uint64_t loop_now_usec(void) {
@@ -337,13 +345,13 @@ static void source_kill(busrpc_source *s) {
 
         if (s->dead)
                 return;
-        if (s->type == ITEM_IO && s->enabled)
+        if (s->type == ITEM_IO && s->enabled && !loop_forked(l))
                 epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
         loop_timer_disarm(&s->timer);
         defer_unqueue(s);
         s->dead = true;
         s->enabled = false;
-        if (s->type == ITEM_SIGHOOK)
+        if (s->type == ITEM_SIGHOOK && !loop_forked(l))
                 (void)loop_update_signals(l);
         if (!l->in_iteration)
                 free_dead(l);
@@ -356,11 +364,11 @@ static void source_stop(busrpc_source *s) {
                 source_kill(s);
                 return;
         }
-        if (s->type == ITEM_IO && s->enabled)
+        if (s->type == ITEM_IO && s->enabled && !loop_forked(s->loop))
                 epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
         loop_timer_disarm(&s->timer);
         s->enabled = false;
-        if (s->type == ITEM_SIGHOOK)
+        if (s->type == ITEM_SIGHOOK && !loop_forked(s->loop))
                 (void)loop_update_signals(s->loop);
 }
 
@@ -396,6 +404,8 @@ BUSRPC_EXPORT int busrpc_loop_add_timer(busrpc_loop *l, uint64_t usec, bool repe
 
         return_if_fail(l && cb, -EINVAL);
         return_if_fail(!repeat || usec > 0, -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD;
         s = source_new(l, ITEM_TIMER);
         if (!s)
                 return -ENOMEM;
@@ -416,6 +426,8 @@ int loop_add_io_events(busrpc_loop *l, int fd, uint32_t events, busrpc_io_fn cb,
         busrpc_source *s;
         struct epoll_event ev = { 0 };
 
+        if (loop_forked(l))
+                return -ECHILD;
         s = source_new(l, ITEM_IO);
         if (!s)
                 return -ENOMEM;
@@ -439,6 +451,8 @@ int loop_io_set_events(busrpc_source *s, uint32_t events) {
 
         if (!s->loop || s->dead || !s->enabled)
                 return -ESTALE;
+        if (loop_forked(s->loop))
+                return -ECHILD;
         ev.events = events;
         ev.data.ptr = s;
         return epoll_ctl(s->loop->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
@@ -452,8 +466,11 @@ BUSRPC_EXPORT int busrpc_loop_add_io(busrpc_loop *l, int fd, uint32_t events, bu
 }
 
 int loop_add_defer(busrpc_loop *l, busrpc_timer_fn cb, void *userdata, busrpc_source **ret) {
-        busrpc_source *s = source_new(l, ITEM_DEFER);
+        busrpc_source *s;
 
+        if (loop_forked(l))
+                return -ECHILD;
+        s = source_new(l, ITEM_DEFER);
         if (!s)
                 return -ENOMEM;
         s->enabled = false;
@@ -478,8 +495,11 @@ void loop_defer_enable(busrpc_source *s) {
 }
 
 int loop_add_exit(busrpc_loop *l, busrpc_timer_fn cb, void *userdata, busrpc_source **ret) {
-        busrpc_source *s = source_new(l, ITEM_EXIT);
+        busrpc_source *s;
 
+        if (loop_forked(l))
+                return -ECHILD;
+        s = source_new(l, ITEM_EXIT);
         if (!s)
                 return -ENOMEM;
         s->timer_cb = cb;
@@ -576,6 +596,8 @@ BUSRPC_EXPORT int busrpc_loop_iterate(busrpc_loop *l, uint64_t timeout_usec) {
         int n;
 
         return_if_fail(l, -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD;
         if (l->in_iteration)
                 return -EBUSY;
         if (l->defer_head)
@@ -624,6 +646,8 @@ BUSRPC_EXPORT int busrpc_loop_run(busrpc_loop *l) {
         int r = 0;
 
         return_if_fail(l, -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD; /* not even its exit sources: they would write the parent's sockets */
         busrpc_loop_ref(l);
         l->quit = false;
         l->by_signal = false;
@@ -712,6 +736,8 @@ BUSRPC_EXPORT int busrpc_loop_handle_signals(busrpc_loop *l) {
         int r;
 
         return_if_fail(l, -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD;
         if (l->default_signals)
                 return 0;
         l->default_signals = true;
@@ -731,6 +757,8 @@ BUSRPC_EXPORT int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_
         return_if_fail(signo != SIGKILL && signo != SIGSTOP && signo != SIGSEGV && signo != SIGBUS &&
                                signo != SIGILL && signo != SIGFPE,
                        -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD;
         s = source_new(l, ITEM_SIGHOOK);
         if (!s)
                 return -ENOMEM;
@@ -751,6 +779,8 @@ BUSRPC_EXPORT int busrpc_loop_add_signal(busrpc_loop *l, int signo, busrpc_loop_
 
 BUSRPC_EXPORT int busrpc_loop_get_fd(busrpc_loop *l) {
         return_if_fail(l, -EINVAL);
+        if (loop_forked(l))
+                return -ECHILD;
         return l->epfd;
 }
 

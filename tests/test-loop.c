@@ -234,6 +234,75 @@ static void test_fork_default(void) {
         fork_report_fd = -1;
 }
 
+/* The parent's loop used in the child through a variable (not
+ * busrpc_loop_default()): everything that would wait on it or change its
+ * epoll instance is -ECHILD there, and the child releasing the parent's
+ * source removes nothing from the parent's epoll (it is one instance). */
+static int fork_timer_cb(busrpc_source *s, void *userdata) {
+        *(int *)userdata += 1;
+        return 0;
+}
+
+static void test_fork_variable(void) {
+        busrpc_loop *l = NULL;
+        busrpc_source *src = NULL;
+        int data[2], report[2], status = -1;
+        char got[8] = "";
+        pid_t pid;
+
+        ok(pipe(data) == 0 && pipe(report) == 0, "fork (variable): pipes");
+        fcntl(report[0], F_SETFL, O_NONBLOCK);
+        fork_report_fd = report[1];
+        is_int(busrpc_loop_new(&l), 0, "fork (variable): a loop of the parent's");
+        is_int(busrpc_loop_add_io(l, data[0], EPOLLIN, fork_io_cb, "P", &src), 0,
+               "fork (variable): a source on a pipe");
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+                busrpc_source *s = NULL;
+                busrpc_loop *own = NULL;
+                int ticks = 0, bad = 0, p2[2];
+
+                /* Each refused call sets one bit of the exit status. */
+                if (busrpc_loop_iterate(l, 0) != -ECHILD)
+                        bad |= 1;
+                if (busrpc_loop_run(l) != -ECHILD)
+                        bad |= 2;
+                if (busrpc_loop_get_fd(l) != -ECHILD || busrpc_loop_process(l) != -ECHILD)
+                        bad |= 4;
+                if (busrpc_loop_add_timer(l, 0, false, fork_timer_cb, &ticks, &s) != -ECHILD || s)
+                        bad |= 8;
+                if (pipe(p2) < 0 || busrpc_loop_add_io(l, p2[0], EPOLLIN, fork_io_cb, "C", &s) != -ECHILD ||
+                    busrpc_loop_handle_signals(l) != -ECHILD)
+                        bad |= 16;
+                /* Released here: the parent's registration must stay. */
+                busrpc_source_release(src);
+                busrpc_loop_unref(l);
+                /* The child's own loop works. */
+                if (busrpc_loop_new(&own) < 0 || busrpc_loop_add_timer(own, 0, false, fork_timer_cb, &ticks, NULL) < 0 ||
+                    busrpc_loop_iterate(own, 0) < 0 || ticks != 1)
+                        bad |= 32;
+                busrpc_loop_unref(own);
+                _exit(bad);
+        }
+        ok(pid > 0 && waitpid(pid, &status, 0) == pid, "fork (variable): the child ran");
+        ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "fork (variable): in the child the parent's loop is -ECHILD, its own works (status %d)",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        ok(write(data[1], "x", 1) == 1, "fork (variable): the pipe is readable");
+        for (int i = 0; i < 20 && read(report[0], got, 1) != 1; i++)
+                (void)busrpc_loop_iterate(l, 100 * BUSRPC_USEC_PER_MSEC);
+        ok(got[0] == 'P', "fork (variable): the parent's source survived the child's release (got '%c')",
+           got[0] ? got[0] : '-');
+        busrpc_source_release(src);
+        busrpc_loop_unref(l);
+        close(data[0]);
+        close(data[1]);
+        close(report[0]);
+        close(report[1]);
+        fork_report_fd = -1;
+}
+
 static void test_sigpipe(void) {
         busrpc_loop *l;
         struct sigaction sa;
@@ -580,6 +649,7 @@ int main(void) {
         TAP_RUN(test_cleanup);
         TAP_RUN(test_sigpipe);
         TAP_RUN(test_fork_default);
+        TAP_RUN(test_fork_variable);
         TAP_RUN(test_integration);
         TAP_RUN(test_signals);
         dbus_shutdown();

@@ -198,6 +198,15 @@ static inline int busrpc_usec_to_poll_ms(uint64_t usec) {
  * busrpc_loop_new() - a new event loop (epoll, timers, signals).
  * busrpc_loop_default() - this thread's default loop, created on first use;
  * connections opened without a loop attach to it. Returns a new reference.
+ *
+ * A loop belongs to the process that made it. In a child forked after it
+ * was made, its epoll instance and signalfd are still the parent's: every
+ * call that would wait on the loop or change what it watches
+ * (busrpc_loop_run(), _iterate(), _process(), _get_fd(), _add_*(),
+ * _handle_signals(), attaching a connection or server to it) returns
+ * -ECHILD there, and a source released there leaves the parent's
+ * registration alone. The child's busrpc_loop_default() is a new loop of
+ * its own.
  */
 int busrpc_loop_new(busrpc_loop **out);
 int busrpc_loop_default(busrpc_loop **out);

@@ -8,6 +8,7 @@
 TESTS += tests/test-gen.sh tests/test-roundtrip tests/test-roundtrip-valgrind.sh
 check_PROGRAMS += tests/test-roundtrip
 EXTRA_DIST += tests/test-gen.sh tests/test-roundtrip-valgrind.sh tests/valgrind-two.sh \
+	tests/valgrind-check.sh \
 	tests/gen/idl/calc.idl tests/gen/idl/geo.idl tests/gen/idl/all-types.idl \
 	tests/gen/idl/roundtrip.idl \
 	tests/gen/golden/calc.h tests/gen/golden/calc-client.c tests/gen/golden/calc-server.c \

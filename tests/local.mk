@@ -1,5 +1,5 @@
 # The test harness. Each part adds its tests in its own fragment below.
-EXTRA_DIST += tests/tap.h tests/tap.sh
+EXTRA_DIST += tests/tap.h tests/tap-util.h tests/tap.sh
 
 TESTS += tests/test-install.sh tests/test-configure.sh
 EXTRA_DIST += tests/test-install.sh tests/install-probe.c tests/test-configure.sh

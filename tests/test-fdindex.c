@@ -29,29 +29,10 @@
 #include <dbus/dbus.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
+#include "tap-util.h"
 
 #define IFACE "org.busrpc.FdIndex"
 #define PATH  "/org/busrpc/FdIndex"
-
-static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *nm(const char *fmt, ...) {
-        static char buf[4][256];
-        static unsigned k;
-        char *b = buf[k++ % 4];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof(buf[0]), fmt, ap);
-        va_end(ap);
-        return b;
-}
-
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the server (this program with --serve ADDRESS) ---- */
 
@@ -230,7 +211,7 @@ static void send_patched(int s, DBusMessage *m, const char *from_sig, const char
 static DBusMessage *recv_msg(int s) {
         static char buf[65536];
         static size_t have;
-        long end = now_ms() + 10000;
+        long end = tap_now_ms() + 10000;
 
         for (;;) {
                 int need = have >= 16 ? dbus_message_demarshal_bytes_needed(buf, (int)have) : 0;
@@ -244,7 +225,7 @@ static DBusMessage *recv_msg(int s) {
                         have -= (size_t)need;
                         return m;
                 }
-                if (need < 0 || have == sizeof(buf) || now_ms() > end || poll(&p, 1, 1000) < 0)
+                if (need < 0 || have == sizeof(buf) || tap_now_ms() > end || poll(&p, 1, 1000) < 0)
                         return NULL;
                 if (!(p.revents & (POLLIN | POLLHUP)))
                         continue;
@@ -281,7 +262,7 @@ static DBusMessage *answer(int s, uint32_t serial) {
 static void check_error(DBusMessage *r, const char *mode, const char *what) {
         ok(r != NULL, "%s, %s: answered (the connection stays open)", mode, what);
         is_str(r ? dbus_message_get_error_name(r) : NULL, DBUS_ERROR_INVALID_ARGS,
-               nm("%s, %s: InvalidArgs", mode, what));
+               tap_name("%s, %s: InvalidArgs", mode, what));
 }
 
 static void test_mode(const char *dir, const char *mode) {
@@ -300,7 +281,7 @@ static void test_mode(const char *dir, const char *mode) {
                 execl("/proc/self/exe", "test-fdindex", "--serve", address, (char *)NULL);
                 _exit(127);
         }
-        for (long end = now_ms() + 10000; s < 0 && now_ms() < end; usleep(10000))
+        for (long end = tap_now_ms() + 10000; s < 0 && tap_now_ms() < end; usleep(10000))
                 s = raw_connect(sock);
         if (s < 0)
                 tap_bail("the server did not start");
@@ -347,14 +328,14 @@ static void test_mode(const char *dir, const char *mode) {
         r = answer(s, 4);
         if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_METHOD_RETURN)
                 (void)dbus_message_get_args(r, NULL, DBUS_TYPE_UINT32, &n, DBUS_TYPE_INVALID);
-        is_int(n, 1, nm("%s: then a valid call with its fd is answered: the server read 1 fd", mode));
+        is_int(n, 1, tap_name("%s: then a valid call with its fd is answered: the server read 1 fd", mode));
         if (r)
                 dbus_message_unref(r);
         /* the server kept none of the fds sent (its count is back) */
-        for (long end = now_ms() + 5000; now_ms() < end; usleep(10000))
+        for (long end = tap_now_ms() + 5000; tap_now_ms() < end; usleep(10000))
                 if ((after = count_fds(pid)) == before)
                         break;
-        is_int(after, before, nm("%s: the server holds no fd it was sent", mode));
+        is_int(after, before, tap_name("%s: the server holds no fd it was sent", mode));
         close(s);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);

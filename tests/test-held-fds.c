@@ -26,6 +26,7 @@
 
 #include "bus-fixture.h"
 #include "tap.h"
+#include "tap-util.h"
 
 #define IFACE     "org.busrpc.HeldFds"
 #define OBJ_PATH  "/org/busrpc/HeldFds"
@@ -209,22 +210,15 @@ static void on_fdtick(busrpc_msg *m, busrpc_iter *args, void *userdata) {
                 in_call_ticks++;
 }
 
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run @c's loop until @n FdTick came, or @ms passed (against a hang). */
 static void wait_ticks(busrpc_conn *c, unsigned n, long ms) {
-        for (long end = now_ms() + ms; fdticks < n && now_ms() < end;)
+        for (long end = tap_now_ms() + ms; fdticks < n && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
 }
 
 /* ... until the process has @fds open again, or @ms passed. */
 static int wait_fds(busrpc_conn *c, int fds, long ms) {
-        for (long end = now_ms() + ms; fixture_count_fds() > fds && now_ms() < end;)
+        for (long end = tap_now_ms() + ms; fixture_count_fds() > fds && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         return fixture_count_fds();
 }
@@ -383,7 +377,7 @@ static void check_kept(busrpc_conn *c, bool libdbus, const char *what) {
         busrpc_iter_append_basic(&it, 'u', &n);
         is_int(busrpc_proxy_call_async(p, m, "s", on_async, NULL, NULL), 0,
                nm(what, "async FdFlood(200) sent"));
-        for (long end = now_ms() + (under_valgrind ? 60000 : 30000); !async_done && now_ms() < end;)
+        for (long end = tap_now_ms() + (under_valgrind ? 60000 : 30000); !async_done && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         if (libdbus) {
                 is_int(async_r, -ETIMEDOUT,

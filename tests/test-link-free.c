@@ -24,39 +24,20 @@
 #include <unistd.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
+#include "tap-util.h"
 
 #define IFACE "org.busrpc.LinkFree"
 #define PATH  "/org/busrpc/LinkFree"
 #define MS    BUSRPC_USEC_PER_MSEC
 
 /* A test name made with printf (is_int() takes a plain one). */
-static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *nm(const char *fmt, ...) {
-        static char buf[4][256];
-        static unsigned k;
-        char *b = buf[k++ % 4];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof(buf[0]), fmt, ap);
-        va_end(ap);
-        return b;
-}
-
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Iterate the default loop until *@flag or @ms pass (a bound against a hang). */
 static bool spin(const int *flag, int ms) {
         busrpc_loop *l = NULL;
-        long end = now_ms() + ms;
+        long end = tap_now_ms() + ms;
 
         busrpc_loop_default(&l);
-        while (!*flag && now_ms() < end)
+        while (!*flag && tap_now_ms() < end)
                 busrpc_loop_iterate(l, 20 * MS);
         busrpc_loop_unref(l);
         return *flag;
@@ -80,7 +61,7 @@ static pid_t daemon_start(const char *dir, char *address, size_t size) {
                 execl(daemon, daemon, "--session", "--nofork", "--nopidfile", addr_arg, (char *)NULL);
                 _exit(127);
         }
-        for (long end = now_ms() + 10000; now_ms() < end;) {
+        for (long end = tap_now_ms() + 10000; tap_now_ms() < end;) {
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -146,12 +127,12 @@ static void test_reply_unref(const char *address, bool nested, const char *what)
                 tap_bail("busrpc_proxy_new");
         busrpc_proxy_set_timeout(a.proxy, 10000 * MS);
         r = busrpc_proxy_call_async(a.proxy, get_id(a.proxy), "s", last_reply, &a, NULL);
-        is_int(r, 0, nm("%s: the async call is sent", what));
+        is_int(r, 0, tap_name("%s: the async call is sent", what));
         ok(spin(&a.done, 10000), "%s: the reply callback ran", what);
-        is_int(a.r, 0, nm("%s: with the bus's reply", what));
+        is_int(a.r, 0, tap_name("%s: with the bus's reply", what));
         ok(strlen(a.id) == 32, "%s: the bus id read (%s)", what, a.id);
         if (nested)
-                is_int(a.nested_r, 0, nm("%s: the nested sync call was answered", what));
+                is_int(a.nested_r, 0, tap_name("%s: the nested sync call was answered", what));
 }
 
 /* ---- a signal callback drops the last reference ---- */
@@ -312,7 +293,7 @@ static void test_server_free(const char *dir) {
         }
         ok(spin(&quit_done, 10000), "server: the handler ran and freed its server");
         ok(quit_srv == NULL, "server: freed");
-        for (long end = now_ms() + 10000; now_ms() < end && waitpid(pid, &status, WNOHANG) == 0;)
+        for (long end = tap_now_ms() + 10000; tap_now_ms() < end && waitpid(pid, &status, WNOHANG) == 0;)
                 usleep(10000);
         if (status == -1) {
                 kill(pid, SIGKILL);

@@ -23,6 +23,7 @@
  */
 #include "busrpc/busrpc.h"
 #include "tap.h"
+#include "tap-util.h"
 #include <dbus/dbus.h>
 #include <errno.h>
 #include <signal.h>
@@ -47,26 +48,6 @@
 
 static const char *what; /* "libdbus" or "fast" */
 
-static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *nm(const char *fmt, ...) {
-        static char buf[4][256];
-        static unsigned k;
-        char *b = buf[k++ % 4];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof(buf[0]), fmt, ap);
-        va_end(ap);
-        return b;
-}
-
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static busrpc_loop *loop(void) {
         static busrpc_loop *l;
 
@@ -77,9 +58,9 @@ static busrpc_loop *loop(void) {
 
 /* Iterate until cond(arg); the bound only keeps a broken run from hanging. */
 static bool spin_until(bool (*cond)(void *), void *arg, int ms) {
-        long end = now_ms() + ms;
+        long end = tap_now_ms() + ms;
 
-        while (!cond(arg) && now_ms() < end)
+        while (!cond(arg) && tap_now_ms() < end)
                 busrpc_loop_iterate(loop(), 20 * MS);
         return cond(arg);
 }
@@ -202,17 +183,17 @@ static void test_order(const char *address) {
         ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
         busrpc_proxy_new(c, NAME, PATH, &p);
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s1, on_destroy, &s1.handle), 0,
-               nm("%s: first subscription", what));
+               tap_name("%s: first subscription", what));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s2, on_destroy, &s2.handle), 0,
-               nm("%s: second subscription", what));
+               tap_name("%s: second subscription", what));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s3, on_destroy, NULL), 0,
-               nm("%s: third subscription, floating", what));
+               tap_name("%s: third subscription, floating", what));
 
         log_reset();
         raw_tick(svc, "a");
         want = '3';
         ok(spin_until(log_has_id, &want, 5000), "%s: the owner's signal arrives", what);
-        is_str(log_buf, "123", nm("%s: every subscription once, oldest first", what));
+        is_str(log_buf, "123", tap_name("%s: every subscription once, oldest first", what));
 
         /* A spoofed broadcast, routed before the owner's marker. */
         log_reset();
@@ -220,34 +201,34 @@ static void test_order(const char *address) {
         raw_sync(other);
         raw_tick(svc, "marker");
         ok(spin_until(log_has_id, &want, 5000), "%s: the marker arrives", what);
-        is_str(log_buf, "123", nm("%s: the spoofed signal reached no subscription", what));
-        is_str(last_arg, "marker", nm("%s: the last one seen is the owner's", what));
+        is_str(log_buf, "123", tap_name("%s: the spoofed signal reached no subscription", what));
+        is_str(last_arg, "marker", tap_name("%s: the last one seen is the owner's", what));
 
         /* The first releases the second, which is next in this delivery. */
         log_reset();
         s1.release = &s2;
         raw_tick(svc, "b");
         ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
-        is_str(log_buf, "13", nm("%s: a subscription released by an earlier callback does not run", what));
-        is_int(s2.destroyed, 1, nm("%s: its destroy function ran once", what));
+        is_str(log_buf, "13", tap_name("%s: a subscription released by an earlier callback does not run", what));
+        is_int(s2.destroyed, 1, tap_name("%s: its destroy function ran once", what));
 
         /* The first releases itself. */
         log_reset();
         s1.release = &s1;
         raw_tick(svc, "c");
         ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
-        is_str(log_buf, "13", nm("%s: a callback releasing its own subscription", what));
-        is_int(s1.destroyed, 1, nm("%s: destroyed once, after its callback", what));
+        is_str(log_buf, "13", tap_name("%s: a callback releasing its own subscription", what));
+        is_int(s1.destroyed, 1, tap_name("%s: destroyed once, after its callback", what));
         log_reset();
         raw_tick(svc, "d");
         ok(spin_until(log_has_id, &want, 5000), "%s: delivered", what);
-        is_str(log_buf, "3", nm("%s: only the floating one is left", what));
+        is_str(log_buf, "3", tap_name("%s: only the floating one is left", what));
 
-        is_int(s3.destroyed, 0, nm("%s: the floating one lives with its conn", what));
+        is_int(s3.destroyed, 0, tap_name("%s: the floating one lives with its conn", what));
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);
-        is_int(s3.destroyed, 1, nm("%s: and goes with it", what));
-        is_int(s1.destroyed + s2.destroyed, 2, nm("%s: nothing destroyed twice", what));
+        is_int(s3.destroyed, 1, tap_name("%s: and goes with it", what));
+        is_int(s1.destroyed + s2.destroyed, 2, tap_name("%s: nothing destroyed twice", what));
         raw_close(other);
         raw_close(svc);
 }
@@ -269,20 +250,20 @@ static void test_conn_free(const char *address) {
         snprintf(unique, sizeof(unique), "%s", busrpc_conn_get_unique_name(c));
         busrpc_proxy_new(c, NAME, PATH, &p);
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &h, on_destroy, &h.handle), 0,
-               nm("%s: subscribed with a handle", what));
+               tap_name("%s: subscribed with a handle", what));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &f, on_destroy, NULL), 0,
-               nm("%s: and floating", what));
+               tap_name("%s: and floating", what));
         ok(raw_has_owner(svc, unique), "%s: the bus knows the subscriber", what);
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);
-        is_int(f.destroyed, 1, nm("%s: the floating subscription went with its conn", what));
-        is_int(h.destroyed, 0, nm("%s: the handle waits for its release", what));
+        is_int(f.destroyed, 1, tap_name("%s: the floating subscription went with its conn", what));
+        is_int(h.destroyed, 0, tap_name("%s: the handle waits for its release", what));
         /* The bus sees the conn go: the handle does not keep it. */
-        for (long end = now_ms() + 5000; !gone && now_ms() < end; usleep(10000))
+        for (long end = tap_now_ms() + 5000; !gone && tap_now_ms() < end; usleep(10000))
                 gone = name_gone(args);
         ok(gone, "%s: the conn is closed although a subscription handle is alive", what);
         h.handle = busrpc_subscription_release(h.handle);
-        is_int(h.destroyed, 1, nm("%s: releasing the handle after its conn runs destroy once", what));
+        is_int(h.destroyed, 1, tap_name("%s: releasing the handle after its conn runs destroy once", what));
         raw_close(svc);
 }
 
@@ -390,28 +371,28 @@ static void test_index(const char *address) {
                 failed += busrpc_proxy_subscribe(p, IFACE, member, "s", on_other, (void *)(intptr_t)i, NULL,
                                                  NULL) < 0;
         }
-        is_int(failed, 0, nm("%s: %d subscriptions on other members", what, N_OTHERS));
+        is_int(failed, 0, tap_name("%s: %d subscriptions on other members", what, N_OTHERS));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
-               nm("%s: and one on Tick", what));
+               tap_name("%s: and one on Tick", what));
         is_int(bus_rules(svc, unique, "member='Other"), N_OTHERS,
-               nm("%s: the bus holds one rule per member", what));
+               tap_name("%s: the bus holds one rule per member", what));
         is_int(bus_rules(svc, unique, "member='NameOwnerChanged'"), 1,
-               nm("%s: one owner rule for the %d subscriptions of one name", what, N_OTHERS + 1));
+               tap_name("%s: one owner rule for the %d subscriptions of one name", what, N_OTHERS + 1));
 
         log_reset();
         raw_tick(svc, "indexed");
         ok(spin_until(last_is, "indexed", 5000), "%s: Tick arrives", what);
-        is_str(log_buf, "i", nm("%s: to the Tick subscription, once", what));
-        is_int(other_calls, 0, nm("%s: no subscription of another member ran", what));
+        is_str(log_buf, "i", tap_name("%s: to the Tick subscription, once", what));
+        is_int(other_calls, 0, tap_name("%s: no subscription of another member ran", what));
         raw_signal(svc, "Other4242", "x");
         raw_tick(svc, "marker");
         ok(spin_until(last_is, "marker", 5000), "%s: a marker after Other4242", what);
         ok(spin_until(others_called, &one, 5000), "%s: Other4242 delivered", what);
-        is_int(other_calls, 1, nm("%s: to one subscription", what));
-        is_int(last_other, 4242, nm("%s: the one of Other4242", what));
+        is_int(other_calls, 1, tap_name("%s: to one subscription", what));
+        is_int(last_other, 4242, tap_name("%s: the one of Other4242", what));
 
         s.handle = busrpc_subscription_release(s.handle);
-        is_int(s.destroyed, 1, nm("%s: released", what));
+        is_int(s.destroyed, 1, tap_name("%s: released", what));
         {
                 RuleWait w = { svc, unique, "member='NameOwnerChanged'", 1 };
 
@@ -504,34 +485,34 @@ static void test_property_rules(const char *address) {
         memset(seen_count, 0, sizeof(seen_count));
         memset(seen_value, 0, sizeof(seen_value));
         is_int(busrpc_proxy_watch_property(p, &table_a, 0, on_prop, NULL, (void *)0, &w[0]), 0,
-               nm("%s: a watch of Count", what));
+               tap_name("%s: a watch of Count", what));
         is_int(busrpc_proxy_watch_property(p, &table_a, 1, on_prop, NULL, (void *)1, &w[1]), 0,
-               nm("%s: a watch of Name", what));
+               tap_name("%s: a watch of Name", what));
         is_int(busrpc_proxy_watch_properties(p, &table_a, on_props, NULL, (void *)2, &w[2]), 0,
-               nm("%s: a watch of the interface", what));
+               tap_name("%s: a watch of the interface", what));
         is_int(busrpc_proxy_watch_property(p, &table_b, 0, on_prop, NULL, (void *)3, &w[3]), 0,
-               nm("%s: a watch of another interface's Count", what));
+               tap_name("%s: a watch of another interface's Count", what));
         is_int(bus_rules(svc, unique, "member='PropertiesChanged'"), 2,
-               nm("%s: the bus holds two PropertiesChanged rules for four watches", what));
+               tap_name("%s: the bus holds two PropertiesChanged rules for four watches", what));
         is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE "'"), 1,
-               nm("%s: one with arg0=%s", what, IFACE));
+               tap_name("%s: one with arg0=%s", what, IFACE));
         is_int(bus_rules(svc, unique, "sender='" NAME "',arg0='" IFACE_B "'"), 1,
-               nm("%s: one with arg0=%s", what, IFACE_B));
+               tap_name("%s: one with arg0=%s", what, IFACE_B));
 
         raw_props_changed(svc, IFACE_B, 7);
         ok(spin_until(seen_b, NULL, 5000), "%s: the other interface's change arrives", what);
-        is_int(seen_value[3], 7, nm("%s: with its value", what));
+        is_int(seen_value[3], 7, tap_name("%s: with its value", what));
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
-               nm("%s: a marker subscription", what));
+               tap_name("%s: a marker subscription", what));
         log_reset();
         raw_props_changed(svc, IFACE, 5);
         raw_tick(svc, "after-props");
         ok(spin_until(last_is, "after-props", 5000), "%s: the marker after a change of %s", what, IFACE);
-        is_int(seen_count[0], 1, nm("%s: the Count watch ran once", what));
-        is_int(seen_value[0], 5, nm("%s: with 5", what));
-        is_int(seen_count[1], 0, nm("%s: the Name watch did not run", what));
-        is_int(seen_count[2], 1, nm("%s: the interface watch ran once", what));
-        is_int(seen_count[3], 1, nm("%s: the other interface's watch did not run again", what));
+        is_int(seen_count[0], 1, tap_name("%s: the Count watch ran once", what));
+        is_int(seen_value[0], 5, tap_name("%s: with 5", what));
+        is_int(seen_count[1], 0, tap_name("%s: the Name watch did not run", what));
+        is_int(seen_count[2], 1, tap_name("%s: the interface watch ran once", what));
+        is_int(seen_count[3], 1, tap_name("%s: the other interface's watch did not run again", what));
 
         rw = (RuleWait){ svc, unique, "sender='" NAME "',arg0='" IFACE "'", 1 };
         w[0] = busrpc_subscription_release(w[0]);
@@ -578,7 +559,7 @@ static pid_t daemon_start(const char *dir, char *address, size_t size) {
                 _exit(127);
         }
         /* ready once the socket accepts */
-        for (long end = now_ms() + 10000; now_ms() < end; usleep(10000)) {
+        for (long end = tap_now_ms() + 10000; tap_now_ms() < end; usleep(10000)) {
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -621,11 +602,11 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
 
         reconnecting = reconnected = 0;
         busrpc_conn_on_event(c, on_event, NULL);
-        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, nm("%s: reconnection on", what));
+        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, tap_name("%s: reconnection on", what));
         ok(raw_owns(svc, NAME), "%s: the service owns %s", what, NAME);
         busrpc_proxy_new(c, NAME, PATH, &p);
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, &s, on_destroy, &s.handle), 0,
-               nm("%s: subscribed", what));
+               tap_name("%s: subscribed", what));
         log_reset();
         raw_tick(svc, "before");
         ok(spin_until(last_is, "before", 5000), "%s: a signal before the restart", what);
@@ -642,18 +623,18 @@ static void test_reconnect(const char *dir, pid_t *daemon, char *address, size_t
         log_reset();
         raw_tick(svc, "after");
         ok(spin_until(last_is, "after", 5000), "%s: the subscription follows the reconnection", what);
-        is_str(log_buf, "s", nm("%s: once", what));
+        is_str(log_buf, "s", tap_name("%s: once", what));
 
         log_reset();
         raw_tick(other, "spoofed");
         raw_sync(other);
         raw_tick(svc, "marker");
         ok(spin_until(log_has_id, &want, 5000), "%s: the marker arrives", what);
-        is_str(log_buf, "s", nm("%s: a non-owner's signal is still dropped after it", what));
-        is_str(last_arg, "marker", nm("%s: the owner's is the one seen", what));
+        is_str(log_buf, "s", tap_name("%s: a non-owner's signal is still dropped after it", what));
+        is_str(last_arg, "marker", tap_name("%s: the owner's is the one seen", what));
 
         s.handle = busrpc_subscription_release(s.handle);
-        is_int(s.destroyed, 1, nm("%s: released", what));
+        is_int(s.destroyed, 1, tap_name("%s: released", what));
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);
         raw_close(other);
@@ -762,15 +743,15 @@ static void test_relink_views(const char *dir, pid_t *daemon, char *address, siz
         rv_log[0] = rv_cache_log[0] = '\0';
         rv_ready = 0;
         busrpc_conn_on_event(c, on_event, NULL);
-        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, nm("%s: reconnection on", what));
+        is_int(busrpc_conn_set_reconnect(c, 20000 * MS), 0, tap_name("%s: reconnection on", what));
         busrpc_proxy_new(c, RV_NAME, RV_PATH "/a", &p);
         is_int(busrpc_proxy_cache_properties(p, &rv_table, rv_on_cache, NULL, NULL, &cache), 0,
-               nm("%s: a cache of /a", what));
+               tap_name("%s: a cache of /a", what));
         is_int(busrpc_om_client_new(c, RV_NAME, RV_PATH, rv_tables, 1, rv_on_om, NULL, NULL, &om), 0,
-               nm("%s: an ObjectManager client", what));
+               tap_name("%s: an ObjectManager client", what));
         ok(spin_until(rv_ready_is, &want, 5000), "%s: the client is ready", what);
         ok(spin_until(rv_cache_has, "=one;", 5000), "%s: the cache has Label one", what);
-        is_str(rv_log, "+a;+b;", nm("%s: a and b reported", what));
+        is_str(rv_log, "+a;+b;", tap_name("%s: a and b reported", what));
 
         /* The bus crashes (SIGKILL: a stopping dbus-daemon would tell the
          * client that the service's name went) and restarts; the service
@@ -782,19 +763,19 @@ static void test_relink_views(const char *dir, pid_t *daemon, char *address, siz
         ok(spin_until(int_set, &reconnecting, 5000), "%s: the loss is seen", what);
         *daemon = daemon_start(dir, address, size);
         svc = rv_serve(address, t2, names2, 2);
-        is_str(rv_log, "+a;+b;", nm("%s: nothing reported meanwhile", what));
+        is_str(rv_log, "+a;+b;", tap_name("%s: nothing reported meanwhile", what));
         rv_log[0] = rv_cache_log[0] = '\0';
         want = 2;
         ok(spin_until(int_set, &reconnected, 15000), "%s: back on the restarted daemon", what);
         ok(spin_until(rv_ready_is, &want, 5000), "%s: the ObjectManager client is ready again", what);
-        is_str(rv_log, "+c;-b;", nm("%s: only the difference: c added, b removed, a kept", what));
-        is_int(busrpc_om_client_has(om, RV_PATH "/c", RV_THING), 1, nm("%s: c is known", what));
-        is_int(busrpc_om_client_has(om, RV_PATH "/b", RV_THING), 0, nm("%s: b is not", what));
-        is_int((int)busrpc_om_client_count(om), 2, nm("%s: two objects", what));
+        is_str(rv_log, "+c;-b;", tap_name("%s: only the difference: c added, b removed, a kept", what));
+        is_int(busrpc_om_client_has(om, RV_PATH "/c", RV_THING), 1, tap_name("%s: c is known", what));
+        is_int(busrpc_om_client_has(om, RV_PATH "/b", RV_THING), 0, tap_name("%s: b is not", what));
+        is_int((int)busrpc_om_client_count(om), 2, tap_name("%s: two objects", what));
         ok(spin_until(rv_cache_has, "=two;", 5000), "%s: the cache reports the new Label", what);
-        is_str(rv_cache_log, "?;=two;", nm("%s: the old value invalidated, then the new one", what));
-        is_int(busrpc_property_cache_get(cache, 0, &label), 0, nm("%s: the cache holds it", what));
-        is_str(label ? label : "(none)", "two", nm("%s: two", what));
+        is_str(rv_cache_log, "?;=two;", tap_name("%s: the old value invalidated, then the new one", what));
+        is_int(busrpc_property_cache_get(cache, 0, &label), 0, tap_name("%s: the cache holds it", what));
+        is_str(label ? label : "(none)", "two", tap_name("%s: two", what));
         free(label);
 
         om = busrpc_om_client_release(om);
@@ -911,8 +892,8 @@ static bool reply_done(void *arg) {
 static void check_creds(const Reply *a, pid_t pid, const char *who_sees) {
         if (!ok(a->r == 0, "%s: %s: answered", what, who_sees))
                 tap_diag("  %d %s", a->r, a->error);
-        is_int(a->r == 0 ? (intmax_t)a->uid : -1, getuid(), nm("%s: %s: the uid", what, who_sees));
-        is_int(a->r == 0 ? (intmax_t)a->pid : -1, pid, nm("%s: %s: the pid", what, who_sees));
+        is_int(a->r == 0 ? (intmax_t)a->uid : -1, getuid(), tap_name("%s: %s: the uid", what, who_sees));
+        is_int(a->r == 0 ? (intmax_t)a->pid : -1, pid, tap_name("%s: %s: the pid", what, who_sees));
 }
 
 static void test_creds_bus(const char *address) {
@@ -925,13 +906,13 @@ static void test_creds_bus(const char *address) {
         long end;
 
         is_int(busrpc_object_export(busrpc_conn_get_objects(c), PATH, &iface, NULL, NULL, &o), 0,
-               nm("%s: exported on the bus", what));
+               tap_name("%s: exported on the bus", what));
         /* Called by a libdbus peer of this process, while our loop runs. */
         for (int i = 0; i < 2; i++) { /* the second answer comes from the cache */
                 m = dbus_message_new_method_call(busrpc_conn_get_unique_name(c), PATH, IFACE, "Who");
                 dbus_connection_send_with_reply(raw, m, &pending, 5000);
                 dbus_message_unref(m);
-                for (end = now_ms() + 5000; !dbus_pending_call_get_completed(pending) && now_ms() < end;) {
+                for (end = tap_now_ms() + 5000; !dbus_pending_call_get_completed(pending) && tap_now_ms() < end;) {
                         busrpc_loop_iterate(loop(), 5 * MS);
                         dbus_connection_read_write_dispatch(raw, 5);
                 }
@@ -941,8 +922,8 @@ static void test_creds_bus(const char *address) {
                            dbus_message_get_args(reply, NULL, DBUS_TYPE_UINT32, &u, DBUS_TYPE_UINT32, &p,
                                                  DBUS_TYPE_INVALID),
                    "%s: bus: the caller's credentials from the bus (call %d)", what, i + 1);
-                is_int(u, getuid(), nm("%s: bus: the uid (call %d)", what, i + 1));
-                is_int(p, getpid(), nm("%s: bus: the pid (call %d)", what, i + 1));
+                is_int(u, getuid(), tap_name("%s: bus: the uid (call %d)", what, i + 1));
+                is_int(p, getpid(), tap_name("%s: bus: the pid (call %d)", what, i + 1));
                 if (reply)
                         dbus_message_unref(reply);
         }
@@ -1017,27 +998,27 @@ static void test_creds_peer(const char *dir, const char *server_mode) {
         setenv("BUSRPC_FAST_PATH", saved, 1);
         tap_diag("peer server on BUSRPC_FAST_PATH=%s", server_mode);
         r = busrpc_conn_open_peer(address, &c);
-        is_int(r, 0, nm("%s: peer: connected", what));
+        is_int(r, 0, tap_name("%s: peer: connected", what));
         if (r < 0) {
                 kill(srv, SIGKILL);
                 waitpid(srv, NULL, 0);
                 return;
         }
         is_int(busrpc_object_export(busrpc_conn_get_objects(c), CLIENT_PATH, &iface, NULL, NULL, NULL), 0,
-               nm("%s: peer: the client exports", what));
+               tap_name("%s: peer: the client exports", what));
         busrpc_proxy_new(c, NULL, PATH, &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);
 
         busrpc_proxy_method_new(p, IFACE, "Who", &m);
-        is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &a, NULL), 0, nm("%s: peer: Who sent", what));
+        is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &a, NULL), 0, tap_name("%s: peer: Who sent", what));
         ok(spin_until(reply_done, &a, 10000), "%s: peer: Who answered", what);
-        check_creds(&a, getpid(), nm("server on %s: it sees its client", srv_link));
+        check_creds(&a, getpid(), tap_name("server on %s: it sees its client", srv_link));
 
         busrpc_proxy_method_new(p, IFACE, "CallMe", &m);
         is_int(busrpc_proxy_call_async(p, m, "uu", on_reply, &b, NULL), 0,
-               nm("%s: peer: CallMe sent", what));
+               tap_name("%s: peer: CallMe sent", what));
         ok(spin_until(reply_done, &b, 10000), "%s: peer: CallMe answered", what);
-        check_creds(&b, srv, nm("server on %s: a client peer sees it calling", srv_link));
+        check_creds(&b, srv, tap_name("server on %s: a client peer sees it calling", srv_link));
 
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);

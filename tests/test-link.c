@@ -34,26 +34,13 @@
 #include <unistd.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
+#include "tap-util.h"
 
 #define IFACE       "org.busrpc.Link"
 #define PATH        "/org/busrpc/Link"
 #define CLIENT_PATH "/org/busrpc/LinkClient"
 #define BUS_NAME    "org.busrpc.LinkTest"
 #define MS          BUSRPC_USEC_PER_MSEC
-
-/* A test name made with printf (is_int()/is_str() take a plain one). */
-static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *nm(const char *fmt, ...) {
-        static char buf[4][256];
-        static unsigned k;
-        char *b = buf[k++ % 4];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof(buf[0]), fmt, ap);
-        va_end(ap);
-        return b;
-}
 
 /* ------------------------------------------------------------------ */
 /* libdbus's message I/O, counted                                      */
@@ -376,19 +363,12 @@ static void stop_child(pid_t pid) {
 /* ------------------------------------------------------------------ */
 /* The client                                                          */
 
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run @c's loop until *@flag or @ms pass (a deadline against a hang, not a wait). */
 static bool spin(busrpc_conn *c, const int *flag, int ms) {
         busrpc_loop *l = busrpc_conn_get_loop(c);
-        long end = now_ms() + ms;
+        long end = tap_now_ms() + ms;
 
-        while ((!flag || !*flag) && now_ms() < end)
+        while ((!flag || !*flag) && tap_now_ms() < end)
                 busrpc_loop_iterate(l, 20 * MS);
         return !flag || *flag;
 }
@@ -541,12 +521,12 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_proxy_new(c, dest, PATH, &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);
 
-        is_int(call_s(p, "Echo", "hello", got, sizeof(got)), 0, nm("%s: sync Echo", what));
-        is_str(got, "hello", nm("%s: echoed", what));
+        is_int(call_s(p, "Echo", "hello", got, sizeof(got)), 0, tap_name("%s: sync Echo", what));
+        is_str(got, "hello", tap_name("%s: echoed", what));
         is_int(busrpc_proxy_call_async(p, method_s(p, "Echo", "async"), "s", on_async, &a, NULL), 0,
-               nm("%s: async Echo sent", what));
+               tap_name("%s: async Echo sent", what));
         ok(spin(c, &a.done, 10000) && a.r == 0, "%s: async reply", what);
-        is_str(a.value, "async", nm("%s: its value", what));
+        is_str(a.value, "async", tap_name("%s: its value", what));
 
         /* fds both ways */
         fds0 = count_fds();
@@ -556,40 +536,40 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_iter_append_fd(&it, fd);
         close(fd);
         r = busrpc_proxy_call(p, m, "h", &reply, &err);
-        is_int(r, 0, nm("%s: an fd to the service", what));
+        is_int(r, 0, tap_name("%s: an fd to the service", what));
         if (r == 0) {
                 busrpc_msg_read(reply, &it);
-                is_int(busrpc_iter_get_fd(&it, &back), 0, nm("%s: an fd back", what));
+                is_int(busrpc_iter_get_fd(&it, &back), 0, tap_name("%s: an fd back", what));
                 if (back >= 0 && pread(back, buf, sizeof(buf) - 1, 0) > 0)
                         ok(1, "%s: readable", what);
                 else
                         ok(0, "%s: readable", what);
-                is_str(buf, "server read 'from the client'", nm("%s: each side read the other's fd", what));
+                is_str(buf, "server read 'from the client'", tap_name("%s: each side read the other's fd", what));
                 if (back >= 0)
                         close(back);
                 busrpc_msg_unref(reply);
         }
         busrpc_error_clear(&err);
-        is_int(count_fds(), fds0, nm("%s: no fd left open", what));
+        is_int(count_fds(), fds0, tap_name("%s: no fd left open", what));
 
         /* signals, held during a sync call, dispatched after it in order */
         ticks[0] = '\0';
         n_ticks = ticks_before_return = emit_returned = 0;
         is_int(busrpc_proxy_subscribe(p, IFACE, "Tick", "s", on_tick, NULL, NULL, &sub), 0,
-               nm("%s: subscribed", what));
+               tap_name("%s: subscribed", what));
         is_int(call_s(p, "Emit", NULL, got, sizeof(got)), 0,
-               nm("%s: Emit (three signals, then the reply)", what));
+               tap_name("%s: Emit (three signals, then the reply)", what));
         emit_returned = 1;
         spin(c, NULL, 0);
-        for (long end = now_ms() + 10000; n_ticks < 3 && now_ms() < end;)
+        for (long end = tap_now_ms() + 10000; n_ticks < 3 && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
-        is_str(ticks, "one,two,three,", nm("%s: the signals, in order", what));
-        is_int(ticks_before_return, 0, nm("%s: none dispatched inside the sync call", what));
+        is_str(ticks, "one,two,three,", tap_name("%s: the signals, in order", what));
+        is_int(ticks_before_return, 0, tap_name("%s: none dispatched inside the sync call", what));
         busrpc_subscription_release(sub);
 
         /* a handler calling synchronously: on the conn it is served on, and on another */
         is_int(busrpc_object_export(busrpc_conn_get_objects(c), CLIENT_PATH, &cli_iface, NULL, NULL, &obj),
-               0, nm("%s: the client exports", what));
+               0, tap_name("%s: the client exports", what));
         busrpc_proxy_new(c, dest, PATH, &reenter_same);
         busrpc_proxy_set_timeout(reenter_same, 10000 * MS);
         busrpc_proxy_new(other, dest, PATH, &reenter_other);
@@ -597,11 +577,11 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         busrpc_proxy_call_async(p, method_s(p, "CallBack", "Reenter"), "s", on_async, &cb, NULL);
         ok(spin(c, &cb.done, 15000) && cb.r == 0,
            "%s: the service called back; the handler called it (same conn)", what);
-        is_str(cb.value, "back: handler got inner-same", nm("%s: the nested sync call's reply", what));
+        is_str(cb.value, "back: handler got inner-same", tap_name("%s: the nested sync call's reply", what));
         busrpc_proxy_call_async(p, method_s(p, "CallBack", "Reenter2"), "s", on_async, &cb2, NULL);
         ok(spin(c, &cb2.done, 15000) && cb2.r == 0,
            "%s: ... and a sync call on another conn from the handler", what);
-        is_str(cb2.value, "back: handler got inner-other", nm("%s: its reply", what));
+        is_str(cb2.value, "back: handler got inner-other", tap_name("%s: its reply", what));
         reenter_same = busrpc_proxy_unref(reenter_same);
         reenter_other = busrpc_proxy_unref(reenter_other);
         busrpc_object_release(obj);
@@ -609,12 +589,12 @@ static void exercise(busrpc_conn *c, busrpc_conn *other, const char *dest, const
         /* a timeout */
         busrpc_proxy_set_next_timeout(p, 200 * MS);
         is_int(busrpc_proxy_call(p, method_s(p, "Hang", NULL), "", NULL, &err), -ETIMEDOUT,
-               nm("%s: a sync timeout", what));
+               tap_name("%s: a sync timeout", what));
         busrpc_error_clear(&err);
 
         if (getenv("BUSRPC_FAST_PATH") && strcmp(getenv("BUSRPC_FAST_PATH"), "1") == 0)
                 is_int((int)(libdbus_io - io0), 0,
-                       nm("%s: libdbus sent, read and dispatched no message", what));
+                       tap_name("%s: libdbus sent, read and dispatched no message", what));
         else
                 ok(libdbus_io > io0, "%s: on libdbus, libdbus did the I/O (%u)", what, libdbus_io - io0);
         busrpc_proxy_unref(p);
@@ -656,14 +636,14 @@ static void test_held_bound(busrpc_conn *c) {
         blobs = 0;
         is_int(flood(p, 64, 10000 * MS), 0,
                "held: 1 MiB of signals, then the reply: held under the default");
-        for (long end = now_ms() + 10000; blobs < 64 && now_ms() < end;)
+        for (long end = tap_now_ms() + 10000; blobs < 64 && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         is_int(blobs, 64, "held: then all of them dispatched");
         is_int(busrpc_conn_set_max_held_bytes(c, 64 * 1024), 0, "held: bound set to 64 KiB");
         is_int(busrpc_conn_get_max_held_bytes(c), 64 * 1024, "held: and read back");
         blobs = 0;
         is_int(flood(p, 64, 700 * MS), -ETIMEDOUT, "held: past the bound the wait reads no more: timeout");
-        for (long end = now_ms() + 10000; blobs < 64 && now_ms() < end;)
+        for (long end = tap_now_ms() + 10000; blobs < 64 && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         all = blobs == 64;
         ok(all, "held: what was held and what was left unread are dispatched afterwards (%d)", blobs);
@@ -733,10 +713,10 @@ static void test_held_fds(busrpc_conn *c) {
         is_int(fdticks, 0, "held fds: none dispatched inside the sync call");
         busrpc_msg_unref(reply);
         busrpc_error_clear(&err);
-        for (long end = now_ms() + 60000; fdticks < 5000 && now_ms() < end;)
+        for (long end = tap_now_ms() + 60000; fdticks < 5000 && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         is_int(fdticks, 5000, "held fds: then every one is dispatched, with its fd");
-        for (long end = now_ms() + 5000; count_all_fds() > fds0 && now_ms() < end;)
+        for (long end = tap_now_ms() + 5000; count_all_fds() > fds0 && tap_now_ms() < end;)
                 busrpc_loop_iterate(busrpc_conn_get_loop(c), 20 * MS);
         is_int(count_all_fds(), fds0, "held fds: and closed");
         busrpc_subscription_release(sub);
@@ -772,7 +752,7 @@ static void test_tcp(void) {
         }
         address[strcspn(address, "\n")] = '\0';
         r = busrpc_conn_open_peer(address, &c);
-        is_int(r, 0, nm("tcp: the fast path is asked for, the conn opens (%s)", address));
+        is_int(r, 0, tap_name("tcp: the fast path is asked for, the conn opens (%s)", address));
         if (r < 0) {
                 stop_child(pid);
                 return;
@@ -793,19 +773,19 @@ static void hangup_mid_call(busrpc_conn *c, const char *what) {
         busrpc_error err = BUSRPC_ERROR_INIT;
         busrpc_proxy *p = NULL;
         Events ev = { 0 };
-        long t0 = now_ms();
+        long t0 = tap_now_ms();
 
         busrpc_conn_on_event(c, on_event, &ev);
         busrpc_proxy_new(c, NULL, PATH, &p);
         busrpc_proxy_set_timeout(p, 10000 * MS);
         is_int(busrpc_proxy_call(p, method_s(p, "Bye", NULL), "", NULL, &err), -ECONNRESET,
-               nm("%s: the peer hangs up mid-call: -ECONNRESET", what));
-        ok(now_ms() - t0 < 5000, "%s: at once, not at the timeout", what);
+               tap_name("%s: the peer hangs up mid-call: -ECONNRESET", what));
+        ok(tap_now_ms() - t0 < 5000, "%s: at once, not at the timeout", what);
         busrpc_error_clear(&err);
         ok(spin(c, &ev.lost, 5000), "%s: the conn's event handler hears of the loss", what);
         ok(!busrpc_conn_is_connected(c), "%s: not connected any more", what);
         is_int(busrpc_proxy_call(p, method_s(p, "Echo", "x"), "s", NULL, &err), -ECONNRESET,
-               nm("%s: then calls fail", what));
+               tap_name("%s: then calls fail", what));
         busrpc_error_clear(&err);
         busrpc_proxy_unref(p);
 }
@@ -945,17 +925,17 @@ static void foreign_callers(const char *address, bool bus, const char *what) {
                          "timeout 20 %s --address='%s' call org.busrpc.Any " PATH " " IFACE
                          " Echo s busctl 2>&1",
                          busctl, address);
-        is_str(run_cmd(cmd), "s \"busctl\"", nm("%s: busctl calls it", what));
+        is_str(run_cmd(cmd), "s \"busctl\"", tap_name("%s: busctl calls it", what));
         snprintf(cmd, sizeof(cmd),
                  "timeout 20 gdbus call --address '%s' --dest %s --object-path " PATH " --method " IFACE
                  ".Echo gdbus 2>&1",
                  address, bus ? BUS_NAME : "org.busrpc.Any");
-        is_str(run_cmd(cmd), "('gdbus',)", nm("%s: gdbus calls it", what));
+        is_str(run_cmd(cmd), "('gdbus',)", tap_name("%s: gdbus calls it", what));
         snprintf(cmd, sizeof(cmd),
                  "timeout 20 dbus-send %s%s --print-reply=literal %s%s " PATH " " IFACE
                  ".Echo string:dbus-send 2>&1 | tr -d ' '",
                  bus ? "--bus=" : "--peer=", address, bus ? "--dest=" : "", bus ? BUS_NAME : "");
-        is_str(run_cmd(cmd), "dbus-send", nm("%s: dbus-send calls it", what));
+        is_str(run_cmd(cmd), "dbus-send", tap_name("%s: dbus-send calls it", what));
         snprintf(cmd, sizeof(cmd),
                  "timeout 20 /usr/bin/python3 -c \"import dbus,sys\n"
                  "c = %s('%s')\n"
@@ -963,7 +943,7 @@ static void foreign_callers(const char *address, bool bus, const char *what) {
                  "print(o.Echo('python', dbus_interface='" IFACE "'))\" 2>&1",
                  bus ? "dbus.bus.BusConnection" : "dbus.connection.Connection", address,
                  bus ? "'" BUS_NAME "'" : "None");
-        is_str(run_cmd(cmd), "python", nm("%s: python3-dbus calls it", what));
+        is_str(run_cmd(cmd), "python", tap_name("%s: python3-dbus calls it", what));
 }
 
 /* ------------------------------------------------------------------ */
@@ -989,7 +969,7 @@ static pid_t daemon_start(const char *dir, char *address, size_t size) {
                 _exit(127);
         }
         /* ready once the socket accepts */
-        for (long end = now_ms() + 10000; now_ms() < end;) {
+        for (long end = tap_now_ms() + 10000; tap_now_ms() < end;) {
                 struct sockaddr_un sa = { .sun_family = AF_UNIX };
                 int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "busrpc/busrpc.h"
 #include "tap.h"
+#include "tap-util.h"
 
 #define IFACE  "org.busrpc.Outgoing"
 #define PATH   "/org/busrpc/Outgoing"
@@ -32,33 +33,13 @@
 #define N_CALL 32
 #define MIB    (1024u * 1024u)
 
-static const char *nm(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *nm(const char *fmt, ...) {
-        static char buf[4][256];
-        static unsigned k;
-        char *b = buf[k++ % 4];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof(buf[0]), fmt, ap);
-        va_end(ap);
-        return b;
-}
-
-static long now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Iterate the default loop until *@n reaches @want or @ms pass (a bound against a hang). */
 static bool spin(const int *n, int want, int ms) {
         busrpc_loop *l = NULL;
-        long end = now_ms() + ms;
+        long end = tap_now_ms() + ms;
 
         busrpc_loop_default(&l);
-        while (*n < want && now_ms() < end)
+        while (*n < want && tap_now_ms() < end)
                 busrpc_loop_iterate(l, 20 * MS);
         busrpc_loop_unref(l);
         return *n >= want;
@@ -143,7 +124,7 @@ static void server_stop(pid_t pid) {
 static busrpc_conn *client_open(const char *address) {
         busrpc_conn *c = NULL;
 
-        for (long end = now_ms() + 10000; now_ms() < end; usleep(10000))
+        for (long end = tap_now_ms() + 10000; tap_now_ms() < end; usleep(10000))
                 if (busrpc_conn_open_peer(address, &c) == 0)
                         return c;
         tap_bail("the server did not start at %s", address);
@@ -217,14 +198,14 @@ static void test_queue(const char *dir, const char *mode, uint32_t bound) {
         c = client_open(address);
         busrpc_conn_on_event(c, on_event, &run);
         if (bound)
-                is_int(busrpc_conn_set_max_outgoing_bytes(c, bound), 0, nm("%s: bound set to %u", mode, bound));
+                is_int(busrpc_conn_set_max_outgoing_bytes(c, bound), 0, tap_name("%s: bound set to %u", mode, bound));
         if (busrpc_proxy_new(c, NULL, PATH, &p) < 0)
                 tap_bail("busrpc_proxy_new");
         busrpc_proxy_set_timeout(p, 60000 * MS);
         /* one round trip first: the server is serving this peer */
         if (busrpc_proxy_method_new(p, IFACE, "Probe", &m) < 0)
                 tap_bail("busrpc_proxy_method_new");
-        is_int(busrpc_proxy_call(p, m, "it", &reply, &err), 0, nm("%s: the server answers", mode));
+        is_int(busrpc_proxy_call(p, m, "it", &reply, &err), 0, tap_name("%s: the server answers", mode));
         busrpc_msg_unref(reply);
         busrpc_error_clear(&err);
 
@@ -241,14 +222,14 @@ static void test_queue(const char *dir, const char *mode, uint32_t bound) {
                 }
         }
         if (!bound) {
-                is_int(sent, N_CALL, nm("%s, default bound: all %d calls queued", mode, N_CALL));
+                is_int(sent, N_CALL, tap_name("%s, default bound: all %d calls queued", mode, N_CALL));
                 ok(busrpc_conn_get_max_outgoing_bytes(c) == BUSRPC_MAX_OUTGOING_BYTES_DEFAULT,
                    "%s: the default bound in force", mode);
                 kill(pid, SIGCONT);
                 spin(&run.done, sent, 60000);
                 ok(run.done == sent, "%s, default bound: every call completed (%d of %d)", mode, run.done, sent);
-                is_int(run.ok, N_CALL, nm("%s, default bound: all answered after SIGCONT", mode));
-                is_int(run.lost, 0, nm("%s, default bound: the connection was not lost", mode));
+                is_int(run.ok, N_CALL, tap_name("%s, default bound: all answered after SIGCONT", mode));
+                is_int(run.lost, 0, tap_name("%s, default bound: the connection was not lost", mode));
         } else {
                 ok(sent > 0 && sent < N_CALL, "%s, %u bound: the first calls are queued, not all (%d sent, %d refused, first %d)",
                    mode, bound, sent, refused, first_refusal);
@@ -256,12 +237,12 @@ static void test_queue(const char *dir, const char *mode, uint32_t bound) {
                 spin(&run.done, sent, 20000);
                 ok(run.done == sent, "%s, %u bound: every queued call completed (%d of %d)", mode, bound, run.done,
                    sent);
-                is_int(run.reset, sent, nm("%s, %u bound: every queued call failed with -ECONNRESET", mode, bound));
-                is_int(run.ok, 0, nm("%s, %u bound: none answered", mode, bound));
-                is_int(run.other, 0, nm("%s, %u bound: no other error", mode, bound));
+                is_int(run.reset, sent, tap_name("%s, %u bound: every queued call failed with -ECONNRESET", mode, bound));
+                is_int(run.ok, 0, tap_name("%s, %u bound: none answered", mode, bound));
+                is_int(run.other, 0, tap_name("%s, %u bound: no other error", mode, bound));
                 ok(refused == 0 || first_refusal < 0, "%s: the refused calls failed at once (%d)", mode,
                    first_refusal);
-                is_int(busrpc_conn_get_max_outgoing_bytes(c), bound, nm("%s: the bound is kept", mode));
+                is_int(busrpc_conn_get_max_outgoing_bytes(c), bound, tap_name("%s: the bound is kept", mode));
         }
         busrpc_proxy_unref(p);
         busrpc_conn_unref(c);
@@ -284,37 +265,37 @@ static void test_edges(const char *dir, const char *mode) {
         uint64_t got = 1;
         pid_t pid;
 
-        is_int(busrpc_conn_set_max_outgoing_bytes(NULL, 1), -EINVAL, nm("%s: NULL is -EINVAL", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(NULL, 1), -EINVAL, tap_name("%s: NULL is -EINVAL", mode));
         ok(busrpc_conn_get_max_outgoing_bytes(NULL) == 0, "%s: NULL's bound is 0", mode);
 
         snprintf(address, sizeof(address), "unix:path=%s/edges-%c", dir, mode[0]);
         pid = server_start(address);
         c = client_open(address);
         ok(busrpc_conn_get_max_outgoing_bytes(c) == (UINT64_C(1) << 30), "%s: default 1 GiB", mode);
-        is_int(busrpc_conn_set_max_outgoing_bytes(c, INT32_MAX), 0, nm("%s: INT32_MAX accepted", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(c, INT32_MAX), 0, tap_name("%s: INT32_MAX accepted", mode));
         ok(busrpc_conn_get_max_outgoing_bytes(c) == INT32_MAX, "%s: INT32_MAX in force", mode);
         is_int(busrpc_conn_set_max_outgoing_bytes(c, (uint64_t)INT32_MAX + 1), -EINVAL,
-               nm("%s: INT32_MAX + 1 is -EINVAL", mode));
-        is_int(busrpc_conn_set_max_outgoing_bytes(c, UINT64_MAX), -EINVAL, nm("%s: UINT64_MAX is -EINVAL", mode));
+               tap_name("%s: INT32_MAX + 1 is -EINVAL", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(c, UINT64_MAX), -EINVAL, tap_name("%s: UINT64_MAX is -EINVAL", mode));
         ok(busrpc_conn_get_max_outgoing_bytes(c) == INT32_MAX, "%s: a refused value changes nothing", mode);
-        is_int(busrpc_conn_set_max_outgoing_bytes(c, 1), 0, nm("%s: 1 byte accepted", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(c, 1), 0, tap_name("%s: 1 byte accepted", mode));
         ok(busrpc_conn_get_max_outgoing_bytes(c) == 1, "%s: 1 in force", mode);
-        is_int(busrpc_conn_set_max_outgoing_bytes(c, 0), 0, nm("%s: 0 accepted", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(c, 0), 0, tap_name("%s: 0 accepted", mode));
         ok(busrpc_conn_get_max_outgoing_bytes(c) == BUSRPC_MAX_OUTGOING_BYTES_DEFAULT, "%s: 0 restores the default",
            mode);
 
         /* a 1-byte bound still lets a message go when nothing is queued */
-        is_int(busrpc_conn_set_max_outgoing_bytes(c, 1), 0, nm("%s: 1 byte again", mode));
+        is_int(busrpc_conn_set_max_outgoing_bytes(c, 1), 0, tap_name("%s: 1 byte again", mode));
         if (busrpc_proxy_new(c, NULL, PATH, &p) < 0 || busrpc_proxy_method_new(p, IFACE, "Probe", &m) < 0)
                 tap_bail("busrpc_proxy_new");
         busrpc_proxy_set_timeout(p, 10000 * MS);
         is_int(busrpc_proxy_call(p, m, "it", &reply, &err), 0,
-               nm("%s: a call larger than a 1-byte bound goes when nothing is queued", mode));
+               tap_name("%s: a call larger than a 1-byte bound goes when nothing is queued", mode));
         if (reply && busrpc_msg_read(reply, &it) == 0) {
                 busrpc_iter_get_basic(&it, 'i', &set);
                 busrpc_iter_get_basic(&it, 't', &got);
         }
-        is_int(set, -EINVAL, nm("%s: on a served peer the setter is -EINVAL", mode));
+        is_int(set, -EINVAL, tap_name("%s: on a served peer the setter is -EINVAL", mode));
         ok(got == 0, "%s: on a served peer the getter says 0 (%ju)", mode, (uintmax_t)got);
         busrpc_msg_unref(reply);
         busrpc_error_clear(&err);
@@ -330,7 +311,7 @@ static void test_edges(const char *dir, const char *mode) {
         busrpc_server_get_limits(s, &lim);
         ok(lim.max_outgoing_bytes == 16 * MIB, "%s: a server's bound is max_outgoing_bytes, 16 MiB by default", mode);
         lim.max_outgoing_bytes = (uint32_t)INT32_MAX + 1;
-        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, nm("%s: a server's bound above INT32_MAX is -EINVAL", mode));
+        is_int(busrpc_server_set_limits(s, &lim), -EINVAL, tap_name("%s: a server's bound above INT32_MAX is -EINVAL", mode));
         busrpc_server_free(s);
 }
 

@@ -47,6 +47,7 @@
 #include "libdbus-count.h"
 #include "marshal-types.h"
 #include "tap.h"
+#include "bus-fixture.h"
 
 #define NAME     "org.busrpc.test.Fast"
 #define IFACE    "org.busrpc.test.Fast"
@@ -460,56 +461,15 @@ static void cleanup(void) {
         }
 }
 
+/* The private daemon: tests/bus-fixture.h's, kept in this file's globals. */
+static BusFixture daemon_fixture;
+
 static void start_daemon(void) {
-        const char *bin = getenv("DBUS_DAEMON");
-        char conf[96], sock[96], arg[160];
-        FILE *f;
-
-        if (!bin || !*bin)
-                bin = "dbus-daemon";
-        snprintf(dir, sizeof(dir), "/tmp/busrpc-fastcall-XXXXXX");
-        if (!mkdtemp(dir))
-                tap_bail("mkdtemp: %s", strerror(errno));
-        snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
-        snprintf(sock, sizeof(sock), "%s/bus", dir);
-        snprintf(address, sizeof(address), "unix:path=%s", sock);
+        fixture_start_daemon(&daemon_fixture, "fastcall", NULL);
+        snprintf(dir, sizeof(dir), "%s", daemon_fixture.dir);
+        snprintf(address, sizeof(address), "%s", daemon_fixture.address);
         snprintf(peer_address, sizeof(peer_address), "unix:path=%s/p/sock", dir);
-        f = fopen(conf, "w");
-        if (!f)
-                tap_bail("cannot write %s", conf);
-        fprintf(f,
-                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                "<busconfig>\n  <type>session</type>\n  <listen>%s</listen>\n  <auth>EXTERNAL</auth>\n"
-                "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n",
-                address);
-        fclose(f);
-        snprintf(arg, sizeof(arg), "--config-file=%s", conf);
-        fflush(stdout);
-        daemon_pid = fork();
-        if (daemon_pid < 0)
-                tap_bail("fork: %s", strerror(errno));
-        if (daemon_pid == 0) {
-                execlp(bin, bin, arg, "--nofork", "--nopidfile", (char *)NULL);
-                _exit(127);
-        }
-        /* Ready when it accepts a connection (the socket file exists
-         * from bind(), a moment before listen()). */
-        for (int i = 0; i < 1000; i++) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                bool up;
-
-                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-                up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-                if (fd >= 0)
-                        close(fd);
-                if (up)
-                        return;
-                usleep(10000);
-        }
-        tap_bail("dbus-daemon (%s) did not listen on %s", bin, sock);
+        daemon_pid = daemon_fixture.daemon_pid;
 }
 
 static void start_server(void) {
